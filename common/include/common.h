@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * common.h - the few helpers every raftnode module shares: an assertion that
+ * is never compiled out, compiler hints and small arithmetic helpers.
+ *
+ * Header-only and libc-only on purpose: the consensus core includes it, and
+ * the core may not depend on stdio, threads or time (scripts/check-deps.sh).
+ */
+#ifndef RN_COMMON_H
+#define RN_COMMON_H
+
+#include <assert.h> /* __assert_fail: prints and aborts, no stdio needed here */
+#include <stddef.h>
+#include <stdint.h>
+
+#define RN_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define RN_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define RN_UNUSED      __attribute__((unused))
+#define RN_ARRAY_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define RN_CACHE_LINE_BYTES 64
+
+/*
+ * Assertion failure hook. The default prints "file:line: func: Assertion
+ * `expr' failed." through libc and aborts. It is a weak symbol so that a test
+ * binary can provide its own and report the failure to its framework
+ * (cmocka's mock_assert) instead of aborting.
+ */
+void rn_assert_fail(const char *expr, const char *file, int line, const char *func)
+	__attribute__((noreturn));
+#ifndef RN_ASSERT_HOOK_OVERRIDE /* defined by the one file that overrides it */
+__attribute__((weak, noreturn)) void rn_assert_fail(const char *expr, const char *file,
+						      int line, const char *func)
+{
+	__assert_fail(expr, file, (unsigned int)line, func);
+}
+#endif
+
+/*
+ * RN_ASSERT is always on, in every build type: an invariant that does not
+ * hold means the node's state can no longer be trusted, and stopping is the
+ * only safe answer (fail-stop). Never use it on untrusted input: bytes from
+ * the network or the disk are validated and rejected, not asserted.
+ */
+#define RN_ASSERT(expr)                                                          \
+	do {                                                                     \
+		if (RN_UNLIKELY(!(expr)))                                        \
+			rn_assert_fail(#expr, __FILE__, __LINE__, __func__);    \
+	} while (0)
+
+static inline uint64_t rn_min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static inline uint64_t rn_max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+#endif /* RN_COMMON_H */

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * create.c - configuration checks, and the only allocation in the core:
+ * raft_create() sizes everything the server will ever need (log window,
+ * update buffers) so that raft_step() never allocates. scripts/check-deps.sh
+ * rejects allocator calls in any other file of consensus/.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void raft_config_default(struct raft_config *c)
+{
+	*c = (struct raft_config){
+		.election_timeout_ticks = 10,
+		.heartbeat_interval_ticks = 2,
+		.prevote = true,
+		.check_quorum = true,
+		.inflight_appends_max = 64,
+		.append_entries_max = 256,
+		.uncommitted_bytes_max = 64u << 20,
+		.log_entries_max = 1u << 16,
+		.seed = 1,
+	};
+}
+
+static bool create_config_valid(const struct raft_config *c)
+{
+	if (c->id == RAFT_NODE_NONE || c->members_count == 0 || c->members_count > RAFT_NODES_MAX) {
+		return false;
+	}
+	bool self_found = false;
+	for (uint32_t i = 0; i < c->members_count; i++) {
+		if (c->members[i] == RAFT_NODE_NONE) {
+			return false;
+		}
+		for (uint32_t j = 0; j < i; j++) {
+			if (c->members[j] == c->members[i]) {
+				return false;
+			}
+		}
+		self_found |= c->members[i] == c->id;
+	}
+	if (!self_found || c->heartbeat_interval_ticks == 0 ||
+	    c->election_timeout_ticks <= c->heartbeat_interval_ticks) {
+		return false;
+	}
+	if (c->inflight_appends_max == 0 || c->inflight_appends_max > RAFT_INFLIGHT_APPENDS_MAX ||
+	    c->append_entries_max == 0 || c->append_entries_max > RAFT_BATCH_ENTRIES_MAX) {
+		return false;
+	}
+	/* The window must be a power of two and hold a few full batches. */
+	uint32_t w = c->log_entries_max;
+	return w >= 4 * c->append_entries_max && (w & (w - 1)) == 0;
+}
+
+/* Recovered state must be a log that storage could have written. */
+static bool create_state_valid(const struct raft_config *c, const struct raft_hard_state *hs,
+			       const struct raft_entry *entries, uint64_t entries_count)
+{
+	if (hs->vote != RAFT_NODE_NONE) {
+		bool member = false;
+		for (uint32_t i = 0; i < c->members_count; i++) {
+			member |= c->members[i] == hs->vote;
+		}
+		if (!member) {
+			return false;
+		}
+	}
+	if (entries_count > 0 && entries == NULL) {
+		return false;
+	}
+	/* Leave room for at least one more batch. */
+	if (entries_count + c->append_entries_max + 1 > c->log_entries_max) {
+		return false;
+	}
+	raft_term prev_term = 0;
+	for (uint64_t i = 0; i < entries_count; i++) {
+		const struct raft_entry *e = &entries[i];
+		if (e->index != i + 1 || e->term < prev_term || e->term > hs->term ||
+		    (e->type != RAFT_ENTRY_NORMAL && e->type != RAFT_ENTRY_NOOP)) {
+			return false;
+		}
+		prev_term = e->term;
+	}
+	return true;
+}
+
+int raft_create(const struct raft_config *c, const struct raft_hard_state *hs,
+		const struct raft_entry *entries, uint64_t entries_count, struct raft **out)
+{
+	if (c == NULL || hs == NULL || out == NULL || !create_config_valid(c) ||
+	    !create_state_valid(c, hs, entries, entries_count)) {
+		return -RAFT_ERR_INVALID;
+	}
+	struct raft *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		goto fail_raft;
+	}
+	r->log.ring = calloc(c->log_entries_max, sizeof(*r->log.ring));
+	if (r->log.ring == NULL) {
+		goto fail_ring;
+	}
+	/* A step appends at most one batch (or a no-op). */
+	r->new_entries = calloc(c->append_entries_max + 1u, sizeof(*r->new_entries));
+	if (r->new_entries == NULL) {
+		goto fail_new_entries;
+	}
+	r->msgs = calloc(RAFT_MSGS_PER_STEP_MAX, sizeof(*r->msgs));
+	if (r->msgs == NULL) {
+		goto fail_msgs;
+	}
+	r->cfg = *c;
+	r->member_slot_self = election_member_slot(r, c->id);
+	r->quorum = c->members_count / 2 + 1;
+	r->log.mask = c->log_entries_max - 1u;
+	r->log.first_index = 1;
+	r->log.last_index = 0;
+	r->term = hs->term;
+	r->vote = hs->vote;
+	r->role = RAFT_FOLLOWER;
+	r->rng_state = c->seed ^ ((uint64_t)c->id << 32);
+	for (uint64_t i = 0; i < entries_count; i++) {
+		r->log.ring[entries[i].index & r->log.mask] = entries[i];
+	}
+	r->log.last_index = entries_count;
+	/* What storage recovered is durable by definition. */
+	r->persisted_index = entries_count;
+	election_reset_timer(r);
+	*out = r;
+	return 0;
+
+fail_msgs:
+	free(r->new_entries);
+fail_new_entries:
+	free(r->log.ring);
+fail_ring:
+	free(r);
+fail_raft:
+	return -RAFT_ERR_INVALID;
+}
+
+void raft_destroy(struct raft *r)
+{
+	if (r == NULL) {
+		return;
+	}
+	free(r->msgs);
+	free(r->new_entries);
+	free(r->log.ring);
+	free(r);
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * election.c - election timing and campaigns (§3.4), PreVote (§9.6) and
+ * vote counting. Precondition for every function here: the server is not
+ * the leader, except election_member_slot and election_quorum.
+ */
+#include "internal.h"
+
+/* splitmix64: a small, well-mixed PRNG; the core's only source of chance. */
+static uint64_t election_rand(struct raft *r)
+{
+	uint64_t z = (r->rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* §3.4: a fresh timeout drawn uniformly from [min, 2 * min) ticks, so that
+ * split votes are rare and resolve quickly. */
+void election_reset_timer(struct raft *r)
+{
+	uint32_t min_ticks = r->cfg.election_timeout_ticks;
+
+	r->election_elapsed_ticks = 0;
+	r->election_timeout_ticks = min_ticks + (uint32_t)(election_rand(r) % min_ticks);
+	RN_ASSERT(r->election_timeout_ticks >= min_ticks);
+	RN_ASSERT(r->election_timeout_ticks < 2 * min_ticks);
+}
+
+uint32_t election_member_slot(const struct raft *r, raft_node_id id)
+{
+	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+		if (r->cfg.members[i] == id) {
+			return i;
+		}
+	}
+	return UINT32_MAX;
+}
+
+/* Votes (and matching replicas) needed: a strict majority. */
+uint32_t election_quorum(const struct raft *r)
+{
+	if (RAFT_BUG(r, QUORUM_OFF_BY_ONE)) {
+		return r->cfg.members_count / 2 > 0 ? r->cfg.members_count / 2 : 1;
+	}
+	return r->quorum;
+}
+
+/* §3.6.1: a candidate's log is at least as up to date as ours if its last
+ * term is higher, or equal with an index at least as high. */
+bool election_log_up_to_date(const struct raft *r, raft_index last_index, raft_term last_term)
+{
+	raft_term our_term = log_last_term(&r->log);
+
+	if (last_term != our_term) {
+		return last_term > our_term;
+	}
+	return last_index >= r->log.last_index;
+}
+
+static void election_send_requests(struct raft *r, bool prevote, bool transfer)
+{
+	uint8_t type = prevote ? RAFT_MSG_PREVOTE : RAFT_MSG_VOTE;
+
+	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+		if (i == r->member_slot_self) {
+			continue;
+		}
+		struct raft_message *m = step_msg_new(r, type, r->cfg.members[i]);
+		if (m == NULL) {
+			return;
+		}
+		/* A pre-vote asks about the term we would campaign in. */
+		m->term = prevote ? r->term + 1 : r->term;
+		m->vote.last_log_index = r->log.last_index;
+		m->vote.last_log_term = log_last_term(&r->log);
+		m->vote.transfer = transfer;
+	}
+}
+
+/*
+ * Starts a pre-vote or a real election. A transfer (TimeoutNow) skips the
+ * pre-vote: the leader itself asked for it (§3.10). A single-server cluster
+ * wins each round at once and goes straight on to the next.
+ */
+void election_start(struct raft *r, bool prevote, bool transfer)
+{
+	RN_ASSERT(r->role != RAFT_LEADER);
+	RN_ASSERT(!(prevote && transfer));
+	if (prevote) {
+		convert_to_precandidate(r);
+		r->counters.prevotes_started++;
+		if (!election_count_vote(r, r->cfg.id, true)) {
+			election_send_requests(r, true, false);
+			return;
+		}
+	}
+	convert_to_candidate(r);
+	r->counters.elections_started++;
+	if (election_count_vote(r, r->cfg.id, true)) {
+		convert_to_leader(r);
+		return;
+	}
+	election_send_requests(r, false, transfer);
+}
+
+/* Records a (pre-)vote; true when the granted votes reach the quorum. */
+bool election_count_vote(struct raft *r, raft_node_id from, bool granted)
+{
+	uint32_t slot = election_member_slot(r, from);
+
+	RN_ASSERT(slot < r->cfg.members_count);
+	RN_ASSERT(r->role == RAFT_PRECANDIDATE || r->role == RAFT_CANDIDATE);
+	uint32_t bit = 1u << slot;
+	if (((r->votes_granted_mask | r->votes_rejected_mask) & bit) == 0) {
+		if (granted) {
+			r->votes_granted_mask |= bit;
+		} else {
+			r->votes_rejected_mask |= bit;
+		}
+	}
+	return (uint32_t)__builtin_popcount(r->votes_granted_mask) >= election_quorum(r);
+}
+
+/* Follower / candidate tick: campaign when the randomized timeout expires. */
+void election_tick(struct raft *r)
+{
+	RN_ASSERT(r->role != RAFT_LEADER);
+	r->election_elapsed_ticks++;
+	if (r->election_elapsed_ticks >= r->election_timeout_ticks) {
+		election_start(r, r->cfg.prevote, false);
+	}
+}

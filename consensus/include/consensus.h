@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * consensus.h - the public API of raftnode's Raft core.
+ *
+ * The core is a pure, deterministic state machine (Ongaro, "Consensus:
+ * Bridging Theory and Practice", 2014; section numbers below refer to it).
+ * It does no I/O, reads no clock, starts no thread and allocates only in
+ * raft_create(). Everything enters through one function:
+ *
+ *     int raft_step(struct raft *r, struct raft_event *event,
+ *                   struct raft_update *update);
+ *
+ * and everything the caller must do in response comes back in *update,
+ * under the ordering contract written on struct raft_update. Time enters
+ * only as RAFT_EVENT_TICK; randomness (election timeouts) comes from a PRNG
+ * seeded by raft_config.seed. Same config + same events => same updates.
+ *
+ * Payloads are opaque: an entry carries a 64-bit handle and a byte count,
+ * and the core never looks behind the handle, so its cost per batch does not
+ * depend on payload size.
+ *
+ * Not in this version (see README "Status"): membership change, snapshots
+ * and log compaction, InstallSnapshot.
+ */
+#ifndef RAFT_CONSENSUS_H
+#define RAFT_CONSENSUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t raft_index; /* log position, 1-based; 0 = "before the log" */
+typedef uint64_t raft_term;  /* election term; 0 = never voted / empty log */
+typedef uint32_t raft_node_id; /* cluster member id, 1-based */
+
+#define RAFT_NODE_NONE 0u
+/* Members per cluster. Bounds every per-peer array in the core. */
+#define RAFT_NODES_MAX 16u
+/* Upper bound on raft_config.inflight_appends_max (per-follower window). */
+#define RAFT_INFLIGHT_APPENDS_MAX 256u
+/* Upper bound on raft_config.append_entries_max (entries per message/batch). */
+#define RAFT_BATCH_ENTRIES_MAX 4096u
+/* Pending ReadIndex requests held by a leader or forwarded by a follower. */
+#define RAFT_READS_PENDING_MAX 64u
+
+/* Error codes, returned negative by raft_step() and raft_create(). */
+enum raft_error {
+	RAFT_OK = 0,
+	RAFT_ERR_INVALID = 1001,	 /* bad argument or configuration */
+	RAFT_ERR_NOT_LEADER = 1002,	 /* propose/transfer on a non-leader */
+	RAFT_ERR_NO_LEADER = 1003,	 /* read index with no known leader */
+	RAFT_ERR_UNCOMMITTED_FULL = 1004, /* uncommitted-bytes cap reached: back off */
+	RAFT_ERR_LOG_FULL = 1005,	 /* in-memory log window full: back off */
+	RAFT_ERR_TRANSFERRING = 1006,	 /* leadership transfer in progress */
+	RAFT_ERR_BATCH_TOO_BIG = 1007,	 /* more entries than append_entries_max */
+	RAFT_ERR_BUSY = 1008,		 /* a bounded queue (reads) is full */
+};
+
+enum raft_role {
+	RAFT_FOLLOWER = 1,
+	RAFT_PRECANDIDATE = 2, /* §9.6 PreVote: asking without raising the term */
+	RAFT_CANDIDATE = 3,
+	RAFT_LEADER = 4,
+};
+
+enum raft_entry_type {
+	RAFT_ENTRY_NORMAL = 1, /* a client batch: payload is the caller's */
+	RAFT_ENTRY_NOOP = 2,   /* appended by each new leader (§6.4); payload 0 */
+};
+
+/* Metadata of one log entry. 32 bytes; the payload stays where it is. */
+struct raft_entry {
+	raft_term term;
+	raft_index index;
+	uint64_t payload;	/* opaque handle (mbuf pointer, slot, id) */
+	uint32_t payload_bytes; /* counted against uncommitted_bytes_max */
+	uint8_t type;		/* enum raft_entry_type */
+	uint8_t reserved[3];
+};
+
+/* Persistent state on every server (§3.8, Figure 3.1). */
+struct raft_hard_state {
+	raft_term term;
+	raft_node_id vote; /* RAFT_NODE_NONE when not voted in `term` */
+};
+
+enum raft_msg_type {
+	RAFT_MSG_APPEND = 1,	    /* AppendEntries request (§3.5) */
+	RAFT_MSG_APPEND_RESP = 2,   /* its response */
+	RAFT_MSG_VOTE = 3,	    /* RequestVote (§3.4) */
+	RAFT_MSG_VOTE_RESP = 4,
+	RAFT_MSG_PREVOTE = 5,	    /* PreVote (§9.6), term = sender's term + 1 */
+	RAFT_MSG_PREVOTE_RESP = 6,
+	RAFT_MSG_HEARTBEAT = 7,	    /* empty AppendEntries carrying commit + read seq */
+	RAFT_MSG_HEARTBEAT_RESP = 8,
+	RAFT_MSG_TIMEOUT_NOW = 9,   /* leadership transfer (§3.10) */
+	RAFT_MSG_READ_INDEX = 10,   /* follower forwards a read to the leader (§6.4) */
+	RAFT_MSG_READ_INDEX_RESP = 11,
+};
+#define RAFT_MSG_TYPE_COUNT 12u
+
+struct raft_msg_append {
+	raft_index prev_index;
+	raft_term prev_term;
+	raft_index commit_index;
+	/* Entries are consecutive, starting at prev_index + 1. The pointer is
+	 * valid until the next raft_step() on the sending core; a receiver's
+	 * entries must stay valid for the duration of its raft_step(). */
+	const struct raft_entry *entries;
+	uint32_t entries_count;
+};
+
+struct raft_msg_append_resp {
+	bool reject;
+	/* Success: the follower's log matches the leader's and is durable up
+	 * to match_index. */
+	raft_index match_index;
+	/* Reject: the prev_index that did not match, and a hint for fast
+	 * backtracking (§3.5): the last index <= reject_index whose term is
+	 * <= the leader's prev_term, and that term. */
+	raft_index reject_index;
+	raft_index hint_index;
+	raft_term hint_term;
+};
+
+struct raft_msg_vote {
+	raft_index last_log_index;
+	raft_term last_log_term;
+	bool transfer; /* sent after TimeoutNow: voters ignore their lease */
+};
+
+struct raft_msg_vote_resp {
+	bool granted;
+};
+
+struct raft_msg_heartbeat {
+	raft_index commit_index; /* already capped at the follower's match */
+	uint64_t read_seq;	 /* ReadIndex round being confirmed, 0 = none */
+};
+
+struct raft_msg_heartbeat_resp {
+	uint64_t read_seq;
+};
+
+struct raft_msg_read_index {
+	uint64_t ctx; /* caller's request id, echoed back */
+};
+
+struct raft_msg_read_index_resp {
+	uint64_t ctx;
+	raft_index read_index;
+};
+
+struct raft_message {
+	uint8_t type; /* enum raft_msg_type */
+	raft_node_id from;
+	raft_node_id to;
+	raft_term term;
+	union {
+		struct raft_msg_append append;
+		struct raft_msg_append_resp append_resp;
+		struct raft_msg_vote vote; /* VOTE and PREVOTE */
+		struct raft_msg_vote_resp vote_resp; /* VOTE_RESP and PREVOTE_RESP */
+		struct raft_msg_heartbeat heartbeat;
+		struct raft_msg_heartbeat_resp heartbeat_resp;
+		struct raft_msg_read_index read_index;
+		struct raft_msg_read_index_resp read_index_resp;
+	};
+};
+
+enum raft_event_type {
+	RAFT_EVENT_RECEIVE = 1,	  /* a message from a peer */
+	RAFT_EVENT_TICK = 2,	  /* one tick of the node's clock elapsed */
+	RAFT_EVENT_PROPOSE = 3,	  /* append a batch of client entries */
+	RAFT_EVENT_PERSISTED = 4, /* storage: log durable up to (index, term) */
+	RAFT_EVENT_READ_INDEX = 5, /* start a linearizable read (§6.4) */
+	RAFT_EVENT_TRANSFER = 6,  /* hand leadership to `target` (§3.10) */
+	RAFT_EVENT_APPLIED = 7,	  /* caller applied up to `index`; frees log slots */
+};
+
+struct raft_event {
+	uint8_t type; /* enum raft_event_type */
+	union {
+		struct raft_message receive;
+		struct {
+			/* In: type, payload, payload_bytes of each entry.
+			 * Out (on success): index and term, set by the core. */
+			struct raft_entry *entries;
+			uint32_t entries_count;
+		} propose;
+		struct {
+			raft_index index;
+			raft_term term;
+		} persisted;
+		struct {
+			uint64_t ctx;
+		} read_index;
+		struct {
+			raft_node_id target;
+		} transfer;
+		struct {
+			raft_index index;
+		} applied;
+	};
+};
+
+/* A confirmed ReadIndex: serve the read once applied index >= read_index. */
+struct raft_read_state {
+	uint64_t ctx;
+	raft_index read_index;
+};
+
+enum raft_update_flags {
+	RAFT_UPDATE_HARD_STATE = 1u << 0, /* hard_state changed: persist it */
+	RAFT_UPDATE_TRUNCATE = 1u << 1,	  /* drop stored entries >= truncate_index */
+	RAFT_UPDATE_COMMIT = 1u << 2,	  /* commit_index advanced */
+	RAFT_UPDATE_ROLE = 1u << 3,	  /* role or leader_id changed */
+};
+
+/*
+ * What one raft_step() asks of the caller. Arrays point into memory owned
+ * by the core and stay valid until the next raft_step() on the same core.
+ *
+ * ORDERING CONTRACT - the caller does these in this order:
+ *
+ * 1. hard_state: when RAFT_UPDATE_HARD_STATE is set, make it durable
+ *    before ANY message of this update leaves (§3.8: persistent state is
+ *    updated on stable storage before responding to RPCs; a vote or a
+ *    term that could be forgotten by a crash would allow two votes).
+ * 2. entries: when RAFT_UPDATE_TRUNCATE is set, first drop every stored
+ *    entry with index >= truncate_index. Then write entries[] at their
+ *    indices. The write runs asynchronously and IN PARALLEL with step 3
+ *    (§10.2.1: the leader writes its log while replicating). Writes become
+ *    durable in submission order; when one is, step the core with
+ *    RAFT_EVENT_PERSISTED naming the last entry it covered. The core never
+ *    counts an entry as stored on this server (the leader's own vote toward
+ *    commit, a follower's acknowledgement) before that event.
+ * 3. msgs: send them (after 1; they may overtake the write of 2).
+ * 4. commit_index: entries up to commit_index are committed; apply those
+ *    above the caller's applied index, in index order. Reply to clients
+ *    only after applying. Then report RAFT_EVENT_APPLIED so the core can
+ *    recycle log slots.
+ * 5. read_states: serve each read once the applied index >= read_index.
+ */
+struct raft_update {
+	uint32_t flags; /* enum raft_update_flags */
+	struct raft_hard_state hard_state;
+	raft_index truncate_index;
+	const struct raft_entry *entries;
+	uint32_t entries_count;
+	const struct raft_message *msgs;
+	uint32_t msgs_count;
+	raft_index commit_index; /* always the current commit index */
+	const struct raft_read_state *read_states;
+	uint32_t read_states_count;
+	/* Soft state, for the caller's information. */
+	uint8_t role; /* enum raft_role */
+	raft_node_id leader_id;
+	raft_term term;
+};
+
+struct raft_config {
+	raft_node_id id; /* this server */
+	raft_node_id members[RAFT_NODES_MAX]; /* all voters, including id */
+	uint32_t members_count;
+	/* Election timeout is drawn uniformly from [min, 2 * min) ticks at each
+	 * reset (§3.4). Must exceed heartbeat_interval_ticks. */
+	uint32_t election_timeout_ticks;
+	uint32_t heartbeat_interval_ticks;
+	bool prevote;	   /* §9.6; default on */
+	bool check_quorum; /* §6.2: a leader without a live majority steps down;
+			    * followers in contact with a leader ignore votes
+			    * (§4.2.3); default on */
+	uint32_t inflight_appends_max; /* per-follower window, <= RAFT_INFLIGHT_APPENDS_MAX */
+	uint32_t append_entries_max;   /* entries per message and per proposal */
+	uint64_t uncommitted_bytes_max; /* leader refuses proposals beyond this */
+	uint32_t log_entries_max;	/* in-memory log window, power of two */
+	uint64_t seed;			/* PRNG seed for election timeouts */
+};
+
+struct raft; /* opaque */
+
+/* Fills *c with defaults (everything but id and members). */
+void raft_config_default(struct raft_config *c);
+
+/*
+ * Creates a server from its configuration and what its storage recovered:
+ * the hard state and the log entries 1..entries_count (consecutive indices
+ * starting at 1, terms never decreasing). All memory the core will ever use
+ * is allocated here. Returns 0 or -RAFT_ERR_INVALID (bad config or log).
+ */
+int raft_create(const struct raft_config *c, const struct raft_hard_state *hs,
+		const struct raft_entry *entries, uint64_t entries_count, struct raft **out);
+void raft_destroy(struct raft *r);
+
+/*
+ * The single entry point. Consumes one event, fills *update (which the
+ * caller must process before the next call). Returns 0, or a negative
+ * enum raft_error for a refused proposal, read or transfer; *update is
+ * valid either way. Untrusted message fields are validated: a malformed or
+ * foreign message is dropped and counted, never asserted on.
+ */
+int raft_step(struct raft *r, struct raft_event *event, struct raft_update *update);
+
+const char *raft_strerror(int rc);
+const char *raft_role_name(enum raft_role role);
+const char *raft_msg_type_name(enum raft_msg_type type);
+
+/* Read-only views, for status output, tests and the simulator. */
+enum raft_role raft_role(const struct raft *r);
+raft_term raft_current_term(const struct raft *r);
+raft_node_id raft_leader_id(const struct raft *r);
+raft_node_id raft_voted_for(const struct raft *r);
+raft_index raft_commit_index(const struct raft *r);
+raft_index raft_last_index(const struct raft *r);
+raft_index raft_persisted_index(const struct raft *r);
+/* Term of entry `index`, 0 if outside the in-memory window. */
+raft_term raft_log_term(const struct raft *r, raft_index index);
+/* Entry `index` into *out; false if outside the in-memory window. */
+bool raft_log_entry(const struct raft *r, raft_index index, struct raft_entry *out);
+
+enum raft_progress_state {
+	RAFT_PROGRESS_PROBE = 1,     /* one append at a time until a match */
+	RAFT_PROGRESS_REPLICATE = 2, /* pipelined, up to the window */
+};
+
+struct raft_progress_info {
+	raft_node_id id;
+	raft_index match_index;
+	raft_index next_index;
+	uint32_t inflight_count;
+	uint8_t state; /* enum raft_progress_state */
+	bool recent_active;
+};
+
+/* Leader only: per-follower replication state. False if not leader or
+ * `id` is not a peer. */
+bool raft_progress(const struct raft *r, raft_node_id id, struct raft_progress_info *out);
+
+struct raft_counters {
+	uint64_t msgs_dropped_foreign; /* unknown sender or wrong recipient */
+	uint64_t msgs_dropped_invalid; /* malformed fields */
+	uint64_t msgs_dropped_stale;   /* lower term */
+	uint64_t elections_started;
+	uint64_t prevotes_started;
+	uint64_t leader_stepdowns_check_quorum;
+	uint64_t proposals_refused;
+	uint64_t entries_truncated; /* rolled back after a conflict */
+};
+void raft_get_counters(const struct raft *r, struct raft_counters *out);
+
+#ifdef RAFT_PLANTED_BUGS
+/*
+ * Test-only build (meson option planted_bugs): each bug is one known
+ * mistake that raftsim must catch. The production core has no such switch:
+ * this declaration and its definition exist only with RAFT_PLANTED_BUGS.
+ */
+enum raft_planted_bug {
+	RAFT_BUG_NONE = 0,
+	RAFT_BUG_DOUBLE_VOTE,		 /* grant a second vote in one term */
+	RAFT_BUG_VOTE_IGNORES_LOG,	 /* grant votes without the up-to-date check */
+	RAFT_BUG_COMMIT_OLD_TERM,	 /* commit previous-term entries by counting */
+	RAFT_BUG_NO_TRUNCATE_ON_CONFLICT, /* overwrite but keep a conflicting tail */
+	RAFT_BUG_ACK_BEFORE_PERSIST,	 /* acknowledge entries not yet durable */
+	RAFT_BUG_FORGET_VOTE_ON_RESTART, /* drop the persisted vote at restart */
+	RAFT_BUG_QUORUM_OFF_BY_ONE,	 /* majority computed as n / 2 */
+	RAFT_BUG_LEADER_OVERWRITES_LOG,	 /* new leader cuts its log to commit */
+	RAFT_BUG_STALE_TERM_ACCEPTED,	 /* accept appends from older terms */
+	RAFT_BUG_COUNT
+};
+const char *raft_planted_bug_name(int bug);
+/* Returns the bug for a name, or -1. */
+int raft_planted_bug_parse(const char *name);
+void raft_plant_bug(struct raft *r, int bug);
+#endif
+
+#endif /* RAFT_CONSENSUS_H */

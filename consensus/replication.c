@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * replication.c - the leader side of log replication (§3.5, §10.2):
+ * per-follower progress in two states (probe: one append at a time until the
+ * logs match; replicate: pipelined up to inflight_appends_max appends),
+ * fast backtracking on rejection, commit by counting durable replicas of
+ * current-term entries (§3.6.2), heartbeats, CheckQuorum (§6.2) and
+ * proposals under the uncommitted-bytes cap.
+ *
+ * Precondition for every function here: role is leader.
+ */
+#include "internal.h"
+
+static bool replication_paused(const struct raft *r, const struct raft_progress *pr)
+{
+	if (pr->state == RAFT_PROGRESS_PROBE) {
+		return pr->probe_sent;
+	}
+	return pr->inflight_count >= r->cfg.inflight_appends_max;
+}
+
+static void replication_inflight_add(struct raft_progress *pr, raft_index last_index, uint32_t max)
+{
+	RN_ASSERT(pr->inflight_count < max);
+	pr->inflight[(pr->inflight_head + pr->inflight_count) % RAFT_INFLIGHT_APPENDS_MAX] =
+		last_index;
+	pr->inflight_count++;
+}
+
+/* Frees every in-flight append whose last entry is now acknowledged. */
+static void replication_inflight_free_to(struct raft_progress *pr, raft_index index)
+{
+	while (pr->inflight_count > 0 && pr->inflight[pr->inflight_head] <= index) {
+		pr->inflight_head = (pr->inflight_head + 1) % RAFT_INFLIGHT_APPENDS_MAX;
+		pr->inflight_count--;
+	}
+}
+
+static void replication_become_probe(struct raft_progress *pr)
+{
+	pr->state = RAFT_PROGRESS_PROBE;
+	pr->probe_sent = false;
+	pr->inflight_head = 0;
+	pr->inflight_count = 0;
+	pr->next_index = pr->match_index + 1;
+}
+
+static void replication_become_replicate(struct raft_progress *pr)
+{
+	pr->state = RAFT_PROGRESS_REPLICATE;
+	pr->probe_sent = false;
+	pr->inflight_head = 0;
+	pr->inflight_count = 0;
+	pr->next_index = pr->match_index + 1;
+}
+
+void replication_reset_progress(struct raft *r)
+{
+	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+		struct raft_progress *pr = &r->progress[i];
+		*pr = (struct raft_progress){
+			.match_index = 0,
+			.next_index = r->log.last_index + 1,
+			.state = RAFT_PROGRESS_PROBE,
+			/* Count everyone as live for the first quorum check. */
+			.recent_active = true,
+		};
+	}
+}
+
+/*
+ * Sends the follower in `slot` what it lacks, from next_index on, as one
+ * AppendEntries of up to append_entries_max entries. The entries array
+ * points into the log window: no payload is copied. With send_if_empty an
+ * append goes out even with no entries (to probe, or to carry the commit).
+ */
+void replication_send_append(struct raft *r, uint32_t slot, bool send_if_empty)
+{
+	struct raft_progress *pr = &r->progress[slot];
+
+	RN_ASSERT(r->role == RAFT_LEADER);
+	RN_ASSERT(slot != r->member_slot_self);
+	if (replication_paused(r, pr)) {
+		return;
+	}
+	raft_index prev_index = pr->next_index - 1;
+	if (prev_index + 1 < r->log.first_index) {
+		return; /* released: needs a snapshot (not in this version) */
+	}
+	uint32_t count = log_contiguous_from(&r->log, pr->next_index, r->cfg.append_entries_max);
+	if (count == 0 && !send_if_empty) {
+		return;
+	}
+	struct raft_message *m = step_msg_new(r, RAFT_MSG_APPEND, r->cfg.members[slot]);
+	if (m == NULL) {
+		return;
+	}
+	m->append.prev_index = prev_index;
+	m->append.prev_term = log_term_at(&r->log, prev_index);
+	m->append.commit_index = r->commit_index;
+	m->append.entries_count = count;
+	m->append.entries = count > 0 ? log_get(&r->log, pr->next_index) : NULL;
+	if (pr->state == RAFT_PROGRESS_REPLICATE) {
+		if (count > 0) {
+			/* Optimistic: assume it arrives, send the next right after. */
+			pr->next_index += count;
+			replication_inflight_add(pr, pr->next_index - 1, r->cfg.inflight_appends_max);
+		}
+	} else {
+		pr->probe_sent = true;
+	}
+}
+
+void replication_broadcast_append(struct raft *r, bool send_if_empty)
+{
+	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+		if (i != r->member_slot_self) {
+			replication_send_append(r, i, send_if_empty);
+		}
+	}
+}
+
+void replication_broadcast_heartbeat(struct raft *r, uint64_t read_seq)
+{
+	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+		if (i == r->member_slot_self) {
+			continue;
+		}
+		struct raft_message *m = step_msg_new(r, RAFT_MSG_HEARTBEAT, r->cfg.members[i]);
+		if (m == NULL) {
+			return;
+		}
+		/* Never tell a follower to commit past what it matches. */
+		m->heartbeat.commit_index = rn_min_u64(r->progress[i].match_index, r->commit_index);
+		m->heartbeat.read_seq = read_seq;
+	}
+}
+
+/* Insertion sort, descending: at most RAFT_NODES_MAX values. */
+static void replication_sort_desc(raft_index *v, uint32_t count)
+{
+	for (uint32_t i = 1; i < count; i++) {
+		raft_index x = v[i];
+		uint32_t j = i;
+		while (j > 0 && v[j - 1] < x) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+}
+
+/*
+ * §3.6.2: commit the highest index stored durably on a quorum, but only if
+ * that entry is of the current term (earlier-term entries then commit with
+ * it). The leader's own vote is its durable index, not its last index
+ * (§10.2.1: it writes in parallel with replication).
+ */
+bool replication_maybe_commit(struct raft *r)
+{
+	raft_index match[RAFT_NODES_MAX];
+	uint32_t quorum = election_quorum(r);
+
+	RN_ASSERT(r->role == RAFT_LEADER);
+	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+		match[i] = i == r->member_slot_self ? r->persisted_index : r->progress[i].match_index;
+	}
+	replication_sort_desc(match, r->cfg.members_count);
+	raft_index candidate = match[quorum - 1];
+	if (candidate <= r->commit_index) {
+		return false;
+	}
+	if (log_term_at(&r->log, candidate) != r->term && !RAFT_BUG(r, COMMIT_OLD_TERM)) {
+		return false;
+	}
+	step_set_commit(r, candidate);
+	read_index_on_commit(r);
+	return true;
+}
+
+/* Keeps a follower in replicate state busy up to its window. */
+static void replication_fill_window(struct raft *r, uint32_t slot)
+{
+	struct raft_progress *pr = &r->progress[slot];
+
+	for (uint32_t n = 0; n < r->cfg.inflight_appends_max; n++) {
+		if (pr->next_index > r->log.last_index || replication_paused(r, pr)) {
+			return;
+		}
+		uint32_t msgs_before = r->msgs_count;
+		replication_send_append(r, slot, false);
+		if (r->msgs_count == msgs_before) {
+			return;
+		}
+	}
+}
+
+static void replication_on_reject(struct raft *r, uint32_t slot, const struct raft_message *m)
+{
+	struct raft_progress *pr = &r->progress[slot];
+	const struct raft_msg_append_resp *resp = &m->append_resp;
+
+	if (pr->state == RAFT_PROGRESS_REPLICATE) {
+		if (resp->reject_index <= pr->match_index) {
+			return; /* stale: sent before a later success */
+		}
+		replication_become_probe(pr);
+	} else {
+		if (resp->reject_index != pr->next_index - 1) {
+			return; /* stale: not the probe we are waiting on */
+		}
+		/* Fast backtracking (§3.5): skip to where the logs can match. */
+		raft_index probe_index = resp->hint_index;
+		if (resp->hint_term > 0) {
+			raft_term t;
+			probe_index = log_find_conflict_by_term(&r->log, resp->hint_index,
+							       resp->hint_term, &t);
+		}
+		raft_index next = rn_min_u64(resp->reject_index, probe_index + 1);
+		pr->next_index = rn_max_u64(next, pr->match_index + 1);
+		pr->probe_sent = false;
+	}
+	replication_send_append(r, slot, true);
+}
+
+void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
+{
+	uint32_t slot = election_member_slot(r, m->from);
+	struct raft_progress *pr = &r->progress[slot];
+
+	RN_ASSERT(slot < r->cfg.members_count && slot != r->member_slot_self);
+	pr->recent_active = true;
+	if (m->append_resp.reject) {
+		replication_on_reject(r, slot, m);
+		return;
+	}
+	raft_index match = m->append_resp.match_index;
+	if (match > r->log.last_index) {
+		r->counters.msgs_dropped_invalid++; /* claims entries we never had */
+		return;
+	}
+	bool was_paused = replication_paused(r, pr);
+	bool updated = match > pr->match_index;
+	if (updated) {
+		pr->match_index = match;
+	}
+	pr->next_index = rn_max_u64(pr->next_index, match + 1);
+	replication_inflight_free_to(pr, match);
+	if (pr->state == RAFT_PROGRESS_PROBE) {
+		if (updated || match + 1 >= pr->next_index) {
+			replication_become_replicate(pr);
+		} else {
+			pr->probe_sent = false;
+		}
+	}
+	if (updated && replication_maybe_commit(r)) {
+		/* Eager commit propagation: tell everyone now, not at the next
+		 * heartbeat, so followers apply (and answer reads) sooner. */
+		replication_broadcast_append(r, true);
+	} else if (was_paused) {
+		/* It could not be told of the commit while paused. */
+		replication_send_append(r, slot, true);
+	}
+	replication_fill_window(r, slot);
+	if (updated) {
+		transfer_on_progress(r, slot);
+	}
+}
+
+void replication_recv_heartbeat_resp(struct raft *r, const struct raft_message *m)
+{
+	uint32_t slot = election_member_slot(r, m->from);
+	struct raft_progress *pr = &r->progress[slot];
+
+	RN_ASSERT(slot < r->cfg.members_count && slot != r->member_slot_self);
+	pr->recent_active = true;
+	pr->read_seq_acked = rn_max_u64(pr->read_seq_acked, m->heartbeat_resp.read_seq);
+	/* The follower is alive: un-pause a lost probe, and make room in a
+	 * full window whose oldest append may have been lost. */
+	if (pr->state == RAFT_PROGRESS_PROBE) {
+		pr->probe_sent = false;
+	} else if (pr->inflight_count >= r->cfg.inflight_appends_max) {
+		pr->inflight_head = (pr->inflight_head + 1) % RAFT_INFLIGHT_APPENDS_MAX;
+		pr->inflight_count--;
+	}
+	if (pr->match_index < r->log.last_index) {
+		replication_send_append(r, slot, true);
+	}
+	read_index_confirm(r);
+}
+
+/* The leader's own write became durable: it may complete a quorum. */
+void replication_leader_persisted(struct raft *r)
+{
+	if (replication_maybe_commit(r)) {
+		replication_broadcast_append(r, true);
+	}
+}
+
+/*
+ * Leader tick: heartbeats every heartbeat_interval_ticks (§3.4), and every
+ * election timeout the CheckQuorum test (§6.2): a leader that has not heard
+ * from a majority steps down, so clients go find the real one.
+ */
+void replication_leader_tick(struct raft *r)
+{
+	RN_ASSERT(r->role == RAFT_LEADER);
+	r->heartbeat_elapsed_ticks++;
+	r->election_elapsed_ticks++;
+	if (r->election_elapsed_ticks >= r->cfg.election_timeout_ticks) {
+		r->election_elapsed_ticks = 0;
+		if (r->cfg.check_quorum) {
+			uint32_t active = 1;
+			for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+				if (i != r->member_slot_self && r->progress[i].recent_active) {
+					active++;
+				}
+				r->progress[i].recent_active = false;
+			}
+			if (active < election_quorum(r)) {
+				r->counters.leader_stepdowns_check_quorum++;
+				convert_to_follower(r, r->term, RAFT_NODE_NONE);
+				return;
+			}
+		}
+	}
+	transfer_tick(r);
+	if (r->heartbeat_elapsed_ticks >= r->cfg.heartbeat_interval_ticks) {
+		r->heartbeat_elapsed_ticks = 0;
+		replication_broadcast_heartbeat(r, r->read_seq);
+	}
+}
+
+/*
+ * Appends a client batch at the end of the leader's log (§3.5) and sends it
+ * to every follower whose window has room; the leader's own write proceeds
+ * in parallel (the update's entries). Refusals are back-pressure the client
+ * sees at once: never a queue that grows without bound.
+ */
+int replication_propose(struct raft *r, struct raft_entry *entries, uint32_t entries_count)
+{
+	if (r->role != RAFT_LEADER) {
+		return -RAFT_ERR_NOT_LEADER;
+	}
+	if (r->transfer_target != RAFT_NODE_NONE) {
+		return -RAFT_ERR_TRANSFERRING;
+	}
+	if (entries_count == 0 || entries == NULL) {
+		return -RAFT_ERR_INVALID;
+	}
+	if (entries_count > r->cfg.append_entries_max) {
+		return -RAFT_ERR_BATCH_TOO_BIG;
+	}
+	uint64_t batch_bytes = 0;
+	for (uint32_t i = 0; i < entries_count; i++) {
+		if (entries[i].type != RAFT_ENTRY_NORMAL) {
+			return -RAFT_ERR_INVALID;
+		}
+		batch_bytes += entries[i].payload_bytes;
+	}
+	/* One batch may always be in flight, however big, so a large entry
+	 * cannot wedge the cluster. */
+	if (r->uncommitted_bytes > 0 &&
+	    r->uncommitted_bytes + batch_bytes > r->cfg.uncommitted_bytes_max) {
+		return -RAFT_ERR_UNCOMMITTED_FULL;
+	}
+	if (log_free_slots(&r->log) < entries_count) {
+		return -RAFT_ERR_LOG_FULL;
+	}
+	for (uint32_t i = 0; i < entries_count; i++) {
+		entries[i].term = r->term;
+		entries[i].index = r->log.last_index + 1;
+		log_append(r, &entries[i]);
+	}
+	r->uncommitted_bytes += batch_bytes;
+	replication_broadcast_append(r, false);
+	return 0;
+}

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * step.c - raft_step(), the core's single entry point: it validates the
+ * event, applies the term rules common to every message (§3.3: a higher term
+ * makes any server a follower; a lower term is stale), dispatches on the
+ * role, and fills the caller's update under the ordering contract written
+ * in consensus.h.
+ */
+#include "internal.h"
+
+struct raft_message *step_msg_new(struct raft *r, uint8_t type, raft_node_id to)
+{
+	if (r->msgs_count >= RAFT_MSGS_PER_STEP_MAX) {
+		return NULL; /* bounded: the next tick or ack sends it */
+	}
+	struct raft_message *m = &r->msgs[r->msgs_count++];
+	*m = (struct raft_message){
+		.type = type,
+		.from = r->cfg.id,
+		.to = to,
+		.term = r->term,
+	};
+	return m;
+}
+
+/* Commit only moves forward (§3.6.3) and never past the log's end. */
+void step_set_commit(struct raft *r, raft_index commit_index)
+{
+	RN_ASSERT(commit_index > r->commit_index);
+	RN_ASSERT(commit_index <= r->log.last_index);
+	if (r->role == RAFT_LEADER) {
+		/* Bytes of this leader's entries leave the uncommitted budget. */
+		for (raft_index i = r->commit_index + 1; i <= commit_index; i++) {
+			const struct raft_entry *e = log_get(&r->log, i);
+			if (e->term == r->term) {
+				r->uncommitted_bytes -= rn_min_u64(r->uncommitted_bytes, e->payload_bytes);
+			}
+		}
+	}
+	r->commit_index = commit_index;
+	r->update_flags |= RAFT_UPDATE_COMMIT;
+}
+
+/* Untrusted: a message from the network is checked before any use. */
+static bool step_msg_valid(struct raft *r, const struct raft_message *m)
+{
+	uint32_t slot = election_member_slot(r, m->from);
+
+	if (slot >= r->cfg.members_count || slot == r->member_slot_self || m->to != r->cfg.id) {
+		r->counters.msgs_dropped_foreign++;
+		return false;
+	}
+	if (m->type == 0 || m->type >= RAFT_MSG_TYPE_COUNT) {
+		r->counters.msgs_dropped_invalid++;
+		return false;
+	}
+	if (m->type != RAFT_MSG_APPEND) {
+		return true;
+	}
+	const struct raft_msg_append *a = &m->append;
+	if (a->entries_count > RAFT_BATCH_ENTRIES_MAX || (a->entries_count > 0 && a->entries == NULL)) {
+		r->counters.msgs_dropped_invalid++;
+		return false;
+	}
+	raft_term prev_term = a->prev_term;
+	for (uint32_t i = 0; i < a->entries_count; i++) {
+		const struct raft_entry *e = &a->entries[i];
+		if (e->index != a->prev_index + 1 + i || e->term < prev_term || e->term > m->term ||
+		    (e->type != RAFT_ENTRY_NORMAL && e->type != RAFT_ENTRY_NOOP)) {
+			r->counters.msgs_dropped_invalid++;
+			return false;
+		}
+		prev_term = e->term;
+	}
+	return true;
+}
+
+/* §4.2.3: a server that heard from a leader within the minimum election
+ * timeout ignores vote requests, so a removed or partitioned server cannot
+ * depose a working leader. */
+static bool step_in_leader_lease(const struct raft *r)
+{
+	return r->cfg.check_quorum && r->leader_id != RAFT_NODE_NONE &&
+	       r->election_elapsed_ticks < r->cfg.election_timeout_ticks;
+}
+
+/* Term rules; returns false when the message is consumed or dropped. */
+static bool step_term(struct raft *r, const struct raft_message *m)
+{
+	bool vote_req = m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE;
+
+	if (m->term > r->term) {
+		if (vote_req && !m->vote.transfer && step_in_leader_lease(r)) {
+			r->counters.msgs_dropped_stale++;
+			return false;
+		}
+		if (m->type == RAFT_MSG_PREVOTE ||
+		    (m->type == RAFT_MSG_PREVOTE_RESP && m->vote_resp.granted)) {
+			return true; /* a pre-vote never changes our term (§9.6) */
+		}
+		bool from_leader = m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT;
+		convert_to_follower(r, m->term, from_leader ? m->from : RAFT_NODE_NONE);
+		return true;
+	}
+	if (m->term < r->term) {
+		r->counters.msgs_dropped_stale++;
+		if (RAFT_BUG(r, STALE_TERM_ACCEPTED) && m->type == RAFT_MSG_APPEND &&
+		    r->role == RAFT_FOLLOWER) {
+			recv_append(r, m);
+			return false;
+		}
+		if ((r->cfg.check_quorum || r->cfg.prevote) &&
+		    (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT)) {
+			/* Tell a deposed leader the new term so it steps down;
+			 * with PreVote it might otherwise never hear of it. */
+			struct raft_message *resp = step_msg_new(r, RAFT_MSG_APPEND_RESP, m->from);
+			if (resp != NULL) {
+				resp->append_resp.reject = true;
+			}
+		} else if (m->type == RAFT_MSG_PREVOTE) {
+			struct raft_message *resp = step_msg_new(r, RAFT_MSG_PREVOTE_RESP, m->from);
+			if (resp != NULL) {
+				resp->vote_resp.granted = false;
+			}
+		}
+		return false;
+	}
+	return true;
+}
+
+/* AppendEntries or heartbeat in our term: from this term's only leader. */
+static void step_from_leader(struct raft *r, const struct raft_message *m)
+{
+	if (r->role == RAFT_LEADER) {
+		/* Two leaders in one term: impossible unless a peer is broken. */
+		r->counters.msgs_dropped_invalid++;
+		return;
+	}
+	if (r->role != RAFT_FOLLOWER || r->leader_id != m->from) {
+		convert_to_follower(r, r->term, m->from);
+	}
+	if (m->type == RAFT_MSG_APPEND) {
+		recv_append(r, m);
+	} else {
+		recv_heartbeat(r, m);
+	}
+}
+
+static void step_receive(struct raft *r, const struct raft_message *m)
+{
+	if (!step_msg_valid(r, m) || !step_term(r, m)) {
+		return;
+	}
+	switch (m->type) {
+	case RAFT_MSG_APPEND:
+	case RAFT_MSG_HEARTBEAT:
+		step_from_leader(r, m);
+		break;
+	case RAFT_MSG_APPEND_RESP:
+		if (r->role == RAFT_LEADER) {
+			replication_recv_append_resp(r, m);
+		}
+		break;
+	case RAFT_MSG_HEARTBEAT_RESP:
+		if (r->role == RAFT_LEADER) {
+			replication_recv_heartbeat_resp(r, m);
+		}
+		break;
+	case RAFT_MSG_VOTE:
+	case RAFT_MSG_PREVOTE:
+		recv_vote(r, m);
+		break;
+	case RAFT_MSG_VOTE_RESP:
+	case RAFT_MSG_PREVOTE_RESP:
+		recv_vote_resp(r, m);
+		break;
+	case RAFT_MSG_TIMEOUT_NOW:
+		transfer_recv_timeout_now(r, m);
+		break;
+	case RAFT_MSG_READ_INDEX:
+		read_index_recv(r, m);
+		break;
+	case RAFT_MSG_READ_INDEX_RESP:
+		read_index_recv_resp(r, m);
+		break;
+	default:
+		RN_ASSERT(0 && "validated above");
+	}
+}
+
+/* Storage says: durable up to (index, term). Stale reports (the entry was
+ * truncated since) do not match a term and are ignored. */
+static void step_persisted(struct raft *r, raft_index index, raft_term term)
+{
+	if (index == 0 || index > r->log.last_index || index < r->log.first_index ||
+	    log_term_at(&r->log, index) != term) {
+		return;
+	}
+	if (index > r->persisted_index) {
+		r->persisted_index = index;
+	}
+	if (r->role == RAFT_LEADER) {
+		replication_leader_persisted(r);
+	} else {
+		recv_append_persisted(r);
+	}
+}
+
+static void step_applied(struct raft *r, raft_index index)
+{
+	r->applied_index = rn_max_u64(r->applied_index, rn_min_u64(index, r->commit_index));
+	/* Release lazily, only when the window is three-quarters full: a
+	 * leader keeps what its slowest follower still needs. */
+	if (log_free_slots(&r->log) > log_capacity(&r->log) / 4) {
+		return;
+	}
+	raft_index release = r->applied_index;
+	if (r->role == RAFT_LEADER) {
+		for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+			if (i != r->member_slot_self) {
+				release = rn_min_u64(release, r->progress[i].match_index);
+			}
+		}
+	}
+	log_release(r, release);
+}
+
+static void step_begin(struct raft *r, struct raft_update *u, raft_term *term, raft_node_id *vote)
+{
+	*u = (struct raft_update){0};
+	r->update_flags = 0;
+	r->truncate_index = 0;
+	r->new_entries_count = 0;
+	r->msgs_count = 0;
+	r->read_states_count = 0;
+	r->prev_role = r->role;
+	r->prev_leader_id = r->leader_id;
+	*term = r->term;
+	*vote = r->vote;
+	r->steps++;
+}
+
+/* Invariants that hold between steps, whatever the event was. */
+static void step_check(const struct raft *r)
+{
+	RN_ASSERT(r->commit_index <= r->log.last_index);
+	RN_ASSERT(r->persisted_index <= r->log.last_index);
+	RN_ASSERT(r->applied_index <= r->commit_index);
+	RN_ASSERT(r->log.first_index <= r->log.last_index + 1);
+	RN_ASSERT(r->role != RAFT_LEADER || r->leader_id == r->cfg.id);
+	RN_ASSERT(r->role != RAFT_LEADER || r->vote == r->cfg.id);
+	RN_ASSERT(r->role != RAFT_CANDIDATE || r->vote == r->cfg.id);
+}
+
+static void step_finish(struct raft *r, struct raft_update *u, raft_term term, raft_node_id vote)
+{
+	step_check(r);
+	RN_ASSERT(r->term >= term);
+	if (r->term != term || r->vote != vote) {
+		r->update_flags |= RAFT_UPDATE_HARD_STATE;
+	}
+	if (r->role != r->prev_role || r->leader_id != r->prev_leader_id) {
+		r->update_flags |= RAFT_UPDATE_ROLE;
+	}
+	u->flags = r->update_flags;
+	u->hard_state = (struct raft_hard_state){.term = r->term, .vote = r->vote};
+	u->truncate_index = r->truncate_index;
+	u->entries = r->new_entries;
+	u->entries_count = r->new_entries_count;
+	u->msgs = r->msgs;
+	u->msgs_count = r->msgs_count;
+	u->commit_index = r->commit_index;
+	u->read_states = r->read_states;
+	u->read_states_count = r->read_states_count;
+	u->role = r->role;
+	u->leader_id = r->leader_id;
+	u->term = r->term;
+}
+
+int raft_step(struct raft *r, struct raft_event *event, struct raft_update *update)
+{
+	raft_term term_before;
+	raft_node_id vote_before;
+	int rc = 0;
+
+	RN_ASSERT(r != NULL && event != NULL && update != NULL);
+	step_begin(r, update, &term_before, &vote_before);
+	switch (event->type) {
+	case RAFT_EVENT_RECEIVE:
+		step_receive(r, &event->receive);
+		break;
+	case RAFT_EVENT_TICK:
+		if (r->role == RAFT_LEADER) {
+			replication_leader_tick(r);
+		} else {
+			election_tick(r);
+		}
+		break;
+	case RAFT_EVENT_PROPOSE:
+		rc = replication_propose(r, event->propose.entries, event->propose.entries_count);
+		if (rc != 0) {
+			r->counters.proposals_refused++;
+		}
+		break;
+	case RAFT_EVENT_PERSISTED:
+		step_persisted(r, event->persisted.index, event->persisted.term);
+		break;
+	case RAFT_EVENT_READ_INDEX:
+		rc = read_index_request(r, event->read_index.ctx);
+		break;
+	case RAFT_EVENT_TRANSFER:
+		rc = transfer_start(r, event->transfer.target);
+		break;
+	case RAFT_EVENT_APPLIED:
+		step_applied(r, event->applied.index);
+		break;
+	default:
+		rc = -RAFT_ERR_INVALID;
+		break;
+	}
+	step_finish(r, update, term_before, vote_before);
+	return rc;
+}

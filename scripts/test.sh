@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The test command: installs what is needed (scripts/setup.sh), builds the
+# release-like build in build/ and a sanitizer build (ASan + UBSan) in
+# build-asan/, runs every test suite, and ends with one line
+#   N passed, N failed[, N skipped]
+# Exit status is 0 only when nothing failed.
+set -euo pipefail
+
+usage() {
+	cat <<'USAGE'
+usage: scripts/test.sh [--help] [--no-setup] [--no-asan] [--suite NAME]...
+
+Installs dependencies, builds build/ (debugoptimized, -Werror) and
+build-asan/ (address + undefined sanitizers), runs scripts/check-deps.sh and
+every meson test suite, and prints "N passed, N failed[, N skipped]".
+  --no-setup    skip scripts/setup.sh (packages already installed)
+  --no-asan     skip the sanitizer build
+  --suite NAME  run only this meson suite (repeatable)
+USAGE
+}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+do_setup=1
+do_asan=1
+suites=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-h | --help) usage; exit 0 ;;
+	--no-setup) do_setup=0 ;;
+	--no-asan) do_asan=0 ;;
+	--suite) shift; suites+=("--suite" "${1:?--suite needs a name}") ;;
+	*) echo "test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+if [ $do_setup -eq 1 ]; then
+	bash scripts/setup.sh
+fi
+
+passed=0
+failed=0
+skipped=0
+failures=()
+
+# One named check outside meson (shell checks): counted like a test.
+record() {
+	local name=$1 rc=$2
+	if [ "$rc" -eq 0 ]; then
+		passed=$((passed + 1))
+	elif [ "$rc" -eq 77 ]; then
+		skipped=$((skipped + 1))
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+	fi
+}
+
+configure() {
+	local dir=$1
+	shift
+	if [ -f "$dir/build.ninja" ]; then
+		meson setup --reconfigure "$dir" "$@" >/dev/null
+	else
+		meson setup "$dir" "$@" >/dev/null
+	fi
+}
+
+echo "== build: build/ (debugoptimized, -Werror)"
+configure build
+ninja -C build >/dev/null
+
+echo "== check-deps: consensus/ is pure"
+rc=0; bash scripts/check-deps.sh || rc=$?; record check-deps $rc
+rc=0; bash scripts/check-deps.sh --self-test >/dev/null || rc=$?; record check-deps-self-test $rc
+
+# Counts the results of one meson test run from its JSON log.
+count_meson() {
+	local dir=$1
+	python3 - "$dir/meson-logs/testlog.json" <<'PY'
+import json, sys
+p = f = s = 0
+names = []
+with open(sys.argv[1]) as fh:
+    for line in fh:
+        t = json.loads(line)
+        r = t["result"]
+        if r in ("OK", "EXPECTEDFAIL"):
+            p += 1
+        elif r == "SKIP":
+            s += 1
+        else:
+            f += 1
+            names.append(t["name"])
+print(p, f, s, " ".join(names))
+PY
+}
+
+run_meson_tests() {
+	local dir=$1
+	shift
+	local rc=0
+	meson test -C "$dir" --num-processes 2 --print-errorlogs "$@" || rc=$?
+	read -r p f s names < <(count_meson "$dir")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + s))
+	if [ -n "${names:-}" ]; then
+		for n in $names; do failures+=("$dir:$n"); done
+	fi
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		failed=$((failed + 1))
+		failures+=("$dir:meson-test-exit-$rc")
+	fi
+}
+
+echo "== tests: build/"
+run_meson_tests build "${suites[@]}"
+
+if [ $do_asan -eq 1 ]; then
+	echo "== build: build-asan/ (ASan + UBSan)"
+	configure build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
+	ninja -C build-asan >/dev/null
+	echo "== tests: build-asan/ (suites unit and sanitize)"
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	run_meson_tests build-asan --suite unit --suite sanitize
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failed: ${failures[*]}"
+fi
+if [ $skipped -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ $failed -eq 0 ]
