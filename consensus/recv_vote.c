@@ -18,8 +18,8 @@ static bool recv_vote_can_grant(const struct raft *r, const struct raft_message 
 	bool free_to_vote = r->vote == m->from ||
 			    (r->vote == RAFT_NODE_NONE && r->leader_id == RAFT_NODE_NONE) ||
 			    (prevote && m->term > r->term);
-	if (RAFT_BUG(r, DOUBLE_VOTE)) {
-		free_to_vote = true;
+	if (RAFT_BUG(r, DOUBLE_VOTE) && r->role == RAFT_FOLLOWER) {
+		free_to_vote = true; /* planted: forgets it already voted */
 	}
 	if (!free_to_vote) {
 		return false;

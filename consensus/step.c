@@ -106,6 +106,11 @@ static bool step_term(struct raft *r, const struct raft_message *m)
 		r->counters.msgs_dropped_stale++;
 		if (RAFT_BUG(r, STALE_TERM_ACCEPTED) && m->type == RAFT_MSG_APPEND &&
 		    r->role == RAFT_FOLLOWER) {
+			/* Planted: "term = message term" without the comparison,
+			 * so a deposed leader's append drags the term back. */
+			r->term = m->term;
+			r->vote = RAFT_NODE_NONE;
+			r->leader_id = m->from;
 			recv_append(r, m);
 			return false;
 		}
@@ -255,7 +260,7 @@ static void step_check(const struct raft *r)
 static void step_finish(struct raft *r, struct raft_update *u, raft_term term, raft_node_id vote)
 {
 	step_check(r);
-	RN_ASSERT(r->term >= term);
+	RN_ASSERT(r->term >= term || RAFT_BUG(r, STALE_TERM_ACCEPTED));
 	if (r->term != term || r->vote != vote) {
 		r->update_flags |= RAFT_UPDATE_HARD_STATE;
 	}

@@ -365,7 +365,7 @@ enum raft_planted_bug {
 	RAFT_BUG_FORGET_VOTE_ON_RESTART, /* drop the persisted vote at restart */
 	RAFT_BUG_QUORUM_OFF_BY_ONE,	 /* majority computed as n / 2 */
 	RAFT_BUG_LEADER_OVERWRITES_LOG,	 /* new leader cuts its log to commit */
-	RAFT_BUG_STALE_TERM_ACCEPTED,	 /* accept appends from older terms */
+	RAFT_BUG_STALE_TERM_ACCEPTED,	 /* take an older term from an append */
 	RAFT_BUG_COUNT
 };
 const char *raft_planted_bug_name(int bug);

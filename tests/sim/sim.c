@@ -1,0 +1,843 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim.c - the cluster model behind raftsim: the event queue, the nodes and
+ * their disks, the network, and the processing of each consensus update in
+ * the order its contract demands (hard state durable first, then the
+ * write queued on the disk, then messages sent, then apply). The checker
+ * (sim_check.c) looks at every update before anything else happens.
+ */
+#include "sim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+/* ---- PRNG ------------------------------------------------------------ */
+
+uint64_t sim_rand(struct sim *s)
+{
+	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+uint64_t sim_rand_range(struct sim *s, uint64_t lo, uint64_t hi)
+{
+	RN_ASSERT(lo <= hi);
+	return lo + sim_rand(s) % (hi - lo + 1);
+}
+
+bool sim_chance(struct sim *s, uint32_t per_mille)
+{
+	return per_mille > 0 && sim_rand(s) % 1000 < per_mille;
+}
+
+static void *sim_xrealloc(void *p, size_t bytes)
+{
+	void *q = realloc(p, bytes);
+	RN_ASSERT(q != NULL);
+	return q;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+void sim_log(struct sim *s, int level, const char *fmt, ...)
+{
+	if (level > s->verbosity && !s->capture) {
+		return;
+	}
+	char line[sizeof(s->tail[0])];
+	int off = snprintf(line, sizeof(line), "%8llu.%03llu ms  ",
+			   (unsigned long long)(s->now_us / 1000),
+			   (unsigned long long)(s->now_us % 1000));
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line + off, sizeof(line) - (size_t)off, fmt, ap);
+	va_end(ap);
+	if (level <= s->verbosity && s->out != NULL) {
+		fprintf(s->out, "%s\n", line);
+	}
+	if (s->capture) {
+		memcpy(s->tail[s->tail_next], line, sizeof(line));
+		s->tail_next = (s->tail_next + 1) % SIM_TRACE_TAIL_LINES;
+		if (s->tail_count < SIM_TRACE_TAIL_LINES) {
+			s->tail_count++;
+		}
+	}
+}
+
+void sim_print_tail(const struct sim *s, FILE *f)
+{
+	uint32_t first = (s->tail_next + SIM_TRACE_TAIL_LINES - s->tail_count) %
+			 SIM_TRACE_TAIL_LINES;
+	for (uint32_t i = 0; i < s->tail_count; i++) {
+		fprintf(f, "  | %s\n", s->tail[(first + i) % SIM_TRACE_TAIL_LINES]);
+	}
+}
+
+static bool sim_tracing(const struct sim *s)
+{
+	return s->verbosity >= SIM_TRACE || s->capture;
+}
+
+static void sim_describe_msg(const struct raft_message *m, char *buf, size_t cap)
+{
+	const char *name = raft_msg_type_name((enum raft_msg_type)m->type);
+	switch (m->type) {
+	case RAFT_MSG_APPEND:
+		snprintf(buf, cap, "%s t%llu prev %llu/t%llu +%u commit %llu", name,
+			 (unsigned long long)m->term, (unsigned long long)m->append.prev_index,
+			 (unsigned long long)m->append.prev_term, m->append.entries_count,
+			 (unsigned long long)m->append.commit_index);
+		break;
+	case RAFT_MSG_APPEND_RESP:
+		if (m->append_resp.reject) {
+			snprintf(buf, cap, "%s t%llu reject %llu hint %llu/t%llu", name,
+				 (unsigned long long)m->term,
+				 (unsigned long long)m->append_resp.reject_index,
+				 (unsigned long long)m->append_resp.hint_index,
+				 (unsigned long long)m->append_resp.hint_term);
+		} else {
+			snprintf(buf, cap, "%s t%llu match %llu", name, (unsigned long long)m->term,
+				 (unsigned long long)m->append_resp.match_index);
+		}
+		break;
+	case RAFT_MSG_VOTE:
+	case RAFT_MSG_PREVOTE:
+		snprintf(buf, cap, "%s t%llu last %llu/t%llu%s", name, (unsigned long long)m->term,
+			 (unsigned long long)m->vote.last_log_index,
+			 (unsigned long long)m->vote.last_log_term,
+			 m->vote.transfer ? " transfer" : "");
+		break;
+	case RAFT_MSG_VOTE_RESP:
+	case RAFT_MSG_PREVOTE_RESP:
+		snprintf(buf, cap, "%s t%llu %s", name, (unsigned long long)m->term,
+			 m->vote_resp.granted ? "granted" : "refused");
+		break;
+	case RAFT_MSG_HEARTBEAT:
+		snprintf(buf, cap, "%s t%llu commit %llu read %llu", name,
+			 (unsigned long long)m->term, (unsigned long long)m->heartbeat.commit_index,
+			 (unsigned long long)m->heartbeat.read_seq);
+		break;
+	default:
+		snprintf(buf, cap, "%s t%llu", name, (unsigned long long)m->term);
+		break;
+	}
+}
+
+/* ---- event heap, ordered by (time, seq) ------------------------------- */
+
+static bool sim_ev_before(const struct sim_event *a, const struct sim_event *b)
+{
+	return a->time_us < b->time_us || (a->time_us == b->time_us && a->seq < b->seq);
+}
+
+static void sim_push(struct sim *s, struct sim_event *ev)
+{
+	if (s->heap_count == s->heap_cap) {
+		s->heap_cap = s->heap_cap ? 2 * s->heap_cap : 1024;
+		s->heap = sim_xrealloc(s->heap, s->heap_cap * sizeof(*s->heap));
+	}
+	ev->seq = s->seq++;
+	uint32_t i = s->heap_count++;
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+		if (!sim_ev_before(ev, &s->heap[parent])) {
+			break;
+		}
+		s->heap[i] = s->heap[parent];
+		i = parent;
+	}
+	s->heap[i] = *ev;
+}
+
+static void sim_pop(struct sim *s, struct sim_event *out)
+{
+	RN_ASSERT(s->heap_count > 0);
+	*out = s->heap[0];
+	struct sim_event last = s->heap[--s->heap_count];
+	uint32_t i = 0;
+	for (;;) {
+		uint32_t child = 2 * i + 1;
+		if (child >= s->heap_count) {
+			break;
+		}
+		if (child + 1 < s->heap_count && sim_ev_before(&s->heap[child + 1], &s->heap[child])) {
+			child++;
+		}
+		if (!sim_ev_before(&s->heap[child], &last)) {
+			break;
+		}
+		s->heap[i] = s->heap[child];
+		i = child;
+	}
+	if (s->heap_count > 0) {
+		s->heap[i] = last;
+	}
+}
+
+void sim_schedule_hook(struct sim *s, uint64_t at_us, uint32_t hook_kind)
+{
+	struct sim_event ev = {.time_us = at_us, .kind = SIM_EV_HOOK, .hook_kind = hook_kind};
+	sim_push(s, &ev);
+}
+
+/* ---- nodes ---------------------------------------------------------------- */
+
+static void sim_node_config(const struct sim *s, const struct sim_node *n, struct raft_config *c)
+{
+	raft_config_default(c);
+	c->id = n->id;
+	c->members_count = s->p.nodes_count;
+	for (uint32_t i = 0; i < s->p.nodes_count; i++) {
+		c->members[i] = i + 1;
+	}
+	c->election_timeout_ticks = s->p.election_timeout_ticks;
+	c->heartbeat_interval_ticks = s->p.heartbeat_interval_ticks;
+	c->prevote = s->p.prevote;
+	c->check_quorum = s->p.check_quorum;
+	c->append_entries_max = s->p.append_entries_max;
+	c->inflight_appends_max = s->p.inflight_appends_max;
+	c->log_entries_max = 1u << 14;
+	c->uncommitted_bytes_max = 64u * 1024;
+	c->seed = s->p.seed * 1000003u + n->id * 7919u + n->restarts;
+}
+
+static void sim_schedule_tick(struct sim *s, struct sim_node *n, uint64_t at_us)
+{
+	struct sim_event ev = {
+		.time_us = at_us, .kind = SIM_EV_TICK, .node = n->id, .epoch = n->epoch};
+	sim_push(s, &ev);
+}
+
+static void sim_node_start(struct sim *s, struct sim_node *n)
+{
+	struct raft_config cfg;
+
+	sim_node_config(s, n, &cfg);
+	int rc = raft_create(&cfg, &n->hard_state, n->dlog, n->dlog_count, &n->raft);
+	if (rc != 0) {
+		check_violation(s, "Recovery", "n%u cannot restart from its durable state: %s",
+				n->id, raft_strerror(rc));
+		return;
+	}
+#ifdef RAFT_PLANTED_BUGS
+	if (s->p.planted_bug != 0) {
+		raft_plant_bug(n->raft, s->p.planted_bug);
+	}
+#endif
+	n->up = true;
+	n->applied_index = 0;
+	n->role = RAFT_FOLLOWER;
+	n->leader_id = RAFT_NODE_NONE;
+	n->term = raft_current_term(n->raft);
+	/* Ticks start at a random phase so that nodes do not tick in step. */
+	sim_schedule_tick(s, n, s->now_us + sim_rand_range(s, 1, n->tick_us));
+}
+
+static void sim_disk_queue(struct sim *s, struct sim_node *n, const struct raft_update *u)
+{
+	if ((u->flags & RAFT_UPDATE_TRUNCATE) == 0 && u->entries_count == 0) {
+		return;
+	}
+	if (n->ops_count == n->ops_cap) {
+		/* Grow the FIFO ring, keeping its order. */
+		uint32_t cap = n->ops_cap ? 2 * n->ops_cap : 64;
+		struct sim_disk_op *ops = sim_xrealloc(NULL, cap * sizeof(*ops));
+		for (uint32_t i = 0; i < n->ops_count; i++) {
+			ops[i] = n->ops[(n->ops_head + i) % n->ops_cap];
+		}
+		free(n->ops);
+		n->ops = ops;
+		n->ops_head = 0;
+		n->ops_cap = cap;
+	}
+	struct sim_disk_op *op = &n->ops[(n->ops_head + n->ops_count++) % n->ops_cap];
+	*op = (struct sim_disk_op){0};
+	if (u->flags & RAFT_UPDATE_TRUNCATE) {
+		op->truncate_from = u->truncate_index;
+	}
+	if (u->entries_count > 0) {
+		size_t bytes = u->entries_count * sizeof(*u->entries);
+		op->entries = sim_xrealloc(NULL, bytes);
+		memcpy(op->entries, u->entries, bytes);
+		op->entries_count = u->entries_count;
+	}
+	/* Writes become durable in submission order (one disk queue). */
+	uint64_t latency = sim_rand_range(s, s->p.disk_latency_us_min, s->p.disk_latency_us_max);
+	op->done_us = rn_max_u64(n->disk_busy_until_us, s->now_us + latency);
+	n->disk_busy_until_us = op->done_us;
+	struct sim_event ev = {
+		.time_us = op->done_us, .kind = SIM_EV_DISK, .node = n->id, .epoch = n->epoch};
+	sim_push(s, &ev);
+}
+
+static void sim_disk_drop_all(struct sim_node *n)
+{
+	for (uint32_t i = 0; i < n->ops_count; i++) {
+		free(n->ops[(n->ops_head + i) % n->ops_cap].entries);
+	}
+	n->ops_head = 0;
+	n->ops_count = 0;
+	n->disk_busy_until_us = 0;
+}
+
+static void sim_send(struct sim *s, raft_node_id from, const struct raft_message *m);
+static void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *ev, int *rc_out);
+
+static void sim_story_role(struct sim *s, struct sim_node *n, const struct raft_update *u)
+{
+	if (u->role == n->role && u->leader_id == n->leader_id && u->term == n->term) {
+		return;
+	}
+	const char *host = "";
+	char host_buf[24] = "";
+	if (n->host != 0) {
+		snprintf(host_buf, sizeof(host_buf), " (host %u)", n->host);
+		host = host_buf;
+	}
+	if (u->role == RAFT_LEADER && n->role != RAFT_LEADER) {
+		s->elections++;
+		sim_log(s, SIM_STORY, "n%u%s becomes LEADER of term %llu (log ends at %llu)", n->id,
+			host, (unsigned long long)u->term,
+			(unsigned long long)raft_last_index(n->raft));
+		if (s->on_leader != NULL) {
+			s->on_leader(s, n->id);
+		}
+	} else if (n->role == RAFT_LEADER && u->role != RAFT_LEADER) {
+		sim_log(s, SIM_STORY, "n%u%s steps down: leader of term %llu -> follower in term %llu",
+			n->id, host, (unsigned long long)n->term, (unsigned long long)u->term);
+	} else if (u->role == RAFT_CANDIDATE && (n->role != RAFT_CANDIDATE || u->term != n->term)) {
+		sim_log(s, SIM_STORY, "n%u%s starts an election for term %llu", n->id, host,
+			(unsigned long long)u->term);
+		if (s->on_candidate != NULL) {
+			s->on_candidate(s, n->id);
+		}
+	} else if (sim_tracing(s)) {
+		sim_log(s, SIM_TRACE, "n%u %s term %llu leader n%u", n->id,
+			raft_role_name((enum raft_role)u->role), (unsigned long long)u->term,
+			u->leader_id);
+	}
+	n->role = u->role;
+	n->leader_id = u->leader_id;
+	n->term = u->term;
+}
+
+static void sim_apply(struct sim *s, struct sim_node *n, raft_index commit_index)
+{
+	raft_index first = n->applied_index + 1;
+	raft_index committed_before = s->committed_count;
+	for (raft_index i = first; i <= commit_index && !s->violated; i++) {
+		struct raft_entry e;
+		if (!raft_log_entry(n->raft, i, &e)) {
+			check_violation(s, "State Machine Safety",
+					"n%u must apply %llu but its log does not hold it", n->id,
+					(unsigned long long)i);
+			return;
+		}
+		check_applied(s, n, &e);
+		n->applied_index = i;
+	}
+	if (s->committed_count > committed_before && !s->violated) {
+		check_commit_safe(s, s->committed_count);
+	}
+	if (n->role == RAFT_LEADER && commit_index >= first) {
+		sim_log(s, SIM_STORY, "n%u (leader, term %llu) commits %llu..%llu", n->id,
+			(unsigned long long)n->term, (unsigned long long)first,
+			(unsigned long long)commit_index);
+	} else if (commit_index >= first) {
+		sim_log(s, SIM_TRACE, "n%u applies %llu..%llu", n->id, (unsigned long long)first,
+			(unsigned long long)commit_index);
+	}
+}
+
+/* Carries out one update in the order of the contract in consensus.h. */
+static void sim_node_process(struct sim *s, struct sim_node *n, const struct raft_update *u)
+{
+	/* 1. Hard state, durable before any message of this update leaves. */
+	bool voted = false;
+	if (u->flags & RAFT_UPDATE_HARD_STATE) {
+		voted = u->hard_state.vote != RAFT_NODE_NONE && u->hard_state.vote != n->id &&
+			(u->hard_state.vote != n->hard_state.vote ||
+			 u->hard_state.term != n->hard_state.term);
+		n->hard_state = u->hard_state;
+	}
+	/* 2. Truncation and write, queued on the disk (durable later). */
+	sim_disk_queue(s, n, u);
+	/* 3. Messages, in parallel with the write. */
+	for (uint32_t i = 0; i < u->msgs_count; i++) {
+		sim_send(s, n->id, &u->msgs[i]);
+	}
+	sim_story_role(s, n, u);
+	if (voted && s->on_vote != NULL) {
+		s->on_vote(s, n->id);
+	}
+	/* 5. Read states: each must be at least as new as every commit known
+	 * when its read began. */
+	for (uint32_t i = 0; i < u->read_states_count; i++) {
+		check_read(s, n, &u->read_states[i]);
+	}
+	/* 4. Apply what is committed, then tell the core (it frees slots). */
+	if (u->commit_index > n->applied_index) {
+		sim_apply(s, n, u->commit_index);
+		struct raft_event ev = {.type = RAFT_EVENT_APPLIED};
+		ev.applied.index = n->applied_index;
+		sim_node_step(s, n, &ev, NULL);
+	}
+}
+
+static void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *ev, int *rc_out)
+{
+	struct raft_update u;
+	uint8_t role_before = raft_role(n->raft);
+	raft_term term_before = raft_current_term(n->raft);
+	raft_index last_before = raft_last_index(n->raft);
+
+	int rc = raft_step(n->raft, ev, &u);
+	s->steps++;
+	if (rc_out != NULL) {
+		*rc_out = rc;
+	}
+	check_after_step(s, n, &u, role_before, term_before, last_before);
+	if (s->violated) {
+		return;
+	}
+	if (u.flags & RAFT_UPDATE_TRUNCATE) {
+		sim_log(s, SIM_STORY, "n%u rolls back uncommitted entries %llu..%llu", n->id,
+			(unsigned long long)u.truncate_index, (unsigned long long)last_before);
+	}
+	sim_node_process(s, n, &u);
+}
+
+void sim_step_external(struct sim *s, raft_node_id id, struct raft_event *ev)
+{
+	RN_ASSERT(s->nodes[id].up);
+	sim_node_step(s, &s->nodes[id], ev, NULL);
+}
+
+void sim_crash(struct sim *s, raft_node_id id)
+{
+	struct sim_node *n = &s->nodes[id];
+	if (!n->up) {
+		return;
+	}
+	raft_destroy(n->raft);
+	n->raft = NULL;
+	n->up = false;
+	n->epoch++;
+	n->role = 0;
+	sim_disk_drop_all(n); /* not yet durable: lost */
+	s->crashes++;
+	sim_log(s, SIM_STORY, "n%u CRASHES (durable log ends at %llu, term %llu)", id,
+		(unsigned long long)n->dlog_count, (unsigned long long)n->hard_state.term);
+}
+
+void sim_restart(struct sim *s, raft_node_id id)
+{
+	struct sim_node *n = &s->nodes[id];
+	if (n->up) {
+		return;
+	}
+	n->restarts++;
+	sim_node_start(s, n);
+	if (n->up) {
+		sim_log(s, SIM_STORY, "n%u restarts with %llu durable entries, term %llu", id,
+			(unsigned long long)n->dlog_count, (unsigned long long)n->hard_state.term);
+	}
+}
+
+void sim_restart_at(struct sim *s, raft_node_id id, uint64_t at_us)
+{
+	struct sim_event ev = {.time_us = at_us, .kind = SIM_EV_RESTART, .node = id,
+			       .epoch = s->nodes[id].epoch};
+	sim_push(s, &ev);
+}
+
+/* ---- network ------------------------------------------------------------ */
+
+void sim_cut(struct sim *s, raft_node_id from, raft_node_id to, bool cut)
+{
+	s->cut[from][to] = cut;
+}
+
+void sim_heal(struct sim *s)
+{
+	memset(s->cut, 0, sizeof(s->cut));
+}
+
+static uint64_t sim_net_delay(struct sim *s)
+{
+	uint64_t base = s->p.delay_base_us;
+	switch (s->p.delay_dist) {
+	case SIM_DELAY_UNIFORM:
+		return sim_rand_range(s, base, 4 * base);
+	case SIM_DELAY_EXP: {
+		/* Exponential with mean 2 * base, by inversion on 16 bits. */
+		double u = (double)(sim_rand(s) % 65535 + 1) / 65536.0;
+		double tail = -__builtin_log(u) * 2.0 * (double)base;
+		return base + (uint64_t)tail;
+	}
+	case SIM_DELAY_LONGTAIL:
+		if (sim_chance(s, 20)) {
+			return base * sim_rand_range(s, 20, 100);
+		}
+		return sim_rand_range(s, base, base + base / 2);
+	default:
+		return base;
+	}
+}
+
+/* A copy of `m` on its way; `late` holds it back long (a duplicate stuck in
+ * a queue arrives after the world has moved on: a stale message). */
+static void sim_send_one(struct sim *s, raft_node_id from, const struct raft_message *m, bool late)
+{
+	uint64_t delay = sim_net_delay(s);
+	if (late || sim_chance(s, s->p.reorder_per_mille)) {
+		delay += s->p.delay_base_us * sim_rand_range(s, 10, 300);
+	}
+	struct sim_event ev = {.time_us = s->now_us + delay, .kind = SIM_EV_DELIVER, .node = m->to};
+	ev.msg = *m;
+	ev.msg.from = from;
+	if (m->type == RAFT_MSG_APPEND && m->append.entries_count > 0) {
+		size_t bytes = m->append.entries_count * sizeof(*m->append.entries);
+		ev.entries = sim_xrealloc(NULL, bytes);
+		memcpy(ev.entries, m->append.entries, bytes);
+		ev.msg.append.entries = ev.entries;
+	}
+	sim_push(s, &ev);
+}
+
+static void sim_send(struct sim *s, raft_node_id from, const struct raft_message *m)
+{
+	s->msgs_sent++;
+	if (m->type == RAFT_MSG_APPEND_RESP && !m->append_resp.reject) {
+		check_ack(s, &s->nodes[from], m);
+	}
+	if (m->to == 0 || m->to > s->p.nodes_count || s->cut[from][m->to] ||
+	    sim_chance(s, s->p.loss_per_mille)) {
+		s->msgs_dropped++;
+		return;
+	}
+	sim_send_one(s, from, m, false);
+	if (sim_chance(s, s->p.dup_per_mille)) {
+		s->msgs_duplicated++;
+		sim_send_one(s, from, m, sim_chance(s, 500));
+	}
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+static void sim_on_disk(struct sim *s, struct sim_node *n)
+{
+	RN_ASSERT(n->ops_count > 0);
+	struct sim_disk_op op = n->ops[n->ops_head];
+	RN_ASSERT(op.done_us == s->now_us);
+	n->ops_head = (n->ops_head + 1) % n->ops_cap;
+	n->ops_count--;
+	if (op.truncate_from != 0 && op.truncate_from <= n->dlog_count) {
+		n->dlog_count = op.truncate_from - 1;
+	}
+	if (op.entries_count > 0) {
+		raft_index first = op.entries[0].index;
+		RN_ASSERT(first >= 1 && first <= n->dlog_count + 1);
+		uint64_t last = first - 1 + op.entries_count;
+		if (last > n->dlog_cap) {
+			n->dlog_cap = rn_max_u64(2 * n->dlog_cap, last + 1024);
+			n->dlog = sim_xrealloc(n->dlog, n->dlog_cap * sizeof(*n->dlog));
+		}
+		memcpy(&n->dlog[first - 1], op.entries, op.entries_count * sizeof(*op.entries));
+		n->dlog_count = last;
+		const struct raft_entry tail_copy = op.entries[op.entries_count - 1];
+		const struct raft_entry *tail = &tail_copy;
+		free(op.entries);
+		if (sim_tracing(s)) {
+			sim_log(s, SIM_TRACE, "n%u disk: durable up to %llu/t%llu", n->id,
+				(unsigned long long)tail->index, (unsigned long long)tail->term);
+		}
+		struct raft_event ev = {.type = RAFT_EVENT_PERSISTED};
+		ev.persisted.index = tail->index;
+		ev.persisted.term = tail->term;
+		sim_node_step(s, n, &ev, NULL);
+	}
+}
+
+static void sim_dispatch(struct sim *s, struct sim_event *ev)
+{
+	struct sim_node *n = ev->node != 0 ? &s->nodes[ev->node] : NULL;
+
+	switch (ev->kind) {
+	case SIM_EV_TICK:
+		if (n->up && n->epoch == ev->epoch) {
+			struct raft_event re = {.type = RAFT_EVENT_TICK};
+			sim_node_step(s, n, &re, NULL);
+			if (n->up && n->epoch == ev->epoch) {
+				sim_schedule_tick(s, n, s->now_us + n->tick_us);
+			}
+		}
+		break;
+	case SIM_EV_DELIVER:
+		/* A cut stops what is sent after it; what is already on the
+		 * wire still arrives (and arrives late, if it was held back). */
+		if (n->up) {
+			if (sim_tracing(s)) {
+				char d[160];
+				sim_describe_msg(&ev->msg, d, sizeof(d));
+				sim_log(s, SIM_TRACE, "n%u <- n%u %s", ev->msg.to, ev->msg.from, d);
+			}
+			struct raft_event re = {.type = RAFT_EVENT_RECEIVE};
+			re.receive = ev->msg;
+			sim_node_step(s, n, &re, NULL);
+		} else {
+			s->msgs_dropped++;
+		}
+		free(ev->entries);
+		break;
+	case SIM_EV_DISK:
+		if (n->up && n->epoch == ev->epoch) {
+			sim_on_disk(s, n);
+		}
+		break;
+	case SIM_EV_RESTART:
+		if (!n->up && n->epoch == ev->epoch) {
+			sim_restart(s, ev->node);
+		}
+		break;
+	case SIM_EV_HOOK:
+		if (s->hook != NULL) {
+			s->hook(s, ev->hook_kind);
+		}
+		break;
+	default:
+		RN_ASSERT(0 && "unknown event");
+	}
+}
+
+bool sim_run_until(struct sim *s, uint64_t until_us, bool (*stop)(struct sim *s, void *arg),
+		   void *arg)
+{
+	while (!s->violated && s->heap_count > 0 && s->heap[0].time_us <= until_us) {
+		struct sim_event ev;
+		sim_pop(s, &ev);
+		RN_ASSERT(ev.time_us >= s->now_us);
+		s->now_us = ev.time_us;
+		sim_dispatch(s, &ev);
+		if (stop != NULL && stop(s, arg)) {
+			return !s->violated;
+		}
+	}
+	if (!s->violated && s->now_us < until_us) {
+		s->now_us = until_us;
+	}
+	return !s->violated;
+}
+
+/* ---- clients ---------------------------------------------------------------- */
+
+int sim_propose(struct sim *s, raft_node_id id, uint32_t entries_count)
+{
+	struct sim_node *n = &s->nodes[id];
+	struct raft_entry batch[16];
+
+	RN_ASSERT(entries_count >= 1 && entries_count <= RN_ARRAY_COUNT(batch));
+	if (!n->up) {
+		return -RAFT_ERR_NOT_LEADER;
+	}
+	for (uint32_t i = 0; i < entries_count; i++) {
+		batch[i] = (struct raft_entry){
+			.payload = s->payload_next + 1 + i,
+			.payload_bytes = 64,
+			.type = RAFT_ENTRY_NORMAL,
+		};
+	}
+	struct raft_event ev = {.type = RAFT_EVENT_PROPOSE};
+	ev.propose.entries = batch;
+	ev.propose.entries_count = entries_count;
+	int rc = 0;
+	/* Record the writes first: the step may commit them at once (one node). */
+	if (s->writes_count + entries_count > s->writes_cap) {
+		s->writes_cap = s->writes_cap ? 2 * s->writes_cap : 4096;
+		s->writes = sim_xrealloc(s->writes, s->writes_cap * sizeof(*s->writes));
+	}
+	for (uint32_t i = 0; i < entries_count; i++) {
+		s->writes[s->writes_count + i] = (struct sim_write){
+			.payload = batch[i].payload,
+			.node = id,
+			.index = raft_last_index(n->raft) + 1 + i,
+			.term = raft_current_term(n->raft),
+			.proposed_us = s->now_us,
+		};
+	}
+	s->writes_count += entries_count;
+	s->payload_next += entries_count;
+	sim_node_step(s, n, &ev, &rc);
+	if (rc != 0) {
+		/* Refused: these writes never existed. */
+		s->writes_count -= entries_count;
+		s->payload_next -= entries_count;
+		return rc;
+	}
+	return 0;
+}
+
+int sim_read(struct sim *s, raft_node_id id, uint64_t *ctx_out)
+{
+	struct sim_node *n = &s->nodes[id];
+	if (!n->up) {
+		return -RAFT_ERR_NO_LEADER;
+	}
+	if (s->reads_count == s->reads_cap) {
+		s->reads_cap = s->reads_cap ? 2 * s->reads_cap : 1024;
+		s->reads = sim_xrealloc(s->reads, s->reads_cap * sizeof(*s->reads));
+	}
+	uint64_t ctx = s->reads_count + 1;
+	s->reads[s->reads_count++] = (struct sim_read){
+		.ctx = ctx,
+		.node = id,
+		.started_us = s->now_us,
+		.min_index = s->committed_count,
+	};
+	struct raft_event ev = {.type = RAFT_EVENT_READ_INDEX};
+	ev.read_index.ctx = ctx;
+	int rc = 0;
+	sim_node_step(s, n, &ev, &rc);
+	if (ctx_out != NULL) {
+		*ctx_out = ctx;
+	}
+	return rc;
+}
+
+int sim_transfer(struct sim *s, raft_node_id from, raft_node_id to)
+{
+	struct sim_node *n = &s->nodes[from];
+	if (!n->up) {
+		return -RAFT_ERR_NOT_LEADER;
+	}
+	struct raft_event ev = {.type = RAFT_EVENT_TRANSFER};
+	ev.transfer.target = to;
+	int rc = 0;
+	sim_node_step(s, n, &ev, &rc);
+	return rc;
+}
+
+/* ---- views ------------------------------------------------------------------ */
+
+raft_node_id sim_leader(const struct sim *s)
+{
+	raft_node_id best = RAFT_NODE_NONE;
+	raft_term best_term = 0;
+	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+		const struct sim_node *n = &s->nodes[id];
+		if (n->up && raft_role(n->raft) == RAFT_LEADER &&
+		    raft_current_term(n->raft) > best_term) {
+			best = id;
+			best_term = raft_current_term(n->raft);
+		}
+	}
+	return best;
+}
+
+raft_index sim_commit_max(const struct sim *s)
+{
+	return s->committed_count;
+}
+
+/* True when every live node holds the same log (same length, same entries). */
+bool sim_logs_identical(const struct sim *s, raft_index *common_out)
+{
+	const struct sim_node *ref = NULL;
+	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+		const struct sim_node *n = &s->nodes[id];
+		if (!n->up) {
+			continue;
+		}
+		if (ref == NULL) {
+			ref = n;
+			continue;
+		}
+		raft_index last = raft_last_index(ref->raft);
+		if (raft_last_index(n->raft) != last) {
+			return false;
+		}
+		for (raft_index i = 1; i <= last; i++) {
+			struct raft_entry a, b;
+			bool ha = raft_log_entry(ref->raft, i, &a);
+			bool hb = raft_log_entry(n->raft, i, &b);
+			if (ha != hb || (ha && (a.term != b.term || a.payload != b.payload))) {
+				return false;
+			}
+		}
+	}
+	if (common_out != NULL) {
+		*common_out = ref != NULL ? raft_last_index(ref->raft) : 0;
+	}
+	return true;
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+void sim_params_default(struct sim_params *p, uint32_t nodes_count, uint64_t seed)
+{
+	*p = (struct sim_params){
+		.nodes_count = nodes_count,
+		.seed = seed,
+		.tick_us = 10000,
+		.election_timeout_ticks = 10,
+		.heartbeat_interval_ticks = 2,
+		.prevote = true,
+		.check_quorum = true,
+		.append_entries_max = 64,
+		.inflight_appends_max = 8,
+		.delay_dist = SIM_DELAY_FIXED,
+		.delay_base_us = 500,
+		.disk_latency_us_min = 100,
+		.disk_latency_us_max = 1000,
+	};
+}
+
+struct sim *sim_new(const struct sim_params *p, int verbosity, FILE *out)
+{
+	RN_ASSERT(p->nodes_count >= 1 && p->nodes_count <= SIM_NODES_MAX);
+	struct sim *s = calloc(1, sizeof(*s));
+	RN_ASSERT(s != NULL);
+	s->p = *p;
+	s->rng = p->seed * 0x2545f4914f6cdd1dull + 0x1234567ull;
+	s->verbosity = verbosity;
+	s->out = out;
+	for (raft_node_id id = 1; id <= p->nodes_count; id++) {
+		struct sim_node *n = &s->nodes[id];
+		n->id = id;
+		n->skew_ppm = 0;
+		if (p->skew_ppm_max > 0) {
+			n->skew_ppm = (int64_t)sim_rand_range(s, 0, 2 * p->skew_ppm_max) -
+				      (int64_t)p->skew_ppm_max;
+		}
+		n->tick_us = (uint32_t)((int64_t)p->tick_us +
+					(int64_t)p->tick_us * n->skew_ppm / 1000000);
+		sim_node_start(s, n);
+	}
+	return s;
+}
+
+void sim_free(struct sim *s)
+{
+	if (s == NULL) {
+		return;
+	}
+	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+		struct sim_node *n = &s->nodes[id];
+		raft_destroy(n->raft);
+		sim_disk_drop_all(n);
+		free(n->ops);
+		free(n->dlog);
+	}
+	for (uint32_t i = 0; i < s->heap_count; i++) {
+		free(s->heap[i].entries);
+	}
+	free(s->heap);
+	free(s->writes);
+	free(s->reads);
+	check_free(s);
+	free(s);
+}

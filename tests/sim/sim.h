@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim.h - raftsim's model of a whole Raft cluster in one process, on
+ * simulated time: N consensus cores, a network (delay distributions, loss,
+ * duplication, reordering, symmetric and one-way partitions), a disk per
+ * node (writes become durable in order after a latency; a crash loses what
+ * was not yet durable), clocks that tick at slightly different rates, and
+ * clients that propose and read. A checker (sim_check.c) tests the Raft
+ * safety properties after every step.
+ *
+ * Everything is driven by one event queue ordered by (time, sequence), and
+ * every random choice comes from the simulator's own seeded PRNG, so one
+ * seed always replays the same run, byte for byte.
+ *
+ * Used by the random-seed runner (sim_chaos.c), the scenario language
+ * (scenario.c) and the CLI (raftsim.c). Test code: it may allocate freely.
+ */
+#ifndef RN_SIM_H
+#define RN_SIM_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "consensus.h"
+
+#define SIM_NODES_MAX 9u
+#define SIM_TRACE_TAIL_LINES 60u
+
+/* Output levels: what sim_log prints. */
+enum sim_verbosity {
+	SIM_QUIET = 0, /* nothing but violations */
+	SIM_STORY = 1, /* leaders, commits, rollbacks, faults: the story */
+	SIM_TRACE = 2, /* every delivered message and storage completion */
+};
+
+/* Fault kinds, a bit each; --faults takes their names. */
+enum sim_fault {
+	SIM_FAULT_DELAY = 1u << 0,     /* per-seed delay distribution, jitter */
+	SIM_FAULT_LOSS = 1u << 1,      /* messages dropped at random */
+	SIM_FAULT_DUP = 1u << 2,       /* messages delivered twice */
+	SIM_FAULT_REORDER = 1u << 3,   /* some messages held back long */
+	SIM_FAULT_PARTITION = 1u << 4, /* symmetric splits and isolations */
+	SIM_FAULT_ASYM = 1u << 5,      /* one-way link cuts */
+	SIM_FAULT_CRASH = 1u << 6,     /* crash and restart; unsynced writes lost */
+	SIM_FAULT_SKEW = 1u << 7,      /* clocks tick at different rates */
+};
+#define SIM_FAULTS_ALL 0xffu
+
+enum sim_delay_dist {
+	SIM_DELAY_FIXED = 0,   /* scenarios: base delay, no jitter */
+	SIM_DELAY_UNIFORM = 1, /* uniform in [base, 4 * base] */
+	SIM_DELAY_EXP = 2,     /* base + exponential tail */
+	SIM_DELAY_LONGTAIL = 3, /* mostly base, 2 % take 20-100x longer */
+};
+
+struct sim_params {
+	uint32_t nodes_count;
+	uint64_t seed;
+	uint32_t faults; /* enum sim_fault bits */
+	int planted_bug; /* 0 = none */
+	/* Consensus timing, in ticks, and the tick's length. */
+	uint32_t tick_us;
+	uint32_t election_timeout_ticks;
+	uint32_t heartbeat_interval_ticks;
+	bool prevote;	   /* the core's defaults are on; random runs vary them */
+	bool check_quorum;
+	uint32_t append_entries_max; /* entries per AppendEntries */
+	uint32_t inflight_appends_max; /* per-follower window */
+	/* Network. */
+	uint8_t delay_dist;
+	uint32_t delay_base_us;
+	uint32_t loss_per_mille;
+	uint32_t dup_per_mille;
+	uint32_t reorder_per_mille;
+	/* Disk: each write's latency in [min, max]. */
+	uint32_t disk_latency_us_min;
+	uint32_t disk_latency_us_max;
+	/* Clock skew: each node's tick is tick_us * (1 +- skew_ppm / 1e6). */
+	uint32_t skew_ppm_max;
+};
+
+/* A write or truncation queued on a node's simulated disk. */
+struct sim_disk_op {
+	uint64_t done_us; /* when it becomes durable */
+	raft_index truncate_from; /* 0: none */
+	struct raft_entry *entries; /* owned copy */
+	uint32_t entries_count;
+};
+
+struct sim_node {
+	raft_node_id id;
+	struct raft *raft; /* NULL while crashed */
+	bool up;
+	uint32_t epoch; /* bumped at each crash: stale events are dropped */
+	uint32_t restarts;
+	uint32_t host; /* scenario host label, 0 = none */
+	int64_t skew_ppm;
+	uint32_t tick_us;
+	/* Durable state: what a restart recovers, exactly what was reported
+	 * persisted (hard state is written synchronously before sends). */
+	struct raft_hard_state hard_state;
+	struct raft_entry *dlog; /* dlog[i - 1] = entry i */
+	uint64_t dlog_count;
+	uint64_t dlog_cap;
+	/* Disk queue, FIFO. */
+	struct sim_disk_op *ops;
+	uint32_t ops_head, ops_count, ops_cap;
+	uint64_t disk_busy_until_us;
+	/* Applied state machine (the apply order is checked globally). */
+	raft_index applied_index;
+	uint8_t role;
+	raft_node_id leader_id;
+	raft_term term;
+};
+
+/* One pending event. Messages own a copy of their entries. */
+enum sim_ev_kind {
+	SIM_EV_TICK = 1,
+	SIM_EV_DELIVER = 2,
+	SIM_EV_DISK = 3,
+	SIM_EV_RESTART = 4,
+	SIM_EV_HOOK = 5, /* the driver's own timer (faults, clients) */
+};
+
+struct sim_event {
+	uint64_t time_us;
+	uint64_t seq;
+	uint8_t kind;
+	raft_node_id node;
+	uint32_t epoch;
+	uint32_t hook_kind;
+	struct raft_message msg;
+	struct raft_entry *entries; /* owned, for SIM_EV_DELIVER appends */
+};
+
+/* A client write, from proposal to acknowledgement. */
+struct sim_write {
+	uint64_t payload; /* unique id */
+	raft_node_id node; /* where it was proposed */
+	raft_index index;
+	raft_term term;
+	uint64_t proposed_us;
+	uint64_t acked_us; /* 0 = not acknowledged */
+};
+
+/* A client read by ReadIndex: it must see everything committed before it
+ * began. */
+struct sim_read {
+	uint64_t ctx;
+	raft_node_id node;
+	uint64_t started_us;
+	raft_index min_index; /* highest index known committed at the start */
+	raft_index read_index; /* 0 = not yet answered */
+	bool answered;
+};
+
+struct sim_committed {
+	raft_term term;
+	uint64_t payload;
+	uint8_t type;
+	raft_term commit_term; /* term of the first server seen committing it */
+};
+
+/* Log Matching registry: every (index, term) ever appended, with the term
+ * of the entry before it and the payload. */
+struct sim_reg {
+	raft_term term;
+	raft_term prev_term;
+	uint64_t payload;
+};
+struct sim_reg_slot {
+	struct sim_reg *v;
+	uint32_t count, cap;
+};
+
+struct sim;
+typedef void (*sim_hook_fn)(struct sim *s, uint32_t hook_kind);
+
+struct sim {
+	struct sim_params p;
+	uint64_t now_us;
+	uint64_t rng;
+	uint64_t steps;
+	uint64_t seq;
+	struct sim_node nodes[SIM_NODES_MAX + 1]; /* by id, 1-based */
+	bool cut[SIM_NODES_MAX + 1][SIM_NODES_MAX + 1]; /* cut[from][to] */
+	/* Event heap. */
+	struct sim_event *heap;
+	uint32_t heap_count, heap_cap;
+	sim_hook_fn hook;
+	/* Optional: called when a node becomes a candidate (fault drivers
+	 * use it to strike in the middle of an election). */
+	void (*on_candidate)(struct sim *s, raft_node_id id);
+	/* Optional: called when a node has just granted (and persisted) its
+	 * vote to another node. */
+	void (*on_vote)(struct sim *s, raft_node_id id);
+	/* Optional: called when a node has just become leader. */
+	void (*on_leader)(struct sim *s, raft_node_id id);
+	void *driver; /* the driver's own state */
+	/* Clients. */
+	struct sim_write *writes;
+	uint32_t writes_count, writes_cap;
+	struct sim_read *reads;
+	uint32_t reads_count, reads_cap;
+	uint64_t payload_next;
+	/* Checker state. */
+	raft_node_id *leader_of_term; /* by term */
+	uint64_t leader_of_term_cap;
+	struct sim_committed *committed; /* committed[i - 1] */
+	uint64_t committed_count, committed_cap;
+	struct sim_reg_slot *reg; /* reg[i - 1] */
+	uint64_t reg_cap;
+	/* Violation: the first one ends the run. */
+	bool violated;
+	char violation_property[64];
+	char violation_detail[512];
+	/* Output. */
+	int verbosity;
+	FILE *out;
+	bool capture; /* keep the last lines in tail[] */
+	char tail[SIM_TRACE_TAIL_LINES][200];
+	uint32_t tail_next, tail_count;
+	/* Counters for the summary. */
+	uint64_t msgs_sent, msgs_dropped, msgs_duplicated;
+	uint64_t crashes, elections;
+	uint64_t writes_acked, reads_done;
+};
+
+void sim_params_default(struct sim_params *p, uint32_t nodes_count, uint64_t seed);
+
+/* Creates the cluster (every node up, empty logs) and schedules ticks. */
+struct sim *sim_new(const struct sim_params *p, int verbosity, FILE *out);
+void sim_free(struct sim *s);
+
+/* Runs events until simulated time `until_us`, a violation, or `stop`
+ * returns true (checked after each event; may be NULL). Returns false on
+ * a violation. */
+bool sim_run_until(struct sim *s, uint64_t until_us, bool (*stop)(struct sim *s, void *arg),
+		   void *arg);
+
+/* The driver's timer: calls s->hook(s, hook_kind) at time `at_us`. */
+void sim_schedule_hook(struct sim *s, uint64_t at_us, uint32_t hook_kind);
+
+/* Steps node `id` with an event made by the driver (scenarios). */
+void sim_step_external(struct sim *s, raft_node_id id, struct raft_event *ev);
+
+/* Faults and actions. */
+void sim_crash(struct sim *s, raft_node_id id);
+void sim_restart(struct sim *s, raft_node_id id);
+void sim_restart_at(struct sim *s, raft_node_id id, uint64_t at_us);
+void sim_cut(struct sim *s, raft_node_id from, raft_node_id to, bool cut);
+void sim_heal(struct sim *s);
+
+/* Client operations. Return raft_step's rc (0 = accepted). */
+int sim_propose(struct sim *s, raft_node_id id, uint32_t entries_count);
+int sim_read(struct sim *s, raft_node_id id, uint64_t *ctx_out);
+int sim_transfer(struct sim *s, raft_node_id from, raft_node_id to);
+
+/* Views. */
+raft_node_id sim_leader(const struct sim *s); /* highest-term live leader, 0 none */
+raft_index sim_commit_max(const struct sim *s);
+bool sim_logs_identical(const struct sim *s, raft_index *common_out);
+
+/* PRNG (splitmix64) and helpers. */
+uint64_t sim_rand(struct sim *s);
+uint64_t sim_rand_range(struct sim *s, uint64_t lo, uint64_t hi); /* [lo, hi] */
+bool sim_chance(struct sim *s, uint32_t per_mille);
+
+/* Output: printed when level <= verbosity; captured for the trace tail. */
+void sim_log(struct sim *s, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void sim_print_tail(const struct sim *s, FILE *f);
+
+/* sim_check.c: the checker. sim.c calls these; each may set a violation. */
+void check_violation(struct sim *s, const char *property, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void check_after_step(struct sim *s, struct sim_node *n, const struct raft_update *u,
+		      uint8_t role_before, raft_term term_before, raft_index last_before);
+void check_applied(struct sim *s, struct sim_node *n, const struct raft_entry *e);
+void check_commit_safe(struct sim *s, raft_index index);
+void check_ack(struct sim *s, const struct sim_node *n, const struct raft_message *m);
+void check_read(struct sim *s, struct sim_node *n, const struct raft_read_state *rs);
+void check_free(struct sim *s);
+
+/* sim_chaos.c: one random run of one seed. Faults (per-seed intensities)
+ * until time_ms - quiet, then everything heals and the cluster must elect a
+ * leader, commit a write everywhere and converge. Returns the finished
+ * simulator (check s->violated); the caller frees it. */
+struct chaos_opts {
+	uint32_t nodes_count;
+	uint32_t faults;
+	int planted_bug;
+	uint64_t time_ms;
+};
+struct sim *chaos_run(const struct chaos_opts *o, uint64_t seed, int verbosity, bool capture,
+		      FILE *out);
+uint64_t chaos_quiet_ms(uint64_t time_ms);
+
+/* sim_assert.c: an assertion (core or simulator) inside a run becomes a
+ * violation of that run instead of an abort, so raftsim can still name the
+ * seed and print the trace tail. */
+#include <setjmp.h>
+extern struct sim *sim_assert_current;
+extern jmp_buf sim_assert_jmp;
+
+#endif /* RN_SIM_H */

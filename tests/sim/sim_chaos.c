@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_chaos.c - one random run of one seed, as raftsim --seeds does it.
+ *
+ * The seed picks this run's fault intensities (delay distribution, loss,
+ * duplication, reordering, clock skew, disk latency), so that 2,000 seeds
+ * cover calm and hostile networks alike. Until time_ms - quiet, a fault
+ * timer splits and heals the network (symmetric splits, isolations, one-way
+ * cuts), crashes nodes (losing what their disks had not made durable) and
+ * restarts them, while clients propose batches and issue ReadIndex reads at
+ * random nodes. Then everything heals: the cluster must elect a leader
+ * within LIVENESS_LEADER_MS, commit a probe write on every node, and end
+ * with identical logs that hold every acknowledged write.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "sim.h"
+
+enum chaos_hook {
+	CHAOS_HOOK_FAULT = 1,
+	CHAOS_HOOK_CLIENT = 2,
+	CHAOS_HOOK_HEAL = 3,
+	CHAOS_HOOK_PROBE = 4,
+	CHAOS_HOOK_LEADER_DEADLINE = 5,
+	CHAOS_HOOK_BLIP = 6,	/* node id in bits 8.. */
+	CHAOS_HOOK_ISOLATE = 7, /* node id in bits 8.. */
+};
+#define CHAOS_HOOK_KIND_MASK 0xffu
+
+/* After the heal: a leader within this, then the probe committed by the end. */
+#define LIVENESS_LEADER_MS 3000u
+/* Clients stop proposing past this log length, so that a restart always
+ * fits the core's in-memory window (no snapshots in this version). */
+#define CHAOS_LOG_ENTRIES_MAX 9000u
+
+struct chaos {
+	const struct chaos_opts *o;
+	uint64_t heal_us;
+	bool healed;
+	uint64_t leader_seen_us;
+	uint64_t probe_payload; /* 0 = none proposed yet */
+	raft_node_id probe_node;
+	raft_term probe_term;
+};
+
+uint64_t chaos_quiet_ms(uint64_t time_ms)
+{
+	return time_ms >= 10000 ? 5000 : time_ms / 2;
+}
+
+/* Per-seed intensities, from a PRNG of their own so that they do not shift
+ * the run's stream. */
+static void chaos_params(struct sim_params *p, const struct chaos_opts *o, uint64_t seed)
+{
+	struct sim pick = {.rng = seed ^ 0x5eed5eed5eedull};
+	static const uint32_t loss[] = {0, 5, 20, 80, 200};
+	static const uint32_t dup[] = {0, 20, 100};
+	static const uint32_t reorder[] = {0, 10, 50, 150};
+	static const uint32_t disk_max_us[] = {300, 2000, 10000, 40000};
+
+	sim_params_default(p, o->nodes_count, seed);
+	p->faults = o->faults;
+	p->planted_bug = o->planted_bug;
+	if (o->faults & SIM_FAULT_DELAY) {
+		p->delay_dist = (uint8_t)sim_rand_range(&pick, SIM_DELAY_UNIFORM, SIM_DELAY_LONGTAIL);
+		p->delay_base_us = (uint32_t)sim_rand_range(&pick, 100, 3000);
+	}
+	if (o->faults & SIM_FAULT_LOSS) {
+		p->loss_per_mille = loss[sim_rand(&pick) % RN_ARRAY_COUNT(loss)];
+	}
+	if (o->faults & SIM_FAULT_DUP) {
+		p->dup_per_mille = dup[sim_rand(&pick) % RN_ARRAY_COUNT(dup)];
+	}
+	if (o->faults & SIM_FAULT_REORDER) {
+		p->reorder_per_mille = reorder[sim_rand(&pick) % RN_ARRAY_COUNT(reorder)];
+	}
+	if (o->faults & SIM_FAULT_SKEW) {
+		p->skew_ppm_max = (uint32_t)sim_rand_range(&pick, 0, 100000);
+	}
+	/* The core must be safe in every configuration, not only the default
+	 * one: without PreVote, competing candidates are far more common. */
+	p->prevote = sim_chance(&pick, 600);
+	p->check_quorum = sim_chance(&pick, 700);
+	/* Small batches and windows split a new leader's catch-up into many
+	 * appends: the window in which a commit rule can go wrong. */
+	static const uint32_t batch[] = {1, 4, 64};
+	static const uint32_t window[] = {1, 8, 64};
+	p->append_entries_max = batch[sim_rand(&pick) % RN_ARRAY_COUNT(batch)];
+	p->inflight_appends_max = window[sim_rand(&pick) % RN_ARRAY_COUNT(window)];
+	p->disk_latency_us_min = 50;
+	p->disk_latency_us_max = disk_max_us[sim_rand(&pick) % RN_ARRAY_COUNT(disk_max_us)];
+}
+
+static raft_node_id chaos_random_node(struct sim *s, bool up_only)
+{
+	raft_node_id pick[SIM_NODES_MAX];
+	uint32_t count = 0;
+	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+		if (!up_only || s->nodes[id].up) {
+			pick[count++] = id;
+		}
+	}
+	return count == 0 ? RAFT_NODE_NONE : pick[sim_rand(s) % count];
+}
+
+static void chaos_split(struct sim *s, uint32_t side_mask)
+{
+	char a[64] = "", b[64] = "";
+	size_t la = 0, lb = 0;
+	for (raft_node_id x = 1; x <= s->p.nodes_count; x++) {
+		bool in_a = side_mask & (1u << x);
+		if (in_a) {
+			la += (size_t)snprintf(a + la, sizeof(a) - la, " n%u", x);
+		} else {
+			lb += (size_t)snprintf(b + lb, sizeof(b) - lb, " n%u", x);
+		}
+		for (raft_node_id y = 1; y <= s->p.nodes_count; y++) {
+			bool y_in_a = side_mask & (1u << y);
+			if (in_a != y_in_a) {
+				sim_cut(s, x, y, true);
+			}
+		}
+	}
+	sim_log(s, SIM_STORY, "fault: partition {%s } | {%s }", a, b);
+}
+
+static void chaos_fault(struct sim *s)
+{
+	uint32_t faults = s->p.faults;
+	uint64_t r = sim_rand(s) % 100;
+	raft_node_id leader = sim_leader(s);
+	uint32_t all = ((1u << (s->p.nodes_count + 1)) - 1) & ~1u;
+
+	if (r < 25 && (faults & SIM_FAULT_PARTITION) && s->p.nodes_count > 1) {
+		uint32_t mask;
+		do {
+			mask = (uint32_t)sim_rand(s) & all;
+		} while (mask == 0 || mask == all);
+		chaos_split(s, mask);
+	} else if (r < 35 && (faults & SIM_FAULT_PARTITION) && leader != RAFT_NODE_NONE) {
+		chaos_split(s, 1u << leader);
+	} else if (r < 45 && (faults & SIM_FAULT_ASYM) && s->p.nodes_count > 1) {
+		uint64_t cuts = sim_rand_range(s, 1, 3);
+		for (uint64_t i = 0; i < cuts; i++) {
+			raft_node_id from = chaos_random_node(s, false);
+			raft_node_id to = chaos_random_node(s, false);
+			if (from != to) {
+				sim_cut(s, from, to, true);
+				sim_log(s, SIM_STORY, "fault: one-way cut n%u -> n%u", from, to);
+			}
+		}
+	} else if (r < 70 && (faults & SIM_FAULT_CRASH)) {
+		raft_node_id victim = leader != RAFT_NODE_NONE && sim_chance(s, 500)
+					      ? leader
+					      : chaos_random_node(s, true);
+		if (victim != RAFT_NODE_NONE) {
+			sim_crash(s, victim);
+			sim_restart_at(s, victim, s->now_us + sim_rand_range(s, 10000, 2000000));
+		}
+	} else if (r < 92) {
+		sim_heal(s);
+		sim_log(s, SIM_STORY, "fault: heal the network");
+	}
+}
+
+/* Any live node that believes it leads (clients with stale information
+ * reach deposed leaders too), or RAFT_NODE_NONE. */
+static raft_node_id chaos_some_leader(struct sim *s)
+{
+	raft_node_id pick[SIM_NODES_MAX];
+	uint32_t count = 0;
+	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+		if (s->nodes[id].up && raft_role(s->nodes[id].raft) == RAFT_LEADER) {
+			pick[count++] = id;
+		}
+	}
+	return count == 0 ? RAFT_NODE_NONE : pick[sim_rand(s) % count];
+}
+
+/* A voter restarts in the middle of an election (its process blips): the
+ * moment when forgetting a vote, or acknowledging what is not durable,
+ * does the most harm. */
+static void chaos_on_candidate(struct sim *s, raft_node_id candidate)
+{
+	struct chaos *c = s->driver;
+	if (c == NULL || c->healed || (s->p.faults & SIM_FAULT_CRASH) == 0 || !sim_chance(s, 300)) {
+		return;
+	}
+	raft_node_id victim = chaos_random_node(s, true);
+	if (victim != RAFT_NODE_NONE && victim != candidate) {
+		uint64_t at = s->now_us + sim_rand_range(s, 0, 3 * s->p.delay_base_us);
+		sim_schedule_hook(s, at, CHAOS_HOOK_BLIP | (victim << 8));
+	}
+}
+
+/* A voter's process restarts right after it granted a vote, while the
+ * election may still be going on: a server that forgets its vote would
+ * grant a second one in the same term. */
+static void chaos_on_vote(struct sim *s, raft_node_id voter)
+{
+	struct chaos *c = s->driver;
+	if (c == NULL || c->healed || (s->p.faults & SIM_FAULT_CRASH) == 0 || !sim_chance(s, 250)) {
+		return;
+	}
+	sim_schedule_hook(s, s->now_us, CHAOS_HOOK_BLIP | (voter << 8));
+}
+
+/* A fresh leader is cut off right away, before its no-op or its clients'
+ * writes reach anyone: this leaves higher-term entries on a minority, the
+ * setting of the dissertation's Figure 3.7. */
+static void chaos_on_leader(struct sim *s, raft_node_id leader)
+{
+	struct chaos *c = s->driver;
+	if (c == NULL || c->healed || (s->p.faults & SIM_FAULT_PARTITION) == 0 ||
+	    s->p.nodes_count < 3 || !sim_chance(s, 150)) {
+		return;
+	}
+	uint64_t at = s->now_us + sim_rand_range(s, 0, 5 * s->p.delay_base_us);
+	sim_schedule_hook(s, at, CHAOS_HOOK_ISOLATE | (leader << 8));
+}
+
+static void chaos_client(struct sim *s)
+{
+	raft_node_id leader = sim_leader(s);
+	uint64_t r = sim_rand(s) % 100;
+	raft_node_id target = r < 55 && leader != RAFT_NODE_NONE ? leader
+			      : r < 80				 ? chaos_some_leader(s)
+								 : chaos_random_node(s, true);
+	if (target == RAFT_NODE_NONE) {
+		return;
+	}
+	if (sim_chance(s, 150)) {
+		(void)sim_read(s, target, NULL);
+		return;
+	}
+	if (raft_last_index(s->nodes[target].raft) >= CHAOS_LOG_ENTRIES_MAX) {
+		return;
+	}
+	(void)sim_propose(s, target, (uint32_t)sim_rand_range(s, 1, 4));
+}
+
+static void chaos_heal_all(struct sim *s, struct chaos *c)
+{
+	c->healed = true;
+	c->heal_us = s->now_us;
+	s->p.loss_per_mille = 0;
+	s->p.dup_per_mille = 0;
+	s->p.reorder_per_mille = 0;
+	sim_heal(s);
+	sim_log(s, SIM_STORY, "heal: network whole, every node up; liveness checks begin");
+	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+		sim_restart(s, id);
+	}
+	sim_schedule_hook(s, s->now_us + 1000, CHAOS_HOOK_PROBE);
+	sim_schedule_hook(s, s->now_us + LIVENESS_LEADER_MS * 1000ull, CHAOS_HOOK_LEADER_DEADLINE);
+}
+
+/* After the heal: propose one probe write at the leader (again if the
+ * leader changes before it is acknowledged). */
+static void chaos_probe(struct sim *s, struct chaos *c)
+{
+	raft_node_id leader = sim_leader(s);
+	if (leader != RAFT_NODE_NONE && c->leader_seen_us == 0) {
+		c->leader_seen_us = s->now_us;
+	}
+	bool acked = c->probe_payload != 0 && s->writes[c->probe_payload - 1].acked_us != 0;
+	if (!acked && leader != RAFT_NODE_NONE &&
+	    (c->probe_node != leader || c->probe_term != raft_current_term(s->nodes[leader].raft))) {
+		if (sim_propose(s, leader, 1) == 0) {
+			c->probe_payload = s->payload_next;
+			c->probe_node = leader;
+			c->probe_term = raft_current_term(s->nodes[leader].raft);
+		}
+	}
+	sim_schedule_hook(s, s->now_us + 100000, CHAOS_HOOK_PROBE);
+}
+
+static void chaos_hook(struct sim *s, uint32_t kind)
+{
+	struct chaos *c = s->driver;
+	uint64_t chaos_end_us = (c->o->time_ms - chaos_quiet_ms(c->o->time_ms)) * 1000;
+
+	switch (kind & CHAOS_HOOK_KIND_MASK) {
+	case CHAOS_HOOK_BLIP:
+		if (!c->healed) {
+			raft_node_id victim = kind >> 8;
+			sim_crash(s, victim);
+			sim_restart_at(s, victim,
+				       s->now_us + sim_rand_range(s, 50, 2 * s->p.delay_base_us));
+		}
+		break;
+	case CHAOS_HOOK_ISOLATE:
+		if (!c->healed) {
+			chaos_split(s, 1u << (kind >> 8));
+		}
+		break;
+	case CHAOS_HOOK_FAULT:
+		if (!c->healed) {
+			chaos_fault(s);
+			uint64_t next = s->now_us + sim_rand_range(s, 100000, 1500000);
+			if (next < chaos_end_us) {
+				sim_schedule_hook(s, next, CHAOS_HOOK_FAULT);
+			}
+		}
+		break;
+	case CHAOS_HOOK_CLIENT:
+		if (!c->healed) {
+			chaos_client(s);
+			sim_schedule_hook(s, s->now_us + sim_rand_range(s, 1000, 40000),
+					  CHAOS_HOOK_CLIENT);
+		}
+		break;
+	case CHAOS_HOOK_HEAL:
+		chaos_heal_all(s, c);
+		break;
+	case CHAOS_HOOK_PROBE:
+		chaos_probe(s, c);
+		break;
+	case CHAOS_HOOK_LEADER_DEADLINE:
+		if (c->leader_seen_us == 0 && sim_leader(s) == RAFT_NODE_NONE) {
+			check_violation(s, "Liveness", "no leader %u ms after every fault healed",
+					LIVENESS_LEADER_MS);
+		}
+		break;
+	default:
+		RN_ASSERT(0 && "unknown hook");
+	}
+}
+
+/* End of run: the probe is committed everywhere, logs are identical, and
+ * every acknowledged write is in every log. */
+static void chaos_final_checks(struct sim *s, struct chaos *c)
+{
+	if (c->probe_payload == 0 || s->writes[c->probe_payload - 1].acked_us == 0) {
+		check_violation(s, "Liveness", "no write committed in the %llu ms after the heal",
+				(unsigned long long)chaos_quiet_ms(c->o->time_ms));
+		return;
+	}
+	const struct sim_write *probe = &s->writes[c->probe_payload - 1];
+	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+		const struct sim_node *n = &s->nodes[id];
+		if (!n->up || n->applied_index < probe->index) {
+			check_violation(s, "Liveness",
+					"n%u has applied up to %llu at the end; the probe write "
+					"committed at %llu",
+					id, (unsigned long long)n->applied_index,
+					(unsigned long long)probe->index);
+			return;
+		}
+	}
+	raft_index common = 0;
+	if (!sim_logs_identical(s, &common)) {
+		check_violation(s, "Liveness", "logs still differ at the end of the quiet period");
+		return;
+	}
+	for (uint32_t i = 0; i < s->writes_count; i++) {
+		const struct sim_write *w = &s->writes[i];
+		if (w->acked_us == 0) {
+			continue;
+		}
+		for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+			struct raft_entry e;
+			if (!raft_log_entry(s->nodes[id].raft, w->index, &e) ||
+			    e.payload != w->payload) {
+				check_violation(s, "Acknowledged Write Lost",
+						"write %llu, acknowledged at %llu/t%llu, is not in "
+						"n%u's log",
+						(unsigned long long)w->payload,
+						(unsigned long long)w->index,
+						(unsigned long long)w->term, id);
+				return;
+			}
+		}
+	}
+}
+
+/* A healthy run takes a few thousand steps per simulated second; a message
+ * storm (two servers answering each other without end, multiplied by
+ * duplication) takes millions. Past this budget the run is a failure. */
+#define CHAOS_STEPS_PER_SIM_MS_MAX 100u
+
+static bool chaos_over_budget(struct sim *s, void *arg)
+{
+	const struct chaos *c = arg;
+	if (s->steps <= c->o->time_ms * CHAOS_STEPS_PER_SIM_MS_MAX) {
+		return false;
+	}
+	check_violation(s, "Liveness",
+			"more than %u steps per simulated ms: a message storm (%llu messages "
+			"sent)",
+			CHAOS_STEPS_PER_SIM_MS_MAX, (unsigned long long)s->msgs_sent);
+	return true;
+}
+
+struct sim *chaos_run(const struct chaos_opts *o, uint64_t seed, int verbosity, bool capture,
+		      FILE *out)
+{
+	struct sim_params p;
+	struct chaos *c = calloc(1, sizeof(*c));
+	RN_ASSERT(c != NULL);
+	c->o = o;
+	chaos_params(&p, o, seed);
+	struct sim *s = sim_new(&p, verbosity, out);
+	s->capture = capture;
+	s->driver = c;
+	s->hook = chaos_hook;
+	s->on_candidate = chaos_on_candidate;
+	s->on_vote = chaos_on_vote;
+	s->on_leader = chaos_on_leader;
+	uint64_t time_us = o->time_ms * 1000;
+	uint64_t chaos_end_us = time_us - chaos_quiet_ms(o->time_ms) * 1000;
+
+	sim_schedule_hook(s, sim_rand_range(s, 100000, 1000000), CHAOS_HOOK_FAULT);
+	sim_schedule_hook(s, sim_rand_range(s, 1000, 20000), CHAOS_HOOK_CLIENT);
+	sim_schedule_hook(s, chaos_end_us, CHAOS_HOOK_HEAL);
+
+	sim_assert_current = s;
+	if (setjmp(sim_assert_jmp) == 0) {
+		if (sim_run_until(s, time_us, chaos_over_budget, c)) {
+			chaos_final_checks(s, c);
+		}
+	}
+	sim_assert_current = NULL;
+	s->driver = NULL;
+	s->hook = NULL;
+	s->on_candidate = NULL;
+	s->on_vote = NULL;
+	s->on_leader = NULL;
+	free(c);
+	return s;
+}
