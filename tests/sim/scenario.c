@@ -688,7 +688,9 @@ done:
 		rc = 1;
 	}
 	if (sc->s != NULL) {
-		fprintf(out, "scenario %s: %s after %llu.%03llu s simulated, %llu steps\n", path,
+		const char *base = strrchr(path, '/');
+		fprintf(out, "scenario %s: %s after %llu.%03llu s simulated, %llu steps\n",
+			base != NULL ? base + 1 : path,
 			rc == 0 ? "PASSED" : "FAILED", (unsigned long long)(sc->s->now_us / 1000000),
 			(unsigned long long)(sc->s->now_us / 1000 % 1000),
 			(unsigned long long)sc->s->steps);

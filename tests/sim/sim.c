@@ -306,6 +306,10 @@ static void sim_story_role(struct sim *s, struct sim_node *n, const struct raft_
 		if (s->on_leader != NULL) {
 			s->on_leader(s, n->id);
 		}
+	} else if (n->role == RAFT_LEADER && u->role != RAFT_LEADER && u->term == n->term) {
+		sim_log(s, SIM_STORY,
+			"n%u%s steps down in term %llu: no contact with a majority (CheckQuorum)", n->id,
+			host, (unsigned long long)u->term);
 	} else if (n->role == RAFT_LEADER && u->role != RAFT_LEADER) {
 		sim_log(s, SIM_STORY, "n%u%s steps down: leader of term %llu -> follower in term %llu",
 			n->id, host, (unsigned long long)n->term, (unsigned long long)u->term);
@@ -329,6 +333,7 @@ static void sim_apply(struct sim *s, struct sim_node *n, raft_index commit_index
 {
 	raft_index first = n->applied_index + 1;
 	raft_index committed_before = s->committed_count;
+	uint64_t acked_before = s->writes_acked;
 	for (raft_index i = first; i <= commit_index && !s->violated; i++) {
 		struct raft_entry e;
 		if (!raft_log_entry(n->raft, i, &e)) {
@@ -350,6 +355,10 @@ static void sim_apply(struct sim *s, struct sim_node *n, raft_index commit_index
 	} else if (commit_index >= first) {
 		sim_log(s, SIM_TRACE, "n%u applies %llu..%llu", n->id, (unsigned long long)first,
 			(unsigned long long)commit_index);
+	}
+	if (s->writes_acked > acked_before) {
+		sim_log(s, SIM_STORY, "client <- n%u: %llu write(s) acknowledged", n->id,
+			(unsigned long long)(s->writes_acked - acked_before));
 	}
 }
 
@@ -394,6 +403,7 @@ static void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *
 	uint8_t role_before = raft_role(n->raft);
 	raft_term term_before = raft_current_term(n->raft);
 	raft_index last_before = raft_last_index(n->raft);
+	raft_term last_term_before = raft_log_term(n->raft, last_before);
 
 	int rc = raft_step(n->raft, ev, &u);
 	s->steps++;
@@ -405,8 +415,11 @@ static void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *
 		return;
 	}
 	if (u.flags & RAFT_UPDATE_TRUNCATE) {
-		sim_log(s, SIM_STORY, "n%u rolls back uncommitted entries %llu..%llu", n->id,
-			(unsigned long long)u.truncate_index, (unsigned long long)last_before);
+		sim_log(s, SIM_STORY,
+			"n%u rolls back uncommitted entries %llu..%llu (last of term %llu) and takes "
+			"n%u's log",
+			n->id, (unsigned long long)u.truncate_index, (unsigned long long)last_before,
+			(unsigned long long)last_term_before, u.leader_id);
 	}
 	sim_node_process(s, n, &u);
 }
@@ -664,6 +677,7 @@ int sim_propose(struct sim *s, raft_node_id id, uint32_t entries_count)
 		s->writes[s->writes_count + i] = (struct sim_write){
 			.payload = batch[i].payload,
 			.node = id,
+			.node_restarts = n->restarts,
 			.index = raft_last_index(n->raft) + 1 + i,
 			.term = raft_current_term(n->raft),
 			.proposed_us = s->now_us,

@@ -139,6 +139,7 @@ struct sim_event {
 struct sim_write {
 	uint64_t payload; /* unique id */
 	raft_node_id node; /* where it was proposed */
+	uint32_t node_restarts; /* its incarnation: a restart drops the client */
 	raft_index index;
 	raft_term term;
 	uint64_t proposed_us;

@@ -274,7 +274,7 @@ void check_applied(struct sim *s, struct sim_node *n, const struct raft_entry *e
 	if (e->type == RAFT_ENTRY_NORMAL && e->payload >= 1 && e->payload <= s->writes_count) {
 		struct sim_write *w = &s->writes[e->payload - 1];
 		RN_ASSERT(w->payload == e->payload);
-		if (w->acked_us == 0 && w->node == n->id) {
+		if (w->acked_us == 0 && w->node == n->id && w->node_restarts == n->restarts) {
 			w->acked_us = s->now_us;
 			w->index = e->index;
 			w->term = e->term;
