@@ -123,6 +123,7 @@ uint64_t log_capacity(const struct raft_log *log);
 uint64_t log_free_slots(const struct raft_log *log);
 raft_term log_last_term(const struct raft_log *log);
 void log_append(struct raft *r, const struct raft_entry *entry);
+void log_append_batch(struct raft *r, const struct raft_entry *entries, uint32_t count);
 void log_truncate(struct raft *r, raft_index from_index);
 void log_release(struct raft *r, raft_index up_to_index);
 uint32_t log_contiguous_from(const struct raft_log *log, raft_index index, uint32_t count_max);

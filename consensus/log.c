@@ -82,6 +82,41 @@ void log_append(struct raft *r, const struct raft_entry *entry)
 }
 
 /*
+ * Appends entries[0..count) at last_index + 1 as one batch: the same checks
+ * as log_append once per batch, then one pass that copies each entry into
+ * the ring and into this step's update. Per entry this is a 32-byte copy
+ * twice and two comparisons, which is what makes large batches
+ * cheap (bench/micro_consensus). Precondition: `count` free slots.
+ */
+void log_append_batch(struct raft *r, const struct raft_entry *entries, uint32_t count)
+{
+	struct raft_log *log = &r->log;
+
+	if (count == 0) {
+		return;
+	}
+	RN_ASSERT(entries[0].index == log->last_index + 1);
+	RN_ASSERT(log_free_slots(log) >= count);
+	RN_ASSERT(r->new_entries_count + count <= r->cfg.append_entries_max + 1);
+	if (r->new_entries_count > 0) {
+		/* One contiguous write per update (the ordering contract). */
+		RN_ASSERT(r->new_entries[r->new_entries_count - 1].index + 1 == entries[0].index);
+	}
+	raft_term prev_term = log_last_term(log);
+	struct raft_entry *out = &r->new_entries[r->new_entries_count];
+	for (uint32_t i = 0; i < count; i++) {
+		const struct raft_entry *e = &entries[i];
+		RN_ASSERT(e->index == entries[0].index + i);
+		RN_ASSERT(e->term >= prev_term);
+		prev_term = e->term;
+		log->ring[e->index & log->mask] = *e;
+		out[i] = *e;
+	}
+	r->new_entries_count += count;
+	log->last_index = entries[count - 1].index;
+}
+
+/*
  * Drops entries >= from_index (a conflicting suffix, §3.5). Never a committed
  * entry: that would break State Machine Safety (§3.6.3). The update asks
  * storage to drop them too, and durability of the dropped range is

@@ -88,19 +88,16 @@ static uint32_t recv_append_store(struct raft *r, const struct raft_entry *entri
 		log_truncate(r, e->index); /* §3.5: delete the conflict and all after */
 		break;
 	}
-	for (; i < count; i++) {
-		if (entries[i].index <= r->log.last_index) {
-			continue; /* planted overwrite path only */
-		}
-		if (log_free_slots(&r->log) == 0) {
-			log_release(r, rn_min_u64(r->applied_index, r->commit_index));
-		}
-		if (log_free_slots(&r->log) == 0) {
-			break; /* back-pressure: acknowledge what fits */
-		}
-		log_append(r, &entries[i]);
+	while (i < count && entries[i].index <= r->log.last_index) {
+		i++; /* planted overwrite path only */
 	}
-	return i;
+	if (i < count && log_free_slots(&r->log) < count - i) {
+		log_release(r, rn_min_u64(r->applied_index, r->commit_index));
+	}
+	/* Back-pressure: take what fits, acknowledge only that. */
+	uint32_t fits = (uint32_t)rn_min_u64(count - i, log_free_slots(&r->log));
+	log_append_batch(r, &entries[i], fits);
+	return i + fits;
 }
 
 void recv_append(struct raft *r, const struct raft_message *m)

@@ -369,9 +369,9 @@ int replication_propose(struct raft *r, struct raft_entry *entries, uint32_t ent
 	}
 	for (uint32_t i = 0; i < entries_count; i++) {
 		entries[i].term = r->term;
-		entries[i].index = r->log.last_index + 1;
-		log_append(r, &entries[i]);
+		entries[i].index = r->log.last_index + 1 + i;
 	}
+	log_append_batch(r, entries, entries_count);
 	r->uncommitted_bytes += batch_bytes;
 	replication_broadcast_append(r, false);
 	return 0;
