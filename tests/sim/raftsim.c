@@ -81,8 +81,8 @@ static void raftsim_usage(FILE *f)
 		"  --seed S          first seed (default 1)\n"
 		"  --seeds N         number of seeds, S .. S+N-1 (default 1)\n"
 		"  --nodes N         cluster size, 1-9 (default 5)\n"
-		"  --time-ms T       simulated time per seed (default 30000); faults stop\n"
-		"                    5 s before the end, then liveness is checked\n"
+		"  --time-ms T       simulated time per seed, >= 4000 (default 30000); faults\n"
+		"                    stop min(5 s, T/2) before the end, then liveness is checked\n"
 		"  --faults LIST     comma-separated: delay,loss,dup,reorder,partition,asym,\n"
 		"                    crash,skew; or all (default) or none\n"
 		"  --plant-bug NAME  switch on a known bug in the test-only core (see below)\n"
@@ -199,7 +199,7 @@ static int raftsim_parse(int argc, char **argv, struct raftsim_opts *o)
 			ok = raftsim_parse_u64(v, 1, SIM_NODES_MAX, &x);
 			o->chaos.nodes_count = (uint32_t)x;
 		} else if (strcmp(a, "--time-ms") == 0) {
-			ok = raftsim_parse_u64(v, 1000, 3600000, &o->chaos.time_ms);
+			ok = raftsim_parse_u64(v, 4000, 3600000, &o->chaos.time_ms);
 		} else if (strcmp(a, "--jobs") == 0) {
 			ok = raftsim_parse_u64(v, 1, RAFTSIM_JOBS_MAX, &x);
 			o->jobs = (uint32_t)x;
