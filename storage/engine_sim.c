@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine_sim.c - the simulated disk (struct store_sim) and the engine that
+ * runs the log on it. Used by unit tests and, later, by raftsim: a node's
+ * log is the same store_log code on this engine, so a simulated crash loses
+ * exactly what a real one would.
+ *
+ * Model. Each file has a volatile image (what reads see) and a durable image
+ * (what survives a crash). Writes go to the volatile image when submitted; a
+ * successful sync copies the file's volatile image to its durable one.
+ * Directory operations, allocate and truncate are durable at once (the log
+ * always syncs right after them anyway). A crash resets every volatile image
+ * to its durable one, except that the last write not yet synced may survive
+ * as a prefix cut at any byte (a torn write), with probability tear_ppm.
+ * Faults: the N-th sync fails with -EIO (and makes nothing durable); bits
+ * can be flipped in both images; groups complete after a seeded latency on a
+ * simulated clock. All randomness comes from one seeded splitmix64 stream.
+ *
+ * After store_sim_crash() every engine opened before it is dead: its calls
+ * return -ECANCELED and its group in flight completes with -ECANCELED, so
+ * the log of a crashed node can never report anything durable again.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "engine.h"
+
+#define SIM_FILES_MAX 1024u
+
+struct sim_file {
+	char name[STORE_FILE_NAME_BYTES];
+	bool exists;
+	uint8_t *vol; /* volatile image */
+	uint8_t *dur; /* durable image */
+	uint64_t vol_bytes;
+	uint64_t dur_bytes;
+	uint64_t cap_bytes; /* allocation of both buffers */
+};
+
+struct store_sim {
+	struct store_sim_config cfg;
+	uint64_t rng_state;
+	uint64_t now_us;
+	uint64_t epoch;		   /* bumped by every crash */
+	uint64_t syncs_until_fail; /* 0 = no failure armed */
+	/* The last write not yet made durable, for tearing at a crash. */
+	bool unsynced_valid;
+	uint32_t unsynced_file;
+	uint64_t unsynced_offset;
+	uint64_t unsynced_bytes;
+	struct sim_file files[SIM_FILES_MAX];
+};
+
+struct sim_engine {
+	struct store_engine base;
+	struct store_sim *sim;
+	uint64_t epoch;
+	bool active;
+	uint64_t ready_us;
+	uint32_t extents_count;
+	struct store_extent extents[STORE_GROUP_EXTENTS_MAX];
+	enum store_durability durability;
+};
+
+static uint64_t sim_rand(struct store_sim *sim)
+{
+	/* splitmix64: tiny, seedable, good enough for fault dice. */
+	uint64_t z = (sim->rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static int sim_reserve(struct sim_file *f, uint64_t bytes)
+{
+	if (bytes <= f->cap_bytes) {
+		return 0;
+	}
+	uint64_t cap = rn_max_u64(bytes, f->cap_bytes * 2);
+	uint8_t *vol = realloc(f->vol, (size_t)cap);
+	if (vol == NULL) {
+		return -ENOMEM;
+	}
+	f->vol = vol;
+	uint8_t *dur = realloc(f->dur, (size_t)cap);
+	if (dur == NULL) {
+		return -ENOMEM;
+	}
+	f->dur = dur;
+	memset(f->vol + f->cap_bytes, 0, (size_t)(cap - f->cap_bytes));
+	memset(f->dur + f->cap_bytes, 0, (size_t)(cap - f->cap_bytes));
+	f->cap_bytes = cap;
+	return 0;
+}
+
+static struct sim_file *sim_find(struct store_sim *sim, const char *name)
+{
+	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+		if (sim->files[i].exists && strcmp(sim->files[i].name, name) == 0) {
+			return &sim->files[i];
+		}
+	}
+	return NULL;
+}
+
+static struct sim_engine *sim_of(struct store_engine *e)
+{
+	return (struct sim_engine *)e;
+}
+
+static bool sim_dead(const struct sim_engine *se)
+{
+	return se->epoch != se->sim->epoch;
+}
+
+static struct sim_file *sim_file(struct sim_engine *se, int file)
+{
+	RN_ASSERT(file >= 0 && (uint32_t)file < SIM_FILES_MAX);
+	struct sim_file *f = &se->sim->files[file];
+	RN_ASSERT(f->exists); /* the log closes handles before unlinking */
+	return f;
+}
+
+/* Counts a sync against the armed failure; true if this one fails. */
+static bool sim_sync_fails(struct store_sim *sim)
+{
+	if (sim->syncs_until_fail == 0) {
+		return false;
+	}
+	sim->syncs_until_fail--;
+	return sim->syncs_until_fail == 0;
+}
+
+static void sim_make_durable(struct store_sim *sim, uint32_t file)
+{
+	struct sim_file *f = &sim->files[file];
+	memcpy(f->dur, f->vol, (size_t)f->vol_bytes);
+	f->dur_bytes = f->vol_bytes;
+	if (sim->unsynced_valid && sim->unsynced_file == file) {
+		sim->unsynced_valid = false;
+	}
+}
+
+static int sim_write(struct store_sim *sim, uint32_t file, uint64_t offset, const void *buf,
+		     uint64_t bytes)
+{
+	struct sim_file *f = &sim->files[file];
+	int rc = sim_reserve(f, offset + bytes);
+	if (rc != 0) {
+		return rc;
+	}
+	memcpy(f->vol + offset, buf, (size_t)bytes);
+	f->vol_bytes = rn_max_u64(f->vol_bytes, offset + bytes);
+	sim->unsynced_valid = true;
+	sim->unsynced_file = file;
+	sim->unsynced_offset = offset;
+	sim->unsynced_bytes = bytes;
+	return 0;
+}
+
+static int sim_open(struct store_engine *e, const char *name, bool create, int *file_out)
+{
+	struct sim_engine *se = sim_of(e);
+	if (sim_dead(se)) {
+		return -ECANCELED;
+	}
+	struct sim_file *f = sim_find(se->sim, name);
+	if (f == NULL && !create) {
+		return -ENOENT;
+	}
+	for (uint32_t i = 0; f == NULL && i < SIM_FILES_MAX; i++) {
+		if (!se->sim->files[i].exists) {
+			f = &se->sim->files[i];
+			memset(f, 0, sizeof(*f));
+			f->exists = true;
+			strncpy(f->name, name, sizeof(f->name) - 1);
+		}
+	}
+	if (f == NULL) {
+		return -ENOSPC;
+	}
+	*file_out = (int)(f - se->sim->files);
+	return 0;
+}
+
+static void sim_close(struct store_engine *e, int file)
+{
+	(void)e;
+	(void)file; /* handles are slots; nothing to release */
+}
+
+static int sim_unlink(struct store_engine *e, const char *name)
+{
+	struct sim_engine *se = sim_of(e);
+	if (sim_dead(se)) {
+		return -ECANCELED;
+	}
+	struct sim_file *f = sim_find(se->sim, name);
+	if (f == NULL) {
+		return -ENOENT;
+	}
+	if (se->sim->unsynced_valid && se->sim->unsynced_file == (uint32_t)(f - se->sim->files)) {
+		se->sim->unsynced_valid = false;
+	}
+	free(f->vol);
+	free(f->dur);
+	memset(f, 0, sizeof(*f));
+	return 0;
+}
+
+static int sim_list(struct store_engine *e, int (*fn)(void *user, const char *name), void *user)
+{
+	struct sim_engine *se = sim_of(e);
+	if (sim_dead(se)) {
+		return -ECANCELED;
+	}
+	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+		if (se->sim->files[i].exists) {
+			int rc = fn(user, se->sim->files[i].name);
+			if (rc != 0) {
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+static int sim_sync_dir(struct store_engine *e)
+{
+	return sim_dead(sim_of(e)) ? -ECANCELED : 0;
+}
+
+static int sim_file_bytes(struct store_engine *e, int file, uint64_t *bytes_out)
+{
+	struct sim_engine *se = sim_of(e);
+	if (sim_dead(se)) {
+		return -ECANCELED;
+	}
+	*bytes_out = sim_file(se, file)->vol_bytes;
+	return 0;
+}
+
+/* Sets both images' length (metadata is durable at once in this model). */
+static int sim_resize(struct sim_engine *se, int file, uint64_t bytes, bool grow_only)
+{
+	if (sim_dead(se)) {
+		return -ECANCELED;
+	}
+	struct sim_file *f = sim_file(se, file);
+	if (grow_only && bytes <= f->vol_bytes) {
+		return 0;
+	}
+	int rc = sim_reserve(f, bytes);
+	if (rc != 0) {
+		return rc;
+	}
+	if (bytes < f->vol_bytes) {
+		memset(f->vol + bytes, 0, (size_t)(f->vol_bytes - bytes));
+	}
+	if (bytes < f->dur_bytes) {
+		memset(f->dur + bytes, 0, (size_t)(f->dur_bytes - bytes));
+	}
+	f->vol_bytes = bytes;
+	f->dur_bytes = bytes;
+	return 0;
+}
+
+static int sim_allocate(struct store_engine *e, int file, uint64_t bytes)
+{
+	return sim_resize(sim_of(e), file, bytes, true);
+}
+
+static int sim_truncate(struct store_engine *e, int file, uint64_t bytes)
+{
+	return sim_resize(sim_of(e), file, bytes, false);
+}
+
+static int64_t sim_read(struct store_engine *e, int file, uint64_t offset, void *buf,
+			uint64_t bytes)
+{
+	struct sim_engine *se = sim_of(e);
+	if (sim_dead(se)) {
+		return -ECANCELED;
+	}
+	struct sim_file *f = sim_file(se, file);
+	if (offset >= f->vol_bytes) {
+		return 0;
+	}
+	uint64_t n = rn_min_u64(bytes, f->vol_bytes - offset);
+	memcpy(buf, f->vol + offset, (size_t)n);
+	return (int64_t)n;
+}
+
+static int sim_sync(struct store_engine *e, int file)
+{
+	struct sim_engine *se = sim_of(e);
+	if (sim_dead(se)) {
+		return -ECANCELED;
+	}
+	(void)sim_file(se, file);
+	if (sim_sync_fails(se->sim)) {
+		return -EIO;
+	}
+	sim_make_durable(se->sim, (uint32_t)file);
+	return 0;
+}
+
+static int sim_write_sync(struct store_engine *e, int file, uint64_t offset, const void *buf,
+			  uint64_t bytes)
+{
+	struct sim_engine *se = sim_of(e);
+	if (sim_dead(se)) {
+		return -ECANCELED;
+	}
+	(void)sim_file(se, file);
+	int rc = sim_write(se->sim, (uint32_t)file, offset, buf, bytes);
+	return rc != 0 ? rc : sim_sync(e, file);
+}
+
+static int sim_submit(struct store_engine *e, const struct store_extent *extents, uint32_t count,
+		      enum store_durability durability)
+{
+	struct sim_engine *se = sim_of(e);
+	RN_ASSERT(!se->active);
+	RN_ASSERT(count >= 1 && count <= STORE_GROUP_EXTENTS_MAX);
+	if (sim_dead(se)) {
+		return -ECANCELED;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		(void)sim_file(se, extents[i].file);
+		int rc = sim_write(se->sim, (uint32_t)extents[i].file, extents[i].file_offset,
+				   extents[i].buf, extents[i].bytes);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	memcpy(se->extents, extents, count * sizeof(*extents));
+	se->extents_count = count;
+	se->durability = durability;
+	const struct store_sim_config *cfg = &se->sim->cfg;
+	uint64_t spread = cfg->latency_us_max - cfg->latency_us_min;
+	uint64_t latency_us = cfg->latency_us_min + (spread ? sim_rand(se->sim) % (spread + 1) : 0);
+	se->ready_us = se->sim->now_us + latency_us;
+	se->active = true;
+	return 0;
+}
+
+/* Completes the group in flight: sync each file touched (fsync and dsync
+ * modes), honouring an armed sync failure. */
+static int sim_complete(struct sim_engine *se)
+{
+	if (se->durability == STORE_DURABILITY_NONE) {
+		return 0;
+	}
+	for (uint32_t i = 0; i < se->extents_count; i++) {
+		bool ends_run = i + 1 == se->extents_count ||
+				se->extents[i + 1].file != se->extents[i].file;
+		if (!ends_run) {
+			continue;
+		}
+		if (sim_sync_fails(se->sim)) {
+			return -EIO;
+		}
+		sim_make_durable(se->sim, (uint32_t)se->extents[i].file);
+	}
+	return 0;
+}
+
+static int sim_poll(struct store_engine *e, bool wait, int *res_out)
+{
+	struct sim_engine *se = sim_of(e);
+	if (!se->active) {
+		return 0;
+	}
+	if (sim_dead(se)) {
+		se->active = false;
+		*res_out = -ECANCELED;
+		return 1;
+	}
+	if (se->sim->now_us < se->ready_us) {
+		if (!wait) {
+			return 0;
+		}
+		se->sim->now_us = se->ready_us; /* waiting moves simulated time */
+	}
+	se->active = false;
+	*res_out = sim_complete(se);
+	return 1;
+}
+
+static void sim_destroy(struct store_engine *e)
+{
+	free(e);
+}
+
+static const struct store_engine_ops sim_ops = {
+	.open = sim_open,
+	.close = sim_close,
+	.unlink = sim_unlink,
+	.list = sim_list,
+	.sync_dir = sim_sync_dir,
+	.file_bytes = sim_file_bytes,
+	.allocate = sim_allocate,
+	.truncate = sim_truncate,
+	.read = sim_read,
+	.write_sync = sim_write_sync,
+	.sync = sim_sync,
+	.submit = sim_submit,
+	.poll = sim_poll,
+	.destroy = sim_destroy,
+};
+
+int store_engine_sim_create(struct store_sim *sim, struct store_engine **out)
+{
+	RN_ASSERT(sim != NULL);
+	struct sim_engine *se = calloc(1, sizeof(*se));
+	if (se == NULL) {
+		return -ENOMEM;
+	}
+	se->base.ops = &sim_ops;
+	se->sim = sim;
+	se->epoch = sim->epoch;
+	*out = &se->base;
+	return 0;
+}
+
+/* ---- the disk itself ----------------------------------------------------- */
+
+int store_sim_create(const struct store_sim_config *cfg, struct store_sim **out)
+{
+	RN_ASSERT(cfg != NULL && out != NULL);
+	if (cfg->latency_us_max < cfg->latency_us_min || cfg->tear_ppm > 1000000u) {
+		return -STORE_E_CONFIG;
+	}
+	struct store_sim *sim = calloc(1, sizeof(*sim));
+	if (sim == NULL) {
+		return -ENOMEM;
+	}
+	sim->cfg = *cfg;
+	sim->rng_state = cfg->seed;
+	sim->syncs_until_fail = cfg->fail_sync_nth;
+	*out = sim;
+	return 0;
+}
+
+void store_sim_destroy(struct store_sim *sim)
+{
+	if (sim == NULL) {
+		return;
+	}
+	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+		free(sim->files[i].vol);
+		free(sim->files[i].dur);
+	}
+	free(sim);
+}
+
+void store_sim_advance_us(struct store_sim *sim, uint64_t us)
+{
+	sim->now_us += us;
+}
+
+uint64_t store_sim_now_us(const struct store_sim *sim)
+{
+	return sim->now_us;
+}
+
+void store_sim_fail_sync(struct store_sim *sim, uint64_t nth)
+{
+	sim->syncs_until_fail = nth;
+}
+
+void store_sim_crash(struct store_sim *sim)
+{
+	sim->epoch++;
+	bool tear = sim->unsynced_valid && sim_rand(sim) % 1000000u < sim->cfg.tear_ppm;
+	/* Draw the cut before resetting, so the stream does not depend on
+	 * which files exist. A prefix of [0, bytes] bytes survives. */
+	uint64_t keep_bytes = sim->unsynced_valid ? sim_rand(sim) % (sim->unsynced_bytes + 1) : 0;
+	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+		struct sim_file *f = &sim->files[i];
+		if (!f->exists) {
+			continue;
+		}
+		if (tear && i == sim->unsynced_file) {
+			/* The torn prefix reached the platter; the rest did not. */
+			uint64_t end = sim->unsynced_offset + keep_bytes;
+			if (end > f->dur_bytes) {
+				f->dur_bytes = end;
+			}
+			memcpy(f->dur + sim->unsynced_offset, f->vol + sim->unsynced_offset,
+			       (size_t)keep_bytes);
+		}
+		memcpy(f->vol, f->dur, (size_t)f->dur_bytes);
+		if (f->vol_bytes > f->dur_bytes) {
+			memset(f->vol + f->dur_bytes, 0, (size_t)(f->vol_bytes - f->dur_bytes));
+		}
+		f->vol_bytes = f->dur_bytes;
+	}
+	sim->unsynced_valid = false;
+}
+
+int store_sim_flip_bit(struct store_sim *sim, const char *file_name, uint64_t byte_offset,
+		       unsigned bit)
+{
+	RN_ASSERT(bit < 8);
+	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+		struct sim_file *f = &sim->files[i];
+		if (f->exists && strcmp(f->name, file_name) == 0) {
+			if (byte_offset >= f->vol_bytes) {
+				return -STORE_E_RANGE;
+			}
+			f->vol[byte_offset] ^= (uint8_t)(1u << bit);
+			if (byte_offset < f->dur_bytes) {
+				f->dur[byte_offset] ^= (uint8_t)(1u << bit);
+			}
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int64_t store_sim_file_bytes(const struct store_sim *sim, const char *file_name)
+{
+	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+		if (sim->files[i].exists && strcmp(sim->files[i].name, file_name) == 0) {
+			return (int64_t)sim->files[i].vol_bytes;
+		}
+	}
+	return -ENOENT;
+}

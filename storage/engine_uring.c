@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine_uring.c - the io_uring engine (the production default).
+ *
+ * One ring per log (the log is owned by one lcore). Setup asks for
+ * IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN: only this thread
+ * submits, and completion work runs when we ask for events instead of
+ * interrupting us at random; kernels before 6.1 reject the flags with
+ * -EINVAL and we fall back to a plain ring, saying so.
+ *
+ * A group is one chain of SQEs. durability=fsync: for each file touched,
+ * its writes then one IORING_FSYNC_DATASYNC, everything linked with
+ * IOSQE_IO_LINK, so the sync runs only after the writes succeeded and one
+ * io_uring_enter carries the whole group. durability=dsync: independent
+ * writes with RWF_DSYNC. none: plain writes. A short write breaks the link
+ * (the rest of the chain completes with -ECANCELED); once every CQE of the
+ * chain is in, the unwritten remainders and the cancelled syncs are
+ * resubmitted as a new chain. Any other negative res is -errno and fails the
+ * group: a failed fsync is never retried (after a failed fsync the page
+ * cache may have dropped the dirty data, so a retry could "succeed" without
+ * the data).
+ *
+ * user_data layout: bits 0..7 the op (URING_OP_*), bits 8..15 the extent
+ * slot. Registered files and fixed buffers are not used yet.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "common.h"
+#include "engine.h"
+
+enum { URING_OP_WRITE = 1, URING_OP_SYNC = 2 };
+
+_Static_assert(STORE_GROUP_EXTENTS_MAX <= 256, "extent slot fits 8 bits of user_data");
+
+struct uring_engine {
+	struct posix_engine posix;
+	struct io_uring ring;
+	/* The group in flight. */
+	bool active;
+	enum store_durability durability;
+	uint32_t extents_count;
+	struct store_extent extents[STORE_GROUP_EXTENTS_MAX];
+	uint32_t done_bytes[STORE_GROUP_EXTENTS_MAX];
+	/* Per extent that ends a run of one file: that file's sync is done. */
+	bool synced[STORE_GROUP_EXTENTS_MAX];
+	uint32_t outstanding; /* SQEs submitted whose CQE has not been seen */
+	int error;	      /* first real error of the group, or 0 */
+};
+
+static uint64_t uring_user_data(unsigned op, uint32_t slot)
+{
+	return (uint64_t)op | ((uint64_t)slot << 8);
+}
+
+static bool uring_ends_run(const struct uring_engine *ue, uint32_t i)
+{
+	return i + 1 == ue->extents_count || ue->extents[i + 1].file != ue->extents[i].file;
+}
+
+static struct io_uring_sqe *uring_sqe(struct uring_engine *ue, uint64_t user_data)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ue->ring);
+	RN_ASSERT(sqe != NULL); /* one chain of <= 2 * STORE_GROUP_EXTENTS_MAX SQEs */
+	io_uring_sqe_set_data64(sqe, user_data);
+	ue->outstanding++;
+	return sqe;
+}
+
+/* Queues what is left of the group and submits it. */
+static int uring_submit_chain(struct uring_engine *ue)
+{
+	bool link = ue->durability == STORE_DURABILITY_FSYNC;
+	struct io_uring_sqe *last = NULL;
+	for (uint32_t i = 0; i < ue->extents_count; i++) {
+		const struct store_extent *ext = &ue->extents[i];
+		if (ue->done_bytes[i] < ext->bytes) {
+			last = uring_sqe(ue, uring_user_data(URING_OP_WRITE, i));
+			io_uring_prep_write(last, ext->file, (const uint8_t *)ext->buf + ue->done_bytes[i],
+					    ext->bytes - ue->done_bytes[i],
+					    ext->file_offset + ue->done_bytes[i]);
+			if (ue->durability == STORE_DURABILITY_DSYNC) {
+				last->rw_flags = RWF_DSYNC;
+			}
+			if (link) {
+				last->flags |= IOSQE_IO_LINK;
+			}
+		}
+		if (link && uring_ends_run(ue, i) && !ue->synced[i]) {
+			last = uring_sqe(ue, uring_user_data(URING_OP_SYNC, i));
+			io_uring_prep_fsync(last, ext->file, IORING_FSYNC_DATASYNC);
+			last->flags |= IOSQE_IO_LINK;
+		}
+	}
+	RN_ASSERT(last != NULL);
+	last->flags &= (uint8_t)~IOSQE_IO_LINK; /* the chain ends here */
+	int rc = io_uring_submit(&ue->ring);
+	return rc < 0 ? rc : 0;
+}
+
+static int uring_submit(struct store_engine *e, const struct store_extent *extents,
+			uint32_t count, enum store_durability durability)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	RN_ASSERT(!ue->active);
+	RN_ASSERT(count >= 1 && count <= STORE_GROUP_EXTENTS_MAX);
+	memcpy(ue->extents, extents, count * sizeof(*extents));
+	memset(ue->done_bytes, 0, sizeof(ue->done_bytes));
+	for (uint32_t i = 0; i < count; i++) {
+		/* Only fsync mode syncs separately. */
+		ue->synced[i] = durability != STORE_DURABILITY_FSYNC;
+	}
+	ue->extents_count = count;
+	ue->durability = durability;
+	ue->outstanding = 0;
+	ue->error = 0;
+	ue->active = true;
+	return uring_submit_chain(ue);
+}
+
+static void uring_complete(struct uring_engine *ue, const struct io_uring_cqe *cqe)
+{
+	unsigned op = (unsigned)(cqe->user_data & 0xffu);
+	uint32_t slot = (uint32_t)((cqe->user_data >> 8) & 0xffu);
+	RN_ASSERT(slot < ue->extents_count);
+	RN_ASSERT(ue->outstanding > 0);
+	ue->outstanding--;
+	if (cqe->res == -ECANCELED) {
+		return; /* a short write earlier in the chain: redone later */
+	}
+	if (cqe->res < 0) {
+		if (ue->error == 0) {
+			ue->error = cqe->res;
+		}
+		return;
+	}
+	if (op == URING_OP_SYNC) {
+		ue->synced[slot] = true;
+		return;
+	}
+	RN_ASSERT(op == URING_OP_WRITE);
+	if (cqe->res == 0 && ue->error == 0) {
+		ue->error = -EIO; /* no progress: an error, not a retry loop */
+	}
+	ue->done_bytes[slot] += (uint32_t)cqe->res;
+	RN_ASSERT(ue->done_bytes[slot] <= ue->extents[slot].bytes);
+}
+
+static bool uring_group_done(const struct uring_engine *ue)
+{
+	for (uint32_t i = 0; i < ue->extents_count; i++) {
+		if (ue->done_bytes[i] < ue->extents[i].bytes || !ue->synced[i]) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int uring_poll(struct store_engine *e, bool wait, int *res_out)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	if (!ue->active) {
+		return 0;
+	}
+	for (;;) {
+		if (ue->outstanding == 0) {
+			if (ue->error != 0 || uring_group_done(ue)) {
+				ue->active = false;
+				*res_out = ue->error;
+				return 1;
+			}
+			int rc = uring_submit_chain(ue); /* short write: the rest */
+			if (rc < 0) {
+				ue->active = false;
+				*res_out = rc;
+				return 1;
+			}
+		}
+		struct io_uring_cqe *cqe = NULL;
+		int rc = wait ? io_uring_wait_cqe(&ue->ring, &cqe) : io_uring_get_events(&ue->ring);
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -ETIME) {
+			return rc;
+		}
+		unsigned head, seen = 0;
+		io_uring_for_each_cqe(&ue->ring, head, cqe) {
+			uring_complete(ue, cqe);
+			seen++;
+		}
+		io_uring_cq_advance(&ue->ring, seen);
+		if (!wait && seen == 0) {
+			return 0;
+		}
+		if (!wait && ue->outstanding > 0) {
+			return 0;
+		}
+	}
+}
+
+static void uring_destroy(struct store_engine *e)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	io_uring_queue_exit(&ue->ring);
+	posix_engine_fini(&ue->posix);
+	free(ue);
+}
+
+static const struct store_engine_ops uring_ops = {
+	POSIX_ENGINE_FILE_OPS,
+	.submit = uring_submit,
+	.poll = uring_poll,
+	.destroy = uring_destroy,
+};
+
+static int uring_setup(struct uring_engine *ue, uint32_t sq_entries, bool quiet)
+{
+	static const unsigned tries[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_SINGLE_ISSUER,
+		0,
+	};
+	int rc = -EINVAL;
+	for (size_t i = 0; i < RN_ARRAY_COUNT(tries) && rc == -EINVAL; i++) {
+		struct io_uring_params params;
+		memset(&params, 0, sizeof(params)); /* only what we rely on */
+		params.flags = tries[i];
+		rc = io_uring_queue_init_params(sq_entries, &ue->ring, &params);
+		if (rc == 0) {
+			ue->posix.base.uring_setup_flags = tries[i];
+			if (!quiet || i > 0) {
+				fprintf(stderr, "storage: io_uring ring: %s%s%s\n",
+					tries[i] & IORING_SETUP_SINGLE_ISSUER ? "SINGLE_ISSUER" : "",
+					tries[i] & IORING_SETUP_DEFER_TASKRUN ? "|DEFER_TASKRUN" : "",
+					i > 0 ? " (fallback: the kernel rejected DEFER_TASKRUN; "
+						"completions run as task work at any syscall)"
+					      : "");
+			}
+		}
+	}
+	if (rc == -ENOSYS || rc == -EPERM || rc == -EACCES) {
+		return -STORE_E_UNSUPPORTED;
+	}
+	return rc;
+}
+
+int store_engine_uring_create(const char *dir_path, uint32_t sq_entries, bool quiet,
+			      struct store_engine **out)
+{
+	struct uring_engine *ue = calloc(1, sizeof(*ue));
+	if (ue == NULL) {
+		return -ENOMEM;
+	}
+	int rc = posix_engine_init(&ue->posix, dir_path);
+	if (rc != 0) {
+		goto fail_alloc;
+	}
+	rc = uring_setup(ue, sq_entries, quiet);
+	if (rc != 0) {
+		goto fail_posix;
+	}
+	ue->posix.base.ops = &uring_ops;
+	*out = &ue->posix.base;
+	return 0;
+
+fail_posix:
+	posix_engine_fini(&ue->posix);
+fail_alloc:
+	free(ue);
+	return rc;
+}
