@@ -143,7 +143,8 @@ struct store_config {
 	struct store_sim *sim;	    /* STORE_ENGINE_SIM: the simulated disk */
 	bool quiet;		    /* no informational log lines on stderr */
 	/* Called from store_poll() (and from calls that drain): every entry up
-	 * to index, whose term is term, is durable. Indices only grow. */
+	 * to index, whose term is term, is durable. Indices only grow, except
+	 * that store_truncate_suffix() lowers the durable index. */
 	void (*on_durable)(void *user, raft_index index, raft_term term);
 	void *on_durable_user;
 };
