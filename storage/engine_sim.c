@@ -59,8 +59,8 @@ struct sim_engine {
 	uint64_t epoch;
 	bool active;
 	uint64_t ready_us;
-	uint32_t extents_count;
-	struct store_extent extents[STORE_GROUP_EXTENTS_MAX];
+	int result;	   /* of the runs done at submit */
+	int last_run_file; /* the file the group's last run wrote */
 	enum store_durability durability;
 };
 
@@ -319,6 +319,20 @@ static int sim_write_sync(struct store_engine *e, int file, uint64_t offset, con
 	return rc != 0 ? rc : sim_sync(e, file);
 }
 
+static bool sim_ends_run(const struct store_extent *extents, uint32_t count, uint32_t i)
+{
+	return i + 1 == count || extents[i + 1].file != extents[i].file;
+}
+
+/*
+ * Starts a group. The real engines order a group that spans files: uring
+ * links write A -> sync A -> write B -> sync B, pwrite does the same in
+ * sequence. So B's data can only reach the disk after A is durable. The sim
+ * models one such interleaving: every file run but the last is written and
+ * synced here (an armed sync failure can hit it, and then nothing later is
+ * written); the last run is written to the volatile image and synced when
+ * the group completes, so it is the write a crash may tear.
+ */
 static int sim_submit(struct store_engine *e, const struct store_extent *extents, uint32_t count,
 		      enum store_durability durability)
 {
@@ -328,16 +342,27 @@ static int sim_submit(struct store_engine *e, const struct store_extent *extents
 	if (sim_dead(se)) {
 		return -ECANCELED;
 	}
-	for (uint32_t i = 0; i < count; i++) {
-		(void)sim_file(se, extents[i].file);
-		int rc = sim_write(se->sim, (uint32_t)extents[i].file, extents[i].file_offset,
-				   extents[i].buf, extents[i].bytes);
-		if (rc != 0) {
-			return rc;
+	uint32_t last_run = 0; /* first extent of the last file run */
+	for (uint32_t i = 0; i + 1 < count; i++) {
+		if (sim_ends_run(extents, count, i)) {
+			last_run = i + 1;
 		}
 	}
-	memcpy(se->extents, extents, count * sizeof(*extents));
-	se->extents_count = count;
+	se->result = 0;
+	for (uint32_t i = 0; i < count && se->result == 0; i++) {
+		(void)sim_file(se, extents[i].file);
+		se->result = sim_write(se->sim, (uint32_t)extents[i].file, extents[i].file_offset,
+				       extents[i].buf, extents[i].bytes);
+		if (se->result == 0 && i < last_run && durability != STORE_DURABILITY_NONE &&
+		    sim_ends_run(extents, count, i)) {
+			if (sim_sync_fails(se->sim)) {
+				se->result = -EIO;
+			} else {
+				sim_make_durable(se->sim, (uint32_t)extents[i].file);
+			}
+		}
+	}
+	se->last_run_file = extents[count - 1].file;
 	se->durability = durability;
 	const struct store_sim_config *cfg = &se->sim->cfg;
 	uint64_t spread = cfg->latency_us_max - cfg->latency_us_min;
@@ -347,24 +372,17 @@ static int sim_submit(struct store_engine *e, const struct store_extent *extents
 	return 0;
 }
 
-/* Completes the group in flight: sync each file touched (fsync and dsync
- * modes), honouring an armed sync failure. */
+/* Completes the group in flight: syncs the last file run, honouring an
+ * armed sync failure. */
 static int sim_complete(struct sim_engine *se)
 {
-	if (se->durability == STORE_DURABILITY_NONE) {
-		return 0;
+	if (se->result != 0 || se->durability == STORE_DURABILITY_NONE) {
+		return se->result;
 	}
-	for (uint32_t i = 0; i < se->extents_count; i++) {
-		bool ends_run = i + 1 == se->extents_count ||
-				se->extents[i + 1].file != se->extents[i].file;
-		if (!ends_run) {
-			continue;
-		}
-		if (sim_sync_fails(se->sim)) {
-			return -EIO;
-		}
-		sim_make_durable(se->sim, (uint32_t)se->extents[i].file);
+	if (sim_sync_fails(se->sim)) {
+		return -EIO;
 	}
+	sim_make_durable(se->sim, (uint32_t)se->last_run_file);
 	return 0;
 }
 

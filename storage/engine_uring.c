@@ -11,8 +11,8 @@
  * A group is one chain of SQEs. durability=fsync: for each file touched,
  * its writes then one IORING_FSYNC_DATASYNC, everything linked with
  * IOSQE_IO_LINK, so the sync runs only after the writes succeeded and one
- * io_uring_enter carries the whole group. durability=dsync: independent
- * writes with RWF_DSYNC. none: plain writes. A short write breaks the link
+ * io_uring_enter carries the whole group. durability=dsync: linked writes
+ * with RWF_DSYNC. none: plain, unlinked writes. A short write breaks the link
  * (the rest of the chain completes with -ECANCELED); once every CQE of the
  * chain is in, the unwritten remainders and the cancelled syncs are
  * resubmitted as a new chain. Any other negative res is -errno and fails the
@@ -75,7 +75,11 @@ static struct io_uring_sqe *uring_sqe(struct uring_engine *ue, uint64_t user_dat
 /* Queues what is left of the group and submits it. */
 static int uring_submit_chain(struct uring_engine *ue)
 {
-	bool link = ue->durability == STORE_DURABILITY_FSYNC;
+	/* fsync and dsync modes link the whole chain: a group that spans two
+	 * segments must not have the second one's data durable while the
+	 * first one's tail is not, or a crash would leave a gap that recovery
+	 * has to refuse. */
+	bool link = ue->durability != STORE_DURABILITY_NONE;
 	struct io_uring_sqe *last = NULL;
 	for (uint32_t i = 0; i < ue->extents_count; i++) {
 		const struct store_extent *ext = &ue->extents[i];
@@ -91,7 +95,8 @@ static int uring_submit_chain(struct uring_engine *ue)
 				last->flags |= IOSQE_IO_LINK;
 			}
 		}
-		if (link && uring_ends_run(ue, i) && !ue->synced[i]) {
+		if (ue->durability == STORE_DURABILITY_FSYNC && uring_ends_run(ue, i) &&
+		    !ue->synced[i]) {
 			last = uring_sqe(ue, uring_user_data(URING_OP_SYNC, i));
 			io_uring_prep_fsync(last, ext->file, IORING_FSYNC_DATASYNC);
 			last->flags |= IOSQE_IO_LINK;
