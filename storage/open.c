@@ -247,8 +247,9 @@ void store_close(struct store_log *log)
 		return;
 	}
 	/* Wait for the write in flight so its buffer is not freed under the
-	 * kernel; staged appends are simply not written. */
-	while (log->inflight >= 0 && log->failed_rc == 0) {
+	 * kernel, even on a failed log (a segment roll can fail while a write
+	 * is in flight); staged appends are simply not written. */
+	while (log->inflight >= 0) {
 		int res = 0;
 		int n = log->engine->ops->poll(log->engine, true, &res);
 		if (n < 0) {

@@ -4,7 +4,8 @@
  * append + durable completion + reopen, segment roll, truncate a suffix,
  * compact a prefix by whole segments, read a range, hard state in two
  * alternating slots (a torn newest slot falls back to the older one), and
- * group fsync (appends made while a write is in flight share one sync).
+ * group fsync (appends made while a write is in flight share one sync),
+ * and the three durability modes (fsync, dsync, none) over segment rolls.
  * Method: each test runs once per engine (pwrite, uring, sim) on a fresh
  * scratch directory or simulated disk with small segments, checks results
  * through the API, reopens, and checks again. uring tests are skipped, with
@@ -342,6 +343,27 @@ static void test_group_fsync_gathers(void **state)
 	store_close(log);
 }
 
+static void test_durability_modes(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_config cfg;
+	fx_config(fx, &cfg, 4096);
+	raft_index next = 1;
+	for (int mode = STORE_DURABILITY_FSYNC; mode <= STORE_DURABILITY_NONE; mode++) {
+		cfg.durability = (enum store_durability)mode;
+		struct store_log *log = su_open(&cfg);
+		assert_int_equal(store_last_index(log), next - 1);
+		/* Batches that cross segment rolls: multi-extent groups. */
+		su_append(log, next, 40, (raft_term)mode + 1, 150, 13);
+		store_close(log);
+		log = su_open(&cfg);
+		assert_int_equal(store_last_index(log), next + 39);
+		su_verify(log, next, next + 39, (raft_term)mode + 1, 150);
+		store_close(log);
+		next += 40;
+	}
+}
+
 #define FOR_ENGINES(fn)                                                  \
 	cmocka_unit_test_prestate_setup_teardown(fn, fx_setup, fx_teardown, \
 						 &engine_pwrite),          \
@@ -355,6 +377,7 @@ int main(void)
 		FOR_ENGINES(test_append_reopen),   FOR_ENGINES(test_segment_roll),
 		FOR_ENGINES(test_truncate_suffix), FOR_ENGINES(test_compact_prefix),
 		FOR_ENGINES(test_hard_state_slots), FOR_ENGINES(test_group_fsync_gathers),
+		FOR_ENGINES(test_durability_modes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
