@@ -33,6 +33,10 @@
 
 #include "consensus.h" /* raft_index, raft_term, raft_node_id, raft_hard_state */
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- Record format (little-endian on disk) ----------------------------- */
 
 #define STORE_RECORD_MAGIC 0x52474f4cu /* "LOGR" */
@@ -275,5 +279,9 @@ int store_sim_flip_bit(struct store_sim *sim, const char *file_name, uint64_t by
 		       unsigned bit);
 /* Bytes of a file (its volatile view), or a negative error. */
 int64_t store_sim_file_bytes(const struct store_sim *sim, const char *file_name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* RN_STORAGE_H */
