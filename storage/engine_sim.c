@@ -25,33 +25,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "engine.h"
-
-#define SIM_FILES_MAX 1024u
-
-struct sim_file {
-	char name[STORE_FILE_NAME_BYTES];
-	bool exists;
-	uint8_t *vol; /* volatile image */
-	uint8_t *dur; /* durable image */
-	uint64_t vol_bytes;
-	uint64_t dur_bytes;
-	uint64_t cap_bytes; /* allocation of both buffers */
-};
-
-struct store_sim {
-	struct store_sim_config cfg;
-	uint64_t rng_state;
-	uint64_t now_us;
-	uint64_t epoch;		   /* bumped by every crash */
-	uint64_t syncs_until_fail; /* 0 = no failure armed */
-	/* The last write not yet made durable, for tearing at a crash. */
-	bool unsynced_valid;
-	uint32_t unsynced_file;
-	uint64_t unsynced_offset;
-	uint64_t unsynced_bytes;
-	struct sim_file files[SIM_FILES_MAX];
-};
+#include "sim_internal.h"
 
 struct sim_engine {
 	struct store_engine base;
@@ -63,47 +37,6 @@ struct sim_engine {
 	int last_run_file; /* the file the group's last run wrote */
 	enum store_durability durability;
 };
-
-static uint64_t sim_rand(struct store_sim *sim)
-{
-	/* splitmix64: tiny, seedable, good enough for fault dice. */
-	uint64_t z = (sim->rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static int sim_reserve(struct sim_file *f, uint64_t bytes)
-{
-	if (bytes <= f->cap_bytes) {
-		return 0;
-	}
-	uint64_t cap = rn_max_u64(bytes, f->cap_bytes * 2);
-	uint8_t *vol = realloc(f->vol, (size_t)cap);
-	if (vol == NULL) {
-		return -ENOMEM;
-	}
-	f->vol = vol;
-	uint8_t *dur = realloc(f->dur, (size_t)cap);
-	if (dur == NULL) {
-		return -ENOMEM;
-	}
-	f->dur = dur;
-	memset(f->vol + f->cap_bytes, 0, (size_t)(cap - f->cap_bytes));
-	memset(f->dur + f->cap_bytes, 0, (size_t)(cap - f->cap_bytes));
-	f->cap_bytes = cap;
-	return 0;
-}
-
-static struct sim_file *sim_find(struct store_sim *sim, const char *name)
-{
-	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
-		if (sim->files[i].exists && strcmp(sim->files[i].name, name) == 0) {
-			return &sim->files[i];
-		}
-	}
-	return NULL;
-}
 
 static struct sim_engine *sim_of(struct store_engine *e)
 {
@@ -124,42 +57,6 @@ static struct sim_file *sim_file(struct sim_engine *se, int file)
 }
 
 /* Counts a sync against the armed failure; true if this one fails. */
-static bool sim_sync_fails(struct store_sim *sim)
-{
-	if (sim->syncs_until_fail == 0) {
-		return false;
-	}
-	sim->syncs_until_fail--;
-	return sim->syncs_until_fail == 0;
-}
-
-static void sim_make_durable(struct store_sim *sim, uint32_t file)
-{
-	struct sim_file *f = &sim->files[file];
-	memcpy(f->dur, f->vol, (size_t)f->vol_bytes);
-	f->dur_bytes = f->vol_bytes;
-	if (sim->unsynced_valid && sim->unsynced_file == file) {
-		sim->unsynced_valid = false;
-	}
-}
-
-static int sim_write(struct store_sim *sim, uint32_t file, uint64_t offset, const void *buf,
-		     uint64_t bytes)
-{
-	struct sim_file *f = &sim->files[file];
-	int rc = sim_reserve(f, offset + bytes);
-	if (rc != 0) {
-		return rc;
-	}
-	memcpy(f->vol + offset, buf, (size_t)bytes);
-	f->vol_bytes = rn_max_u64(f->vol_bytes, offset + bytes);
-	sim->unsynced_valid = true;
-	sim->unsynced_file = file;
-	sim->unsynced_offset = offset;
-	sim->unsynced_bytes = bytes;
-	return 0;
-}
-
 static int sim_open(struct store_engine *e, const char *name, bool create, int *file_out)
 {
 	struct sim_engine *se = sim_of(e);
@@ -442,110 +339,4 @@ int store_engine_sim_create(struct store_sim *sim, struct store_engine **out)
 	se->epoch = sim->epoch;
 	*out = &se->base;
 	return 0;
-}
-
-/* ---- the disk itself ----------------------------------------------------- */
-
-int store_sim_create(const struct store_sim_config *cfg, struct store_sim **out)
-{
-	RN_ASSERT(cfg != NULL && out != NULL);
-	if (cfg->latency_us_max < cfg->latency_us_min || cfg->tear_ppm > 1000000u) {
-		return -STORE_E_CONFIG;
-	}
-	struct store_sim *sim = calloc(1, sizeof(*sim));
-	if (sim == NULL) {
-		return -ENOMEM;
-	}
-	sim->cfg = *cfg;
-	sim->rng_state = cfg->seed;
-	sim->syncs_until_fail = cfg->fail_sync_nth;
-	*out = sim;
-	return 0;
-}
-
-void store_sim_destroy(struct store_sim *sim)
-{
-	if (sim == NULL) {
-		return;
-	}
-	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
-		free(sim->files[i].vol);
-		free(sim->files[i].dur);
-	}
-	free(sim);
-}
-
-void store_sim_advance_us(struct store_sim *sim, uint64_t us)
-{
-	sim->now_us += us;
-}
-
-uint64_t store_sim_now_us(const struct store_sim *sim)
-{
-	return sim->now_us;
-}
-
-void store_sim_fail_sync(struct store_sim *sim, uint64_t nth)
-{
-	sim->syncs_until_fail = nth;
-}
-
-void store_sim_crash(struct store_sim *sim)
-{
-	sim->epoch++;
-	bool tear = sim->unsynced_valid && sim_rand(sim) % 1000000u < sim->cfg.tear_ppm;
-	/* Draw the cut before resetting, so the stream does not depend on
-	 * which files exist. A prefix of [0, bytes] bytes survives. */
-	uint64_t keep_bytes = sim->unsynced_valid ? sim_rand(sim) % (sim->unsynced_bytes + 1) : 0;
-	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
-		struct sim_file *f = &sim->files[i];
-		if (!f->exists) {
-			continue;
-		}
-		if (tear && i == sim->unsynced_file) {
-			/* The torn prefix reached the platter; the rest did not. */
-			uint64_t end = sim->unsynced_offset + keep_bytes;
-			if (end > f->dur_bytes) {
-				f->dur_bytes = end;
-			}
-			memcpy(f->dur + sim->unsynced_offset, f->vol + sim->unsynced_offset,
-			       (size_t)keep_bytes);
-		}
-		memcpy(f->vol, f->dur, (size_t)f->dur_bytes);
-		if (f->vol_bytes > f->dur_bytes) {
-			memset(f->vol + f->dur_bytes, 0, (size_t)(f->vol_bytes - f->dur_bytes));
-		}
-		f->vol_bytes = f->dur_bytes;
-	}
-	sim->unsynced_valid = false;
-}
-
-int store_sim_flip_bit(struct store_sim *sim, const char *file_name, uint64_t byte_offset,
-		       unsigned bit)
-{
-	RN_ASSERT(bit < 8);
-	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
-		struct sim_file *f = &sim->files[i];
-		if (f->exists && strcmp(f->name, file_name) == 0) {
-			if (byte_offset >= f->vol_bytes) {
-				return -STORE_E_RANGE;
-			}
-			f->vol[byte_offset] ^= (uint8_t)(1u << bit);
-			if (byte_offset < f->dur_bytes) {
-				f->dur[byte_offset] ^= (uint8_t)(1u << bit);
-			}
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-int64_t store_sim_file_bytes(const struct store_sim *sim, const char *file_name)
-{
-	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
-		if (sim->files[i].exists && strcmp(sim->files[i].name, file_name) == 0) {
-			return (int64_t)sim->files[i].vol_bytes;
-		}
-	}
-	return -ENOENT;
 }
