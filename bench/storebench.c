@@ -332,11 +332,12 @@ static void report(const struct bench *b, double elapsed_s)
 		       "\"entries_per_s\": %.0f, \"mib_per_s\": %.2f, \"latency_us_p50\": %.1f, "
 		       "\"latency_us_p99\": %.1f, \"latency_us_p999\": %.1f, "
 		       "\"group_entries_mean\": %.2f, \"groups\": %" PRIu64
-		       ", \"uring_setup_flags\": %u}\n",
+		       ", \"uring_setup_flags\": %u, \"uring_fixed_files\": %u, "
+		       "\"uring_fixed_buffers\": %u}\n",
 		       engine, dur, b->o.entry_bytes, b->o.writers, b->o.rate_per_s, elapsed_s, eps,
 		       mibps, hist_percentile_us(&b->hist, 0.50), hist_percentile_us(&b->hist, 0.99),
 		       hist_percentile_us(&b->hist, 0.999), group_mean, st.groups_count,
-		       st.uring_setup_flags);
+		       st.uring_setup_flags, st.uring_fixed_files, st.uring_fixed_buffers);
 		return;
 	}
 	printf("engine %s, durability %s, %u-byte entries, %s %" PRIu64 ", %.1f s\n", engine, dur,

@@ -63,11 +63,18 @@ struct store_engine_ops {
 	 * flight completed, 0 if it has not (after waiting, if wait). */
 	int (*poll)(struct store_engine *e, bool wait, int *res_out);
 	void (*destroy)(struct store_engine *e);
+	/* Optional (NULL when the engine has no use for it): the staging
+	 * buffers every extent will point into, registered once at open.
+	 * Failure is not an error: the engine logs it and goes on without. */
+	void (*register_buffers)(struct store_engine *e, void *const *bufs, uint32_t count,
+				 uint32_t buf_bytes);
 };
 
 struct store_engine {
 	const struct store_engine_ops *ops;
-	unsigned uring_setup_flags; /* what the ring got; 0 for other engines */
+	unsigned uring_setup_flags;  /* what the ring got; 0 for other engines */
+	uint32_t uring_fixed_files;  /* registered file slots (0: plain fds) */
+	uint32_t uring_fixed_buffers; /* registered buffers (0: plain writes) */
 };
 
 int store_engine_pwrite_create(const char *dir_path, struct store_engine **out);

@@ -21,7 +21,14 @@
  * the data).
  *
  * user_data layout: bits 0..7 the op (URING_OP_*), bits 8..15 the extent
- * slot. Registered files and fixed buffers are not used yet.
+ * slot.
+ *
+ * Registered files and fixed buffers: a sparse table of URING_FILE_SLOTS
+ * file slots is registered at setup, and every file the log opens gets a
+ * slot (IOSQE_FIXED_FILE skips the fd table lookup and its reference count
+ * per request); the two staging buffers are registered at open
+ * (WRITE_FIXED skips pinning the pages per request). Either one falling
+ * back to plain fds / plain writes is logged and shown in store_stats.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,6 +42,12 @@
 #include "engine.h"
 
 enum { URING_OP_WRITE = 1, URING_OP_SYNC = 2 };
+
+/* Registered file slots, and the fds that can be mapped to one (fds are
+ * small integers; a larger one just stays a plain fd). */
+#define URING_FILE_SLOTS 1024u
+#define URING_FD_MAP_MAX 4096
+#define URING_BUFFERS_MAX 2u
 
 _Static_assert(STORE_GROUP_EXTENTS_MAX <= 256, "extent slot fits 8 bits of user_data");
 
@@ -51,6 +64,12 @@ struct uring_engine {
 	bool synced[STORE_GROUP_EXTENTS_MAX];
 	uint32_t outstanding; /* SQEs submitted whose CQE has not been seen */
 	int error;	      /* first real error of the group, or 0 */
+	bool quiet;
+	/* fd -> registered slot + 1 (0: not registered). */
+	uint16_t fd_slot[URING_FD_MAP_MAX];
+	bool slot_used[URING_FILE_SLOTS];
+	uint32_t buffers_count;
+	struct iovec buffers[URING_BUFFERS_MAX];
 };
 
 static uint64_t uring_user_data(unsigned op, uint32_t slot)
@@ -72,6 +91,44 @@ static struct io_uring_sqe *uring_sqe(struct uring_engine *ue, uint64_t user_dat
 	return sqe;
 }
 
+/* Points sqe at file: its registered slot if it has one. */
+static void uring_sqe_file(struct uring_engine *ue, struct io_uring_sqe *sqe, int fd)
+{
+	if (fd < URING_FD_MAP_MAX && ue->fd_slot[fd] != 0) {
+		sqe->fd = ue->fd_slot[fd] - 1;
+		sqe->flags |= IOSQE_FIXED_FILE;
+	}
+}
+
+/* Index of the registered buffer holding [p, p + bytes), or -1. */
+static int uring_buffer_index(const struct uring_engine *ue, const uint8_t *p, uint32_t bytes)
+{
+	for (uint32_t i = 0; i < ue->buffers_count; i++) {
+		const uint8_t *base = ue->buffers[i].iov_base;
+		if (p >= base && p + bytes <= base + ue->buffers[i].iov_len) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static struct io_uring_sqe *uring_prep_write(struct uring_engine *ue, uint32_t i)
+{
+	const struct store_extent *ext = &ue->extents[i];
+	const uint8_t *p = (const uint8_t *)ext->buf + ue->done_bytes[i];
+	uint32_t bytes = ext->bytes - ue->done_bytes[i];
+	uint64_t offset = ext->file_offset + ue->done_bytes[i];
+	struct io_uring_sqe *sqe = uring_sqe(ue, uring_user_data(URING_OP_WRITE, i));
+	int buf_index = uring_buffer_index(ue, p, bytes);
+	if (buf_index >= 0) {
+		io_uring_prep_write_fixed(sqe, ext->file, p, bytes, offset, buf_index);
+	} else {
+		io_uring_prep_write(sqe, ext->file, p, bytes, offset);
+	}
+	uring_sqe_file(ue, sqe, ext->file);
+	return sqe;
+}
+
 /* Queues what is left of the group and submits it. */
 static int uring_submit_chain(struct uring_engine *ue)
 {
@@ -84,10 +141,7 @@ static int uring_submit_chain(struct uring_engine *ue)
 	for (uint32_t i = 0; i < ue->extents_count; i++) {
 		const struct store_extent *ext = &ue->extents[i];
 		if (ue->done_bytes[i] < ext->bytes) {
-			last = uring_sqe(ue, uring_user_data(URING_OP_WRITE, i));
-			io_uring_prep_write(last, ext->file, (const uint8_t *)ext->buf + ue->done_bytes[i],
-					    ext->bytes - ue->done_bytes[i],
-					    ext->file_offset + ue->done_bytes[i]);
+			last = uring_prep_write(ue, i);
 			if (ue->durability == STORE_DURABILITY_DSYNC) {
 				last->rw_flags = RWF_DSYNC;
 			}
@@ -99,6 +153,7 @@ static int uring_submit_chain(struct uring_engine *ue)
 		    !ue->synced[i]) {
 			last = uring_sqe(ue, uring_user_data(URING_OP_SYNC, i));
 			io_uring_prep_fsync(last, ext->file, IORING_FSYNC_DATASYNC);
+			uring_sqe_file(ue, last, ext->file);
 			last->flags |= IOSQE_IO_LINK;
 		}
 	}
@@ -206,6 +261,61 @@ static int uring_poll(struct store_engine *e, bool wait, int *res_out)
 	}
 }
 
+/* Opens like the posix engine, then gives the file a registered slot. */
+static int uring_open(struct store_engine *e, const char *name, bool create, int *file_out)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	int rc = posix_open(e, name, create, file_out);
+	int fd = *file_out;
+	if (rc != 0 || ue->posix.base.uring_fixed_files == 0 || fd >= URING_FD_MAP_MAX) {
+		return rc;
+	}
+	for (uint32_t slot = 0; slot < URING_FILE_SLOTS; slot++) {
+		if (!ue->slot_used[slot]) {
+			if (io_uring_register_files_update(&ue->ring, slot, &fd, 1) == 1) {
+				ue->slot_used[slot] = true;
+				ue->fd_slot[fd] = (uint16_t)(slot + 1);
+			}
+			break; /* a failed update leaves the file a plain fd */
+		}
+	}
+	return 0;
+}
+
+static void uring_close(struct store_engine *e, int file)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	if (file < URING_FD_MAP_MAX && ue->fd_slot[file] != 0) {
+		uint32_t slot = ue->fd_slot[file] - 1u;
+		int none = -1;
+		/* Nothing is in flight on a file the log closes. */
+		if (io_uring_register_files_update(&ue->ring, slot, &none, 1) == 1) {
+			ue->slot_used[slot] = false;
+		}
+		ue->fd_slot[file] = 0;
+	}
+	posix_close(e, file);
+}
+
+static void uring_register_buffers(struct store_engine *e, void *const *bufs, uint32_t count,
+				   uint32_t buf_bytes)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	RN_ASSERT(count <= URING_BUFFERS_MAX);
+	for (uint32_t i = 0; i < count; i++) {
+		ue->buffers[i] = (struct iovec){.iov_base = bufs[i], .iov_len = buf_bytes};
+	}
+	int rc = io_uring_register_buffers(&ue->ring, ue->buffers, count);
+	if (rc != 0) {
+		fprintf(stderr, "storage: io_uring: registering %u staging buffers of %u bytes "
+				"failed (%s); using plain writes (pages pinned per request)\n",
+			count, buf_bytes, strerror(-rc));
+		return;
+	}
+	ue->buffers_count = count;
+	ue->posix.base.uring_fixed_buffers = count;
+}
+
 static void uring_destroy(struct store_engine *e)
 {
 	struct uring_engine *ue = (struct uring_engine *)e;
@@ -215,7 +325,20 @@ static void uring_destroy(struct store_engine *e)
 }
 
 static const struct store_engine_ops uring_ops = {
-	POSIX_ENGINE_FILE_OPS,
+	/* The posix file operations, except open and close, which also
+	 * register and unregister the file. */
+	.open = uring_open,
+	.close = uring_close,
+	.unlink = posix_unlink,
+	.list = posix_list,
+	.sync_dir = posix_sync_dir,
+	.file_bytes = posix_file_bytes,
+	.allocate = posix_allocate,
+	.truncate = posix_truncate,
+	.read = posix_read,
+	.write_sync = posix_write_sync,
+	.sync = posix_sync,
+	.register_buffers = uring_register_buffers,
 	.submit = uring_submit,
 	.poll = uring_poll,
 	.destroy = uring_destroy,
@@ -266,6 +389,14 @@ int store_engine_uring_create(const char *dir_path, uint32_t sq_entries, bool qu
 	rc = uring_setup(ue, sq_entries, quiet);
 	if (rc != 0) {
 		goto fail_posix;
+	}
+	ue->quiet = quiet;
+	rc = io_uring_register_files_sparse(&ue->ring, URING_FILE_SLOTS);
+	if (rc == 0) {
+		ue->posix.base.uring_fixed_files = URING_FILE_SLOTS;
+	} else {
+		fprintf(stderr, "storage: io_uring: no sparse file table (%s); using plain fds\n",
+			strerror(-rc));
 	}
 	ue->posix.base.ops = &uring_ops;
 	*out = &ue->posix.base;

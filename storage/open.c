@@ -136,7 +136,13 @@ static int open_engine(struct store_log *log, char *errmsg, size_t errmsg_bytes)
 			 store_engine_name(cfg->engine), store_strerror(rc));
 		return rc;
 	}
+	if (log->engine->ops->register_buffers != NULL) {
+		void *bufs[2] = {log->groups[0].buf, log->groups[1].buf};
+		log->engine->ops->register_buffers(log->engine, bufs, 2, cfg->group_bytes_max);
+	}
 	log->stats.uring_setup_flags = log->engine->uring_setup_flags;
+	log->stats.uring_fixed_files = log->engine->uring_fixed_files;
+	log->stats.uring_fixed_buffers = log->engine->uring_fixed_buffers;
 	return 0;
 }
 

@@ -173,6 +173,8 @@ struct store_stats {
 	uint64_t torn_tail_bytes;  /* bytes cut off the tail at open */
 	uint32_t segments_count;   /* live segment files */
 	unsigned uring_setup_flags; /* IORING_SETUP_* the ring got (uring) */
+	uint32_t uring_fixed_files;   /* registered file slots, 0 = plain fds */
+	uint32_t uring_fixed_buffers; /* registered staging buffers, 0 = none */
 };
 
 /*

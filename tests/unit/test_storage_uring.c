@@ -10,7 +10,8 @@
  * (SIGXFSZ ignored). The kernel writes up to the limit and returns a short
  * count; the engine resubmits the rest, which fails with EFBIG. The parent
  * checks the child's verdict, then reopens the log with the pwrite engine.
- * Also prints which ring flags setup got. Exit 77 without io_uring.
+ * Also prints which ring flags setup got and whether files and buffers were
+ * registered, and appends through that ring. Exit 77 without io_uring.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -133,9 +134,13 @@ static void test_ring_flags_reported(void **state)
 	struct store_log *log = su_open(&cfg);
 	struct store_stats st;
 	store_stats(log, &st);
-	printf("ring setup flags 0x%x:%s%s\n", st.uring_setup_flags,
-	       st.uring_setup_flags & 0x1000u ? " SINGLE_ISSUER" : "",
-	       st.uring_setup_flags & 0x2000u ? " DEFER_TASKRUN" : " (fallback)");
+	printf("ring setup flags 0x%x:%s%s; %u registered file slots; %u fixed buffers\n",
+	       st.uring_setup_flags, st.uring_setup_flags & 0x1000u ? " SINGLE_ISSUER" : "",
+	       st.uring_setup_flags & 0x2000u ? " DEFER_TASKRUN" : " (fallback)",
+	       st.uring_fixed_files, st.uring_fixed_buffers);
+	/* Whatever the ring got, the log works on it. */
+	su_append(log, 1, 100, 1, 300, 9);
+	su_verify(log, 1, 100, 1, 300);
 	store_close(log);
 	su_rmtree(dir);
 }
