@@ -181,6 +181,28 @@ int store_append(struct store_log *log, const struct store_entry *entries, uint3
 	return log->in_callback ? 0 : log_submit_if_idle(log);
 }
 
+/* The planted bug ack-unsynced (test builds only, STORE_PLANTED_BUGS):
+ * report a group durable when it is submitted instead of when its sync
+ * completes. raftsim and test_storage_planted must catch it. */
+#ifdef STORE_PLANTED_BUGS
+#define LOG_ACK_AT_SUBMIT(log) ((log)->cfg.planted_ack_unsynced)
+#else
+#define LOG_ACK_AT_SUBMIT(log) false
+#endif
+
+/* Reports durable up to (index, term) through on_durable. */
+static void log_report_durable(struct store_log *log, raft_index index, raft_term term)
+{
+	RN_ASSERT(index > log->durable_index);
+	log->durable_index = index;
+	log->durable_term = term;
+	if (log->cfg.on_durable != NULL) {
+		log->in_callback = true;
+		log->cfg.on_durable(log->cfg.on_durable_user, index, term);
+		log->in_callback = false;
+	}
+}
+
 int log_submit_if_idle(struct store_log *log)
 {
 	if (log->failed_rc != 0) {
@@ -201,6 +223,9 @@ int log_submit_if_idle(struct store_log *log)
 	log->inflight = log->gathering;
 	log->gathering = 1 - log->gathering;
 	log_group_reset(&log->groups[log->gathering]);
+	if (LOG_ACK_AT_SUBMIT(log)) {
+		log_report_durable(log, g->last_index, g->last_term); /* the bug */
+	}
 	return 0;
 }
 
@@ -244,17 +269,14 @@ int store_poll(struct store_log *log, bool wait)
 	if (res < 0) {
 		return log_group_failed(log, g, res);
 	}
-	RN_ASSERT(g->last_index > log->durable_index);
-	log->durable_index = g->last_index;
-	log->durable_term = g->last_term;
+	raft_index index = g->last_index;
+	raft_term term = g->last_term;
 	log->stats.groups_count++;
 	log->stats.entries_count += g->entries_count;
 	log->stats.bytes_count += g->used_bytes;
 	log_group_reset(g);
-	if (log->cfg.on_durable != NULL) {
-		log->in_callback = true;
-		log->cfg.on_durable(log->cfg.on_durable_user, log->durable_index, log->durable_term);
-		log->in_callback = false;
+	if (!LOG_ACK_AT_SUBMIT(log)) {
+		log_report_durable(log, index, term);
 	}
 	rc = log_submit_if_idle(log);
 	return rc != 0 ? rc : 1;

@@ -155,6 +155,11 @@ static int open_check_config(const struct store_config *cfg)
 	    (cfg->engine != STORE_ENGINE_SIM && cfg->dir_path == NULL)) {
 		return -STORE_E_CONFIG;
 	}
+#ifndef STORE_PLANTED_BUGS
+	if (cfg->planted_ack_unsynced) {
+		return -STORE_E_CONFIG; /* the production library has no planted bugs */
+	}
+#endif
 	return 0;
 }
 

@@ -146,6 +146,10 @@ struct store_config {
 	uint32_t uring_entries;	    /* SQ size of the io_uring */
 	struct store_sim *sim;	    /* STORE_ENGINE_SIM: the simulated disk */
 	bool quiet;		    /* no informational log lines on stderr */
+	/* Planted bug for the simulator's self-test: report durable at submit,
+	 * before the sync. Honoured only by storage_planted_dep (built with
+	 * STORE_PLANTED_BUGS); the production library refuses it. */
+	bool planted_ack_unsynced;
 	/* Called from store_poll() (and from calls that drain): every entry up
 	 * to index, whose term is term, is durable. Indices only grow, except
 	 * that store_truncate_suffix() lowers the durable index. */

@@ -253,6 +253,22 @@ static void test_sim_crash_loses_only_unacknowledged(void **state)
 	free(r);
 }
 
+static void test_planted_bug_refused_in_production(void **state)
+{
+	(void)state;
+	struct store_sim *sim = NULL;
+	struct store_sim_config sc = {.seed = 4};
+	assert_int_equal(store_sim_create(&sc, &sim), 0);
+	struct store_config cfg;
+	su_config(&cfg, NULL, STORE_ENGINE_SIM, 4096);
+	cfg.sim = sim;
+	cfg.planted_ack_unsynced = true;
+	struct store_log *log = NULL;
+	assert_int_equal(store_open(&cfg, &log, NULL, 0), -STORE_E_CONFIG);
+	assert_null(log);
+	store_sim_destroy(sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_hard_state_sync_failure_is_fail_stop),
 		cmocka_unit_test(test_sim_bit_flip_refused),
 		cmocka_unit_test(test_sim_crash_loses_only_unacknowledged),
+		cmocka_unit_test(test_planted_bug_refused_in_production),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
