@@ -91,7 +91,10 @@ struct store_segment *log_segment_of(struct store_log *log, raft_index index);
 /* Submits the gathering group if nothing is in flight. */
 int log_submit_if_idle(struct store_log *log);
 
+/* Reads the state file; leaves state_file -1 if there is none. */
 int state_open(struct store_log *log, char *errmsg, size_t errmsg_bytes);
+/* Creates, preallocates and syncs a blank state file. */
+int state_create(struct store_log *log, char *errmsg, size_t errmsg_bytes);
 int state_write(struct store_log *log, const struct raft_hard_state *hs,
 		raft_index compacted_index, raft_term compacted_term);
 

@@ -235,6 +235,9 @@ int store_open(const struct store_config *cfg, struct store_log **out, char *err
 	if (rc == 0) {
 		rc = recover_segments(log, errmsg, errmsg_bytes);
 	}
+	if (rc == 0 && log->state_file < 0) {
+		rc = state_create(log, errmsg, errmsg_bytes); /* a new log */
+	}
 	if (rc != 0) {
 		goto fail_log;
 	}

@@ -373,6 +373,14 @@ int recover_segments(struct store_log *log, char *errmsg, size_t errmsg_bytes)
 			 store_strerror(rc), list.bad_name[0] ? ": " : "", list.bad_name);
 		goto fail_list;
 	}
+	if (log->state_file < 0 && list.count > 0) {
+		snprintf(errmsg, errmsg_bytes,
+			 "%s/%s: missing, but %u segment file(s) exist: the term and vote "
+			 "are lost; refusing to start with a blank hard state",
+			 log->dir_path, STORE_STATE_FILE_NAME, list.count);
+		rc = -STORE_E_STATE_CORRUPT;
+		goto fail_list;
+	}
 	qsort(list.firsts, list.count, sizeof(raft_index), recover_cmp_index);
 	rc = recover_drop_compacted(&ctx, &list);
 	if (rc == 0) {

@@ -45,7 +45,7 @@ static bool state_slot_blank(const struct state_slot *slot)
 	return memcmp(slot, zero, sizeof(zero)) == 0;
 }
 
-static int state_create(struct store_log *log, char *errmsg, size_t errmsg_bytes)
+int state_create(struct store_log *log, char *errmsg, size_t errmsg_bytes)
 {
 	struct store_engine *e = log->engine;
 	int rc = e->ops->open(e, STORE_STATE_FILE_NAME, true, &log->state_file);
@@ -74,7 +74,11 @@ int state_open(struct store_log *log, char *errmsg, size_t errmsg_bytes)
 	struct store_engine *e = log->engine;
 	int rc = e->ops->open(e, STORE_STATE_FILE_NAME, false, &log->state_file);
 	if (rc == -ENOENT) {
-		return state_create(log, errmsg, errmsg_bytes);
+		/* Created by store_open after recovery, and only if there is no
+		 * segment: a log whose state file vanished must not restart
+		 * with a blank term and vote (it could vote twice in a term). */
+		log->state_file = -1;
+		return 0;
 	}
 	if (rc != 0) {
 		snprintf(errmsg, errmsg_bytes, "%s/%s: open: %s", log->dir_path,

@@ -5,7 +5,8 @@
  * any other damage (a flipped bit in any non-tail record, an index gap, a
  * term going backwards, a missing segment, a bad segment name) makes open
  * fail with its own code and a message naming the file and the offset;
- * blank segments left by a roll are removed.
+ * blank segments left by a roll are removed; a missing state file next to
+ * segments (a lost term and vote) is refused.
  * Method: build a small log of three segments with the pwrite engine, keep a
  * pristine copy of its files, plant one kind of damage with plain file
  * writes, reopen, check the result, and restore the copy. The bit flips use
@@ -328,6 +329,23 @@ static void test_damage_in_tail_segment_not_last_record_refused(void **state)
 	fx_restore(fx);
 }
 
+static void test_missing_state_file_refused(void **state)
+{
+	struct fixture *fx = *state;
+	char path[SU_PATH_BYTES * 2];
+	snprintf(path, sizeof(path), "%s/state", fx->dir);
+	assert_int_equal(unlink(path), 0);
+	char errmsg[512];
+	struct store_log *log = NULL;
+	for (int attempt = 0; attempt < 2; attempt++) { /* and it stays refused */
+		assert_int_equal(store_open(&fx->cfg, &log, errmsg, sizeof(errmsg)),
+				 -STORE_E_STATE_CORRUPT);
+		assert_non_null(strstr(errmsg, "state: missing"));
+		assert_int_equal(access(path, F_OK), -1);
+	}
+	fx_restore(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_bad_segment_name_refused),
 		cmocka_unit_test(test_blank_tail_segment_removed),
 		cmocka_unit_test(test_damage_in_tail_segment_not_last_record_refused),
+		cmocka_unit_test(test_missing_state_file_refused),
 	};
 	return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }
