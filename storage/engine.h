@@ -55,6 +55,7 @@ struct store_engine_ops {
 	/* Writes all bytes and makes them durable before returning. */
 	int (*write_sync)(struct store_engine *e, int file, uint64_t offset, const void *buf,
 			  uint64_t bytes);
+	/* Makes data and metadata (size, allocation) durable. */
 	int (*sync)(struct store_engine *e, int file);
 	/* Starts one group. Extents to the same file are in file order. */
 	int (*submit)(struct store_engine *e, const struct store_extent *extents, uint32_t count,

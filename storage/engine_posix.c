@@ -195,7 +195,10 @@ int posix_write_sync(struct store_engine *e, int file, uint64_t offset, const vo
 int posix_sync(struct store_engine *e, int file)
 {
 	(void)e;
-	return fdatasync(file) == 0 ? 0 : -errno;
+	/* Used after create, fallocate, truncate and torn-tail cuts: rare, and
+	 * they change metadata (size, extents), so a full fsync rather than
+	 * the fdatasync the append path uses. */
+	return fsync(file) == 0 ? 0 : -errno;
 }
 
 
