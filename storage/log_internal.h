@@ -20,6 +20,8 @@
 #define STORE_STATE_SLOT_BYTES 4096u
 #define STORE_STATE_SLOTS_COUNT 2u
 #define STORE_ERRMSG_BYTES 512u
+/* Bytes read at a time when walking record headers to find an index. */
+#define STORE_SCAN_BYTES (64u << 10)
 
 /* A segment file "log-<first_index>.seg". Empty when last_index ==
  * first_index - 1. */
@@ -69,6 +71,14 @@ struct store_log {
 	uint64_t state_seq; /* sequence number of the newest valid slot */
 	int state_file;
 
+	/* Where the last find or read stopped: index hint_index starts at
+	 * hint_offset in the segment whose first index is hint_segment_first.
+	 * Cleared by truncation (records after it may move). */
+	raft_index hint_segment_first;
+	raft_index hint_index;
+	uint64_t hint_offset;
+	uint8_t *scan_buf; /* STORE_SCAN_BYTES, for header walks */
+
 	int failed_rc; /* 0, or the I/O error that fail-stopped the log */
 	char errmsg[STORE_ERRMSG_BYTES];
 	struct store_stats stats;
@@ -85,6 +95,9 @@ int log_segment_create(struct store_log *log, raft_index first_index);
 /* Finds the byte offset of `index` in segment seg by walking its headers. */
 int log_segment_find(struct store_log *log, const struct store_segment *seg, raft_index index,
 		     uint64_t *offset_out);
+/* Remembers that index starts at offset in seg. */
+void log_find_hint(struct store_log *log, const struct store_segment *seg, raft_index index,
+		   uint64_t offset);
 /* Segment holding index, or NULL. */
 struct store_segment *log_segment_of(struct store_log *log, raft_index index);
 

@@ -120,6 +120,7 @@ int store_truncate_suffix(struct store_log *log, raft_index from_index)
 		return 0;
 	}
 	raft_term new_last_term = store_term_at(log, from_index - 1);
+	log->hint_segment_first = 0; /* records after the cut may move */
 	bool dropped = false;
 	while (log->segments_count > 0 &&
 	       log->segments[log->segments_count - 1].first_index >= from_index) {

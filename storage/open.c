@@ -89,16 +89,44 @@ struct store_segment *log_segment_of(struct store_log *log, raft_index index)
 	return index <= seg->last_index ? seg : NULL;
 }
 
+void log_find_hint(struct store_log *log, const struct store_segment *seg, raft_index index,
+		   uint64_t offset)
+{
+	log->hint_segment_first = seg->first_index;
+	log->hint_index = index;
+	log->hint_offset = offset;
+}
+
+/* Record headers are walked through scan_buf, one read per
+ * STORE_SCAN_BYTES, starting from the hint a previous find or read left in
+ * the same segment (sequential catch-up reads cost O(1) finds). */
 int log_segment_find(struct store_log *log, const struct store_segment *seg, raft_index index,
 		     uint64_t *offset_out)
 {
 	RN_ASSERT(index >= seg->first_index && index <= seg->last_index);
 	struct store_engine *e = log->engine;
 	uint64_t offset = 0;
-	for (raft_index at = seg->first_index; at < index; at++) {
-		struct store_record_header h;
-		int64_t n = e->ops->read(e, seg->file, offset, &h, sizeof(h));
-		if (n != (int64_t)sizeof(h) || h.magic != STORE_RECORD_MAGIC || h.index != at ||
+	raft_index at = seg->first_index;
+	if (log->hint_segment_first == seg->first_index && log->hint_index >= at &&
+	    log->hint_index <= index && log->hint_offset < seg->end_offset) {
+		at = log->hint_index;
+		offset = log->hint_offset;
+	}
+	uint64_t chunk_offset = 0;
+	int64_t chunk_bytes = 0;
+	for (; at < index; at++) {
+		if (offset < chunk_offset ||
+		    offset + STORE_RECORD_HEADER_BYTES > chunk_offset + (uint64_t)chunk_bytes) {
+			chunk_offset = offset;
+			chunk_bytes = e->ops->read(e, seg->file, offset, log->scan_buf, STORE_SCAN_BYTES);
+		}
+		struct store_record_header h = {0};
+		bool have = chunk_bytes >= 0 &&
+			    offset + sizeof(h) <= chunk_offset + (uint64_t)chunk_bytes;
+		if (have) {
+			memcpy(&h, log->scan_buf + (offset - chunk_offset), sizeof(h));
+		}
+		if (!have || h.magic != STORE_RECORD_MAGIC || h.index != at ||
 		    h.payload_bytes > STORE_PAYLOAD_BYTES_MAX) {
 			char name[STORE_FILE_NAME_BYTES];
 			log_segment_name(seg->first_index, name, sizeof(name));
@@ -106,10 +134,11 @@ int log_segment_find(struct store_log *log, const struct store_segment *seg, raf
 				 "%s/%s: offset %" PRIu64 ": bad record header while looking "
 				 "for index %" PRIu64,
 				 log->dir_path, name, offset, index);
-			return n < 0 ? (int)n : -STORE_E_CORRUPT;
+			return chunk_bytes < 0 ? (int)chunk_bytes : -STORE_E_CORRUPT;
 		}
 		offset += store_record_bytes(h.payload_bytes);
 	}
+	log_find_hint(log, seg, index, offset);
 	*offset_out = offset;
 	return 0;
 }
@@ -178,6 +207,10 @@ static int open_buffers(struct store_log *log)
 			return -ENOMEM;
 		}
 	}
+	log->scan_buf = malloc(STORE_SCAN_BYTES);
+	if (log->scan_buf == NULL) {
+		return -ENOMEM;
+	}
 	log->inflight = -1;
 	log->gathering = 0;
 	return 0;
@@ -194,6 +227,7 @@ static void open_free(struct store_log *log)
 		}
 		log->engine->ops->destroy(log->engine);
 	}
+	free(log->scan_buf);
 	free(log->groups[0].buf);
 	free(log->groups[1].buf);
 	free(log->segments);

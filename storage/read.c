@@ -40,6 +40,7 @@ static int read_corrupt(struct store_log *log, const struct store_segment *seg,
 static int read_segment(struct store_log *log, const struct store_segment *seg, uint64_t offset,
 			struct read_state *st)
 {
+	RN_ASSERT(offset < seg->end_offset); /* st->next is in seg */
 	uint64_t avail = seg->end_offset - offset;
 	uint64_t want = rn_min_u64(avail, st->buf_bytes - st->used_bytes);
 	uint8_t *chunk = st->buf + st->used_bytes;
@@ -51,15 +52,18 @@ static int read_segment(struct store_log *log, const struct store_segment *seg, 
 	raft_index last = rn_min_u64(seg->last_index, log->durable_index);
 	while (st->next <= last) {
 		if (st->count == st->entries_max) {
+			log_find_hint(log, seg, st->next, offset + pos); /* next read starts here */
 			return 1;
 		}
 		struct store_record_header h;
 		if ((uint64_t)n - pos < sizeof(h)) {
+			log_find_hint(log, seg, st->next, offset + pos);
 			return 1; /* buffer full */
 		}
 		memcpy(&h, chunk + pos, sizeof(h));
 		if (h.magic == STORE_RECORD_MAGIC && h.payload_bytes <= STORE_PAYLOAD_BYTES_MAX &&
 		    store_record_bytes(h.payload_bytes) > (uint64_t)n - pos) {
+			log_find_hint(log, seg, st->next, offset + pos);
 			return 1; /* the next record does not fit */
 		}
 		struct store_entry *ent = &st->entries[st->count];
