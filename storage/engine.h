@@ -12,7 +12,9 @@
  *  - one asynchronous "group": a list of extents written and then made
  *    durable as the durability mode says, completing as one unit through
  *    poll(). The log keeps at most one group in flight (that is what makes
- *    the next one gather), so an engine needs no queue of groups.
+ *    the next one gather), so an engine needs no queue of groups;
+ *  - one asynchronous read (read_submit / read_poll), for a lagging
+ *    follower, which may be in flight at the same time as the group.
  */
 #ifndef RN_STORAGE_ENGINE_H
 #define RN_STORAGE_ENGINE_H
@@ -69,6 +71,13 @@ struct store_engine_ops {
 	 * Failure is not an error: the engine logs it and goes on without. */
 	void (*register_buffers)(struct store_engine *e, void *const *bufs, uint32_t count,
 				 uint32_t buf_bytes);
+	/* One asynchronous read at a time, next to the group: starts reading
+	 * `bytes` at `offset` (short only at end of file). */
+	int (*read_submit)(struct store_engine *e, int file, uint64_t offset, void *buf,
+			   uint64_t bytes);
+	/* Returns 1 and the bytes read (or -errno) when the read completed, 0
+	 * if it has not (after waiting, if wait). */
+	int (*read_poll)(struct store_engine *e, bool wait, int64_t *res_out);
 };
 
 struct store_engine {

@@ -208,7 +208,32 @@ struct pwrite_engine {
 	struct posix_engine posix;
 	bool done;   /* a group completed and was not polled yet */
 	int done_rc; /* its result */
+	bool read_done;
+	int64_t read_res;
 };
+
+/* Reads happen inside read_submit; read_poll hands the result back. */
+static int pwrite_read_submit(struct store_engine *e, int file, uint64_t offset, void *buf,
+			      uint64_t bytes)
+{
+	struct pwrite_engine *pw = (struct pwrite_engine *)e;
+	RN_ASSERT(!pw->read_done);
+	pw->read_res = posix_read(e, file, offset, buf, bytes);
+	pw->read_done = true;
+	return 0;
+}
+
+static int pwrite_read_poll(struct store_engine *e, bool wait, int64_t *res_out)
+{
+	(void)wait;
+	struct pwrite_engine *pw = (struct pwrite_engine *)e;
+	if (!pw->read_done) {
+		return 0;
+	}
+	pw->read_done = false;
+	*res_out = pw->read_res;
+	return 1;
+}
 
 static int pwrite_submit(struct store_engine *e, const struct store_extent *extents,
 			 uint32_t count, enum store_durability durability)
@@ -257,6 +282,8 @@ static const struct store_engine_ops pwrite_ops = {
 	.submit = pwrite_submit,
 	.poll = pwrite_poll,
 	.destroy = pwrite_destroy,
+	.read_submit = pwrite_read_submit,
+	.read_poll = pwrite_read_poll,
 };
 
 int store_engine_pwrite_create(const char *dir_path, struct store_engine **out)

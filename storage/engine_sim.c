@@ -36,6 +36,8 @@ struct sim_engine {
 	int result;	   /* of the runs done at submit */
 	int last_run_file; /* the file the group's last run wrote */
 	enum store_durability durability;
+	bool read_active; /* the read is done at submit; poll hands it over */
+	int64_t read_res;
 };
 
 static struct sim_engine *sim_of(struct store_engine *e)
@@ -305,6 +307,31 @@ static int sim_poll(struct store_engine *e, bool wait, int *res_out)
 	return 1;
 }
 
+static int sim_read_submit(struct store_engine *e, int file, uint64_t offset, void *buf,
+			   uint64_t bytes)
+{
+	struct sim_engine *se = sim_of(e);
+	RN_ASSERT(!se->read_active);
+	if (sim_dead(se)) {
+		return -ECANCELED;
+	}
+	se->read_res = sim_read(e, file, offset, buf, bytes);
+	se->read_active = true;
+	return 0;
+}
+
+static int sim_read_poll(struct store_engine *e, bool wait, int64_t *res_out)
+{
+	(void)wait;
+	struct sim_engine *se = sim_of(e);
+	if (!se->read_active) {
+		return 0;
+	}
+	se->read_active = false;
+	*res_out = sim_dead(se) ? -ECANCELED : se->read_res;
+	return 1;
+}
+
 static void sim_destroy(struct store_engine *e)
 {
 	free(e);
@@ -325,6 +352,8 @@ static const struct store_engine_ops sim_ops = {
 	.submit = sim_submit,
 	.poll = sim_poll,
 	.destroy = sim_destroy,
+	.read_submit = sim_read_submit,
+	.read_poll = sim_read_poll,
 };
 
 int store_engine_sim_create(struct store_sim *sim, struct store_engine **out)

@@ -41,7 +41,7 @@
 #include "common.h"
 #include "engine.h"
 
-enum { URING_OP_WRITE = 1, URING_OP_SYNC = 2 };
+enum { URING_OP_WRITE = 1, URING_OP_SYNC = 2, URING_OP_READ = 3 };
 
 /* Registered file slots, and the fds that can be mapped to one (fds are
  * small integers; a larger one just stays a plain fd). */
@@ -70,6 +70,16 @@ struct uring_engine {
 	bool slot_used[URING_FILE_SLOTS];
 	uint32_t buffers_count;
 	struct iovec buffers[URING_BUFFERS_MAX];
+	/* The read in flight (one at a time, beside the group). */
+	bool read_active;
+	bool read_outstanding; /* its SQE's CQE not seen yet */
+	int read_file;
+	uint64_t read_offset;
+	uint8_t *read_buf;
+	uint64_t read_bytes;
+	uint64_t read_done_bytes;
+	int read_error;
+	bool read_eof;
 };
 
 static uint64_t uring_user_data(unsigned op, uint32_t slot)
@@ -183,10 +193,28 @@ static int uring_submit(struct store_engine *e, const struct store_extent *exten
 	return uring_submit_chain(ue);
 }
 
+static void uring_read_complete(struct uring_engine *ue, int res)
+{
+	RN_ASSERT(ue->read_active && ue->read_outstanding);
+	ue->read_outstanding = false;
+	if (res < 0) {
+		ue->read_error = res;
+	} else if (res == 0) {
+		ue->read_eof = true; /* end of file: a short read is the answer */
+	} else {
+		ue->read_done_bytes += (uint64_t)res;
+		RN_ASSERT(ue->read_done_bytes <= ue->read_bytes);
+	}
+}
+
 static void uring_complete(struct uring_engine *ue, const struct io_uring_cqe *cqe)
 {
 	unsigned op = (unsigned)(cqe->user_data & 0xffu);
 	uint32_t slot = (uint32_t)((cqe->user_data >> 8) & 0xffu);
+	if (op == URING_OP_READ) {
+		uring_read_complete(ue, cqe->res);
+		return;
+	}
 	RN_ASSERT(slot < ue->extents_count);
 	RN_ASSERT(ue->outstanding > 0);
 	ue->outstanding--;
@@ -221,6 +249,24 @@ static bool uring_group_done(const struct uring_engine *ue)
 	return true;
 }
 
+/* Processes every CQE available (after waiting for one, if wait); returns
+ * how many, or -errno. CQEs of the group and of the read are both routed. */
+static int uring_reap(struct uring_engine *ue, bool wait)
+{
+	struct io_uring_cqe *cqe = NULL;
+	int rc = wait ? io_uring_wait_cqe(&ue->ring, &cqe) : io_uring_get_events(&ue->ring);
+	if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -ETIME) {
+		return rc;
+	}
+	unsigned head, seen = 0;
+	io_uring_for_each_cqe(&ue->ring, head, cqe) {
+		uring_complete(ue, cqe);
+		seen++;
+	}
+	io_uring_cq_advance(&ue->ring, seen);
+	return (int)seen;
+}
+
 static int uring_poll(struct store_engine *e, bool wait, int *res_out)
 {
 	struct uring_engine *ue = (struct uring_engine *)e;
@@ -241,21 +287,80 @@ static int uring_poll(struct store_engine *e, bool wait, int *res_out)
 				return 1;
 			}
 		}
-		struct io_uring_cqe *cqe = NULL;
-		int rc = wait ? io_uring_wait_cqe(&ue->ring, &cqe) : io_uring_get_events(&ue->ring);
-		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -ETIME) {
-			return rc;
+		int seen = uring_reap(ue, wait);
+		if (seen < 0) {
+			return seen;
 		}
-		unsigned head, seen = 0;
-		io_uring_for_each_cqe(&ue->ring, head, cqe) {
-			uring_complete(ue, cqe);
-			seen++;
-		}
-		io_uring_cq_advance(&ue->ring, seen);
-		if (!wait && seen == 0) {
+		if (!wait && (seen == 0 || ue->outstanding > 0)) {
 			return 0;
 		}
-		if (!wait && ue->outstanding > 0) {
+	}
+}
+
+/* Queues (the rest of) the read and submits it. */
+static int uring_read_queue(struct uring_engine *ue)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ue->ring);
+	RN_ASSERT(sqe != NULL); /* the group chain leaves room for one read */
+	io_uring_prep_read(sqe, ue->read_file, ue->read_buf + ue->read_done_bytes,
+			   (unsigned)(ue->read_bytes - ue->read_done_bytes),
+			   ue->read_offset + ue->read_done_bytes);
+	uring_sqe_file(ue, sqe, ue->read_file);
+	io_uring_sqe_set_data64(sqe, uring_user_data(URING_OP_READ, 0));
+	ue->read_outstanding = true;
+	int rc = io_uring_submit(&ue->ring);
+	return rc < 0 ? rc : 0;
+}
+
+static int uring_read_submit(struct store_engine *e, int file, uint64_t offset, void *buf,
+			     uint64_t bytes)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	RN_ASSERT(!ue->read_active);
+	RN_ASSERT(bytes > 0 && bytes <= UINT32_MAX);
+	ue->read_active = true;
+	ue->read_file = file;
+	ue->read_offset = offset;
+	ue->read_buf = buf;
+	ue->read_bytes = bytes;
+	ue->read_done_bytes = 0;
+	ue->read_error = 0;
+	ue->read_eof = false;
+	int rc = uring_read_queue(ue);
+	if (rc < 0) {
+		ue->read_active = false;
+		ue->read_outstanding = false;
+	}
+	return rc;
+}
+
+static int uring_read_poll(struct store_engine *e, bool wait, int64_t *res_out)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	if (!ue->read_active) {
+		return 0;
+	}
+	for (;;) {
+		if (!ue->read_outstanding) {
+			if (ue->read_error != 0 || ue->read_eof ||
+			    ue->read_done_bytes == ue->read_bytes) {
+				ue->read_active = false;
+				*res_out = ue->read_error != 0 ? ue->read_error
+							       : (int64_t)ue->read_done_bytes;
+				return 1;
+			}
+			int rc = uring_read_queue(ue); /* short read: the rest */
+			if (rc < 0) {
+				ue->read_active = false;
+				*res_out = rc;
+				return 1;
+			}
+		}
+		int seen = uring_reap(ue, wait);
+		if (seen < 0) {
+			return seen;
+		}
+		if (!wait && (seen == 0 || ue->read_outstanding)) {
 			return 0;
 		}
 	}
@@ -339,6 +444,8 @@ static const struct store_engine_ops uring_ops = {
 	.write_sync = posix_write_sync,
 	.sync = posix_sync,
 	.register_buffers = uring_register_buffers,
+	.read_submit = uring_read_submit,
+	.read_poll = uring_read_poll,
 	.submit = uring_submit,
 	.poll = uring_poll,
 	.destroy = uring_destroy,

@@ -244,17 +244,10 @@ static int log_group_failed(struct store_log *log, const struct store_group *g, 
 			log->durable_index);
 }
 
-int store_poll(struct store_log *log, bool wait)
+/* Reaps the group in flight: 1 if it completed (reported), 0 if not, or
+ * -STORE_E_FAILED. */
+static int log_group_poll(struct store_log *log, bool wait)
 {
-	RN_ASSERT(log != NULL);
-	RN_ASSERT(!log->in_callback); /* no store_poll from on_durable */
-	if (log->failed_rc != 0) {
-		return -STORE_E_FAILED;
-	}
-	int rc = log_submit_if_idle(log);
-	if (rc != 0 || log->inflight < 0) {
-		return rc;
-	}
 	int res = 0;
 	int n = log->engine->ops->poll(log->engine, wait, &res);
 	if (n < 0) {
@@ -278,14 +271,39 @@ int store_poll(struct store_log *log, bool wait)
 	if (!LOG_ACK_AT_SUBMIT(log)) {
 		log_report_durable(log, index, term);
 	}
+	return 1;
+}
+
+int store_poll(struct store_log *log, bool wait)
+{
+	RN_ASSERT(log != NULL);
+	RN_ASSERT(!log->in_callback); /* no store_poll from on_durable / on_read */
+	if (log->failed_rc != 0) {
+		return -STORE_E_FAILED;
+	}
+	int rc = log_submit_if_idle(log);
+	if (rc != 0) {
+		return rc;
+	}
+	int done = 0;
+	if (log->inflight >= 0) {
+		rc = log_group_poll(log, wait);
+		if (rc < 0) {
+			return rc;
+		}
+		done += rc;
+	}
+	/* Wait for the read only when no write was there to wait for. */
+	done += log_read_poll(log, wait && done == 0 && log->inflight < 0);
 	rc = log_submit_if_idle(log);
-	return rc != 0 ? rc : 1;
+	return rc != 0 ? rc : done;
 }
 
 int store_flush(struct store_log *log)
 {
 	RN_ASSERT(log != NULL);
-	while (log->inflight >= 0 || log->groups[log->gathering].entries_count > 0) {
+	while (log->inflight >= 0 || log->groups[log->gathering].entries_count > 0 ||
+	       log->read_req != NULL) {
 		int rc = store_poll(log, true);
 		if (rc < 0) {
 			return rc;

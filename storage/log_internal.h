@@ -79,6 +79,12 @@ struct store_log {
 	uint64_t hint_offset;
 	uint8_t *scan_buf; /* STORE_SCAN_BYTES, for header walks */
 
+	/* The asynchronous read in flight, if any. */
+	struct store_read_req *read_req;
+	raft_index read_segment_first;
+	uint64_t read_offset;
+	raft_index read_last_index; /* decode no further: durable at submit */
+
 	int failed_rc; /* 0, or the I/O error that fail-stopped the log */
 	char errmsg[STORE_ERRMSG_BYTES];
 	struct store_stats stats;
@@ -101,6 +107,9 @@ void log_find_hint(struct store_log *log, const struct store_segment *seg, raft_
 /* Segment holding index, or NULL. */
 struct store_segment *log_segment_of(struct store_log *log, raft_index index);
 
+/* Completes the read in flight if its I/O is done (waiting if wait):
+ * decodes, checks, calls on_read. Returns 1 if it completed, else 0. */
+int log_read_poll(struct store_log *log, bool wait);
 /* Submits the gathering group if nothing is in flight. */
 int log_submit_if_idle(struct store_log *log);
 

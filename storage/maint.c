@@ -170,8 +170,12 @@ int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to
 	struct store_engine *e = log->engine;
 	uint32_t drop = 0;
 	/* Whole segments only, never the active one. All their entries are
-	 * durable (<= up_to_index <= durable_index), so no write targets them. */
-	while (drop + 1 < log->segments_count && log->segments[drop].last_index <= up_to_index) {
+	 * durable (<= up_to_index <= durable_index), so no write targets them;
+	 * the segment an asynchronous read is reading (and those after it)
+	 * waits for the next compaction. */
+	while (drop + 1 < log->segments_count && log->segments[drop].last_index <= up_to_index &&
+	       !(log->read_req != NULL &&
+		 log->segments[drop].first_index == log->read_segment_first)) {
 		struct store_segment *seg = &log->segments[drop];
 		char name[STORE_FILE_NAME_BYTES];
 		log_segment_name(seg->first_index, name, sizeof(name));

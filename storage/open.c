@@ -180,7 +180,8 @@ static int open_check_config(const struct store_config *cfg)
 	if (cfg->segment_bytes < 4096 || cfg->segment_bytes % STORE_RECORD_ALIGN_BYTES != 0 ||
 	    cfg->group_bytes_max < STORE_RECORD_HEADER_BYTES ||
 	    cfg->group_bytes_max % STORE_RECORD_ALIGN_BYTES != 0 || cfg->segments_max < 1 ||
-	    cfg->durability > STORE_DURABILITY_NONE || cfg->uring_entries < 8 ||
+	    cfg->durability > STORE_DURABILITY_NONE ||
+	    cfg->uring_entries < 2 * STORE_GROUP_EXTENTS_MAX + 1 || /* a chain + a read */
 	    (cfg->engine != STORE_ENGINE_SIM && cfg->dir_path == NULL)) {
 		return -STORE_E_CONFIG;
 	}
@@ -297,6 +298,12 @@ void store_close(struct store_log *log)
 	/* Wait for the write in flight so its buffer is not freed under the
 	 * kernel, even on a failed log (a segment roll can fail while a write
 	 * is in flight); staged appends are simply not written. */
+	while (log->read_req != NULL) { /* the caller's buffer is the target */
+		int64_t res = 0;
+		if (log->engine->ops->read_poll(log->engine, true, &res) != 0) {
+			log->read_req = NULL;
+		}
+	}
 	while (log->inflight >= 0) {
 		int res = 0;
 		int n = log->engine->ops->poll(log->engine, true, &res);

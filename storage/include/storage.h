@@ -135,6 +135,7 @@ enum store_durability {
 };
 
 struct store_sim;
+struct store_read_req;
 
 struct store_config {
 	const char *dir_path; /* created if missing; ignored by the sim engine */
@@ -155,6 +156,9 @@ struct store_config {
 	 * that store_truncate_suffix() lowers the durable index. */
 	void (*on_durable)(void *user, raft_index index, raft_term term);
 	void *on_durable_user;
+	/* Called from store_poll() when a store_read_async() completed. */
+	void (*on_read)(void *user, struct store_read_req *req);
+	void *on_read_user;
 };
 
 #define STORE_SEGMENT_BYTES_DEFAULT (64ull << 20)
@@ -203,13 +207,13 @@ void store_close(struct store_log *log);
 int store_append(struct store_log *log, const struct store_entry *entries, uint32_t count);
 
 /*
- * Reaps completions, reports them through on_durable, and submits the group
- * that gathered meanwhile. With wait, blocks until at least one completion
- * if a write is in flight. Returns the groups completed (>= 0) or an error
- * (the log is then fail-stopped).
+ * Reaps completions, reports them through on_durable (and on_read), and
+ * submits the group that gathered meanwhile. With wait, blocks until at
+ * least one completion if a write or a read is in flight. Returns the
+ * completions (>= 0) or an error (a failed write: the log is fail-stopped).
  */
 int store_poll(struct store_log *log, bool wait);
-/* Polls until nothing is staged or in flight. */
+/* Polls until nothing is staged or in flight (reads included). */
 int store_flush(struct store_log *log);
 
 /* Removes every entry >= from_index (a conflicting suffix). Drains first.
@@ -228,6 +232,28 @@ int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to
  */
 int store_read(struct store_log *log, raft_index first_index, void *buf, size_t buf_bytes,
 	       struct store_entry *entries, uint32_t entries_max);
+
+/*
+ * An asynchronous read of durable entries from first_index on (for a lagging
+ * follower): the I/O goes through the engine while the caller goes on, and
+ * cfg.on_read gets the request back from store_poll() with result set as
+ * store_read() would return it. One read of one segment at a time: a range
+ * that continues in the next segment takes another request. Finding where
+ * first_index starts walks record headers synchronously unless the previous
+ * read stopped there (the usual catch-up pattern).
+ */
+struct store_read_req {
+	raft_index first_index;
+	void *buf;
+	size_t buf_bytes;
+	struct store_entry *entries;
+	uint32_t entries_max;
+	int result; /* out: entries read (>= 1) or a negative error */
+	void *user; /* the caller's */
+};
+/* 0 (started), -STORE_E_BUSY (a read is in flight), or the errors of
+ * store_read(). buf and entries must stay valid until on_read. */
+int store_read_async(struct store_log *log, struct store_read_req *req);
 
 /* Writes the hard state to the older state slot and syncs it: durable when
  * this returns 0. */

@@ -346,6 +346,48 @@ static void test_missing_state_file_refused(void **state)
 	fx_restore(fx);
 }
 
+static void on_read_done(void *user, struct store_read_req *req)
+{
+	(void)req;
+	*(int *)user = 1;
+}
+
+/* Damage that appears after open is caught by reads, sync and async. */
+static void test_damage_found_by_reads(void **state)
+{
+	struct fixture *fx = *state;
+	int read_done = 0;
+	struct store_config cfg = fx->cfg;
+	cfg.on_read = on_read_done;
+	cfg.on_read_user = &read_done;
+	struct store_log *log = su_open(&cfg);
+	uint8_t *buf = malloc(fx->pristine_bytes[1]);
+	assert_non_null(buf);
+	memcpy(buf, fx->pristine[1], fx->pristine_bytes[1]);
+	uint64_t off = su_record_offset(buf, fx->pristine_bytes[1], 20);
+	buf[off + 100] ^= 0x10;
+	put_segment(fx, 1, buf, fx->pristine_bytes[1]);
+	static uint8_t data[8192];
+	struct store_entry ents[16];
+	char want[64];
+	snprintf(want, sizeof(want), "offset %" PRIu64 ":", off);
+	assert_int_equal(store_read(log, 18, data, sizeof(data), ents, 16), -STORE_E_CORRUPT);
+	assert_non_null(strstr(store_errmsg(log), want));
+	assert_int_equal(store_read(log, 18, data, sizeof(data), ents, 2), 2); /* before it: fine */
+	struct store_read_req req = {.first_index = 19, .buf = data, .buf_bytes = sizeof(data),
+				     .entries = ents, .entries_max = 16};
+	assert_int_equal(store_read_async(log, &req), 0);
+	while (!read_done) {
+		assert_true(store_poll(log, true) >= 0);
+	}
+	assert_int_equal(req.result, -STORE_E_CORRUPT);
+	assert_non_null(strstr(store_errmsg(log), want));
+	assert_false(store_failed(log)); /* a read error is reported, not fail-stop */
+	store_close(log);
+	free(buf);
+	fx_restore(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_blank_tail_segment_removed),
 		cmocka_unit_test(test_damage_in_tail_segment_not_last_record_refused),
 		cmocka_unit_test(test_missing_state_file_refused),
+		cmocka_unit_test(test_damage_found_by_reads),
 	};
 	return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }
