@@ -9,7 +9,8 @@
  * reopens the log with the pwrite engine, and checks that every entry up to
  * the highest reported index is there with a payload matching its index and
  * term. The next writer continues the same log with a higher term.
- * 50 kills by default (CI); RAFTNODE_CRASH_KILLS=N for a soak.
+ * 50 kills by default (CI); RAFTNODE_CRASH_KILLS=N for a soak; the seed is
+ * printed, RAFTNODE_CRASH_SEED=S replays the same kill points.
  * A SIGKILL does not drop the page cache, so this proves the process-crash
  * half of the contract; power loss is modelled by the sim engine tests.
  * Exit 77 (skipped) with the reason where io_uring is unavailable.
@@ -159,7 +160,8 @@ static void test_sigkill_never_loses_reported_entries(void **state)
 	uint32_t kills = env != NULL ? (uint32_t)strtoul(env, NULL, 10) : 50;
 	char dir[SU_PATH_BYTES];
 	su_tmpdir(dir, sizeof(dir));
-	uint64_t seed = (uint64_t)time(NULL);
+	const char *seed_env = getenv("RAFTNODE_CRASH_SEED"); /* to replay a failure */
+	uint64_t seed = seed_env != NULL ? strtoull(seed_env, NULL, 10) : (uint64_t)time(NULL);
 	printf("seed %" PRIu64 ", %u kills\n", seed, kills);
 	struct report best = {0};
 	uint64_t rng = seed;
