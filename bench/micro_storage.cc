@@ -12,7 +12,16 @@
 #include <cstring>
 #include <vector>
 
+// consensus.h (included by storage.h) nests anonymous structs in an
+// anonymous union, a C11 feature clang++ flags as an extension.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wnested-anon-types"
+#endif
 #include "storage.h"
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
 
 static void crc32c_hw(benchmark::State &state)
 {
