@@ -16,6 +16,7 @@ Builds build/ if needed and runs, each for S seconds (default 5):
   row 2  4 KiB entries, 64 writers: MiB/s vs fio (io_uring, bs=4k, fdatasync=1)
   row 3  64 B entries, 1 writer: p50 append-to-durable vs fio's p50 for one
          O_DSYNC write of the same record size (psync, bs=96)
+  row 4  row 3 with --durability dsync
 Prints "uring/pwrite" and "uring/fio" ratios. Needs fio (scripts/setup.sh).
   --duration S  seconds per run (default 5)
   --dir PATH    scratch directory on the disk to measure (default /var/tmp)
@@ -44,9 +45,10 @@ scratch=$(mktemp -d "$base/raftnode-bench-storage.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 echo "bench-storage: ${duration}s per run in $scratch (storebench uring, pwrite; fio)"
 
-sb() { # engine entry_bytes writers
+sb() { # engine entry_bytes writers [durability]
 	build/bench/storebench --engine "$1" --entry-bytes "$2" --writers "$3" \
-		--duration "$duration" --dir "$scratch/sb-$1-$2-$3" --json
+		--durability "${4:-fsync}" --duration "$duration" \
+		--dir "$scratch/sb-$1-$2-$3-${4:-fsync}" --json
 }
 fiojson() { # name, then fio arguments
 	local name=$1
@@ -59,11 +61,12 @@ r1u=$(sb uring 64 1024); r1p=$(sb pwrite 64 1024)
 r2u=$(sb uring 4096 64); r2p=$(sb pwrite 4096 64)
 r2f=$(fiojson bw4k --rw=write --bs=4k --size=256m --ioengine=io_uring --fdatasync=1)
 r3u=$(sb uring 64 1); r3p=$(sb pwrite 64 1)
+r4u=$(sb uring 64 1 dsync); r4p=$(sb pwrite 64 1 dsync)
 r3f=$(fiojson dsync96 --rw=write --bs=96 --size=16m --ioengine=psync --sync=dsync)
 
-python3 - "$r1u" "$r1p" "$r2u" "$r2p" "$r2f" "$r3u" "$r3p" "$r3f" <<'PY'
+python3 - "$r1u" "$r1p" "$r2u" "$r2p" "$r2f" "$r3u" "$r3p" "$r3f" "$r4u" "$r4p" <<'PY'
 import json, sys
-r1u, r1p, r2u, r2p, r2f, r3u, r3p, r3f = (json.loads(a) for a in sys.argv[1:])
+r1u, r1p, r2u, r2p, r2f, r3u, r3p, r3f, r4u, r4p = (json.loads(a) for a in sys.argv[1:])
 def fio_write(j):
     return j["jobs"][0]["write"]
 f2_mib = fio_write(r2f)["bw_bytes"] / 2**20
@@ -75,6 +78,8 @@ rows = [
      "target uring >= 0.8 x fio"),
     ("64B x1 writer, p50 us", r3u["latency_us_p50"], r3p["latency_us_p50"], f3_p50_us,
      "target uring <= 1.2 x fio (lower is better)"),
+    ("64B x1 writer dsync, p50 us", r4u["latency_us_p50"], r4p["latency_us_p50"], f3_p50_us,
+     "same, --durability dsync (RWF_DSYNC)"),
 ]
 print(f"{'row':34} {'uring':>12} {'pwrite':>12} {'fio':>12} {'uring/pwrite':>13} {'uring/fio':>10}  note")
 for name, u, p, f, note in rows:
