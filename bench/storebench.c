@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * storebench - measures the durable log: entries appended by closed-loop
+ * writers (each keeps one entry outstanding and proposes the next as soon
+ * as the previous one is durable) or arriving open-loop at a fixed --rate
+ * (latency counted from the intended arrival time, so a stall is not
+ * hidden: no coordinated omission). Reports durable entries/s, MiB/s,
+ * append-to-durable latency p50/p99/p99.9 and the mean group size (entries
+ * per sync), as text or --json. One thread, one log: what one log lcore
+ * does. A benchmark, not a test: compare engines in the same run
+ * (scripts/bench-storage.sh).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "storage.h"
+
+/* Log-linear histogram of nanoseconds: 16 sub-buckets per power of two,
+ * so a percentile is within ~6% of the true value. */
+#define HIST_SUB_BITS 4u
+#define HIST_BUCKETS ((64u - HIST_SUB_BITS + 1u) << HIST_SUB_BITS)
+
+struct hist {
+	uint64_t counts[HIST_BUCKETS];
+	uint64_t total;
+};
+
+static uint32_t hist_bucket(uint64_t v)
+{
+	if (v < (1u << HIST_SUB_BITS)) {
+		return (uint32_t)v;
+	}
+	uint32_t exp = 63u - (uint32_t)__builtin_clzll(v);
+	uint32_t sub = (uint32_t)(v >> (exp - HIST_SUB_BITS)) & ((1u << HIST_SUB_BITS) - 1u);
+	return ((exp - HIST_SUB_BITS + 1u) << HIST_SUB_BITS) + sub;
+}
+
+static uint64_t hist_bucket_mid(uint32_t b)
+{
+	if (b < (1u << HIST_SUB_BITS)) {
+		return b;
+	}
+	uint32_t exp = (b >> HIST_SUB_BITS) + HIST_SUB_BITS - 1u;
+	uint64_t sub = b & ((1u << HIST_SUB_BITS) - 1u);
+	uint64_t lo = (1ull << exp) + (sub << (exp - HIST_SUB_BITS));
+	return lo + (1ull << (exp - HIST_SUB_BITS)) / 2;
+}
+
+static double hist_percentile_us(const struct hist *h, double q)
+{
+	if (h->total == 0) {
+		return 0;
+	}
+	uint64_t rank = (uint64_t)(q * (double)(h->total - 1)) + 1;
+	uint64_t seen = 0;
+	for (uint32_t b = 0; b < HIST_BUCKETS; b++) {
+		seen += h->counts[b];
+		if (seen >= rank) {
+			return (double)hist_bucket_mid(b) / 1000.0;
+		}
+	}
+	return 0;
+}
+
+struct opts {
+	enum store_engine_kind engine;
+	enum store_durability durability;
+	uint32_t entry_bytes;
+	uint32_t writers;
+	uint64_t rate_per_s; /* 0 = closed loop */
+	double duration_s;
+	const char *dir;
+	uint64_t segment_bytes;
+	bool json;
+	bool keep;
+};
+
+/* Outstanding entries in index order: (append time). Sized at start. */
+struct bench {
+	struct opts o;
+	struct store_log *log;
+	uint8_t *payload;
+	struct store_entry *batch; /* [writers] */
+	uint64_t *sent_ns;	   /* ring, by index % ring_count */
+	uint64_t ring_count;
+	raft_index next_index;	 /* next to append */
+	raft_index done_index;	 /* durable so far */
+	uint32_t pending_writers; /* closed loop: writers to re-propose */
+	uint64_t end_ns;
+	uint64_t done_count; /* durable before end_ns */
+	uint64_t done_bytes;
+	struct hist hist;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void on_durable(void *user, raft_index index, raft_term term)
+{
+	struct bench *b = user;
+	(void)term;
+	uint64_t t = now_ns();
+	for (raft_index i = b->done_index + 1; i <= index; i++) {
+		if (t <= b->end_ns) {
+			uint64_t lat = t - b->sent_ns[i % b->ring_count];
+			b->hist.counts[hist_bucket(lat)]++;
+			b->hist.total++;
+			b->done_count++;
+			b->done_bytes += b->o.entry_bytes;
+		}
+		if (b->o.rate_per_s == 0) {
+			b->pending_writers++;
+		}
+	}
+	b->done_index = index;
+}
+
+/* Appends n entries stamped t_ns; returns 0 or -STORE_E_BUSY. */
+static int bench_append(struct bench *b, uint32_t n, uint64_t t_ns)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		b->batch[i] = (struct store_entry){.index = b->next_index + i, .term = 1,
+						   .payload = b->payload,
+						   .payload_bytes = b->o.entry_bytes, .type = 1};
+	}
+	int rc = store_append(b->log, b->batch, n);
+	if (rc != 0) {
+		return rc;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		b->sent_ns[(b->next_index + i) % b->ring_count] = t_ns;
+	}
+	b->next_index += n;
+	return 0;
+}
+
+static int bench_closed_loop(struct bench *b)
+{
+	b->pending_writers = b->o.writers;
+	while (now_ns() < b->end_ns) {
+		if (b->pending_writers > 0) {
+			int rc = bench_append(b, b->pending_writers, now_ns());
+			if (rc == 0) {
+				b->pending_writers = 0;
+			} else if (rc != -STORE_E_BUSY) {
+				return rc;
+			}
+		}
+		int rc = store_poll(b->log, true);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Sleeps until t_ns (CLOCK_MONOTONIC). */
+static void sleep_until_ns(uint64_t t_ns)
+{
+	struct timespec ts = {.tv_sec = (time_t)(t_ns / 1000000000ull),
+			      .tv_nsec = (long)(t_ns % 1000000000ull)};
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+	}
+}
+
+/*
+ * Open loop. Arrivals that come while a write is in flight could not leave
+ * before it completes anyway (one durable write in flight), so the loop
+ * blocks in store_poll while the log is busy and then appends everything
+ * that arrived meanwhile, stamped with its intended arrival time. When the
+ * log is idle it sleeps until the next arrival instead of spinning, which
+ * matters on a machine with two shared cores.
+ */
+static int bench_open_loop(struct bench *b, uint64_t start_ns)
+{
+	uint64_t sent = 0;
+	double interval_ns = 1e9 / (double)b->o.rate_per_s;
+	for (uint64_t t = now_ns(); t < b->end_ns; t = now_ns()) {
+		uint64_t due = (uint64_t)((double)(t - start_ns) / interval_ns) + 1;
+		while (sent < due && b->next_index - b->done_index < b->ring_count - b->o.writers) {
+			uint64_t intended = start_ns + (uint64_t)((double)sent * interval_ns);
+			int rc = bench_append(b, 1, intended);
+			if (rc == -STORE_E_BUSY) {
+				break; /* back-pressure: the arrival waits, its latency grows */
+			}
+			if (rc != 0) {
+				return rc;
+			}
+			sent++;
+		}
+		if (store_durable_index(b->log) < store_last_index(b->log)) {
+			int rc = store_poll(b->log, true);
+			if (rc < 0) {
+				return rc;
+			}
+		} else {
+			sleep_until_ns(start_ns + (uint64_t)((double)sent * interval_ns));
+		}
+	}
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: storebench [options]\n"
+		"Appends entries to a fresh durable log and reports durable entries/s, MiB/s,\n"
+		"append-to-durable latency percentiles and the mean group size.\n"
+		"  --engine uring|pwrite        I/O engine (default uring)\n"
+		"  --durability fsync|dsync|none  (default fsync; none is benchmarks-only)\n"
+		"  --entry-bytes N              payload bytes per entry (default 64)\n"
+		"  --writers N                  closed-loop writers, one entry each in flight\n"
+		"                               (default 1)\n"
+		"  --rate N                     open loop instead: N entries/s arrivals\n"
+		"  --duration S                 seconds (default 5)\n"
+		"  --dir PATH                   log directory (default: a new one under\n"
+		"                               $TMPDIR or /var/tmp, removed at the end)\n"
+		"  --segment-mib N              segment size (default 64)\n"
+		"  --keep                       keep the log directory\n"
+		"  --json                       one JSON object on stdout\n"
+		"  --help                       this text\n");
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0') {
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longs[] = {
+		{"engine", required_argument, NULL, 'e'},
+		{"durability", required_argument, NULL, 'D'},
+		{"entry-bytes", required_argument, NULL, 'b'},
+		{"writers", required_argument, NULL, 'w'},
+		{"rate", required_argument, NULL, 'r'},
+		{"duration", required_argument, NULL, 't'},
+		{"dir", required_argument, NULL, 'd'},
+		{"segment-mib", required_argument, NULL, 's'},
+		{"keep", no_argument, NULL, 'k'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	*o = (struct opts){.engine = STORE_ENGINE_URING, .entry_bytes = 64, .writers = 1,
+			   .duration_s = 5, .segment_bytes = STORE_SEGMENT_BYTES_DEFAULT};
+	int c;
+	uint64_t v = 0;
+	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		int bad = 0;
+		switch (c) {
+		case 'e':
+			bad = strcmp(optarg, "uring") == 0 ? (o->engine = STORE_ENGINE_URING, 0)
+			      : strcmp(optarg, "pwrite") == 0 ? (o->engine = STORE_ENGINE_PWRITE, 0)
+							      : 1;
+			break;
+		case 'D':
+			bad = strcmp(optarg, "fsync") == 0   ? (o->durability = STORE_DURABILITY_FSYNC, 0)
+			      : strcmp(optarg, "dsync") == 0 ? (o->durability = STORE_DURABILITY_DSYNC, 0)
+			      : strcmp(optarg, "none") == 0  ? (o->durability = STORE_DURABILITY_NONE, 0)
+							     : 1;
+			break;
+		case 'b':
+			bad = parse_u64(optarg, &v) || v > STORE_PAYLOAD_BYTES_MAX;
+			o->entry_bytes = (uint32_t)v;
+			break;
+		case 'w':
+			bad = parse_u64(optarg, &v) || v == 0 || v > 1000000;
+			o->writers = (uint32_t)v;
+			break;
+		case 'r':
+			bad = parse_u64(optarg, &v) || v == 0;
+			o->rate_per_s = v;
+			break;
+		case 't':
+			o->duration_s = strtod(optarg, NULL);
+			bad = !(o->duration_s > 0);
+			break;
+		case 'd': o->dir = optarg; break;
+		case 's':
+			bad = parse_u64(optarg, &v) || v == 0 || v > 4096;
+			o->segment_bytes = v << 20;
+			break;
+		case 'k': o->keep = true; break;
+		case 'j': o->json = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: bad = 1; break;
+		}
+		if (bad) {
+			fprintf(stderr, "storebench: bad value for an option (try --help)\n");
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "storebench: unexpected argument '%s' (try --help)\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static void report(const struct bench *b, double elapsed_s)
+{
+	struct store_stats st;
+	store_stats(b->log, &st);
+	double eps = (double)b->done_count / elapsed_s;
+	double mibps = (double)b->done_bytes / elapsed_s / (1024.0 * 1024.0);
+	double group_mean = st.groups_count ? (double)st.entries_count / (double)st.groups_count : 0;
+	const char *engine = store_engine_name(b->o.engine);
+	const char *dur = store_durability_name(b->o.durability);
+	if (b->o.json) {
+		printf("{\"engine\": \"%s\", \"durability\": \"%s\", \"entry_bytes\": %u, "
+		       "\"writers\": %u, \"rate_per_s\": %" PRIu64 ", \"duration_s\": %.3f, "
+		       "\"entries_per_s\": %.0f, \"mib_per_s\": %.2f, \"latency_us_p50\": %.1f, "
+		       "\"latency_us_p99\": %.1f, \"latency_us_p999\": %.1f, "
+		       "\"group_entries_mean\": %.2f, \"groups\": %" PRIu64
+		       ", \"uring_setup_flags\": %u, \"uring_fixed_files\": %u, "
+		       "\"uring_fixed_buffers\": %u}\n",
+		       engine, dur, b->o.entry_bytes, b->o.writers, b->o.rate_per_s, elapsed_s, eps,
+		       mibps, hist_percentile_us(&b->hist, 0.50), hist_percentile_us(&b->hist, 0.99),
+		       hist_percentile_us(&b->hist, 0.999), group_mean, st.groups_count,
+		       st.uring_setup_flags, st.uring_fixed_files, st.uring_fixed_buffers);
+		return;
+	}
+	printf("engine %s, durability %s, %u-byte entries, %s %" PRIu64 ", %.1f s\n", engine, dur,
+	       b->o.entry_bytes, b->o.rate_per_s ? "rate/s" : "writers",
+	       b->o.rate_per_s ? b->o.rate_per_s : b->o.writers, elapsed_s);
+	printf("  durable entries/s  %.0f\n  MiB/s              %.2f\n", eps, mibps);
+	printf("  latency us p50 %.1f  p99 %.1f  p99.9 %.1f\n", hist_percentile_us(&b->hist, 0.50),
+	       hist_percentile_us(&b->hist, 0.99), hist_percentile_us(&b->hist, 0.999));
+	printf("  group entries mean %.2f (%" PRIu64 " groups)\n", group_mean, st.groups_count);
+}
+
+static int bench_run(struct bench *b)
+{
+	struct store_config cfg;
+	store_config_default(&cfg);
+	cfg.dir_path = b->o.dir;
+	cfg.engine = b->o.engine;
+	cfg.durability = b->o.durability;
+	cfg.segment_bytes = b->o.segment_bytes;
+	cfg.quiet = b->o.json;
+	cfg.on_durable = on_durable;
+	cfg.on_durable_user = b;
+	char errmsg[512];
+	int rc = store_open(&cfg, &b->log, errmsg, sizeof(errmsg));
+	if (rc != 0) {
+		fprintf(stderr, "storebench: open: %s: %s\n", store_strerror(rc), errmsg);
+		return rc;
+	}
+	if (b->o.durability == STORE_DURABILITY_NONE) {
+		fprintf(stderr, "storebench: WARNING: --durability none: nothing is synced; these "
+				"numbers say nothing about durable commit latency\n");
+	}
+	b->next_index = store_last_index(b->log) + 1;
+	b->done_index = b->next_index - 1;
+	uint64_t start_ns = now_ns();
+	b->end_ns = start_ns + (uint64_t)(b->o.duration_s * 1e9);
+	rc = b->o.rate_per_s ? bench_open_loop(b, start_ns) : bench_closed_loop(b);
+	double elapsed_s = (double)(now_ns() - start_ns) / 1e9;
+	if (rc == 0) {
+		rc = store_flush(b->log);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "storebench: %s: %s\n", store_strerror(rc), store_errmsg(b->log));
+	} else {
+		report(b, elapsed_s);
+	}
+	store_close(b->log);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct bench b; /* the histogram is large: not on the stack */
+	if (parse_opts(argc, argv, &b.o) != 0) {
+		return 2;
+	}
+	char dir[256];
+	bool made_dir = b.o.dir == NULL;
+	if (made_dir) {
+		const char *base = getenv("TMPDIR");
+		snprintf(dir, sizeof(dir), "%s/storebench-XXXXXX", base ? base : "/var/tmp");
+		if (mkdtemp(dir) == NULL) {
+			perror("storebench: mkdtemp");
+			return 1;
+		}
+		b.o.dir = dir;
+	}
+	/* Sized at start: a ring of send times large enough for every entry
+	 * that can be outstanding (writers, or open-loop backlog). */
+	b.ring_count = rn_max_u64(b.o.writers, 1) * 2 + (1u << 20);
+	b.sent_ns = calloc(b.ring_count, sizeof(uint64_t));
+	b.batch = calloc(rn_max_u64(b.o.writers, 1), sizeof(struct store_entry));
+	b.payload = calloc(1, b.o.entry_bytes + 1u);
+	if (b.sent_ns == NULL || b.batch == NULL || b.payload == NULL) {
+		fprintf(stderr, "storebench: out of memory\n");
+		return 1;
+	}
+	memset(b.payload, 0x5a, b.o.entry_bytes);
+	int rc = bench_run(&b);
+	if (made_dir && !b.o.keep) {
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0) {
+			fprintf(stderr, "storebench: could not remove %s\n", dir);
+		}
+	}
+	free(b.sent_ns);
+	free(b.batch);
+	free(b.payload);
+	return rc == 0 ? 0 : 1;
+}

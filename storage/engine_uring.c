@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine_uring.c - the io_uring engine (the production default).
+ *
+ * One ring per log (the log is owned by one lcore). Setup asks for
+ * IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN: only this thread
+ * submits, and completion work runs when we ask for events instead of
+ * interrupting us at random; kernels before 6.1 reject the flags with
+ * -EINVAL and we fall back to a plain ring, saying so.
+ *
+ * A group is one chain of SQEs. durability=fsync: for each file touched,
+ * its writes then one IORING_FSYNC_DATASYNC, everything linked with
+ * IOSQE_IO_LINK, so the sync runs only after the writes succeeded and one
+ * io_uring_enter carries the whole group. durability=dsync: linked writes
+ * with RWF_DSYNC. none: plain, unlinked writes. A short write breaks the link
+ * (the rest of the chain completes with -ECANCELED); once every CQE of the
+ * chain is in, the unwritten remainders and the cancelled syncs are
+ * resubmitted as a new chain. Any other negative res is -errno and fails the
+ * group: a failed fsync is never retried (after a failed fsync the page
+ * cache may have dropped the dirty data, so a retry could "succeed" without
+ * the data).
+ *
+ * user_data layout: bits 0..7 the op (URING_OP_*), bits 8..15 the extent
+ * slot.
+ *
+ * Registered files and fixed buffers: a sparse table of URING_FILE_SLOTS
+ * file slots is registered at setup, and every file the log opens gets a
+ * slot (IOSQE_FIXED_FILE skips the fd table lookup and its reference count
+ * per request); the two staging buffers are registered at open
+ * (WRITE_FIXED skips pinning the pages per request). Either one falling
+ * back to plain fds / plain writes is logged and shown in store_stats.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "common.h"
+#include "engine.h"
+
+enum { URING_OP_WRITE = 1, URING_OP_SYNC = 2, URING_OP_READ = 3 };
+
+/* Registered file slots, and the fds that can be mapped to one (fds are
+ * small integers; a larger one just stays a plain fd). */
+#define URING_FILE_SLOTS 1024u
+#define URING_FD_MAP_MAX 4096
+#define URING_BUFFERS_MAX 2u
+
+_Static_assert(STORE_GROUP_EXTENTS_MAX <= 256, "extent slot fits 8 bits of user_data");
+
+struct uring_engine {
+	struct posix_engine posix;
+	struct io_uring ring;
+	/* The group in flight. */
+	bool active;
+	enum store_durability durability;
+	uint32_t extents_count;
+	struct store_extent extents[STORE_GROUP_EXTENTS_MAX];
+	uint32_t done_bytes[STORE_GROUP_EXTENTS_MAX];
+	/* Per extent that ends a run of one file: that file's sync is done. */
+	bool synced[STORE_GROUP_EXTENTS_MAX];
+	uint32_t outstanding; /* SQEs submitted whose CQE has not been seen */
+	int error;	      /* first real error of the group, or 0 */
+	bool quiet;
+	/* fd -> registered slot + 1 (0: not registered). */
+	uint16_t fd_slot[URING_FD_MAP_MAX];
+	bool slot_used[URING_FILE_SLOTS];
+	uint32_t buffers_count;
+	struct iovec buffers[URING_BUFFERS_MAX];
+	/* The read in flight (one at a time, beside the group). */
+	bool read_active;
+	bool read_outstanding; /* its SQE's CQE not seen yet */
+	int read_file;
+	uint64_t read_offset;
+	uint8_t *read_buf;
+	uint64_t read_bytes;
+	uint64_t read_done_bytes;
+	int read_error;
+	bool read_eof;
+};
+
+static uint64_t uring_user_data(unsigned op, uint32_t slot)
+{
+	return (uint64_t)op | ((uint64_t)slot << 8);
+}
+
+static bool uring_ends_run(const struct uring_engine *ue, uint32_t i)
+{
+	return i + 1 == ue->extents_count || ue->extents[i + 1].file != ue->extents[i].file;
+}
+
+static struct io_uring_sqe *uring_sqe(struct uring_engine *ue, uint64_t user_data)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ue->ring);
+	RN_ASSERT(sqe != NULL); /* one chain of <= 2 * STORE_GROUP_EXTENTS_MAX SQEs */
+	io_uring_sqe_set_data64(sqe, user_data);
+	ue->outstanding++;
+	return sqe;
+}
+
+/* Points sqe at file: its registered slot if it has one. */
+static void uring_sqe_file(struct uring_engine *ue, struct io_uring_sqe *sqe, int fd)
+{
+	if (fd < URING_FD_MAP_MAX && ue->fd_slot[fd] != 0) {
+		sqe->fd = ue->fd_slot[fd] - 1;
+		sqe->flags |= IOSQE_FIXED_FILE;
+	}
+}
+
+/* Index of the registered buffer holding [p, p + bytes), or -1. */
+static int uring_buffer_index(const struct uring_engine *ue, const uint8_t *p, uint32_t bytes)
+{
+	for (uint32_t i = 0; i < ue->buffers_count; i++) {
+		const uint8_t *base = ue->buffers[i].iov_base;
+		if (p >= base && p + bytes <= base + ue->buffers[i].iov_len) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static struct io_uring_sqe *uring_prep_write(struct uring_engine *ue, uint32_t i)
+{
+	const struct store_extent *ext = &ue->extents[i];
+	const uint8_t *p = (const uint8_t *)ext->buf + ue->done_bytes[i];
+	uint32_t bytes = ext->bytes - ue->done_bytes[i];
+	uint64_t offset = ext->file_offset + ue->done_bytes[i];
+	struct io_uring_sqe *sqe = uring_sqe(ue, uring_user_data(URING_OP_WRITE, i));
+	int buf_index = uring_buffer_index(ue, p, bytes);
+	if (buf_index >= 0) {
+		io_uring_prep_write_fixed(sqe, ext->file, p, bytes, offset, buf_index);
+	} else {
+		io_uring_prep_write(sqe, ext->file, p, bytes, offset);
+	}
+	uring_sqe_file(ue, sqe, ext->file);
+	return sqe;
+}
+
+/* Queues what is left of the group and submits it. */
+static int uring_submit_chain(struct uring_engine *ue)
+{
+	/* fsync and dsync modes link the whole chain: a group that spans two
+	 * segments must not have the second one's data durable while the
+	 * first one's tail is not, or a crash would leave a gap that recovery
+	 * has to refuse. */
+	bool link = ue->durability != STORE_DURABILITY_NONE;
+	struct io_uring_sqe *last = NULL;
+	for (uint32_t i = 0; i < ue->extents_count; i++) {
+		const struct store_extent *ext = &ue->extents[i];
+		if (ue->done_bytes[i] < ext->bytes) {
+			last = uring_prep_write(ue, i);
+			if (ue->durability == STORE_DURABILITY_DSYNC) {
+				last->rw_flags = RWF_DSYNC;
+			}
+			if (link) {
+				last->flags |= IOSQE_IO_LINK;
+			}
+		}
+		if (ue->durability == STORE_DURABILITY_FSYNC && uring_ends_run(ue, i) &&
+		    !ue->synced[i]) {
+			last = uring_sqe(ue, uring_user_data(URING_OP_SYNC, i));
+			io_uring_prep_fsync(last, ext->file, IORING_FSYNC_DATASYNC);
+			uring_sqe_file(ue, last, ext->file);
+			last->flags |= IOSQE_IO_LINK;
+		}
+	}
+	RN_ASSERT(last != NULL);
+	last->flags &= (uint8_t)~IOSQE_IO_LINK; /* the chain ends here */
+	int rc = io_uring_submit(&ue->ring);
+	return rc < 0 ? rc : 0;
+}
+
+static int uring_submit(struct store_engine *e, const struct store_extent *extents,
+			uint32_t count, enum store_durability durability)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	RN_ASSERT(!ue->active);
+	RN_ASSERT(count >= 1 && count <= STORE_GROUP_EXTENTS_MAX);
+	memcpy(ue->extents, extents, count * sizeof(*extents));
+	memset(ue->done_bytes, 0, sizeof(ue->done_bytes));
+	for (uint32_t i = 0; i < count; i++) {
+		/* Only fsync mode syncs separately. */
+		ue->synced[i] = durability != STORE_DURABILITY_FSYNC;
+	}
+	ue->extents_count = count;
+	ue->durability = durability;
+	ue->outstanding = 0;
+	ue->error = 0;
+	ue->active = true;
+	return uring_submit_chain(ue);
+}
+
+static void uring_read_complete(struct uring_engine *ue, int res)
+{
+	RN_ASSERT(ue->read_active && ue->read_outstanding);
+	ue->read_outstanding = false;
+	if (res < 0) {
+		ue->read_error = res;
+	} else if (res == 0) {
+		ue->read_eof = true; /* end of file: a short read is the answer */
+	} else {
+		ue->read_done_bytes += (uint64_t)res;
+		RN_ASSERT(ue->read_done_bytes <= ue->read_bytes);
+	}
+}
+
+static void uring_complete(struct uring_engine *ue, const struct io_uring_cqe *cqe)
+{
+	unsigned op = (unsigned)(cqe->user_data & 0xffu);
+	uint32_t slot = (uint32_t)((cqe->user_data >> 8) & 0xffu);
+	if (op == URING_OP_READ) {
+		uring_read_complete(ue, cqe->res);
+		return;
+	}
+	RN_ASSERT(slot < ue->extents_count);
+	RN_ASSERT(ue->outstanding > 0);
+	ue->outstanding--;
+	if (cqe->res == -ECANCELED) {
+		return; /* a short write earlier in the chain: redone later */
+	}
+	if (cqe->res < 0) {
+		if (ue->error == 0) {
+			ue->error = cqe->res;
+		}
+		return;
+	}
+	if (op == URING_OP_SYNC) {
+		ue->synced[slot] = true;
+		return;
+	}
+	RN_ASSERT(op == URING_OP_WRITE);
+	if (cqe->res == 0 && ue->error == 0) {
+		ue->error = -EIO; /* no progress: an error, not a retry loop */
+	}
+	ue->done_bytes[slot] += (uint32_t)cqe->res;
+	RN_ASSERT(ue->done_bytes[slot] <= ue->extents[slot].bytes);
+}
+
+static bool uring_group_done(const struct uring_engine *ue)
+{
+	for (uint32_t i = 0; i < ue->extents_count; i++) {
+		if (ue->done_bytes[i] < ue->extents[i].bytes || !ue->synced[i]) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Processes every CQE available (after waiting for one, if wait); returns
+ * how many, or -errno. CQEs of the group and of the read are both routed. */
+static int uring_reap(struct uring_engine *ue, bool wait)
+{
+	struct io_uring_cqe *cqe = NULL;
+	int rc = wait ? io_uring_wait_cqe(&ue->ring, &cqe) : io_uring_get_events(&ue->ring);
+	if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -ETIME) {
+		return rc;
+	}
+	unsigned head, seen = 0;
+	io_uring_for_each_cqe(&ue->ring, head, cqe) {
+		uring_complete(ue, cqe);
+		seen++;
+	}
+	io_uring_cq_advance(&ue->ring, seen);
+	return (int)seen;
+}
+
+static int uring_poll(struct store_engine *e, bool wait, int *res_out)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	if (!ue->active) {
+		return 0;
+	}
+	for (;;) {
+		if (ue->outstanding == 0) {
+			if (ue->error != 0 || uring_group_done(ue)) {
+				ue->active = false;
+				*res_out = ue->error;
+				return 1;
+			}
+			int rc = uring_submit_chain(ue); /* short write: the rest */
+			if (rc < 0) {
+				ue->active = false;
+				*res_out = rc;
+				return 1;
+			}
+		}
+		int seen = uring_reap(ue, wait);
+		if (seen < 0) {
+			return seen;
+		}
+		if (!wait && (seen == 0 || ue->outstanding > 0)) {
+			return 0;
+		}
+	}
+}
+
+/* Queues (the rest of) the read and submits it. */
+static int uring_read_queue(struct uring_engine *ue)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ue->ring);
+	RN_ASSERT(sqe != NULL); /* the group chain leaves room for one read */
+	io_uring_prep_read(sqe, ue->read_file, ue->read_buf + ue->read_done_bytes,
+			   (unsigned)(ue->read_bytes - ue->read_done_bytes),
+			   ue->read_offset + ue->read_done_bytes);
+	uring_sqe_file(ue, sqe, ue->read_file);
+	io_uring_sqe_set_data64(sqe, uring_user_data(URING_OP_READ, 0));
+	ue->read_outstanding = true;
+	int rc = io_uring_submit(&ue->ring);
+	return rc < 0 ? rc : 0;
+}
+
+static int uring_read_submit(struct store_engine *e, int file, uint64_t offset, void *buf,
+			     uint64_t bytes)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	RN_ASSERT(!ue->read_active);
+	RN_ASSERT(bytes > 0 && bytes <= UINT32_MAX);
+	ue->read_active = true;
+	ue->read_file = file;
+	ue->read_offset = offset;
+	ue->read_buf = buf;
+	ue->read_bytes = bytes;
+	ue->read_done_bytes = 0;
+	ue->read_error = 0;
+	ue->read_eof = false;
+	int rc = uring_read_queue(ue);
+	if (rc < 0) {
+		ue->read_active = false;
+		ue->read_outstanding = false;
+	}
+	return rc;
+}
+
+static int uring_read_poll(struct store_engine *e, bool wait, int64_t *res_out)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	if (!ue->read_active) {
+		return 0;
+	}
+	for (;;) {
+		if (!ue->read_outstanding) {
+			if (ue->read_error != 0 || ue->read_eof ||
+			    ue->read_done_bytes == ue->read_bytes) {
+				ue->read_active = false;
+				*res_out = ue->read_error != 0 ? ue->read_error
+							       : (int64_t)ue->read_done_bytes;
+				return 1;
+			}
+			int rc = uring_read_queue(ue); /* short read: the rest */
+			if (rc < 0) {
+				ue->read_active = false;
+				*res_out = rc;
+				return 1;
+			}
+		}
+		int seen = uring_reap(ue, wait);
+		if (seen < 0) {
+			return seen;
+		}
+		if (!wait && (seen == 0 || ue->read_outstanding)) {
+			return 0;
+		}
+	}
+}
+
+/* Opens like the posix engine, then gives the file a registered slot. */
+static int uring_open(struct store_engine *e, const char *name, bool create, int *file_out)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	int rc = posix_open(e, name, create, file_out);
+	int fd = *file_out;
+	if (rc != 0 || ue->posix.base.uring_fixed_files == 0 || fd >= URING_FD_MAP_MAX) {
+		return rc;
+	}
+	for (uint32_t slot = 0; slot < URING_FILE_SLOTS; slot++) {
+		if (!ue->slot_used[slot]) {
+			if (io_uring_register_files_update(&ue->ring, slot, &fd, 1) == 1) {
+				ue->slot_used[slot] = true;
+				ue->fd_slot[fd] = (uint16_t)(slot + 1);
+			}
+			break; /* a failed update leaves the file a plain fd */
+		}
+	}
+	return 0;
+}
+
+static void uring_close(struct store_engine *e, int file)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	if (file < URING_FD_MAP_MAX && ue->fd_slot[file] != 0) {
+		uint32_t slot = ue->fd_slot[file] - 1u;
+		int none = -1;
+		/* Nothing is in flight on a file the log closes. */
+		if (io_uring_register_files_update(&ue->ring, slot, &none, 1) == 1) {
+			ue->slot_used[slot] = false;
+		}
+		ue->fd_slot[file] = 0;
+	}
+	posix_close(e, file);
+}
+
+static void uring_register_buffers(struct store_engine *e, void *const *bufs, uint32_t count,
+				   uint32_t buf_bytes)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	RN_ASSERT(count <= URING_BUFFERS_MAX);
+	for (uint32_t i = 0; i < count; i++) {
+		ue->buffers[i] = (struct iovec){.iov_base = bufs[i], .iov_len = buf_bytes};
+	}
+	int rc = io_uring_register_buffers(&ue->ring, ue->buffers, count);
+	if (rc != 0) {
+		fprintf(stderr, "storage: io_uring: registering %u staging buffers of %u bytes "
+				"failed (%s); using plain writes (pages pinned per request)\n",
+			count, buf_bytes, strerror(-rc));
+		return;
+	}
+	ue->buffers_count = count;
+	ue->posix.base.uring_fixed_buffers = count;
+}
+
+static void uring_destroy(struct store_engine *e)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	io_uring_queue_exit(&ue->ring);
+	posix_engine_fini(&ue->posix);
+	free(ue);
+}
+
+static const struct store_engine_ops uring_ops = {
+	/* The posix file operations, except open and close, which also
+	 * register and unregister the file. */
+	.open = uring_open,
+	.close = uring_close,
+	.unlink = posix_unlink,
+	.list = posix_list,
+	.sync_dir = posix_sync_dir,
+	.file_bytes = posix_file_bytes,
+	.allocate = posix_allocate,
+	.truncate = posix_truncate,
+	.read = posix_read,
+	.write_sync = posix_write_sync,
+	.sync = posix_sync,
+	.register_buffers = uring_register_buffers,
+	.read_submit = uring_read_submit,
+	.read_poll = uring_read_poll,
+	.submit = uring_submit,
+	.poll = uring_poll,
+	.destroy = uring_destroy,
+};
+
+static int uring_setup(struct uring_engine *ue, uint32_t sq_entries, bool quiet)
+{
+	static const unsigned tries[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_SINGLE_ISSUER,
+		0,
+	};
+	int rc = -EINVAL;
+	for (size_t i = 0; i < RN_ARRAY_COUNT(tries) && rc == -EINVAL; i++) {
+		struct io_uring_params params;
+		memset(&params, 0, sizeof(params)); /* only what we rely on */
+		params.flags = tries[i];
+		rc = io_uring_queue_init_params(sq_entries, &ue->ring, &params);
+		if (rc == 0) {
+			ue->posix.base.uring_setup_flags = tries[i];
+			if (!quiet || i > 0) {
+				fprintf(stderr, "storage: io_uring ring: %s%s%s\n",
+					tries[i] & IORING_SETUP_SINGLE_ISSUER ? "SINGLE_ISSUER" : "",
+					tries[i] & IORING_SETUP_DEFER_TASKRUN ? "|DEFER_TASKRUN" : "",
+					i > 0 ? " (fallback: the kernel rejected DEFER_TASKRUN; "
+						"completions run as task work at any syscall)"
+					      : "");
+			}
+		}
+	}
+	if (rc == -ENOSYS || rc == -EPERM || rc == -EACCES) {
+		return -STORE_E_UNSUPPORTED;
+	}
+	return rc;
+}
+
+int store_engine_uring_create(const char *dir_path, uint32_t sq_entries, bool quiet,
+			      struct store_engine **out)
+{
+	struct uring_engine *ue = calloc(1, sizeof(*ue));
+	if (ue == NULL) {
+		return -ENOMEM;
+	}
+	int rc = posix_engine_init(&ue->posix, dir_path);
+	if (rc != 0) {
+		goto fail_alloc;
+	}
+	rc = uring_setup(ue, sq_entries, quiet);
+	if (rc != 0) {
+		goto fail_posix;
+	}
+	ue->quiet = quiet;
+	rc = io_uring_register_files_sparse(&ue->ring, URING_FILE_SLOTS);
+	if (rc == 0) {
+		ue->posix.base.uring_fixed_files = URING_FILE_SLOTS;
+	} else {
+		fprintf(stderr, "storage: io_uring: no sparse file table (%s); using plain fds\n",
+			strerror(-rc));
+	}
+	ue->posix.base.ops = &uring_ops;
+	*out = &ue->posix.base;
+	return 0;
+
+fail_posix:
+	posix_engine_fini(&ue->posix);
+fail_alloc:
+	free(ue);
+	return rc;
+}

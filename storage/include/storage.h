@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * storage.h - the public API of raftnode's durable Raft log.
+ *
+ * The log lives in one directory: preallocated segment files
+ * "log-<first index, 20 decimal digits>.seg" (so `ls` order is log order and
+ * the name says where the segment starts) and a two-slot state file "state"
+ * holding the hard state (term, vote) and the compaction point. Every record
+ * carries a CRC32C over its header and payload, its index, term, type and
+ * payload length; records are 8-byte aligned.
+ *
+ * Appends are asynchronous and grouped ("group fsync"): while one durable
+ * write is in flight, later appends gather in a second buffer, and one sync
+ * covers that whole group when it goes out. There is no timer: at low load a
+ * group holds one batch and leaves at once. Completions come out of
+ * store_poll() through the on_durable callback as "durable up to index I of
+ * term T".
+ *
+ * Errors are int: 0 ok, negative errno, or a negative enum store_error code;
+ * store_strerror() names both, store_errmsg() says which file and offset.
+ * A failed write or sync is fail-stop: every later call returns
+ * -STORE_E_FAILED and nothing after the failure is reported durable.
+ *
+ * Threading: a log is owned by one thread (the log lcore). Nothing here is
+ * thread-safe; nothing here allocates after store_open() returns.
+ */
+#ifndef RN_STORAGE_H
+#define RN_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus.h" /* raft_index, raft_term, raft_node_id, raft_hard_state */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Record format (little-endian on disk) ----------------------------- */
+
+#define STORE_RECORD_MAGIC 0x52474f4cu /* "LOGR" */
+#define STORE_RECORD_HEADER_BYTES 32u
+#define STORE_RECORD_ALIGN_BYTES 8u
+/* Largest payload one record may carry (also bounded by the segment size). */
+#define STORE_PAYLOAD_BYTES_MAX (16u << 20)
+
+/*
+ * Bytes 0..3   crc32c: CRC32C of every byte after it (header, payload, pad)
+ * Bytes 4..7   magic: STORE_RECORD_MAGIC (lets recovery tell a record from
+ *              zeroed preallocated space or torn garbage)
+ * Bytes 8..15  index
+ * Bytes 16..23 term
+ * Bytes 24..27 payload_bytes
+ * Byte  28     type (enum raft_entry_type)
+ * Bytes 29..31 zero
+ * The payload follows, then zero padding to the next multiple of 8.
+ */
+struct store_record_header {
+	uint32_t crc32c;
+	uint32_t magic;
+	raft_index index;
+	raft_term term;
+	uint32_t payload_bytes;
+	uint8_t type;
+	uint8_t reserved[3];
+};
+
+/* One entry as the log sees it. On append, payload points at the caller's
+ * bytes (copied before store_append returns). On read, it points into the
+ * caller's read buffer. */
+struct store_entry {
+	raft_index index;
+	raft_term term;
+	const void *payload;
+	uint32_t payload_bytes;
+	uint8_t type;
+};
+
+/* Bytes one record of payload_bytes takes on disk (header + payload + pad). */
+static inline uint64_t store_record_bytes(uint32_t payload_bytes)
+{
+	uint64_t raw = (uint64_t)STORE_RECORD_HEADER_BYTES + payload_bytes;
+	return (raw + STORE_RECORD_ALIGN_BYTES - 1) & ~(uint64_t)(STORE_RECORD_ALIGN_BYTES - 1);
+}
+
+/* CRC32C (Castagnoli). SSE4.2 crc32 instruction when the CPU has it,
+ * a slicing table otherwise; store_crc32c_impl() says which one runs. */
+uint32_t store_crc32c(uint32_t crc, const void *data, size_t data_bytes);
+uint32_t store_crc32c_table(uint32_t crc, const void *data, size_t data_bytes);
+const char *store_crc32c_impl(void);
+
+/* Encodes one record into out (out_bytes >= store_record_bytes()). The CRC
+ * is computed, written, and checked again by decoding the result.
+ * Returns the bytes written, or a negative error. */
+int64_t store_record_encode(const struct store_entry *entry, void *out, size_t out_bytes);
+/* Decodes and validates the record at buf: magic, length within buf_bytes,
+ * CRC. On success fills *entry (payload points into buf) and returns the
+ * record's bytes on disk; on failure returns -STORE_E_CORRUPT. */
+int64_t store_record_decode(const void *buf, size_t buf_bytes, struct store_entry *entry);
+
+/* ---- Errors ------------------------------------------------------------ */
+
+enum store_error {
+	STORE_E_CORRUPT = 4096,	 /* damaged record that is not a torn tail */
+	STORE_E_INDEX_GAP,	 /* records or segments do not follow on */
+	STORE_E_TERM_BACKWARDS,	 /* a record's term is below its predecessor's */
+	STORE_E_MISSING_SEGMENT, /* a segment the log needs is not there */
+	STORE_E_SEGMENT_NAME,	 /* a log-*.seg name that does not parse */
+	STORE_E_STATE_CORRUPT,	 /* both state-file slots damaged */
+	STORE_E_FAILED,		 /* the log is fail-stopped after an I/O error */
+	STORE_E_BUSY,		 /* staging is full: poll, then retry (back-pressure) */
+	STORE_E_RANGE,		 /* index outside the log, or not last + 1 */
+	STORE_E_COMPACTED,	 /* the requested entries were compacted away */
+	STORE_E_CONFIG,		 /* invalid store_config */
+	STORE_E_UNSUPPORTED,	 /* the kernel lacks a needed feature (io_uring) */
+	STORE_E_END_,
+};
+
+/* Name of a return code: negative errno or -enum store_error. */
+const char *store_strerror(int rc);
+
+/* ---- Configuration ----------------------------------------------------- */
+
+enum store_engine_kind {
+	STORE_ENGINE_URING = 0,	 /* io_uring: the default */
+	STORE_ENGINE_PWRITE = 1, /* pwritev + fdatasync, synchronous baseline */
+	STORE_ENGINE_SIM = 2,	 /* in-memory simulated disk (struct store_sim) */
+};
+
+enum store_durability {
+	STORE_DURABILITY_FSYNC = 0, /* write, then fdatasync per group (default) */
+	STORE_DURABILITY_DSYNC = 1, /* RWF_DSYNC writes, no separate sync */
+	STORE_DURABILITY_NONE = 2,  /* no sync at all: benchmarks only, loud */
+};
+
+struct store_sim;
+struct store_read_req;
+
+struct store_config {
+	const char *dir_path; /* created if missing; ignored by the sim engine */
+	enum store_engine_kind engine;
+	enum store_durability durability;
+	uint64_t segment_bytes;	    /* preallocated size of a segment file */
+	uint32_t group_bytes_max;   /* capacity of each of the two staging buffers */
+	uint32_t segments_max;	    /* bound on live segment files */
+	uint32_t uring_entries;	    /* SQ size of the io_uring */
+	struct store_sim *sim;	    /* STORE_ENGINE_SIM: the simulated disk */
+	bool quiet;		    /* no informational log lines on stderr */
+	/* Planted bug for the simulator's self-test: report durable at submit,
+	 * before the sync. Honoured only by storage_planted_dep (built with
+	 * STORE_PLANTED_BUGS); the production library refuses it. */
+	bool planted_ack_unsynced;
+	/* Called from store_poll() (and from calls that drain): every entry up
+	 * to index, whose term is term, is durable. Indices only grow, except
+	 * that store_truncate_suffix() lowers the durable index. */
+	void (*on_durable)(void *user, raft_index index, raft_term term);
+	void *on_durable_user;
+	/* Called from store_poll() when a store_read_async() completed. */
+	void (*on_read)(void *user, struct store_read_req *req);
+	void *on_read_user;
+};
+
+#define STORE_SEGMENT_BYTES_DEFAULT (64ull << 20)
+#define STORE_GROUP_BYTES_DEFAULT (4u << 20)
+#define STORE_SEGMENTS_MAX_DEFAULT 4096u
+#define STORE_URING_ENTRIES_DEFAULT 256u
+
+void store_config_default(struct store_config *cfg);
+const char *store_engine_name(enum store_engine_kind engine);
+const char *store_durability_name(enum store_durability durability);
+
+/* ---- The log ----------------------------------------------------------- */
+
+struct store_log;
+
+struct store_stats {
+	uint64_t groups_count;	   /* durable groups completed */
+	uint64_t entries_count;	   /* entries in those groups */
+	uint64_t bytes_count;	   /* record bytes in those groups */
+	uint64_t torn_tail_bytes;  /* bytes cut off the tail at open */
+	uint32_t segments_count;   /* live segment files */
+	unsigned uring_setup_flags; /* IORING_SETUP_* the ring got (uring) */
+	uint32_t uring_fixed_files;   /* registered file slots, 0 = plain fds */
+	uint32_t uring_fixed_buffers; /* registered staging buffers, 0 = none */
+};
+
+/*
+ * Opens (creating if needed) and recovers the log. A torn record at the tail
+ * of the last segment is cut off and logged; any other damage fails with
+ * -STORE_E_CORRUPT / _INDEX_GAP / _TERM_BACKWARDS / _MISSING_SEGMENT /
+ * _SEGMENT_NAME / _STATE_CORRUPT, and errmsg (if not NULL) names file and
+ * offset. On failure *out is NULL.
+ */
+int store_open(const struct store_config *cfg, struct store_log **out, char *errmsg,
+	       size_t errmsg_bytes);
+/* Waits for the write in flight (not for staged ones), then frees. */
+void store_close(struct store_log *log);
+
+/*
+ * Appends a batch. entries[0].index must be last_index + 1 and indices
+ * consecutive; terms may not go down. Copies the records into the staging
+ * buffer (no allocation) and, if no write is in flight, submits them.
+ * Returns 0, -STORE_E_BUSY (staging full: poll and retry), -STORE_E_RANGE,
+ * -STORE_E_FAILED.
+ */
+int store_append(struct store_log *log, const struct store_entry *entries, uint32_t count);
+
+/*
+ * Reaps completions, reports them through on_durable (and on_read), and
+ * submits the group that gathered meanwhile. With wait, blocks until at
+ * least one completion if a write or a read is in flight. Returns the
+ * completions (>= 0) or an error (a failed write: the log is fail-stopped).
+ */
+int store_poll(struct store_log *log, bool wait);
+/* Polls until nothing is staged or in flight (reads included). */
+int store_flush(struct store_log *log);
+
+/* Removes every entry >= from_index (a conflicting suffix). Drains first.
+ * from_index must be > the compaction point. */
+int store_truncate_suffix(struct store_log *log, raft_index from_index);
+/* Records that entries <= up_to_index (of term up_to_term) are covered by a
+ * snapshot, then deletes whole segments that hold only such entries. The
+ * active (last) segment is never deleted. */
+int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to_term);
+
+/*
+ * Reads durable entries first_index.. (at most entries_max of them, and as
+ * many as fit in buf_bytes) into buf; entries[i].payload points into buf.
+ * Every record's CRC, index and term are checked again on the way in.
+ * Returns the number of entries read (>= 1), or an error.
+ */
+int store_read(struct store_log *log, raft_index first_index, void *buf, size_t buf_bytes,
+	       struct store_entry *entries, uint32_t entries_max);
+
+/*
+ * An asynchronous read of durable entries from first_index on (for a lagging
+ * follower): the I/O goes through the engine while the caller goes on, and
+ * cfg.on_read gets the request back from store_poll() with result set as
+ * store_read() would return it. One read of one segment at a time: a range
+ * that continues in the next segment takes another request. Finding where
+ * first_index starts walks record headers synchronously unless the previous
+ * read stopped there (the usual catch-up pattern).
+ */
+struct store_read_req {
+	raft_index first_index;
+	void *buf;
+	size_t buf_bytes;
+	struct store_entry *entries;
+	uint32_t entries_max;
+	int result; /* out: entries read (>= 1) or a negative error */
+	void *user; /* the caller's */
+};
+/* 0 (started), -STORE_E_BUSY (a read is in flight), or the errors of
+ * store_read(). buf and entries must stay valid until on_read. */
+int store_read_async(struct store_log *log, struct store_read_req *req);
+
+/* Writes the hard state to the older state slot and syncs it: durable when
+ * this returns 0. */
+int store_save_hard_state(struct store_log *log, const struct raft_hard_state *hs);
+void store_hard_state(const struct store_log *log, struct raft_hard_state *hs_out);
+
+raft_index store_first_index(const struct store_log *log); /* first readable */
+raft_index store_last_index(const struct store_log *log);  /* last appended */
+raft_term store_last_term(const struct store_log *log);
+raft_index store_durable_index(const struct store_log *log);
+raft_index store_compacted_index(const struct store_log *log);
+/* Term of a durable entry, or 0 if it is not in the log. */
+raft_term store_term_at(struct store_log *log, raft_index index);
+void store_stats(const struct store_log *log, struct store_stats *out);
+/* Why the log failed (path, offset, error), or "" if it has not. */
+const char *store_errmsg(const struct store_log *log);
+bool store_failed(const struct store_log *log);
+
+/* ---- The simulated disk (tests and raftsim) ----------------------------- */
+
+/*
+ * An in-memory disk shared by successive store_log instances (a "node" that
+ * crashes and restarts opens a new log on the same store_sim). Everything is
+ * seeded and deterministic. Writes land in a volatile image; a sync copies
+ * the written ranges to the durable image. store_sim_crash() throws the
+ * volatile image away except that the last unsynced write may survive as a
+ * prefix cut at any byte (a torn write).
+ *
+ * Latency: a submitted group completes once the simulated clock has moved
+ * latency_us past its submission (store_sim_advance_us); with latency 0 it
+ * completes at the next poll.
+ */
+struct store_sim_config {
+	uint64_t seed;
+	uint64_t latency_us_min;
+	uint64_t latency_us_max;
+	/* Fail the N-th sync from now (1 = the next one) with -EIO; 0 = never. */
+	uint64_t fail_sync_nth;
+	/* Probability in parts per million that a crash tears the last write
+	 * (otherwise it is dropped whole). */
+	uint32_t tear_ppm;
+};
+
+int store_sim_create(const struct store_sim_config *cfg, struct store_sim **out);
+void store_sim_destroy(struct store_sim *sim);
+void store_sim_advance_us(struct store_sim *sim, uint64_t us);
+uint64_t store_sim_now_us(const struct store_sim *sim);
+/* Arms a sync failure: the nth sync from now returns -EIO. */
+void store_sim_fail_sync(struct store_sim *sim, uint64_t nth);
+/* Crash: volatile data is lost, the last unsynced write torn (see above).
+ * Every log open on this disk must then be closed; it reports nothing more. */
+void store_sim_crash(struct store_sim *sim);
+/* Flips one bit of a file's durable and volatile images. */
+int store_sim_flip_bit(struct store_sim *sim, const char *file_name, uint64_t byte_offset,
+		       unsigned bit);
+/* Bytes of a file (its volatile view), or a negative error. */
+int64_t store_sim_file_bytes(const struct store_sim *sim, const char *file_name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RN_STORAGE_H */

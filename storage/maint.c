@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * maint.c - the operations off the append path: truncate a conflicting
+ * suffix, compact a prefix (whole segments), read a range back (lagging
+ * followers, restart), save the hard state, look up a term. They are rare,
+ * synchronous, and each is durable when it returns.
+ *
+ * Ordering on disk, so a crash at any point leaves a log that opens:
+ *  - truncate removes the later segment files first (directory synced), then
+ *    cuts the segment holding from_index; a crash in between leaves a prefix
+ *    of the old log, never a gap;
+ *  - compact writes the new compaction point to the state file first, then
+ *    unlinks segments; open deletes segments left wholly below the point.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "log_internal.h"
+
+/* Reads the header of `index` (a durable entry in seg). */
+static int maint_header_at(struct store_log *log, const struct store_segment *seg,
+			   raft_index index, struct store_record_header *h)
+{
+	uint64_t offset = 0;
+	int rc = log_segment_find(log, seg, index, &offset);
+	if (rc != 0) {
+		return rc;
+	}
+	int64_t n = log->engine->ops->read(log->engine, seg->file, offset, h, sizeof(*h));
+	if (n != (int64_t)sizeof(*h) || h->magic != STORE_RECORD_MAGIC || h->index != index) {
+		return n < 0 ? (int)n : -STORE_E_CORRUPT;
+	}
+	return 0;
+}
+
+raft_term store_term_at(struct store_log *log, raft_index index)
+{
+	if (index == log->last_index) {
+		return log->last_term;
+	}
+	if (index == log->compacted_index) {
+		return log->compacted_term;
+	}
+	if (index <= log->compacted_index || index > log->last_index) {
+		return 0;
+	}
+	struct store_segment *seg = log_segment_of(log, index);
+	if (seg == NULL) {
+		return 0;
+	}
+	if (index == seg->last_index) {
+		return seg->last_term;
+	}
+	struct store_record_header h;
+	return maint_header_at(log, seg, index, &h) == 0 ? h.term : 0;
+}
+
+/* Closes and unlinks the last segment file. */
+static int maint_drop_last(struct store_log *log)
+{
+	struct store_engine *e = log->engine;
+	struct store_segment *seg = &log->segments[log->segments_count - 1];
+	char name[STORE_FILE_NAME_BYTES];
+	log_segment_name(seg->first_index, name, sizeof(name));
+	e->ops->close(e, seg->file);
+	log->segments_count--;
+	int rc = e->ops->unlink(e, name);
+	if (rc != 0) {
+		return log_fail(log, rc, "%s/%s: unlink: %s", log->dir_path, name,
+				store_strerror(rc));
+	}
+	return 0;
+}
+
+/* Cuts segment seg (the last) so that from_index and later are gone. */
+static int maint_cut_segment(struct store_log *log, struct store_segment *seg,
+			     raft_index from_index)
+{
+	struct store_engine *e = log->engine;
+	char name[STORE_FILE_NAME_BYTES];
+	log_segment_name(seg->first_index, name, sizeof(name));
+	raft_term term_before = store_term_at(log, from_index - 1);
+	uint64_t offset = 0;
+	int rc = log_segment_find(log, seg, from_index, &offset);
+	if (rc != 0) {
+		return rc;
+	}
+	rc = e->ops->truncate(e, seg->file, offset);
+	if (rc == 0) {
+		rc = e->ops->allocate(e, seg->file, log->cfg.segment_bytes);
+	}
+	if (rc == 0) {
+		rc = e->ops->sync(e, seg->file);
+	}
+	if (rc != 0) {
+		return log_fail(log, rc, "%s/%s: truncate at offset %" PRIu64 ": %s",
+				log->dir_path, name, offset, store_strerror(rc));
+	}
+	seg->last_index = from_index - 1;
+	seg->last_term = term_before;
+	seg->end_offset = offset;
+	return 0;
+}
+
+int store_truncate_suffix(struct store_log *log, raft_index from_index)
+{
+	RN_ASSERT(log != NULL);
+	RN_ASSERT(!log->in_callback);
+	int rc = store_flush(log); /* nothing in flight while files change */
+	if (rc != 0) {
+		return rc;
+	}
+	if (from_index <= log->compacted_index) {
+		return -STORE_E_COMPACTED;
+	}
+	if (from_index > log->last_index) {
+		return 0;
+	}
+	raft_term new_last_term = store_term_at(log, from_index - 1);
+	log->hint_segment_first = 0; /* records after the cut may move */
+	bool dropped = false;
+	while (log->segments_count > 0 &&
+	       log->segments[log->segments_count - 1].first_index >= from_index) {
+		rc = maint_drop_last(log);
+		if (rc != 0) {
+			return rc;
+		}
+		dropped = true;
+	}
+	if (dropped && (rc = log->engine->ops->sync_dir(log->engine)) != 0) {
+		return log_fail(log, rc, "%s: sync directory: %s", log->dir_path,
+				store_strerror(rc));
+	}
+	if (log->segments_count > 0) {
+		struct store_segment *seg = &log->segments[log->segments_count - 1];
+		if (seg->last_index >= from_index) {
+			rc = maint_cut_segment(log, seg, from_index);
+			if (rc != 0) {
+				return rc;
+			}
+		}
+	}
+	log->last_index = from_index - 1;
+	log->last_term = new_last_term;
+	log->durable_index = log->last_index;
+	log->durable_term = log->last_term;
+	log->stats.segments_count = log->segments_count;
+	return 0;
+}
+
+int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to_term)
+{
+	RN_ASSERT(log != NULL);
+	if (log->failed_rc != 0) {
+		return -STORE_E_FAILED;
+	}
+	if (up_to_index <= log->compacted_index) {
+		return 0;
+	}
+	if (up_to_index > log->durable_index) {
+		return -STORE_E_RANGE;
+	}
+	int rc = state_write(log, &log->hard_state, up_to_index, up_to_term);
+	if (rc != 0) {
+		return rc;
+	}
+	struct store_engine *e = log->engine;
+	uint32_t drop = 0;
+	/* Whole segments only, never the active one. All their entries are
+	 * durable (<= up_to_index <= durable_index), so no write targets them;
+	 * the segment an asynchronous read is reading (and those after it)
+	 * waits for the next compaction. */
+	while (drop + 1 < log->segments_count && log->segments[drop].last_index <= up_to_index &&
+	       !(log->read_req != NULL &&
+		 log->segments[drop].first_index == log->read_segment_first)) {
+		struct store_segment *seg = &log->segments[drop];
+		char name[STORE_FILE_NAME_BYTES];
+		log_segment_name(seg->first_index, name, sizeof(name));
+		e->ops->close(e, seg->file);
+		rc = e->ops->unlink(e, name);
+		if (rc != 0) {
+			return log_fail(log, rc, "%s/%s: unlink: %s", log->dir_path, name,
+					store_strerror(rc));
+		}
+		drop++;
+	}
+	memmove(log->segments, log->segments + drop,
+		(log->segments_count - drop) * sizeof(*log->segments));
+	log->segments_count -= drop;
+	log->stats.segments_count = log->segments_count;
+	if (drop > 0 && (rc = e->ops->sync_dir(e)) != 0) {
+		return log_fail(log, rc, "%s: sync directory: %s", log->dir_path,
+				store_strerror(rc));
+	}
+	return 0;
+}
+
+int store_save_hard_state(struct store_log *log, const struct raft_hard_state *hs)
+{
+	RN_ASSERT(log != NULL);
+	RN_ASSERT(hs != NULL);
+	if (log->failed_rc != 0) {
+		return -STORE_E_FAILED;
+	}
+	return state_write(log, hs, log->compacted_index, log->compacted_term);
+}
