@@ -65,7 +65,7 @@ static int sim_open(struct store_engine *e, const char *name, bool create, int *
 	if (sim_dead(se)) {
 		return -ECANCELED;
 	}
-	struct sim_file *f = sim_find(se->sim, name);
+	struct sim_file *f = simdisk_find(se->sim, name);
 	if (f == NULL && !create) {
 		return -ENOENT;
 	}
@@ -96,7 +96,7 @@ static int sim_unlink(struct store_engine *e, const char *name)
 	if (sim_dead(se)) {
 		return -ECANCELED;
 	}
-	struct sim_file *f = sim_find(se->sim, name);
+	struct sim_file *f = simdisk_find(se->sim, name);
 	if (f == NULL) {
 		return -ENOENT;
 	}
@@ -151,7 +151,7 @@ static int sim_resize(struct sim_engine *se, int file, uint64_t bytes, bool grow
 	if (grow_only && bytes <= f->vol_bytes) {
 		return 0;
 	}
-	int rc = sim_reserve(f, bytes);
+	int rc = simdisk_reserve(f, bytes);
 	if (rc != 0) {
 		return rc;
 	}
@@ -199,10 +199,10 @@ static int sim_sync(struct store_engine *e, int file)
 		return -ECANCELED;
 	}
 	(void)sim_file(se, file);
-	if (sim_sync_fails(se->sim)) {
+	if (simdisk_sync_fails(se->sim)) {
 		return -EIO;
 	}
-	sim_make_durable(se->sim, (uint32_t)file);
+	simdisk_make_durable(se->sim, (uint32_t)file);
 	return 0;
 }
 
@@ -214,7 +214,7 @@ static int sim_write_sync(struct store_engine *e, int file, uint64_t offset, con
 		return -ECANCELED;
 	}
 	(void)sim_file(se, file);
-	int rc = sim_write(se->sim, (uint32_t)file, offset, buf, bytes);
+	int rc = simdisk_write(se->sim, (uint32_t)file, offset, buf, bytes);
 	return rc != 0 ? rc : sim_sync(e, file);
 }
 
@@ -250,14 +250,14 @@ static int sim_submit(struct store_engine *e, const struct store_extent *extents
 	se->result = 0;
 	for (uint32_t i = 0; i < count && se->result == 0; i++) {
 		(void)sim_file(se, extents[i].file);
-		se->result = sim_write(se->sim, (uint32_t)extents[i].file, extents[i].file_offset,
+		se->result = simdisk_write(se->sim, (uint32_t)extents[i].file, extents[i].file_offset,
 				       extents[i].buf, extents[i].bytes);
 		if (se->result == 0 && i < last_run && durability != STORE_DURABILITY_NONE &&
 		    sim_ends_run(extents, count, i)) {
-			if (sim_sync_fails(se->sim)) {
+			if (simdisk_sync_fails(se->sim)) {
 				se->result = -EIO;
 			} else {
-				sim_make_durable(se->sim, (uint32_t)extents[i].file);
+				simdisk_make_durable(se->sim, (uint32_t)extents[i].file);
 			}
 		}
 	}
@@ -265,8 +265,9 @@ static int sim_submit(struct store_engine *e, const struct store_extent *extents
 	se->durability = durability;
 	const struct store_sim_config *cfg = &se->sim->cfg;
 	uint64_t spread = cfg->latency_us_max - cfg->latency_us_min;
-	uint64_t latency_us = cfg->latency_us_min + (spread ? sim_rand(se->sim) % (spread + 1) : 0);
+	uint64_t latency_us = cfg->latency_us_min + (spread ? simdisk_rand(se->sim) % (spread + 1) : 0);
 	se->ready_us = se->sim->now_us + latency_us;
+	se->sim->ready_us = se->ready_us;
 	se->active = true;
 	return 0;
 }
@@ -278,10 +279,10 @@ static int sim_complete(struct sim_engine *se)
 	if (se->result != 0 || se->durability == STORE_DURABILITY_NONE) {
 		return se->result;
 	}
-	if (sim_sync_fails(se->sim)) {
+	if (simdisk_sync_fails(se->sim)) {
 		return -EIO;
 	}
-	sim_make_durable(se->sim, (uint32_t)se->last_run_file);
+	simdisk_make_durable(se->sim, (uint32_t)se->last_run_file);
 	return 0;
 }
 
@@ -303,6 +304,7 @@ static int sim_poll(struct store_engine *e, bool wait, int *res_out)
 		se->sim->now_us = se->ready_us; /* waiting moves simulated time */
 	}
 	se->active = false;
+	se->sim->ready_us = 0;
 	*res_out = sim_complete(se);
 	return 1;
 }

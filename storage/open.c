@@ -24,8 +24,12 @@ int log_fail(struct store_log *log, int rc, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(log->errmsg, sizeof(log->errmsg), fmt, ap);
 		va_end(ap);
-		/* Loud on purpose: the node must stop, and say why. */
-		fprintf(stderr, "storage: FAIL-STOP: %s\n", log->errmsg);
+		/* Loud on purpose: the node must stop, and say why. A quiet
+		 * simulated disk (raftsim) leaves the telling to its caller,
+		 * which has store_errmsg(). */
+		if (!log->cfg.quiet || log->cfg.engine != STORE_ENGINE_SIM) {
+			fprintf(stderr, "storage: FAIL-STOP: %s\n", log->errmsg);
+		}
 	}
 	return -STORE_E_FAILED;
 }

@@ -12,7 +12,7 @@
 #include "common.h"
 #include "sim_internal.h"
 
-uint64_t sim_rand(struct store_sim *sim)
+uint64_t simdisk_rand(struct store_sim *sim)
 {
 	/* splitmix64: tiny, seedable, good enough for fault dice. */
 	uint64_t z = (sim->rng_state += 0x9e3779b97f4a7c15ull);
@@ -21,7 +21,7 @@ uint64_t sim_rand(struct store_sim *sim)
 	return z ^ (z >> 31);
 }
 
-int sim_reserve(struct sim_file *f, uint64_t bytes)
+int simdisk_reserve(struct sim_file *f, uint64_t bytes)
 {
 	if (bytes <= f->cap_bytes) {
 		return 0;
@@ -43,7 +43,7 @@ int sim_reserve(struct sim_file *f, uint64_t bytes)
 	return 0;
 }
 
-struct sim_file *sim_find(struct store_sim *sim, const char *name)
+struct sim_file *simdisk_find(struct store_sim *sim, const char *name)
 {
 	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
 		if (sim->files[i].exists && strcmp(sim->files[i].name, name) == 0) {
@@ -53,7 +53,7 @@ struct sim_file *sim_find(struct store_sim *sim, const char *name)
 	return NULL;
 }
 
-bool sim_sync_fails(struct store_sim *sim)
+bool simdisk_sync_fails(struct store_sim *sim)
 {
 	if (sim->syncs_until_fail == 0) {
 		return false;
@@ -62,7 +62,7 @@ bool sim_sync_fails(struct store_sim *sim)
 	return sim->syncs_until_fail == 0;
 }
 
-void sim_make_durable(struct store_sim *sim, uint32_t file)
+void simdisk_make_durable(struct store_sim *sim, uint32_t file)
 {
 	struct sim_file *f = &sim->files[file];
 	memcpy(f->dur, f->vol, (size_t)f->vol_bytes);
@@ -72,11 +72,11 @@ void sim_make_durable(struct store_sim *sim, uint32_t file)
 	}
 }
 
-int sim_write(struct store_sim *sim, uint32_t file, uint64_t offset, const void *buf,
+int simdisk_write(struct store_sim *sim, uint32_t file, uint64_t offset, const void *buf,
 		     uint64_t bytes)
 {
 	struct sim_file *f = &sim->files[file];
-	int rc = sim_reserve(f, offset + bytes);
+	int rc = simdisk_reserve(f, offset + bytes);
 	if (rc != 0) {
 		return rc;
 	}
@@ -123,6 +123,11 @@ void store_sim_advance_us(struct store_sim *sim, uint64_t us)
 	sim->now_us += us;
 }
 
+uint64_t store_sim_ready_us(const struct store_sim *sim)
+{
+	return sim->ready_us;
+}
+
 uint64_t store_sim_now_us(const struct store_sim *sim)
 {
 	return sim->now_us;
@@ -136,10 +141,11 @@ void store_sim_fail_sync(struct store_sim *sim, uint64_t nth)
 void store_sim_crash(struct store_sim *sim)
 {
 	sim->epoch++;
-	bool tear = sim->unsynced_valid && sim_rand(sim) % 1000000u < sim->cfg.tear_ppm;
+	sim->ready_us = 0;
+	bool tear = sim->unsynced_valid && simdisk_rand(sim) % 1000000u < sim->cfg.tear_ppm;
 	/* Draw the cut before resetting, so the stream does not depend on
 	 * which files exist. A prefix of [0, bytes] bytes survives. */
-	uint64_t keep_bytes = sim->unsynced_valid ? sim_rand(sim) % (sim->unsynced_bytes + 1) : 0;
+	uint64_t keep_bytes = sim->unsynced_valid ? simdisk_rand(sim) % (sim->unsynced_bytes + 1) : 0;
 	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
 		struct sim_file *f = &sim->files[i];
 		if (!f->exists) {

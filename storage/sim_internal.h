@@ -29,6 +29,7 @@ struct store_sim {
 	struct store_sim_config cfg;
 	uint64_t rng_state;
 	uint64_t now_us;
+	uint64_t ready_us; /* completion time of the group in flight, 0 = none */
 	uint64_t epoch;		   /* bumped by every crash */
 	uint64_t syncs_until_fail; /* 0 = no failure armed */
 	/* The last write not yet made durable, for tearing at a crash. */
@@ -39,17 +40,17 @@ struct store_sim {
 	struct sim_file files[SIM_FILES_MAX];
 };
 
-uint64_t sim_rand(struct store_sim *sim);
+uint64_t simdisk_rand(struct store_sim *sim);
 /* Grows both images of f to at least `bytes` (zero-filled). */
-int sim_reserve(struct sim_file *f, uint64_t bytes);
-struct sim_file *sim_find(struct store_sim *sim, const char *name);
+int simdisk_reserve(struct sim_file *f, uint64_t bytes);
+struct sim_file *simdisk_find(struct store_sim *sim, const char *name);
 /* Counts a sync against the armed failure; true if this one fails. */
-bool sim_sync_fails(struct store_sim *sim);
+bool simdisk_sync_fails(struct store_sim *sim);
 /* Copies file's volatile image to its durable one. */
-void sim_make_durable(struct store_sim *sim, uint32_t file);
+void simdisk_make_durable(struct store_sim *sim, uint32_t file);
 /* Writes into the volatile image and remembers it as the last unsynced
  * write (the one a crash may tear). */
-int sim_write(struct store_sim *sim, uint32_t file, uint64_t offset, const void *buf,
+int simdisk_write(struct store_sim *sim, uint32_t file, uint64_t offset, const void *buf,
 	      uint64_t bytes);
 
 #endif /* RN_STORAGE_SIM_INTERNAL_H */

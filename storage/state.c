@@ -109,6 +109,19 @@ int state_open(struct store_log *log, char *errmsg, size_t errmsg_bytes)
 		if (all_blank) {
 			return 0; /* created, never written: the initial state */
 		}
+		/* The first write ever (seq 1) goes to slot 1 while slot 0 is
+		 * still blank; every later write leaves a valid slot behind.
+		 * So a blank slot 0 beside a damaged slot 1 is that first
+		 * write torn by a crash: it never returned, nothing depended
+		 * on it, and the state is the initial one. */
+		if (state_slot_blank(&slots[0]) && !valid[1]) {
+			if (!log->cfg.quiet) {
+				fprintf(stderr, "storage: %s/%s: the first state write was torn; "
+						"starting from the initial state\n",
+					log->dir_path, STORE_STATE_FILE_NAME);
+			}
+			return 0;
+		}
 		snprintf(errmsg, errmsg_bytes,
 			 "%s/%s: both slots (offsets 0 and %u) fail their CRC check",
 			 log->dir_path, STORE_STATE_FILE_NAME, STORE_STATE_SLOT_BYTES);

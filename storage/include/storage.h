@@ -301,6 +301,9 @@ int store_sim_create(const struct store_sim_config *cfg, struct store_sim **out)
 void store_sim_destroy(struct store_sim *sim);
 void store_sim_advance_us(struct store_sim *sim, uint64_t us);
 uint64_t store_sim_now_us(const struct store_sim *sim);
+/* When the group in flight completes (simulated clock), 0 if none: lets a
+ * simulator schedule its next poll instead of polling on a cadence. */
+uint64_t store_sim_ready_us(const struct store_sim *sim);
 /* Arms a sync failure: the nth sync from now returns -EIO. */
 void store_sim_fail_sync(struct store_sim *sim, uint64_t nth);
 /* Crash: volatile data is lost, the last unsynced write torn (see above).

@@ -38,6 +38,7 @@ static const struct {
 	{"dup", SIM_FAULT_DUP},		    {"reorder", SIM_FAULT_REORDER},
 	{"partition", SIM_FAULT_PARTITION}, {"asym", SIM_FAULT_ASYM},
 	{"crash", SIM_FAULT_CRASH},	    {"skew", SIM_FAULT_SKEW},
+	{"disk", SIM_FAULT_DISK},
 };
 
 struct raftsim_opts {
@@ -61,6 +62,7 @@ struct raftsim_result {
 	uint64_t writes_acked;
 	uint64_t elections;
 	uint64_t crashes;
+	uint64_t nodes_failed;
 	uint8_t violated;
 	uint64_t violations; /* seeds with a violation (--keep-going) */
 	uint64_t seed;
@@ -84,7 +86,7 @@ static void raftsim_usage(FILE *f)
 		"  --time-ms T       simulated time per seed, >= 4000 (default 30000); faults\n"
 		"                    stop min(5 s, T/2) before the end, then liveness is checked\n"
 		"  --faults LIST     comma-separated: delay,loss,dup,reorder,partition,asym,\n"
-		"                    crash,skew; or all (default) or none\n"
+		"                    crash,skew,disk; or all (default) or none\n"
 		"  --plant-bug NAME  switch on a known bug in the test-only core (see below)\n"
 		"  --scenario FILE   play a scenario (tests/sim/scenarios/*.txt) instead\n"
 		"  --trace           print every event (deterministic: same seed, same bytes)\n"
@@ -95,11 +97,11 @@ static void raftsim_usage(FILE *f)
 		"Exit status: 0 no violation, 1 a violation (property, seed and trace tail\n"
 		"printed), 2 bad usage.\n");
 #ifdef RAFT_PLANTED_BUGS
-	fprintf(f, "\nPlanted bugs:");
+	fprintf(f, "\nPlanted bugs (consensus):");
 	for (int i = 1; i < RAFT_BUG_COUNT; i++) {
 		fprintf(f, " %s", raft_planted_bug_name(i));
 	}
-	fprintf(f, "\n");
+	fprintf(f, "\nPlanted bug (storage): ack-unsynced (durable reported before the sync)\n");
 #endif
 }
 
@@ -212,7 +214,11 @@ static int raftsim_parse(int argc, char **argv, struct raftsim_opts *o)
 			o->bug_name = v;
 #ifdef RAFT_PLANTED_BUGS
 			o->chaos.planted_bug = raft_planted_bug_parse(v);
-			ok = o->chaos.planted_bug > 0;
+			o->chaos.planted_ack_unsynced = strcmp(v, "ack-unsynced") == 0;
+			ok = o->chaos.planted_bug > 0 || o->chaos.planted_ack_unsynced;
+			if (o->chaos.planted_ack_unsynced) {
+				o->chaos.planted_bug = 0; /* a storage bug, not the core's */
+			}
 #else
 			fprintf(stderr, "raftsim: built without planted bugs "
 					"(meson option planted_bugs=false)\n");
@@ -246,6 +252,7 @@ static void raftsim_result_add(struct raftsim_result *sum, const struct sim *s)
 	sum->writes_acked += s->writes_acked;
 	sum->elections += s->elections;
 	sum->crashes += s->crashes;
+	sum->nodes_failed += s->nodes_failed;
 }
 
 /* Runs seeds first, first + stride, ... (< end) and reports to fd, or, with
@@ -375,6 +382,7 @@ static void raftsim_fork_all(const struct raftsim_opts *o, struct raftsim_result
 		sum->writes_acked += last[j].writes_acked;
 		sum->elections += last[j].elections;
 		sum->crashes += last[j].crashes;
+		sum->nodes_failed += last[j].nodes_failed;
 		sum->violations += last[j].violations;
 		if (last[j].violated && last[j].final && !sum->violated) {
 			sum->violated = 1;
@@ -432,10 +440,11 @@ int main(int argc, char **argv)
 	raftsim_faults_str(o.chaos.faults, faults, sizeof(faults));
 	printf("raftsim: seeds %" PRIu64 " (from %" PRIu64 "), nodes %u, faults %s%s%s, steps %" PRIu64
 	       ", simulated %.1f s, elections %" PRIu64 ", crashes %" PRIu64
+	       ", nodes refusing a damaged log %" PRIu64
 	       ", writes acknowledged %" PRIu64 ", violations %" PRIu64,
 	       sum.seeds_run, o.seed, o.chaos.nodes_count, faults, o.bug_name ? ", planted bug " : "",
 	       o.bug_name ? o.bug_name : "", sum.steps, (double)sum.sim_us / 1e6, sum.elections,
-	       sum.crashes, sum.writes_acked, sum.violations);
+	       sum.crashes, sum.nodes_failed, sum.writes_acked, sum.violations);
 	/* Wall-clock figures would make a trace differ from run to run. */
 	if (!o.trace) {
 		printf(", %.0f steps/s (%.1f s wall, %u jobs)", (double)sum.steps / wall_s, wall_s,

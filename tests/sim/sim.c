@@ -217,7 +217,10 @@ static void sim_node_start(struct sim *s, struct sim_node *n)
 	struct raft_config cfg;
 
 	sim_node_config(s, n, &cfg);
-	int rc = raft_create(&cfg, &n->hard_state, n->dlog, n->dlog_count, &n->raft);
+	if (!sim_disk_open(s, n)) {
+		return; /* refuses to start (damaged log), or a violation */
+	}
+	int rc = raft_create(&cfg, &n->hard_state, n->dlog, n->wlog_count, &n->raft);
 	if (rc != 0) {
 		check_violation(s, "Recovery", "n%u cannot restart from its durable state: %s",
 				n->id, raft_strerror(rc));
@@ -235,53 +238,6 @@ static void sim_node_start(struct sim *s, struct sim_node *n)
 	n->term = raft_current_term(n->raft);
 	/* Ticks start at a random phase so that nodes do not tick in step. */
 	sim_schedule_tick(s, n, s->now_us + sim_rand_range(s, 1, n->tick_us));
-}
-
-static void sim_disk_queue(struct sim *s, struct sim_node *n, const struct raft_update *u)
-{
-	if ((u->flags & RAFT_UPDATE_TRUNCATE) == 0 && u->entries_count == 0) {
-		return;
-	}
-	if (n->ops_count == n->ops_cap) {
-		/* Grow the FIFO ring, keeping its order. */
-		uint32_t cap = n->ops_cap ? 2 * n->ops_cap : 64;
-		struct sim_disk_op *ops = sim_xrealloc(NULL, cap * sizeof(*ops));
-		for (uint32_t i = 0; i < n->ops_count; i++) {
-			ops[i] = n->ops[(n->ops_head + i) % n->ops_cap];
-		}
-		free(n->ops);
-		n->ops = ops;
-		n->ops_head = 0;
-		n->ops_cap = cap;
-	}
-	struct sim_disk_op *op = &n->ops[(n->ops_head + n->ops_count++) % n->ops_cap];
-	*op = (struct sim_disk_op){0};
-	if (u->flags & RAFT_UPDATE_TRUNCATE) {
-		op->truncate_from = u->truncate_index;
-	}
-	if (u->entries_count > 0) {
-		size_t bytes = u->entries_count * sizeof(*u->entries);
-		op->entries = sim_xrealloc(NULL, bytes);
-		memcpy(op->entries, u->entries, bytes);
-		op->entries_count = u->entries_count;
-	}
-	/* Writes become durable in submission order (one disk queue). */
-	uint64_t latency = sim_rand_range(s, s->p.disk_latency_us_min, s->p.disk_latency_us_max);
-	op->done_us = rn_max_u64(n->disk_busy_until_us, s->now_us + latency);
-	n->disk_busy_until_us = op->done_us;
-	struct sim_event ev = {
-		.time_us = op->done_us, .kind = SIM_EV_DISK, .node = n->id, .epoch = n->epoch};
-	sim_push(s, &ev);
-}
-
-static void sim_disk_drop_all(struct sim_node *n)
-{
-	for (uint32_t i = 0; i < n->ops_count; i++) {
-		free(n->ops[(n->ops_head + i) % n->ops_cap].entries);
-	}
-	n->ops_head = 0;
-	n->ops_count = 0;
-	n->disk_busy_until_us = 0;
 }
 
 static void sim_send(struct sim *s, raft_node_id from, const struct raft_message *m);
@@ -362,19 +318,22 @@ static void sim_apply(struct sim *s, struct sim_node *n, raft_index commit_index
 	}
 }
 
+static void sim_fail_stop(struct sim *s, struct sim_node *n);
+
 /* Carries out one update in the order of the contract in consensus.h. */
 static void sim_node_process(struct sim *s, struct sim_node *n, const struct raft_update *u)
 {
-	/* 1. Hard state, durable before any message of this update leaves. */
-	bool voted = false;
-	if (u->flags & RAFT_UPDATE_HARD_STATE) {
-		voted = u->hard_state.vote != RAFT_NODE_NONE && u->hard_state.vote != n->id &&
-			(u->hard_state.vote != n->hard_state.vote ||
-			 u->hard_state.term != n->hard_state.term);
-		n->hard_state = u->hard_state;
+	bool voted = (u->flags & RAFT_UPDATE_HARD_STATE) && u->hard_state.vote != RAFT_NODE_NONE &&
+		     u->hard_state.vote != n->id &&
+		     (u->hard_state.vote != n->hard_state.vote ||
+		      u->hard_state.term != n->hard_state.term);
+	/* 1. Hard state durable before any message of this update leaves;
+	 * 2. truncation and write handed to the log (durable later). A log
+	 * that fails stops the node here: nothing of this update is sent. */
+	if (!sim_disk_write(s, n, u)) {
+		sim_fail_stop(s, n);
+		return;
 	}
-	/* 2. Truncation and write, queued on the disk (durable later). */
-	sim_disk_queue(s, n, u);
 	/* 3. Messages, in parallel with the write. */
 	for (uint32_t i = 0; i < u->msgs_count; i++) {
 		sim_send(s, n->id, &u->msgs[i]);
@@ -397,6 +356,26 @@ static void sim_node_process(struct sim *s, struct sim_node *n, const struct raf
 	}
 }
 
+/* What the log reported durable goes to the core as PERSISTED events,
+ * outside any other step (the log reports from inside its own calls). */
+static void sim_node_drain(struct sim *s, struct sim_node *n)
+{
+	raft_index index;
+	raft_term term;
+	uint32_t epoch = n->epoch;
+	while (n->up && n->epoch == epoch && !s->violated &&
+	       sim_disk_take_report(n, &index, &term)) {
+		if (sim_tracing(s)) {
+			sim_log(s, SIM_TRACE, "n%u disk: durable up to %llu/t%llu", n->id,
+				(unsigned long long)index, (unsigned long long)term);
+		}
+		struct raft_event ev = {.type = RAFT_EVENT_PERSISTED};
+		ev.persisted.index = index;
+		ev.persisted.term = term;
+		sim_node_step(s, n, &ev, NULL);
+	}
+}
+
 static void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *ev, int *rc_out)
 {
 	struct raft_update u;
@@ -414,6 +393,7 @@ static void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *
 	if (s->violated) {
 		return;
 	}
+	s->step_depth++;
 	if (u.flags & RAFT_UPDATE_TRUNCATE) {
 		sim_log(s, SIM_STORY,
 			"n%u rolls back uncommitted entries %llu..%llu (last of term %llu) and takes "
@@ -422,6 +402,9 @@ static void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *
 			(unsigned long long)last_term_before, u.leader_id);
 	}
 	sim_node_process(s, n, &u);
+	if (--s->step_depth == 0) {
+		sim_node_drain(s, n);
+	}
 }
 
 void sim_step_external(struct sim *s, raft_node_id id, struct raft_event *ev)
@@ -441,7 +424,7 @@ void sim_crash(struct sim *s, raft_node_id id)
 	n->up = false;
 	n->epoch++;
 	n->role = 0;
-	sim_disk_drop_all(n); /* not yet durable: lost */
+	sim_disk_crash(n); /* not yet durable: lost, the last write maybe torn */
 	s->crashes++;
 	sim_log(s, SIM_STORY, "n%u CRASHES (durable log ends at %llu, term %llu)", id,
 		(unsigned long long)n->dlog_count, (unsigned long long)n->hard_state.term);
@@ -450,7 +433,7 @@ void sim_crash(struct sim *s, raft_node_id id)
 void sim_restart(struct sim *s, raft_node_id id)
 {
 	struct sim_node *n = &s->nodes[id];
-	if (n->up) {
+	if (n->up || n->failed) {
 		return;
 	}
 	n->restarts++;
@@ -465,6 +448,21 @@ void sim_restart_at(struct sim *s, raft_node_id id, uint64_t at_us)
 {
 	struct sim_event ev = {.time_us = at_us, .kind = SIM_EV_RESTART, .node = id,
 			       .epoch = s->nodes[id].epoch};
+	sim_push(s, &ev);
+}
+
+/* A log failure stops the node (fail-stop): a supervisor restarts it a
+ * little later, and recovery decides what it still has. */
+static void sim_fail_stop(struct sim *s, struct sim_node *n)
+{
+	sim_crash(s, n->id);
+	sim_restart_at(s, n->id, s->now_us + sim_rand_range(s, 10000, 500000));
+}
+
+void sim_schedule_disk_poll(struct sim *s, struct sim_node *n, uint64_t at_us)
+{
+	struct sim_event ev = {.time_us = at_us, .kind = SIM_EV_DISK, .node = n->id,
+			       .epoch = n->epoch};
 	sim_push(s, &ev);
 }
 
@@ -542,40 +540,6 @@ static void sim_send(struct sim *s, raft_node_id from, const struct raft_message
 
 /* ---- events ----------------------------------------------------------------- */
 
-static void sim_on_disk(struct sim *s, struct sim_node *n)
-{
-	RN_ASSERT(n->ops_count > 0);
-	struct sim_disk_op op = n->ops[n->ops_head];
-	RN_ASSERT(op.done_us == s->now_us);
-	n->ops_head = (n->ops_head + 1) % n->ops_cap;
-	n->ops_count--;
-	if (op.truncate_from != 0 && op.truncate_from <= n->dlog_count) {
-		n->dlog_count = op.truncate_from - 1;
-	}
-	if (op.entries_count > 0) {
-		raft_index first = op.entries[0].index;
-		RN_ASSERT(first >= 1 && first <= n->dlog_count + 1);
-		uint64_t last = first - 1 + op.entries_count;
-		if (last > n->dlog_cap) {
-			n->dlog_cap = rn_max_u64(2 * n->dlog_cap, last + 1024);
-			n->dlog = sim_xrealloc(n->dlog, n->dlog_cap * sizeof(*n->dlog));
-		}
-		memcpy(&n->dlog[first - 1], op.entries, op.entries_count * sizeof(*op.entries));
-		n->dlog_count = last;
-		const struct raft_entry tail_copy = op.entries[op.entries_count - 1];
-		const struct raft_entry *tail = &tail_copy;
-		free(op.entries);
-		if (sim_tracing(s)) {
-			sim_log(s, SIM_TRACE, "n%u disk: durable up to %llu/t%llu", n->id,
-				(unsigned long long)tail->index, (unsigned long long)tail->term);
-		}
-		struct raft_event ev = {.type = RAFT_EVENT_PERSISTED};
-		ev.persisted.index = tail->index;
-		ev.persisted.term = tail->term;
-		sim_node_step(s, n, &ev, NULL);
-	}
-}
-
 static void sim_dispatch(struct sim *s, struct sim_event *ev)
 {
 	struct sim_node *n = ev->node != 0 ? &s->nodes[ev->node] : NULL;
@@ -609,7 +573,11 @@ static void sim_dispatch(struct sim *s, struct sim_event *ev)
 		break;
 	case SIM_EV_DISK:
 		if (n->up && n->epoch == ev->epoch) {
-			sim_on_disk(s, n);
+			if (!sim_disk_poll(s, n)) {
+				sim_fail_stop(s, n);
+			} else {
+				sim_node_drain(s, n);
+			}
 		}
 		break;
 	case SIM_EV_RESTART:
@@ -829,6 +797,7 @@ struct sim *sim_new(const struct sim_params *p, int verbosity, FILE *out)
 		}
 		n->tick_us = (uint32_t)((int64_t)p->tick_us +
 					(int64_t)p->tick_us * n->skew_ppm / 1000000);
+		sim_disk_init(s, n);
 		sim_node_start(s, n);
 	}
 	return s;
@@ -842,8 +811,7 @@ void sim_free(struct sim *s)
 	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
 		struct sim_node *n = &s->nodes[id];
 		raft_destroy(n->raft);
-		sim_disk_drop_all(n);
-		free(n->ops);
+		sim_disk_free(n);
 		free(n->dlog);
 	}
 	for (uint32_t i = 0; i < s->heap_count; i++) {

@@ -45,8 +45,9 @@ enum sim_fault {
 	SIM_FAULT_ASYM = 1u << 5,      /* one-way link cuts */
 	SIM_FAULT_CRASH = 1u << 6,     /* crash and restart; unsynced writes lost */
 	SIM_FAULT_SKEW = 1u << 7,      /* clocks tick at different rates */
+	SIM_FAULT_DISK = 1u << 8,      /* torn writes, failed syncs, bit flips */
 };
-#define SIM_FAULTS_ALL 0xffu
+#define SIM_FAULTS_ALL 0x1ffu
 
 enum sim_delay_dist {
 	SIM_DELAY_FIXED = 0,   /* scenarios: base delay, no jitter */
@@ -77,17 +78,21 @@ struct sim_params {
 	/* Disk: each write's latency in [min, max]. */
 	uint32_t disk_latency_us_min;
 	uint32_t disk_latency_us_max;
+	uint32_t tear_ppm; /* chance a crash tears the last unsynced write */
+	bool planted_ack_unsynced; /* storage's planted bug (test builds) */
 	/* Clock skew: each node's tick is tick_us * (1 +- skew_ppm / 1e6). */
 	uint32_t skew_ppm_max;
 };
 
-/* A write or truncation queued on a node's simulated disk. */
-struct sim_disk_op {
-	uint64_t done_us; /* when it becomes durable */
-	raft_index truncate_from; /* 0: none */
-	struct raft_entry *entries; /* owned copy */
-	uint32_t entries_count;
+/* "Durable up to (index, term)", from the node's log to its core. */
+struct sim_report {
+	raft_index index;
+	raft_term term;
 };
+#define SIM_REPORTS_MAX 16u
+
+struct store_sim;
+struct store_log;
 
 struct sim_node {
 	raft_node_id id;
@@ -98,16 +103,24 @@ struct sim_node {
 	uint32_t host; /* scenario host label, 0 = none */
 	int64_t skew_ppm;
 	uint32_t tick_us;
-	/* Durable state: what a restart recovers, exactly what was reported
-	 * persisted (hard state is written synchronously before sends). */
+	/* The node's log: the real storage module on a simulated disk
+	 * (sim_disk.c). dlog mirrors what was written to it, by index
+	 * (dlog[i - 1]); the first dlog_count entries were reported durable.
+	 * The hard state is saved synchronously, before any message leaves. */
+	struct store_sim *disk;
+	struct store_log *log; /* NULL while down */
 	struct raft_hard_state hard_state;
-	struct raft_entry *dlog; /* dlog[i - 1] = entry i */
+	struct raft_hard_state hard_state_maybe; /* a save that failed */
+	bool hard_state_uncertain;
+	struct raft_entry *dlog;
+	uint64_t wlog_count;
 	uint64_t dlog_count;
 	uint64_t dlog_cap;
-	/* Disk queue, FIFO. */
-	struct sim_disk_op *ops;
-	uint32_t ops_head, ops_count, ops_cap;
-	uint64_t disk_busy_until_us;
+	struct sim_report reports[SIM_REPORTS_MAX]; /* not yet given to the core */
+	uint32_t reports_head, reports_count;
+	uint64_t disk_poll_at_us; /* a poll is scheduled then; 0 = none */
+	bool damaged; /* a bit was flipped in its log */
+	bool failed;  /* refused to start (damaged log): down for good */
 	/* Applied state machine (the apply order is checked globally). */
 	raft_index applied_index;
 	uint8_t role;
@@ -185,6 +198,7 @@ struct sim {
 	uint64_t rng;
 	uint64_t steps;
 	uint64_t seq;
+	uint32_t step_depth; /* nesting of sim_node_step (APPLIED inside a step) */
 	struct sim_node nodes[SIM_NODES_MAX + 1]; /* by id, 1-based */
 	bool cut[SIM_NODES_MAX + 1][SIM_NODES_MAX + 1]; /* cut[from][to] */
 	/* Event heap. */
@@ -226,6 +240,7 @@ struct sim {
 	/* Counters for the summary. */
 	uint64_t msgs_sent, msgs_dropped, msgs_duplicated;
 	uint64_t crashes, elections;
+	uint64_t nodes_failed, syncs_failed;
 	uint64_t writes_acked, reads_done;
 };
 
@@ -243,6 +258,19 @@ bool sim_run_until(struct sim *s, uint64_t until_us, bool (*stop)(struct sim *s,
 
 /* The driver's timer: calls s->hook(s, hook_kind) at time `at_us`. */
 void sim_schedule_hook(struct sim *s, uint64_t at_us, uint32_t hook_kind);
+
+/* sim_disk.c: the node's log on the real storage module. */
+void sim_disk_init(struct sim *s, struct sim_node *n);
+bool sim_disk_open(struct sim *s, struct sim_node *n);
+void sim_disk_crash(struct sim_node *n);
+bool sim_disk_write(struct sim *s, struct sim_node *n, const struct raft_update *u);
+bool sim_disk_poll(struct sim *s, struct sim_node *n);
+void sim_disk_schedule(struct sim *s, struct sim_node *n);
+bool sim_disk_take_report(struct sim_node *n, raft_index *index, raft_term *term);
+void sim_disk_fail_sync(struct sim *s, struct sim_node *n);
+bool sim_disk_flip_bit(struct sim *s, struct sim_node *n);
+void sim_disk_free(struct sim_node *n);
+void sim_schedule_disk_poll(struct sim *s, struct sim_node *n, uint64_t at_us);
 
 /* Steps node `id` with an event made by the driver (scenarios). */
 void sim_step_external(struct sim *s, raft_node_id id, struct raft_event *ev);
@@ -293,6 +321,7 @@ struct chaos_opts {
 	uint32_t nodes_count;
 	uint32_t faults;
 	int planted_bug;
+	bool planted_ack_unsynced;
 	uint64_t time_ms;
 };
 struct sim *chaos_run(const struct chaos_opts *o, uint64_t seed, int verbosity, bool capture,

@@ -329,6 +329,9 @@ static uint32_t check_views(const struct sim_node *n, raft_index index,
 			    const struct sim_committed *c, struct check_view v[2])
 {
 	uint32_t count = 0;
+	if (n->failed) {
+		return 0; /* down for good: neither votes nor leads */
+	}
 	if (n->up) {
 		struct raft_entry e;
 		v[count].last_index = raft_last_index(n->raft);

@@ -6,7 +6,9 @@
  * term going backwards, a missing segment, a bad segment name) makes open
  * fail with its own code and a message naming the file and the offset;
  * blank segments left by a roll are removed; a missing state file next to
- * segments (a lost term and vote) is refused.
+ * segments (a lost term and vote) is refused; the very first state write,
+ * torn by a crash, opens as the initial state, while two damaged slots are
+ * refused.
  * Method: build a small log of three segments with the pwrite engine, keep a
  * pristine copy of its files, plant one kind of damage with plain file
  * writes, reopen, check the result, and restore the copy. The bit flips use
@@ -346,6 +348,70 @@ static void test_missing_state_file_refused(void **state)
 	fx_restore(fx);
 }
 
+/* The first hard-state write goes to slot 1 while slot 0 is blank: torn at
+ * any byte, the log opens in the initial state (that write never returned,
+ * so nothing depended on it). With slot 0 damaged too it is refused. */
+static void test_torn_first_state_write(void **state)
+{
+	(void)state;
+	char dir[SU_PATH_BYTES];
+	struct store_config cfg;
+	su_tmpdir(dir, sizeof(dir));
+	su_config(&cfg, dir, STORE_ENGINE_PWRITE, RC_SEGMENT_BYTES);
+	struct store_log *log = su_open(&cfg);
+	struct raft_hard_state hs = {.term = 7, .vote = 3};
+	assert_int_equal(store_save_hard_state(log, &hs), 0);
+	store_close(log);
+	size_t bytes = 0;
+	uint8_t *written = su_file_read(dir, "state", &bytes);
+	assert_true(bytes >= 2 * 4096);
+	/* Slot 0 blank, slot 1 holds the write: cut it at every byte before
+	 * its last non-zero one (a cut after it leaves the slot whole). */
+	size_t last_nonzero = 0;
+	for (size_t i = 0; i < 64; i++) {
+		if (written[4096 + i] != 0) {
+			last_nonzero = i;
+		}
+	}
+	assert_true(last_nonzero >= 16);
+	for (size_t keep = 0; keep <= last_nonzero; keep++) {
+		uint8_t *torn = calloc(1, bytes);
+		assert_non_null(torn);
+		memcpy(torn + 4096, written + 4096, keep);
+		su_file_write(dir, "state", torn, bytes);
+		char errmsg[512];
+		log = NULL;
+		int rc = store_open(&cfg, &log, errmsg, sizeof(errmsg));
+		if (rc != 0) {
+			fail_msg("torn at byte %zu: open fails: %s", keep, errmsg);
+		}
+		struct raft_hard_state got;
+		store_hard_state(log, &got);
+		assert_int_equal(got.term, 0);
+		assert_int_equal(got.vote, 0);
+		store_close(log);
+		/* Garbage in slot 0 as well: no slot can be trusted. */
+		memset(torn, 0xa5, 64);
+		memcpy(torn + 4096, written + 4096, keep);
+		su_file_write(dir, "state", torn, bytes);
+		log = NULL;
+		assert_int_equal(store_open(&cfg, &log, errmsg, sizeof(errmsg)),
+				 -STORE_E_STATE_CORRUPT);
+		assert_null(log);
+		free(torn);
+	}
+	/* And whole, it opens with the state it holds. */
+	su_file_write(dir, "state", written, bytes);
+	log = su_open(&cfg);
+	struct raft_hard_state got;
+	store_hard_state(log, &got);
+	assert_int_equal(got.term, 7);
+	assert_int_equal(got.vote, 3);
+	store_close(log);
+	free(written);
+	su_rmtree(dir);
+}
+
 static void on_read_done(void *user, struct store_read_req *req)
 {
 	(void)req;
@@ -400,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_blank_tail_segment_removed),
 		cmocka_unit_test(test_damage_in_tail_segment_not_last_record_refused),
 		cmocka_unit_test(test_missing_state_file_refused),
+		cmocka_unit_test(test_torn_first_state_write),
 		cmocka_unit_test(test_damage_found_by_reads),
 	};
 	return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
