@@ -5,7 +5,8 @@
  * durable entries, only current-term entries commit by counting (§3.6.2),
  * conflicting suffixes are truncated and fast backtracking finds the match
  * (§3.5), the in-flight window bounds pipelining, and the uncommitted-bytes
- * cap refuses proposals with its own error.
+ * cap refuses proposals with its own error; batches keep their places
+ * across the wrap of the in-memory ring.
  * Method: a manual cluster (harness.c) with writes made durable by hand.
  */
 #include <setjmp.h>
@@ -294,6 +295,63 @@ static void test_fast_backtracking_skips_terms(void **state)
 	h_destroy(&cluster);
 }
 
+static void small_window(struct raft_config *cfg)
+{
+	cfg->log_entries_max = 256;
+	cfg->append_entries_max = 16;
+}
+
+/* The in-memory log is a ring: batches appended across its wrap point,
+ * on the leader and on followers, keep every entry at its index. Method:
+ * a 256-entry window, batches of 16, every node reporting what it applied
+ * (so the core releases slots), 1,600 entries: the ring wraps six times. */
+static void test_batches_across_ring_wrap(void **state)
+{
+	(void)state;
+	h_init(&cluster, 3, small_window);
+	h_elect(&cluster, 1);
+	h_deliver_all(&cluster);
+	uint64_t payload = 1000;
+	for (int round = 0; round < 100; round++) {
+		struct raft_entry batch[16];
+		for (int i = 0; i < 16; i++) {
+			batch[i] = (struct raft_entry){.type = RAFT_ENTRY_NORMAL,
+						       .payload = payload++, .payload_bytes = 8};
+		}
+		struct raft_event ev = {.type = RAFT_EVENT_PROPOSE};
+		ev.propose.entries = batch;
+		ev.propose.entries_count = 16;
+		assert_int_equal(h_step(&cluster, 1, &ev), 0);
+		h_deliver_all(&cluster);
+		/* Every node holds this round's batch, each entry in place. */
+		for (raft_node_id id = 1; id <= 3; id++) {
+			struct raft *r = cluster.nodes[id].raft;
+			raft_index last = raft_last_index(r);
+			assert_int_equal(last, 1 + 16 * (uint64_t)(round + 1));
+			assert_int_equal(raft_commit_index(r), last);
+			for (raft_index i = last - 15; i <= last; i++) {
+				struct raft_entry e;
+				assert_true(raft_log_entry(r, i, &e));
+				assert_int_equal(e.index, i);
+				assert_int_equal(e.payload, 1000 + (i - 2));
+			}
+		}
+		for (raft_node_id id = 1; id <= 3; id++) {
+			struct raft_event applied = {.type = RAFT_EVENT_APPLIED};
+			applied.applied.index = cluster.nodes[id].applied_index;
+			h_step(&cluster, id, &applied);
+		}
+		h_deliver_all(&cluster);
+	}
+	/* The ring wrapped: the oldest entries were released to make room. */
+	for (raft_node_id id = 1; id <= 3; id++) {
+		struct raft_entry e;
+		assert_int_equal(raft_last_index(cluster.nodes[id].raft), 1 + 1600);
+		assert_false(raft_log_entry(cluster.nodes[id].raft, 2, &e));
+	}
+	h_destroy(&cluster);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_inflight_window_bounds_pipelining),
 		cmocka_unit_test(test_uncommitted_cap_refuses_with_distinct_error),
 		cmocka_unit_test(test_fast_backtracking_skips_terms),
+		cmocka_unit_test(test_batches_across_ring_wrap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
