@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node.h - the public API of raftnode's node module. This first part is the
+ * replicated key-value state machine (kv.c): put, get, delete and
+ * compare-and-swap, with client sessions (client id + sequence number) that
+ * make retried writes exactly-once. The daemon's wiring (config, stages,
+ * telemetry) joins it here as issue "raftnode end to end" lands.
+ *
+ * The state machine is deterministic: every node applies the same committed
+ * commands in the same order and reaches the same state, which
+ * node_kv_digest() summarizes in 64 bits (order-independent: a function of
+ * the live keys and values only). All memory is sized by node_kv_config at
+ * node_kv_create(); applying never allocates. A command that does not fit
+ * (table full, value too big) gets a deterministic error result, the same
+ * on every node. Command bytes come from clients through the log: they are
+ * validated, never asserted on.
+ */
+#ifndef RN_NODE_H
+#define RN_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus.h" /* raft_index */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum node_kv_op {
+	NODE_KV_PUT = 1,
+	NODE_KV_GET = 2, /* through the log: a read ordered with the writes */
+	NODE_KV_DEL = 3,
+	NODE_KV_CAS = 4, /* set value if the current value equals `expected` */
+};
+
+enum node_kv_status {
+	NODE_KV_OK = 0,
+	NODE_KV_NOT_FOUND = 1,	   /* get/del/cas of a missing key */
+	NODE_KV_CAS_MISMATCH = 2,  /* cas: current value differs from expected */
+	NODE_KV_FULL = 3,	   /* put of a new key with keys_max keys live */
+	NODE_KV_TOO_BIG = 4,	   /* key or value over the configured limits */
+	NODE_KV_BAD_COMMAND = 5,   /* malformed command bytes */
+	NODE_KV_STALE = 6,	   /* seq older than the session's last: a late retry */
+};
+
+/* A command, decoded: the pointers point into the encoded bytes. */
+struct node_kv_command {
+	uint8_t op; /* enum node_kv_op */
+	uint64_t client_id; /* 0 = no session (no exactly-once) */
+	uint64_t seq;	    /* per client, increasing */
+	const uint8_t *key;
+	uint16_t key_bytes;
+	const uint8_t *value; /* put, cas: the new value */
+	uint32_t value_bytes;
+	const uint8_t *expected; /* cas */
+	uint32_t expected_bytes;
+};
+
+/*
+ * Encoding (little-endian): u8 op, u8 0, u16 key_bytes, u32 value_bytes,
+ * u32 expected_bytes, u32 0, u64 client_id, u64 seq, then key, expected,
+ * value. 32 bytes of header.
+ */
+#define NODE_KV_COMMAND_HEADER_BYTES 32u
+size_t node_kv_command_bytes(const struct node_kv_command *c);
+/* Returns the bytes written, or -EMSGSIZE if out is too small, -EINVAL for
+ * an op that does not exist. */
+int64_t node_kv_encode(const struct node_kv_command *c, uint8_t *out, size_t out_bytes);
+/* 0, or -EINVAL for malformed bytes (any field, any length). */
+int node_kv_decode(const uint8_t *buf, size_t buf_bytes, struct node_kv_command *out);
+
+struct node_kv_config {
+	uint32_t keys_max;	   /* live keys */
+	uint16_t key_bytes_max;	   /* <= 1024 */
+	uint32_t value_bytes_max;  /* <= 1 MiB */
+	uint32_t clients_max;	   /* sessions kept; the least recently used goes */
+};
+void node_kv_config_default(struct node_kv_config *cfg);
+/* The memory a state machine of this configuration takes, in bytes: the
+ * formula the README states. */
+uint64_t node_kv_memory_bytes(const struct node_kv_config *cfg);
+
+struct node_kv;
+
+/* The outcome of one applied command. `value` (get, and cas on mismatch:
+ * the current value) stays valid until the next apply. */
+struct node_kv_result {
+	uint8_t status;	 /* enum node_kv_status */
+	bool duplicate;	 /* a retry of the session's last command: not applied
+			  * again, its first status returned */
+	const uint8_t *value;
+	uint32_t value_bytes;
+};
+
+/* 0, -EINVAL (bad config) or -ENOMEM. */
+int node_kv_create(const struct node_kv_config *cfg, struct node_kv **out);
+void node_kv_destroy(struct node_kv *kv);
+
+/* Applies the committed command at `index` (applied index + 1). */
+void node_kv_apply(struct node_kv *kv, raft_index index, const uint8_t *cmd, size_t cmd_bytes,
+		   struct node_kv_result *res);
+/* A committed entry that carries no command (a leader's no-op). */
+void node_kv_skip(struct node_kv *kv, raft_index index);
+
+/* Reads the current value (after a ReadIndex, or a stale read). Returns
+ * NODE_KV_OK or NODE_KV_NOT_FOUND. */
+int node_kv_get(const struct node_kv *kv, const uint8_t *key, uint16_t key_bytes,
+		const uint8_t **value, uint32_t *value_bytes);
+
+raft_index node_kv_applied_index(const struct node_kv *kv);
+uint32_t node_kv_keys_count(const struct node_kv *kv);
+uint64_t node_kv_digest(const struct node_kv *kv);
+const char *node_kv_status_name(int status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RN_NODE_H */

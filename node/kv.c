@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kv.c - the replicated key-value state machine (see node.h).
+ *
+ * Layout, all allocated at create: keys live in keys_max fixed-size data
+ * slots (key bytes, then value bytes, at slot * (key_bytes_max +
+ * value_bytes_max) in one arena) taken from a free stack; an open-addressing
+ * index with linear probing maps a key's hash to its slot. Deletion shifts
+ * the probe run back instead of leaving tombstones, so lookups stay short
+ * however many deletes happen. Client sessions use the same index shape.
+ * Every operation is O(key + value bytes) but for the rare eviction of the
+ * least recently used session, a scan of the sessions (O(clients_max)).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "node.h"
+
+#define KV_EMPTY UINT32_MAX
+#define KV_KEY_BYTES_LIMIT 1024u
+#define KV_VALUE_BYTES_LIMIT (1u << 20)
+
+/* ---- hashing ------------------------------------------------------------ */
+
+static uint64_t kv_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
+/* FNV-1a, then a finalizer: keys are short, and the table needs spread. */
+static uint64_t kv_hash(const uint8_t *bytes, size_t count)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < count; i++) {
+		h = (h ^ bytes[i]) * 0x100000001b3ull;
+	}
+	return kv_mix(h ^ count);
+}
+
+/* ---- open-addressing index: hash -> slot ------------------------------- */
+
+struct kv_index {
+	uint32_t *cells; /* slot numbers, KV_EMPTY when free */
+	uint64_t mask;
+};
+
+static int kv_index_init(struct kv_index *ix, uint32_t entries_max)
+{
+	uint64_t cap = 16;
+	while (cap < 2ull * entries_max) {
+		cap *= 2; /* load factor at most one half */
+	}
+	ix->cells = malloc(cap * sizeof(*ix->cells));
+	if (ix->cells == NULL) {
+		return -ENOMEM;
+	}
+	memset(ix->cells, 0xff, cap * sizeof(*ix->cells));
+	ix->mask = cap - 1;
+	return 0;
+}
+
+static uint64_t kv_index_cap(uint32_t entries_max)
+{
+	uint64_t cap = 16;
+	while (cap < 2ull * entries_max) {
+		cap *= 2;
+	}
+	return cap;
+}
+
+/* Removes the cell at `pos`, shifting later members of its probe run back
+ * (Knuth 6.4, algorithm R). `hashes` gives each slot's hash. */
+static void kv_index_remove(struct kv_index *ix, uint64_t pos, const uint64_t *hashes)
+{
+	uint64_t hole = pos;
+	uint64_t j = pos;
+	ix->cells[hole] = KV_EMPTY;
+	for (;;) {
+		j = (j + 1) & ix->mask;
+		uint32_t slot = ix->cells[j];
+		if (slot == KV_EMPTY) {
+			return;
+		}
+		uint64_t home = hashes[slot] & ix->mask;
+		/* Move it into the hole unless its home lies cyclically in
+		 * (hole, j]: then it is still reachable where it is. */
+		bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+		if (!stays) {
+			ix->cells[hole] = slot;
+			ix->cells[j] = KV_EMPTY;
+			hole = j;
+		}
+	}
+}
+
+/* ---- the state machine ---------------------------------------------------- */
+
+struct kv_session {
+	uint64_t client_id;
+	uint64_t last_seq;
+	raft_index last_index; /* for least-recently-used eviction */
+	uint8_t last_status;
+	bool used;
+};
+
+struct node_kv {
+	struct node_kv_config cfg;
+	uint64_t slot_bytes; /* key_bytes_max + value_bytes_max */
+	/* Keys. */
+	uint8_t *arena;
+	uint64_t *key_hash;
+	uint16_t *key_len;
+	uint32_t *value_len;
+	uint32_t *free_slots;
+	uint32_t free_count;
+	struct kv_index keys;
+	/* Sessions. */
+	struct kv_session *sessions;
+	uint64_t *session_hash;
+	uint32_t *free_sessions;
+	uint32_t free_session_count;
+	struct kv_index session_ix;
+	raft_index applied_index;
+	uint64_t digest;
+};
+
+void node_kv_config_default(struct node_kv_config *cfg)
+{
+	*cfg = (struct node_kv_config){
+		.keys_max = 1u << 16,
+		.key_bytes_max = 64,
+		.value_bytes_max = 1024,
+		.clients_max = 4096,
+	};
+}
+
+uint64_t node_kv_memory_bytes(const struct node_kv_config *cfg)
+{
+	uint64_t per_key = (uint64_t)cfg->key_bytes_max + cfg->value_bytes_max +
+			   sizeof(uint64_t) + sizeof(uint16_t) + 2 * sizeof(uint32_t);
+	uint64_t per_session = sizeof(struct kv_session) + sizeof(uint64_t) + sizeof(uint32_t);
+	return sizeof(struct node_kv) + cfg->keys_max * per_key +
+	       kv_index_cap(cfg->keys_max) * sizeof(uint32_t) + cfg->clients_max * per_session +
+	       kv_index_cap(cfg->clients_max) * sizeof(uint32_t);
+}
+
+static bool kv_config_valid(const struct node_kv_config *c)
+{
+	return c->keys_max >= 1 && c->keys_max <= (1u << 28) && c->key_bytes_max >= 1 &&
+	       c->key_bytes_max <= KV_KEY_BYTES_LIMIT && c->value_bytes_max <= KV_VALUE_BYTES_LIMIT &&
+	       c->clients_max >= 1 && c->clients_max <= (1u << 24);
+}
+
+int node_kv_create(const struct node_kv_config *cfg, struct node_kv **out)
+{
+	if (cfg == NULL || out == NULL || !kv_config_valid(cfg)) {
+		return -EINVAL;
+	}
+	struct node_kv *kv = calloc(1, sizeof(*kv));
+	if (kv == NULL) {
+		return -ENOMEM;
+	}
+	kv->cfg = *cfg;
+	kv->slot_bytes = (uint64_t)cfg->key_bytes_max + cfg->value_bytes_max;
+	kv->arena = malloc(cfg->keys_max * kv->slot_bytes);
+	kv->key_hash = calloc(cfg->keys_max, sizeof(*kv->key_hash));
+	kv->key_len = calloc(cfg->keys_max, sizeof(*kv->key_len));
+	kv->value_len = calloc(cfg->keys_max, sizeof(*kv->value_len));
+	kv->free_slots = malloc(cfg->keys_max * sizeof(*kv->free_slots));
+	kv->sessions = calloc(cfg->clients_max, sizeof(*kv->sessions));
+	kv->session_hash = calloc(cfg->clients_max, sizeof(*kv->session_hash));
+	kv->free_sessions = malloc(cfg->clients_max * sizeof(*kv->free_sessions));
+	if (kv->arena == NULL || kv->key_hash == NULL || kv->key_len == NULL ||
+	    kv->value_len == NULL || kv->free_slots == NULL || kv->sessions == NULL ||
+	    kv->session_hash == NULL || kv->free_sessions == NULL ||
+	    kv_index_init(&kv->keys, cfg->keys_max) != 0 ||
+	    kv_index_init(&kv->session_ix, cfg->clients_max) != 0) {
+		node_kv_destroy(kv);
+		return -ENOMEM;
+	}
+	/* Free stacks pop the lowest slot first: deterministic placement. */
+	for (uint32_t i = 0; i < cfg->keys_max; i++) {
+		kv->free_slots[i] = cfg->keys_max - 1 - i;
+	}
+	kv->free_count = cfg->keys_max;
+	for (uint32_t i = 0; i < cfg->clients_max; i++) {
+		kv->free_sessions[i] = cfg->clients_max - 1 - i;
+	}
+	kv->free_session_count = cfg->clients_max;
+	*out = kv;
+	return 0;
+}
+
+void node_kv_destroy(struct node_kv *kv)
+{
+	if (kv == NULL) {
+		return;
+	}
+	free(kv->arena);
+	free(kv->key_hash);
+	free(kv->key_len);
+	free(kv->value_len);
+	free(kv->free_slots);
+	free(kv->keys.cells);
+	free(kv->sessions);
+	free(kv->session_hash);
+	free(kv->free_sessions);
+	free(kv->session_ix.cells);
+	free(kv);
+}
+
+static uint8_t *kv_key_at(const struct node_kv *kv, uint32_t slot)
+{
+	return kv->arena + (uint64_t)slot * kv->slot_bytes;
+}
+
+static uint8_t *kv_value_at(const struct node_kv *kv, uint32_t slot)
+{
+	return kv_key_at(kv, slot) + kv->cfg.key_bytes_max;
+}
+
+/* Index position of `key`, or of the empty cell where it would go. */
+static uint64_t kv_find(const struct node_kv *kv, const uint8_t *key, uint16_t key_bytes,
+			uint64_t hash, bool *found)
+{
+	uint64_t pos = hash & kv->keys.mask;
+	for (;;) {
+		uint32_t slot = kv->keys.cells[pos];
+		if (slot == KV_EMPTY) {
+			*found = false;
+			return pos;
+		}
+		if (kv->key_hash[slot] == hash && kv->key_len[slot] == key_bytes &&
+		    memcmp(kv_key_at(kv, slot), key, key_bytes) == 0) {
+			*found = true;
+			return pos;
+		}
+		pos = (pos + 1) & kv->keys.mask;
+	}
+}
+
+/* The digest is the XOR of one 64-bit mix per live pair, so it depends on
+ * the state, not on the order of the operations that led to it. */
+static uint64_t kv_pair_digest(const struct node_kv *kv, uint32_t slot)
+{
+	uint64_t vh = kv_hash(kv_value_at(kv, slot), kv->value_len[slot]);
+	return kv_mix(kv->key_hash[slot] ^ (vh << 17 | vh >> 47) ^ 0x5eedull);
+}
+
+static void kv_set_value(struct node_kv *kv, uint32_t slot, const uint8_t *value,
+			 uint32_t value_bytes)
+{
+	kv->digest ^= kv_pair_digest(kv, slot);
+	memcpy(kv_value_at(kv, slot), value, value_bytes);
+	kv->value_len[slot] = value_bytes;
+	kv->digest ^= kv_pair_digest(kv, slot);
+}
+
+static uint8_t kv_put(struct node_kv *kv, const struct node_kv_command *c, uint64_t hash)
+{
+	bool found;
+	uint64_t pos = kv_find(kv, c->key, c->key_bytes, hash, &found);
+	if (found) {
+		kv_set_value(kv, kv->keys.cells[pos], c->value, c->value_bytes);
+		return NODE_KV_OK;
+	}
+	if (kv->free_count == 0) {
+		return NODE_KV_FULL;
+	}
+	uint32_t slot = kv->free_slots[--kv->free_count];
+	kv->keys.cells[pos] = slot;
+	kv->key_hash[slot] = hash;
+	kv->key_len[slot] = c->key_bytes;
+	memcpy(kv_key_at(kv, slot), c->key, c->key_bytes);
+	kv->value_len[slot] = c->value_bytes;
+	memcpy(kv_value_at(kv, slot), c->value, c->value_bytes);
+	kv->digest ^= kv_pair_digest(kv, slot);
+	return NODE_KV_OK;
+}
+
+static uint8_t kv_del(struct node_kv *kv, const struct node_kv_command *c, uint64_t hash)
+{
+	bool found;
+	uint64_t pos = kv_find(kv, c->key, c->key_bytes, hash, &found);
+	if (!found) {
+		return NODE_KV_NOT_FOUND;
+	}
+	uint32_t slot = kv->keys.cells[pos];
+	kv->digest ^= kv_pair_digest(kv, slot);
+	kv_index_remove(&kv->keys, pos, kv->key_hash);
+	kv->free_slots[kv->free_count++] = slot;
+	return NODE_KV_OK;
+}
+
+static uint8_t kv_get_or_cas(struct node_kv *kv, const struct node_kv_command *c, uint64_t hash,
+			     struct node_kv_result *res)
+{
+	bool found;
+	uint64_t pos = kv_find(kv, c->key, c->key_bytes, hash, &found);
+	if (!found) {
+		return NODE_KV_NOT_FOUND;
+	}
+	uint32_t slot = kv->keys.cells[pos];
+	if (c->op == NODE_KV_CAS) {
+		if (kv->value_len[slot] == c->expected_bytes &&
+		    memcmp(kv_value_at(kv, slot), c->expected, c->expected_bytes) == 0) {
+			kv_set_value(kv, slot, c->value, c->value_bytes);
+			return NODE_KV_OK;
+		}
+		res->value = kv_value_at(kv, slot); /* what it is instead */
+		res->value_bytes = kv->value_len[slot];
+		return NODE_KV_CAS_MISMATCH;
+	}
+	res->value = kv_value_at(kv, slot);
+	res->value_bytes = kv->value_len[slot];
+	return NODE_KV_OK;
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+static struct kv_session *kv_session_find(struct node_kv *kv, uint64_t client_id, uint64_t *pos_out)
+{
+	uint64_t hash = kv_mix(client_id);
+	uint64_t pos = hash & kv->session_ix.mask;
+	for (;;) {
+		uint32_t slot = kv->session_ix.cells[pos];
+		*pos_out = pos;
+		if (slot == KV_EMPTY) {
+			return NULL;
+		}
+		if (kv->sessions[slot].client_id == client_id) {
+			return &kv->sessions[slot];
+		}
+		pos = (pos + 1) & kv->session_ix.mask;
+	}
+}
+
+/* Frees the session used longest ago (lowest last index; ties: lowest
+ * client id), so that the choice is the same on every node. */
+static void kv_session_evict(struct node_kv *kv)
+{
+	uint32_t victim = KV_EMPTY;
+	for (uint32_t i = 0; i < kv->cfg.clients_max; i++) {
+		const struct kv_session *s = &kv->sessions[i];
+		if (s->used &&
+		    (victim == KV_EMPTY || s->last_index < kv->sessions[victim].last_index ||
+		     (s->last_index == kv->sessions[victim].last_index &&
+		      s->client_id < kv->sessions[victim].client_id))) {
+			victim = i;
+		}
+	}
+	RN_ASSERT(victim != KV_EMPTY);
+	uint64_t pos;
+	struct kv_session *s = kv_session_find(kv, kv->sessions[victim].client_id, &pos);
+	RN_ASSERT(s == &kv->sessions[victim]);
+	kv_index_remove(&kv->session_ix, pos, kv->session_hash);
+	s->used = false;
+	kv->free_sessions[kv->free_session_count++] = victim;
+}
+
+static void kv_session_record(struct node_kv *kv, const struct node_kv_command *c, raft_index index,
+			      uint8_t status)
+{
+	uint64_t pos;
+	struct kv_session *s = kv_session_find(kv, c->client_id, &pos);
+	if (s == NULL) {
+		if (kv->free_session_count == 0) {
+			kv_session_evict(kv);
+			s = kv_session_find(kv, c->client_id, &pos); /* the cell may have moved */
+			RN_ASSERT(s == NULL);
+		}
+		uint32_t slot = kv->free_sessions[--kv->free_session_count];
+		kv->session_ix.cells[pos] = slot;
+		kv->session_hash[slot] = kv_mix(c->client_id);
+		s = &kv->sessions[slot];
+		*s = (struct kv_session){.client_id = c->client_id, .used = true};
+	}
+	s->last_seq = c->seq;
+	s->last_status = status;
+	s->last_index = index;
+}
+
+/* ---- applying --------------------------------------------------------------- */
+
+static uint8_t kv_execute(struct node_kv *kv, const struct node_kv_command *c,
+			  struct node_kv_result *res)
+{
+	if (c->key_bytes > kv->cfg.key_bytes_max || c->value_bytes > kv->cfg.value_bytes_max) {
+		return NODE_KV_TOO_BIG;
+	}
+	uint64_t hash = kv_hash(c->key, c->key_bytes);
+	switch (c->op) {
+	case NODE_KV_PUT:
+		return kv_put(kv, c, hash);
+	case NODE_KV_DEL:
+		return kv_del(kv, c, hash);
+	default:
+		return kv_get_or_cas(kv, c, hash, res);
+	}
+}
+
+void node_kv_apply(struct node_kv *kv, raft_index index, const uint8_t *cmd, size_t cmd_bytes,
+		   struct node_kv_result *res)
+{
+	struct node_kv_command c;
+
+	RN_ASSERT(index == kv->applied_index + 1);
+	kv->applied_index = index;
+	*res = (struct node_kv_result){0};
+	if (node_kv_decode(cmd, cmd_bytes, &c) != 0) {
+		res->status = NODE_KV_BAD_COMMAND;
+		return;
+	}
+	if (c.client_id != 0) {
+		uint64_t pos;
+		const struct kv_session *s = kv_session_find(kv, c.client_id, &pos);
+		if (s != NULL && c.seq < s->last_seq) {
+			res->status = NODE_KV_STALE;
+			return;
+		}
+		if (s != NULL && c.seq == s->last_seq) {
+			/* A retry of a command already applied: answer as the
+			 * first time, change nothing (exactly-once). */
+			res->status = s->last_status;
+			res->duplicate = true;
+			return;
+		}
+	}
+	res->status = kv_execute(kv, &c, res);
+	if (c.client_id != 0) {
+		kv_session_record(kv, &c, index, res->status);
+	}
+}
+
+void node_kv_skip(struct node_kv *kv, raft_index index)
+{
+	RN_ASSERT(index == kv->applied_index + 1);
+	kv->applied_index = index;
+}
+
+int node_kv_get(const struct node_kv *kv, const uint8_t *key, uint16_t key_bytes,
+		const uint8_t **value, uint32_t *value_bytes)
+{
+	bool found;
+	uint64_t pos = kv_find(kv, key, key_bytes, kv_hash(key, key_bytes), &found);
+	if (!found) {
+		return NODE_KV_NOT_FOUND;
+	}
+	uint32_t slot = kv->keys.cells[pos];
+	*value = kv_value_at(kv, slot);
+	*value_bytes = kv->value_len[slot];
+	return NODE_KV_OK;
+}
+
+raft_index node_kv_applied_index(const struct node_kv *kv)
+{
+	return kv->applied_index;
+}
+
+uint32_t node_kv_keys_count(const struct node_kv *kv)
+{
+	return kv->cfg.keys_max - kv->free_count;
+}
+
+uint64_t node_kv_digest(const struct node_kv *kv)
+{
+	return kv->digest;
+}

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Goal: the key-value state machine does what node.h promises: put, get,
+ * delete and compare-and-swap; retried commands of a session are applied
+ * once (exactly-once) and late ones refused; limits give deterministic
+ * errors; malformed bytes are refused, never trusted; and the digest is a
+ * function of the state alone.
+ * Method: direct calls; a seeded random run of 200,000 commands against a
+ * plain reference model; two instances fed the same commands must agree,
+ * and a third that only writes the final state must have the same digest.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+
+struct applier {
+	struct node_kv *kv;
+	raft_index index;
+	uint8_t buf[4096];
+};
+
+static void applier_init(struct applier *a, const struct node_kv_config *cfg)
+{
+	memset(a, 0, sizeof(*a));
+	assert_int_equal(node_kv_create(cfg, &a->kv), 0);
+}
+
+static struct node_kv_result apply(struct applier *a, uint8_t op, uint64_t client, uint64_t seq,
+				   const char *key, const char *expected, const char *value)
+{
+	struct node_kv_command c = {
+		.op = op,
+		.client_id = client,
+		.seq = seq,
+		.key = (const uint8_t *)key,
+		.key_bytes = (uint16_t)strlen(key),
+		.expected = (const uint8_t *)expected,
+		.expected_bytes = expected ? (uint32_t)strlen(expected) : 0,
+		.value = (const uint8_t *)value,
+		.value_bytes = value ? (uint32_t)strlen(value) : 0,
+	};
+	int64_t bytes = node_kv_encode(&c, a->buf, sizeof(a->buf));
+	assert_true(bytes > 0);
+	struct node_kv_result r;
+	node_kv_apply(a->kv, ++a->index, a->buf, (size_t)bytes, &r);
+	return r;
+}
+
+static void assert_value(struct applier *a, const char *key, const char *want)
+{
+	const uint8_t *v;
+	uint32_t n;
+	int rc = node_kv_get(a->kv, (const uint8_t *)key, (uint16_t)strlen(key), &v, &n);
+	if (want == NULL) {
+		assert_int_equal(rc, NODE_KV_NOT_FOUND);
+		return;
+	}
+	assert_int_equal(rc, NODE_KV_OK);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(v, want, n);
+}
+
+static void test_put_get_del_cas(void **state)
+{
+	(void)state;
+	struct node_kv_config cfg;
+	node_kv_config_default(&cfg);
+	struct applier a;
+	applier_init(&a, &cfg);
+	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "k", NULL, "v1").status, NODE_KV_OK);
+	assert_value(&a, "k", "v1");
+	struct node_kv_result r = apply(&a, NODE_KV_GET, 0, 0, "k", NULL, NULL);
+	assert_int_equal(r.status, NODE_KV_OK);
+	assert_memory_equal(r.value, "v1", 2);
+	assert_int_equal(apply(&a, NODE_KV_CAS, 0, 0, "k", "nope", "v2").status,
+			 NODE_KV_CAS_MISMATCH);
+	assert_value(&a, "k", "v1");
+	assert_int_equal(apply(&a, NODE_KV_CAS, 0, 0, "k", "v1", "v2").status, NODE_KV_OK);
+	assert_value(&a, "k", "v2");
+	assert_int_equal(apply(&a, NODE_KV_CAS, 0, 0, "missing", "x", "y").status,
+			 NODE_KV_NOT_FOUND);
+	assert_int_equal(apply(&a, NODE_KV_DEL, 0, 0, "k", NULL, NULL).status, NODE_KV_OK);
+	assert_value(&a, "k", NULL);
+	assert_int_equal(apply(&a, NODE_KV_DEL, 0, 0, "k", NULL, NULL).status, NODE_KV_NOT_FOUND);
+	assert_int_equal(node_kv_keys_count(a.kv), 0);
+	assert_int_equal(node_kv_digest(a.kv), 0); /* empty state, empty digest */
+	assert_int_equal(node_kv_applied_index(a.kv), a.index);
+	node_kv_destroy(a.kv);
+}
+
+static void test_sessions_exactly_once(void **state)
+{
+	(void)state;
+	struct node_kv_config cfg;
+	node_kv_config_default(&cfg);
+	struct applier a;
+	applier_init(&a, &cfg);
+	apply(&a, NODE_KV_PUT, 0, 0, "k", NULL, "a");
+	/* Client 7's cas a->b, then its retry (a lost reply): applied once,
+	 * the retry answered "ok" as the first time, not "mismatch". */
+	assert_int_equal(apply(&a, NODE_KV_CAS, 7, 1, "k", "a", "b").status, NODE_KV_OK);
+	struct node_kv_result r = apply(&a, NODE_KV_CAS, 7, 1, "k", "a", "b");
+	assert_int_equal(r.status, NODE_KV_OK);
+	assert_true(r.duplicate);
+	assert_value(&a, "k", "b");
+	/* Another client changes it; client 7's late retry must not undo it. */
+	apply(&a, NODE_KV_PUT, 8, 1, "k", NULL, "c");
+	r = apply(&a, NODE_KV_CAS, 7, 1, "k", "a", "b");
+	assert_true(r.duplicate);
+	assert_value(&a, "k", "c");
+	/* An older sequence number is refused outright. */
+	assert_int_equal(apply(&a, NODE_KV_PUT, 7, 2, "k", NULL, "d").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, NODE_KV_PUT, 7, 1, "k", NULL, "e").status, NODE_KV_STALE);
+	assert_value(&a, "k", "d");
+	/* Client 0 has no session: the same command twice applies twice. */
+	assert_int_equal(apply(&a, NODE_KV_CAS, 0, 5, "k", "d", "f").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, NODE_KV_CAS, 0, 5, "k", "d", "f").status,
+			 NODE_KV_CAS_MISMATCH);
+	node_kv_destroy(a.kv);
+}
+
+static void test_session_eviction_least_recent(void **state)
+{
+	(void)state;
+	struct node_kv_config cfg;
+	node_kv_config_default(&cfg);
+	cfg.clients_max = 2;
+	struct applier a;
+	applier_init(&a, &cfg);
+	apply(&a, NODE_KV_PUT, 1, 1, "x", NULL, "1");
+	apply(&a, NODE_KV_PUT, 2, 1, "y", NULL, "1");
+	apply(&a, NODE_KV_PUT, 1, 2, "x", NULL, "2"); /* client 1 used last */
+	apply(&a, NODE_KV_PUT, 3, 1, "z", NULL, "1"); /* evicts client 2 */
+	assert_true(apply(&a, NODE_KV_PUT, 1, 2, "x", NULL, "2").duplicate);
+	assert_true(apply(&a, NODE_KV_PUT, 3, 1, "z", NULL, "1").duplicate);
+	/* Client 2 was forgotten: its retry is a new command (the limit). */
+	assert_false(apply(&a, NODE_KV_PUT, 2, 1, "y", NULL, "1").duplicate);
+	node_kv_destroy(a.kv);
+}
+
+static void test_limits_are_deterministic_errors(void **state)
+{
+	(void)state;
+	struct node_kv_config cfg = {.keys_max = 3, .key_bytes_max = 4, .value_bytes_max = 8,
+				     .clients_max = 4};
+	struct applier a;
+	applier_init(&a, &cfg);
+	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "a", NULL, "1").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "b", NULL, "1").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "c", NULL, "1").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "d", NULL, "1").status, NODE_KV_FULL);
+	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "a", NULL, "2").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, NODE_KV_DEL, 0, 0, "b", NULL, NULL).status, NODE_KV_OK);
+	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "d", NULL, "1").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "toolong", NULL, "1").status,
+			 NODE_KV_TOO_BIG);
+	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "a", NULL, "123456789").status,
+			 NODE_KV_TOO_BIG);
+	assert_value(&a, "a", "2");
+	assert_true(node_kv_memory_bytes(&cfg) > 3 * (4 + 8));
+	struct node_kv *bad = NULL;
+	cfg.keys_max = 0;
+	assert_int_equal(node_kv_create(&cfg, &bad), -EINVAL);
+	node_kv_destroy(a.kv);
+}
+
+static void test_malformed_commands_refused(void **state)
+{
+	(void)state;
+	struct node_kv_config cfg;
+	node_kv_config_default(&cfg);
+	struct applier a;
+	applier_init(&a, &cfg);
+	uint8_t good[64];
+	struct node_kv_command c = {.op = NODE_KV_PUT, .client_id = 1, .seq = 1,
+				    .key = (const uint8_t *)"key", .key_bytes = 3,
+				    .value = (const uint8_t *)"value", .value_bytes = 5};
+	int64_t n = node_kv_encode(&c, good, sizeof(good));
+	assert_int_equal(n, 32 + 3 + 5);
+	struct node_kv_command back;
+	assert_int_equal(node_kv_decode(good, (size_t)n, &back), 0);
+	assert_memory_equal(back.value, "value", 5);
+	/* Every truncation, every extension, and a flip of each header byte
+	 * that carries a rule: refused, and applying them changes nothing. */
+	uint8_t bad[80];
+	for (int64_t len = 0; len < n + 8; len++) {
+		if (len == n) {
+			continue;
+		}
+		memset(bad, 0, sizeof(bad));
+		memcpy(bad, good, (size_t)(len < n ? len : n));
+		assert_int_equal(node_kv_decode(bad, (size_t)len, &back), -EINVAL);
+	}
+	static const size_t rule_bytes[] = {0, 1, 2, 3, 4, 5, 8, 12};
+	for (size_t i = 0; i < sizeof(rule_bytes) / sizeof(rule_bytes[0]); i++) {
+		memcpy(bad, good, (size_t)n);
+		bad[rule_bytes[i]] ^= 0x40;
+		assert_int_equal(node_kv_decode(bad, (size_t)n, &back), -EINVAL);
+		struct node_kv_result r;
+		node_kv_apply(a.kv, ++a.index, bad, (size_t)n, &r);
+		assert_int_equal(r.status, NODE_KV_BAD_COMMAND);
+	}
+	/* Lengths near 2^32 must not wrap the size check. */
+	memcpy(bad, good, (size_t)n);
+	bad[4] = bad[5] = bad[6] = bad[7] = 0xff;
+	assert_int_equal(node_kv_decode(bad, (size_t)n, &back), -EINVAL);
+	assert_int_equal(node_kv_keys_count(a.kv), 0);
+	/* Shapes: a get with a value, a put with an expected value. */
+	c.op = NODE_KV_GET;
+	assert_int_equal(node_kv_encode(&c, bad, sizeof(bad)), -EINVAL);
+	c.op = NODE_KV_PUT;
+	assert_int_equal(node_kv_encode(&c, bad, 10), -EMSGSIZE);
+	node_kv_destroy(a.kv);
+}
+
+/* splitmix64 */
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+#define MODEL_KEYS 48
+
+static void test_random_against_model(void **state)
+{
+	(void)state;
+	struct node_kv_config cfg = {.keys_max = 32, .key_bytes_max = 8, .value_bytes_max = 16,
+				     .clients_max = 8};
+	struct applier a, b;
+	applier_init(&a, &cfg);
+	applier_init(&b, &cfg);
+	char model[MODEL_KEYS][17];
+	bool present[MODEL_KEYS] = {0};
+	uint32_t live = 0;
+	uint64_t seed = 42;
+	for (int step = 0; step < 200000; step++) {
+		int k = (int)(rnd(&seed) % MODEL_KEYS);
+		char key[9], val[17], exp[17];
+		snprintf(key, sizeof(key), "k%d", k);
+		snprintf(val, sizeof(val), "v%llu", (unsigned long long)(rnd(&seed) % 1000));
+		uint8_t op = (uint8_t)(1 + rnd(&seed) % 4);
+		bool use_current = present[k] && rnd(&seed) % 2;
+		snprintf(exp, sizeof(exp), "%s", use_current ? model[k] : "v-none");
+		const char *e = op == NODE_KV_CAS ? exp : NULL;
+		const char *v = op == NODE_KV_PUT || op == NODE_KV_CAS ? val : NULL;
+		struct node_kv_result r = apply(&a, op, 0, 0, key, e, v);
+		struct node_kv_result r2 = apply(&b, op, 0, 0, key, e, v);
+		assert_int_equal(r.status, r2.status);
+		uint8_t want;
+		switch (op) {
+		case NODE_KV_PUT:
+			want = present[k] || live < cfg.keys_max ? NODE_KV_OK : NODE_KV_FULL;
+			if (want == NODE_KV_OK) {
+				live += !present[k];
+				present[k] = true;
+				snprintf(model[k], sizeof(model[k]), "%s", val);
+			}
+			break;
+		case NODE_KV_GET:
+			want = present[k] ? NODE_KV_OK : NODE_KV_NOT_FOUND;
+			if (present[k]) {
+				assert_int_equal(r.value_bytes, strlen(model[k]));
+				assert_memory_equal(r.value, model[k], r.value_bytes);
+			}
+			break;
+		case NODE_KV_DEL:
+			want = present[k] ? NODE_KV_OK : NODE_KV_NOT_FOUND;
+			live -= present[k];
+			present[k] = false;
+			break;
+		default:
+			want = !present[k] ? NODE_KV_NOT_FOUND
+			       : strcmp(model[k], exp) == 0 ? NODE_KV_OK
+							     : NODE_KV_CAS_MISMATCH;
+			if (want == NODE_KV_OK) {
+				snprintf(model[k], sizeof(model[k]), "%s", val);
+			}
+			break;
+		}
+		if (r.status != want) {
+			fail_msg("step %d: op %u key %s: status %u, model says %u", step, op, key,
+				 r.status, want);
+		}
+	}
+	/* Final state equal to the model; digests agree, and equal those of a
+	 * fresh instance that just writes the final state (in another order). */
+	struct applier c;
+	applier_init(&c, &cfg);
+	for (int k = MODEL_KEYS - 1; k >= 0; k--) {
+		char key[9];
+		snprintf(key, sizeof(key), "k%d", k);
+		assert_value(&a, key, present[k] ? model[k] : NULL);
+		if (present[k]) {
+			apply(&c, NODE_KV_PUT, 0, 0, key, NULL, model[k]);
+		}
+	}
+	assert_int_equal(node_kv_keys_count(a.kv), live);
+	assert_int_equal(node_kv_digest(a.kv), node_kv_digest(b.kv));
+	assert_int_equal(node_kv_digest(a.kv), node_kv_digest(c.kv));
+	assert_true(live == 0 || node_kv_digest(a.kv) != 0);
+	node_kv_destroy(a.kv);
+	node_kv_destroy(b.kv);
+	node_kv_destroy(c.kv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_put_get_del_cas),
+		cmocka_unit_test(test_sessions_exactly_once),
+		cmocka_unit_test(test_session_eviction_least_recent),
+		cmocka_unit_test(test_limits_are_deterministic_errors),
+		cmocka_unit_test(test_malformed_commands_refused),
+		cmocka_unit_test(test_random_against_model),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
