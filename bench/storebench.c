@@ -21,53 +21,14 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "hist.h"
 #include "storage.h"
 
-/* Log-linear histogram of nanoseconds: 16 sub-buckets per power of two,
- * so a percentile is within ~6% of the true value. */
-#define HIST_SUB_BITS 4u
-#define HIST_BUCKETS ((64u - HIST_SUB_BITS + 1u) << HIST_SUB_BITS)
-
-struct hist {
-	uint64_t counts[HIST_BUCKETS];
-	uint64_t total;
-};
-
-static uint32_t hist_bucket(uint64_t v)
+/* Append-to-durable latency in nanoseconds, in the shared histogram
+ * (bench/hist.h: each percentile within 0.4 %). */
+static double hist_percentile_us(const struct bench_hist *h, double q)
 {
-	if (v < (1u << HIST_SUB_BITS)) {
-		return (uint32_t)v;
-	}
-	uint32_t exp = 63u - (uint32_t)__builtin_clzll(v);
-	uint32_t sub = (uint32_t)(v >> (exp - HIST_SUB_BITS)) & ((1u << HIST_SUB_BITS) - 1u);
-	return ((exp - HIST_SUB_BITS + 1u) << HIST_SUB_BITS) + sub;
-}
-
-static uint64_t hist_bucket_mid(uint32_t b)
-{
-	if (b < (1u << HIST_SUB_BITS)) {
-		return b;
-	}
-	uint32_t exp = (b >> HIST_SUB_BITS) + HIST_SUB_BITS - 1u;
-	uint64_t sub = b & ((1u << HIST_SUB_BITS) - 1u);
-	uint64_t lo = (1ull << exp) + (sub << (exp - HIST_SUB_BITS));
-	return lo + (1ull << (exp - HIST_SUB_BITS)) / 2;
-}
-
-static double hist_percentile_us(const struct hist *h, double q)
-{
-	if (h->total == 0) {
-		return 0;
-	}
-	uint64_t rank = (uint64_t)(q * (double)(h->total - 1)) + 1;
-	uint64_t seen = 0;
-	for (uint32_t b = 0; b < HIST_BUCKETS; b++) {
-		seen += h->counts[b];
-		if (seen >= rank) {
-			return (double)hist_bucket_mid(b) / 1000.0;
-		}
-	}
-	return 0;
+	return (double)bench_hist_percentile(h, q) / 1000.0;
 }
 
 struct opts {
@@ -97,7 +58,7 @@ struct bench {
 	uint64_t end_ns;
 	uint64_t done_count; /* durable before end_ns */
 	uint64_t done_bytes;
-	struct hist hist;
+	struct bench_hist hist;
 };
 
 static uint64_t now_ns(void)
@@ -115,8 +76,7 @@ static void on_durable(void *user, raft_index index, raft_term term)
 	for (raft_index i = b->done_index + 1; i <= index; i++) {
 		if (t <= b->end_ns) {
 			uint64_t lat = t - b->sent_ns[i % b->ring_count];
-			b->hist.counts[hist_bucket(lat)]++;
-			b->hist.total++;
+			bench_hist_record(&b->hist, lat);
 			b->done_count++;
 			b->done_bytes += b->o.entry_bytes;
 		}
@@ -394,6 +354,7 @@ int main(int argc, char **argv)
 	if (parse_opts(argc, argv, &b.o) != 0) {
 		return 2;
 	}
+	bench_hist_reset(&b.hist);
 	char dir[256];
 	bool made_dir = b.o.dir == NULL;
 	if (made_dir) {
