@@ -7,7 +7,8 @@
  * cover calm and hostile networks alike. Until time_ms - quiet, a fault
  * timer splits and heals the network (symmetric splits, isolations, one-way
  * cuts), crashes nodes (losing what their disks had not made durable) and
- * restarts them, while clients propose batches and issue ReadIndex reads at
+ * restarts them, fails their disks' syncs and flips bits in stopped logs,
+ * moves leadership (TimeoutNow), while clients propose batches and issue ReadIndex reads at
  * random nodes. Then everything heals: the cluster must elect a leader
  * within LIVENESS_LEADER_MS, commit a probe write on every node, and end
  * with identical logs that hold every acknowledged write.
@@ -194,6 +195,15 @@ static void chaos_fault(struct sim *s)
 		}
 	} else if (r < 78 && (faults & SIM_FAULT_DISK)) {
 		chaos_flip_bit(s);
+	} else if (r < 83 && leader != RAFT_NODE_NONE && s->p.nodes_count > 1) {
+		/* Leadership transfer under faults: TimeoutNow may be lost,
+		 * late, or reach a node that is behind. */
+		raft_node_id target = chaos_random_node(s, false);
+		if (target != leader) {
+			sim_log(s, SIM_STORY, "fault: n%u asked to hand leadership to n%u", leader,
+				target);
+			(void)sim_transfer(s, leader, target);
+		}
 	} else if (r < 92) {
 		sim_heal(s);
 		sim_log(s, SIM_STORY, "fault: heal the network");
