@@ -4,7 +4,8 @@
  * replicated key-value state machine (kv.c): put, get, delete and
  * compare-and-swap, with client sessions (client id + sequence number) that
  * make retried writes exactly-once. The daemon's wiring (config, stages,
- * telemetry) joins it here as issue "raftnode end to end" lands.
+ * telemetry) joins it here as issue "raftnode end to end" lands; its
+ * configuration is read by node_config_load().
  *
  * The state machine is deterministic: every node applies the same committed
  * commands in the same order and reaches the same state, which
@@ -113,6 +114,63 @@ raft_index node_kv_applied_index(const struct node_kv *kv);
 uint32_t node_kv_keys_count(const struct node_kv *kv);
 uint64_t node_kv_digest(const struct node_kv *kv);
 const char *node_kv_status_name(int status);
+
+/* ---- Configuration (config.c; the format: config/example.ini) ---------- */
+
+#define NODE_MEMBERS_MAX RAFT_NODES_MAX
+
+struct node_member {
+	raft_node_id id;
+	char ip[16];	/* dotted quad */
+	uint32_t ip_be; /* network order */
+	uint8_t mac[6];
+	bool mac_auto;	/* learn it by ARP */
+	uint32_t host;	/* label: the machine (namespace) it runs on */
+	uint16_t udp_port;
+};
+
+enum node_transport { NODE_TRANSPORT_DPDK = 1, NODE_TRANSPORT_UDP = 2 };
+enum node_idle { NODE_IDLE_BUSY = 1, NODE_IDLE_ADAPTIVE = 2 };
+enum node_durability {
+	NODE_DURABILITY_FSYNC = 1,
+	NODE_DURABILITY_DSYNC = 2,
+	NODE_DURABILITY_NONE = 3,
+};
+enum node_engine { NODE_ENGINE_URING = 1, NODE_ENGINE_PWRITE = 2 };
+
+struct node_config {
+	raft_node_id self;
+	uint32_t cluster_id;
+	char secret_file[256];
+	uint32_t election_timeout_ms;
+	uint32_t heartbeat_interval_ms;
+	uint32_t tick_ms;
+	struct node_member members[NODE_MEMBERS_MAX];
+	uint32_t members_count;
+	char data_dir[256];
+	uint8_t transport;  /* enum node_transport */
+	char dpdk_port[256]; /* PCI address or vdev string */
+	char lcores[64];
+	char lcore_map[128];
+	uint8_t idle;	     /* enum node_idle */
+	uint8_t durability;  /* enum node_durability */
+	uint8_t io_engine;   /* enum node_engine */
+	uint32_t batch_entries_max;
+	uint32_t inflight_appends_max;
+	uint64_t uncommitted_bytes_max;
+	struct node_kv_config kv;
+};
+
+void node_config_default(struct node_config *cfg);
+/* Reads and checks the configuration of node `self`. 0, or a negative
+ * errno with errmsg naming the file, the line and the key ("FILE:LINE:
+ * [section] key: why"). Unknown sections and keys are errors. */
+int node_config_load(const char *path, raft_node_id self, struct node_config *out,
+		     char *errmsg, size_t errmsg_bytes);
+int node_config_parse_string(const char *text, const char *name, raft_node_id self,
+			     struct node_config *out, char *errmsg, size_t errmsg_bytes);
+const char *node_transport_name(int transport);
+const char *node_durability_name(int durability);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.c - reads a node's configuration (INI, parsed by libinih; format
+ * documented in config/example.ini) and checks every value, so that a bad
+ * file stops the node at once with one message that names the file, the
+ * line and the key. Unknown sections and keys are errors too: a typo must
+ * not silently leave a default in place.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "node.h"
+
+#define CONFIG_FILE_BYTES_MAX (1u << 20)
+
+struct config_parse {
+	struct node_config *cfg;
+	raft_node_id self;
+	const char *text; /* for line numbers */
+	const char *name;
+	char *errmsg;
+	size_t errmsg_bytes;
+	bool failed;
+	uint32_t node_keys_specific; /* bits: keys set by [node.<self>] */
+};
+
+/* The line of `key` in `section` (1-based), 0 if not found. libinih built
+ * by Debian does not pass line numbers to the handler. */
+static unsigned config_line_of(const char *text, const char *section, const char *key)
+{
+	char current[96] = "";
+	unsigned line = 1;
+	for (const char *p = text; *p != '\0'; line++) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *s = p;
+		while (s < p + len && (*s == ' ' || *s == '\t')) {
+			s++;
+		}
+		if (*s == '[') {
+			const char *close = memchr(s, ']', (size_t)(p + len - s));
+			size_t n = close ? (size_t)(close - s - 1) : 0;
+			n = n < sizeof(current) - 1 ? n : sizeof(current) - 1;
+			memcpy(current, s + 1, n);
+			current[n] = '\0';
+		} else if (section != NULL && strcmp(current, section) == 0 && key != NULL) {
+			size_t k = strlen(key);
+			if ((size_t)(p + len - s) > k && strncmp(s, key, k) == 0 &&
+			    (s[k] == ' ' || s[k] == '\t' || s[k] == '=' || s[k] == ':')) {
+				return line;
+			}
+		}
+		if (end == NULL) {
+			break;
+		}
+		p = end + 1;
+	}
+	return 0;
+}
+
+static void config_error(struct config_parse *cp, const char *section, const char *key,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void config_error(struct config_parse *cp, const char *section, const char *key,
+			 const char *fmt, ...)
+{
+	if (cp->failed) {
+		return; /* one message: the first problem */
+	}
+	cp->failed = true;
+	char why[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	unsigned line = config_line_of(cp->text, section, key);
+	if (line > 0) {
+		snprintf(cp->errmsg, cp->errmsg_bytes, "%s:%u: [%s] %s: %s", cp->name, line, section,
+			 key, why);
+	} else {
+		snprintf(cp->errmsg, cp->errmsg_bytes, "%s: [%s] %s: %s", cp->name, section, key,
+			 why);
+	}
+}
+
+static bool config_u64(const char *v, uint64_t min, uint64_t max, bool size_suffix, uint64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (end == v || v[0] == '-' || errno != 0) {
+		return false;
+	}
+	uint64_t mult = 1;
+	if (size_suffix && (*end == 'K' || *end == 'M' || *end == 'G')) {
+		mult = *end == 'K' ? 1ull << 10 : *end == 'M' ? 1ull << 20 : 1ull << 30;
+		end++;
+	}
+	if (*end != '\0' || x > max / mult || x * mult < min) {
+		return false;
+	}
+	*out = x * mult;
+	return true;
+}
+
+/* Copies v into a fixed field, replacing %i by the node id. */
+static bool config_str(const char *v, raft_node_id self, char *out, size_t out_bytes)
+{
+	size_t o = 0;
+	for (const char *p = v; *p != '\0'; p++) {
+		if (p[0] == '%' && p[1] == 'i') {
+			int n = snprintf(out + o, out_bytes - o, "%u", self);
+			if (n < 0 || (size_t)n >= out_bytes - o) {
+				return false;
+			}
+			o += (size_t)n;
+			p++;
+			continue;
+		}
+		if (o + 1 >= out_bytes) {
+			return false;
+		}
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+	return o > 0;
+}
+
+static int config_choice(const char *v, const char *const *names, int count)
+{
+	for (int i = 1; i < count; i++) {
+		if (names[i] != NULL && strcmp(v, names[i]) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+static const char *const config_transports[] = {NULL, "dpdk", "udp"};
+static const char *const config_idles[] = {NULL, "busy", "adaptive"};
+static const char *const config_durabilities[] = {NULL, "fsync", "dsync", "none"};
+static const char *const config_engines[] = {NULL, "uring", "pwrite"};
+
+static bool config_cluster(struct config_parse *cp, const char *key, const char *v)
+{
+	struct node_config *c = cp->cfg;
+	uint64_t x;
+	if (strcmp(key, "id") == 0 && config_u64(v, 1, UINT32_MAX, false, &x)) {
+		c->cluster_id = (uint32_t)x;
+	} else if (strcmp(key, "secret_file") == 0) {
+		return config_str(v, cp->self, c->secret_file, sizeof(c->secret_file));
+	} else if (strcmp(key, "election_timeout_ms") == 0 && config_u64(v, 1, 600000, false, &x)) {
+		c->election_timeout_ms = (uint32_t)x;
+	} else if (strcmp(key, "heartbeat_interval_ms") == 0 && config_u64(v, 1, 600000, false, &x)) {
+		c->heartbeat_interval_ms = (uint32_t)x;
+	} else if (strcmp(key, "tick_ms") == 0 && config_u64(v, 1, 10000, false, &x)) {
+		c->tick_ms = (uint32_t)x;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static bool config_member(struct config_parse *cp, raft_node_id id, const char *key, const char *v)
+{
+	struct node_config *c = cp->cfg;
+	struct node_member *m = NULL;
+	for (uint32_t i = 0; i < c->members_count; i++) {
+		if (c->members[i].id == id) {
+			m = &c->members[i];
+		}
+	}
+	if (m == NULL) {
+		if (c->members_count == NODE_MEMBERS_MAX) {
+			return false;
+		}
+		m = &c->members[c->members_count++];
+		*m = (struct node_member){.id = id, .udp_port = 9000, .mac_auto = true};
+	}
+	uint64_t x;
+	if (strcmp(key, "ip") == 0) {
+		struct in_addr a;
+		if (inet_pton(AF_INET, v, &a) != 1) {
+			return false;
+		}
+		snprintf(m->ip, sizeof(m->ip), "%s", v);
+		m->ip_be = a.s_addr;
+	} else if (strcmp(key, "mac") == 0) {
+		unsigned b[6];
+		char tail;
+		if (strcmp(v, "auto") == 0) {
+			m->mac_auto = true;
+		} else if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
+				  &b[5], &tail) == 6) {
+			for (int i = 0; i < 6; i++) {
+				m->mac[i] = (uint8_t)b[i];
+			}
+			m->mac_auto = false;
+		} else {
+			return false;
+		}
+	} else if (strcmp(key, "host") == 0 && config_u64(v, 0, UINT32_MAX, false, &x)) {
+		m->host = (uint32_t)x;
+	} else if (strcmp(key, "udp_port") == 0 && config_u64(v, 1, 65535, false, &x)) {
+		m->udp_port = (uint16_t)x;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* [node] and [node.<self>]: the latter wins whatever the order. */
+static bool config_node(struct config_parse *cp, bool specific, const char *key, const char *v)
+{
+	static const char *const keys[] = {"data_dir", "transport", "dpdk_port", "lcores",
+					   "lcore_map", "idle", "durability", "io_engine"};
+	struct node_config *c = cp->cfg;
+	int k = -1;
+	for (int i = 0; i < (int)RN_ARRAY_COUNT(keys); i++) {
+		if (strcmp(key, keys[i]) == 0) {
+			k = i;
+		}
+	}
+	if (k < 0) {
+		return false;
+	}
+	if (!specific && (cp->node_keys_specific & (1u << k))) {
+		return true; /* [node.<self>] already set it */
+	}
+	if (specific) {
+		cp->node_keys_specific |= 1u << k;
+	}
+	int choice;
+	switch (k) {
+	case 0:
+		return config_str(v, cp->self, c->data_dir, sizeof(c->data_dir));
+	case 1:
+		choice = config_choice(v, config_transports, 3);
+		c->transport = (uint8_t)(choice > 0 ? choice : 0);
+		return choice > 0;
+	case 2:
+		return config_str(v, cp->self, c->dpdk_port, sizeof(c->dpdk_port));
+	case 3:
+		return config_str(v, cp->self, c->lcores, sizeof(c->lcores));
+	case 4:
+		return config_str(v, cp->self, c->lcore_map, sizeof(c->lcore_map));
+	case 5:
+		choice = config_choice(v, config_idles, 3);
+		c->idle = (uint8_t)(choice > 0 ? choice : 0);
+		return choice > 0;
+	case 6:
+		choice = config_choice(v, config_durabilities, 4);
+		c->durability = (uint8_t)(choice > 0 ? choice : 0);
+		return choice > 0;
+	default:
+		choice = config_choice(v, config_engines, 3);
+		c->io_engine = (uint8_t)(choice > 0 ? choice : 0);
+		return choice > 0;
+	}
+}
+
+static bool config_limits(struct config_parse *cp, const char *key, const char *v)
+{
+	struct node_config *c = cp->cfg;
+	uint64_t x;
+	if (strcmp(key, "batch_entries_max") == 0 &&
+	    config_u64(v, 1, RAFT_BATCH_ENTRIES_MAX, false, &x)) {
+		c->batch_entries_max = (uint32_t)x;
+	} else if (strcmp(key, "inflight_appends_max") == 0 &&
+		   config_u64(v, 1, RAFT_INFLIGHT_APPENDS_MAX, false, &x)) {
+		c->inflight_appends_max = (uint32_t)x;
+	} else if (strcmp(key, "uncommitted_bytes_max") == 0 &&
+		   config_u64(v, 4096, 1ull << 40, true, &x)) {
+		c->uncommitted_bytes_max = x;
+	} else if (strcmp(key, "kv_keys_max") == 0 && config_u64(v, 1, 1u << 28, false, &x)) {
+		c->kv.keys_max = (uint32_t)x;
+	} else if (strcmp(key, "kv_key_bytes_max") == 0 && config_u64(v, 1, 1024, false, &x)) {
+		c->kv.key_bytes_max = (uint16_t)x;
+	} else if (strcmp(key, "kv_value_bytes_max") == 0 &&
+		   config_u64(v, 0, 1u << 20, true, &x)) {
+		c->kv.value_bytes_max = (uint32_t)x;
+	} else if (strcmp(key, "kv_clients_max") == 0 && config_u64(v, 1, 1u << 24, false, &x)) {
+		c->kv.clients_max = (uint32_t)x;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static int config_handler(void *user, const char *section, const char *key, const char *v)
+{
+	struct config_parse *cp = user;
+	bool ok;
+	uint64_t id;
+	if (strcmp(section, "cluster") == 0) {
+		ok = config_cluster(cp, key, v);
+	} else if (strncmp(section, "member.", 7) == 0 &&
+		   config_u64(section + 7, 1, UINT32_MAX, false, &id)) {
+		ok = config_member(cp, (raft_node_id)id, key, v);
+	} else if (strcmp(section, "node") == 0) {
+		ok = config_node(cp, false, key, v);
+	} else if (strncmp(section, "node.", 5) == 0 &&
+		   config_u64(section + 5, 1, UINT32_MAX, false, &id)) {
+		ok = id != cp->self || config_node(cp, true, key, v);
+	} else if (strcmp(section, "limits") == 0) {
+		ok = config_limits(cp, key, v);
+	} else {
+		config_error(cp, section, key, "unknown section (cluster, member.N, node, node.N, "
+					       "limits)");
+		return 0;
+	}
+	if (!ok) {
+		config_error(cp, section, key, "bad value '%s' (or an unknown key)", v);
+		return 0;
+	}
+	return 1;
+}
+
+void node_config_default(struct node_config *c)
+{
+	*c = (struct node_config){
+		.election_timeout_ms = 300,
+		.heartbeat_interval_ms = 50,
+		.tick_ms = 10,
+		.transport = NODE_TRANSPORT_DPDK,
+		.idle = NODE_IDLE_ADAPTIVE,
+		.durability = NODE_DURABILITY_FSYNC,
+		.io_engine = NODE_ENGINE_URING,
+		.batch_entries_max = 256,
+		.inflight_appends_max = 64,
+		.uncommitted_bytes_max = 64u << 20,
+	};
+	snprintf(c->lcores, sizeof(c->lcores), "0");
+	snprintf(c->lcore_map, sizeof(c->lcore_map), "rxtx:0,log:0,control:0,apply:0");
+	node_kv_config_default(&c->kv);
+}
+
+/* Relations between values, once everything is read. */
+static void config_check(struct config_parse *cp)
+{
+	struct node_config *c = cp->cfg;
+	if (c->cluster_id == 0) {
+		config_error(cp, "cluster", "id", "missing: every cluster needs an id");
+	} else if (c->secret_file[0] == '\0') {
+		config_error(cp, "cluster", "secret_file", "missing: frames must be authenticated");
+	} else if (access(c->secret_file, R_OK) != 0) {
+		config_error(cp, "cluster", "secret_file", "cannot read '%s': %s", c->secret_file,
+			     strerror(errno));
+	} else if (c->heartbeat_interval_ms >= c->election_timeout_ms) {
+		config_error(cp, "cluster", "heartbeat_interval_ms",
+			     "must be below election_timeout_ms (%u)", c->election_timeout_ms);
+	} else if (c->election_timeout_ms < 2 * c->tick_ms ||
+		   c->heartbeat_interval_ms < c->tick_ms) {
+		config_error(cp, "cluster", "tick_ms",
+			     "too coarse for the election timeout and heartbeat interval");
+	} else if (c->members_count == 0) {
+		config_error(cp, "member.1", "ip", "no [member.N] section: who is in the cluster?");
+	}
+	for (uint32_t i = 0; i < c->members_count && !cp->failed; i++) {
+		char section[32];
+		snprintf(section, sizeof(section), "member.%u", c->members[i].id);
+		if (c->members[i].ip[0] == '\0') {
+			config_error(cp, section, "ip", "missing");
+		}
+	}
+	bool self_found = false;
+	for (uint32_t i = 0; i < c->members_count; i++) {
+		self_found |= c->members[i].id == cp->self;
+	}
+	if (!self_found && !cp->failed) {
+		char section[32];
+		snprintf(section, sizeof(section), "member.%u", cp->self);
+		config_error(cp, section, "ip", "node %u is not a member of the cluster", cp->self);
+	}
+	if (c->data_dir[0] == '\0') {
+		config_error(cp, "node", "data_dir", "missing: where does the log live?");
+	}
+	if (c->transport == NODE_TRANSPORT_DPDK && c->dpdk_port[0] == '\0') {
+		config_error(cp, "node", "dpdk_port",
+			     "missing for transport = dpdk (a PCI address or a vdev string)");
+	}
+}
+
+int node_config_parse_string(const char *text, const char *name, raft_node_id self,
+			     struct node_config *out, char *errmsg, size_t errmsg_bytes)
+{
+	struct config_parse cp = {.cfg = out, .self = self, .text = text, .name = name,
+				  .errmsg = errmsg, .errmsg_bytes = errmsg_bytes};
+	node_config_default(out);
+	out->self = self;
+	errmsg[0] = '\0';
+	if (self == RAFT_NODE_NONE) {
+		snprintf(errmsg, errmsg_bytes, "%s: node id 0 is not a node id", name);
+		return -EINVAL;
+	}
+	int line = ini_parse_string(text, config_handler, &cp);
+	if (line > 0 && !cp.failed) {
+		snprintf(errmsg, errmsg_bytes, "%s:%d: syntax error", name, line);
+		return -EINVAL;
+	}
+	if (!cp.failed) {
+		config_check(&cp);
+	}
+	return cp.failed ? -EINVAL : 0;
+}
+
+int node_config_load(const char *path, raft_node_id self, struct node_config *out,
+		     char *errmsg, size_t errmsg_bytes)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(errmsg, errmsg_bytes, "%s: cannot open: %s", path, strerror(errno));
+		return -errno;
+	}
+	char *text = malloc(CONFIG_FILE_BYTES_MAX + 1);
+	if (text == NULL) {
+		fclose(f);
+		snprintf(errmsg, errmsg_bytes, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	size_t n = fread(text, 1, CONFIG_FILE_BYTES_MAX + 1, f);
+	fclose(f);
+	if (n > CONFIG_FILE_BYTES_MAX) {
+		free(text);
+		snprintf(errmsg, errmsg_bytes, "%s: larger than 1 MiB", path);
+		return -EFBIG;
+	}
+	text[n] = '\0';
+	int rc = node_config_parse_string(text, path, self, out, errmsg, errmsg_bytes);
+	free(text);
+	return rc;
+}
+
+const char *node_transport_name(int t)
+{
+	return t > 0 && t < 3 ? config_transports[t] : "?";
+}
+
+const char *node_durability_name(int d)
+{
+	return d > 0 && d < 4 ? config_durabilities[d] : "?";
+}

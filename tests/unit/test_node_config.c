@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Goal: the node's configuration loader accepts the documented example
+ * (config/example.ini), applies per-node overrides and %i, and refuses each
+ * class of bad configuration with one message naming the file, the line
+ * and the key.
+ * Method: the example file as shipped (its secret_file pointed at a scratch
+ * file), then small INI texts with one fault each.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node.h"
+
+static char secret_path[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(secret_path, sizeof(secret_path), "/tmp/raftnode-secret-XXXXXX");
+	int fd = mkstemp(secret_path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0123456789abcdef0123456789abcdef", 32), 32);
+	close(fd);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(secret_path);
+	return 0;
+}
+
+/* The example file, with its secret_file line pointed at our scratch one. */
+static char *example_text(void)
+{
+	FILE *f = fopen(RN_SOURCE_ROOT "/config/example.ini", "r");
+	assert_non_null(f);
+	char *text = calloc(1, 1 << 16);
+	char line[512];
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "secret_file", 11) == 0) {
+			snprintf(line, sizeof(line), "secret_file = %s\n", secret_path);
+		}
+		strcat(text, line);
+	}
+	fclose(f);
+	return text;
+}
+
+static void test_example_parses(void **state)
+{
+	(void)state;
+	char *text = example_text();
+	struct node_config c;
+	char err[512];
+	int rc = node_config_parse_string(text, "example.ini", 1, &c, err, sizeof(err));
+	if (rc != 0) {
+		fail_msg("%s", err);
+	}
+	assert_int_equal(c.cluster_id, 7);
+	assert_int_equal(c.members_count, 3);
+	assert_string_equal(c.members[2].ip, "10.77.0.3");
+	assert_false(c.members[2].mac_auto);
+	assert_int_equal(c.members[2].mac[5], 3);
+	assert_int_equal(c.members[2].host, 2);
+	assert_string_equal(c.data_dir, "/var/lib/raftnode/node1");
+	assert_string_equal(c.dpdk_port, "net_af_packet1,iface=rn1");
+	assert_int_equal(c.idle, NODE_IDLE_ADAPTIVE);
+	assert_int_equal(c.uncommitted_bytes_max, 64u << 20);
+	assert_int_equal(c.kv.value_bytes_max, 1024);
+	/* Node 3 takes its [node.3] overrides, whatever the section order. */
+	assert_int_equal(node_config_parse_string(text, "example.ini", 3, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.dpdk_port, "0000:03:00.0");
+	assert_string_equal(c.lcore_map, "rxtx:1,log:2,control:3,apply:4");
+	assert_int_equal(c.idle, NODE_IDLE_BUSY);
+	assert_string_equal(c.data_dir, "/var/lib/raftnode/node3");
+	/* Node 4 is not in the cluster. */
+	assert_int_equal(node_config_parse_string(text, "example.ini", 4, &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "node 4 is not a member"));
+	free(text);
+}
+
+/* One fault per case: the message must name "cfg.ini:LINE: [SECTION] KEY". */
+struct bad_case {
+	const char *ini; /* %s: the secret file */
+	const char *want;
+};
+
+static void test_bad_configs_name_line_and_key(void **state)
+{
+	(void)state;
+	static const struct bad_case cases[] = {
+		{"[cluster]\nid = 1\nsecret_file = %s\nbogus = 3\n[member.1]\nip = 1.2.3.4\n"
+		 "[node]\ndata_dir = /tmp/x\ntransport = udp\n",
+		 "cfg.ini:4: [cluster] bogus: bad value '3' (or an unknown key)"},
+		{"[cluster]\nid = 1\nsecret_file = %s\nelection_timeout_ms = soon\n[member.1]\n"
+		 "ip = 1.2.3.4\n[node]\ndata_dir = /tmp/x\ntransport = udp\n",
+		 "cfg.ini:4: [cluster] election_timeout_ms: bad value 'soon'"},
+		{"[cluster]\nid = 1\nsecret_file = %s\nelection_timeout_ms = 100\n"
+		 "heartbeat_interval_ms = 100\n[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\n"
+		 "transport = udp\n",
+		 "cfg.ini:5: [cluster] heartbeat_interval_ms: must be below election_timeout_ms"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3\n[node]\n"
+		 "data_dir = /x\ntransport = udp\n",
+		 "cfg.ini:5: [member.1] ip: bad value '1.2.3'"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\nmac = 02:00:zz:00:00:01\n"
+		 "[node]\ndata_dir = /x\ntransport = udp\n",
+		 "cfg.ini:6: [member.1] mac: bad value"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		 "data_dir = /x\ntransport = carrier-pigeon\n",
+		 "cfg.ini:8: [node] transport: bad value 'carrier-pigeon'"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		 "data_dir = /x\n",
+		 "[node] dpdk_port: missing for transport = dpdk"},
+		{"[cluster]\nid = 1\nsecret_file = /nonexistent/secret\n[member.1]\nip = 1.2.3.4\n"
+		 "[node]\ndata_dir = /x\ntransport = udp\n",
+		 "cfg.ini:3: [cluster] secret_file: cannot read '/nonexistent/secret'"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[limits]\nuncommitted_bytes_max = 64X\n"
+		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
+		 "cfg.ini:5: [limits] uncommitted_bytes_max: bad value '64X'"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[clutser]\nid = 2\n",
+		 "cfg.ini:5: [clutser] id: unknown section"},
+		{"[cluster]\nid = 1\nsecret_file = %s\nthis line has no equals sign\n",
+		 "cfg.ini:4: syntax error"},
+		{"[cluster]\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\n"
+		 "transport = udp\n",
+		 "[cluster] id: missing"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char ini[1024], err[512];
+		snprintf(ini, sizeof(ini), cases[i].ini, secret_path);
+		struct node_config c;
+		int rc = node_config_parse_string(ini, "cfg.ini", 1, &c, err, sizeof(err));
+		if (rc != -EINVAL || strstr(err, cases[i].want) == NULL) {
+			fail_msg("case %zu: rc %d, message '%s', want '%s'", i, rc, err,
+				 cases[i].want);
+		}
+	}
+	/* And the same texts, fixed, pass: the cases fail for their fault. */
+	char ini[512], err[512];
+	snprintf(ini, sizeof(ini),
+		 "[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		 "data_dir = /x\ntransport = udp\n",
+		 secret_path);
+	struct node_config c;
+	int rc = node_config_parse_string(ini, "cfg.ini", 1, &c, err, sizeof(err));
+	if (rc != 0) {
+		fail_msg("fixed config refused: %s", err);
+	}
+	assert_int_equal(c.transport, NODE_TRANSPORT_UDP);
+	assert_int_equal(c.members[0].udp_port, 9000);
+}
+
+static void test_missing_file(void **state)
+{
+	(void)state;
+	struct node_config c;
+	char err[512];
+	assert_int_equal(node_config_load("/nonexistent/raftnode.ini", 1, &c, err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/raftnode.ini: cannot open"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example_parses),
+		cmocka_unit_test(test_bad_configs_name_line_and_key),
+		cmocka_unit_test(test_missing_file),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
