@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dataplane.h - the public API of raftnode's dataplane: the authenticated
+ * Raft wire format (this version), later the DPDK ports, rx/tx bursts and
+ * the lcore stage scheduler (issue 5).
+ *
+ * A frame is Ethernet II / IPv4 / UDP carrying one Raft frame:
+ *
+ *     eth (14) | ipv4 (20, no options) | udp (8) | raft header (48) | body | tag (16)
+ *
+ * The raft header and every body field are little-endian at fixed offsets
+ * (see struct dp_wire_hdr). The tag is a 128-bit SipHash-2-4 (libsodium
+ * crypto_shorthash_siphashx24) over the raft header and the body, keyed by a
+ * key derived from the cluster secret and the cluster id: a frame built
+ * without the secret is dropped and counted, never decoded. SipHash needs no
+ * nonce, so encoding is stateless and a restarted node cannot reuse one by
+ * accident; what it costs against AES-GCM-as-GMAC is in dataplane/README.md.
+ *
+ * The codec works on plain byte buffers (no DPDK), so it is unit-tested and
+ * fuzzed without a NIC. Decoders treat every byte as hostile: a bad frame
+ * returns a negative dp_error and increments one counter naming the reason;
+ * nothing on the receive path asserts on frame contents.
+ */
+#ifndef RN_DATAPLANE_H
+#define RN_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Wire constants ---------------------------------------------------- */
+
+#define DP_WIRE_MAGIC 0x5446524eu /* "NRFT" read as little-endian bytes */
+#define DP_WIRE_VERSION 1u
+#define DP_ETH_HDR_BYTES 14u
+#define DP_IPV4_HDR_BYTES 20u
+#define DP_UDP_HDR_BYTES 8u
+#define DP_RAFT_HDR_BYTES 48u
+#define DP_TAG_BYTES 16u
+/* Everything in a frame that is not body. */
+#define DP_FRAME_OVERHEAD_BYTES                                                          \
+	(DP_ETH_HDR_BYTES + DP_IPV4_HDR_BYTES + DP_UDP_HDR_BYTES + DP_RAFT_HDR_BYTES +     \
+	 DP_TAG_BYTES)
+/* Largest frame we build or accept: a 9000-byte jumbo IP packet plus the
+ * Ethernet header. The port's MTU decides the real limit at run time. */
+#define DP_FRAME_BYTES_MAX (9000u + DP_ETH_HDR_BYTES)
+#define DP_ETHERTYPE_IPV4 0x0800u
+#define DP_IPPROTO_UDP 17u
+
+#define DP_SECRET_BYTES_MIN 16u
+#define DP_SECRET_BYTES_MAX 64u
+#define DP_KEY_BYTES 16u
+
+/* Body layouts: fixed part of each message type, little-endian. */
+#define DP_APPEND_FIXED_BYTES 32u	/* prev_index, prev_term, commit, count, 0 */
+#define DP_APPEND_ENTRY_HDR_BYTES 24u /* index, term, payload_bytes, type, 0[3] */
+#define DP_APPEND_RESP_BYTES 40u
+#define DP_VOTE_BYTES 24u
+#define DP_VOTE_RESP_BYTES 8u
+#define DP_HEARTBEAT_BYTES 16u
+#define DP_HEARTBEAT_RESP_BYTES 8u
+#define DP_TIMEOUT_NOW_BYTES 0u
+#define DP_READ_INDEX_BYTES 8u
+#define DP_READ_INDEX_RESP_BYTES 16u
+#define DP_CLIENT_REQUEST_FIXED_BYTES 32u
+#define DP_CLIENT_REPLY_FIXED_BYTES 32u
+
+/* Client keys are short; values may fill a frame. */
+#define DP_CLIENT_KEY_BYTES_MAX 256u
+
+/* Frame types: the consensus message types keep their numbers (1..11). */
+enum dp_frame_type {
+	DP_FRAME_CLIENT_REQUEST = 32,
+	DP_FRAME_CLIENT_REPLY = 33,
+};
+
+/* Raft header flags. */
+enum dp_hdr_flags {
+	/* This frame is one fragment of a message larger than one frame
+	 * (see dp_reasm_*); msg_body_bytes and frag_offset_bytes say where. */
+	DP_HDR_FRAGMENT = 1u << 0,
+};
+#define DP_HDR_FLAGS_KNOWN ((uint16_t)DP_HDR_FRAGMENT)
+
+/*
+ * The fixed Raft header, as laid out on the wire (little-endian, naturally
+ * aligned so the struct has no padding; the codec never casts a frame to it,
+ * it reads each field at offsetof() with explicit byte order).
+ */
+struct dp_wire_hdr {
+	uint32_t magic;		    /* DP_WIRE_MAGIC */
+	uint8_t version;	    /* DP_WIRE_VERSION */
+	uint8_t type;		    /* enum raft_msg_type or enum dp_frame_type */
+	uint16_t flags;		    /* enum dp_hdr_flags; unknown bits rejected */
+	uint32_t cluster_id;	    /* frames of another cluster are dropped */
+	uint32_t from;		    /* sender node id (client id for clients: 0) */
+	uint32_t to;		    /* recipient node id */
+	uint32_t body_bytes;	    /* body bytes in this frame */
+	uint64_t term;		    /* sender's term (0 for client frames) */
+	uint64_t msg_seq;	    /* per-sender message number */
+	uint32_t msg_body_bytes;    /* body bytes of the whole message */
+	uint32_t frag_offset_bytes; /* where this frame's body starts in it */
+};
+_Static_assert(sizeof(struct dp_wire_hdr) == DP_RAFT_HDR_BYTES, "raft header is 48 bytes");
+
+/* ---- Errors and drop reasons ------------------------------------------- */
+
+/*
+ * Module error codes, returned negative. The DP_ERR_* that describe a bad
+ * received frame double as drop reasons: each one has a counter.
+ */
+enum dp_error {
+	DP_OK = 0,
+	DP_ERR_TRUNCATED = 2001,	/* shorter than its headers say */
+	DP_ERR_NOT_RAFT = 2002,		/* not IPv4/UDP to our port (ARP, other) */
+	DP_ERR_BAD_IP = 2003,		/* version, options, fragment, checksum */
+	DP_ERR_BAD_UDP = 2004,		/* length or checksum */
+	DP_ERR_BAD_MAGIC = 2005,
+	DP_ERR_BAD_VERSION = 2006,
+	DP_ERR_WRONG_CLUSTER = 2007,
+	DP_ERR_BAD_LENGTH = 2008,	/* header lengths disagree */
+	DP_ERR_BAD_TAG = 2009,		/* authentication failed */
+	DP_ERR_UNKNOWN_TYPE = 2010,
+	DP_ERR_BAD_BODY = 2011,		/* a body field out of range */
+	DP_ERR_WRONG_RECIPIENT = 2012,	/* `to` is not this node */
+	DP_ERR_TOO_MANY_ENTRIES = 2013, /* more entries than the caller's array */
+	/* Not drop reasons: local errors and outcomes. */
+	DP_ERR_INVALID = 2050,	  /* bad argument */
+	DP_ERR_TOO_BIG = 2051,	  /* does not fit the buffer or one frame */
+	DP_ERR_CRYPTO = 2052,	  /* libsodium failed to initialise */
+	DP_ERR_FRAGMENT = 2053,	  /* authenticated fragment of a larger message */
+};
+#define DP_ERR_DROP_FIRST DP_ERR_TRUNCATED
+#define DP_ERR_DROP_LAST DP_ERR_TOO_MANY_ENTRIES
+#define DP_DROP_REASONS_COUNT (DP_ERR_DROP_LAST - DP_ERR_DROP_FIRST + 1)
+
+const char *dp_strerror(int rc);
+
+struct dp_wire_counters {
+	uint64_t frames_accepted;
+	uint64_t fragments_accepted; /* returned as -DP_ERR_FRAGMENT */
+	/* dropped[rc - DP_ERR_DROP_FIRST] for each drop reason rc. */
+	uint64_t dropped[DP_DROP_REASONS_COUNT];
+};
+
+/* Counter of one drop reason (rc positive or negative); 0 for others. */
+uint64_t dp_wire_dropped(const struct dp_wire_counters *c, int rc);
+
+/* ---- Context ------------------------------------------------------------ */
+
+struct dp_wire_config {
+	uint32_t cluster_id;
+	raft_node_id self_id; /* frames whose `to` differs are dropped */
+	const uint8_t *secret;
+	size_t secret_bytes; /* DP_SECRET_BYTES_MIN..DP_SECRET_BYTES_MAX */
+	uint16_t udp_port;   /* frames to another port are not ours */
+};
+
+/* Per-lcore codec state: the derived key and the counters. No locks: one
+ * context belongs to one core. */
+struct dp_wire {
+	uint32_t cluster_id;
+	raft_node_id self_id;
+	uint16_t udp_port;
+	uint8_t key[DP_KEY_BYTES];
+	struct dp_wire_counters counters;
+};
+
+/* Initialises libsodium (once), derives the frame key from the secret and
+ * the cluster id. Returns 0, -DP_ERR_INVALID or -DP_ERR_CRYPTO. */
+int dp_wire_init(struct dp_wire *w, const struct dp_wire_config *cfg);
+/* Wipes the key. */
+void dp_wire_fini(struct dp_wire *w);
+
+/* ---- Addresses ------------------------------------------------------------ */
+
+/* Where a frame goes (encode) or came from (decode). IPv4 addresses and
+ * ports in host byte order. */
+struct dp_endpoints {
+	uint8_t src_mac[6];
+	uint8_t dst_mac[6];
+	uint32_t src_ip;
+	uint32_t dst_ip;
+	uint16_t src_port;
+	uint16_t dst_port;
+};
+
+/* ---- Client frames -------------------------------------------------------- */
+
+enum dp_client_op {
+	DP_CLIENT_PUT = 1,
+	DP_CLIENT_GET = 2,
+	DP_CLIENT_DELETE = 3,
+	DP_CLIENT_CAS = 4, /* compare-and-swap: `expect` then `value` */
+};
+
+struct dp_client_request {
+	uint64_t client_id;
+	uint64_t request_seq; /* exactly-once: (client_id, request_seq) */
+	uint8_t op;	      /* enum dp_client_op */
+	const uint8_t *key;
+	uint32_t key_bytes;
+	const uint8_t *value;
+	uint32_t value_bytes;
+	const uint8_t *expect; /* CAS only */
+	uint32_t expect_bytes;
+};
+
+enum dp_client_status {
+	DP_CLIENT_OK = 0,
+	DP_CLIENT_NOT_FOUND = 1,
+	DP_CLIENT_CAS_FAILED = 2,
+	DP_CLIENT_REDIRECT = 3, /* not the leader: try leader_id */
+	DP_CLIENT_RETRY = 4,	/* no leader known, or busy */
+};
+
+struct dp_client_reply {
+	uint64_t client_id;
+	uint64_t request_seq;
+	uint8_t status; /* enum dp_client_status */
+	raft_node_id leader_id;
+	const uint8_t *value;
+	uint32_t value_bytes;
+};
+
+/* ---- Decoded frames ------------------------------------------------------- */
+
+/* One decoded frame. Pointers (entry payload handles, key, value) point into
+ * the caller's frame buffer and are valid as long as it is. */
+struct dp_rx_frame {
+	struct dp_endpoints addr;
+	uint8_t type; /* enum raft_msg_type or enum dp_frame_type */
+	uint64_t msg_seq;
+	union {
+		struct raft_message raft; /* types 1..11 */
+		struct dp_client_request request;
+		struct dp_client_reply reply;
+	};
+};
+
+/*
+ * Parses and authenticates one frame and decodes its body into *out.
+ * For AppendEntries the entries go to entries[0..entries_max); each entry's
+ * payload handle is the address of its payload bytes in `frame`.
+ * Checks, cheapest first: Ethernet/IPv4/UDP framing, magic, version,
+ * cluster id, recipient, lengths, tag, type, body. Returns 0 (counted in
+ * frames_accepted) or a negative drop reason (counted in dropped[]);
+ * DP_ERR_FRAGMENT frames are authenticated and should go to dp_reasm_push.
+ */
+int dp_wire_decode(struct dp_wire *w, const uint8_t *frame, size_t frame_bytes,
+		   struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out);
+
+/*
+ * Encodes one consensus message in one frame and seals it. payloads[i]
+ * holds entries[i].payload_bytes bytes (AppendEntries only; may be NULL when
+ * there are no entries). Returns the frame's bytes (> 0), or
+ * -DP_ERR_TOO_BIG when it does not fit min(buf_bytes, DP_FRAME_BYTES_MAX)
+ * (then split it with dp_wire_encode_raft_fragment), or -DP_ERR_INVALID.
+ */
+int dp_wire_encode_raft(const struct dp_wire *w, const struct dp_endpoints *addr,
+			uint64_t msg_seq, const struct raft_message *m,
+			const uint8_t *const *payloads, uint8_t *buf, size_t buf_bytes);
+
+int dp_wire_encode_request(const struct dp_wire *w, const struct dp_endpoints *addr,
+			   uint64_t msg_seq, raft_node_id to, const struct dp_client_request *req,
+			   uint8_t *buf, size_t buf_bytes);
+int dp_wire_encode_reply(const struct dp_wire *w, const struct dp_endpoints *addr,
+			 uint64_t msg_seq, raft_node_id to, const struct dp_client_reply *rep,
+			 uint8_t *buf, size_t buf_bytes);
+
+/* Body bytes a consensus message needs (before splitting into frames). */
+size_t dp_wire_raft_body_bytes(const struct raft_message *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RN_DATAPLANE_H */

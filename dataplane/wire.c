@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wire.c - the public face of the wire codec (dataplane.h): the codec
+ * context, one-frame encoders for consensus and client messages, the
+ * decoder that turns a received frame into a message or a counted drop,
+ * and the error names.
+ *
+ * Encoders write the body in place after the headers, then seal the frame
+ * (headers + tag) in wire_frame.c, so a payload is copied once, from the
+ * caller's buffer into the frame.
+ */
+#include <sodium.h>
+
+#include "common.h"
+#include "wire_internal.h"
+
+int dp_wire_init(struct dp_wire *w, const struct dp_wire_config *cfg)
+{
+	RN_ASSERT(w != NULL);
+	RN_ASSERT(cfg != NULL);
+	memset(w, 0, sizeof(*w));
+	if (cfg->secret == NULL || cfg->secret_bytes < DP_SECRET_BYTES_MIN ||
+	    cfg->secret_bytes > DP_SECRET_BYTES_MAX) {
+		return -DP_ERR_INVALID;
+	}
+	w->cluster_id = cfg->cluster_id;
+	w->self_id = cfg->self_id;
+	w->udp_port = cfg->udp_port;
+	return wire_auth_derive_key(w->key, cfg->cluster_id, cfg->secret, cfg->secret_bytes);
+}
+
+void dp_wire_fini(struct dp_wire *w)
+{
+	RN_ASSERT(w != NULL);
+	sodium_memzero(w->key, sizeof(w->key));
+}
+
+uint64_t dp_wire_dropped(const struct dp_wire_counters *c, int rc)
+{
+	int reason = rc < 0 ? -rc : rc;
+	if (reason < DP_ERR_DROP_FIRST || reason > DP_ERR_DROP_LAST) {
+		return 0;
+	}
+	return c->dropped[reason - DP_ERR_DROP_FIRST];
+}
+
+static void wire_count(struct dp_wire *w, int rc)
+{
+	if (rc == 0) {
+		w->counters.frames_accepted++;
+	} else if (rc == -DP_ERR_FRAGMENT) {
+		w->counters.fragments_accepted++;
+	} else {
+		RN_ASSERT(-rc >= DP_ERR_DROP_FIRST && -rc <= DP_ERR_DROP_LAST);
+		w->counters.dropped[-rc - DP_ERR_DROP_FIRST]++;
+	}
+}
+
+static int wire_decode_body(const struct wire_view *v, struct raft_entry *entries,
+			    uint32_t entries_max, struct dp_rx_frame *out)
+{
+	const struct wire_hdr *h = &v->hdr;
+	switch (h->type) {
+	case DP_FRAME_CLIENT_REQUEST:
+		return wire_request_body_decode(v->body, h->body_bytes, &out->request);
+	case DP_FRAME_CLIENT_REPLY:
+		return wire_reply_body_decode(v->body, h->body_bytes, &out->reply);
+	default:
+		if (!wire_raft_type_known(h->type)) {
+			return -DP_ERR_UNKNOWN_TYPE;
+		}
+		out->raft.from = h->from;
+		out->raft.to = h->to;
+		out->raft.term = h->term;
+		return wire_raft_body_decode(h->type, h->term, v->body, h->body_bytes, entries,
+					     entries_max, &out->raft);
+	}
+}
+
+int dp_wire_decode(struct dp_wire *w, const uint8_t *frame, size_t frame_bytes,
+		   struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out)
+{
+	struct wire_view v;
+
+	RN_ASSERT(w != NULL && out != NULL);
+	RN_ASSERT(entries != NULL || entries_max == 0);
+	int rc = wire_frame_parse(w, frame, frame_bytes, &v);
+	if (rc == 0) {
+		out->addr = v.addr;
+		out->type = v.hdr.type;
+		out->msg_seq = v.hdr.msg_seq;
+		if ((v.hdr.flags & DP_HDR_FRAGMENT) != 0) {
+			/* The type is checked on the reassembled message. */
+			rc = -DP_ERR_FRAGMENT;
+		} else {
+			rc = wire_decode_body(&v, entries, entries_max, out);
+		}
+	}
+	wire_count(w, rc);
+	return rc;
+}
+
+/* Room for a body of body_bytes in one frame of at most buf_bytes? */
+static int wire_fits(size_t body_bytes, size_t buf_bytes)
+{
+	size_t limit = buf_bytes < DP_FRAME_BYTES_MAX ? buf_bytes : DP_FRAME_BYTES_MAX;
+	return wire_frame_bytes(body_bytes) <= limit;
+}
+
+static void wire_hdr_single(struct wire_hdr *h, uint8_t type, raft_node_id from,
+			    raft_node_id to, raft_term term, uint64_t msg_seq, size_t body_bytes)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	h->from = from;
+	h->to = to;
+	h->term = term;
+	h->msg_seq = msg_seq;
+	h->body_bytes = (uint32_t)body_bytes;
+	h->msg_body_bytes = (uint32_t)body_bytes;
+}
+
+int dp_wire_encode_raft(const struct dp_wire *w, const struct dp_endpoints *addr,
+			uint64_t msg_seq, const struct raft_message *m,
+			const uint8_t *const *payloads, uint8_t *buf, size_t buf_bytes)
+{
+	struct wire_hdr h;
+
+	RN_ASSERT(w != NULL && addr != NULL && m != NULL);
+	RN_ASSERT(buf != NULL);
+	if (!wire_raft_type_known(m->type) ||
+	    (m->type == RAFT_MSG_APPEND && m->append.entries_count > RAFT_BATCH_ENTRIES_MAX)) {
+		return -DP_ERR_INVALID;
+	}
+	size_t body_bytes = dp_wire_raft_body_bytes(m);
+	if (!wire_fits(body_bytes, buf_bytes)) {
+		return -DP_ERR_TOO_BIG;
+	}
+	wire_raft_body_encode(m, payloads, buf + WIRE_BODY_OFFSET);
+	wire_hdr_single(&h, m->type, m->from, m->to, m->term, msg_seq, body_bytes);
+	return (int)wire_frame_seal(w, addr, &h, buf);
+}
+
+int dp_wire_encode_request(const struct dp_wire *w, const struct dp_endpoints *addr,
+			   uint64_t msg_seq, raft_node_id to, const struct dp_client_request *req,
+			   uint8_t *buf, size_t buf_bytes)
+{
+	struct wire_hdr h;
+
+	RN_ASSERT(w != NULL && addr != NULL && req != NULL);
+	RN_ASSERT(buf != NULL);
+	size_t body_bytes = wire_request_body_bytes(req);
+	if (!wire_fits(body_bytes, buf_bytes)) {
+		return -DP_ERR_TOO_BIG;
+	}
+	wire_request_body_encode(req, buf + WIRE_BODY_OFFSET);
+	wire_hdr_single(&h, DP_FRAME_CLIENT_REQUEST, w->self_id, to, 0, msg_seq, body_bytes);
+	return (int)wire_frame_seal(w, addr, &h, buf);
+}
+
+int dp_wire_encode_reply(const struct dp_wire *w, const struct dp_endpoints *addr,
+			 uint64_t msg_seq, raft_node_id to, const struct dp_client_reply *rep,
+			 uint8_t *buf, size_t buf_bytes)
+{
+	struct wire_hdr h;
+
+	RN_ASSERT(w != NULL && addr != NULL && rep != NULL);
+	RN_ASSERT(buf != NULL);
+	size_t body_bytes = wire_reply_body_bytes(rep);
+	if (!wire_fits(body_bytes, buf_bytes)) {
+		return -DP_ERR_TOO_BIG;
+	}
+	wire_reply_body_encode(rep, buf + WIRE_BODY_OFFSET);
+	wire_hdr_single(&h, DP_FRAME_CLIENT_REPLY, w->self_id, to, 0, msg_seq, body_bytes);
+	return (int)wire_frame_seal(w, addr, &h, buf);
+}
+
+const char *dp_strerror(int rc)
+{
+	switch (rc < 0 ? -rc : rc) {
+	case DP_OK: return "ok";
+	case DP_ERR_TRUNCATED: return "truncated frame";
+	case DP_ERR_NOT_RAFT: return "not a raft frame (ethertype, protocol or port)";
+	case DP_ERR_BAD_IP: return "bad IPv4 header";
+	case DP_ERR_BAD_UDP: return "bad UDP header";
+	case DP_ERR_BAD_MAGIC: return "bad magic";
+	case DP_ERR_BAD_VERSION: return "unsupported version or flags";
+	case DP_ERR_WRONG_CLUSTER: return "wrong cluster id";
+	case DP_ERR_BAD_LENGTH: return "inconsistent lengths";
+	case DP_ERR_BAD_TAG: return "bad authentication tag";
+	case DP_ERR_UNKNOWN_TYPE: return "unknown frame type";
+	case DP_ERR_BAD_BODY: return "bad message body";
+	case DP_ERR_WRONG_RECIPIENT: return "frame for another node";
+	case DP_ERR_TOO_MANY_ENTRIES: return "more entries than the receive array";
+	case DP_ERR_INVALID: return "invalid argument";
+	case DP_ERR_TOO_BIG: return "does not fit one frame or the buffer";
+	case DP_ERR_CRYPTO: return "libsodium failure";
+	case DP_ERR_FRAGMENT: return "fragment of a larger message";
+	default: return "unknown error";
+	}
+}

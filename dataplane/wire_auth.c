@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wire_auth.c - the per-frame authentication tag and the key it uses.
+ *
+ * The tag is SipHash-2-4 with a 128-bit output (libsodium
+ * crypto_shorthash_siphashx24) over the raft header and the body. SipHash is
+ * a keyed PRF, so it is a MAC without a nonce: encoding stays stateless and a
+ * node that restarts cannot reuse a nonce by accident, which is the failure
+ * that makes AES-GCM used as GMAC forgeable. The price is speed: on this
+ * machine ~0.4 ns/byte against GMAC's ~0.23 (numbers in dataplane/README.md).
+ *
+ * The 16-byte key is BLAKE2b(secret) personalised with "raftnode-wire-v1"
+ * and salted with the cluster id, so one secret used by two clusters yields
+ * two keys, and the secret itself never sits in the per-lcore context.
+ */
+#include <sodium.h>
+
+#include "common.h"
+#include "wire_internal.h"
+
+_Static_assert(DP_KEY_BYTES == crypto_shorthash_siphashx24_KEYBYTES, "siphashx24 key");
+_Static_assert(DP_TAG_BYTES == crypto_shorthash_siphashx24_BYTES, "siphashx24 tag");
+_Static_assert(crypto_generichash_blake2b_SALTBYTES == 16, "blake2b salt");
+_Static_assert(crypto_generichash_blake2b_PERSONALBYTES == 16, "blake2b personal");
+
+int wire_auth_derive_key(uint8_t key[DP_KEY_BYTES], uint32_t cluster_id,
+			 const uint8_t *secret, size_t secret_bytes)
+{
+	static const uint8_t personal[16] = "raftnode-wire-v1"; /* no NUL: 16 bytes */
+	uint8_t salt[16] = {0};
+
+	RN_ASSERT(key != NULL);
+	RN_ASSERT(secret != NULL);
+	if (sodium_init() < 0) {
+		return -DP_ERR_CRYPTO;
+	}
+	wire_st32(salt, cluster_id);
+	if (crypto_generichash_blake2b_salt_personal(key, DP_KEY_BYTES, secret, secret_bytes,
+						     NULL, 0, salt, personal) != 0) {
+		return -DP_ERR_CRYPTO;
+	}
+	return 0;
+}
+
+void wire_auth_tag(const uint8_t key[DP_KEY_BYTES], const uint8_t *in, size_t in_bytes,
+		   uint8_t tag[DP_TAG_BYTES])
+{
+	int rc = crypto_shorthash_siphashx24(tag, in, in_bytes, key);
+	RN_ASSERT(rc == 0);
+}
+
+int wire_auth_verify(const uint8_t key[DP_KEY_BYTES], const uint8_t *in, size_t in_bytes,
+		     const uint8_t tag[DP_TAG_BYTES])
+{
+	uint8_t expect[DP_TAG_BYTES];
+
+	wire_auth_tag(key, in, in_bytes, expect);
+	/* Constant time, so the comparison leaks nothing about the tag. */
+	int same = sodium_memcmp(expect, tag, DP_TAG_BYTES) == 0;
+	sodium_memzero(expect, sizeof(expect));
+	return same;
+}
