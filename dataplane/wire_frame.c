@@ -94,8 +94,9 @@ static void frame_hdr_load(const uint8_t *raft, struct wire_hdr *h)
 /* The three length fields against the bytes received. */
 static int frame_check_lengths(const struct wire_hdr *h, size_t payload_bytes)
 {
-	if ((size_t)h->body_bytes != payload_bytes - DP_RAFT_HDR_BYTES - DP_TAG_BYTES) {
-		return -DP_ERR_BAD_LENGTH;
+	if ((size_t)h->body_bytes != payload_bytes - DP_RAFT_HDR_BYTES - DP_TAG_BYTES ||
+	    wire_frame_bytes(h->body_bytes) > DP_FRAME_BYTES_MAX) {
+		return -DP_ERR_BAD_LENGTH; /* we never send more than a jumbo frame */
 	}
 	if ((h->flags & DP_HDR_FRAGMENT) == 0) {
 		if (h->msg_body_bytes != h->body_bytes || h->frag_offset_bytes != 0) {
