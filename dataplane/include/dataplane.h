@@ -107,7 +107,11 @@ struct dp_wire_hdr {
 	uint32_t msg_body_bytes;    /* body bytes of the whole message */
 	uint32_t frag_offset_bytes; /* where this frame's body starts in it */
 };
+#ifdef __cplusplus
+static_assert(sizeof(struct dp_wire_hdr) == DP_RAFT_HDR_BYTES, "raft header is 48 bytes");
+#else
 _Static_assert(sizeof(struct dp_wire_hdr) == DP_RAFT_HDR_BYTES, "raft header is 48 bytes");
+#endif
 
 /* ---- Errors and drop reasons ------------------------------------------- */
 
