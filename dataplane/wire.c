@@ -56,25 +56,34 @@ static void wire_count(struct dp_wire *w, int rc)
 	}
 }
 
-static int wire_decode_body(const struct wire_view *v, struct raft_entry *entries,
-			    uint32_t entries_max, struct dp_rx_frame *out)
+int wire_body_decode(uint8_t type, raft_node_id from, raft_node_id to, raft_term term,
+		     const uint8_t *body, size_t body_bytes, struct raft_entry *entries,
+		     uint32_t entries_max, struct dp_rx_frame *out)
 {
-	const struct wire_hdr *h = &v->hdr;
-	switch (h->type) {
-	case DP_FRAME_CLIENT_REQUEST:
-		return wire_request_body_decode(v->body, h->body_bytes, &out->request);
-	case DP_FRAME_CLIENT_REPLY:
-		return wire_reply_body_decode(v->body, h->body_bytes, &out->reply);
+	switch (type) {
+	case DP_FRAME_CLIENT_REQUEST: return wire_request_body_decode(body, body_bytes, &out->request);
+	case DP_FRAME_CLIENT_REPLY: return wire_reply_body_decode(body, body_bytes, &out->reply);
 	default:
-		if (!wire_raft_type_known(h->type)) {
+		if (!wire_raft_type_known(type)) {
 			return -DP_ERR_UNKNOWN_TYPE;
 		}
-		out->raft.from = h->from;
-		out->raft.to = h->to;
-		out->raft.term = h->term;
-		return wire_raft_body_decode(h->type, h->term, v->body, h->body_bytes, entries,
-					     entries_max, &out->raft);
+		out->raft.from = from;
+		out->raft.to = to;
+		out->raft.term = term;
+		return wire_raft_body_decode(type, term, body, body_bytes, entries, entries_max,
+					     &out->raft);
 	}
+}
+
+static void wire_fragment_out(const struct wire_view *v, struct dp_fragment *f)
+{
+	f->from = v->hdr.from;
+	f->to = v->hdr.to;
+	f->term = v->hdr.term;
+	f->msg_body_bytes = v->hdr.msg_body_bytes;
+	f->frag_offset_bytes = v->hdr.frag_offset_bytes;
+	f->body = v->body;
+	f->body_bytes = v->hdr.body_bytes;
 }
 
 int dp_wire_decode(struct dp_wire *w, const uint8_t *frame, size_t frame_bytes,
@@ -91,9 +100,11 @@ int dp_wire_decode(struct dp_wire *w, const uint8_t *frame, size_t frame_bytes,
 		out->msg_seq = v.hdr.msg_seq;
 		if ((v.hdr.flags & DP_HDR_FRAGMENT) != 0) {
 			/* The type is checked on the reassembled message. */
+			wire_fragment_out(&v, &out->fragment);
 			rc = -DP_ERR_FRAGMENT;
 		} else {
-			rc = wire_decode_body(&v, entries, entries_max, out);
+			rc = wire_body_decode(v.hdr.type, v.hdr.from, v.hdr.to, v.hdr.term, v.body,
+					      v.hdr.body_bytes, entries, entries_max, out);
 		}
 	}
 	wire_count(w, rc);
@@ -175,6 +186,72 @@ int dp_wire_encode_reply(const struct dp_wire *w, const struct dp_endpoints *add
 	return (int)wire_frame_seal(w, addr, &h, buf);
 }
 
+int dp_wire_raft_body(const struct raft_message *m, const uint8_t *const *payloads,
+		      uint8_t *body, size_t body_bytes_max)
+{
+	RN_ASSERT(m != NULL && body != NULL);
+	if (!wire_raft_type_known(m->type) ||
+	    (m->type == RAFT_MSG_APPEND && m->append.entries_count > RAFT_BATCH_ENTRIES_MAX)) {
+		return -DP_ERR_INVALID;
+	}
+	size_t bytes = dp_wire_raft_body_bytes(m);
+	if (bytes > body_bytes_max || bytes > INT32_MAX) {
+		return -DP_ERR_TOO_BIG;
+	}
+	wire_raft_body_encode(m, payloads, body);
+	return (int)bytes;
+}
+
+int dp_wire_request_body(const struct dp_client_request *req, uint8_t *body,
+			 size_t body_bytes_max)
+{
+	RN_ASSERT(req != NULL && body != NULL);
+	size_t bytes = wire_request_body_bytes(req);
+	if (bytes > body_bytes_max || bytes > INT32_MAX) {
+		return -DP_ERR_TOO_BIG;
+	}
+	wire_request_body_encode(req, body);
+	return (int)bytes;
+}
+
+int dp_wire_reply_body(const struct dp_client_reply *rep, uint8_t *body, size_t body_bytes_max)
+{
+	RN_ASSERT(rep != NULL && body != NULL);
+	size_t bytes = wire_reply_body_bytes(rep);
+	if (bytes > body_bytes_max || bytes > INT32_MAX) {
+		return -DP_ERR_TOO_BIG;
+	}
+	wire_reply_body_encode(rep, body);
+	return (int)bytes;
+}
+
+int dp_wire_encode_fragment(const struct dp_wire *w, const struct dp_endpoints *addr,
+			    const struct dp_fragment_src *src, uint32_t offset,
+			    size_t frame_bytes_max, uint8_t *buf, size_t buf_bytes,
+			    uint32_t *body_bytes_out)
+{
+	struct wire_hdr h;
+
+	RN_ASSERT(w != NULL && addr != NULL && src != NULL);
+	RN_ASSERT(buf != NULL && body_bytes_out != NULL);
+	size_t limit = rn_min_u64(rn_min_u64(frame_bytes_max, buf_bytes), DP_FRAME_BYTES_MAX);
+	if (offset >= src->body_bytes || src->body == NULL) {
+		return -DP_ERR_INVALID;
+	}
+	if (limit <= DP_FRAME_OVERHEAD_BYTES) {
+		return -DP_ERR_TOO_BIG;
+	}
+	uint32_t room = (uint32_t)(limit - DP_FRAME_OVERHEAD_BYTES);
+	uint32_t body_bytes = src->body_bytes - offset < room ? src->body_bytes - offset : room;
+	memcpy(buf + WIRE_BODY_OFFSET, src->body + offset, body_bytes);
+	wire_hdr_single(&h, src->type, src->from, src->to, src->term, src->msg_seq, body_bytes);
+	h.flags = DP_HDR_FRAGMENT;
+	h.msg_body_bytes = src->body_bytes;
+	h.frag_offset_bytes = offset;
+	*body_bytes_out = body_bytes;
+	return (int)wire_frame_seal(w, addr, &h, buf);
+}
+
 const char *dp_strerror(int rc)
 {
 	switch (rc < 0 ? -rc : rc) {
@@ -196,6 +273,12 @@ const char *dp_strerror(int rc)
 	case DP_ERR_TOO_BIG: return "does not fit one frame or the buffer";
 	case DP_ERR_CRYPTO: return "libsodium failure";
 	case DP_ERR_FRAGMENT: return "fragment of a larger message";
+	case DP_ERR_AGAIN: return "fragment kept, message incomplete";
+	case DP_ERR_REASM_TOO_BIG: return "message larger than the reassembly buffer";
+	case DP_ERR_REASM_ORPHAN: return "fragment of no message in progress";
+	case DP_ERR_REASM_GAP: return "fragment missing, message dropped";
+	case DP_ERR_REASM_DUPLICATE: return "duplicate fragment";
+	case DP_ERR_REASM_MISMATCH: return "fragment disagrees with its message";
 	default: return "unknown error";
 	}
 }

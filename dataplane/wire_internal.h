@@ -149,6 +149,12 @@ int wire_raft_body_decode(uint8_t type, uint64_t term, const uint8_t *body, size
 			  struct raft_entry *entries, uint32_t entries_max,
 			  struct raft_message *m);
 
+/* wire.c: decodes a whole body of `type` into out (shared by single
+ * frames and reassembled messages). */
+int wire_body_decode(uint8_t type, raft_node_id from, raft_node_id to, raft_term term,
+		     const uint8_t *body, size_t body_bytes, struct raft_entry *entries,
+		     uint32_t entries_max, struct dp_rx_frame *out);
+
 /* wire_client.c: client request and reply bodies. */
 size_t wire_request_body_bytes(const struct dp_client_request *req);
 void wire_request_body_encode(const struct dp_client_request *req, uint8_t *body);

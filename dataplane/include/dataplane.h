@@ -139,6 +139,13 @@ enum dp_error {
 	DP_ERR_TOO_BIG = 2051,	  /* does not fit the buffer or one frame */
 	DP_ERR_CRYPTO = 2052,	  /* libsodium failed to initialise */
 	DP_ERR_FRAGMENT = 2053,	  /* authenticated fragment of a larger message */
+	DP_ERR_AGAIN = 2054,	  /* fragment kept: the message is not complete yet */
+	/* Reassembly drops (counted in struct dp_reasm_counters). */
+	DP_ERR_REASM_TOO_BIG = 2060,   /* message larger than msg_bytes_max */
+	DP_ERR_REASM_ORPHAN = 2061,    /* fragment of no message in progress */
+	DP_ERR_REASM_GAP = 2062,       /* a fragment is missing: message dropped */
+	DP_ERR_REASM_DUPLICATE = 2063, /* already have these bytes */
+	DP_ERR_REASM_MISMATCH = 2064,  /* disagrees with earlier fragments */
 };
 #define DP_ERR_DROP_FIRST DP_ERR_TRUNCATED
 #define DP_ERR_DROP_LAST DP_ERR_TOO_MANY_ENTRIES
@@ -235,6 +242,17 @@ struct dp_client_reply {
 
 /* ---- Decoded frames ------------------------------------------------------- */
 
+/* An authenticated fragment (dp_wire_decode returned -DP_ERR_FRAGMENT). */
+struct dp_fragment {
+	raft_node_id from;
+	raft_node_id to;
+	raft_term term;
+	uint32_t msg_body_bytes;
+	uint32_t frag_offset_bytes;
+	const uint8_t *body; /* body_bytes bytes, in the caller's frame */
+	uint32_t body_bytes;
+};
+
 /* One decoded frame. Pointers (entry payload handles, key, value) point into
  * the caller's frame buffer and are valid as long as it is. */
 struct dp_rx_frame {
@@ -245,6 +263,7 @@ struct dp_rx_frame {
 		struct raft_message raft; /* types 1..11 */
 		struct dp_client_request request;
 		struct dp_client_reply reply;
+		struct dp_fragment fragment; /* after -DP_ERR_FRAGMENT */
 	};
 };
 
@@ -280,6 +299,89 @@ int dp_wire_encode_reply(const struct dp_wire *w, const struct dp_endpoints *add
 
 /* Body bytes a consensus message needs (before splitting into frames). */
 size_t dp_wire_raft_body_bytes(const struct raft_message *m);
+
+/* ---- Messages larger than one frame ----------------------------------------
+ *
+ * Sender: serialise the whole body once (dp_wire_raft_body / request /
+ * reply), then cut it into frames of at most frame_bytes_max bytes (the
+ * port's MTU + Ethernet header) with dp_wire_encode_fragment, advancing
+ * `offset` by what each call reports. Receiver: dp_wire_decode returns
+ * -DP_ERR_FRAGMENT for each authenticated piece; dp_reasm_push collects the
+ * pieces of each (sender, msg_seq) in order and decodes the message when
+ * the last one arrives. Memory is fixed at dp_reasm_init.
+ */
+
+/* What a fragmented message is: its header fields and serialised body. */
+struct dp_fragment_src {
+	uint8_t type;
+	raft_node_id from;
+	raft_node_id to;
+	raft_term term;
+	uint64_t msg_seq;
+	const uint8_t *body;
+	uint32_t body_bytes;
+};
+
+/* Serialise bodies into `body` (body_bytes_max bytes). Return the bytes
+ * written or -DP_ERR_TOO_BIG. */
+int dp_wire_raft_body(const struct raft_message *m, const uint8_t *const *payloads,
+		      uint8_t *body, size_t body_bytes_max);
+int dp_wire_request_body(const struct dp_client_request *req, uint8_t *body,
+			 size_t body_bytes_max);
+int dp_wire_reply_body(const struct dp_client_reply *rep, uint8_t *body, size_t body_bytes_max);
+
+/*
+ * Builds the fragment of src that starts at `offset` in a frame of at most
+ * min(frame_bytes_max, buf_bytes) bytes. *body_bytes_out says how much of
+ * the body it carries. Returns the frame's bytes, or -DP_ERR_INVALID /
+ * -DP_ERR_TOO_BIG (offset past the end, or no room for one body byte).
+ */
+int dp_wire_encode_fragment(const struct dp_wire *w, const struct dp_endpoints *addr,
+			    const struct dp_fragment_src *src, uint32_t offset,
+			    size_t frame_bytes_max, uint8_t *buf, size_t buf_bytes,
+			    uint32_t *body_bytes_out);
+
+/* Messages being reassembled at once; the oldest is dropped for a new one. */
+#define DP_REASM_SLOTS_MAX 64u
+
+struct dp_reasm_counters {
+	uint64_t messages_completed;
+	uint64_t messages_evicted;   /* all slots busy: oldest dropped */
+	uint64_t messages_bad;	     /* complete, but the body failed to decode */
+	uint64_t dropped_too_big;    /* DP_ERR_REASM_TOO_BIG */
+	uint64_t dropped_orphan;     /* DP_ERR_REASM_ORPHAN */
+	uint64_t dropped_gap;	     /* DP_ERR_REASM_GAP */
+	uint64_t dropped_duplicate;  /* DP_ERR_REASM_DUPLICATE */
+	uint64_t dropped_mismatch;   /* DP_ERR_REASM_MISMATCH */
+};
+
+struct dp_reasm_slot;
+
+struct dp_reasm {
+	struct dp_reasm_slot *slots;
+	uint32_t slots_count;
+	uint32_t msg_bytes_max;
+	uint8_t *buffers; /* slots_count * msg_bytes_max, allocated at init */
+	uint64_t clock;	  /* push counter: ages slots for eviction */
+	struct dp_reasm_counters counters;
+};
+
+/* Allocates slots_count (1..DP_REASM_SLOTS_MAX) buffers of msg_bytes_max.
+ * Returns 0, -DP_ERR_INVALID or -ENOMEM. */
+int dp_reasm_init(struct dp_reasm *r, uint32_t slots_count, uint32_t msg_bytes_max);
+void dp_reasm_fini(struct dp_reasm *r);
+
+/*
+ * Adds one fragment (a frame for which dp_wire_decode returned
+ * -DP_ERR_FRAGMENT). Fragments of a message must arrive in order, as one
+ * sender's queue delivers them; a gap drops the message (Raft resends).
+ * Returns 0 when this fragment completed the message, now decoded in *out
+ * (its pointers into reassembly memory stay valid until the next push);
+ * -DP_ERR_AGAIN when the fragment was kept; another negative dp_error when
+ * it was dropped (counted). Body decode errors are those of dp_wire_decode.
+ */
+int dp_reasm_push(struct dp_reasm *r, const struct dp_rx_frame *frag,
+		  struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out);
 
 #ifdef __cplusplus
 }

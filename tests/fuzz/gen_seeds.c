@@ -5,7 +5,8 @@
  * the real encoder and the fuzz targets' key, so the fuzzers start from
  * frames that pass every check and mutate from there.
  *
- * usage: fuzz_gen_seeds DIR   (writes DIR/frame, DIR/raft_body, DIR/client_body)
+ * usage: fuzz_gen_seeds DIR
+ * (writes DIR/frame, DIR/raft_body, DIR/client_body, DIR/reasm)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -109,6 +110,57 @@ static void gen_client(const char *dir, const struct dp_wire *w, const struct dp
 	gen_write(dir, "client_body", "reply_ok", 1, body, wire_reply_body_bytes(&rep));
 }
 
+/* reasm input: records of (from, seq, type, term, msg bytes, offset,
+ * bytes, body) cutting one real body into pieces of `piece` bytes. */
+static void gen_reasm_one(const char *dir, const char *name, uint8_t type, const uint8_t *body,
+			  uint32_t body_bytes, uint32_t piece)
+{
+	static uint8_t out[8192];
+	size_t at = 0;
+	for (uint32_t off = 0; off < body_bytes; off += piece) {
+		uint32_t n = body_bytes - off < piece ? body_bytes - off : piece;
+		uint8_t *h = out + at;
+		h[0] = 1;
+		h[1] = 7;
+		h[2] = type;
+		h[3] = 5;
+		wire_st16(h + 4, (uint16_t)body_bytes);
+		wire_st16(h + 6, (uint16_t)off);
+		h[8] = (uint8_t)n;
+		memcpy(h + 9, body + off, n);
+		at += 9 + n;
+	}
+	/* The first byte goes in as the file's prefix byte. */
+	gen_write(dir, "reasm", name, out[0], out + 1, at - 1);
+}
+
+static void gen_reasm(const char *dir)
+{
+	static const uint8_t payload[64] = "payload bytes of an entry";
+	const uint8_t *payloads[2] = {payload, payload};
+	struct raft_entry entries[2] = {
+		{.term = 5, .index = 11, .payload_bytes = 64, .type = RAFT_ENTRY_NORMAL},
+		{.term = 5, .index = 12, .payload_bytes = 10, .type = RAFT_ENTRY_NORMAL},
+	};
+	struct raft_message m = {.type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 5};
+	m.append = (struct raft_msg_append){10, 4, 9, entries, 2};
+	uint8_t body[512];
+	int n = dp_wire_raft_body(&m, payloads, body, sizeof(body));
+	if (n <= 0) {
+		exit(1);
+	}
+	gen_reasm_one(dir, "append_in_50_byte_pieces", RAFT_MSG_APPEND, body, (uint32_t)n, 50);
+	struct dp_client_request req = {.client_id = 3, .request_seq = 1, .op = DP_CLIENT_PUT,
+					.key = payload, .key_bytes = 5, .value = payload,
+					.value_bytes = 60};
+	n = dp_wire_request_body(&req, body, sizeof(body));
+	if (n <= 0) {
+		exit(1);
+	}
+	gen_reasm_one(dir, "request_in_40_byte_pieces", DP_FRAME_CLIENT_REQUEST, body,
+		      (uint32_t)n, 40);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -127,5 +179,6 @@ int main(int argc, char **argv)
 				 .src_port = 7400, .dst_port = 7400};
 	gen_raft(argv[1], &w, &a);
 	gen_client(argv[1], &w, &a);
+	gen_reasm(argv[1]);
 	return 0;
 }
