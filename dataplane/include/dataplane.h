@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dataplane.h - the public API of raftnode's dataplane: the authenticated
- * Raft wire format (this version), later the DPDK ports, rx/tx bursts and
- * the lcore stage scheduler (issue 5).
+ * Raft wire format, ARP/ICMP answers, DPDK EAL start, port initialisation
+ * and rx/tx bursts; the lcore stage scheduler comes later (issue 5).
  *
  * A frame is Ethernet II / IPv4 / UDP carrying one Raft frame:
  *
@@ -382,6 +382,106 @@ void dp_reasm_fini(struct dp_reasm *r);
  */
 int dp_reasm_push(struct dp_reasm *r, const struct dp_rx_frame *frag,
 		  struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out);
+
+/* ---- ARP and ICMP echo ------------------------------------------------------ */
+
+/* This node's address on a port (IPv4 in host byte order). */
+struct dp_host {
+	uint8_t mac[6];
+	uint32_t ip;
+};
+
+/*
+ * If `frame` is an ARP request for host->ip or an ICMP echo request to it,
+ * rewrites it in place into the reply and returns the reply's bytes (send it
+ * back from the same buffer). Returns 0, leaving the frame untouched, for
+ * anything else, malformed frames included.
+ */
+size_t dp_l2_answer(const struct dp_host *host, uint8_t *frame, size_t frame_bytes);
+
+/* ---- DPDK: EAL, ports, bursts ---------------------------------------------
+ *
+ * DPDK types appear only as incomplete structs, so this header builds
+ * without DPDK's include path; eal.c and port.c hold the DPDK code.
+ */
+
+struct rte_mbuf;
+struct rte_mempool;
+
+#define DP_EAL_DEVICES_MAX 8u
+
+enum dp_hugepages {
+	DP_HUGEPAGES_AUTO = 0,	  /* use them when free ones exist */
+	DP_HUGEPAGES_NEVER = 1,	  /* always --no-huge */
+	DP_HUGEPAGES_REQUIRE = 2, /* fail without them */
+};
+
+struct dp_eal_config {
+	const char *lcores;	 /* EAL -l list, e.g. "0" or "2-5" */
+	const char *file_prefix; /* one per process on a machine */
+	const char *const *vdevs; /* e.g. "net_af_packet0,iface=veth1" */
+	uint32_t vdevs_count;
+	const char *const *pci;	 /* PCI addresses to allow; none => --no-pci */
+	uint32_t pci_count;
+	uint8_t hugepages;	 /* enum dp_hugepages */
+	uint32_t memory_mb;	 /* with --no-huge; 0 = 256 */
+	const char *log_level;	 /* EAL --log-level; NULL = "error" */
+};
+
+/* True when /proc/meminfo reports free hugepages. */
+bool dp_hugepages_available(void);
+/* Starts the EAL once per process. Returns 0 or -errno with errmsg set. */
+int dp_eal_start(const struct dp_eal_config *cfg, char *errmsg, size_t errmsg_bytes);
+void dp_eal_stop(void);
+
+/* Bounds of one burst and of tx retries before the tail is freed. */
+#define DP_BURST_MAX 32u
+#define DP_TX_RETRIES_MAX 4u
+
+struct dp_port_config {
+	uint16_t port_id;
+	uint16_t rx_desc_count; /* 0 = 1024 */
+	uint16_t tx_desc_count; /* 0 = 1024 */
+	uint32_t mbufs_count;	/* pool size; 0 = 8191 */
+	uint16_t mtu_bytes;	/* 0 = device default; > 1500 needs jumbo support */
+	/* MBUF_FAST_FREE frees sent mbufs without refcount checks. Only for
+	 * queues that never send a shared (refcnt > 1) mbuf: replication
+	 * fan-out shares payloads, so it is off by default. */
+	bool tx_fast_free;
+};
+
+struct dp_port_counters {
+	uint64_t rx_frames;
+	uint64_t tx_frames;
+	uint64_t tx_retries;	  /* tx_burst took fewer than offered */
+	uint64_t tx_unsent_freed; /* still unsent after the retries: freed */
+};
+
+struct dp_port {
+	uint16_t port_id;
+	int socket_id;
+	struct rte_mempool *pool;
+	uint8_t mac[6];
+	uint64_t rx_offloads; /* what the device listed and we enabled */
+	uint64_t tx_offloads;
+	uint16_t mtu_bytes;
+	struct dp_port_counters counters;
+	char errmsg[160];
+};
+
+/* Finds a port by device name (e.g. "net_af_packet0"). 0 or -ENODEV. */
+int dp_port_find(const char *name, uint16_t *port_id);
+/* One checked sequence: info, offloads the device lists, pool on the
+ * port's socket, configure, queues, MTU, start. 0 or -errno (errmsg). */
+int dp_port_init(struct dp_port *p, const struct dp_port_config *cfg);
+void dp_port_fini(struct dp_port *p);
+/* Receives up to count_max (<= DP_BURST_MAX) frames from queue 0. */
+uint16_t dp_port_rx(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count_max);
+/* Sends `count` frames on queue 0; retries a short burst up to
+ * DP_TX_RETRIES_MAX times, then frees the unsent tail and counts it.
+ * Returns frames sent. The caller no longer owns any of the mbufs. */
+uint16_t dp_port_tx(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count);
+
 
 #ifdef __cplusplus
 }

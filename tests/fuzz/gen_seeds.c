@@ -6,7 +6,7 @@
  * frames that pass every check and mutate from there.
  *
  * usage: fuzz_gen_seeds DIR
- * (writes DIR/frame, DIR/raft_body, DIR/client_body, DIR/reasm)
+ * (writes DIR/frame, DIR/raft_body, DIR/client_body, DIR/reasm, DIR/l2_answer)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -161,6 +161,55 @@ static void gen_reasm(const char *dir)
 		      (uint32_t)n, 40);
 }
 
+/* l2_answer input: an ARP request and an ICMP echo request for 10.0.0.2. */
+static void gen_l2(const char *dir)
+{
+	uint8_t f[98];
+	memset(f, 0, sizeof(f));
+	memset(f, 0xff, 6);
+	f[6] = 2;
+	f[11] = 1;
+	wire_st16_be(f + 12, 0x0806);
+	uint8_t *a = f + 14;
+	wire_st16_be(a, 1);
+	wire_st16_be(a + 2, 0x0800);
+	a[4] = 6;
+	a[5] = 4;
+	wire_st16_be(a + 6, 1);
+	memcpy(a + 8, f + 6, 6);
+	wire_st32_be(a + 14, 0x0a000001);
+	wire_st32_be(a + 24, 0x0a000002);
+	gen_write(dir, "l2_answer", "arp_request", f[0], f + 1, 59);
+
+	memset(f, 0, sizeof(f));
+	f[0] = 2;
+	f[5] = 2;
+	f[6] = 2;
+	f[11] = 1;
+	wire_st16_be(f + 12, 0x0800);
+	uint8_t *ip = f + 14;
+	ip[0] = 0x45;
+	wire_st16_be(ip + 2, 84);
+	ip[8] = 64;
+	ip[9] = 1;
+	wire_st32_be(ip + 12, 0x0a000001);
+	wire_st32_be(ip + 16, 0x0a000002);
+	wire_st16_be(ip + 10, wire_ip_checksum(ip));
+	uint8_t *icmp = ip + 20;
+	icmp[0] = 8;
+	wire_st16_be(icmp + 4, 1);
+	wire_st16_be(icmp + 6, 1);
+	uint32_t sum = 0;
+	for (size_t i = 0; i < 64; i += 2) {
+		sum += wire_ld16_be(icmp + i);
+	}
+	while (sum >> 16) {
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	wire_st16_be(icmp + 2, (uint16_t)~sum);
+	gen_write(dir, "l2_answer", "icmp_echo_request", f[0], f + 1, 97);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -180,5 +229,6 @@ int main(int argc, char **argv)
 	gen_raft(argv[1], &w, &a);
 	gen_client(argv[1], &w, &a);
 	gen_reasm(argv[1]);
+	gen_l2(argv[1]);
 	return 0;
 }
