@@ -86,6 +86,29 @@ static void wire_fragment_out(const struct wire_view *v, struct dp_fragment *f)
 	f->body_bytes = v->hdr.body_bytes;
 }
 
+/* Body of a parsed frame (or fragment) into out; rc of the parse in. */
+static int wire_decode_view(struct dp_wire *w, int rc, const struct wire_view *v,
+			    struct raft_entry *entries, uint32_t entries_max,
+			    struct dp_rx_frame *out)
+{
+	if (rc == 0) {
+		out->addr = v->addr;
+		out->type = v->hdr.type;
+		out->msg_seq = v->hdr.msg_seq;
+		if ((v->hdr.flags & DP_HDR_FRAGMENT) != 0) {
+			/* The type is checked on the reassembled message. */
+			wire_fragment_out(v, &out->fragment);
+			rc = -DP_ERR_FRAGMENT;
+		} else {
+			rc = wire_body_decode(v->hdr.type, v->hdr.from, v->hdr.to, v->hdr.term,
+					      v->body, v->hdr.body_bytes, entries, entries_max,
+					      out);
+		}
+	}
+	wire_count(w, rc);
+	return rc;
+}
+
 int dp_wire_decode(struct dp_wire *w, const uint8_t *frame, size_t frame_bytes,
 		   struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out)
 {
@@ -94,21 +117,19 @@ int dp_wire_decode(struct dp_wire *w, const uint8_t *frame, size_t frame_bytes,
 	RN_ASSERT(w != NULL && out != NULL);
 	RN_ASSERT(entries != NULL || entries_max == 0);
 	int rc = wire_frame_parse(w, frame, frame_bytes, &v);
-	if (rc == 0) {
-		out->addr = v.addr;
-		out->type = v.hdr.type;
-		out->msg_seq = v.hdr.msg_seq;
-		if ((v.hdr.flags & DP_HDR_FRAGMENT) != 0) {
-			/* The type is checked on the reassembled message. */
-			wire_fragment_out(&v, &out->fragment);
-			rc = -DP_ERR_FRAGMENT;
-		} else {
-			rc = wire_body_decode(v.hdr.type, v.hdr.from, v.hdr.to, v.hdr.term, v.body,
-					      v.hdr.body_bytes, entries, entries_max, out);
-		}
-	}
-	wire_count(w, rc);
-	return rc;
+	return wire_decode_view(w, rc, &v, entries, entries_max, out);
+}
+
+int dp_wire_decode_udp(struct dp_wire *w, const uint8_t *payload, size_t payload_bytes,
+		       struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out)
+{
+	struct wire_view v;
+
+	RN_ASSERT(w != NULL && out != NULL);
+	RN_ASSERT(entries != NULL || entries_max == 0);
+	memset(&v.addr, 0, sizeof(v.addr));
+	int rc = wire_payload_parse(w, payload, payload_bytes, &v);
+	return wire_decode_view(w, rc, &v, entries, entries_max, out);
 }
 
 /* Room for a body of body_bytes in one frame of at most buf_bytes? */

@@ -122,10 +122,17 @@ int wire_frame_parse(const struct dp_wire *w, const uint8_t *frame, size_t frame
 	if (rc != 0) {
 		return rc;
 	}
+	return wire_payload_parse(w, frame + WIRE_RAFT_OFFSET, payload_bytes, v);
+}
+
+int wire_payload_parse(const struct dp_wire *w, const uint8_t *raft, size_t payload_bytes,
+		       struct wire_view *v)
+{
+	RN_ASSERT(w != NULL && v != NULL);
+	RN_ASSERT(raft != NULL || payload_bytes == 0);
 	if (payload_bytes < DP_RAFT_HDR_BYTES + DP_TAG_BYTES) {
 		return -DP_ERR_TRUNCATED;
 	}
-	const uint8_t *raft = frame + WIRE_RAFT_OFFSET;
 	if (wire_ld32(raft + offsetof(struct dp_wire_hdr, magic)) != DP_WIRE_MAGIC) {
 		return -DP_ERR_BAD_MAGIC;
 	}
@@ -142,7 +149,7 @@ int wire_frame_parse(const struct dp_wire *w, const uint8_t *frame, size_t frame
 	if (v->hdr.to != w->self_id) {
 		return -DP_ERR_WRONG_RECIPIENT;
 	}
-	rc = frame_check_lengths(&v->hdr, payload_bytes);
+	int rc = frame_check_lengths(&v->hdr, payload_bytes);
 	if (rc != 0) {
 		return rc;
 	}

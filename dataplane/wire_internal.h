@@ -126,6 +126,10 @@ int wire_auth_verify(const uint8_t key[DP_KEY_BYTES], const uint8_t *in, size_t 
  * counts nothing (dp_wire_decode counts). */
 int wire_frame_parse(const struct dp_wire *w, const uint8_t *frame, size_t frame_bytes,
 		     struct wire_view *v);
+/* The same checks from the raft header on, for a UDP payload received
+ * through a kernel socket (v->addr is left to the caller). */
+int wire_payload_parse(const struct dp_wire *w, const uint8_t *payload, size_t payload_bytes,
+		       struct wire_view *v);
 /* Writes Ethernet, IPv4, UDP and raft headers around the body already
  * at buf + WIRE_BODY_OFFSET, then the tag. Returns the frame's bytes. The
  * caller checked that the frame fits. */

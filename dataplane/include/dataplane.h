@@ -280,6 +280,17 @@ int dp_wire_decode(struct dp_wire *w, const uint8_t *frame, size_t frame_bytes,
 		   struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out);
 
 /*
+ * The same for a UDP payload received through a kernel socket (the kernel
+ * transport, clients): the checks from the raft header on. out->addr is
+ * zeroed; the socket knows the sender. An encoded frame's UDP payload
+ * starts at DP_UDP_PAYLOAD_OFFSET, so a kernel sender encodes a frame and
+ * sends frame + DP_UDP_PAYLOAD_OFFSET.
+ */
+#define DP_UDP_PAYLOAD_OFFSET (DP_ETH_HDR_BYTES + DP_IPV4_HDR_BYTES + DP_UDP_HDR_BYTES)
+int dp_wire_decode_udp(struct dp_wire *w, const uint8_t *payload, size_t payload_bytes,
+		       struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out);
+
+/*
  * Encodes one consensus message in one frame and seals it. payloads[i]
  * holds entries[i].payload_bytes bytes (AppendEntries only; may be NULL when
  * there are no entries). Returns the frame's bytes (> 0), or

@@ -311,6 +311,34 @@ static void test_ethernet_padding(void **state)
 	assert_int_equal(out.raft.type, RAFT_MSG_TIMEOUT_NOW);
 }
 
+/* Kernel UDP transport: the UDP payload alone decodes the same way. */
+static void test_udp_payload(void **state)
+{
+	(void)state;
+	struct dp_wire tx, rx, forger;
+	struct dp_rx_frame out;
+	t_wire(&tx, 1, T_CLUSTER_ID, t_secret);
+	t_wire(&rx, 2, T_CLUSTER_ID, t_secret);
+	t_wire(&forger, 1, T_CLUSTER_ID, t_other_secret);
+	for (uint8_t type = RAFT_MSG_APPEND; type <= RAFT_MSG_READ_INDEX_RESP; type++) {
+		size_t n = t_frame(&tx, type, frame, sizeof(frame));
+		assert_int_equal(dp_wire_decode_udp(&rx, frame + DP_UDP_PAYLOAD_OFFSET,
+						    n - DP_UDP_PAYLOAD_OFFSET, rx_entries,
+						    T_ENTRIES_MAX, &out), 0);
+		assert_int_equal(out.raft.type, type);
+		assert_int_equal(out.raft.from, 1);
+		n = t_frame(&forger, type, frame, sizeof(frame));
+		assert_int_equal(dp_wire_decode_udp(&rx, frame + DP_UDP_PAYLOAD_OFFSET,
+						    n - DP_UDP_PAYLOAD_OFFSET, rx_entries,
+						    T_ENTRIES_MAX, &out), -DP_ERR_BAD_TAG);
+		assert_int_equal(dp_wire_decode_udp(&rx, frame + DP_UDP_PAYLOAD_OFFSET, 10,
+						    rx_entries, T_ENTRIES_MAX, &out),
+				 -DP_ERR_TRUNCATED);
+	}
+	assert_int_equal(rx.counters.frames_accepted, 11);
+	assert_int_equal(dp_wire_dropped(&rx.counters, DP_ERR_BAD_TAG), 11);
+}
+
 static void test_encode_programmer_errors(void **state)
 {
 	(void)state;
@@ -346,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_client_requests),
 		cmocka_unit_test(test_client_replies),
 		cmocka_unit_test(test_ethernet_padding),
+		cmocka_unit_test(test_udp_payload),
 		cmocka_unit_test(test_encode_programmer_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
