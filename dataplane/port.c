@@ -221,3 +221,25 @@ uint16_t dp_port_tx(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count)
 	p->counters.tx_frames += sent;
 	return sent;
 }
+
+uint16_t dp_port_tx_burst(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count)
+{
+	RN_ASSERT(count <= DP_BURST_MAX);
+	uint16_t sent = rte_eth_tx_burst(p->port_id, 0, mbufs, count);
+	p->counters.tx_frames += sent;
+	if (sent < count) {
+		p->counters.tx_retries++; /* the caller retries the tail */
+	}
+	return sent;
+}
+
+int dp_port_link_up(struct dp_port *p)
+{
+	struct rte_eth_link link;
+	memset(&link, 0, sizeof(link));
+	int rc = rte_eth_link_get_nowait(p->port_id, &link);
+	if (rc != 0) {
+		return rc < 0 ? rc : -rc;
+	}
+	return link.link_status == RTE_ETH_LINK_UP ? 1 : 0;
+}

@@ -492,6 +492,11 @@ uint16_t dp_port_rx(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count_m
  * DP_TX_RETRIES_MAX times, then frees the unsent tail and counts it.
  * Returns frames sent. The caller no longer owns any of the mbufs. */
 uint16_t dp_port_tx(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count);
+/* One tx burst on queue 0 without retry or free: returns frames sent and
+ * leaves mbufs[sent..count) to the caller (back-pressure: retry later). */
+uint16_t dp_port_tx_burst(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count);
+/* Link state: 1 up, 0 down, negative errno. */
+int dp_port_link_up(struct dp_port *p);
 
 
 #ifdef __cplusplus
