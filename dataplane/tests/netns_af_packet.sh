@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Namespace test: a DPDK endpoint on net_af_packet over a veth in network
+# Namespace test: a DPDK endpoint on net_af_packet (or net_af_xdp, 4th
+# argument "af_xdp") over a veth in network
 # namespace h2 is reached from the kernel stack in namespace h1:
 #   1. `ping` gets answers (ARP + ICMP echo from dp_l2_answer);
 #   2. 200 UDP datagrams from a kernel socket come back echoed, intact;
@@ -13,7 +14,7 @@
 # or when DPDK cannot start here.
 set -euo pipefail
 
-endpoint=$1 probe=$2 netns=$3
+endpoint=$1 probe=$2 netns=$3 pmd=${4:-af_packet}
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: needs root for network namespaces"
 	exit 77
@@ -41,7 +42,7 @@ bash "$netns" up --prefix "$p" --hosts 2 --subnet 10.77.0
 ip -n "$p-h2" addr flush dev eth0
 
 ip netns exec "$p-h2" "$endpoint" --iface eth0 --ip 10.77.0.2 --file-prefix "$p" \
-	--seconds 90 >"$log" 2>&1 &
+	--seconds 90 --pmd "$pmd" >"$log" 2>&1 &
 ep_pid=$!
 for _ in $(seq 1 100); do
 	if grep -q '^ready' "$log"; then break; fi
@@ -54,7 +55,7 @@ if ! grep -q '^ready' "$log"; then
 	ep_pid=""
 	cat "$log"
 	if [ "$rc" -eq 77 ]; then
-		echo "SKIP: DPDK cannot run net_af_packet here (see above)"
+		echo "SKIP: DPDK cannot run net_$pmd here (see above)"
 		exit 77
 	fi
 	echo "FAIL: endpoint did not start (exit $rc)"
