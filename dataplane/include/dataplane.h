@@ -418,6 +418,7 @@ size_t dp_l2_answer(const struct dp_host *host, uint8_t *frame, size_t frame_byt
 
 struct rte_mbuf;
 struct rte_mempool;
+struct rte_ring;
 
 #define DP_EAL_DEVICES_MAX 8u
 
@@ -498,6 +499,75 @@ uint16_t dp_port_tx_burst(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t c
 /* Link state: 1 up, 0 down, negative errno. */
 int dp_port_link_up(struct dp_port *p);
 
+
+/* ---- Stages, lcores, rings -------------------------------------------------
+ *
+ * A stage is a poll() step (rxtx, log, control, apply) returning the work
+ * items it did. An lcore runs its stages round after round; which stage runs
+ * on which lcore is configuration (dp_sched_place), the loop is the same.
+ */
+
+typedef uint32_t (*dp_stage_poll_fn)(void *ctx);
+
+struct dp_stage {
+	const char *name;
+	dp_stage_poll_fn poll;
+	void *ctx;
+};
+
+enum dp_idle_policy {
+	DP_IDLE_BUSY = 1,     /* spin: bare metal, a dedicated core */
+	DP_IDLE_ADAPTIVE = 2, /* spin, then sleep 1 us doubling up to a cap */
+};
+
+#define DP_LCORE_STAGES_MAX 8u
+
+struct dp_lcore_config {
+	uint8_t idle_policy;	  /* enum dp_idle_policy */
+	uint32_t spin_rounds_max; /* adaptive: empty rounds before sleeping */
+	uint32_t sleep_us_max;	  /* adaptive: longest sleep */
+};
+
+struct dp_lcore_stats {
+	uint64_t rounds;
+	uint64_t idle_rounds;
+	uint64_t sleeps;
+	uint64_t slept_us;
+	uint64_t work_items;
+};
+
+/* Owned by one core; cache-aligned so two lcores never share a line. */
+struct dp_lcore {
+	struct dp_stage stages[DP_LCORE_STAGES_MAX];
+	uint32_t stages_count;
+	struct dp_lcore_config cfg;
+	uint32_t empty_rounds;
+	uint32_t sleep_us;
+	struct dp_lcore_stats stats;
+} __attribute__((aligned(64)));
+
+void dp_lcore_init(struct dp_lcore *l, const struct dp_lcore_config *cfg);
+/* -DP_ERR_TOO_BIG when the lcore already has DP_LCORE_STAGES_MAX stages. */
+int dp_lcore_add_stage(struct dp_lcore *l, const struct dp_stage *s);
+/* Puts stages[i] on lcores[lcore_of_stage[i]] (in order). 0 or -DP_ERR_*. */
+int dp_sched_place(const struct dp_stage *stages, const uint32_t *lcore_of_stage,
+		   uint32_t stages_count, struct dp_lcore *lcores, uint32_t lcores_count);
+/* One round: poll each stage once; idle policy if none did work. */
+uint32_t dp_lcore_round(struct dp_lcore *l);
+/* Rounds until *stop (the signal-set stop flag); run it on the lcore's thread. */
+void dp_lcore_run(struct dp_lcore *l, const volatile int *stop);
+
+/* Single-producer single-consumer ring of pointers between two stages
+ * (rte_ring in memory the caller sized at init: dp_ring_mem_bytes). A full
+ * ring refuses the tail, which the producer keeps: back-pressure. */
+struct dp_ring {
+	struct rte_ring *ring;
+	uint64_t pushes_refused;
+};
+size_t dp_ring_mem_bytes(uint32_t slots_count); /* 0 if not a power of two */
+int dp_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t slots_count);
+uint32_t dp_ring_push_burst(struct dp_ring *r, void *const *objs, uint32_t count);
+uint32_t dp_ring_pop_burst(struct dp_ring *r, void **objs, uint32_t count_max);
 
 #ifdef __cplusplus
 }
