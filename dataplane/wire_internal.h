@@ -115,8 +115,14 @@ struct wire_view {
 /* wire_auth.c */
 int wire_auth_derive_key(uint8_t key[DP_KEY_BYTES], uint32_t cluster_id,
 			 const uint8_t *secret, size_t secret_bytes);
+/* Tag of the raft header + body at `in` (in_bytes >= DP_RAFT_HDR_BYTES). */
 void wire_auth_tag(const uint8_t key[DP_KEY_BYTES], const uint8_t *in, size_t in_bytes,
 		   uint8_t tag[DP_TAG_BYTES]);
+/* The same in two steps, for a body shared by several headers (fan-out). */
+void wire_auth_body_digest(const uint8_t key[DP_KEY_BYTES], const uint8_t *body,
+			   size_t body_bytes, uint8_t digest[DP_TAG_BYTES]);
+void wire_auth_tag_parts(const uint8_t key[DP_KEY_BYTES], const uint8_t *hdr,
+			 const uint8_t digest[DP_TAG_BYTES], uint8_t tag[DP_TAG_BYTES]);
 /* 1 when the tag matches (constant time), 0 when it does not. */
 int wire_auth_verify(const uint8_t key[DP_KEY_BYTES], const uint8_t *in, size_t in_bytes,
 		     const uint8_t tag[DP_TAG_BYTES]);

@@ -10,9 +10,10 @@
  *
  * The raft header and every body field are little-endian at fixed offsets
  * (see struct dp_wire_hdr). The tag is a 128-bit SipHash-2-4 (libsodium
- * crypto_shorthash_siphashx24) over the raft header and the body, keyed by a
- * key derived from the cluster secret and the cluster id: a frame built
- * without the secret is dropped and counted, never decoded. SipHash needs no
+ * crypto_shorthash_siphashx24) over the raft header and a keyed digest of
+ * the body (wire_auth.c), keyed by keys derived from the cluster secret and
+ * the cluster id: a frame built without the secret is dropped and counted,
+ * never decoded. SipHash needs no
  * nonce, so encoding is stateless and a restarted node cannot reuse one by
  * accident; what it costs against AES-GCM-as-GMAC is in dataplane/README.md.
  *
@@ -55,7 +56,7 @@ extern "C" {
 
 #define DP_SECRET_BYTES_MIN 16u
 #define DP_SECRET_BYTES_MAX 64u
-#define DP_KEY_BYTES 16u
+#define DP_KEY_BYTES 32u /* frame key | body key, 16 bytes each */
 
 /* Body layouts: fixed part of each message type, little-endian. */
 #define DP_APPEND_FIXED_BYTES 32u	/* prev_index, prev_term, commit, count, 0 */
