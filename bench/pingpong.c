@@ -232,6 +232,15 @@ static void pp_memif_server(const char *sock, const char *prefix, const char *lc
 	}
 }
 
+static void remove_dir(const char *dir)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "pingpong: could not remove %s\n", dir);
+	}
+}
+
 static void pp_memif(uint64_t frames, uint64_t *rtt_ns, struct pp_result *r, int cpus)
 {
 	static uint8_t out[DP_FRAME_BYTES_MAX];
@@ -286,7 +295,11 @@ static void pp_memif(uint64_t frames, uint64_t *rtt_ns, struct pp_result *r, int
 	uint64_t elapsed = pp_now_ns() - start;
 	kill(child, SIGTERM);
 	waitpid(child, NULL, 0);
+	char sdir[64];
+	snprintf(sdir, sizeof(sdir), "/var/run/dpdk/%s", sprefix);
+	remove_dir(sdir); /* the killed server could not clean up */
 	dp_port_fini(&port);
+	dp_eal_stop();
 	unlink(sock);
 	if (done == frames) {
 		pp_summarise(r, rtt_ns, done, elapsed);

@@ -11,9 +11,11 @@
  * configuration names no PCI device, so a CI run never probes (or grabs)
  * the host's NICs.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -125,8 +127,32 @@ int dp_eal_start(const struct dp_eal_config *cfg, char *errmsg, size_t errmsg_by
 	return 0;
 }
 
+/* Removes the EAL's runtime directory (/var/run/dpdk/<prefix>): the EAL
+ * leaves it behind, and CI starts many short-lived processes. */
+static void eal_remove_runtime_dir(const char *dir)
+{
+	char path[4096 + 256 + 2]; /* dir + '/' + d_name[256] */
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		(void)unlink(path);
+	}
+	closedir(d);
+	(void)rmdir(dir);
+}
+
 void dp_eal_stop(void)
 {
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
 	int rc = rte_eal_cleanup();
 	RN_ASSERT(rc == 0);
+	eal_remove_runtime_dir(dir);
 }

@@ -177,8 +177,8 @@ static void frame_hdr_store(const struct dp_wire *w, const struct wire_hdr *h, u
 	wire_st32(raft + offsetof(struct dp_wire_hdr, frag_offset_bytes), h->frag_offset_bytes);
 }
 
-size_t wire_frame_seal(const struct dp_wire *w, const struct dp_endpoints *addr,
-		       const struct wire_hdr *hdr, uint8_t *buf)
+void wire_frame_headers(const struct dp_wire *w, const struct dp_endpoints *addr,
+			const struct wire_hdr *hdr, uint8_t *buf)
 {
 	size_t frame_bytes = wire_frame_bytes(hdr->body_bytes);
 	RN_ASSERT(frame_bytes <= DP_FRAME_BYTES_MAX);
@@ -207,9 +207,15 @@ size_t wire_frame_seal(const struct dp_wire *w, const struct dp_endpoints *addr,
 	wire_st16_be(udp + 4, (uint16_t)(frame_bytes - WIRE_UDP_OFFSET));
 	wire_st16_be(udp + 6, 0); /* no UDP checksum: the tag covers the payload */
 
+	frame_hdr_store(w, hdr, buf + WIRE_RAFT_OFFSET);
+}
+
+size_t wire_frame_seal(const struct dp_wire *w, const struct dp_endpoints *addr,
+		       const struct wire_hdr *hdr, uint8_t *buf)
+{
+	wire_frame_headers(w, addr, hdr, buf);
 	uint8_t *raft = buf + WIRE_RAFT_OFFSET;
-	frame_hdr_store(w, hdr, raft);
 	size_t signed_bytes = DP_RAFT_HDR_BYTES + hdr->body_bytes;
 	wire_auth_tag(w->key, raft, signed_bytes, raft + signed_bytes);
-	return frame_bytes;
+	return wire_frame_bytes(hdr->body_bytes);
 }

@@ -141,6 +141,9 @@ int wire_payload_parse(const struct dp_wire *w, const uint8_t *payload, size_t p
  * caller checked that the frame fits. */
 size_t wire_frame_seal(const struct dp_wire *w, const struct dp_endpoints *addr,
 		       const struct wire_hdr *hdr, uint8_t *buf);
+/* Only the headers (everything before the body) of that frame. */
+void wire_frame_headers(const struct dp_wire *w, const struct dp_endpoints *addr,
+			const struct wire_hdr *hdr, uint8_t *buf);
 /* Frame bytes for a body of body_bytes. */
 static inline size_t wire_frame_bytes(size_t body_bytes)
 {

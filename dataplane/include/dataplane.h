@@ -501,6 +501,33 @@ uint16_t dp_port_tx_burst(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t c
 int dp_port_link_up(struct dp_port *p);
 
 
+/* ---- Replication fan-out without copies ------------------------------------ */
+
+/* The message whose body is shared: header fields common to all targets. */
+struct dp_fanout_msg {
+	uint8_t type; /* usually RAFT_MSG_APPEND */
+	raft_node_id from;
+	raft_term term;
+	uint64_t msg_seq;
+};
+
+struct dp_fanout_target {
+	raft_node_id to;
+	struct dp_endpoints addr;
+};
+
+/*
+ * Builds one sealed frame per target around `body` (one segment holding the
+ * serialised message body, e.g. written by dp_wire_raft_body): a header
+ * segment, an indirect mbuf attached to body (no copy; refcount raised) and
+ * a tag segment, all from `pool`. out[i] is target i's frame; sending or
+ * freeing it drops its reference to body. The caller still owns its own
+ * reference to body. Returns 0, -DP_ERR_INVALID or -ENOMEM (nothing built).
+ */
+int dp_fanout(const struct dp_wire *w, struct rte_mempool *pool, struct rte_mbuf *body,
+	      const struct dp_fanout_msg *msg, const struct dp_fanout_target *targets,
+	      uint32_t targets_count, struct rte_mbuf **out);
+
 /* ---- Stages, lcores, rings -------------------------------------------------
  *
  * A stage is a poll() step (rxtx, log, control, apply) returning the work
