@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dataplane.h - the public API of raftnode's dataplane: the authenticated
- * Raft wire format, ARP/ICMP answers, DPDK EAL start, port initialisation
- * and rx/tx bursts; the lcore stage scheduler comes later (issue 5).
+ * dataplane.h - the public API of raftnode's dataplane (issue 5): the
+ * authenticated Raft wire format and reassembly, ARP/ICMP answers, DPDK EAL
+ * start, port initialisation and rx/tx bursts, zero-copy replication
+ * fan-out, and the lcore stage scheduler with its SPSC rings.
  *
  * A frame is Ethernet II / IPv4 / UDP carrying one Raft frame:
  *
