@@ -529,6 +529,69 @@ int dp_fanout(const struct dp_wire *w, struct rte_mempool *pool, struct rte_mbuf
 	      const struct dp_fanout_msg *msg, const struct dp_fanout_target *targets,
 	      uint32_t targets_count, struct rte_mbuf **out);
 
+/* ---- Transport: DPDK port or kernel UDP, one interface ---------------------- */
+
+enum dp_transport_kind {
+	DP_TRANSPORT_DPDK = 1,
+	DP_TRANSPORT_UDP = 2, /* --transport udp */
+};
+
+struct dp_peer {
+	raft_node_id id;
+	uint8_t mac[6]; /* DPDK only */
+	uint32_t ip;	/* host byte order */
+	uint16_t port;
+};
+
+struct dp_transport_config {
+	struct dp_wire_config wire; /* its udp_port is ours */
+	uint32_t self_ip;	    /* host byte order */
+	const struct dp_peer *peers;
+	uint32_t peers_count; /* <= RAFT_NODES_MAX */
+};
+
+/* Entries one received AppendEntries may carry through a transport. */
+#define DP_TRANSPORT_RX_ENTRIES_MAX 256u
+
+struct dp_transport_counters {
+	uint64_t sent;
+	uint64_t send_failed; /* socket or tx ring full: dropped, Raft resends */
+	uint64_t no_route;    /* `to` not in the peer table */
+	uint64_t received;    /* authenticated and decoded */
+};
+
+struct dp_transport {
+	uint8_t kind; /* enum dp_transport_kind */
+	struct dp_wire wire; /* its counters hold the drops by reason */
+	struct dp_peer peers[RAFT_NODES_MAX];
+	uint32_t peers_count;
+	uint32_t self_ip;
+	uint16_t self_port;
+	uint64_t msg_seq;
+	struct dp_port *port; /* DPDK */
+	int fd;		      /* UDP */
+	struct dp_transport_counters counters;
+	uint8_t buf[DP_FRAME_BYTES_MAX]; /* UDP: frame to send, payload received */
+	struct raft_entry rx_entries[DP_TRANSPORT_RX_ENTRIES_MAX]; /* decoded appends */
+};
+
+/* A received message; pointers in it are valid during the call only. */
+typedef void (*dp_transport_rx_fn)(void *user, const struct dp_rx_frame *msg);
+
+/* UDP: binds self_ip:wire.udp_port (non-blocking). 0 or -errno/-DP_ERR_*. */
+int dp_transport_open_udp(struct dp_transport *t, const struct dp_transport_config *cfg);
+/* DPDK: sends and receives on an initialised port. */
+int dp_transport_open_dpdk(struct dp_transport *t, const struct dp_transport_config *cfg,
+			   struct dp_port *port);
+void dp_transport_close(struct dp_transport *t);
+/* Seals m (to m->to, looked up in the peer table) and sends it. 0, or
+ * -DP_ERR_INVALID (no route), -DP_ERR_TOO_BIG (split it first), -errno. */
+int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
+		      const uint8_t *const *payloads);
+/* Receives what is there (up to one burst), calls fn for each accepted
+ * message, returns how many. Never blocks. */
+uint32_t dp_transport_poll(struct dp_transport *t, dp_transport_rx_fn fn, void *user);
+
 /* ---- Stages, lcores, rings -------------------------------------------------
  *
  * A stage is a poll() step (rxtx, log, control, apply) returning the work
