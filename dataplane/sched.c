@@ -19,6 +19,8 @@
 #include <sys/prctl.h>
 #include <time.h>
 
+#include <rte_launch.h>
+#include <rte_lcore.h>
 #include <rte_pause.h>
 #include <rte_ring.h>
 
@@ -145,4 +147,41 @@ uint32_t dp_ring_push_burst(struct dp_ring *r, void *const *objs, uint32_t count
 uint32_t dp_ring_pop_burst(struct dp_ring *r, void **objs, uint32_t count_max)
 {
 	return rte_ring_sc_dequeue_burst(r->ring, objs, count_max, NULL);
+}
+
+struct sched_launch_arg {
+	struct dp_lcore *lcore;
+	const volatile int *stop;
+};
+
+static int sched_lcore_main(void *arg)
+{
+	struct sched_launch_arg *a = arg;
+	dp_lcore_run(a->lcore, a->stop);
+	return 0;
+}
+
+int dp_sched_run(struct dp_lcore *lcores, uint32_t lcores_count, const volatile int *stop)
+{
+	static struct sched_launch_arg args[RTE_MAX_LCORE];
+	RN_ASSERT(lcores != NULL && stop != NULL);
+	if (lcores_count == 0 || lcores_count > rte_lcore_count()) {
+		return -DP_ERR_INVALID;
+	}
+	/* lcores[0] runs on the main lcore (this thread), the others on the
+	 * EAL's worker lcores in order. */
+	uint32_t i = 1;
+	/* RTE_LCORE_FOREACH_WORKER, spelled out: its -1 trips -Wsign-conversion. */
+	for (unsigned id = rte_get_next_lcore(UINT32_MAX, 1, 0);
+	     id < RTE_MAX_LCORE && i < lcores_count; id = rte_get_next_lcore(id, 1, 0)) {
+		args[i] = (struct sched_launch_arg){&lcores[i], stop};
+		int rc = rte_eal_remote_launch(sched_lcore_main, &args[i], id);
+		if (rc != 0) {
+			return rc < 0 ? rc : -rc; /* earlier workers stop with *stop */
+		}
+		i++;
+	}
+	dp_lcore_run(&lcores[0], stop);
+	rte_eal_mp_wait_lcore();
+	return 0;
 }

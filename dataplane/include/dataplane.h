@@ -648,6 +648,10 @@ int dp_sched_place(const struct dp_stage *stages, const uint32_t *lcore_of_stage
 uint32_t dp_lcore_round(struct dp_lcore *l);
 /* Rounds until *stop (the signal-set stop flag); run it on the lcore's thread. */
 void dp_lcore_run(struct dp_lcore *l, const volatile int *stop);
+/* Runs lcores[0] on the calling (main) lcore and lcores[1..] on the EAL's
+ * worker lcores, until *stop; returns when all have stopped. 0, or
+ * -DP_ERR_INVALID when there are fewer EAL lcores than lcores_count. */
+int dp_sched_run(struct dp_lcore *lcores, uint32_t lcores_count, const volatile int *stop);
 
 /* Single-producer single-consumer ring of pointers between two stages
  * (rte_ring in memory the caller sized at init: dp_ring_mem_bytes). A full
