@@ -40,7 +40,9 @@ int dp_port_find(const char *name, uint16_t *port_id)
 static void port_pick_offloads(struct dp_port *p, const struct rte_eth_dev_info *info,
 			       const struct dp_port_config *cfg)
 {
-	uint64_t tx_want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	/* MULTI_SEGS: fan-out frames are three segments (dp_fanout). */
+	uint64_t tx_want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+			   RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	uint64_t rx_want = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 	if (cfg->tx_fast_free) {
 		tx_want |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
