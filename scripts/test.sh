@@ -9,13 +9,15 @@ set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-usage: scripts/test.sh [--help] [--no-setup] [--no-asan] [--suite NAME]...
+usage: scripts/test.sh [--help] [--no-setup] [--no-asan] [--no-fuzz] [--suite NAME]...
 
-Installs dependencies, builds build/ (debugoptimized, -Werror) and
-build-asan/ (address + undefined sanitizers), runs scripts/check-deps.sh and
-every meson test suite, and prints "N passed, N failed[, N skipped]".
+Installs dependencies, builds build/ (debugoptimized, -Werror),
+build-asan/ (address + undefined sanitizers) and build-fuzz/ (clang,
+libFuzzer targets), runs scripts/check-deps.sh, every meson test suite and
+each fuzz target for 30 s, and prints "N passed, N failed[, N skipped]".
   --no-setup    skip scripts/setup.sh (packages already installed)
   --no-asan     skip the sanitizer build
+  --no-fuzz     skip the fuzz build and its runs
   --suite NAME  run only this meson suite (repeatable)
 USAGE
 }
@@ -24,12 +26,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 do_setup=1
 do_asan=1
+do_fuzz=1
 suites=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
 	--no-setup) do_setup=0 ;;
 	--no-asan) do_asan=0 ;;
+	--no-fuzz) do_fuzz=0 ;;
 	--suite) shift; suites+=("--suite" "${1:?--suite needs a name}") ;;
 	*) echo "test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
@@ -127,6 +131,33 @@ if [ $do_asan -eq 1 ]; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	run_meson_tests build-asan --suite unit --suite sanitize
+fi
+
+# libFuzzer targets (tests/fuzz): clang only, in their own build directory.
+# Only the fuzz targets are built there, so the rest of the tree need not be
+# clang-clean; each runs for fuzz_seconds (30 s) and fails on any finding.
+if [ $do_fuzz -eq 1 ]; then
+	if command -v clang >/dev/null 2>&1; then
+		echo "== build: build-fuzz/ (clang, libFuzzer + ASan + UBSan)"
+		if [ -f build-fuzz/build.ninja ]; then
+			meson setup --reconfigure build-fuzz -Dfuzz=true -Dbench=false >/dev/null
+		else
+			CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=true -Dbench=false >/dev/null
+		fi
+		mapfile -t fuzz_targets < <(meson introspect --targets build-fuzz | python3 -c '
+import json, os, sys
+for t in json.load(sys.stdin):
+    if t["name"].startswith("fuzz_") and t["type"] == "executable":
+        print(os.path.relpath(t["filename"][0], "build-fuzz"))')
+		if [ ${#fuzz_targets[@]} -gt 0 ]; then
+			ninja -C build-fuzz "${fuzz_targets[@]}" >/dev/null
+			echo "== tests: build-fuzz/ (suite fuzz, ${#fuzz_targets[@]} targets)"
+			run_meson_tests build-fuzz --no-rebuild --suite fuzz
+		fi
+	else
+		echo "== fuzz: skipped, clang not installed"
+		record fuzz-needs-clang 77
+	fi
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then

@@ -1,0 +1,672 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dataplane.h - the public API of raftnode's dataplane (issue 5): the
+ * authenticated Raft wire format and reassembly, ARP/ICMP answers, DPDK EAL
+ * start, port initialisation and rx/tx bursts, zero-copy replication
+ * fan-out, and the lcore stage scheduler with its SPSC rings.
+ *
+ * A frame is Ethernet II / IPv4 / UDP carrying one Raft frame:
+ *
+ *     eth (14) | ipv4 (20, no options) | udp (8) | raft header (48) | body | tag (16)
+ *
+ * The raft header and every body field are little-endian at fixed offsets
+ * (see struct dp_wire_hdr). The tag is a 128-bit SipHash-2-4 (libsodium
+ * crypto_shorthash_siphashx24) over the raft header and a keyed digest of
+ * the body (wire_auth.c), keyed by keys derived from the cluster secret and
+ * the cluster id: a frame built without the secret is dropped and counted,
+ * never decoded. SipHash needs no
+ * nonce, so encoding is stateless and a restarted node cannot reuse one by
+ * accident; what it costs against AES-GCM-as-GMAC is in dataplane/README.md.
+ *
+ * The codec works on plain byte buffers (no DPDK), so it is unit-tested and
+ * fuzzed without a NIC. Decoders treat every byte as hostile: a bad frame
+ * returns a negative dp_error and increments one counter naming the reason;
+ * nothing on the receive path asserts on frame contents.
+ */
+#ifndef RN_DATAPLANE_H
+#define RN_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Wire constants ---------------------------------------------------- */
+
+#define DP_WIRE_MAGIC 0x5446524eu /* "NRFT" read as little-endian bytes */
+#define DP_WIRE_VERSION 1u
+#define DP_ETH_HDR_BYTES 14u
+#define DP_IPV4_HDR_BYTES 20u
+#define DP_UDP_HDR_BYTES 8u
+#define DP_RAFT_HDR_BYTES 48u
+#define DP_TAG_BYTES 16u
+/* Everything in a frame that is not body. */
+#define DP_FRAME_OVERHEAD_BYTES                                                          \
+	(DP_ETH_HDR_BYTES + DP_IPV4_HDR_BYTES + DP_UDP_HDR_BYTES + DP_RAFT_HDR_BYTES +     \
+	 DP_TAG_BYTES)
+/* Largest frame we build or accept: a 9000-byte jumbo IP packet plus the
+ * Ethernet header. The port's MTU decides the real limit at run time. */
+#define DP_FRAME_BYTES_MAX (9000u + DP_ETH_HDR_BYTES)
+#define DP_ETHERTYPE_IPV4 0x0800u
+#define DP_IPPROTO_UDP 17u
+
+#define DP_SECRET_BYTES_MIN 16u
+#define DP_SECRET_BYTES_MAX 64u
+#define DP_KEY_BYTES 32u /* frame key | body key, 16 bytes each */
+
+/* Body layouts: fixed part of each message type, little-endian. */
+#define DP_APPEND_FIXED_BYTES 32u	/* prev_index, prev_term, commit, count, 0 */
+#define DP_APPEND_ENTRY_HDR_BYTES 24u /* index, term, payload_bytes, type, 0[3] */
+#define DP_APPEND_RESP_BYTES 40u
+#define DP_VOTE_BYTES 24u
+#define DP_VOTE_RESP_BYTES 8u
+#define DP_HEARTBEAT_BYTES 16u
+#define DP_HEARTBEAT_RESP_BYTES 8u
+#define DP_TIMEOUT_NOW_BYTES 0u
+#define DP_READ_INDEX_BYTES 8u
+#define DP_READ_INDEX_RESP_BYTES 16u
+#define DP_CLIENT_REQUEST_FIXED_BYTES 32u
+#define DP_CLIENT_REPLY_FIXED_BYTES 32u
+
+/* Client keys are short; values may fill a frame. */
+#define DP_CLIENT_KEY_BYTES_MAX 256u
+
+/* Frame types: the consensus message types keep their numbers (1..11). */
+enum dp_frame_type {
+	DP_FRAME_CLIENT_REQUEST = 32,
+	DP_FRAME_CLIENT_REPLY = 33,
+};
+
+/* Raft header flags. */
+enum dp_hdr_flags {
+	/* This frame is one fragment of a message larger than one frame
+	 * (see dp_reasm_*); msg_body_bytes and frag_offset_bytes say where. */
+	DP_HDR_FRAGMENT = 1u << 0,
+};
+#define DP_HDR_FLAGS_KNOWN ((uint16_t)DP_HDR_FRAGMENT)
+
+/*
+ * The fixed Raft header, as laid out on the wire (little-endian, naturally
+ * aligned so the struct has no padding; the codec never casts a frame to it,
+ * it reads each field at offsetof() with explicit byte order).
+ */
+struct dp_wire_hdr {
+	uint32_t magic;		    /* DP_WIRE_MAGIC */
+	uint8_t version;	    /* DP_WIRE_VERSION */
+	uint8_t type;		    /* enum raft_msg_type or enum dp_frame_type */
+	uint16_t flags;		    /* enum dp_hdr_flags; unknown bits rejected */
+	uint32_t cluster_id;	    /* frames of another cluster are dropped */
+	uint32_t from;		    /* sender node id (client id for clients: 0) */
+	uint32_t to;		    /* recipient node id */
+	uint32_t body_bytes;	    /* body bytes in this frame */
+	uint64_t term;		    /* sender's term (0 for client frames) */
+	uint64_t msg_seq;	    /* per-sender message number */
+	uint32_t msg_body_bytes;    /* body bytes of the whole message */
+	uint32_t frag_offset_bytes; /* where this frame's body starts in it */
+};
+#ifdef __cplusplus
+static_assert(sizeof(struct dp_wire_hdr) == DP_RAFT_HDR_BYTES, "raft header is 48 bytes");
+#else
+_Static_assert(sizeof(struct dp_wire_hdr) == DP_RAFT_HDR_BYTES, "raft header is 48 bytes");
+#endif
+
+/* ---- Errors and drop reasons ------------------------------------------- */
+
+/*
+ * Module error codes, returned negative. The DP_ERR_* that describe a bad
+ * received frame double as drop reasons: each one has a counter.
+ */
+enum dp_error {
+	DP_OK = 0,
+	DP_ERR_TRUNCATED = 2001,	/* shorter than its headers say */
+	DP_ERR_NOT_RAFT = 2002,		/* not IPv4/UDP to our port (ARP, other) */
+	DP_ERR_BAD_IP = 2003,		/* version, options, fragment, checksum */
+	DP_ERR_BAD_UDP = 2004,		/* length or checksum */
+	DP_ERR_BAD_MAGIC = 2005,
+	DP_ERR_BAD_VERSION = 2006,
+	DP_ERR_WRONG_CLUSTER = 2007,
+	DP_ERR_BAD_LENGTH = 2008,	/* header lengths disagree */
+	DP_ERR_BAD_TAG = 2009,		/* authentication failed */
+	DP_ERR_UNKNOWN_TYPE = 2010,
+	DP_ERR_BAD_BODY = 2011,		/* a body field out of range */
+	DP_ERR_WRONG_RECIPIENT = 2012,	/* `to` is not this node */
+	DP_ERR_TOO_MANY_ENTRIES = 2013, /* more entries than the caller's array */
+	/* Not drop reasons: local errors and outcomes. */
+	DP_ERR_INVALID = 2050,	  /* bad argument */
+	DP_ERR_TOO_BIG = 2051,	  /* does not fit the buffer or one frame */
+	DP_ERR_CRYPTO = 2052,	  /* libsodium failed to initialise */
+	DP_ERR_FRAGMENT = 2053,	  /* authenticated fragment of a larger message */
+	DP_ERR_AGAIN = 2054,	  /* fragment kept: the message is not complete yet */
+	/* Reassembly drops (counted in struct dp_reasm_counters). */
+	DP_ERR_REASM_TOO_BIG = 2060,   /* message larger than msg_bytes_max */
+	DP_ERR_REASM_ORPHAN = 2061,    /* fragment of no message in progress */
+	DP_ERR_REASM_GAP = 2062,       /* a fragment is missing: message dropped */
+	DP_ERR_REASM_DUPLICATE = 2063, /* already have these bytes */
+	DP_ERR_REASM_MISMATCH = 2064,  /* disagrees with earlier fragments */
+};
+#define DP_ERR_DROP_FIRST DP_ERR_TRUNCATED
+#define DP_ERR_DROP_LAST DP_ERR_TOO_MANY_ENTRIES
+#define DP_DROP_REASONS_COUNT (DP_ERR_DROP_LAST - DP_ERR_DROP_FIRST + 1)
+
+const char *dp_strerror(int rc);
+
+struct dp_wire_counters {
+	uint64_t frames_accepted;
+	uint64_t fragments_accepted; /* returned as -DP_ERR_FRAGMENT */
+	/* dropped[rc - DP_ERR_DROP_FIRST] for each drop reason rc. */
+	uint64_t dropped[DP_DROP_REASONS_COUNT];
+};
+
+/* Counter of one drop reason (rc positive or negative); 0 for others. */
+uint64_t dp_wire_dropped(const struct dp_wire_counters *c, int rc);
+
+/* ---- Context ------------------------------------------------------------ */
+
+struct dp_wire_config {
+	uint32_t cluster_id;
+	raft_node_id self_id; /* frames whose `to` differs are dropped */
+	const uint8_t *secret;
+	size_t secret_bytes; /* DP_SECRET_BYTES_MIN..DP_SECRET_BYTES_MAX */
+	uint16_t udp_port;   /* frames to another port are not ours */
+};
+
+/* Per-lcore codec state: the derived key and the counters. No locks: one
+ * context belongs to one core. */
+struct dp_wire {
+	uint32_t cluster_id;
+	raft_node_id self_id;
+	uint16_t udp_port;
+	uint8_t key[DP_KEY_BYTES];
+	struct dp_wire_counters counters;
+};
+
+/* Initialises libsodium (once), derives the frame key from the secret and
+ * the cluster id. Returns 0, -DP_ERR_INVALID or -DP_ERR_CRYPTO. */
+int dp_wire_init(struct dp_wire *w, const struct dp_wire_config *cfg);
+/* Wipes the key. */
+void dp_wire_fini(struct dp_wire *w);
+
+/* ---- Addresses ------------------------------------------------------------ */
+
+/* Where a frame goes (encode) or came from (decode). IPv4 addresses and
+ * ports in host byte order. */
+struct dp_endpoints {
+	uint8_t src_mac[6];
+	uint8_t dst_mac[6];
+	uint32_t src_ip;
+	uint32_t dst_ip;
+	uint16_t src_port;
+	uint16_t dst_port;
+};
+
+/* ---- Client frames -------------------------------------------------------- */
+
+enum dp_client_op {
+	DP_CLIENT_PUT = 1,
+	DP_CLIENT_GET = 2,
+	DP_CLIENT_DELETE = 3,
+	DP_CLIENT_CAS = 4, /* compare-and-swap: `expect` then `value` */
+};
+
+struct dp_client_request {
+	uint64_t client_id;
+	uint64_t request_seq; /* exactly-once: (client_id, request_seq) */
+	uint8_t op;	      /* enum dp_client_op */
+	const uint8_t *key;
+	uint32_t key_bytes;
+	const uint8_t *value;
+	uint32_t value_bytes;
+	const uint8_t *expect; /* CAS only */
+	uint32_t expect_bytes;
+};
+
+enum dp_client_status {
+	DP_CLIENT_OK = 0,
+	DP_CLIENT_NOT_FOUND = 1,
+	DP_CLIENT_CAS_FAILED = 2,
+	DP_CLIENT_REDIRECT = 3, /* not the leader: try leader_id */
+	DP_CLIENT_RETRY = 4,	/* no leader known, or busy */
+};
+
+struct dp_client_reply {
+	uint64_t client_id;
+	uint64_t request_seq;
+	uint8_t status; /* enum dp_client_status */
+	raft_node_id leader_id;
+	const uint8_t *value;
+	uint32_t value_bytes;
+};
+
+/* ---- Decoded frames ------------------------------------------------------- */
+
+/* An authenticated fragment (dp_wire_decode returned -DP_ERR_FRAGMENT). */
+struct dp_fragment {
+	raft_node_id from;
+	raft_node_id to;
+	raft_term term;
+	uint32_t msg_body_bytes;
+	uint32_t frag_offset_bytes;
+	const uint8_t *body; /* body_bytes bytes, in the caller's frame */
+	uint32_t body_bytes;
+};
+
+/* One decoded frame. Pointers (entry payload handles, key, value) point into
+ * the caller's frame buffer and are valid as long as it is. */
+struct dp_rx_frame {
+	struct dp_endpoints addr;
+	uint8_t type; /* enum raft_msg_type or enum dp_frame_type */
+	uint64_t msg_seq;
+	union {
+		struct raft_message raft; /* types 1..11 */
+		struct dp_client_request request;
+		struct dp_client_reply reply;
+		struct dp_fragment fragment; /* after -DP_ERR_FRAGMENT */
+	};
+};
+
+/*
+ * Parses and authenticates one frame and decodes its body into *out.
+ * For AppendEntries the entries go to entries[0..entries_max); each entry's
+ * payload handle is the address of its payload bytes in `frame`.
+ * Checks, cheapest first: Ethernet/IPv4/UDP framing, magic, version,
+ * cluster id, recipient, lengths, tag, type, body. Returns 0 (counted in
+ * frames_accepted) or a negative drop reason (counted in dropped[]);
+ * DP_ERR_FRAGMENT frames are authenticated and should go to dp_reasm_push.
+ */
+int dp_wire_decode(struct dp_wire *w, const uint8_t *frame, size_t frame_bytes,
+		   struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out);
+
+/*
+ * The same for a UDP payload received through a kernel socket (the kernel
+ * transport, clients): the checks from the raft header on. out->addr is
+ * zeroed; the socket knows the sender. An encoded frame's UDP payload
+ * starts at DP_UDP_PAYLOAD_OFFSET, so a kernel sender encodes a frame and
+ * sends frame + DP_UDP_PAYLOAD_OFFSET.
+ */
+#define DP_UDP_PAYLOAD_OFFSET (DP_ETH_HDR_BYTES + DP_IPV4_HDR_BYTES + DP_UDP_HDR_BYTES)
+int dp_wire_decode_udp(struct dp_wire *w, const uint8_t *payload, size_t payload_bytes,
+		       struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out);
+
+/*
+ * Encodes one consensus message in one frame and seals it. payloads[i]
+ * holds entries[i].payload_bytes bytes (AppendEntries only; may be NULL when
+ * there are no entries). Returns the frame's bytes (> 0), or
+ * -DP_ERR_TOO_BIG when it does not fit min(buf_bytes, DP_FRAME_BYTES_MAX)
+ * (then split it with dp_wire_encode_raft_fragment), or -DP_ERR_INVALID.
+ */
+int dp_wire_encode_raft(const struct dp_wire *w, const struct dp_endpoints *addr,
+			uint64_t msg_seq, const struct raft_message *m,
+			const uint8_t *const *payloads, uint8_t *buf, size_t buf_bytes);
+
+int dp_wire_encode_request(const struct dp_wire *w, const struct dp_endpoints *addr,
+			   uint64_t msg_seq, raft_node_id to, const struct dp_client_request *req,
+			   uint8_t *buf, size_t buf_bytes);
+int dp_wire_encode_reply(const struct dp_wire *w, const struct dp_endpoints *addr,
+			 uint64_t msg_seq, raft_node_id to, const struct dp_client_reply *rep,
+			 uint8_t *buf, size_t buf_bytes);
+
+/* Body bytes a consensus message needs (before splitting into frames). */
+size_t dp_wire_raft_body_bytes(const struct raft_message *m);
+
+/* ---- Messages larger than one frame ----------------------------------------
+ *
+ * Sender: serialise the whole body once (dp_wire_raft_body / request /
+ * reply), then cut it into frames of at most frame_bytes_max bytes (the
+ * port's MTU + Ethernet header) with dp_wire_encode_fragment, advancing
+ * `offset` by what each call reports. Receiver: dp_wire_decode returns
+ * -DP_ERR_FRAGMENT for each authenticated piece; dp_reasm_push collects the
+ * pieces of each (sender, msg_seq) in order and decodes the message when
+ * the last one arrives. Memory is fixed at dp_reasm_init.
+ */
+
+/* What a fragmented message is: its header fields and serialised body. */
+struct dp_fragment_src {
+	uint8_t type;
+	raft_node_id from;
+	raft_node_id to;
+	raft_term term;
+	uint64_t msg_seq;
+	const uint8_t *body;
+	uint32_t body_bytes;
+};
+
+/* Serialise bodies into `body` (body_bytes_max bytes). Return the bytes
+ * written or -DP_ERR_TOO_BIG. */
+int dp_wire_raft_body(const struct raft_message *m, const uint8_t *const *payloads,
+		      uint8_t *body, size_t body_bytes_max);
+int dp_wire_request_body(const struct dp_client_request *req, uint8_t *body,
+			 size_t body_bytes_max);
+int dp_wire_reply_body(const struct dp_client_reply *rep, uint8_t *body, size_t body_bytes_max);
+
+/*
+ * Builds the fragment of src that starts at `offset` in a frame of at most
+ * min(frame_bytes_max, buf_bytes) bytes. *body_bytes_out says how much of
+ * the body it carries. Returns the frame's bytes, or -DP_ERR_INVALID /
+ * -DP_ERR_TOO_BIG (offset past the end, or no room for one body byte).
+ */
+int dp_wire_encode_fragment(const struct dp_wire *w, const struct dp_endpoints *addr,
+			    const struct dp_fragment_src *src, uint32_t offset,
+			    size_t frame_bytes_max, uint8_t *buf, size_t buf_bytes,
+			    uint32_t *body_bytes_out);
+
+/* Messages being reassembled at once; the oldest is dropped for a new one. */
+#define DP_REASM_SLOTS_MAX 64u
+
+struct dp_reasm_counters {
+	uint64_t messages_completed;
+	uint64_t messages_evicted;   /* all slots busy: oldest dropped */
+	uint64_t messages_bad;	     /* complete, but the body failed to decode */
+	uint64_t dropped_too_big;    /* DP_ERR_REASM_TOO_BIG */
+	uint64_t dropped_orphan;     /* DP_ERR_REASM_ORPHAN */
+	uint64_t dropped_gap;	     /* DP_ERR_REASM_GAP */
+	uint64_t dropped_duplicate;  /* DP_ERR_REASM_DUPLICATE */
+	uint64_t dropped_mismatch;   /* DP_ERR_REASM_MISMATCH */
+};
+
+struct dp_reasm_slot;
+
+struct dp_reasm {
+	struct dp_reasm_slot *slots;
+	uint32_t slots_count;
+	uint32_t msg_bytes_max;
+	uint8_t *buffers; /* slots_count * msg_bytes_max, allocated at init */
+	uint64_t clock;	  /* push counter: ages slots for eviction */
+	struct dp_reasm_counters counters;
+};
+
+/* Allocates slots_count (1..DP_REASM_SLOTS_MAX) buffers of msg_bytes_max.
+ * Returns 0, -DP_ERR_INVALID or -ENOMEM. */
+int dp_reasm_init(struct dp_reasm *r, uint32_t slots_count, uint32_t msg_bytes_max);
+void dp_reasm_fini(struct dp_reasm *r);
+
+/*
+ * Adds one fragment (a frame for which dp_wire_decode returned
+ * -DP_ERR_FRAGMENT). Fragments of a message must arrive in order, as one
+ * sender's queue delivers them; a gap drops the message (Raft resends).
+ * Returns 0 when this fragment completed the message, now decoded in *out
+ * (its pointers into reassembly memory stay valid until the next push);
+ * -DP_ERR_AGAIN when the fragment was kept; another negative dp_error when
+ * it was dropped (counted). Body decode errors are those of dp_wire_decode.
+ */
+int dp_reasm_push(struct dp_reasm *r, const struct dp_rx_frame *frag,
+		  struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out);
+
+/* ---- ARP and ICMP echo ------------------------------------------------------ */
+
+/* This node's address on a port (IPv4 in host byte order). */
+struct dp_host {
+	uint8_t mac[6];
+	uint32_t ip;
+};
+
+/*
+ * If `frame` is an ARP request for host->ip or an ICMP echo request to it,
+ * rewrites it in place into the reply and returns the reply's bytes (send it
+ * back from the same buffer). Returns 0, leaving the frame untouched, for
+ * anything else, malformed frames included.
+ */
+size_t dp_l2_answer(const struct dp_host *host, uint8_t *frame, size_t frame_bytes);
+
+/* ---- DPDK: EAL, ports, bursts ---------------------------------------------
+ *
+ * DPDK types appear only as incomplete structs, so this header builds
+ * without DPDK's include path; eal.c and port.c hold the DPDK code.
+ */
+
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_ring;
+
+#define DP_EAL_DEVICES_MAX 8u
+
+enum dp_hugepages {
+	DP_HUGEPAGES_AUTO = 0,	  /* use them when free ones exist */
+	DP_HUGEPAGES_NEVER = 1,	  /* always --no-huge */
+	DP_HUGEPAGES_REQUIRE = 2, /* fail without them */
+};
+
+struct dp_eal_config {
+	const char *lcores;	 /* EAL -l list, e.g. "0" or "2-5" */
+	const char *file_prefix; /* one per process on a machine */
+	const char *const *vdevs; /* e.g. "net_af_packet0,iface=veth1" */
+	uint32_t vdevs_count;
+	const char *const *pci;	 /* PCI addresses to allow; none => --no-pci */
+	uint32_t pci_count;
+	uint8_t hugepages;	 /* enum dp_hugepages */
+	uint32_t memory_mb;	 /* with --no-huge; 0 = 256 */
+	const char *log_level;	 /* EAL --log-level; NULL = "error" */
+};
+
+/* True when /proc/meminfo reports free hugepages. */
+bool dp_hugepages_available(void);
+/* Starts the EAL once per process. Returns 0 or -errno with errmsg set. */
+int dp_eal_start(const struct dp_eal_config *cfg, char *errmsg, size_t errmsg_bytes);
+void dp_eal_stop(void);
+
+/* Bounds of one burst and of tx retries before the tail is freed. */
+#define DP_BURST_MAX 32u
+#define DP_TX_RETRIES_MAX 4u
+
+struct dp_port_config {
+	uint16_t port_id;
+	uint16_t rx_desc_count; /* 0 = 1024 */
+	uint16_t tx_desc_count; /* 0 = 1024 */
+	uint32_t mbufs_count;	/* pool size; 0 = 8191 */
+	uint16_t mtu_bytes;	/* 0 = device default; > 1500 needs jumbo support */
+	/* MBUF_FAST_FREE frees sent mbufs without refcount checks. Only for
+	 * queues that never send a shared (refcnt > 1) mbuf: replication
+	 * fan-out shares payloads, so it is off by default. */
+	bool tx_fast_free;
+};
+
+struct dp_port_counters {
+	uint64_t rx_frames;
+	uint64_t tx_frames;
+	uint64_t tx_retries;	  /* tx_burst took fewer than offered */
+	uint64_t tx_unsent_freed; /* still unsent after the retries: freed */
+};
+
+struct dp_port {
+	uint16_t port_id;
+	int socket_id;
+	struct rte_mempool *pool;
+	uint8_t mac[6];
+	uint64_t rx_offloads; /* what the device listed and we enabled */
+	uint64_t tx_offloads;
+	uint16_t mtu_bytes;
+	struct dp_port_counters counters;
+	char errmsg[160];
+};
+
+/* Finds a port by device name (e.g. "net_af_packet0"). 0 or -ENODEV. */
+int dp_port_find(const char *name, uint16_t *port_id);
+/* One checked sequence: info, offloads the device lists, pool on the
+ * port's socket, configure, queues, MTU, start. 0 or -errno (errmsg). */
+int dp_port_init(struct dp_port *p, const struct dp_port_config *cfg);
+void dp_port_fini(struct dp_port *p);
+/* Receives up to count_max (<= DP_BURST_MAX) frames from queue 0. */
+uint16_t dp_port_rx(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count_max);
+/* Sends `count` frames on queue 0; retries a short burst up to
+ * DP_TX_RETRIES_MAX times, then frees the unsent tail and counts it.
+ * Returns frames sent. The caller no longer owns any of the mbufs. */
+uint16_t dp_port_tx(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count);
+/* One tx burst on queue 0 without retry or free: returns frames sent and
+ * leaves mbufs[sent..count) to the caller (back-pressure: retry later). */
+uint16_t dp_port_tx_burst(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count);
+/* Link state: 1 up, 0 down, negative errno. */
+int dp_port_link_up(struct dp_port *p);
+
+
+/* ---- Replication fan-out without copies ------------------------------------ */
+
+/* The message whose body is shared: header fields common to all targets. */
+struct dp_fanout_msg {
+	uint8_t type; /* usually RAFT_MSG_APPEND */
+	raft_node_id from;
+	raft_term term;
+	uint64_t msg_seq;
+};
+
+struct dp_fanout_target {
+	raft_node_id to;
+	struct dp_endpoints addr;
+};
+
+/*
+ * Builds one sealed frame per target around `body` (one segment holding the
+ * serialised message body, e.g. written by dp_wire_raft_body): a header
+ * segment, an indirect mbuf attached to body (no copy; refcount raised) and
+ * a tag segment, all from `pool`. out[i] is target i's frame; sending or
+ * freeing it drops its reference to body. The caller still owns its own
+ * reference to body. Returns 0, -DP_ERR_INVALID or -ENOMEM (nothing built).
+ */
+int dp_fanout(const struct dp_wire *w, struct rte_mempool *pool, struct rte_mbuf *body,
+	      const struct dp_fanout_msg *msg, const struct dp_fanout_target *targets,
+	      uint32_t targets_count, struct rte_mbuf **out);
+
+/* ---- Transport: DPDK port or kernel UDP, one interface ---------------------- */
+
+enum dp_transport_kind {
+	DP_TRANSPORT_DPDK = 1,
+	DP_TRANSPORT_UDP = 2, /* --transport udp */
+};
+
+struct dp_peer {
+	raft_node_id id;
+	uint8_t mac[6]; /* DPDK only */
+	uint32_t ip;	/* host byte order */
+	uint16_t port;
+};
+
+struct dp_transport_config {
+	struct dp_wire_config wire; /* its udp_port is ours */
+	uint32_t self_ip;	    /* host byte order */
+	const struct dp_peer *peers;
+	uint32_t peers_count; /* <= RAFT_NODES_MAX */
+};
+
+/* Entries one received AppendEntries may carry through a transport. */
+#define DP_TRANSPORT_RX_ENTRIES_MAX 256u
+
+struct dp_transport_counters {
+	uint64_t sent;
+	uint64_t send_failed; /* socket or tx ring full: dropped, Raft resends */
+	uint64_t no_route;    /* `to` not in the peer table */
+	uint64_t received;    /* authenticated and decoded */
+};
+
+struct dp_transport {
+	uint8_t kind; /* enum dp_transport_kind */
+	struct dp_wire wire; /* its counters hold the drops by reason */
+	struct dp_peer peers[RAFT_NODES_MAX];
+	uint32_t peers_count;
+	uint32_t self_ip;
+	uint16_t self_port;
+	uint64_t msg_seq;
+	struct dp_port *port; /* DPDK */
+	int fd;		      /* UDP */
+	struct dp_transport_counters counters;
+	uint8_t buf[DP_FRAME_BYTES_MAX]; /* UDP: frame to send, payload received */
+	struct raft_entry rx_entries[DP_TRANSPORT_RX_ENTRIES_MAX]; /* decoded appends */
+};
+
+/* A received message; pointers in it are valid during the call only. */
+typedef void (*dp_transport_rx_fn)(void *user, const struct dp_rx_frame *msg);
+
+/* UDP: binds self_ip:wire.udp_port (non-blocking). 0 or -errno/-DP_ERR_*. */
+int dp_transport_open_udp(struct dp_transport *t, const struct dp_transport_config *cfg);
+/* DPDK: sends and receives on an initialised port. */
+int dp_transport_open_dpdk(struct dp_transport *t, const struct dp_transport_config *cfg,
+			   struct dp_port *port);
+void dp_transport_close(struct dp_transport *t);
+/* Seals m (to m->to, looked up in the peer table) and sends it. 0, or
+ * -DP_ERR_INVALID (no route), -DP_ERR_TOO_BIG (split it first), -errno. */
+int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
+		      const uint8_t *const *payloads);
+/* Receives what is there (up to one burst), calls fn for each accepted
+ * message, returns how many. Never blocks. */
+uint32_t dp_transport_poll(struct dp_transport *t, dp_transport_rx_fn fn, void *user);
+
+/* ---- Stages, lcores, rings -------------------------------------------------
+ *
+ * A stage is a poll() step (rxtx, log, control, apply) returning the work
+ * items it did. An lcore runs its stages round after round; which stage runs
+ * on which lcore is configuration (dp_sched_place), the loop is the same.
+ */
+
+typedef uint32_t (*dp_stage_poll_fn)(void *ctx);
+
+struct dp_stage {
+	const char *name;
+	dp_stage_poll_fn poll;
+	void *ctx;
+};
+
+enum dp_idle_policy {
+	DP_IDLE_BUSY = 1,     /* spin: bare metal, a dedicated core */
+	DP_IDLE_ADAPTIVE = 2, /* spin, then sleep 1 us doubling up to a cap */
+};
+
+#define DP_LCORE_STAGES_MAX 8u
+
+struct dp_lcore_config {
+	uint8_t idle_policy;	  /* enum dp_idle_policy */
+	uint32_t spin_rounds_max; /* adaptive: empty rounds before sleeping */
+	uint32_t sleep_us_max;	  /* adaptive: longest sleep */
+};
+
+struct dp_lcore_stats {
+	uint64_t rounds;
+	uint64_t idle_rounds;
+	uint64_t sleeps;
+	uint64_t slept_us;
+	uint64_t work_items;
+};
+
+/* Owned by one core; cache-aligned so two lcores never share a line. */
+struct dp_lcore {
+	struct dp_stage stages[DP_LCORE_STAGES_MAX];
+	uint32_t stages_count;
+	struct dp_lcore_config cfg;
+	uint32_t empty_rounds;
+	uint32_t sleep_us;
+	struct dp_lcore_stats stats;
+} __attribute__((aligned(64)));
+
+void dp_lcore_init(struct dp_lcore *l, const struct dp_lcore_config *cfg);
+/* -DP_ERR_TOO_BIG when the lcore already has DP_LCORE_STAGES_MAX stages. */
+int dp_lcore_add_stage(struct dp_lcore *l, const struct dp_stage *s);
+/* Puts stages[i] on lcores[lcore_of_stage[i]] (in order). 0 or -DP_ERR_*. */
+int dp_sched_place(const struct dp_stage *stages, const uint32_t *lcore_of_stage,
+		   uint32_t stages_count, struct dp_lcore *lcores, uint32_t lcores_count);
+/* One round: poll each stage once; idle policy if none did work. */
+uint32_t dp_lcore_round(struct dp_lcore *l);
+/* Rounds until *stop (the signal-set stop flag); run it on the lcore's thread. */
+void dp_lcore_run(struct dp_lcore *l, const volatile int *stop);
+/* Runs lcores[0] on the calling (main) lcore and lcores[1..] on the EAL's
+ * worker lcores, until *stop; returns when all have stopped. 0, or
+ * -DP_ERR_INVALID when there are fewer EAL lcores than lcores_count. */
+int dp_sched_run(struct dp_lcore *lcores, uint32_t lcores_count, const volatile int *stop);
+
+/* Single-producer single-consumer ring of pointers between two stages
+ * (rte_ring in memory the caller sized at init: dp_ring_mem_bytes). A full
+ * ring refuses the tail, which the producer keeps: back-pressure. */
+struct dp_ring {
+	struct rte_ring *ring;
+	uint64_t pushes_refused;
+};
+size_t dp_ring_mem_bytes(uint32_t slots_count); /* 0 if not a power of two */
+int dp_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t slots_count);
+uint32_t dp_ring_push_burst(struct dp_ring *r, void *const *objs, uint32_t count);
+uint32_t dp_ring_pop_burst(struct dp_ring *r, void **objs, uint32_t count_max);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RN_DATAPLANE_H */

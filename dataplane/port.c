@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * port.c - one DPDK port, initialised as one checked sequence, and its
+ * rx/tx bursts.
+ *
+ * The sequence (each step checked, undone in reverse on failure): device
+ * info; offloads, each enabled only when the device lists it (IPv4 and UDP
+ * checksums, fast free on request); an mbuf pool on the port's NUMA socket
+ * sized here, never on the hot path; configure one rx and one tx queue;
+ * MTU when asked (jumbo only if max_mtu allows); queue setup on the same
+ * socket; start; read the MAC address.
+ *
+ * tx: a burst that the device takes only in part is retried a bounded
+ * number of times (the ring frees slots as the NIC sends); what is still
+ * unsent then is freed and counted, never leaked or silently dropped.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "common.h"
+#include "dataplane.h"
+
+#define PORT_DESC_COUNT_DEFAULT 1024u
+#define PORT_MBUFS_COUNT_DEFAULT 8191u /* 2^n - 1: the mempool's best size */
+#define PORT_MBUF_CACHE_COUNT 256u
+
+int dp_port_find(const char *name, uint16_t *port_id)
+{
+	RN_ASSERT(name != NULL && port_id != NULL);
+	return rte_eth_dev_get_port_by_name(name, port_id) == 0 ? 0 : -ENODEV;
+}
+
+static void port_pick_offloads(struct dp_port *p, const struct rte_eth_dev_info *info,
+			       const struct dp_port_config *cfg)
+{
+	/* MULTI_SEGS: fan-out frames are three segments (dp_fanout). */
+	uint64_t tx_want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+			   RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	uint64_t rx_want = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+	if (cfg->tx_fast_free) {
+		tx_want |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	}
+	p->tx_offloads = tx_want & info->tx_offload_capa;
+	p->rx_offloads = rx_want & info->rx_offload_capa;
+}
+
+static int port_fail(struct dp_port *p, int rc, const char *step)
+{
+	snprintf(p->errmsg, sizeof(p->errmsg), "port %u: %s failed: %s", p->port_id, step,
+		 rte_strerror(rc < 0 ? -rc : rc));
+	return rc < 0 ? rc : -rc;
+}
+
+static int port_pool_create(struct dp_port *p, const struct rte_eth_dev_info *info,
+			    const struct dp_port_config *cfg)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	uint32_t mbufs = cfg->mbufs_count > 0 ? cfg->mbufs_count : PORT_MBUFS_COUNT_DEFAULT;
+	uint32_t frame_bytes = (uint32_t)p->mtu_bytes + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+	uint32_t data_room = frame_bytes + RTE_PKTMBUF_HEADROOM;
+	if (data_room < RTE_MBUF_DEFAULT_BUF_SIZE) {
+		data_room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	}
+	(void)info;
+	if (data_room > UINT16_MAX) {
+		snprintf(p->errmsg, sizeof(p->errmsg), "port %u: MTU %u too large for one mbuf",
+			 p->port_id, p->mtu_bytes);
+		return -EINVAL;
+	}
+	snprintf(name, sizeof(name), "dp_pool_%u", p->port_id);
+	p->pool = rte_pktmbuf_pool_create(name, mbufs, PORT_MBUF_CACHE_COUNT, 0,
+					  (uint16_t)data_room, p->socket_id);
+	if (p->pool == NULL) {
+		return port_fail(p, -rte_errno, "rte_pktmbuf_pool_create");
+	}
+	return 0;
+}
+
+static int port_queues(struct dp_port *p, const struct dp_port_config *cfg)
+{
+	uint16_t rx_desc = cfg->rx_desc_count > 0 ? cfg->rx_desc_count : PORT_DESC_COUNT_DEFAULT;
+	uint16_t tx_desc = cfg->tx_desc_count > 0 ? cfg->tx_desc_count : PORT_DESC_COUNT_DEFAULT;
+	int rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &rx_desc, &tx_desc);
+	if (rc != 0) {
+		return port_fail(p, rc, "rte_eth_dev_adjust_nb_rx_tx_desc");
+	}
+	unsigned socket = (unsigned)(p->socket_id == SOCKET_ID_ANY ? 0 : p->socket_id);
+	struct rte_eth_rxconf rxconf = {.offloads = p->rx_offloads};
+	rc = rte_eth_rx_queue_setup(p->port_id, 0, rx_desc, socket, &rxconf, p->pool);
+	if (rc != 0) {
+		return port_fail(p, rc, "rte_eth_rx_queue_setup");
+	}
+	struct rte_eth_txconf txconf = {.offloads = p->tx_offloads};
+	rc = rte_eth_tx_queue_setup(p->port_id, 0, tx_desc, socket, &txconf);
+	if (rc != 0) {
+		return port_fail(p, rc, "rte_eth_tx_queue_setup");
+	}
+	return 0;
+}
+
+static int port_configure(struct dp_port *p, const struct rte_eth_dev_info *info,
+			  const struct dp_port_config *cfg)
+{
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	conf.rxmode.offloads = p->rx_offloads;
+	conf.txmode.offloads = p->tx_offloads;
+	int rc = rte_eth_dev_configure(p->port_id, 1, 1, &conf);
+	if (rc != 0) {
+		return port_fail(p, rc, "rte_eth_dev_configure");
+	}
+	if (cfg->mtu_bytes > 0) {
+		if (cfg->mtu_bytes > info->max_mtu || cfg->mtu_bytes < info->min_mtu) {
+			snprintf(p->errmsg, sizeof(p->errmsg), "port %u: MTU %u outside the "
+				 "device's %u..%u", p->port_id, cfg->mtu_bytes, info->min_mtu,
+				 info->max_mtu);
+			return -EINVAL;
+		}
+		rc = rte_eth_dev_set_mtu(p->port_id, cfg->mtu_bytes);
+		if (rc != 0) {
+			return port_fail(p, rc, "rte_eth_dev_set_mtu");
+		}
+	}
+	return 0;
+}
+
+int dp_port_init(struct dp_port *p, const struct dp_port_config *cfg)
+{
+	struct rte_eth_dev_info info;
+	struct rte_ether_addr mac;
+
+	RN_ASSERT(p != NULL && cfg != NULL);
+	memset(p, 0, sizeof(*p));
+	p->port_id = cfg->port_id;
+	if (!rte_eth_dev_is_valid_port(cfg->port_id)) {
+		snprintf(p->errmsg, sizeof(p->errmsg), "port %u: no such port", cfg->port_id);
+		return -ENODEV;
+	}
+	int rc = rte_eth_dev_info_get(p->port_id, &info);
+	if (rc != 0) {
+		return port_fail(p, rc, "rte_eth_dev_info_get");
+	}
+	p->socket_id = rte_eth_dev_socket_id(p->port_id);
+	if (p->socket_id < 0) {
+		p->socket_id = (int)rte_socket_id(); /* virtual device: no NUMA node */
+	}
+	p->mtu_bytes = cfg->mtu_bytes > 0 ? cfg->mtu_bytes : RTE_ETHER_MTU;
+	port_pick_offloads(p, &info, cfg);
+	rc = port_pool_create(p, &info, cfg);
+	if (rc != 0) {
+		goto fail_pool;
+	}
+	rc = port_configure(p, &info, cfg);
+	if (rc != 0) {
+		goto fail_configure;
+	}
+	rc = port_queues(p, cfg);
+	if (rc != 0) {
+		goto fail_configure;
+	}
+	rc = rte_eth_dev_start(p->port_id);
+	if (rc != 0) {
+		rc = port_fail(p, rc, "rte_eth_dev_start");
+		goto fail_configure;
+	}
+	rc = rte_eth_macaddr_get(p->port_id, &mac);
+	if (rc != 0) {
+		rc = port_fail(p, rc, "rte_eth_macaddr_get");
+		goto fail_started;
+	}
+	memcpy(p->mac, mac.addr_bytes, sizeof(p->mac));
+	return 0;
+
+fail_started:
+	rte_eth_dev_stop(p->port_id);
+fail_configure:
+	rte_mempool_free(p->pool);
+	p->pool = NULL;
+fail_pool:
+	return rc;
+}
+
+void dp_port_fini(struct dp_port *p)
+{
+	RN_ASSERT(p != NULL);
+	if (p->pool == NULL) {
+		return;
+	}
+	rte_eth_dev_stop(p->port_id);
+	rte_eth_dev_close(p->port_id);
+	rte_mempool_free(p->pool);
+	p->pool = NULL;
+}
+
+uint16_t dp_port_rx(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count_max)
+{
+	RN_ASSERT(count_max <= DP_BURST_MAX);
+	uint16_t n = rte_eth_rx_burst(p->port_id, 0, mbufs, count_max);
+	p->counters.rx_frames += n;
+	return n;
+}
+
+uint16_t dp_port_tx(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count)
+{
+	RN_ASSERT(count <= DP_BURST_MAX);
+	uint16_t sent = rte_eth_tx_burst(p->port_id, 0, mbufs, count);
+	for (uint32_t retry = 0; sent < count && retry < DP_TX_RETRIES_MAX; retry++) {
+		p->counters.tx_retries++;
+		sent = (uint16_t)(sent + rte_eth_tx_burst(p->port_id, 0, mbufs + sent,
+							  (uint16_t)(count - sent)));
+	}
+	if (sent < count) {
+		rte_pktmbuf_free_bulk(mbufs + sent, (unsigned)(count - sent));
+		p->counters.tx_unsent_freed += (uint64_t)(count - sent);
+	}
+	p->counters.tx_frames += sent;
+	return sent;
+}
+
+uint16_t dp_port_tx_burst(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count)
+{
+	RN_ASSERT(count <= DP_BURST_MAX);
+	uint16_t sent = rte_eth_tx_burst(p->port_id, 0, mbufs, count);
+	p->counters.tx_frames += sent;
+	if (sent < count) {
+		p->counters.tx_retries++; /* the caller retries the tail */
+	}
+	return sent;
+}
+
+int dp_port_link_up(struct dp_port *p)
+{
+	struct rte_eth_link link;
+	memset(&link, 0, sizeof(link));
+	int rc = rte_eth_link_get_nowait(p->port_id, &link);
+	if (rc != 0) {
+		return rc < 0 ? rc : -rc;
+	}
+	return link.link_status == RTE_ETH_LINK_UP ? 1 : 0;
+}

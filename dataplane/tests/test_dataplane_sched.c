@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_dataplane_sched.c - stages placed on lcores by configuration, SPSC
+ * rings with back-pressure between them, and the cost of the idle policy.
+ *
+ * Method: a three-stage pipeline (producer -> ring -> relay -> ring ->
+ * consumer) moves 200,000 numbered items; the consumer checks each arrives
+ * once and in order. The same stage functions run (a) all on one lcore, as
+ * in CI, and (b) one per lcore on three threads, as on bare metal, with
+ * small rings so back-pressure happens. Then the wake-up latency of the
+ * adaptive policy is measured against busy polling: a producer thread
+ * stamps an item every 2 ms, so the consumer lcore is asleep when it comes,
+ * and the delay to its processing is recorded (printed: p50/p99/max).
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "dataplane.h"
+#include "wire_util.h"
+
+#define ITEMS_COUNT 200000u
+#define RING_SLOTS 64u
+
+struct pipe {
+	struct dp_ring a, b;
+	void *mem_a, *mem_b;
+	uintptr_t next_produce; /* 1..ITEMS_COUNT; items are never NULL */
+	uintptr_t next_expect;
+	uint64_t errors;
+};
+
+static uint32_t produce(void *ctx)
+{
+	struct pipe *p = ctx;
+	void *burst[DP_BURST_MAX];
+	uint32_t n = 0;
+	while (n < DP_BURST_MAX && p->next_produce + n <= ITEMS_COUNT) {
+		burst[n] = (void *)(p->next_produce + n);
+		n++;
+	}
+	uint32_t pushed = n > 0 ? dp_ring_push_burst(&p->a, burst, n) : 0;
+	p->next_produce += pushed; /* the refused tail is produced again later */
+	return pushed;
+}
+
+static uint32_t relay(void *ctx)
+{
+	struct pipe *p = ctx;
+	void *burst[DP_BURST_MAX];
+	/* Take only what the next ring can hold: nothing is dropped. */
+	uint32_t n = dp_ring_pop_burst(&p->a, burst, DP_BURST_MAX / 2);
+	uint32_t at = 0;
+	while (at < n) {
+		at += dp_ring_push_burst(&p->b, burst + at, n - at); /* spins: test only */
+	}
+	return n;
+}
+
+static uint32_t consume(void *ctx)
+{
+	struct pipe *p = ctx;
+	void *burst[DP_BURST_MAX];
+	uint32_t n = dp_ring_pop_burst(&p->b, burst, DP_BURST_MAX);
+	for (uint32_t i = 0; i < n; i++) {
+		if ((uintptr_t)burst[i] != p->next_expect) {
+			p->errors++;
+		}
+		p->next_expect = (uintptr_t)burst[i] + 1;
+	}
+	return n;
+}
+
+static void pipe_init(struct pipe *p)
+{
+	memset(p, 0, sizeof(*p));
+	size_t bytes = dp_ring_mem_bytes(RING_SLOTS);
+	assert_true(bytes > 0);
+	p->mem_a = aligned_alloc(64, (bytes + 63) / 64 * 64);
+	p->mem_b = aligned_alloc(64, (bytes + 63) / 64 * 64);
+	assert_int_equal(dp_ring_init(&p->a, p->mem_a, bytes, RING_SLOTS), 0);
+	assert_int_equal(dp_ring_init(&p->b, p->mem_b, bytes, RING_SLOTS), 0);
+	p->next_produce = 1;
+	p->next_expect = 1;
+}
+
+static void pipe_fini(struct pipe *p)
+{
+	free(p->mem_a);
+	free(p->mem_b);
+}
+
+static const struct dp_lcore_config adaptive = {
+	.idle_policy = DP_IDLE_ADAPTIVE, .spin_rounds_max = 200, .sleep_us_max = 100};
+
+static void stages_of(struct pipe *p, struct dp_stage st[3])
+{
+	st[0] = (struct dp_stage){"produce", produce, p};
+	st[1] = (struct dp_stage){"relay", relay, p};
+	st[2] = (struct dp_stage){"consume", consume, p};
+}
+
+static void test_all_stages_one_lcore(void **state)
+{
+	(void)state;
+	static struct pipe p;
+	struct dp_stage st[3];
+	struct dp_lcore l;
+	const uint32_t place[3] = {0, 0, 0};
+	pipe_init(&p);
+	stages_of(&p, st);
+	dp_lcore_init(&l, &adaptive);
+	assert_int_equal(dp_sched_place(st, place, 3, &l, 1), 0);
+	for (uint32_t round = 0; p.next_expect <= ITEMS_COUNT && round < 10 * ITEMS_COUNT; round++) {
+		dp_lcore_round(&l);
+	}
+	assert_int_equal(p.next_expect, ITEMS_COUNT + 1);
+	assert_int_equal(p.errors, 0);
+	assert_true(p.a.pushes_refused > 0); /* back-pressure happened */
+	assert_int_equal(l.stats.work_items, 3ull * ITEMS_COUNT);
+	pipe_fini(&p);
+}
+
+static volatile int stop_flag;
+
+static void *lcore_thread(void *arg)
+{
+	dp_lcore_run(arg, &stop_flag);
+	return NULL;
+}
+
+static void test_one_stage_per_lcore(void **state)
+{
+	(void)state;
+	static struct pipe p;
+	struct dp_stage st[3];
+	static struct dp_lcore lcores[3];
+	const uint32_t place[3] = {0, 1, 2};
+	pthread_t th[3];
+	pipe_init(&p);
+	stages_of(&p, st);
+	for (int i = 0; i < 3; i++) {
+		dp_lcore_init(&lcores[i], &adaptive);
+	}
+	assert_int_equal(dp_sched_place(st, place, 3, lcores, 3), 0);
+	stop_flag = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pthread_create(&th[i], NULL, lcore_thread, &lcores[i]), 0);
+	}
+	struct timespec tick = {.tv_sec = 0, .tv_nsec = 1000000};
+	for (int ms = 0; ms < 30000 && __atomic_load_n(&p.next_expect, __ATOMIC_ACQUIRE) <=
+					     ITEMS_COUNT; ms++) {
+		nanosleep(&tick, NULL);
+	}
+	stop_flag = 1;
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+	}
+	assert_int_equal(p.next_expect, ITEMS_COUNT + 1);
+	assert_int_equal(p.errors, 0);
+	pipe_fini(&p);
+}
+
+static void test_placement_errors(void **state)
+{
+	(void)state;
+	struct pipe p;
+	struct dp_stage st[3];
+	struct dp_lcore l[2];
+	stages_of(&p, st);
+	dp_lcore_init(&l[0], &adaptive);
+	dp_lcore_init(&l[1], &adaptive);
+	const uint32_t bad[3] = {0, 2, 1};
+	assert_int_equal(dp_sched_place(st, bad, 3, l, 2), -DP_ERR_INVALID);
+	assert_int_equal(l[0].stages_count, 0); /* nothing placed on error */
+	for (uint32_t i = 0; i < DP_LCORE_STAGES_MAX; i++) {
+		assert_int_equal(dp_lcore_add_stage(&l[0], &st[0]), 0);
+	}
+	assert_int_equal(dp_lcore_add_stage(&l[0], &st[0]), -DP_ERR_TOO_BIG);
+	struct dp_ring r;
+	uint8_t mem[64];
+	assert_int_equal(dp_ring_init(&r, mem, sizeof(mem), 1024), -DP_ERR_INVALID);
+	assert_int_equal(dp_ring_mem_bytes(100), 0);
+}
+
+/* ---- wake-up latency ---------------------------------------------------- */
+
+#define WAKE_SAMPLES 300u
+
+struct wake {
+	struct dp_ring ring;
+	void *mem;
+	uint64_t latency_ns[WAKE_SAMPLES];
+	uint32_t count;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint32_t wake_consume(void *ctx)
+{
+	struct wake *w = ctx;
+	void *item;
+	if (dp_ring_pop_burst(&w->ring, &item, 1) == 0) {
+		return 0;
+	}
+	uint64_t sent_ns = (uint64_t)(uintptr_t)item;
+	if (w->count < WAKE_SAMPLES) {
+		w->latency_ns[w->count++] = now_ns() - sent_ns;
+	}
+	return 1;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Measures one policy; returns p99 in ns. */
+static uint64_t wake_measure(const char *name, const struct dp_lcore_config *cfg)
+{
+	static struct wake w;
+	static struct dp_lcore l;
+	memset(&w, 0, sizeof(w));
+	size_t bytes = dp_ring_mem_bytes(16);
+	w.mem = aligned_alloc(64, (bytes + 63) / 64 * 64);
+	assert_int_equal(dp_ring_init(&w.ring, w.mem, bytes, 16), 0);
+	dp_lcore_init(&l, cfg);
+	struct dp_stage st = {"wake", wake_consume, &w};
+	assert_int_equal(dp_lcore_add_stage(&l, &st), 0);
+	stop_flag = 0;
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, lcore_thread, &l), 0);
+	struct timespec gap = {.tv_sec = 0, .tv_nsec = 2 * 1000 * 1000};
+	for (uint32_t i = 0; i < WAKE_SAMPLES; i++) {
+		nanosleep(&gap, NULL); /* long enough for the lcore to fall asleep */
+		void *item = (void *)(uintptr_t)now_ns();
+		while (dp_ring_push_burst(&w.ring, &item, 1) == 0) {
+		}
+	}
+	for (int ms = 0; ms < 2000 && __atomic_load_n(&w.count, __ATOMIC_ACQUIRE) < WAKE_SAMPLES;
+	     ms++) {
+		nanosleep(&gap, NULL);
+	}
+	stop_flag = 1;
+	pthread_join(th, NULL);
+	assert_int_equal(w.count, WAKE_SAMPLES);
+	qsort(w.latency_ns, WAKE_SAMPLES, sizeof(w.latency_ns[0]), cmp_u64);
+	uint64_t p50 = w.latency_ns[WAKE_SAMPLES / 2];
+	uint64_t p99 = w.latency_ns[WAKE_SAMPLES * 99 / 100];
+	printf("wake-up latency %-28s p50 %7.1f us  p99 %7.1f us  max %7.1f us  "
+	       "(sleeps %llu)\n", name, (double)p50 / 1e3, (double)p99 / 1e3,
+	       (double)w.latency_ns[WAKE_SAMPLES - 1] / 1e3,
+	       (unsigned long long)l.stats.sleeps);
+	free(w.mem);
+	return p99;
+}
+
+static void test_idle_wakeup_latency(void **state)
+{
+	(void)state;
+	const struct dp_lcore_config busy = {.idle_policy = DP_IDLE_BUSY};
+	const struct dp_lcore_config adaptive_10 = {.idle_policy = DP_IDLE_ADAPTIVE,
+						    .spin_rounds_max = 200, .sleep_us_max = 10};
+	const struct dp_lcore_config adaptive_100 = {.idle_policy = DP_IDLE_ADAPTIVE,
+						     .spin_rounds_max = 200, .sleep_us_max = 100};
+	uint64_t busy_p99 = wake_measure("busy", &busy);
+	uint64_t a10_p99 = wake_measure("adaptive (sleep <= 10 us)", &adaptive_10);
+	uint64_t a100_p99 = wake_measure("adaptive (sleep <= 100 us)", &adaptive_100);
+	/* Every stamped item was processed (wake_measure checks the count).
+	 * The bound only catches an lcore that sleeps without limit: on this
+	 * shared 2-CPU machine even busy polling loses the CPU for ms at p99,
+	 * so the printed numbers are the measurement, not this bound. */
+	const uint64_t bound_ns = 200ull * 1000 * 1000;
+	assert_true(busy_p99 < bound_ns);
+	assert_true(a10_p99 < bound_ns);
+	assert_true(a100_p99 < bound_ns);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_all_stages_one_lcore),
+		cmocka_unit_test(test_one_stage_per_lcore),
+		cmocka_unit_test(test_placement_errors),
+		cmocka_unit_test(test_idle_wakeup_latency),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_dataplane_wire_roundtrip.c - every frame type survives encode and
+ * decode unchanged.
+ *
+ * Method: build each consensus message (all eleven types), client requests
+ * of every operation and client replies, encode each into one frame with
+ * node 1's codec, decode it with node 2's, and compare field by field,
+ * entry payloads byte by byte. Also: the framing is what tcpdump expects
+ * (valid IPv4 checksum, UDP length), AppendEntries with many entries fills
+ * a jumbo frame, and a message that does not fit is refused, not cut.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "wire_internal.h"
+#include "wire_util.h"
+
+static uint8_t frame[DP_FRAME_BYTES_MAX];
+static struct raft_entry tx_entries[T_ENTRIES_MAX];
+static struct raft_entry rx_entries[T_ENTRIES_MAX];
+static const uint8_t *payloads[T_ENTRIES_MAX];
+
+static void check_raft_equal(const struct raft_message *a, const struct raft_message *b,
+			     const uint8_t *const *pl)
+{
+	assert_int_equal(a->type, b->type);
+	assert_int_equal(a->from, b->from);
+	assert_int_equal(a->to, b->to);
+	assert_int_equal(a->term, b->term);
+	switch (a->type) {
+	case RAFT_MSG_APPEND:
+		assert_int_equal(a->append.prev_index, b->append.prev_index);
+		assert_int_equal(a->append.prev_term, b->append.prev_term);
+		assert_int_equal(a->append.commit_index, b->append.commit_index);
+		assert_int_equal(a->append.entries_count, b->append.entries_count);
+		for (uint32_t i = 0; i < a->append.entries_count; i++) {
+			const struct raft_entry *x = &a->append.entries[i];
+			const struct raft_entry *y = &b->append.entries[i];
+			assert_int_equal(x->index, y->index);
+			assert_int_equal(x->term, y->term);
+			assert_int_equal(x->type, y->type);
+			assert_int_equal(x->payload_bytes, y->payload_bytes);
+			if (x->payload_bytes > 0) {
+				assert_memory_equal(pl[i], (const void *)(uintptr_t)y->payload,
+						    x->payload_bytes);
+			}
+		}
+		break;
+	case RAFT_MSG_APPEND_RESP:
+		assert_int_equal(a->append_resp.reject, b->append_resp.reject);
+		assert_int_equal(a->append_resp.match_index, b->append_resp.match_index);
+		assert_int_equal(a->append_resp.reject_index, b->append_resp.reject_index);
+		assert_int_equal(a->append_resp.hint_index, b->append_resp.hint_index);
+		assert_int_equal(a->append_resp.hint_term, b->append_resp.hint_term);
+		break;
+	case RAFT_MSG_VOTE:
+	case RAFT_MSG_PREVOTE:
+		assert_int_equal(a->vote.last_log_index, b->vote.last_log_index);
+		assert_int_equal(a->vote.last_log_term, b->vote.last_log_term);
+		assert_int_equal(a->vote.transfer, b->vote.transfer);
+		break;
+	case RAFT_MSG_VOTE_RESP:
+	case RAFT_MSG_PREVOTE_RESP:
+		assert_int_equal(a->vote_resp.granted, b->vote_resp.granted);
+		break;
+	case RAFT_MSG_HEARTBEAT:
+		assert_int_equal(a->heartbeat.commit_index, b->heartbeat.commit_index);
+		assert_int_equal(a->heartbeat.read_seq, b->heartbeat.read_seq);
+		break;
+	case RAFT_MSG_HEARTBEAT_RESP:
+		assert_int_equal(a->heartbeat_resp.read_seq, b->heartbeat_resp.read_seq);
+		break;
+	case RAFT_MSG_TIMEOUT_NOW: break;
+	case RAFT_MSG_READ_INDEX: assert_int_equal(a->read_index.ctx, b->read_index.ctx); break;
+	case RAFT_MSG_READ_INDEX_RESP:
+		assert_int_equal(a->read_index_resp.ctx, b->read_index_resp.ctx);
+		assert_int_equal(a->read_index_resp.read_index, b->read_index_resp.read_index);
+		break;
+	default: fail_msg("type %u", a->type);
+	}
+}
+
+/* Encodes m on node 1, decodes on node 2, compares. */
+static void roundtrip_raft(const struct raft_message *m, uint64_t msg_seq)
+{
+	struct dp_wire tx, rx;
+	struct dp_endpoints a;
+	struct dp_rx_frame out;
+
+	t_wire(&tx, 1, T_CLUSTER_ID, t_secret);
+	t_wire(&rx, 2, T_CLUSTER_ID, t_secret);
+	t_addr(&a);
+	int n = dp_wire_encode_raft(&tx, &a, msg_seq, m, payloads, frame, sizeof(frame));
+	assert_true(n > 0);
+	assert_int_equal((size_t)n, wire_frame_bytes(dp_wire_raft_body_bytes(m)));
+	memset(&out, 0xee, sizeof(out));
+	int rc = dp_wire_decode(&rx, frame, (size_t)n, rx_entries, T_ENTRIES_MAX, &out);
+	assert_int_equal(rc, 0);
+	assert_int_equal(rx.counters.frames_accepted, 1);
+	assert_int_equal(out.type, m->type);
+	assert_int_equal(out.msg_seq, msg_seq);
+	assert_memory_equal(&out.addr, &a, sizeof(a));
+	check_raft_equal(m, &out.raft, payloads);
+}
+
+static void test_every_raft_type(void **state)
+{
+	(void)state;
+	struct raft_message m;
+	for (uint8_t type = RAFT_MSG_APPEND; type <= RAFT_MSG_READ_INDEX_RESP; type++) {
+		t_raft_msg(type, 3, 100, &m, tx_entries, payloads);
+		roundtrip_raft(&m, 1000u + type);
+	}
+}
+
+static void test_raft_fields_extremes(void **state)
+{
+	(void)state;
+	struct raft_message m;
+	t_raft_msg(RAFT_MSG_HEARTBEAT, 0, 0, &m, tx_entries, payloads);
+	m.from = UINT32_MAX;
+	m.term = UINT64_MAX;
+	m.heartbeat.commit_index = UINT64_MAX;
+	m.heartbeat.read_seq = 0;
+	roundtrip_raft(&m, UINT64_MAX);
+	t_raft_msg(RAFT_MSG_APPEND_RESP, 0, 0, &m, tx_entries, payloads);
+	m.append_resp.reject = false;
+	m.append_resp.match_index = UINT64_MAX;
+	roundtrip_raft(&m, 0);
+	t_raft_msg(RAFT_MSG_VOTE, 0, 0, &m, tx_entries, payloads);
+	m.vote.transfer = false;
+	roundtrip_raft(&m, 1);
+	t_raft_msg(RAFT_MSG_PREVOTE_RESP, 0, 0, &m, tx_entries, payloads);
+	m.vote_resp.granted = false;
+	roundtrip_raft(&m, 2);
+}
+
+static void test_append_shapes(void **state)
+{
+	(void)state;
+	struct raft_message m;
+	/* Empty append (a probe), one entry, a NOOP, a batch of small ones. */
+	t_raft_msg(RAFT_MSG_APPEND, 0, 0, &m, tx_entries, payloads);
+	roundtrip_raft(&m, 1);
+	t_raft_msg(RAFT_MSG_APPEND, 1, 1024, &m, tx_entries, payloads);
+	roundtrip_raft(&m, 2);
+	t_raft_msg(RAFT_MSG_APPEND, 1, 0, &m, tx_entries, payloads);
+	tx_entries[0].type = RAFT_ENTRY_NOOP;
+	roundtrip_raft(&m, 3);
+	t_raft_msg(RAFT_MSG_APPEND, 200, 16, &m, tx_entries, payloads);
+	roundtrip_raft(&m, 4);
+	/* prev_index 0: the first entry of the log, term 1. */
+	t_raft_msg(RAFT_MSG_APPEND, 2, 8, &m, tx_entries, payloads);
+	m.append.prev_index = 0;
+	m.append.prev_term = 0;
+	tx_entries[0].index = 1;
+	tx_entries[0].term = 1;
+	tx_entries[1].index = 2;
+	roundtrip_raft(&m, 5);
+}
+
+static void test_append_fills_jumbo_frame(void **state)
+{
+	(void)state;
+	struct raft_message m;
+	/* 8 KiB entries: the largest count that fits one frame, then one more. */
+	uint32_t per_entry = DP_APPEND_ENTRY_HDR_BYTES + 1024;
+	uint32_t fit = (uint32_t)((DP_FRAME_BYTES_MAX - DP_FRAME_OVERHEAD_BYTES -
+				   DP_APPEND_FIXED_BYTES) / per_entry);
+	assert_true(fit >= 8);
+	t_raft_msg(RAFT_MSG_APPEND, fit, 1024, &m, tx_entries, payloads);
+	roundtrip_raft(&m, 9);
+
+	struct dp_wire tx;
+	struct dp_endpoints a;
+	t_wire(&tx, 1, T_CLUSTER_ID, t_secret);
+	t_addr(&a);
+	t_raft_msg(RAFT_MSG_APPEND, fit + 1, 1024, &m, tx_entries, payloads);
+	assert_int_equal(dp_wire_encode_raft(&tx, &a, 1, &m, payloads, frame, sizeof(frame)),
+			 -DP_ERR_TOO_BIG);
+	/* A small buffer refuses even a small message, never writes past it. */
+	t_raft_msg(RAFT_MSG_HEARTBEAT, 0, 0, &m, tx_entries, payloads);
+	size_t need = wire_frame_bytes(DP_HEARTBEAT_BYTES);
+	assert_int_equal(dp_wire_encode_raft(&tx, &a, 1, &m, payloads, frame, need - 1),
+			 -DP_ERR_TOO_BIG);
+	assert_int_equal(dp_wire_encode_raft(&tx, &a, 1, &m, payloads, frame, need), (int)need);
+}
+
+static void test_framing_is_standard(void **state)
+{
+	(void)state;
+	struct dp_wire tx;
+	t_wire(&tx, 1, T_CLUSTER_ID, t_secret);
+	size_t n = t_frame(&tx, RAFT_MSG_VOTE, frame, sizeof(frame));
+	assert_int_equal(wire_ld16_be(frame + 12), 0x0800);
+	assert_int_equal(frame[WIRE_IP_OFFSET], 0x45);
+	assert_int_equal(wire_ip_checksum(frame + WIRE_IP_OFFSET), 0);
+	assert_int_equal(wire_ld16_be(frame + WIRE_IP_OFFSET + 2), n - DP_ETH_HDR_BYTES);
+	assert_int_equal(frame[WIRE_IP_OFFSET + 9], 17);
+	assert_int_equal(wire_ld16_be(frame + WIRE_UDP_OFFSET + 4), n - WIRE_UDP_OFFSET);
+	assert_int_equal(wire_ld32(frame + WIRE_RAFT_OFFSET), DP_WIRE_MAGIC);
+	assert_memory_equal(frame + WIRE_RAFT_OFFSET, "NRFT", 4);
+}
+
+static void roundtrip_request(const struct dp_client_request *req)
+{
+	struct dp_wire tx, rx;
+	struct dp_endpoints a;
+	struct dp_rx_frame out;
+
+	t_wire(&tx, 0, T_CLUSTER_ID, t_secret); /* a client has no node id */
+	t_wire(&rx, 2, T_CLUSTER_ID, t_secret);
+	t_addr(&a);
+	int n = dp_wire_encode_request(&tx, &a, 5, 2, req, frame, sizeof(frame));
+	assert_true(n > 0);
+	int rc = dp_wire_decode(&rx, frame, (size_t)n, NULL, 0, &out);
+	assert_int_equal(rc, 0);
+	assert_int_equal(out.type, DP_FRAME_CLIENT_REQUEST);
+	const struct dp_client_request *got = &out.request;
+	assert_int_equal(got->client_id, req->client_id);
+	assert_int_equal(got->request_seq, req->request_seq);
+	assert_int_equal(got->op, req->op);
+	assert_int_equal(got->key_bytes, req->key_bytes);
+	assert_int_equal(got->value_bytes, req->value_bytes);
+	assert_int_equal(got->expect_bytes, req->expect_bytes);
+	assert_memory_equal(got->key, req->key, req->key_bytes);
+	if (req->value_bytes > 0) {
+		assert_memory_equal(got->value, req->value, req->value_bytes);
+	}
+	if (req->expect_bytes > 0) {
+		assert_memory_equal(got->expect, req->expect, req->expect_bytes);
+	}
+}
+
+static void test_client_requests(void **state)
+{
+	(void)state;
+	static uint8_t value[4096];
+	for (size_t i = 0; i < sizeof(value); i++) {
+		value[i] = (uint8_t)(i * 13u);
+	}
+	const uint8_t *key = (const uint8_t *)"user:42";
+	struct dp_client_request req = {
+		.client_id = 77, .request_seq = 1, .op = DP_CLIENT_PUT,
+		.key = key, .key_bytes = 7, .value = value, .value_bytes = 4096,
+	};
+	roundtrip_request(&req);
+	req = (struct dp_client_request){.client_id = 77, .request_seq = 2, .op = DP_CLIENT_GET,
+					 .key = key, .key_bytes = 7};
+	roundtrip_request(&req);
+	req.op = DP_CLIENT_DELETE;
+	req.request_seq = 3;
+	roundtrip_request(&req);
+	req = (struct dp_client_request){.client_id = UINT64_MAX, .request_seq = 4,
+					 .op = DP_CLIENT_CAS, .key = value,
+					 .key_bytes = DP_CLIENT_KEY_BYTES_MAX, .value = value + 1,
+					 .value_bytes = 100, .expect = value + 2, .expect_bytes = 50};
+	roundtrip_request(&req);
+}
+
+static void test_client_replies(void **state)
+{
+	(void)state;
+	struct dp_wire tx, rx;
+	struct dp_endpoints a;
+	struct dp_rx_frame out;
+	t_wire(&tx, 2, T_CLUSTER_ID, t_secret);
+	t_wire(&rx, 0, T_CLUSTER_ID, t_secret);
+	t_addr(&a);
+	const uint8_t *value = (const uint8_t *)"the value";
+	for (uint8_t status = DP_CLIENT_OK; status <= DP_CLIENT_RETRY; status++) {
+		struct dp_client_reply rep = {
+			.client_id = 9, .request_seq = 100u + status, .status = status,
+			.leader_id = status == DP_CLIENT_REDIRECT ? 3 : 0,
+			.value = status == DP_CLIENT_OK ? value : NULL,
+			.value_bytes = status == DP_CLIENT_OK ? 9 : 0,
+		};
+		int n = dp_wire_encode_reply(&tx, &a, 7, 0, &rep, frame, sizeof(frame));
+		assert_true(n > 0);
+		assert_int_equal(dp_wire_decode(&rx, frame, (size_t)n, NULL, 0, &out), 0);
+		assert_int_equal(out.type, DP_FRAME_CLIENT_REPLY);
+		assert_int_equal(out.reply.client_id, 9);
+		assert_int_equal(out.reply.request_seq, rep.request_seq);
+		assert_int_equal(out.reply.status, status);
+		assert_int_equal(out.reply.leader_id, rep.leader_id);
+		assert_int_equal(out.reply.value_bytes, rep.value_bytes);
+		if (rep.value_bytes > 0) {
+			assert_memory_equal(out.reply.value, value, 9);
+		}
+	}
+	assert_int_equal(rx.counters.frames_accepted, DP_CLIENT_RETRY + 1);
+}
+
+/* Ethernet minimum-size padding after the IP packet is tolerated. */
+static void test_ethernet_padding(void **state)
+{
+	(void)state;
+	struct dp_wire tx, rx;
+	struct dp_rx_frame out;
+	t_wire(&tx, 1, T_CLUSTER_ID, t_secret);
+	t_wire(&rx, 2, T_CLUSTER_ID, t_secret);
+	size_t n = t_frame(&tx, RAFT_MSG_TIMEOUT_NOW, frame, sizeof(frame));
+	memset(frame + n, 0, 64);
+	assert_int_equal(dp_wire_decode(&rx, frame, n + 64, NULL, 0, &out), 0);
+	assert_int_equal(out.raft.type, RAFT_MSG_TIMEOUT_NOW);
+}
+
+/* Kernel UDP transport: the UDP payload alone decodes the same way. */
+static void test_udp_payload(void **state)
+{
+	(void)state;
+	struct dp_wire tx, rx, forger;
+	struct dp_rx_frame out;
+	t_wire(&tx, 1, T_CLUSTER_ID, t_secret);
+	t_wire(&rx, 2, T_CLUSTER_ID, t_secret);
+	t_wire(&forger, 1, T_CLUSTER_ID, t_other_secret);
+	for (uint8_t type = RAFT_MSG_APPEND; type <= RAFT_MSG_READ_INDEX_RESP; type++) {
+		size_t n = t_frame(&tx, type, frame, sizeof(frame));
+		assert_int_equal(dp_wire_decode_udp(&rx, frame + DP_UDP_PAYLOAD_OFFSET,
+						    n - DP_UDP_PAYLOAD_OFFSET, rx_entries,
+						    T_ENTRIES_MAX, &out), 0);
+		assert_int_equal(out.raft.type, type);
+		assert_int_equal(out.raft.from, 1);
+		n = t_frame(&forger, type, frame, sizeof(frame));
+		assert_int_equal(dp_wire_decode_udp(&rx, frame + DP_UDP_PAYLOAD_OFFSET,
+						    n - DP_UDP_PAYLOAD_OFFSET, rx_entries,
+						    T_ENTRIES_MAX, &out), -DP_ERR_BAD_TAG);
+		assert_int_equal(dp_wire_decode_udp(&rx, frame + DP_UDP_PAYLOAD_OFFSET, 10,
+						    rx_entries, T_ENTRIES_MAX, &out),
+				 -DP_ERR_TRUNCATED);
+	}
+	assert_int_equal(rx.counters.frames_accepted, 11);
+	assert_int_equal(dp_wire_dropped(&rx.counters, DP_ERR_BAD_TAG), 11);
+}
+
+static void test_encode_programmer_errors(void **state)
+{
+	(void)state;
+	struct dp_wire tx;
+	struct dp_endpoints a;
+	struct raft_message m;
+	t_wire(&tx, 1, T_CLUSTER_ID, t_secret);
+	t_addr(&a);
+	t_raft_msg(RAFT_MSG_HEARTBEAT, 0, 0, &m, tx_entries, payloads);
+	m.type = 0;
+	assert_int_equal(dp_wire_encode_raft(&tx, &a, 1, &m, NULL, frame, sizeof(frame)),
+			 -DP_ERR_INVALID);
+	m.type = 12;
+	assert_int_equal(dp_wire_encode_raft(&tx, &a, 1, &m, NULL, frame, sizeof(frame)),
+			 -DP_ERR_INVALID);
+	/* Entries with payload bytes but no payload pointer: a caller bug. */
+	t_raft_msg(RAFT_MSG_APPEND, 1, 8, &m, tx_entries, payloads);
+	expect_assert_failure(dp_wire_encode_raft(&tx, &a, 1, &m, NULL, frame, sizeof(frame)));
+	/* A short secret is refused. */
+	struct dp_wire_config cfg = {.cluster_id = 1, .secret = t_secret, .secret_bytes = 15};
+	assert_int_equal(dp_wire_init(&tx, &cfg), -DP_ERR_INVALID);
+	assert_string_equal(dp_strerror(-DP_ERR_BAD_TAG), "bad authentication tag");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_raft_type),
+		cmocka_unit_test(test_raft_fields_extremes),
+		cmocka_unit_test(test_append_shapes),
+		cmocka_unit_test(test_append_fills_jumbo_frame),
+		cmocka_unit_test(test_framing_is_standard),
+		cmocka_unit_test(test_client_requests),
+		cmocka_unit_test(test_client_replies),
+		cmocka_unit_test(test_ethernet_padding),
+		cmocka_unit_test(test_udp_payload),
+		cmocka_unit_test(test_encode_programmer_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

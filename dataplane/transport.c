@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * transport.c - one interface, two paths for a node's consensus messages:
+ * a DPDK port (whole Ethernet frames, kernel bypass) or a kernel UDP socket
+ * (`--transport udp`: for clients, for machines without DPDK, and to show
+ * side by side what the bypass buys). Both seal with the same codec and
+ * drop the same bad frames under the same counters; the caller sees the
+ * same send() and poll().
+ *
+ * Peers are a fixed table (node id -> MAC, IPv4, UDP port) set at open; a
+ * message to a node not in the table is refused and counted. A message
+ * that does not fit one frame is refused with -DP_ERR_TOO_BIG (the caller
+ * splits it with dp_wire_encode_fragment); the transport does not split.
+ * On DPDK, ARP requests and pings to our address are answered inside poll().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <rte_mbuf.h>
+
+#include "common.h"
+#include "wire_internal.h"
+
+static int transport_common(struct dp_transport *t, const struct dp_transport_config *cfg)
+{
+	if (cfg->peers_count > RAFT_NODES_MAX) {
+		return -DP_ERR_INVALID;
+	}
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	int rc = dp_wire_init(&t->wire, &cfg->wire);
+	if (rc != 0) {
+		return rc;
+	}
+	memcpy(t->peers, cfg->peers, cfg->peers_count * sizeof(cfg->peers[0]));
+	t->peers_count = cfg->peers_count;
+	t->self_ip = cfg->self_ip;
+	t->self_port = cfg->wire.udp_port;
+	return 0;
+}
+
+int dp_transport_open_udp(struct dp_transport *t, const struct dp_transport_config *cfg)
+{
+	RN_ASSERT(t != NULL && cfg != NULL);
+	int rc = transport_common(t, cfg);
+	if (rc != 0) {
+		return rc;
+	}
+	t->kind = DP_TRANSPORT_UDP;
+	t->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->fd < 0) {
+		return -errno;
+	}
+	struct sockaddr_in me = {.sin_family = AF_INET, .sin_port = htons(t->self_port),
+				 .sin_addr.s_addr = htonl(cfg->self_ip)};
+	if (bind(t->fd, (const struct sockaddr *)&me, sizeof(me)) != 0) {
+		rc = -errno;
+		goto fail_bind;
+	}
+	return 0;
+
+fail_bind:
+	close(t->fd);
+	t->fd = -1;
+	return rc;
+}
+
+int dp_transport_open_dpdk(struct dp_transport *t, const struct dp_transport_config *cfg,
+			   struct dp_port *port)
+{
+	RN_ASSERT(t != NULL && cfg != NULL && port != NULL);
+	int rc = transport_common(t, cfg);
+	if (rc != 0) {
+		return rc;
+	}
+	t->kind = DP_TRANSPORT_DPDK;
+	t->port = port;
+	return 0;
+}
+
+void dp_transport_close(struct dp_transport *t)
+{
+	RN_ASSERT(t != NULL);
+	if (t->fd >= 0) {
+		close(t->fd);
+		t->fd = -1;
+	}
+	dp_wire_fini(&t->wire);
+}
+
+static const struct dp_peer *transport_peer(const struct dp_transport *t, raft_node_id id)
+{
+	for (uint32_t i = 0; i < t->peers_count; i++) {
+		if (t->peers[i].id == id) {
+			return &t->peers[i];
+		}
+	}
+	return NULL;
+}
+
+static void transport_addr(const struct dp_transport *t, const struct dp_peer *p,
+			   struct dp_endpoints *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (t->port != NULL) {
+		memcpy(a->src_mac, t->port->mac, 6);
+	}
+	memcpy(a->dst_mac, p->mac, 6);
+	a->src_ip = t->self_ip;
+	a->dst_ip = p->ip;
+	a->src_port = t->self_port;
+	a->dst_port = p->port;
+}
+
+static int transport_send_udp(struct dp_transport *t, const struct dp_peer *p, int frame_bytes)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(p->port),
+				 .sin_addr.s_addr = htonl(p->ip)};
+	size_t payload_bytes = (size_t)frame_bytes - DP_UDP_PAYLOAD_OFFSET;
+	ssize_t n = sendto(t->fd, t->buf + DP_UDP_PAYLOAD_OFFSET, payload_bytes, 0,
+			   (const struct sockaddr *)&to, sizeof(to));
+	if (n != (ssize_t)payload_bytes) {
+		t->counters.send_failed++; /* socket buffer full: Raft resends */
+		return n < 0 ? -errno : -EIO;
+	}
+	return 0;
+}
+
+static int transport_send_dpdk(struct dp_transport *t, const struct dp_peer *p,
+			       const struct raft_message *m, const uint8_t *const *payloads)
+{
+	struct dp_endpoints a;
+	struct rte_mbuf *mb = rte_pktmbuf_alloc(t->port->pool);
+	if (mb == NULL) {
+		t->counters.send_failed++;
+		return -ENOMEM;
+	}
+	transport_addr(t, p, &a);
+	int n = dp_wire_encode_raft(&t->wire, &a, ++t->msg_seq, m, payloads,
+				    rte_pktmbuf_mtod(mb, uint8_t *), rte_pktmbuf_tailroom(mb));
+	if (n < 0) {
+		rte_pktmbuf_free(mb);
+		return n;
+	}
+	mb->data_len = (uint16_t)n;
+	mb->pkt_len = (uint32_t)n;
+	if (dp_port_tx(t->port, &mb, 1) != 1) {
+		t->counters.send_failed++; /* dp_port_tx freed and counted it */
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
+		      const uint8_t *const *payloads)
+{
+	RN_ASSERT(t != NULL && m != NULL);
+	const struct dp_peer *p = transport_peer(t, m->to);
+	if (p == NULL) {
+		t->counters.no_route++;
+		return -DP_ERR_INVALID;
+	}
+	int rc;
+	if (t->kind == DP_TRANSPORT_DPDK) {
+		rc = transport_send_dpdk(t, p, m, payloads);
+	} else {
+		struct dp_endpoints a;
+		transport_addr(t, p, &a);
+		int n = dp_wire_encode_raft(&t->wire, &a, ++t->msg_seq, m, payloads, t->buf,
+					    sizeof(t->buf));
+		rc = n < 0 ? n : transport_send_udp(t, p, n);
+	}
+	if (rc == 0) {
+		t->counters.sent++;
+	}
+	return rc;
+}
+
+static uint32_t transport_poll_udp(struct dp_transport *t, dp_transport_rx_fn fn, void *user)
+{
+	uint32_t delivered = 0;
+	for (uint32_t i = 0; i < DP_BURST_MAX; i++) {
+		ssize_t n = recv(t->fd, t->buf, sizeof(t->buf), 0);
+		if (n < 0) {
+			break; /* EAGAIN: nothing more now */
+		}
+		struct dp_rx_frame in;
+		if (dp_wire_decode_udp(&t->wire, t->buf, (size_t)n, t->rx_entries,
+				       DP_TRANSPORT_RX_ENTRIES_MAX, &in) == 0) {
+			fn(user, &in);
+			delivered++;
+		}
+	}
+	return delivered;
+}
+
+static uint32_t transport_poll_dpdk(struct dp_transport *t, dp_transport_rx_fn fn, void *user)
+{
+	struct rte_mbuf *rx[DP_BURST_MAX];
+	struct dp_host host = {.ip = t->self_ip};
+	memcpy(host.mac, t->port->mac, 6);
+	uint32_t delivered = 0;
+	uint16_t n = dp_port_rx(t->port, rx, DP_BURST_MAX);
+	for (uint16_t i = 0; i < n; i++) {
+		uint8_t *f = rte_pktmbuf_mtod(rx[i], uint8_t *);
+		size_t answer = rx[i]->nb_segs == 1 ? dp_l2_answer(&host, f, rx[i]->data_len) : 0;
+		if (answer > 0) {
+			rx[i]->data_len = (uint16_t)answer;
+			rx[i]->pkt_len = (uint32_t)answer;
+			rx[i]->ol_flags = 0;
+			dp_port_tx(t->port, &rx[i], 1);
+			continue;
+		}
+		struct dp_rx_frame in;
+		if (rx[i]->nb_segs == 1 &&
+		    dp_wire_decode(&t->wire, f, rx[i]->data_len, t->rx_entries,
+				   DP_TRANSPORT_RX_ENTRIES_MAX, &in) == 0) {
+			fn(user, &in); /* valid until the mbuf is freed below */
+			delivered++;
+		}
+		rte_pktmbuf_free(rx[i]);
+	}
+	return delivered;
+}
+
+uint32_t dp_transport_poll(struct dp_transport *t, dp_transport_rx_fn fn, void *user)
+{
+	RN_ASSERT(t != NULL && fn != NULL);
+	uint32_t n = t->kind == DP_TRANSPORT_DPDK ? transport_poll_dpdk(t, fn, user)
+						   : transport_poll_udp(t, fn, user);
+	t->counters.received += n;
+	return n;
+}

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gen_seeds.c - writes the checked-in seed corpora of the wire fuzz targets
+ * (tests/fuzz/corpus/<target>/): one valid input per frame type, made with
+ * the real encoder and the fuzz targets' key, so the fuzzers start from
+ * frames that pass every check and mutate from there.
+ *
+ * usage: fuzz_gen_seeds DIR
+ * (writes DIR/frame, DIR/raft_body, DIR/client_body, DIR/reasm, DIR/l2_answer)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "wire_internal.h"
+
+static const uint8_t gen_secret[32] = "raftnode fuzz secret, 32 bytes!";
+static uint8_t gen_buf[DP_FRAME_BYTES_MAX + 16];
+
+static void gen_write(const char *dir, const char *sub, const char *name, uint8_t prefix,
+		      const uint8_t *bytes, size_t count)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+		perror(path);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	FILE *f = fopen(path, "wb");
+	if (f == NULL || fwrite(&prefix, 1, 1, f) != 1 ||
+	    (count > 0 && fwrite(bytes, 1, count, f) != count) || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* One message of each raft type, as a frame and as a bare body. */
+static void gen_raft(const char *dir, const struct dp_wire *w, const struct dp_endpoints *a)
+{
+	static const uint8_t payload[64] = "payload bytes of an entry";
+	struct raft_entry entries[3];
+	const uint8_t *payloads[3] = {payload, payload, payload};
+	for (uint8_t type = RAFT_MSG_APPEND; type <= RAFT_MSG_READ_INDEX_RESP; type++) {
+		struct raft_message m;
+		memset(&m, 0, sizeof(m));
+		m.type = type;
+		m.from = 1;
+		m.to = 2;
+		m.term = 5;
+		if (type == RAFT_MSG_APPEND) {
+			m.append = (struct raft_msg_append){10, 4, 9, entries, 3};
+			for (uint32_t i = 0; i < 3; i++) {
+				entries[i] = (struct raft_entry){.term = 5, .index = 11 + i,
+								 .payload_bytes = 8u * i,
+								 .type = RAFT_ENTRY_NORMAL};
+			}
+		} else if (type == RAFT_MSG_VOTE || type == RAFT_MSG_PREVOTE) {
+			m.vote = (struct raft_msg_vote){12, 4, false};
+		} else if (type == RAFT_MSG_HEARTBEAT) {
+			m.heartbeat = (struct raft_msg_heartbeat){9, 3};
+		}
+		char name[32];
+		snprintf(name, sizeof(name), "%s", raft_msg_type_name(type));
+		int n = dp_wire_encode_raft(w, a, type, &m, payloads, gen_buf, sizeof(gen_buf));
+		if (n <= 0) {
+			exit(1);
+		}
+		gen_write(dir, "frame", name, 0, gen_buf, (size_t)n);
+		/* raft_body input: type, term (8), entries_max, body */
+		uint8_t body[512];
+		size_t body_bytes = dp_wire_raft_body_bytes(&m);
+		body[0] = type;
+		wire_st64(body + 1, m.term);
+		body[9] = 16;
+		wire_raft_body_encode(&m, payloads, body + 10);
+		gen_write(dir, "raft_body", name, type, body + 1, 9 + body_bytes);
+	}
+}
+
+static void gen_client(const char *dir, const struct dp_wire *w, const struct dp_endpoints *a)
+{
+	const uint8_t *key = (const uint8_t *)"key:1";
+	const uint8_t *value = (const uint8_t *)"value bytes";
+	struct dp_client_request req = {.client_id = 3, .request_seq = 1, .op = DP_CLIENT_CAS,
+					.key = key, .key_bytes = 5, .value = value,
+					.value_bytes = 11, .expect = value, .expect_bytes = 5};
+	struct dp_client_reply rep = {.client_id = 3, .request_seq = 1, .status = DP_CLIENT_OK,
+				      .leader_id = 1, .value = value, .value_bytes = 11};
+	uint8_t body[256];
+	int n = dp_wire_encode_request(w, a, 1, 2, &req, gen_buf, sizeof(gen_buf));
+	if (n <= 0) {
+		exit(1);
+	}
+	gen_write(dir, "frame", "client_request", 0, gen_buf, (size_t)n);
+	n = dp_wire_encode_reply(w, a, 1, 2, &rep, gen_buf, sizeof(gen_buf));
+	if (n <= 0) {
+		exit(1);
+	}
+	gen_write(dir, "frame", "client_reply", 0, gen_buf, (size_t)n);
+	wire_request_body_encode(&req, body);
+	gen_write(dir, "client_body", "request_cas", 0, body, wire_request_body_bytes(&req));
+	req = (struct dp_client_request){.client_id = 4, .request_seq = 9, .op = DP_CLIENT_GET,
+					 .key = key, .key_bytes = 5};
+	wire_request_body_encode(&req, body);
+	gen_write(dir, "client_body", "request_get", 0, body, wire_request_body_bytes(&req));
+	wire_reply_body_encode(&rep, body);
+	gen_write(dir, "client_body", "reply_ok", 1, body, wire_reply_body_bytes(&rep));
+}
+
+/* reasm input: records of (from, seq, type, term, msg bytes, offset,
+ * bytes, body) cutting one real body into pieces of `piece` bytes. */
+static void gen_reasm_one(const char *dir, const char *name, uint8_t type, const uint8_t *body,
+			  uint32_t body_bytes, uint32_t piece)
+{
+	static uint8_t out[8192];
+	size_t at = 0;
+	for (uint32_t off = 0; off < body_bytes; off += piece) {
+		uint32_t n = body_bytes - off < piece ? body_bytes - off : piece;
+		uint8_t *h = out + at;
+		h[0] = 1;
+		h[1] = 7;
+		h[2] = type;
+		h[3] = 5;
+		wire_st16(h + 4, (uint16_t)body_bytes);
+		wire_st16(h + 6, (uint16_t)off);
+		h[8] = (uint8_t)n;
+		memcpy(h + 9, body + off, n);
+		at += 9 + n;
+	}
+	/* The first byte goes in as the file's prefix byte. */
+	gen_write(dir, "reasm", name, out[0], out + 1, at - 1);
+}
+
+static void gen_reasm(const char *dir)
+{
+	static const uint8_t payload[64] = "payload bytes of an entry";
+	const uint8_t *payloads[2] = {payload, payload};
+	struct raft_entry entries[2] = {
+		{.term = 5, .index = 11, .payload_bytes = 64, .type = RAFT_ENTRY_NORMAL},
+		{.term = 5, .index = 12, .payload_bytes = 10, .type = RAFT_ENTRY_NORMAL},
+	};
+	struct raft_message m = {.type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 5};
+	m.append = (struct raft_msg_append){10, 4, 9, entries, 2};
+	uint8_t body[512];
+	int n = dp_wire_raft_body(&m, payloads, body, sizeof(body));
+	if (n <= 0) {
+		exit(1);
+	}
+	gen_reasm_one(dir, "append_in_50_byte_pieces", RAFT_MSG_APPEND, body, (uint32_t)n, 50);
+	struct dp_client_request req = {.client_id = 3, .request_seq = 1, .op = DP_CLIENT_PUT,
+					.key = payload, .key_bytes = 5, .value = payload,
+					.value_bytes = 60};
+	n = dp_wire_request_body(&req, body, sizeof(body));
+	if (n <= 0) {
+		exit(1);
+	}
+	gen_reasm_one(dir, "request_in_40_byte_pieces", DP_FRAME_CLIENT_REQUEST, body,
+		      (uint32_t)n, 40);
+}
+
+/* l2_answer input: an ARP request and an ICMP echo request for 10.0.0.2. */
+static void gen_l2(const char *dir)
+{
+	uint8_t f[98];
+	memset(f, 0, sizeof(f));
+	memset(f, 0xff, 6);
+	f[6] = 2;
+	f[11] = 1;
+	wire_st16_be(f + 12, 0x0806);
+	uint8_t *a = f + 14;
+	wire_st16_be(a, 1);
+	wire_st16_be(a + 2, 0x0800);
+	a[4] = 6;
+	a[5] = 4;
+	wire_st16_be(a + 6, 1);
+	memcpy(a + 8, f + 6, 6);
+	wire_st32_be(a + 14, 0x0a000001);
+	wire_st32_be(a + 24, 0x0a000002);
+	gen_write(dir, "l2_answer", "arp_request", f[0], f + 1, 59);
+
+	memset(f, 0, sizeof(f));
+	f[0] = 2;
+	f[5] = 2;
+	f[6] = 2;
+	f[11] = 1;
+	wire_st16_be(f + 12, 0x0800);
+	uint8_t *ip = f + 14;
+	ip[0] = 0x45;
+	wire_st16_be(ip + 2, 84);
+	ip[8] = 64;
+	ip[9] = 1;
+	wire_st32_be(ip + 12, 0x0a000001);
+	wire_st32_be(ip + 16, 0x0a000002);
+	wire_st16_be(ip + 10, wire_ip_checksum(ip));
+	uint8_t *icmp = ip + 20;
+	icmp[0] = 8;
+	wire_st16_be(icmp + 4, 1);
+	wire_st16_be(icmp + 6, 1);
+	uint32_t sum = 0;
+	for (size_t i = 0; i < 64; i += 2) {
+		sum += wire_ld16_be(icmp + i);
+	}
+	while (sum >> 16) {
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	wire_st16_be(icmp + 2, (uint16_t)~sum);
+	gen_write(dir, "l2_answer", "icmp_echo_request", f[0], f + 1, 97);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+		return 2;
+	}
+	struct dp_wire_config cfg = {.cluster_id = 0xc1, .self_id = 1, .secret = gen_secret,
+				     .secret_bytes = sizeof(gen_secret), .udp_port = 7400};
+	struct dp_wire w;
+	if (dp_wire_init(&w, &cfg) != 0 || (mkdir(argv[1], 0755) != 0 && errno != EEXIST)) {
+		fprintf(stderr, "gen_seeds: cannot start\n");
+		return 1;
+	}
+	struct dp_endpoints a = {.src_mac = {2, 0, 0, 0, 0, 1}, .dst_mac = {2, 0, 0, 0, 0, 2},
+				 .src_ip = 0x0a000001, .dst_ip = 0x0a000002,
+				 .src_port = 7400, .dst_port = 7400};
+	gen_raft(argv[1], &w, &a);
+	gen_client(argv[1], &w, &a);
+	gen_reasm(argv[1]);
+	gen_l2(argv[1]);
+	return 0;
+}
