@@ -54,14 +54,18 @@ static void gen_history(uint64_t seed, struct gen_op *ops)
 		struct gen_op *o = &ops[i];
 		uint64_t call = clock[c] + rnd(&seed) % 20;
 		uint64_t span = 1 + rnd(&seed) % 60;
+		uint8_t op = (uint8_t)(1 + rnd(&seed) % 4);
+		uint64_t key = rnd(&seed) % GEN_KEYS;
+		uint64_t value = value_next++;
+		uint64_t expected = rnd(&seed) % value_next;
 		o->e = (struct lin_event){
 			.call_us = call,
 			.return_us = call + span,
 			.client = c,
-			.op = (uint8_t)(1 + rnd(&seed) % 4),
-			.key = rnd(&seed) % GEN_KEYS,
-			.value = value_next++,
-			.expected = rnd(&seed) % value_next,
+			.op = op,
+			.key = key,
+			.value = value,
+			.expected = expected,
 		};
 		o->at_us = call + rnd(&seed) % (span + 1);
 		o->applies = true;

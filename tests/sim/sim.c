@@ -379,7 +379,7 @@ static void sim_node_drain(struct sim *s, struct sim_node *n)
 static void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *ev, int *rc_out)
 {
 	struct raft_update u;
-	uint8_t role_before = raft_role(n->raft);
+	uint8_t role_before = (uint8_t)raft_role(n->raft);
 	raft_term term_before = raft_current_term(n->raft);
 	raft_index last_before = raft_last_index(n->raft);
 	raft_term last_term_before = raft_log_term(n->raft, last_before);
