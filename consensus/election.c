@@ -6,13 +6,10 @@
  */
 #include "internal.h"
 
-/* splitmix64: a small, well-mixed PRNG; the core's only source of chance. */
+/* The core's only source of chance, seeded by raft_config.seed. */
 static uint64_t election_rand(struct raft *r)
 {
-	uint64_t z = (r->rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return rn_splitmix64(&r->rng_state);
 }
 
 /* §3.4: a fresh timeout drawn uniformly from [min, 2 * min) ticks, so that

@@ -24,15 +24,6 @@
 
 /* ---- hashing ------------------------------------------------------------ */
 
-static uint64_t kv_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
-}
-
 /* FNV-1a, then a finalizer: keys are short, and the table needs spread. */
 static uint64_t kv_hash(const uint8_t *bytes, size_t count)
 {
@@ -40,7 +31,7 @@ static uint64_t kv_hash(const uint8_t *bytes, size_t count)
 	for (size_t i = 0; i < count; i++) {
 		h = (h ^ bytes[i]) * 0x100000001b3ull;
 	}
-	return kv_mix(h ^ count);
+	return rn_mix64(h ^ count);
 }
 
 /* ---- open-addressing index: hash -> slot ------------------------------- */
@@ -250,7 +241,7 @@ static uint64_t kv_find(const struct node_kv *kv, const uint8_t *key, uint16_t k
 static uint64_t kv_pair_digest(const struct node_kv *kv, uint32_t slot)
 {
 	uint64_t vh = kv_hash(kv_value_at(kv, slot), kv->value_len[slot]);
-	return kv_mix(kv->key_hash[slot] ^ (vh << 17 | vh >> 47) ^ 0x5eedull);
+	return rn_mix64(kv->key_hash[slot] ^ (vh << 17 | vh >> 47) ^ 0x5eedull);
 }
 
 static void kv_set_value(struct node_kv *kv, uint32_t slot, const uint8_t *value,
@@ -326,7 +317,7 @@ static uint8_t kv_get_or_cas(struct node_kv *kv, const struct node_kv_command *c
 
 static struct kv_session *kv_session_find(struct node_kv *kv, uint64_t client_id, uint64_t *pos_out)
 {
-	uint64_t hash = kv_mix(client_id);
+	uint64_t hash = rn_mix64(client_id);
 	uint64_t pos = hash & kv->session_ix.mask;
 	for (;;) {
 		uint32_t slot = kv->session_ix.cells[pos];
@@ -377,7 +368,7 @@ static void kv_session_record(struct node_kv *kv, const struct node_kv_command *
 		}
 		uint32_t slot = kv->free_sessions[--kv->free_session_count];
 		kv->session_ix.cells[pos] = slot;
-		kv->session_hash[slot] = kv_mix(c->client_id);
+		kv->session_hash[slot] = rn_mix64(c->client_id);
 		s = &kv->sessions[slot];
 		*s = (struct kv_session){.client_id = c->client_id, .used = true};
 	}

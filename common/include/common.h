@@ -57,4 +57,25 @@ static inline uint64_t rn_max_u64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
+/* splitmix64 (Steele, Lea, Flood 2014): a small, well-mixed PRNG. The
+ * consensus core's election timeouts, raftsim and the tests draw from it,
+ * always seeded, never from the clock. */
+static inline uint64_t rn_splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* MurmurHash3's 64-bit finalizer: spreads the bits of a hash or an id. */
+static inline uint64_t rn_mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
 #endif /* RN_COMMON_H */

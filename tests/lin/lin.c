@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
+
 struct lin_entry {
 	uint64_t time_us;
 	bool is_call;
@@ -33,15 +35,6 @@ struct lin_seen {
 	uint64_t cap, count;
 	uint32_t bit_words;
 };
-
-static uint64_t lin_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
-}
 
 /* Model: a register holding a value id or "absent". Returns whether the
  * recorded outcome is possible from `state`, and the state after. */
@@ -76,9 +69,9 @@ static bool lin_step(uint64_t state, const struct lin_event *e, uint64_t *next)
 
 static uint64_t lin_seen_hash(const uint64_t *bits, uint32_t words, uint64_t state)
 {
-	uint64_t h = lin_mix(state ^ 0x1234567ull);
+	uint64_t h = rn_mix64(state ^ 0x1234567ull);
 	for (uint32_t i = 0; i < words; i++) {
-		h = lin_mix(h ^ bits[i]);
+		h = rn_mix64(h ^ bits[i]);
 	}
 	return h | 1; /* never 0, the empty mark */
 }

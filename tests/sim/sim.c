@@ -17,10 +17,7 @@
 
 uint64_t sim_rand(struct sim *s)
 {
-	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return rn_splitmix64(&s->rng);
 }
 
 uint64_t sim_rand_range(struct sim *s, uint64_t lo, uint64_t hi)
