@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sim.c - the cluster model behind raftsim: the event queue, the nodes and
- * their disks, the network, and the processing of each consensus update in
+ * sim.c - the cluster model behind raftsim: the event queue, the nodes, and
+ * the processing of each consensus update in
  * the order its contract demands (hard state durable first, then the
  * write queued on the disk, then messages sent, then apply). The checker
  * (sim_check.c) looks at every update before anything else happens.
@@ -31,7 +31,7 @@ bool sim_chance(struct sim *s, uint32_t per_mille)
 	return per_mille > 0 && sim_rand(s) % 1000 < per_mille;
 }
 
-static void *sim_xrealloc(void *p, size_t bytes)
+void *sim_xrealloc(void *p, size_t bytes)
 {
 	void *q = realloc(p, bytes);
 	RN_ASSERT(q != NULL);
@@ -74,54 +74,9 @@ void sim_print_tail(const struct sim *s, FILE *f)
 	}
 }
 
-static bool sim_tracing(const struct sim *s)
+bool sim_tracing(const struct sim *s)
 {
 	return s->verbosity >= SIM_TRACE || s->capture;
-}
-
-static void sim_describe_msg(const struct raft_message *m, char *buf, size_t cap)
-{
-	const char *name = raft_msg_type_name((enum raft_msg_type)m->type);
-	switch (m->type) {
-	case RAFT_MSG_APPEND:
-		snprintf(buf, cap, "%s t%llu prev %llu/t%llu +%u commit %llu", name,
-			 (unsigned long long)m->term, (unsigned long long)m->append.prev_index,
-			 (unsigned long long)m->append.prev_term, m->append.entries_count,
-			 (unsigned long long)m->append.commit_index);
-		break;
-	case RAFT_MSG_APPEND_RESP:
-		if (m->append_resp.reject) {
-			snprintf(buf, cap, "%s t%llu reject %llu hint %llu/t%llu", name,
-				 (unsigned long long)m->term,
-				 (unsigned long long)m->append_resp.reject_index,
-				 (unsigned long long)m->append_resp.hint_index,
-				 (unsigned long long)m->append_resp.hint_term);
-		} else {
-			snprintf(buf, cap, "%s t%llu match %llu", name, (unsigned long long)m->term,
-				 (unsigned long long)m->append_resp.match_index);
-		}
-		break;
-	case RAFT_MSG_VOTE:
-	case RAFT_MSG_PREVOTE:
-		snprintf(buf, cap, "%s t%llu last %llu/t%llu%s", name, (unsigned long long)m->term,
-			 (unsigned long long)m->vote.last_log_index,
-			 (unsigned long long)m->vote.last_log_term,
-			 m->vote.transfer ? " transfer" : "");
-		break;
-	case RAFT_MSG_VOTE_RESP:
-	case RAFT_MSG_PREVOTE_RESP:
-		snprintf(buf, cap, "%s t%llu %s", name, (unsigned long long)m->term,
-			 m->vote_resp.granted ? "granted" : "refused");
-		break;
-	case RAFT_MSG_HEARTBEAT:
-		snprintf(buf, cap, "%s t%llu commit %llu read %llu", name,
-			 (unsigned long long)m->term, (unsigned long long)m->heartbeat.commit_index,
-			 (unsigned long long)m->heartbeat.read_seq);
-		break;
-	default:
-		snprintf(buf, cap, "%s t%llu", name, (unsigned long long)m->term);
-		break;
-	}
 }
 
 /* ---- event heap, ordered by (time, seq) ------------------------------- */
@@ -131,7 +86,7 @@ static bool sim_ev_before(const struct sim_event *a, const struct sim_event *b)
 	return a->time_us < b->time_us || (a->time_us == b->time_us && a->seq < b->seq);
 }
 
-static void sim_push(struct sim *s, struct sim_event *ev)
+void sim_push(struct sim *s, struct sim_event *ev)
 {
 	if (s->heap_count == s->heap_cap) {
 		s->heap_cap = s->heap_cap ? 2 * s->heap_cap : 1024;
@@ -237,8 +192,6 @@ static void sim_node_start(struct sim *s, struct sim_node *n)
 	sim_schedule_tick(s, n, s->now_us + sim_rand_range(s, 1, n->tick_us));
 }
 
-static void sim_send(struct sim *s, raft_node_id from, const struct raft_message *m);
-static void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *ev, int *rc_out);
 
 static void sim_story_role(struct sim *s, struct sim_node *n, const struct raft_update *u)
 {
@@ -373,7 +326,7 @@ static void sim_node_drain(struct sim *s, struct sim_node *n)
 	}
 }
 
-static void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *ev, int *rc_out)
+void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *ev, int *rc_out)
 {
 	struct raft_update u;
 	uint8_t role_before = (uint8_t)raft_role(n->raft);
@@ -463,78 +416,6 @@ void sim_schedule_disk_poll(struct sim *s, struct sim_node *n, uint64_t at_us)
 	sim_push(s, &ev);
 }
 
-/* ---- network ------------------------------------------------------------ */
-
-void sim_cut(struct sim *s, raft_node_id from, raft_node_id to, bool cut)
-{
-	s->cut[from][to] = cut;
-}
-
-void sim_heal(struct sim *s)
-{
-	memset(s->cut, 0, sizeof(s->cut));
-}
-
-static uint64_t sim_net_delay(struct sim *s)
-{
-	uint64_t base = s->p.delay_base_us;
-	switch (s->p.delay_dist) {
-	case SIM_DELAY_UNIFORM:
-		return sim_rand_range(s, base, 4 * base);
-	case SIM_DELAY_EXP: {
-		/* Exponential with mean 2 * base, by inversion on 16 bits. */
-		double u = (double)(sim_rand(s) % 65535 + 1) / 65536.0;
-		double tail = -__builtin_log(u) * 2.0 * (double)base;
-		return base + (uint64_t)tail;
-	}
-	case SIM_DELAY_LONGTAIL:
-		if (sim_chance(s, 20)) {
-			return base * sim_rand_range(s, 20, 100);
-		}
-		return sim_rand_range(s, base, base + base / 2);
-	default:
-		return base;
-	}
-}
-
-/* A copy of `m` on its way; `late` holds it back long (a duplicate stuck in
- * a queue arrives after the world has moved on: a stale message). */
-static void sim_send_one(struct sim *s, raft_node_id from, const struct raft_message *m, bool late)
-{
-	uint64_t delay = sim_net_delay(s);
-	if (late || sim_chance(s, s->p.reorder_per_mille)) {
-		delay += s->p.delay_base_us * sim_rand_range(s, 10, 300);
-	}
-	struct sim_event ev = {.time_us = s->now_us + delay, .kind = SIM_EV_DELIVER, .node = m->to};
-	ev.msg = *m;
-	ev.msg.from = from;
-	if (m->type == RAFT_MSG_APPEND && m->append.entries_count > 0) {
-		size_t bytes = m->append.entries_count * sizeof(*m->append.entries);
-		ev.entries = sim_xrealloc(NULL, bytes);
-		memcpy(ev.entries, m->append.entries, bytes);
-		ev.msg.append.entries = ev.entries;
-	}
-	sim_push(s, &ev);
-}
-
-static void sim_send(struct sim *s, raft_node_id from, const struct raft_message *m)
-{
-	s->msgs_sent++;
-	if (m->type == RAFT_MSG_APPEND_RESP && !m->append_resp.reject) {
-		check_ack(s, &s->nodes[from], m);
-	}
-	if (m->to == 0 || m->to > s->p.nodes_count || s->cut[from][m->to] ||
-	    sim_chance(s, s->p.loss_per_mille)) {
-		s->msgs_dropped++;
-		return;
-	}
-	sim_send_one(s, from, m, false);
-	if (sim_chance(s, s->p.dup_per_mille)) {
-		s->msgs_duplicated++;
-		sim_send_one(s, from, m, sim_chance(s, 500));
-	}
-}
-
 /* ---- events ----------------------------------------------------------------- */
 
 static void sim_dispatch(struct sim *s, struct sim_event *ev)
@@ -609,149 +490,6 @@ bool sim_run_until(struct sim *s, uint64_t until_us, bool (*stop)(struct sim *s,
 		s->now_us = until_us;
 	}
 	return !s->violated;
-}
-
-/* ---- clients ---------------------------------------------------------------- */
-
-int sim_propose(struct sim *s, raft_node_id id, uint32_t entries_count)
-{
-	struct sim_node *n = &s->nodes[id];
-	struct raft_entry batch[16];
-
-	RN_ASSERT(entries_count >= 1 && entries_count <= RN_ARRAY_COUNT(batch));
-	if (!n->up) {
-		return -RAFT_ERR_NOT_LEADER;
-	}
-	for (uint32_t i = 0; i < entries_count; i++) {
-		batch[i] = (struct raft_entry){
-			.payload = s->payload_next + 1 + i,
-			.payload_bytes = 64,
-			.type = RAFT_ENTRY_NORMAL,
-		};
-	}
-	struct raft_event ev = {.type = RAFT_EVENT_PROPOSE};
-	ev.propose.entries = batch;
-	ev.propose.entries_count = entries_count;
-	int rc = 0;
-	/* Record the writes first: the step may commit them at once (one node). */
-	if (s->writes_count + entries_count > s->writes_cap) {
-		s->writes_cap = s->writes_cap ? 2 * s->writes_cap : 4096;
-		s->writes = sim_xrealloc(s->writes, s->writes_cap * sizeof(*s->writes));
-	}
-	for (uint32_t i = 0; i < entries_count; i++) {
-		s->writes[s->writes_count + i] = (struct sim_write){
-			.payload = batch[i].payload,
-			.node = id,
-			.node_restarts = n->restarts,
-			.index = raft_last_index(n->raft) + 1 + i,
-			.term = raft_current_term(n->raft),
-			.proposed_us = s->now_us,
-		};
-	}
-	s->writes_count += entries_count;
-	s->payload_next += entries_count;
-	sim_node_step(s, n, &ev, &rc);
-	if (rc != 0) {
-		/* Refused: these writes never existed. */
-		s->writes_count -= entries_count;
-		s->payload_next -= entries_count;
-		return rc;
-	}
-	return 0;
-}
-
-int sim_read(struct sim *s, raft_node_id id, uint64_t *ctx_out)
-{
-	struct sim_node *n = &s->nodes[id];
-	if (!n->up) {
-		return -RAFT_ERR_NO_LEADER;
-	}
-	if (s->reads_count == s->reads_cap) {
-		s->reads_cap = s->reads_cap ? 2 * s->reads_cap : 1024;
-		s->reads = sim_xrealloc(s->reads, s->reads_cap * sizeof(*s->reads));
-	}
-	uint64_t ctx = s->reads_count + 1;
-	s->reads[s->reads_count++] = (struct sim_read){
-		.ctx = ctx,
-		.node = id,
-		.started_us = s->now_us,
-		.min_index = s->committed_count,
-	};
-	struct raft_event ev = {.type = RAFT_EVENT_READ_INDEX};
-	ev.read_index.ctx = ctx;
-	int rc = 0;
-	sim_node_step(s, n, &ev, &rc);
-	if (ctx_out != NULL) {
-		*ctx_out = ctx;
-	}
-	return rc;
-}
-
-int sim_transfer(struct sim *s, raft_node_id from, raft_node_id to)
-{
-	struct sim_node *n = &s->nodes[from];
-	if (!n->up) {
-		return -RAFT_ERR_NOT_LEADER;
-	}
-	struct raft_event ev = {.type = RAFT_EVENT_TRANSFER};
-	ev.transfer.target = to;
-	int rc = 0;
-	sim_node_step(s, n, &ev, &rc);
-	return rc;
-}
-
-/* ---- views ------------------------------------------------------------------ */
-
-raft_node_id sim_leader(const struct sim *s)
-{
-	raft_node_id best = RAFT_NODE_NONE;
-	raft_term best_term = 0;
-	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
-		const struct sim_node *n = &s->nodes[id];
-		if (n->up && raft_role(n->raft) == RAFT_LEADER &&
-		    raft_current_term(n->raft) > best_term) {
-			best = id;
-			best_term = raft_current_term(n->raft);
-		}
-	}
-	return best;
-}
-
-raft_index sim_commit_max(const struct sim *s)
-{
-	return s->committed_count;
-}
-
-/* True when every live node holds the same log (same length, same entries). */
-bool sim_logs_identical(const struct sim *s, raft_index *common_out)
-{
-	const struct sim_node *ref = NULL;
-	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
-		const struct sim_node *n = &s->nodes[id];
-		if (!n->up) {
-			continue;
-		}
-		if (ref == NULL) {
-			ref = n;
-			continue;
-		}
-		raft_index last = raft_last_index(ref->raft);
-		if (raft_last_index(n->raft) != last) {
-			return false;
-		}
-		for (raft_index i = 1; i <= last; i++) {
-			struct raft_entry a, b;
-			bool ha = raft_log_entry(ref->raft, i, &a);
-			bool hb = raft_log_entry(n->raft, i, &b);
-			if (ha != hb || (ha && (a.term != b.term || a.payload != b.payload))) {
-				return false;
-			}
-		}
-	}
-	if (common_out != NULL) {
-		*common_out = ref != NULL ? raft_last_index(ref->raft) : 0;
-	}
-	return true;
 }
 
 /* ---- life cycle ------------------------------------------------------------ */

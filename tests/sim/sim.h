@@ -259,6 +259,14 @@ bool sim_run_until(struct sim *s, uint64_t until_us, bool (*stop)(struct sim *s,
 /* The driver's timer: calls s->hook(s, hook_kind) at time `at_us`. */
 void sim_schedule_hook(struct sim *s, uint64_t at_us, uint32_t hook_kind);
 
+/* Shared inside the simulator (sim.c, sim_net.c, sim_client.c). */
+void *sim_xrealloc(void *p, size_t bytes);
+bool sim_tracing(const struct sim *s);
+void sim_push(struct sim *s, struct sim_event *ev);
+void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *ev, int *rc_out);
+void sim_send(struct sim *s, raft_node_id from, const struct raft_message *m);
+void sim_describe_msg(const struct raft_message *m, char *buf, size_t cap);
+
 /* sim_disk.c: the node's log on the real storage module. */
 void sim_disk_init(struct sim *s, struct sim_node *n);
 bool sim_disk_open(struct sim *s, struct sim_node *n);
