@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sim.c - the cluster model behind raftsim: the event queue, the nodes, and
- * the processing of each consensus update in
- * the order its contract demands (hard state durable first, then the
- * write queued on the disk, then messages sent, then apply). The checker
- * (sim_check.c) looks at every update before anything else happens.
+ * the processing of each consensus update in the order its contract
+ * demands (hard state durable first, then the write handed to the log, then
+ * messages sent, then apply). The checker (sim_check.c) looks at every
+ * update before anything else happens; the network is sim_net.c, the
+ * clients sim_client.c, each node's log sim_disk.c.
  */
 #include "sim.h"
 
