@@ -108,7 +108,11 @@ static void transport_addr(const struct dp_transport *t, const struct dp_peer *p
 	if (t->port != NULL) {
 		memcpy(a->src_mac, t->port->mac, 6);
 	}
-	memcpy(a->dst_mac, p->mac, 6);
+	static const uint8_t zero[6], broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	/* A peer whose MAC is not configured ("auto") and not learnt yet gets a
+	 * broadcast frame: its bridge delivers it, the others drop it as not
+	 * theirs (wrong recipient), and its first reply teaches us the MAC. */
+	memcpy(a->dst_mac, memcmp(p->mac, zero, 6) == 0 ? broadcast : p->mac, 6);
 	a->src_ip = t->self_ip;
 	a->dst_ip = p->ip;
 	a->src_port = t->self_port;
@@ -183,18 +187,43 @@ static uint32_t transport_poll_udp(struct dp_transport *t, dp_transport_rx_fn fn
 {
 	uint32_t delivered = 0;
 	for (uint32_t i = 0; i < DP_BURST_MAX; i++) {
-		ssize_t n = recv(t->fd, t->buf, sizeof(t->buf), 0);
+		struct sockaddr_in from;
+		socklen_t from_bytes = sizeof(from);
+		ssize_t n = recvfrom(t->fd, t->buf, sizeof(t->buf), 0, (struct sockaddr *)&from,
+				     &from_bytes);
 		if (n < 0) {
 			break; /* EAGAIN: nothing more now */
 		}
 		struct dp_rx_frame in;
 		if (dp_wire_decode_udp(&t->wire, t->buf, (size_t)n, t->rx_entries,
 				       DP_TRANSPORT_RX_ENTRIES_MAX, &in) == 0) {
+			/* The socket knows the sender: a client reply goes back there. */
+			in.addr.src_ip = ntohl(from.sin_addr.s_addr);
+			in.addr.src_port = ntohs(from.sin_port);
+			in.addr.dst_ip = t->self_ip;
+			in.addr.dst_port = t->self_port;
 			fn(user, &in);
 			delivered++;
 		}
 	}
 	return delivered;
+}
+
+/* A peer configured with mac = auto: take its MAC from its first
+ * authenticated frame (the tag proves the sender holds the secret). */
+static void transport_learn_mac(struct dp_transport *t, const struct dp_rx_frame *in)
+{
+	static const uint8_t zero[6];
+	if (in->type == 0 || in->type >= RAFT_MSG_TYPE_COUNT || in->raft.from == RAFT_NODE_NONE) {
+		return;
+	}
+	for (uint32_t i = 0; i < t->peers_count; i++) {
+		struct dp_peer *p = &t->peers[i];
+		if (p->id == in->raft.from && memcmp(p->mac, zero, 6) == 0 &&
+		    p->ip == in->addr.src_ip) {
+			memcpy(p->mac, in->addr.src_mac, 6);
+		}
+	}
 }
 
 static uint32_t transport_poll_dpdk(struct dp_transport *t, dp_transport_rx_fn fn, void *user)
@@ -218,12 +247,53 @@ static uint32_t transport_poll_dpdk(struct dp_transport *t, dp_transport_rx_fn f
 		if (rx[i]->nb_segs == 1 &&
 		    dp_wire_decode(&t->wire, f, rx[i]->data_len, t->rx_entries,
 				   DP_TRANSPORT_RX_ENTRIES_MAX, &in) == 0) {
+			transport_learn_mac(t, &in);
 			fn(user, &in); /* valid until the mbuf is freed below */
 			delivered++;
 		}
 		rte_pktmbuf_free(rx[i]);
 	}
 	return delivered;
+}
+
+int dp_transport_send_reply(struct dp_transport *t, const struct dp_endpoints *client,
+			    const struct dp_client_reply *rep)
+{
+	RN_ASSERT(t != NULL && client != NULL && rep != NULL);
+	struct dp_endpoints a = {.src_ip = t->self_ip, .src_port = t->self_port,
+				 .dst_ip = client->src_ip, .dst_port = client->src_port};
+	memcpy(a.src_mac, client->dst_mac, 6);
+	memcpy(a.dst_mac, client->src_mac, 6);
+	int rc;
+	if (t->kind == DP_TRANSPORT_DPDK) {
+		struct rte_mbuf *mb = rte_pktmbuf_alloc(t->port->pool);
+		if (mb == NULL) {
+			t->counters.send_failed++;
+			return -ENOMEM;
+		}
+		memcpy(a.src_mac, t->port->mac, 6);
+		int n = dp_wire_encode_reply(&t->wire, &a, ++t->msg_seq, 0, rep,
+					     rte_pktmbuf_mtod(mb, uint8_t *), rte_pktmbuf_tailroom(mb));
+		if (n < 0) {
+			rte_pktmbuf_free(mb);
+			return n;
+		}
+		mb->data_len = (uint16_t)n;
+		mb->pkt_len = (uint32_t)n;
+		rc = dp_port_tx(t->port, &mb, 1) == 1 ? 0 : -ENOBUFS;
+		if (rc != 0) {
+			t->counters.send_failed++;
+		}
+	} else {
+		int n = dp_wire_encode_reply(&t->wire, &a, ++t->msg_seq, 0, rep, t->buf,
+					     sizeof(t->buf));
+		struct dp_peer to = {.ip = a.dst_ip, .port = a.dst_port};
+		rc = n < 0 ? n : transport_send_udp(t, &to, n);
+	}
+	if (rc == 0) {
+		t->counters.sent++;
+	}
+	return rc;
 }
 
 uint32_t dp_transport_poll(struct dp_transport *t, dp_transport_rx_fn fn, void *user)

@@ -2,11 +2,12 @@
 /*
  * wire_client.c - bodies of the client frames, little-endian:
  *
- *   CLIENT_REQUEST  client_id u64, request_seq u64, op u8, 0[3],
+ *   CLIENT_REQUEST  client_id u64, request_seq u64, op u8, flags u8, 0[2],
  *                   key_bytes u32, value_bytes u32, expect_bytes u32,
  *                   then key, value, expect bytes
  *   CLIENT_REPLY    client_id u64, request_seq u64, status u8, 0[3],
- *                   leader_id u32, value_bytes u32, 0 u32, then value bytes
+ *                   leader_id u32, value_bytes u32, trace_count u32,
+ *                   then value bytes, then trace_count u64 timestamps
  *
  * A request names a key of 1..DP_CLIENT_KEY_BYTES_MAX bytes; only PUT and
  * CAS carry a value and only CAS an expected value. Lengths must add up to
@@ -38,7 +39,8 @@ void wire_request_body_encode(const struct dp_client_request *req, uint8_t *p)
 	wire_st64(p, req->client_id);
 	wire_st64(p + 8, req->request_seq);
 	p[16] = req->op;
-	memset(p + 17, 0, 3);
+	p[17] = req->flags;
+	memset(p + 18, 0, 2);
 	wire_st32(p + 20, req->key_bytes);
 	wire_st32(p + 24, req->value_bytes);
 	wire_st32(p + 28, req->expect_bytes);
@@ -57,8 +59,11 @@ static int request_shape_ok(const struct dp_client_request *req)
 	switch (req->op) {
 	case DP_CLIENT_PUT: return req->expect_bytes == 0;
 	case DP_CLIENT_GET:
+	case DP_CLIENT_GET_STALE:
+	case DP_CLIENT_STATUS:
 	case DP_CLIENT_DELETE: return req->value_bytes == 0 && req->expect_bytes == 0;
 	case DP_CLIENT_CAS: return 1;
+	case DP_CLIENT_TRANSFER: return req->value_bytes == 4 && req->expect_bytes == 0;
 	default: return 0;
 	}
 }
@@ -72,10 +77,12 @@ int wire_request_body_decode(const uint8_t *p, size_t body_bytes, struct dp_clie
 	req->client_id = wire_ld64(p);
 	req->request_seq = wire_ld64(p + 8);
 	req->op = p[16];
+	req->flags = p[17];
 	req->key_bytes = wire_ld32(p + 20);
 	req->value_bytes = wire_ld32(p + 24);
 	req->expect_bytes = wire_ld32(p + 28);
-	if (!wire_zero(p + 17, 3) || !request_shape_ok(req)) {
+	if ((req->flags & ~DP_CLIENT_FLAGS_KNOWN) != 0 || !wire_zero(p + 18, 2) ||
+	    !request_shape_ok(req)) {
 		return -DP_ERR_BAD_BODY;
 	}
 	uint64_t total = (uint64_t)DP_CLIENT_REQUEST_FIXED_BYTES + req->key_bytes +
@@ -91,7 +98,7 @@ int wire_request_body_decode(const uint8_t *p, size_t body_bytes, struct dp_clie
 
 size_t wire_reply_body_bytes(const struct dp_client_reply *rep)
 {
-	return DP_CLIENT_REPLY_FIXED_BYTES + (size_t)rep->value_bytes;
+	return DP_CLIENT_REPLY_FIXED_BYTES + (size_t)rep->value_bytes + 8u * rep->trace_count;
 }
 
 void wire_reply_body_encode(const struct dp_client_reply *rep, uint8_t *p)
@@ -102,9 +109,13 @@ void wire_reply_body_encode(const struct dp_client_reply *rep, uint8_t *p)
 	memset(p + 17, 0, 3);
 	wire_st32(p + 20, rep->leader_id);
 	wire_st32(p + 24, rep->value_bytes);
-	wire_st32(p + 28, 0);
+	RN_ASSERT(rep->trace_count == 0 || rep->trace_count == DP_TRACE_STAGES);
+	wire_st32(p + 28, rep->trace_count);
 	p += DP_CLIENT_REPLY_FIXED_BYTES;
 	client_put_bytes(&p, rep->value, rep->value_bytes);
+	for (uint32_t i = 0; i < rep->trace_count; i++) {
+		wire_st64(p + 8u * i, rep->trace_ns[i]);
+	}
 }
 
 int wire_reply_body_decode(const uint8_t *p, size_t body_bytes, struct dp_client_reply *rep)
@@ -118,12 +129,18 @@ int wire_reply_body_decode(const uint8_t *p, size_t body_bytes, struct dp_client
 	rep->status = p[16];
 	rep->leader_id = wire_ld32(p + 20);
 	rep->value_bytes = wire_ld32(p + 24);
-	if (!wire_zero(p + 17, 3) || !wire_zero(p + 28, 4) || rep->status > DP_CLIENT_RETRY) {
+	rep->trace_count = wire_ld32(p + 28);
+	if (!wire_zero(p + 17, 3) || rep->status > DP_CLIENT_STATUS_LAST ||
+	    (rep->trace_count != 0 && rep->trace_count != DP_TRACE_STAGES)) {
 		return -DP_ERR_BAD_BODY;
 	}
-	if ((uint64_t)DP_CLIENT_REPLY_FIXED_BYTES + rep->value_bytes != body_bytes) {
+	if ((uint64_t)DP_CLIENT_REPLY_FIXED_BYTES + rep->value_bytes + 8u * rep->trace_count !=
+	    body_bytes) {
 		return -DP_ERR_BAD_BODY;
 	}
 	rep->value = p + DP_CLIENT_REPLY_FIXED_BYTES;
+	for (uint32_t i = 0; i < rep->trace_count; i++) {
+		rep->trace_ns[i] = wire_ld64(rep->value + rep->value_bytes + 8u * i);
+	}
 	return 0;
 }

@@ -211,12 +211,30 @@ enum dp_client_op {
 	DP_CLIENT_GET = 2,
 	DP_CLIENT_DELETE = 3,
 	DP_CLIENT_CAS = 4, /* compare-and-swap: `expect` then `value` */
+	/* A read served from this node's applied state without ReadIndex: may
+	 * be stale (lags the leader), never blocks on a quorum. */
+	DP_CLIENT_GET_STALE = 5,
+	/* Node status as JSON in the reply's value; the key is ignored (send
+	 * "status"). Not through the log. */
+	DP_CLIENT_STATUS = 6,
+	/* Ask the leader to hand leadership to the node whose id is the value
+	 * (4 bytes, little-endian); the key is ignored (send "leader"). */
+	DP_CLIENT_TRANSFER = 7,
 };
+#define DP_CLIENT_OP_LAST DP_CLIENT_TRANSFER
+
+/* Request flags (byte 17 of the request body). */
+enum dp_client_flags {
+	/* Sampled request: the reply carries the node's stage timestamps. */
+	DP_CLIENT_FLAG_TRACE = 1u << 0,
+};
+#define DP_CLIENT_FLAGS_KNOWN ((uint8_t)DP_CLIENT_FLAG_TRACE)
 
 struct dp_client_request {
 	uint64_t client_id;
 	uint64_t request_seq; /* exactly-once: (client_id, request_seq) */
 	uint8_t op;	      /* enum dp_client_op */
+	uint8_t flags;	      /* enum dp_client_flags */
 	const uint8_t *key;
 	uint32_t key_bytes;
 	const uint8_t *value;
@@ -230,8 +248,27 @@ enum dp_client_status {
 	DP_CLIENT_NOT_FOUND = 1,
 	DP_CLIENT_CAS_FAILED = 2,
 	DP_CLIENT_REDIRECT = 3, /* not the leader: try leader_id */
-	DP_CLIENT_RETRY = 4,	/* no leader known, or busy */
+	DP_CLIENT_RETRY = 4,	/* no leader known (an election is on): retry */
+	DP_CLIENT_BUSY = 5,	/* back-pressure: queue, window or cap full; retry later */
+	DP_CLIENT_BAD_REQUEST = 6, /* well-formed frame, request refused (too big, bad target) */
 };
+#define DP_CLIENT_STATUS_LAST DP_CLIENT_BAD_REQUEST
+
+/*
+ * Stages a traced request passes on the node that serves it, in order. The
+ * reply to a DP_CLIENT_FLAG_TRACE request carries one CLOCK_MONOTONIC
+ * timestamp (ns) per stage it reached (trace_count of them, after the value).
+ * Stages a request skips (a read is never proposed) repeat the previous one.
+ */
+enum dp_trace_stage {
+	DP_TRACE_RX = 0,	/* request decoded on the rx/tx stage */
+	DP_TRACE_PROPOSED = 1,	/* its batch handed to the core, index assigned */
+	DP_TRACE_DURABLE = 2,	/* the leader's own log write is durable */
+	DP_TRACE_REPLICATED = 3, /* a majority holds it (commit index reached it) */
+	DP_TRACE_APPLIED = 4,	/* the state machine applied it */
+	DP_TRACE_REPLY = 5,	/* the reply frame was built and handed to tx */
+};
+#define DP_TRACE_STAGES 6u
 
 struct dp_client_reply {
 	uint64_t client_id;
@@ -240,6 +277,8 @@ struct dp_client_reply {
 	raft_node_id leader_id;
 	const uint8_t *value;
 	uint32_t value_bytes;
+	uint32_t trace_count; /* 0, or DP_TRACE_STAGES */
+	uint64_t trace_ns[DP_TRACE_STAGES];
 };
 
 /* ---- Decoded frames ------------------------------------------------------- */
@@ -588,8 +627,17 @@ void dp_transport_close(struct dp_transport *t);
  * -DP_ERR_INVALID (no route), -DP_ERR_TOO_BIG (split it first), -errno. */
 int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
 		      const uint8_t *const *payloads);
+/* Sends a client reply back to where the request came from: `client` is
+ * the request's dp_rx_frame.addr (its src is the client). 0 or -errno /
+ * -DP_ERR_TOO_BIG. */
+int dp_transport_send_reply(struct dp_transport *t, const struct dp_endpoints *client,
+			    const struct dp_client_reply *rep);
 /* Receives what is there (up to one burst), calls fn for each accepted
- * message, returns how many. Never blocks. */
+ * message, returns how many. Never blocks. For the UDP transport the
+ * frame's addr holds the sender's IP and port (MACs zero); for DPDK all of
+ * the frame's addresses. A peer configured with an all-zero MAC ("auto")
+ * is sent broadcast frames until its first authenticated frame teaches
+ * the transport its MAC. */
 uint32_t dp_transport_poll(struct dp_transport *t, dp_transport_rx_fn fn, void *user);
 
 /* ---- Stages, lcores, rings -------------------------------------------------

@@ -393,12 +393,14 @@ static void test_bad_client_bodies(void **state)
 		uint32_t key, value, expect;
 	} cases[] = {
 		{0, 4, 0, 0},
-		{DP_CLIENT_CAS + 1, 4, 0, 0},
+		{DP_CLIENT_OP_LAST + 1, 4, 0, 0},
 		{DP_CLIENT_GET, 0, 0, 0},
 		{DP_CLIENT_GET, DP_CLIENT_KEY_BYTES_MAX + 1, 0, 0},
 		{DP_CLIENT_GET, 4, 1, 0},
 		{DP_CLIENT_DELETE, 4, 0, 1},
 		{DP_CLIENT_PUT, 4, 8, 2},
+		{DP_CLIENT_TRANSFER, 6, 3, 0},
+		{DP_CLIENT_STATUS, 6, 1, 0},
 	};
 	for (size_t i = 0; i < RN_ARRAY_COUNT(cases); i++) {
 		bytes = request_body(b, cases[i].op, cases[i].key, cases[i].value, cases[i].expect);
@@ -415,6 +417,11 @@ static void test_bad_client_bodies(void **state)
 	b[18] = 1;
 	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, bytes);
 	expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 0);
+	/* An unknown request flag. */
+	bytes = request_body(b, DP_CLIENT_GET, 4, 0, 0);
+	b[17] = 0x80;
+	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, bytes);
+	expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 0);
 	bytes = request_body(b, DP_CLIENT_GET, 4, 0, 0);
 	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, bytes + 1);
 	expect_drop(wire_frame_bytes(bytes + 1), DP_ERR_BAD_BODY, 0);
@@ -427,7 +434,7 @@ static void test_bad_client_bodies(void **state)
 		wire_st32(b + 24, 8);
 		bytes = DP_CLIENT_REPLY_FIXED_BYTES + 8;
 		if (c == 0) {
-			b[16] = DP_CLIENT_RETRY + 1;
+			b[16] = DP_CLIENT_STATUS_LAST + 1;
 		} else if (c == 1) {
 			b[29] = 1;
 		} else if (c == 2) {

@@ -226,6 +226,7 @@ static void roundtrip_request(const struct dp_client_request *req)
 	assert_int_equal(got->client_id, req->client_id);
 	assert_int_equal(got->request_seq, req->request_seq);
 	assert_int_equal(got->op, req->op);
+	assert_int_equal(got->flags, req->flags);
 	assert_int_equal(got->key_bytes, req->key_bytes);
 	assert_int_equal(got->value_bytes, req->value_bytes);
 	assert_int_equal(got->expect_bytes, req->expect_bytes);
@@ -257,6 +258,17 @@ static void test_client_requests(void **state)
 	req.op = DP_CLIENT_DELETE;
 	req.request_seq = 3;
 	roundtrip_request(&req);
+	req.op = DP_CLIENT_GET_STALE;
+	req.flags = DP_CLIENT_FLAG_TRACE;
+	roundtrip_request(&req);
+	req.op = DP_CLIENT_STATUS;
+	req.flags = 0;
+	roundtrip_request(&req);
+	uint8_t target[4] = {3, 0, 0, 0};
+	req = (struct dp_client_request){.client_id = 77, .request_seq = 5,
+					 .op = DP_CLIENT_TRANSFER, .key = key, .key_bytes = 6,
+					 .value = target, .value_bytes = 4};
+	roundtrip_request(&req);
 	req = (struct dp_client_request){.client_id = UINT64_MAX, .request_seq = 4,
 					 .op = DP_CLIENT_CAS, .key = value,
 					 .key_bytes = DP_CLIENT_KEY_BYTES_MAX, .value = value + 1,
@@ -274,13 +286,17 @@ static void test_client_replies(void **state)
 	t_wire(&rx, 0, T_CLUSTER_ID, t_secret);
 	t_addr(&a);
 	const uint8_t *value = (const uint8_t *)"the value";
-	for (uint8_t status = DP_CLIENT_OK; status <= DP_CLIENT_RETRY; status++) {
+	for (uint8_t status = DP_CLIENT_OK; status <= DP_CLIENT_STATUS_LAST; status++) {
 		struct dp_client_reply rep = {
 			.client_id = 9, .request_seq = 100u + status, .status = status,
 			.leader_id = status == DP_CLIENT_REDIRECT ? 3 : 0,
 			.value = status == DP_CLIENT_OK ? value : NULL,
 			.value_bytes = status == DP_CLIENT_OK ? 9 : 0,
+			.trace_count = status == DP_CLIENT_OK ? DP_TRACE_STAGES : 0,
 		};
+		for (uint32_t i = 0; i < rep.trace_count; i++) {
+			rep.trace_ns[i] = 1000000007ull * (i + 1);
+		}
 		int n = dp_wire_encode_reply(&tx, &a, 7, 0, &rep, frame, sizeof(frame));
 		assert_true(n > 0);
 		assert_int_equal(dp_wire_decode(&rx, frame, (size_t)n, NULL, 0, &out), 0);
@@ -293,8 +309,12 @@ static void test_client_replies(void **state)
 		if (rep.value_bytes > 0) {
 			assert_memory_equal(out.reply.value, value, 9);
 		}
+		assert_int_equal(out.reply.trace_count, rep.trace_count);
+		for (uint32_t i = 0; i < rep.trace_count; i++) {
+			assert_true(out.reply.trace_ns[i] == rep.trace_ns[i]);
+		}
 	}
-	assert_int_equal(rx.counters.frames_accepted, DP_CLIENT_RETRY + 1);
+	assert_int_equal(rx.counters.frames_accepted, DP_CLIENT_STATUS_LAST + 1);
 }
 
 /* Ethernet minimum-size padding after the IP packet is tolerated. */
