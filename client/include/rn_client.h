@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rn_client.h - the public API of raftnode's client library: talk to a
+ * cluster over kernel UDP with the cluster's own sealed frames (the
+ * dataplane wire codec; requests and replies are authenticated with the
+ * cluster secret like every other frame).
+ *
+ * Two ways to use it:
+ *
+ *  - Synchronous (raftctl, tests): rn_client_put/get/del/cas/status/transfer
+ *    send one request and wait for its reply, retrying with the same
+ *    (client id, sequence number) on timeout, following REDIRECT to the
+ *    leader it names, and backing off on RETRY/BUSY until the call's
+ *    deadline. A retried write is applied once: the node's sessions make it
+ *    exactly-once.
+ *
+ *  - Asynchronous (raftbench): rn_client_submit() sends a request and
+ *    returns at once; rn_client_poll() delivers replies through a callback.
+ *    Many requests may be in flight; the library keeps a fixed table of
+ *    them (inflight_max) and retransmits the ones that time out. Nothing is
+ *    allocated after rn_client_open().
+ *
+ * Each rn_client owns one non-blocking UDP socket and is used by one thread.
+ * Every request of one client carries its client id and a sequence number
+ * that only grows; the node keeps one session per client id.
+ */
+#ifndef RN_CLIENT_H
+#define RN_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane.h" /* enum dp_client_op, dp_client_status, DP_TRACE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where the nodes are: filled from a raftnode configuration file. */
+struct rn_client_node {
+	uint32_t id;
+	uint32_t ip; /* host byte order */
+	uint16_t udp_port;
+};
+
+struct rn_client_config {
+	uint32_t cluster_id;
+	uint8_t secret[DP_SECRET_BYTES_MAX];
+	uint32_t secret_bytes;
+	struct rn_client_node nodes[RAFT_NODES_MAX];
+	uint32_t nodes_count;
+	/* The node requests go to first; 0 = the first node. REDIRECTs move
+	 * the target to the leader they name. */
+	uint32_t target_id;
+	uint64_t client_id;	     /* 0 = random */
+	uint32_t timeout_ms;	     /* per attempt before a retransmit; 0 = 200 */
+	uint32_t deadline_ms;	     /* sync calls: give up after; 0 = 5000 */
+	uint32_t inflight_max;	     /* async requests in flight; 0 = 1024 */
+	bool follow_redirects;	     /* default true via rn_client_config_default */
+};
+
+void rn_client_config_default(struct rn_client_config *cfg);
+
+/*
+ * Fills cfg from a raftnode configuration file (the same INI the nodes
+ * read: cluster id, secret file, members' IPs and UDP ports). 0, or a
+ * negative errno with errmsg saying what is wrong ("FILE:LINE: ..." for the
+ * file, or the secret file's problem).
+ */
+int rn_client_config_load(const char *path, struct rn_client_config *cfg, char *errmsg,
+			  size_t errmsg_bytes);
+
+/* The configuration file raftctl and raftbench use when none is given:
+ * $RAFTNODE_CONFIG if set, else the one `scripts/cluster.sh up` wrote. */
+#define RN_CLIENT_CONFIG_DEFAULT "/run/raftnode/cluster.ini"
+const char *rn_client_config_default_path(void);
+
+struct rn_client;
+
+/* 0, or a negative errno (socket) / -DP_ERR_* (bad secret or config). */
+int rn_client_open(const struct rn_client_config *cfg, struct rn_client **out);
+void rn_client_close(struct rn_client *c);
+
+/* Library return codes (negative), beside -errno and -DP_ERR_*. */
+enum rn_client_error {
+	RN_CLIENT_E_TIMEOUT = 3001,  /* no final reply before the deadline */
+	RN_CLIENT_E_FULL = 3002,     /* async: inflight_max requests in flight */
+	RN_CLIENT_E_BAD_NODE = 3003, /* a node id that is not in the config */
+};
+const char *rn_client_strerror(int rc);
+
+/* The outcome of one request. value points into the client's receive
+ * buffer: valid until the next call on this client. */
+struct rn_client_result {
+	uint8_t status;	    /* enum dp_client_status: the final one */
+	uint32_t leader_id; /* as the replying node knows it (0 = none) */
+	uint32_t node_id;   /* the node that sent the final reply */
+	const uint8_t *value;
+	uint32_t value_bytes;
+	uint32_t attempts;  /* sends, retransmits and redirects included */
+	uint32_t trace_count; /* DP_TRACE_STAGES when traced, else 0 */
+	uint64_t trace_ns[DP_TRACE_STAGES];
+};
+
+/*
+ * Synchronous calls. Return 0 when a final reply came (see res->status:
+ * OK, NOT_FOUND, CAS_FAILED, BAD_REQUEST; REDIRECT/RETRY/BUSY are retried
+ * until the deadline), -RN_CLIENT_E_TIMEOUT when none did, or another
+ * negative error. `stale` reads serve from the target node's applied state
+ * (DP_CLIENT_GET_STALE) instead of a linearizable ReadIndex read.
+ */
+int rn_client_put(struct rn_client *c, const void *key, uint32_t key_bytes, const void *value,
+		  uint32_t value_bytes, struct rn_client_result *res);
+int rn_client_get(struct rn_client *c, const void *key, uint32_t key_bytes, bool stale,
+		  struct rn_client_result *res);
+int rn_client_del(struct rn_client *c, const void *key, uint32_t key_bytes,
+		  struct rn_client_result *res);
+int rn_client_cas(struct rn_client *c, const void *key, uint32_t key_bytes, const void *expect,
+		  uint32_t expect_bytes, const void *value, uint32_t value_bytes,
+		  struct rn_client_result *res);
+/* The node's status as JSON (res->value), from node_id (0 = the target). */
+int rn_client_status(struct rn_client *c, uint32_t node_id, struct rn_client_result *res);
+/* Asks the cluster's leader to hand leadership to target_id. */
+int rn_client_transfer(struct rn_client *c, uint32_t target_id, struct rn_client_result *res);
+
+/* Picks the node the next requests go to (sync and async). */
+int rn_client_set_target(struct rn_client *c, uint32_t node_id);
+uint32_t rn_client_target(const struct rn_client *c);
+
+/* ---- Asynchronous use (raftbench) --------------------------------------- */
+
+/* One request to submit. Bytes are copied into the in-flight table. */
+struct rn_client_request {
+	uint8_t op;    /* enum dp_client_op */
+	uint8_t flags; /* enum dp_client_flags (DP_CLIENT_FLAG_TRACE) */
+	const void *key;
+	uint32_t key_bytes;
+	const void *value;
+	uint32_t value_bytes;
+	const void *expect;
+	uint32_t expect_bytes;
+	uint64_t user; /* returned with the reply */
+};
+
+/* Called from rn_client_poll() once per request with its final reply
+ * (or with status RETRY and rc -RN_CLIENT_E_TIMEOUT past deadline_ms). */
+typedef void (*rn_client_reply_fn)(void *ctx, uint64_t user, int rc,
+				   const struct rn_client_result *res);
+
+/* 0 (sent), -RN_CLIENT_E_FULL, or a negative error. Key up to
+ * DP_CLIENT_KEY_BYTES_MAX bytes; the frame must fit DP_FRAME_BYTES_MAX. */
+int rn_client_submit(struct rn_client *c, const struct rn_client_request *req);
+/* Receives replies (waiting up to wait_us for the first, 0 = never block),
+ * retransmits timed-out requests, follows redirects. Returns the number of
+ * requests completed (callbacks made), or a negative error. */
+int rn_client_poll(struct rn_client *c, uint32_t wait_us, rn_client_reply_fn fn, void *ctx);
+uint32_t rn_client_inflight(const struct rn_client *c);
+
+struct rn_client_counters {
+	uint64_t sent;
+	uint64_t retransmits;
+	uint64_t redirects;
+	uint64_t retries_busy; /* RETRY or BUSY replies, resent after a backoff */
+	uint64_t replies;
+	uint64_t replies_stale; /* a reply to a request no longer in flight */
+	uint64_t timeouts;
+	uint64_t rx_dropped; /* frames that failed to decode or authenticate */
+};
+void rn_client_get_counters(const struct rn_client *c, struct rn_client_counters *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RN_CLIENT_H */
