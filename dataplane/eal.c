@@ -68,7 +68,10 @@ static int eal_build_argv(const struct dp_eal_config *cfg, struct eal_argv *a, c
 		return -EINVAL;
 	}
 	eal_push(a, "raftnode");
-	eal_push(a, "-l");
+	/* "0-3" is a list of cores, one thread pinned to each; "0@(0-1)" maps
+	 * lcore 0 to a thread that floats over CPUs 0-1 (several nodes sharing
+	 * a small machine must not all sit on CPU 0). */
+	eal_push(a, strpbrk(cfg->lcores, "@(") != NULL ? "--lcores" : "-l");
 	eal_push(a, cfg->lcores);
 	eal_push(a, "--file-prefix");
 	eal_push(a, cfg->file_prefix);

@@ -235,6 +235,13 @@ int dp_wire_request_body(const struct dp_client_request *req, uint8_t *body,
 	return (int)bytes;
 }
 
+int dp_wire_request_body_decode(const uint8_t *body, size_t body_bytes,
+				struct dp_client_request *out)
+{
+	RN_ASSERT(out != NULL);
+	return wire_request_body_decode(body, body_bytes, out);
+}
+
 int dp_wire_reply_body(const struct dp_client_reply *rep, uint8_t *body, size_t body_bytes_max)
 {
 	RN_ASSERT(rep != NULL && body != NULL);

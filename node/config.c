@@ -219,7 +219,8 @@ static bool config_member(struct config_parse *cp, raft_node_id id, const char *
 static bool config_node(struct config_parse *cp, bool specific, const char *key, const char *v)
 {
 	static const char *const keys[] = {"data_dir", "transport", "dpdk_port", "lcores",
-					   "lcore_map", "idle", "durability", "io_engine"};
+					   "lcore_map", "idle", "durability", "io_engine",
+					   "file_prefix"};
 	struct node_config *c = cp->cfg;
 	int k = -1;
 	for (int i = 0; i < (int)RN_ARRAY_COUNT(keys); i++) {
@@ -258,6 +259,9 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 		choice = config_choice(v, config_durabilities, 4);
 		c->durability = (uint8_t)(choice > 0 ? choice : 0);
 		return choice > 0;
+	case 8:
+		return config_str(v, cp->self, c->file_prefix, sizeof(c->file_prefix)) &&
+		       strchr(c->file_prefix, '/') == NULL;
 	default:
 		choice = config_choice(v, config_engines, 3);
 		c->io_engine = (uint8_t)(choice > 0 ? choice : 0);
@@ -278,6 +282,12 @@ static bool config_limits(struct config_parse *cp, const char *key, const char *
 	} else if (strcmp(key, "uncommitted_bytes_max") == 0 &&
 		   config_u64(v, 4096, 1ull << 40, true, &x)) {
 		c->uncommitted_bytes_max = x;
+	} else if (strcmp(key, "log_entries_max") == 0 &&
+		   config_u64(v, 1024, 1u << 26, false, &x) && (x & (x - 1)) == 0) {
+		c->log_entries_max = (uint32_t)x;
+	} else if (strcmp(key, "log_payload_bytes_max") == 0 &&
+		   config_u64(v, 1u << 20, 1ull << 38, true, &x)) {
+		c->log_payload_bytes_max = x;
 	} else if (strcmp(key, "kv_keys_max") == 0 && config_u64(v, 1, 1u << 28, false, &x)) {
 		c->kv.keys_max = (uint32_t)x;
 	} else if (strcmp(key, "kv_key_bytes_max") == 0 && config_u64(v, 1, 1024, false, &x)) {
@@ -335,6 +345,8 @@ void node_config_default(struct node_config *c)
 		.batch_entries_max = 256,
 		.inflight_appends_max = 64,
 		.uncommitted_bytes_max = 64u << 20,
+		.log_entries_max = 1u << 16,
+		.log_payload_bytes_max = 64u << 20,
 	};
 	snprintf(c->lcores, sizeof(c->lcores), "0");
 	snprintf(c->lcore_map, sizeof(c->lcore_map), "rxtx:0,log:0,control:0,apply:0");
@@ -381,6 +393,16 @@ static void config_check(struct config_parse *cp)
 	if (c->data_dir[0] == '\0') {
 		config_error(cp, "node", "data_dir", "missing: where does the log live?");
 	}
+	if (c->batch_entries_max * 4u > c->log_entries_max) {
+		config_error(cp, "limits", "log_entries_max",
+			     "must hold at least 4 batches (4 x batch_entries_max = %u)",
+			     4u * c->batch_entries_max);
+	}
+	if (c->uncommitted_bytes_max > c->log_payload_bytes_max) {
+		config_error(cp, "limits", "uncommitted_bytes_max",
+			     "must not exceed log_payload_bytes_max (%llu)",
+			     (unsigned long long)c->log_payload_bytes_max);
+	}
 	if (c->transport == NODE_TRANSPORT_DPDK && c->dpdk_port[0] == '\0') {
 		config_error(cp, "node", "dpdk_port",
 			     "missing for transport = dpdk (a PCI address or a vdev string)");
@@ -394,6 +416,7 @@ int node_config_parse_string(const char *text, const char *name, raft_node_id se
 				  .errmsg = errmsg, .errmsg_bytes = errmsg_bytes};
 	node_config_default(out);
 	out->self = self;
+	snprintf(out->file_prefix, sizeof(out->file_prefix), "raftnode%u", self);
 	errmsg[0] = '\0';
 	if (self == RAFT_NODE_NONE) {
 		snprintf(errmsg, errmsg_bytes, "%s: node id 0 is not a node id", name);

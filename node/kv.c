@@ -401,21 +401,29 @@ void node_kv_apply(struct node_kv *kv, raft_index index, const uint8_t *cmd, siz
 {
 	struct node_kv_command c;
 
+	if (node_kv_decode(cmd, cmd_bytes, &c) != 0) {
+		RN_ASSERT(index == kv->applied_index + 1);
+		kv->applied_index = index;
+		*res = (struct node_kv_result){.status = NODE_KV_BAD_COMMAND};
+		return;
+	}
+	node_kv_apply_command(kv, index, &c, res);
+}
+
+void node_kv_apply_command(struct node_kv *kv, raft_index index, const struct node_kv_command *c,
+			   struct node_kv_result *res)
+{
 	RN_ASSERT(index == kv->applied_index + 1);
 	kv->applied_index = index;
 	*res = (struct node_kv_result){0};
-	if (node_kv_decode(cmd, cmd_bytes, &c) != 0) {
-		res->status = NODE_KV_BAD_COMMAND;
-		return;
-	}
-	if (c.client_id != 0) {
+	if (c->client_id != 0) {
 		uint64_t pos;
-		const struct kv_session *s = kv_session_find(kv, c.client_id, &pos);
-		if (s != NULL && c.seq < s->last_seq) {
+		const struct kv_session *s = kv_session_find(kv, c->client_id, &pos);
+		if (s != NULL && c->seq < s->last_seq) {
 			res->status = NODE_KV_STALE;
 			return;
 		}
-		if (s != NULL && c.seq == s->last_seq) {
+		if (s != NULL && c->seq == s->last_seq) {
 			/* A retry of a command already applied: answer as the
 			 * first time, change nothing (exactly-once). */
 			res->status = s->last_status;
@@ -423,9 +431,9 @@ void node_kv_apply(struct node_kv *kv, raft_index index, const uint8_t *cmd, siz
 			return;
 		}
 	}
-	res->status = kv_execute(kv, &c, res);
-	if (c.client_id != 0) {
-		kv_session_record(kv, &c, index, res->status);
+	res->status = kv_execute(kv, c, res);
+	if (c->client_id != 0) {
+		kv_session_record(kv, c, index, res->status);
 	}
 }
 

@@ -381,6 +381,10 @@ int dp_wire_raft_body(const struct raft_message *m, const uint8_t *const *payloa
 int dp_wire_request_body(const struct dp_client_request *req, uint8_t *body,
 			 size_t body_bytes_max);
 int dp_wire_reply_body(const struct dp_client_reply *rep, uint8_t *body, size_t body_bytes_max);
+/* Decodes a request body as dp_wire_request_body wrote it (the node keeps
+ * client requests in its log in this form). 0 or -DP_ERR_BAD_BODY. */
+int dp_wire_request_body_decode(const uint8_t *body, size_t body_bytes,
+				struct dp_client_request *out);
 
 /*
  * Builds the fragment of src that starts at `offset` in a frame of at most

@@ -102,6 +102,11 @@ void node_kv_destroy(struct node_kv *kv);
 /* Applies the committed command at `index` (applied index + 1). */
 void node_kv_apply(struct node_kv *kv, raft_index index, const uint8_t *cmd, size_t cmd_bytes,
 		   struct node_kv_result *res);
+/* The same for a command already decoded (the daemon decodes the client
+ * request as it came off the wire and kept in the log). The key, value and
+ * expected bytes are validated against the limits here, like encoded ones. */
+void node_kv_apply_command(struct node_kv *kv, raft_index index, const struct node_kv_command *c,
+			   struct node_kv_result *res);
 /* A committed entry that carries no command (a leader's no-op). */
 void node_kv_skip(struct node_kv *kv, raft_index index);
 
@@ -158,6 +163,9 @@ struct node_config {
 	uint32_t batch_entries_max;
 	uint32_t inflight_appends_max;
 	uint64_t uncommitted_bytes_max;
+	uint32_t log_entries_max;	/* in-memory window of log entries (power of two) */
+	uint64_t log_payload_bytes_max; /* payload bytes of the entries in that window */
+	char file_prefix[64];		/* DPDK --file-prefix (one per process) */
 	struct node_kv_config kv;
 };
 

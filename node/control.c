@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * control.c - the control stage: drives the consensus core and carries out
+ * what each raft_step() asks, in the order of the contract written on
+ * struct raft_update (consensus.h), one numbered step at a time:
+ *
+ *   1. hard state durable before any message of this update leaves
+ *   2. truncate the conflicting suffix, then start the write of the new
+ *      entries (asynchronous: it runs while step 3 replicates them)
+ *   3. send the messages
+ *   4. apply what is committed, reply to clients, report APPLIED
+ *   5. serve reads whose ReadIndex is confirmed and applied
+ *
+ * Events the update itself causes (APPLIED, PERSISTED reported by the log
+ * while the update was carried out) are stepped after it, never inside it:
+ * the update's arrays belong to the core only until the next raft_step().
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+#include "daemon.h"
+
+uint64_t node_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void control_log_role(struct node_daemon *d, const struct raft_update *u)
+{
+	if (u->role == d->role && u->leader_id == d->leader_id && u->term == d->term) {
+		return;
+	}
+	if (u->role != d->role || u->leader_id != d->leader_id) {
+		fprintf(stderr, "raftnode %u: %s of term %" PRIu64 ", leader %u\n", d->cfg.self,
+			raft_role_name((enum raft_role)u->role), u->term, u->leader_id);
+	}
+	d->role = u->role;
+	d->leader_id = u->leader_id;
+	d->term = u->term;
+}
+
+/* Fail-stop: the log cannot be trusted to have kept what we would promise. */
+static void control_fail(struct node_daemon *d, const char *what, int rc)
+{
+	fprintf(stderr, "raftnode %u: FATAL: %s failed: %s (%s); stopping without "
+		"acknowledging anything more\n", d->cfg.self, what, store_strerror(rc),
+		store_errmsg(d->log));
+	d->failed = true;
+}
+
+/* Step 2a: a rolled-back suffix goes from the disk and from the ring. */
+static void control_truncate(struct node_daemon *d, raft_index from)
+{
+	raft_index last = d->payloads.last_index;
+	if (from <= last) {
+		struct node_slot *s = node_payloads_slot(&d->payloads, last);
+		d->counters.entries_rolled_back += last - from + 1;
+		d->counters.rollback_first = from;
+		d->counters.rollback_last = last;
+		d->counters.rollback_term = s != NULL ? s->term : 0;
+		fprintf(stderr, "raftnode %u: rolls back uncommitted entries %" PRIu64 "..%" PRIu64
+			" (last of term %" PRIu64 ")\n", d->cfg.self, from, last,
+			d->counters.rollback_term);
+	}
+	node_payloads_truncate(&d->payloads, from);
+	int rc = store_truncate_suffix(d->log, from);
+	if (rc != 0) {
+		control_fail(d, "log truncation", rc);
+	}
+}
+
+/* Step 2b: entries into the ring (a follower copies them out of the frame
+ * they came in; the leader's are there since it proposed them), then into
+ * the log's staging buffer; the write goes out asynchronously. */
+static void control_write(struct node_daemon *d, const struct raft_entry *entries, uint32_t count)
+{
+	struct store_entry batch[RAFT_BATCH_ENTRIES_MAX + 1];
+	RN_ASSERT(count <= RN_ARRAY_COUNT(batch));
+	for (uint32_t i = 0; i < count; i++) {
+		const struct raft_entry *e = &entries[i];
+		struct node_slot *s = node_payloads_slot(&d->payloads, e->index);
+		if (s == NULL || s->term != e->term) {
+			struct node_slot fresh = {.index = e->index, .term = e->term,
+						  .bytes = e->payload_bytes, .type = e->type};
+			fresh.offset = node_payloads_alloc(&d->payloads, e->payload_bytes);
+			/* net.c checked the room before stepping the message. */
+			RN_ASSERT(fresh.offset != UINT64_MAX);
+			if (e->payload_bytes > 0) {
+				memcpy(node_payloads_at(&d->payloads, fresh.offset),
+				       (const void *)(uintptr_t)e->payload, e->payload_bytes);
+			}
+			node_payloads_set(&d->payloads, &fresh);
+			s = node_payloads_slot(&d->payloads, e->index);
+		}
+		batch[i] = (struct store_entry){
+			.index = e->index, .term = e->term, .type = e->type,
+			.payload = node_payloads_at(&d->payloads, s->offset),
+			.payload_bytes = s->bytes};
+	}
+	int rc;
+	while ((rc = store_append(d->log, batch, count)) == -STORE_E_BUSY) {
+		rc = store_poll(d->log, true); /* back-pressure: wait for the disk */
+		if (rc < 0) {
+			break;
+		}
+	}
+	if (rc < 0) {
+		control_fail(d, "log append", rc);
+	}
+}
+
+static void control_update(struct node_daemon *d, const struct raft_update *u)
+{
+	control_log_role(d, u);
+	/* 1. Hard state: durable before any message leaves. */
+	if (u->flags & RAFT_UPDATE_HARD_STATE) {
+		int rc = store_save_hard_state(d->log, &u->hard_state);
+		if (rc != 0) {
+			control_fail(d, "hard state write", rc);
+			return;
+		}
+	}
+	/* 2. Truncate, then write (in flight while the messages go out). */
+	if (u->flags & RAFT_UPDATE_TRUNCATE) {
+		control_truncate(d, u->truncate_index);
+	}
+	if (u->entries_count > 0 && !d->failed) {
+		control_write(d, u->entries, u->entries_count);
+	}
+	if (d->failed) {
+		return; /* nothing of this update may leave */
+	}
+	/* 3. Messages. */
+	for (uint32_t i = 0; i < u->msgs_count; i++) {
+		node_net_send(d, &u->msgs[i]);
+	}
+	/* 4. Apply what is committed (replies go out from there). */
+	if (u->commit_index > d->applied_index) {
+		node_trace_stamp(d, u->commit_index, DP_TRACE_REPLICATED);
+		node_apply_committed(d, u->commit_index);
+	}
+	/* 5. Reads. */
+	if (u->read_states_count > 0) {
+		node_apply_read_states(d, u->read_states, u->read_states_count);
+	}
+}
+
+int node_control_step(struct node_daemon *d, struct raft_event *ev)
+{
+	if (d->failed) {
+		return -RAFT_ERR_INVALID;
+	}
+	struct raft_update u;
+	int rc = raft_step(d->raft, ev, &u);
+	control_update(d, &u);
+	/* Events the update caused, each with its own update. */
+	while (!d->failed) {
+		struct raft_event next;
+		if (d->durable_pending) {
+			d->durable_pending = false;
+			next = (struct raft_event){.type = RAFT_EVENT_PERSISTED,
+						   .persisted = {.index = d->durable_index,
+								 .term = d->durable_term}};
+		} else if (d->applied_index > d->applied_reported) {
+			d->applied_reported = d->applied_index;
+			next = (struct raft_event){.type = RAFT_EVENT_APPLIED,
+						   .applied = {.index = d->applied_index}};
+		} else {
+			break;
+		}
+		struct raft_update u2;
+		raft_step(d->raft, &next, &u2);
+		control_update(d, &u2);
+		if (next.type == RAFT_EVENT_APPLIED) {
+			/* Slots the core let go of free their payload bytes. */
+			raft_index first = d->payloads.first_index;
+			struct raft_entry e;
+			while (first <= d->applied_index && !raft_log_entry(d->raft, first, &e)) {
+				first++;
+			}
+			node_payloads_release(&d->payloads, first);
+		}
+	}
+	return rc;
+}
+
+/* The log's completion callback: only noted here, stepped by the loop. */
+void node_control_on_durable(void *user, raft_index index, raft_term term)
+{
+	struct node_daemon *d = user;
+	d->durable_index = index;
+	d->durable_term = term;
+	d->durable_pending = true;
+	node_trace_stamp(d, index, DP_TRACE_DURABLE);
+}
+
+uint32_t node_control_poll(struct node_daemon *d)
+{
+	uint32_t work = 0;
+	int rc = store_poll(d->log, false);
+	if (rc < 0 && !d->failed) {
+		control_fail(d, "log write", rc);
+		return 1;
+	}
+	if (d->durable_pending) {
+		d->durable_pending = false;
+		struct raft_event ev = {.type = RAFT_EVENT_PERSISTED,
+					.persisted = {.index = d->durable_index,
+						      .term = d->durable_term}};
+		node_control_step(d, &ev);
+		work++;
+	}
+	uint64_t now = node_now_ns();
+	uint64_t tick_ns = (uint64_t)d->cfg.tick_ms * 1000000ull;
+	/* Catch up on missed ticks, but a stalled process does not replay a
+	 * burst of them (that would fire elections at once). */
+	if (now >= d->next_tick_ns) {
+		struct raft_event ev = {.type = RAFT_EVENT_TICK};
+		node_control_step(d, &ev);
+		d->counters.ticks++;
+		d->next_tick_ns += tick_ns;
+		if (d->next_tick_ns + 2 * tick_ns < now) {
+			d->next_tick_ns = now + tick_ns;
+		}
+		work++;
+	}
+	return work;
+}
+
+static uint8_t control_refusal_status(int rc)
+{
+	switch (-rc) {
+	case RAFT_ERR_NOT_LEADER:
+		return DP_CLIENT_REDIRECT;
+	case RAFT_ERR_NO_LEADER:
+	case RAFT_ERR_TRANSFERRING:
+		return DP_CLIENT_RETRY;
+	default:
+		return DP_CLIENT_BUSY;
+	}
+}
+
+/* The writes gathered during this rx poll become one proposal. */
+void node_control_propose(struct node_daemon *d)
+{
+	struct node_proposal *p = &d->proposal;
+	if (p->count == 0) {
+		return;
+	}
+	struct raft_event ev = {.type = RAFT_EVENT_PROPOSE,
+				.propose = {.entries = p->entries, .entries_count = p->count}};
+	uint64_t now = node_now_ns();
+	/* The core asks for the batch's write and replication inside this
+	 * step, so the slots must be in place before it. */
+	raft_index next = raft_last_index(d->raft) + 1;
+	raft_term term = raft_current_term(d->raft);
+	bool leader = raft_role(d->raft) == RAFT_LEADER;
+	if (leader && d->payloads.last_index + 1 == next) {
+		for (uint32_t i = 0; i < p->count; i++) {
+			p->slots[i].index = next + i;
+			p->slots[i].term = term;
+			node_payloads_set(&d->payloads, &p->slots[i]);
+			if (p->slots[i].trace_id != 0) {
+				/* Before the step: the write may be durable within it. */
+				struct node_trace *tr = &d->traces[p->slots[i].trace_id - 1];
+				tr->index = next + i;
+				tr->stamp_ns[DP_TRACE_PROPOSED] = now;
+				tr->stages_set |= 1u << DP_TRACE_PROPOSED;
+			}
+		}
+	}
+	int rc = leader && d->payloads.last_index + 1 == next + p->count
+			 ? node_control_step(d, &ev)
+			 : -RAFT_ERR_NOT_LEADER;
+	if (rc == 0) {
+		RN_ASSERT(p->entries[0].index == next && p->entries[0].term == term);
+		d->counters.proposals++;
+		d->counters.proposed_entries += p->count;
+	} else {
+		/* Refused: nothing was appended. Take the slots back and tell
+		 * each client why (never silence). */
+		if (leader && d->payloads.last_index >= next) {
+			node_payloads_truncate(&d->payloads, next);
+		}
+		d->payloads.head = p->head_before;
+		uint8_t status = control_refusal_status(rc);
+		for (uint32_t i = 0; i < p->count; i++) {
+			struct node_slot *s = &p->slots[i];
+			if (s->trace_id != 0) {
+				d->traces[s->trace_id - 1].busy = false;
+			}
+			node_net_reply(d, &s->client, s->client_id, s->client_seq, status, NULL, 0,
+				       NULL);
+		}
+	}
+	p->count = 0;
+}

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon.c - starting and stopping a node, in one checked sequence:
+ * configuration and secret, DPDK EAL (also with the kernel UDP transport:
+ * telemetry lives there), the log and its recovery (a log that cannot be
+ * proven intact stops the start with the reason), the state machine, the
+ * core, the transport. Every failure names what failed; nothing is left
+ * half-open.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "daemon.h"
+
+#define DAEMON_EAL_MEMORY_MB 128u
+
+static int daemon_read_secret(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
+{
+	int fd = open(d->cfg.secret_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(errmsg, errmsg_bytes, "%s: cannot open the secret: %s", d->cfg.secret_file,
+			 strerror(errno));
+		return -errno;
+	}
+	uint8_t buf[DP_SECRET_BYTES_MAX + 1];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < (ssize_t)DP_SECRET_BYTES_MIN || n > (ssize_t)DP_SECRET_BYTES_MAX) {
+		snprintf(errmsg, errmsg_bytes, "%s: the secret must be %u..%u bytes, it has %zd",
+			 d->cfg.secret_file, DP_SECRET_BYTES_MIN, DP_SECRET_BYTES_MAX, n);
+		return -EINVAL;
+	}
+	memcpy(d->secret, buf, (size_t)n);
+	d->secret_bytes = (uint32_t)n;
+	return 0;
+}
+
+/* A PCI address ("0000:03:00.0") or a vdev string ("net_af_packet0,iface=x"). */
+static bool daemon_port_is_pci(const char *port)
+{
+	unsigned dom, bus, dev, fn;
+	char end;
+	return sscanf(port, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &end) == 4;
+}
+
+static int daemon_eal(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
+{
+	const char *devs[1] = {d->cfg.dpdk_port};
+	bool dpdk = d->cfg.transport == NODE_TRANSPORT_DPDK;
+	bool pci = dpdk && daemon_port_is_pci(d->cfg.dpdk_port);
+	struct dp_eal_config ec = {
+		.lcores = d->cfg.lcores, .file_prefix = d->cfg.file_prefix,
+		.vdevs = dpdk && !pci ? devs : NULL, .vdevs_count = dpdk && !pci ? 1 : 0,
+		.pci = pci ? devs : NULL, .pci_count = pci ? 1 : 0,
+		.hugepages = DP_HUGEPAGES_AUTO, .memory_mb = DAEMON_EAL_MEMORY_MB,
+	};
+	int rc = dp_eal_start(&ec, errmsg, errmsg_bytes);
+	if (rc == 0) {
+		d->eal_started = true;
+	}
+	return rc;
+}
+
+static int daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
+{
+	struct dp_peer peers[RAFT_NODES_MAX];
+	uint32_t peers_count = 0;
+	uint32_t self_ip = 0;
+	uint16_t self_port = 0;
+	for (uint32_t i = 0; i < d->cfg.members_count; i++) {
+		const struct node_member *m = &d->cfg.members[i];
+		if (m->id == d->cfg.self) {
+			self_ip = ntohl(m->ip_be);
+			self_port = m->udp_port;
+			continue;
+		}
+		peers[peers_count] = (struct dp_peer){.id = m->id, .ip = ntohl(m->ip_be),
+						      .port = m->udp_port};
+		if (!m->mac_auto) {
+			memcpy(peers[peers_count].mac, m->mac, 6);
+		}
+		peers_count++;
+	}
+	struct dp_transport_config tc = {
+		.wire = {.cluster_id = d->cfg.cluster_id, .self_id = d->cfg.self,
+			 .secret = d->secret, .secret_bytes = d->secret_bytes,
+			 .udp_port = self_port},
+		.self_ip = self_ip, .peers = peers, .peers_count = peers_count};
+	if (d->cfg.transport == NODE_TRANSPORT_UDP) {
+		d->frame_body_bytes_max = DP_FRAME_BYTES_MAX - DP_FRAME_OVERHEAD_BYTES;
+		int rc = dp_transport_open_udp(&d->transport, &tc);
+		if (rc != 0) {
+			snprintf(errmsg, errmsg_bytes, "udp transport: cannot bind %s:%u: %s",
+				 d->cfg.members[0].ip, self_port, rc < 0 && rc > -4096
+				 ? strerror(-rc) : dp_strerror(rc));
+		}
+		return rc;
+	}
+	char name[256];
+	snprintf(name, sizeof(name), "%s", d->cfg.dpdk_port);
+	name[strcspn(name, ",")] = '\0';
+	uint16_t port_id;
+	int rc = dp_port_find(name, &port_id);
+	if (rc != 0) {
+		snprintf(errmsg, errmsg_bytes, "dpdk_port '%s': no such DPDK port (%s)", name,
+			 strerror(-rc));
+		return rc;
+	}
+	struct dp_port_config pc = {.port_id = port_id};
+	rc = dp_port_init(&d->port, &pc);
+	if (rc != 0) {
+		snprintf(errmsg, errmsg_bytes, "dpdk_port '%s': %s", name, d->port.errmsg);
+		return rc;
+	}
+	d->port_open = true;
+	uint32_t frame_bytes = (uint32_t)rn_min_u64((uint64_t)d->port.mtu_bytes + DP_ETH_HDR_BYTES,
+					  DP_FRAME_BYTES_MAX);
+	d->frame_body_bytes_max = frame_bytes - DP_FRAME_OVERHEAD_BYTES;
+	return dp_transport_open_dpdk(&d->transport, &tc, &d->port);
+}
+
+/* Recovery: the log's hard state and entries into the core and the ring. */
+static int daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
+{
+	struct raft_hard_state hs;
+	store_hard_state(d->log, &hs);
+	raft_index first = store_first_index(d->log);
+	raft_index last = store_last_index(d->log);
+	uint64_t count = last >= first ? last - first + 1 : 0;
+	if (first > 1 && count > 0) {
+		snprintf(errmsg, errmsg_bytes, "log starts at entry %" PRIu64 " (compacted): this "
+			 "version restarts only from a log that starts at 1", first);
+		return -ENOTSUP;
+	}
+	if (count + d->cfg.batch_entries_max + 1 > d->cfg.log_entries_max) {
+		snprintf(errmsg, errmsg_bytes, "the log holds %" PRIu64 " entries, more than "
+			 "[limits] log_entries_max = %u lets this version load at start; raise it",
+			 count, d->cfg.log_entries_max);
+		return -EFBIG;
+	}
+	struct raft_entry *entries = calloc(count > 0 ? count : 1, sizeof(*entries));
+	size_t buf_bytes = 4u << 20;
+	uint8_t *buf = malloc(buf_bytes);
+	struct store_entry got[256];
+	int rc = entries != NULL && buf != NULL ? 0 : -ENOMEM;
+	for (raft_index i = first; rc == 0 && i <= last;) {
+		int n = store_read(d->log, i, buf, buf_bytes, got, RN_ARRAY_COUNT(got));
+		if (n <= 0) {
+			snprintf(errmsg, errmsg_bytes, "reading the log at entry %" PRIu64 ": %s (%s)",
+				 i, store_strerror(n), store_errmsg(d->log));
+			rc = n < 0 ? n : -EIO;
+			break;
+		}
+		for (int k = 0; k < n; k++, i++) {
+			struct node_slot s = {.index = got[k].index, .term = got[k].term,
+					      .bytes = got[k].payload_bytes, .type = got[k].type};
+			s.offset = node_payloads_alloc(&d->payloads, s.bytes);
+			if (s.offset == UINT64_MAX) {
+				snprintf(errmsg, errmsg_bytes, "the log's payloads exceed [limits] "
+					 "log_payload_bytes_max = %" PRIu64 "; raise it",
+					 d->cfg.log_payload_bytes_max);
+				rc = -EFBIG;
+				break;
+			}
+			memcpy(node_payloads_at(&d->payloads, s.offset), got[k].payload, s.bytes);
+			node_payloads_set(&d->payloads, &s);
+			entries[i - first] = (struct raft_entry){.index = s.index, .term = s.term,
+								 .payload = s.offset,
+								 .payload_bytes = s.bytes,
+								 .type = s.type};
+		}
+	}
+	free(buf);
+	if (rc == 0) {
+		rc = raft_create(&d->raft_cfg, &hs, entries, count, &d->raft);
+		if (rc != 0) {
+			snprintf(errmsg, errmsg_bytes, "the recovered log (%" PRIu64 " entries, term %"
+				 PRIu64 ") is not one this node could have written: refusing to "
+				 "start", count, hs.term);
+		}
+	}
+	free(entries);
+	if (rc == 0) {
+		fprintf(stderr, "raftnode %u: recovered term %" PRIu64 ", vote %u, entries %" PRIu64
+			"..%" PRIu64 "\n", d->cfg.self, hs.term, hs.vote, first, last);
+	}
+	return rc;
+}
+
+static void daemon_raft_config(struct node_daemon *d)
+{
+	struct raft_config *rc = &d->raft_cfg;
+	raft_config_default(rc);
+	rc->id = d->cfg.self;
+	for (uint32_t i = 0; i < d->cfg.members_count; i++) {
+		rc->members[i] = d->cfg.members[i].id;
+	}
+	rc->members_count = d->cfg.members_count;
+	rc->election_timeout_ticks = d->cfg.election_timeout_ms / d->cfg.tick_ms;
+	rc->heartbeat_interval_ticks = d->cfg.heartbeat_interval_ms / d->cfg.tick_ms;
+	rc->inflight_appends_max = d->cfg.inflight_appends_max;
+	rc->append_entries_max = d->cfg.batch_entries_max;
+	rc->uncommitted_bytes_max = d->cfg.uncommitted_bytes_max;
+	rc->log_entries_max = d->cfg.log_entries_max;
+	/* Nodes must not draw the same timeouts, and a restarted node should
+	 * not repeat its last run's. */
+	rc->seed = rn_mix64(((uint64_t)d->cfg.cluster_id << 32 | d->cfg.self) ^ node_now_ns());
+}
+
+static int daemon_storage(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
+{
+	struct store_config sc;
+	store_config_default(&sc);
+	sc.dir_path = d->cfg.data_dir;
+	sc.engine = d->cfg.io_engine == NODE_ENGINE_PWRITE ? STORE_ENGINE_PWRITE : STORE_ENGINE_URING;
+	sc.durability = d->cfg.durability == NODE_DURABILITY_DSYNC  ? STORE_DURABILITY_DSYNC
+			: d->cfg.durability == NODE_DURABILITY_NONE ? STORE_DURABILITY_NONE
+								    : STORE_DURABILITY_FSYNC;
+	sc.on_durable = node_control_on_durable;
+	sc.on_durable_user = d;
+	char why[512];
+	int rc = store_open(&sc, &d->log, why, sizeof(why));
+	if (rc != 0) {
+		snprintf(errmsg, errmsg_bytes, "log in %s: %s: %s", d->cfg.data_dir,
+			 store_strerror(rc), why);
+	}
+	return rc;
+}
+
+int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_id id,
+		      char *errmsg, size_t errmsg_bytes)
+{
+	memset(d, 0, sizeof(*d));
+	pthread_mutex_init(&d->status_lock, NULL);
+	d->started_ns = node_now_ns();
+	int rc = node_config_load(config_path, id, &d->cfg, errmsg, errmsg_bytes);
+	if (rc != 0) {
+		return -EINVAL; /* a configuration error: exit 2 */
+	}
+	if ((rc = daemon_read_secret(d, errmsg, errmsg_bytes)) != 0) {
+		return -EINVAL;
+	}
+	daemon_raft_config(d);
+	d->reads = calloc(NODE_READS_MAX, sizeof(*d->reads));
+	if (d->reads == NULL ||
+	    node_payloads_init(&d->payloads, d->cfg.log_entries_max, d->cfg.log_payload_bytes_max) != 0 ||
+	    node_kv_create(&d->cfg.kv, &d->kv) != 0) {
+		snprintf(errmsg, errmsg_bytes, "out of memory sizing the node (see README: memory)");
+		return -ENOMEM;
+	}
+	if ((rc = daemon_storage(d, errmsg, errmsg_bytes)) != 0 ||
+	    (rc = daemon_recover(d, errmsg, errmsg_bytes)) != 0 ||
+	    (rc = daemon_eal(d, errmsg, errmsg_bytes)) != 0 ||
+	    (rc = daemon_transport(d, errmsg, errmsg_bytes)) != 0) {
+		return rc < 0 ? rc : -EIO;
+	}
+	if (node_telemetry_register(d) != 0) {
+		fprintf(stderr, "raftnode %u: telemetry command not registered (carrying on)\n",
+			d->cfg.self);
+	}
+	d->next_tick_ns = node_now_ns() + (uint64_t)d->cfg.tick_ms * 1000000ull;
+	d->role = RAFT_FOLLOWER;
+	node_status_refresh(d);
+	return 0;
+}
+
+void node_daemon_stop(struct node_daemon *d)
+{
+	if (d->log != NULL) {
+		store_flush(d->log);
+		store_close(d->log);
+		d->log = NULL;
+	}
+	if (d->transport.kind != 0) {
+		dp_transport_close(&d->transport);
+	}
+	if (d->port_open) {
+		dp_port_fini(&d->port);
+	}
+	if (d->eal_started) {
+		dp_eal_stop();
+	}
+	if (d->raft != NULL) {
+		raft_destroy(d->raft);
+	}
+	if (d->kv != NULL) {
+		node_kv_destroy(d->kv);
+	}
+	node_payloads_fini(&d->payloads);
+	free(d->reads);
+	explicit_bzero(d->secret, sizeof(d->secret));
+}
+
+uint32_t node_daemon_poll(struct node_daemon *d)
+{
+	if (d->failed) {
+		return 0;
+	}
+	uint32_t work = node_net_poll(d);
+	work += node_control_poll(d);
+	uint64_t now = node_now_ns();
+	if (now - d->status_built_ns > 200ull * 1000000ull) {
+		node_status_refresh(d);
+	}
+	return work;
+}

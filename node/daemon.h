@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon.h - internal to node/: the raftnode daemon's state, shared by its
+ * stages. One struct node_daemon per process; every stage polls it from the
+ * same lcore thread (lcore map "all stages on one lcore"), so nothing here
+ * is locked except the telemetry snapshot, which DPDK's telemetry thread
+ * reads.
+ *
+ *   net.c      rx: frames -> core (consensus messages) or client requests;
+ *              tx: the core's messages, split to fit a frame
+ *   control.c  the core: events in, the update's numbered steps out
+ *   payload.c  the payload ring: entry bytes kept by log index
+ *   apply.c    committed entries -> state machine -> client replies; reads
+ *   status.c   status JSON (raftctl status) and DPDK telemetry
+ *   daemon.c   start (config, secret, log recovery, core, transport), stop
+ */
+#ifndef RN_NODE_DAEMON_H
+#define RN_NODE_DAEMON_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "consensus.h"
+#include "dataplane.h"
+#include "node.h"
+#include "storage.h"
+
+/* Per log index: where its payload is, and who waits for its result. */
+struct node_slot {
+	raft_index index; /* 0 = empty */
+	raft_term term;
+	uint64_t offset;  /* in the payload ring (a byte counter, not wrapped) */
+	uint32_t bytes;
+	uint8_t type;	  /* enum raft_entry_type */
+	bool client_waits; /* this node proposed it for a client: reply on apply */
+	uint8_t client_flags;
+	uint8_t trace_id; /* index into node_daemon.traces + 1, 0 = untraced */
+	uint64_t client_id;
+	uint64_t client_seq;
+	struct dp_endpoints client;
+};
+
+/* The payload ring: bytes of the entries in the core's window, in index
+ * order. Allocation at the head, release at the tail as the core releases
+ * log slots; a truncation moves the head back. */
+struct node_payloads {
+	uint8_t *bytes;
+	uint64_t bytes_max;
+	uint64_t head; /* byte counters; physical offset = counter % bytes_max */
+	uint64_t tail;
+	raft_index first_index; /* lowest index whose payload is held */
+	raft_index last_index;	/* highest index held, first - 1 if none */
+	struct node_slot *slots; /* log_entries_max, by index & mask */
+	uint64_t mask;
+};
+
+/* Stage timestamps of a traced request (DP_CLIENT_FLAG_TRACE). */
+#define NODE_TRACES_MAX 64u
+struct node_trace {
+	bool busy;
+	uint8_t stages_set; /* bit per enum dp_trace_stage stamped */
+	raft_index index;   /* 0 until proposed */
+	uint64_t stamp_ns[DP_TRACE_STAGES];
+};
+
+/* A linearizable read waiting for its ReadIndex round and the apply. */
+#define NODE_READS_MAX 1024u
+struct node_read {
+	bool busy;
+	bool confirmed;
+	uint8_t flags;
+	uint64_t round; /* the ReadIndex ctx it waits on */
+	raft_index read_index;
+	uint64_t client_id;
+	uint64_t client_seq;
+	uint64_t rx_ns;
+	struct dp_endpoints client;
+	uint16_t key_bytes;
+	uint8_t key[DP_CLIENT_KEY_BYTES_MAX];
+};
+
+/* Client writes gathered during one rx poll, proposed as one batch. */
+struct node_proposal {
+	struct raft_entry entries[RAFT_BATCH_ENTRIES_MAX];
+	struct node_slot slots[RAFT_BATCH_ENTRIES_MAX];
+	uint64_t rx_ns[RAFT_BATCH_ENTRIES_MAX];
+	uint32_t count;
+	uint64_t head_before; /* payload ring head before the batch */
+};
+
+struct node_counters {
+	uint64_t client_requests;
+	uint64_t client_bad; /* refused requests (BAD_REQUEST replies) */
+	uint64_t replies_sent;
+	uint64_t replies_busy;
+	uint64_t replies_redirect;
+	uint64_t replies_retry;
+	uint64_t reply_send_failed;
+	uint64_t msgs_sent;
+	uint64_t msgs_send_failed;
+	uint64_t appends_split; /* AppendEntries cut to fit a frame */
+	uint64_t appends_dropped_no_room; /* payload ring full: not taken */
+	uint64_t entries_rolled_back;
+	raft_index rollback_first; /* last rollback: entries first..last */
+	raft_index rollback_last;
+	raft_term rollback_term; /* term of the last entry rolled back */
+	uint64_t ticks;
+	uint64_t proposals;
+	uint64_t proposed_entries;
+	uint64_t reads_served;
+	uint64_t applied_entries;
+};
+
+/* The figures DPDK telemetry serves (status.c names them). */
+#define NODE_STATUS_VALUES 19u
+struct node_status_numbers {
+	char role[16];
+	uint64_t values[NODE_STATUS_VALUES];
+};
+
+struct node_daemon {
+	struct node_config cfg;
+	uint8_t secret[DP_SECRET_BYTES_MAX];
+	uint32_t secret_bytes;
+	struct raft *raft;
+	struct raft_config raft_cfg;
+	struct store_log *log;
+	struct node_kv *kv;
+	struct dp_transport transport;
+	struct dp_port port;
+	bool port_open;
+	bool eal_started;
+	uint32_t frame_body_bytes_max; /* body bytes one frame can carry */
+
+	struct node_payloads payloads;
+	struct node_proposal proposal;
+	struct node_trace traces[NODE_TRACES_MAX];
+	struct node_read *reads; /* NODE_READS_MAX */
+	uint32_t reads_busy;
+	uint64_t read_round;	   /* ReadIndex ctx of the reads gathered now */
+	uint32_t reads_in_round;   /* reads waiting to start that round */
+
+	/* What the log reported durable since the core last heard. */
+	raft_index durable_index;
+	raft_term durable_term;
+	bool durable_pending;
+
+	raft_index applied_index;
+	raft_index applied_reported; /* last RAFT_EVENT_APPLIED given to the core */
+	uint8_t role;
+	raft_node_id leader_id;
+	raft_term term;
+	uint64_t next_tick_ns;
+	uint64_t started_ns;
+	bool failed; /* fail-stop: the log failed */
+
+	struct node_counters counters;
+
+	/* Status for DPDK telemetry: rebuilt by the main loop, read by the
+	 * telemetry thread. */
+	pthread_mutex_t status_lock;
+	struct node_status_numbers status;
+	uint64_t status_built_ns;
+};
+
+uint64_t node_now_ns(void);
+
+/* daemon.c */
+int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_id id,
+		      char *errmsg, size_t errmsg_bytes);
+void node_daemon_stop(struct node_daemon *d);
+/* One round of every stage; returns the work done (0 = idle). */
+uint32_t node_daemon_poll(struct node_daemon *d);
+
+/* payload.c */
+int node_payloads_init(struct node_payloads *p, uint32_t entries_max, uint64_t bytes_max);
+void node_payloads_fini(struct node_payloads *p);
+bool node_payloads_room(const struct node_payloads *p, uint64_t bytes, uint32_t count);
+/* Reserves bytes at the head: the offset, or UINT64_MAX when full. */
+uint64_t node_payloads_alloc(struct node_payloads *p, uint32_t bytes);
+uint8_t *node_payloads_at(const struct node_payloads *p, uint64_t offset);
+struct node_slot *node_payloads_slot(const struct node_payloads *p, raft_index index);
+/* Records a slot (its payload already allocated). */
+void node_payloads_set(struct node_payloads *p, const struct node_slot *slot);
+/* Drops every slot >= index and moves the head back. */
+void node_payloads_truncate(struct node_payloads *p, raft_index index);
+/* Frees slots below `index` (the core released them). */
+void node_payloads_release(struct node_payloads *p, raft_index index);
+uint64_t node_payloads_used(const struct node_payloads *p);
+
+/* control.c */
+/* Steps the core with `ev` and carries out its update (numbered steps). */
+int node_control_step(struct node_daemon *d, struct raft_event *ev);
+uint32_t node_control_poll(struct node_daemon *d); /* ticks, durable reports */
+void node_control_propose(struct node_daemon *d); /* the gathered writes */
+void node_control_on_durable(void *user, raft_index index, raft_term term);
+
+/* net.c */
+uint32_t node_net_poll(struct node_daemon *d);
+void node_net_send(struct node_daemon *d, const struct raft_message *m);
+void node_net_reply(struct node_daemon *d, const struct dp_endpoints *to, uint64_t client_id,
+		    uint64_t seq, uint8_t status, const uint8_t *value, uint32_t value_bytes,
+		    const uint64_t *trace_ns);
+
+/* apply.c */
+void node_apply_committed(struct node_daemon *d, raft_index commit_index);
+void node_apply_read_states(struct node_daemon *d, const struct raft_read_state *rs,
+			    uint32_t count);
+void node_apply_read(struct node_daemon *d, const struct dp_rx_frame *in, uint64_t rx_ns);
+void node_apply_start_reads(struct node_daemon *d);
+void node_apply_serve_reads(struct node_daemon *d);
+void node_trace_stamp(struct node_daemon *d, raft_index up_to, unsigned stage);
+
+/* status.c */
+int node_status_json(struct node_daemon *d, char *out, size_t out_bytes);
+void node_status_refresh(struct node_daemon *d);
+int node_telemetry_register(struct node_daemon *d);
+
+#endif /* RN_NODE_DAEMON_H */

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * net.c - the rx/tx stage: frames from the transport (DPDK port or kernel
+ * UDP socket, the same calls) go to the core (consensus messages) or are
+ * served as client requests; the core's messages go out, an AppendEntries
+ * larger than one frame cut into consecutive AppendEntries that each fit
+ * (valid Raft: each names the entry before it; the follower acknowledges
+ * each, and the leader's window counts the last).
+ *
+ * Client writes gathered during one poll become one proposal (batching
+ * adapts to load by itself: one request at low load, a burst at high load,
+ * no timer). A follower answers a write with REDIRECT naming the leader;
+ * every refusal gets a reply (BUSY, RETRY, REDIRECT, BAD_REQUEST), never
+ * silence.
+ */
+#include <string.h>
+
+#include "common.h"
+#include "daemon.h"
+
+void node_net_reply(struct node_daemon *d, const struct dp_endpoints *to, uint64_t client_id,
+		    uint64_t seq, uint8_t status, const uint8_t *value, uint32_t value_bytes,
+		    const uint64_t *trace_ns)
+{
+	struct dp_client_reply rep = {.client_id = client_id, .request_seq = seq,
+				      .status = status, .leader_id = d->leader_id,
+				      .value = value, .value_bytes = value_bytes};
+	if (trace_ns != NULL) {
+		rep.trace_count = DP_TRACE_STAGES;
+		memcpy(rep.trace_ns, trace_ns, sizeof(rep.trace_ns));
+		rep.trace_ns[DP_TRACE_REPLY] = node_now_ns();
+	}
+	switch (status) {
+	case DP_CLIENT_BUSY: d->counters.replies_busy++; break;
+	case DP_CLIENT_REDIRECT: d->counters.replies_redirect++; break;
+	case DP_CLIENT_RETRY: d->counters.replies_retry++; break;
+	case DP_CLIENT_BAD_REQUEST: d->counters.client_bad++; break;
+	default: break;
+	}
+	if (dp_transport_send_reply(&d->transport, to, &rep) == 0) {
+		d->counters.replies_sent++;
+	} else {
+		d->counters.reply_send_failed++;
+	}
+}
+
+/* Sends entries [from, from + count) of m as one AppendEntries. */
+static void net_send_append_part(struct node_daemon *d, const struct raft_message *m,
+				 uint32_t from, uint32_t count)
+{
+	const uint8_t *payloads[RAFT_BATCH_ENTRIES_MAX];
+	struct raft_message part = *m;
+	part.append.entries = m->append.entries + from;
+	part.append.entries_count = count;
+	if (from > 0) {
+		part.append.prev_index = m->append.entries[from - 1].index;
+		part.append.prev_term = m->append.entries[from - 1].term;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		const struct raft_entry *e = &part.append.entries[i];
+		const struct node_slot *s = node_payloads_slot(&d->payloads, e->index);
+		/* The core sends only entries of its window, and the ring holds
+		 * every one of them. */
+		RN_ASSERT(s != NULL && s->term == e->term && s->bytes == e->payload_bytes);
+		payloads[i] = node_payloads_at(&d->payloads, s->offset);
+	}
+	if (dp_transport_send(&d->transport, &part, payloads) == 0) {
+		d->counters.msgs_sent++;
+	} else {
+		d->counters.msgs_send_failed++; /* Raft resends */
+	}
+}
+
+void node_net_send(struct node_daemon *d, const struct raft_message *m)
+{
+	if (m->type != RAFT_MSG_APPEND || m->append.entries_count == 0) {
+		if (dp_transport_send(&d->transport, m, NULL) == 0) {
+			d->counters.msgs_sent++;
+		} else {
+			d->counters.msgs_send_failed++;
+		}
+		return;
+	}
+	uint32_t from = 0;
+	uint64_t body = DP_APPEND_FIXED_BYTES;
+	for (uint32_t i = 0; i < m->append.entries_count; i++) {
+		uint64_t entry = DP_APPEND_ENTRY_HDR_BYTES + (uint64_t)m->append.entries[i].payload_bytes;
+		if (i > from && body + entry > d->frame_body_bytes_max) {
+			net_send_append_part(d, m, from, i - from);
+			d->counters.appends_split++;
+			from = i;
+			body = DP_APPEND_FIXED_BYTES;
+		}
+		body += entry;
+	}
+	net_send_append_part(d, m, from, m->append.entries_count - from);
+}
+
+static void net_receive_raft(struct node_daemon *d, const struct dp_rx_frame *in)
+{
+	const struct raft_message *m = &in->raft;
+	/* Writes gathered so far go first: the message may append entries
+	 * (or end our leadership), and the ring's head must be theirs. */
+	node_control_propose(d);
+	if (m->type == RAFT_MSG_APPEND && m->append.entries_count > 0) {
+		uint64_t bytes = 0;
+		for (uint32_t i = 0; i < m->append.entries_count; i++) {
+			bytes += m->append.entries[i].payload_bytes;
+		}
+		if (!node_payloads_room(&d->payloads, bytes, m->append.entries_count)) {
+			d->counters.appends_dropped_no_room++; /* not acknowledged: resent */
+			return;
+		}
+	}
+	struct raft_event ev = {.type = RAFT_EVENT_RECEIVE, .receive = *m};
+	node_control_step(d, &ev);
+}
+
+/* A write for the proposal of this poll: its request body goes into the
+ * payload ring (the one copy), the core gets a handle. */
+static void net_gather_write(struct node_daemon *d, const struct dp_rx_frame *in, uint64_t rx_ns)
+{
+	const struct dp_client_request *req = &in->request;
+	struct node_proposal *p = &d->proposal;
+	if (p->count == d->cfg.batch_entries_max) {
+		node_control_propose(d);
+	}
+	uint8_t body[DP_FRAME_BYTES_MAX];
+	int bytes = dp_wire_request_body(req, body, sizeof(body));
+	if (bytes < 0) {
+		node_net_reply(d, &in->addr, req->client_id, req->request_seq, DP_CLIENT_BAD_REQUEST,
+			       NULL, 0, NULL);
+		return;
+	}
+	if (p->count == 0) {
+		p->head_before = d->payloads.head;
+	}
+	uint64_t offset = node_payloads_alloc(&d->payloads, (uint32_t)bytes);
+	if (offset == UINT64_MAX ||
+	    !node_payloads_room(&d->payloads, 0, p->count + 1)) {
+		node_net_reply(d, &in->addr, req->client_id, req->request_seq, DP_CLIENT_BUSY, NULL,
+			       0, NULL);
+		if (offset != UINT64_MAX) {
+			d->payloads.head = offset; /* undo this one alone */
+		}
+		return;
+	}
+	memcpy(node_payloads_at(&d->payloads, offset), body, (size_t)bytes);
+	struct node_slot *s = &p->slots[p->count];
+	*s = (struct node_slot){.offset = offset, .bytes = (uint32_t)bytes,
+				.type = RAFT_ENTRY_NORMAL, .client_waits = true,
+				.client_flags = req->flags, .client_id = req->client_id,
+				.client_seq = req->request_seq, .client = in->addr};
+	if (req->flags & DP_CLIENT_FLAG_TRACE) {
+		for (uint32_t t = 0; t < NODE_TRACES_MAX; t++) {
+			if (!d->traces[t].busy) {
+				d->traces[t] = (struct node_trace){.busy = true, .stages_set = 1};
+				for (unsigned k = 0; k < DP_TRACE_STAGES; k++) {
+					d->traces[t].stamp_ns[k] = rx_ns;
+				}
+				s->trace_id = (uint8_t)(t + 1);
+				break;
+			}
+		}
+	}
+	p->entries[p->count] = (struct raft_entry){.type = RAFT_ENTRY_NORMAL, .payload = offset,
+						   .payload_bytes = (uint32_t)bytes};
+	p->rx_ns[p->count] = rx_ns;
+	p->count++;
+}
+
+static void net_transfer(struct node_daemon *d, const struct dp_rx_frame *in)
+{
+	const struct dp_client_request *req = &in->request;
+	uint32_t target = (uint32_t)req->value[0] | (uint32_t)req->value[1] << 8 |
+			  (uint32_t)req->value[2] << 16 | (uint32_t)req->value[3] << 24;
+	struct raft_event ev = {.type = RAFT_EVENT_TRANSFER, .transfer = {.target = target}};
+	node_control_propose(d);
+	int rc = node_control_step(d, &ev);
+	uint8_t status = rc == 0				 ? DP_CLIENT_OK
+			 : rc == -RAFT_ERR_NOT_LEADER		 ? DP_CLIENT_REDIRECT
+			 : rc == -RAFT_ERR_TRANSFERRING	 ? DP_CLIENT_RETRY
+							 : DP_CLIENT_BAD_REQUEST;
+	node_net_reply(d, &in->addr, req->client_id, req->request_seq, status, NULL, 0, NULL);
+}
+
+static void net_client(struct node_daemon *d, const struct dp_rx_frame *in)
+{
+	const struct dp_client_request *req = &in->request;
+	uint64_t rx_ns = node_now_ns();
+	d->counters.client_requests++;
+	switch (req->op) {
+	case DP_CLIENT_STATUS: {
+		char json[8192];
+		int n = node_status_json(d, json, sizeof(json));
+		node_net_reply(d, &in->addr, req->client_id, req->request_seq, DP_CLIENT_OK,
+			       (const uint8_t *)json, n > 0 ? (uint32_t)n : 0, NULL);
+		return;
+	}
+	case DP_CLIENT_GET_STALE: {
+		const uint8_t *value = NULL;
+		uint32_t value_bytes = 0;
+		int st = req->key_bytes > UINT16_MAX
+				 ? NODE_KV_NOT_FOUND
+				 : node_kv_get(d->kv, req->key, (uint16_t)req->key_bytes, &value,
+					       &value_bytes);
+		uint64_t trace[DP_TRACE_STAGES] = {rx_ns, rx_ns, rx_ns, rx_ns, rx_ns, rx_ns};
+		node_net_reply(d, &in->addr, req->client_id, req->request_seq,
+			       st == NODE_KV_OK ? DP_CLIENT_OK : DP_CLIENT_NOT_FOUND, value,
+			       value_bytes, (req->flags & DP_CLIENT_FLAG_TRACE) ? trace : NULL);
+		return;
+	}
+	case DP_CLIENT_GET:
+		node_apply_read(d, in, rx_ns);
+		return;
+	case DP_CLIENT_TRANSFER:
+		net_transfer(d, in);
+		return;
+	default:
+		break;
+	}
+	if (raft_role(d->raft) != RAFT_LEADER) {
+		raft_node_id leader = raft_leader_id(d->raft);
+		node_net_reply(d, &in->addr, req->client_id, req->request_seq,
+			       leader != RAFT_NODE_NONE ? DP_CLIENT_REDIRECT : DP_CLIENT_RETRY, NULL, 0,
+			       NULL);
+		return;
+	}
+	if (req->key_bytes > d->cfg.kv.key_bytes_max || req->value_bytes > d->cfg.kv.value_bytes_max ||
+	    req->expect_bytes > d->cfg.kv.value_bytes_max) {
+		node_net_reply(d, &in->addr, req->client_id, req->request_seq, DP_CLIENT_BAD_REQUEST,
+			       NULL, 0, NULL);
+		return;
+	}
+	net_gather_write(d, in, rx_ns);
+}
+
+static void net_on_frame(void *user, const struct dp_rx_frame *in)
+{
+	struct node_daemon *d = user;
+	if (d->failed) {
+		return;
+	}
+	if (in->type == DP_FRAME_CLIENT_REQUEST) {
+		net_client(d, in);
+	} else if (in->type >= 1 && in->type < RAFT_MSG_TYPE_COUNT) {
+		net_receive_raft(d, in);
+	}
+	/* Replies addressed to a node are not for it: ignored. */
+}
+
+uint32_t node_net_poll(struct node_daemon *d)
+{
+	uint32_t n = dp_transport_poll(&d->transport, net_on_frame, d);
+	node_control_propose(d);
+	if (d->reads_in_round > 0) {
+		node_apply_start_reads(d);
+	}
+	return n;
+}

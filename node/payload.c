@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * payload.c - the payload ring: the bytes of every entry in the core's
+ * in-memory log window, kept by log index. The core handles metadata only
+ * (its entries carry a handle); the bytes live here from the moment they
+ * arrive (a client request on the leader, an AppendEntries on a follower)
+ * until the core releases the entry: they are what the leader replicates
+ * and what the state machine applies. One copy in, none on the way out
+ * (AppendEntries frames are built straight from here).
+ *
+ * Entries are appended in index order and released in index order, so the
+ * bytes form a FIFO in one buffer sized at start (log_payload_bytes_max). A
+ * record never wraps: when it does not fit before the end of the buffer,
+ * the gap is skipped. A truncation (a rolled-back suffix) moves the head back
+ * to where the first dropped entry began.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "daemon.h"
+
+int node_payloads_init(struct node_payloads *p, uint32_t entries_max, uint64_t bytes_max)
+{
+	RN_ASSERT((entries_max & (entries_max - 1)) == 0 && entries_max > 0);
+	memset(p, 0, sizeof(*p));
+	p->bytes = malloc(bytes_max);
+	p->slots = calloc(entries_max, sizeof(*p->slots));
+	if (p->bytes == NULL || p->slots == NULL) {
+		node_payloads_fini(p);
+		return -ENOMEM;
+	}
+	/* Touch the ring once so the memory the node will use is resident
+	 * from the start (RSS is then flat under load). */
+	memset(p->bytes, 0, bytes_max);
+	p->bytes_max = bytes_max;
+	p->mask = entries_max - 1u;
+	p->first_index = 1;
+	p->last_index = 0;
+	return 0;
+}
+
+void node_payloads_fini(struct node_payloads *p)
+{
+	free(p->bytes);
+	free(p->slots);
+	p->bytes = NULL;
+	p->slots = NULL;
+}
+
+uint64_t node_payloads_used(const struct node_payloads *p)
+{
+	return p->head - p->tail;
+}
+
+/* Room for `count` more records of `bytes` in all, allowing one skipped gap
+ * at the end of the buffer per record at worst is too pessimistic: records
+ * are small next to the ring, so allow for one gap of the largest kind. */
+bool node_payloads_room(const struct node_payloads *p, uint64_t bytes, uint32_t count)
+{
+	uint64_t gap = count > 0 ? rn_min_u64(bytes, p->bytes_max) : 0;
+	return node_payloads_used(p) + bytes + gap <= p->bytes_max &&
+	       p->last_index + 1 - p->first_index + count <= p->mask + 1;
+}
+
+uint64_t node_payloads_alloc(struct node_payloads *p, uint32_t bytes)
+{
+	uint64_t phys = p->head % p->bytes_max;
+	uint64_t pad = phys + bytes > p->bytes_max ? p->bytes_max - phys : 0;
+	if (bytes > p->bytes_max || p->head + pad + bytes - p->tail > p->bytes_max) {
+		return UINT64_MAX;
+	}
+	uint64_t offset = p->head + pad;
+	p->head = offset + bytes;
+	return offset;
+}
+
+uint8_t *node_payloads_at(const struct node_payloads *p, uint64_t offset)
+{
+	return p->bytes + offset % p->bytes_max;
+}
+
+struct node_slot *node_payloads_slot(const struct node_payloads *p, raft_index index)
+{
+	struct node_slot *s = &p->slots[index & p->mask];
+	return s->index == index ? s : NULL;
+}
+
+void node_payloads_set(struct node_payloads *p, const struct node_slot *slot)
+{
+	/* Entries arrive in order: the next one, or the first after a gap that
+	 * a restart or release left (then everything below is gone). */
+	RN_ASSERT(slot->index == p->last_index + 1);
+	RN_ASSERT(slot->index - p->first_index <= p->mask);
+	p->slots[slot->index & p->mask] = *slot;
+	p->last_index = slot->index;
+}
+
+void node_payloads_truncate(struct node_payloads *p, raft_index index)
+{
+	if (index > p->last_index) {
+		return;
+	}
+	RN_ASSERT(index >= p->first_index);
+	const struct node_slot *first_dropped = node_payloads_slot(p, index);
+	RN_ASSERT(first_dropped != NULL);
+	p->head = first_dropped->offset;
+	for (raft_index i = index; i <= p->last_index; i++) {
+		p->slots[i & p->mask].index = 0;
+	}
+	p->last_index = index - 1;
+}
+
+void node_payloads_release(struct node_payloads *p, raft_index index)
+{
+	while (p->first_index < index && p->first_index <= p->last_index) {
+		p->slots[p->first_index & p->mask].index = 0;
+		p->first_index++;
+	}
+	if (p->first_index > p->last_index) {
+		p->first_index = p->last_index + 1;
+		p->tail = p->head;
+	} else {
+		p->tail = p->slots[p->first_index & p->mask].offset;
+	}
+}

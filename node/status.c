@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * status.c - what a node says about itself: one JSON object (raftctl
+ * status, cluster.sh status, the integration tests) and the same figures
+ * through DPDK telemetry ("/raftnode/status", readable with
+ * dpdk-telemetry.py). The telemetry thread is DPDK's, not ours: it reads a
+ * copy the main loop refreshes a few times a second, under a lock that the
+ * hot path never takes.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_telemetry.h>
+
+#include "common.h"
+#include "daemon.h"
+
+struct status_buf {
+	char *out;
+	size_t bytes;
+	size_t used;
+	bool truncated;
+};
+
+__attribute__((format(printf, 2, 3))) static void status_add(struct status_buf *b,
+							      const char *fmt, ...)
+{
+	if (b->truncated) {
+		return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(b->out + b->used, b->bytes - b->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->bytes - b->used) {
+		b->truncated = true;
+		return;
+	}
+	b->used += (size_t)n;
+}
+
+static void status_followers(struct node_daemon *d, struct status_buf *b)
+{
+	status_add(b, "\"followers\":[");
+	bool first = true;
+	for (uint32_t i = 0; i < d->raft_cfg.members_count; i++) {
+		struct raft_progress_info pi;
+		if (!raft_progress(d->raft, d->raft_cfg.members[i], &pi)) {
+			continue;
+		}
+		status_add(b, "%s{\"id\":%u,\"match_index\":%" PRIu64 ",\"next_index\":%" PRIu64
+			   ",\"inflight\":%u,\"state\":\"%s\",\"active\":%s}",
+			   first ? "" : ",", pi.id, pi.match_index, pi.next_index, pi.inflight_count,
+			   pi.state == RAFT_PROGRESS_REPLICATE ? "replicate" : "probe",
+			   pi.recent_active ? "true" : "false");
+		first = false;
+	}
+	status_add(b, "],");
+}
+
+/* JSON names of the drop reasons DP_ERR_DROP_FIRST..DP_ERR_DROP_LAST. */
+static const char *const status_drop_names[DP_DROP_REASONS_COUNT] = {
+	"truncated", "not_raft", "bad_ip", "bad_udp", "bad_magic", "bad_version",
+	"wrong_cluster", "bad_length", "bad_tag", "unknown_type", "bad_body",
+	"wrong_recipient", "too_many_entries"};
+
+static void status_drops(struct node_daemon *d, struct status_buf *b)
+{
+	const struct dp_wire_counters *w = &d->transport.wire.counters;
+	status_add(b, "\"drops\":{");
+	for (int rc = DP_ERR_DROP_FIRST; rc <= DP_ERR_DROP_LAST; rc++) {
+		status_add(b, "%s\"%s\":%" PRIu64, rc == DP_ERR_DROP_FIRST ? "" : ",",
+			   status_drop_names[rc - DP_ERR_DROP_FIRST], dp_wire_dropped(w, rc));
+	}
+	status_add(b, "},");
+}
+
+int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
+{
+	struct status_buf b = {.out = out, .bytes = out_bytes};
+	struct raft_counters rc;
+	struct store_stats ss;
+	raft_get_counters(d->raft, &rc);
+	store_stats(d->log, &ss);
+	const struct node_counters *c = &d->counters;
+	status_add(&b, "{\"id\":%u,\"role\":\"%s\",\"term\":%" PRIu64 ",\"leader\":%u,"
+		   "\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
+		   ",\"last_index\":%" PRIu64 ",\"durable_index\":%" PRIu64 ",",
+		   d->cfg.self, raft_role_name(raft_role(d->raft)), raft_current_term(d->raft),
+		   raft_leader_id(d->raft), raft_commit_index(d->raft), d->applied_index,
+		   raft_last_index(d->raft), store_durable_index(d->log));
+	status_add(&b, "\"transport\":\"%s\",\"engine\":\"%s\",\"durability\":\"%s\","
+		   "\"uptime_ms\":%" PRIu64 ",\"failed\":%s,",
+		   d->transport.kind == DP_TRANSPORT_DPDK ? "dpdk" : "udp",
+		   d->cfg.io_engine == NODE_ENGINE_URING ? "uring" : "pwrite",
+		   node_durability_name(d->cfg.durability),
+		   (uint64_t)((node_now_ns() - d->started_ns) / 1000000u), d->failed ? "true" : "false");
+	status_followers(d, &b);
+	status_add(&b, "\"rollback\":{\"entries\":%" PRIu64 ",\"last_first_index\":%" PRIu64
+		   ",\"last_last_index\":%" PRIu64 ",\"last_term\":%" PRIu64 "},",
+		   c->entries_rolled_back, c->rollback_first, c->rollback_last, c->rollback_term);
+	status_add(&b, "\"kv\":{\"keys\":%u,\"digest\":\"%016" PRIx64 "\"},",
+		   node_kv_keys_count(d->kv), node_kv_digest(d->kv));
+	status_add(&b, "\"counters\":{\"frames_rx\":%" PRIu64 ",\"frames_tx\":%" PRIu64
+		   ",\"send_failed\":%" PRIu64 ",\"auth_failures\":%" PRIu64
+		   ",\"client_requests\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"busy\":%" PRIu64
+		   ",\"redirects\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"bad_requests\":%" PRIu64
+		   ",\"proposals\":%" PRIu64 ",\"proposed_entries\":%" PRIu64
+		   ",\"reads\":%" PRIu64 ",\"appends_split\":%" PRIu64
+		   ",\"appends_no_room\":%" PRIu64 ",\"syncs\":%" PRIu64
+		   ",\"group_entries_mean\":%.2f,\"elections\":%" PRIu64
+		   ",\"entries_truncated\":%" PRIu64 ",\"msgs_dropped_stale\":%" PRIu64
+		   ",\"payload_bytes_used\":%" PRIu64 "},",
+		   d->transport.counters.received +
+			   d->transport.wire.counters.fragments_accepted,
+		   d->transport.counters.sent, d->transport.counters.send_failed,
+		   dp_wire_dropped(&d->transport.wire.counters, DP_ERR_BAD_TAG),
+		   c->client_requests, c->replies_sent, c->replies_busy, c->replies_redirect,
+		   c->replies_retry, c->client_bad, c->proposals, c->proposed_entries,
+		   c->reads_served, c->appends_split, c->appends_dropped_no_room,
+		   ss.groups_count,
+		   ss.groups_count > 0 ? (double)ss.entries_count / (double)ss.groups_count : 0.0,
+		   rc.elections_started, rc.entries_truncated, rc.msgs_dropped_stale,
+		   node_payloads_used(&d->payloads));
+	status_drops(d, &b);
+	status_add(&b, "\"pid\":%d}", (int)getpid());
+	return b.truncated ? -1 : (int)b.used;
+}
+
+void node_status_refresh(struct node_daemon *d)
+{
+	struct node_status_numbers n;
+	struct raft_counters rc;
+	struct store_stats ss;
+	raft_get_counters(d->raft, &rc);
+	store_stats(d->log, &ss);
+	snprintf(n.role, sizeof(n.role), "%s", raft_role_name(raft_role(d->raft)));
+	n.values[0] = d->cfg.self;
+	n.values[1] = raft_current_term(d->raft);
+	n.values[2] = raft_leader_id(d->raft);
+	n.values[3] = raft_commit_index(d->raft);
+	n.values[4] = d->applied_index;
+	n.values[5] = raft_last_index(d->raft);
+	n.values[6] = store_durable_index(d->log);
+	n.values[7] = d->transport.counters.received;
+	n.values[8] = d->transport.counters.sent;
+	n.values[9] = dp_wire_dropped(&d->transport.wire.counters, DP_ERR_BAD_TAG);
+	uint64_t drops = 0;
+	for (int e = DP_ERR_DROP_FIRST; e <= DP_ERR_DROP_LAST; e++) {
+		drops += dp_wire_dropped(&d->transport.wire.counters, e);
+	}
+	n.values[10] = drops;
+	n.values[11] = ss.groups_count;
+	n.values[12] = ss.groups_count > 0 ? ss.entries_count * 100 / ss.groups_count : 0;
+	n.values[13] = d->counters.entries_rolled_back;
+	n.values[14] = d->counters.client_requests;
+	n.values[15] = d->counters.replies_busy;
+	n.values[16] = node_kv_keys_count(d->kv);
+	n.values[17] = node_kv_digest(d->kv);
+	n.values[18] = rc.elections_started;
+	pthread_mutex_lock(&d->status_lock);
+	d->status = n;
+	d->status_built_ns = node_now_ns();
+	pthread_mutex_unlock(&d->status_lock);
+}
+
+static struct node_daemon *status_daemon; /* the one daemon of this process */
+
+/* Names of node_status_numbers.values[], in order. */
+static const char *const status_names[NODE_STATUS_VALUES] = {
+	"id", "term", "leader", "commit_index", "applied_index", "last_index",
+	"durable_index", "frames_rx", "frames_tx", "auth_failures", "drops",
+	"syncs", "group_entries_mean_x100", "entries_rolled_back", "client_requests",
+	"busy_replies", "kv_keys", "kv_digest", "elections"};
+
+/* "/raftnode/status": the figures raftctl status shows, as of the last
+ * refresh (a few times a second). */
+static int status_telemetry(const char *cmd, const char *params, struct rte_tel_data *info)
+{
+	(void)cmd;
+	(void)params;
+	struct node_daemon *d = status_daemon;
+	struct node_status_numbers n;
+	pthread_mutex_lock(&d->status_lock);
+	n = d->status;
+	pthread_mutex_unlock(&d->status_lock);
+	rte_tel_data_start_dict(info);
+	rte_tel_data_add_dict_string(info, "role", n.role);
+	for (unsigned i = 0; i < NODE_STATUS_VALUES; i++) {
+		rte_tel_data_add_dict_u64(info, status_names[i], n.values[i]);
+	}
+	return 0;
+}
+
+int node_telemetry_register(struct node_daemon *d)
+{
+	status_daemon = d;
+	return rte_telemetry_register_cmd("/raftnode/status", status_telemetry,
+					  "Node status: role, term, leader, indices, frames, "
+					  "drops, syncs, state digest. No parameters.");
+}
