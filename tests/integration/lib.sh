@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: MIT
+# lib.sh - shared by the integration tests (sourced): a cluster of real
+# raftnode processes in network namespaces, brought up by scripts/cluster.sh
+# with this test's own prefix, subnet and run directory, and always torn
+# down on exit. Usage in a test:
+#   . lib.sh; it_setup NAME SUBNET; it_up --nodes 3; ...; it_pass "what held"
+# The tests need root and `ip netns`; without them they exit 77 (skipped).
+
+set -euo pipefail
+
+it_fail() {
+	echo "FAIL [$IT_NAME]: $*" >&2
+	if [ -n "${IT_RUN:-}" ] && [ -d "$IT_RUN/logs" ]; then
+		for f in "$IT_RUN"/logs/*.log; do
+			echo "--- tail of $f" >&2
+			tail -n 15 "$f" >&2 || true
+		done
+	fi
+	exit 1
+}
+
+it_log() { echo "[$IT_NAME $(date +%T)] $*"; }
+
+# it_setup NAME SUBNET: names everything after the test; BUILD and SRC
+# come from the environment meson sets (IT_BUILD, IT_SRC).
+it_setup() {
+	IT_NAME=$1
+	IT_SUBNET=$2
+	if [ "$(id -u)" -ne 0 ] || ! ip netns list >/dev/null 2>&1; then
+		echo "SKIP: needs root and ip netns"
+		exit 77
+	fi
+	IT_BUILD=${IT_BUILD:?IT_BUILD: the build directory}
+	IT_SRC=${IT_SRC:?IT_SRC: the source directory}
+	IT_PREFIX="i$IT_NAME"
+	IT_RUN=$(mktemp -d "/tmp/raftnode-it-$IT_NAME.XXXXXX")
+	IT_WORK="$IT_RUN.work"
+	mkdir -p "$IT_WORK"
+	export RAFTNODE_RUN_DIR=$IT_RUN
+	export RAFTNODE_CONFIG=$IT_RUN/cluster.ini
+	trap it_cleanup EXIT
+}
+
+it_cleanup() {
+	local rc=$?
+	"$IT_SRC/scripts/cluster.sh" down --run-dir "$IT_RUN" --prefix "$IT_PREFIX" >/dev/null 2>&1 || true
+	rm -rf "$IT_WORK"
+	exit $rc
+}
+
+it_cluster() { "$IT_SRC/scripts/cluster.sh" "$@" --run-dir "$IT_RUN"; }
+
+it_up() {
+	"$IT_SRC/scripts/cluster.sh" up "$@" --run-dir "$IT_RUN" --prefix "$IT_PREFIX" \
+		--subnet "$IT_SUBNET" --build "$IT_BUILD" || it_fail "cluster.sh up $*"
+	IT_NODES=$(grep -c '^\[member\.' "$IT_RUN/cluster.ini")
+}
+
+it_ctl() { "$IT_BUILD/client/raftctl" --config "$IT_RUN/cluster.ini" "$@"; }
+
+# it_field ID JQ_EXPR: one field of node ID's status ("" if it does not answer).
+it_field() {
+	it_ctl --node "$1" --timeout-ms 500 --json status 2>/dev/null | jq -r "$2" 2>/dev/null || true
+}
+
+# it_leader [EXCEPT]: the leader most live nodes agree on (not EXCEPT), or "".
+it_leader() {
+	local except=${1:-0} i l votes=""
+	for i in $(seq 1 "$IT_NODES"); do
+		[ "$i" = "$except" ] && continue
+		l=$(it_field "$i" '.leader')
+		[ -n "$l" ] && [ "$l" != 0 ] && [ "$l" != "$except" ] && votes="$votes $l"
+	done
+	echo "$votes" | tr ' ' '\n' | grep -v '^$' | sort | uniq -c | sort -rn | awk 'NR==1{print $2}'
+}
+
+# it_wait_leader TIMEOUT_S [EXCEPT]: prints the leader once one is agreed.
+it_wait_leader() {
+	local end=$((SECONDS + $1)) l
+	while [ $SECONDS -lt $end ]; do
+		l=$(it_leader "${2:-0}")
+		if [ -n "$l" ] && [ "$(it_field "$l" '.role')" = leader ]; then
+			echo "$l"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# it_wait_converged TIMEOUT_S NODES...: same applied index and digest.
+it_wait_converged() {
+	local end=$((SECONDS + $1)) i line first
+	shift
+	while [ $SECONDS -lt $end ]; do
+		first=""
+		local same=1
+		for i in "$@"; do
+			line=$(it_field "$i" '"\(.applied_index) \(.commit_index) \(.kv.digest)"')
+			[ -z "$first" ] && first=$line
+			if [ -z "$line" ] || [ "$line" != "$first" ]; then
+				same=0
+				break
+			fi
+		done
+		if [ $same = 1 ]; then
+			echo "$first"
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+it_pass() { echo "PASS [$IT_NAME]: $*"; }

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Integration (e): bad input. Frames forged from a kernel socket (wrong
+# secret, another cluster, flipped bits, random bytes) are dropped and
+# counted while the node keeps serving, and none of them is accepted; bad
+# client requests get error replies; each class of bad configuration makes
+# raftnode exit 2 with one message naming the line and key.
+. "$(dirname "$0")/lib.sh"
+it_setup e 10.85.0
+
+# --- bad configurations: no cluster needed -------------------------------
+raftnode=$IT_BUILD/node/raftnode
+good=$IT_WORK/good.ini
+head -c 32 /dev/urandom >"$IT_WORK/secret"
+head -c 8 /dev/urandom >"$IT_WORK/short-secret"
+cat >"$good" <<INI
+[cluster]
+id = 5
+secret_file = $IT_WORK/secret
+election_timeout_ms = 300
+heartbeat_interval_ms = 50
+[member.1]
+ip = 10.85.0.1
+udp_port = 9000
+[member.2]
+ip = 10.85.0.2
+udp_port = 9000
+[node]
+data_dir = $IT_WORK/data%i
+transport = udp
+INI
+"$raftnode" --config "$good" --id 1 --check >/dev/null || it_fail "the good config is refused"
+# class | sed expression making the good file bad | text the message must hold
+bad_cases=(
+	"unknown key|s/^transport = udp/transprot = udp/|transprot"
+	"bad number|s/^election_timeout_ms = 300/election_timeout_ms = 3OO/|election_timeout_ms"
+	"heartbeat not below timeout|s/^heartbeat_interval_ms = 50/heartbeat_interval_ms = 400/|heartbeat_interval_ms"
+	"unknown section|s/^\\[node\\]/[nodes]/|nodes"
+	"bad transport|s/^transport = udp/transport = tcp/|transport"
+	"bad address|s/^ip = 10.85.0.2/ip = 10.85.0.256/|ip"
+	"missing secret file|s|^secret_file = .*|secret_file = $IT_WORK/nope|secret_file"
+	"syntax error|s/^udp_port = 9000/udp_port 9000/|syntax"
+	"window not a power of two|\$a [limits]\\nlog_entries_max = 100000|log_entries_max"
+)
+for c in "${bad_cases[@]}"; do
+	IFS='|' read -r what expr needle <<<"$c"
+	sed -e "$expr" "$good" >"$IT_WORK/bad.ini"
+	set +e
+	msg=$("$raftnode" --config "$IT_WORK/bad.ini" --id 1 2>&1)
+	rc=$?
+	set -e
+	[ $rc -eq 2 ] || it_fail "config with $what: exit $rc, not 2 ($msg)"
+	echo "$msg" | grep -q "$needle" || it_fail "config with $what: message does not name '$needle': $msg"
+	[ "$(echo "$msg" | wc -l)" -eq 1 ] || it_fail "config with $what: more than one line: $msg"
+	it_log "bad config ($what): exit 2: $msg"
+done
+sed -e "s|^secret_file = .*|secret_file = $IT_WORK/short-secret|" "$good" >"$IT_WORK/bad.ini"
+set +e; msg=$("$raftnode" --config "$IT_WORK/bad.ini" --id 1 2>&1); rc=$?; set -e
+[ $rc -eq 2 ] && echo "$msg" | grep -q short-secret || it_fail "short secret: exit $rc: $msg"
+set +e; msg=$("$raftnode" --config "$good" --id 9 2>&1); rc=$?; set -e
+[ $rc -eq 2 ] && echo "$msg" | grep -q "member.9" || it_fail "id not a member: exit $rc: $msg"
+set +e; msg=$("$raftnode" --config "$IT_WORK/none.ini" --id 1 2>&1); rc=$?; set -e
+[ $rc -eq 2 ] && echo "$msg" | grep -q "none.ini" || it_fail "missing file: exit $rc: $msg"
+it_log "every bad configuration class exits 2 with its message"
+
+# --- forged frames ---------------------------------------------------------
+it_up --nodes 3
+leader=$(it_wait_leader 10) || it_fail "no leader in 10 s"
+it_ctl --node 1 put real value >/dev/null || it_fail "put before forging"
+term0=$(it_field 1 .term)
+tag0=$(it_field 1 .drops.bad_tag)
+cluster0=$(it_field 1 .drops.wrong_cluster)
+drops0=$(it_field 1 '[.drops[]] | add')
+"$IT_BUILD/tests/integration/forge" --node 1 --count 500 || it_fail "forge"
+sleep 0.5
+tag1=$(it_field 1 .drops.bad_tag)
+cluster1=$(it_field 1 .drops.wrong_cluster)
+drops1=$(it_field 1 '[.drops[]] | add')
+it_log "node 1 drops: bad_tag $tag0 -> $tag1, wrong_cluster $cluster0 -> $cluster1, all reasons $drops0 -> $drops1"
+# 500 frames: 100 each of wrong-secret request, wrong-secret consensus
+# message, other cluster, flipped bit, random bytes.
+[ $((tag1 - tag0)) -ge 200 ] || it_fail "bad_tag rose by $((tag1 - tag0)), expected >= 200"
+[ $((cluster1 - cluster0)) -ge 100 ] || it_fail "wrong_cluster rose by $((cluster1 - cluster0)), expected >= 100"
+[ $((drops1 - drops0)) -ge 450 ] || it_fail "drops rose by $((drops1 - drops0)) for 500 forged frames"
+[ "$(it_field 1 .term)" = "$term0" ] || it_fail "a forged message changed node 1's term"
+if it_ctl --node 1 get forged >/dev/null 2>&1; then it_fail "a forged write was applied"; fi
+it_ctl --node 1 put after forged-frames >/dev/null || it_fail "node 1 stopped serving"
+[ "$(it_ctl --node 3 get after)" = forged-frames ] || it_fail "read after forging"
+
+# --- bad client requests ------------------------------------------------------
+big=$(head -c 3000 /dev/zero | tr '\0' x)
+set +e; out=$(it_ctl --node "$leader" put toobig "$big" 2>&1); rc=$?; set -e
+[ $rc -eq 1 ] && echo "$out" | grep -qi "bad.request\|bad_request" \
+	|| it_fail "a value over kv_value_bytes_max: exit $rc: $out"
+set +e; out=$(it_ctl --node "$leader" transfer-leader 42 2>&1); rc=$?; set -e
+[ $rc -eq 1 ] && echo "$out" | grep -qi "bad.request\|bad_request" \
+	|| it_fail "transfer to a non-member: exit $rc: $out"
+bad=$(it_field "$leader" .counters.bad_requests)
+[ "${bad:-0}" -ge 2 ] || it_fail "bad_requests counter is $bad"
+it_pass "500 forged frames dropped and counted (bad_tag +$((tag1 - tag0)), wrong_cluster +$((cluster1 - cluster0))), none accepted, node serving; bad requests answered BAD_REQUEST; 12 bad-config classes exit 2"
