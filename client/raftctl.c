@@ -291,6 +291,13 @@ int main(int argc, char **argv)
 	if (cmd == NULL) {
 		return ctl_usage_error("unknown command '%s'", ctl.cmd);
 	}
+	for (int i = 0; i < ctl.args_count; i++) {
+		if (strcmp(ctl.args[i], "--help") == 0 || strcmp(ctl.args[i], "-h") == 0) {
+			printf("usage: raftctl [OPTIONS] %s\n\n", cmd->args_usage);
+			ctl_usage(stdout);
+			return EXIT_OK;
+		}
+	}
 	if (ctl.args_count != cmd->args_count) {
 		return ctl_usage_error("usage: raftctl [OPTIONS] %s", cmd->args_usage);
 	}

@@ -55,6 +55,7 @@ struct print_state {
 	int depth;
 	bool expect_key;
 	bool line_open; /* "key:" or "-" printed, its value not yet */
+	bool dash_open; /* "- " of an object in an array: its first key follows */
 };
 
 static void print_indent(struct print_state *p)
@@ -97,7 +98,10 @@ static bool print_open(struct print_state *p, char kind)
 		return false;
 	}
 	print_value_start(p);
-	if (p->line_open) {
+	bool item = p->depth > 0 && p->kind[p->depth - 1] == '[';
+	if (item && kind == '{') {
+		p->dash_open = true; /* "- first_key: value" on one line */
+	} else if (p->line_open) {
 		fputc('\n', p->out);
 		p->line_open = false;
 	}
@@ -115,6 +119,7 @@ static bool print_close(struct print_state *p, char kind)
 		fputs(" (none)\n", p->out);
 		p->line_open = false;
 	}
+	p->dash_open = false;
 	p->depth--;
 	p->expect_key = false;
 	return true;
@@ -144,7 +149,12 @@ static bool print_token(struct print_state *p, const char *s, size_t n, size_t *
 		return false;
 	}
 	if (ch == '"' && p->expect_key) {
-		print_indent(p);
+		if (p->dash_open) {
+			fputc(' ', p->out);
+			p->dash_open = false;
+		} else {
+			print_indent(p);
+		}
 		bool ok = print_string(p, s, n, i);
 		fputc(':', p->out);
 		p->line_open = true;

@@ -61,7 +61,10 @@ static void fake_set(struct fake_entry *e, const uint8_t *v, uint32_t bytes)
 static void fake_kv(struct fake_node *f, const struct dp_client_request *r,
 		    struct dp_client_reply *rep)
 {
-	static const char status_json[] = "{\"role\":\"leader\",\"term\":3}";
+	static const char status_json[] =
+		"{\"role\":\"leader\",\"term\":3,\"leader\":1,\"commit_index\":10,"
+		"\"followers\":[{\"id\":2,\"match\":10,\"next\":11,\"inflight\":0}],"
+		"\"counters\":{\"proposals\":5,\"note\":\"a \\\"quoted\\\" word\"}}";
 	struct fake_entry *e = fake_find(f, r, r->op == DP_CLIENT_PUT);
 	rep->status = DP_CLIENT_OK;
 	switch (r->op) {
@@ -89,6 +92,7 @@ static void fake_kv(struct fake_node *f, const struct dp_client_request *r,
 			fake_set(e, r->value, r->value_bytes);
 		}
 		break;
+	case DP_CLIENT_TRANSFER: break; /* accepted */
 	case DP_CLIENT_STATUS:
 		rep->value = (const uint8_t *)status_json;
 		rep->value_bytes = sizeof(status_json) - 1;
