@@ -52,13 +52,27 @@ static uint32_t table_free_slot(const struct rn_client *c)
 	return 0;
 }
 
-static bool table_request_ok(const struct rn_client_request *req)
+/* The byte strings each operation carries, as the node's decoder checks
+ * them (wire_client.c): a request it would drop is refused here instead of
+ * timing out. 0, -DP_ERR_INVALID or -DP_ERR_TOO_BIG. */
+static int table_request_check(const struct rn_client_request *req)
 {
 	uint64_t data_bytes = (uint64_t)req->key_bytes + req->value_bytes + req->expect_bytes;
-	return req->op >= DP_CLIENT_PUT && req->op <= DP_CLIENT_OP_LAST &&
-	       (req->flags & ~DP_CLIENT_FLAGS_KNOWN) == 0 && req->key_bytes > 0 &&
-	       req->key_bytes <= DP_CLIENT_KEY_BYTES_MAX &&
-	       data_bytes <= CLIENT_REQUEST_DATA_BYTES_MAX;
+	if (req->op < DP_CLIENT_PUT || req->op > DP_CLIENT_OP_LAST ||
+	    (req->flags & ~DP_CLIENT_FLAGS_KNOWN) != 0 || req->key_bytes == 0) {
+		return -DP_ERR_INVALID;
+	}
+	bool has_value = req->op == DP_CLIENT_PUT || req->op == DP_CLIENT_CAS ||
+			 req->op == DP_CLIENT_TRANSFER;
+	if ((!has_value && req->value_bytes != 0) ||
+	    (req->op != DP_CLIENT_CAS && req->expect_bytes != 0) ||
+	    (req->op == DP_CLIENT_TRANSFER && req->value_bytes != 4)) {
+		return -DP_ERR_INVALID;
+	}
+	if (req->key_bytes > DP_CLIENT_KEY_BYTES_MAX || data_bytes > CLIENT_REQUEST_DATA_BYTES_MAX) {
+		return -DP_ERR_TOO_BIG;
+	}
+	return 0;
 }
 
 static void table_copy(uint8_t *dst, const void *src, uint32_t bytes)
@@ -74,8 +88,9 @@ int client_submit(struct rn_client *c, const struct rn_client_request *req, uint
 {
 	RN_ASSERT(c != NULL);
 	RN_ASSERT(req != NULL);
-	if (!table_request_ok(req)) {
-		return -DP_ERR_TOO_BIG;
+	int rc = table_request_check(req);
+	if (rc != 0) {
+		return rc;
 	}
 	if (target_id != 0 && client_node(c, target_id) == NULL) {
 		return -RN_CLIENT_E_BAD_NODE;
@@ -100,7 +115,7 @@ int client_submit(struct rn_client *c, const struct rn_client_request *req, uint
 	table_copy(data + req->key_bytes, req->value, req->value_bytes);
 	table_copy(data + req->key_bytes + req->value_bytes, req->expect, req->expect_bytes);
 	c->active[c->active_count++] = i;
-	int rc = client_slot_send(c, s);
+	rc = client_slot_send(c, s);
 	if (rc != 0) {
 		table_release(c, s);
 	}

@@ -330,6 +330,17 @@ static void test_async_full(void **state)
 	assert_int_equal(seen.timeout_count, 4);
 	assert_int_equal(rn_client_inflight(c), 0);
 	assert_int_equal(rn_client_submit(c, &req), 0); /* room again */
+	/* Requests the node's decoder would drop are refused at once. */
+	struct rn_client_request bad = {.op = DP_CLIENT_GET, .key = "k", .key_bytes = 1,
+					.value = "v", .value_bytes = 1};
+	assert_int_equal(rn_client_submit(c, &bad), -DP_ERR_INVALID);
+	bad = (struct rn_client_request){.op = DP_CLIENT_GET, .key = "k", .key_bytes = 0};
+	assert_int_equal(rn_client_submit(c, &bad), -DP_ERR_INVALID);
+	static const uint8_t big_key[DP_CLIENT_KEY_BYTES_MAX + 1];
+	bad = (struct rn_client_request){.op = DP_CLIENT_GET, .key = big_key,
+					 .key_bytes = sizeof(big_key)};
+	assert_int_equal(rn_client_submit(c, &bad), -DP_ERR_TOO_BIG);
+	assert_int_equal(rn_client_inflight(c), 1);
 	rn_client_close(c);
 	fake_node_stop(&f);
 }
