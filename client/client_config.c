@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client_config.c - a client's configuration from the nodes' own INI file
+ * (node_config_load in node/config.c, format in config/example.ini): the
+ * cluster id, the members' addresses and the secret file's bytes.
+ *
+ * node_config_load reads the file for one member (`self`) and refuses an id
+ * that is not a member. A client is no member, so it first reads the file
+ * as node 1; when the cluster has no node 1 it reads it again as its first
+ * member. The members and every other check are the same either way.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_internal.h"
+#include "common.h"
+#include "node.h"
+
+const char *rn_client_config_default_path(void)
+{
+	const char *env = getenv("RAFTNODE_CONFIG");
+	return env != NULL && env[0] != '\0' ? env : RN_CLIENT_CONFIG_DEFAULT;
+}
+
+static bool config_has_member(const struct node_config *nc, raft_node_id id)
+{
+	for (uint32_t i = 0; i < nc->members_count; i++) {
+		if (nc->members[i].id == id) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The secret: DP_SECRET_BYTES_MIN..MAX bytes, used as they are. */
+static int config_read_secret(const char *path, struct rn_client_config *cfg, char *errmsg,
+			      size_t errmsg_bytes)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		int rc = -errno;
+		snprintf(errmsg, errmsg_bytes, "secret file %s: cannot open: %s", path,
+			 strerror(errno));
+		return rc;
+	}
+	uint8_t buf[DP_SECRET_BYTES_MAX + 1];
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	int read_failed = ferror(f);
+	fclose(f);
+	if (read_failed) {
+		snprintf(errmsg, errmsg_bytes, "secret file %s: read error", path);
+		return -EIO;
+	}
+	if (n < DP_SECRET_BYTES_MIN || n > DP_SECRET_BYTES_MAX) {
+		snprintf(errmsg, errmsg_bytes, "secret file %s: %s bytes (it must hold %u..%u)",
+			 path, n > DP_SECRET_BYTES_MAX ? "more than 64" : "too few",
+			 DP_SECRET_BYTES_MIN, DP_SECRET_BYTES_MAX);
+		memset(buf, 0, sizeof(buf));
+		return -EINVAL;
+	}
+	memcpy(cfg->secret, buf, n);
+	cfg->secret_bytes = (uint32_t)n;
+	memset(buf, 0, sizeof(buf));
+	return 0;
+}
+
+static void config_members(const struct node_config *nc, struct rn_client_config *cfg)
+{
+	_Static_assert(NODE_MEMBERS_MAX <= RAFT_NODES_MAX, "members fit the client's table");
+	cfg->cluster_id = nc->cluster_id;
+	cfg->nodes_count = nc->members_count;
+	for (uint32_t i = 0; i < nc->members_count; i++) {
+		cfg->nodes[i] = (struct rn_client_node){.id = nc->members[i].id,
+							.ip = ntohl(nc->members[i].ip_be),
+							.udp_port = nc->members[i].udp_port};
+	}
+}
+
+int rn_client_config_load(const char *path, struct rn_client_config *cfg, char *errmsg,
+			  size_t errmsg_bytes)
+{
+	RN_ASSERT(path != NULL && cfg != NULL);
+	RN_ASSERT(errmsg != NULL && errmsg_bytes > 0);
+	struct node_config *nc = calloc(1, sizeof(*nc)); /* members_count 0 if unopened */
+	if (nc == NULL) {
+		snprintf(errmsg, errmsg_bytes, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	int rc = node_config_load(path, 1, nc, errmsg, errmsg_bytes);
+	if (rc != 0 && nc->members_count > 0 && !config_has_member(nc, 1)) {
+		rc = node_config_load(path, nc->members[0].id, nc, errmsg, errmsg_bytes);
+	}
+	if (rc == 0) {
+		rn_client_config_default(cfg);
+		config_members(nc, cfg);
+		rc = config_read_secret(nc->secret_file, cfg, errmsg, errmsg_bytes);
+	}
+	free(nc);
+	return rc;
+}

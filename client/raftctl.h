@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * raftctl.h - what raftctl.c (commands) uses from raftctl_print.c (output).
+ */
+#ifndef RN_RAFTCTL_H
+#define RN_RAFTCTL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rn_client.h"
+
+void raftctl_json_string(FILE *out, const uint8_t *s, uint32_t bytes);
+/* {"status":"ok","value":"v","node":2,"leader":1,"attempts":1} and a newline. */
+void raftctl_print_result_json(FILE *out, const char *status_name,
+			       const struct rn_client_result *res);
+/* The node's status JSON as indented "key: value" lines (as-is if it is
+ * not JSON raftctl can read). */
+void raftctl_print_status(FILE *out, const uint8_t *json, uint32_t bytes);
+
+#endif /* RN_RAFTCTL_H */

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client_fake_node.h - a scripted stand-in for a raftnode in the client's
+ * unit tests: a UDP socket on 127.0.0.1 served by a thread that decodes
+ * requests with the real wire codec and answers with sealed replies,
+ * following one behaviour (a tiny key-value store, always redirect, retry
+ * or drop the first request, a wrongly sealed reply first, silence). It
+ * records every request it decoded so tests can check what was sent.
+ */
+#ifndef RN_CLIENT_FAKE_NODE_H
+#define RN_CLIENT_FAKE_NODE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rn_client.h"
+
+#define FAKE_CLUSTER_ID 7u
+#define FAKE_LOG_MAX 256u
+#define FAKE_KEYS_MAX 256u
+#define FAKE_KEY_BYTES_MAX 32u
+#define FAKE_VALUE_BYTES_MAX 64u
+
+enum fake_mode {
+	FAKE_KV = 1,		 /* answer put/get/del/cas/status from a small map */
+	FAKE_REDIRECT = 2,	 /* REDIRECT to redirect_to, every time */
+	FAKE_RETRY_FIRST = 3,	 /* RETRY the first request, then FAKE_KV */
+	FAKE_DROP_FIRST = 4,	 /* ignore the first request, then FAKE_KV */
+	FAKE_BAD_SECRET_FIRST = 5, /* a reply sealed with another secret first */
+	FAKE_SILENT = 6,	 /* never answer */
+};
+
+struct fake_request {
+	uint64_t client_id;
+	uint64_t seq;
+	uint8_t op;
+	uint64_t rx_ns;
+};
+
+struct fake_entry {
+	bool used;
+	uint8_t key_bytes;
+	uint8_t value_bytes;
+	uint8_t key[FAKE_KEY_BYTES_MAX];
+	uint8_t value[FAKE_VALUE_BYTES_MAX];
+};
+
+struct fake_node {
+	uint32_t id;
+	uint16_t port;
+	int fd;
+	int mode; /* enum fake_mode */
+	uint32_t redirect_to;
+	pthread_t thread;
+	atomic_bool stop;
+	struct dp_wire wire;
+	struct dp_wire bad_wire;
+	uint64_t msg_seq;
+	pthread_mutex_t mu; /* guards the log: the test thread reads it */
+	struct fake_request log[FAKE_LOG_MAX];
+	uint32_t requests_count;
+	struct fake_entry kv[FAKE_KEYS_MAX];
+	uint8_t buf[DP_FRAME_BYTES_MAX];
+	uint8_t out[DP_FRAME_BYTES_MAX];
+};
+
+extern const uint8_t fake_secret[32];
+
+/* Binds 127.0.0.1:0 and starts the thread. Asserts (cmocka) on failure. */
+void fake_node_start(struct fake_node *f, uint32_t id, int mode);
+void fake_node_stop(struct fake_node *f);
+uint32_t fake_node_requests(struct fake_node *f);
+struct fake_request fake_node_request(struct fake_node *f, uint32_t i);
+/* A client configuration naming these nodes, with the test secret. */
+void fake_client_config(struct rn_client_config *cfg, struct fake_node *const *nodes,
+			uint32_t nodes_count);
+uint64_t fake_now_ns(void);
+
+#endif /* RN_CLIENT_FAKE_NODE_H */

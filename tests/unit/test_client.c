@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_client.c - the client library (client/, rn_client.h) against fake
+ * nodes.
+ *
+ * Goal: every promise of rn_client.h that a node's answers drive: replies
+ * matched to requests, REDIRECT followed, RETRY backed off, a lost request
+ * retransmitted with the SAME sequence number (what makes it exactly-once
+ * on the node), a reply sealed with another secret dropped and counted, the
+ * deadline kept, and the async table (100 requests in flight, E_FULL at
+ * inflight_max). Configuration loading: test_client_config.c.
+ * Method: each fake node (client_fake_node.c) is a thread with a UDP socket
+ * on 127.0.0.1 that decodes requests with the real wire codec and answers
+ * with sealed replies by a script, recording what it received.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client_fake_node.h"
+
+#define MS_NS 1000000ull
+
+static struct rn_client *open_client(struct fake_node *const *nodes, uint32_t count,
+				     struct rn_client_config *cfg_out)
+{
+	struct rn_client_config cfg;
+	fake_client_config(&cfg, nodes, count);
+	if (cfg_out != NULL) {
+		/* The caller's changes on top of the defaults. */
+		cfg.timeout_ms = cfg_out->timeout_ms != 0 ? cfg_out->timeout_ms : cfg.timeout_ms;
+		cfg.deadline_ms = cfg_out->deadline_ms != 0 ? cfg_out->deadline_ms : cfg.deadline_ms;
+		cfg.inflight_max = cfg_out->inflight_max;
+	}
+	struct rn_client *c = NULL;
+	assert_int_equal(rn_client_open(&cfg, &c), 0);
+	assert_non_null(c);
+	return c;
+}
+
+static void test_put_get_ok(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_KV);
+	struct fake_node *nodes[] = {&f};
+	struct rn_client *c = open_client(nodes, 1, NULL);
+	struct rn_client_result res;
+
+	assert_int_equal(rn_client_put(c, "k", 1, "v1", 2, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	assert_int_equal(res.node_id, 1);
+	assert_int_equal(res.attempts, 1);
+	assert_int_equal(rn_client_get(c, "k", 1, false, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	assert_int_equal(res.value_bytes, 2);
+	assert_memory_equal(res.value, "v1", 2);
+	assert_int_equal(rn_client_cas(c, "k", 1, "zz", 2, "v2", 2, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_CAS_FAILED);
+	assert_int_equal(rn_client_cas(c, "k", 1, "v1", 2, "v2", 2, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	assert_int_equal(rn_client_get(c, "k", 1, true, &res), 0);
+	assert_memory_equal(res.value, "v2", 2);
+	assert_int_equal(rn_client_del(c, "k", 1, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+
+	/* Sequence numbers only grow, and the ops went out as asked. */
+	assert_int_equal(fake_node_requests(&f), 6);
+	for (uint32_t i = 1; i < 6; i++) {
+		assert_true(fake_node_request(&f, i).seq > fake_node_request(&f, i - 1).seq);
+	}
+	assert_int_equal(fake_node_request(&f, 4).op, DP_CLIENT_GET_STALE);
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
+static void test_not_found(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_KV);
+	struct fake_node *nodes[] = {&f};
+	struct rn_client *c = open_client(nodes, 1, NULL);
+	struct rn_client_result res;
+	assert_int_equal(rn_client_get(c, "missing", 7, false, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_NOT_FOUND);
+	assert_int_equal(rn_client_del(c, "missing", 7, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_NOT_FOUND);
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
+static void test_redirect_followed(void **state)
+{
+	(void)state;
+	struct fake_node f1, f2;
+	fake_node_start(&f1, 1, FAKE_REDIRECT);
+	fake_node_start(&f2, 2, FAKE_KV);
+	f1.redirect_to = 2;
+	struct fake_node *nodes[] = {&f1, &f2};
+	struct rn_client *c = open_client(nodes, 2, NULL);
+	struct rn_client_result res;
+	struct rn_client_counters k;
+
+	assert_int_equal(rn_client_target(c), 1);
+	assert_int_equal(rn_client_put(c, "k", 1, "v", 1, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	assert_int_equal(res.node_id, 2);
+	assert_int_equal(res.attempts, 2);
+	rn_client_get_counters(c, &k);
+	assert_int_equal(k.redirects, 1);
+	/* The redirected request is the same request: same sequence number. */
+	assert_int_equal(fake_node_requests(&f1), 1);
+	assert_int_equal(fake_node_requests(&f2), 1);
+	assert_int_equal(fake_node_request(&f1, 0).seq, fake_node_request(&f2, 0).seq);
+	/* Later requests go to the leader first. */
+	assert_int_equal(rn_client_target(c), 2);
+	assert_int_equal(rn_client_get(c, "k", 1, false, &res), 0);
+	assert_int_equal(res.attempts, 1);
+	assert_int_equal(fake_node_requests(&f1), 1);
+	/* Status goes to exactly the node asked, never redirected. */
+	assert_int_equal(rn_client_status(c, 1, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_REDIRECT);
+	assert_int_equal(res.node_id, 1);
+	assert_int_equal(rn_client_status(c, 2, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	assert_memory_equal(res.value, "{\"role\"", 7);
+	assert_int_equal(rn_client_status(c, 9, &res), -RN_CLIENT_E_BAD_NODE);
+	rn_client_close(c);
+	fake_node_stop(&f1);
+	fake_node_stop(&f2);
+}
+
+static void test_retry_then_ok(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_RETRY_FIRST);
+	struct fake_node *nodes[] = {&f};
+	struct rn_client *c = open_client(nodes, 1, NULL);
+	struct rn_client_result res;
+	struct rn_client_counters k;
+
+	assert_int_equal(rn_client_put(c, "k", 1, "v", 1, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	assert_int_equal(res.attempts, 2);
+	rn_client_get_counters(c, &k);
+	assert_int_equal(k.retries_busy, 1);
+	assert_int_equal(k.retransmits, 0);
+	assert_int_equal(fake_node_requests(&f), 2);
+	struct fake_request a = fake_node_request(&f, 0), b = fake_node_request(&f, 1);
+	assert_int_equal(a.seq, b.seq);
+	/* Backed off: at least the minimum backoff (5 ms), well under the
+	 * 50 ms retransmit timeout. */
+	assert_true(b.rx_ns - a.rx_ns >= 5 * MS_NS);
+	assert_true(b.rx_ns - a.rx_ns < 45 * MS_NS);
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
+static void test_dropped_retransmitted_same_seq(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_DROP_FIRST);
+	struct fake_node *nodes[] = {&f};
+	struct rn_client *c = open_client(nodes, 1, NULL);
+	struct rn_client_result res;
+	struct rn_client_counters k;
+
+	assert_int_equal(rn_client_put(c, "k", 1, "v", 1, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	assert_int_equal(res.attempts, 2);
+	rn_client_get_counters(c, &k);
+	assert_int_equal(k.retransmits, 1);
+	assert_int_equal(k.sent, 2);
+	assert_int_equal(fake_node_requests(&f), 2);
+	struct fake_request a = fake_node_request(&f, 0), b = fake_node_request(&f, 1);
+	assert_int_equal(a.client_id, b.client_id);
+	assert_int_equal(a.seq, b.seq);
+	assert_true(b.rx_ns - a.rx_ns >= 45 * MS_NS); /* after the 50 ms timeout */
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
+static void test_bad_secret_reply_dropped(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_BAD_SECRET_FIRST);
+	struct fake_node *nodes[] = {&f};
+	struct rn_client *c = open_client(nodes, 1, NULL);
+	struct rn_client_result res;
+	struct rn_client_counters k;
+
+	assert_int_equal(rn_client_put(c, "k", 1, "v", 1, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	/* Let the good reply that follows the bad one be received too. */
+	assert_int_equal(rn_client_get(c, "k", 1, false, &res), 0);
+	rn_client_get_counters(c, &k);
+	assert_int_equal(k.rx_dropped, 1);
+	assert_int_equal(k.replies, 2);
+	assert_int_equal(k.retransmits, 0);
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
+static void test_timeout_within_deadline(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_SILENT);
+	struct fake_node *nodes[] = {&f};
+	struct rn_client_config want = {.timeout_ms = 50, .deadline_ms = 300};
+	struct rn_client *c = open_client(nodes, 1, &want);
+	struct rn_client_result res;
+	struct rn_client_counters k;
+
+	uint64_t t0 = fake_now_ns();
+	assert_int_equal(rn_client_put(c, "k", 1, "v", 1, &res), -RN_CLIENT_E_TIMEOUT);
+	uint64_t took_ns = fake_now_ns() - t0;
+	assert_true(took_ns >= 300 * MS_NS);
+	assert_true(took_ns < 450 * MS_NS);
+	rn_client_get_counters(c, &k);
+	assert_int_equal(k.timeouts, 1);
+	/* Resent every 50 ms until the deadline, always the same seq. */
+	uint32_t n = fake_node_requests(&f);
+	assert_true(n >= 5 && n <= 7);
+	for (uint32_t i = 1; i < n; i++) {
+		assert_int_equal(fake_node_request(&f, i).seq, fake_node_request(&f, 0).seq);
+	}
+	assert_string_not_equal(rn_client_strerror(-RN_CLIENT_E_TIMEOUT), "");
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
+struct async_seen {
+	uint32_t completions[100];
+	uint32_t ok_count;
+	uint32_t timeout_count;
+};
+
+static void async_on_reply(void *ctx, uint64_t user, int rc, const struct rn_client_result *res)
+{
+	struct async_seen *seen = ctx;
+	assert_true(user < 100);
+	seen->completions[user]++;
+	if (rc == 0 && res->status == DP_CLIENT_OK) {
+		seen->ok_count++;
+	} else if (rc == -RN_CLIENT_E_TIMEOUT) {
+		seen->timeout_count++;
+	}
+}
+
+static void test_async_100(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_KV);
+	struct fake_node *nodes[] = {&f};
+	struct rn_client *c = open_client(nodes, 1, NULL);
+	struct async_seen seen = {0};
+
+	for (uint32_t i = 0; i < 100; i++) {
+		char key[16];
+		int key_bytes = snprintf(key, sizeof(key), "key%u", i);
+		struct rn_client_request req = {.op = DP_CLIENT_PUT, .key = key,
+						.key_bytes = (uint32_t)key_bytes, .value = "v",
+						.value_bytes = 1, .user = i};
+		assert_int_equal(rn_client_submit(c, &req), 0);
+	}
+	assert_int_equal(rn_client_inflight(c), 100);
+	uint32_t done = 0;
+	uint64_t give_up_ns = fake_now_ns() + 5000 * MS_NS;
+	while (done < 100 && fake_now_ns() < give_up_ns) {
+		int n = rn_client_poll(c, 10000, async_on_reply, &seen);
+		assert_true(n >= 0);
+		done += (uint32_t)n;
+	}
+	assert_int_equal(done, 100);
+	assert_int_equal(seen.ok_count, 100);
+	for (uint32_t i = 0; i < 100; i++) {
+		assert_int_equal(seen.completions[i], 1);
+	}
+	assert_int_equal(rn_client_inflight(c), 0);
+	/* Every key landed on the node. */
+	struct rn_client_result res;
+	assert_int_equal(rn_client_get(c, "key99", 5, false, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
+static void test_async_full(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_SILENT);
+	struct fake_node *nodes[] = {&f};
+	struct rn_client_config want = {.timeout_ms = 50, .deadline_ms = 200, .inflight_max = 4};
+	struct rn_client *c = open_client(nodes, 1, &want);
+	struct async_seen seen = {0};
+	struct rn_client_request req = {.op = DP_CLIENT_GET, .key = "k", .key_bytes = 1};
+
+	for (uint32_t i = 0; i < 4; i++) {
+		req.user = i;
+		assert_int_equal(rn_client_submit(c, &req), 0);
+	}
+	req.user = 4;
+	assert_int_equal(rn_client_submit(c, &req), -RN_CLIENT_E_FULL);
+	assert_int_equal(rn_client_inflight(c), 4);
+	/* A sync call would lose the async replies: refused. */
+	struct rn_client_result res;
+	assert_int_equal(rn_client_get(c, "k", 1, false, &res), -EBUSY);
+	/* Past the deadline each completes once, as a timeout. */
+	uint32_t done = 0;
+	uint64_t give_up_ns = fake_now_ns() + 2000 * MS_NS;
+	while (done < 4 && fake_now_ns() < give_up_ns) {
+		done += (uint32_t)rn_client_poll(c, 10000, async_on_reply, &seen);
+	}
+	assert_int_equal(done, 4);
+	assert_int_equal(seen.timeout_count, 4);
+	assert_int_equal(rn_client_inflight(c), 0);
+	assert_int_equal(rn_client_submit(c, &req), 0); /* room again */
+	/* Requests the node's decoder would drop are refused at once. */
+	struct rn_client_request bad = {.op = DP_CLIENT_GET, .key = "k", .key_bytes = 1,
+					.value = "v", .value_bytes = 1};
+	assert_int_equal(rn_client_submit(c, &bad), -DP_ERR_INVALID);
+	bad = (struct rn_client_request){.op = DP_CLIENT_GET, .key = "k", .key_bytes = 0};
+	assert_int_equal(rn_client_submit(c, &bad), -DP_ERR_INVALID);
+	static const uint8_t big_key[DP_CLIENT_KEY_BYTES_MAX + 1];
+	bad = (struct rn_client_request){.op = DP_CLIENT_GET, .key = big_key,
+					 .key_bytes = sizeof(big_key)};
+	assert_int_equal(rn_client_submit(c, &bad), -DP_ERR_TOO_BIG);
+	assert_int_equal(rn_client_inflight(c), 1);
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_put_get_ok),
+		cmocka_unit_test(test_not_found),
+		cmocka_unit_test(test_redirect_followed),
+		cmocka_unit_test(test_retry_then_ok),
+		cmocka_unit_test(test_dropped_retransmitted_same_seq),
+		cmocka_unit_test(test_bad_secret_reply_dropped),
+		cmocka_unit_test(test_timeout_within_deadline),
+		cmocka_unit_test(test_async_100),
+		cmocka_unit_test(test_async_full),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_client_config.c - rn_client_config_load and its default path.
+ *
+ * Goal: a client reads the nodes' own INI file (members, cluster id, the
+ * secret file's bytes) even when the cluster has no node 1, and every
+ * error names the file at fault: the secret path that cannot be read, a
+ * secret of the wrong size. Method: write small INI and secret files to a
+ * scratch directory and load them.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rn_client.h"
+
+struct scratch {
+	char dir[256];
+	char ini[300];
+	char secret[300];
+};
+
+static void scratch_make(struct scratch *s)
+{
+	const char *base = getenv("TMPDIR");
+	snprintf(s->dir, sizeof(s->dir), "%s/raftnode-client-XXXXXX", base != NULL ? base : "/tmp");
+	assert_non_null(mkdtemp(s->dir));
+	snprintf(s->ini, sizeof(s->ini), "%s/cluster.ini", s->dir);
+	snprintf(s->secret, sizeof(s->secret), "%s/secret", s->dir);
+}
+
+static void scratch_remove(struct scratch *s)
+{
+	unlink(s->ini);
+	unlink(s->secret);
+	assert_int_equal(rmdir(s->dir), 0);
+}
+
+static void write_file(const char *path, const char *text, size_t bytes)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, bytes, f), bytes);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* A two-node cluster, members 2 and 3 (no node 1), kernel UDP transport. */
+static void write_ini(const struct scratch *s, const char *secret_path)
+{
+	char text[1024];
+	int n = snprintf(text, sizeof(text),
+			 "[cluster]\nid = 42\nsecret_file = %s\n"
+			 "[member.2]\nip = 10.77.0.2\nudp_port = 9002\n"
+			 "[member.3]\nip = 10.77.0.3\nudp_port = 9003\n"
+			 "[node]\ndata_dir = /tmp/n%%i\ntransport = udp\n",
+			 secret_path);
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	write_file(s->ini, text, (size_t)n);
+}
+
+static void test_config_load(void **state)
+{
+	(void)state;
+	struct scratch s;
+	scratch_make(&s);
+	write_file(s.secret, "0123456789abcdef0123456789abcdef", 32);
+	write_ini(&s, s.secret);
+	struct rn_client_config cfg;
+	char errmsg[512];
+	int rc = rn_client_config_load(s.ini, &cfg, errmsg, sizeof(errmsg));
+	if (rc != 0) {
+		fail_msg("load failed: %s", errmsg);
+	}
+	assert_int_equal(cfg.cluster_id, 42);
+	assert_int_equal(cfg.nodes_count, 2);
+	assert_int_equal(cfg.nodes[0].id, 2);
+	assert_int_equal(cfg.nodes[0].ip, 0x0a4d0002u); /* host byte order */
+	assert_int_equal(cfg.nodes[0].udp_port, 9002);
+	assert_int_equal(cfg.nodes[1].id, 3);
+	assert_int_equal(cfg.secret_bytes, 32);
+	assert_memory_equal(cfg.secret, "0123456789abcdef0123456789abcdef", 32);
+	assert_true(cfg.follow_redirects);
+	/* The loaded configuration opens a client. */
+	struct rn_client *c = NULL;
+	assert_int_equal(rn_client_open(&cfg, &c), 0);
+	assert_int_equal(rn_client_target(c), 2);
+	assert_int_equal(rn_client_set_target(c, 1), -RN_CLIENT_E_BAD_NODE);
+	assert_int_equal(rn_client_set_target(c, 3), 0);
+	rn_client_close(c);
+	scratch_remove(&s);
+}
+
+static void test_config_bad_secret_path(void **state)
+{
+	(void)state;
+	struct scratch s;
+	scratch_make(&s);
+	char missing[400];
+	snprintf(missing, sizeof(missing), "%s/no-such-secret", s.dir);
+	write_ini(&s, missing);
+	struct rn_client_config cfg;
+	char errmsg[512];
+	assert_true(rn_client_config_load(s.ini, &cfg, errmsg, sizeof(errmsg)) < 0);
+	if (strstr(errmsg, missing) == NULL) {
+		fail_msg("message does not name %s: %s", missing, errmsg);
+	}
+	scratch_remove(&s);
+}
+
+static void test_config_short_secret(void **state)
+{
+	(void)state;
+	struct scratch s;
+	scratch_make(&s);
+	write_file(s.secret, "short", 5);
+	write_ini(&s, s.secret);
+	struct rn_client_config cfg;
+	char errmsg[512];
+	assert_int_equal(rn_client_config_load(s.ini, &cfg, errmsg, sizeof(errmsg)), -EINVAL);
+	if (strstr(errmsg, s.secret) == NULL) {
+		fail_msg("message does not name %s: %s", s.secret, errmsg);
+	}
+	/* A missing configuration file names itself too. */
+	char missing[400];
+	snprintf(missing, sizeof(missing), "%s/absent.ini", s.dir);
+	assert_true(rn_client_config_load(missing, &cfg, errmsg, sizeof(errmsg)) < 0);
+	assert_non_null(strstr(errmsg, missing));
+	scratch_remove(&s);
+}
+
+static void test_config_default_path(void **state)
+{
+	(void)state;
+	assert_int_equal(unsetenv("RAFTNODE_CONFIG"), 0);
+	assert_string_equal(rn_client_config_default_path(), RN_CLIENT_CONFIG_DEFAULT);
+	assert_int_equal(setenv("RAFTNODE_CONFIG", "/x/y.ini", 1), 0);
+	assert_string_equal(rn_client_config_default_path(), "/x/y.ini");
+	assert_int_equal(unsetenv("RAFTNODE_CONFIG"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_load),
+		cmocka_unit_test(test_config_bad_secret_path),
+		cmocka_unit_test(test_config_short_secret),
+		cmocka_unit_test(test_config_default_path),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
