@@ -65,7 +65,7 @@ int rn_client_put(struct rn_client *c, const void *key, uint32_t key_bytes, cons
 {
 	struct rn_client_request req = {.op = DP_CLIENT_PUT, .key = key, .key_bytes = key_bytes,
 					.value = value, .value_bytes = value_bytes};
-	return sync_call(c, &req, 0, false, res);
+	return sync_call(c, &req, 0, c->cfg.pin_target, res);
 }
 
 int rn_client_get(struct rn_client *c, const void *key, uint32_t key_bytes, bool stale,
@@ -73,7 +73,7 @@ int rn_client_get(struct rn_client *c, const void *key, uint32_t key_bytes, bool
 {
 	struct rn_client_request req = {.op = stale ? DP_CLIENT_GET_STALE : DP_CLIENT_GET,
 					.key = key, .key_bytes = key_bytes};
-	return sync_call(c, &req, 0, false, res);
+	return sync_call(c, &req, 0, c->cfg.pin_target, res);
 }
 
 int rn_client_del(struct rn_client *c, const void *key, uint32_t key_bytes,
@@ -81,7 +81,7 @@ int rn_client_del(struct rn_client *c, const void *key, uint32_t key_bytes,
 {
 	struct rn_client_request req = {.op = DP_CLIENT_DELETE, .key = key,
 					.key_bytes = key_bytes};
-	return sync_call(c, &req, 0, false, res);
+	return sync_call(c, &req, 0, c->cfg.pin_target, res);
 }
 
 int rn_client_cas(struct rn_client *c, const void *key, uint32_t key_bytes, const void *expect,
@@ -91,7 +91,7 @@ int rn_client_cas(struct rn_client *c, const void *key, uint32_t key_bytes, cons
 	struct rn_client_request req = {.op = DP_CLIENT_CAS, .key = key, .key_bytes = key_bytes,
 					.value = value, .value_bytes = value_bytes,
 					.expect = expect, .expect_bytes = expect_bytes};
-	return sync_call(c, &req, 0, false, res);
+	return sync_call(c, &req, 0, c->cfg.pin_target, res);
 }
 
 int rn_client_status(struct rn_client *c, uint32_t node_id, struct rn_client_result *res)
@@ -115,5 +115,5 @@ int rn_client_transfer(struct rn_client *c, uint32_t target_id, struct rn_client
 			 (uint8_t)(target_id >> 16), (uint8_t)(target_id >> 24)};
 	struct rn_client_request req = {.op = DP_CLIENT_TRANSFER, .key = "leader", .key_bytes = 6,
 					.value = le, .value_bytes = 4};
-	return sync_call(c, &req, 0, false, res);
+	return sync_call(c, &req, 0, c->cfg.pin_target, res);
 }

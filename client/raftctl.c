@@ -26,6 +26,7 @@ struct ctl {
 	bool json;
 	bool stale;
 	uint32_t timeout_ms; /* 0 = the library's default deadline */
+	bool pin;	     /* --pin: only --node, no redirects, no failover */
 	const char *cmd;
 	char **args;
 	int args_count;
@@ -35,7 +36,7 @@ struct ctl {
 static void ctl_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: raftctl [--config FILE] [--node ID] [--json] [--timeout-ms N] [--stale]\n"
+		"usage: raftctl [--config FILE] [--node ID] [--json] [--timeout-ms N] [--stale] [--pin]\n"
 		"               COMMAND ARGS\n"
 		"\n"
 		"Talks to a raftnode cluster over UDP with the cluster's authenticated frames.\n"
@@ -57,6 +58,7 @@ static void ctl_usage(FILE *out)
 		"  --json            one JSON object per result on stdout\n"
 		"  --timeout-ms N    give up after N ms (default 5000)\n"
 		"  --stale           get: read the node's applied state, no ReadIndex\n"
+		"  --pin             talk to --node only: follow no redirect, try no other node\n"
 		"  -h, --help        this text\n"
 		"\n"
 		"exit: 0 ok, 1 operation failed (not found, cas failed, timeout), 2 usage or\n"
@@ -91,6 +93,7 @@ static int ctl_parse(struct ctl *ctl, int argc, char **argv)
 		{"config", required_argument, NULL, 'c'}, {"node", required_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},	  {"timeout-ms", required_argument, NULL, 't'},
 		{"stale", no_argument, NULL, 's'},	  {"help", no_argument, NULL, 'h'},
+		{"pin", no_argument, NULL, 'p'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -100,6 +103,7 @@ static int ctl_parse(struct ctl *ctl, int argc, char **argv)
 		case 'c': ctl->config_path = optarg; break;
 		case 'j': ctl->json = true; break;
 		case 's': ctl->stale = true; break;
+		case 'p': ctl->pin = true; break;
 		case 'h': ctl_usage(stdout); return -1;
 		case 'n':
 			if (!ctl_parse_u32(optarg, &ctl->node_id) || ctl->node_id == 0) {
@@ -143,6 +147,7 @@ static int ctl_open(struct ctl *ctl)
 		cfg.timeout_ms = ctl->timeout_ms < 200 ? ctl->timeout_ms : 200;
 	}
 	cfg.target_id = ctl->node_id;
+	cfg.pin_target = ctl->pin;
 	rc = rn_client_open(&cfg, &ctl->client);
 	memset(cfg.secret, 0, sizeof(cfg.secret));
 	if (rc == -RN_CLIENT_E_BAD_NODE) {

@@ -58,6 +58,10 @@ struct rn_client_config {
 	uint32_t deadline_ms;	     /* sync calls: give up after; 0 = 5000 */
 	uint32_t inflight_max;	     /* async requests in flight; 0 = 1024 */
 	bool follow_redirects;	     /* default true via rn_client_config_default */
+	/* Sync calls stay on target_id: no redirect followed, no other node
+	 * tried after timeouts (to test what one node does, e.g. a leader cut
+	 * off from its majority). */
+	bool pin_target;
 };
 
 void rn_client_config_default(struct rn_client_config *cfg);
