@@ -234,6 +234,37 @@ static int daemon_storage(struct node_daemon *d, char *errmsg, size_t errmsg_byt
 	return rc;
 }
 
+uint64_t node_daemon_memory_bytes(const struct node_config *cfg, struct node_memory *out)
+{
+	struct node_memory m = {
+		.core_bytes = (uint64_t)cfg->log_entries_max * sizeof(struct raft_entry),
+		.ring_bytes = cfg->log_payload_bytes_max +
+			      (uint64_t)cfg->log_entries_max * sizeof(struct node_slot),
+		.kv_bytes = node_kv_memory_bytes(&cfg->kv),
+		.log_staging_bytes = 2ull * STORE_GROUP_BYTES_DEFAULT,
+		.reads_bytes = (uint64_t)NODE_READS_MAX * sizeof(struct node_read),
+		.dpdk_bytes = (uint64_t)DAEMON_EAL_MEMORY_MB << 20,
+	};
+	m.total_bytes = m.core_bytes + m.ring_bytes + m.kv_bytes + m.log_staging_bytes +
+			m.reads_bytes + m.dpdk_bytes;
+	if (out != NULL) {
+		*out = m;
+	}
+	return m.total_bytes;
+}
+
+static void daemon_print_memory(const struct node_daemon *d)
+{
+	struct node_memory m;
+	node_daemon_memory_bytes(&d->cfg, &m);
+	fprintf(stderr, "raftnode %u: memory fixed at start: %.1f MiB = core window %.1f + "
+		"payload ring %.1f + state machine %.1f + log staging %.1f + reads %.1f + "
+		"DPDK %.1f\n", d->cfg.self, (double)m.total_bytes / 1048576.0,
+		(double)m.core_bytes / 1048576.0, (double)m.ring_bytes / 1048576.0,
+		(double)m.kv_bytes / 1048576.0, (double)m.log_staging_bytes / 1048576.0,
+		(double)m.reads_bytes / 1048576.0, (double)m.dpdk_bytes / 1048576.0);
+}
+
 int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_id id,
 		      char *errmsg, size_t errmsg_bytes)
 {
@@ -265,6 +296,7 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 		fprintf(stderr, "raftnode %u: telemetry command not registered (carrying on)\n",
 			d->cfg.self);
 	}
+	daemon_print_memory(d);
 	d->next_tick_ns = node_now_ns() + (uint64_t)d->cfg.tick_ms * 1000000ull;
 	d->role = RAFT_FOLLOWER;
 	node_status_refresh(d);

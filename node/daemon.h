@@ -167,6 +167,17 @@ struct node_daemon {
 uint64_t node_now_ns(void);
 
 /* daemon.c */
+/* What a node of this configuration allocates at start (README: memory). */
+struct node_memory {
+	uint64_t core_bytes;	    /* the core's window: log_entries_max x 32 */
+	uint64_t ring_bytes;	    /* log_payload_bytes_max + log_entries_max x slot */
+	uint64_t kv_bytes;	    /* node_kv_memory_bytes() */
+	uint64_t log_staging_bytes; /* two group buffers */
+	uint64_t reads_bytes;	    /* pending linearizable reads */
+	uint64_t dpdk_bytes;	    /* EAL memory (mbuf pool inside) */
+	uint64_t total_bytes;
+};
+uint64_t node_daemon_memory_bytes(const struct node_config *cfg, struct node_memory *out);
 int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_id id,
 		      char *errmsg, size_t errmsg_bytes);
 void node_daemon_stop(struct node_daemon *d);

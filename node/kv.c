@@ -175,6 +175,9 @@ int node_kv_create(const struct node_kv_config *cfg, struct node_kv **out)
 		node_kv_destroy(kv);
 		return -ENOMEM;
 	}
+	/* Touch the value arena now: the memory is the configuration's from
+	 * the start, and RSS does not creep up as keys arrive. */
+	rn_prefault(kv->arena, cfg->keys_max * kv->slot_bytes);
 	/* Free stacks pop the lowest slot first: deterministic placement. */
 	for (uint32_t i = 0; i < cfg->keys_max; i++) {
 		kv->free_slots[i] = cfg->keys_max - 1 - i;

@@ -33,7 +33,8 @@ int node_payloads_init(struct node_payloads *p, uint32_t entries_max, uint64_t b
 	}
 	/* Touch the ring once so the memory the node will use is resident
 	 * from the start (RSS is then flat under load). */
-	memset(p->bytes, 0, bytes_max);
+	rn_prefault(p->bytes, bytes_max);
+	rn_prefault(p->slots, (size_t)entries_max * sizeof(*p->slots));
 	p->bytes_max = bytes_max;
 	p->mask = entries_max - 1u;
 	p->first_index = 1;

@@ -78,4 +78,19 @@ static inline uint64_t rn_mix64(uint64_t x)
 	return x ^ (x >> 33);
 }
 
+/* Writes every page of [p, p + bytes) so memory sized at start is resident
+ * from the start (RSS flat under load). A plain memset(0) after malloc is
+ * not enough: the compiler may turn the pair into calloc, which leaves
+ * fresh pages untouched. */
+static inline void rn_prefault(void *p, size_t bytes)
+{
+	volatile unsigned char *b = (volatile unsigned char *)p;
+	for (size_t i = 0; i < bytes; i += 4096) {
+		b[i] = 0;
+	}
+	if (bytes > 0) {
+		b[bytes - 1] = 0;
+	}
+}
+
 #endif /* RN_COMMON_H */
