@@ -53,8 +53,10 @@ static void rb_usage(FILE *f)
 		"  --trials N (default 5)  --rate R (default 1000)\n"
 		"  --kill-cmd CMD  (default 'scripts/cluster.sh kill {id}')\n"
 		"  --start-cmd CMD (default 'scripts/cluster.sh start {id}')\n"
-		"  window = last OK reply before the kill -> first OK reply after it;\n"
-		"  election = kill -> first status naming a new leader (polled every 10 ms)\n",
+		"  window_ms: longest gap between OK replies from the kill's start to the first\n"
+		"  OK after the kill command returned (last OK before -> first OK after);\n"
+		"  election_ms: kill command returned -> first status naming a new leader\n"
+		"  (the other nodes' status polled every 10 ms)\n",
 		RN_CLIENT_CONFIG_DEFAULT, RB_VALUE_BYTES_MAX, RB_CLIENT_INFLIGHT_MAX);
 }
 

@@ -165,10 +165,14 @@ static void rb_on_reply(void *ctx, uint64_t user, int rc, const struct rn_client
 	rb_count(&e->window, rc, res);
 	if (ok) {
 		bench_hist_record(&e->window.latency_ns, latency_ns);
-		e->last_ok_ns = now_ns;
-		if (e->mark_ns != 0 && e->first_ok_after_mark_ns == 0 && now_ns >= e->mark_ns) {
-			e->first_ok_after_mark_ns = now_ns;
+		if (e->mark_ns != 0 && now_ns >= e->mark_ns) {
+			uint64_t gap_ns = now_ns - e->last_ok_ns;
+			e->ok_gap_max_ns = gap_ns > e->ok_gap_max_ns ? gap_ns : e->ok_gap_max_ns;
+			if (e->first_ok_after_mark_ns == 0) {
+				e->first_ok_after_mark_ns = now_ns;
+			}
 		}
+		e->last_ok_ns = now_ns;
 	}
 	e->free_slots[e->free_count++] = (uint32_t)user;
 	e->inflight--;

@@ -63,8 +63,12 @@ struct rb_engine {
 	struct rb_result *result;
 	struct rb_stats window; /* completions of the current second */
 	uint64_t last_ok_ns;
+	/* Failover: from mark_ns on, the first OK reply after it and the
+	 * longest gap between consecutive OK replies (the first gap measured
+	 * from the last OK before the mark). */
 	uint64_t mark_ns;
 	uint64_t first_ok_after_mark_ns;
+	uint64_t ok_gap_max_ns;
 	uint8_t value[RB_VALUE_BYTES_MAX];
 };
 

@@ -2,9 +2,12 @@
 /*
  * rb_failover.c - `raftbench failover`: under a steady open-loop load, kill
  * the leader (--kill-cmd, {id} substituted), and measure
- *   window_ms   = last OK reply received before the kill started -> first
- *                 OK reply received after it (what a client sees), and
- *   election_ms = kill -> first status reply naming a new leader (each
+ *   window_ms   = the longest gap between consecutive OK replies from the
+ *                 kill command's start until the first OK reply after it
+ *                 returned: last OK before the node stopped answering ->
+ *                 first OK after (what a client sees), and
+ *   election_ms = kill command returned (the node is down) -> first status
+ *                 reply naming a new leader (each
  *                 other node's status is polled every 10 ms through its
  *                 own async client, so polling never stalls the load);
  * then restart the node (--start-cmd), wait until its status answers, let
@@ -46,8 +49,9 @@ struct rb_failover {
 struct rb_trial {
 	uint32_t killed_id;
 	uint32_t new_leader_id;
-	double election_ms;
-	double window_ms;
+	double kill_cmd_ms; /* the kill command's own run time */
+	double election_ms; /* kill command returned -> a status names a new leader */
+	double window_ms;   /* longest gap between OK replies, kill start -> recovery */
 };
 
 static void rb_probe_reply(void *ctx, uint64_t user, int rc, const struct rn_client_result *res)
@@ -205,28 +209,33 @@ static int rb_fo_trial(struct rb_failover *fo, const struct rb_cli *cli, struct 
 	}
 	rb_engine_set_target(fo->e, leader);
 	struct rb_engine *e = fo->e;
-	uint64_t last_ok_ns = e->last_ok_ns;
 	uint64_t kill_ns = rb_now_ns();
 	e->mark_ns = kill_ns;
-	e->first_ok_after_mark_ns = 0;
+	e->ok_gap_max_ns = 0;
 	fo->killed_id = leader;
 	fo->new_leader_id = 0;
 	for (uint32_t i = 0; i < fo->probes_count; i++) {
 		fo->probes[i].answered = false;
 	}
+	/* The node is down when the kill command returns: elections count
+	 * from there (the command itself may take a while: ssh, a script). */
 	pid_t kill_pid = rb_spawn(cli->kill_cmd, leader);
-	int rc = rb_fo_run_until(fo, RB_FO_PHASE_MAX_NS, leader, rb_fo_recovered, 0);
-	if (kill_pid > 0) {
-		(void)waitpid(kill_pid, NULL, 0);
+	if (kill_pid < 0 ||
+	    rb_fo_run_until(fo, RB_FO_PHASE_MAX_NS, leader, rb_fo_child_done, kill_pid) != 0) {
+		fprintf(stderr, "raftbench failover: kill command failed or still running\n");
+		return -1;
 	}
-	if (rc != 0) {
+	uint64_t killed_ns = rb_now_ns();
+	e->first_ok_after_mark_ns = 0;
+	if (rb_fo_run_until(fo, RB_FO_PHASE_MAX_NS, leader, rb_fo_recovered, 0) != 0) {
 		fprintf(stderr, "raftbench failover: no new leader or no OK reply within 30 s\n");
 		return -1;
 	}
 	t->killed_id = leader;
 	t->new_leader_id = fo->new_leader_id;
-	t->election_ms = (double)(fo->new_leader_ns - kill_ns) / 1e6;
-	t->window_ms = (double)(e->first_ok_after_mark_ns - last_ok_ns) / 1e6;
+	t->kill_cmd_ms = (double)(killed_ns - kill_ns) / 1e6;
+	t->election_ms = fo->new_leader_ns > killed_ns ? (double)(fo->new_leader_ns - killed_ns) / 1e6 : 0;
+	t->window_ms = (double)e->ok_gap_max_ns / 1e6;
 	e->mark_ns = 0;
 	pid_t start_pid = rb_spawn(cli->start_cmd, leader);
 	if (start_pid > 0 && rb_fo_run_until(fo, RB_FO_PHASE_MAX_NS, leader, rb_fo_child_done,
@@ -272,10 +281,10 @@ static void rb_fo_report(const struct rb_cli *cli, const struct rb_trial *trials
 	       count, cli->opts.rate_per_s, (unsigned long long)cli->opts.seed, w50, w99, wmax, e50,
 	       e99, emax, (unsigned long long)r->total.errors, (unsigned long long)r->total.timeouts);
 	for (uint32_t i = 0; i < count; i++) {
-		printf("%s{\"killed_id\":%u,\"new_leader_id\":%u,\"election_ms\":%.3f,"
-		       "\"window_ms\":%.3f}",
+		printf("%s{\"killed_id\":%u,\"new_leader_id\":%u,\"kill_cmd_ms\":%.3f,"
+		       "\"election_ms\":%.3f,\"window_ms\":%.3f}",
 		       i ? "," : "", trials[i].killed_id, trials[i].new_leader_id,
-		       trials[i].election_ms, trials[i].window_ms);
+		       trials[i].kill_cmd_ms, trials[i].election_ms, trials[i].window_ms);
 	}
 	printf("]}\n");
 }
@@ -290,8 +299,9 @@ static int rb_fo_trials(struct rb_failover *fo, const struct rb_cli *cli, struct
 		}
 		*count = i + 1;
 		fprintf(stderr, "raftbench failover: trial %u: killed leader %u, new leader %u: "
-				"election_ms %.1f window_ms %.1f\n",
-			i + 1, t->killed_id, t->new_leader_id, t->election_ms, t->window_ms);
+				"kill_cmd_ms %.1f election_ms %.1f window_ms %.1f\n",
+			i + 1, t->killed_id, t->new_leader_id, t->kill_cmd_ms, t->election_ms,
+			t->window_ms);
 	}
 	return 0;
 }

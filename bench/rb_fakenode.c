@@ -38,6 +38,7 @@ struct fake {
 	int fd;
 	uint32_t id;
 	uint32_t leader_id;
+	const char *leader_path; /* -L: the leader id is read from this file */
 	uint64_t delay_ns;
 	uint64_t msg_seq;
 	uint64_t served;
@@ -105,9 +106,25 @@ static void fake_flush(struct fake *f)
 	}
 }
 
+/* -L FILE: the leader is what the file says now (a test moves it). */
+static void fake_read_leader(struct fake *f)
+{
+	FILE *lf = f->leader_path ? fopen(f->leader_path, "r") : NULL;
+	unsigned leader = 0;
+	if (lf != NULL) {
+		if (fscanf(lf, "%u", &leader) == 1) {
+			f->leader_id = leader;
+		}
+		fclose(lf);
+	}
+}
+
 static void fake_on_request(struct fake *f, const struct dp_client_request *req,
 			    const struct sockaddr_in *from, uint64_t rx_ns)
 {
+	if (req->op == DP_CLIENT_STATUS || f->leader_id != f->id) {
+		fake_read_leader(f);
+	}
 	struct dp_client_reply rep = {.client_id = req->client_id,
 				      .request_seq = req->request_seq,
 				      .status = DP_CLIENT_OK,
@@ -195,17 +212,18 @@ int main(int argc, char **argv)
 	f.leader_id = 1;
 	f.delay_ns = 100000;
 	int opt;
-	while ((opt = getopt(argc, argv, "hc:s:p:i:l:d:")) != -1) {
+	while ((opt = getopt(argc, argv, "hc:s:p:i:l:L:d:")) != -1) {
 		switch (opt) {
 		case 'c': cluster_id = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 's': secret_path = optarg; break;
 		case 'p': port = (uint16_t)strtoul(optarg, NULL, 10); break;
 		case 'i': f.id = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'l': f.leader_id = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'L': f.leader_path = optarg; break;
 		case 'd': f.delay_ns = strtoull(optarg, NULL, 10) * 1000u; break;
 		default:
 			printf("usage: rb_fakenode -s SECRET_FILE -p UDP_PORT [-c CLUSTER_ID] [-i ID]\n"
-			       "                   [-l LEADER_ID] [-d DELAY_US]\n"
+			       "                   [-l LEADER_ID | -L LEADER_FILE] [-d DELAY_US]\n"
 			       "A fake node on 127.0.0.1 for testing raftbench (see the source).\n");
 			return opt == 'h' ? 0 : 2;
 		}
@@ -214,6 +232,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rb_fakenode: need -s SECRET_FILE and -p PORT (-h)\n");
 		return 2;
 	}
+	fake_read_leader(&f);
 	signal(SIGTERM, fake_on_signal);
 	signal(SIGINT, fake_on_signal);
 	while (!fake_stop) {
