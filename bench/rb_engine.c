@@ -28,10 +28,12 @@ static uint32_t rb_engine_clients_needed(const struct rb_opts *o)
 	if (o->clients_count > 0) {
 		return o->clients_count < RB_CLIENTS_MAX ? o->clients_count : RB_CLIENTS_MAX;
 	}
-	if (o->concurrency == 0) {
-		return 4; /* open loop: room for 1024 in flight before back-pressure */
-	}
-	uint32_t n = (o->concurrency + RB_CLIENT_INFLIGHT_MAX - 1) / RB_CLIENT_INFLIGHT_MAX;
+	/* Open loop: room for 10 ms of latency at the offered rate. No more
+	 * clients than needed: when nothing is ready the engine sleeps in one
+	 * client's poll (up to 100 us), and a reply landing on another client
+	 * meanwhile waits for it, which would inflate its latency. */
+	double inflight = o->concurrency > 0 ? (double)o->concurrency : o->rate_per_s * 0.01;
+	uint32_t n = (uint32_t)(inflight / RB_CLIENT_INFLIGHT_MAX) + 1u;
 	return n < RB_CLIENTS_MAX ? n : RB_CLIENTS_MAX;
 }
 
