@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""report.py - writes report.md from one benchmark run's results directory.
+
+Input: RESULTS_DIR holding, per configuration <row> (e.g. dpdk+uring,
+udp+uring, dpdk+pwrite; the name is free, '+'-joined transport and engine):
+  <row>.closed1000.json   raftbench --concurrency 1000 --json  (throughput)
+  <row>.closed1.json      raftbench --concurrency 1 --json     (latency)
+  <row>.sweep.csv         raftbench sweep --csv FILE           (optional)
+  <row>.timeseries.csv    raftbench --timeseries FILE          (optional)
+  <row>.cdf.csv           raftbench --cdf FILE                 (optional)
+  <row>.failover.json     raftbench failover --json            (optional)
+and for the whole run:
+  failover.json           raftbench failover --json (the first row's, when
+                          no <row>.failover.json is there)
+  baseline.json           scripts/baseline.sh: fio 4 KiB O_DSYNC write p50
+                          and kernel UDP round trip p50 on this machine
+  plots/                  scripts/plot.sh output (linked when present)
+Missing files give '-' cells, never an error: a partial run still reports.
+
+Output: RESULTS_DIR/report.md (or --out): the headline table (commits_per_s
+at 1000 in flight, one-in-flight p50/p99 us, failover window ms), ratios to
+the baseline row (--baseline, default udp+pwrite when present, else the
+last row) and of the one-in-flight p50 to the machine's floor (one durable
+4 KiB write + one UDP round trip, from baseline.json), then the per-row
+stage breakdown and the sweep's knee. Python 3 standard library only.
+"""
+import argparse
+import csv
+import glob
+import json
+import os
+import sys
+
+ROW_ORDER = ["dpdk+uring", "udp+uring", "dpdk+pwrite", "udp+pwrite"]
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def rows_of(results):
+    names = set()
+    for suffix in (".closed1000.json", ".closed1.json", ".sweep.csv"):
+        for p in glob.glob(os.path.join(results, "*" + suffix)):
+            names.add(os.path.basename(p)[: -len(suffix)])
+    known = [r for r in ROW_ORDER if r in names]
+    return known + sorted(names - set(known))
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "-"
+    if isinstance(v, float) and abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def row_data(results, row, first_row):
+    d = {"row": row}
+    c1000 = load_json(os.path.join(results, row + ".closed1000.json")) or {}
+    c1 = load_json(os.path.join(results, row + ".closed1.json")) or {}
+    fo = load_json(os.path.join(results, row + ".failover.json"))
+    if fo is None and row == first_row:
+        fo = load_json(os.path.join(results, "failover.json"))
+    d["commits_per_s"] = c1000.get("commits_per_s")
+    d["p50_us"] = c1.get("latency_us_p50")
+    d["p99_us"] = c1.get("latency_us_p99")
+    d["window_ms"] = (fo or {}).get("window_ms_p50")
+    d["election_ms"] = (fo or {}).get("election_ms_p50")
+    d["stages"] = c1.get("stages") or {}
+    d["errors"] = sum(x.get(k, 0) for x in (c1, c1000) for k in ("errors", "timeouts"))
+    d["sweep"] = read_sweep(os.path.join(results, row + ".sweep.csv"))
+    return d
+
+
+def read_sweep(path):
+    try:
+        with open(path) as f:
+            return list(csv.DictReader(f))
+    except OSError:
+        return []
+
+
+def headline(rows, base, baseline):
+    floor_us = None
+    if baseline and baseline.get("fio_dsync_4k_write_us_p50") and baseline.get("udp_rtt_us_p50"):
+        floor_us = baseline["fio_dsync_4k_write_us_p50"] + baseline["udp_rtt_us_p50"]
+    out = [
+        "| config | commits_per_s (1000 in flight) | p50 us (1 in flight) | p99 us (1 in flight) "
+        f"| failover window ms (p50) | throughput x {base['row']} | p50 x {base['row']} "
+        "| p50 / floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for d in rows:
+        out.append(
+            f"| {d['row']} | {fmt(d['commits_per_s'], 0)} | {fmt(d['p50_us'])} | {fmt(d['p99_us'])} "
+            f"| {fmt(d['window_ms'])} | {fmt(ratio(d['commits_per_s'], base['commits_per_s']), 2)} "
+            f"| {fmt(ratio(d['p50_us'], base['p50_us']), 2)} | {fmt(ratio(d['p50_us'], floor_us), 2)} |"
+        )
+    return out, floor_us
+
+
+def baseline_lines(baseline, floor_us):
+    if not baseline:
+        return ["No baseline.json: run scripts/baseline.sh to get the floor columns."]
+    lines = [
+        "Measured on this machine in the same run (scripts/baseline.sh):",
+        "",
+        f"- fio 4 KiB O_DSYNC write: p50 {fmt(baseline.get('fio_dsync_4k_write_us_p50'))} us, "
+        f"p99 {fmt(baseline.get('fio_dsync_4k_write_us_p99'))} us",
+        f"- kernel UDP round trip ({baseline.get('udp_rtt_path') or 'n/a'}): p50 "
+        f"{fmt(baseline.get('udp_rtt_us_p50'))} us, p99 {fmt(baseline.get('udp_rtt_us_p99'))} us",
+        f"- floor of one commit (one durable write + one round trip): {fmt(floor_us)} us",
+    ]
+    for n in baseline.get("notes") or []:
+        lines.append(f"- note: {n}")
+    return lines
+
+
+def stage_lines(rows):
+    names = []
+    for d in rows:
+        names += [n for n in d["stages"] if n not in names]
+    if not names:
+        return ["No traced requests (raftbench --trace-every)."]
+    out = ["| stage (p50 / p99 us) | " + " | ".join(d["row"] for d in rows) + " |",
+           "|---|" + "---:|" * len(rows)]
+    for n in names:
+        cells = []
+        for d in rows:
+            s = d["stages"].get(n)
+            cells.append(f"{fmt(s['p50_us'])} / {fmt(s['p99_us'])}" if s else "-")
+        out.append(f"| {n} | " + " | ".join(cells) + " |")
+    out += ["", "durable_to_replicated is max(0, replicated - durable): the followers' "
+            "quorum can hold an entry before the leader's own write is durable, since "
+            "replication runs in parallel with it; replicated_to_applied then starts at "
+            "the later of the two, so the node's stages add up to rx -> reply. client_to_rx "
+            "and reply_to_client appear only when client and node share a clock (one machine)."]
+    return out
+
+
+def sweep_lines(rows):
+    out = []
+    for d in rows:
+        if not d["sweep"]:
+            continue
+        best = max(d["sweep"], key=lambda s: float(s["ops_per_s"]))
+        last = d["sweep"][-1]
+        out.append(f"- {d['row']}: highest achieved {float(best['ops_per_s']):,.0f} ops/s "
+                   f"(p99 {float(best['latency_us_p99']):.1f} us) over {len(d['sweep'])} steps; "
+                   f"last step offered {float(last['offered_per_s']):,.0f}/s")
+    return out or ["No sweep CSVs."]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("results")
+    ap.add_argument("--out")
+    ap.add_argument("--baseline", help="the row the ratio columns divide by")
+    a = ap.parse_args()
+    names = rows_of(a.results)
+    if not names:
+        sys.exit(f"report.py: no <row>.closed1000.json / .closed1.json / .sweep.csv in {a.results}")
+    rows = [row_data(a.results, r, names[0]) for r in names]
+    base_name = a.baseline or ("udp+pwrite" if "udp+pwrite" in names else names[-1])
+    base = next((d for d in rows if d["row"] == base_name), rows[-1])
+    baseline = load_json(os.path.join(a.results, "baseline.json"))
+    table, floor_us = headline(rows, base, baseline)
+    md = ["# raftnode benchmark report", "", f"Results: `{a.results}`. Ratios divide by "
+          f"the `{base['row']}` row; absolute numbers belong to this machine.", ""]
+    md += table + [""] + baseline_lines(baseline, floor_us)
+    md += ["", "## Where the time goes (one in flight, traced requests)", ""] + stage_lines(rows)
+    md += ["", "## Sweep", ""] + sweep_lines(rows)
+    errors = [f"{d['row']}: {d['errors']}" for d in rows if d["errors"]]
+    if errors:
+        md += ["", "Errors and timeouts in the closed-loop runs: " + ", ".join(errors)]
+    plots = sorted(glob.glob(os.path.join(a.results, "plots", "*.png")))
+    if plots:
+        md += ["", "## Plots", ""] + [f"![{os.path.basename(p)}](plots/{os.path.basename(p)})"
+                                      for p in plots]
+    out = a.out or os.path.join(a.results, "report.md")
+    with open(out, "w") as f:
+        f.write("\n".join(md) + "\n")
+    print(f"report.py: wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
