@@ -125,8 +125,14 @@ static int client_socket_open(uint16_t *port_out)
 		return -errno;
 	}
 	int buf_bytes = (int)CLIENT_SOCKET_BUF_BYTES;
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf_bytes, sizeof(buf_bytes));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf_bytes, sizeof(buf_bytes));
+	/* The *FORCE variants pass net.core.rmem_max (root only); a burst of
+	 * replies to 1000 requests overflows the default buffer. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf_bytes, sizeof(buf_bytes)) != 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf_bytes, sizeof(buf_bytes));
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf_bytes, sizeof(buf_bytes)) != 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf_bytes, sizeof(buf_bytes));
+	}
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY)};
 	socklen_t sa_bytes = sizeof(sa);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||

@@ -54,6 +54,16 @@ int dp_transport_open_udp(struct dp_transport *t, const struct dp_transport_conf
 	if (t->fd < 0) {
 		return -errno;
 	}
+	/* Bursts from many clients and peers must not overflow the default
+	 * buffer (~200 KiB): a drop costs a client a retransmit timeout. The
+	 * FORCE variants go past net.core.rmem_max when we are root. */
+	int buf_bytes = 16 << 20;
+	if (setsockopt(t->fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf_bytes, sizeof(buf_bytes)) != 0) {
+		(void)setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &buf_bytes, sizeof(buf_bytes));
+	}
+	if (setsockopt(t->fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf_bytes, sizeof(buf_bytes)) != 0) {
+		(void)setsockopt(t->fd, SOL_SOCKET, SO_SNDBUF, &buf_bytes, sizeof(buf_bytes));
+	}
 	struct sockaddr_in me = {.sin_family = AF_INET, .sin_port = htons(t->self_port),
 				 .sin_addr.s_addr = htonl(cfg->self_ip)};
 	if (bind(t->fd, (const struct sockaddr *)&me, sizeof(me)) != 0) {
