@@ -1,0 +1,819 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Virtual-device mode: brings a raftnode cluster up on this machine. Every
+# "host" is a network namespace with a bridge; every node has its own veth
+# into its host's bridge (DPDK net_af_packet owns it, or the kernel holds
+# the node's address with --transport udp); the hosts' bridges are joined by
+# one veth per neighbouring pair, which `partition --hosts` cuts. The root
+# namespace gets one veth into each host, so raftctl reaches every node, on
+# both sides of a cut. Writes the cluster's config, secret, data and logs
+# under a run directory and starts the nodes. Idempotent: `up` twice is the
+# same cluster, `down` twice is harmless. `cluster.sh --help` for the rest.
+# shellcheck disable=SC2015 # `test && test || usage_err` is meant: any failing test errs
+set -euo pipefail
+# CLUSTER_SH_TRACE=1: trace every command with a timestamp (to find slow steps).
+[ -z "${CLUSTER_SH_TRACE:-}" ] || { PS4='+ $EPOCHREALTIME '; set -x; }
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cmd=""
+
+say() { echo "cluster.sh: $*"; }
+die() { echo "cluster.sh: $*" >&2; exit 1; }
+usage_err() {
+	echo "cluster.sh: ${cmd:+$cmd: }$*" >&2
+	echo "cluster.sh: try 'scripts/cluster.sh --help'" >&2
+	exit 2
+}
+
+usage() {
+	cat <<'USAGE'
+usage: scripts/cluster.sh COMMAND [options]      (needs root)
+
+  up --nodes N [--hosts H] [--transport af_packet|memif|udp]
+     [--engine uring|pwrite] [--durability fsync|dsync|none]
+     [--election-timeout-ms T] [--lcores float|spread|LIST]
+     [--placement H1,H2,...] [--subnet A.B.C] [--prefix P]
+     [--run-dir DIR] [--build DIR] [--daemon PATH] [--no-start]
+        Builds the topology, writes DIR/cluster.ini, DIR/secret (32 random
+        bytes, mode 600), DIR/data/node<i>, DIR/logs/node<i>.log,
+        DIR/pids/node<i>.pid, and starts every node
+          ip netns exec P-h<h> <daemon> --config DIR/cluster.ini --id <i>
+        then waits (<= 10 s) until each is alive and, if BUILD/client/raftctl
+        exists, answers `raftctl --config DIR/cluster.ini --node i status`.
+        Running `up` again with the same options changes nothing and starts
+        only nodes that are not running; other options are refused (down
+        first).
+  down [--run-dir DIR] [--prefix P]
+        SIGTERM every node (SIGKILL after 5 s), deletes the namespaces, the
+        root veths and routes, DPDK runtime dirs and the run dir. With no
+        run dir left, removes whatever topology --prefix names.
+  status [--run-dir DIR]
+        Per node: host, pid, alive, and role/term/leader from raftctl when
+        it exists; the inter-host links, partitions and netem.
+  start ID | kill ID [--signal KILL|TERM]     (kill: default KILL)
+  partition --hosts
+        cuts every inter-host link (link down on both ends).
+  partition --node ID [--from ID2] [--one-way]
+        drops IPv4 between node ID and every other node (or only ID2);
+        --one-way drops only what ID sends. Clients in the root namespace
+        still reach ID. Made with nftables in the hosts' namespaces (bridge
+        forward hook for frames DPDK sends; ip input hook for kernel UDP).
+  heal  undoes every partition; leaves netem alone (netem ... --clear).
+  netem ID|--hosts [--delay-ms D] [--jitter-ms J] [--loss-pct L]
+        [--reorder-pct R] | --clear
+        impairs traffic towards node ID (on its bridge port), or both ways on
+        the inter-host links. Uses tc netem; on a kernel without sch_netem
+        (CONFIG_NET_SCH_NETEM unset, as on the CI VM) loss alone is made with
+        nftables and delay/jitter/reorder are refused.
+  logs ID [-f]
+
+Defaults: --hosts 1, --transport af_packet, --engine uring, --durability
+fsync, --prefix rn (namespaces rn-h1..), --subnet 10.77.0, --run-dir
+$RAFTNODE_RUN_DIR or /run/raftnode, --build <repo>/build, --daemon
+BUILD/node/raftnode. --election-timeout-ms: 300, or 500 when there are more
+nodes than CPUs (seven nodes sharing two cores under the adaptive idle
+policy see scheduling stalls of tens of ms); heartbeat = timeout / 6.
+
+Placement: node i runs on host placement[i]. By default the first 2*H nodes
+go two per host in order, the rest round-robin from host 1 (N < 2*H: plain
+round-robin). --nodes 7 --hosts 2 puts 1,2,5,7 on host 1 and 3,4,6 on host
+2. --placement 1,1,2,... gives it explicitly (one host per node).
+
+Addresses: node i is A.B.C.i (udp port 9000) with MAC 02:00:00:00:00:<i hex>
+on veth rn<i> in its host namespace (its bridge port is rn<i>b). The root
+namespace has veth P-r<h> (A.B.C.<200+h>/32) into host h's bridge and a /32
+route to each node via its host; it does not forward between hosts.
+Transports: af_packet = DPDK net_af_packet on rn<i>, no kernel address;
+udp = kernel sockets, rn<i> holds A.B.C.i/24; memif: not supported yet.
+--lcores: float (default) writes `lcores = 0@(0-<cpus-1>)` (EAL --lcores
+syntax: lcore 0 floats over every CPU), spread gives node i CPU (i-1) mod
+cpus, LIST is written as is. Limits: 1..16 nodes, 1..9 hosts.
+USAGE
+}
+
+# ---- options -----------------------------------------------------------------
+
+run_dir=${RAFTNODE_RUN_DIR:-/run/raftnode}
+prefix=rn
+prefix_set=0
+nodes=""
+hosts=1
+transport=af_packet
+engine=uring
+durability=fsync
+election_ms=""
+lcores_opt=float
+placement_opt=""
+subnet=10.77.0
+build=""
+daemon=""
+no_start=0
+node_arg=""
+signal=KILL
+part_hosts=0
+part_from=""
+one_way=0
+follow=0
+netem_clear=0
+delay_ms="" jitter_ms="" loss_pct="" reorder_pct=""
+
+need_val() { [ $# -ge 2 ] && [ -n "$2" ] && [[ "$2" != --* ]] || usage_err "$1 needs a value"; }
+is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
+
+parse_args() {
+	[ $# -gt 0 ] || { usage >&2; exit 2; }
+	case "$1" in
+	-h | --help | help) usage; exit 0 ;;
+	up | down | status | start | kill | partition | heal | netem | logs) cmd=$1 ;;
+	*) cmd=""; usage_err "unknown command '$1'" ;;
+	esac
+	shift
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		-h | --help) usage; exit 0 ;;
+		--nodes) need_val "$@"; nodes=$2; shift ;;
+		--hosts)
+			if [ "$cmd" = partition ] || [ "$cmd" = netem ]; then part_hosts=1
+			else need_val "$@"; hosts=$2; shift; fi ;;
+		--transport) need_val "$@"; transport=$2; shift ;;
+		--engine) need_val "$@"; engine=$2; shift ;;
+		--durability) need_val "$@"; durability=$2; shift ;;
+		--election-timeout-ms) need_val "$@"; election_ms=$2; shift ;;
+		--lcores) need_val "$@"; lcores_opt=$2; shift ;;
+		--placement) need_val "$@"; placement_opt=$2; shift ;;
+		--subnet) need_val "$@"; subnet=$2; shift ;;
+		--prefix) need_val "$@"; prefix=$2; prefix_set=1; shift ;;
+		--run-dir) need_val "$@"; run_dir=$2; shift ;;
+		--build) need_val "$@"; build=$2; shift ;;
+		--daemon) need_val "$@"; daemon=$2; shift ;;
+		--no-start) no_start=1 ;;
+		--signal) need_val "$@"; signal=$2; shift ;;
+		--node) need_val "$@"; node_arg=$2; shift ;;
+		--from) need_val "$@"; part_from=$2; shift ;;
+		--one-way) one_way=1 ;;
+		-f | --follow) follow=1 ;;
+		--clear) netem_clear=1 ;;
+		--delay-ms) need_val "$@"; delay_ms=$2; shift ;;
+		--jitter-ms) need_val "$@"; jitter_ms=$2; shift ;;
+		--loss-pct) need_val "$@"; loss_pct=$2; shift ;;
+		--reorder-pct) need_val "$@"; reorder_pct=$2; shift ;;
+		-*) usage_err "unknown option '$1'" ;;
+		*)
+			[ -z "$node_arg" ] || usage_err "unexpected argument '$1'"
+			node_arg=$1 ;;
+		esac
+		shift
+	done
+	run_dir=$(realpath -m -- "$run_dir")
+}
+
+check_up_args() {
+	[ -n "$nodes" ] || usage_err "--nodes N is required"
+	is_uint "$nodes" && [ "$nodes" -ge 1 ] && [ "$nodes" -le 16 ] ||
+		usage_err "--nodes must be 1..16 (RAFT_NODES_MAX), not '$nodes'"
+	is_uint "$hosts" && [ "$hosts" -ge 1 ] && [ "$hosts" -le 9 ] ||
+		usage_err "--hosts must be 1..9, not '$hosts'"
+	[ "$hosts" -le "$nodes" ] || usage_err "--hosts $hosts is more than --nodes $nodes"
+	case "$transport" in
+	af_packet | udp) ;;
+	memif) usage_err "--transport memif is not supported yet (memif links are point to point and do not fit the bridge topology); use af_packet or udp" ;;
+	*) usage_err "--transport must be af_packet, memif or udp, not '$transport'" ;;
+	esac
+	case "$engine" in uring | pwrite) ;; *) usage_err "--engine must be uring or pwrite, not '$engine'" ;; esac
+	case "$durability" in fsync | dsync | none) ;; *) usage_err "--durability must be fsync, dsync or none, not '$durability'" ;; esac
+	if [ -n "$election_ms" ]; then
+		is_uint "$election_ms" && [ "$election_ms" -ge 20 ] && [ "$election_ms" -le 600000 ] ||
+			usage_err "--election-timeout-ms must be 20..600000, not '$election_ms'"
+	fi
+	[[ "$subnet" =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || usage_err "--subnet must look like 10.77.0, not '$subnet'"
+	case "$lcores_opt" in float | spread) ;; *[!0-9@\(\),-]* | "") usage_err "--lcores must be float, spread or an EAL lcore list, not '$lcores_opt'" ;; esac
+}
+
+check_prefix() {
+	[[ "$prefix" =~ ^[a-z][a-z0-9]{0,7}$ ]] ||
+		usage_err "--prefix must be 1-8 lowercase letters/digits starting with a letter, not '$prefix'"
+}
+
+check_node_id() { # value, what
+	is_uint "$1" && [ "$1" -ge 1 ] && [ "$1" -le "$nodes" ] ||
+		usage_err "$2 must be a node id 1..$nodes, not '${1:-<none>}'"
+}
+
+# ---- state -------------------------------------------------------------------
+
+state_file() { echo "$run_dir/cluster.env"; }
+
+# Every setting the other commands need, so `down`, `status`, `start` ...
+# take only --run-dir.
+save_state() {
+	mkdir -p "$run_dir"
+	cat >"$(state_file).tmp" <<EOF
+# written by scripts/cluster.sh up; read by its other commands
+prefix=$prefix
+nodes=$nodes
+hosts=$hosts
+transport=$transport
+engine=$engine
+durability=$durability
+election_ms=$election_ms
+lcores_opt=$lcores_opt
+placement=${placement[*]}
+subnet=$subnet
+build=$build
+daemon=$daemon
+EOF
+	mv "$(state_file).tmp" "$(state_file)"
+}
+
+load_state() {
+	local f key val
+	f=$(state_file)
+	[ -f "$f" ] || die "no cluster in $run_dir (no cluster.env): run 'cluster.sh up' first, or pass --run-dir"
+	while IFS='=' read -r key val; do
+		case "$key" in
+		prefix | nodes | hosts | transport | engine | durability | election_ms | lcores_opt | subnet | build | daemon)
+			printf -v "$key" '%s' "$val" ;;
+		placement) read -r -a placement <<<"$val" ;;
+		esac
+	done <"$f"
+	index_nodes
+}
+
+# ---- placement, names, addresses -----------------------------------------------
+
+placement=()
+compute_placement() {
+	local i h
+	placement=()
+	if [ -n "$placement_opt" ]; then
+		IFS=',' read -r -a placement <<<"$placement_opt"
+		[ ${#placement[@]} -eq "$nodes" ] ||
+			usage_err "--placement names ${#placement[@]} hosts, need one per node ($nodes)"
+		for h in "${placement[@]}"; do
+			is_uint "$h" && [ "$h" -ge 1 ] && [ "$h" -le "$hosts" ] ||
+				usage_err "--placement: '$h' is not a host 1..$hosts"
+		done
+		return
+	fi
+	for ((i = 1; i <= nodes; i++)); do
+		if [ "$nodes" -ge $((2 * hosts)) ] && [ "$i" -le $((2 * hosts)) ]; then
+			h=$(((i - 1) / 2 + 1))
+		elif [ "$nodes" -ge $((2 * hosts)) ]; then
+			h=$(((i - 2 * hosts - 1) % hosts + 1))
+		else
+			h=$(((i - 1) % hosts + 1))
+		fi
+		placement+=("$h")
+	done
+}
+
+# Names and addresses, computed once (a $(...) is a fork, and forks are slow
+# on a loaded 2-core VM): H[i] is node i's host, MAC[i] its MAC. Host h is
+# namespace $prefix-h$h; node i is $subnet.i; root reaches host h through
+# veth $prefix-r$h at $subnet.(200+h); hosts h and h+1 are joined by the
+# veth $prefix-x$h$((h+1)) (the same name at both ends).
+H=()
+MAC=()
+index_nodes() {
+	local i
+	H=(0 "${placement[@]}")
+	MAC=(0)
+	for ((i = 1; i <= nodes; i++)); do printf -v "MAC[$i]" '02:00:00:00:00:%02x' "$i"; done
+}
+file_prefix_of() { echo "$prefix-n$1"; }
+ncpus() { nproc 2>/dev/null || echo 1; }
+
+ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$1"; }
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+link_exists() { # ns|"" name
+	if [ -n "$1" ]; then ip -n "$1" link show dev "$2" >/dev/null 2>&1
+	else ip link show dev "$2" >/dev/null 2>&1; fi
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, veths, routes)"
+	ip netns list >/dev/null 2>&1 || die "'ip netns' does not work here (iproute2 with netns support needed)"
+}
+
+# ---- topology ------------------------------------------------------------------
+
+# One `ip -batch` per namespace: an ip call costs 50-100 ms on the shared CI
+# VM, so one call per setting would make `up` take ~10 s.
+links_of() { # ns|"": names of its links, one a line
+	if [ -n "$1" ]; then ip -n "$1" -o link show 2>/dev/null
+	else ip -o link show 2>/dev/null; fi | awk -F': ' '{print $2}' | sed 's/@.*//'
+}
+has_link() { [[ $'\n'"$1"$'\n' == *$'\n'"$2"$'\n'* ]]; } # list name (no fork)
+
+host_sysctls() { # ns
+	# No IPv6 (its ND/MLD chatter would reach the DPDK ports); no reverse-path
+	# filter and no ARP flux (--transport udp puts every node's address on
+	# the same /24 in one namespace: only rn<i> may answer for node i).
+	in_ns "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+}
+
+# Creates what is missing in host h: bridge, node veths, the link to h+1.
+host_create_batch() { # h
+	local h=$1 ns have i l
+	ns=$prefix-h$h
+	have=$(links_of "$ns")
+	has_link "$have" br0 ||
+		echo "link add br0 address $(printf '02:00:00:00:02:%02x' "$h") type bridge stp_state 0 forward_delay 0 mcast_snooping 0"
+	for ((i = 1; i <= nodes; i++)); do
+		[ "${H[$i]}" = "$h" ] || continue
+		has_link "$have" "rn$i" || echo "link add rn$i address ${MAC[$i]} type veth peer name rn${i}b"
+	done
+	if [ "$h" -lt "$hosts" ]; then
+		l=$prefix-x$h$((h + 1))
+		has_link "$have" "$l" || echo "link add $l type veth peer name $l netns $prefix-h$((h + 1))"
+	fi
+}
+
+# Sets MTU, MAC, bridge ports, addresses and states in host h.
+host_config_batch() { # h
+	local h=$1 i l
+	echo "link set lo up"
+	echo "link set br0 mtu 9000 up"
+	for ((i = 1; i <= nodes; i++)); do
+		[ "${H[$i]}" = "$h" ] || continue
+		echo "link set rn$i address ${MAC[$i]} mtu 9000"
+		echo "link set rn${i}b mtu 9000 master br0 up"
+		if [ "$transport" = udp ]; then
+			echo "addr replace $subnet.$i/24 dev rn$i"
+		else
+			echo "addr flush dev rn$i" # DPDK owns the address
+		fi
+		echo "link set rn$i up"
+	done
+	echo "link set r0 mtu 9000 master br0 up"
+	local ls=()
+	((h == 1)) || ls+=("$prefix-x$((h - 1))$h")
+	((h == hosts)) || ls+=("$prefix-x$h$((h + 1))")
+	for l in ${ls[@]+"${ls[@]}"}; do
+		echo "link set $l mtu 9000 master br0"
+		[ -e "$run_dir/partitioned-hosts" ] || echo "link set $l up"
+	done
+}
+
+# Root namespace: one veth into each host's bridge, an address per host and
+# a /32 route to each node via its host, so clients in root reach every
+# node whatever state the inter-host links are in.
+root_batch() {
+	local h i have rl
+	have=$(links_of "")
+	for ((h = 1; h <= hosts; h++)); do
+		rl=$prefix-r$h
+		has_link "$have" "$rl" || echo "link add $rl type veth peer name r0 netns $prefix-h$h"
+		echo "link set $rl mtu 9000 up"
+		echo "addr replace $subnet.$((200 + h))/32 dev $rl"
+	done
+	for ((i = 1; i <= nodes; i++)); do
+		h=${H[$i]}
+		echo "route replace $subnet.$i/32 dev $prefix-r$h src $subnet.$((200 + h))"
+	done
+}
+
+root_check_routes() {
+	local i have
+	for ((i = 1; i <= nodes; i++)); do
+		have=$(ip -4 route show exact "$subnet.$i/32" 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -1)
+		if [ -n "$have" ] && [[ "$have" != "$prefix"-r[0-9]* ]]; then
+			die "route to $subnet.$i already goes via $have (another cluster on subnet $subnet? use --subnet)"
+		fi
+	done
+}
+
+# Packets that come in from a host are never forwarded to another one, so
+# a partition cannot be bypassed through root: forwarding=0 on each root
+# veth, and since a later write to net.ipv4.ip_forward (dockerd does one)
+# resets that, also an nftables table dropping anything forwarded from or
+# to them.
+root_guard() {
+	local h keys=()
+	for ((h = 1; h <= hosts; h++)); do
+		rl=$prefix-r$h
+		keys+=("net.ipv6.conf.$rl.disable_ipv6=1" "net.ipv4.conf.$rl.forwarding=0"
+			"net.ipv4.conf.$rl.arp_ignore=1" "net.ipv4.conf.$rl.rp_filter=0")
+	done
+	sysctl -qw "${keys[@]}"
+	command -v nft >/dev/null || return 0
+	nft -f - <<EOT
+table inet ${prefix}_guard
+delete table inet ${prefix}_guard
+table inet ${prefix}_guard {
+	chain guard_fwd {
+		type filter hook forward priority -10; policy accept;
+		iifname "$prefix-r*" drop
+		oifname "$prefix-r*" drop
+	}
+}
+EOT
+}
+
+run_batch() { # ns|"" (commands on stdin)
+	local f
+	f=$(mktemp /tmp/cluster-batch.XXXXXX)
+	cat >"$f"
+	if [ -s "$f" ]; then
+		if [ -n "$1" ]; then ip -n "$1" -batch "$f" || { rm -f "$f"; die "ip -n $1 -batch failed (see above)"; }
+		else ip -batch "$f" || { rm -f "$f"; die "ip -batch failed (see above)"; }; fi
+	fi
+	rm -f "$f"
+}
+
+topology_up() {
+	local h ns rl
+	say "topology $prefix: $hosts host(s) $prefix-h1..$prefix-h$hosts, $nodes node(s) on $subnet.0/24, transport $transport"
+	root_check_routes
+	for ((h = 1; h <= hosts; h++)); do
+		ns=$prefix-h$h
+		ns_exists "$ns" || ip netns add "$ns"
+		host_sysctls "$ns"
+	done
+	for ((h = 1; h <= hosts; h++)); do
+		# A root veth whose host end is gone (half-made before) is remade.
+		rl=$prefix-r$h
+		if link_exists "" "$rl" && ! link_exists "$prefix-h$h" r0; then ip link del "$rl"; fi
+	done
+	for ((h = 1; h <= hosts; h++)); do host_create_batch "$h" | run_batch "$prefix-h$h"; done
+	root_batch | run_batch ""
+	for ((h = 1; h <= hosts; h++)); do host_config_batch "$h" | run_batch "$prefix-h$h"; done
+	root_guard
+}
+
+# ---- configuration -----------------------------------------------------------
+
+cluster_id() { echo $(($(printf '%s' "$prefix" | cksum | cut -d' ' -f1) % 2000000000 + 1)); }
+
+write_config() {
+	local i h et hb cpus lc f
+	et=${election_ms:-300}
+	if [ -z "$election_ms" ] && [ "$nodes" -gt "$(ncpus)" ]; then et=500; fi
+	hb=$((et / 6 / 10 * 10))
+	[ "$hb" -ge 10 ] || hb=10
+	cpus=$(ncpus)
+	case "$lcores_opt" in
+	float) lc="0@(0-$((cpus - 1)))" ;;
+	spread) lc="" ;;
+	*) lc=$lcores_opt ;;
+	esac
+	f="$run_dir/cluster.ini"
+	{
+		echo "; SPDX-License-Identifier: MIT"
+		echo "; written by scripts/cluster.sh up (prefix $prefix, $nodes nodes on $hosts hosts,"
+		echo "; transport $transport); rewritten by the next up. Format: config/example.ini."
+		echo
+		echo "[cluster]"
+		echo "id = $(cluster_id)"
+		echo "secret_file = $run_dir/secret"
+		echo "election_timeout_ms = $et"
+		echo "heartbeat_interval_ms = $hb"
+		echo "tick_ms = 10"
+		for ((i = 1; i <= nodes; i++)); do
+			h=${H[$i]}
+			echo
+			echo "[member.$i]"
+			echo "ip = $subnet.$i"
+			echo "mac = ${MAC[$i]}"
+			echo "host = $h"
+			echo "udp_port = 9000"
+		done
+		echo
+		echo "[node]"
+		echo "data_dir = $run_dir/data/node%i"
+		if [ "$transport" = udp ]; then
+			echo "transport = udp"
+		else
+			echo "transport = dpdk"
+			echo "dpdk_port = net_af_packet0,iface=rn%i"
+			echo "; proposed key, not read yet: file_prefix = $prefix-n%i  (EAL --file-prefix;"
+			echo "; cluster.sh down removes /var/run/dpdk/$prefix-n<i>)"
+		fi
+		if [ -n "$lc" ]; then
+			echo "lcores = $lc"
+			echo "lcore_map = rxtx:0,log:0,control:0,apply:0"
+		fi
+		echo "idle = adaptive"
+		echo "durability = $durability"
+		echo "io_engine = $engine"
+		if [ "$lcores_opt" = spread ]; then
+			for ((i = 1; i <= nodes; i++)); do
+				lc=$(((i - 1) % cpus))
+				echo
+				echo "[node.$i]"
+				echo "lcores = $lc"
+				echo "lcore_map = rxtx:$lc,log:$lc,control:$lc,apply:$lc"
+			done
+		fi
+	} >"$f.tmp"
+	mv "$f.tmp" "$f"
+}
+
+write_files() {
+	local i
+	mkdir -p "$run_dir/data" "$run_dir/logs" "$run_dir/pids"
+	touch "$run_dir/.raftnode-cluster" # marks a directory `down` may remove
+	if [ ! -s "$run_dir/secret" ]; then
+		(umask 077 && head -c 32 /dev/urandom >"$run_dir/secret.tmp")
+		mv "$run_dir/secret.tmp" "$run_dir/secret"
+	fi
+	chmod 600 "$run_dir/secret"
+	for ((i = 1; i <= nodes; i++)); do mkdir -p "$run_dir/data/node$i"; done
+	write_config
+}
+
+# ---- processes -----------------------------------------------------------------
+
+pid_file() { echo "$run_dir/pids/node$1.pid"; }
+log_file() { echo "$run_dir/logs/node$1.log"; }
+raftctl_bin() { echo "$build/client/raftctl"; }
+
+node_pid() { # prints the pid if node $1 runs, else nothing
+	local f pid
+	f=$(pid_file "$1")
+	[ -s "$f" ] || return 0
+	pid=$(cat "$f")
+	if is_uint "$pid" && kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
+}
+
+start_node() {
+	local i=$1 ns log pidf
+	if [ -n "$(node_pid "$i")" ]; then
+		say "node $i already running (pid $(node_pid "$i"))"
+		return 0
+	fi
+	[ -x "$daemon" ] || die "no node binary at $daemon (build it: ninja -C $build; or up --no-start)"
+	ns=$prefix-h${H[$i]}
+	log=$(log_file "$i")
+	pidf=$(pid_file "$i")
+	rm -f "$pidf"
+	echo "== cluster.sh: start node $i in $ns at $(date '+%F %T')" >>"$log"
+	# The inner shell writes its own pid and then execs the node, so the pid
+	# file names the node itself; setsid puts it in a session of its own so
+	# it outlives this script and a terminal hang-up.
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	ip netns exec "$ns" setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ \
+		"$pidf" "$daemon" --config "$run_dir/cluster.ini" --id "$i" \
+		</dev/null >>"$log" 2>&1 &
+
+	for _ in $(seq 1 50); do
+		[ -s "$pidf" ] && break
+		sleep 0.02
+	done
+	say "node $i: started in $ns (pid $(cat "$pidf" 2>/dev/null || echo '?'), log $log)"
+}
+
+node_failed() { # id why
+	echo "cluster.sh: node $1 $2; last lines of $(log_file "$1"):" >&2
+	tail -n 20 "$(log_file "$1")" >&2 || true
+}
+
+# Waits (<= 10 s) until every node in "$@" runs and, when raftctl exists,
+# answers a status request. Returns 1 naming the first failure.
+wait_ready() {
+	local deadline i pending=("$@") left ctl
+	ctl=$(raftctl_bin)
+	deadline=$((SECONDS + 10))
+	sleep 0.5 # a node that refuses its config exits at once
+	while [ ${#pending[@]} -gt 0 ]; do
+		left=()
+		for i in "${pending[@]}"; do
+			if [ -z "$(node_pid "$i")" ]; then
+				node_failed "$i" "is not running (exited)"
+				return 1
+			fi
+			if [ -x "$ctl" ] && ! timeout 3 "$ctl" --config "$run_dir/cluster.ini" --node "$i" \
+				status --json >/dev/null 2>&1; then
+				left+=("$i")
+			fi
+		done
+		pending=(${left[@]+"${left[@]}"})
+		[ ${#pending[@]} -gt 0 ] || break
+		if [ $SECONDS -ge $deadline ]; then
+			node_failed "${pending[0]}" "did not answer 'raftctl status' within 10 s (also waiting: ${pending[*]})"
+			return 1
+		fi
+		sleep 0.3
+	done
+	if [ -x "$ctl" ]; then say "all $# node(s) answer raftctl status"
+	else say "all $# node(s) running ($ctl not built: not asked for status)"; fi
+}
+
+# ---- commands --------------------------------------------------------------------
+
+cmd_up() {
+	check_up_args
+	check_prefix
+	need_root
+	build=$(realpath -m -- "${build:-$root/build}")
+	daemon=$(realpath -m -- "${daemon:-$build/node/raftnode}")
+	compute_placement
+	index_nodes
+	local want have h i line=""
+	want="$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt ${placement[*]} $subnet"
+	if [ -f "$(state_file)" ]; then
+		have=$(
+			load_state
+			echo "$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt ${placement[*]} $subnet"
+		)
+		[ "$have" = "$want" ] ||
+			die "a different cluster is up in $run_dir (prefix nodes hosts ...: $have); run 'cluster.sh down --run-dir $run_dir' first"
+	fi
+	for ((h = 1; h <= hosts; h++)); do
+		line+=" h$h:"
+		for ((i = 1; i <= nodes; i++)); do
+			[ "${H[$i]}" != "$h" ] || line+=" $i"
+		done
+	done
+	say "placement:$line"
+	save_state
+	write_files
+	topology_up
+	say "config $run_dir/cluster.ini (cluster id $(cluster_id)), secret $run_dir/secret"
+	if [ "$no_start" -eq 1 ]; then
+		say "--no-start: nodes not started (start one with: cluster.sh start ID --run-dir $run_dir)"
+		return 0
+	fi
+	local ids=()
+	for ((i = 1; i <= nodes; i++)); do
+		start_node "$i"
+		ids+=("$i")
+	done
+	wait_ready "${ids[@]}"
+}
+
+# Every process in our namespaces is ours: TERM, wait <= 5 s, KILL.
+stop_all() {
+	local pids=() h ns i p deadline
+	for ((i = 1; i <= nodes; i++)); do
+		p=$(node_pid "$i")
+		[ -z "$p" ] || pids+=("$p")
+	done
+	for ((h = 1; h <= 64; h++)); do
+		ns=$prefix-h$h
+		ns_exists "$ns" || continue
+		for p in $(ip netns pids "$ns" 2>/dev/null); do pids+=("$p"); done
+	done
+	[ ${#pids[@]} -gt 0 ] || return 0
+	say "stopping ${#pids[@]} process(es): SIGTERM, SIGKILL after 5 s"
+	kill -TERM "${pids[@]}" 2>/dev/null || true
+	deadline=$((SECONDS + 5))
+	while [ $SECONDS -lt $deadline ]; do
+		local alive=0
+		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ $alive -eq 1 ] || return 0
+		sleep 0.1
+	done
+	for p in "${pids[@]}"; do
+		if kill -0 "$p" 2>/dev/null; then
+			say "pid $p survived SIGTERM: SIGKILL"
+			kill -KILL "$p" 2>/dev/null || true
+		fi
+	done
+}
+
+cmd_down() {
+	local have_state=0 h ns l i
+	need_root
+	if [ -f "$(state_file)" ]; then
+		local p_cli=$prefix
+		load_state
+		have_state=1
+		if [ "$prefix_set" -eq 1 ] && [ "$p_cli" != "$prefix" ]; then
+			usage_err "--prefix $p_cli does not match the cluster in $run_dir (prefix $prefix)"
+		fi
+	else
+		check_prefix
+		nodes=16
+	fi
+	say "down: cluster $prefix (run dir $run_dir)"
+	stop_all
+	for ((h = 1; h <= 64; h++)); do
+		ns=$prefix-h$h
+		if ns_exists "$ns"; then ip netns del "$ns"; fi
+	done
+	# Deleting a namespace deletes its veth ends and so their root peers, and
+	# a link's routes go with it; this catches a root veth left half-made.
+	for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E "^$prefix-r[0-9]+$" || true); do
+		ip link del "$l" 2>/dev/null || true
+	done
+	if command -v nft >/dev/null; then nft delete table inet "${prefix}_guard" 2>/dev/null || true; fi
+	for ((i = 1; i <= 16; i++)); do rm -rf "/var/run/dpdk/$(file_prefix_of "$i")"; done
+	if [ -d "$run_dir" ]; then
+		if [ -e "$run_dir/.raftnode-cluster" ] || [ $have_state -eq 1 ]; then
+			rm -rf -- "$run_dir"
+		elif [ -z "$(ls -A "$run_dir")" ]; then
+			rmdir -- "$run_dir"
+		else
+			say "left $run_dir alone: not made by cluster.sh (no .raftnode-cluster marker)"
+		fi
+	fi
+	say "down: done"
+}
+
+status_json_field() { # json key...: the first key present
+	python3 - "$@" <<'PY' 2>/dev/null || echo "-"
+import json, sys
+try:
+    d = json.loads(sys.argv[1])
+except Exception:
+    print("-"); sys.exit(0)
+for k in sys.argv[2:]:
+    if isinstance(d, dict) and k in d:
+        print(d[k]); break
+else:
+    print("-")
+PY
+}
+
+cmd_status() {
+	local i h ns p alive role term leader out ctl l state q
+	need_root
+	load_state
+	ctl=$(raftctl_bin)
+	echo "cluster $prefix: $nodes node(s) on $hosts host(s), transport $transport, run dir $run_dir"
+	printf '%-5s %-5s %-8s %-6s %-10s %-6s %-6s\n' node host pid alive role term leader
+	for ((i = 1; i <= nodes; i++)); do
+		h=${H[$i]}
+		p=$(node_pid "$i")
+		alive=no role=- term=- leader=-
+		[ -z "$p" ] || alive=yes
+		if [ -n "$p" ] && [ -x "$ctl" ]; then
+			if out=$(timeout 3 "$ctl" --config "$run_dir/cluster.ini" --node "$i" status --json 2>/dev/null); then
+				role=$(status_json_field "$out" role state)
+				term=$(status_json_field "$out" term current_term)
+				leader=$(status_json_field "$out" leader leader_id)
+			else
+				role="(no answer)"
+			fi
+		fi
+		printf '%-5s %-5s %-8s %-6s %-10s %-6s %-6s\n' "$i" "$h" "${p:--}" "$alive" "$role" "$term" "$leader"
+	done
+	for ((h = 1; h < hosts; h++)); do
+		l=$prefix-x$h$((h + 1))
+		state=$(ip -n "$prefix-h$h" -o link show dev "$l" 2>/dev/null | grep -q '[<,]UP[,>]' && echo up || echo DOWN)
+		echo "inter-host link $l (h$h-h$((h + 1))): $state"
+	done
+	for ((h = 1; h <= hosts; h++)); do
+		ns=$prefix-h$h
+		q=$(tc -n "$ns" qdisc show 2>/dev/null | grep netem || true)
+		[ -z "$q" ] || echo "netem in $ns: $q"
+		if command -v nft >/dev/null; then
+			in_ns "$ns" nft list ruleset 2>/dev/null | grep -E 'drop' | sed "s/^[[:space:]]*/$ns: /" || true
+		fi
+	done
+}
+
+cmd_start() {
+	need_root
+	load_state
+	check_node_id "$node_arg" "start: ID"
+	start_node "$node_arg"
+	wait_ready "$node_arg"
+}
+
+cmd_kill() {
+	local p sig
+	need_root
+	load_state
+	check_node_id "$node_arg" "kill: ID"
+	case "$signal" in KILL | TERM) sig=$signal ;; *) usage_err "--signal must be KILL or TERM, not '$signal'" ;; esac
+	p=$(node_pid "$node_arg")
+	if [ -z "$p" ]; then
+		say "node $node_arg is not running"
+		return 0
+	fi
+	say "node $node_arg: SIG$sig to pid $p"
+	kill "-$sig" "$p"
+	echo "== cluster.sh: SIG$sig sent at $(date '+%F %T')" >>"$(log_file "$node_arg")"
+}
+
+cmd_logs() {
+	load_state
+	check_node_id "$node_arg" "logs: ID"
+	[ -f "$(log_file "$node_arg")" ] || die "no log yet for node $node_arg ($(log_file "$node_arg"))"
+	if [ "$follow" -eq 1 ]; then exec tail -n +1 -f "$(log_file "$node_arg")"; fi
+	cat "$(log_file "$node_arg")"
+}
+
+# shellcheck source=scripts/cluster-faults.sh
+. "$root/scripts/cluster-faults.sh"
+
+main() {
+	parse_args "$@"
+	case "$cmd" in
+	up) cmd_up ;;
+	down) cmd_down ;;
+	status) cmd_status ;;
+	start) cmd_start ;;
+	kill) cmd_kill ;;
+	partition) cmd_partition ;;
+	heal) cmd_heal ;;
+	netem) cmd_netem ;;
+	logs) cmd_logs ;;
+	esac
+}
+
+main "$@"
