@@ -37,7 +37,7 @@ static void ctl_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: raftctl [--config FILE] [--node ID] [--json] [--timeout-ms N] [--stale] [--pin]\n"
-		"               COMMAND ARGS\n"
+		"               COMMAND ARGS   (options anywhere; -- ends them)\n"
 		"\n"
 		"Talks to a raftnode cluster over UDP with the cluster's authenticated frames.\n"
 		"\n"
@@ -98,7 +98,7 @@ static int ctl_parse(struct ctl *ctl, int argc, char **argv)
 	};
 	int ch;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': ctl->config_path = optarg; break;
 		case 'j': ctl->json = true; break;
