@@ -597,7 +597,7 @@ wait_ready() {
 		pending=(${left[@]+"${left[@]}"})
 		[ ${#pending[@]} -gt 0 ] || break
 		if [ $SECONDS -ge $deadline ]; then
-			node_failed "${pending[0]}" "did not answer 'raftctl status' within 10 s (also waiting: ${pending[*]})"
+			node_failed "${pending[0]}" "did not answer 'raftctl status' within 10 s${pending[1]:+ (nor did: ${pending[*]:1})}"
 			return 1
 		fi
 		sleep 0.3
