@@ -488,9 +488,8 @@ write_config() {
 		else
 			echo "transport = dpdk"
 			echo "dpdk_port = net_af_packet0,iface=rn%i"
-			echo "; proposed key, not read yet: file_prefix = $prefix-n%i  (EAL --file-prefix;"
-			echo "; cluster.sh down removes /var/run/dpdk/$prefix-n<i>)"
 		fi
+		echo "file_prefix = $prefix-n%i        ; EAL --file-prefix (down removes /var/run/dpdk/$prefix-n<i>)"
 		if [ -n "$lc" ]; then
 			echo "lcores = $lc"
 			echo "lcore_map = rxtx:0,log:0,control:0,apply:0"
@@ -535,7 +534,12 @@ node_pid() { # prints the pid if node $1 runs, else nothing
 	f=$(pid_file "$1")
 	[ -s "$f" ] || return 0
 	pid=$(cat "$f")
-	if is_uint "$pid" && kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
+	is_uint "$pid" && [ -r "/proc/$pid/stat" ] || return 0
+	# A killed node may stay a zombie until its reaper gets to it: not alive.
+	local stat
+	stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	[ "${stat%% *}" = Z ] || echo "$pid"
 }
 
 start_node() {
@@ -592,7 +596,7 @@ wait_ready() {
 		pending=(${left[@]+"${left[@]}"})
 		[ ${#pending[@]} -gt 0 ] || break
 		if [ $SECONDS -ge $deadline ]; then
-			node_failed "${pending[0]}" "did not answer 'raftctl status' within 10 s (also waiting: ${pending[*]})"
+			node_failed "${pending[0]}" "did not answer 'raftctl status' within 10 s${pending[1]:+ (nor did: ${pending[*]:1})}"
 			return 1
 		fi
 		sleep 0.3
@@ -657,6 +661,7 @@ stop_all() {
 		for p in $(ip netns pids "$ns" 2>/dev/null); do pids+=("$p"); done
 	done
 	[ ${#pids[@]} -gt 0 ] || return 0
+	mapfile -t pids < <(printf '%s\n' "${pids[@]}" | sort -un)
 	say "stopping ${#pids[@]} process(es): SIGTERM, SIGKILL after 5 s"
 	kill -TERM "${pids[@]}" 2>/dev/null || true
 	deadline=$((SECONDS + 5))
@@ -684,6 +689,10 @@ cmd_down() {
 		if [ "$prefix_set" -eq 1 ] && [ "$p_cli" != "$prefix" ]; then
 			usage_err "--prefix $p_cli does not match the cluster in $run_dir (prefix $prefix)"
 		fi
+	elif [ "$prefix_set" -eq 0 ]; then
+		# Guessing the prefix could take down someone else's cluster.
+		say "down: no cluster in $run_dir (no cluster.env): nothing to do (to remove a topology left without its run dir: down --prefix P)"
+		return 0
 	else
 		check_prefix
 		nodes=16
@@ -761,7 +770,7 @@ cmd_status() {
 		q=$(tc -n "$ns" qdisc show 2>/dev/null | grep netem || true)
 		[ -z "$q" ] || echo "netem in $ns: $q"
 		if command -v nft >/dev/null; then
-			in_ns "$ns" nft list ruleset 2>/dev/null | grep -E 'drop' | sed "s/^[[:space:]]*/$ns: /" || true
+			in_ns "$ns" nft list ruleset 2>/dev/null | grep -E '[[:space:]]drop$' | sed "s/^[[:space:]]*/$ns: /" || true
 		fi
 	done
 }
