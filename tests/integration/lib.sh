@@ -69,9 +69,12 @@ it_leader() {
 	for i in $(seq 1 "$IT_NODES"); do
 		[ "$i" = "$except" ] && continue
 		l=$(it_field "$i" '.leader')
-		[ -n "$l" ] && [ "$l" != 0 ] && [ "$l" != "$except" ] && votes="$votes $l"
+		if [ -n "$l" ] && [ "$l" != 0 ] && [ "$l" != null ] && [ "$l" != "$except" ]; then
+			votes="$votes $l"
+		fi
 	done
-	echo "$votes" | tr ' ' '\n' | grep -v '^$' | sort | uniq -c | sort -rn | awk 'NR==1{print $2}'
+	echo "$votes" | tr ' ' '\n' | { grep -v '^$' || true; } | sort | uniq -c | sort -rn |
+		awk 'NR==1{print $2}'
 }
 
 # it_wait_leader TIMEOUT_S [EXCEPT]: prints the leader once one is agreed.
