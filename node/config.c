@@ -220,7 +220,7 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 {
 	static const char *const keys[] = {"data_dir", "transport", "dpdk_port", "lcores",
 					   "lcore_map", "idle", "durability", "io_engine",
-					   "file_prefix"};
+					   "file_prefix", "mtu_bytes"};
 	struct node_config *c = cp->cfg;
 	int k = -1;
 	for (int i = 0; i < (int)RN_ARRAY_COUNT(keys); i++) {
@@ -262,6 +262,14 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 	case 8:
 		return config_str(v, cp->self, c->file_prefix, sizeof(c->file_prefix)) &&
 		       strchr(c->file_prefix, '/') == NULL;
+	case 9: {
+		uint64_t x;
+		if (!config_u64(v, 0, 9000, false, &x) || (x > 0 && x < 576)) {
+			return false;
+		}
+		c->mtu_bytes = (uint16_t)x;
+		return true;
+	}
 	default:
 		choice = config_choice(v, config_engines, 3);
 		c->io_engine = (uint8_t)(choice > 0 ? choice : 0);

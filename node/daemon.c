@@ -113,7 +113,9 @@ static int daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_b
 			 strerror(-rc));
 		return rc;
 	}
-	struct dp_port_config pc = {.port_id = port_id};
+	/* Jumbo frames when the device takes them (cluster.sh gives every veth
+	 * MTU 9000): whole batches per AppendEntries, large values. */
+	struct dp_port_config pc = {.port_id = port_id, .mtu_bytes = d->cfg.mtu_bytes};
 	rc = dp_port_init(&d->port, &pc);
 	if (rc != 0) {
 		snprintf(errmsg, errmsg_bytes, "dpdk_port '%s': %s", name, d->port.errmsg);

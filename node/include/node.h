@@ -166,6 +166,7 @@ struct node_config {
 	uint32_t log_entries_max;	/* in-memory window of log entries (power of two) */
 	uint64_t log_payload_bytes_max; /* payload bytes of the entries in that window */
 	char file_prefix[64];		/* DPDK --file-prefix (one per process) */
+	uint16_t mtu_bytes;		/* DPDK port MTU; 0 = the device's default */
 	struct node_kv_config kv;
 };
 

@@ -30,20 +30,20 @@ data_dir = $IT_WORK/data%i
 transport = udp
 INI
 "$raftnode" --config "$good" --id 1 --check >/dev/null || it_fail "the good config is refused"
-# class | sed expression making the good file bad | text the message must hold
+# class % sed expression making the good file bad % text the message must hold
 bad_cases=(
-	"unknown key|s/^transport = udp/transprot = udp/|transprot"
-	"bad number|s/^election_timeout_ms = 300/election_timeout_ms = 3OO/|election_timeout_ms"
-	"heartbeat not below timeout|s/^heartbeat_interval_ms = 50/heartbeat_interval_ms = 400/|heartbeat_interval_ms"
-	"unknown section|s/^\\[node\\]/[nodes]/|nodes"
-	"bad transport|s/^transport = udp/transport = tcp/|transport"
-	"bad address|s/^ip = 10.85.0.2/ip = 10.85.0.256/|ip"
-	"missing secret file|s|^secret_file = .*|secret_file = $IT_WORK/nope|secret_file"
-	"syntax error|s/^udp_port = 9000/udp_port 9000/|syntax"
-	"window not a power of two|\$a [limits]\\nlog_entries_max = 100000|log_entries_max"
+	"unknown key%s/^transport = udp/transprot = udp/%transprot"
+	"bad number%s/^election_timeout_ms = 300/election_timeout_ms = 3OO/%election_timeout_ms"
+	"heartbeat not below timeout%s/^heartbeat_interval_ms = 50/heartbeat_interval_ms = 400/%heartbeat_interval_ms"
+	"unknown section%s/^\\[node\\]/[nodes]/%nodes"
+	"bad transport%s/^transport = udp/transport = tcp/%transport"
+	"bad address%s/^ip = 10.85.0.2/ip = 10.85.0.256/%ip"
+	"missing secret file%s|^secret_file = .*|secret_file = $IT_WORK/nope|%secret_file"
+	"syntax error%s/^udp_port = 9000/udp_port 9000/%syntax"
+	"window not a power of two%\$a [limits]\\nlog_entries_max = 100000%log_entries_max"
 )
 for c in "${bad_cases[@]}"; do
-	IFS='|' read -r what expr needle <<<"$c"
+	IFS='%' read -r what expr needle <<<"$c"
 	sed -e "$expr" "$good" >"$IT_WORK/bad.ini"
 	set +e
 	msg=$("$raftnode" --config "$IT_WORK/bad.ini" --id 1 2>&1)
@@ -88,11 +88,18 @@ it_ctl --node 1 put after forged-frames >/dev/null || it_fail "node 1 stopped se
 [ "$(it_ctl --node 3 get after)" = forged-frames ] || it_fail "read after forging"
 
 # --- bad client requests ------------------------------------------------------
-big=$(head -c 3000 /dev/zero | tr '\0' x)
+big=$(head -c 1100 /dev/zero | tr '\0' x)
 set +e; out=$(it_ctl --node "$leader" put toobig "$big" 2>&1); rc=$?; set -e
 [ $rc -eq 1 ] && echo "$out" | grep -qi "bad.request\|bad_request" \
 	|| it_fail "a value over kv_value_bytes_max: exit $rc: $out"
-set +e; out=$(it_ctl --node "$leader" transfer-leader 42 2>&1); rc=$?; set -e
+# raftctl checks ids against its configuration: give it one that names a
+# node 42 the cluster does not have, so the node itself must refuse.
+cp "$IT_RUN/cluster.ini" "$IT_WORK/plus42.ini"
+printf '\n[member.42]\nip = 10.85.0.42\nudp_port = 9000\n' >>"$IT_WORK/plus42.ini"
+set +e
+out=$("$IT_BUILD/client/raftctl" --config "$IT_WORK/plus42.ini" --node "$leader" transfer-leader 42 2>&1)
+rc=$?
+set -e
 [ $rc -eq 1 ] && echo "$out" | grep -qi "bad.request\|bad_request" \
 	|| it_fail "transfer to a non-member: exit $rc: $out"
 bad=$(it_field "$leader" .counters.bad_requests)
