@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Integration (f): linearizability under faults. Four clients do random
-# put/get/cas on three keys for 24 s while the leader is killed and
+# put/get/cas on three keys for 30 s while the leader is killed and
 # restarted and nodes are partitioned away and healed; the recorded history
 # must be linearizable (lincheck: per-key Wing-Gong search, itself tested on
 # known non-linearizable histories in tests/lin).
@@ -9,13 +9,13 @@
 it_setup f 10.86.0
 it_up --nodes 5
 it_wait_leader 15 >/dev/null || it_fail "no leader in 15 s"
-"$IT_BUILD/tests/integration/linload" --clients 4 --keys 3 --duration-s 24 --seed $RANDOM \
+"$IT_BUILD/tests/integration/linload" --clients 4 --keys 3 --duration-s 30 --seed $RANDOM \
 	--out "$IT_WORK/history" >"$IT_WORK/linload.out" 2>&1 &
 load=$!
 faults=0
-end=$((SECONDS + 20))
+end=$((SECONDS + 25))
 while [ $SECONDS -lt $end ]; do
-	sleep 2
+	sleep 1
 	l=$(it_leader) || true
 	[ -n "$l" ] || continue
 	case $((faults % 3)) in
@@ -30,6 +30,7 @@ while [ $SECONDS -lt $end ]; do
 done
 wait "$load" || it_fail "linload: $(cat "$IT_WORK/linload.out")"
 it_log "$(cat "$IT_WORK/linload.out"), $faults faults"
+[ "$faults" -ge 3 ] || it_fail "only $faults faults injected"
 ops=$(grep -vc '^#' "$IT_WORK/history")
 [ "$ops" -ge 200 ] || it_fail "only $ops operations recorded"
 out=$("$IT_BUILD/tests/lin/lincheck" "$IT_WORK/history") || {
