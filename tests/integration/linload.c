@@ -83,6 +83,9 @@ static void linload_one(struct linload_client *lc, struct rn_client *c, uint32_t
 		rc = rn_client_put(c, key, (uint32_t)strlen(key), op->value,
 				   (uint32_t)strlen(op->value), &res);
 	} else if (pick < 8) {
+		/* Reads go round every node, followers included: a follower must
+		 * answer linearizably too (ReadIndex), not from a lagging state. */
+		rn_client_set_target(c, lc->cfg.nodes[(n + lc->id) % lc->cfg.nodes_count].id);
 		op->op = DP_CLIENT_GET;
 		rc = rn_client_get(c, key, (uint32_t)strlen(key), false, &res);
 	} else {
