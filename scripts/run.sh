@@ -1,39 +1,64 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The main job. Installs what is needed (scripts/setup.sh), builds build/,
-# and - until the node itself lands - plays the seed's partition story in
-# the deterministic simulator: 7 nodes on 2 hosts, leadership moved to
-# host 2, the inter-host link cut, writes on both sides, only the majority
-# side commits, and on heal the minority rolls back and takes the majority's
-# log. Prints the story and exits non-zero if any check of it fails.
+# The main job: install, build, start a 3-node raftnode cluster in
+# virtual-device mode, benchmark commit latency (one in flight, 1000 in
+# flight, an open-loop sweep to the knee, leader failover), and write
+# results/<timestamp>/ with report.md, the JSON/CSV and the plots; print the
+# headline table. --compare runs the same cluster again with the kernel UDP
+# transport and with the pwrite engine, side by side in the same run. The
+# cluster is torn down on exit, Ctrl-C or failure.
 set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-usage: scripts/run.sh [--help] [--no-setup] [--scenario FILE]
+usage: scripts/run.sh [--help] [--no-setup] [--compare] [--full | --quick]
+                      [--nodes N] [--out DIR] [--story]
 
-Installs dependencies, builds build/ and runs the main job: the seed's
-7-node / 2-host partition story in raftsim (tests/sim/scenarios/
-seven_nodes_two_hosts.txt), printed as a story.
-  --no-setup       skip scripts/setup.sh
-  --scenario FILE  play another scenario instead
+Installs what is needed (scripts/setup.sh), builds build/, then for each
+configuration ("row"): scripts/cluster.sh up --nodes N, raftbench with 1 and
+with 1000 requests in flight (64-byte values, fsync on), an open-loop sweep
+until latency knees or throughput saturates, and (first row) leader
+failover trials; then scripts/baseline.sh (fio 4 KiB O_DSYNC write p50 and
+kernel UDP round trip p50 on this machine), scripts/plot.sh and
+scripts/report.py. Results: results/<timestamp>/report.md, *.json, *.csv,
+plots/*.png and *.svg.
+
+  --compare   add the rows udp+uring (kernel sockets) and dpdk+pwrite (the
+              pwrite+fdatasync engine): the report shows, as ratios, what
+              DPDK and io_uring buy on this machine
+  --full      longer runs (30 s per measurement, 20 failover trials)
+  --quick     a smoke run of well under a minute per row (CI): outputs exist
+              and parse, the figures mean little
+  --nodes N   cluster size (default 3)
+  --out DIR   results directory (default results/<timestamp>)
+  --no-setup  skip scripts/setup.sh
+  --story     instead of the benchmark: the seed's 7-node / 2-host partition
+              story in the deterministic simulator (raftsim), as before
+Needs root (network namespaces). Default run: about 3 minutes per row.
 USAGE
 }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-do_setup=1
-scenario=tests/sim/scenarios/seven_nodes_two_hosts.txt
+do_setup=1 compare=0 mode=default nodes=3 out="" story=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
 	--no-setup) do_setup=0 ;;
-	--scenario) shift; scenario=${1:?--scenario needs a file} ;;
+	--compare) compare=1 ;;
+	--full) mode=full ;;
+	--quick) mode=quick ;;
+	--story) story=1 ;;
+	--nodes) shift; nodes=${1:?--nodes needs a number} ;;
+	--out) shift; out=${1:?--out needs a directory} ;;
 	*) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
-[ -f "$scenario" ] || { echo "run.sh: no such scenario: $scenario" >&2; exit 2; }
+if ! [[ "$nodes" =~ ^[0-9]+$ ]] || [ "$nodes" -lt 1 ] || [ "$nodes" -gt 16 ]; then
+	echo "run.sh: --nodes must be 1..16" >&2
+	exit 2
+fi
 
 if [ $do_setup -eq 1 ]; then
 	bash scripts/setup.sh
@@ -44,8 +69,87 @@ if [ -f build/build.ninja ]; then
 else
 	meson setup build >/dev/null
 fi
-ninja -C build tests/sim/raftsim >/dev/null
+ninja -C build >/dev/null
 
-echo "== the seed's story, in the deterministic simulator ($scenario)"
+if [ $story -eq 1 ]; then
+	echo "== the seed's story, in the deterministic simulator"
+	exec build/tests/sim/raftsim --scenario tests/sim/scenarios/seven_nodes_two_hosts.txt
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "run.sh: the cluster needs root (network namespaces); try sudo" >&2
+	exit 1
+fi
+
+case $mode in
+quick) d1=2 d1000=2 warm=0.5 step=1 steps=3 trials=1 base_s=1 ;;
+full) d1=30 d1000=30 warm=2 step=5 steps=20 trials=20 base_s=10 ;;
+*) d1=10 d1000=10 warm=1 step=3 steps=8 trials=5 base_s=3 ;;
+esac
+out=${out:-results/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+run_dir=$(mktemp -d /tmp/raftnode-run.XXXXXX)
+prefix=rbench
+subnet=10.79.0
+bench=build/bench/raftbench
+
+teardown() {
+	scripts/cluster.sh down --run-dir "$run_dir" --prefix "$prefix" >/dev/null 2>&1 || true
+	rm -rf "$run_dir"
+}
+on_exit() {
+	local rc=$?
+	teardown
+	[ $rc -eq 0 ] || echo "run.sh: failed (exit $rc); partial results in $out" >&2
+	exit $rc
+}
+trap on_exit EXIT
+trap 'echo "run.sh: interrupted" >&2; exit 130' INT TERM
+
+# one_row NAME TRANSPORT ENGINE FAILOVER(0|1)
+one_row() {
+	local row=$1 transport=$2 engine=$3 failover=$4
+	echo "== $row: $nodes nodes, transport $transport, engine $engine, fsync"
+	teardown
+	mkdir -p "$run_dir"
+	scripts/cluster.sh up --nodes "$nodes" --transport "$transport" --engine "$engine" \
+		--durability fsync --prefix "$prefix" --subnet "$subnet" --run-dir "$run_dir" \
+		>"$out/$row.cluster.log" 2>&1 || {
+		tail -n 20 "$out/$row.cluster.log" >&2
+		return 1
+	}
+	export RAFTNODE_CONFIG=$run_dir/cluster.ini RAFTNODE_RUN_DIR=$run_dir
+	echo "   one request in flight, ${d1} s"
+	"$bench" --concurrency 1 --duration "$d1" --warmup "$warm" --value-bytes 64 --quiet --json \
+		--cdf "$out/$row.cdf.csv" --timeseries "$out/$row.timeseries.csv" >"$out/$row.closed1.json"
+	echo "   1000 requests in flight, ${d1000} s"
+	"$bench" --concurrency 1000 --duration "$d1000" --warmup "$warm" --value-bytes 64 --quiet \
+		--json >"$out/$row.closed1000.json"
+	echo "   open-loop sweep: ${step} s steps, at most $steps"
+	"$bench" sweep --rate-start 1000 --rate-factor 2 --step-duration "$step" --max-steps "$steps" \
+		--value-bytes 64 --quiet --csv "$out/$row.sweep.csv" --json >"$out/$row.sweep.json"
+	if [ "$failover" -eq 1 ]; then
+		echo "   leader failover: $trials trial(s)"
+		"$bench" failover --trials "$trials" --rate 500 --json \
+			--kill-cmd "scripts/cluster.sh kill {id} --run-dir $run_dir >/dev/null 2>&1" \
+			--start-cmd "scripts/cluster.sh start {id} --run-dir $run_dir >/dev/null 2>&1" \
+			>"$out/$row.failover.json"
+		cp "$out/$row.failover.json" "$out/failover.json"
+	fi
+	teardown
+}
+
+one_row dpdk+uring af_packet uring 1
+if [ $compare -eq 1 ]; then
+	one_row udp+uring udp uring 0
+	one_row dpdk+pwrite af_packet pwrite 0
+fi
+echo "== baseline: fio 4 KiB O_DSYNC write, kernel UDP round trip"
+bash scripts/baseline.sh --seconds "$base_s" --build build --dir "$root/build" \
+	--out "$out/baseline.json" >/dev/null
+echo "== plots and report"
+bash scripts/plot.sh "$out" >/dev/null
+python3 scripts/report.py "$out" >/dev/null
 echo
-build/tests/sim/raftsim --scenario "$scenario"
+sed -n '1,/^## /p' "$out/report.md" | sed '$d'
+echo "report: $out/report.md (plots in $out/plots)"
