@@ -69,8 +69,7 @@ static void recv_append_overwrite(struct raft *r, const struct raft_entry *e)
  * the rest while the window has room. Returns how many of them the log now
  * holds, in order from the first.
  */
-static uint32_t recv_append_store(struct raft *r, const struct raft_entry *entries, uint32_t count,
-				  raft_index commit_index)
+static uint32_t recv_append_store(struct raft *r, const struct raft_entry *entries, uint32_t count)
 {
 	uint32_t i = 0;
 
@@ -95,15 +94,10 @@ static uint32_t recv_append_store(struct raft *r, const struct raft_entry *entri
 	if (i < count && log_free_slots(&r->log) < count - i) {
 		log_release(r, rn_min_u64(r->applied_index, r->commit_index));
 	}
-	/* Back-pressure: take what fits, acknowledge only that. Also at most
-	 * half a window beyond what is committed (the leader's commit counts:
-	 * entries up to it that match are committed), so that a restart from
-	 * the committed floor (raft_create_from) always fits the window. */
-	uint64_t fits = rn_min_u64(count - i, log_free_slots(&r->log));
-	raft_index limit = rn_max_u64(r->commit_index, commit_index) + log_capacity(&r->log) / 2;
-	fits = rn_min_u64(fits, limit > r->log.last_index ? limit - r->log.last_index : 0);
-	log_append_batch(r, &entries[i], (uint32_t)fits);
-	return i + (uint32_t)fits;
+	/* Back-pressure: take what fits, acknowledge only that. */
+	uint32_t fits = (uint32_t)rn_min_u64(count - i, log_free_slots(&r->log));
+	log_append_batch(r, &entries[i], fits);
+	return i + fits;
 }
 
 void recv_append(struct raft *r, const struct raft_message *m)
@@ -133,7 +127,7 @@ void recv_append(struct raft *r, const struct raft_message *m)
 		recv_append_reject(r, m);
 		return;
 	}
-	uint32_t stored = recv_append_store(r, entries, count, m->append.commit_index);
+	uint32_t stored = recv_append_store(r, entries, count);
 	raft_index last_new_index = prev_index + stored;
 
 	r->verified_index = rn_max_u64(r->verified_index, last_new_index);

@@ -11,10 +11,17 @@
  */
 #include "internal.h"
 
+/* Probe: one append at a time. Replicate: up to inflight_appends_max
+ * appends, and no more than half a log window past what the follower
+ * matched: its window is as large as ours, and entries it has no room for
+ * would only come back as rejections (a storm with small windows). */
 static bool replication_paused(const struct raft *r, const struct raft_progress *pr)
 {
 	if (pr->state == RAFT_PROGRESS_PROBE) {
 		return pr->probe_sent;
+	}
+	if (pr->next_index > pr->match_index + log_capacity(&r->log) / 2) {
+		return true;
 	}
 	return pr->inflight_count >= r->cfg.inflight_appends_max;
 }
@@ -300,6 +307,10 @@ void replication_recv_heartbeat_resp(struct raft *r, const struct raft_message *
 	 * full window whose oldest append may have been lost. */
 	if (pr->state == RAFT_PROGRESS_PROBE) {
 		pr->probe_sent = false;
+	} else if (pr->next_index > pr->match_index + log_capacity(&r->log) / 2) {
+		/* Half a window unacknowledged: appends were lost, or its
+		 * window was full. Probe from what it matched. */
+		replication_become_probe(pr);
 	} else if (pr->inflight_count >= r->cfg.inflight_appends_max) {
 		pr->inflight_head = (pr->inflight_head + 1) % RAFT_INFLIGHT_APPENDS_MAX;
 		pr->inflight_count--;
@@ -388,9 +399,13 @@ int replication_propose(struct raft *r, struct raft_entry *entries, uint32_t ent
 	if (log_free_slots(&r->log) < entries_count) {
 		return -RAFT_ERR_LOG_FULL;
 	}
-	/* At most half a window beyond the commit index, so that a restart
-	 * from the committed floor (raft_create_from) always fits the window. */
-	if (r->log.last_index + entries_count > r->commit_index + log_capacity(&r->log) / 2) {
+	/* At most a quarter of the window beyond the commit index: a node
+	 * restarts from a committed floor (raft_create_from), and its whole
+	 * uncommitted tail must then fit the window with room for a batch
+	 * (three quarters of it at least, since the window holds four batches).
+	 * The margin absorbs the no-ops of elections that commit nothing and a
+	 * commit hint that lags a little. */
+	if (r->log.last_index + entries_count > r->commit_index + log_capacity(&r->log) / 4) {
 		return -RAFT_ERR_LOG_FULL;
 	}
 	for (uint32_t i = 0; i < entries_count; i++) {

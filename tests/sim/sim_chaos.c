@@ -35,8 +35,8 @@ enum chaos_hook {
 /* ... and be settled (probe applied everywhere, logs identical) within
  * this of the heal, however slow the seed's configuration. */
 #define LIVENESS_SETTLE_MS 60000u
-/* Clients stop proposing past this log length, so that a restart always
- * fits the core's in-memory window (no snapshots in this version). */
+/* Clients stop proposing past this log length (it bounds a run's memory
+ * and time; logs longer than the window restart from a tail). */
 #define CHAOS_LOG_ENTRIES_MAX 9000u
 
 struct chaos {
@@ -99,6 +99,19 @@ static void chaos_params(struct sim_params *p, const struct chaos_opts *o, uint6
 	}
 	p->disk_latency_us_min = 50;
 	p->disk_latency_us_max = disk_max_us[sim_rand(&pick) % RN_ARRAY_COUNT(disk_max_us)];
+	/* A small log window (at least four batches): logs outgrow it within
+	 * seconds, so restarts load a tail (raft_create_from), leaders release
+	 * past followers that are down and feed them from their durable logs
+	 * (from_storage appends). Some runs load tails even when all fits. */
+	static const uint32_t log_window[] = {64, 128, 256};
+	if (sim_chance(&pick, 300)) {
+		uint32_t w = log_window[sim_rand(&pick) % RN_ARRAY_COUNT(log_window)];
+		while (w < 4 * p->append_entries_max) {
+			w *= 2;
+		}
+		p->log_entries_max = w;
+	}
+	p->restart_tail = sim_chance(&pick, 400);
 }
 
 static raft_node_id chaos_random_node(struct sim *s, bool up_only)
@@ -413,7 +426,7 @@ static void chaos_final_checks(struct sim *s, struct chaos *c)
 			if (!s->nodes[id].up) {
 				continue; /* failed for good (checked above) */
 			}
-			if (!raft_log_entry(s->nodes[id].raft, w->index, &e) ||
+			if (!sim_node_entry(&s->nodes[id], w->index, &e) ||
 			    e.payload != w->payload) {
 				check_violation(s, "Acknowledged Write Lost",
 						"write %llu, acknowledged at %llu/t%llu, is not in "
