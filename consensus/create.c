@@ -79,8 +79,11 @@ static bool create_state_valid(const struct raft_config *c, const struct raft_ha
 	    prev_index > UINT64_MAX / 2) {
 		return false;
 	}
-	/* Leave room for at least one more batch. */
-	if (entries_count + c->append_entries_max + 1 > c->log_entries_max) {
+	/* Leave room for at least a leader's no-op (§6.4). A follower takes
+	 * what fits of each append and frees slots as it applies; a tail that
+	 * nearly fills the window is the uncommitted tail of a restarted node,
+	 * so it must be accepted (raft_create_from). */
+	if (entries_count + 1 > c->log_entries_max) {
 		return false;
 	}
 	raft_term last_term = prev_term;

@@ -401,8 +401,7 @@ int replication_propose(struct raft *r, struct raft_entry *entries, uint32_t ent
 	}
 	/* At most a quarter of the window beyond the commit index: a node
 	 * restarts from a committed floor (raft_create_from), and its whole
-	 * uncommitted tail must then fit the window with room for a batch
-	 * (three quarters of it at least, since the window holds four batches).
+	 * uncommitted tail must then fit the window (with room for a no-op).
 	 * The margin absorbs the no-ops of elections that commit nothing and a
 	 * commit hint that lags a little. */
 	if (r->log.last_index + entries_count > r->commit_index + log_capacity(&r->log) / 4) {

@@ -315,8 +315,8 @@ int raft_create(const struct raft_config *c, const struct raft_hard_state *hs,
  * longer than the window: entries are prev_index + 1 ..
  * prev_index + entries_count, prev_term is the term of entry prev_index
  * (0 iff prev_index is 0), and raft_create() is the prev_index = 0 case.
- * The tail must fit the window with room for a batch
- * (entries_count + append_entries_max + 1 <= log_entries_max).
+ * The tail must fit the window with room for a no-op
+ * (entries_count < log_entries_max).
  *
  * PRECONDITION (the caller's promise; the core cannot check it): every
  * entry up to prev_index is COMMITTED and durable in this server's log.

@@ -169,14 +169,14 @@ static void sim_schedule_tick(struct sim *s, struct sim_node *n, uint64_t at_us)
  * Where the core's window starts after a restart: the whole log if it fits
  * (raft_create), else a tail (raft_create_from). The floor may not be above
  * the commit hint (everything below it must be committed), and the tail
- * must fit the window with room for a batch. With restart_tail a node
+ * must fit the window with room for a no-op. With restart_tail a node
  * sometimes loads a tail even when the whole log would fit. Returns false
  * when no floor satisfies both: the uncommitted tail outgrew the window.
  */
 static bool sim_node_floor(struct sim *s, struct sim_node *n, const struct raft_config *cfg,
 			   raft_index *prev_index)
 {
-	uint64_t tail_max = cfg->log_entries_max - cfg->append_entries_max - 1u;
+	uint64_t tail_max = cfg->log_entries_max - 1u;
 	raft_index lo = n->wlog_count > tail_max ? n->wlog_count - tail_max : 0;
 	raft_index hi = rn_min_u64(n->commit_hint, n->wlog_count);
 
@@ -385,6 +385,11 @@ static void sim_node_drain(struct sim *s, struct sim_node *n)
 		ev.persisted.index = index;
 		ev.persisted.term = term;
 		sim_node_step(s, n, &ev, NULL);
+	}
+	/* The hint is capped at the durable index: entries applied before
+	 * they were durable here raise it now. */
+	if (n->up && n->epoch == epoch && !s->violated && !sim_disk_save_hint(s, n)) {
+		sim_fail_stop(s, n);
 	}
 }
 
