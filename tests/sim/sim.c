@@ -188,9 +188,13 @@ static bool sim_node_floor(struct sim *s, struct sim_node *n, const struct raft_
 				(unsigned long long)n->commit_hint, (unsigned long long)tail_max);
 		return false;
 	}
-	*prev_index = lo;
+	/* A real node restarts at its hint: what it knows committed. A floor
+	 * below it forgets commit knowledge, and a window full of entries not
+	 * known committed leaves a leader no room for its no-op. */
+	*prev_index = lo > 0 ? hi : 0;
 	if (s->p.restart_tail && hi > lo && sim_chance(s, 500)) {
-		*prev_index = sim_rand_range(s, lo, hi);
+		raft_index near = hi > cfg->log_entries_max / 8 ? hi - cfg->log_entries_max / 8 : 0;
+		*prev_index = sim_rand_range(s, rn_max_u64(lo, near), hi);
 	}
 	return true;
 }
