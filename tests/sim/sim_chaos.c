@@ -9,7 +9,9 @@
  * cuts), crashes nodes (losing what their disks had not made durable) and
  * restarts them, fails their disks' syncs and flips bits in stopped logs,
  * moves leadership (TimeoutNow), while clients propose batches and issue ReadIndex reads at
- * random nodes. Then everything heals: the cluster must elect a leader
+ * random nodes. Some seeds give the core a small log window (64-256
+ * entries): restarts then load a tail of the log from the commit hint, and
+ * leaders feed lagging followers from their durable logs. Then everything heals: the cluster must elect a leader
  * within LIVENESS_LEADER_MS, commit a probe write on every node, and end
  * with identical logs that hold every acknowledged write.
  */
