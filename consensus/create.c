@@ -55,8 +55,11 @@ static bool create_config_valid(const struct raft_config *c)
 	return w >= 4 * c->append_entries_max && (w & (w - 1)) == 0;
 }
 
-/* Recovered state must be a log that storage could have written. */
+/* Recovered state must be a log that storage could have written: entries
+ * prev_index + 1 .. prev_index + entries_count, terms never decreasing from
+ * prev_term, none above the persisted term. */
 static bool create_state_valid(const struct raft_config *c, const struct raft_hard_state *hs,
+			       raft_index prev_index, raft_term prev_term,
 			       const struct raft_entry *entries, uint64_t entries_count)
 {
 	if (hs->vote != RAFT_NODE_NONE) {
@@ -71,18 +74,26 @@ static bool create_state_valid(const struct raft_config *c, const struct raft_ha
 	if (entries_count > 0 && entries == NULL) {
 		return false;
 	}
-	/* Leave room for at least one more batch. */
-	if (entries_count + c->append_entries_max + 1 > c->log_entries_max) {
+	/* Every entry has a term >= 1, and the term before the log is 0. */
+	if ((prev_index == 0) != (prev_term == 0) || prev_term > hs->term ||
+	    prev_index > UINT64_MAX / 2) {
 		return false;
 	}
-	raft_term prev_term = 0;
+	/* Leave room for at least a leader's no-op (§6.4). A follower takes
+	 * what fits of each append and frees slots as it applies; a tail that
+	 * nearly fills the window is the uncommitted tail of a restarted node,
+	 * so it must be accepted (raft_create_from). */
+	if (entries_count + 1 > c->log_entries_max) {
+		return false;
+	}
+	raft_term last_term = prev_term;
 	for (uint64_t i = 0; i < entries_count; i++) {
 		const struct raft_entry *e = &entries[i];
-		if (e->index != i + 1 || e->term < prev_term || e->term > hs->term ||
+		if (e->index != prev_index + i + 1 || e->term < last_term || e->term > hs->term ||
 		    (e->type != RAFT_ENTRY_NORMAL && e->type != RAFT_ENTRY_NOOP)) {
 			return false;
 		}
-		prev_term = e->term;
+		last_term = e->term;
 	}
 	return true;
 }
@@ -90,8 +101,15 @@ static bool create_state_valid(const struct raft_config *c, const struct raft_ha
 int raft_create(const struct raft_config *c, const struct raft_hard_state *hs,
 		const struct raft_entry *entries, uint64_t entries_count, struct raft **out)
 {
+	return raft_create_from(c, hs, 0, 0, entries, entries_count, out);
+}
+
+int raft_create_from(const struct raft_config *c, const struct raft_hard_state *hs,
+		     raft_index prev_index, raft_term prev_term, const struct raft_entry *entries,
+		     uint64_t entries_count, struct raft **out)
+{
 	if (c == NULL || hs == NULL || out == NULL || !create_config_valid(c) ||
-	    !create_state_valid(c, hs, entries, entries_count)) {
+	    !create_state_valid(c, hs, prev_index, prev_term, entries, entries_count)) {
 		return -RAFT_ERR_INVALID;
 	}
 	struct raft *r = calloc(1, sizeof(*r));
@@ -115,8 +133,13 @@ int raft_create(const struct raft_config *c, const struct raft_hard_state *hs,
 	r->member_slot_self = election_member_slot(r, c->id);
 	r->quorum = c->members_count / 2 + 1;
 	r->log.mask = c->log_entries_max - 1u;
-	r->log.first_index = 1;
-	r->log.last_index = 0;
+	/* Everything up to prev_index is released: durable, and committed by
+	 * the caller's promise (see raft_create_from in consensus.h), so the
+	 * window's floor never sits above the commit index. */
+	r->log.first_index = prev_index + 1;
+	r->log.prev_term = prev_term;
+	r->log.last_index = prev_index;
+	r->commit_index = prev_index;
 	r->term = hs->term;
 	r->vote = hs->vote;
 	r->role = RAFT_FOLLOWER;
@@ -124,9 +147,11 @@ int raft_create(const struct raft_config *c, const struct raft_hard_state *hs,
 	for (uint64_t i = 0; i < entries_count; i++) {
 		r->log.ring[entries[i].index & r->log.mask] = entries[i];
 	}
-	r->log.last_index = entries_count;
+	r->log.last_index = prev_index + entries_count;
 	/* What storage recovered is durable by definition. */
-	r->persisted_index = entries_count;
+	r->persisted_index = r->log.last_index;
+	RN_ASSERT(r->log.first_index <= r->log.last_index + 1);
+	RN_ASSERT(r->commit_index + 1 >= r->log.first_index);
 	election_reset_timer(r);
 	*out = r;
 	return 0;

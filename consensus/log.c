@@ -5,9 +5,12 @@
  * The window is a power-of-two ring of struct raft_entry (32 bytes each,
  * sized at create), so appending, reading a term and truncating are O(1)
  * and never allocate. Payloads are opaque handles: the core never touches
- * payload bytes. Entries below first_index have been released (applied and,
- * on a leader, replicated to every follower); the term of the entry just
- * below the window is kept in prev_term so AppendEntries can still name it.
+ * payload bytes. Entries below first_index have been released (committed,
+ * applied and durable; a leader feeds followers that still need them from
+ * its durable log) or, after raft_create_from, never loaded (committed and
+ * durable by the caller's promise). So first_index <= commit_index + 1
+ * always. The term of the entry just below the window is kept in prev_term
+ * so AppendEntries can still name it.
  */
 #include "internal.h"
 
@@ -141,17 +144,21 @@ void log_truncate(struct raft *r, raft_index from_index)
 	r->update_flags |= RAFT_UPDATE_TRUNCATE;
 }
 
-/* Forgets entries <= up_to_index (already applied; on a leader also held by
- * every follower). Keeps the term of the last one released. */
+/* Forgets entries <= up_to_index (already applied). Keeps the term of the
+ * last one released. Never above the durable index: a leader reads
+ * released entries back from its durable log for a lagging follower
+ * (from_storage appends), so they must be there. */
 void log_release(struct raft *r, raft_index up_to_index)
 {
 	struct raft_log *log = &r->log;
 
+	up_to_index = rn_min_u64(up_to_index, r->persisted_index);
 	if (up_to_index < log->first_index) {
 		return;
 	}
 	RN_ASSERT(up_to_index <= log->last_index);
 	RN_ASSERT(up_to_index <= r->applied_index);
+	RN_ASSERT(up_to_index <= r->commit_index);
 	log->prev_term = log_term_at(log, up_to_index);
 	log->first_index = up_to_index + 1;
 }

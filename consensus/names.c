@@ -98,6 +98,11 @@ raft_index raft_last_index(const struct raft *r)
 	return r->log.last_index;
 }
 
+raft_index raft_first_index(const struct raft *r)
+{
+	return r->log.first_index;
+}
+
 raft_index raft_persisted_index(const struct raft *r)
 {
 	return r->persisted_index;

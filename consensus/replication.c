@@ -11,10 +11,17 @@
  */
 #include "internal.h"
 
+/* Probe: one append at a time. Replicate: up to inflight_appends_max
+ * appends, and no more than half a log window past what the follower
+ * matched: its window is as large as ours, and entries it has no room for
+ * would only come back as rejections (a storm with small windows). */
 static bool replication_paused(const struct raft *r, const struct raft_progress *pr)
 {
 	if (pr->state == RAFT_PROGRESS_PROBE) {
 		return pr->probe_sent;
+	}
+	if (pr->next_index > pr->match_index + log_capacity(&r->log) / 2) {
+		return true;
 	}
 	return pr->inflight_count >= r->cfg.inflight_appends_max;
 }
@@ -73,6 +80,12 @@ void replication_reset_progress(struct raft *r)
  * AppendEntries of up to append_entries_max entries. The entries array
  * points into the log window: no payload is copied. With send_if_empty an
  * append goes out even with no entries (to probe, or to carry the commit).
+ *
+ * A follower that needs entries below the window (released: committed,
+ * applied and durable here) gets a from_storage append instead: the range
+ * up to the floor, with entries and prev_term left for the caller to read
+ * from its durable log (contract, step 3). It counts as sent exactly like
+ * any other append; if the caller cannot read it, it is a lost message.
  */
 void replication_send_append(struct raft *r, uint32_t slot, bool send_if_empty)
 {
@@ -83,11 +96,17 @@ void replication_send_append(struct raft *r, uint32_t slot, bool send_if_empty)
 	if (replication_paused(r, pr)) {
 		return;
 	}
+	RN_ASSERT(pr->next_index >= 1);
 	raft_index prev_index = pr->next_index - 1;
-	if (prev_index + 1 < r->log.first_index) {
-		return; /* released: needs a snapshot (not in this version) */
+	bool from_storage = pr->next_index < r->log.first_index;
+	uint32_t count;
+	if (from_storage) {
+		count = (uint32_t)rn_min_u64(r->log.first_index - pr->next_index,
+					     r->cfg.append_entries_max);
+		RN_ASSERT(count > 0);
+	} else {
+		count = log_contiguous_from(&r->log, pr->next_index, r->cfg.append_entries_max);
 	}
-	uint32_t count = log_contiguous_from(&r->log, pr->next_index, r->cfg.append_entries_max);
 	if (count == 0 && !send_if_empty) {
 		return;
 	}
@@ -96,10 +115,16 @@ void replication_send_append(struct raft *r, uint32_t slot, bool send_if_empty)
 		return;
 	}
 	m->append.prev_index = prev_index;
-	m->append.prev_term = log_term_at(&r->log, prev_index);
 	m->append.commit_index = r->commit_index;
 	m->append.entries_count = count;
-	m->append.entries = count > 0 ? log_get(&r->log, pr->next_index) : NULL;
+	m->append.from_storage = from_storage;
+	if (from_storage) {
+		m->append.prev_term = 0;
+		m->append.entries = NULL;
+	} else {
+		m->append.prev_term = log_term_at(&r->log, prev_index);
+		m->append.entries = count > 0 ? log_get(&r->log, pr->next_index) : NULL;
+	}
 	if (pr->state == RAFT_PROGRESS_REPLICATE) {
 		if (count > 0) {
 			/* Optimistic: assume it arrives, send the next right after. */
@@ -210,8 +235,11 @@ static void replication_on_reject(struct raft *r, uint32_t slot, const struct ra
 			return; /* stale: not the probe we are waiting on */
 		}
 		/* Fast backtracking (§3.5): skip to where the logs can match. */
+		/* Below our window we cannot compare terms: probe at the
+		 * follower's hint; it rejects again if that misses. */
 		raft_index probe_index = resp->hint_index;
-		if (resp->hint_term > 0) {
+		bool comparable = resp->hint_index + 1 >= r->log.first_index;
+		if (comparable && resp->hint_term > 0) {
 			raft_term t;
 			probe_index = log_find_conflict_by_term(&r->log, resp->hint_index,
 							       resp->hint_term, &t);
@@ -279,6 +307,10 @@ void replication_recv_heartbeat_resp(struct raft *r, const struct raft_message *
 	 * full window whose oldest append may have been lost. */
 	if (pr->state == RAFT_PROGRESS_PROBE) {
 		pr->probe_sent = false;
+	} else if (pr->next_index > pr->match_index + log_capacity(&r->log) / 2) {
+		/* Half a window unacknowledged: appends were lost, or its
+		 * window was full. Probe from what it matched. */
+		replication_become_probe(pr);
 	} else if (pr->inflight_count >= r->cfg.inflight_appends_max) {
 		pr->inflight_head = (pr->inflight_head + 1) % RAFT_INFLIGHT_APPENDS_MAX;
 		pr->inflight_count--;
@@ -365,6 +397,14 @@ int replication_propose(struct raft *r, struct raft_entry *entries, uint32_t ent
 		return -RAFT_ERR_UNCOMMITTED_FULL;
 	}
 	if (log_free_slots(&r->log) < entries_count) {
+		return -RAFT_ERR_LOG_FULL;
+	}
+	/* At most a quarter of the window beyond the commit index: a node
+	 * restarts from a committed floor (raft_create_from), and its whole
+	 * uncommitted tail must then fit the window (with room for a no-op).
+	 * The margin absorbs the no-ops of elections that commit nothing and a
+	 * commit hint that lags a little. */
+	if (r->log.last_index + entries_count > r->commit_index + log_capacity(&r->log) / 4) {
 		return -RAFT_ERR_LOG_FULL;
 	}
 	for (uint32_t i = 0; i < entries_count; i++) {

@@ -58,7 +58,8 @@ static bool step_msg_valid(struct raft *r, const struct raft_message *m)
 		return true;
 	}
 	const struct raft_msg_append *a = &m->append;
-	if (a->entries_count > RAFT_BATCH_ENTRIES_MAX || (a->entries_count > 0 && a->entries == NULL)) {
+	if (a->entries_count > RAFT_BATCH_ENTRIES_MAX || (a->entries_count > 0 && a->entries == NULL) ||
+	    a->from_storage) {
 		r->counters.msgs_dropped_invalid++;
 		return false;
 	}
@@ -211,21 +212,30 @@ static void step_persisted(struct raft *r, raft_index index, raft_term term)
 	}
 }
 
+/*
+ * Release lazily, only when the window is three-quarters full. A leader
+ * keeps what its followers still need, but never more than half a window
+ * of applied entries for them: a follower further behind (down, cut off,
+ * slow) is fed from the leader's durable log instead (from_storage
+ * appends), so it cannot pin the window and stop every proposal.
+ */
 static void step_applied(struct raft *r, raft_index index)
 {
 	r->applied_index = rn_max_u64(r->applied_index, rn_min_u64(index, r->commit_index));
-	/* Release lazily, only when the window is three-quarters full: a
-	 * leader keeps what its slowest follower still needs. */
 	if (log_free_slots(&r->log) > log_capacity(&r->log) / 4) {
 		return;
 	}
 	raft_index release = r->applied_index;
 	if (r->role == RAFT_LEADER) {
+		raft_index needed = release;
 		for (uint32_t i = 0; i < r->cfg.members_count; i++) {
 			if (i != r->member_slot_self) {
-				release = rn_min_u64(release, r->progress[i].match_index);
+				needed = rn_min_u64(needed, r->progress[i].match_index);
 			}
 		}
+		uint64_t keep_max = log_capacity(&r->log) / 2;
+		raft_index floor = r->log.last_index > keep_max ? r->log.last_index - keep_max : 0;
+		release = rn_max_u64(needed, rn_min_u64(release, floor));
 	}
 	log_release(r, release);
 }
@@ -252,6 +262,8 @@ static void step_check(const struct raft *r)
 	RN_ASSERT(r->persisted_index <= r->log.last_index);
 	RN_ASSERT(r->applied_index <= r->commit_index);
 	RN_ASSERT(r->log.first_index <= r->log.last_index + 1);
+	/* Below the window is committed (released, or promised at create). */
+	RN_ASSERT(r->log.first_index <= r->commit_index + 1);
 	RN_ASSERT(r->role != RAFT_LEADER || r->leader_id == r->cfg.id);
 	RN_ASSERT(r->role != RAFT_LEADER || r->vote == r->cfg.id);
 	RN_ASSERT(r->role != RAFT_CANDIDATE || r->vote == r->cfg.id);

@@ -66,6 +66,7 @@ struct store_log {
 	raft_term durable_term;
 	raft_index compacted_index;
 	raft_term compacted_term;
+	raft_index commit_hint; /* entries <= it are committed (state file) */
 
 	struct raft_hard_state hard_state;
 	uint64_t state_seq; /* sequence number of the newest valid slot */
@@ -118,7 +119,7 @@ int state_open(struct store_log *log, char *errmsg, size_t errmsg_bytes);
 /* Creates, preallocates and syncs a blank state file. */
 int state_create(struct store_log *log, char *errmsg, size_t errmsg_bytes);
 int state_write(struct store_log *log, const struct raft_hard_state *hs,
-		raft_index compacted_index, raft_term compacted_term);
+		raft_index compacted_index, raft_term compacted_term, raft_index commit_hint);
 
 int recover_segments(struct store_log *log, char *errmsg, size_t errmsg_bytes);
 

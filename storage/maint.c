@@ -116,6 +116,13 @@ int store_truncate_suffix(struct store_log *log, raft_index from_index)
 	if (from_index <= log->compacted_index) {
 		return -STORE_E_COMPACTED;
 	}
+	if (from_index <= log->commit_hint) {
+		/* Pair check with the core: committed entries are never cut. */
+		return log_fail(log, -STORE_E_RANGE,
+				"%s: truncation from %llu would cut committed entries (hint %llu)",
+				log->dir_path, (unsigned long long)from_index,
+				(unsigned long long)log->commit_hint);
+	}
 	if (from_index > log->last_index) {
 		return 0;
 	}
@@ -163,7 +170,7 @@ int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to
 	if (up_to_index > log->durable_index) {
 		return -STORE_E_RANGE;
 	}
-	int rc = state_write(log, &log->hard_state, up_to_index, up_to_term);
+	int rc = state_write(log, &log->hard_state, up_to_index, up_to_term, log->commit_hint);
 	if (rc != 0) {
 		return rc;
 	}
@@ -205,5 +212,29 @@ int store_save_hard_state(struct store_log *log, const struct raft_hard_state *h
 	if (log->failed_rc != 0) {
 		return -STORE_E_FAILED;
 	}
-	return state_write(log, hs, log->compacted_index, log->compacted_term);
+	return state_write(log, hs, log->compacted_index, log->compacted_term, log->commit_hint);
+}
+
+int store_save_commit_hint(struct store_log *log, raft_index committed_index)
+{
+	RN_ASSERT(log != NULL);
+	if (log->failed_rc != 0) {
+		return -STORE_E_FAILED;
+	}
+	/* Only durable entries: an entry committed but still in flight here
+	 * could be lost (or, after a truncation that did not reach the disk,
+	 * come back as the old entry) and the hint would then vouch for it. */
+	raft_index hint = rn_min_u64(committed_index, log->durable_index);
+	if (hint <= log->commit_hint) {
+		return 0;
+	}
+	return state_write(log, &log->hard_state, log->compacted_index, log->compacted_term,
+			   hint);
+}
+
+raft_index store_commit_hint(const struct store_log *log)
+{
+	/* Never above the recovered log (recovery checks durable data; a
+	 * lower value is always safe). */
+	return rn_min_u64(log->commit_hint, log->last_index);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * state.c - the state file: hard state (term, vote) and the compaction point
- * (compacted index and term, i.e. the first index metadata), updated
+ * state.c - the state file: hard state (term, vote), the compaction point
+ * (compacted index and term, i.e. the first index metadata) and the commit
+ * hint (a lower bound of the commit index, for raft_create_from), updated
  * atomically by writing two slots alternately. Each slot holds a sequence
  * number and a CRC32C; open takes the valid slot with the higher sequence,
  * so a write torn by a crash leaves the previous slot in charge. A write is
@@ -25,7 +26,11 @@ struct state_slot {
 	raft_index compacted_index;
 	raft_term compacted_term;
 	uint32_t vote;
-	uint8_t reserved[20];
+	uint32_t reserved;
+	/* Entries up to here are committed (store_save_commit_hint). Slots
+	 * written before it existed hold 0 here: "nothing known", safe. */
+	raft_index commit_hint;
+	uint8_t reserved_tail[8];
 };
 _Static_assert(sizeof(struct state_slot) == 64, "state slot layout");
 
@@ -133,6 +138,7 @@ int state_open(struct store_log *log, char *errmsg, size_t errmsg_bytes)
 	log->hard_state.vote = s->vote;
 	log->compacted_index = s->compacted_index;
 	log->compacted_term = s->compacted_term;
+	log->commit_hint = s->commit_hint;
 	if (!log->cfg.quiet && !valid[1 - best] && !state_slot_blank(&slots[1 - best])) {
 		fprintf(stderr, "storage: %s/%s: slot %d is torn; using slot %d (seq %llu)\n",
 			log->dir_path, STORE_STATE_FILE_NAME, 1 - best, best,
@@ -142,10 +148,11 @@ int state_open(struct store_log *log, char *errmsg, size_t errmsg_bytes)
 }
 
 int state_write(struct store_log *log, const struct raft_hard_state *hs,
-		raft_index compacted_index, raft_term compacted_term)
+		raft_index compacted_index, raft_term compacted_term, raft_index commit_hint)
 {
 	RN_ASSERT(hs != NULL);
 	RN_ASSERT(compacted_index >= log->compacted_index);
+	RN_ASSERT(commit_hint >= log->commit_hint);
 	struct state_slot slot;
 	memset(&slot, 0, sizeof(slot));
 	slot.magic = STATE_SLOT_MAGIC;
@@ -154,6 +161,7 @@ int state_write(struct store_log *log, const struct raft_hard_state *hs,
 	slot.vote = hs->vote;
 	slot.compacted_index = compacted_index;
 	slot.compacted_term = compacted_term;
+	slot.commit_hint = commit_hint;
 	slot.crc32c = state_slot_crc(&slot);
 	RN_ASSERT(state_slot_valid(&slot)); /* pair check before it leaves */
 
@@ -170,5 +178,6 @@ int state_write(struct store_log *log, const struct raft_hard_state *hs,
 	log->hard_state = *hs;
 	log->compacted_index = compacted_index;
 	log->compacted_term = compacted_term;
+	log->commit_hint = commit_hint;
 	return 0;
 }

@@ -20,7 +20,9 @@
  * depend on payload size.
  *
  * Not in this version (see README "Status"): membership change, snapshots
- * and log compaction, InstallSnapshot.
+ * and log compaction, InstallSnapshot. A log longer than the in-memory
+ * window restarts from its tail (raft_create_from), and a follower behind
+ * the window is fed from the leader's durable log (from_storage appends).
  */
 #ifndef RAFT_CONSENSUS_H
 #define RAFT_CONSENSUS_H
@@ -108,6 +110,12 @@ struct raft_msg_append {
 	 * entries must stay valid for the duration of its raft_step(). */
 	const struct raft_entry *entries;
 	uint32_t entries_count;
+	/* Set only on an append the core emits for a follower that needs
+	 * entries below the leader's in-memory window (already released):
+	 * entries is NULL, prev_term is 0, and the CALLER fills them from its
+	 * durable log before sending (see step 3 of struct raft_update). Never
+	 * set on the wire: a received append with it set is dropped. */
+	bool from_storage;
 };
 
 struct raft_msg_append_resp {
@@ -236,9 +244,20 @@ enum raft_update_flags {
  *    counts an entry as stored on this server (the leader's own vote toward
  *    commit, a follower's acknowledgement) before that event.
  * 3. msgs: send them (after 1; they may overtake the write of 2).
+ *    An append with from_storage set names entries the core no longer
+ *    holds (its window floor is above them; they are committed, applied
+ *    and durable on this server): read entries prev_index + 1 ..
+ *    prev_index + entries_count and the term of prev_index (0 when
+ *    prev_index is 0) from the durable log, set entries, entries_count
+ *    (fewer is fine: a prefix), prev_term, clear from_storage, then send.
+ *    If they cannot be read (compacted, I/O error, busy), drop the
+ *    message: the core treats it as lost and sends again. The read may be
+ *    asynchronous; the core's accounting does not depend on when it goes.
  * 4. commit_index: entries up to commit_index are committed; apply those
- *    above the caller's applied index, in index order. Reply to clients
- *    only after applying. Then report RAFT_EVENT_APPLIED so the core can
+ *    above the caller's applied index, in index order (those below the
+ *    core's window, e.g. after raft_create_from, come from the durable
+ *    log: raft_log_entry() does not hold them). Reply to clients only
+ *    after applying. Then report RAFT_EVENT_APPLIED so the core can
  *    recycle log slots.
  * 5. read_states: serve each read once the applied index >= read_index.
  */
@@ -291,6 +310,31 @@ void raft_config_default(struct raft_config *c);
  */
 int raft_create(const struct raft_config *c, const struct raft_hard_state *hs,
 		const struct raft_entry *entries, uint64_t entries_count, struct raft **out);
+/*
+ * Creates a server from a TAIL of its recovered log, for a durable log
+ * longer than the window: entries are prev_index + 1 ..
+ * prev_index + entries_count, prev_term is the term of entry prev_index
+ * (0 iff prev_index is 0), and raft_create() is the prev_index = 0 case.
+ * The tail must fit the window with room for a no-op
+ * (entries_count < log_entries_max).
+ *
+ * PRECONDITION (the caller's promise; the core cannot check it): every
+ * entry up to prev_index is COMMITTED and durable in this server's log.
+ * The commit index is not part of Raft's persistent state, so the caller
+ * keeps a lower bound of it durably (storage: store_save_commit_hint(),
+ * saved lazily; a stale, lower value is safe, a higher one is not) and
+ * passes a prev_index <= that bound. Why it matters: the core starts with
+ * commit_index = prev_index and never compares entries at or below its
+ * floor with a leader's (it skips them in AppendEntries, §3.5). That is
+ * sound only for committed entries, which every later leader holds
+ * (Leader Completeness, §3.6.3); an uncommitted entry below the floor
+ * could conflict with a new leader's log and would never be truncated.
+ * The caller applies 1..prev_index again from its durable log (the first
+ * update's commit_index says so), as it would after a snapshot restore.
+ */
+int raft_create_from(const struct raft_config *c, const struct raft_hard_state *hs,
+		     raft_index prev_index, raft_term prev_term, const struct raft_entry *entries,
+		     uint64_t entries_count, struct raft **out);
 void raft_destroy(struct raft *r);
 
 /*
@@ -314,6 +358,9 @@ raft_node_id raft_voted_for(const struct raft *r);
 raft_index raft_commit_index(const struct raft *r);
 raft_index raft_last_index(const struct raft *r);
 raft_index raft_persisted_index(const struct raft *r);
+/* Lowest index in the in-memory window (entries below it were released or,
+ * after raft_create_from, never loaded: the caller's durable log has them). */
+raft_index raft_first_index(const struct raft *r);
 /* Term of entry `index`, 0 if outside the in-memory window. */
 raft_term raft_log_term(const struct raft *r, raft_index index);
 /* Entry `index` into *out; false if outside the in-memory window. */

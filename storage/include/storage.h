@@ -255,6 +255,23 @@ struct store_read_req {
  * store_read(). buf and entries must stay valid until on_read. */
 int store_read_async(struct store_log *log, struct store_read_req *req);
 
+/*
+ * The commit hint: a durable LOWER BOUND of the commit index, which Raft
+ * does not persist. It lets a node whose log outgrew the core's window
+ * restart from a tail: raft_create_from() requires every entry up to its
+ * prev_index to be committed, and store_commit_hint() is such an index.
+ * store_save_commit_hint(log, index) records that entries <= index are
+ * committed (the caller's commit or applied index); it keeps the higher of
+ * the old and new values, caps the new one at the durable index (an entry
+ * still in flight could be lost), and writes and syncs a state slot, so
+ * call it lazily (e.g. every few thousand applied entries): a stale, lower
+ * hint is safe, only a higher one is not. From then on a truncation at or
+ * below the hint is refused (fail-stop): committed entries are never cut.
+ */
+int store_save_commit_hint(struct store_log *log, raft_index committed_index);
+/* 0 when none was saved; never above the recovered last index. */
+raft_index store_commit_hint(const struct store_log *log);
+
 /* Writes the hard state to the older state slot and syncs it: durable when
  * this returns 0. */
 int store_save_hard_state(struct store_log *log, const struct raft_hard_state *hs);

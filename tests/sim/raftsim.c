@@ -63,6 +63,8 @@ struct raftsim_result {
 	uint64_t elections;
 	uint64_t crashes;
 	uint64_t nodes_failed;
+	uint64_t tail_restarts;
+	uint64_t storage_appends;
 	uint8_t violated;
 	uint64_t violations; /* seeds with a violation (--keep-going) */
 	uint64_t seed;
@@ -253,6 +255,8 @@ static void raftsim_result_add(struct raftsim_result *sum, const struct sim *s)
 	sum->elections += s->elections;
 	sum->crashes += s->crashes;
 	sum->nodes_failed += s->nodes_failed;
+	sum->tail_restarts += s->tail_restarts;
+	sum->storage_appends += s->storage_appends;
 }
 
 /* Runs seeds first, first + stride, ... (< end) and reports to fd, or, with
@@ -383,6 +387,8 @@ static void raftsim_fork_all(const struct raftsim_opts *o, struct raftsim_result
 		sum->elections += last[j].elections;
 		sum->crashes += last[j].crashes;
 		sum->nodes_failed += last[j].nodes_failed;
+		sum->tail_restarts += last[j].tail_restarts;
+		sum->storage_appends += last[j].storage_appends;
 		sum->violations += last[j].violations;
 		if (last[j].violated && last[j].final && !sum->violated) {
 			sum->violated = 1;
@@ -440,11 +446,13 @@ int main(int argc, char **argv)
 	raftsim_faults_str(o.chaos.faults, faults, sizeof(faults));
 	printf("raftsim: seeds %" PRIu64 " (from %" PRIu64 "), nodes %u, faults %s%s%s, steps %" PRIu64
 	       ", simulated %.1f s, elections %" PRIu64 ", crashes %" PRIu64
-	       ", nodes refusing a damaged log %" PRIu64
+	       ", nodes refusing a damaged log %" PRIu64 ", restarts from a tail %" PRIu64
+	       ", appends from storage %" PRIu64
 	       ", writes acknowledged %" PRIu64 ", violations %" PRIu64,
 	       sum.seeds_run, o.seed, o.chaos.nodes_count, faults, o.bug_name ? ", planted bug " : "",
 	       o.bug_name ? o.bug_name : "", sum.steps, (double)sum.sim_us / 1e6, sum.elections,
-	       sum.crashes, sum.nodes_failed, sum.writes_acked, sum.violations);
+	       sum.crashes, sum.nodes_failed, sum.tail_restarts, sum.storage_appends,
+	       sum.writes_acked, sum.violations);
 	/* Wall-clock figures would make a trace differ from run to run. */
 	if (!o.trace) {
 		printf(", %.0f steps/s (%.1f s wall, %u jobs)", (double)sum.steps / wall_s, wall_s,

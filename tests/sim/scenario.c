@@ -367,7 +367,7 @@ static bool scenario_expect_committed_kept(struct scenario *sc)
 		}
 		for (raft_index i = 1; i <= s->committed_count; i++) {
 			struct raft_entry e;
-			if (!raft_log_entry(s->nodes[id].raft, i, &e) ||
+			if (!sim_node_entry(&s->nodes[id], i, &e) ||
 			    e.term != s->committed[i - 1].term ||
 			    e.payload != s->committed[i - 1].payload) {
 				scenario_fail(sc, "committed entry %llu is missing from n%u's log",

@@ -153,7 +153,7 @@ static void sim_node_config(const struct sim *s, const struct sim_node *n, struc
 	c->check_quorum = s->p.check_quorum;
 	c->append_entries_max = s->p.append_entries_max;
 	c->inflight_appends_max = s->p.inflight_appends_max;
-	c->log_entries_max = 1u << 14;
+	c->log_entries_max = s->p.log_entries_max;
 	c->uncommitted_bytes_max = 64u * 1024;
 	c->seed = s->p.seed * 1000003u + n->id * 7919u + n->restarts;
 }
@@ -165,15 +165,60 @@ static void sim_schedule_tick(struct sim *s, struct sim_node *n, uint64_t at_us)
 	sim_push(s, &ev);
 }
 
+/*
+ * Where the core's window starts after a restart: the whole log if it fits
+ * (raft_create), else a tail (raft_create_from). The floor may not be above
+ * the commit hint (everything below it must be committed), and the tail
+ * must fit the window with room for a no-op. With restart_tail a node
+ * sometimes loads a tail even when the whole log would fit. Returns false
+ * when no floor satisfies both: the uncommitted tail outgrew the window.
+ */
+static bool sim_node_floor(struct sim *s, struct sim_node *n, const struct raft_config *cfg,
+			   raft_index *prev_index)
+{
+	uint64_t tail_max = cfg->log_entries_max - 1u;
+	raft_index lo = n->wlog_count > tail_max ? n->wlog_count - tail_max : 0;
+	raft_index hi = rn_min_u64(n->commit_hint, n->wlog_count);
+
+	if (lo > hi) {
+		check_violation(s, "Recovery",
+				"n%u cannot restart: its log ends at %llu, only %llu is known "
+				"committed, and the window holds %llu entries",
+				n->id, (unsigned long long)n->wlog_count,
+				(unsigned long long)n->commit_hint, (unsigned long long)tail_max);
+		return false;
+	}
+	/* A real node restarts at its hint: what it knows committed. A floor
+	 * below it forgets commit knowledge, and a window full of entries not
+	 * known committed leaves a leader no room for its no-op. */
+	*prev_index = lo > 0 ? hi : 0;
+	if (s->p.restart_tail && hi > lo && sim_chance(s, 500)) {
+		raft_index near = hi > cfg->log_entries_max / 8 ? hi - cfg->log_entries_max / 8 : 0;
+		*prev_index = sim_rand_range(s, rn_max_u64(lo, near), hi);
+	}
+	return true;
+}
+
 static void sim_node_start(struct sim *s, struct sim_node *n)
 {
 	struct raft_config cfg;
+	raft_index prev_index = 0;
 
 	sim_node_config(s, n, &cfg);
-	if (!sim_disk_open(s, n)) {
+	if (!sim_disk_open(s, n) || !sim_node_floor(s, n, &cfg, &prev_index)) {
 		return; /* refuses to start (damaged log), or a violation */
 	}
-	int rc = raft_create(&cfg, &n->hard_state, n->dlog, n->wlog_count, &n->raft);
+	int rc;
+	if (prev_index == 0) {
+		rc = raft_create(&cfg, &n->hard_state, n->dlog, n->wlog_count, &n->raft);
+	} else {
+		s->tail_restarts++;
+		sim_log(s, SIM_STORY, "n%u loads entries %llu..%llu of its log (committed below)",
+			n->id, (unsigned long long)prev_index + 1,
+			(unsigned long long)n->wlog_count);
+		rc = raft_create_from(&cfg, &n->hard_state, prev_index, n->dlog[prev_index - 1].term,
+				      &n->dlog[prev_index], n->wlog_count - prev_index, &n->raft);
+	}
 	if (rc != 0) {
 		check_violation(s, "Recovery", "n%u cannot restart from its durable state: %s",
 				n->id, raft_strerror(rc));
@@ -243,7 +288,9 @@ static void sim_apply(struct sim *s, struct sim_node *n, raft_index commit_index
 	uint64_t acked_before = s->writes_acked;
 	for (raft_index i = first; i <= commit_index && !s->violated; i++) {
 		struct raft_entry e;
-		if (!raft_log_entry(n->raft, i, &e)) {
+		/* Below the window (after a restart from a tail) the entries
+		 * come from the durable log, as they would for a real node. */
+		if (!sim_node_entry(n, i, &e)) {
 			check_violation(s, "State Machine Safety",
 					"n%u must apply %llu but its log does not hold it", n->id,
 					(unsigned long long)i);
@@ -285,9 +332,23 @@ static void sim_node_process(struct sim *s, struct sim_node *n, const struct raf
 		sim_fail_stop(s, n);
 		return;
 	}
-	/* 3. Messages, in parallel with the write. */
+	/* 3. Messages, in parallel with the write. An append the core could
+	 * not fill (below its window) is filled from the durable log first,
+	 * or dropped if that fails (the core resends). */
 	for (uint32_t i = 0; i < u->msgs_count; i++) {
-		sim_send(s, n->id, &u->msgs[i]);
+		const struct raft_message *m = &u->msgs[i];
+		if (m->type == RAFT_MSG_APPEND && m->append.from_storage) {
+			struct raft_entry entries[RAFT_BATCH_ENTRIES_MAX];
+			struct raft_message filled = *m;
+			if (sim_disk_fill_append(s, n, &filled, entries, RN_ARRAY_COUNT(entries))) {
+				sim_send(s, n->id, &filled);
+			}
+			if (s->violated) {
+				return;
+			}
+			continue;
+		}
+		sim_send(s, n->id, m);
 	}
 	sim_story_role(s, n, u);
 	if (voted && s->on_vote != NULL) {
@@ -301,6 +362,10 @@ static void sim_node_process(struct sim *s, struct sim_node *n, const struct raf
 	/* 4. Apply what is committed, then tell the core (it frees slots). */
 	if (u->commit_index > n->applied_index) {
 		sim_apply(s, n, u->commit_index);
+		if (!s->violated && !sim_disk_save_hint(s, n)) {
+			sim_fail_stop(s, n);
+			return;
+		}
 		struct raft_event ev = {.type = RAFT_EVENT_APPLIED};
 		ev.applied.index = n->applied_index;
 		sim_node_step(s, n, &ev, NULL);
@@ -324,6 +389,11 @@ static void sim_node_drain(struct sim *s, struct sim_node *n)
 		ev.persisted.index = index;
 		ev.persisted.term = term;
 		sim_node_step(s, n, &ev, NULL);
+	}
+	/* The hint is capped at the durable index: entries applied before
+	 * they were durable here raise it now. */
+	if (n->up && n->epoch == epoch && !s->violated && !sim_disk_save_hint(s, n)) {
+		sim_fail_stop(s, n);
 	}
 }
 
@@ -507,6 +577,7 @@ void sim_params_default(struct sim_params *p, uint32_t nodes_count, uint64_t see
 		.check_quorum = true,
 		.append_entries_max = 64,
 		.inflight_appends_max = 8,
+		.log_entries_max = 1u << 14,
 		.delay_dist = SIM_DELAY_FIXED,
 		.delay_base_us = 500,
 		.disk_latency_us_min = 100,

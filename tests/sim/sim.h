@@ -69,6 +69,11 @@ struct sim_params {
 	bool check_quorum;
 	uint32_t append_entries_max; /* entries per AppendEntries */
 	uint32_t inflight_appends_max; /* per-follower window */
+	/* The core's in-memory log window (a power of two). A node whose
+	 * durable log does not fit restarts from a tail (raft_create_from);
+	 * with restart_tail it sometimes does so even when the log fits. */
+	uint32_t log_entries_max;
+	bool restart_tail;
 	/* Network. */
 	uint8_t delay_dist;
 	uint32_t delay_base_us;
@@ -110,6 +115,7 @@ struct sim_node {
 	struct store_sim *disk;
 	struct store_log *log; /* NULL while down */
 	struct raft_hard_state hard_state;
+	raft_index commit_hint; /* saved (store_save_commit_hint) */
 	struct raft_hard_state hard_state_maybe; /* a save that failed */
 	bool hard_state_uncertain;
 	struct raft_entry *dlog;
@@ -242,6 +248,8 @@ struct sim {
 	uint64_t crashes, elections;
 	uint64_t nodes_failed, syncs_failed;
 	uint64_t writes_acked, reads_done;
+	uint64_t tail_restarts;	 /* restarts through raft_create_from */
+	uint64_t storage_appends; /* from_storage appends filled from the log */
 };
 
 void sim_params_default(struct sim_params *p, uint32_t nodes_count, uint64_t seed);
@@ -275,6 +283,9 @@ bool sim_disk_write(struct sim *s, struct sim_node *n, const struct raft_update 
 bool sim_disk_poll(struct sim *s, struct sim_node *n);
 void sim_disk_schedule(struct sim *s, struct sim_node *n);
 bool sim_disk_take_report(struct sim_node *n, raft_index *index, raft_term *term);
+bool sim_disk_save_hint(struct sim *s, struct sim_node *n);
+bool sim_disk_fill_append(struct sim *s, struct sim_node *n, struct raft_message *m,
+			  struct raft_entry *entries, uint32_t entries_max);
 void sim_disk_fail_sync(struct sim *s, struct sim_node *n);
 bool sim_disk_flip_bit(struct sim *s, struct sim_node *n);
 void sim_disk_free(struct sim_node *n);
@@ -299,6 +310,9 @@ int sim_transfer(struct sim *s, raft_node_id from, raft_node_id to);
 raft_node_id sim_leader(const struct sim *s); /* highest-term live leader, 0 none */
 raft_index sim_commit_max(const struct sim *s);
 bool sim_logs_identical(const struct sim *s, raft_index *common_out);
+/* Entry `index` of a live node's log: from the core's window, or, below
+ * it, from the node's durable log (released or never loaded). */
+bool sim_node_entry(const struct sim_node *n, raft_index index, struct raft_entry *out);
 
 /* PRNG (splitmix64) and helpers. */
 uint64_t sim_rand(struct sim *s);

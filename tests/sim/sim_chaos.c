@@ -9,7 +9,9 @@
  * cuts), crashes nodes (losing what their disks had not made durable) and
  * restarts them, fails their disks' syncs and flips bits in stopped logs,
  * moves leadership (TimeoutNow), while clients propose batches and issue ReadIndex reads at
- * random nodes. Then everything heals: the cluster must elect a leader
+ * random nodes. Some seeds give the core a small log window (64-256
+ * entries): restarts then load a tail of the log from the commit hint, and
+ * leaders feed lagging followers from their durable logs. Then everything heals: the cluster must elect a leader
  * within LIVENESS_LEADER_MS, commit a probe write on every node, and end
  * with identical logs that hold every acknowledged write.
  */
@@ -35,8 +37,8 @@ enum chaos_hook {
 /* ... and be settled (probe applied everywhere, logs identical) within
  * this of the heal, however slow the seed's configuration. */
 #define LIVENESS_SETTLE_MS 60000u
-/* Clients stop proposing past this log length, so that a restart always
- * fits the core's in-memory window (no snapshots in this version). */
+/* Clients stop proposing past this log length (it bounds a run's memory
+ * and time; logs longer than the window restart from a tail). */
 #define CHAOS_LOG_ENTRIES_MAX 9000u
 
 struct chaos {
@@ -99,6 +101,19 @@ static void chaos_params(struct sim_params *p, const struct chaos_opts *o, uint6
 	}
 	p->disk_latency_us_min = 50;
 	p->disk_latency_us_max = disk_max_us[sim_rand(&pick) % RN_ARRAY_COUNT(disk_max_us)];
+	/* A small log window (at least four batches): logs outgrow it within
+	 * seconds, so restarts load a tail (raft_create_from), leaders release
+	 * past followers that are down and feed them from their durable logs
+	 * (from_storage appends). Some runs load tails even when all fits. */
+	static const uint32_t log_window[] = {64, 128, 256};
+	if (sim_chance(&pick, 300)) {
+		uint32_t w = log_window[sim_rand(&pick) % RN_ARRAY_COUNT(log_window)];
+		while (w < 4 * p->append_entries_max) {
+			w *= 2;
+		}
+		p->log_entries_max = w;
+	}
+	p->restart_tail = sim_chance(&pick, 400);
 }
 
 static raft_node_id chaos_random_node(struct sim *s, bool up_only)
@@ -413,7 +428,7 @@ static void chaos_final_checks(struct sim *s, struct chaos *c)
 			if (!s->nodes[id].up) {
 				continue; /* failed for good (checked above) */
 			}
-			if (!raft_log_entry(s->nodes[id].raft, w->index, &e) ||
+			if (!sim_node_entry(&s->nodes[id], w->index, &e) ||
 			    e.payload != w->payload) {
 				check_violation(s, "Acknowledged Write Lost",
 						"write %llu, acknowledged at %llu/t%llu, is not in "

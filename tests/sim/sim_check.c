@@ -83,7 +83,7 @@ static void check_leader_completeness(struct sim *s, struct sim_node *n, raft_te
 					(unsigned long long)i, (unsigned long long)c->commit_term);
 			return;
 		}
-		if (!raft_log_entry(n->raft, i, &e)) {
+		if (!sim_node_entry(n, i, &e)) {
 			continue; /* released after apply: it was committed here */
 		}
 		if (e.term != c->term || e.payload != c->payload) {
@@ -336,7 +336,7 @@ static uint32_t check_views(const struct sim_node *n, raft_index index,
 		struct raft_entry e;
 		v[count].last_index = raft_last_index(n->raft);
 		v[count].last_term = raft_log_term(n->raft, v[count].last_index);
-		v[count].holds = raft_log_entry(n->raft, index, &e) && e.term == c->term &&
+		v[count].holds = sim_node_entry(n, index, &e) && e.term == c->term &&
 				 e.payload == c->payload;
 		count++;
 	}
@@ -414,7 +414,7 @@ void check_ack(struct sim *s, const struct sim_node *n, const struct raft_messag
 		return;
 	}
 	struct raft_entry mine;
-	if (!raft_log_entry(n->raft, match, &mine)) {
+	if (!sim_node_entry(n, match, &mine)) {
 		return; /* released from the window: applied long ago */
 	}
 	if (match > n->dlog_count || n->dlog[match - 1].term != mine.term ||
@@ -429,7 +429,7 @@ void check_ack(struct sim *s, const struct sim_node *n, const struct raft_messag
 	const struct sim_node *l = &s->nodes[m->to];
 	struct raft_entry theirs;
 	if (!l->up || raft_role(l->raft) != RAFT_LEADER || raft_current_term(l->raft) != m->term ||
-	    !raft_log_entry(l->raft, match, &theirs)) {
+	    !sim_node_entry(l, match, &theirs)) {
 		return;
 	}
 	if (theirs.term != mine.term || theirs.payload != mine.payload) {

@@ -121,6 +121,18 @@ raft_index sim_commit_max(const struct sim *s)
 	return s->committed_count;
 }
 
+bool sim_node_entry(const struct sim_node *n, raft_index index, struct raft_entry *out)
+{
+	if (raft_log_entry(n->raft, index, out)) {
+		return true;
+	}
+	if (index == 0 || index >= raft_first_index(n->raft) || index > n->wlog_count) {
+		return false;
+	}
+	*out = n->dlog[index - 1];
+	return true;
+}
+
 /* True when every live node holds the same log (same length, same entries). */
 bool sim_logs_identical(const struct sim *s, raft_index *common_out)
 {
@@ -140,8 +152,8 @@ bool sim_logs_identical(const struct sim *s, raft_index *common_out)
 		}
 		for (raft_index i = 1; i <= last; i++) {
 			struct raft_entry a, b;
-			bool ha = raft_log_entry(ref->raft, i, &a);
-			bool hb = raft_log_entry(n->raft, i, &b);
+			bool ha = sim_node_entry(ref, i, &a);
+			bool hb = sim_node_entry(n, i, &b);
 			if (ha != hb || (ha && (a.term != b.term || a.payload != b.payload))) {
 				return false;
 			}

@@ -169,6 +169,96 @@ static bool sim_disk_recover(struct sim *s, struct sim_node *n)
 	}
 	n->wlog_count = last;
 	n->dlog_count = last;
+	/* The commit hint vouches that everything up to it is committed: a
+	 * tail restart releases those entries unchecked, so check it here. */
+	n->commit_hint = store_commit_hint(n->log);
+	for (raft_index i = 1; i <= n->commit_hint; i++) {
+		if (i > s->committed_count || s->committed[i - 1].term != n->dlog[i - 1].term ||
+		    s->committed[i - 1].payload != n->dlog[i - 1].payload) {
+			check_violation(s, "Commit Hint",
+					"n%u's commit hint %llu covers entry %llu/t%llu, which is "
+					"not the committed one",
+					n->id, (unsigned long long)n->commit_hint,
+					(unsigned long long)i, (unsigned long long)n->dlog[i - 1].term);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Saves the commit hint lazily, every eighth of a window applied, and at
+ * once while the log reaches more than a quarter window past it: a stale
+ * hint makes a restart load a longer tail, which must still fit the window.
+ * False: the log failed. */
+bool sim_disk_save_hint(struct sim *s, struct sim_node *n)
+{
+	uint32_t w = s->p.log_entries_max;
+	bool behind = n->applied_index >= n->commit_hint + w / 8;
+	bool tail_long = n->applied_index > n->commit_hint && n->wlog_count > n->commit_hint + w / 4;
+	if (!behind && !tail_long) {
+		return true;
+	}
+	sim_disk_clock(s, n);
+	int rc = store_save_commit_hint(n->log, n->applied_index);
+	if (rc != 0) {
+		s->syncs_failed++;
+		sim_log(s, SIM_STORY, "n%u's log fails and stops the node: %s (%s)", n->id,
+			store_strerror(rc), store_errmsg(n->log));
+		return false;
+	}
+	n->commit_hint = store_commit_hint(n->log);
+	return true;
+}
+
+/*
+ * The caller's side of a from_storage append (consensus.h, update step 3):
+ * read the entries and the term of prev_index from the node's durable log.
+ * The core promises they are durable; the read must agree with what the
+ * log reported durable. False: not sent (the core treats it as lost).
+ */
+bool sim_disk_fill_append(struct sim *s, struct sim_node *n, struct raft_message *m,
+			  struct raft_entry *entries, uint32_t entries_max)
+{
+	struct raft_msg_append *a = &m->append;
+	struct store_entry read[SIM_READ_ENTRIES];
+	static uint8_t buf[SIM_READ_ENTRIES * 64];
+	uint32_t want = (uint32_t)rn_min_u64(rn_min_u64(a->entries_count, entries_max),
+					     SIM_READ_ENTRIES);
+
+	RN_ASSERT(a->entries == NULL && a->prev_term == 0 && want > 0);
+	if (a->prev_index + want > n->dlog_count) {
+		check_violation(s, "Update Contract",
+				"n%u asks to send entries %llu..%llu from storage, durable only up "
+				"to %llu",
+				n->id, (unsigned long long)a->prev_index + 1,
+				(unsigned long long)(a->prev_index + want),
+				(unsigned long long)n->dlog_count);
+		return false;
+	}
+	int got = store_read(n->log, a->prev_index + 1, buf, sizeof(buf), read, want);
+	if (got <= 0) {
+		return false;
+	}
+	for (int k = 0; k < got; k++) {
+		raft_index i = a->prev_index + 1 + (uint32_t)k;
+		uint64_t payload;
+		RN_ASSERT(read[k].index == i && read[k].payload_bytes == sizeof(payload));
+		memcpy(&payload, read[k].payload, sizeof(payload));
+		entries[k] = (struct raft_entry){.term = read[k].term, .index = i, .payload = payload,
+						 .payload_bytes = 64, .type = read[k].type};
+		RN_ASSERT(n->dlog[i - 1].term == entries[k].term);
+	}
+	a->prev_term = a->prev_index == 0 ? 0 : store_term_at(n->log, a->prev_index);
+	RN_ASSERT(a->prev_index == 0 || a->prev_term == n->dlog[a->prev_index - 1].term);
+	a->entries = entries;
+	a->entries_count = (uint32_t)got;
+	a->from_storage = false;
+	s->storage_appends++;
+	if (sim_tracing(s)) {
+		sim_log(s, SIM_TRACE, "n%u reads %llu..%llu from its log for n%u", n->id,
+			(unsigned long long)a->prev_index + 1,
+			(unsigned long long)(a->prev_index + (uint32_t)got), m->to);
+	}
 	return true;
 }
 

@@ -28,13 +28,17 @@ static void h_config(struct h_cluster *c, raft_node_id id, struct raft_config *c
 	}
 }
 
-static void h_start(struct h_cluster *c, raft_node_id id, void (*tune)(struct raft_config *))
+static void h_start(struct h_cluster *c, raft_node_id id, raft_index prev_index,
+		    void (*tune)(struct raft_config *))
 {
 	struct h_node *n = &c->nodes[id];
 	struct raft_config cfg;
 
 	h_config(c, id, &cfg, tune);
-	int rc = raft_create(&cfg, &n->hard_state, &n->log[1], n->log_last, &n->raft);
+	RN_ASSERT(prev_index <= n->log_last);
+	raft_term prev_term = prev_index == 0 ? 0 : n->log[prev_index].term;
+	int rc = raft_create_from(&cfg, &n->hard_state, prev_index, prev_term,
+				  &n->log[prev_index + 1], n->log_last - prev_index, &n->raft);
 	RN_ASSERT(rc == 0);
 	n->write_pending_last = 0;
 	n->applied_index = 0;
@@ -48,7 +52,7 @@ void h_init(struct h_cluster *c, uint32_t nodes_count, void (*tune)(struct raft_
 	c->nodes_count = nodes_count;
 	for (raft_node_id id = 1; id <= nodes_count; id++) {
 		c->nodes[id].auto_persist = true;
-		h_start(c, id, tune);
+		h_start(c, id, 0, tune);
 	}
 }
 
@@ -64,6 +68,18 @@ static void h_queue(struct h_cluster *c, const struct raft_message *m)
 	RN_ASSERT(c->msgs_count < H_MSGS_MAX);
 	struct raft_message *q = &c->msgs[c->msgs_count++];
 	*q = *m;
+	if (m->type == RAFT_MSG_APPEND && m->append.from_storage) {
+		/* The caller's side: read them from the sender's log. */
+		const struct h_node *from = &c->nodes[m->from];
+		RN_ASSERT(m->append.prev_index + m->append.entries_count <= from->log_last);
+		c->from_storage_last = *m;
+		c->from_storage_count++;
+		q->append.prev_term =
+			m->append.prev_index == 0 ? 0 : from->log[m->append.prev_index].term;
+		q->append.entries = &from->log[m->append.prev_index + 1];
+		q->append.from_storage = false;
+		m = q;
+	}
 	if (m->type == RAFT_MSG_APPEND && m->append.entries_count > 0) {
 		if (c->entries_used + m->append.entries_count > H_ENTRIES_MAX) {
 			c->entries_used = 0; /* arena recycled: tests stay small */
@@ -100,12 +116,18 @@ static void h_process(struct h_cluster *c, raft_node_id id, const struct raft_up
 	for (uint32_t i = 0; i < u->msgs_count; i++) { /* 3. send */
 		h_queue(c, &u->msgs[i]);
 	}
+	bool applied_more = u->commit_index > n->applied_index;
 	n->applied_index = u->commit_index; /* 4. apply */
 	for (uint32_t i = 0; i < u->read_states_count && n->reads_count < 64; i++) {
 		n->reads[n->reads_count++] = u->read_states[i];
 	}
 	if (u->entries_count > 0 && n->auto_persist) {
 		h_persist(c, id);
+	}
+	if (applied_more && n->auto_apply) {
+		struct raft_event ev = {.type = RAFT_EVENT_APPLIED};
+		ev.applied.index = n->applied_index;
+		h_step(c, id, &ev);
 	}
 }
 
@@ -208,7 +230,17 @@ void h_crash_restart(struct h_cluster *c, raft_node_id id, void (*tune)(struct r
 	raft_index durable = raft_persisted_index(n->raft);
 	raft_destroy(n->raft);
 	n->log_last = durable;
-	h_start(c, id, tune);
+	h_start(c, id, 0, tune);
+}
+
+void h_crash_restart_from(struct h_cluster *c, raft_node_id id, raft_index prev_index,
+			  void (*tune)(struct raft_config *))
+{
+	struct h_node *n = &c->nodes[id];
+	raft_index durable = raft_persisted_index(n->raft);
+	raft_destroy(n->raft);
+	n->log_last = durable;
+	h_start(c, id, prev_index, tune);
 }
 
 /* Assertion failures inside the core are reported to cmocka, not abort(). */

@@ -28,6 +28,7 @@ struct h_node {
 	raft_term write_pending_term;
 	raft_index applied_index;
 	bool auto_persist; /* durable as soon as written */
+	bool auto_apply;   /* report RAFT_EVENT_APPLIED after each commit */
 	bool down;
 	struct raft_read_state reads[64];
 	uint32_t reads_count;
@@ -41,6 +42,10 @@ struct h_cluster {
 	struct raft_entry entries[H_ENTRIES_MAX]; /* arena for message entries */
 	uint32_t entries_used;
 	bool cut[H_NODES_MAX + 1][H_NODES_MAX + 1]; /* cut[from][to] */
+	/* from_storage appends: the caller's side fills them from the
+	 * sender's log (contract step 3); the last one as the core made it. */
+	struct raft_message from_storage_last;
+	uint32_t from_storage_count;
 	int last_rc;
 	struct raft_update last_update; /* valid until the next step */
 };
@@ -61,5 +66,9 @@ int h_propose(struct h_cluster *c, raft_node_id id, uint64_t payload);
 raft_node_id h_leader(const struct h_cluster *c);
 void h_isolate(struct h_cluster *c, raft_node_id id, bool cut);
 void h_crash_restart(struct h_cluster *c, raft_node_id id, void (*tune)(struct raft_config *));
+/* Same, but the core gets only entries prev_index + 1.. (raft_create_from);
+ * the test promises that prev_index is committed. */
+void h_crash_restart_from(struct h_cluster *c, raft_node_id id, raft_index prev_index,
+			  void (*tune)(struct raft_config *));
 
 #endif

@@ -454,6 +454,36 @@ static void test_damage_found_by_reads(void **state)
 	fx_restore(fx);
 }
 
+/* The commit hint (for raft_create_from) survives a reopen, never goes
+ * down, never exceeds the durable index, and forbids cutting below it. */
+static void test_commit_hint(void **state)
+{
+	(void)state;
+	char dir[SU_PATH_BYTES];
+	su_tmpdir(dir, sizeof(dir));
+	struct store_config cfg;
+	su_config(&cfg, dir, STORE_ENGINE_PWRITE, 64u << 10);
+	struct store_log *log = su_open(&cfg);
+	assert_int_equal(store_commit_hint(log), 0);
+	su_append(log, 1, 100, 1, 16, 10);
+	assert_int_equal(store_flush(log), 0);
+	assert_int_equal(store_save_commit_hint(log, 50), 0);
+	assert_int_equal(store_commit_hint(log), 50);
+	assert_int_equal(store_save_commit_hint(log, 200), 0); /* capped: durable 100 */
+	assert_int_equal(store_commit_hint(log), 100);
+	assert_int_equal(store_save_commit_hint(log, 30), 0); /* never lowered */
+	assert_int_equal(store_commit_hint(log), 100);
+	struct raft_hard_state hs = {.term = 2, .vote = 1};
+	assert_int_equal(store_save_hard_state(log, &hs), 0); /* keeps the hint */
+	store_close(log);
+	log = su_open(&cfg);
+	assert_int_equal(store_commit_hint(log), 100);
+	assert_true(store_truncate_suffix(log, 100) < 0); /* fail-stop, errmsg names it */
+	assert_true(store_failed(log));
+	store_close(log);
+	su_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_missing_state_file_refused),
 		cmocka_unit_test(test_torn_first_state_write),
 		cmocka_unit_test(test_damage_found_by_reads),
+		cmocka_unit_test(test_commit_hint),
 	};
 	return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }
