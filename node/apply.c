@@ -43,13 +43,14 @@ static uint8_t apply_reply_status(uint8_t kv_status)
 	}
 }
 
-/* One committed client request, decoded from the bytes the log kept. */
-static void apply_request(struct node_daemon *d, raft_index index, const struct node_slot *s)
+/* Decodes and applies one committed client request (the same bytes on
+ * every node: every node does the same with them). */
+static void apply_bytes(struct node_daemon *d, raft_index index, const uint8_t *bytes,
+			uint32_t count, struct node_kv_result *res)
 {
 	struct dp_client_request req;
-	struct node_kv_result res = {.status = NODE_KV_BAD_COMMAND};
-	const uint8_t *bytes = node_payloads_at(&d->payloads, s->offset);
-	if (dp_wire_request_body_decode(bytes, s->bytes, &req) == 0 &&
+	*res = (struct node_kv_result){.status = NODE_KV_BAD_COMMAND};
+	if (dp_wire_request_body_decode(bytes, count, &req) == 0 &&
 	    (req.op == DP_CLIENT_PUT || req.op == DP_CLIENT_DELETE || req.op == DP_CLIENT_CAS) &&
 	    req.key_bytes <= UINT16_MAX) {
 		struct node_kv_command c = {
@@ -59,11 +60,29 @@ static void apply_request(struct node_daemon *d, raft_index index, const struct 
 			.key = req.key, .key_bytes = (uint16_t)req.key_bytes,
 			.value = req.value, .value_bytes = req.value_bytes,
 			.expected = req.expect, .expected_bytes = req.expect_bytes};
-		node_kv_apply_command(d->kv, index, &c, &res);
+		node_kv_apply_command(d->kv, index, &c, res);
 	} else {
-		/* The same bytes on every node: every node skips it alike. */
 		node_kv_skip(d->kv, index);
 	}
+}
+
+void node_apply_replayed(struct node_daemon *d, const struct store_entry *e)
+{
+	struct node_kv_result res;
+	RN_ASSERT(e->index == d->applied_index + 1);
+	if (e->type == RAFT_ENTRY_NORMAL && e->payload_bytes > 0) {
+		apply_bytes(d, e->index, e->payload, e->payload_bytes, &res);
+	} else {
+		node_kv_skip(d->kv, e->index);
+	}
+	d->applied_index = e->index;
+}
+
+/* One committed entry of the ring; the node that proposed it replies. */
+static void apply_request(struct node_daemon *d, raft_index index, const struct node_slot *s)
+{
+	struct node_kv_result res;
+	apply_bytes(d, index, node_payloads_at(&d->payloads, s->offset), s->bytes, &res);
 	if (!s->client_waits) {
 		return;
 	}
@@ -76,6 +95,29 @@ static void apply_request(struct node_daemon *d, raft_index index, const struct 
 	}
 	node_net_reply(d, &s->client, s->client_id, s->client_seq, apply_reply_status(res.status),
 		       res.value, res.value_bytes, trace);
+}
+
+/* The commit hint lets a restart load only the log's tail (raft_create_from
+ * needs every entry below its floor committed). Saving it syncs a state
+ * slot, so it goes lazily: every eighth of a window applied, or each second
+ * while anything was applied. A stale hint only means a longer tail. */
+static void apply_save_hint(struct node_daemon *d)
+{
+	if (d->applied_index <= d->hint_saved) {
+		return;
+	}
+	uint64_t now = node_now_ns();
+	if (d->applied_index - d->hint_saved < d->cfg.log_entries_max / 8u &&
+	    now - d->hint_saved_ns < 1000000000ull) {
+		return;
+	}
+	int rc = store_save_commit_hint(d->log, d->applied_index);
+	if (rc == 0) {
+		d->hint_saved = d->applied_index;
+		d->hint_saved_ns = now;
+	} else {
+		d->failed = true; /* the state file cannot be written: fail-stop */
+	}
 }
 
 void node_apply_committed(struct node_daemon *d, raft_index commit_index)
@@ -94,6 +136,7 @@ void node_apply_committed(struct node_daemon *d, raft_index commit_index)
 		d->applied_index = index;
 		d->counters.applied_entries++;
 	}
+	apply_save_hint(d);
 	node_apply_serve_reads(d);
 }
 

@@ -178,12 +178,7 @@ int node_control_step(struct node_daemon *d, struct raft_event *ev)
 		control_update(d, &u2);
 		if (next.type == RAFT_EVENT_APPLIED) {
 			/* Slots the core let go of free their payload bytes. */
-			raft_index first = d->payloads.first_index;
-			struct raft_entry e;
-			while (first <= d->applied_index && !raft_log_entry(d->raft, first, &e)) {
-				first++;
-			}
-			node_payloads_release(&d->payloads, first);
+			node_payloads_release(&d->payloads, raft_first_index(d->raft));
 		}
 	}
 	return rc;

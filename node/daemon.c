@@ -128,70 +128,114 @@ static int daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_b
 	return dp_transport_open_dpdk(&d->transport, &tc, &d->port);
 }
 
-/* Recovery: the log's hard state and entries into the core and the ring. */
+/* Reads entries from..to of the log, calling fn(d, entry) for each. */
+static int daemon_read_log(struct node_daemon *d, raft_index from, raft_index to,
+			   int (*fn)(struct node_daemon *d, const struct store_entry *e),
+			   char *errmsg, size_t errmsg_bytes)
+{
+	static struct store_entry got[256];
+	for (raft_index i = from; i <= to;) {
+		int n = store_read(d->log, i, d->catchup_buf, NODE_CATCHUP_BYTES, got,
+				   (uint32_t)rn_min_u64(RN_ARRAY_COUNT(got), to - i + 1));
+		if (n <= 0) {
+			snprintf(errmsg, errmsg_bytes, "reading the log at entry %" PRIu64 ": %s (%s)",
+				 i, store_strerror(n), store_errmsg(d->log));
+			return n < 0 ? n : -EIO;
+		}
+		for (int k = 0; k < n; k++, i++) {
+			int rc = fn(d, &got[k]);
+			if (rc != 0) {
+				snprintf(errmsg, errmsg_bytes, "the log's payloads exceed [limits] "
+					 "log_payload_bytes_max = %" PRIu64 "; raise it",
+					 d->cfg.log_payload_bytes_max);
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+static int daemon_replay_one(struct node_daemon *d, const struct store_entry *e)
+{
+	node_apply_replayed(d, e);
+	return 0;
+}
+
+static struct raft_entry *daemon_tail;
+
+static int daemon_load_one(struct node_daemon *d, const struct store_entry *e)
+{
+	struct node_slot s = {.index = e->index, .term = e->term, .bytes = e->payload_bytes,
+			      .type = e->type};
+	s.offset = node_payloads_alloc(&d->payloads, s.bytes);
+	if (s.offset == UINT64_MAX) {
+		return -EFBIG;
+	}
+	memcpy(node_payloads_at(&d->payloads, s.offset), e->payload, s.bytes);
+	node_payloads_set(&d->payloads, &s);
+	daemon_tail[e->index - d->payloads.first_index] =
+		(struct raft_entry){.index = s.index, .term = s.term, .payload = s.offset,
+				    .payload_bytes = s.bytes, .type = s.type};
+	return 0;
+}
+
+/*
+ * Recovery: the hard state, then the log. A log that fits the core's
+ * window is loaded whole. A longer one restarts from its tail: everything
+ * up to the commit hint (committed, so the same on every node) is replayed
+ * into the state machine from the log, and the core gets the rest
+ * (raft_create_from's precondition: its floor is committed).
+ */
 static int daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
 {
 	struct raft_hard_state hs;
 	store_hard_state(d->log, &hs);
 	raft_index first = store_first_index(d->log);
 	raft_index last = store_last_index(d->log);
-	uint64_t count = last >= first ? last - first + 1 : 0;
-	if (first > 1 && count > 0) {
+	raft_index hint = store_commit_hint(d->log);
+	uint64_t window = d->cfg.log_entries_max;
+	raft_index prev = 0;
+	if (last + 1 >= window) {
+		prev = hint;
+		if (last - prev + 1 >= window) {
+			snprintf(errmsg, errmsg_bytes, "the log's entries %" PRIu64 "..%" PRIu64
+				 " after the last known commit (%" PRIu64 ") do not fit [limits] "
+				 "log_entries_max = %" PRIu64 "; raise it", hint + 1, last, hint, window);
+			return -EFBIG;
+		}
+	}
+	if (first > 1 && first > prev + 1) {
 		snprintf(errmsg, errmsg_bytes, "log starts at entry %" PRIu64 " (compacted): this "
-			 "version restarts only from a log that starts at 1", first);
+			 "version keeps no snapshot to start below it", first);
 		return -ENOTSUP;
 	}
-	if (count + d->cfg.batch_entries_max + 1 > d->cfg.log_entries_max) {
-		snprintf(errmsg, errmsg_bytes, "the log holds %" PRIu64 " entries, more than "
-			 "[limits] log_entries_max = %u lets this version load at start; raise it",
-			 count, d->cfg.log_entries_max);
-		return -EFBIG;
+	raft_term prev_term = prev == 0 ? 0 : store_term_at(d->log, prev);
+	int rc = prev > 0 ? daemon_read_log(d, 1, prev, daemon_replay_one, errmsg, errmsg_bytes) : 0;
+	uint64_t count = last > prev ? last - prev : 0;
+	daemon_tail = calloc(count > 0 ? count : 1, sizeof(*daemon_tail));
+	if (rc == 0 && daemon_tail == NULL) {
+		rc = -ENOMEM;
 	}
-	struct raft_entry *entries = calloc(count > 0 ? count : 1, sizeof(*entries));
-	size_t buf_bytes = 4u << 20;
-	uint8_t *buf = malloc(buf_bytes);
-	struct store_entry got[256];
-	int rc = entries != NULL && buf != NULL ? 0 : -ENOMEM;
-	for (raft_index i = first; rc == 0 && i <= last;) {
-		int n = store_read(d->log, i, buf, buf_bytes, got, RN_ARRAY_COUNT(got));
-		if (n <= 0) {
-			snprintf(errmsg, errmsg_bytes, "reading the log at entry %" PRIu64 ": %s (%s)",
-				 i, store_strerror(n), store_errmsg(d->log));
-			rc = n < 0 ? n : -EIO;
-			break;
-		}
-		for (int k = 0; k < n; k++, i++) {
-			struct node_slot s = {.index = got[k].index, .term = got[k].term,
-					      .bytes = got[k].payload_bytes, .type = got[k].type};
-			s.offset = node_payloads_alloc(&d->payloads, s.bytes);
-			if (s.offset == UINT64_MAX) {
-				snprintf(errmsg, errmsg_bytes, "the log's payloads exceed [limits] "
-					 "log_payload_bytes_max = %" PRIu64 "; raise it",
-					 d->cfg.log_payload_bytes_max);
-				rc = -EFBIG;
-				break;
-			}
-			memcpy(node_payloads_at(&d->payloads, s.offset), got[k].payload, s.bytes);
-			node_payloads_set(&d->payloads, &s);
-			entries[i - first] = (struct raft_entry){.index = s.index, .term = s.term,
-								 .payload = s.offset,
-								 .payload_bytes = s.bytes,
-								 .type = s.type};
-		}
+	node_payloads_reset(&d->payloads, prev);
+	if (rc == 0 && count > 0) {
+		rc = daemon_read_log(d, prev + 1, last, daemon_load_one, errmsg, errmsg_bytes);
 	}
-	free(buf);
 	if (rc == 0) {
-		rc = raft_create(&d->raft_cfg, &hs, entries, count, &d->raft);
+		rc = raft_create_from(&d->raft_cfg, &hs, prev, prev_term, daemon_tail, count, &d->raft);
 		if (rc != 0) {
-			snprintf(errmsg, errmsg_bytes, "the recovered log (%" PRIu64 " entries, term %"
-				 PRIu64 ") is not one this node could have written: refusing to "
-				 "start", count, hs.term);
+			snprintf(errmsg, errmsg_bytes, "the recovered log (entries %" PRIu64 "..%" PRIu64
+				 ", term %" PRIu64 ") is not one this node could have written: "
+				 "refusing to start", prev + 1, last, hs.term);
 		}
 	}
-	free(entries);
+	free(daemon_tail);
+	daemon_tail = NULL;
 	if (rc == 0) {
-		fprintf(stderr, "raftnode %u: recovered term %" PRIu64 ", vote %u, entries %" PRIu64
-			"..%" PRIu64 "\n", d->cfg.self, hs.term, hs.vote, first, last);
+		d->applied_reported = d->applied_index;
+		d->hint_saved = hint;
+		fprintf(stderr, "raftnode %u: recovered term %" PRIu64 ", vote %u, entries 1..%" PRIu64
+			" (replayed 1..%" PRIu64 " up to the commit hint, core window from %" PRIu64
+			")\n", d->cfg.self, hs.term, hs.vote, last, prev, prev + 1);
 	}
 	return rc;
 }
@@ -243,7 +287,7 @@ uint64_t node_daemon_memory_bytes(const struct node_config *cfg, struct node_mem
 		.ring_bytes = cfg->log_payload_bytes_max +
 			      (uint64_t)cfg->log_entries_max * sizeof(struct node_slot),
 		.kv_bytes = node_kv_memory_bytes(&cfg->kv),
-		.log_staging_bytes = 2ull * STORE_GROUP_BYTES_DEFAULT,
+		.log_staging_bytes = 2ull * STORE_GROUP_BYTES_DEFAULT + NODE_CATCHUP_BYTES,
 		.reads_bytes = (uint64_t)NODE_READS_MAX * sizeof(struct node_read),
 		.dpdk_bytes = (uint64_t)DAEMON_EAL_MEMORY_MB << 20,
 	};
@@ -282,7 +326,8 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	}
 	daemon_raft_config(d);
 	d->reads = calloc(NODE_READS_MAX, sizeof(*d->reads));
-	if (d->reads == NULL ||
+	d->catchup_buf = malloc(NODE_CATCHUP_BYTES);
+	if (d->reads == NULL || d->catchup_buf == NULL ||
 	    node_payloads_init(&d->payloads, d->cfg.log_entries_max, d->cfg.log_payload_bytes_max) != 0 ||
 	    node_kv_create(&d->cfg.kv, &d->kv) != 0) {
 		snprintf(errmsg, errmsg_bytes, "out of memory sizing the node (see README: memory)");
@@ -329,6 +374,7 @@ void node_daemon_stop(struct node_daemon *d)
 	}
 	node_payloads_fini(&d->payloads);
 	free(d->reads);
+	free(d->catchup_buf);
 	explicit_bzero(d->secret, sizeof(d->secret));
 }
 

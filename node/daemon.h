@@ -66,6 +66,8 @@ struct node_trace {
 
 /* A linearizable read waiting for its ReadIndex round and the apply. */
 #define NODE_READS_MAX 1024u
+/* Bytes read from the log at once for a lagging follower or a replay. */
+#define NODE_CATCHUP_BYTES (4u << 20)
 struct node_read {
 	bool busy;
 	bool confirmed;
@@ -148,6 +150,12 @@ struct node_daemon {
 
 	raft_index applied_index;
 	raft_index applied_reported; /* last RAFT_EVENT_APPLIED given to the core */
+	raft_index hint_saved;	     /* last commit hint given to the log */
+	uint64_t hint_saved_ns;
+	/* Reads of the durable log for followers below the core's window
+	 * (from_storage appends) and for replays at start. */
+	uint8_t *catchup_buf;
+	uint64_t catchup_entries_sent;
 	uint8_t role;
 	raft_node_id leader_id;
 	raft_term term;
@@ -198,6 +206,8 @@ void node_payloads_set(struct node_payloads *p, const struct node_slot *slot);
 void node_payloads_truncate(struct node_payloads *p, raft_index index);
 /* Frees slots below `index` (the core released them). */
 void node_payloads_release(struct node_payloads *p, raft_index index);
+/* Empties the ring so that the next entry it takes is prev_index + 1. */
+void node_payloads_reset(struct node_payloads *p, raft_index prev_index);
 uint64_t node_payloads_used(const struct node_payloads *p);
 
 /* control.c */
@@ -222,6 +232,8 @@ void node_apply_read(struct node_daemon *d, const struct dp_rx_frame *in, uint64
 void node_apply_start_reads(struct node_daemon *d);
 void node_apply_serve_reads(struct node_daemon *d);
 void node_trace_stamp(struct node_daemon *d, raft_index up_to, unsigned stage);
+/* Applies one committed entry read from the log (replay at start). */
+void node_apply_replayed(struct node_daemon *d, const struct store_entry *e);
 
 /* status.c */
 int node_status_json(struct node_daemon *d, char *out, size_t out_bytes);

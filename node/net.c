@@ -44,11 +44,11 @@ void node_net_reply(struct node_daemon *d, const struct dp_endpoints *to, uint64
 	}
 }
 
-/* Sends entries [from, from + count) of m as one AppendEntries. */
+/* Sends entries [from, from + count) of m as one AppendEntries; payloads[i]
+ * holds the bytes of m's entry i. */
 static void net_send_append_part(struct node_daemon *d, const struct raft_message *m,
-				 uint32_t from, uint32_t count)
+				 const uint8_t *const *payloads, uint32_t from, uint32_t count)
 {
-	const uint8_t *payloads[RAFT_BATCH_ENTRIES_MAX];
 	struct raft_message part = *m;
 	part.append.entries = m->append.entries + from;
 	part.append.entries_count = count;
@@ -56,23 +56,75 @@ static void net_send_append_part(struct node_daemon *d, const struct raft_messag
 		part.append.prev_index = m->append.entries[from - 1].index;
 		part.append.prev_term = m->append.entries[from - 1].term;
 	}
-	for (uint32_t i = 0; i < count; i++) {
-		const struct raft_entry *e = &part.append.entries[i];
-		const struct node_slot *s = node_payloads_slot(&d->payloads, e->index);
-		/* The core sends only entries of its window, and the ring holds
-		 * every one of them. */
-		RN_ASSERT(s != NULL && s->term == e->term && s->bytes == e->payload_bytes);
-		payloads[i] = node_payloads_at(&d->payloads, s->offset);
-	}
-	if (dp_transport_send(&d->transport, &part, payloads) == 0) {
+	if (dp_transport_send(&d->transport, &part, payloads + from) == 0) {
 		d->counters.msgs_sent++;
 	} else {
 		d->counters.msgs_send_failed++; /* Raft resends */
 	}
 }
 
+/* Cuts m into AppendEntries that each fit one frame. */
+static void net_send_append(struct node_daemon *d, const struct raft_message *m,
+			    const uint8_t *const *payloads)
+{
+	uint32_t from = 0;
+	uint64_t body = DP_APPEND_FIXED_BYTES;
+	for (uint32_t i = 0; i < m->append.entries_count; i++) {
+		uint64_t entry = DP_APPEND_ENTRY_HDR_BYTES + (uint64_t)m->append.entries[i].payload_bytes;
+		if (i > from && body + entry > d->frame_body_bytes_max) {
+			net_send_append_part(d, m, payloads, from, i - from);
+			d->counters.appends_split++;
+			from = i;
+			body = DP_APPEND_FIXED_BYTES;
+		}
+		body += entry;
+	}
+	net_send_append_part(d, m, payloads, from, m->append.entries_count - from);
+}
+
+/*
+ * A follower below the core's window: the core names the range, the
+ * durable log has it (the core releases nothing above the durable index).
+ * Read synchronously here: only a lagging follower pays, and the read is
+ * one segment's worth at most (asynchronous reads on a log lcore of its
+ * own are the next step). Unreadable: dropped, the core sends again.
+ */
+static void net_send_from_storage(struct node_daemon *d, const struct raft_message *m)
+{
+	static struct store_entry stored[RAFT_BATCH_ENTRIES_MAX];
+	static struct raft_entry entries[RAFT_BATCH_ENTRIES_MAX];
+	static const uint8_t *payloads[RAFT_BATCH_ENTRIES_MAX];
+	raft_index prev = m->append.prev_index;
+	raft_term prev_term = prev == 0 ? 0 : store_term_at(d->log, prev);
+	uint32_t want = (uint32_t)rn_min_u64(m->append.entries_count, RAFT_BATCH_ENTRIES_MAX);
+	int n = prev > 0 && prev_term == 0
+			? -STORE_E_RANGE
+			: store_read(d->log, prev + 1, d->catchup_buf, NODE_CATCHUP_BYTES, stored, want);
+	if (n <= 0) {
+		d->counters.msgs_send_failed++;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		entries[i] = (struct raft_entry){.index = stored[i].index, .term = stored[i].term,
+						 .payload_bytes = stored[i].payload_bytes,
+						 .type = stored[i].type};
+		payloads[i] = stored[i].payload;
+	}
+	struct raft_message filled = *m;
+	filled.append.from_storage = false;
+	filled.append.prev_term = prev_term;
+	filled.append.entries = entries;
+	filled.append.entries_count = (uint32_t)n;
+	d->catchup_entries_sent += (uint64_t)n;
+	net_send_append(d, &filled, payloads);
+}
+
 void node_net_send(struct node_daemon *d, const struct raft_message *m)
 {
+	if (m->type == RAFT_MSG_APPEND && m->append.from_storage) {
+		net_send_from_storage(d, m);
+		return;
+	}
 	if (m->type != RAFT_MSG_APPEND || m->append.entries_count == 0) {
 		if (dp_transport_send(&d->transport, m, NULL) == 0) {
 			d->counters.msgs_sent++;
@@ -81,19 +133,17 @@ void node_net_send(struct node_daemon *d, const struct raft_message *m)
 		}
 		return;
 	}
-	uint32_t from = 0;
-	uint64_t body = DP_APPEND_FIXED_BYTES;
+	static const uint8_t *payloads[RAFT_BATCH_ENTRIES_MAX];
+	RN_ASSERT(m->append.entries_count <= RAFT_BATCH_ENTRIES_MAX);
 	for (uint32_t i = 0; i < m->append.entries_count; i++) {
-		uint64_t entry = DP_APPEND_ENTRY_HDR_BYTES + (uint64_t)m->append.entries[i].payload_bytes;
-		if (i > from && body + entry > d->frame_body_bytes_max) {
-			net_send_append_part(d, m, from, i - from);
-			d->counters.appends_split++;
-			from = i;
-			body = DP_APPEND_FIXED_BYTES;
-		}
-		body += entry;
+		const struct raft_entry *e = &m->append.entries[i];
+		const struct node_slot *s = node_payloads_slot(&d->payloads, e->index);
+		/* The core sends only entries of its window, and the ring holds
+		 * every one of them. */
+		RN_ASSERT(s != NULL && s->term == e->term && s->bytes == e->payload_bytes);
+		payloads[i] = node_payloads_at(&d->payloads, s->offset);
 	}
-	net_send_append_part(d, m, from, m->append.entries_count - from);
+	net_send_append(d, m, payloads);
 }
 
 static void net_receive_raft(struct node_daemon *d, const struct dp_rx_frame *in)

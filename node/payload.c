@@ -126,3 +126,13 @@ void node_payloads_release(struct node_payloads *p, raft_index index)
 		p->tail = p->slots[p->first_index & p->mask].offset;
 	}
 }
+
+void node_payloads_reset(struct node_payloads *p, raft_index prev_index)
+{
+	for (raft_index i = p->first_index; i <= p->last_index; i++) {
+		p->slots[i & p->mask].index = 0;
+	}
+	p->first_index = prev_index + 1;
+	p->last_index = prev_index;
+	p->tail = p->head;
+}
