@@ -160,8 +160,11 @@ int dp_wire_encode_raft(const struct dp_wire *w, const struct dp_endpoints *addr
 
 	RN_ASSERT(w != NULL && addr != NULL && m != NULL);
 	RN_ASSERT(buf != NULL);
+	/* A from_storage append is the core asking its caller to fill it in:
+	 * sending it as it is would be a bug. */
 	if (!wire_raft_type_known(m->type) ||
-	    (m->type == RAFT_MSG_APPEND && m->append.entries_count > RAFT_BATCH_ENTRIES_MAX)) {
+	    (m->type == RAFT_MSG_APPEND && (m->append.entries_count > RAFT_BATCH_ENTRIES_MAX ||
+					    m->append.from_storage))) {
 		return -DP_ERR_INVALID;
 	}
 	size_t body_bytes = dp_wire_raft_body_bytes(m);
@@ -211,8 +214,11 @@ int dp_wire_raft_body(const struct raft_message *m, const uint8_t *const *payloa
 		      uint8_t *body, size_t body_bytes_max)
 {
 	RN_ASSERT(m != NULL && body != NULL);
+	/* A from_storage append is the core asking its caller to fill it in:
+	 * sending it as it is would be a bug. */
 	if (!wire_raft_type_known(m->type) ||
-	    (m->type == RAFT_MSG_APPEND && m->append.entries_count > RAFT_BATCH_ENTRIES_MAX)) {
+	    (m->type == RAFT_MSG_APPEND && (m->append.entries_count > RAFT_BATCH_ENTRIES_MAX ||
+					    m->append.from_storage))) {
 		return -DP_ERR_INVALID;
 	}
 	size_t bytes = dp_wire_raft_body_bytes(m);

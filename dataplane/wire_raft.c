@@ -169,6 +169,7 @@ static int raft_append_decode(uint64_t term, const uint8_t *p, size_t body_bytes
 	a->commit_index = wire_ld64(p + 16);
 	a->entries_count = wire_ld32(p + 24);
 	a->entries = entries;
+	a->from_storage = false; /* a local request of the core, never on the wire */
 	if (!wire_zero(p + 28, 4) || a->prev_term > term) {
 		return -DP_ERR_BAD_BODY;
 	}

@@ -107,6 +107,10 @@ static void roundtrip_raft(const struct raft_message *m, uint64_t msg_seq)
 	assert_int_equal(out.msg_seq, msg_seq);
 	assert_memory_equal(&out.addr, &a, sizeof(a));
 	check_raft_equal(m, &out.raft, payloads);
+	if (m->type == RAFT_MSG_APPEND) {
+		/* Decoded over 0xee bytes: the field must be written, false. */
+		assert_false(out.raft.append.from_storage);
+	}
 }
 
 static void test_every_raft_type(void **state)
@@ -163,6 +167,14 @@ static void test_append_shapes(void **state)
 	tx_entries[0].term = 1;
 	tx_entries[1].index = 2;
 	roundtrip_raft(&m, 5);
+	/* A from_storage append is for the caller to fill: never encoded. */
+	struct dp_wire tx;
+	struct dp_endpoints a;
+	t_wire(&tx, 1, T_CLUSTER_ID, t_secret);
+	t_addr(&a);
+	m.append.from_storage = true;
+	assert_int_equal(dp_wire_encode_raft(&tx, &a, 6, &m, payloads, frame, sizeof(frame)),
+			 -DP_ERR_INVALID);
 }
 
 static void test_append_fills_jumbo_frame(void **state)
