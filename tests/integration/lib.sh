@@ -38,6 +38,8 @@ it_setup() {
 	mkdir -p "$IT_WORK"
 	export RAFTNODE_RUN_DIR=$IT_RUN
 	export RAFTNODE_CONFIG=$IT_RUN/cluster.ini
+	# What an earlier run of this test left (killed by a timeout: no trap).
+	"$IT_SRC/scripts/cluster.sh" down --prefix "$IT_PREFIX" >/dev/null 2>&1 || true
 	trap it_cleanup EXIT
 }
 

@@ -128,7 +128,8 @@ check_not "up with other options is refused" bash "$cluster" up "${up_args[@]}" 
 check "usage error exits 2" bash -c "bash $cluster up --nodes 0 --run-dir $rd; [ \$? -eq 2 ]"
 
 echo "== nodes (stand-in: UDP echo), node partition, kill/start"
-bash "$cluster" up "${up_args[@]}" --daemon "$fake"
+# A build dir without raftctl: the stand-in nodes do not answer status.
+bash "$cluster" up "${up_args[@]}" --daemon "$fake" --build "$rd/no-build"
 check "node 4 -> node 3 (same host)" udp_echo "$p-h2" "$net.4" "$net.3"
 check "node 1 -> node 3 (other host)" udp_echo "$p-h1" "$net.1" "$net.3"
 bash "$cluster" partition --node 3 --run-dir "$rd"
