@@ -11,7 +11,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-usage: scripts/run.sh [--help] [--no-setup] [--compare] [--full | --quick]
+usage: scripts/run.sh [--help] [--no-setup | --no-build] [--compare] [--full | --quick]
                       [--nodes N] [--out DIR] [--story]
 
 Installs what is needed (scripts/setup.sh), builds build/, then for each
@@ -32,6 +32,7 @@ plots/*.png and *.svg.
   --nodes N   cluster size (default 3)
   --out DIR   results directory (default results/<timestamp>)
   --no-setup  skip scripts/setup.sh
+  --no-build  skip setup and build: use build/ as it is (the CI smoke)
   --story     instead of the benchmark: the seed's 7-node / 2-host partition
               story in the deterministic simulator (raftsim), as before
 Needs root (network namespaces). Default run: about 3 minutes per row.
@@ -40,11 +41,12 @@ USAGE
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-do_setup=1 compare=0 mode=default nodes=3 out="" story=0
+do_setup=1 do_build=1 compare=0 mode=default nodes=3 out="" story=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
 	--no-setup) do_setup=0 ;;
+	--no-build) do_setup=0 do_build=0 ;;
 	--compare) compare=1 ;;
 	--full) mode=full ;;
 	--quick) mode=quick ;;
@@ -63,13 +65,15 @@ fi
 if [ $do_setup -eq 1 ]; then
 	bash scripts/setup.sh
 fi
-echo "== build: build/"
-if [ -f build/build.ninja ]; then
-	meson setup --reconfigure build >/dev/null
-else
-	meson setup build >/dev/null
+if [ $do_build -eq 1 ]; then
+	echo "== build: build/"
+	if [ -f build/build.ninja ]; then
+		meson setup --reconfigure build >/dev/null
+	else
+		meson setup build >/dev/null
+	fi
+	ninja -C build >/dev/null
 fi
-ninja -C build >/dev/null
 
 if [ $story -eq 1 ]; then
 	echo "== the seed's story, in the deterministic simulator"
@@ -81,7 +85,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 case $mode in
-quick) d1=2 d1000=2 warm=0.5 step=1 steps=3 trials=1 base_s=1 ;;
+quick) d1=1 d1000=2 warm=0.3 step=1 steps=2 trials=1 base_s=1 ;;
 full) d1=30 d1000=30 warm=2 step=5 steps=20 trials=20 base_s=10 ;;
 *) d1=10 d1000=10 warm=1 step=3 steps=8 trials=5 base_s=3 ;;
 esac
@@ -106,10 +110,13 @@ on_exit() {
 trap on_exit EXIT
 trap 'echo "run.sh: interrupted" >&2; exit 130' INT TERM
 
+t_start=$SECONDS
+say() { printf '[%4ds] %s\n' $((SECONDS - t_start)) "$*"; }
+
 # one_row NAME TRANSPORT ENGINE FAILOVER(0|1)
 one_row() {
 	local row=$1 transport=$2 engine=$3 failover=$4
-	echo "== $row: $nodes nodes, transport $transport, engine $engine, fsync"
+	say "== $row: $nodes nodes, transport $transport, engine $engine, fsync"
 	teardown
 	mkdir -p "$run_dir"
 	scripts/cluster.sh up --nodes "$nodes" --transport "$transport" --engine "$engine" \
@@ -118,24 +125,26 @@ one_row() {
 		tail -n 20 "$out/$row.cluster.log" >&2
 		return 1
 	}
+	say "   cluster up"
 	export RAFTNODE_CONFIG=$run_dir/cluster.ini RAFTNODE_RUN_DIR=$run_dir
-	echo "   one request in flight, ${d1} s"
+	say "   one request in flight, ${d1} s"
 	"$bench" --concurrency 1 --duration "$d1" --warmup "$warm" --value-bytes 64 --quiet --json \
 		--cdf "$out/$row.cdf.csv" --timeseries "$out/$row.timeseries.csv" >"$out/$row.closed1.json"
-	echo "   1000 requests in flight, ${d1000} s"
+	say "   1000 requests in flight, ${d1000} s"
 	"$bench" --concurrency 1000 --duration "$d1000" --warmup "$warm" --value-bytes 64 --quiet \
 		--json >"$out/$row.closed1000.json"
-	echo "   open-loop sweep: ${step} s steps, at most $steps"
+	say "   open-loop sweep: ${step} s steps, at most $steps"
 	"$bench" sweep --rate-start 1000 --rate-factor 2 --step-duration "$step" --max-steps "$steps" \
 		--value-bytes 64 --quiet --csv "$out/$row.sweep.csv" --json >"$out/$row.sweep.json"
 	if [ "$failover" -eq 1 ]; then
-		echo "   leader failover: $trials trial(s)"
+		say "   leader failover: $trials trial(s)"
 		"$bench" failover --trials "$trials" --rate 500 --json \
 			--kill-cmd "scripts/cluster.sh kill {id} --run-dir $run_dir >/dev/null 2>&1" \
 			--start-cmd "scripts/cluster.sh start {id} --run-dir $run_dir >/dev/null 2>&1" \
 			>"$out/$row.failover.json"
 		cp "$out/$row.failover.json" "$out/failover.json"
 	fi
+	say "   cluster down"
 	teardown
 }
 
@@ -144,10 +153,10 @@ if [ $compare -eq 1 ]; then
 	one_row udp+uring udp uring 0
 	one_row dpdk+pwrite af_packet pwrite 0
 fi
-echo "== baseline: fio 4 KiB O_DSYNC write, kernel UDP round trip"
+say "== baseline: fio 4 KiB O_DSYNC write, kernel UDP round trip"
 bash scripts/baseline.sh --seconds "$base_s" --build build --dir "$root/build" \
 	--out "$out/baseline.json" >/dev/null
-echo "== plots and report"
+say "== plots and report"
 bash scripts/plot.sh "$out" >/dev/null
 python3 scripts/report.py "$out" >/dev/null
 echo
