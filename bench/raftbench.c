@@ -239,7 +239,15 @@ int rb_cluster_config(const struct rb_cli *cli, struct rn_client_config *cfg, ui
 		fprintf(stderr, "raftbench: cannot open a client\n");
 		return -1;
 	}
-	uint32_t leader = rb_status_leader(c, cli->opts.node_id);
+	/* Ask --node, or each node in turn until one names a leader. */
+	uint32_t leader = 0;
+	for (uint32_t i = 0; i < cfg->nodes_count && leader == 0; i++) {
+		uint32_t ask = cli->opts.node_id != 0 ? cli->opts.node_id : cfg->nodes[i].id;
+		leader = rb_status_leader(c, ask);
+		if (cli->opts.node_id != 0) {
+			break;
+		}
+	}
 	rn_client_close(c);
 	if (leader == 0) {
 		fprintf(stderr, "raftbench: no leader known yet: sending to node %u, redirects "

@@ -487,7 +487,7 @@ write_config() {
 			echo "transport = udp"
 		else
 			echo "transport = dpdk"
-			echo "dpdk_port = net_af_packet0,iface=rn%i"
+			echo "dpdk_port = net_af_packet0,iface=rn%i,framecnt=4096"
 		fi
 		echo "file_prefix = $prefix-n%i        ; EAL --file-prefix (down removes /var/run/dpdk/$prefix-n<i>)"
 		if [ -n "$lc" ]; then
