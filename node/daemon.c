@@ -311,6 +311,34 @@ static void daemon_print_memory(const struct node_daemon *d)
 		(double)m.reads_bytes / 1048576.0, (double)m.dpdk_bytes / 1048576.0);
 }
 
+/* This version runs every stage on one lcore: refuse a map that asks for
+ * more rather than ignore it. */
+static int daemon_check_lcore_map(const struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
+{
+	char map[sizeof(d->cfg.lcore_map)];
+	snprintf(map, sizeof(map), "%s", d->cfg.lcore_map);
+	long first = -1;
+	for (char *save = NULL, *t = strtok_r(map, ",", &save); t != NULL;
+	     t = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(t, ':');
+		char *end = NULL;
+		long lcore = colon != NULL ? strtol(colon + 1, &end, 10) : -1;
+		if (colon == NULL || end == colon + 1 || *end != '\0' || lcore < 0) {
+			snprintf(errmsg, errmsg_bytes, "[node] lcore_map: '%s' is not stage:lcore", t);
+			return -EINVAL;
+		}
+		if (first >= 0 && lcore != first) {
+			snprintf(errmsg, errmsg_bytes, "[node] lcore_map: '%s' puts stages on several "
+				 "lcores; this version runs all of a node's stages on one lcore "
+				 "(e.g. rxtx:%ld,log:%ld,control:%ld,apply:%ld)", d->cfg.lcore_map, first,
+				 first, first, first);
+			return -EINVAL;
+		}
+		first = lcore;
+	}
+	return 0;
+}
+
 int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_id id,
 		      char *errmsg, size_t errmsg_bytes)
 {
@@ -321,7 +349,8 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	if (rc != 0) {
 		return -EINVAL; /* a configuration error: exit 2 */
 	}
-	if ((rc = daemon_read_secret(d, errmsg, errmsg_bytes)) != 0) {
+	if ((rc = daemon_read_secret(d, errmsg, errmsg_bytes)) != 0 ||
+	    (rc = daemon_check_lcore_map(d, errmsg, errmsg_bytes)) != 0) {
 		return -EINVAL;
 	}
 	daemon_raft_config(d);

@@ -81,7 +81,8 @@ static void test_example_parses(void **state)
 	/* Node 3 takes its [node.3] overrides, whatever the section order. */
 	assert_int_equal(node_config_parse_string(text, "example.ini", 3, &c, err, sizeof(err)), 0);
 	assert_string_equal(c.dpdk_port, "0000:03:00.0");
-	assert_string_equal(c.lcore_map, "rxtx:1,log:2,control:3,apply:4");
+	assert_string_equal(c.lcore_map, "rxtx:2,log:2,control:2,apply:2");
+	assert_int_equal(c.mtu_bytes, 9000);
 	assert_int_equal(c.idle, NODE_IDLE_BUSY);
 	assert_string_equal(c.data_dir, "/var/lib/raftnode/node3");
 	/* Node 4 is not in the cluster. */
