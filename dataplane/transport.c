@@ -143,21 +143,38 @@ static int transport_send_udp(struct dp_transport *t, const struct dp_peer *p, i
 	return 0;
 }
 
-static int transport_send_dpdk(struct dp_transport *t, const struct dp_peer *p,
-			       const struct raft_message *m, const uint8_t *const *payloads)
+/* Encodes one frame for address a - a consensus message, or a client reply
+ * when rep is set - and sends it on the transport's path: into an mbuf and
+ * out of the port (DPDK), or out of the socket (UDP: the UDP payload only). */
+static int transport_emit(struct dp_transport *t, struct dp_endpoints *a,
+			  const struct raft_message *m, const uint8_t *const *payloads,
+			  const struct dp_client_reply *rep)
 {
-	struct dp_endpoints a;
-	struct rte_mbuf *mb = rte_pktmbuf_alloc(t->port->pool);
-	if (mb == NULL) {
-		t->counters.send_failed++;
-		return -ENOMEM;
+	struct rte_mbuf *mb = NULL;
+	uint8_t *buf = t->buf;
+	size_t buf_bytes = sizeof(t->buf);
+	if (t->kind == DP_TRANSPORT_DPDK) {
+		mb = rte_pktmbuf_alloc(t->port->pool);
+		if (mb == NULL) {
+			t->counters.send_failed++;
+			return -ENOMEM;
+		}
+		memcpy(a->src_mac, t->port->mac, 6);
+		buf = rte_pktmbuf_mtod(mb, uint8_t *);
+		buf_bytes = rte_pktmbuf_tailroom(mb);
 	}
-	transport_addr(t, p, &a);
-	int n = dp_wire_encode_raft(&t->wire, &a, ++t->msg_seq, m, payloads,
-				    rte_pktmbuf_mtod(mb, uint8_t *), rte_pktmbuf_tailroom(mb));
+	int n = rep != NULL
+			? dp_wire_encode_reply(&t->wire, a, ++t->msg_seq, 0, rep, buf, buf_bytes)
+			: dp_wire_encode_raft(&t->wire, a, ++t->msg_seq, m, payloads, buf, buf_bytes);
 	if (n < 0) {
-		rte_pktmbuf_free(mb);
+		if (mb != NULL) {
+			rte_pktmbuf_free(mb);
+		}
 		return n;
+	}
+	if (mb == NULL) {
+		struct dp_peer to = {.ip = a->dst_ip, .port = a->dst_port};
+		return transport_send_udp(t, &to, n);
 	}
 	mb->data_len = (uint16_t)n;
 	mb->pkt_len = (uint32_t)n;
@@ -177,16 +194,9 @@ int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
 		t->counters.no_route++;
 		return -DP_ERR_INVALID;
 	}
-	int rc;
-	if (t->kind == DP_TRANSPORT_DPDK) {
-		rc = transport_send_dpdk(t, p, m, payloads);
-	} else {
-		struct dp_endpoints a;
-		transport_addr(t, p, &a);
-		int n = dp_wire_encode_raft(&t->wire, &a, ++t->msg_seq, m, payloads, t->buf,
-					    sizeof(t->buf));
-		rc = n < 0 ? n : transport_send_udp(t, p, n);
-	}
+	struct dp_endpoints a;
+	transport_addr(t, p, &a);
+	int rc = transport_emit(t, &a, m, payloads, NULL);
 	if (rc == 0) {
 		t->counters.sent++;
 	}
@@ -274,32 +284,7 @@ int dp_transport_send_reply(struct dp_transport *t, const struct dp_endpoints *c
 				 .dst_ip = client->src_ip, .dst_port = client->src_port};
 	memcpy(a.src_mac, client->dst_mac, 6);
 	memcpy(a.dst_mac, client->src_mac, 6);
-	int rc;
-	if (t->kind == DP_TRANSPORT_DPDK) {
-		struct rte_mbuf *mb = rte_pktmbuf_alloc(t->port->pool);
-		if (mb == NULL) {
-			t->counters.send_failed++;
-			return -ENOMEM;
-		}
-		memcpy(a.src_mac, t->port->mac, 6);
-		int n = dp_wire_encode_reply(&t->wire, &a, ++t->msg_seq, 0, rep,
-					     rte_pktmbuf_mtod(mb, uint8_t *), rte_pktmbuf_tailroom(mb));
-		if (n < 0) {
-			rte_pktmbuf_free(mb);
-			return n;
-		}
-		mb->data_len = (uint16_t)n;
-		mb->pkt_len = (uint32_t)n;
-		rc = dp_port_tx(t->port, &mb, 1) == 1 ? 0 : -ENOBUFS;
-		if (rc != 0) {
-			t->counters.send_failed++;
-		}
-	} else {
-		int n = dp_wire_encode_reply(&t->wire, &a, ++t->msg_seq, 0, rep, t->buf,
-					     sizeof(t->buf));
-		struct dp_peer to = {.ip = a.dst_ip, .port = a.dst_port};
-		rc = n < 0 ? n : transport_send_udp(t, &to, n);
-	}
+	int rc = transport_emit(t, &a, NULL, NULL, rep);
 	if (rc == 0) {
 		t->counters.sent++;
 	}
