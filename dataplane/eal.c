@@ -27,7 +27,26 @@
 #define EAL_ARGS_MAX (16u + 2u * (DP_EAL_DEVICES_MAX + DP_EAL_DEVICES_MAX))
 #define EAL_MEMORY_MB_DEFAULT 256u
 
-/* Free 2 MiB or 1 GiB pages, from /proc/meminfo. */
+/* The EAL maps hugepages through a hugetlbfs mount; free pages without one
+ * fail rte_eal_init with a bare "Permission denied". */
+static bool eal_hugetlbfs_mounted(void)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	if (f == NULL) {
+		return false;
+	}
+	char line[512];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		char dev[128], dir[256], type[64];
+		found = sscanf(line, "%127s %255s %63s", dev, dir, type) == 3 &&
+			strcmp(type, "hugetlbfs") == 0;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Free 2 MiB or 1 GiB pages (/proc/meminfo) and a hugetlbfs mount. */
 bool dp_hugepages_available(void)
 {
 	FILE *f = fopen("/proc/meminfo", "r");
@@ -42,7 +61,7 @@ bool dp_hugepages_available(void)
 		}
 	}
 	fclose(f);
-	return free_pages > 0;
+	return free_pages > 0 && eal_hugetlbfs_mounted();
 }
 
 struct eal_argv {
@@ -78,8 +97,9 @@ static int eal_build_argv(const struct dp_eal_config *cfg, struct eal_argv *a, c
 	bool huge = cfg->hugepages == DP_HUGEPAGES_REQUIRE ||
 		    (cfg->hugepages == DP_HUGEPAGES_AUTO && dp_hugepages_available());
 	if (cfg->hugepages == DP_HUGEPAGES_REQUIRE && !dp_hugepages_available()) {
-		snprintf(errmsg, errmsg_bytes, "eal: hugepages required but none free "
-			 "(see /proc/meminfo HugePages_Free)");
+		snprintf(errmsg, errmsg_bytes, "eal: hugepages required but none usable "
+			 "(HugePages_Free in /proc/meminfo, and a hugetlbfs mount: "
+			 "mount -t hugetlbfs nodev /dev/hugepages)");
 		return -ENOMEM;
 	}
 	if (!huge) {

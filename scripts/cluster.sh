@@ -710,6 +710,12 @@ cmd_down() {
 	done
 	if command -v nft >/dev/null; then nft delete table inet "${prefix}_guard" 2>/dev/null || true; fi
 	for ((i = 1; i <= 16; i++)); do rm -rf "/var/run/dpdk/$(file_prefix_of "$i")"; done
+	# A node killed with SIGKILL leaves its hugepage files (<prefix>map_N)
+	# in every hugetlbfs mount: they would hold the pages until removed.
+	local mnt
+	for mnt in $(awk '$3 == "hugetlbfs" {print $2}' /proc/mounts 2>/dev/null); do
+		for ((i = 1; i <= 16; i++)); do rm -f "$mnt/$(file_prefix_of "$i")map_"*; done
+	done
 	if [ -d "$run_dir" ]; then
 		if [ -e "$run_dir/.raftnode-cluster" ] || [ $have_state -eq 1 ]; then
 			rm -rf -- "$run_dir"

@@ -485,7 +485,7 @@ struct dp_eal_config {
 	const char *log_level;	 /* EAL --log-level; NULL = "error" */
 };
 
-/* True when /proc/meminfo reports free hugepages. */
+/* True when /proc/meminfo reports free hugepages and hugetlbfs is mounted. */
 bool dp_hugepages_available(void);
 /* Starts the EAL once per process. Returns 0 or -errno with errmsg set. */
 int dp_eal_start(const struct dp_eal_config *cfg, char *errmsg, size_t errmsg_bytes);
