@@ -237,6 +237,9 @@ void node_apply_replayed(struct node_daemon *d, const struct store_entry *e);
 
 /* status.c */
 int node_status_json(struct node_daemon *d, char *out, size_t out_bytes);
+/* The essentials only (role, term, leader, indexes, digest), "truncated":
+ * true: for a reply frame too small for the whole status. */
+int node_status_json_brief(struct node_daemon *d, char *out, size_t out_bytes);
 void node_status_refresh(struct node_daemon *d);
 int node_telemetry_register(struct node_daemon *d);
 

@@ -243,6 +243,11 @@ static void net_client(struct node_daemon *d, const struct dp_rx_frame *in)
 	case DP_CLIENT_STATUS: {
 		char json[8192];
 		int n = node_status_json(d, json, sizeof(json));
+		/* One reply is one frame: a large cluster's full status may not
+		 * fit a 1500-byte MTU; then the essentials, marked truncated. */
+		if (n < 0 || (uint32_t)n + DP_CLIENT_REPLY_FIXED_BYTES > d->frame_body_bytes_max) {
+			n = node_status_json_brief(d, json, sizeof(json));
+		}
 		node_net_reply(d, &in->addr, req->client_id, req->request_seq, DP_CLIENT_OK,
 			       (const uint8_t *)json, n > 0 ? (uint32_t)n : 0, NULL);
 		return;

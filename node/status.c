@@ -130,6 +130,33 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 	return b.truncated ? -1 : (int)b.used;
 }
 
+int node_status_json_brief(struct node_daemon *d, char *out, size_t out_bytes)
+{
+	struct status_buf b = {.out = out, .bytes = out_bytes};
+	status_add(&b, "{\"id\":%u,\"role\":\"%s\",\"term\":%" PRIu64 ",\"leader\":%u,"
+		   "\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
+		   ",\"last_index\":%" PRIu64 ",\"durable_index\":%" PRIu64
+		   ",\"rollback\":{\"entries\":%" PRIu64 "},\"kv\":{\"keys\":%u,\"digest\":\"%016"
+		   PRIx64 "\"},\"truncated\":true,",
+		   d->cfg.self, raft_role_name(raft_role(d->raft)), raft_current_term(d->raft),
+		   raft_leader_id(d->raft), raft_commit_index(d->raft), d->applied_index,
+		   raft_last_index(d->raft), store_durable_index(d->log),
+		   d->counters.entries_rolled_back, node_kv_keys_count(d->kv), node_kv_digest(d->kv));
+	/* Followers as [id, match_index, next_index, inflight]. */
+	status_add(&b, "\"followers_brief\":[");
+	bool first = true;
+	for (uint32_t i = 0; i < d->raft_cfg.members_count; i++) {
+		struct raft_progress_info pi;
+		if (raft_progress(d->raft, d->raft_cfg.members[i], &pi)) {
+			status_add(&b, "%s[%u,%" PRIu64 ",%" PRIu64 ",%u]", first ? "" : ",", pi.id,
+				   pi.match_index, pi.next_index, pi.inflight_count);
+			first = false;
+		}
+	}
+	status_add(&b, "]}");
+	return b.truncated ? -1 : (int)b.used;
+}
+
 void node_status_refresh(struct node_daemon *d)
 {
 	struct node_status_numbers n;
