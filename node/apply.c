@@ -116,7 +116,7 @@ static void apply_save_hint(struct node_daemon *d)
 		d->hint_saved = d->applied_index;
 		d->hint_saved_ns = now;
 	} else {
-		d->failed = true; /* the state file cannot be written: fail-stop */
+		node_control_fail(d, "commit hint write", rc);
 	}
 }
 

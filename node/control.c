@@ -45,7 +45,7 @@ static void control_log_role(struct node_daemon *d, const struct raft_update *u)
 }
 
 /* Fail-stop: the log cannot be trusted to have kept what we would promise. */
-static void control_fail(struct node_daemon *d, const char *what, int rc)
+void node_control_fail(struct node_daemon *d, const char *what, int rc)
 {
 	fprintf(stderr, "raftnode %u: FATAL: %s failed: %s (%s); stopping without "
 		"acknowledging anything more\n", d->cfg.self, what, store_strerror(rc),
@@ -70,7 +70,7 @@ static void control_truncate(struct node_daemon *d, raft_index from)
 	node_payloads_truncate(&d->payloads, from);
 	int rc = store_truncate_suffix(d->log, from);
 	if (rc != 0) {
-		control_fail(d, "log truncation", rc);
+		node_control_fail(d, "log truncation", rc);
 	}
 }
 
@@ -110,7 +110,7 @@ static void control_write(struct node_daemon *d, const struct raft_entry *entrie
 		}
 	}
 	if (rc < 0) {
-		control_fail(d, "log append", rc);
+		node_control_fail(d, "log append", rc);
 	}
 }
 
@@ -121,7 +121,7 @@ static void control_update(struct node_daemon *d, const struct raft_update *u)
 	if (u->flags & RAFT_UPDATE_HARD_STATE) {
 		int rc = store_save_hard_state(d->log, &u->hard_state);
 		if (rc != 0) {
-			control_fail(d, "hard state write", rc);
+			node_control_fail(d, "hard state write", rc);
 			return;
 		}
 	}
@@ -199,7 +199,7 @@ uint32_t node_control_poll(struct node_daemon *d)
 	uint32_t work = 0;
 	int rc = store_poll(d->log, false);
 	if (rc < 0 && !d->failed) {
-		control_fail(d, "log write", rc);
+		node_control_fail(d, "log write", rc);
 		return 1;
 	}
 	if (d->durable_pending) {

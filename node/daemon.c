@@ -130,8 +130,9 @@ static int daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_b
 
 /* Reads entries from..to of the log, calling fn(d, entry) for each. */
 static int daemon_read_log(struct node_daemon *d, raft_index from, raft_index to,
-			   int (*fn)(struct node_daemon *d, const struct store_entry *e),
-			   char *errmsg, size_t errmsg_bytes)
+			   int (*fn)(struct node_daemon *d, struct raft_entry *tail,
+				     const struct store_entry *e),
+			   struct raft_entry *tail, char *errmsg, size_t errmsg_bytes)
 {
 	static struct store_entry got[256];
 	for (raft_index i = from; i <= to;) {
@@ -143,7 +144,7 @@ static int daemon_read_log(struct node_daemon *d, raft_index from, raft_index to
 			return n < 0 ? n : -EIO;
 		}
 		for (int k = 0; k < n; k++, i++) {
-			int rc = fn(d, &got[k]);
+			int rc = fn(d, tail, &got[k]);
 			if (rc != 0) {
 				snprintf(errmsg, errmsg_bytes, "the log's payloads exceed [limits] "
 					 "log_payload_bytes_max = %" PRIu64 "; raise it",
@@ -155,15 +156,17 @@ static int daemon_read_log(struct node_daemon *d, raft_index from, raft_index to
 	return 0;
 }
 
-static int daemon_replay_one(struct node_daemon *d, const struct store_entry *e)
+static int daemon_replay_one(struct node_daemon *d, struct raft_entry *tail,
+			     const struct store_entry *e)
 {
+	(void)tail;
 	node_apply_replayed(d, e);
 	return 0;
 }
 
-static struct raft_entry *daemon_tail;
-
-static int daemon_load_one(struct node_daemon *d, const struct store_entry *e)
+/* An entry of the tail the core gets: into the ring, and into tail[]. */
+static int daemon_load_one(struct node_daemon *d, struct raft_entry *tail,
+			   const struct store_entry *e)
 {
 	struct node_slot s = {.index = e->index, .term = e->term, .bytes = e->payload_bytes,
 			      .type = e->type};
@@ -173,7 +176,7 @@ static int daemon_load_one(struct node_daemon *d, const struct store_entry *e)
 	}
 	memcpy(node_payloads_at(&d->payloads, s.offset), e->payload, s.bytes);
 	node_payloads_set(&d->payloads, &s);
-	daemon_tail[e->index - d->payloads.first_index] =
+	tail[e->index - d->payloads.first_index] =
 		(struct raft_entry){.index = s.index, .term = s.term, .payload = s.offset,
 				    .payload_bytes = s.bytes, .type = s.type};
 	return 0;
@@ -210,26 +213,27 @@ static int daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_byt
 		return -ENOTSUP;
 	}
 	raft_term prev_term = prev == 0 ? 0 : store_term_at(d->log, prev);
-	int rc = prev > 0 ? daemon_read_log(d, 1, prev, daemon_replay_one, errmsg, errmsg_bytes) : 0;
+	int rc = prev > 0 ? daemon_read_log(d, 1, prev, daemon_replay_one, NULL, errmsg,
+					    errmsg_bytes)
+			  : 0;
 	uint64_t count = last > prev ? last - prev : 0;
-	daemon_tail = calloc(count > 0 ? count : 1, sizeof(*daemon_tail));
-	if (rc == 0 && daemon_tail == NULL) {
+	struct raft_entry *tail = calloc(count > 0 ? count : 1, sizeof(*tail));
+	if (rc == 0 && tail == NULL) {
 		rc = -ENOMEM;
 	}
 	node_payloads_reset(&d->payloads, prev);
 	if (rc == 0 && count > 0) {
-		rc = daemon_read_log(d, prev + 1, last, daemon_load_one, errmsg, errmsg_bytes);
+		rc = daemon_read_log(d, prev + 1, last, daemon_load_one, tail, errmsg, errmsg_bytes);
 	}
 	if (rc == 0) {
-		rc = raft_create_from(&d->raft_cfg, &hs, prev, prev_term, daemon_tail, count, &d->raft);
+		rc = raft_create_from(&d->raft_cfg, &hs, prev, prev_term, tail, count, &d->raft);
 		if (rc != 0) {
 			snprintf(errmsg, errmsg_bytes, "the recovered log (entries %" PRIu64 "..%" PRIu64
 				 ", term %" PRIu64 ") is not one this node could have written: "
 				 "refusing to start", prev + 1, last, hs.term);
 		}
 	}
-	free(daemon_tail);
-	daemon_tail = NULL;
+	free(tail);
 	if (rc == 0) {
 		d->applied_reported = d->applied_index;
 		d->hint_saved = hint;

@@ -216,6 +216,8 @@ int node_control_step(struct node_daemon *d, struct raft_event *ev);
 uint32_t node_control_poll(struct node_daemon *d); /* ticks, durable reports */
 void node_control_propose(struct node_daemon *d); /* the gathered writes */
 void node_control_on_durable(void *user, raft_index index, raft_term term);
+/* Fail-stop after a log error: says what failed, acknowledges nothing more. */
+void node_control_fail(struct node_daemon *d, const char *what, int rc);
 
 /* net.c */
 uint32_t node_net_poll(struct node_daemon *d);

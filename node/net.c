@@ -175,29 +175,26 @@ static void net_gather_write(struct node_daemon *d, const struct dp_rx_frame *in
 	if (p->count == d->cfg.batch_entries_max) {
 		node_control_propose(d);
 	}
-	uint8_t body[DP_FRAME_BYTES_MAX];
-	int bytes = dp_wire_request_body(req, body, sizeof(body));
-	if (bytes < 0) {
-		node_net_reply(d, &in->addr, req->client_id, req->request_seq, DP_CLIENT_BAD_REQUEST,
-			       NULL, 0, NULL);
-		return;
-	}
+	/* The request's body as the wire carried it is the log entry. It was
+	 * decoded from one frame, so it fits one; it is written once, from the
+	 * decoded fields straight into the ring (the one copy). */
+	uint32_t bytes = DP_CLIENT_REQUEST_FIXED_BYTES + req->key_bytes + req->value_bytes +
+			 req->expect_bytes;
 	if (p->count == 0) {
 		p->head_before = d->payloads.head;
 	}
-	uint64_t offset = node_payloads_alloc(&d->payloads, (uint32_t)bytes);
-	if (offset == UINT64_MAX ||
-	    !node_payloads_room(&d->payloads, 0, p->count + 1)) {
+	uint64_t head = d->payloads.head;
+	uint64_t offset = node_payloads_alloc(&d->payloads, bytes);
+	if (offset == UINT64_MAX || !node_payloads_room(&d->payloads, 0, p->count + 1)) {
+		d->payloads.head = head; /* undo this one alone, gap included */
 		node_net_reply(d, &in->addr, req->client_id, req->request_seq, DP_CLIENT_BUSY, NULL,
 			       0, NULL);
-		if (offset != UINT64_MAX) {
-			d->payloads.head = offset; /* undo this one alone */
-		}
 		return;
 	}
-	memcpy(node_payloads_at(&d->payloads, offset), body, (size_t)bytes);
+	int written = dp_wire_request_body(req, node_payloads_at(&d->payloads, offset), bytes);
+	RN_ASSERT(written == (int)bytes);
 	struct node_slot *s = &p->slots[p->count];
-	*s = (struct node_slot){.offset = offset, .bytes = (uint32_t)bytes,
+	*s = (struct node_slot){.offset = offset, .bytes = bytes,
 				.type = RAFT_ENTRY_NORMAL, .client_waits = true,
 				.client_flags = req->flags, .client_id = req->client_id,
 				.client_seq = req->request_seq, .client = in->addr};
@@ -214,7 +211,7 @@ static void net_gather_write(struct node_daemon *d, const struct dp_rx_frame *in
 		}
 	}
 	p->entries[p->count] = (struct raft_entry){.type = RAFT_ENTRY_NORMAL, .payload = offset,
-						   .payload_bytes = (uint32_t)bytes};
+						   .payload_bytes = bytes};
 	p->rx_ns[p->count] = rx_ns;
 	p->count++;
 }

@@ -78,6 +78,17 @@ static void status_drops(struct node_daemon *d, struct status_buf *b)
 	status_add(b, "},");
 }
 
+/* What both forms start with: who the node is and where its log stands. */
+static void status_head(struct node_daemon *d, struct status_buf *b)
+{
+	status_add(b, "{\"id\":%u,\"role\":\"%s\",\"term\":%" PRIu64 ",\"leader\":%u,"
+		   "\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
+		   ",\"last_index\":%" PRIu64 ",\"durable_index\":%" PRIu64 ",",
+		   d->cfg.self, raft_role_name(raft_role(d->raft)), raft_current_term(d->raft),
+		   raft_leader_id(d->raft), raft_commit_index(d->raft), d->applied_index,
+		   raft_last_index(d->raft), store_durable_index(d->log));
+}
+
 int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 {
 	struct status_buf b = {.out = out, .bytes = out_bytes};
@@ -86,12 +97,7 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 	raft_get_counters(d->raft, &rc);
 	store_stats(d->log, &ss);
 	const struct node_counters *c = &d->counters;
-	status_add(&b, "{\"id\":%u,\"role\":\"%s\",\"term\":%" PRIu64 ",\"leader\":%u,"
-		   "\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
-		   ",\"last_index\":%" PRIu64 ",\"durable_index\":%" PRIu64 ",",
-		   d->cfg.self, raft_role_name(raft_role(d->raft)), raft_current_term(d->raft),
-		   raft_leader_id(d->raft), raft_commit_index(d->raft), d->applied_index,
-		   raft_last_index(d->raft), store_durable_index(d->log));
+	status_head(d, &b);
 	status_add(&b, "\"transport\":\"%s\",\"engine\":\"%s\",\"durability\":\"%s\","
 		   "\"uptime_ms\":%" PRIu64 ",\"failed\":%s,",
 		   d->transport.kind == DP_TRANSPORT_DPDK ? "dpdk" : "udp",
@@ -133,14 +139,9 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 int node_status_json_brief(struct node_daemon *d, char *out, size_t out_bytes)
 {
 	struct status_buf b = {.out = out, .bytes = out_bytes};
-	status_add(&b, "{\"id\":%u,\"role\":\"%s\",\"term\":%" PRIu64 ",\"leader\":%u,"
-		   "\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
-		   ",\"last_index\":%" PRIu64 ",\"durable_index\":%" PRIu64
-		   ",\"rollback\":{\"entries\":%" PRIu64 "},\"kv\":{\"keys\":%u,\"digest\":\"%016"
-		   PRIx64 "\"},\"truncated\":true,",
-		   d->cfg.self, raft_role_name(raft_role(d->raft)), raft_current_term(d->raft),
-		   raft_leader_id(d->raft), raft_commit_index(d->raft), d->applied_index,
-		   raft_last_index(d->raft), store_durable_index(d->log),
+	status_head(d, &b);
+	status_add(&b, "\"rollback\":{\"entries\":%" PRIu64 "},\"kv\":{\"keys\":%u,"
+		   "\"digest\":\"%016" PRIx64 "\"},\"truncated\":true,",
 		   d->counters.entries_rolled_back, node_kv_keys_count(d->kv), node_kv_digest(d->kv));
 	/* Followers as [id, match_index, next_index, inflight]. */
 	status_add(&b, "\"followers_brief\":[");
