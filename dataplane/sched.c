@@ -110,6 +110,11 @@ void dp_lcore_run(struct dp_lcore *l, const volatile int *stop)
 	while (!*stop) {
 		dp_lcore_round(l);
 	}
+	for (uint32_t i = 0; i < l->stages_count; i++) {
+		if (l->stages[i].stop != NULL) {
+			l->stages[i].stop(l->stages[i].ctx);
+		}
+	}
 }
 
 int dp_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t slots_count)
@@ -126,7 +131,61 @@ int dp_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t slots_
 	}
 	memset(r, 0, sizeof(*r));
 	r->ring = ring;
+	r->elem_bytes = sizeof(void *);
 	return 0;
+}
+
+static bool sched_elem_bytes_ok(uint32_t elem_bytes)
+{
+	return elem_bytes > 0 && elem_bytes <= 128 && elem_bytes % 4 == 0;
+}
+
+size_t dp_ring_elem_mem_bytes(uint32_t elem_bytes, uint32_t slots_count)
+{
+	if (!sched_elem_bytes_ok(elem_bytes)) {
+		return 0;
+	}
+	ssize_t bytes = rte_ring_get_memsize_elem(elem_bytes, slots_count);
+	return bytes < 0 ? 0 : (size_t)bytes;
+}
+
+int dp_ring_elem_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t elem_bytes,
+		      uint32_t slots_count)
+{
+	RN_ASSERT(r != NULL && mem != NULL);
+	size_t need = dp_ring_elem_mem_bytes(elem_bytes, slots_count);
+	if (need == 0 || need > mem_bytes || ((uintptr_t)mem & 63u) != 0) {
+		return -DP_ERR_INVALID;
+	}
+	struct rte_ring *ring = mem;
+	/* rte_ring_init does not know the record size: the memory was sized
+	 * for it, and every call below passes it (as rte_ring_create_elem). */
+	if (rte_ring_init(ring, "dp_ring_elem", slots_count, RING_F_SP_ENQ | RING_F_SC_DEQ) != 0) {
+		return -DP_ERR_INVALID;
+	}
+	memset(r, 0, sizeof(*r));
+	r->ring = ring;
+	r->elem_bytes = elem_bytes;
+	return 0;
+}
+
+uint32_t dp_ring_push_elems(struct dp_ring *r, const void *elems, uint32_t count)
+{
+	uint32_t pushed = rte_ring_sp_enqueue_burst_elem(r->ring, elems, r->elem_bytes, count, NULL);
+	if (pushed < count) {
+		r->pushes_refused += count - pushed; /* back-pressure, not a drop */
+	}
+	return pushed;
+}
+
+uint32_t dp_ring_pop_elems(struct dp_ring *r, void *elems, uint32_t count_max)
+{
+	return rte_ring_sc_dequeue_burst_elem(r->ring, elems, r->elem_bytes, count_max, NULL);
+}
+
+uint32_t dp_ring_count(const struct dp_ring *r)
+{
+	return rte_ring_count(r->ring);
 }
 
 size_t dp_ring_mem_bytes(uint32_t slots_count)
@@ -184,4 +243,23 @@ int dp_sched_run(struct dp_lcore *lcores, uint32_t lcores_count, const volatile 
 	dp_lcore_run(&lcores[0], stop);
 	rte_eal_mp_wait_lcore();
 	return 0;
+}
+
+uint32_t dp_sched_lcore_ids(unsigned *ids, uint32_t max)
+{
+	uint32_t n = 0;
+	if (max == 0) {
+		return 0;
+	}
+	ids[n++] = rte_get_main_lcore();
+	for (unsigned id = rte_get_next_lcore(UINT32_MAX, 1, 0); id < RTE_MAX_LCORE && n < max;
+	     id = rte_get_next_lcore(id, 1, 0)) {
+		ids[n++] = id;
+	}
+	return n;
+}
+
+void dp_cpu_pause(void)
+{
+	rte_pause();
 }

@@ -19,9 +19,9 @@
  * retry (a leader that lost its quorum never confirms it). */
 #define APPLY_READ_WAIT_NS_MAX (2000ull * 1000000ull)
 
-void node_trace_stamp(struct node_daemon *d, raft_index up_to, unsigned stage)
+void node_trace_stamp(struct node_daemon *d, raft_index up_to, unsigned stage, uint64_t now_ns)
 {
-	uint64_t now = 0;
+	uint64_t now = now_ns;
 	for (uint32_t t = 0; t < NODE_TRACES_MAX; t++) {
 		struct node_trace *tr = &d->traces[t];
 		if (tr->busy && tr->index != 0 && tr->index <= up_to &&
@@ -111,12 +111,11 @@ static void apply_save_hint(struct node_daemon *d)
 	    now - d->hint_saved_ns < 1000000000ull) {
 		return;
 	}
-	int rc = store_save_commit_hint(d->log, d->applied_index);
-	if (rc == 0) {
+	/* Written by the log stage in its turn; a failure there fail-stops
+	 * the node like any log failure. */
+	if (node_log_save_hint(&d->logstage, d->applied_index) == 0) {
 		d->hint_saved = d->applied_index;
 		d->hint_saved_ns = now;
-	} else {
-		node_control_fail(d, "commit hint write", rc);
 	}
 }
 

@@ -215,6 +215,71 @@ static bool config_member(struct config_parse *cp, raft_node_id id, const char *
 	return true;
 }
 
+static const char *const config_stage_names[NODE_STAGES] = {
+	[NODE_STAGE_RXTX] = "rxtx", [NODE_STAGE_LOG] = "log",
+	[NODE_STAGE_CONTROL] = "control", [NODE_STAGE_APPLY] = "apply"};
+
+const char *node_stage_name(int stage)
+{
+	return stage >= 0 && stage < NODE_STAGES ? config_stage_names[stage] : "?";
+}
+
+/*
+ * lcore_map: every stage once, "stage:lcore". The log stage may have an
+ * lcore of its own (it talks to control through rings); rxtx, control and
+ * apply share one in this version (they share the payload ring, the client
+ * table and the core with no rings between them).
+ */
+static bool config_lcore_map(struct config_parse *cp, const char *section, const char *v)
+{
+	struct node_config *c = cp->cfg;
+	char text[sizeof(c->lcore_map)], map[sizeof(c->lcore_map)];
+	int16_t at[NODE_STAGES] = {-1, -1, -1, -1};
+	if (!config_str(v, cp->self, text, sizeof(text))) {
+		return false;
+	}
+	memcpy(map, text, sizeof(map));
+	for (char *save = NULL, *t = strtok_r(map, ", ", &save); t != NULL;
+	     t = strtok_r(NULL, ", ", &save)) {
+		char *colon = strchr(t, ':');
+		uint64_t lcore;
+		if (colon == NULL || !config_u64(colon + 1, 0, 1023, false, &lcore)) {
+			config_error(cp, section, "lcore_map", "'%s' is not stage:lcore (lcore 0..1023)",
+				     t);
+			return false;
+		}
+		*colon = '\0';
+		int stage = -1;
+		for (int i = 0; i < NODE_STAGES; i++) {
+			stage = strcmp(t, config_stage_names[i]) == 0 ? i : stage;
+		}
+		if (stage < 0 || at[stage] >= 0) {
+			config_error(cp, section, "lcore_map", "stage '%s' %s (the stages: rxtx, log, "
+				     "control, apply, each once)", t,
+				     stage < 0 ? "does not exist" : "is placed twice");
+			return false;
+		}
+		at[stage] = (int16_t)lcore;
+	}
+	for (int i = 0; i < NODE_STAGES; i++) {
+		if (at[i] < 0) {
+			config_error(cp, section, "lcore_map", "no lcore for stage '%s' (e.g. "
+				     "rxtx:0,log:1,control:0,apply:0)", config_stage_names[i]);
+			return false;
+		}
+	}
+	int16_t ctl = at[NODE_STAGE_CONTROL];
+	if (at[NODE_STAGE_RXTX] != ctl || at[NODE_STAGE_APPLY] != ctl) {
+		config_error(cp, section, "lcore_map", "rxtx, control and apply must share one lcore "
+			     "in this version; the log stage may have its own (e.g. "
+			     "rxtx:%d,log:%d,control:%d,apply:%d)", ctl, at[NODE_STAGE_LOG], ctl, ctl);
+		return false;
+	}
+	memcpy(c->stage_lcore, at, sizeof(at));
+	memcpy(c->lcore_map, text, sizeof(c->lcore_map));
+	return true;
+}
+
 /* [node] and [node.<self>]: the latter wins whatever the order. */
 static bool config_node(struct config_parse *cp, bool specific, const char *key, const char *v)
 {
@@ -249,8 +314,11 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 		return config_str(v, cp->self, c->dpdk_port, sizeof(c->dpdk_port));
 	case 3:
 		return config_str(v, cp->self, c->lcores, sizeof(c->lcores));
-	case 4:
-		return config_str(v, cp->self, c->lcore_map, sizeof(c->lcore_map));
+	case 4: {
+		char section[32];
+		snprintf(section, sizeof(section), specific ? "node.%u" : "node", cp->self);
+		return config_lcore_map(cp, section, v);
+	}
 	case 5:
 		choice = config_choice(v, config_idles, 3);
 		c->idle = (uint8_t)(choice > 0 ? choice : 0);

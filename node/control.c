@@ -15,6 +15,7 @@
  * while the update was carried out) are stepped after it, never inside it:
  * the update's arrays belong to the core only until the next raft_step().
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,15 +46,37 @@ static void control_log_role(struct node_daemon *d, const struct raft_update *u)
 }
 
 /* Fail-stop: the log cannot be trusted to have kept what we would promise. */
-void node_control_fail(struct node_daemon *d, const char *what, int rc)
+void node_control_fail(struct node_daemon *d, const char *what, int rc, const char *msg)
 {
+	if (d->failed) {
+		return;
+	}
 	fprintf(stderr, "raftnode %u: FATAL: %s failed: %s (%s); stopping without "
-		"acknowledging anything more\n", d->cfg.self, what, store_strerror(rc),
-		store_errmsg(d->log));
+		"acknowledging anything more\n", d->cfg.self, what, store_strerror(rc), msg);
 	d->failed = true;
+	d->fatal = true;
+	d->stop = 1;
 }
 
-/* Step 2a: a rolled-back suffix goes from the disk and from the ring. */
+/* A log call that did not succeed: a log failure (fail-stop), or the node
+ * stopping while it waited (nothing more of the update may happen). */
+static void control_call_failed(struct node_daemon *d, const char *what, int rc)
+{
+	const char *failed_what, *msg;
+	if (rc == -ECANCELED) {
+		d->failed = true; /* stopping: leave the loop, acknowledge nothing */
+		return;
+	}
+	if (node_log_failure(&d->logstage, &failed_what, &msg) != 0) {
+		node_control_fail(d, failed_what, rc, msg);
+	} else {
+		node_control_fail(d, what, rc, "");
+	}
+}
+
+/* Step 2a: a rolled-back suffix goes from the disk, then from the ring.
+ * The log call waits until the log stage consumed every earlier append,
+ * so the ring's bytes it still had to copy are not overwritten. */
 static void control_truncate(struct node_daemon *d, raft_index from)
 {
 	raft_index last = d->payloads.last_index;
@@ -67,21 +90,23 @@ static void control_truncate(struct node_daemon *d, raft_index from)
 			" (last of term %" PRIu64 ")\n", d->cfg.self, from, last,
 			d->counters.rollback_term);
 	}
-	node_payloads_truncate(&d->payloads, from);
-	int rc = store_truncate_suffix(d->log, from);
+	struct node_log_call *c = &d->logstage.call;
+	*c = (struct node_log_call){.kind = NODE_LOG_CALL_TRUNCATE, .index = from};
+	int rc = node_log_call(&d->logstage, c);
 	if (rc != 0) {
-		node_control_fail(d, "log truncation", rc);
+		control_call_failed(d, "log truncation", rc);
+		return;
 	}
+	node_payloads_truncate(&d->payloads, from);
 }
 
 /* Step 2b: entries into the ring (a follower copies them out of the frame
- * they came in; the leader's are there since it proposed them), then into
- * the log's staging buffer; the write goes out asynchronously. */
+ * they came in; the leader's are there since it proposed them), then handed
+ * to the log stage, which copies them into its staging buffer and writes
+ * them asynchronously. */
 static void control_write(struct node_daemon *d, const struct raft_entry *entries, uint32_t count)
 {
-	struct store_entry batch[RAFT_BATCH_ENTRIES_MAX + 1];
-	RN_ASSERT(count <= RN_ARRAY_COUNT(batch));
-	for (uint32_t i = 0; i < count; i++) {
+	for (uint32_t i = 0; i < count && !d->failed; i++) {
 		const struct raft_entry *e = &entries[i];
 		struct node_slot *s = node_payloads_slot(&d->payloads, e->index);
 		if (s == NULL || s->term != e->term) {
@@ -97,21 +122,13 @@ static void control_write(struct node_daemon *d, const struct raft_entry *entrie
 			node_payloads_set(&d->payloads, &fresh);
 			s = node_payloads_slot(&d->payloads, e->index);
 		}
-		batch[i] = (struct store_entry){
-			.index = e->index, .term = e->term, .type = e->type,
-			.payload = node_payloads_at(&d->payloads, s->offset),
-			.payload_bytes = s->bytes};
-	}
-	int rc;
-	while ((rc = store_append(d->log, batch, count)) == -STORE_E_BUSY) {
-		rc = store_poll(d->log, true); /* back-pressure: wait for the disk */
-		if (rc < 0) {
-			break;
+		RN_ASSERT(s->bytes == e->payload_bytes);
+		int rc = node_log_append(&d->logstage, e, node_payloads_at(&d->payloads, s->offset));
+		if (rc != 0) {
+			control_call_failed(d, "log append", rc);
 		}
 	}
-	if (rc < 0) {
-		node_control_fail(d, "log append", rc);
-	}
+	node_log_kick(&d->logstage);
 }
 
 static void control_update(struct node_daemon *d, const struct raft_update *u)
@@ -119,9 +136,12 @@ static void control_update(struct node_daemon *d, const struct raft_update *u)
 	control_log_role(d, u);
 	/* 1. Hard state: durable before any message leaves. */
 	if (u->flags & RAFT_UPDATE_HARD_STATE) {
-		int rc = store_save_hard_state(d->log, &u->hard_state);
+		struct node_log_call *c = &d->logstage.call;
+		*c = (struct node_log_call){.kind = NODE_LOG_CALL_HARD_STATE,
+					    .hard_state = u->hard_state};
+		int rc = node_log_call(&d->logstage, c);
 		if (rc != 0) {
-			node_control_fail(d, "hard state write", rc);
+			control_call_failed(d, "hard state write", rc);
 			return;
 		}
 	}
@@ -141,7 +161,7 @@ static void control_update(struct node_daemon *d, const struct raft_update *u)
 	}
 	/* 4. Apply what is committed (replies go out from there). */
 	if (u->commit_index > d->applied_index) {
-		node_trace_stamp(d, u->commit_index, DP_TRACE_REPLICATED);
+		node_trace_stamp(d, u->commit_index, DP_TRACE_REPLICATED, 0);
 		node_apply_committed(d, u->commit_index);
 	}
 	/* 5. Reads. */
@@ -161,11 +181,15 @@ int node_control_step(struct node_daemon *d, struct raft_event *ev)
 	/* Events the update caused, each with its own update. */
 	while (!d->failed) {
 		struct raft_event next;
-		if (d->durable_pending) {
-			d->durable_pending = false;
+		struct node_log_report rep;
+		if (node_log_take_report(&d->logstage, &rep)) {
+			/* Durable meanwhile (the pwrite engine, or a log lcore of
+			 * its own): the sooner the core counts it, the sooner it
+			 * commits. */
+			node_trace_stamp(d, rep.index, DP_TRACE_DURABLE, rep.durable_ns);
 			next = (struct raft_event){.type = RAFT_EVENT_PERSISTED,
-						   .persisted = {.index = d->durable_index,
-								 .term = d->durable_term}};
+						   .persisted = {.index = rep.index,
+								 .term = rep.term}};
 		} else if (d->applied_index > d->applied_reported) {
 			d->applied_reported = d->applied_index;
 			next = (struct raft_event){.type = RAFT_EVENT_APPLIED,
@@ -184,29 +208,20 @@ int node_control_step(struct node_daemon *d, struct raft_event *ev)
 	return rc;
 }
 
-/* The log's completion callback: only noted here, stepped by the loop. */
-void node_control_on_durable(void *user, raft_index index, raft_term term)
-{
-	struct node_daemon *d = user;
-	d->durable_index = index;
-	d->durable_term = term;
-	d->durable_pending = true;
-	node_trace_stamp(d, index, DP_TRACE_DURABLE);
-}
-
 uint32_t node_control_poll(struct node_daemon *d)
 {
 	uint32_t work = 0;
-	int rc = store_poll(d->log, false);
-	if (rc < 0 && !d->failed) {
-		node_control_fail(d, "log write", rc);
+	const char *what, *msg;
+	int rc = node_log_failure(&d->logstage, &what, &msg);
+	if (rc != 0) {
+		node_control_fail(d, what, rc, msg);
 		return 1;
 	}
-	if (d->durable_pending) {
-		d->durable_pending = false;
+	struct node_log_report rep;
+	if (node_log_take_report(&d->logstage, &rep)) {
+		node_trace_stamp(d, rep.index, DP_TRACE_DURABLE, rep.durable_ns);
 		struct raft_event ev = {.type = RAFT_EVENT_PERSISTED,
-					.persisted = {.index = d->durable_index,
-						      .term = d->durable_term}};
+					.persisted = {.index = rep.index, .term = rep.term}};
 		node_control_step(d, &ev);
 		work++;
 	}

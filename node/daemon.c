@@ -273,8 +273,8 @@ static int daemon_storage(struct node_daemon *d, char *errmsg, size_t errmsg_byt
 	sc.durability = d->cfg.durability == NODE_DURABILITY_DSYNC  ? STORE_DURABILITY_DSYNC
 			: d->cfg.durability == NODE_DURABILITY_NONE ? STORE_DURABILITY_NONE
 								    : STORE_DURABILITY_FSYNC;
-	sc.on_durable = node_control_on_durable;
-	sc.on_durable_user = d;
+	sc.on_durable = node_log_stage_on_durable;
+	sc.on_durable_user = &d->logstage;
 	char why[512];
 	int rc = store_open(&sc, &d->log, why, sizeof(why));
 	if (rc != 0) {
@@ -315,30 +315,35 @@ static void daemon_print_memory(const struct node_daemon *d)
 		(double)m.reads_bytes / 1048576.0, (double)m.dpdk_bytes / 1048576.0);
 }
 
-/* This version runs every stage on one lcore: refuse a map that asks for
- * more rather than ignore it. */
-static int daemon_check_lcore_map(const struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
+/* Every lcore the map names must be one the EAL runs, and every lcore the
+ * EAL runs must have a stage (an idle lcore would only burn its CPU). */
+static int daemon_check_lcores(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
 {
-	char map[sizeof(d->cfg.lcore_map)];
-	snprintf(map, sizeof(map), "%s", d->cfg.lcore_map);
-	long first = -1;
-	for (char *save = NULL, *t = strtok_r(map, ",", &save); t != NULL;
-	     t = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(t, ':');
-		char *end = NULL;
-		long lcore = colon != NULL ? strtol(colon + 1, &end, 10) : -1;
-		if (colon == NULL || end == colon + 1 || *end != '\0' || lcore < 0) {
-			snprintf(errmsg, errmsg_bytes, "[node] lcore_map: '%s' is not stage:lcore", t);
+	unsigned ids[NODE_STAGES + 1];
+	uint32_t n = dp_sched_lcore_ids(ids, NODE_STAGES + 1);
+	for (int i = 0; i < NODE_STAGES; i++) {
+		bool found = false;
+		for (uint32_t k = 0; k < n; k++) {
+			found |= (int)ids[k] == d->cfg.stage_lcore[i];
+		}
+		if (!found) {
+			snprintf(errmsg, errmsg_bytes, "[node] lcore_map puts stage '%s' on lcore %d, "
+				 "which [node] lcores = %s does not start", node_stage_name(i),
+				 d->cfg.stage_lcore[i], d->cfg.lcores);
 			return -EINVAL;
 		}
-		if (first >= 0 && lcore != first) {
-			snprintf(errmsg, errmsg_bytes, "[node] lcore_map: '%s' puts stages on several "
-				 "lcores; this version runs all of a node's stages on one lcore "
-				 "(e.g. rxtx:%ld,log:%ld,control:%ld,apply:%ld)", d->cfg.lcore_map, first,
-				 first, first, first);
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		bool used = false;
+		for (int i = 0; i < NODE_STAGES; i++) {
+			used |= (int)ids[k] == d->cfg.stage_lcore[i];
+		}
+		if (!used) {
+			snprintf(errmsg, errmsg_bytes, "[node] lcores = %s starts lcore %u, on which "
+				 "lcore_map = %s places no stage", d->cfg.lcores, ids[k],
+				 d->cfg.lcore_map);
 			return -EINVAL;
 		}
-		first = lcore;
 	}
 	return 0;
 }
@@ -353,9 +358,13 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	if (rc != 0) {
 		return -EINVAL; /* a configuration error: exit 2 */
 	}
-	if ((rc = daemon_read_secret(d, errmsg, errmsg_bytes)) != 0 ||
-	    (rc = daemon_check_lcore_map(d, errmsg, errmsg_bytes)) != 0) {
+	if ((rc = daemon_read_secret(d, errmsg, errmsg_bytes)) != 0) {
 		return -EINVAL;
+	}
+	bool colocated = d->cfg.stage_lcore[NODE_STAGE_LOG] == d->cfg.stage_lcore[NODE_STAGE_CONTROL];
+	if (node_log_stage_init(&d->logstage, colocated, &d->stop) != 0) {
+		snprintf(errmsg, errmsg_bytes, "out of memory sizing the log stage's rings");
+		return -ENOMEM;
 	}
 	daemon_raft_config(d);
 	d->reads = calloc(NODE_READS_MAX, sizeof(*d->reads));
@@ -367,9 +376,17 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 		return -ENOMEM;
 	}
 	if ((rc = daemon_storage(d, errmsg, errmsg_bytes)) != 0 ||
-	    (rc = daemon_recover(d, errmsg, errmsg_bytes)) != 0 ||
-	    (rc = daemon_eal(d, errmsg, errmsg_bytes)) != 0 ||
-	    (rc = daemon_transport(d, errmsg, errmsg_bytes)) != 0) {
+	    (rc = daemon_recover(d, errmsg, errmsg_bytes)) != 0) {
+		return rc < 0 ? rc : -EIO;
+	}
+	node_log_stage_attach(&d->logstage, d->log);
+	if ((rc = daemon_eal(d, errmsg, errmsg_bytes)) != 0) {
+		return rc < 0 ? rc : -EIO;
+	}
+	if ((rc = daemon_check_lcores(d, errmsg, errmsg_bytes)) != 0) {
+		return rc;
+	}
+	if ((rc = daemon_transport(d, errmsg, errmsg_bytes)) != 0) {
 		return rc < 0 ? rc : -EIO;
 	}
 	if (node_telemetry_register(d) != 0) {
@@ -385,8 +402,11 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 
 void node_daemon_stop(struct node_daemon *d)
 {
+	/* Every lcore has stopped. The log stage drained and flushed the log
+	 * on its lcore; if the node never ran, this thread does it. */
+	node_log_stage_stop(&d->logstage);
+	node_log_stage_fini(&d->logstage);
 	if (d->log != NULL) {
-		store_flush(d->log);
 		store_close(d->log);
 		d->log = NULL;
 	}

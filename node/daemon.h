@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * daemon.h - internal to node/: the raftnode daemon's state, shared by its
- * stages. One struct node_daemon per process; every stage polls it from the
- * same lcore thread (lcore map "all stages on one lcore"), so nothing here
- * is locked except the telemetry snapshot, which DPDK's telemetry thread
- * reads.
+ * stages. One struct node_daemon per process. rx/tx, control and apply poll
+ * it from one lcore thread; the log stage (logstage.c) owns the durable log
+ * and may run on an lcore of its own ([node] lcore_map): control reaches it
+ * only through struct node_log_stage's two SPSC rings and its one
+ * synchronous call slot. Nothing else is locked except the telemetry
+ * snapshots (the status numbers, the log's figures), which other threads
+ * read.
  *
  *   net.c      rx: frames -> core (consensus messages) or client requests;
  *              tx: the core's messages, split to fit a frame
@@ -12,6 +15,8 @@
  *   payload.c  the payload ring: entry bytes kept by log index
  *   apply.c    committed entries -> state machine -> client replies; reads
  *   status.c   status JSON (raftctl status) and DPDK telemetry
+ *   logstage.c the log stage: appends, hard state, truncation, catch-up
+ *              reads and commit hints in ring order; durable reports back
  *   daemon.c   start (config, secret, log recovery, core, transport), stop
  */
 #ifndef RN_NODE_DAEMON_H
@@ -91,6 +96,99 @@ struct node_proposal {
 	uint64_t head_before; /* payload ring head before the batch */
 };
 
+/* ---- The log stage (logstage.c): owns the durable log while the node
+ * runs; control talks to it through two SPSC rings. ---- */
+#define NODE_LOG_OPS_MAX 8192u	 /* ring slots control -> log (one per entry) */
+#define NODE_LOG_REPORTS_MAX 64u /* ring slots log -> control */
+#define NODE_LOG_BATCH_MAX 512u	 /* entries gathered into one store_append */
+
+enum node_log_op_kind { NODE_LOG_OP_APPEND = 1, NODE_LOG_OP_HINT = 2, NODE_LOG_OP_CALL = 3 };
+
+/* One record of the ops ring, carried by value (32 bytes). */
+struct node_log_op {
+	raft_index index; /* APPEND: the entry; HINT: committed index; CALL: seq */
+	raft_term term;
+	const void *ptr;  /* APPEND: payload bytes (payload ring); CALL: the call */
+	uint32_t payload_bytes;
+	uint8_t kind;	  /* enum node_log_op_kind */
+	uint8_t type;	  /* APPEND: enum raft_entry_type */
+	uint8_t pad[2];
+};
+
+/* "Durable up to index, whose term is term" (24 bytes). */
+struct node_log_report {
+	raft_index index;
+	raft_term term;
+	uint64_t durable_ns;
+};
+
+enum node_log_call_kind {
+	NODE_LOG_CALL_HARD_STATE = 1,
+	NODE_LOG_CALL_TRUNCATE = 2,
+	NODE_LOG_CALL_READ = 3, /* durable entries index.. and the term of index - 1 */
+};
+
+/* A synchronous request: control fills it, waits, reads rc (and results). */
+struct node_log_call {
+	uint8_t kind;
+	struct raft_hard_state hard_state;
+	raft_index index;
+	void *buf;
+	size_t buf_bytes;
+	struct store_entry *entries;
+	uint32_t entries_max;
+	raft_term prev_term; /* out (READ) */
+	int rc;		     /* out */
+};
+
+struct node_log_stage {
+	struct store_log *log;
+	struct dp_ring ops;
+	struct dp_ring reports;
+	void *ops_mem;
+	void *reports_mem;
+	bool colocated;		 /* on control's lcore: waits run it inline */
+	const volatile int *stop; /* the node is stopping */
+	/* Written by the control side only. */
+	uint64_t calls_sent;
+	uint64_t ops_full_waits;
+	struct node_log_call call; /* the one call in flight (control waits) */
+	/* Written by the log side only (read by control with acquire). */
+	uint64_t calls_done __attribute__((aligned(64)));
+	int failed_rc;
+	char failed_what[32];
+	char failed_msg[256];
+	bool draining;
+	bool stopped; /* node_log_stage_stop ran: nothing staged or in flight */
+	bool report_pending;
+	struct node_log_report report;
+	struct store_entry batch[NODE_LOG_BATCH_MAX];
+	uint32_t batch_count;
+	bool stats_dirty;
+	uint64_t stats_ns;
+	/* Figures for status and telemetry, republished by the log side. */
+	pthread_mutex_t stats_lock;
+	struct store_stats stats;
+	raft_index stats_durable_index;
+};
+
+int node_log_stage_init(struct node_log_stage *ls, bool colocated, const volatile int *stop);
+void node_log_stage_attach(struct node_log_stage *ls, struct store_log *log);
+void node_log_stage_fini(struct node_log_stage *ls);
+/* The log lcore's last step: drain the ops, flush (dp_stage.stop). */
+void node_log_stage_stop(void *ctx);
+void node_log_stage_on_durable(void *user, raft_index index, raft_term term);
+uint32_t node_log_stage_poll(void *ctx); /* the log lcore's stage */
+/* Control side. -ECANCELED when the node stops while waiting. */
+int node_log_append(struct node_log_stage *ls, const struct raft_entry *e, const void *payload);
+void node_log_kick(struct node_log_stage *ls);
+int node_log_save_hint(struct node_log_stage *ls, raft_index committed);
+int node_log_call(struct node_log_stage *ls, struct node_log_call *c);
+bool node_log_take_report(struct node_log_stage *ls, struct node_log_report *out);
+/* 0, or the failure's code with what failed and the log's message. */
+int node_log_failure(const struct node_log_stage *ls, const char **what, const char **msg);
+void node_log_stats(struct node_log_stage *ls, struct store_stats *out, raft_index *durable);
+
 struct node_counters {
 	uint64_t client_requests;
 	uint64_t client_bad; /* refused requests (BAD_REQUEST replies) */
@@ -143,11 +241,6 @@ struct node_daemon {
 	uint64_t read_round;	   /* ReadIndex ctx of the reads gathered now */
 	uint32_t reads_in_round;   /* reads waiting to start that round */
 
-	/* What the log reported durable since the core last heard. */
-	raft_index durable_index;
-	raft_term durable_term;
-	bool durable_pending;
-
 	raft_index applied_index;
 	raft_index applied_reported; /* last RAFT_EVENT_APPLIED given to the core */
 	raft_index hint_saved;	     /* last commit hint given to the log */
@@ -161,7 +254,10 @@ struct node_daemon {
 	raft_term term;
 	uint64_t next_tick_ns;
 	uint64_t started_ns;
-	bool failed; /* fail-stop: the log failed */
+	bool failed; /* nothing more is done: the log failed, or stopping */
+	bool fatal;  /* the log failed (exit 1) */
+	volatile int stop; /* every lcore leaves its loop (signal or failure) */
+	struct node_log_stage logstage;
 
 	struct node_counters counters;
 
@@ -215,9 +311,9 @@ uint64_t node_payloads_used(const struct node_payloads *p);
 int node_control_step(struct node_daemon *d, struct raft_event *ev);
 uint32_t node_control_poll(struct node_daemon *d); /* ticks, durable reports */
 void node_control_propose(struct node_daemon *d); /* the gathered writes */
-void node_control_on_durable(void *user, raft_index index, raft_term term);
-/* Fail-stop after a log error: says what failed, acknowledges nothing more. */
-void node_control_fail(struct node_daemon *d, const char *what, int rc);
+/* Fail-stop after a log error: says what failed (msg: the log's own words),
+ * acknowledges nothing more, stops every lcore. */
+void node_control_fail(struct node_daemon *d, const char *what, int rc, const char *msg);
 
 /* net.c */
 uint32_t node_net_poll(struct node_daemon *d);
@@ -233,7 +329,8 @@ void node_apply_read_states(struct node_daemon *d, const struct raft_read_state 
 void node_apply_read(struct node_daemon *d, const struct dp_rx_frame *in, uint64_t rx_ns);
 void node_apply_start_reads(struct node_daemon *d);
 void node_apply_serve_reads(struct node_daemon *d);
-void node_trace_stamp(struct node_daemon *d, raft_index up_to, unsigned stage);
+/* now_ns 0: stamped with the current time. */
+void node_trace_stamp(struct node_daemon *d, raft_index up_to, unsigned stage, uint64_t now_ns);
 /* Applies one committed entry read from the log (replay at start). */
 void node_apply_replayed(struct node_daemon *d, const struct store_entry *e);
 

@@ -85,9 +85,9 @@ static void net_send_append(struct node_daemon *d, const struct raft_message *m,
 /*
  * A follower below the core's window: the core names the range, the
  * durable log has it (the core releases nothing above the durable index).
- * Read synchronously here: only a lagging follower pays, and the read is
- * one segment's worth at most (asynchronous reads on a log lcore of its
- * own are the next step). Unreadable: dropped, the core sends again.
+ * Read by the log stage while control waits: only a lagging follower pays,
+ * and the read is one segment's worth at most. Unreadable: dropped, the
+ * core sends again.
  */
 static void net_send_from_storage(struct node_daemon *d, const struct raft_message *m)
 {
@@ -95,11 +95,12 @@ static void net_send_from_storage(struct node_daemon *d, const struct raft_messa
 	static struct raft_entry entries[RAFT_BATCH_ENTRIES_MAX];
 	static const uint8_t *payloads[RAFT_BATCH_ENTRIES_MAX];
 	raft_index prev = m->append.prev_index;
-	raft_term prev_term = prev == 0 ? 0 : store_term_at(d->log, prev);
-	uint32_t want = (uint32_t)rn_min_u64(m->append.entries_count, RAFT_BATCH_ENTRIES_MAX);
-	int n = prev > 0 && prev_term == 0
-			? -STORE_E_RANGE
-			: store_read(d->log, prev + 1, d->catchup_buf, NODE_CATCHUP_BYTES, stored, want);
+	struct node_log_call *c = &d->logstage.call;
+	*c = (struct node_log_call){
+		.kind = NODE_LOG_CALL_READ, .index = prev + 1, .buf = d->catchup_buf,
+		.buf_bytes = NODE_CATCHUP_BYTES, .entries = stored,
+		.entries_max = (uint32_t)rn_min_u64(m->append.entries_count, RAFT_BATCH_ENTRIES_MAX)};
+	int n = node_log_call(&d->logstage, c);
 	if (n <= 0) {
 		d->counters.msgs_send_failed++;
 		return;
@@ -112,7 +113,7 @@ static void net_send_from_storage(struct node_daemon *d, const struct raft_messa
 	}
 	struct raft_message filled = *m;
 	filled.append.from_storage = false;
-	filled.append.prev_term = prev_term;
+	filled.append.prev_term = c->prev_term;
 	filled.append.entries = entries;
 	filled.append.entries_count = (uint32_t)n;
 	d->catchup_entries_sent += (uint64_t)n;

@@ -16,11 +16,15 @@
 #include "daemon.h"
 
 static volatile int raftnode_stop;
+static struct node_daemon *volatile raftnode_daemon;
 
 static void raftnode_on_signal(int sig)
 {
 	(void)sig;
 	raftnode_stop = 1;
+	if (raftnode_daemon != NULL) {
+		raftnode_daemon->stop = 1; /* every lcore's loop watches it */
+	}
 }
 
 static void raftnode_usage(FILE *f)
@@ -131,17 +135,43 @@ int main(int argc, char **argv)
 		d.cfg.transport == NODE_TRANSPORT_UDP ? "udp" : "dpdk",
 		d.cfg.io_engine == NODE_ENGINE_PWRITE ? "pwrite" : "uring",
 		node_durability_name(d.cfg.durability), d.cfg.members_count);
-	struct dp_lcore lcore;
+	/* The stages onto the lcores lcore_map names, in the order the EAL
+	 * runs them (this thread is the main lcore). The log stage goes first
+	 * on a shared lcore: its completions are then stepped in the same
+	 * round. */
+	static struct dp_lcore lcores[NODE_STAGES];
+	unsigned ids[NODE_STAGES];
+	uint32_t lcores_count = dp_sched_lcore_ids(ids, NODE_STAGES);
 	struct dp_lcore_config lc = {.idle_policy = d.cfg.idle == NODE_IDLE_BUSY ? DP_IDLE_BUSY
 										 : DP_IDLE_ADAPTIVE,
 				     .spin_rounds_max = 256, .sleep_us_max = 200};
-	dp_lcore_init(&lcore, &lc);
-	struct dp_stage stage = {.name = "node", .poll = raftnode_stage, .ctx = &d};
-	dp_lcore_add_stage(&lcore, &stage);
-	while (!raftnode_stop && !d.failed) {
-		dp_lcore_round(&lcore);
+	const struct dp_stage stages[2] = {
+		{.name = "log", .poll = node_log_stage_poll, .ctx = &d.logstage,
+		 .stop = node_log_stage_stop},
+		{.name = "rxtx+control+apply", .poll = raftnode_stage, .ctx = &d},
+	};
+	const int stage_lcore[2] = {d.cfg.stage_lcore[NODE_STAGE_LOG],
+				    d.cfg.stage_lcore[NODE_STAGE_CONTROL]};
+	for (uint32_t k = 0; k < lcores_count; k++) {
+		dp_lcore_init(&lcores[k], &lc);
+		for (uint32_t i = 0; i < 2; i++) {
+			if (stage_lcore[i] == (int)ids[k]) {
+				dp_lcore_add_stage(&lcores[k], &stages[i]);
+			}
+		}
 	}
-	bool failed = d.failed;
+	if (stage_lcore[0] != stage_lcore[1]) {
+		fprintf(stderr, "raftnode %u: the log stage runs on lcore %d, rx/tx, control and "
+			"apply on lcore %d\n", id, stage_lcore[0], stage_lcore[1]);
+	}
+	raftnode_daemon = &d;
+	d.stop |= raftnode_stop; /* a signal during the start */
+	rc = dp_sched_run(lcores, lcores_count, &d.stop);
+	if (rc != 0) {
+		fprintf(stderr, "raftnode %u: cannot launch the lcores: %d\n", id, rc);
+		d.stop = 1;
+	}
+	bool failed = d.fatal || rc != 0;
 	node_daemon_stop(&d);
 	fprintf(stderr, "raftnode %u: %s\n", id, failed ? "stopped after a log failure"
 						       : "stopped cleanly");

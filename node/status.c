@@ -81,12 +81,15 @@ static void status_drops(struct node_daemon *d, struct status_buf *b)
 /* What both forms start with: who the node is and where its log stands. */
 static void status_head(struct node_daemon *d, struct status_buf *b)
 {
+	struct store_stats ss;
+	raft_index durable;
+	node_log_stats(&d->logstage, &ss, &durable);
 	status_add(b, "{\"id\":%u,\"role\":\"%s\",\"term\":%" PRIu64 ",\"leader\":%u,"
 		   "\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
 		   ",\"last_index\":%" PRIu64 ",\"durable_index\":%" PRIu64 ",",
 		   d->cfg.self, raft_role_name(raft_role(d->raft)), raft_current_term(d->raft),
 		   raft_leader_id(d->raft), raft_commit_index(d->raft), d->applied_index,
-		   raft_last_index(d->raft), store_durable_index(d->log));
+		   raft_last_index(d->raft), durable);
 }
 
 int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
@@ -94,8 +97,9 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 	struct status_buf b = {.out = out, .bytes = out_bytes};
 	struct raft_counters rc;
 	struct store_stats ss;
+	raft_index durable;
 	raft_get_counters(d->raft, &rc);
-	store_stats(d->log, &ss);
+	node_log_stats(&d->logstage, &ss, &durable);
 	const struct node_counters *c = &d->counters;
 	status_head(d, &b);
 	status_add(&b, "\"transport\":\"%s\",\"engine\":\"%s\",\"durability\":\"%s\","
@@ -163,8 +167,9 @@ void node_status_refresh(struct node_daemon *d)
 	struct node_status_numbers n;
 	struct raft_counters rc;
 	struct store_stats ss;
+	raft_index durable;
 	raft_get_counters(d->raft, &rc);
-	store_stats(d->log, &ss);
+	node_log_stats(&d->logstage, &ss, &durable);
 	snprintf(n.role, sizeof(n.role), "%s", raft_role_name(raft_role(d->raft)));
 	n.values[0] = d->cfg.self;
 	n.values[1] = raft_current_term(d->raft);
@@ -172,7 +177,7 @@ void node_status_refresh(struct node_daemon *d)
 	n.values[3] = raft_commit_index(d->raft);
 	n.values[4] = d->applied_index;
 	n.values[5] = raft_last_index(d->raft);
-	n.values[6] = store_durable_index(d->log);
+	n.values[6] = durable;
 	n.values[7] = d->transport.counters.received;
 	n.values[8] = d->transport.counters.sent;
 	n.values[9] = dp_wire_dropped(&d->transport.wire.counters, DP_ERR_BAD_TAG);

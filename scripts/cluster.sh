@@ -31,7 +31,7 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
 
   up --nodes N [--hosts H] [--transport af_packet|memif|udp]
      [--engine uring|pwrite] [--durability fsync|dsync|none]
-     [--election-timeout-ms T] [--lcores float|spread|LIST]
+     [--election-timeout-ms T] [--lcores float|spread|LIST] [--log-lcore]
      [--placement H1,H2,...] [--subnet A.B.C] [--prefix P]
      [--run-dir DIR] [--build DIR] [--daemon PATH] [--no-start]
         Builds the topology, writes DIR/cluster.ini, DIR/secret (32 random
@@ -87,7 +87,10 @@ Transports: af_packet = DPDK net_af_packet on rn<i>, no kernel address;
 udp = kernel sockets, rn<i> holds A.B.C.i/24; memif: not supported yet.
 --lcores: float (default) writes `lcores = 0@(0-<cpus-1>)` (EAL --lcores
 syntax: lcore 0 floats over every CPU), spread gives node i CPU (i-1) mod
-cpus, LIST is written as is. Limits: 1..16 nodes, 1..9 hosts.
+cpus, LIST is written as is. --log-lcore gives each node's log stage an lcore
+of its own (lcore 1; rx/tx, control and apply stay on lcore 0): float makes
+it `0@(0-<cpus-1>),1@(0-<cpus-1>)`, spread pins lcore 1 on the next CPU.
+Limits: 1..16 nodes, 1..9 hosts.
 USAGE
 }
 
@@ -103,6 +106,7 @@ engine=uring
 durability=fsync
 election_ms=""
 lcores_opt=float
+log_lcore=0
 placement_opt=""
 subnet=10.77.0
 build=""
@@ -140,6 +144,7 @@ parse_args() {
 		--durability) need_val "$@"; durability=$2; shift ;;
 		--election-timeout-ms) need_val "$@"; election_ms=$2; shift ;;
 		--lcores) need_val "$@"; lcores_opt=$2; shift ;;
+		--log-lcore) log_lcore=1 ;;
 		--placement) need_val "$@"; placement_opt=$2; shift ;;
 		--subnet) need_val "$@"; subnet=$2; shift ;;
 		--prefix) need_val "$@"; prefix=$2; prefix_set=1; shift ;;
@@ -217,6 +222,7 @@ engine=$engine
 durability=$durability
 election_ms=$election_ms
 lcores_opt=$lcores_opt
+log_lcore=$log_lcore
 placement=${placement[*]}
 subnet=$subnet
 build=$build
@@ -231,7 +237,7 @@ load_state() {
 	[ -f "$f" ] || die "no cluster in $run_dir (no cluster.env): run 'cluster.sh up' first, or pass --run-dir"
 	while IFS='=' read -r key val; do
 		case "$key" in
-		prefix | nodes | hosts | transport | engine | durability | election_ms | lcores_opt | subnet | build | daemon)
+		prefix | nodes | hosts | transport | engine | durability | election_ms | lcores_opt | log_lcore | subnet | build | daemon)
 			printf -v "$key" '%s' "$val" ;;
 		placement) read -r -a placement <<<"$val" ;;
 		esac
@@ -448,7 +454,7 @@ topology_up() {
 cluster_id() { echo $(($(printf '%s' "$prefix" | cksum | cut -d' ' -f1) % 2000000000 + 1)); }
 
 write_config() {
-	local i h et hb cpus lc f
+	local i h et hb cpus lc f map
 	et=${election_ms:-300}
 	if [ -z "$election_ms" ] && [ "$nodes" -gt "$(ncpus)" ]; then et=500; fi
 	hb=$((et / 6 / 10 * 10))
@@ -459,6 +465,11 @@ write_config() {
 	spread) lc="" ;;
 	*) lc=$lcores_opt ;;
 	esac
+	map="rxtx:0,log:0,control:0,apply:0"
+	if [ "$log_lcore" = 1 ]; then
+		map="rxtx:0,log:1,control:0,apply:0"
+		[ "$lcores_opt" != float ] || lc="$lc,1@(0-$((cpus - 1)))"
+	fi
 	f="$run_dir/cluster.ini"
 	{
 		echo "; SPDX-License-Identifier: MIT"
@@ -492,7 +503,7 @@ write_config() {
 		echo "file_prefix = $prefix-n%i        ; EAL --file-prefix (down removes /var/run/dpdk/$prefix-n<i>)"
 		if [ -n "$lc" ]; then
 			echo "lcores = $lc"
-			echo "lcore_map = rxtx:0,log:0,control:0,apply:0"
+			echo "lcore_map = $map"
 		fi
 		echo "idle = adaptive"
 		echo "durability = $durability"
@@ -502,8 +513,13 @@ write_config() {
 				lc=$(((i - 1) % cpus))
 				echo
 				echo "[node.$i]"
-				echo "lcores = $lc"
-				echo "lcore_map = rxtx:$lc,log:$lc,control:$lc,apply:$lc"
+				if [ "$log_lcore" = 1 ]; then
+					echo "lcores = 0@$lc,1@$((i % cpus))"
+					echo "lcore_map = $map"
+				else
+					echo "lcores = $lc"
+					echo "lcore_map = rxtx:$lc,log:$lc,control:$lc,apply:$lc"
+				fi
 			done
 		fi
 	} >"$f.tmp"
@@ -616,11 +632,11 @@ cmd_up() {
 	compute_placement
 	index_nodes
 	local want have h i line=""
-	want="$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt ${placement[*]} $subnet"
+	want="$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt $log_lcore ${placement[*]} $subnet"
 	if [ -f "$(state_file)" ]; then
 		have=$(
 			load_state
-			echo "$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt ${placement[*]} $subnet"
+			echo "$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt $log_lcore ${placement[*]} $subnet"
 		)
 		[ "$have" = "$want" ] ||
 			die "a different cluster is up in $run_dir (prefix nodes hosts ...: $have); run 'cluster.sh down --run-dir $run_dir' first"

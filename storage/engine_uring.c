@@ -3,9 +3,10 @@
  * engine_uring.c - the io_uring engine (the production default).
  *
  * One ring per log (the log is owned by one lcore). Setup asks for
- * IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN: only this thread
- * submits, and completion work runs when we ask for events instead of
- * interrupting us at random; kernels before 6.1 reject the flags with
+ * IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN: only one thread
+ * submits (the first that does: the ring starts disabled, see
+ * uring_submit_now), and completion work runs when we ask for events
+ * instead of interrupting us at random; kernels before 6.1 reject the flags with
  * -EINVAL and we fall back to a plain ring, saying so.
  *
  * A group is one chain of SQEs. durability=fsync: for each file touched,
@@ -36,7 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "engine.h"
@@ -65,6 +68,7 @@ struct uring_engine {
 	uint32_t outstanding; /* SQEs submitted whose CQE has not been seen */
 	int error;	      /* first real error of the group, or 0 */
 	bool quiet;
+	bool enabled; /* the ring was created disabled; see uring_submit_now */
 	/* fd -> registered slot + 1 (0: not registered). */
 	uint16_t fd_slot[URING_FD_MAP_MAX];
 	bool slot_used[URING_FILE_SLOTS];
@@ -90,6 +94,27 @@ static uint64_t uring_user_data(unsigned op, uint32_t slot)
 static bool uring_ends_run(const struct uring_engine *ue, uint32_t i)
 {
 	return i + 1 == ue->extents_count || ue->extents[i + 1].file != ue->extents[i].file;
+}
+
+/*
+ * The ring is created disabled (IORING_SETUP_R_DISABLED) and enabled by the
+ * first submission: with SINGLE_ISSUER the kernel then takes the thread
+ * that submits as the ring's one issuer. The log is opened and recovered by
+ * the daemon's main thread, but written by the log stage's lcore, which may
+ * be another thread; registering files and buffers before that is allowed.
+ */
+static int uring_submit_now(struct uring_engine *ue)
+{
+	if (!ue->enabled) {
+		/* liburing 2.3 declares io_uring_enable_rings() but its .so
+		 * does not export it: the register call it wraps. */
+		if (syscall(__NR_io_uring_register, ue->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
+			    NULL, 0) < 0) {
+			return -errno;
+		}
+		ue->enabled = true;
+	}
+	return io_uring_submit(&ue->ring);
 }
 
 static struct io_uring_sqe *uring_sqe(struct uring_engine *ue, uint64_t user_data)
@@ -169,7 +194,7 @@ static int uring_submit_chain(struct uring_engine *ue)
 	}
 	RN_ASSERT(last != NULL);
 	last->flags &= (uint8_t)~IOSQE_IO_LINK; /* the chain ends here */
-	int rc = io_uring_submit(&ue->ring);
+	int rc = uring_submit_now(ue);
 	return rc < 0 ? rc : 0;
 }
 
@@ -308,7 +333,7 @@ static int uring_read_queue(struct uring_engine *ue)
 	uring_sqe_file(ue, sqe, ue->read_file);
 	io_uring_sqe_set_data64(sqe, uring_user_data(URING_OP_READ, 0));
 	ue->read_outstanding = true;
-	int rc = io_uring_submit(&ue->ring);
+	int rc = uring_submit_now(ue);
 	return rc < 0 ? rc : 0;
 }
 
@@ -458,11 +483,12 @@ static int uring_setup(struct uring_engine *ue, uint32_t sq_entries, bool quiet)
 		IORING_SETUP_SINGLE_ISSUER,
 		0,
 	};
+	const unsigned disabled = IORING_SETUP_R_DISABLED; /* uring_submit_now */
 	int rc = -EINVAL;
 	for (size_t i = 0; i < RN_ARRAY_COUNT(tries) && rc == -EINVAL; i++) {
 		struct io_uring_params params;
 		memset(&params, 0, sizeof(params)); /* only what we rely on */
-		params.flags = tries[i];
+		params.flags = tries[i] | disabled;
 		rc = io_uring_queue_init_params(sq_entries, &ue->ring, &params);
 		if (rc == 0) {
 			ue->posix.base.uring_setup_flags = tries[i];

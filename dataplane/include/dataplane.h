@@ -657,6 +657,9 @@ struct dp_stage {
 	const char *name;
 	dp_stage_poll_fn poll;
 	void *ctx;
+	/* Optional: run once on the stage's own lcore when its loop ends
+	 * (a stage that owns a thread-bound resource finishes with it there). */
+	void (*stop)(void *ctx);
 };
 
 enum dp_idle_policy {
@@ -704,18 +707,35 @@ void dp_lcore_run(struct dp_lcore *l, const volatile int *stop);
  * worker lcores, until *stop; returns when all have stopped. 0, or
  * -DP_ERR_INVALID when there are fewer EAL lcores than lcores_count. */
 int dp_sched_run(struct dp_lcore *lcores, uint32_t lcores_count, const volatile int *stop);
+/* The EAL's lcore ids in the order dp_sched_run gives lcores[] to them
+ * (the main lcore first, then the workers); returns how many (<= max). */
+uint32_t dp_sched_lcore_ids(unsigned *ids, uint32_t max);
+/* One spin-wait step (rte_pause) for a stage waiting on another lcore. */
+void dp_cpu_pause(void);
 
 /* Single-producer single-consumer ring of pointers between two stages
  * (rte_ring in memory the caller sized at init: dp_ring_mem_bytes). A full
  * ring refuses the tail, which the producer keeps: back-pressure. */
 struct dp_ring {
 	struct rte_ring *ring;
+	uint32_t elem_bytes; /* sizeof(void *) for a ring of pointers */
 	uint64_t pushes_refused;
 };
 size_t dp_ring_mem_bytes(uint32_t slots_count); /* 0 if not a power of two */
 int dp_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t slots_count);
 uint32_t dp_ring_push_burst(struct dp_ring *r, void *const *objs, uint32_t count);
 uint32_t dp_ring_pop_burst(struct dp_ring *r, void **objs, uint32_t count_max);
+
+/* The same ring carrying small fixed-size records by value (elem_bytes a
+ * multiple of 4, at most 128): a stage hands another a descriptor without
+ * a pool of descriptors to manage. Holds slots_count - 1 records; mem must
+ * be 64-byte aligned. */
+size_t dp_ring_elem_mem_bytes(uint32_t elem_bytes, uint32_t slots_count); /* 0 if invalid */
+int dp_ring_elem_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t elem_bytes,
+		      uint32_t slots_count);
+uint32_t dp_ring_push_elems(struct dp_ring *r, const void *elems, uint32_t count);
+uint32_t dp_ring_pop_elems(struct dp_ring *r, void *elems, uint32_t count_max);
+uint32_t dp_ring_count(const struct dp_ring *r); /* records in the ring now */
 
 #ifdef __cplusplus
 }

@@ -193,8 +193,8 @@ static void test_sched_run_on_eal_lcores(void **state)
 	p.next_expect = 1;
 	const struct dp_lcore_config cfg = {.idle_policy = DP_IDLE_ADAPTIVE,
 					    .spin_rounds_max = 100, .sleep_us_max = 50};
-	const struct dp_stage stages[2] = {{"produce", sched_produce, &p},
-					   {"consume", sched_consume, &p}};
+	const struct dp_stage stages[2] = {{"produce", sched_produce, &p, NULL},
+					   {"consume", sched_consume, &p, NULL}};
 	const uint32_t place[2] = {0, 1};
 	dp_lcore_init(&lcores[0], &cfg);
 	dp_lcore_init(&lcores[1], &cfg);

@@ -103,9 +103,9 @@ static const struct dp_lcore_config adaptive = {
 
 static void stages_of(struct pipe *p, struct dp_stage st[3])
 {
-	st[0] = (struct dp_stage){"produce", produce, p};
-	st[1] = (struct dp_stage){"relay", relay, p};
-	st[2] = (struct dp_stage){"consume", consume, p};
+	st[0] = (struct dp_stage){"produce", produce, p, NULL};
+	st[1] = (struct dp_stage){"relay", relay, p, NULL};
+	st[2] = (struct dp_stage){"consume", consume, p, NULL};
 }
 
 static void test_all_stages_one_lcore(void **state)
@@ -239,7 +239,7 @@ static uint64_t wake_measure(const char *name, const struct dp_lcore_config *cfg
 	w.mem = aligned_alloc(64, (bytes + 63) / 64 * 64);
 	assert_int_equal(dp_ring_init(&w.ring, w.mem, bytes, 16), 0);
 	dp_lcore_init(&l, cfg);
-	struct dp_stage st = {"wake", wake_consume, &w};
+	struct dp_stage st = {"wake", wake_consume, &w, NULL};
 	assert_int_equal(dp_lcore_add_stage(&l, &st), 0);
 	stop_flag = 0;
 	pthread_t th;

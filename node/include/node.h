@@ -143,6 +143,13 @@ enum node_durability {
 };
 enum node_engine { NODE_ENGINE_URING = 1, NODE_ENGINE_PWRITE = 2 };
 
+/* The daemon's stages, as [node] lcore_map names them ("rxtx:0,log:1,
+ * control:0,apply:0"). rxtx, control and apply share one lcore in this
+ * version; the log stage may have its own. */
+enum node_stage { NODE_STAGE_RXTX = 0, NODE_STAGE_LOG, NODE_STAGE_CONTROL, NODE_STAGE_APPLY,
+		  NODE_STAGES };
+const char *node_stage_name(int stage);
+
 struct node_config {
 	raft_node_id self;
 	uint32_t cluster_id;
@@ -157,6 +164,7 @@ struct node_config {
 	char dpdk_port[256]; /* PCI address or vdev string */
 	char lcores[64];
 	char lcore_map[128];
+	int16_t stage_lcore[NODE_STAGES]; /* lcore_map parsed: EAL lcore id per stage */
 	uint8_t idle;	     /* enum node_idle */
 	uint8_t durability;  /* enum node_durability */
 	uint8_t io_engine;   /* enum node_engine */

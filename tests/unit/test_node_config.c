@@ -81,7 +81,7 @@ static void test_example_parses(void **state)
 	/* Node 3 takes its [node.3] overrides, whatever the section order. */
 	assert_int_equal(node_config_parse_string(text, "example.ini", 3, &c, err, sizeof(err)), 0);
 	assert_string_equal(c.dpdk_port, "0000:03:00.0");
-	assert_string_equal(c.lcore_map, "rxtx:2,log:2,control:2,apply:2");
+	assert_string_equal(c.lcore_map, "rxtx:2,log:3,control:2,apply:2");
 	assert_int_equal(c.mtu_bytes, 9000);
 	assert_int_equal(c.idle, NODE_IDLE_BUSY);
 	assert_string_equal(c.data_dir, "/var/lib/raftnode/node3");
@@ -137,6 +137,18 @@ static void test_bad_configs_name_line_and_key(void **state)
 		{"[cluster]\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\n"
 		 "transport = udp\n",
 		 "[cluster] id: missing"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		 "data_dir = /x\ntransport = udp\nlcore_map = rxtx:0,log:1,control:1,apply:0\n",
+		 "cfg.ini:9: [node] lcore_map: rxtx, control and apply must share one lcore"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		 "data_dir = /x\ntransport = udp\nlcore_map = rxtx:0,log:1,control:0\n",
+		 "cfg.ini:9: [node] lcore_map: no lcore for stage 'apply'"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		 "data_dir = /x\ntransport = udp\n[node.1]\nlcore_map = rxtx:0,disk:1\n",
+		 "cfg.ini:10: [node.1] lcore_map: stage 'disk' does not exist"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		 "data_dir = /x\ntransport = udp\nlcore_map = rxtx:0,log:one\n",
+		 "cfg.ini:9: [node] lcore_map: 'log:one' is not stage:lcore"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char ini[1024], err[512];
@@ -161,6 +173,17 @@ static void test_bad_configs_name_line_and_key(void **state)
 	}
 	assert_int_equal(c.transport, NODE_TRANSPORT_UDP);
 	assert_int_equal(c.members[0].udp_port, 9000);
+	/* A log stage apart is taken, and parsed. */
+	char ini2[600];
+	snprintf(ini2, sizeof(ini2), "%slcore_map = rxtx:2, log:3, control:2, apply:2\n", ini);
+	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
+	if (rc != 0) {
+		fail_msg("log stage apart refused: %s", err);
+	}
+	assert_int_equal(c.stage_lcore[NODE_STAGE_LOG], 3);
+	assert_int_equal(c.stage_lcore[NODE_STAGE_RXTX], 2);
+	assert_int_equal(c.stage_lcore[NODE_STAGE_CONTROL], 2);
+	assert_int_equal(c.stage_lcore[NODE_STAGE_APPLY], 2);
 }
 
 static void test_missing_file(void **state)

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * logstage.c - the log stage: the one owner of the durable log once the
+ * node runs. The control stage hands it work through a single-producer,
+ * single-consumer ring of fixed-size records, and hears back through
+ * another:
+ *
+ *   control ── ops ring ──► log: APPEND (one entry: index, term, where its
+ *                                 payload sits in the payload ring),
+ *                                 HINT (commit hint), CALL (see below)
+ *   control ◄─ reports ring ── log: durable up to (index, term)
+ *
+ * APPENDs that arrive together become one store_append(), so one group
+ * write and one sync cover everything control produced meanwhile (group
+ * fsync across proposals as well as within one). The payload bytes are read
+ * from the payload ring by the log stage, which copies them into the log's
+ * staging buffer (the copy store_append always made); they stay put until
+ * that copy is done because the core releases nothing above the durable
+ * index, and a truncation (which moves the ring's head back) is a CALL that
+ * waits for every earlier op.
+ *
+ * A CALL is a synchronous request: the hard state (durable before any
+ * message of its update leaves), a truncation, a read of durable entries
+ * for a follower below the core's window. Control waits for it. Where the
+ * log stage runs on the same lcore as control, the wait polls the log stage
+ * itself, so the same code serves the CI mapping (every stage on one lcore)
+ * and the bare-metal one (log on a core of its own).
+ *
+ * Durable reports coalesce: the last one says where the log stands (a
+ * later report supersedes an earlier one, truncations included), so a full
+ * reports ring only delays them. A log failure is published once, with the
+ * log's own message; control fail-stops on it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "daemon.h"
+
+/* Records a stage moves per ring call. */
+#define LOG_STAGE_BURST 64u
+/* Telemetry figures are republished at most this often. */
+#define LOG_STAGE_STATS_NS (10ull * 1000000ull)
+
+static void log_stage_fail(struct node_log_stage *ls, const char *what, int rc)
+{
+	if (__atomic_load_n(&ls->failed_rc, __ATOMIC_RELAXED) != 0) {
+		return;
+	}
+	snprintf(ls->failed_what, sizeof(ls->failed_what), "%s", what);
+	snprintf(ls->failed_msg, sizeof(ls->failed_msg), "%s", store_errmsg(ls->log));
+	__atomic_store_n(&ls->failed_rc, rc < 0 ? rc : -EIO, __ATOMIC_RELEASE);
+}
+
+static bool log_stage_failed(const struct node_log_stage *ls)
+{
+	return __atomic_load_n(&ls->failed_rc, __ATOMIC_RELAXED) != 0;
+}
+
+/* The storage's completion callback, on the log stage's lcore. */
+void node_log_stage_on_durable(void *user, raft_index index, raft_term term)
+{
+	struct node_log_stage *ls = user;
+	ls->report = (struct node_log_report){.index = index, .term = term,
+					       .durable_ns = node_now_ns()};
+	ls->report_pending = true;
+}
+
+static void log_stage_push_report(struct node_log_stage *ls)
+{
+	if (ls->report_pending && dp_ring_push_elems(&ls->reports, &ls->report, 1) == 1) {
+		ls->report_pending = false;
+	}
+}
+
+static void log_stage_flush_appends(struct node_log_stage *ls)
+{
+	if (ls->batch_count == 0) {
+		return;
+	}
+	int rc = 0;
+	if (!log_stage_failed(ls)) {
+		while ((rc = store_append(ls->log, ls->batch, ls->batch_count)) == -STORE_E_BUSY) {
+			rc = store_poll(ls->log, true); /* back-pressure: wait for the disk */
+			if (rc < 0) {
+				break;
+			}
+		}
+	}
+	ls->batch_count = 0;
+	if (rc < 0) {
+		log_stage_fail(ls, "log append", rc);
+	}
+}
+
+static void log_stage_call(struct node_log_stage *ls, struct node_log_call *c)
+{
+	int rc = -STORE_E_FAILED;
+	if (log_stage_failed(ls)) {
+		c->rc = rc;
+		return;
+	}
+	switch (c->kind) {
+	case NODE_LOG_CALL_HARD_STATE:
+		rc = store_save_hard_state(ls->log, &c->hard_state);
+		if (rc != 0) {
+			log_stage_fail(ls, "hard state write", rc);
+		}
+		break;
+	case NODE_LOG_CALL_TRUNCATE:
+		rc = store_truncate_suffix(ls->log, c->index);
+		if (rc != 0) {
+			log_stage_fail(ls, "log truncation", rc);
+		} else {
+			/* A report still in the ring may name a cut entry (the
+			 * core ignores it: its term no longer matches); say at
+			 * once what is durable now, so control need not wait for
+			 * the next write to hear it. */
+			raft_index durable = store_durable_index(ls->log);
+			node_log_stage_on_durable(ls, durable,
+						  durable > 0 ? store_term_at(ls->log, durable) : 0);
+		}
+		break;
+	case NODE_LOG_CALL_READ:
+		/* A read that fails is not a log failure: the caller drops what
+		 * it wanted to send, and Raft asks again. */
+		c->prev_term = c->index > 1 ? store_term_at(ls->log, c->index - 1) : 0;
+		rc = c->index > 1 && c->prev_term == 0
+			     ? -STORE_E_RANGE
+			     : store_read(ls->log, c->index, c->buf, c->buf_bytes, c->entries,
+					  c->entries_max);
+		break;
+	default:
+		RN_ASSERT(!"unknown log call");
+	}
+	c->rc = rc;
+}
+
+static void log_stage_publish_stats(struct node_log_stage *ls, uint64_t now)
+{
+	pthread_mutex_lock(&ls->stats_lock);
+	store_stats(ls->log, &ls->stats);
+	ls->stats_durable_index = store_durable_index(ls->log);
+	pthread_mutex_unlock(&ls->stats_lock);
+	ls->stats_ns = now;
+	ls->stats_dirty = false;
+}
+
+/* One op, in ring order. */
+static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op *op)
+{
+	switch (op->kind) {
+	case NODE_LOG_OP_APPEND:
+		if (ls->batch_count == NODE_LOG_BATCH_MAX ||
+		    (ls->batch_count > 0 && ls->batch[ls->batch_count - 1].index + 1 != op->index)) {
+			log_stage_flush_appends(ls);
+		}
+		ls->batch[ls->batch_count++] = (struct store_entry){
+			.index = op->index, .term = op->term, .type = op->type,
+			.payload = op->ptr, .payload_bytes = op->payload_bytes};
+		return 1;
+	case NODE_LOG_OP_HINT: {
+		log_stage_flush_appends(ls);
+		int rc = log_stage_failed(ls) ? 0 : store_save_commit_hint(ls->log, op->index);
+		if (rc != 0) {
+			log_stage_fail(ls, "commit hint write", rc);
+		}
+		return 1;
+	}
+	case NODE_LOG_OP_CALL: {
+		log_stage_flush_appends(ls);
+		struct node_log_call *c = (struct node_log_call *)(uintptr_t)op->ptr;
+		if (!ls->draining) {
+			log_stage_call(ls, c);
+		}
+		/* Everything before the call is consumed and its result is
+		 * written: release both to the waiting control stage. */
+		__atomic_store_n(&ls->calls_done, op->index, __ATOMIC_RELEASE);
+		return 1;
+	}
+	default:
+		RN_ASSERT(!"unknown log op");
+		return 0;
+	}
+}
+
+uint32_t node_log_stage_poll(void *ctx)
+{
+	struct node_log_stage *ls = ctx;
+	struct node_log_op ops[LOG_STAGE_BURST];
+	uint32_t work = 0;
+	uint32_t n;
+	while ((n = dp_ring_pop_elems(&ls->ops, ops, LOG_STAGE_BURST)) > 0) {
+		for (uint32_t i = 0; i < n; i++) {
+			work += log_stage_op(ls, &ops[i]);
+		}
+		if (n < LOG_STAGE_BURST) {
+			break;
+		}
+	}
+	log_stage_flush_appends(ls);
+	if (!log_stage_failed(ls)) {
+		int rc = store_poll(ls->log, false);
+		if (rc < 0) {
+			log_stage_fail(ls, "log write", rc);
+		} else {
+			work += (uint32_t)rc;
+		}
+	}
+	log_stage_push_report(ls);
+	ls->stats_dirty |= work > 0;
+	uint64_t now = ls->stats_dirty ? node_now_ns() : 0;
+	if (ls->stats_dirty && (work == 0 || now - ls->stats_ns >= LOG_STAGE_STATS_NS)) {
+		log_stage_publish_stats(ls, now);
+	}
+	return work;
+}
+
+int node_log_stage_init(struct node_log_stage *ls, bool colocated, const volatile int *stop)
+{
+	memset(ls, 0, sizeof(*ls));
+	ls->colocated = colocated;
+	ls->stop = stop;
+	pthread_mutex_init(&ls->stats_lock, NULL);
+	size_t ops_bytes = dp_ring_elem_mem_bytes(sizeof(struct node_log_op), NODE_LOG_OPS_MAX);
+	size_t rep_bytes = dp_ring_elem_mem_bytes(sizeof(struct node_log_report),
+						  NODE_LOG_REPORTS_MAX);
+	/* aligned_alloc wants a multiple of the alignment. */
+	ls->ops_mem = aligned_alloc(64, (ops_bytes + 63) & ~(size_t)63);
+	ls->reports_mem = aligned_alloc(64, (rep_bytes + 63) & ~(size_t)63);
+	if (ls->ops_mem == NULL || ls->reports_mem == NULL ||
+	    dp_ring_elem_init(&ls->ops, ls->ops_mem, ops_bytes, sizeof(struct node_log_op),
+			      NODE_LOG_OPS_MAX) != 0 ||
+	    dp_ring_elem_init(&ls->reports, ls->reports_mem, rep_bytes,
+			      sizeof(struct node_log_report), NODE_LOG_REPORTS_MAX) != 0) {
+		return -ENOMEM;
+	}
+	rn_prefault(ls->ops_mem, ops_bytes);
+	rn_prefault(ls->reports_mem, rep_bytes);
+	return 0;
+}
+
+void node_log_stage_attach(struct node_log_stage *ls, struct store_log *log)
+{
+	ls->log = log;
+	log_stage_publish_stats(ls, node_now_ns());
+}
+
+void node_log_stage_fini(struct node_log_stage *ls)
+{
+	free(ls->ops_mem);
+	free(ls->reports_mem);
+	ls->ops_mem = NULL;
+	ls->reports_mem = NULL;
+}
+
+/* When the node stops, on the log stage's own lcore (the io_uring ring
+ * belongs to the thread that submits): what control handed over is still
+ * written (nothing of it was acknowledged; writing it loses nothing),
+ * except a call control gave up on; then everything staged goes out. */
+void node_log_stage_stop(void *ctx)
+{
+	struct node_log_stage *ls = ctx;
+	if (ls->ops_mem == NULL || ls->log == NULL || ls->stopped) {
+		return;
+	}
+	ls->draining = true;
+	while (dp_ring_count(&ls->ops) > 0) {
+		node_log_stage_poll(ls);
+	}
+	if (!log_stage_failed(ls)) {
+		store_flush(ls->log);
+	}
+	ls->stopped = true;
+}
+
+/* ---- the control side ---------------------------------------------------- */
+
+/* Waiting for the log stage: run it here when it shares this lcore,
+ * otherwise spin. Returns false when the node is stopping and the log's
+ * lcore may be gone. */
+static bool log_stage_wait(struct node_log_stage *ls)
+{
+	if (ls->colocated) {
+		node_log_stage_poll(ls);
+		return true;
+	}
+	if (*ls->stop) {
+		return false;
+	}
+	dp_cpu_pause();
+	return true;
+}
+
+static int log_stage_push(struct node_log_stage *ls, const struct node_log_op *op)
+{
+	while (dp_ring_push_elems(&ls->ops, op, 1) == 0) {
+		ls->ops_full_waits++; /* back-pressure: the disk is behind */
+		if (!log_stage_wait(ls)) {
+			return -ECANCELED;
+		}
+	}
+	return 0;
+}
+
+int node_log_append(struct node_log_stage *ls, const struct raft_entry *e, const void *payload)
+{
+	struct node_log_op op = {.kind = NODE_LOG_OP_APPEND, .index = e->index, .term = e->term,
+				 .type = e->type, .payload_bytes = e->payload_bytes,
+				 .ptr = payload};
+	return log_stage_push(ls, &op);
+}
+
+void node_log_kick(struct node_log_stage *ls)
+{
+	if (ls->colocated) {
+		node_log_stage_poll(ls); /* the write starts before messages go */
+	}
+}
+
+int node_log_save_hint(struct node_log_stage *ls, raft_index committed)
+{
+	struct node_log_op op = {.kind = NODE_LOG_OP_HINT, .index = committed};
+	return log_stage_push(ls, &op);
+}
+
+int node_log_call(struct node_log_stage *ls, struct node_log_call *c)
+{
+	uint64_t seq = ++ls->calls_sent;
+	struct node_log_op op = {.kind = NODE_LOG_OP_CALL, .index = seq, .ptr = c};
+	int rc = log_stage_push(ls, &op);
+	while (rc == 0 && __atomic_load_n(&ls->calls_done, __ATOMIC_ACQUIRE) < seq) {
+		if (!log_stage_wait(ls)) {
+			rc = -ECANCELED;
+		}
+	}
+	return rc != 0 ? rc : c->rc;
+}
+
+bool node_log_take_report(struct node_log_stage *ls, struct node_log_report *out)
+{
+	struct node_log_report got[LOG_STAGE_BURST];
+	bool any = false;
+	uint32_t n;
+	while ((n = dp_ring_pop_elems(&ls->reports, got, LOG_STAGE_BURST)) > 0) {
+		*out = got[n - 1]; /* the latest supersedes the others */
+		any = true;
+	}
+	return any;
+}
+
+int node_log_failure(const struct node_log_stage *ls, const char **what, const char **msg)
+{
+	int rc = __atomic_load_n(&ls->failed_rc, __ATOMIC_ACQUIRE);
+	if (rc != 0) {
+		*what = ls->failed_what;
+		*msg = ls->failed_msg;
+	}
+	return rc;
+}
+
+void node_log_stats(struct node_log_stage *ls, struct store_stats *out, raft_index *durable)
+{
+	pthread_mutex_lock(&ls->stats_lock);
+	*out = ls->stats;
+	*durable = ls->stats_durable_index;
+	pthread_mutex_unlock(&ls->stats_lock);
+}
