@@ -137,7 +137,7 @@ int dp_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t slots_
 
 static bool sched_elem_bytes_ok(uint32_t elem_bytes)
 {
-	return elem_bytes > 0 && elem_bytes <= 128 && elem_bytes % 4 == 0;
+	return elem_bytes > 0 && elem_bytes <= 1024 && elem_bytes % 4 == 0;
 }
 
 size_t dp_ring_elem_mem_bytes(uint32_t elem_bytes, uint32_t slots_count)

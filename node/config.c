@@ -225,10 +225,10 @@ const char *node_stage_name(int stage)
 }
 
 /*
- * lcore_map: every stage once, "stage:lcore". The log stage may have an
- * lcore of its own (it talks to control through rings); rxtx, control and
- * apply share one in this version (they share the payload ring, the client
- * table and the core with no rings between them).
+ * lcore_map: every stage once, "stage:lcore". The log and apply stages may
+ * have lcores of their own (they talk to control through rings); rxtx and
+ * control share one in this version (received frames are stepped into the
+ * core while the frame is still in hand).
  */
 static bool config_lcore_map(struct config_parse *cp, const char *section, const char *v)
 {
@@ -269,10 +269,11 @@ static bool config_lcore_map(struct config_parse *cp, const char *section, const
 		}
 	}
 	int16_t ctl = at[NODE_STAGE_CONTROL];
-	if (at[NODE_STAGE_RXTX] != ctl || at[NODE_STAGE_APPLY] != ctl) {
-		config_error(cp, section, "lcore_map", "rxtx, control and apply must share one lcore "
-			     "in this version; the log stage may have its own (e.g. "
-			     "rxtx:%d,log:%d,control:%d,apply:%d)", ctl, at[NODE_STAGE_LOG], ctl, ctl);
+	if (at[NODE_STAGE_RXTX] != ctl) {
+		config_error(cp, section, "lcore_map", "rxtx and control must share one lcore in "
+			     "this version; log and apply may have their own (e.g. "
+			     "rxtx:%d,log:%d,control:%d,apply:%d)", ctl, at[NODE_STAGE_LOG], ctl,
+			     at[NODE_STAGE_APPLY]);
 		return false;
 	}
 	memcpy(c->stage_lcore, at, sizeof(at));

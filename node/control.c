@@ -159,15 +159,35 @@ static void control_update(struct node_daemon *d, const struct raft_update *u)
 	for (uint32_t i = 0; i < u->msgs_count; i++) {
 		node_net_send(d, &u->msgs[i]);
 	}
-	/* 4. Apply what is committed (replies go out from there). */
-	if (u->commit_index > d->applied_index) {
+	/* 4. Apply what is committed (the apply stage replies). */
+	if (u->commit_index > d->commit_pushed) {
 		node_trace_stamp(d, u->commit_index, DP_TRACE_REPLICATED, 0);
-		node_apply_committed(d, u->commit_index);
+		node_apply_commit(d, u->commit_index);
 	}
 	/* 5. Reads. */
 	if (u->read_states_count > 0) {
 		node_apply_read_states(d, u->read_states, u->read_states_count);
 	}
+}
+
+/* After an APPLIED: slots the core let go of free their payload bytes,
+ * and the commit hint follows, lazily. */
+static void control_after_applied(struct node_daemon *d)
+{
+	node_payloads_release(&d->payloads, raft_first_index(d->raft));
+	node_apply_save_hint(d);
+}
+
+/* The apply stage got further since the core last heard: an APPLIED. */
+static bool control_applied_event(struct node_daemon *d, struct raft_event *ev)
+{
+	raft_index applied = node_apply_applied(d);
+	if (applied <= d->applied_reported) {
+		return false;
+	}
+	d->applied_reported = applied;
+	*ev = (struct raft_event){.type = RAFT_EVENT_APPLIED, .applied = {.index = applied}};
+	return true;
 }
 
 int node_control_step(struct node_daemon *d, struct raft_event *ev)
@@ -178,6 +198,9 @@ int node_control_step(struct node_daemon *d, struct raft_event *ev)
 	struct raft_update u;
 	int rc = raft_step(d->raft, ev, &u);
 	control_update(d, &u);
+	if (ev->type == RAFT_EVENT_APPLIED) {
+		control_after_applied(d);
+	}
 	/* Events the update caused, each with its own update. */
 	while (!d->failed) {
 		struct raft_event next;
@@ -190,10 +213,8 @@ int node_control_step(struct node_daemon *d, struct raft_event *ev)
 			next = (struct raft_event){.type = RAFT_EVENT_PERSISTED,
 						   .persisted = {.index = rep.index,
 								 .term = rep.term}};
-		} else if (d->applied_index > d->applied_reported) {
-			d->applied_reported = d->applied_index;
-			next = (struct raft_event){.type = RAFT_EVENT_APPLIED,
-						   .applied = {.index = d->applied_index}};
+		} else if (control_applied_event(d, &next)) {
+			/* below */
 		} else {
 			break;
 		}
@@ -201,8 +222,7 @@ int node_control_step(struct node_daemon *d, struct raft_event *ev)
 		raft_step(d->raft, &next, &u2);
 		control_update(d, &u2);
 		if (next.type == RAFT_EVENT_APPLIED) {
-			/* Slots the core let go of free their payload bytes. */
-			node_payloads_release(&d->payloads, raft_first_index(d->raft));
+			control_after_applied(d);
 		}
 	}
 	return rc;
@@ -223,6 +243,13 @@ uint32_t node_control_poll(struct node_daemon *d)
 		struct raft_event ev = {.type = RAFT_EVENT_PERSISTED,
 					.persisted = {.index = rep.index, .term = rep.term}};
 		node_control_step(d, &ev);
+		work++;
+	}
+	/* The apply stage's replies and progress (from its own lcore). */
+	work += node_apply_send_replies(d);
+	struct raft_event applied;
+	if (control_applied_event(d, &applied)) {
+		node_control_step(d, &applied);
 		work++;
 	}
 	uint64_t now = node_now_ns();

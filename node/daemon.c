@@ -235,7 +235,8 @@ static int daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_byt
 	}
 	free(tail);
 	if (rc == 0) {
-		d->applied_reported = d->applied_index;
+		d->applied_reported = d->applystage.applied_index;
+		d->commit_pushed = d->applystage.applied_index;
 		d->hint_saved = hint;
 		fprintf(stderr, "raftnode %u: recovered term %" PRIu64 ", vote %u, entries 1..%" PRIu64
 			" (replayed 1..%" PRIu64 " up to the commit hint, core window from %" PRIu64
@@ -293,10 +294,19 @@ uint64_t node_daemon_memory_bytes(const struct node_config *cfg, struct node_mem
 		.kv_bytes = node_kv_memory_bytes(&cfg->kv),
 		.log_staging_bytes = 2ull * STORE_GROUP_BYTES_DEFAULT + NODE_CATCHUP_BYTES,
 		.reads_bytes = (uint64_t)NODE_READS_MAX * sizeof(struct node_read),
+		/* The rings between the stages, and the apply stage's reply
+		 * arena (node_apply_stage_init sizes it the same way). */
+		.stage_rings_bytes =
+			(uint64_t)NODE_LOG_OPS_MAX * sizeof(struct node_log_op) +
+			(uint64_t)NODE_LOG_REPORTS_MAX * sizeof(struct node_log_report) +
+			(uint64_t)NODE_APPLY_IN_MAX * sizeof(struct node_apply_in) +
+			(uint64_t)NODE_APPLY_OUT_MAX * sizeof(struct node_apply_out) +
+			rn_max_u64(4ull << 20, 8ull * rn_max_u64(cfg->kv.value_bytes_max,
+								  DP_CLIENT_KEY_BYTES_MAX)),
 		.dpdk_bytes = (uint64_t)DAEMON_EAL_MEMORY_MB << 20,
 	};
 	m.total_bytes = m.core_bytes + m.ring_bytes + m.kv_bytes + m.log_staging_bytes +
-			m.reads_bytes + m.dpdk_bytes;
+			m.reads_bytes + m.stage_rings_bytes + m.dpdk_bytes;
 	if (out != NULL) {
 		*out = m;
 	}
@@ -309,10 +319,11 @@ static void daemon_print_memory(const struct node_daemon *d)
 	node_daemon_memory_bytes(&d->cfg, &m);
 	fprintf(stderr, "raftnode %u: memory fixed at start: %.1f MiB = core window %.1f + "
 		"payload ring %.1f + state machine %.1f + log staging %.1f + reads %.1f + "
-		"DPDK %.1f\n", d->cfg.self, (double)m.total_bytes / 1048576.0,
+		"stage rings %.1f + DPDK %.1f\n", d->cfg.self, (double)m.total_bytes / 1048576.0,
 		(double)m.core_bytes / 1048576.0, (double)m.ring_bytes / 1048576.0,
 		(double)m.kv_bytes / 1048576.0, (double)m.log_staging_bytes / 1048576.0,
-		(double)m.reads_bytes / 1048576.0, (double)m.dpdk_bytes / 1048576.0);
+		(double)m.reads_bytes / 1048576.0, (double)m.stage_rings_bytes / 1048576.0,
+		(double)m.dpdk_bytes / 1048576.0);
 }
 
 /* Every lcore the map names must be one the EAL runs, and every lcore the
@@ -367,11 +378,18 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 		return -ENOMEM;
 	}
 	daemon_raft_config(d);
-	d->reads = calloc(NODE_READS_MAX, sizeof(*d->reads));
 	d->catchup_buf = malloc(NODE_CATCHUP_BYTES);
-	if (d->reads == NULL || d->catchup_buf == NULL ||
+	struct node_kv *kv = NULL;
+	if (d->catchup_buf == NULL ||
 	    node_payloads_init(&d->payloads, d->cfg.log_entries_max, d->cfg.log_payload_bytes_max) != 0 ||
-	    node_kv_create(&d->cfg.kv, &d->kv) != 0) {
+	    node_kv_create(&d->cfg.kv, &kv) != 0 ||
+	    node_apply_stage_init(&d->applystage, kv, &d->payloads, d->cfg.kv.value_bytes_max,
+				  d->cfg.stage_lcore[NODE_STAGE_APPLY] ==
+					  d->cfg.stage_lcore[NODE_STAGE_CONTROL],
+				  &d->stop) != 0) {
+		if (kv != NULL && d->applystage.kv == NULL) {
+			node_kv_destroy(kv);
+		}
 		snprintf(errmsg, errmsg_bytes, "out of memory sizing the node (see README: memory)");
 		return -ENOMEM;
 	}
@@ -422,11 +440,11 @@ void node_daemon_stop(struct node_daemon *d)
 	if (d->raft != NULL) {
 		raft_destroy(d->raft);
 	}
-	if (d->kv != NULL) {
-		node_kv_destroy(d->kv);
+	if (d->applystage.kv != NULL) {
+		node_kv_destroy(d->applystage.kv);
 	}
+	node_apply_stage_fini(&d->applystage);
 	node_payloads_fini(&d->payloads);
-	free(d->reads);
 	free(d->catchup_buf);
 	explicit_bzero(d->secret, sizeof(d->secret));
 }

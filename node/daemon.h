@@ -76,6 +76,7 @@ struct node_trace {
 struct node_read {
 	bool busy;
 	bool confirmed;
+	uint8_t fail_status; /* confirmed: 0, or its round failed: the reply */
 	uint8_t flags;
 	uint64_t round; /* the ReadIndex ctx it waits on */
 	raft_index read_index;
@@ -189,6 +190,88 @@ bool node_log_take_report(struct node_log_stage *ls, struct node_log_report *out
 int node_log_failure(const struct node_log_stage *ls, const char **what, const char **msg);
 void node_log_stats(struct node_log_stage *ls, struct store_stats *out, raft_index *durable);
 
+/* ---- The apply stage (apply.c): owns the state machine and the pending
+ * linearizable reads; may run on an lcore of its own. Control hands it
+ * commits, reads and ReadIndex outcomes through one SPSC ring; it hands
+ * back the replies to send through another (values in its reply arena),
+ * and publishes how far it applied. ---- */
+#define NODE_APPLY_IN_MAX 1024u	   /* ring slots control -> apply */
+#define NODE_APPLY_OUT_MAX 4096u   /* ring slots apply -> control (replies) */
+
+enum node_apply_in_kind {
+	NODE_APPLY_COMMIT = 1,	  /* apply up to index */
+	NODE_APPLY_READ = 2,	  /* a linearizable read waiting for its round */
+	NODE_APPLY_STALE_GET = 3, /* a read of the applied state, now */
+	NODE_APPLY_ROUND = 4,	  /* round's outcome: read_index, or failed */
+};
+
+/* One record of the ring to the apply stage, by value. */
+struct node_apply_in {
+	uint8_t kind;	       /* enum node_apply_in_kind */
+	uint8_t flags;	       /* READ, STALE_GET: the request's flags */
+	uint8_t fail_status;   /* ROUND: 0 = confirmed, else the reply status */
+	uint8_t pad;
+	uint16_t key_bytes;
+	uint16_t pad2;
+	raft_index index;      /* COMMIT: commit index; ROUND: the read index */
+	uint64_t round;	       /* READ, ROUND: the ReadIndex ctx */
+	uint64_t client_id;
+	uint64_t client_seq;
+	uint64_t rx_ns;
+	struct dp_endpoints client;
+	uint8_t key[DP_CLIENT_KEY_BYTES_MAX];
+};
+
+/* A reply for control to send (its value in the apply stage's arena). */
+struct node_apply_out {
+	struct dp_endpoints client;
+	uint8_t status;	   /* DP_CLIENT_* */
+	uint8_t trace_id;  /* a write's trace (control's traces[] + 1), 0 = none */
+	uint8_t has_trace; /* trace_ns holds a read's whole trace */
+	uint8_t pad;
+	uint32_t value_bytes;
+	uint64_t value_off; /* arena byte counter */
+	uint64_t client_id;
+	uint64_t client_seq;
+	uint64_t applied_ns; /* a write's apply time, for its trace */
+	uint64_t trace_ns[DP_TRACE_STAGES];
+};
+
+struct node_apply_stage {
+	struct node_kv *kv;
+	const struct node_payloads *payloads; /* committed slots, read only */
+	struct dp_ring in;
+	struct dp_ring out;
+	void *in_mem;
+	void *out_mem;
+	uint8_t *arena;
+	uint64_t arena_bytes;
+	uint32_t value_bytes_max; /* room kept free in the arena per reply */
+	bool colocated;		  /* on control's lcore: waits run it inline */
+	const volatile int *stop;
+	/* Written by the apply side only. */
+	raft_index commit_index;
+	raft_index applied_index;
+	struct node_read *reads; /* NODE_READS_MAX */
+	uint32_t reads_busy;
+	uint64_t arena_head;
+	/* Published by the apply side (atomics; control and status read). */
+	raft_index applied_published __attribute__((aligned(64)));
+	uint64_t digest_published;
+	uint32_t keys_published;
+	uint64_t applied_entries;
+	uint64_t reads_served;
+	/* Written by the control side only. */
+	uint64_t arena_tail __attribute__((aligned(64)));
+	uint64_t in_full_waits;
+};
+
+int node_apply_stage_init(struct node_apply_stage *as, struct node_kv *kv,
+			  const struct node_payloads *payloads, uint32_t value_bytes_max,
+			  bool colocated, const volatile int *stop);
+void node_apply_stage_fini(struct node_apply_stage *as);
+uint32_t node_apply_stage_poll(void *ctx); /* the apply lcore's stage */
+
 struct node_counters {
 	uint64_t client_requests;
 	uint64_t client_bad; /* refused requests (BAD_REQUEST replies) */
@@ -208,8 +291,6 @@ struct node_counters {
 	uint64_t ticks;
 	uint64_t proposals;
 	uint64_t proposed_entries;
-	uint64_t reads_served;
-	uint64_t applied_entries;
 };
 
 /* The figures DPDK telemetry serves (status.c names them). */
@@ -236,12 +317,11 @@ struct node_daemon {
 	struct node_payloads payloads;
 	struct node_proposal proposal;
 	struct node_trace traces[NODE_TRACES_MAX];
-	struct node_read *reads; /* NODE_READS_MAX */
-	uint32_t reads_busy;
 	uint64_t read_round;	   /* ReadIndex ctx of the reads gathered now */
 	uint32_t reads_in_round;   /* reads waiting to start that round */
+	struct node_apply_stage applystage;
+	raft_index commit_pushed;  /* last COMMIT handed to the apply stage */
 
-	raft_index applied_index;
 	raft_index applied_reported; /* last RAFT_EVENT_APPLIED given to the core */
 	raft_index hint_saved;	     /* last commit hint given to the log */
 	uint64_t hint_saved_ns;
@@ -278,6 +358,7 @@ struct node_memory {
 	uint64_t kv_bytes;	    /* node_kv_memory_bytes() */
 	uint64_t log_staging_bytes; /* two group buffers */
 	uint64_t reads_bytes;	    /* pending linearizable reads */
+	uint64_t stage_rings_bytes; /* rings between stages, reply arena */
 	uint64_t dpdk_bytes;	    /* EAL memory (mbuf pool inside) */
 	uint64_t total_bytes;
 };
@@ -322,16 +403,23 @@ void node_net_reply(struct node_daemon *d, const struct dp_endpoints *to, uint64
 		    uint64_t seq, uint8_t status, const uint8_t *value, uint32_t value_bytes,
 		    const uint64_t *trace_ns);
 
-/* apply.c */
-void node_apply_committed(struct node_daemon *d, raft_index commit_index);
+/* apply.c, the control side */
+/* Hands the apply stage everything up to commit_index. */
+void node_apply_commit(struct node_daemon *d, raft_index commit_index);
 void node_apply_read_states(struct node_daemon *d, const struct raft_read_state *rs,
 			    uint32_t count);
-void node_apply_read(struct node_daemon *d, const struct dp_rx_frame *in, uint64_t rx_ns);
+void node_apply_read(struct node_daemon *d, const struct dp_rx_frame *in, uint64_t rx_ns,
+		     bool stale);
 void node_apply_start_reads(struct node_daemon *d);
-void node_apply_serve_reads(struct node_daemon *d);
-/* now_ns 0: stamped with the current time. */
+/* Sends the replies the apply stage made; returns how many. */
+uint32_t node_apply_send_replies(struct node_daemon *d);
+/* How far the apply stage applied (acquire). */
+raft_index node_apply_applied(const struct node_daemon *d);
+/* The commit hint follows the applied index, lazily. */
+void node_apply_save_hint(struct node_daemon *d);
 void node_trace_stamp(struct node_daemon *d, raft_index up_to, unsigned stage, uint64_t now_ns);
-/* Applies one committed entry read from the log (replay at start). */
+/* Applies one committed entry read from the log (replay at start, before
+ * any lcore runs). */
 void node_apply_replayed(struct node_daemon *d, const struct store_entry *e);
 
 /* status.c */

@@ -250,21 +250,9 @@ static void net_client(struct node_daemon *d, const struct dp_rx_frame *in)
 			       (const uint8_t *)json, n > 0 ? (uint32_t)n : 0, NULL);
 		return;
 	}
-	case DP_CLIENT_GET_STALE: {
-		const uint8_t *value = NULL;
-		uint32_t value_bytes = 0;
-		int st = req->key_bytes > UINT16_MAX
-				 ? NODE_KV_NOT_FOUND
-				 : node_kv_get(d->kv, req->key, (uint16_t)req->key_bytes, &value,
-					       &value_bytes);
-		uint64_t trace[DP_TRACE_STAGES] = {rx_ns, rx_ns, rx_ns, rx_ns, rx_ns, rx_ns};
-		node_net_reply(d, &in->addr, req->client_id, req->request_seq,
-			       st == NODE_KV_OK ? DP_CLIENT_OK : DP_CLIENT_NOT_FOUND, value,
-			       value_bytes, (req->flags & DP_CLIENT_FLAG_TRACE) ? trace : NULL);
-		return;
-	}
+	case DP_CLIENT_GET_STALE:
 	case DP_CLIENT_GET:
-		node_apply_read(d, in, rx_ns);
+		node_apply_read(d, in, rx_ns, req->op == DP_CLIENT_GET_STALE);
 		return;
 	case DP_CLIENT_TRANSFER:
 		net_transfer(d, in);

@@ -145,25 +145,25 @@ int main(int argc, char **argv)
 	struct dp_lcore_config lc = {.idle_policy = d.cfg.idle == NODE_IDLE_BUSY ? DP_IDLE_BUSY
 										 : DP_IDLE_ADAPTIVE,
 				     .spin_rounds_max = 256, .sleep_us_max = 200};
-	const struct dp_stage stages[2] = {
+	const struct dp_stage stages[3] = {
 		{.name = "log", .poll = node_log_stage_poll, .ctx = &d.logstage,
 		 .stop = node_log_stage_stop},
-		{.name = "rxtx+control+apply", .poll = raftnode_stage, .ctx = &d},
+		{.name = "rxtx+control", .poll = raftnode_stage, .ctx = &d},
+		{.name = "apply", .poll = node_apply_stage_poll, .ctx = &d.applystage},
 	};
-	const int stage_lcore[2] = {d.cfg.stage_lcore[NODE_STAGE_LOG],
-				    d.cfg.stage_lcore[NODE_STAGE_CONTROL]};
+	const int stage_lcore[3] = {d.cfg.stage_lcore[NODE_STAGE_LOG],
+				    d.cfg.stage_lcore[NODE_STAGE_CONTROL],
+				    d.cfg.stage_lcore[NODE_STAGE_APPLY]};
 	for (uint32_t k = 0; k < lcores_count; k++) {
 		dp_lcore_init(&lcores[k], &lc);
-		for (uint32_t i = 0; i < 2; i++) {
+		for (uint32_t i = 0; i < 3; i++) {
 			if (stage_lcore[i] == (int)ids[k]) {
 				dp_lcore_add_stage(&lcores[k], &stages[i]);
 			}
 		}
 	}
-	if (stage_lcore[0] != stage_lcore[1]) {
-		fprintf(stderr, "raftnode %u: the log stage runs on lcore %d, rx/tx, control and "
-			"apply on lcore %d\n", id, stage_lcore[0], stage_lcore[1]);
-	}
+	fprintf(stderr, "raftnode %u: lcores: rx/tx and control on %d, log on %d, apply on %d\n",
+		id, stage_lcore[1], stage_lcore[0], stage_lcore[2]);
 	raftnode_daemon = &d;
 	d.stop |= raftnode_stop; /* a signal during the start */
 	rc = dp_sched_run(lcores, lcores_count, &d.stop);

@@ -78,6 +78,17 @@ static void status_drops(struct node_daemon *d, struct status_buf *b)
 	status_add(b, "},");
 }
 
+/* The state machine's figures, as the apply stage last published them. */
+static uint32_t status_kv_keys(const struct node_daemon *d)
+{
+	return __atomic_load_n(&d->applystage.keys_published, __ATOMIC_RELAXED);
+}
+
+static uint64_t status_kv_digest(const struct node_daemon *d)
+{
+	return __atomic_load_n(&d->applystage.digest_published, __ATOMIC_RELAXED);
+}
+
 /* What both forms start with: who the node is and where its log stands. */
 static void status_head(struct node_daemon *d, struct status_buf *b)
 {
@@ -88,7 +99,7 @@ static void status_head(struct node_daemon *d, struct status_buf *b)
 		   "\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
 		   ",\"last_index\":%" PRIu64 ",\"durable_index\":%" PRIu64 ",",
 		   d->cfg.self, raft_role_name(raft_role(d->raft)), raft_current_term(d->raft),
-		   raft_leader_id(d->raft), raft_commit_index(d->raft), d->applied_index,
+		   raft_leader_id(d->raft), raft_commit_index(d->raft), node_apply_applied(d),
 		   raft_last_index(d->raft), durable);
 }
 
@@ -113,7 +124,7 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 		   ",\"last_last_index\":%" PRIu64 ",\"last_term\":%" PRIu64 "},",
 		   c->entries_rolled_back, c->rollback_first, c->rollback_last, c->rollback_term);
 	status_add(&b, "\"kv\":{\"keys\":%u,\"digest\":\"%016" PRIx64 "\"},",
-		   node_kv_keys_count(d->kv), node_kv_digest(d->kv));
+		   status_kv_keys(d), status_kv_digest(d));
 	status_add(&b, "\"counters\":{\"frames_rx\":%" PRIu64 ",\"frames_tx\":%" PRIu64
 		   ",\"send_failed\":%" PRIu64 ",\"auth_failures\":%" PRIu64
 		   ",\"client_requests\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"busy\":%" PRIu64
@@ -130,7 +141,7 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 		   dp_wire_dropped(&d->transport.wire.counters, DP_ERR_BAD_TAG),
 		   c->client_requests, c->replies_sent, c->replies_busy, c->replies_redirect,
 		   c->replies_retry, c->client_bad, c->proposals, c->proposed_entries,
-		   c->reads_served, c->appends_split, c->appends_dropped_no_room,
+		   __atomic_load_n(&d->applystage.reads_served, __ATOMIC_RELAXED), c->appends_split, c->appends_dropped_no_room,
 		   ss.groups_count,
 		   ss.groups_count > 0 ? (double)ss.entries_count / (double)ss.groups_count : 0.0,
 		   rc.elections_started, rc.entries_truncated, rc.msgs_dropped_stale,
@@ -146,7 +157,7 @@ int node_status_json_brief(struct node_daemon *d, char *out, size_t out_bytes)
 	status_head(d, &b);
 	status_add(&b, "\"rollback\":{\"entries\":%" PRIu64 "},\"kv\":{\"keys\":%u,"
 		   "\"digest\":\"%016" PRIx64 "\"},\"truncated\":true,",
-		   d->counters.entries_rolled_back, node_kv_keys_count(d->kv), node_kv_digest(d->kv));
+		   d->counters.entries_rolled_back, status_kv_keys(d), status_kv_digest(d));
 	/* Followers as [id, match_index, next_index, inflight]. */
 	status_add(&b, "\"followers_brief\":[");
 	bool first = true;
@@ -175,7 +186,7 @@ void node_status_refresh(struct node_daemon *d)
 	n.values[1] = raft_current_term(d->raft);
 	n.values[2] = raft_leader_id(d->raft);
 	n.values[3] = raft_commit_index(d->raft);
-	n.values[4] = d->applied_index;
+	n.values[4] = node_apply_applied(d);
 	n.values[5] = raft_last_index(d->raft);
 	n.values[6] = durable;
 	n.values[7] = d->transport.counters.received;
@@ -191,8 +202,8 @@ void node_status_refresh(struct node_daemon *d)
 	n.values[13] = d->counters.entries_rolled_back;
 	n.values[14] = d->counters.client_requests;
 	n.values[15] = d->counters.replies_busy;
-	n.values[16] = node_kv_keys_count(d->kv);
-	n.values[17] = node_kv_digest(d->kv);
+	n.values[16] = status_kv_keys(d);
+	n.values[17] = status_kv_digest(d);
 	n.values[18] = rc.elections_started;
 	pthread_mutex_lock(&d->status_lock);
 	d->status = n;

@@ -31,7 +31,8 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
 
   up --nodes N [--hosts H] [--transport af_packet|memif|udp]
      [--engine uring|pwrite] [--durability fsync|dsync|none]
-     [--election-timeout-ms T] [--lcores float|spread|LIST] [--log-lcore]
+     [--election-timeout-ms T] [--lcores float|spread|LIST]
+     [--log-lcore] [--apply-lcore]
      [--placement H1,H2,...] [--subnet A.B.C] [--prefix P]
      [--run-dir DIR] [--build DIR] [--daemon PATH] [--no-start]
         Builds the topology, writes DIR/cluster.ini, DIR/secret (32 random
@@ -88,8 +89,9 @@ udp = kernel sockets, rn<i> holds A.B.C.i/24; memif: not supported yet.
 --lcores: float (default) writes `lcores = 0@(0-<cpus-1>)` (EAL --lcores
 syntax: lcore 0 floats over every CPU), spread gives node i CPU (i-1) mod
 cpus, LIST is written as is. --log-lcore gives each node's log stage an lcore
-of its own (lcore 1; rx/tx, control and apply stay on lcore 0): float makes
-it `0@(0-<cpus-1>),1@(0-<cpus-1>)`, spread pins lcore 1 on the next CPU.
+of its own (lcore 1), --apply-lcore its apply stage (the next lcore, 1 or 2);
+rx/tx and control stay on lcore 0. float floats every lcore over every CPU
+(`0@(0-<cpus-1>),1@(0-<cpus-1>),...`), spread pins them on the next CPUs.
 Limits: 1..16 nodes, 1..9 hosts.
 USAGE
 }
@@ -107,6 +109,7 @@ durability=fsync
 election_ms=""
 lcores_opt=float
 log_lcore=0
+apply_lcore=0
 placement_opt=""
 subnet=10.77.0
 build=""
@@ -145,6 +148,7 @@ parse_args() {
 		--election-timeout-ms) need_val "$@"; election_ms=$2; shift ;;
 		--lcores) need_val "$@"; lcores_opt=$2; shift ;;
 		--log-lcore) log_lcore=1 ;;
+		--apply-lcore) apply_lcore=1 ;;
 		--placement) need_val "$@"; placement_opt=$2; shift ;;
 		--subnet) need_val "$@"; subnet=$2; shift ;;
 		--prefix) need_val "$@"; prefix=$2; prefix_set=1; shift ;;
@@ -223,6 +227,7 @@ durability=$durability
 election_ms=$election_ms
 lcores_opt=$lcores_opt
 log_lcore=$log_lcore
+apply_lcore=$apply_lcore
 placement=${placement[*]}
 subnet=$subnet
 build=$build
@@ -237,7 +242,7 @@ load_state() {
 	[ -f "$f" ] || die "no cluster in $run_dir (no cluster.env): run 'cluster.sh up' first, or pass --run-dir"
 	while IFS='=' read -r key val; do
 		case "$key" in
-		prefix | nodes | hosts | transport | engine | durability | election_ms | lcores_opt | log_lcore | subnet | build | daemon)
+		prefix | nodes | hosts | transport | engine | durability | election_ms | lcores_opt | log_lcore | apply_lcore | subnet | build | daemon)
 			printf -v "$key" '%s' "$val" ;;
 		placement) read -r -a placement <<<"$val" ;;
 		esac
@@ -454,7 +459,7 @@ topology_up() {
 cluster_id() { echo $(($(printf '%s' "$prefix" | cksum | cut -d' ' -f1) % 2000000000 + 1)); }
 
 write_config() {
-	local i h et hb cpus lc f map
+	local i h et hb cpus lc f map k l extra
 	et=${election_ms:-300}
 	if [ -z "$election_ms" ] && [ "$nodes" -gt "$(ncpus)" ]; then et=500; fi
 	hb=$((et / 6 / 10 * 10))
@@ -465,10 +470,11 @@ write_config() {
 	spread) lc="" ;;
 	*) lc=$lcores_opt ;;
 	esac
-	map="rxtx:0,log:0,control:0,apply:0"
-	if [ "$log_lcore" = 1 ]; then
-		map="rxtx:0,log:1,control:0,apply:0"
-		[ "$lcores_opt" != float ] || lc="$lc,1@(0-$((cpus - 1)))"
+	# Stages apart: the log on lcore 1, apply on the next one.
+	extra=$((log_lcore + apply_lcore))
+	map="rxtx:0,log:$log_lcore,control:0,apply:$((apply_lcore * (log_lcore + 1)))"
+	if [ "$lcores_opt" = float ]; then
+		for ((k = 1; k <= extra; k++)); do lc+=",$k@(0-$((cpus - 1)))"; done
 	fi
 	f="$run_dir/cluster.ini"
 	{
@@ -513,8 +519,10 @@ write_config() {
 				lc=$(((i - 1) % cpus))
 				echo
 				echo "[node.$i]"
-				if [ "$log_lcore" = 1 ]; then
-					echo "lcores = 0@$lc,1@$((i % cpus))"
+				if [ "$extra" -gt 0 ]; then
+					l="0@$lc"
+					for ((k = 1; k <= extra; k++)); do l+=",$k@$(((i - 1 + k) % cpus))"; done
+					echo "lcores = $l"
 					echo "lcore_map = $map"
 				else
 					echo "lcores = $lc"
@@ -632,11 +640,11 @@ cmd_up() {
 	compute_placement
 	index_nodes
 	local want have h i line=""
-	want="$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt $log_lcore ${placement[*]} $subnet"
+	want="$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt $log_lcore $apply_lcore ${placement[*]} $subnet"
 	if [ -f "$(state_file)" ]; then
 		have=$(
 			load_state
-			echo "$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt $log_lcore ${placement[*]} $subnet"
+			echo "$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt $log_lcore $apply_lcore ${placement[*]} $subnet"
 		)
 		[ "$have" = "$want" ] ||
 			die "a different cluster is up in $run_dir (prefix nodes hosts ...: $have); run 'cluster.sh down --run-dir $run_dir' first"

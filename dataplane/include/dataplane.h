@@ -727,7 +727,7 @@ uint32_t dp_ring_push_burst(struct dp_ring *r, void *const *objs, uint32_t count
 uint32_t dp_ring_pop_burst(struct dp_ring *r, void **objs, uint32_t count_max);
 
 /* The same ring carrying small fixed-size records by value (elem_bytes a
- * multiple of 4, at most 128): a stage hands another a descriptor without
+ * multiple of 4, at most 1024): a stage hands another a descriptor without
  * a pool of descriptors to manage. Holds slots_count - 1 records; mem must
  * be 64-byte aligned. */
 size_t dp_ring_elem_mem_bytes(uint32_t elem_bytes, uint32_t slots_count); /* 0 if invalid */

@@ -144,8 +144,8 @@ enum node_durability {
 enum node_engine { NODE_ENGINE_URING = 1, NODE_ENGINE_PWRITE = 2 };
 
 /* The daemon's stages, as [node] lcore_map names them ("rxtx:0,log:1,
- * control:0,apply:0"). rxtx, control and apply share one lcore in this
- * version; the log stage may have its own. */
+ * control:0,apply:2"). rxtx and control share one lcore in this version;
+ * log and apply may have their own. */
 enum node_stage { NODE_STAGE_RXTX = 0, NODE_STAGE_LOG, NODE_STAGE_CONTROL, NODE_STAGE_APPLY,
 		  NODE_STAGES };
 const char *node_stage_name(int stage);

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Integration (d): kill -9 every node (while a writer runs), restart them
-# all: every acknowledged write is intact. With --log-lcore the same with
-# every node's log stage on an lcore (a thread) of its own: what crosses the
-# rings between control and the log is durable before it is acknowledged,
-# and a SIGTERM drains and flushes the log on its own lcore.
+# all: every acknowledged write is intact. With --stages-apart the same with
+# every node's log and apply stages each on an lcore (a thread) of its own:
+# what crosses the rings between control and the log is durable before it
+# is acknowledged, replies come from the apply stage through its ring, and
+# a SIGTERM drains and flushes the log on its own lcore.
 . "$(dirname "$0")/lib.sh"
 up_args=()
-if [ "${1:-}" = --log-lcore ]; then
-	it_setup dl 10.91.0
-	up_args=(--log-lcore)
+if [ "${1:-}" = --stages-apart ]; then
+	it_setup ds 10.91.0
+	up_args=(--log-lcore --apply-lcore)
 else
 	it_setup d 10.84.0
 fi
@@ -17,8 +18,8 @@ it_up --nodes 3 "${up_args[@]}"
 it_wait_leader 10 >/dev/null || it_fail "no leader in 10 s"
 if [ ${#up_args[@]} -gt 0 ]; then
 	for n in 1 2 3; do
-		grep -q "the log stage runs on lcore 1, rx/tx, control and apply on lcore 0" \
-			"$IT_RUN/logs/node$n.log" || it_fail "node $n does not run its log stage apart"
+		grep -q "lcores: rx/tx and control on 0, log on 1, apply on 2" \
+			"$IT_RUN/logs/node$n.log" || it_fail "node $n does not run its stages apart"
 	done
 fi
 "$IT_BUILD/tests/integration/kvbulk" put --count 300 --via 1,2,3 --acked "$IT_WORK/acked" \
