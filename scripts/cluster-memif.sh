@@ -144,12 +144,13 @@ memif_status() {
 # Composes switch.rules from DIR/faults/*, signals the switch and waits
 # (<= 3 s) until it reports the same text applied.
 memif_apply_rules() {
-	local f p
+	local f p parts
 	f=$(sw_rules)
 	mkdir -p "$run_dir/faults"
+	mapfile -t parts < <(find "$run_dir/faults" -maxdepth 1 -type f)
 	{
 		echo "# written by scripts/cluster.sh (memif); ports: 0 kernel, i node i"
-		cat "$run_dir/faults/"* 2>/dev/null | sort -u
+		[ ${#parts[@]} -eq 0 ] || sort -u "${parts[@]}"
 	} >"$f.tmp"
 	mv "$f.tmp" "$f"
 	p=$(sw_pid)
