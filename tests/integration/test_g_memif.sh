@@ -23,6 +23,7 @@ out=$("$IT_SRC/scripts/cluster.sh" up --nodes 3 --hosts 2 --transport memif --ru
 	fi
 	it_fail "cluster.sh up --transport memif"
 }
+# shellcheck disable=SC2034 # read by lib.sh (it_leader)
 IT_NODES=3
 grep -q '^dpdk_port = net_memif0,role=client,socket=.*/memif/node2.sock' "$IT_RUN/cluster.ini" ||
 	it_fail "cluster.ini does not give node 2 its memif client port"
