@@ -515,15 +515,22 @@ write_config() {
 		echo "idle = adaptive"
 		echo "durability = $durability"
 		echo "io_engine = $engine"
-		if [ "$lcores_opt" = spread ] || [ "$transport" = memif ]; then
+		if [ "$lcores_opt" = spread ]; then
 			for ((i = 1; i <= nodes; i++)); do
 				lc=$(((i - 1) % cpus))
 				echo
 				echo "[node.$i]"
-				[ "$transport" != memif ] || echo "dpdk_port = $(memif_vdev "$i")"
-				[ "$lcores_opt" = spread ] || continue
 				echo "lcores = $lc"
 				echo "lcore_map = rxtx:$lc,log:$lc,control:$lc,apply:$lc"
+			done
+		fi
+		# memif: a section of its own per node (with spread, a node's keys
+		# come in two [node.<i>] sections; the parser takes both).
+		if [ "$transport" = memif ]; then
+			for ((i = 1; i <= nodes; i++)); do
+				echo
+				echo "[node.$i]"
+				echo "dpdk_port = $(memif_vdev "$i")"
 			done
 		fi
 	} >"$f.tmp"

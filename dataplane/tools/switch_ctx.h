@@ -15,7 +15,7 @@
 #define SWITCH_MEMIF_PORTS_MAX (SW_PORTS_MAX - 1u)
 #define SWITCH_VDEV_BYTES 256u
 #define SWITCH_PATH_BYTES 108u /* sun_path */
-#define SWITCH_MBUFS_PER_PORT 1023u /* 2^n - 1; mbufs live one round */
+#define SWITCH_MBUFS_PER_PORT 511u /* 2^n - 1; an mbuf lives one round */
 #define SWITCH_HOUSEKEEP_MS 100u
 #define SWITCH_STATS_MS 1000u
 

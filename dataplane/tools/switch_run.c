@@ -252,7 +252,7 @@ int switch_run(struct switch_ctx *s, volatile int *stop, volatile int *reload)
 		.idle_policy = s->o.busy ? DP_IDLE_BUSY : DP_IDLE_ADAPTIVE,
 		.spin_rounds_max = 256, .sleep_us_max = s->o.sleep_us_max};
 	dp_lcore_init(&lcore, &lc);
-	int rc = dp_lcore_add_stage(&lcore, &(struct dp_stage){"switch", run_poll, &st});
+	int rc = dp_lcore_add_stage(&lcore, &(struct dp_stage){.name = "switch", .poll = run_poll, .ctx = &st});
 	RN_ASSERT(rc == 0);
 	printf("ready: %u port(s), idle %s\n", s->ports_count, s->o.busy ? "busy" : "adaptive");
 	fflush(stdout);
