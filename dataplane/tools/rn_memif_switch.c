@@ -112,7 +112,13 @@ static int switch_parse(int argc, char **argv, struct switch_opts *o)
 			}
 			o->busy = strcmp(optarg, "busy") == 0;
 			break;
-		case 'u': o->sleep_us_max = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'u':
+			o->sleep_us_max = (uint32_t)strtoul(optarg, NULL, 10);
+			if (o->sleep_us_max < 1 || o->sleep_us_max > 100000) {
+				fprintf(stderr, "rn_memif_switch: --sleep-us-max 1..100000\n");
+				return 2;
+			}
+			break;
 		case 'h': switch_usage(stdout); exit(0);
 		default: return 2;
 		}

@@ -18,6 +18,7 @@
 #define SWITCH_MBUFS_PER_PORT 511u /* 2^n - 1; an mbuf lives one round */
 #define SWITCH_HOUSEKEEP_MS 100u
 #define SWITCH_STATS_MS 1000u
+#define SWITCH_STATS_BYTES 8192u /* a header line + ~150 bytes a port */
 
 struct switch_txq {
 	struct rte_mbuf *mbufs[DP_BURST_MAX];
@@ -53,7 +54,9 @@ struct switch_ctx {
 	struct sw_fwd fwd;
 	uint64_t housekeep_tsc, stats_tsc, housekeep_every_tsc, stats_every_tsc;
 	uint64_t rules_loads, rules_errors;
+	struct dp_lcore lcore; /* the one lcore's loop and idle policy */
 	char rules_text[SW_RULES_BYTES_MAX + 1];
+	char stats_text[SWITCH_STATS_BYTES];
 };
 
 /* Polls every port until *stop; reloads the rules when *reload is set.

@@ -91,7 +91,7 @@ static int rules_line(char *line, uint32_t ports_count, struct sw_rules *r, cons
 int sw_rules_parse(const char *text, uint32_t ports_count, struct sw_rules *out, char *errmsg,
 		   size_t errmsg_bytes)
 {
-	static struct sw_rules next; /* 1 KiB: kept off the stack; one lcore parses */
+	struct sw_rules next; /* 1 KiB */
 	char line[256];
 
 	RN_ASSERT(text != NULL && out != NULL && errmsg != NULL);

@@ -166,12 +166,13 @@ static void run_reload(struct switch_ctx *s)
 	}
 }
 
-static void run_stats(const struct switch_ctx *s)
+static void run_stats(struct switch_ctx *s)
 {
-	static char text[8192];
+	char *text = s->stats_text;
+	const size_t text_bytes = sizeof(s->stats_text);
 	size_t at = 0;
 	const struct sw_counters *c = &s->fwd.counters;
-	at += (size_t)snprintf(text + at, sizeof(text) - at,
+	at += (size_t)snprintf(text + at, text_bytes - at,
 			       "macs_learned %u flooded %llu unknown_unicast %llu hairpin %llu "
 			       "cut %llu lost %llu link_down %llu runts %llu mac_moves %llu "
 			       "table_full %llu rules_loads %llu rules_errors %llu\n",
@@ -182,13 +183,13 @@ static void run_stats(const struct switch_ctx *s)
 			       (unsigned long long)c->runts, (unsigned long long)c->mac_moves,
 			       (unsigned long long)c->table_full, (unsigned long long)s->rules_loads,
 			       (unsigned long long)s->rules_errors);
-	for (uint32_t i = 0; i < s->ports_count && at < sizeof(text); i++) {
+	for (uint32_t i = 0; i < s->ports_count && at < text_bytes; i++) {
 		const struct switch_port *p = &s->ports[i];
 		if ((s->fwd.present & (1u << i)) == 0) {
 			continue;
 		}
 		const struct dp_port_counters *pc = &p->port.counters;
-		at += (size_t)snprintf(text + at, sizeof(text) - at,
+		at += (size_t)snprintf(text + at, text_bytes - at,
 				       "port %u %s link %s rx %llu tx %llu tx_unsent_freed %llu %s\n",
 				       i, p->name, p->link_up ? "up" : "down",
 				       (unsigned long long)pc->rx_frames,
@@ -238,7 +239,7 @@ static uint32_t run_poll(void *arg)
 
 int switch_run(struct switch_ctx *s, volatile int *stop, volatile int *reload)
 {
-	static struct dp_lcore lcore;
+	struct dp_lcore *lcore = &s->lcore;
 	RN_ASSERT(s != NULL && stop != NULL && reload != NULL);
 	uint64_t hz = rte_get_tsc_hz();
 	s->housekeep_every_tsc = hz * SWITCH_HOUSEKEEP_MS / 1000u;
@@ -251,14 +252,14 @@ int switch_run(struct switch_ctx *s, volatile int *stop, volatile int *reload)
 	struct dp_lcore_config lc = {
 		.idle_policy = s->o.busy ? DP_IDLE_BUSY : DP_IDLE_ADAPTIVE,
 		.spin_rounds_max = 256, .sleep_us_max = s->o.sleep_us_max};
-	dp_lcore_init(&lcore, &lc);
-	int rc = dp_lcore_add_stage(&lcore, &(struct dp_stage){.name = "switch", .poll = run_poll, .ctx = &st});
+	dp_lcore_init(lcore, &lc);
+	int rc = dp_lcore_add_stage(lcore, &(struct dp_stage){.name = "switch", .poll = run_poll, .ctx = &st});
 	RN_ASSERT(rc == 0);
 	printf("ready: %u port(s), idle %s\n", s->ports_count, s->o.busy ? "busy" : "adaptive");
 	fflush(stdout);
-	dp_lcore_run(&lcore, stop);
+	dp_lcore_run(lcore, stop);
 	run_stats(s);
-	printf("stopped: %llu rounds, %llu frames in\n", (unsigned long long)lcore.stats.rounds,
-	       (unsigned long long)lcore.stats.work_items);
+	printf("stopped: %llu rounds, %llu frames in\n", (unsigned long long)lcore->stats.rounds,
+	       (unsigned long long)lcore->stats.work_items);
 	return 0;
 }
