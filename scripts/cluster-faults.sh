@@ -11,6 +11,8 @@
 # traffic flows again the moment `heal` removes the rules.
 # (tc cannot do this here: the CI kernel has neither cls_flower nor
 # act_gact, and no sch_netem either; it does have nf_tables.)
+# With --transport memif every fault is a rule of the switch instead
+# (memif_partition, memif_heal, memif_netem in cluster-memif.sh).
 
 part_table=rn_part # in every host namespace, bridge and ip families
 
@@ -61,6 +63,10 @@ cmd_partition() {
 		[ -z "$node_arg" ] && [ -z "$part_from" ] && [ "$one_way" -eq 0 ] ||
 			usage_err "--hosts takes no node, --from or --one-way"
 		[ "$hosts" -gt 1 ] || usage_err "--hosts: this cluster has one host, no inter-host link to cut"
+		if [ "$transport" = memif ]; then
+			memif_partition
+			return 0
+		fi
 		say "partition: cutting the inter-host link(s) $(for ((j = 1; j < hosts; j++)); do printf '%s ' "$prefix-x$j$((j + 1))"; done)"
 		touch "$run_dir/partitioned-hosts"
 		hosts_links down
@@ -68,7 +74,7 @@ cmd_partition() {
 	fi
 	[ -n "$node_arg" ] || usage_err "say what to cut: --hosts, or --node ID [--from ID] [--one-way]"
 	check_node_id "$node_arg" "--node"
-	need_nft
+	[ "$transport" = memif ] || need_nft
 	if [ -n "$part_from" ]; then
 		check_node_id "$part_from" "--from"
 		[ "$part_from" != "$node_arg" ] || usage_err "--from must name another node than --node"
@@ -78,6 +84,10 @@ cmd_partition() {
 	fi
 	[ ${#peers[@]} -gt 0 ] || usage_err "node $node_arg has no peers to cut it from"
 	say "partition: node $node_arg from node(s) ${peers[*]}$([ "$one_way" -eq 1 ] && echo ' (one way: only what it sends is dropped)')"
+	if [ "$transport" = memif ]; then
+		memif_partition "${peers[@]}"
+		return 0
+	fi
 	for j in "${peers[@]}"; do
 		part_drop "$node_arg" "$j"
 		[ "$one_way" -eq 1 ] || part_drop "$j" "$node_arg"
@@ -88,6 +98,11 @@ cmd_heal() {
 	local h ns
 	need_root
 	load_state
+	if [ "$transport" = memif ]; then
+		say "heal: the switch's cut rules removed (loss rules left as they are)"
+		memif_heal
+		return 0
+	fi
 	say "heal: inter-host link(s) up, node partitions removed (netem left as it is)"
 	rm -f "$run_dir/partitioned-hosts"
 	hosts_links up
@@ -192,6 +207,10 @@ cmd_netem() {
 	load_state
 	check_netem_args
 	what=$([ "$part_hosts" -eq 1 ] && echo "the inter-host link(s)" || echo "traffic to node $node_arg")
+	if [ "$transport" = memif ]; then
+		memif_netem
+		return 0
+	fi
 	if [ "$netem_clear" -eq 1 ]; then
 		say "netem: clearing $what"
 		while read -r ns dev; do netem_clear_one "$ns" "$dev"; done < <(netem_devs)

@@ -7,8 +7,10 @@
 # one veth per neighbouring pair, which `partition --hosts` cuts. The root
 # namespace gets one veth into each host, so raftctl reaches every node, on
 # both sides of a cut. Writes the cluster's config, secret, data and logs
-# under a run directory and starts the nodes. Idempotent: `up` twice is the
-# same cluster, `down` twice is harmless. `cluster.sh --help` for the rest.
+# under a run directory and starts the nodes. With --transport memif the
+# nodes' ports are memif links to one switch process instead
+# (scripts/cluster-memif.sh). Idempotent: `up` twice is the same cluster,
+# `down` twice is harmless. `cluster.sh --help` for the rest.
 # shellcheck disable=SC2015 # `test && test || usage_err` is meant: any failing test errs
 set -euo pipefail
 # CLUSTER_SH_TRACE=1: trace every command with a timestamp (to find slow steps).
@@ -45,12 +47,14 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
         only nodes that are not running; other options are refused (down
         first).
   down [--run-dir DIR] [--prefix P]
-        SIGTERM every node (SIGKILL after 5 s), deletes the namespaces, the
-        root veths and routes, DPDK runtime dirs and the run dir. With no
-        run dir left, removes whatever topology --prefix names.
+        SIGTERM every node (and the memif switch; SIGKILL after 5 s),
+        deletes the namespaces, the root veths and routes, DPDK runtime
+        dirs and the run dir (memif sockets included). With no run dir
+        left, removes whatever topology --prefix names.
   status [--run-dir DIR]
         Per node: host, pid, alive, and role/term/leader from raftctl when
-        it exists; the inter-host links, partitions and netem.
+        it exists; the inter-host links, partitions and netem (memif: the
+        switch's pid, ports, counters and rules).
   start ID | kill ID [--signal KILL|TERM]     (kill: default KILL)
   partition --hosts
         cuts every inter-host link (link down on both ends).
@@ -58,14 +62,17 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
         drops IPv4 between node ID and every other node (or only ID2);
         --one-way drops only what ID sends. Clients in the root namespace
         still reach ID. Made with nftables in the hosts' namespaces (bridge
-        forward hook for frames DPDK sends; ip input hook for kernel UDP).
+        forward hook for frames DPDK sends; ip input hook for kernel UDP);
+        with memif, rules of the switch (by port pair; --hosts cuts every
+        pair of ports on different hosts).
   heal  undoes every partition; leaves netem alone (netem ... --clear).
   netem ID|--hosts [--delay-ms D] [--jitter-ms J] [--loss-pct L]
         [--reorder-pct R] | --clear
         impairs traffic towards node ID (on its bridge port), or both ways on
         the inter-host links. Uses tc netem; on a kernel without sch_netem
         (CONFIG_NET_SCH_NETEM unset, as on the CI VM) loss alone is made with
-        nftables and delay/jitter/reorder are refused.
+        nftables and delay/jitter/reorder are refused. memif: loss only,
+        dropped by the switch; delay/jitter/reorder are refused.
   logs ID [-f]
 
 Defaults: --hosts 1, --transport af_packet, --engine uring, --durability
@@ -85,7 +92,15 @@ on veth rn<i> in its host namespace (its bridge port is rn<i>b). The root
 namespace has veth P-r<h> (A.B.C.<200+h>/32) into host h's bridge and a /32
 route to each node via its host; it does not forward between hosts.
 Transports: af_packet = DPDK net_af_packet on rn<i>, no kernel address;
-udp = kernel sockets, rn<i> holds A.B.C.i/24; memif: not supported yet.
+udp = kernel sockets, rn<i> holds A.B.C.i/24; memif = DPDK net_memif, node
+i a client of socket DIR/memif/node<i>.sock, whose server is one switch
+process per cluster (BUILD/dataplane/tools/rn_memif_switch, namespace P-sw,
+DIR/pids/switch.pid, DIR/logs/switch.log): an L2 learning switch with one
+memif port per node and a net_af_packet port on veth k0, whose root end
+P-r0 (A.B.C.200/32, MTU 1500) carries the /32 routes to the nodes. The
+host namespaces then hold only the node processes; hosts are labels the
+switch's partition rules use. A memif client does not reconnect, so a
+switch that `up` restarts also restarts the running nodes.
 --lcores: float (default) writes `lcores = 0@(0-<cpus-1>)` (EAL --lcores
 syntax: lcore 0 floats over every CPU), spread gives node i CPU (i-1) mod
 cpus, LIST is written as is. --log-lcore gives each node's log stage an lcore
@@ -184,8 +199,7 @@ check_up_args() {
 		usage_err "--hosts must be 1..9, not '$hosts'"
 	[ "$hosts" -le "$nodes" ] || usage_err "--hosts $hosts is more than --nodes $nodes"
 	case "$transport" in
-	af_packet | udp) ;;
-	memif) usage_err "--transport memif is not supported yet (memif links are point to point and do not fit the bridge topology); use af_packet or udp" ;;
+	af_packet | udp | memif) ;;
 	*) usage_err "--transport must be af_packet, memif or udp, not '$transport'" ;;
 	esac
 	case "$engine" in uring | pwrite) ;; *) usage_err "--engine must be uring or pwrite, not '$engine'" ;; esac
@@ -400,11 +414,10 @@ root_check_routes() {
 # a partition cannot be bypassed through root: forwarding=0 on each root
 # veth, and since a later write to net.ipv4.ip_forward (dockerd does one)
 # resets that, also an nftables table dropping anything forwarded from or
-# to them.
+# to them. Arguments: the root veths (all of them).
 root_guard() {
-	local h keys=()
-	for ((h = 1; h <= hosts; h++)); do
-		rl=$prefix-r$h
+	local rl keys=()
+	for rl in "$@"; do
 		keys+=("net.ipv6.conf.$rl.disable_ipv6=1" "net.ipv4.conf.$rl.forwarding=0"
 			"net.ipv4.conf.$rl.arp_ignore=1" "net.ipv4.conf.$rl.rp_filter=0")
 	done
@@ -451,7 +464,9 @@ topology_up() {
 	for ((h = 1; h <= hosts; h++)); do host_create_batch "$h" | run_batch "$prefix-h$h"; done
 	root_batch | run_batch ""
 	for ((h = 1; h <= hosts; h++)); do host_config_batch "$h" | run_batch "$prefix-h$h"; done
-	root_guard
+	local rls=()
+	for ((h = 1; h <= hosts; h++)); do rls+=("$prefix-r$h"); done
+	root_guard "${rls[@]}"
 }
 
 # ---- configuration -----------------------------------------------------------
@@ -502,6 +517,9 @@ write_config() {
 		echo "data_dir = $run_dir/data/node%i"
 		if [ "$transport" = udp ]; then
 			echo "transport = udp"
+		elif [ "$transport" = memif ]; then
+			echo "transport = dpdk"
+			echo "; dpdk_port: in [node.<i>] (the memif client of switch port i, node i's MAC)"
 		else
 			echo "transport = dpdk"
 			echo "dpdk_port = net_af_packet0,iface=rn%i,framecnt=4096"
@@ -530,6 +548,15 @@ write_config() {
 				fi
 			done
 		fi
+		# memif: a section of its own per node (with spread, a node's keys
+		# come in two [node.<i>] sections; the parser takes both).
+		if [ "$transport" = memif ]; then
+			for ((i = 1; i <= nodes; i++)); do
+				echo
+				echo "[node.$i]"
+				echo "dpdk_port = $(memif_vdev "$i")"
+			done
+		fi
 	} >"$f.tmp"
 	mv "$f.tmp" "$f"
 }
@@ -553,9 +580,10 @@ pid_file() { echo "$run_dir/pids/node$1.pid"; }
 log_file() { echo "$run_dir/logs/node$1.log"; }
 raftctl_bin() { echo "$build/client/raftctl"; }
 
-node_pid() { # prints the pid if node $1 runs, else nothing
-	local f pid
-	f=$(pid_file "$1")
+node_pid() { pidfile_pid "$(pid_file "$1")"; } # the pid if node $1 runs
+
+pidfile_pid() { # prints the pid in file $1 if that process runs, else nothing
+	local f=$1 pid
 	[ -s "$f" ] || return 0
 	pid=$(cat "$f")
 	is_uint "$pid" && [ -r "/proc/$pid/stat" ] || return 0
@@ -573,6 +601,8 @@ start_node() {
 		return 0
 	fi
 	[ -x "$daemon" ] || die "no node binary at $daemon (build it: ninja -C $build; or up --no-start)"
+	[ "$transport" != memif ] || [ -n "$(sw_pid)" ] ||
+		die "node $i: the memif switch is not running (its port would not connect): run 'cluster.sh up' again"
 	ns=$prefix-h${H[$i]}
 	log=$(log_file "$i")
 	pidf=$(pid_file "$i")
@@ -656,9 +686,16 @@ cmd_up() {
 		done
 	done
 	say "placement:$line"
+	[ "$transport" != memif ] || memif_check_paths
 	save_state
 	write_files
-	topology_up
+	if [ "$transport" = memif ]; then
+		memif_topology_up
+		memif_switch_up
+		[ "$sw_started" -eq 0 ] || memif_restart_orphans
+	else
+		topology_up
+	fi
 	say "config $run_dir/cluster.ini (cluster id $(cluster_id)), secret $run_dir/secret"
 	if [ "$no_start" -eq 1 ]; then
 		say "--no-start: nodes not started (start one with: cluster.sh start ID --run-dir $run_dir)"
@@ -679,9 +716,7 @@ stop_all() {
 		p=$(node_pid "$i")
 		[ -z "$p" ] || pids+=("$p")
 	done
-	for ((h = 1; h <= 64; h++)); do
-		ns=$prefix-h$h
-		ns_exists "$ns" || continue
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$prefix-(h[0-9]+|sw)$" || true); do
 		for p in $(ip netns pids "$ns" 2>/dev/null); do pids+=("$p"); done
 	done
 	[ ${#pids[@]} -gt 0 ] || return 0
@@ -727,6 +762,7 @@ cmd_down() {
 		ns=$prefix-h$h
 		if ns_exists "$ns"; then ip netns del "$ns"; fi
 	done
+	if ns_exists "$prefix-sw"; then ip netns del "$prefix-sw"; fi # memif: the switch's
 	# Deleting a namespace deletes its veth ends and so their root peers, and
 	# a link's routes go with it; this catches a root veth left half-made.
 	for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E "^$prefix-r[0-9]+$" || true); do
@@ -734,11 +770,13 @@ cmd_down() {
 	done
 	if command -v nft >/dev/null; then nft delete table inet "${prefix}_guard" 2>/dev/null || true; fi
 	for ((i = 1; i <= 16; i++)); do rm -rf "/var/run/dpdk/$(file_prefix_of "$i")"; done
+	rm -rf "/var/run/dpdk/$prefix-sw"
 	# A node killed with SIGKILL leaves its hugepage files (<prefix>map_N)
 	# in every hugetlbfs mount: they would hold the pages until removed.
 	local mnt
 	for mnt in $(awk '$3 == "hugetlbfs" {print $2}' /proc/mounts 2>/dev/null); do
 		for ((i = 1; i <= 16; i++)); do rm -f "$mnt/$(file_prefix_of "$i")map_"*; done
+		rm -f "$mnt/$prefix-swmap_"*
 	done
 	if [ -d "$run_dir" ]; then
 		if [ -e "$run_dir/.raftnode-cluster" ] || [ $have_state -eq 1 ]; then
@@ -790,6 +828,10 @@ cmd_status() {
 		fi
 		printf '%-5s %-5s %-8s %-6s %-10s %-6s %-6s\n' "$i" "$h" "${p:--}" "$alive" "$role" "$term" "$leader"
 	done
+	if [ "$transport" = memif ]; then
+		memif_status
+		return 0
+	fi
 	for ((h = 1; h < hosts; h++)); do
 		l=$prefix-x$h$((h + 1))
 		state=$(ip -n "$prefix-h$h" -o link show dev "$l" 2>/dev/null | grep -q '[<,]UP[,>]' && echo up || echo DOWN)
@@ -839,6 +881,8 @@ cmd_logs() {
 
 # shellcheck source=scripts/cluster-faults.sh
 . "$root/scripts/cluster-faults.sh"
+# shellcheck source=scripts/cluster-memif.sh
+. "$root/scripts/cluster-memif.sh"
 
 main() {
 	parse_args "$@"

@@ -465,7 +465,8 @@ struct rte_mbuf;
 struct rte_mempool;
 struct rte_ring;
 
-#define DP_EAL_DEVICES_MAX 8u
+/* A node has one port; rn_memif_switch has one per node plus the kernel's. */
+#define DP_EAL_DEVICES_MAX 32u
 
 enum dp_hugepages {
 	DP_HUGEPAGES_AUTO = 0,	  /* use them when free ones exist */
