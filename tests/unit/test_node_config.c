@@ -139,7 +139,7 @@ static void test_bad_configs_name_line_and_key(void **state)
 		 "[cluster] id: missing"},
 		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
 		 "data_dir = /x\ntransport = udp\nlcore_map = rxtx:0,log:1,control:1,apply:0\n",
-		 "cfg.ini:9: [node] lcore_map: rxtx, control and apply must share one lcore"},
+		 "cfg.ini:9: [node] lcore_map: rxtx and control must share one lcore"},
 		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
 		 "data_dir = /x\ntransport = udp\nlcore_map = rxtx:0,log:1,control:0\n",
 		 "cfg.ini:9: [node] lcore_map: no lcore for stage 'apply'"},
@@ -173,9 +173,9 @@ static void test_bad_configs_name_line_and_key(void **state)
 	}
 	assert_int_equal(c.transport, NODE_TRANSPORT_UDP);
 	assert_int_equal(c.members[0].udp_port, 9000);
-	/* A log stage apart is taken, and parsed. */
+	/* Log and apply stages apart are taken, and parsed. */
 	char ini2[600];
-	snprintf(ini2, sizeof(ini2), "%slcore_map = rxtx:2, log:3, control:2, apply:2\n", ini);
+	snprintf(ini2, sizeof(ini2), "%slcore_map = rxtx:2, log:3, control:2, apply:4\n", ini);
 	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
 	if (rc != 0) {
 		fail_msg("log stage apart refused: %s", err);
@@ -183,7 +183,7 @@ static void test_bad_configs_name_line_and_key(void **state)
 	assert_int_equal(c.stage_lcore[NODE_STAGE_LOG], 3);
 	assert_int_equal(c.stage_lcore[NODE_STAGE_RXTX], 2);
 	assert_int_equal(c.stage_lcore[NODE_STAGE_CONTROL], 2);
-	assert_int_equal(c.stage_lcore[NODE_STAGE_APPLY], 2);
+	assert_int_equal(c.stage_lcore[NODE_STAGE_APPLY], 4);
 }
 
 static void test_missing_file(void **state)
