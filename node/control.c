@@ -245,8 +245,10 @@ uint32_t node_control_poll(struct node_daemon *d)
 		node_control_step(d, &ev);
 		work++;
 	}
-	/* The apply stage's replies and progress (from its own lcore). */
+	/* The apply stage's replies and progress (from its own lcore), and a
+	 * finished catch-up read's append. */
 	work += node_apply_send_replies(d);
+	work += node_net_catchup_poll(d);
 	struct raft_event applied;
 	if (control_applied_event(d, &applied)) {
 		node_control_step(d, &applied);

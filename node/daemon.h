@@ -103,7 +103,12 @@ struct node_proposal {
 #define NODE_LOG_REPORTS_MAX 64u /* ring slots log -> control */
 #define NODE_LOG_BATCH_MAX 512u	 /* entries gathered into one store_append */
 
-enum node_log_op_kind { NODE_LOG_OP_APPEND = 1, NODE_LOG_OP_HINT = 2, NODE_LOG_OP_CALL = 3 };
+enum node_log_op_kind {
+	NODE_LOG_OP_APPEND = 1,
+	NODE_LOG_OP_HINT = 2,
+	NODE_LOG_OP_CALL = 3,
+	NODE_LOG_OP_READ = 4, /* the catch-up read (struct node_log_read) */
+};
 
 /* One record of the ops ring, carried by value (32 bytes). */
 struct node_log_op {
@@ -126,20 +131,27 @@ struct node_log_report {
 enum node_log_call_kind {
 	NODE_LOG_CALL_HARD_STATE = 1,
 	NODE_LOG_CALL_TRUNCATE = 2,
-	NODE_LOG_CALL_READ = 3, /* durable entries index.. and the term of index - 1 */
 };
 
-/* A synchronous request: control fills it, waits, reads rc (and results). */
+/* A synchronous request: control fills it, waits, reads rc. */
 struct node_log_call {
 	uint8_t kind;
 	struct raft_hard_state hard_state;
 	raft_index index;
+	int rc; /* out */
+};
+
+/* The catch-up read: durable entries for a follower below the core's
+ * window, read by the log stage while control goes on; control sends the
+ * append it was asked for when the read is done. One at a time. */
+struct node_log_read {
+	struct raft_message msg; /* the from_storage append to fill */
 	void *buf;
 	size_t buf_bytes;
-	struct store_entry *entries;
-	uint32_t entries_max;
-	raft_term prev_term; /* out (READ) */
-	int rc;		     /* out */
+	/* Out (written by the log stage). */
+	int rc; /* entries read (>= 1), or an error */
+	raft_term prev_term;
+	struct store_entry entries[RAFT_BATCH_ENTRIES_MAX];
 };
 
 struct node_log_stage {
@@ -154,8 +166,13 @@ struct node_log_stage {
 	uint64_t calls_sent;
 	uint64_t ops_full_waits;
 	struct node_log_call call; /* the one call in flight (control waits) */
+	struct node_log_read read; /* the catch-up read; control's unless in flight */
+	uint64_t reads_sent;
+	bool read_taken; /* the last finished read was handed out */
+	uint64_t reads_refused_busy; /* a read was in flight: Raft asks again */
 	/* Written by the log side only (read by control with acquire). */
 	uint64_t calls_done __attribute__((aligned(64)));
+	uint64_t reads_done;
 	int failed_rc;
 	char failed_what[32];
 	char failed_msg[256];
@@ -185,6 +202,12 @@ int node_log_append(struct node_log_stage *ls, const struct raft_entry *e, const
 void node_log_kick(struct node_log_stage *ls);
 int node_log_save_hint(struct node_log_stage *ls, raft_index committed);
 int node_log_call(struct node_log_stage *ls, struct node_log_call *c);
+/* Starts the catch-up read for from_storage append m (entries from
+ * m->append.prev_index + 1) into buf: 0, or -EBUSY while one is in flight. */
+int node_log_read_start(struct node_log_stage *ls, const struct raft_message *m, void *buf,
+			size_t buf_bytes);
+/* The finished read (its append to send), once; NULL if none. */
+const struct node_log_read *node_log_read_take(struct node_log_stage *ls);
 bool node_log_take_report(struct node_log_stage *ls, struct node_log_report *out);
 /* 0, or the failure's code with what failed and the log's message. */
 int node_log_failure(const struct node_log_stage *ls, const char **what, const char **msg);
@@ -398,6 +421,8 @@ void node_control_fail(struct node_daemon *d, const char *what, int rc, const ch
 
 /* net.c */
 uint32_t node_net_poll(struct node_daemon *d);
+/* Sends the catch-up append whose log read finished (0 = none). */
+uint32_t node_net_catchup_poll(struct node_daemon *d);
 void node_net_send(struct node_daemon *d, const struct raft_message *m);
 void node_net_reply(struct node_daemon *d, const struct dp_endpoints *to, uint64_t client_id,
 		    uint64_t seq, uint8_t status, const uint8_t *value, uint32_t value_bytes,

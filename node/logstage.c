@@ -123,15 +123,6 @@ static void log_stage_call(struct node_log_stage *ls, struct node_log_call *c)
 						  durable > 0 ? store_term_at(ls->log, durable) : 0);
 		}
 		break;
-	case NODE_LOG_CALL_READ:
-		/* A read that fails is not a log failure: the caller drops what
-		 * it wanted to send, and Raft asks again. */
-		c->prev_term = c->index > 1 ? store_term_at(ls->log, c->index - 1) : 0;
-		rc = c->index > 1 && c->prev_term == 0
-			     ? -STORE_E_RANGE
-			     : store_read(ls->log, c->index, c->buf, c->buf_bytes, c->entries,
-					  c->entries_max);
-		break;
 	default:
 		RN_ASSERT(!"unknown log call");
 	}
@@ -167,6 +158,24 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 		if (rc != 0) {
 			log_stage_fail(ls, "commit hint write", rc);
 		}
+		return 1;
+	}
+	case NODE_LOG_OP_READ: {
+		/* A read that fails is not a log failure: the caller drops what
+		 * it wanted to send, and Raft asks again. */
+		struct node_log_read *r = (struct node_log_read *)(uintptr_t)op->ptr;
+		if (!ls->draining) {
+			raft_index first = r->msg.append.prev_index + 1;
+			uint32_t want = (uint32_t)rn_min_u64(r->msg.append.entries_count,
+							     RAFT_BATCH_ENTRIES_MAX);
+			r->prev_term = first > 1 ? store_term_at(ls->log, first - 1) : 0;
+			r->rc = log_stage_failed(ls)		  ? -STORE_E_FAILED
+				: first > 1 && r->prev_term == 0 ? -STORE_E_RANGE
+								  : store_read(ls->log, first, r->buf,
+									       r->buf_bytes, r->entries,
+									       want);
+		}
+		__atomic_store_n(&ls->reads_done, op->index, __ATOMIC_RELEASE);
 		return 1;
 	}
 	case NODE_LOG_OP_CALL: {
@@ -337,6 +346,38 @@ int node_log_call(struct node_log_stage *ls, struct node_log_call *c)
 		}
 	}
 	return rc != 0 ? rc : c->rc;
+}
+
+int node_log_read_start(struct node_log_stage *ls, const struct raft_message *m, void *buf,
+			size_t buf_bytes)
+{
+	/* In flight, or done and not yet sent: the buffer is taken. */
+	if (__atomic_load_n(&ls->reads_done, __ATOMIC_ACQUIRE) != ls->reads_sent ||
+	    (ls->reads_sent > 0 && !ls->read_taken)) {
+		ls->reads_refused_busy++;
+		return -EBUSY;
+	}
+	ls->read = (struct node_log_read){.msg = *m, .buf = buf, .buf_bytes = buf_bytes};
+	ls->read.msg.append.entries = NULL; /* the core's array: not ours to keep */
+	uint64_t seq = ls->reads_sent + 1;
+	struct node_log_op op = {.kind = NODE_LOG_OP_READ, .index = seq, .ptr = &ls->read};
+	int rc = log_stage_push(ls, &op);
+	if (rc == 0) {
+		ls->reads_sent = seq;
+		ls->read_taken = false;
+		node_log_kick(ls);
+	}
+	return rc;
+}
+
+const struct node_log_read *node_log_read_take(struct node_log_stage *ls)
+{
+	if (ls->read_taken || ls->reads_sent == 0 ||
+	    __atomic_load_n(&ls->reads_done, __ATOMIC_ACQUIRE) != ls->reads_sent) {
+		return NULL;
+	}
+	ls->read_taken = true; /* the caller sends it before its next start */
+	return &ls->read;
 }
 
 bool node_log_take_report(struct node_log_stage *ls, struct node_log_report *out)

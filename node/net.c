@@ -85,39 +85,45 @@ static void net_send_append(struct node_daemon *d, const struct raft_message *m,
 /*
  * A follower below the core's window: the core names the range, the
  * durable log has it (the core releases nothing above the durable index).
- * Read by the log stage while control waits: only a lagging follower pays,
- * and the read is one segment's worth at most. Unreadable: dropped, the
- * core sends again.
+ * The log stage reads it while control goes on (node_net_catchup_poll sends
+ * the append when the read is done); one read at a time, and one asked for
+ * meanwhile is dropped: the core sends again, like any lost message. An
+ * unreadable range is dropped the same way.
  */
 static void net_send_from_storage(struct node_daemon *d, const struct raft_message *m)
 {
-	static struct store_entry stored[RAFT_BATCH_ENTRIES_MAX];
+	if (node_log_read_start(&d->logstage, m, d->catchup_buf, NODE_CATCHUP_BYTES) != 0) {
+		d->counters.msgs_send_failed++;
+	}
+}
+
+uint32_t node_net_catchup_poll(struct node_daemon *d)
+{
 	static struct raft_entry entries[RAFT_BATCH_ENTRIES_MAX];
 	static const uint8_t *payloads[RAFT_BATCH_ENTRIES_MAX];
-	raft_index prev = m->append.prev_index;
-	struct node_log_call *c = &d->logstage.call;
-	*c = (struct node_log_call){
-		.kind = NODE_LOG_CALL_READ, .index = prev + 1, .buf = d->catchup_buf,
-		.buf_bytes = NODE_CATCHUP_BYTES, .entries = stored,
-		.entries_max = (uint32_t)rn_min_u64(m->append.entries_count, RAFT_BATCH_ENTRIES_MAX)};
-	int n = node_log_call(&d->logstage, c);
-	if (n <= 0) {
+	const struct node_log_read *r = node_log_read_take(&d->logstage);
+	if (r == NULL) {
+		return 0;
+	}
+	if (r->rc <= 0) {
 		d->counters.msgs_send_failed++;
-		return;
+		return 1;
 	}
-	for (int i = 0; i < n; i++) {
-		entries[i] = (struct raft_entry){.index = stored[i].index, .term = stored[i].term,
-						 .payload_bytes = stored[i].payload_bytes,
-						 .type = stored[i].type};
-		payloads[i] = stored[i].payload;
+	for (int i = 0; i < r->rc; i++) {
+		entries[i] = (struct raft_entry){.index = r->entries[i].index,
+						 .term = r->entries[i].term,
+						 .payload_bytes = r->entries[i].payload_bytes,
+						 .type = r->entries[i].type};
+		payloads[i] = r->entries[i].payload;
 	}
-	struct raft_message filled = *m;
+	struct raft_message filled = r->msg;
 	filled.append.from_storage = false;
-	filled.append.prev_term = c->prev_term;
+	filled.append.prev_term = r->prev_term;
 	filled.append.entries = entries;
-	filled.append.entries_count = (uint32_t)n;
-	d->catchup_entries_sent += (uint64_t)n;
+	filled.append.entries_count = (uint32_t)r->rc;
+	d->catchup_entries_sent += (uint64_t)r->rc;
 	net_send_append(d, &filled, payloads);
+	return 1;
 }
 
 void node_net_send(struct node_daemon *d, const struct raft_message *m)

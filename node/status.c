@@ -134,7 +134,8 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 		   ",\"appends_no_room\":%" PRIu64 ",\"syncs\":%" PRIu64
 		   ",\"group_entries_mean\":%.2f,\"elections\":%" PRIu64
 		   ",\"entries_truncated\":%" PRIu64 ",\"msgs_dropped_stale\":%" PRIu64
-		   ",\"payload_bytes_used\":%" PRIu64 "},",
+		   ",\"payload_bytes_used\":%" PRIu64 ",\"catchup_entries\":%" PRIu64
+		   ",\"catchup_reads_refused\":%" PRIu64 "},",
 		   d->transport.counters.received +
 			   d->transport.wire.counters.fragments_accepted,
 		   d->transport.counters.sent, d->transport.counters.send_failed,
@@ -145,7 +146,8 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 		   ss.groups_count,
 		   ss.groups_count > 0 ? (double)ss.entries_count / (double)ss.groups_count : 0.0,
 		   rc.elections_started, rc.entries_truncated, rc.msgs_dropped_stale,
-		   node_payloads_used(&d->payloads));
+		   node_payloads_used(&d->payloads), d->catchup_entries_sent,
+		   d->logstage.reads_refused_busy);
 	status_drops(d, &b);
 	status_add(&b, "\"pid\":%d}", (int)getpid());
 	return b.truncated ? -1 : (int)b.used;

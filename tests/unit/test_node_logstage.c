@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,19 +165,39 @@ static void test_colocated_append_calls(void **state)
 	assert_int_equal(hs.term, 2);
 	assert_int_equal(hs.vote, 3);
 
-	/* A read: the term before the range, then the entries. */
+	/* The catch-up read: the term before the range, then the entries,
+	 * while control goes on; one at a time. */
 	static uint8_t buf[64 << 10];
-	static struct store_entry got[16];
-	*c = (struct node_log_call){.kind = NODE_LOG_CALL_READ, .index = 41, .buf = buf,
-				    .buf_bytes = sizeof(buf), .entries = got, .entries_max = 16};
-	assert_int_equal(node_log_call(&f->ls, c), 16);
-	assert_int_equal(c->prev_term, 1);
-	assert_int_equal(got[0].index, 41);
-	assert_int_equal(got[15].index, 56);
+	struct raft_message m = {.type = RAFT_MSG_APPEND, .to = 2,
+				 .append = {.prev_index = 40, .entries_count = 16,
+					    .from_storage = true}};
+	assert_int_equal(node_log_read_start(&f->ls, &m, buf, sizeof(buf)), 0);
+	assert_int_equal(node_log_read_start(&f->ls, &m, buf, sizeof(buf)), -EBUSY);
+	const struct node_log_read *r = NULL;
+	for (int k = 0; k < 1000 && r == NULL; k++) {
+		node_log_stage_poll(&f->ls);
+		r = node_log_read_take(&f->ls);
+	}
+	assert_non_null(r);
+	assert_null(node_log_read_take(&f->ls)); /* handed out once */
+	assert_int_equal(r->rc, 16);
+	assert_int_equal(r->prev_term, 1);
+	assert_int_equal(r->msg.to, 2);
+	assert_int_equal(r->entries[0].index, 41);
+	assert_int_equal(r->entries[15].index, 56);
+	uint8_t want[PAYLOAD_BYTES];
+	su_payload(41, 1, want, PAYLOAD_BYTES);
+	assert_memory_equal(r->entries[0].payload, want, PAYLOAD_BYTES);
 	/* Past the end: an error for the caller, not a log failure. */
-	*c = (struct node_log_call){.kind = NODE_LOG_CALL_READ, .index = 500, .buf = buf,
-				    .buf_bytes = sizeof(buf), .entries = got, .entries_max = 16};
-	assert_true(node_log_call(&f->ls, c) < 0);
+	m.append.prev_index = 499;
+	assert_int_equal(node_log_read_start(&f->ls, &m, buf, sizeof(buf)), 0);
+	r = NULL;
+	for (int k = 0; k < 1000 && r == NULL; k++) {
+		node_log_stage_poll(&f->ls);
+		r = node_log_read_take(&f->ls);
+	}
+	assert_non_null(r);
+	assert_true(r->rc < 0);
 	const char *what, *msg;
 	assert_int_equal(node_log_failure(&f->ls, &what, &msg), 0);
 
