@@ -89,7 +89,9 @@ uint32_t dp_lcore_round(struct dp_lcore *l)
 {
 	uint32_t work = 0;
 	for (uint32_t i = 0; i < l->stages_count; i++) {
-		work += l->stages[i].poll(l->stages[i].ctx);
+		uint32_t w = l->stages[i].poll(l->stages[i].ctx);
+		l->stats.stage_busy_rounds[i] += w > 0;
+		work += w;
 	}
 	l->stats.rounds++;
 	if (work > 0) {
@@ -105,8 +107,12 @@ uint32_t dp_lcore_round(struct dp_lcore *l)
 void dp_lcore_run(struct dp_lcore *l, const volatile int *stop)
 {
 	RN_ASSERT(l != NULL && stop != NULL);
-	/* The default 50 us timer slack would add itself to every sleep. */
-	(void)prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	/* The default 50 us timer slack adds itself to every sleep; lowering
+	 * it is the configuration's choice (see dp_lcore_config). */
+	if (l->cfg.timer_slack_us > 0) {
+		(void)prctl(PR_SET_TIMERSLACK, (unsigned long)l->cfg.timer_slack_us * 1000UL, 0, 0,
+			    0);
+	}
 	while (!*stop) {
 		dp_lcore_round(l);
 	}
@@ -117,22 +123,30 @@ void dp_lcore_run(struct dp_lcore *l, const volatile int *stop)
 	}
 }
 
-int dp_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t slots_count)
+/* Single producer, single consumer: each end belongs to one lcore.
+ * rte_ring_init does not know the record size: the memory was sized for it
+ * (need), and every call on the ring passes it (as rte_ring_create_elem). */
+static int sched_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, ssize_t need,
+			   uint32_t elem_bytes, uint32_t slots_count)
 {
 	RN_ASSERT(r != NULL && mem != NULL);
-	ssize_t need = rte_ring_get_memsize(slots_count);
-	if (need < 0 || (size_t)need > mem_bytes) {
+	if (need <= 0 || (size_t)need > mem_bytes) {
 		return -DP_ERR_INVALID;
 	}
 	struct rte_ring *ring = mem;
-	/* Single producer, single consumer: each end belongs to one lcore. */
 	if (rte_ring_init(ring, "dp_ring", slots_count, RING_F_SP_ENQ | RING_F_SC_DEQ) != 0) {
 		return -DP_ERR_INVALID;
 	}
 	memset(r, 0, sizeof(*r));
 	r->ring = ring;
-	r->elem_bytes = sizeof(void *);
+	r->elem_bytes = elem_bytes;
 	return 0;
+}
+
+int dp_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t slots_count)
+{
+	return sched_ring_init(r, mem, mem_bytes, rte_ring_get_memsize(slots_count),
+			       sizeof(void *), slots_count);
 }
 
 static bool sched_elem_bytes_ok(uint32_t elem_bytes)
@@ -152,21 +166,12 @@ size_t dp_ring_elem_mem_bytes(uint32_t elem_bytes, uint32_t slots_count)
 int dp_ring_elem_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t elem_bytes,
 		      uint32_t slots_count)
 {
-	RN_ASSERT(r != NULL && mem != NULL);
-	size_t need = dp_ring_elem_mem_bytes(elem_bytes, slots_count);
-	if (need == 0 || need > mem_bytes || ((uintptr_t)mem & 63u) != 0) {
+	if (((uintptr_t)mem & 63u) != 0) {
 		return -DP_ERR_INVALID;
 	}
-	struct rte_ring *ring = mem;
-	/* rte_ring_init does not know the record size: the memory was sized
-	 * for it, and every call below passes it (as rte_ring_create_elem). */
-	if (rte_ring_init(ring, "dp_ring_elem", slots_count, RING_F_SP_ENQ | RING_F_SC_DEQ) != 0) {
-		return -DP_ERR_INVALID;
-	}
-	memset(r, 0, sizeof(*r));
-	r->ring = ring;
-	r->elem_bytes = elem_bytes;
-	return 0;
+	return sched_ring_init(r, mem, mem_bytes,
+			       (ssize_t)dp_ring_elem_mem_bytes(elem_bytes, slots_count), elem_bytes,
+			       slots_count);
 }
 
 uint32_t dp_ring_push_elems(struct dp_ring *r, const void *elems, uint32_t count)

@@ -286,7 +286,7 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 {
 	static const char *const keys[] = {"data_dir", "transport", "dpdk_port", "lcores",
 					   "lcore_map", "idle", "durability", "io_engine",
-					   "file_prefix", "mtu_bytes"};
+					   "file_prefix", "mtu_bytes", "timer_slack_us"};
 	struct node_config *c = cp->cfg;
 	int k = -1;
 	for (int i = 0; i < (int)RN_ARRAY_COUNT(keys); i++) {
@@ -337,6 +337,14 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 			return false;
 		}
 		c->mtu_bytes = (uint16_t)x;
+		return true;
+	}
+	case 10: {
+		uint64_t x;
+		if (!config_u64(v, 0, 1000000, false, &x)) {
+			return false;
+		}
+		c->timer_slack_us = (uint32_t)x;
 		return true;
 	}
 	default:

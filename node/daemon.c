@@ -326,18 +326,25 @@ static void daemon_print_memory(const struct node_daemon *d)
 		(double)m.dpdk_bytes / 1048576.0);
 }
 
+static bool daemon_lcore_in(const unsigned *ids, uint32_t n, int lcore)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		if ((int)ids[k] == lcore) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Every lcore the map names must be one the EAL runs, and every lcore the
  * EAL runs must have a stage (an idle lcore would only burn its CPU). */
 static int daemon_check_lcores(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
 {
-	unsigned ids[NODE_STAGES + 1];
+	unsigned ids[NODE_STAGES + 1], mapped[NODE_STAGES];
 	uint32_t n = dp_sched_lcore_ids(ids, NODE_STAGES + 1);
 	for (int i = 0; i < NODE_STAGES; i++) {
-		bool found = false;
-		for (uint32_t k = 0; k < n; k++) {
-			found |= (int)ids[k] == d->cfg.stage_lcore[i];
-		}
-		if (!found) {
+		mapped[i] = (unsigned)d->cfg.stage_lcore[i];
+		if (!daemon_lcore_in(ids, n, d->cfg.stage_lcore[i])) {
 			snprintf(errmsg, errmsg_bytes, "[node] lcore_map puts stage '%s' on lcore %d, "
 				 "which [node] lcores = %s does not start", node_stage_name(i),
 				 d->cfg.stage_lcore[i], d->cfg.lcores);
@@ -345,11 +352,7 @@ static int daemon_check_lcores(struct node_daemon *d, char *errmsg, size_t errms
 		}
 	}
 	for (uint32_t k = 0; k < n; k++) {
-		bool used = false;
-		for (int i = 0; i < NODE_STAGES; i++) {
-			used |= (int)ids[k] == d->cfg.stage_lcore[i];
-		}
-		if (!used) {
+		if (!daemon_lcore_in(mapped, NODE_STAGES, (int)ids[k])) {
 			snprintf(errmsg, errmsg_bytes, "[node] lcores = %s starts lcore %u, on which "
 				 "lcore_map = %s places no stage", d->cfg.lcores, ids[k],
 				 d->cfg.lcore_map);

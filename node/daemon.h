@@ -179,6 +179,7 @@ struct node_log_stage {
 	bool draining;
 	bool stopped; /* node_log_stage_stop ran: nothing staged or in flight */
 	bool report_pending;
+	uint64_t reports_made;
 	struct node_log_report report;
 	struct store_entry batch[NODE_LOG_BATCH_MAX];
 	uint32_t batch_count;

@@ -66,6 +66,7 @@ void node_log_stage_on_durable(void *user, raft_index index, raft_term term)
 	ls->report = (struct node_log_report){.index = index, .term = term,
 					       .durable_ns = node_now_ns()};
 	ls->report_pending = true;
+	ls->reports_made++;
 }
 
 static void log_stage_push_report(struct node_log_stage *ls)
@@ -211,12 +212,16 @@ uint32_t node_log_stage_poll(void *ctx)
 	}
 	log_stage_flush_appends(ls);
 	if (!log_stage_failed(ls)) {
+		/* Work is progress: a durable report, not every completion (a
+		 * group's write and its sync complete apart, and an lcore that
+		 * counted both would spin through the wait for the sync, taking
+		 * the CPU from the other nodes that share it). */
+		uint64_t reports = ls->reports_made;
 		int rc = store_poll(ls->log, false);
 		if (rc < 0) {
 			log_stage_fail(ls, "log write", rc);
-		} else {
-			work += (uint32_t)rc;
 		}
+		work += ls->reports_made != reports;
 	}
 	log_stage_push_report(ls);
 	ls->stats_dirty |= work > 0;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,7 +145,8 @@ int main(int argc, char **argv)
 	uint32_t lcores_count = dp_sched_lcore_ids(ids, NODE_STAGES);
 	struct dp_lcore_config lc = {.idle_policy = d.cfg.idle == NODE_IDLE_BUSY ? DP_IDLE_BUSY
 										 : DP_IDLE_ADAPTIVE,
-				     .spin_rounds_max = 256, .sleep_us_max = 200};
+				     .spin_rounds_max = 256, .sleep_us_max = 200,
+				     .timer_slack_us = d.cfg.timer_slack_us};
 	const struct dp_stage stages[3] = {
 		{.name = "log", .poll = node_log_stage_poll, .ctx = &d.logstage,
 		 .stop = node_log_stage_stop},
@@ -172,6 +174,18 @@ int main(int argc, char **argv)
 		d.stop = 1;
 	}
 	bool failed = d.fatal || rc != 0;
+	/* What each lcore did: how often it slept, and which stage kept it busy. */
+	for (uint32_t k = 0; k < lcores_count; k++) {
+		const struct dp_lcore_stats *st = &lcores[k].stats;
+		fprintf(stderr, "raftnode %u: lcore %u: %" PRIu64 " rounds, %" PRIu64 " idle, %" PRIu64
+			" sleeps (%" PRIu64 " ms)", id, ids[k], st->rounds, st->idle_rounds, st->sleeps,
+			st->slept_us / 1000);
+		for (uint32_t i = 0; i < lcores[k].stages_count; i++) {
+			fprintf(stderr, "; %s busy %" PRIu64, lcores[k].stages[i].name,
+				st->stage_busy_rounds[i]);
+		}
+		fprintf(stderr, "\n");
+	}
 	node_daemon_stop(&d);
 	fprintf(stderr, "raftnode %u: %s\n", id, failed ? "stopped after a log failure"
 						       : "stopped cleanly");

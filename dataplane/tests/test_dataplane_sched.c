@@ -274,9 +274,11 @@ static void test_idle_wakeup_latency(void **state)
 	(void)state;
 	const struct dp_lcore_config busy = {.idle_policy = DP_IDLE_BUSY};
 	const struct dp_lcore_config adaptive_10 = {.idle_policy = DP_IDLE_ADAPTIVE,
-						    .spin_rounds_max = 200, .sleep_us_max = 10};
+						    .spin_rounds_max = 200, .sleep_us_max = 10,
+						    .timer_slack_us = 1};
 	const struct dp_lcore_config adaptive_100 = {.idle_policy = DP_IDLE_ADAPTIVE,
-						     .spin_rounds_max = 200, .sleep_us_max = 100};
+						     .spin_rounds_max = 200, .sleep_us_max = 100,
+						     .timer_slack_us = 1};
 	uint64_t busy_p99 = wake_measure("busy", &busy);
 	uint64_t a10_p99 = wake_measure("adaptive (sleep <= 10 us)", &adaptive_10);
 	uint64_t a100_p99 = wake_measure("adaptive (sleep <= 100 us)", &adaptive_100);

@@ -251,7 +251,7 @@ int switch_run(struct switch_ctx *s, volatile int *stop, volatile int *reload)
 	struct run_stage st = {s, reload};
 	struct dp_lcore_config lc = {
 		.idle_policy = s->o.busy ? DP_IDLE_BUSY : DP_IDLE_ADAPTIVE,
-		.spin_rounds_max = 256, .sleep_us_max = s->o.sleep_us_max};
+		.spin_rounds_max = 256, .sleep_us_max = s->o.sleep_us_max, .timer_slack_us = 1};
 	dp_lcore_init(lcore, &lc);
 	int rc = dp_lcore_add_stage(lcore, &(struct dp_stage){.name = "switch", .poll = run_poll, .ctx = &st});
 	RN_ASSERT(rc == 0);

@@ -166,6 +166,7 @@ struct node_config {
 	char lcore_map[128];
 	int16_t stage_lcore[NODE_STAGES]; /* lcore_map parsed: EAL lcore id per stage */
 	uint8_t idle;	     /* enum node_idle */
+	uint32_t timer_slack_us; /* adaptive idle: lcore threads' timer slack, 0 = kernel's */
 	uint8_t durability;  /* enum node_durability */
 	uint8_t io_engine;   /* enum node_engine */
 	uint32_t batch_entries_max;

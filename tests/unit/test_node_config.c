@@ -175,7 +175,8 @@ static void test_bad_configs_name_line_and_key(void **state)
 	assert_int_equal(c.members[0].udp_port, 9000);
 	/* Log and apply stages apart are taken, and parsed. */
 	char ini2[600];
-	snprintf(ini2, sizeof(ini2), "%slcore_map = rxtx:2, log:3, control:2, apply:4\n", ini);
+	snprintf(ini2, sizeof(ini2),
+		 "%slcore_map = rxtx:2, log:3, control:2, apply:4\ntimer_slack_us = 5\n", ini);
 	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
 	if (rc != 0) {
 		fail_msg("log stage apart refused: %s", err);
@@ -184,6 +185,7 @@ static void test_bad_configs_name_line_and_key(void **state)
 	assert_int_equal(c.stage_lcore[NODE_STAGE_RXTX], 2);
 	assert_int_equal(c.stage_lcore[NODE_STAGE_CONTROL], 2);
 	assert_int_equal(c.stage_lcore[NODE_STAGE_APPLY], 4);
+	assert_int_equal(c.timer_slack_us, 5);
 }
 
 static void test_missing_file(void **state)
