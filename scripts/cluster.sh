@@ -55,7 +55,8 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
         Per node: host, pid, alive, and role/term/leader from raftctl when
         it exists; the inter-host links, partitions and netem (memif: the
         switch's pid, ports, counters and rules).
-  start ID | kill ID [--signal KILL|TERM]     (kill: default KILL)
+  start ID | kill ID [--signal KILL|TERM]     (kill: default KILL; returns
+        once the process is gone)
   partition --hosts
         cuts every inter-host link (link down on both ends).
   partition --node ID [--from ID2] [--one-way]
@@ -869,6 +870,15 @@ cmd_kill() {
 	say "node $node_arg: SIG$sig to pid $p"
 	kill "-$sig" "$p"
 	echo "== cluster.sh: SIG$sig sent at $(date '+%F %T')" >>"$(log_file "$node_arg")"
+	# Returns once the process is gone, so a `start` right after finds
+	# the node stopped (SIGTERM: after its clean stop, the log flushed).
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ -d "/proc/$p" ] || return 0
+		sleep 0.05
+	done
+	say "node $node_arg: pid $p still there after 10 s"
+	return 1
 }
 
 cmd_logs() {
