@@ -105,4 +105,4 @@ set -e
 	|| it_fail "transfer to a non-member: exit $rc: $out"
 bad=$(it_field "$leader" .counters.bad_requests)
 [ "${bad:-0}" -ge 2 ] || it_fail "bad_requests counter is $bad"
-it_pass "500 forged frames dropped and counted (bad_tag +$((tag1 - tag0)), wrong_cluster +$((cluster1 - cluster0))), none accepted, node serving; bad requests answered BAD_REQUEST; 12 bad-config classes exit 2"
+it_pass "500 forged frames dropped and counted (bad_tag +$((tag1 - tag0)), wrong_cluster +$((cluster1 - cluster0))), none accepted, node serving; bad requests answered BAD_REQUEST; $(( ${#bad_cases[@]} + 3 )) bad-config classes exit 2"
