@@ -3,7 +3,8 @@
 """report.py - writes report.md from one benchmark run's results directory.
 
 Input: RESULTS_DIR holding, per configuration <row> (e.g. dpdk+uring,
-udp+uring, dpdk+pwrite; the name is free, '+'-joined transport and engine):
+udp+uring, dpdk+pwrite, dpdk+uring+apart; the name is free, '+'-joined
+transport and engine, and what else the row changes):
   <row>.closed1000.json   raftbench --concurrency 1000 --json  (throughput)
   <row>.closed1.json      raftbench --concurrency 1 --json     (latency)
   <row>.sweep.csv         raftbench sweep --csv FILE           (optional)
@@ -32,7 +33,7 @@ import json
 import os
 import sys
 
-ROW_ORDER = ["dpdk+uring", "udp+uring", "dpdk+pwrite", "udp+pwrite"]
+ROW_ORDER = ["dpdk+uring", "dpdk+uring+apart", "udp+uring", "dpdk+pwrite", "udp+pwrite"]
 
 
 def load_json(path):

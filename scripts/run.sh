@@ -11,8 +11,8 @@ set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-usage: scripts/run.sh [--help] [--no-setup | --no-build] [--compare] [--full | --quick]
-                      [--nodes N] [--out DIR] [--story]
+usage: scripts/run.sh [--help] [--no-setup | --no-build] [--compare] [--stages-apart]
+                      [--full | --quick] [--nodes N] [--out DIR] [--story]
 
 Installs what is needed (scripts/setup.sh), builds build/, then for each
 configuration ("row"): scripts/cluster.sh up --nodes N, raftbench with 1 and
@@ -26,6 +26,11 @@ plots/*.png and *.svg.
   --compare   add the rows udp+uring (kernel sockets) and dpdk+pwrite (the
               pwrite+fdatasync engine): the report shows, as ratios, what
               DPDK and io_uring buy on this machine
+  --stages-apart  add the row dpdk+uring+apart: the same cluster with every
+              node's log and apply stages on lcores of their own
+              (cluster.sh --log-lcore --apply-lcore); what that costs or
+              buys depends on free cores (on 2 CPUs shared by 3 nodes it
+              costs)
   --full      longer runs (30 s per measurement, 20 failover trials)
   --quick     a smoke run of well under a minute per row (CI): outputs exist
               and parse, the figures mean little
@@ -41,13 +46,14 @@ USAGE
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-do_setup=1 do_build=1 compare=0 mode=default nodes=3 out="" story=0
+do_setup=1 do_build=1 compare=0 apart=0 mode=default nodes=3 out="" story=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
 	--no-setup) do_setup=0 ;;
 	--no-build) do_setup=0 do_build=0 ;;
 	--compare) compare=1 ;;
+	--stages-apart) apart=1 ;;
 	--full) mode=full ;;
 	--quick) mode=quick ;;
 	--story) story=1 ;;
@@ -113,14 +119,15 @@ trap 'echo "run.sh: interrupted" >&2; exit 130' INT TERM
 t_start=$SECONDS
 say() { printf '[%4ds] %s\n' $((SECONDS - t_start)) "$*"; }
 
-# one_row NAME TRANSPORT ENGINE FAILOVER(0|1)
+# one_row NAME TRANSPORT ENGINE FAILOVER(0|1) [cluster.sh up options...]
 one_row() {
 	local row=$1 transport=$2 engine=$3 failover=$4
-	say "== $row: $nodes nodes, transport $transport, engine $engine, fsync"
+	shift 4
+	say "== $row: $nodes nodes, transport $transport, engine $engine, fsync${*:+, $*}"
 	teardown
 	mkdir -p "$run_dir"
 	scripts/cluster.sh up --nodes "$nodes" --transport "$transport" --engine "$engine" \
-		--durability fsync --prefix "$prefix" --subnet "$subnet" --run-dir "$run_dir" \
+		--durability fsync --prefix "$prefix" --subnet "$subnet" --run-dir "$run_dir" "$@" \
 		>"$out/$row.cluster.log" 2>&1 || {
 		tail -n 20 "$out/$row.cluster.log" >&2
 		return 1
@@ -149,6 +156,9 @@ one_row() {
 }
 
 one_row dpdk+uring af_packet uring 1
+if [ $apart -eq 1 ]; then
+	one_row dpdk+uring+apart af_packet uring 0 --log-lcore --apply-lcore
+fi
 if [ $compare -eq 1 ]; then
 	one_row udp+uring udp uring 0
 	one_row dpdk+pwrite af_packet pwrite 0
