@@ -347,9 +347,17 @@ host_create_batch() { # h
 	have=$(links_of "$ns")
 	has_link "$have" br0 ||
 		echo "link add br0 address $(printf '02:00:00:00:02:%02x' "$h") type bridge stp_state 0 forward_delay 0 mcast_snooping 0"
+	# rn<i> gets ifindex 4096 i + 96. DPDK 22.11's net_af_packet names its
+	# PACKET_FANOUT group (pid ^ ifindex) & 0xffff, and fanout groups are per
+	# namespace: two nodes of one host whose pid ^ ifindex agree (pids a few
+	# apart, ifindexes 3, 5, 7 ...) collide and the second fails its start
+	# with "could not set PACKET_FANOUT ... Invalid argument". With
+	# ifindexes that differ in bits 12-15, their pids would have to be
+	# thousands apart with the same low 12 bits.
 	for ((i = 1; i <= nodes; i++)); do
 		[ "${H[$i]}" = "$h" ] || continue
-		has_link "$have" "rn$i" || echo "link add rn$i address ${MAC[$i]} type veth peer name rn${i}b"
+		has_link "$have" "rn$i" ||
+			echo "link add rn$i index $((4096 * i + 96)) address ${MAC[$i]} type veth peer name rn${i}b"
 	done
 	if [ "$h" -lt "$hosts" ]; then
 		l=$prefix-x$h$((h + 1))
