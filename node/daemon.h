@@ -169,7 +169,7 @@ struct node_log_stage {
 	struct node_log_read read; /* the catch-up read; control's unless in flight */
 	uint64_t reads_sent;
 	bool read_taken; /* the last finished read was handed out */
-	uint64_t reads_refused_busy; /* a read was in flight: Raft asks again */
+	uint64_t reads_refused_busy; /* asked while a read was in flight (it waits) */
 	/* Written by the log side only (read by control with acquire). */
 	uint64_t calls_done __attribute__((aligned(64)));
 	uint64_t reads_done;
@@ -353,6 +353,10 @@ struct node_daemon {
 	 * (from_storage appends) and for replays at start. */
 	uint8_t *catchup_buf;
 	uint64_t catchup_entries_sent;
+	/* from_storage appends waiting for the catch-up read in flight (one
+	 * per follower: a newer request for the same follower replaces it). */
+	struct raft_message catchup_waiting[RAFT_NODES_MAX];
+	uint32_t catchup_waiting_count;
 	uint8_t role;
 	raft_node_id leader_id;
 	raft_term term;

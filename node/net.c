@@ -86,15 +86,39 @@ static void net_send_append(struct node_daemon *d, const struct raft_message *m,
  * A follower below the core's window: the core names the range, the
  * durable log has it (the core releases nothing above the durable index).
  * The log stage reads it while control goes on (node_net_catchup_poll sends
- * the append when the read is done); one read at a time, and one asked for
- * meanwhile is dropped: the core sends again, like any lost message. An
- * unreadable range is dropped the same way.
+ * the append when the read is done). One read at a time: a request that
+ * comes meanwhile waits, the latest one per follower (the core asks again
+ * as it learns more, and only its newest view matters). An unreadable range
+ * is dropped: the core sends again, like any lost message.
  */
 static void net_send_from_storage(struct node_daemon *d, const struct raft_message *m)
 {
-	if (node_log_read_start(&d->logstage, m, d->catchup_buf, NODE_CATCHUP_BYTES) != 0) {
-		d->counters.msgs_send_failed++;
+	if (node_log_read_start(&d->logstage, m, d->catchup_buf, NODE_CATCHUP_BYTES) == 0) {
+		return;
 	}
+	uint32_t i = 0;
+	while (i < d->catchup_waiting_count && d->catchup_waiting[i].to != m->to) {
+		i++;
+	}
+	RN_ASSERT(i < RN_ARRAY_COUNT(d->catchup_waiting)); /* one per member at most */
+	d->catchup_waiting[i] = *m;
+	d->catchup_waiting[i].append.entries = NULL; /* the core's array: not ours to keep */
+	if (i == d->catchup_waiting_count) {
+		d->catchup_waiting_count++;
+	}
+}
+
+/* The oldest waiting request, when the read slot is free. */
+static void net_catchup_next(struct node_daemon *d)
+{
+	if (d->catchup_waiting_count == 0 ||
+	    node_log_read_start(&d->logstage, &d->catchup_waiting[0], d->catchup_buf,
+				NODE_CATCHUP_BYTES) != 0) {
+		return;
+	}
+	d->catchup_waiting_count--;
+	memmove(&d->catchup_waiting[0], &d->catchup_waiting[1],
+		d->catchup_waiting_count * sizeof(d->catchup_waiting[0]));
 }
 
 uint32_t node_net_catchup_poll(struct node_daemon *d)
@@ -107,6 +131,7 @@ uint32_t node_net_catchup_poll(struct node_daemon *d)
 	}
 	if (r->rc <= 0) {
 		d->counters.msgs_send_failed++;
+		net_catchup_next(d);
 		return 1;
 	}
 	for (int i = 0; i < r->rc; i++) {
@@ -123,6 +148,7 @@ uint32_t node_net_catchup_poll(struct node_daemon *d)
 	filled.append.entries_count = (uint32_t)r->rc;
 	d->catchup_entries_sent += (uint64_t)r->rc;
 	net_send_append(d, &filled, payloads);
+	net_catchup_next(d); /* after the send: the buffer held its payloads */
 	return 1;
 }
 

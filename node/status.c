@@ -135,7 +135,7 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 		   ",\"group_entries_mean\":%.2f,\"elections\":%" PRIu64
 		   ",\"entries_truncated\":%" PRIu64 ",\"msgs_dropped_stale\":%" PRIu64
 		   ",\"payload_bytes_used\":%" PRIu64 ",\"catchup_entries\":%" PRIu64
-		   ",\"catchup_reads_refused\":%" PRIu64 "},",
+		   ",\"catchup_reads_waited\":%" PRIu64 "},",
 		   d->transport.counters.received +
 			   d->transport.wire.counters.fragments_accepted,
 		   d->transport.counters.sent, d->transport.counters.send_failed,
