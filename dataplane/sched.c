@@ -16,6 +16,7 @@
  *             1 us; see dp_lcore_run). dataplane/README.md has the numbers.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -163,15 +164,34 @@ size_t dp_ring_elem_mem_bytes(uint32_t elem_bytes, uint32_t slots_count)
 	return bytes < 0 ? 0 : (size_t)bytes;
 }
 
-int dp_ring_elem_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t elem_bytes,
-		      uint32_t slots_count)
+int dp_ring_elem_create(struct dp_ring *r, uint32_t elem_bytes, uint32_t slots_count)
 {
-	if (((uintptr_t)mem & 63u) != 0) {
+	RN_ASSERT(r != NULL);
+	memset(r, 0, sizeof(*r));
+	size_t bytes = dp_ring_elem_mem_bytes(elem_bytes, slots_count);
+	if (bytes == 0) {
 		return -DP_ERR_INVALID;
 	}
-	return sched_ring_init(r, mem, mem_bytes,
-			       (ssize_t)dp_ring_elem_mem_bytes(elem_bytes, slots_count), elem_bytes,
-			       slots_count);
+	/* aligned_alloc wants a multiple of the alignment. */
+	size_t alloc_bytes = (bytes + 63) & ~(size_t)63;
+	void *mem = aligned_alloc(64, alloc_bytes);
+	if (mem == NULL) {
+		return -ENOMEM;
+	}
+	rn_prefault(mem, alloc_bytes);
+	int rc = sched_ring_init(r, mem, alloc_bytes, (ssize_t)bytes, elem_bytes, slots_count);
+	if (rc != 0) {
+		free(mem);
+		return rc;
+	}
+	r->owned_mem = mem;
+	return 0;
+}
+
+void dp_ring_elem_destroy(struct dp_ring *r)
+{
+	free(r->owned_mem);
+	memset(r, 0, sizeof(*r));
 }
 
 uint32_t dp_ring_push_elems(struct dp_ring *r, const void *elems, uint32_t count)

@@ -112,6 +112,19 @@ static void apply_bytes(struct node_kv *kv, raft_index index, const uint8_t *byt
 	}
 }
 
+/* One committed entry: a client request, or (a leader's no-op) nothing.
+ * Returns whether it carried a request. */
+static bool apply_entry(struct node_kv *kv, raft_index index, uint8_t type, const uint8_t *bytes,
+			uint32_t count, struct node_kv_result *res)
+{
+	if (type != RAFT_ENTRY_NORMAL || count == 0) {
+		node_kv_skip(kv, index);
+		return false;
+	}
+	apply_bytes(kv, index, bytes, count, res);
+	return true;
+}
+
 /* One committed entry of the payload ring; the node that proposed it
  * replies. */
 static void apply_one(struct node_apply_stage *as, raft_index index)
@@ -120,13 +133,10 @@ static void apply_one(struct node_apply_stage *as, raft_index index)
 	/* The core releases nothing unapplied, and the ring mirrors the core's
 	 * window. */
 	RN_ASSERT(s != NULL);
-	if (s->type != RAFT_ENTRY_NORMAL || s->bytes == 0) {
-		node_kv_skip(as->kv, index);
-		return;
-	}
 	struct node_kv_result res;
-	apply_bytes(as->kv, index, node_payloads_at(as->payloads, s->offset), s->bytes, &res);
-	if (s->client_waits) {
+	if (apply_entry(as->kv, index, s->type, node_payloads_at(as->payloads, s->offset), s->bytes,
+			&res) &&
+	    s->client_waits) {
 		struct node_apply_out o = {.client = s->client, .status = apply_reply_status(res.status),
 					   .trace_id = s->trace_id, .client_id = s->client_id,
 					   .client_seq = s->client_seq};
@@ -155,8 +165,9 @@ static void apply_read_done(struct node_apply_stage *as, struct node_read *r, ui
 	as->reads_busy--;
 }
 
-/* Serves confirmed reads the apply has reached, and times out the others;
- * stops when there is no room for another reply. */
+/* Answers the reads that can be: a failed round's with its status,
+ * confirmed ones the apply has reached with the value, the ones waiting
+ * too long with RETRY; stops when there is no room for another reply. */
 static uint32_t apply_serve_reads(struct node_apply_stage *as)
 {
 	if (as->reads_busy == 0) {
@@ -170,7 +181,11 @@ static uint32_t apply_serve_reads(struct node_apply_stage *as)
 			continue;
 		}
 		seen++;
-		if (r->confirmed && r->fail_status == 0 && r->read_index <= as->applied_index) {
+		if (r->confirmed && r->fail_status != 0) {
+			apply_read_done(as, r, r->fail_status, NULL, 0);
+			seen--;
+			served++;
+		} else if (r->confirmed && r->read_index <= as->applied_index) {
 			const uint8_t *value = NULL;
 			uint32_t value_bytes = 0;
 			int st = node_kv_get(as->kv, r->key, r->key_bytes, &value, &value_bytes);
@@ -236,27 +251,10 @@ static void apply_round(struct node_apply_stage *as, const struct node_apply_in 
 		}
 		/* A failed round may end many reads, and there is room for
 		 * one reply: they are answered as room allows
-		 * (apply_fail_reads). */
+		 * (apply_serve_reads). */
 		r->confirmed = true;
 		r->read_index = in->index;
 		r->fail_status = in->fail_status;
-	}
-}
-
-/* Reads of a failed round get its status, as room allows. */
-static void apply_fail_reads(struct node_apply_stage *as)
-{
-	uint32_t seen = 0;
-	for (uint32_t i = 0; i < NODE_READS_MAX && seen < as->reads_busy && apply_room(as); i++) {
-		struct node_read *r = &as->reads[i];
-		if (!r->busy) {
-			continue;
-		}
-		seen++;
-		if (r->fail_status != 0) {
-			apply_read_done(as, r, r->fail_status, NULL, 0);
-			seen--;
-		}
 	}
 }
 
@@ -301,14 +299,9 @@ uint32_t node_apply_stage_poll(void *ctx)
 	}
 	if (as->applied_index != before) {
 		work += (uint32_t)(as->applied_index - before);
-		__atomic_store_n(&as->applied_entries,
-				 as->applied_entries + (as->applied_index - before), __ATOMIC_RELAXED);
 		apply_publish(as);
 	}
-	if (as->reads_busy > 0) {
-		apply_fail_reads(as);
-		work += apply_serve_reads(as);
-	}
+	work += apply_serve_reads(as);
 	return work;
 }
 
@@ -322,40 +315,33 @@ int node_apply_stage_init(struct node_apply_stage *as, struct node_kv *kv,
 	as->colocated = colocated;
 	as->stop = stop;
 	/* A reply carries at most one value; the arena holds many in flight. */
-	as->value_bytes_max = value_bytes_max > DP_CLIENT_KEY_BYTES_MAX ? value_bytes_max
-									: DP_CLIENT_KEY_BYTES_MAX;
-	as->arena_bytes = rn_max_u64(4ull << 20, 8ull * as->value_bytes_max);
-	size_t in_bytes = dp_ring_elem_mem_bytes(sizeof(struct node_apply_in), NODE_APPLY_IN_MAX);
-	size_t out_bytes = dp_ring_elem_mem_bytes(sizeof(struct node_apply_out),
-						  NODE_APPLY_OUT_MAX);
-	if (in_bytes == 0 || out_bytes == 0) {
-		return -EINVAL;
-	}
-	as->in_mem = aligned_alloc(64, (in_bytes + 63) & ~(size_t)63);
-	as->out_mem = aligned_alloc(64, (out_bytes + 63) & ~(size_t)63);
+	as->value_bytes_max = (uint32_t)rn_max_u64(value_bytes_max, DP_CLIENT_KEY_BYTES_MAX);
+	as->arena_bytes = node_apply_arena_bytes(value_bytes_max);
 	as->arena = malloc(as->arena_bytes);
 	as->reads = calloc(NODE_READS_MAX, sizeof(*as->reads));
-	if (as->in_mem == NULL || as->out_mem == NULL || as->arena == NULL || as->reads == NULL ||
-	    dp_ring_elem_init(&as->in, as->in_mem, in_bytes, sizeof(struct node_apply_in),
-			      NODE_APPLY_IN_MAX) != 0 ||
-	    dp_ring_elem_init(&as->out, as->out_mem, out_bytes, sizeof(struct node_apply_out),
-			      NODE_APPLY_OUT_MAX) != 0) {
+	if (as->arena == NULL || as->reads == NULL ||
+	    dp_ring_elem_create(&as->in, sizeof(struct node_apply_in), NODE_APPLY_IN_MAX) != 0 ||
+	    dp_ring_elem_create(&as->out, sizeof(struct node_apply_out), NODE_APPLY_OUT_MAX) != 0) {
 		return -ENOMEM;
 	}
-	rn_prefault(as->in_mem, in_bytes);
-	rn_prefault(as->out_mem, out_bytes);
 	rn_prefault(as->arena, as->arena_bytes);
 	apply_publish(as);
 	return 0;
 }
 
+uint64_t node_apply_arena_bytes(uint32_t value_bytes_max)
+{
+	/* A reply carries at most one value (a read's, up to a key's bytes at
+	 * least); the arena holds many in flight. */
+	return rn_max_u64(4ull << 20, 8ull * rn_max_u64(value_bytes_max, DP_CLIENT_KEY_BYTES_MAX));
+}
+
 void node_apply_stage_fini(struct node_apply_stage *as)
 {
-	free(as->in_mem);
-	free(as->out_mem);
+	dp_ring_elem_destroy(&as->in);
+	dp_ring_elem_destroy(&as->out);
 	free(as->arena);
 	free(as->reads);
-	as->in_mem = as->out_mem = NULL;
 	as->arena = NULL;
 	as->reads = NULL;
 }
@@ -365,11 +351,7 @@ void node_apply_replayed(struct node_daemon *d, const struct store_entry *e)
 	struct node_apply_stage *as = &d->applystage;
 	struct node_kv_result res;
 	RN_ASSERT(e->index == as->applied_index + 1);
-	if (e->type == RAFT_ENTRY_NORMAL && e->payload_bytes > 0) {
-		apply_bytes(as->kv, e->index, e->payload, e->payload_bytes, &res);
-	} else {
-		node_kv_skip(as->kv, e->index);
-	}
+	apply_entry(as->kv, e->index, e->type, e->payload, e->payload_bytes, &res);
 	as->applied_index = e->index;
 	as->commit_index = e->index;
 	apply_publish(as);

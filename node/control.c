@@ -90,9 +90,7 @@ static void control_truncate(struct node_daemon *d, raft_index from)
 			" (last of term %" PRIu64 ")\n", d->cfg.self, from, last,
 			d->counters.rollback_term);
 	}
-	struct node_log_call *c = &d->logstage.call;
-	*c = (struct node_log_call){.kind = NODE_LOG_CALL_TRUNCATE, .index = from};
-	int rc = node_log_call(&d->logstage, c);
+	int rc = node_log_truncate(&d->logstage, from);
 	if (rc != 0) {
 		control_call_failed(d, "log truncation", rc);
 		return;
@@ -136,10 +134,7 @@ static void control_update(struct node_daemon *d, const struct raft_update *u)
 	control_log_role(d, u);
 	/* 1. Hard state: durable before any message leaves. */
 	if (u->flags & RAFT_UPDATE_HARD_STATE) {
-		struct node_log_call *c = &d->logstage.call;
-		*c = (struct node_log_call){.kind = NODE_LOG_CALL_HARD_STATE,
-					    .hard_state = u->hard_state};
-		int rc = node_log_call(&d->logstage, c);
+		int rc = node_log_save_hard_state(&d->logstage, &u->hard_state);
 		if (rc != 0) {
 			control_call_failed(d, "hard state write", rc);
 			return;
@@ -170,24 +165,39 @@ static void control_update(struct node_daemon *d, const struct raft_update *u)
 	}
 }
 
-/* After an APPLIED: slots the core let go of free their payload bytes,
- * and the commit hint follows, lazily. */
-static void control_after_applied(struct node_daemon *d)
+/* An event the stages caused since the core last heard: the log's durable
+ * report (the sooner the core counts it, the sooner it commits), or the
+ * apply stage's progress (APPLIED). */
+static bool control_stage_event(struct node_daemon *d, struct raft_event *ev)
 {
-	node_payloads_release(&d->payloads, raft_first_index(d->raft));
-	node_apply_save_hint(d);
+	struct node_log_report rep;
+	if (node_log_take_report(&d->logstage, &rep)) {
+		node_trace_stamp(d, rep.index, DP_TRACE_DURABLE, rep.durable_ns);
+		*ev = (struct raft_event){.type = RAFT_EVENT_PERSISTED,
+					  .persisted = {.index = rep.index, .term = rep.term}};
+		return true;
+	}
+	raft_index applied = node_apply_applied(d);
+	if (applied > d->applied_reported) {
+		d->applied_reported = applied;
+		*ev = (struct raft_event){.type = RAFT_EVENT_APPLIED, .applied = {.index = applied}};
+		return true;
+	}
+	return false;
 }
 
-/* The apply stage got further since the core last heard: an APPLIED. */
-static bool control_applied_event(struct node_daemon *d, struct raft_event *ev)
+/* One step and its update; after an APPLIED, the slots the core let go of
+ * free their payload bytes and the commit hint follows, lazily. */
+static int control_step_one(struct node_daemon *d, struct raft_event *ev)
 {
-	raft_index applied = node_apply_applied(d);
-	if (applied <= d->applied_reported) {
-		return false;
+	struct raft_update u;
+	int rc = raft_step(d->raft, ev, &u);
+	control_update(d, &u);
+	if (ev->type == RAFT_EVENT_APPLIED) {
+		node_payloads_release(&d->payloads, raft_first_index(d->raft));
+		node_apply_save_hint(d);
 	}
-	d->applied_reported = applied;
-	*ev = (struct raft_event){.type = RAFT_EVENT_APPLIED, .applied = {.index = applied}};
-	return true;
+	return rc;
 }
 
 int node_control_step(struct node_daemon *d, struct raft_event *ev)
@@ -195,35 +205,11 @@ int node_control_step(struct node_daemon *d, struct raft_event *ev)
 	if (d->failed) {
 		return -RAFT_ERR_INVALID;
 	}
-	struct raft_update u;
-	int rc = raft_step(d->raft, ev, &u);
-	control_update(d, &u);
-	if (ev->type == RAFT_EVENT_APPLIED) {
-		control_after_applied(d);
-	}
+	int rc = control_step_one(d, ev);
 	/* Events the update caused, each with its own update. */
-	while (!d->failed) {
-		struct raft_event next;
-		struct node_log_report rep;
-		if (node_log_take_report(&d->logstage, &rep)) {
-			/* Durable meanwhile (the pwrite engine, or a log lcore of
-			 * its own): the sooner the core counts it, the sooner it
-			 * commits. */
-			node_trace_stamp(d, rep.index, DP_TRACE_DURABLE, rep.durable_ns);
-			next = (struct raft_event){.type = RAFT_EVENT_PERSISTED,
-						   .persisted = {.index = rep.index,
-								 .term = rep.term}};
-		} else if (control_applied_event(d, &next)) {
-			/* below */
-		} else {
-			break;
-		}
-		struct raft_update u2;
-		raft_step(d->raft, &next, &u2);
-		control_update(d, &u2);
-		if (next.type == RAFT_EVENT_APPLIED) {
-			control_after_applied(d);
-		}
+	struct raft_event next;
+	while (!d->failed && control_stage_event(d, &next)) {
+		control_step_one(d, &next);
 	}
 	return rc;
 }
@@ -237,21 +223,13 @@ uint32_t node_control_poll(struct node_daemon *d)
 		node_control_fail(d, what, rc, msg);
 		return 1;
 	}
-	struct node_log_report rep;
-	if (node_log_take_report(&d->logstage, &rep)) {
-		node_trace_stamp(d, rep.index, DP_TRACE_DURABLE, rep.durable_ns);
-		struct raft_event ev = {.type = RAFT_EVENT_PERSISTED,
-					.persisted = {.index = rep.index, .term = rep.term}};
-		node_control_step(d, &ev);
-		work++;
-	}
-	/* The apply stage's replies and progress (from its own lcore), and a
-	 * finished catch-up read's append. */
+	/* The apply stage's replies, a finished catch-up read's append, and
+	 * what the log and apply stages did meanwhile (from their lcores). */
 	work += node_apply_send_replies(d);
 	work += node_net_catchup_poll(d);
-	struct raft_event applied;
-	if (control_applied_event(d, &applied)) {
-		node_control_step(d, &applied);
+	struct raft_event staged;
+	if (control_stage_event(d, &staged)) {
+		node_control_step(d, &staged); /* and the rest, in its loop */
 		work++;
 	}
 	uint64_t now = node_now_ns();

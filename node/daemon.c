@@ -295,14 +295,13 @@ uint64_t node_daemon_memory_bytes(const struct node_config *cfg, struct node_mem
 		.log_staging_bytes = 2ull * STORE_GROUP_BYTES_DEFAULT + NODE_CATCHUP_BYTES,
 		.reads_bytes = (uint64_t)NODE_READS_MAX * sizeof(struct node_read),
 		/* The rings between the stages, and the apply stage's reply
-		 * arena (node_apply_stage_init sizes it the same way). */
+		 * arena. */
 		.stage_rings_bytes =
 			(uint64_t)NODE_LOG_OPS_MAX * sizeof(struct node_log_op) +
 			(uint64_t)NODE_LOG_REPORTS_MAX * sizeof(struct node_log_report) +
 			(uint64_t)NODE_APPLY_IN_MAX * sizeof(struct node_apply_in) +
 			(uint64_t)NODE_APPLY_OUT_MAX * sizeof(struct node_apply_out) +
-			rn_max_u64(4ull << 20, 8ull * rn_max_u64(cfg->kv.value_bytes_max,
-								  DP_CLIENT_KEY_BYTES_MAX)),
+			node_apply_arena_bytes(cfg->kv.value_bytes_max),
 		.dpdk_bytes = (uint64_t)DAEMON_EAL_MEMORY_MB << 20,
 	};
 	m.total_bytes = m.core_bytes + m.ring_bytes + m.kv_bytes + m.log_staging_bytes +

@@ -133,7 +133,8 @@ enum node_log_call_kind {
 	NODE_LOG_CALL_TRUNCATE = 2,
 };
 
-/* A synchronous request: control fills it, waits, reads rc. */
+/* A synchronous request (node_log_save_hard_state, node_log_truncate):
+ * control fills the stage's one slot, waits, reads rc. */
 struct node_log_call {
 	uint8_t kind;
 	struct raft_hard_state hard_state;
@@ -158,8 +159,6 @@ struct node_log_stage {
 	struct store_log *log;
 	struct dp_ring ops;
 	struct dp_ring reports;
-	void *ops_mem;
-	void *reports_mem;
 	bool colocated;		 /* on control's lcore: waits run it inline */
 	const volatile int *stop; /* the node is stopping */
 	/* Written by the control side only. */
@@ -168,7 +167,7 @@ struct node_log_stage {
 	struct node_log_call call; /* the one call in flight (control waits) */
 	struct node_log_read read; /* the catch-up read; control's unless in flight */
 	uint64_t reads_sent;
-	bool read_taken; /* the last finished read was handed out */
+	uint64_t reads_taken; /* reads_sent == reads_taken: the read slot is free */
 	uint64_t reads_refused_busy; /* asked while a read was in flight (it waits) */
 	/* Written by the log side only (read by control with acquire). */
 	uint64_t calls_done __attribute__((aligned(64)));
@@ -183,12 +182,11 @@ struct node_log_stage {
 	struct node_log_report report;
 	struct store_entry batch[NODE_LOG_BATCH_MAX];
 	uint32_t batch_count;
-	bool stats_dirty;
-	uint64_t stats_ns;
-	/* Figures for status and telemetry, republished by the log side. */
-	pthread_mutex_t stats_lock;
-	struct store_stats stats;
-	raft_index stats_durable_index;
+	/* Figures for status and telemetry, published by the log side with
+	 * each durable report (relaxed atomics: no lock on the log's path). */
+	uint64_t groups_published;
+	uint64_t entries_published;
+	raft_index durable_published;
 };
 
 int node_log_stage_init(struct node_log_stage *ls, bool colocated, const volatile int *stop);
@@ -202,7 +200,10 @@ uint32_t node_log_stage_poll(void *ctx); /* the log lcore's stage */
 int node_log_append(struct node_log_stage *ls, const struct raft_entry *e, const void *payload);
 void node_log_kick(struct node_log_stage *ls);
 int node_log_save_hint(struct node_log_stage *ls, raft_index committed);
-int node_log_call(struct node_log_stage *ls, struct node_log_call *c);
+/* Durable when they return 0 (the hard state before any message of its
+ * update leaves; a truncation after every earlier append was consumed). */
+int node_log_save_hard_state(struct node_log_stage *ls, const struct raft_hard_state *hs);
+int node_log_truncate(struct node_log_stage *ls, raft_index from);
 /* Starts the catch-up read for from_storage append m (entries from
  * m->append.prev_index + 1) into buf: 0, or -EBUSY while one is in flight. */
 int node_log_read_start(struct node_log_stage *ls, const struct raft_message *m, void *buf,
@@ -212,7 +213,13 @@ const struct node_log_read *node_log_read_take(struct node_log_stage *ls);
 bool node_log_take_report(struct node_log_stage *ls, struct node_log_report *out);
 /* 0, or the failure's code with what failed and the log's message. */
 int node_log_failure(const struct node_log_stage *ls, const char **what, const char **msg);
-void node_log_stats(struct node_log_stage *ls, struct store_stats *out, raft_index *durable);
+/* Durable groups written, entries in them, and the durable index. */
+struct node_log_figures {
+	uint64_t groups;
+	uint64_t entries;
+	raft_index durable;
+};
+void node_log_figures(const struct node_log_stage *ls, struct node_log_figures *out);
 
 /* ---- The apply stage (apply.c): owns the state machine and the pending
  * linearizable reads; may run on an lcore of its own. Control hands it
@@ -266,8 +273,6 @@ struct node_apply_stage {
 	const struct node_payloads *payloads; /* committed slots, read only */
 	struct dp_ring in;
 	struct dp_ring out;
-	void *in_mem;
-	void *out_mem;
 	uint8_t *arena;
 	uint64_t arena_bytes;
 	uint32_t value_bytes_max; /* room kept free in the arena per reply */
@@ -283,7 +288,6 @@ struct node_apply_stage {
 	raft_index applied_published __attribute__((aligned(64)));
 	uint64_t digest_published;
 	uint32_t keys_published;
-	uint64_t applied_entries;
 	uint64_t reads_served;
 	/* Written by the control side only. */
 	uint64_t arena_tail __attribute__((aligned(64)));
@@ -294,6 +298,8 @@ int node_apply_stage_init(struct node_apply_stage *as, struct node_kv *kv,
 			  const struct node_payloads *payloads, uint32_t value_bytes_max,
 			  bool colocated, const volatile int *stop);
 void node_apply_stage_fini(struct node_apply_stage *as);
+/* The reply arena's size for values up to value_bytes_max (README: memory). */
+uint64_t node_apply_arena_bytes(uint32_t value_bytes_max);
 uint32_t node_apply_stage_poll(void *ctx); /* the apply lcore's stage */
 
 struct node_counters {

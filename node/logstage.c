@@ -7,7 +7,8 @@
  *
  *   control ── ops ring ──► log: APPEND (one entry: index, term, where its
  *                                 payload sits in the payload ring),
- *                                 HINT (commit hint), CALL (see below)
+ *                                 HINT (commit hint), CALL (see below),
+ *                                 READ (the catch-up read, asynchronous)
  *   control ◄─ reports ring ── log: durable up to (index, term)
  *
  * APPENDs that arrive together become one store_append(), so one group
@@ -20,8 +21,7 @@
  * waits for every earlier op.
  *
  * A CALL is a synchronous request: the hard state (durable before any
- * message of its update leaves), a truncation, a read of durable entries
- * for a follower below the core's window. Control waits for it. Where the
+ * message of its update leaves) or a truncation. Control waits for it. Where the
  * log stage runs on the same lcore as control, the wait polls the log stage
  * itself, so the same code serves the CI mapping (every stage on one lcore)
  * and the bare-metal one (log on a core of its own).
@@ -41,8 +41,6 @@
 
 /* Records a stage moves per ring call. */
 #define LOG_STAGE_BURST 64u
-/* Telemetry figures are republished at most this often. */
-#define LOG_STAGE_STATS_NS (10ull * 1000000ull)
 
 static void log_stage_fail(struct node_log_stage *ls, const char *what, int rc)
 {
@@ -59,6 +57,15 @@ static bool log_stage_failed(const struct node_log_stage *ls)
 	return __atomic_load_n(&ls->failed_rc, __ATOMIC_RELAXED) != 0;
 }
 
+static void log_stage_publish_figures(struct node_log_stage *ls)
+{
+	struct store_stats st;
+	store_stats(ls->log, &st);
+	__atomic_store_n(&ls->groups_published, st.groups_count, __ATOMIC_RELAXED);
+	__atomic_store_n(&ls->entries_published, st.entries_count, __ATOMIC_RELAXED);
+	__atomic_store_n(&ls->durable_published, store_durable_index(ls->log), __ATOMIC_RELAXED);
+}
+
 /* The storage's completion callback, on the log stage's lcore. */
 void node_log_stage_on_durable(void *user, raft_index index, raft_term term)
 {
@@ -67,6 +74,9 @@ void node_log_stage_on_durable(void *user, raft_index index, raft_term term)
 					       .durable_ns = node_now_ns()};
 	ls->report_pending = true;
 	ls->reports_made++;
+	if (ls->log != NULL) { /* NULL while the log recovers (not attached yet) */
+		log_stage_publish_figures(ls);
+	}
 }
 
 static void log_stage_push_report(struct node_log_stage *ls)
@@ -128,16 +138,6 @@ static void log_stage_call(struct node_log_stage *ls, struct node_log_call *c)
 		RN_ASSERT(!"unknown log call");
 	}
 	c->rc = rc;
-}
-
-static void log_stage_publish_stats(struct node_log_stage *ls, uint64_t now)
-{
-	pthread_mutex_lock(&ls->stats_lock);
-	store_stats(ls->log, &ls->stats);
-	ls->stats_durable_index = store_durable_index(ls->log);
-	pthread_mutex_unlock(&ls->stats_lock);
-	ls->stats_ns = now;
-	ls->stats_dirty = false;
 }
 
 /* One op, in ring order. */
@@ -224,11 +224,6 @@ uint32_t node_log_stage_poll(void *ctx)
 		work += ls->reports_made != reports;
 	}
 	log_stage_push_report(ls);
-	ls->stats_dirty |= work > 0;
-	uint64_t now = ls->stats_dirty ? node_now_ns() : 0;
-	if (ls->stats_dirty && (work == 0 || now - ls->stats_ns >= LOG_STAGE_STATS_NS)) {
-		log_stage_publish_stats(ls, now);
-	}
 	return work;
 }
 
@@ -237,37 +232,24 @@ int node_log_stage_init(struct node_log_stage *ls, bool colocated, const volatil
 	memset(ls, 0, sizeof(*ls));
 	ls->colocated = colocated;
 	ls->stop = stop;
-	pthread_mutex_init(&ls->stats_lock, NULL);
-	size_t ops_bytes = dp_ring_elem_mem_bytes(sizeof(struct node_log_op), NODE_LOG_OPS_MAX);
-	size_t rep_bytes = dp_ring_elem_mem_bytes(sizeof(struct node_log_report),
-						  NODE_LOG_REPORTS_MAX);
-	/* aligned_alloc wants a multiple of the alignment. */
-	ls->ops_mem = aligned_alloc(64, (ops_bytes + 63) & ~(size_t)63);
-	ls->reports_mem = aligned_alloc(64, (rep_bytes + 63) & ~(size_t)63);
-	if (ls->ops_mem == NULL || ls->reports_mem == NULL ||
-	    dp_ring_elem_init(&ls->ops, ls->ops_mem, ops_bytes, sizeof(struct node_log_op),
-			      NODE_LOG_OPS_MAX) != 0 ||
-	    dp_ring_elem_init(&ls->reports, ls->reports_mem, rep_bytes,
-			      sizeof(struct node_log_report), NODE_LOG_REPORTS_MAX) != 0) {
+	if (dp_ring_elem_create(&ls->ops, sizeof(struct node_log_op), NODE_LOG_OPS_MAX) != 0 ||
+	    dp_ring_elem_create(&ls->reports, sizeof(struct node_log_report),
+				NODE_LOG_REPORTS_MAX) != 0) {
 		return -ENOMEM;
 	}
-	rn_prefault(ls->ops_mem, ops_bytes);
-	rn_prefault(ls->reports_mem, rep_bytes);
 	return 0;
 }
 
 void node_log_stage_attach(struct node_log_stage *ls, struct store_log *log)
 {
 	ls->log = log;
-	log_stage_publish_stats(ls, node_now_ns());
+	log_stage_publish_figures(ls);
 }
 
 void node_log_stage_fini(struct node_log_stage *ls)
 {
-	free(ls->ops_mem);
-	free(ls->reports_mem);
-	ls->ops_mem = NULL;
-	ls->reports_mem = NULL;
+	dp_ring_elem_destroy(&ls->ops);
+	dp_ring_elem_destroy(&ls->reports);
 }
 
 /* When the node stops, on the log stage's own lcore (the io_uring ring
@@ -277,7 +259,7 @@ void node_log_stage_fini(struct node_log_stage *ls)
 void node_log_stage_stop(void *ctx)
 {
 	struct node_log_stage *ls = ctx;
-	if (ls->ops_mem == NULL || ls->log == NULL || ls->stopped) {
+	if (ls->ops.ring == NULL || ls->log == NULL || ls->stopped) {
 		return;
 	}
 	ls->draining = true;
@@ -340,8 +322,10 @@ int node_log_save_hint(struct node_log_stage *ls, raft_index committed)
 	return log_stage_push(ls, &op);
 }
 
-int node_log_call(struct node_log_stage *ls, struct node_log_call *c)
+/* The call in the stage's slot, synchronously. */
+static int log_stage_call_wait(struct node_log_stage *ls)
 {
+	struct node_log_call *c = &ls->call;
 	uint64_t seq = ++ls->calls_sent;
 	struct node_log_op op = {.kind = NODE_LOG_OP_CALL, .index = seq, .ptr = c};
 	int rc = log_stage_push(ls, &op);
@@ -353,12 +337,23 @@ int node_log_call(struct node_log_stage *ls, struct node_log_call *c)
 	return rc != 0 ? rc : c->rc;
 }
 
+int node_log_save_hard_state(struct node_log_stage *ls, const struct raft_hard_state *hs)
+{
+	ls->call = (struct node_log_call){.kind = NODE_LOG_CALL_HARD_STATE, .hard_state = *hs};
+	return log_stage_call_wait(ls);
+}
+
+int node_log_truncate(struct node_log_stage *ls, raft_index from)
+{
+	ls->call = (struct node_log_call){.kind = NODE_LOG_CALL_TRUNCATE, .index = from};
+	return log_stage_call_wait(ls);
+}
+
 int node_log_read_start(struct node_log_stage *ls, const struct raft_message *m, void *buf,
 			size_t buf_bytes)
 {
-	/* In flight, or done and not yet sent: the buffer is taken. */
-	if (__atomic_load_n(&ls->reads_done, __ATOMIC_ACQUIRE) != ls->reads_sent ||
-	    (ls->reads_sent > 0 && !ls->read_taken)) {
+	/* In flight, or done and not yet taken: the buffer is in use. */
+	if (ls->reads_taken != ls->reads_sent) {
 		ls->reads_refused_busy++;
 		return -EBUSY;
 	}
@@ -369,7 +364,6 @@ int node_log_read_start(struct node_log_stage *ls, const struct raft_message *m,
 	int rc = log_stage_push(ls, &op);
 	if (rc == 0) {
 		ls->reads_sent = seq;
-		ls->read_taken = false;
 		node_log_kick(ls);
 	}
 	return rc;
@@ -377,11 +371,11 @@ int node_log_read_start(struct node_log_stage *ls, const struct raft_message *m,
 
 const struct node_log_read *node_log_read_take(struct node_log_stage *ls)
 {
-	if (ls->read_taken || ls->reads_sent == 0 ||
+	if (ls->reads_taken == ls->reads_sent ||
 	    __atomic_load_n(&ls->reads_done, __ATOMIC_ACQUIRE) != ls->reads_sent) {
 		return NULL;
 	}
-	ls->read_taken = true; /* the caller sends it before its next start */
+	ls->reads_taken = ls->reads_sent; /* the caller sends it before its next start */
 	return &ls->read;
 }
 
@@ -407,10 +401,9 @@ int node_log_failure(const struct node_log_stage *ls, const char **what, const c
 	return rc;
 }
 
-void node_log_stats(struct node_log_stage *ls, struct store_stats *out, raft_index *durable)
+void node_log_figures(const struct node_log_stage *ls, struct node_log_figures *out)
 {
-	pthread_mutex_lock(&ls->stats_lock);
-	*out = ls->stats;
-	*durable = ls->stats_durable_index;
-	pthread_mutex_unlock(&ls->stats_lock);
+	out->groups = __atomic_load_n(&ls->groups_published, __ATOMIC_RELAXED);
+	out->entries = __atomic_load_n(&ls->entries_published, __ATOMIC_RELAXED);
+	out->durable = __atomic_load_n(&ls->durable_published, __ATOMIC_RELAXED);
 }

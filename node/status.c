@@ -92,25 +92,23 @@ static uint64_t status_kv_digest(const struct node_daemon *d)
 /* What both forms start with: who the node is and where its log stands. */
 static void status_head(struct node_daemon *d, struct status_buf *b)
 {
-	struct store_stats ss;
-	raft_index durable;
-	node_log_stats(&d->logstage, &ss, &durable);
+	struct node_log_figures lf;
+	node_log_figures(&d->logstage, &lf);
 	status_add(b, "{\"id\":%u,\"role\":\"%s\",\"term\":%" PRIu64 ",\"leader\":%u,"
 		   "\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
 		   ",\"last_index\":%" PRIu64 ",\"durable_index\":%" PRIu64 ",",
 		   d->cfg.self, raft_role_name(raft_role(d->raft)), raft_current_term(d->raft),
 		   raft_leader_id(d->raft), raft_commit_index(d->raft), node_apply_applied(d),
-		   raft_last_index(d->raft), durable);
+		   raft_last_index(d->raft), lf.durable);
 }
 
 int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 {
 	struct status_buf b = {.out = out, .bytes = out_bytes};
 	struct raft_counters rc;
-	struct store_stats ss;
-	raft_index durable;
+	struct node_log_figures lf;
 	raft_get_counters(d->raft, &rc);
-	node_log_stats(&d->logstage, &ss, &durable);
+	node_log_figures(&d->logstage, &lf);
 	const struct node_counters *c = &d->counters;
 	status_head(d, &b);
 	status_add(&b, "\"transport\":\"%s\",\"engine\":\"%s\",\"durability\":\"%s\","
@@ -135,7 +133,8 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 		   ",\"group_entries_mean\":%.2f,\"elections\":%" PRIu64
 		   ",\"entries_truncated\":%" PRIu64 ",\"msgs_dropped_stale\":%" PRIu64
 		   ",\"payload_bytes_used\":%" PRIu64 ",\"catchup_entries\":%" PRIu64
-		   ",\"catchup_reads_waited\":%" PRIu64 "},",
+		   ",\"catchup_reads_waited\":%" PRIu64 ",\"log_ring_full_waits\":%" PRIu64
+		   ",\"apply_ring_full_waits\":%" PRIu64 "},",
 		   d->transport.counters.received +
 			   d->transport.wire.counters.fragments_accepted,
 		   d->transport.counters.sent, d->transport.counters.send_failed,
@@ -143,11 +142,11 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 		   c->client_requests, c->replies_sent, c->replies_busy, c->replies_redirect,
 		   c->replies_retry, c->client_bad, c->proposals, c->proposed_entries,
 		   __atomic_load_n(&d->applystage.reads_served, __ATOMIC_RELAXED), c->appends_split, c->appends_dropped_no_room,
-		   ss.groups_count,
-		   ss.groups_count > 0 ? (double)ss.entries_count / (double)ss.groups_count : 0.0,
+		   lf.groups, lf.groups > 0 ? (double)lf.entries / (double)lf.groups : 0.0,
 		   rc.elections_started, rc.entries_truncated, rc.msgs_dropped_stale,
 		   node_payloads_used(&d->payloads), d->catchup_entries_sent,
-		   d->logstage.reads_refused_busy);
+		   d->logstage.reads_refused_busy, d->logstage.ops_full_waits,
+		   d->applystage.in_full_waits);
 	status_drops(d, &b);
 	status_add(&b, "\"pid\":%d}", (int)getpid());
 	return b.truncated ? -1 : (int)b.used;
@@ -179,10 +178,9 @@ void node_status_refresh(struct node_daemon *d)
 {
 	struct node_status_numbers n;
 	struct raft_counters rc;
-	struct store_stats ss;
-	raft_index durable;
+	struct node_log_figures lf;
 	raft_get_counters(d->raft, &rc);
-	node_log_stats(&d->logstage, &ss, &durable);
+	node_log_figures(&d->logstage, &lf);
 	snprintf(n.role, sizeof(n.role), "%s", raft_role_name(raft_role(d->raft)));
 	n.values[0] = d->cfg.self;
 	n.values[1] = raft_current_term(d->raft);
@@ -190,7 +188,7 @@ void node_status_refresh(struct node_daemon *d)
 	n.values[3] = raft_commit_index(d->raft);
 	n.values[4] = node_apply_applied(d);
 	n.values[5] = raft_last_index(d->raft);
-	n.values[6] = durable;
+	n.values[6] = lf.durable;
 	n.values[7] = d->transport.counters.received;
 	n.values[8] = d->transport.counters.sent;
 	n.values[9] = dp_wire_dropped(&d->transport.wire.counters, DP_ERR_BAD_TAG);
@@ -199,8 +197,8 @@ void node_status_refresh(struct node_daemon *d)
 		drops += dp_wire_dropped(&d->transport.wire.counters, e);
 	}
 	n.values[10] = drops;
-	n.values[11] = ss.groups_count;
-	n.values[12] = ss.groups_count > 0 ? ss.entries_count * 100 / ss.groups_count : 0;
+	n.values[11] = lf.groups;
+	n.values[12] = lf.groups > 0 ? lf.entries * 100 / lf.groups : 0;
 	n.values[13] = d->counters.entries_rolled_back;
 	n.values[14] = d->counters.client_requests;
 	n.values[15] = d->counters.replies_busy;

@@ -727,6 +727,7 @@ void dp_cpu_pause(void);
 struct dp_ring {
 	struct rte_ring *ring;
 	uint32_t elem_bytes; /* sizeof(void *) for a ring of pointers */
+	void *owned_mem;     /* dp_ring_elem_create's memory, freed by _destroy */
 	uint64_t pushes_refused;
 };
 size_t dp_ring_mem_bytes(uint32_t slots_count); /* 0 if not a power of two */
@@ -736,11 +737,12 @@ uint32_t dp_ring_pop_burst(struct dp_ring *r, void **objs, uint32_t count_max);
 
 /* The same ring carrying small fixed-size records by value (elem_bytes a
  * multiple of 4, at most 1024): a stage hands another a descriptor without
- * a pool of descriptors to manage. Holds slots_count - 1 records; mem must
- * be 64-byte aligned. */
+ * a pool of descriptors to manage. Holds slots_count - 1 records. Create
+ * allocates its memory (cache-aligned, touched: sized at start) and
+ * returns 0, -DP_ERR_INVALID or -ENOMEM; destroy frees it. */
 size_t dp_ring_elem_mem_bytes(uint32_t elem_bytes, uint32_t slots_count); /* 0 if invalid */
-int dp_ring_elem_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t elem_bytes,
-		      uint32_t slots_count);
+int dp_ring_elem_create(struct dp_ring *r, uint32_t elem_bytes, uint32_t slots_count);
+void dp_ring_elem_destroy(struct dp_ring *r);
 uint32_t dp_ring_push_elems(struct dp_ring *r, const void *elems, uint32_t count);
 uint32_t dp_ring_pop_elems(struct dp_ring *r, void *elems, uint32_t count_max);
 uint32_t dp_ring_count(const struct dp_ring *r); /* records in the ring now */

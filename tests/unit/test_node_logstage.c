@@ -156,11 +156,9 @@ static void test_colocated_append_calls(void **state)
 	wait_durable(f, 100, 1);
 
 	/* Hard state: durable when the call returns. */
-	struct node_log_call *c = &f->ls.call;
-	*c = (struct node_log_call){.kind = NODE_LOG_CALL_HARD_STATE,
-				    .hard_state = {.term = 2, .vote = 3}};
-	assert_int_equal(node_log_call(&f->ls, c), 0);
-	struct raft_hard_state hs;
+	struct raft_hard_state hs = {.term = 2, .vote = 3};
+	assert_int_equal(node_log_save_hard_state(&f->ls, &hs), 0);
+	hs = (struct raft_hard_state){0};
 	store_hard_state(f->log, &hs);
 	assert_int_equal(hs.term, 2);
 	assert_int_equal(hs.vote, 3);
@@ -202,8 +200,7 @@ static void test_colocated_append_calls(void **state)
 	assert_int_equal(node_log_failure(&f->ls, &what, &msg), 0);
 
 	/* Truncate 51.., and a new term takes its place. */
-	*c = (struct node_log_call){.kind = NODE_LOG_CALL_TRUNCATE, .index = 51};
-	assert_int_equal(node_log_call(&f->ls, c), 0);
+	assert_int_equal(node_log_truncate(&f->ls, 51), 0);
 	memset(&f->terms[51], 0, 50 * sizeof(f->terms[0]));
 	f->last = 50;
 	for (raft_index i = 51; i <= 60; i++) {
@@ -248,9 +245,7 @@ static void test_threaded_random(void **state)
 			/* Conflict: cut back to somewhere above what is durable
 			 * (an uncommitted suffix), the next leader's term after. */
 			raft_index from = f->durable.index + 1 + (r >> 8) % (f->last - f->durable.index);
-			struct node_log_call *c = &f->ls.call;
-			*c = (struct node_log_call){.kind = NODE_LOG_CALL_TRUNCATE, .index = from};
-			assert_int_equal(node_log_call(&f->ls, c), 0);
+			assert_int_equal(node_log_truncate(&f->ls, from), 0);
 			memset(&f->terms[from], 0, (f->last - from + 1) * sizeof(f->terms[0]));
 			f->last = from - 1;
 			term++;
@@ -338,10 +333,8 @@ static void test_failure_is_published(void **state)
 	}
 	assert_int_equal(f->durable.index, 10);
 	/* Every later call is refused. */
-	struct node_log_call *c = &f->ls.call;
-	*c = (struct node_log_call){.kind = NODE_LOG_CALL_HARD_STATE,
-				    .hard_state = {.term = 2, .vote = 1}};
-	assert_int_equal(node_log_call(&f->ls, c), -STORE_E_FAILED);
+	struct raft_hard_state hs = {.term = 2, .vote = 1};
+	assert_int_equal(node_log_save_hard_state(&f->ls, &hs), -STORE_E_FAILED);
 	fixture_close(f);
 	store_sim_destroy(sim);
 }
