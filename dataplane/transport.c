@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <rte_mbuf.h>
@@ -39,6 +40,7 @@ static int transport_common(struct dp_transport *t, const struct dp_transport_co
 	t->peers_count = cfg->peers_count;
 	t->self_ip = cfg->self_ip;
 	t->self_port = cfg->wire.udp_port;
+	t->poll_msg.udp_buf = t->poll_buf;
 	return 0;
 }
 
@@ -178,6 +180,15 @@ static int transport_emit(struct dp_transport *t, struct dp_endpoints *a,
 	}
 	mb->data_len = (uint16_t)n;
 	mb->pkt_len = (uint32_t)n;
+	if (t->tx_ring != NULL) {
+		if (dp_ring_push_elems(t->tx_ring, &mb, 1) != 1) {
+			rte_pktmbuf_free(mb);
+			t->tx_ring_full++;
+			t->counters.send_failed++;
+			return -ENOBUFS;
+		}
+		return 0;
+	}
 	if (dp_port_tx(t->port, &mb, 1) != 1) {
 		t->counters.send_failed++; /* dp_port_tx freed and counted it */
 		return -ENOBUFS;
@@ -203,38 +214,42 @@ int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
 	return rc;
 }
 
-static uint32_t transport_poll_udp(struct dp_transport *t, dp_transport_rx_fn fn, void *user)
+/* Up to count accepted datagrams into msgs, each in its own buffer. */
+static uint32_t transport_recv_udp(struct dp_transport *t, struct dp_rx_msg *const *msgs,
+				   uint32_t count)
 {
-	uint32_t delivered = 0;
-	for (uint32_t i = 0; i < DP_BURST_MAX; i++) {
+	uint32_t filled = 0;
+	for (uint32_t looked = 0; filled < count && looked < DP_BURST_MAX; looked++) {
+		struct dp_rx_msg *m = msgs[filled];
 		struct sockaddr_in from;
 		socklen_t from_bytes = sizeof(from);
-		ssize_t n = recvfrom(t->fd, t->buf, sizeof(t->buf), 0, (struct sockaddr *)&from,
-				     &from_bytes);
+		ssize_t n = recvfrom(t->fd, m->udp_buf, DP_FRAME_BYTES_MAX, 0,
+				     (struct sockaddr *)&from, &from_bytes);
 		if (n < 0) {
 			break; /* EAGAIN: nothing more now */
 		}
-		struct dp_rx_frame in;
-		if (dp_wire_decode_udp(&t->wire, t->buf, (size_t)n, t->rx_entries,
-				       DP_TRANSPORT_RX_ENTRIES_MAX, &in) == 0) {
+		if (dp_wire_decode_udp(&t->wire, m->udp_buf, (size_t)n, m->entries,
+				       DP_TRANSPORT_RX_ENTRIES_MAX, &m->frame) == 0) {
 			/* The socket knows the sender: a client reply goes back there. */
-			in.addr.src_ip = ntohl(from.sin_addr.s_addr);
-			in.addr.src_port = ntohs(from.sin_port);
-			in.addr.dst_ip = t->self_ip;
-			in.addr.dst_port = t->self_port;
-			fn(user, &in);
-			delivered++;
+			m->frame.addr.src_ip = ntohl(from.sin_addr.s_addr);
+			m->frame.addr.src_port = ntohs(from.sin_port);
+			m->frame.addr.dst_ip = t->self_ip;
+			m->frame.addr.dst_port = t->self_port;
+			m->mbuf = NULL;
+			filled++;
 		}
 	}
-	return delivered;
+	return filled;
 }
 
-/* A peer configured with mac = auto: take its MAC from its first
- * authenticated frame (the tag proves the sender holds the secret). */
-static void transport_learn_mac(struct dp_transport *t, const struct dp_rx_frame *in)
+void dp_transport_learn(struct dp_transport *t, const struct dp_rx_frame *in)
 {
+	/* A peer configured with mac = auto: take its MAC from its first
+	 * authenticated frame (the tag proves the sender holds the secret). */
 	static const uint8_t zero[6];
-	if (in->type == 0 || in->type >= RAFT_MSG_TYPE_COUNT || in->raft.from == RAFT_NODE_NONE) {
+	RN_ASSERT(t != NULL && in != NULL);
+	if (t->kind != DP_TRANSPORT_DPDK || in->type == 0 || in->type >= RAFT_MSG_TYPE_COUNT ||
+	    in->raft.from == RAFT_NODE_NONE) {
 		return;
 	}
 	for (uint32_t i = 0; i < t->peers_count; i++) {
@@ -246,34 +261,125 @@ static void transport_learn_mac(struct dp_transport *t, const struct dp_rx_frame
 	}
 }
 
-static uint32_t transport_poll_dpdk(struct dp_transport *t, dp_transport_rx_fn fn, void *user)
+/* Up to count accepted frames into msgs; each keeps its mbuf. ARP requests
+ * and pings to us are answered here, out of the port. */
+static uint32_t transport_recv_dpdk(struct dp_transport *t, struct dp_rx_msg *const *msgs,
+				    uint32_t count)
 {
 	struct rte_mbuf *rx[DP_BURST_MAX];
 	struct dp_host host = {.ip = t->self_ip};
 	memcpy(host.mac, t->port->mac, 6);
-	uint32_t delivered = 0;
-	uint16_t n = dp_port_rx(t->port, rx, DP_BURST_MAX);
-	for (uint16_t i = 0; i < n; i++) {
-		uint8_t *f = rte_pktmbuf_mtod(rx[i], uint8_t *);
-		size_t answer = rx[i]->nb_segs == 1 ? dp_l2_answer(&host, f, rx[i]->data_len) : 0;
-		if (answer > 0) {
-			rx[i]->data_len = (uint16_t)answer;
-			rx[i]->pkt_len = (uint32_t)answer;
-			rx[i]->ol_flags = 0;
-			dp_port_tx(t->port, &rx[i], 1);
-			continue;
+	uint32_t filled = 0;
+	uint32_t looked = 0;
+	while (filled < count && looked < DP_BURST_MAX) {
+		uint32_t want = (uint32_t)rn_min_u64(count - filled, DP_BURST_MAX - looked);
+		uint16_t n = dp_port_rx(t->port, rx, (uint16_t)want);
+		if (n == 0) {
+			break;
 		}
-		struct dp_rx_frame in;
-		if (rx[i]->nb_segs == 1 &&
-		    dp_wire_decode(&t->wire, f, rx[i]->data_len, t->rx_entries,
-				   DP_TRANSPORT_RX_ENTRIES_MAX, &in) == 0) {
-			transport_learn_mac(t, &in);
-			fn(user, &in); /* valid until the mbuf is freed below */
-			delivered++;
+		looked += n;
+		for (uint16_t i = 0; i < n; i++) {
+			uint8_t *f = rte_pktmbuf_mtod(rx[i], uint8_t *);
+			size_t answer = rx[i]->nb_segs == 1 ? dp_l2_answer(&host, f, rx[i]->data_len)
+							    : 0;
+			if (answer > 0) {
+				rx[i]->data_len = (uint16_t)answer;
+				rx[i]->pkt_len = (uint32_t)answer;
+				rx[i]->ol_flags = 0;
+				dp_port_tx(t->port, &rx[i], 1);
+				continue;
+			}
+			struct dp_rx_msg *m = msgs[filled];
+			if (rx[i]->nb_segs == 1 &&
+			    dp_wire_decode(&t->wire, f, rx[i]->data_len, m->entries,
+					   DP_TRANSPORT_RX_ENTRIES_MAX, &m->frame) == 0) {
+				m->mbuf = rx[i]; /* valid until dp_transport_rx_done */
+				filled++;
+			} else {
+				rte_pktmbuf_free(rx[i]);
+			}
 		}
-		rte_pktmbuf_free(rx[i]);
 	}
-	return delivered;
+	return filled;
+}
+
+uint32_t dp_transport_recv(struct dp_transport *t, struct dp_rx_msg *const *msgs,
+			   uint32_t count)
+{
+	RN_ASSERT(t != NULL && (msgs != NULL || count == 0));
+	uint32_t n = t->kind == DP_TRANSPORT_DPDK ? transport_recv_dpdk(t, msgs, count)
+						   : transport_recv_udp(t, msgs, count);
+	t->counters.received += n;
+	return n;
+}
+
+void dp_transport_rx_done(struct dp_rx_msg *m)
+{
+	RN_ASSERT(m != NULL);
+	if (m->mbuf != NULL) {
+		rte_pktmbuf_free(m->mbuf);
+		m->mbuf = NULL;
+	}
+}
+
+uint32_t dp_transport_tx_discard(struct dp_transport *t)
+{
+	RN_ASSERT(t != NULL);
+	uint32_t n = 0;
+	struct rte_mbuf *mb;
+	while (t->tx_ring != NULL && dp_ring_pop_elems(t->tx_ring, &mb, 1) == 1) {
+		rte_pktmbuf_free(mb);
+		n++;
+	}
+	return n;
+}
+
+size_t dp_rx_msgs_bytes(uint8_t kind, uint32_t count)
+{
+	size_t one = sizeof(struct dp_rx_msg) + (kind == DP_TRANSPORT_UDP ? DP_FRAME_BYTES_MAX : 0);
+	return ((one * count) + 63) & ~(size_t)63;
+}
+
+struct dp_rx_msg *dp_rx_msgs_create(uint8_t kind, uint32_t count)
+{
+	size_t bytes = dp_rx_msgs_bytes(kind, count);
+	struct dp_rx_msg *msgs = count == 0 ? NULL : aligned_alloc(64, bytes);
+	if (msgs == NULL) {
+		return NULL;
+	}
+	memset(msgs, 0, bytes); /* touched now: sized at start */
+	if (kind == DP_TRANSPORT_UDP) {
+		uint8_t *bufs = (uint8_t *)(msgs + count);
+		for (uint32_t i = 0; i < count; i++) {
+			msgs[i].udp_buf = bufs + (size_t)i * DP_FRAME_BYTES_MAX;
+		}
+	}
+	return msgs;
+}
+
+void dp_rx_msgs_destroy(struct dp_rx_msg *msgs)
+{
+	free(msgs);
+}
+
+void dp_transport_set_tx_ring(struct dp_transport *t, struct dp_ring *ring)
+{
+	RN_ASSERT(t != NULL);
+	t->tx_ring = t->kind == DP_TRANSPORT_DPDK ? ring : NULL;
+}
+
+uint32_t dp_transport_tx_flush(struct dp_transport *t)
+{
+	RN_ASSERT(t != NULL);
+	if (t->tx_ring == NULL) {
+		return 0;
+	}
+	struct rte_mbuf *mbufs[DP_BURST_MAX];
+	uint32_t n = dp_ring_pop_elems(t->tx_ring, mbufs, DP_BURST_MAX);
+	if (n > 0) {
+		dp_port_tx(t->port, mbufs, (uint16_t)n); /* frees and counts what it cannot send */
+	}
+	return n;
 }
 
 int dp_transport_send_reply(struct dp_transport *t, const struct dp_endpoints *client,
@@ -294,8 +400,13 @@ int dp_transport_send_reply(struct dp_transport *t, const struct dp_endpoints *c
 uint32_t dp_transport_poll(struct dp_transport *t, dp_transport_rx_fn fn, void *user)
 {
 	RN_ASSERT(t != NULL && fn != NULL);
-	uint32_t n = t->kind == DP_TRANSPORT_DPDK ? transport_poll_dpdk(t, fn, user)
-						   : transport_poll_udp(t, fn, user);
-	t->counters.received += n;
+	struct dp_rx_msg *m = &t->poll_msg;
+	uint32_t n = 0;
+	while (n < DP_BURST_MAX && dp_transport_recv(t, &m, 1) == 1) {
+		dp_transport_learn(t, &m->frame);
+		fn(user, &m->frame); /* valid until rx_done */
+		dp_transport_rx_done(m);
+		n++;
+	}
 	return n;
 }

@@ -225,10 +225,8 @@ const char *node_stage_name(int stage)
 }
 
 /*
- * lcore_map: every stage once, "stage:lcore". The log and apply stages may
- * have lcores of their own (they talk to control through rings); rxtx and
- * control share one in this version (received frames are stepped into the
- * core while the frame is still in hand).
+ * lcore_map: every stage once, "stage:lcore". Any stage may have an lcore
+ * of its own or share one (the stages talk to control through rings).
  */
 static bool config_lcore_map(struct config_parse *cp, const char *section, const char *v)
 {
@@ -267,14 +265,6 @@ static bool config_lcore_map(struct config_parse *cp, const char *section, const
 				     "rxtx:0,log:1,control:0,apply:0)", config_stage_names[i]);
 			return false;
 		}
-	}
-	int16_t ctl = at[NODE_STAGE_CONTROL];
-	if (at[NODE_STAGE_RXTX] != ctl) {
-		config_error(cp, section, "lcore_map", "rxtx and control must share one lcore in "
-			     "this version; log and apply may have their own (e.g. "
-			     "rxtx:%d,log:%d,control:%d,apply:%d)", ctl, at[NODE_STAGE_LOG], ctl,
-			     at[NODE_STAGE_APPLY]);
-		return false;
 	}
 	memcpy(c->stage_lcore, at, sizeof(at));
 	memcpy(c->lcore_map, text, sizeof(c->lcore_map));

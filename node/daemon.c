@@ -128,6 +128,17 @@ static int daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_b
 	return dp_transport_open_dpdk(&d->transport, &tc, &d->port);
 }
 
+/* The rx/tx stage over the open transport: its messages and rings. */
+static int daemon_rxtx(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
+{
+	bool colocated = d->cfg.stage_lcore[NODE_STAGE_RXTX] == d->cfg.stage_lcore[NODE_STAGE_CONTROL];
+	int rc = node_rxtx_init(&d->rxtx, &d->transport, colocated, &d->stop);
+	if (rc != 0) {
+		snprintf(errmsg, errmsg_bytes, "out of memory sizing the rx/tx stage's messages");
+	}
+	return rc;
+}
+
 /* Reads entries from..to of the log, calling fn(d, entry) for each. */
 static int daemon_read_log(struct node_daemon *d, raft_index from, raft_index to,
 			   int (*fn)(struct node_daemon *d, struct raft_entry *tail,
@@ -301,7 +312,10 @@ uint64_t node_daemon_memory_bytes(const struct node_config *cfg, struct node_mem
 			(uint64_t)NODE_LOG_REPORTS_MAX * sizeof(struct node_log_report) +
 			(uint64_t)NODE_APPLY_IN_MAX * sizeof(struct node_apply_in) +
 			(uint64_t)NODE_APPLY_OUT_MAX * sizeof(struct node_apply_out) +
-			node_apply_arena_bytes(cfg->kv.value_bytes_max),
+			node_apply_arena_bytes(cfg->kv.value_bytes_max) +
+			node_rxtx_memory_bytes(cfg->transport == NODE_TRANSPORT_UDP
+						       ? DP_TRANSPORT_UDP
+						       : DP_TRANSPORT_DPDK),
 		.dpdk_bytes = (uint64_t)DAEMON_EAL_MEMORY_MB << 20,
 	};
 	m.total_bytes = m.core_bytes + m.ring_bytes + m.kv_bytes + m.log_staging_bytes +
@@ -409,6 +423,9 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	if ((rc = daemon_transport(d, errmsg, errmsg_bytes)) != 0) {
 		return rc < 0 ? rc : -EIO;
 	}
+	if ((rc = daemon_rxtx(d, errmsg, errmsg_bytes)) != 0) {
+		return rc;
+	}
 	if (node_telemetry_register(d) != 0) {
 		fprintf(stderr, "raftnode %u: telemetry command not registered (carrying on)\n",
 			d->cfg.self);
@@ -430,6 +447,9 @@ void node_daemon_stop(struct node_daemon *d)
 		store_close(d->log);
 		d->log = NULL;
 	}
+	/* Frames still held (received, or sealed and unsent) go back to the
+	 * pool before the port closes. */
+	node_rxtx_fini(&d->rxtx);
 	if (d->transport.kind != 0) {
 		dp_transport_close(&d->transport);
 	}
@@ -458,6 +478,7 @@ uint32_t node_daemon_poll(struct node_daemon *d)
 	}
 	uint32_t work = node_net_poll(d);
 	work += node_control_poll(d);
+	work += node_net_flush(d);
 	uint64_t now = node_now_ns();
 	if (now - d->status_built_ns > 200ull * 1000000ull) {
 		node_status_refresh(d);

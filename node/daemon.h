@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * daemon.h - internal to node/: the raftnode daemon's state, shared by its
- * stages. One struct node_daemon per process. rx/tx, control and apply poll
- * it from one lcore thread; the log stage (logstage.c) owns the durable log
- * and may run on an lcore of its own ([node] lcore_map): control reaches it
- * only through struct node_log_stage's two SPSC rings and its one
- * synchronous call slot. Nothing else is locked except the telemetry
- * snapshots (the status numbers, the log's figures), which other threads
- * read.
+ * stages. One struct node_daemon per process. Control owns the consensus
+ * core and the payload ring; the rx/tx stage (the port), the log stage (the
+ * durable log) and the apply stage (the state machine) may each run on an
+ * lcore of their own ([node] lcore_map): control reaches them only through
+ * SPSC rings (struct node_rxtx, node_log_stage, node_apply_stage) and the
+ * log's one synchronous call slot. Nothing else is locked except the
+ * telemetry snapshot of the status numbers, which another thread reads.
  *
- *   net.c      rx: frames -> core (consensus messages) or client requests;
- *              tx: the core's messages, split to fit a frame
+ *   net.c      the rx/tx stage (receive, authenticate; send sealed frames);
+ *              control's side: messages -> core or client requests, the
+ *              core's messages sealed, split to fit a frame
  *   control.c  the core: events in, the update's numbered steps out
  *   payload.c  the payload ring: entry bytes kept by log index
  *   apply.c    committed entries -> state machine -> client replies; reads
@@ -302,6 +303,40 @@ void node_apply_stage_fini(struct node_apply_stage *as);
 uint64_t node_apply_arena_bytes(uint32_t value_bytes_max);
 uint32_t node_apply_stage_poll(void *ctx); /* the apply lcore's stage */
 
+/* ---- The rx/tx stage (net.c): owns the port. It receives and
+ * authenticates frames into messages it hands control through a ring (the
+ * frame stays in its mbuf: no copy), takes them back processed through
+ * another, and sends the frames control sealed (DPDK: the tx ring). On
+ * control's lcore the same rings are used, and control flushes the tx ring
+ * itself at the end of its step. ---- */
+#define NODE_RX_MSGS 128u	 /* received, not yet processed */
+#define NODE_RX_RING_SLOTS 256u	 /* holds NODE_RX_MSGS (a ring holds slots - 1) */
+#define NODE_TX_RING_SLOTS 4096u /* sealed frames control -> rx/tx */
+
+struct node_rxtx {
+	struct dp_transport *transport;
+	struct dp_rx_msg *msgs; /* NODE_RX_MSGS */
+	struct dp_ring rx;	/* rx/tx -> control: received messages */
+	struct dp_ring done;	/* control -> rx/tx: processed, to reuse */
+	struct dp_ring tx;	/* control -> rx/tx: sealed frames (DPDK) */
+	bool colocated;		/* on control's lcore */
+	const volatile int *stop;
+	/* Written by the rx/tx side only. */
+	struct dp_rx_msg *spare[DP_BURST_MAX];
+	uint32_t spare_count;
+	uint64_t rx_msgs_exhausted; /* polls with every message held by control */
+	/* Written by the control side only. */
+	uint64_t tx_full_waits; /* control waited for room in the tx ring */
+};
+
+int node_rxtx_init(struct node_rxtx *x, struct dp_transport *t, bool colocated,
+		   const volatile int *stop);
+/* After every lcore stopped: frees the frames still held, the memory. */
+void node_rxtx_fini(struct node_rxtx *x);
+/* The memory node_rxtx_init takes (README: memory). */
+uint64_t node_rxtx_memory_bytes(uint8_t transport_kind);
+uint32_t node_rxtx_poll(void *ctx); /* the rx/tx lcore's stage */
+
 struct node_counters {
 	uint64_t client_requests;
 	uint64_t client_bad; /* refused requests (BAD_REQUEST replies) */
@@ -339,6 +374,7 @@ struct node_daemon {
 	struct store_log *log;
 	struct node_kv *kv;
 	struct dp_transport transport;
+	struct node_rxtx rxtx;
 	struct dp_port port;
 	bool port_open;
 	bool eal_started;
@@ -432,6 +468,8 @@ void node_control_fail(struct node_daemon *d, const char *what, int rc, const ch
 
 /* net.c */
 uint32_t node_net_poll(struct node_daemon *d);
+/* On control's lcore: sends the frames control sealed this step (0 apart). */
+uint32_t node_net_flush(struct node_daemon *d);
 /* Sends the catch-up append whose log read finished (0 = none). */
 uint32_t node_net_catchup_poll(struct node_daemon *d);
 void node_net_send(struct node_daemon *d, const struct raft_message *m);

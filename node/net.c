@@ -1,11 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * net.c - the rx/tx stage: frames from the transport (DPDK port or kernel
- * UDP socket, the same calls) go to the core (consensus messages) or are
- * served as client requests; the core's messages go out, an AppendEntries
- * larger than one frame cut into consecutive AppendEntries that each fit
- * (valid Raft: each names the entry before it; the follower acknowledges
- * each, and the leader's window counts the last).
+ * net.c - the rx/tx stage and control's side of it. The rx/tx stage owns
+ * the port: it receives and authenticates frames (DPDK port or kernel UDP
+ * socket, the same calls) into messages that keep their frame, hands them
+ * to control through a ring, and sends the frames control sealed. Control
+ * steps consensus messages into the core and serves client requests; the
+ * core's messages go out sealed, an AppendEntries larger than one frame
+ * cut into consecutive AppendEntries that each fit (valid Raft: each names
+ * the entry before it; the follower acknowledges each, and the leader's
+ * window counts the last).
+ *
+ * Why control seals: the bytes a frame carries (payload ring, catch-up
+ * buffer, the apply stage's reply values) are control's, and they may
+ * change as soon as its step ends (a truncation, a release, the next
+ * read). Sealing copies them into the frame's mbuf while they are certain;
+ * what crosses to the rx/tx lcore is a finished frame, so no lifetime
+ * outlasts the step. The receive side is where rx/tx saves control the
+ * most: the port, ARP/ping answers, and the tag check of every frame,
+ * forged ones included.
  *
  * Client writes gathered during one poll become one proposal (batching
  * adapts to load by itself: one request at low load, a burst at high load,
@@ -13,10 +25,137 @@
  * every refusal gets a reply (BUSY, RETRY, REDIRECT, BAD_REQUEST), never
  * silence.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "common.h"
 #include "daemon.h"
+
+/* ---- The rx/tx stage ---- */
+
+uint64_t node_rxtx_memory_bytes(uint8_t transport_kind)
+{
+	return dp_rx_msgs_bytes(transport_kind, NODE_RX_MSGS) +
+	       2 * dp_ring_elem_mem_bytes(sizeof(void *), NODE_RX_RING_SLOTS) +
+	       (transport_kind == DP_TRANSPORT_DPDK
+			? dp_ring_elem_mem_bytes(sizeof(void *), NODE_TX_RING_SLOTS)
+			: 0);
+}
+
+int node_rxtx_init(struct node_rxtx *x, struct dp_transport *t, bool colocated,
+		   const volatile int *stop)
+{
+	memset(x, 0, sizeof(*x));
+	x->transport = t;
+	x->colocated = colocated;
+	x->stop = stop;
+	x->msgs = dp_rx_msgs_create(t->kind, NODE_RX_MSGS);
+	if (x->msgs == NULL ||
+	    dp_ring_elem_create(&x->rx, sizeof(void *), NODE_RX_RING_SLOTS) != 0 ||
+	    dp_ring_elem_create(&x->done, sizeof(void *), NODE_RX_RING_SLOTS) != 0 ||
+	    (t->kind == DP_TRANSPORT_DPDK &&
+	     dp_ring_elem_create(&x->tx, sizeof(void *), NODE_TX_RING_SLOTS) != 0)) {
+		node_rxtx_fini(x);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < NODE_RX_MSGS; i++) {
+		struct dp_rx_msg *m = &x->msgs[i];
+		uint32_t pushed = dp_ring_push_elems(&x->done, &m, 1);
+		RN_ASSERT(pushed == 1); /* the ring holds every message */
+	}
+	if (t->kind == DP_TRANSPORT_DPDK) {
+		dp_transport_set_tx_ring(t, &x->tx);
+	}
+	return 0;
+}
+
+void node_rxtx_fini(struct node_rxtx *x)
+{
+	struct dp_rx_msg *m;
+	while (x->rx.ring != NULL && dp_ring_pop_elems(&x->rx, &m, 1) == 1) {
+		dp_transport_rx_done(m); /* received, never processed: the node stopped */
+	}
+	if (x->transport != NULL) {
+		/* What control sealed and rx/tx did not send: freed unsent. */
+		dp_transport_tx_discard(x->transport);
+		dp_transport_set_tx_ring(x->transport, NULL);
+	}
+	if (x->rx.ring != NULL) {
+		dp_ring_elem_destroy(&x->rx);
+	}
+	if (x->done.ring != NULL) {
+		dp_ring_elem_destroy(&x->done);
+	}
+	if (x->tx.ring != NULL) {
+		dp_ring_elem_destroy(&x->tx);
+	}
+	dp_rx_msgs_destroy(x->msgs);
+	x->msgs = NULL;
+}
+
+/*
+ * One round of the rx/tx lcore: send what control sealed, then receive
+ * into the messages control gave back. When control holds them all, the
+ * port is left alone: frames wait in its rx queue (and past that the
+ * device counts its misses) - back-pressure, visible in status.
+ */
+uint32_t node_rxtx_poll(void *ctx)
+{
+	struct node_rxtx *x = ctx;
+	uint32_t work = dp_transport_tx_flush(x->transport);
+	if (x->spare_count < DP_BURST_MAX) {
+		x->spare_count += dp_ring_pop_elems(&x->done, x->spare + x->spare_count,
+						    DP_BURST_MAX - x->spare_count);
+	}
+	if (x->spare_count == 0) {
+		x->rx_msgs_exhausted++;
+		return work;
+	}
+	uint32_t n = dp_transport_recv(x->transport, x->spare, x->spare_count);
+	if (n == 0) {
+		return work;
+	}
+	uint64_t now_ns = node_now_ns();
+	for (uint32_t i = 0; i < n; i++) {
+		x->spare[i]->rx_ns = now_ns;
+	}
+	uint32_t pushed = dp_ring_push_elems(&x->rx, x->spare, n);
+	RN_ASSERT(pushed == n); /* the ring holds every message there is */
+	x->spare_count -= n;
+	memmove(x->spare, x->spare + n, x->spare_count * sizeof(x->spare[0]));
+	return work + n;
+}
+
+/* Room in the tx ring for one frame. On control's lcore control sends
+ * what it holds itself; apart, it waits for the rx/tx lcore to drain it
+ * (back-pressure: a frame is not dropped for a ring that is only busy). */
+static void net_tx_room(struct node_daemon *d)
+{
+	struct node_rxtx *x = &d->rxtx;
+	if (d->transport.tx_ring == NULL || dp_ring_count(&x->tx) < NODE_TX_RING_SLOTS - 1) {
+		return;
+	}
+	if (x->colocated) {
+		dp_transport_tx_flush(&d->transport);
+		return;
+	}
+	x->tx_full_waits++;
+	while (dp_ring_count(&x->tx) >= NODE_TX_RING_SLOTS - 1 && !*x->stop) {
+		dp_cpu_pause();
+	}
+}
+
+/* On control's lcore: the frames of this step out now, not a round later. */
+uint32_t node_net_flush(struct node_daemon *d)
+{
+	uint32_t sent = 0;
+	if (d->rxtx.colocated) {
+		for (uint32_t n; (n = dp_transport_tx_flush(&d->transport)) > 0;) {
+			sent += n;
+		}
+	}
+	return sent;
+}
 
 void node_net_reply(struct node_daemon *d, const struct dp_endpoints *to, uint64_t client_id,
 		    uint64_t seq, uint8_t status, const uint8_t *value, uint32_t value_bytes,
@@ -37,6 +176,7 @@ void node_net_reply(struct node_daemon *d, const struct dp_endpoints *to, uint64
 	case DP_CLIENT_BAD_REQUEST: d->counters.client_bad++; break;
 	default: break;
 	}
+	net_tx_room(d);
 	if (dp_transport_send_reply(&d->transport, to, &rep) == 0) {
 		d->counters.replies_sent++;
 	} else {
@@ -56,6 +196,7 @@ static void net_send_append_part(struct node_daemon *d, const struct raft_messag
 		part.append.prev_index = m->append.entries[from - 1].index;
 		part.append.prev_term = m->append.entries[from - 1].term;
 	}
+	net_tx_room(d);
 	if (dp_transport_send(&d->transport, &part, payloads + from) == 0) {
 		d->counters.msgs_sent++;
 	} else {
@@ -159,6 +300,7 @@ void node_net_send(struct node_daemon *d, const struct raft_message *m)
 		return;
 	}
 	if (m->type != RAFT_MSG_APPEND || m->append.entries_count == 0) {
+		net_tx_room(d);
 		if (dp_transport_send(&d->transport, m, NULL) == 0) {
 			d->counters.msgs_sent++;
 		} else {
@@ -264,10 +406,9 @@ static void net_transfer(struct node_daemon *d, const struct dp_rx_frame *in)
 	node_net_reply(d, &in->addr, req->client_id, req->request_seq, status, NULL, 0, NULL);
 }
 
-static void net_client(struct node_daemon *d, const struct dp_rx_frame *in)
+static void net_client(struct node_daemon *d, const struct dp_rx_frame *in, uint64_t rx_ns)
 {
 	const struct dp_client_request *req = &in->request;
-	uint64_t rx_ns = node_now_ns();
 	d->counters.client_requests++;
 	switch (req->op) {
 	case DP_CLIENT_STATUS: {
@@ -308,23 +449,37 @@ static void net_client(struct node_daemon *d, const struct dp_rx_frame *in)
 	net_gather_write(d, in, rx_ns);
 }
 
-static void net_on_frame(void *user, const struct dp_rx_frame *in)
+static void net_on_message(struct node_daemon *d, const struct dp_rx_msg *m)
 {
-	struct node_daemon *d = user;
+	const struct dp_rx_frame *in = &m->frame;
 	if (d->failed) {
 		return;
 	}
 	if (in->type == DP_FRAME_CLIENT_REQUEST) {
-		net_client(d, in);
+		net_client(d, in, m->rx_ns);
 	} else if (in->type >= 1 && in->type < RAFT_MSG_TYPE_COUNT) {
 		net_receive_raft(d, in);
 	}
 	/* Replies addressed to a node are not for it: ignored. */
 }
 
+/* Control's side: the messages the rx/tx stage received, in order. Each
+ * is done with (its frame released) when its step returns: the core
+ * copied what it keeps into the payload ring. */
 uint32_t node_net_poll(struct node_daemon *d)
 {
-	uint32_t n = dp_transport_poll(&d->transport, net_on_frame, d);
+	struct node_rxtx *x = &d->rxtx;
+	struct dp_rx_msg *msgs[DP_BURST_MAX];
+	uint32_t n = dp_ring_pop_elems(&x->rx, msgs, DP_BURST_MAX);
+	for (uint32_t i = 0; i < n; i++) {
+		dp_transport_learn(&d->transport, &msgs[i]->frame);
+		net_on_message(d, msgs[i]);
+		dp_transport_rx_done(msgs[i]);
+	}
+	if (n > 0) {
+		uint32_t pushed = dp_ring_push_elems(&x->done, msgs, n);
+		RN_ASSERT(pushed == n); /* the ring holds every message there is */
+	}
 	node_control_propose(d);
 	if (d->reads_in_round > 0) {
 		node_apply_start_reads(d);

@@ -137,9 +137,10 @@ int main(int argc, char **argv)
 		d.cfg.io_engine == NODE_ENGINE_PWRITE ? "pwrite" : "uring",
 		node_durability_name(d.cfg.durability), d.cfg.members_count);
 	/* The stages onto the lcores lcore_map names, in the order the EAL
-	 * runs them (this thread is the main lcore). The log stage goes first
-	 * on a shared lcore: its completions are then stepped in the same
-	 * round. */
+	 * runs them (this thread is the main lcore). On a shared lcore the log
+	 * stage goes first (its completions are stepped in the same round),
+	 * rx/tx before control (what it received is stepped in the same
+	 * round). */
 	static struct dp_lcore lcores[NODE_STAGES];
 	unsigned ids[NODE_STAGES];
 	uint32_t lcores_count = dp_sched_lcore_ids(ids, NODE_STAGES);
@@ -147,25 +148,27 @@ int main(int argc, char **argv)
 										 : DP_IDLE_ADAPTIVE,
 				     .spin_rounds_max = 256, .sleep_us_max = 200,
 				     .timer_slack_us = d.cfg.timer_slack_us};
-	const struct dp_stage stages[3] = {
+	const struct dp_stage stages[NODE_STAGES] = {
 		{.name = "log", .poll = node_log_stage_poll, .ctx = &d.logstage,
 		 .stop = node_log_stage_stop},
-		{.name = "rxtx+control", .poll = raftnode_stage, .ctx = &d},
+		{.name = "rxtx", .poll = node_rxtx_poll, .ctx = &d.rxtx},
+		{.name = "control", .poll = raftnode_stage, .ctx = &d},
 		{.name = "apply", .poll = node_apply_stage_poll, .ctx = &d.applystage},
 	};
-	const int stage_lcore[3] = {d.cfg.stage_lcore[NODE_STAGE_LOG],
-				    d.cfg.stage_lcore[NODE_STAGE_CONTROL],
-				    d.cfg.stage_lcore[NODE_STAGE_APPLY]};
+	const int stage_lcore[NODE_STAGES] = {d.cfg.stage_lcore[NODE_STAGE_LOG],
+					      d.cfg.stage_lcore[NODE_STAGE_RXTX],
+					      d.cfg.stage_lcore[NODE_STAGE_CONTROL],
+					      d.cfg.stage_lcore[NODE_STAGE_APPLY]};
 	for (uint32_t k = 0; k < lcores_count; k++) {
 		dp_lcore_init(&lcores[k], &lc);
-		for (uint32_t i = 0; i < 3; i++) {
+		for (uint32_t i = 0; i < NODE_STAGES; i++) {
 			if (stage_lcore[i] == (int)ids[k]) {
 				dp_lcore_add_stage(&lcores[k], &stages[i]);
 			}
 		}
 	}
-	fprintf(stderr, "raftnode %u: lcores: rx/tx and control on %d, log on %d, apply on %d\n",
-		id, stage_lcore[1], stage_lcore[0], stage_lcore[2]);
+	fprintf(stderr, "raftnode %u: lcores: rx/tx on %d, control on %d, log on %d, apply on %d\n",
+		id, stage_lcore[1], stage_lcore[2], stage_lcore[0], stage_lcore[3]);
 	raftnode_daemon = &d;
 	d.stop |= raftnode_stop; /* a signal during the start */
 	rc = dp_sched_run(lcores, lcores_count, &d.stop);

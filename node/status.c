@@ -112,11 +112,12 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 	const struct node_counters *c = &d->counters;
 	status_head(d, &b);
 	status_add(&b, "\"transport\":\"%s\",\"engine\":\"%s\",\"durability\":\"%s\","
-		   "\"uptime_ms\":%" PRIu64 ",\"failed\":%s,",
+		   "\"uptime_ms\":%" PRIu64 ",\"failed\":%s,\"lcore_map\":\"%s\",",
 		   d->transport.kind == DP_TRANSPORT_DPDK ? "dpdk" : "udp",
 		   d->cfg.io_engine == NODE_ENGINE_URING ? "uring" : "pwrite",
 		   node_durability_name(d->cfg.durability),
-		   (uint64_t)((node_now_ns() - d->started_ns) / 1000000u), d->failed ? "true" : "false");
+		   (uint64_t)((node_now_ns() - d->started_ns) / 1000000u), d->failed ? "true" : "false",
+		   d->cfg.lcore_map);
 	status_followers(d, &b);
 	status_add(&b, "\"rollback\":{\"entries\":%" PRIu64 ",\"last_first_index\":%" PRIu64
 		   ",\"last_last_index\":%" PRIu64 ",\"last_term\":%" PRIu64 "},",
@@ -134,7 +135,8 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 		   ",\"entries_truncated\":%" PRIu64 ",\"msgs_dropped_stale\":%" PRIu64
 		   ",\"payload_bytes_used\":%" PRIu64 ",\"catchup_entries\":%" PRIu64
 		   ",\"catchup_reads_waited\":%" PRIu64 ",\"log_ring_full_waits\":%" PRIu64
-		   ",\"apply_ring_full_waits\":%" PRIu64 "},",
+		   ",\"apply_ring_full_waits\":%" PRIu64 ",\"rx_msgs_exhausted\":%" PRIu64
+		   ",\"tx_ring_full_waits\":%" PRIu64 "},",
 		   d->transport.counters.received +
 			   d->transport.wire.counters.fragments_accepted,
 		   d->transport.counters.sent, d->transport.counters.send_failed,
@@ -146,7 +148,9 @@ int node_status_json(struct node_daemon *d, char *out, size_t out_bytes)
 		   rc.elections_started, rc.entries_truncated, rc.msgs_dropped_stale,
 		   node_payloads_used(&d->payloads), d->catchup_entries_sent,
 		   d->logstage.reads_refused_busy, d->logstage.ops_full_waits,
-		   d->applystage.in_full_waits);
+		   d->applystage.in_full_waits,
+		   __atomic_load_n(&d->rxtx.rx_msgs_exhausted, __ATOMIC_RELAXED),
+		   d->rxtx.tx_full_waits);
 	status_drops(d, &b);
 	status_add(&b, "\"pid\":%d}", (int)getpid());
 	return b.truncated ? -1 : (int)b.used;

@@ -34,7 +34,7 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
   up --nodes N [--hosts H] [--transport af_packet|memif|udp]
      [--engine uring|pwrite] [--durability fsync|dsync|none]
      [--election-timeout-ms T] [--lcores float|spread|LIST]
-     [--log-lcore] [--apply-lcore]
+     [--log-lcore] [--apply-lcore] [--rxtx-lcore]
      [--placement H1,H2,...] [--subnet A.B.C] [--prefix P]
      [--run-dir DIR] [--build DIR] [--daemon PATH] [--no-start]
         Builds the topology, writes DIR/cluster.ini, DIR/secret (32 random
@@ -105,8 +105,9 @@ switch that `up` restarts also restarts the running nodes.
 --lcores: float (default) writes `lcores = 0@(0-<cpus-1>)` (EAL --lcores
 syntax: lcore 0 floats over every CPU), spread gives node i CPU (i-1) mod
 cpus, LIST is written as is. --log-lcore gives each node's log stage an lcore
-of its own (lcore 1), --apply-lcore its apply stage (the next lcore, 1 or 2);
-rx/tx and control stay on lcore 0. float floats every lcore over every CPU
+of its own (lcore 1), --apply-lcore its apply stage (the next lcore), and
+--rxtx-lcore its rx/tx stage (the port: receive, authenticate, send; the
+next lcore); control stays on lcore 0. float floats every lcore over every CPU
 (`0@(0-<cpus-1>),1@(0-<cpus-1>),...`), spread pins them on the next CPUs.
 Limits: 1..16 nodes, 1..9 hosts.
 USAGE
@@ -126,6 +127,7 @@ election_ms=""
 lcores_opt=float
 log_lcore=0
 apply_lcore=0
+rxtx_lcore=0
 placement_opt=""
 subnet=10.77.0
 build=""
@@ -165,6 +167,7 @@ parse_args() {
 		--lcores) need_val "$@"; lcores_opt=$2; shift ;;
 		--log-lcore) log_lcore=1 ;;
 		--apply-lcore) apply_lcore=1 ;;
+		--rxtx-lcore) rxtx_lcore=1 ;;
 		--placement) need_val "$@"; placement_opt=$2; shift ;;
 		--subnet) need_val "$@"; subnet=$2; shift ;;
 		--prefix) need_val "$@"; prefix=$2; prefix_set=1; shift ;;
@@ -243,6 +246,7 @@ election_ms=$election_ms
 lcores_opt=$lcores_opt
 log_lcore=$log_lcore
 apply_lcore=$apply_lcore
+rxtx_lcore=$rxtx_lcore
 placement=${placement[*]}
 subnet=$subnet
 build=$build
@@ -257,7 +261,7 @@ load_state() {
 	[ -f "$f" ] || die "no cluster in $run_dir (no cluster.env): run 'cluster.sh up' first, or pass --run-dir"
 	while IFS='=' read -r key val; do
 		case "$key" in
-		prefix | nodes | hosts | transport | engine | durability | election_ms | lcores_opt | log_lcore | apply_lcore | subnet | build | daemon)
+		prefix | nodes | hosts | transport | engine | durability | election_ms | lcores_opt | log_lcore | apply_lcore | rxtx_lcore | subnet | build | daemon)
 			printf -v "$key" '%s' "$val" ;;
 		placement) read -r -a placement <<<"$val" ;;
 		esac
@@ -494,9 +498,14 @@ write_config() {
 	spread) lc="" ;;
 	*) lc=$lcores_opt ;;
 	esac
-	# Stages apart: the log on lcore 1, apply on the next one.
-	extra=$((log_lcore + apply_lcore))
-	map="rxtx:0,log:$log_lcore,control:0,apply:$((apply_lcore * (log_lcore + 1)))"
+	# Stages apart: control on lcore 0, then the log, apply and rx/tx
+	# stages asked for on lcores 1, 2, 3 in that order.
+	extra=0
+	local at_log=0 at_apply=0 at_rxtx=0
+	if [ "$log_lcore" = 1 ]; then extra=$((extra + 1)); at_log=$extra; fi
+	if [ "$apply_lcore" = 1 ]; then extra=$((extra + 1)); at_apply=$extra; fi
+	if [ "$rxtx_lcore" = 1 ]; then extra=$((extra + 1)); at_rxtx=$extra; fi
+	map="rxtx:$at_rxtx,log:$at_log,control:0,apply:$at_apply"
 	if [ "$lcores_opt" = float ]; then
 		for ((k = 1; k <= extra; k++)); do lc+=",$k@(0-$((cpus - 1)))"; done
 	fi
@@ -679,11 +688,11 @@ cmd_up() {
 	compute_placement
 	index_nodes
 	local want have h i line=""
-	want="$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt $log_lcore $apply_lcore ${placement[*]} $subnet"
+	want="$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
 	if [ -f "$(state_file)" ]; then
 		have=$(
 			load_state
-			echo "$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt $log_lcore $apply_lcore ${placement[*]} $subnet"
+			echo "$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
 		)
 		[ "$have" = "$want" ] ||
 			die "a different cluster is up in $run_dir (prefix nodes hosts ...: $have); run 'cluster.sh down --run-dir $run_dir' first"

@@ -27,8 +27,8 @@ plots/*.png and *.svg.
               pwrite+fdatasync engine): the report shows, as ratios, what
               DPDK and io_uring buy on this machine
   --stages-apart  add the row dpdk+uring+apart: the same cluster with every
-              node's log and apply stages on lcores of their own
-              (cluster.sh --log-lcore --apply-lcore); what that costs or
+              node's rx/tx, log and apply stages on lcores of their own
+              (cluster.sh --log-lcore --apply-lcore --rxtx-lcore); what that costs or
               buys depends on free cores (on 2 CPUs shared by 3 nodes it
               costs)
   --full      longer runs (30 s per measurement, 20 failover trials)
@@ -157,7 +157,7 @@ one_row() {
 
 one_row dpdk+uring af_packet uring 1
 if [ $apart -eq 1 ]; then
-	one_row dpdk+uring+apart af_packet uring 0 --log-lcore --apply-lcore
+	one_row dpdk+uring+apart af_packet uring 0 --log-lcore --apply-lcore --rxtx-lcore
 fi
 if [ $compare -eq 1 ]; then
 	one_row udp+uring udp uring 0

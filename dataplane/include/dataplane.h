@@ -604,6 +604,24 @@ struct dp_transport_counters {
 	uint64_t received;    /* authenticated and decoded */
 };
 
+/*
+ * One received, authenticated message and the memory its pointers point
+ * into: the frame stays alive (DPDK: its mbuf; UDP: udp_buf) until
+ * dp_transport_rx_done. This is what lets the rx/tx stage receive and
+ * authenticate on one lcore while control processes on another: the
+ * hand-over carries a pointer, no payload is copied (control's one copy
+ * is into its payload ring).
+ */
+struct dp_rx_msg {
+	struct dp_rx_frame frame;
+	uint64_t rx_ns;	       /* the receiver's stamp (the caller's clock) */
+	struct rte_mbuf *mbuf; /* DPDK: the frame, freed by rx_done; NULL for UDP */
+	uint8_t *udp_buf;      /* UDP: DP_FRAME_BYTES_MAX bytes the datagram lands in */
+	struct raft_entry entries[DP_TRANSPORT_RX_ENTRIES_MAX]; /* an append's */
+};
+
+struct dp_ring;
+
 struct dp_transport {
 	uint8_t kind; /* enum dp_transport_kind */
 	struct dp_wire wire; /* its counters hold the drops by reason */
@@ -615,8 +633,14 @@ struct dp_transport {
 	struct dp_port *port; /* DPDK */
 	int fd;		      /* UDP */
 	struct dp_transport_counters counters;
-	uint8_t buf[DP_FRAME_BYTES_MAX]; /* UDP: frame to send, payload received */
-	struct raft_entry rx_entries[DP_TRANSPORT_RX_ENTRIES_MAX]; /* decoded appends */
+	/* DPDK: sealed frames go here for dp_transport_tx_flush (the lcore
+	 * that owns the port) when set; NULL: straight out of the port. */
+	struct dp_ring *tx_ring;
+	uint64_t tx_ring_full; /* tx ring full: frame dropped, Raft resends */
+	uint8_t buf[DP_FRAME_BYTES_MAX]; /* UDP: the frame to send */
+	/* dp_transport_poll's own message and UDP buffer. */
+	struct dp_rx_msg poll_msg;
+	uint8_t poll_buf[DP_FRAME_BYTES_MAX];
 };
 
 /* A received message; pointers in it are valid during the call only. */
@@ -644,6 +668,38 @@ int dp_transport_send_reply(struct dp_transport *t, const struct dp_endpoints *c
  * is sent broadcast frames until its first authenticated frame teaches
  * the transport its MAC. */
 uint32_t dp_transport_poll(struct dp_transport *t, dp_transport_rx_fn fn, void *user);
+
+/*
+ * The same in two halves, for a receiver on one lcore and a processor on
+ * another (dp_transport_poll is recv + learn + fn + rx_done on one):
+ *
+ * recv (the lcore that owns the port: DPDK rx, ARP/ping answers): receives
+ * up to `count` accepted messages into msgs[0..), looking at no more than
+ * DP_BURST_MAX frames; returns how many it filled. Never blocks.
+ * learn (the lcore that sends: it owns the peer table): a peer configured
+ * with mac = auto learns its MAC from its first authenticated frame.
+ * rx_done (any lcore): the message's frame is released (mbuf freed).
+ *
+ * tx ring (DPDK): with dp_transport_set_tx_ring, send and send_reply seal
+ * into an mbuf and push it to the ring (full: dropped and counted in
+ * tx_ring_full, Raft resends, a client retries); dp_transport_tx_flush, on
+ * the lcore that owns the port, sends what the ring holds. The UDP
+ * transport sends from the caller's thread (the kernel socket is safe to
+ * share: one lcore receives, another sends).
+ */
+size_t dp_rx_msgs_bytes(uint8_t kind, uint32_t count);
+/* count messages (UDP: each with its frame buffer), touched; NULL: no memory. */
+struct dp_rx_msg *dp_rx_msgs_create(uint8_t kind, uint32_t count);
+void dp_rx_msgs_destroy(struct dp_rx_msg *msgs);
+uint32_t dp_transport_recv(struct dp_transport *t, struct dp_rx_msg *const *msgs,
+			   uint32_t count);
+void dp_transport_learn(struct dp_transport *t, const struct dp_rx_frame *in);
+void dp_transport_rx_done(struct dp_rx_msg *m);
+void dp_transport_set_tx_ring(struct dp_transport *t, struct dp_ring *ring);
+/* Frames sent from the tx ring (up to DP_BURST_MAX per call). */
+uint32_t dp_transport_tx_flush(struct dp_transport *t);
+/* Frees what the tx ring holds, unsent (at stop); returns how many. */
+uint32_t dp_transport_tx_discard(struct dp_transport *t);
 
 /* ---- Stages, lcores, rings -------------------------------------------------
  *

@@ -10,7 +10,7 @@
 up_args=()
 if [ "${1:-}" = --stages-apart ]; then
 	it_setup ds 10.91.0
-	up_args=(--log-lcore --apply-lcore)
+	up_args=(--log-lcore --apply-lcore --rxtx-lcore)
 else
 	it_setup d 10.84.0
 fi
@@ -18,7 +18,7 @@ it_up --nodes 3 "${up_args[@]}"
 it_wait_leader 10 >/dev/null || it_fail "no leader in 10 s"
 if [ ${#up_args[@]} -gt 0 ]; then
 	for n in 1 2 3; do
-		grep -q "lcores: rx/tx and control on 0, log on 1, apply on 2" \
+		grep -q "lcores: rx/tx on 3, control on 0, log on 1, apply on 2" \
 			"$IT_RUN/logs/node$n.log" || it_fail "node $n does not run its stages apart"
 	done
 fi

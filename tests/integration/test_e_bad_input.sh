@@ -41,7 +41,7 @@ bad_cases=(
 	"missing secret file%s|^secret_file = .*|secret_file = $IT_WORK/nope|%secret_file"
 	"syntax error%s/^udp_port = 9000/udp_port 9000/%syntax"
 	"window not a power of two%\$a [limits]\\nlog_entries_max = 100000%log_entries_max"
-	"stages split wrongly%/^transport = udp/a lcore_map = rxtx:0,log:1,control:1,apply:0%lcore_map"
+	"stage placed twice%/^transport = udp/a lcore_map = rxtx:0,log:1,log:0,control:0,apply:0%lcore_map"
 )
 for c in "${bad_cases[@]}"; do
 	IFS='%' read -r what expr needle <<<"$c"

@@ -81,7 +81,8 @@ static void test_example_parses(void **state)
 	/* Node 3 takes its [node.3] overrides, whatever the section order. */
 	assert_int_equal(node_config_parse_string(text, "example.ini", 3, &c, err, sizeof(err)), 0);
 	assert_string_equal(c.dpdk_port, "0000:03:00.0");
-	assert_string_equal(c.lcore_map, "rxtx:2,log:3,control:2,apply:2");
+	assert_string_equal(c.lcore_map, "rxtx:5,log:3,control:2,apply:4");
+	assert_int_equal(c.stage_lcore[NODE_STAGE_RXTX], 5);
 	assert_int_equal(c.mtu_bytes, 9000);
 	assert_int_equal(c.idle, NODE_IDLE_BUSY);
 	assert_string_equal(c.data_dir, "/var/lib/raftnode/node3");
@@ -138,8 +139,8 @@ static void test_bad_configs_name_line_and_key(void **state)
 		 "transport = udp\n",
 		 "[cluster] id: missing"},
 		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
-		 "data_dir = /x\ntransport = udp\nlcore_map = rxtx:0,log:1,control:1,apply:0\n",
-		 "cfg.ini:9: [node] lcore_map: rxtx and control must share one lcore"},
+		 "data_dir = /x\ntransport = udp\nlcore_map = rxtx:0,log:1,log:0,control:0,apply:0\n",
+		 "cfg.ini:9: [node] lcore_map: stage 'log' is placed twice"},
 		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
 		 "data_dir = /x\ntransport = udp\nlcore_map = rxtx:0,log:1,control:0\n",
 		 "cfg.ini:9: [node] lcore_map: no lcore for stage 'apply'"},
@@ -173,16 +174,16 @@ static void test_bad_configs_name_line_and_key(void **state)
 	}
 	assert_int_equal(c.transport, NODE_TRANSPORT_UDP);
 	assert_int_equal(c.members[0].udp_port, 9000);
-	/* Log and apply stages apart are taken, and parsed. */
+	/* Every stage apart is taken, and parsed. */
 	char ini2[600];
 	snprintf(ini2, sizeof(ini2),
-		 "%slcore_map = rxtx:2, log:3, control:2, apply:4\ntimer_slack_us = 5\n", ini);
+		 "%slcore_map = rxtx:1, log:3, control:2, apply:4\ntimer_slack_us = 5\n", ini);
 	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
 	if (rc != 0) {
-		fail_msg("log stage apart refused: %s", err);
+		fail_msg("stages apart refused: %s", err);
 	}
 	assert_int_equal(c.stage_lcore[NODE_STAGE_LOG], 3);
-	assert_int_equal(c.stage_lcore[NODE_STAGE_RXTX], 2);
+	assert_int_equal(c.stage_lcore[NODE_STAGE_RXTX], 1);
 	assert_int_equal(c.stage_lcore[NODE_STAGE_CONTROL], 2);
 	assert_int_equal(c.stage_lcore[NODE_STAGE_APPLY], 4);
 	assert_int_equal(c.timer_slack_us, 5);
