@@ -311,7 +311,7 @@ uint32_t node_apply_stage_poll(void *ctx); /* the apply lcore's stage */
  * itself at the end of its step. ---- */
 #define NODE_RX_MSGS 128u	 /* received, not yet processed */
 #define NODE_RX_RING_SLOTS 256u	 /* holds NODE_RX_MSGS (a ring holds slots - 1) */
-#define NODE_TX_RING_SLOTS 4096u /* sealed frames control -> rx/tx */
+#define NODE_TX_RING_SLOTS 2048u /* sealed frames control -> rx/tx (mbuf pool: 8191) */
 
 struct node_rxtx {
 	struct dp_transport *transport;

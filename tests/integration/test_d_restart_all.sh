@@ -52,6 +52,14 @@ done
 grep -q "raftnode 2: stopped cleanly" "$IT_RUN/logs/node2.log" ||
 	it_fail "node 2 did not stop cleanly on SIGTERM: $(tail -3 "$IT_RUN/logs/node2.log")"
 wait "$load" || true
+if [ ${#up_args[@]} -gt 0 ]; then
+	# Its lcores' last words: rx/tx did its work on lcore 3, control on 0.
+	grep -Eq "raftnode 2: lcore 3: .*; rxtx busy [1-9][0-9]*$" "$IT_RUN/logs/node2.log" ||
+		it_fail "node 2's rx/tx stage did no work on its lcore 3: $(grep 'lcore 3:' "$IT_RUN/logs/node2.log")"
+	grep -E "raftnode 2: lcore 0: " "$IT_RUN/logs/node2.log" | grep -v rxtx |
+		grep -Eq "; control busy [1-9][0-9]*$" ||
+		it_fail "node 2's control stage did not run alone on lcore 0: $(grep 'lcore 0:' "$IT_RUN/logs/node2.log")"
+fi
 it_cluster start 2 >/dev/null || it_fail "restart of node 2 after SIGTERM"
 state=$(it_wait_converged 15 1 2 3) || it_fail "nodes did not converge after the SIGTERM restart"
 "$IT_BUILD/tests/integration/kvbulk" check --acked "$IT_WORK/acked" --node 2 \

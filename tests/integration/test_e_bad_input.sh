@@ -4,11 +4,21 @@
 # secret, another cluster, flipped bits, random bytes) are dropped and
 # counted while the node keeps serving, and none of them is accepted; bad
 # client requests get error replies; each class of bad configuration makes
-# raftnode exit 2 with one message naming the line and key.
+# raftnode exit 2 with one message naming the line and key. With
+# --rxtx-apart the frames and requests only, every node's rx/tx stage (the
+# port, the tag check) on an lcore of its own.
 . "$(dirname "$0")/lib.sh"
-it_setup e 10.85.0
+up_args=()
+if [ "${1:-}" = --rxtx-apart ]; then
+	it_setup er 10.93.0
+	up_args=(--rxtx-lcore)
+else
+	it_setup e 10.85.0
+fi
 
 # --- bad configurations: no cluster needed -------------------------------
+configs=0
+if [ ${#up_args[@]} -eq 0 ]; then
 raftnode=$IT_BUILD/node/raftnode
 good=$IT_WORK/good.ini
 head -c 32 /dev/urandom >"$IT_WORK/secret"
@@ -63,10 +73,16 @@ set +e; msg=$("$raftnode" --config "$good" --id 9 2>&1); rc=$?; set -e
 set +e; msg=$("$raftnode" --config "$IT_WORK/none.ini" --id 1 2>&1); rc=$?; set -e
 [ $rc -eq 2 ] && echo "$msg" | grep -q "none.ini" || it_fail "missing file: exit $rc: $msg"
 it_log "every bad configuration class exits 2 with its message"
+configs=$(( ${#bad_cases[@]} + 3 ))
+fi
 
 # --- forged frames ---------------------------------------------------------
-it_up --nodes 3
+it_up --nodes 3 "${up_args[@]}"
 leader=$(it_wait_leader 10) || it_fail "no leader in 10 s"
+if [ ${#up_args[@]} -gt 0 ]; then
+	[ "$(it_field 1 .lcore_map)" = "rxtx:1,log:0,control:0,apply:0" ] ||
+		it_fail "node 1 does not run rx/tx apart: lcore_map $(it_field 1 .lcore_map)"
+fi
 it_ctl --node 1 put real value >/dev/null || it_fail "put before forging"
 term0=$(it_field 1 .term)
 tag0=$(it_field 1 .drops.bad_tag)
@@ -103,6 +119,8 @@ rc=$?
 set -e
 [ $rc -eq 1 ] && echo "$out" | grep -qi "bad.request\|bad_request" \
 	|| it_fail "transfer to a non-member: exit $rc: $out"
+configs_said=""
+[ "$configs" -eq 0 ] || configs_said="; $configs bad-config classes exit 2"
 bad=$(it_field "$leader" .counters.bad_requests)
 [ "${bad:-0}" -ge 2 ] || it_fail "bad_requests counter is $bad"
-it_pass "500 forged frames dropped and counted (bad_tag +$((tag1 - tag0)), wrong_cluster +$((cluster1 - cluster0))), none accepted, node serving; bad requests answered BAD_REQUEST; $(( ${#bad_cases[@]} + 3 )) bad-config classes exit 2"
+it_pass "500 forged frames dropped and counted (bad_tag +$((tag1 - tag0)), wrong_cluster +$((cluster1 - cluster0))), none accepted, node serving; bad requests answered BAD_REQUEST${configs_said}"
