@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Integration (h): a follower far behind catches up from the leader's
-# durable log. Nodes with a small core window (1,024 entries) and their log
-# and apply stages on lcores of their own; node 3 is down while 3,000 writes
+# durable log. Nodes with a small core window (1,024 entries) and their log,
+# apply and rx/tx stages on lcores of their own; node 3 is down while 3,000 writes
 # commit, so the leader has released those entries from its window and must
 # read them back from its log (the log stage reads while control goes on).
 # Node 3 comes back, catches up to the same state, serves every
@@ -10,7 +10,7 @@
 # its log. Then every node restarts from a log longer than its window.
 . "$(dirname "$0")/lib.sh"
 it_setup h 10.92.0
-it_up --nodes 3 --log-lcore --apply-lcore --no-start
+it_up --nodes 3 --log-lcore --apply-lcore --rxtx-lcore --no-start
 printf '\n[limits]\nlog_entries_max = 1024\n' >>"$IT_RUN/cluster.ini"
 for n in 1 2 3; do it_cluster start "$n" >/dev/null || it_fail "start of node $n"; done
 it_wait_leader 10 >/dev/null || it_fail "no leader in 10 s"
