@@ -220,10 +220,9 @@ static void on_rx(void *user, const struct dp_rx_frame *msg)
 	}
 }
 
-static void test_dpdk_transport_loopback(void **state)
+/* Node 2 on the loopback port, its own only peer. */
+static void open_loopback_transport(struct dp_transport *t)
 {
-	(void)state;
-	static struct dp_transport t;
 	struct dp_peer self = {.id = 2, .ip = 0x0a000002u, .port = T_PORT};
 	memcpy(self.mac, port.mac, 6);
 	struct dp_transport_config cfg = {
@@ -231,7 +230,14 @@ static void test_dpdk_transport_loopback(void **state)
 			 .secret_bytes = 32, .udp_port = T_PORT},
 		.self_ip = 0x0a000002u, .peers = &self, .peers_count = 1,
 	};
-	assert_int_equal(dp_transport_open_dpdk(&t, &cfg, &port), 0);
+	assert_int_equal(dp_transport_open_dpdk(t, &cfg, &port), 0);
+}
+
+static void test_dpdk_transport_loopback(void **state)
+{
+	(void)state;
+	static struct dp_transport t;
+	open_loopback_transport(&t);
 	struct raft_message m = {.type = RAFT_MSG_HEARTBEAT, .from = 1, .to = 2, .term = 3};
 	m.heartbeat.read_seq = 77;
 	assert_int_equal(dp_transport_send(&t, &m, NULL), 0);
@@ -256,15 +262,8 @@ static void test_dpdk_transport_halves(void **state)
 	(void)state;
 	static struct dp_transport t;
 	static struct dp_ring tx;
-	struct dp_peer self = {.id = 2, .ip = 0x0a000002u, .port = T_PORT};
-	memcpy(self.mac, port.mac, 6);
-	struct dp_transport_config cfg = {
-		.wire = {.cluster_id = T_CLUSTER_ID, .self_id = 2, .secret = t_secret,
-			 .secret_bytes = 32, .udp_port = T_PORT},
-		.self_ip = 0x0a000002u, .peers = &self, .peers_count = 1,
-	};
 	unsigned pool_before = rte_mempool_avail_count(port.pool);
-	assert_int_equal(dp_transport_open_dpdk(&t, &cfg, &port), 0);
+	open_loopback_transport(&t);
 	assert_int_equal(dp_ring_elem_create(&tx, sizeof(void *), 16), 0); /* holds 15 */
 	dp_transport_set_tx_ring(&t, &tx);
 	struct raft_message m = {.type = RAFT_MSG_HEARTBEAT, .from = 1, .to = 2, .term = 3};
