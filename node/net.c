@@ -108,7 +108,8 @@ uint32_t node_rxtx_poll(void *ctx)
 						    DP_BURST_MAX - x->spare_count);
 	}
 	if (x->spare_count == 0) {
-		x->rx_msgs_exhausted++;
+		/* Status reads it from control's lcore. */
+		__atomic_store_n(&x->rx_msgs_exhausted, x->rx_msgs_exhausted + 1, __ATOMIC_RELAXED);
 		return work;
 	}
 	uint32_t n = dp_transport_recv(x->transport, x->spare, x->spare_count);

@@ -4,10 +4,18 @@
 # put/get/cas on three keys for 30 s while the leader is killed and
 # restarted and nodes are partitioned away and healed; the recorded history
 # must be linearizable (lincheck: per-key Wing-Gong search, itself tested on
-# known non-linearizable histories in tests/lin).
+# known non-linearizable histories in tests/lin). With --stages-apart every
+# node's rx/tx, log and apply stages run on lcores of their own: the rings
+# between them carry the whole history.
 . "$(dirname "$0")/lib.sh"
-it_setup f 10.86.0
-it_up --nodes 5
+up_args=()
+if [ "${1:-}" = --stages-apart ]; then
+	it_setup fs 10.94.0
+	up_args=(--log-lcore --apply-lcore --rxtx-lcore)
+else
+	it_setup f 10.86.0
+fi
+it_up --nodes 5 "${up_args[@]}"
 it_wait_leader 15 >/dev/null || it_fail "no leader in 15 s"
 "$IT_BUILD/tests/integration/linload" --clients 4 --keys 3 --duration-s 30 --seed $RANDOM \
 	--out "$IT_WORK/history" >"$IT_WORK/linload.out" 2>&1 &
