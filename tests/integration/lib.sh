@@ -43,6 +43,21 @@ it_setup() {
 	trap it_cleanup EXIT
 }
 
+# it_setup_variant ARG FLAG NAME SUBNET VNAME VSUBNET CLUSTER_FLAGS...: a test
+# with a variant. ARG is the script's first argument: when it is FLAG, the
+# variant (its own name and subnet) and up_args holds CLUSTER_FLAGS (the
+# stages it places apart, for it_up); else the plain test, up_args empty.
+it_setup_variant() {
+	local arg=$1 flag=$2
+	up_args=()
+	if [ "$arg" = "$flag" ]; then
+		it_setup "$5" "$6"
+		up_args=("${@:7}")
+	else
+		it_setup "$3" "$4"
+	fi
+}
+
 it_cleanup() {
 	local rc=$?
 	"$IT_SRC/scripts/cluster.sh" down --run-dir "$IT_RUN" --prefix "$IT_PREFIX" >/dev/null 2>&1 || true

@@ -7,13 +7,7 @@
 # is acknowledged, replies come from the apply stage through its ring, and
 # a SIGTERM drains and flushes the log on its own lcore.
 . "$(dirname "$0")/lib.sh"
-up_args=()
-if [ "${1:-}" = --stages-apart ]; then
-	it_setup ds 10.91.0
-	up_args=(--log-lcore --apply-lcore --rxtx-lcore)
-else
-	it_setup d 10.84.0
-fi
+it_setup_variant "${1:-}" --stages-apart d 10.84.0 ds 10.91.0 --log-lcore --apply-lcore --rxtx-lcore
 it_up --nodes 3 "${up_args[@]}"
 it_wait_leader 10 >/dev/null || it_fail "no leader in 10 s"
 if [ ${#up_args[@]} -gt 0 ]; then

@@ -8,13 +8,7 @@
 # --rxtx-apart the frames and requests only, every node's rx/tx stage (the
 # port, the tag check) on an lcore of its own.
 . "$(dirname "$0")/lib.sh"
-up_args=()
-if [ "${1:-}" = --rxtx-apart ]; then
-	it_setup er 10.93.0
-	up_args=(--rxtx-lcore)
-else
-	it_setup e 10.85.0
-fi
+it_setup_variant "${1:-}" --rxtx-apart e 10.85.0 er 10.93.0 --rxtx-lcore
 
 # --- bad configurations: no cluster needed -------------------------------
 configs=0

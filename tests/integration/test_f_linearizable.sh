@@ -8,13 +8,7 @@
 # node's rx/tx, log and apply stages run on lcores of their own: the rings
 # between them carry the whole history.
 . "$(dirname "$0")/lib.sh"
-up_args=()
-if [ "${1:-}" = --stages-apart ]; then
-	it_setup fs 10.94.0
-	up_args=(--log-lcore --apply-lcore --rxtx-lcore)
-else
-	it_setup f 10.86.0
-fi
+it_setup_variant "${1:-}" --stages-apart f 10.86.0 fs 10.94.0 --log-lcore --apply-lcore --rxtx-lcore
 it_up --nodes 5 "${up_args[@]}"
 it_wait_leader 15 >/dev/null || it_fail "no leader in 15 s"
 "$IT_BUILD/tests/integration/linload" --clients 4 --keys 3 --duration-s 30 --seed $RANDOM \
