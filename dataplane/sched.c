@@ -12,8 +12,9 @@
  *             1 us and doubling up to sleep_us_max while nothing happens.
  *             Any work resets it. The cost is wake-up latency: work that
  *             arrives during a sleep waits for the sleep's end plus the
- *             kernel's timer slack (the lcore thread lowers its slack to
- *             1 us; see dp_lcore_run). dataplane/README.md has the numbers.
+ *             kernel's timer slack (50 us unless dp_lcore_config's
+ *             timer_slack_us sets another). dataplane/README.md has the
+ *             numbers.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -125,12 +126,14 @@ void dp_lcore_run(struct dp_lcore *l, const volatile int *stop)
 }
 
 /* Single producer, single consumer: each end belongs to one lcore.
- * rte_ring_init does not know the record size: the memory was sized for it
- * (need), and every call on the ring passes it (as rte_ring_create_elem). */
-static int sched_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, ssize_t need,
-			   uint32_t elem_bytes, uint32_t slots_count)
+ * rte_ring_init does not know the record size: the memory is sized for it,
+ * and every call on the ring passes it (as rte_ring_create_elem). A ring
+ * of pointers is a ring of sizeof(void *) records. */
+static int sched_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t elem_bytes,
+			   uint32_t slots_count)
 {
 	RN_ASSERT(r != NULL && mem != NULL);
+	ssize_t need = rte_ring_get_memsize_elem(elem_bytes, slots_count);
 	if (need <= 0 || (size_t)need > mem_bytes) {
 		return -DP_ERR_INVALID;
 	}
@@ -146,8 +149,7 @@ static int sched_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, ssize
 
 int dp_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t slots_count)
 {
-	return sched_ring_init(r, mem, mem_bytes, rte_ring_get_memsize(slots_count),
-			       sizeof(void *), slots_count);
+	return sched_ring_init(r, mem, mem_bytes, sizeof(void *), slots_count);
 }
 
 static bool sched_elem_bytes_ok(uint32_t elem_bytes)
@@ -179,7 +181,7 @@ int dp_ring_elem_create(struct dp_ring *r, uint32_t elem_bytes, uint32_t slots_c
 		return -ENOMEM;
 	}
 	rn_prefault(mem, alloc_bytes);
-	int rc = sched_ring_init(r, mem, alloc_bytes, (ssize_t)bytes, elem_bytes, slots_count);
+	int rc = sched_ring_init(r, mem, alloc_bytes, elem_bytes, slots_count);
 	if (rc != 0) {
 		free(mem);
 		return rc;
@@ -215,22 +217,17 @@ uint32_t dp_ring_count(const struct dp_ring *r)
 
 size_t dp_ring_mem_bytes(uint32_t slots_count)
 {
-	ssize_t bytes = rte_ring_get_memsize(slots_count);
-	return bytes < 0 ? 0 : (size_t)bytes;
+	return dp_ring_elem_mem_bytes(sizeof(void *), slots_count);
 }
 
 uint32_t dp_ring_push_burst(struct dp_ring *r, void *const *objs, uint32_t count)
 {
-	uint32_t pushed = rte_ring_sp_enqueue_burst(r->ring, objs, count, NULL);
-	if (pushed < count) {
-		r->pushes_refused += count - pushed; /* back-pressure, not a drop */
-	}
-	return pushed;
+	return dp_ring_push_elems(r, objs, count);
 }
 
 uint32_t dp_ring_pop_burst(struct dp_ring *r, void **objs, uint32_t count_max)
 {
-	return rte_ring_sc_dequeue_burst(r->ring, objs, count_max, NULL);
+	return dp_ring_pop_elems(r, objs, count_max);
 }
 
 struct sched_launch_arg {
@@ -253,17 +250,15 @@ int dp_sched_run(struct dp_lcore *lcores, uint32_t lcores_count, const volatile 
 		return -DP_ERR_INVALID;
 	}
 	/* lcores[0] runs on the main lcore (this thread), the others on the
-	 * EAL's worker lcores in order. */
-	uint32_t i = 1;
-	/* RTE_LCORE_FOREACH_WORKER, spelled out: its -1 trips -Wsign-conversion. */
-	for (unsigned id = rte_get_next_lcore(UINT32_MAX, 1, 0);
-	     id < RTE_MAX_LCORE && i < lcores_count; id = rte_get_next_lcore(id, 1, 0)) {
+	 * EAL's worker lcores in dp_sched_lcore_ids' order. */
+	static unsigned ids[RTE_MAX_LCORE];
+	uint32_t n = dp_sched_lcore_ids(ids, lcores_count);
+	for (uint32_t i = 1; i < n; i++) {
 		args[i] = (struct sched_launch_arg){&lcores[i], stop};
-		int rc = rte_eal_remote_launch(sched_lcore_main, &args[i], id);
+		int rc = rte_eal_remote_launch(sched_lcore_main, &args[i], ids[i]);
 		if (rc != 0) {
 			return rc < 0 ? rc : -rc; /* earlier workers stop with *stop */
 		}
-		i++;
 	}
 	dp_lcore_run(&lcores[0], stop);
 	rte_eal_mp_wait_lcore();
@@ -277,6 +272,7 @@ uint32_t dp_sched_lcore_ids(unsigned *ids, uint32_t max)
 		return 0;
 	}
 	ids[n++] = rte_get_main_lcore();
+	/* RTE_LCORE_FOREACH_WORKER, spelled out: its -1 trips -Wsign-conversion. */
 	for (unsigned id = rte_get_next_lcore(UINT32_MAX, 1, 0); id < RTE_MAX_LCORE && n < max;
 	     id = rte_get_next_lcore(id, 1, 0)) {
 		ids[n++] = id;
@@ -287,4 +283,17 @@ uint32_t dp_sched_lcore_ids(unsigned *ids, uint32_t max)
 void dp_cpu_pause(void)
 {
 	rte_pause();
+}
+
+bool dp_stage_wait(bool colocated, dp_stage_poll_fn poll, void *ctx, const volatile int *stop)
+{
+	if (colocated) {
+		poll(ctx);
+		return true;
+	}
+	if (*stop) {
+		return false;
+	}
+	rte_pause();
+	return true;
 }

@@ -147,20 +147,35 @@ static void apply_one(struct node_apply_stage *as, raft_index index)
 	}
 }
 
-static void apply_read_done(struct node_apply_stage *as, struct node_read *r, uint8_t status,
-			    const uint8_t *value, uint32_t value_bytes)
+/* A read's reply o: with key, the status and value of key in the state
+ * machine now; without, o's status alone. Traced (the request's flags)
+ * from rx_ns, applied and replied now. */
+static void apply_read_reply(struct node_apply_stage *as, struct node_apply_out *o, uint8_t flags,
+			     uint64_t rx_ns, const uint8_t *key, uint16_t key_bytes)
+{
+	const uint8_t *value = NULL;
+	uint32_t value_bytes = 0;
+	if (key != NULL) {
+		int st = node_kv_get(as->kv, key, key_bytes, &value, &value_bytes);
+		o->status = apply_reply_status((uint8_t)st);
+	}
+	if (flags & DP_CLIENT_FLAG_TRACE) {
+		uint64_t now = node_now_ns();
+		o->has_trace = 1;
+		o->trace_ns[DP_TRACE_RX] = rx_ns;
+		for (unsigned k = 1; k < DP_TRACE_STAGES; k++) {
+			o->trace_ns[k] = k == DP_TRACE_APPLIED || k == DP_TRACE_REPLY ? now : rx_ns;
+		}
+	}
+	apply_reply(as, o, value, value_bytes);
+}
+
+/* A pending read answered (status), or served (status 0: its value). */
+static void apply_read_done(struct node_apply_stage *as, struct node_read *r, uint8_t status)
 {
 	struct node_apply_out o = {.client = r->client, .status = status,
 				   .client_id = r->client_id, .client_seq = r->client_seq};
-	if (r->flags & DP_CLIENT_FLAG_TRACE) {
-		uint64_t now = node_now_ns();
-		o.has_trace = 1;
-		o.trace_ns[DP_TRACE_RX] = r->rx_ns;
-		for (unsigned k = 1; k < DP_TRACE_STAGES; k++) {
-			o.trace_ns[k] = k == DP_TRACE_APPLIED || k == DP_TRACE_REPLY ? now : r->rx_ns;
-		}
-	}
-	apply_reply(as, &o, value, value_bytes);
+	apply_read_reply(as, &o, r->flags, r->rx_ns, status == 0 ? r->key : NULL, r->key_bytes);
 	r->busy = false;
 	as->reads_busy--;
 }
@@ -182,20 +197,16 @@ static uint32_t apply_serve_reads(struct node_apply_stage *as)
 		}
 		seen++;
 		if (r->confirmed && r->fail_status != 0) {
-			apply_read_done(as, r, r->fail_status, NULL, 0);
+			apply_read_done(as, r, r->fail_status);
 			seen--;
 			served++;
 		} else if (r->confirmed && r->read_index <= as->applied_index) {
-			const uint8_t *value = NULL;
-			uint32_t value_bytes = 0;
-			int st = node_kv_get(as->kv, r->key, r->key_bytes, &value, &value_bytes);
 			__atomic_store_n(&as->reads_served, as->reads_served + 1, __ATOMIC_RELAXED);
-			apply_read_done(as, r, st == NODE_KV_OK ? DP_CLIENT_OK : DP_CLIENT_NOT_FOUND,
-					value, value_bytes);
+			apply_read_done(as, r, 0);
 			seen--;
 			served++;
 		} else if (now - r->rx_ns > APPLY_READ_WAIT_NS_MAX) {
-			apply_read_done(as, r, DP_CLIENT_RETRY, NULL, 0);
+			apply_read_done(as, r, DP_CLIENT_RETRY);
 			seen--;
 			served++;
 		}
@@ -227,19 +238,9 @@ static void apply_take_read(struct node_apply_stage *as, const struct node_apply
 
 static void apply_stale_get(struct node_apply_stage *as, const struct node_apply_in *in)
 {
-	const uint8_t *value = NULL;
-	uint32_t value_bytes = 0;
-	int st = node_kv_get(as->kv, in->key, in->key_bytes, &value, &value_bytes);
-	struct node_apply_out o = {.client = in->client,
-				   .status = st == NODE_KV_OK ? DP_CLIENT_OK : DP_CLIENT_NOT_FOUND,
-				   .client_id = in->client_id, .client_seq = in->client_seq};
-	if (in->flags & DP_CLIENT_FLAG_TRACE) {
-		o.has_trace = 1;
-		for (unsigned k = 0; k < DP_TRACE_STAGES; k++) {
-			o.trace_ns[k] = in->rx_ns;
-		}
-	}
-	apply_reply(as, &o, value, value_bytes);
+	struct node_apply_out o = {.client = in->client, .client_id = in->client_id,
+				   .client_seq = in->client_seq};
+	apply_read_reply(as, &o, in->flags, in->rx_ns, in->key, in->key_bytes);
 }
 
 static void apply_round(struct node_apply_stage *as, const struct node_apply_in *in)
@@ -416,12 +417,8 @@ static void apply_push(struct node_daemon *d, const struct node_apply_in *in)
 	while (dp_ring_push_elems(&as->in, in, 1) == 0) {
 		as->in_full_waits++;
 		node_apply_send_replies(d);
-		if (as->colocated) {
-			node_apply_stage_poll(as);
-		} else if (*as->stop) {
+		if (!dp_stage_wait(as->colocated, node_apply_stage_poll, as, as->stop)) {
 			return; /* stopping: the apply lcore may be gone */
-		} else {
-			dp_cpu_pause();
 		}
 	}
 }

@@ -104,7 +104,9 @@ static void control_truncate(struct node_daemon *d, raft_index from)
  * them asynchronously. */
 static void control_write(struct node_daemon *d, const struct raft_entry *entries, uint32_t count)
 {
-	for (uint32_t i = 0; i < count && !d->failed; i++) {
+	const void *payloads[256]; /* handed over in chunks of this many */
+	uint32_t from = 0;
+	for (uint32_t i = 0; i < count; i++) {
 		const struct raft_entry *e = &entries[i];
 		struct node_slot *s = node_payloads_slot(&d->payloads, e->index);
 		if (s == NULL || s->term != e->term) {
@@ -121,9 +123,15 @@ static void control_write(struct node_daemon *d, const struct raft_entry *entrie
 			s = node_payloads_slot(&d->payloads, e->index);
 		}
 		RN_ASSERT(s->bytes == e->payload_bytes);
-		int rc = node_log_append(&d->logstage, e, node_payloads_at(&d->payloads, s->offset));
-		if (rc != 0) {
-			control_call_failed(d, "log append", rc);
+		payloads[i - from] = node_payloads_at(&d->payloads, s->offset);
+		if (i + 1 - from == RN_ARRAY_COUNT(payloads) || i + 1 == count) {
+			int rc = d->failed ? 0
+					   : node_log_append(&d->logstage, entries + from, payloads,
+							     i + 1 - from);
+			if (rc != 0) {
+				control_call_failed(d, "log append", rc);
+			}
+			from = i + 1;
 		}
 	}
 	node_log_kick(&d->logstage);

@@ -403,9 +403,8 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 				  d->cfg.stage_lcore[NODE_STAGE_APPLY] ==
 					  d->cfg.stage_lcore[NODE_STAGE_CONTROL],
 				  &d->stop) != 0) {
-		if (kv != NULL && d->applystage.kv == NULL) {
-			node_kv_destroy(kv);
-		}
+		/* node_daemon_stop frees what was made (the state machine is
+		 * the apply stage's as soon as it is created). */
 		snprintf(errmsg, errmsg_bytes, "out of memory sizing the node (see README: memory)");
 		return -ENOMEM;
 	}

@@ -198,7 +198,10 @@ void node_log_stage_stop(void *ctx);
 void node_log_stage_on_durable(void *user, raft_index index, raft_term term);
 uint32_t node_log_stage_poll(void *ctx); /* the log lcore's stage */
 /* Control side. -ECANCELED when the node stops while waiting. */
-int node_log_append(struct node_log_stage *ls, const struct raft_entry *e, const void *payload);
+/* Entries in order, payloads[i] holding entries[i]'s bytes (they stay put
+ * until the log reports them durable); pushed in bursts. */
+int node_log_append(struct node_log_stage *ls, const struct raft_entry *entries,
+		    const void *const *payloads, uint32_t count);
 void node_log_kick(struct node_log_stage *ls);
 int node_log_save_hint(struct node_log_stage *ls, raft_index committed);
 /* Durable when they return 0 (the hard state before any message of its
@@ -372,7 +375,6 @@ struct node_daemon {
 	struct raft *raft;
 	struct raft_config raft_cfg;
 	struct store_log *log;
-	struct node_kv *kv;
 	struct dp_transport transport;
 	struct node_rxtx rxtx;
 	struct dp_port port;

@@ -184,6 +184,11 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 		struct node_log_call *c = (struct node_log_call *)(uintptr_t)op->ptr;
 		if (!ls->draining) {
 			log_stage_call(ls, c);
+		} else {
+			/* Not done: control may still be waiting on it, and must
+			 * not take it for durable (a vote sent on it would be
+			 * forgotten at the restart). */
+			c->rc = -ECANCELED;
 		}
 		/* Everything before the call is consumed and its result is
 		 * written: release both to the waiting control stage. */
@@ -274,39 +279,46 @@ void node_log_stage_stop(void *ctx)
 
 /* ---- the control side ---------------------------------------------------- */
 
-/* Waiting for the log stage: run it here when it shares this lcore,
- * otherwise spin. Returns false when the node is stopping and the log's
- * lcore may be gone. */
+/* One step of waiting for the log stage (dp_stage_wait). */
 static bool log_stage_wait(struct node_log_stage *ls)
 {
-	if (ls->colocated) {
-		node_log_stage_poll(ls);
-		return true;
-	}
-	if (*ls->stop) {
-		return false;
-	}
-	dp_cpu_pause();
-	return true;
+	return dp_stage_wait(ls->colocated, node_log_stage_poll, ls, ls->stop);
 }
 
-static int log_stage_push(struct node_log_stage *ls, const struct node_log_op *op)
+/* ops[0..count) in order; a full ring is back-pressure (the disk is behind). */
+static int log_stage_push(struct node_log_stage *ls, const struct node_log_op *ops, uint32_t count)
 {
-	while (dp_ring_push_elems(&ls->ops, op, 1) == 0) {
-		ls->ops_full_waits++; /* back-pressure: the disk is behind */
+	uint32_t pushed = dp_ring_push_elems(&ls->ops, ops, count);
+	while (pushed < count) {
+		ls->ops_full_waits++;
 		if (!log_stage_wait(ls)) {
 			return -ECANCELED;
 		}
+		pushed += dp_ring_push_elems(&ls->ops, ops + pushed, count - pushed);
 	}
 	return 0;
 }
 
-int node_log_append(struct node_log_stage *ls, const struct raft_entry *e, const void *payload)
+int node_log_append(struct node_log_stage *ls, const struct raft_entry *entries,
+		    const void *const *payloads, uint32_t count)
 {
-	struct node_log_op op = {.kind = NODE_LOG_OP_APPEND, .index = e->index, .term = e->term,
-				 .type = e->type, .payload_bytes = e->payload_bytes,
-				 .ptr = payload};
-	return log_stage_push(ls, &op);
+	struct node_log_op ops[LOG_STAGE_BURST];
+	for (uint32_t done = 0; done < count;) {
+		uint32_t n = (uint32_t)rn_min_u64(count - done, LOG_STAGE_BURST);
+		for (uint32_t i = 0; i < n; i++) {
+			const struct raft_entry *e = &entries[done + i];
+			ops[i] = (struct node_log_op){.kind = NODE_LOG_OP_APPEND, .index = e->index,
+						      .term = e->term, .type = e->type,
+						      .payload_bytes = e->payload_bytes,
+						      .ptr = payloads[done + i]};
+		}
+		int rc = log_stage_push(ls, ops, n);
+		if (rc != 0) {
+			return rc;
+		}
+		done += n;
+	}
+	return 0;
 }
 
 void node_log_kick(struct node_log_stage *ls)
@@ -319,7 +331,7 @@ void node_log_kick(struct node_log_stage *ls)
 int node_log_save_hint(struct node_log_stage *ls, raft_index committed)
 {
 	struct node_log_op op = {.kind = NODE_LOG_OP_HINT, .index = committed};
-	return log_stage_push(ls, &op);
+	return log_stage_push(ls, &op, 1);
 }
 
 /* The call in the stage's slot, synchronously. */
@@ -328,7 +340,7 @@ static int log_stage_call_wait(struct node_log_stage *ls)
 	struct node_log_call *c = &ls->call;
 	uint64_t seq = ++ls->calls_sent;
 	struct node_log_op op = {.kind = NODE_LOG_OP_CALL, .index = seq, .ptr = c};
-	int rc = log_stage_push(ls, &op);
+	int rc = log_stage_push(ls, &op, 1);
 	while (rc == 0 && __atomic_load_n(&ls->calls_done, __ATOMIC_ACQUIRE) < seq) {
 		if (!log_stage_wait(ls)) {
 			rc = -ECANCELED;
@@ -357,11 +369,17 @@ int node_log_read_start(struct node_log_stage *ls, const struct raft_message *m,
 		ls->reads_refused_busy++;
 		return -EBUSY;
 	}
-	ls->read = (struct node_log_read){.msg = *m, .buf = buf, .buf_bytes = buf_bytes};
+	/* Field by field: the entries array (written by the read) is large
+	 * and needs no clearing. */
+	ls->read.msg = *m;
 	ls->read.msg.append.entries = NULL; /* the core's array: not ours to keep */
+	ls->read.buf = buf;
+	ls->read.buf_bytes = buf_bytes;
+	ls->read.rc = 0;
+	ls->read.prev_term = 0;
 	uint64_t seq = ls->reads_sent + 1;
 	struct node_log_op op = {.kind = NODE_LOG_OP_READ, .index = seq, .ptr = &ls->read};
-	int rc = log_stage_push(ls, &op);
+	int rc = log_stage_push(ls, &op, 1);
 	if (rc == 0) {
 		ls->reads_sent = seq;
 		node_log_kick(ls);

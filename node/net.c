@@ -63,9 +63,7 @@ int node_rxtx_init(struct node_rxtx *x, struct dp_transport *t, bool colocated,
 		uint32_t pushed = dp_ring_push_elems(&x->done, &m, 1);
 		RN_ASSERT(pushed == 1); /* the ring holds every message */
 	}
-	if (t->kind == DP_TRANSPORT_DPDK) {
-		dp_transport_set_tx_ring(t, &x->tx);
-	}
+	dp_transport_set_tx_ring(t, &x->tx); /* DPDK only: UDP sends on its socket */
 	return 0;
 }
 
@@ -80,15 +78,9 @@ void node_rxtx_fini(struct node_rxtx *x)
 		dp_transport_tx_discard(x->transport);
 		dp_transport_set_tx_ring(x->transport, NULL);
 	}
-	if (x->rx.ring != NULL) {
-		dp_ring_elem_destroy(&x->rx);
-	}
-	if (x->done.ring != NULL) {
-		dp_ring_elem_destroy(&x->done);
-	}
-	if (x->tx.ring != NULL) {
-		dp_ring_elem_destroy(&x->tx);
-	}
+	dp_ring_elem_destroy(&x->rx); /* a ring never made is all zero: nothing to free */
+	dp_ring_elem_destroy(&x->done);
+	dp_ring_elem_destroy(&x->tx);
 	dp_rx_msgs_destroy(x->msgs);
 	x->msgs = NULL;
 }
@@ -127,22 +119,23 @@ uint32_t node_rxtx_poll(void *ctx)
 	return work + n;
 }
 
-/* Room in the tx ring for one frame. On control's lcore control sends
- * what it holds itself; apart, it waits for the rx/tx lcore to drain it
- * (back-pressure: a frame is not dropped for a ring that is only busy). */
+static uint32_t net_tx_flush_poll(void *transport)
+{
+	return dp_transport_tx_flush(transport);
+}
+
+/* Room in the tx ring for one frame: a full ring is back-pressure, not a
+ * drop. On control's lcore control sends what it holds itself; apart, it
+ * waits for the rx/tx lcore to drain it. */
 static void net_tx_room(struct node_daemon *d)
 {
 	struct node_rxtx *x = &d->rxtx;
 	if (d->transport.tx_ring == NULL || dp_ring_count(&x->tx) < NODE_TX_RING_SLOTS - 1) {
 		return;
 	}
-	if (x->colocated) {
-		dp_transport_tx_flush(&d->transport);
-		return;
-	}
 	x->tx_full_waits++;
-	while (dp_ring_count(&x->tx) >= NODE_TX_RING_SLOTS - 1 && !*x->stop) {
-		dp_cpu_pause();
+	while (dp_ring_count(&x->tx) >= NODE_TX_RING_SLOTS - 1 &&
+	       dp_stage_wait(x->colocated, net_tx_flush_poll, x->transport, x->stop)) {
 	}
 }
 

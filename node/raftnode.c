@@ -149,26 +149,27 @@ int main(int argc, char **argv)
 				     .spin_rounds_max = 256, .sleep_us_max = 200,
 				     .timer_slack_us = d.cfg.timer_slack_us};
 	const struct dp_stage stages[NODE_STAGES] = {
-		{.name = "log", .poll = node_log_stage_poll, .ctx = &d.logstage,
-		 .stop = node_log_stage_stop},
-		{.name = "rxtx", .poll = node_rxtx_poll, .ctx = &d.rxtx},
-		{.name = "control", .poll = raftnode_stage, .ctx = &d},
-		{.name = "apply", .poll = node_apply_stage_poll, .ctx = &d.applystage},
+		[NODE_STAGE_LOG] = {.name = "log", .poll = node_log_stage_poll, .ctx = &d.logstage,
+				    .stop = node_log_stage_stop},
+		[NODE_STAGE_RXTX] = {.name = "rxtx", .poll = node_rxtx_poll, .ctx = &d.rxtx},
+		[NODE_STAGE_CONTROL] = {.name = "control", .poll = raftnode_stage, .ctx = &d},
+		[NODE_STAGE_APPLY] = {.name = "apply", .poll = node_apply_stage_poll,
+				      .ctx = &d.applystage},
 	};
-	const int stage_lcore[NODE_STAGES] = {d.cfg.stage_lcore[NODE_STAGE_LOG],
-					      d.cfg.stage_lcore[NODE_STAGE_RXTX],
-					      d.cfg.stage_lcore[NODE_STAGE_CONTROL],
-					      d.cfg.stage_lcore[NODE_STAGE_APPLY]};
+	static const int order[NODE_STAGES] = {NODE_STAGE_LOG, NODE_STAGE_RXTX, NODE_STAGE_CONTROL,
+						NODE_STAGE_APPLY};
+	const int16_t *at = d.cfg.stage_lcore;
 	for (uint32_t k = 0; k < lcores_count; k++) {
 		dp_lcore_init(&lcores[k], &lc);
 		for (uint32_t i = 0; i < NODE_STAGES; i++) {
-			if (stage_lcore[i] == (int)ids[k]) {
-				dp_lcore_add_stage(&lcores[k], &stages[i]);
+			if (at[order[i]] == (int)ids[k]) {
+				dp_lcore_add_stage(&lcores[k], &stages[order[i]]);
 			}
 		}
 	}
 	fprintf(stderr, "raftnode %u: lcores: rx/tx on %d, control on %d, log on %d, apply on %d\n",
-		id, stage_lcore[1], stage_lcore[2], stage_lcore[0], stage_lcore[3]);
+		id, at[NODE_STAGE_RXTX], at[NODE_STAGE_CONTROL], at[NODE_STAGE_LOG],
+		at[NODE_STAGE_APPLY]);
 	raftnode_daemon = &d;
 	d.stop |= raftnode_stop; /* a signal during the start */
 	rc = dp_sched_run(lcores, lcores_count, &d.stop);

@@ -88,13 +88,10 @@ memif_switch_up() {
 	for ((i = 1; i <= nodes; i++)); do args+=(--memif "$(memif_sock "$i")"); done
 	args+=(--kernel-iface k0 --file-prefix "$prefix-sw" --lcores "0@(0-$((cpus - 1)))"
 		--rules "$(sw_rules)" --stats "$run_dir/switch.stats")
-	rm -f "$pidf"
 	touch "$log"
 	from=$(($(stat -c %s "$log") + 1))
 	echo "== cluster.sh: start switch in $(sw_ns) at $(date '+%F %T')" >>"$log"
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	ip netns exec "$(sw_ns)" setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ \
-		"$pidf" "$(sw_bin)" "${args[@]}" </dev/null >>"$log" 2>&1 &
+	spawn_in_ns "$(sw_ns)" "$pidf" "$log" "$(sw_bin)" "${args[@]}"
 	for _ in $(seq 1 100); do
 		tail -c "+$from" "$log" | grep -q '^ready:' && break
 		if [ -s "$pidf" ] && [ -z "$(sw_pid)" ]; then break; fi
@@ -111,20 +108,16 @@ memif_switch_up() {
 }
 
 # After a switch (re)start: running nodes hold a memif link to the old
-# switch and will not reconnect, so they are stopped (and started again by
-# the caller).
+# switch and will not reconnect, so they are stopped (the caller starts
+# them again, unless --no-start); each is gone when this returns.
 memif_restart_orphans() {
 	local i p
 	for ((i = 1; i <= nodes; i++)); do
 		p=$(node_pid "$i")
 		[ -n "$p" ] || continue
-		say "node $i (pid $p) was linked to the old switch (memif clients do not reconnect): restarting it"
+		say "node $i (pid $p) was linked to the old switch (memif clients do not reconnect): stopping it"
 		kill -TERM "$p" 2>/dev/null || true
-		for _ in $(seq 1 50); do
-			[ -n "$(node_pid "$i")" ] || break
-			sleep 0.1
-		done
-		[ -z "$(node_pid "$i")" ] || kill -KILL "$p" 2>/dev/null || true
+		wait_gone "$p" || { kill -KILL "$p" 2>/dev/null || true; wait_gone "$p" || true; }
 	done
 }
 

@@ -612,6 +612,29 @@ pidfile_pid() { # prints the pid in file $1 if that process runs, else nothing
 	[ "${stat%% *}" = Z ] || echo "$pid"
 }
 
+# spawn_in_ns NS PIDFILE LOG CMD...: starts CMD in namespace NS, in the
+# background, output appended to LOG. The inner shell writes its own pid and
+# then execs CMD, so PIDFILE names CMD itself; setsid puts it in a session
+# of its own so it outlives this script and a terminal hang-up.
+spawn_in_ns() {
+	local ns=$1 pidf=$2 log=$3
+	shift 3
+	rm -f "$pidf"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	ip netns exec "$ns" setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ \
+		"$pidf" "$@" </dev/null >>"$log" 2>&1 &
+}
+
+# wait_gone PID: 0 once the process is gone (<= 10 s), else 1.
+wait_gone() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ -d "/proc/$1" ] || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 start_node() {
 	local i=$1 ns log pidf
 	if [ -n "$(node_pid "$i")" ]; then
@@ -624,16 +647,8 @@ start_node() {
 	ns=$prefix-h${H[$i]}
 	log=$(log_file "$i")
 	pidf=$(pid_file "$i")
-	rm -f "$pidf"
 	echo "== cluster.sh: start node $i in $ns at $(date '+%F %T')" >>"$log"
-	# The inner shell writes its own pid and then execs the node, so the pid
-	# file names the node itself; setsid puts it in a session of its own so
-	# it outlives this script and a terminal hang-up.
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	ip netns exec "$ns" setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ \
-		"$pidf" "$daemon" --config "$run_dir/cluster.ini" --id "$i" \
-		</dev/null >>"$log" 2>&1 &
-
+	spawn_in_ns "$ns" "$pidf" "$log" "$daemon" --config "$run_dir/cluster.ini" --id "$i"
 	for _ in $(seq 1 50); do
 		[ -s "$pidf" ] && break
 		sleep 0.02
@@ -889,11 +904,7 @@ cmd_kill() {
 	echo "== cluster.sh: SIG$sig sent at $(date '+%F %T')" >>"$(log_file "$node_arg")"
 	# Returns once the process is gone, so a `start` right after finds
 	# the node stopped (SIGTERM: after its clean stop, the log flushed).
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ -d "/proc/$p" ] || return 0
-		sleep 0.05
-	done
+	wait_gone "$p" && return 0
 	say "node $node_arg: pid $p still there after 10 s"
 	return 1
 }

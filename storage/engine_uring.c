@@ -483,14 +483,20 @@ static int uring_setup(struct uring_engine *ue, uint32_t sq_entries, bool quiet)
 		IORING_SETUP_SINGLE_ISSUER,
 		0,
 	};
-	const unsigned disabled = IORING_SETUP_R_DISABLED; /* uring_submit_now */
 	int rc = -EINVAL;
 	for (size_t i = 0; i < RN_ARRAY_COUNT(tries) && rc == -EINVAL; i++) {
 		struct io_uring_params params;
 		memset(&params, 0, sizeof(params)); /* only what we rely on */
-		params.flags = tries[i] | disabled;
+		/* A single-issuer ring starts disabled (uring_submit_now); the
+		 * plain fallback needs neither, and R_DISABLED (5.10) would
+		 * make it fail where a plain ring works. */
+		params.flags = tries[i];
+		if (tries[i] & IORING_SETUP_SINGLE_ISSUER) {
+			params.flags |= IORING_SETUP_R_DISABLED;
+		}
 		rc = io_uring_queue_init_params(sq_entries, &ue->ring, &params);
 		if (rc == 0) {
+			ue->enabled = !(params.flags & IORING_SETUP_R_DISABLED);
 			ue->posix.base.uring_setup_flags = tries[i];
 			if (!quiet || i > 0) {
 				fprintf(stderr, "storage: io_uring ring: %s%s%s\n",

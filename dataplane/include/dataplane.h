@@ -776,6 +776,11 @@ int dp_sched_run(struct dp_lcore *lcores, uint32_t lcores_count, const volatile 
 uint32_t dp_sched_lcore_ids(unsigned *ids, uint32_t max);
 /* One spin-wait step (rte_pause) for a stage waiting on another lcore. */
 void dp_cpu_pause(void);
+/* One step of a stage waiting on another (a full ring, a pending call):
+ * when the other shares this lcore (colocated) it runs here (poll(ctx)),
+ * else this one pauses. False when *stop is set and the other stage is
+ * apart: its lcore may be gone, stop waiting. */
+bool dp_stage_wait(bool colocated, dp_stage_poll_fn poll, void *ctx, const volatile int *stop);
 
 /* Single-producer single-consumer ring of pointers between two stages
  * (rte_ring in memory the caller sized at init: dp_ring_mem_bytes). A full

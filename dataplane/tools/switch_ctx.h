@@ -30,7 +30,6 @@ struct switch_port {
 	char vdev[SWITCH_VDEV_BYTES];
 	char name[32]; /* DPDK device name: net_memif<i>, net_af_packet0 */
 	const char *label; /* socket path or interface, for the log and stats */
-	bool link_up;
 	struct switch_txq txq;
 };
 

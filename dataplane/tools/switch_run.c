@@ -85,11 +85,6 @@ static uint32_t run_port(struct switch_ctx *s, uint32_t in)
 						m->data_len);
 		run_forward(s, m, out);
 	}
-	if (n > 0) {
-		for (uint32_t p = 0; p < s->ports_count; p++) {
-			run_flush(&s->ports[p]);
-		}
-	}
 	return n;
 }
 
@@ -103,8 +98,7 @@ static void run_links(struct switch_ctx *s)
 			continue;
 		}
 		bool up = dp_port_link_up(&p->port) == 1;
-		if (up != p->link_up) {
-			p->link_up = up;
+		if (up != ((s->fwd.up >> i) & 1u)) {
 			run_log("port %u (%s): link %s", i, p->label, up ? "up" : "down");
 		}
 		if (up) {
@@ -191,7 +185,7 @@ static void run_stats(struct switch_ctx *s)
 		const struct dp_port_counters *pc = &p->port.counters;
 		at += (size_t)snprintf(text + at, text_bytes - at,
 				       "port %u %s link %s rx %llu tx %llu tx_unsent_freed %llu %s\n",
-				       i, p->name, p->link_up ? "up" : "down",
+				       i, p->name, (s->fwd.up >> i) & 1u ? "up" : "down",
 				       (unsigned long long)pc->rx_frames,
 				       (unsigned long long)pc->tx_frames,
 				       (unsigned long long)pc->tx_unsent_freed, p->label);
@@ -228,6 +222,14 @@ static uint32_t run_poll(void *arg)
 	for (uint32_t p = 0; p < s->ports_count; p++) {
 		if ((s->fwd.present & (1u << p)) != 0) {
 			work += run_port(s, p);
+		}
+	}
+	/* What this round queued goes out once every port was read: egress
+	 * bursts gather frames from every ingress (a full queue went out
+	 * already, in run_forward). */
+	if (work > 0) {
+		for (uint32_t p = 0; p < s->ports_count; p++) {
+			run_flush(&s->ports[p]);
 		}
 	}
 	uint64_t now = rte_get_tsc_cycles();

@@ -143,9 +143,8 @@ enum node_durability {
 };
 enum node_engine { NODE_ENGINE_URING = 1, NODE_ENGINE_PWRITE = 2 };
 
-/* The daemon's stages, as [node] lcore_map names them ("rxtx:0,log:1,
- * control:0,apply:2"). rxtx and control share one lcore in this version;
- * log and apply may have their own. */
+/* The daemon's stages, as [node] lcore_map names them ("rxtx:3,log:1,
+ * control:0,apply:2"): each on an lcore of its own, or any sharing one. */
 enum node_stage { NODE_STAGE_RXTX = 0, NODE_STAGE_LOG, NODE_STAGE_CONTROL, NODE_STAGE_APPLY,
 		  NODE_STAGES };
 const char *node_stage_name(int stage);

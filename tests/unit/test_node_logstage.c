@@ -84,7 +84,8 @@ static void put_entry(struct fixture *f, raft_index index, raft_term term)
 	su_payload(index, term, slot, PAYLOAD_BYTES);
 	struct raft_entry e = {.index = index, .term = term, .type = RAFT_ENTRY_NORMAL,
 			       .payload_bytes = PAYLOAD_BYTES};
-	assert_int_equal(node_log_append(&f->ls, &e, slot), 0);
+	const void *payloads[1] = {slot};
+	assert_int_equal(node_log_append(&f->ls, &e, payloads, 1), 0);
 	f->terms[index] = term;
 	f->last = index;
 	f->appended_max = rn_max_u64(f->appended_max, index);
