@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * daemon.c - starting and stopping a node, in one checked sequence:
- * configuration and secret, DPDK EAL (also with the kernel UDP transport:
- * telemetry lives there), the log and its recovery (a log that cannot be
- * proven intact stops the start with the reason), the state machine, the
- * core, the transport. Every failure names what failed; nothing is left
- * half-open.
+ * daemon.c - starting and stopping a node. stage: main.
+ *
+ * One checked sequence: configuration and secret, the stages and their
+ * links, the log and its recovery (recover.c: a log that cannot be proven
+ * intact stops the start with the reason), DPDK EAL (also with the kernel
+ * UDP transport: telemetry lives there), the transport, the wiring. Every
+ * failure names what failed; nothing is left half-open.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,7 +18,9 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "clock.h"
 #include "daemon.h"
+#include "telemetry.h"
 
 #define DAEMON_EAL_MEMORY_MB 128u
 
@@ -132,133 +135,16 @@ static int daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_b
 static int daemon_rxtx(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
 {
 	bool colocated = d->cfg.stage_lcore[NODE_STAGE_RXTX] == d->cfg.stage_lcore[NODE_STAGE_CONTROL];
-	int rc = node_rxtx_init(&d->rxtx, &d->transport, colocated, &d->stop);
+	int rc = node_rxtx_init(&d->rxtx, &d->rxtx_link, &d->transport, colocated);
 	if (rc != 0) {
 		snprintf(errmsg, errmsg_bytes, "out of memory sizing the rx/tx stage's messages");
 	}
 	return rc;
 }
 
-/* Reads entries from..to of the log, calling fn(d, entry) for each. */
-static int daemon_read_log(struct node_daemon *d, raft_index from, raft_index to,
-			   int (*fn)(struct node_daemon *d, struct raft_entry *tail,
-				     const struct store_entry *e),
-			   struct raft_entry *tail, char *errmsg, size_t errmsg_bytes)
-{
-	static struct store_entry got[256];
-	for (raft_index i = from; i <= to;) {
-		int n = store_read(d->log, i, d->catchup_buf, NODE_CATCHUP_BYTES, got,
-				   (uint32_t)rn_min_u64(RN_ARRAY_COUNT(got), to - i + 1));
-		if (n <= 0) {
-			snprintf(errmsg, errmsg_bytes, "reading the log at entry %" PRIu64 ": %s (%s)",
-				 i, store_strerror(n), store_errmsg(d->log));
-			return n < 0 ? n : -EIO;
-		}
-		for (int k = 0; k < n; k++, i++) {
-			int rc = fn(d, tail, &got[k]);
-			if (rc != 0) {
-				snprintf(errmsg, errmsg_bytes, "the log's payloads exceed [limits] "
-					 "log_payload_bytes_max = %" PRIu64 "; raise it",
-					 d->cfg.log_payload_bytes_max);
-				return rc;
-			}
-		}
-	}
-	return 0;
-}
-
-static int daemon_replay_one(struct node_daemon *d, struct raft_entry *tail,
-			     const struct store_entry *e)
-{
-	(void)tail;
-	node_apply_replayed(d, e);
-	return 0;
-}
-
-/* An entry of the tail the core gets: into the ring, and into tail[]. */
-static int daemon_load_one(struct node_daemon *d, struct raft_entry *tail,
-			   const struct store_entry *e)
-{
-	struct node_slot s = {.index = e->index, .term = e->term, .bytes = e->payload_bytes,
-			      .type = e->type};
-	s.offset = node_payloads_alloc(&d->payloads, s.bytes);
-	if (s.offset == UINT64_MAX) {
-		return -EFBIG;
-	}
-	memcpy(node_payloads_at(&d->payloads, s.offset), e->payload, s.bytes);
-	node_payloads_set(&d->payloads, &s);
-	tail[e->index - d->payloads.first_index] =
-		(struct raft_entry){.index = s.index, .term = s.term, .payload = s.offset,
-				    .payload_bytes = s.bytes, .type = s.type};
-	return 0;
-}
-
-/*
- * Recovery: the hard state, then the log. A log that fits the core's
- * window is loaded whole. A longer one restarts from its tail: everything
- * up to the commit hint (committed, so the same on every node) is replayed
- * into the state machine from the log, and the core gets the rest
- * (raft_create_from's precondition: its floor is committed).
- */
-static int daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
-{
-	struct raft_hard_state hs;
-	store_hard_state(d->log, &hs);
-	raft_index first = store_first_index(d->log);
-	raft_index last = store_last_index(d->log);
-	raft_index hint = store_commit_hint(d->log);
-	uint64_t window = d->cfg.log_entries_max;
-	raft_index prev = 0;
-	if (last + 1 >= window) {
-		prev = hint;
-		if (last - prev + 1 >= window) {
-			snprintf(errmsg, errmsg_bytes, "the log's entries %" PRIu64 "..%" PRIu64
-				 " after the last known commit (%" PRIu64 ") do not fit [limits] "
-				 "log_entries_max = %" PRIu64 "; raise it", hint + 1, last, hint, window);
-			return -EFBIG;
-		}
-	}
-	if (first > 1 && first > prev + 1) {
-		snprintf(errmsg, errmsg_bytes, "log starts at entry %" PRIu64 " (compacted): this "
-			 "version keeps no snapshot to start below it", first);
-		return -ENOTSUP;
-	}
-	raft_term prev_term = prev == 0 ? 0 : store_term_at(d->log, prev);
-	int rc = prev > 0 ? daemon_read_log(d, 1, prev, daemon_replay_one, NULL, errmsg,
-					    errmsg_bytes)
-			  : 0;
-	uint64_t count = last > prev ? last - prev : 0;
-	struct raft_entry *tail = calloc(count > 0 ? count : 1, sizeof(*tail));
-	if (rc == 0 && tail == NULL) {
-		rc = -ENOMEM;
-	}
-	node_payloads_reset(&d->payloads, prev);
-	if (rc == 0 && count > 0) {
-		rc = daemon_read_log(d, prev + 1, last, daemon_load_one, tail, errmsg, errmsg_bytes);
-	}
-	if (rc == 0) {
-		rc = raft_create_from(&d->raft_cfg, &hs, prev, prev_term, tail, count, &d->raft);
-		if (rc != 0) {
-			snprintf(errmsg, errmsg_bytes, "the recovered log (entries %" PRIu64 "..%" PRIu64
-				 ", term %" PRIu64 ") is not one this node could have written: "
-				 "refusing to start", prev + 1, last, hs.term);
-		}
-	}
-	free(tail);
-	if (rc == 0) {
-		d->applied_reported = d->applystage.applied_index;
-		d->commit_pushed = d->applystage.applied_index;
-		d->hint_saved = hint;
-		fprintf(stderr, "raftnode %u: recovered term %" PRIu64 ", vote %u, entries 1..%" PRIu64
-			" (replayed 1..%" PRIu64 " up to the commit hint, core window from %" PRIu64
-			")\n", d->cfg.self, hs.term, hs.vote, last, prev, prev + 1);
-	}
-	return rc;
-}
-
 static void daemon_raft_config(struct node_daemon *d)
 {
-	struct raft_config *rc = &d->raft_cfg;
+	struct raft_config *rc = &d->control.raft_cfg;
 	raft_config_default(rc);
 	rc->id = d->cfg.self;
 	for (uint32_t i = 0; i < d->cfg.members_count; i++) {
@@ -375,12 +261,40 @@ static int daemon_check_lcores(struct node_daemon *d, char *errmsg, size_t errms
 	return 0;
 }
 
+/* Where a stage shares control's lcore, control's waits run it inline. */
+static void daemon_link_wait(struct node_daemon *d, struct node_link_wait *w, int stage,
+			     dp_stage_poll_fn poll, void *ctx)
+{
+	bool colocated = d->cfg.stage_lcore[stage] == d->cfg.stage_lcore[NODE_STAGE_CONTROL];
+	*w = (struct node_link_wait){.colocated_poll = colocated ? poll : NULL,
+				     .colocated_ctx = colocated ? ctx : NULL, .stop = &d->stop};
+}
+
+/* The stages that need no port: control, log and apply with their links. */
+static int daemon_stages(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
+{
+	struct node_kv *kv = NULL;
+	if (node_control_init(&d->control, &d->cfg) != 0 ||
+	    node_log_stage_init(&d->logstage, &d->log_link) != 0 ||
+	    node_kv_create(&d->cfg.kv, &kv) != 0 ||
+	    node_apply_stage_init(&d->applystage, &d->apply_link, kv, &d->control.payloads,
+				  d->cfg.kv.value_bytes_max) != 0) {
+		/* node_daemon_stop frees what was made (the state machine is
+		 * the apply stage's as soon as it is handed over). */
+		snprintf(errmsg, errmsg_bytes, "out of memory sizing the node (see README: memory)");
+		return -ENOMEM;
+	}
+	daemon_link_wait(d, &d->log_link.wait, NODE_STAGE_LOG, node_log_stage_poll, &d->logstage);
+	daemon_link_wait(d, &d->apply_link.wait, NODE_STAGE_APPLY, node_apply_stage_poll,
+			 &d->applystage);
+	return 0;
+}
+
 int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_id id,
 		      char *errmsg, size_t errmsg_bytes)
 {
 	memset(d, 0, sizeof(*d));
-	pthread_mutex_init(&d->status_lock, NULL);
-	d->started_ns = node_now_ns();
+	pthread_mutex_init(&d->status_link.lock, NULL);
 	int rc = node_config_load(config_path, id, &d->cfg, errmsg, errmsg_bytes);
 	if (rc != 0) {
 		return -EINVAL; /* a configuration error: exit 2 */
@@ -388,28 +302,12 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	if ((rc = daemon_read_secret(d, errmsg, errmsg_bytes)) != 0) {
 		return -EINVAL;
 	}
-	bool colocated = d->cfg.stage_lcore[NODE_STAGE_LOG] == d->cfg.stage_lcore[NODE_STAGE_CONTROL];
-	if (node_log_stage_init(&d->logstage, colocated, &d->stop) != 0) {
-		snprintf(errmsg, errmsg_bytes, "out of memory sizing the log stage's rings");
-		return -ENOMEM;
+	if ((rc = daemon_stages(d, errmsg, errmsg_bytes)) != 0) {
+		return rc;
 	}
 	daemon_raft_config(d);
-	d->catchup_buf = malloc(NODE_CATCHUP_BYTES);
-	struct node_kv *kv = NULL;
-	if (d->catchup_buf == NULL ||
-	    node_payloads_init(&d->payloads, d->cfg.log_entries_max, d->cfg.log_payload_bytes_max) != 0 ||
-	    node_kv_create(&d->cfg.kv, &kv) != 0 ||
-	    node_apply_stage_init(&d->applystage, kv, &d->payloads, d->cfg.kv.value_bytes_max,
-				  d->cfg.stage_lcore[NODE_STAGE_APPLY] ==
-					  d->cfg.stage_lcore[NODE_STAGE_CONTROL],
-				  &d->stop) != 0) {
-		/* node_daemon_stop frees what was made (the state machine is
-		 * the apply stage's as soon as it is created). */
-		snprintf(errmsg, errmsg_bytes, "out of memory sizing the node (see README: memory)");
-		return -ENOMEM;
-	}
 	if ((rc = daemon_storage(d, errmsg, errmsg_bytes)) != 0 ||
-	    (rc = daemon_recover(d, errmsg, errmsg_bytes)) != 0) {
+	    (rc = node_daemon_recover(d, errmsg, errmsg_bytes)) != 0) {
 		return rc < 0 ? rc : -EIO;
 	}
 	node_log_stage_attach(&d->logstage, d->log);
@@ -425,15 +323,38 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	if ((rc = daemon_rxtx(d, errmsg, errmsg_bytes)) != 0) {
 		return rc;
 	}
-	if (node_telemetry_register(d) != 0) {
+	struct node_control_wiring w = {
+		.cfg = &d->cfg, .transport = &d->transport,
+		.frame_body_bytes_max = d->frame_body_bytes_max, .stop = &d->stop,
+		.status = &d->status_link, .rxtx = &d->rxtx_link, .log = &d->log_link,
+		.apply = &d->apply_link};
+	node_control_wire(&d->control, &w);
+	if (node_telemetry_register(&d->status_link) != 0) {
 		fprintf(stderr, "raftnode %u: telemetry command not registered (carrying on)\n",
 			d->cfg.self);
 	}
 	daemon_print_memory(d);
-	d->next_tick_ns = node_now_ns() + (uint64_t)d->cfg.tick_ms * 1000000ull;
-	d->role = RAFT_FOLLOWER;
-	node_status_refresh(d);
+	node_status_refresh(&d->control);
 	return 0;
+}
+
+void node_daemon_stages(struct node_daemon *d, struct dp_stage out[NODE_STAGES])
+{
+	out[NODE_STAGE_LOG] = (struct dp_stage){.name = node_stage_name(NODE_STAGE_LOG),
+						.poll = node_log_stage_poll, .ctx = &d->logstage,
+						.stop = node_log_stage_stop};
+	out[NODE_STAGE_RXTX] = (struct dp_stage){.name = node_stage_name(NODE_STAGE_RXTX),
+						 .poll = node_rxtx_poll, .ctx = &d->rxtx};
+	out[NODE_STAGE_CONTROL] = (struct dp_stage){.name = node_stage_name(NODE_STAGE_CONTROL),
+						    .poll = node_control_poll, .ctx = &d->control};
+	out[NODE_STAGE_APPLY] = (struct dp_stage){.name = node_stage_name(NODE_STAGE_APPLY),
+						  .poll = node_apply_stage_poll,
+						  .ctx = &d->applystage};
+}
+
+bool node_daemon_failed(const struct node_daemon *d)
+{
+	return d->control.fatal;
 }
 
 void node_daemon_stop(struct node_daemon *d)
@@ -458,29 +379,7 @@ void node_daemon_stop(struct node_daemon *d)
 	if (d->eal_started) {
 		dp_eal_stop();
 	}
-	if (d->raft != NULL) {
-		raft_destroy(d->raft);
-	}
-	if (d->applystage.kv != NULL) {
-		node_kv_destroy(d->applystage.kv);
-	}
-	node_apply_stage_fini(&d->applystage);
-	node_payloads_fini(&d->payloads);
-	free(d->catchup_buf);
+	node_control_fini(&d->control);
+	node_apply_stage_fini(&d->applystage); /* and its state machine */
 	explicit_bzero(d->secret, sizeof(d->secret));
-}
-
-uint32_t node_daemon_poll(struct node_daemon *d)
-{
-	if (d->failed) {
-		return 0;
-	}
-	uint32_t work = node_net_poll(d);
-	work += node_control_poll(d);
-	work += node_net_flush(d);
-	uint64_t now = node_now_ns();
-	if (now - d->status_built_ns > 200ull * 1000000ull) {
-		node_status_refresh(d);
-	}
-	return work;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * raftnode.c - the daemon's command line: `raftnode --config FILE --id N`.
+ * stage: main (it starts the node, runs the lcores, stops the node).
  * Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 when the node
  * cannot start or fails (a log it cannot prove intact, a failed fsync, a
  * port that does not open), 2 for a bad command line or configuration.
@@ -97,11 +98,6 @@ static int raftnode_parse(int argc, char **argv, const char **config, raft_node_
 	return 0;
 }
 
-static uint32_t raftnode_stage(void *ctx)
-{
-	return node_daemon_poll(ctx);
-}
-
 int main(int argc, char **argv)
 {
 	const char *config = NULL;
@@ -148,14 +144,8 @@ int main(int argc, char **argv)
 										 : DP_IDLE_ADAPTIVE,
 				     .spin_rounds_max = 256, .sleep_us_max = 200,
 				     .timer_slack_us = d.cfg.timer_slack_us};
-	const struct dp_stage stages[NODE_STAGES] = {
-		[NODE_STAGE_LOG] = {.name = "log", .poll = node_log_stage_poll, .ctx = &d.logstage,
-				    .stop = node_log_stage_stop},
-		[NODE_STAGE_RXTX] = {.name = "rxtx", .poll = node_rxtx_poll, .ctx = &d.rxtx},
-		[NODE_STAGE_CONTROL] = {.name = "control", .poll = raftnode_stage, .ctx = &d},
-		[NODE_STAGE_APPLY] = {.name = "apply", .poll = node_apply_stage_poll,
-				      .ctx = &d.applystage},
-	};
+	struct dp_stage stages[NODE_STAGES];
+	node_daemon_stages(&d, stages);
 	static const int order[NODE_STAGES] = {NODE_STAGE_LOG, NODE_STAGE_RXTX, NODE_STAGE_CONTROL,
 						NODE_STAGE_APPLY};
 	const int16_t *at = d.cfg.stage_lcore;
@@ -177,7 +167,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "raftnode %u: cannot launch the lcores: %d\n", id, rc);
 		d.stop = 1;
 	}
-	bool failed = d.fatal || rc != 0;
+	bool failed = node_daemon_failed(&d) || rc != 0;
 	/* What each lcore did: how often it slept, and which stage kept it busy. */
 	for (uint32_t k = 0; k < lcores_count; k++) {
 		const struct dp_lcore_stats *st = &lcores[k].stats;

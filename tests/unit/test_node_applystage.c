@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Goal: the apply stage (node/apply.c, its side of the rings) applies
+ * Goal: the apply stage (node/apply/apply_stage.c, its side of the link) applies
  * committed entries in order and answers the client that waits for each,
  * with the value the state machine returned; serves linearizable reads only
  * once their round is confirmed and the apply reached its read index,
@@ -22,13 +22,14 @@
 #include <string.h>
 
 #include "common.h"
-#include "daemon.h"
+#include "apply/apply_stage.h"
+#include "clock.h"
 
 struct fixture {
 	struct node_payloads payloads;
 	struct node_kv *kv;
+	struct node_apply_link link;
 	struct node_apply_stage as;
-	volatile int stop;
 	raft_index last;
 };
 
@@ -43,16 +44,15 @@ static struct fixture *fixture_open(uint32_t value_bytes_max)
 	kc.value_bytes_max = value_bytes_max;
 	kc.keys_max = 1024;
 	assert_int_equal(node_kv_create(&kc, &f->kv), 0);
-	assert_int_equal(node_apply_stage_init(&f->as, f->kv, &f->payloads, kc.value_bytes_max,
-					       false, &f->stop),
-			 0);
+	assert_int_equal(node_apply_stage_init(&f->as, &f->link, f->kv, &f->payloads,
+					       kc.value_bytes_max),
+			 0); /* the stage owns the state machine from here */
 	return f;
 }
 
 static void fixture_close(struct fixture *f)
 {
-	node_apply_stage_fini(&f->as);
-	node_kv_destroy(f->kv);
+	node_apply_stage_fini(&f->as); /* and its state machine */
 	node_payloads_fini(&f->payloads);
 	free(f);
 }
@@ -83,7 +83,7 @@ static void put_write(struct fixture *f, uint8_t op, const char *key, const char
 
 static void push(struct fixture *f, const struct node_apply_in *in)
 {
-	assert_int_equal(dp_ring_push_elems(&f->as.in, in, 1), 1);
+	assert_int_equal(dp_ring_push_elems(&f->link.in, in, 1), 1);
 }
 
 static void commit(struct fixture *f, raft_index index)
@@ -106,15 +106,15 @@ static void read_req(struct fixture *f, uint8_t kind, const char *key, uint64_t 
 /* Takes one reply as control would (and frees its arena bytes). */
 static bool take(struct fixture *f, struct node_apply_out *o, char *value, size_t value_bytes)
 {
-	if (dp_ring_pop_elems(&f->as.out, o, 1) != 1) {
+	if (dp_ring_pop_elems(&f->link.out, o, 1) != 1) {
 		return false;
 	}
 	value[0] = '\0';
 	if (o->value_bytes > 0) {
 		assert_true(o->value_bytes < value_bytes);
-		memcpy(value, f->as.arena + o->value_off % f->as.arena_bytes, o->value_bytes);
+		memcpy(value, f->link.arena + o->value_off % f->link.arena_bytes, o->value_bytes);
 		value[o->value_bytes] = '\0';
-		__atomic_store_n(&f->as.arena_tail, o->value_off + o->value_bytes,
+		__atomic_store_n(&f->link.arena_tail, o->value_off + o->value_bytes,
 				 __ATOMIC_RELEASE);
 	}
 	return true;
@@ -150,18 +150,18 @@ static void test_commits_apply_in_order_and_reply(void **state)
 	/* Only what is committed is applied. */
 	commit(f, 2);
 	node_apply_stage_poll(&f->as);
-	assert_int_equal(__atomic_load_n(&f->as.applied_published, __ATOMIC_ACQUIRE), 2);
+	assert_int_equal(__atomic_load_n(&f->link.applied_published, __ATOMIC_ACQUIRE), 2);
 	expect_reply(f, 1, DP_CLIENT_OK, "");
 	expect_reply(f, 2, DP_CLIENT_OK, "");
 	expect_no_reply(f);
 	commit(f, 5);
 	node_apply_stage_poll(&f->as);
-	assert_int_equal(__atomic_load_n(&f->as.applied_published, __ATOMIC_ACQUIRE), 5);
+	assert_int_equal(__atomic_load_n(&f->link.applied_published, __ATOMIC_ACQUIRE), 5);
 	expect_reply(f, 3, DP_CLIENT_CAS_FAILED, "1");
 	expect_reply(f, 4, DP_CLIENT_OK, "");
 	expect_reply(f, 5, DP_CLIENT_OK, "");
-	assert_int_equal(__atomic_load_n(&f->as.keys_published, __ATOMIC_RELAXED), 1);
-	assert_int_equal(__atomic_load_n(&f->as.digest_published, __ATOMIC_RELAXED),
+	assert_int_equal(__atomic_load_n(&f->link.keys_published, __ATOMIC_RELAXED), 1);
+	assert_int_equal(__atomic_load_n(&f->link.digest_published, __ATOMIC_RELAXED),
 			 node_kv_digest(f->kv));
 	fixture_close(f);
 }
@@ -234,7 +234,7 @@ static void test_full_reply_ring_is_back_pressure(void **state)
 	}
 	commit(f, WRITES);
 	node_apply_stage_poll(&f->as);
-	raft_index applied = __atomic_load_n(&f->as.applied_published, __ATOMIC_ACQUIRE);
+	raft_index applied = __atomic_load_n(&f->link.applied_published, __ATOMIC_ACQUIRE);
 	assert_true(applied < WRITES); /* stopped: the out ring is full */
 	uint64_t seq = 1;
 	struct node_apply_out o;
@@ -247,7 +247,7 @@ static void test_full_reply_ring_is_back_pressure(void **state)
 		}
 		node_apply_stage_poll(&f->as);
 	}
-	assert_int_equal(__atomic_load_n(&f->as.applied_published, __ATOMIC_ACQUIRE), WRITES);
+	assert_int_equal(__atomic_load_n(&f->link.applied_published, __ATOMIC_ACQUIRE), WRITES);
 	/* Reads whose replies carry 8000-byte values, more than the arena
 	 * holds at once. */
 	for (uint32_t r = 0; r < KEYS; r++) {
@@ -255,7 +255,7 @@ static void test_full_reply_ring_is_back_pressure(void **state)
 		read_req(f, NODE_APPLY_STALE_GET, key, 0, 100000 + r);
 	}
 	node_apply_stage_poll(&f->as);
-	assert_true(dp_ring_count(&f->as.in) > 0); /* stopped: the arena is full */
+	assert_true(dp_ring_count(&f->link.in) > 0); /* stopped: the arena is full */
 	uint32_t r = 0;
 	for (int rounds = 0; r < KEYS; rounds++) {
 		assert_true(rounds < 1000);

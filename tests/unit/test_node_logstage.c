@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Goal: the log stage (node/logstage.c) keeps the storage contract across
+ * Goal: the log stage (node/log/log_stage.c) and control's end of its
+ * link (node/control/log_end.c) keep the storage contract across
  * the rings between control and the log, on one lcore and on two threads:
  * entries reach the disk in order with their bytes, a durable report comes
  * only after the bytes were taken (control may then reuse them), calls
@@ -27,7 +28,8 @@
 #include <string.h>
 
 #include "common.h"
-#include "daemon.h"
+#include "control/internal.h"
+#include "log/log_stage.h"
 #include "storage_util.h"
 
 #define PAYLOAD_BYTES 200u
@@ -38,7 +40,9 @@
 struct fixture {
 	char dir[SU_PATH_BYTES];
 	struct store_log *log;
-	struct node_log_stage ls;
+	struct node_log_link link;
+	struct node_log_stage ls; /* the log's side */
+	struct node_log_end le;	  /* control's side */
 	volatile int stop;
 	struct store_sim *sim;
 	uint32_t slots;
@@ -57,7 +61,12 @@ static struct fixture *fixture_open(bool colocated, enum store_engine_kind engin
 	f->sim = sim;
 	f->slots = slots;
 	su_tmpdir(f->dir, sizeof(f->dir));
-	assert_int_equal(node_log_stage_init(&f->ls, colocated, &f->stop), 0);
+	assert_int_equal(node_log_stage_init(&f->ls, &f->link), 0);
+	/* As the daemon wires it: colocated, control's waits run the stage. */
+	f->link.wait = (struct node_link_wait){.colocated_poll = colocated ? node_log_stage_poll : NULL,
+					       .colocated_ctx = colocated ? &f->ls : NULL,
+					       .stop = &f->stop};
+	f->le.link = &f->link;
 	struct store_config cfg;
 	su_config(&cfg, f->dir, engine, 1u << 20);
 	cfg.sim = sim;
@@ -84,8 +93,8 @@ static void put_entry(struct fixture *f, raft_index index, raft_term term)
 	su_payload(index, term, slot, PAYLOAD_BYTES);
 	struct raft_entry e = {.index = index, .term = term, .type = RAFT_ENTRY_NORMAL,
 			       .payload_bytes = PAYLOAD_BYTES};
-	const void *payloads[1] = {slot};
-	assert_int_equal(node_log_append(&f->ls, &e, payloads, 1), 0);
+	/* Staged; pushed by the burst (64) or a kick, as control does. */
+	assert_int_equal(node_log_add(&f->le, &e, slot), 0);
 	f->terms[index] = term;
 	f->last = index;
 	f->appended_max = rn_max_u64(f->appended_max, index);
@@ -95,15 +104,16 @@ static void put_entry(struct fixture *f, raft_index index, raft_term term)
  * says `index` of `term` is durable. */
 static void wait_durable(struct fixture *f, raft_index index, raft_term term)
 {
+	assert_int_equal(node_log_kick(&f->le), 0); /* what was staged */
 	for (uint64_t spins = 0;; spins++) {
 		if (f->sim != NULL) {
 			store_sim_advance_us(f->sim, 10);
 		}
-		if (f->ls.colocated) {
+		if (f->link.wait.colocated_poll != NULL) {
 			node_log_stage_poll(&f->ls);
 		}
 		struct node_log_report r;
-		if (node_log_take_report(&f->ls, &r)) {
+		if (node_log_take_report(&f->le, &r)) {
 			/* A report may be stale (its entry truncated since), but
 			 * never about an index nobody appended; like the core,
 			 * take only those that match the log as it is. */
@@ -121,7 +131,7 @@ static void wait_durable(struct fixture *f, raft_index index, raft_term term)
 			       (unsigned long long)term, (unsigned long long)f->durable.index,
 			       (unsigned long long)f->durable.term, (unsigned long long)f->last,
 			       (unsigned long long)store_durable_index(f->log),
-			       (unsigned long long)store_last_index(f->log), dp_ring_count(&f->ls.ops));
+			       (unsigned long long)store_last_index(f->log), dp_ring_count(&f->link.ops));
 			fail();
 		}
 	}
@@ -153,12 +163,12 @@ static void test_colocated_append_calls(void **state)
 	for (raft_index i = 1; i <= 100; i++) {
 		put_entry(f, i, 1);
 	}
-	node_log_kick(&f->ls);
+	node_log_kick(&f->le);
 	wait_durable(f, 100, 1);
 
 	/* Hard state: durable when the call returns. */
 	struct raft_hard_state hs = {.term = 2, .vote = 3};
-	assert_int_equal(node_log_save_hard_state(&f->ls, &hs), 0);
+	assert_int_equal(node_log_save_hard_state(&f->le, &hs), 0);
 	hs = (struct raft_hard_state){0};
 	store_hard_state(f->log, &hs);
 	assert_int_equal(hs.term, 2);
@@ -170,15 +180,15 @@ static void test_colocated_append_calls(void **state)
 	struct raft_message m = {.type = RAFT_MSG_APPEND, .to = 2,
 				 .append = {.prev_index = 40, .entries_count = 16,
 					    .from_storage = true}};
-	assert_int_equal(node_log_read_start(&f->ls, &m, buf, sizeof(buf)), 0);
-	assert_int_equal(node_log_read_start(&f->ls, &m, buf, sizeof(buf)), -EBUSY);
+	assert_int_equal(node_log_read_start(&f->le, &m, buf, sizeof(buf)), 0);
+	assert_int_equal(node_log_read_start(&f->le, &m, buf, sizeof(buf)), -EBUSY);
 	const struct node_log_read *r = NULL;
 	for (int k = 0; k < 1000 && r == NULL; k++) {
 		node_log_stage_poll(&f->ls);
-		r = node_log_read_take(&f->ls);
+		r = node_log_read_take(&f->le);
 	}
 	assert_non_null(r);
-	assert_null(node_log_read_take(&f->ls)); /* handed out once */
+	assert_null(node_log_read_take(&f->le)); /* handed out once */
 	assert_int_equal(r->rc, 16);
 	assert_int_equal(r->prev_term, 1);
 	assert_int_equal(r->msg.to, 2);
@@ -189,31 +199,31 @@ static void test_colocated_append_calls(void **state)
 	assert_memory_equal(r->entries[0].payload, want, PAYLOAD_BYTES);
 	/* Past the end: an error for the caller, not a log failure. */
 	m.append.prev_index = 499;
-	assert_int_equal(node_log_read_start(&f->ls, &m, buf, sizeof(buf)), 0);
+	assert_int_equal(node_log_read_start(&f->le, &m, buf, sizeof(buf)), 0);
 	r = NULL;
 	for (int k = 0; k < 1000 && r == NULL; k++) {
 		node_log_stage_poll(&f->ls);
-		r = node_log_read_take(&f->ls);
+		r = node_log_read_take(&f->le);
 	}
 	assert_non_null(r);
 	assert_true(r->rc < 0);
 	const char *what, *msg;
-	assert_int_equal(node_log_failure(&f->ls, &what, &msg), 0);
+	assert_int_equal(node_log_failure(&f->le, &what, &msg), 0);
 
 	/* Truncate 51.., and a new term takes its place. */
-	assert_int_equal(node_log_truncate(&f->ls, 51), 0);
+	assert_int_equal(node_log_truncate(&f->le, 51), 0);
 	memset(&f->terms[51], 0, 50 * sizeof(f->terms[0]));
 	f->last = 50;
 	for (raft_index i = 51; i <= 60; i++) {
 		put_entry(f, i, 2);
 	}
-	node_log_kick(&f->ls);
+	node_log_kick(&f->le);
 	wait_durable(f, 60, 2);
 	assert_int_equal(f->durable.index, 60);
 	assert_int_equal(f->durable.term, 2);
 
 	/* The commit hint goes in its turn, capped at what is durable. */
-	assert_int_equal(node_log_save_hint(&f->ls, 55), 0);
+	assert_int_equal(node_log_save_hint(&f->le, 55), 0);
 	node_log_stage_poll(&f->ls);
 	assert_int_equal(store_commit_hint(f->log), 55);
 	node_log_stage_stop(&f->ls);
@@ -246,7 +256,7 @@ static void test_threaded_random(void **state)
 			/* Conflict: cut back to somewhere above what is durable
 			 * (an uncommitted suffix), the next leader's term after. */
 			raft_index from = f->durable.index + 1 + (r >> 8) % (f->last - f->durable.index);
-			assert_int_equal(node_log_truncate(&f->ls, from), 0);
+			assert_int_equal(node_log_truncate(&f->le, from), 0);
 			memset(&f->terms[from], 0, (f->last - from + 1) * sizeof(f->terms[0]));
 			f->last = from - 1;
 			term++;
@@ -268,8 +278,9 @@ static void test_threaded_random(void **state)
 			}
 			put_entry(f, i, term);
 		}
+		assert_int_equal(node_log_kick(&f->le), 0);
 		struct node_log_report rep;
-		if (node_log_take_report(&f->ls, &rep) && f->terms[rep.index] == rep.term) {
+		if (node_log_take_report(&f->le, &rep) && f->terms[rep.index] == rep.term) {
 			f->durable = rep;
 		}
 	}
@@ -278,7 +289,7 @@ static void test_threaded_random(void **state)
 	pthread_join(t, NULL);
 	printf("threaded: %llu entries, %u truncations, %llu waits on a full ops ring, "
 	       "durable %llu of term %llu\n", (unsigned long long)f->last, truncations,
-	       (unsigned long long)f->ls.ops_full_waits, (unsigned long long)f->durable.index,
+	       (unsigned long long)f->le.ops_full_waits, (unsigned long long)f->durable.index,
 	       (unsigned long long)f->durable.term);
 	assert_true(truncations > 0);
 	verify_all(f);
@@ -296,7 +307,7 @@ static void test_colocated_ring_full(void **state)
 	for (raft_index i = 1; i <= NODE_LOG_OPS_MAX + 500; i++) {
 		put_entry(f, i, 1);
 	}
-	assert_true(f->ls.ops_full_waits > 0);
+	assert_true(f->le.ops_full_waits > 0);
 	wait_durable(f, f->last, 1);
 	node_log_stage_stop(&f->ls);
 	verify_all(f);
@@ -318,24 +329,25 @@ static void test_failure_is_published(void **state)
 	for (raft_index i = 11; i <= 20; i++) {
 		put_entry(f, i, 1);
 	}
+	assert_int_equal(node_log_kick(&f->le), 0);
 	const char *what = NULL, *msg = NULL;
-	for (int k = 0; k < 1000 && node_log_failure(&f->ls, &what, &msg) == 0; k++) {
+	for (int k = 0; k < 1000 && node_log_failure(&f->le, &what, &msg) == 0; k++) {
 		store_sim_advance_us(sim, 100);
 		node_log_stage_poll(&f->ls);
 	}
-	assert_int_not_equal(node_log_failure(&f->ls, &what, &msg), 0);
+	assert_int_not_equal(node_log_failure(&f->le, &what, &msg), 0);
 	printf("published: %s: %s\n", what, msg);
 	assert_string_equal(what, "log write");
 	assert_non_null(strstr(msg, "Input/output error"));
 	/* Nothing after the failure is reported durable. */
 	struct node_log_report r;
-	while (node_log_take_report(&f->ls, &r)) {
+	while (node_log_take_report(&f->le, &r)) {
 		f->durable = r;
 	}
 	assert_int_equal(f->durable.index, 10);
 	/* Every later call is refused. */
 	struct raft_hard_state hs = {.term = 2, .vote = 1};
-	assert_int_equal(node_log_save_hard_state(&f->ls, &hs), -STORE_E_FAILED);
+	assert_int_equal(node_log_save_hard_state(&f->le, &hs), -STORE_E_FAILED);
 	fixture_close(f);
 	store_sim_destroy(sim);
 }
@@ -348,6 +360,7 @@ static void test_stop_drains(void **state)
 	for (raft_index i = 1; i <= 200; i++) {
 		put_entry(f, i, 1);
 	}
+	assert_int_equal(node_log_kick(&f->le), 0); /* apart: pushes, runs nothing */
 	/* Nobody polled: everything is still in the ring. */
 	assert_int_equal(store_last_index(f->log), 0);
 	node_log_stage_stop(&f->ls);

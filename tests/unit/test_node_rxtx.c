@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "daemon.h"
+#include "rxtx/rxtx.h"
 
 #define LOOPBACK 0x7f000001u
 #define CLUSTER_ID 7u
@@ -72,11 +72,11 @@ static void check_filler(const struct dp_rx_msg *m, uint32_t seq)
 /* Polls the stage until the rx ring holds `want` messages (or 2 s pass). */
 static uint32_t poll_until_held(struct node_rxtx *x, uint32_t want)
 {
-	for (int i = 0; i < 2000 && dp_ring_count(&x->rx) < want; i++) {
+	for (int i = 0; i < 2000 && dp_ring_count(&x->link->rx) < want; i++) {
 		node_rxtx_poll(x);
 		usleep(1000);
 	}
-	return dp_ring_count(&x->rx);
+	return dp_ring_count(&x->link->rx);
 }
 
 static void test_rxtx_hands_over_and_holds_back(void **state)
@@ -84,13 +84,13 @@ static void test_rxtx_hands_over_and_holds_back(void **state)
 	(void)state;
 	static struct dp_transport sender, receiver;
 	static struct node_rxtx x;
-	volatile int stop = 0;
+	static struct node_rxtx_link link;
 	uint16_t port = (uint16_t)(30000 + getpid() % 20000);
 	struct dp_peer to_receiver = {.id = 2, .ip = LOOPBACK, .port = (uint16_t)(port + 1)};
 	struct dp_peer to_sender = {.id = 1, .ip = LOOPBACK, .port = port};
 	open_node(&sender, 1, port, &to_receiver);
 	open_node(&receiver, 2, (uint16_t)(port + 1), &to_sender);
-	assert_int_equal(node_rxtx_init(&x, &receiver, false, &stop), 0);
+	assert_int_equal(node_rxtx_init(&x, &link, &receiver, false), 0);
 	assert_null(receiver.tx_ring); /* UDP: control sends on the socket itself */
 
 	/* An append with known bytes, then more heartbeats than messages. */
@@ -130,18 +130,18 @@ static void test_rxtx_hands_over_and_holds_back(void **state)
 	/* Control holds nothing yet: the stage fills every message it has,
 	 * then stops receiving and says so. */
 	assert_int_equal(poll_until_held(&x, NODE_RX_MSGS), NODE_RX_MSGS);
-	uint64_t exhausted = x.rx_msgs_exhausted;
+	uint64_t exhausted = link.rx_msgs_exhausted;
 	for (int i = 0; i < 10; i++) {
 		node_rxtx_poll(&x);
 	}
-	assert_int_equal(dp_ring_count(&x.rx), NODE_RX_MSGS);
-	assert_true(x.rx_msgs_exhausted >= exhausted + 10);
+	assert_int_equal(dp_ring_count(&link.rx), NODE_RX_MSGS);
+	assert_true(link.rx_msgs_exhausted >= exhausted + 10);
 	assert_int_equal(receiver.counters.received, NODE_RX_MSGS);
 
 	/* Control takes them all: in order, the append's bytes intact although
 	 * 127 later frames were received since, into the other messages. */
 	static struct dp_rx_msg *held[NODE_RX_MSGS];
-	assert_int_equal(dp_ring_pop_elems(&x.rx, held, NODE_RX_MSGS), NODE_RX_MSGS);
+	assert_int_equal(dp_ring_pop_elems(&link.rx, held, NODE_RX_MSGS), NODE_RX_MSGS);
 	assert_int_equal(held[0]->frame.type, RAFT_MSG_APPEND);
 	const struct raft_message *got = &held[0]->frame.raft;
 	assert_int_equal(got->append.entries_count, APPEND_ENTRIES);
@@ -163,12 +163,12 @@ static void test_rxtx_hands_over_and_holds_back(void **state)
 	for (uint32_t i = 0; i < NODE_RX_MSGS; i++) {
 		dp_transport_rx_done(held[i]);
 	}
-	assert_int_equal(dp_ring_push_elems(&x.done, held, NODE_RX_MSGS), NODE_RX_MSGS);
+	assert_int_equal(dp_ring_push_elems(&link.done, held, NODE_RX_MSGS), NODE_RX_MSGS);
 
 	/* Given back, they carry the rest: none was lost while held back. */
 	uint32_t rest = FILLERS + 1 - NODE_RX_MSGS;
 	assert_int_equal(poll_until_held(&x, rest), rest);
-	assert_int_equal(dp_ring_pop_elems(&x.rx, held, rest), rest);
+	assert_int_equal(dp_ring_pop_elems(&link.rx, held, rest), rest);
 	for (uint32_t i = 0; i < rest; i++) {
 		check_filler(held[i], NODE_RX_MSGS - 1 + i);
 	}

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * payload.c - the payload ring: the bytes of every entry in the core's
- * in-memory log window, kept by log index. The core handles metadata only
- * (its entries carry a handle); the bytes live here from the moment they
+ * payload.c - the payload ring's writer side. stage: control.
+ *
+ * (Before any lcore runs, start-up fills it from the log for control.)
+ * The payload ring holds the bytes of every entry in the core's in-memory
+ * log window, kept by log index (payloads.h). The core handles metadata
+ * only (its entries carry a handle); the bytes live here from the moment they
  * arrive (a client request on the leader, an AppendEntries on a follower)
  * until the core releases the entry: they are what the leader replicates
  * and what the state machine applies. One copy in, none on the way out
@@ -19,7 +22,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "daemon.h"
+#include "payloads.h"
 
 int node_payloads_init(struct node_payloads *p, uint32_t entries_max, uint64_t bytes_max)
 {
@@ -75,17 +78,6 @@ uint64_t node_payloads_alloc(struct node_payloads *p, uint32_t bytes)
 	uint64_t offset = p->head + pad;
 	p->head = offset + bytes;
 	return offset;
-}
-
-uint8_t *node_payloads_at(const struct node_payloads *p, uint64_t offset)
-{
-	return p->bytes + offset % p->bytes_max;
-}
-
-struct node_slot *node_payloads_slot(const struct node_payloads *p, raft_index index)
-{
-	struct node_slot *s = &p->slots[index & p->mask];
-	return s->index == index ? s : NULL;
 }
 
 void node_payloads_set(struct node_payloads *p, const struct node_slot *slot)

@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * logstage.c - the log stage: the one owner of the durable log once the
- * node runs. The control stage hands it work through a single-producer,
- * single-consumer ring of fixed-size records, and hears back through
- * another:
+ * log_stage.c - the log stage's side of the log link. stage: log.
  *
  *   control ── ops ring ──► log: APPEND (one entry: index, term, where its
  *                                 payload sits in the payload ring),
@@ -14,17 +11,17 @@
  * APPENDs that arrive together become one store_append(), so one group
  * write and one sync cover everything control produced meanwhile (group
  * fsync across proposals as well as within one). The payload bytes are read
- * from the payload ring by the log stage, which copies them into the log's
+ * from the payload ring by this stage, which copies them into the log's
  * staging buffer (the copy store_append always made); they stay put until
  * that copy is done because the core releases nothing above the durable
  * index, and a truncation (which moves the ring's head back) is a CALL that
  * waits for every earlier op.
  *
  * A CALL is a synchronous request: the hard state (durable before any
- * message of its update leaves) or a truncation. Control waits for it. Where the
- * log stage runs on the same lcore as control, the wait polls the log stage
- * itself, so the same code serves the CI mapping (every stage on one lcore)
- * and the bare-metal one (log on a core of its own).
+ * message of its update leaves) or a truncation. Control waits for it;
+ * where this stage shares control's lcore, the wait runs this stage's poll
+ * itself (the link's colocated_poll), so the same code serves the CI
+ * mapping (every stage on one lcore) and the bare-metal one.
  *
  * Durable reports coalesce: the last one says where the log stands (a
  * later report supersedes an earlier one, truncations included), so a full
@@ -36,34 +33,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "common.h"
-#include "daemon.h"
-
-/* Records a stage moves per ring call. */
-#define LOG_STAGE_BURST 64u
+#include "log_stage.h"
 
 static void log_stage_fail(struct node_log_stage *ls, const char *what, int rc)
 {
-	if (__atomic_load_n(&ls->failed_rc, __ATOMIC_RELAXED) != 0) {
+	if (__atomic_load_n(&ls->link->failed_rc, __ATOMIC_RELAXED) != 0) {
 		return;
 	}
-	snprintf(ls->failed_what, sizeof(ls->failed_what), "%s", what);
-	snprintf(ls->failed_msg, sizeof(ls->failed_msg), "%s", store_errmsg(ls->log));
-	__atomic_store_n(&ls->failed_rc, rc < 0 ? rc : -EIO, __ATOMIC_RELEASE);
+	snprintf(ls->link->failed_what, sizeof(ls->link->failed_what), "%s", what);
+	snprintf(ls->link->failed_msg, sizeof(ls->link->failed_msg), "%s", store_errmsg(ls->log));
+	__atomic_store_n(&ls->link->failed_rc, rc < 0 ? rc : -EIO, __ATOMIC_RELEASE);
 }
 
 static bool log_stage_failed(const struct node_log_stage *ls)
 {
-	return __atomic_load_n(&ls->failed_rc, __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(&ls->link->failed_rc, __ATOMIC_RELAXED) != 0;
 }
 
 static void log_stage_publish_figures(struct node_log_stage *ls)
 {
 	struct store_stats st;
 	store_stats(ls->log, &st);
-	__atomic_store_n(&ls->groups_published, st.groups_count, __ATOMIC_RELAXED);
-	__atomic_store_n(&ls->entries_published, st.entries_count, __ATOMIC_RELAXED);
-	__atomic_store_n(&ls->durable_published, store_durable_index(ls->log), __ATOMIC_RELAXED);
+	__atomic_store_n(&ls->link->groups_published, st.groups_count, __ATOMIC_RELAXED);
+	__atomic_store_n(&ls->link->entries_published, st.entries_count, __ATOMIC_RELAXED);
+	__atomic_store_n(&ls->link->durable_published, store_durable_index(ls->log), __ATOMIC_RELAXED);
 }
 
 /* The storage's completion callback, on the log stage's lcore. */
@@ -81,7 +76,7 @@ void node_log_stage_on_durable(void *user, raft_index index, raft_term term)
 
 static void log_stage_push_report(struct node_log_stage *ls)
 {
-	if (ls->report_pending && dp_ring_push_elems(&ls->reports, &ls->report, 1) == 1) {
+	if (ls->report_pending && dp_ring_push_elems(&ls->link->reports, &ls->report, 1) == 1) {
 		ls->report_pending = false;
 	}
 }
@@ -176,7 +171,7 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 									       r->buf_bytes, r->entries,
 									       want);
 		}
-		__atomic_store_n(&ls->reads_done, op->index, __ATOMIC_RELEASE);
+		__atomic_store_n(&ls->link->reads_done, op->index, __ATOMIC_RELEASE);
 		return 1;
 	}
 	case NODE_LOG_OP_CALL: {
@@ -192,7 +187,7 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 		}
 		/* Everything before the call is consumed and its result is
 		 * written: release both to the waiting control stage. */
-		__atomic_store_n(&ls->calls_done, op->index, __ATOMIC_RELEASE);
+		__atomic_store_n(&ls->link->calls_done, op->index, __ATOMIC_RELEASE);
 		return 1;
 	}
 	default:
@@ -204,14 +199,14 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 uint32_t node_log_stage_poll(void *ctx)
 {
 	struct node_log_stage *ls = ctx;
-	struct node_log_op ops[LOG_STAGE_BURST];
+	struct node_log_op ops[NODE_LOG_BURST];
 	uint32_t work = 0;
 	uint32_t n;
-	while ((n = dp_ring_pop_elems(&ls->ops, ops, LOG_STAGE_BURST)) > 0) {
+	while ((n = dp_ring_pop_elems(&ls->link->ops, ops, NODE_LOG_BURST)) > 0) {
 		for (uint32_t i = 0; i < n; i++) {
 			work += log_stage_op(ls, &ops[i]);
 		}
-		if (n < LOG_STAGE_BURST) {
+		if (n < NODE_LOG_BURST) {
 			break;
 		}
 	}
@@ -232,13 +227,14 @@ uint32_t node_log_stage_poll(void *ctx)
 	return work;
 }
 
-int node_log_stage_init(struct node_log_stage *ls, bool colocated, const volatile int *stop)
+int node_log_stage_init(struct node_log_stage *ls, struct node_log_link *link)
 {
+	RN_ASSERT(link != NULL);
 	memset(ls, 0, sizeof(*ls));
-	ls->colocated = colocated;
-	ls->stop = stop;
-	if (dp_ring_elem_create(&ls->ops, sizeof(struct node_log_op), NODE_LOG_OPS_MAX) != 0 ||
-	    dp_ring_elem_create(&ls->reports, sizeof(struct node_log_report),
+	memset(link, 0, sizeof(*link));
+	ls->link = link;
+	if (dp_ring_elem_create(&ls->link->ops, sizeof(struct node_log_op), NODE_LOG_OPS_MAX) != 0 ||
+	    dp_ring_elem_create(&ls->link->reports, sizeof(struct node_log_report),
 				NODE_LOG_REPORTS_MAX) != 0) {
 		return -ENOMEM;
 	}
@@ -253,8 +249,11 @@ void node_log_stage_attach(struct node_log_stage *ls, struct store_log *log)
 
 void node_log_stage_fini(struct node_log_stage *ls)
 {
-	dp_ring_elem_destroy(&ls->ops);
-	dp_ring_elem_destroy(&ls->reports);
+	if (ls->link == NULL) {
+		return; /* never initialized */
+	}
+	dp_ring_elem_destroy(&ls->link->ops);
+	dp_ring_elem_destroy(&ls->link->reports);
 }
 
 /* When the node stops, on the log stage's own lcore (the io_uring ring
@@ -264,11 +263,11 @@ void node_log_stage_fini(struct node_log_stage *ls)
 void node_log_stage_stop(void *ctx)
 {
 	struct node_log_stage *ls = ctx;
-	if (ls->ops.ring == NULL || ls->log == NULL || ls->stopped) {
+	if (ls->link == NULL || ls->link->ops.ring == NULL || ls->log == NULL || ls->stopped) {
 		return;
 	}
 	ls->draining = true;
-	while (dp_ring_count(&ls->ops) > 0) {
+	while (dp_ring_count(&ls->link->ops) > 0) {
 		node_log_stage_poll(ls);
 	}
 	if (!log_stage_failed(ls)) {
@@ -277,151 +276,3 @@ void node_log_stage_stop(void *ctx)
 	ls->stopped = true;
 }
 
-/* ---- the control side ---------------------------------------------------- */
-
-/* One step of waiting for the log stage (dp_stage_wait). */
-static bool log_stage_wait(struct node_log_stage *ls)
-{
-	return dp_stage_wait(ls->colocated, node_log_stage_poll, ls, ls->stop);
-}
-
-/* ops[0..count) in order; a full ring is back-pressure (the disk is behind). */
-static int log_stage_push(struct node_log_stage *ls, const struct node_log_op *ops, uint32_t count)
-{
-	uint32_t pushed = dp_ring_push_elems(&ls->ops, ops, count);
-	while (pushed < count) {
-		ls->ops_full_waits++;
-		if (!log_stage_wait(ls)) {
-			return -ECANCELED;
-		}
-		pushed += dp_ring_push_elems(&ls->ops, ops + pushed, count - pushed);
-	}
-	return 0;
-}
-
-int node_log_append(struct node_log_stage *ls, const struct raft_entry *entries,
-		    const void *const *payloads, uint32_t count)
-{
-	struct node_log_op ops[LOG_STAGE_BURST];
-	for (uint32_t done = 0; done < count;) {
-		uint32_t n = (uint32_t)rn_min_u64(count - done, LOG_STAGE_BURST);
-		for (uint32_t i = 0; i < n; i++) {
-			const struct raft_entry *e = &entries[done + i];
-			ops[i] = (struct node_log_op){.kind = NODE_LOG_OP_APPEND, .index = e->index,
-						      .term = e->term, .type = e->type,
-						      .payload_bytes = e->payload_bytes,
-						      .ptr = payloads[done + i]};
-		}
-		int rc = log_stage_push(ls, ops, n);
-		if (rc != 0) {
-			return rc;
-		}
-		done += n;
-	}
-	return 0;
-}
-
-void node_log_kick(struct node_log_stage *ls)
-{
-	if (ls->colocated) {
-		node_log_stage_poll(ls); /* the write starts before messages go */
-	}
-}
-
-int node_log_save_hint(struct node_log_stage *ls, raft_index committed)
-{
-	struct node_log_op op = {.kind = NODE_LOG_OP_HINT, .index = committed};
-	return log_stage_push(ls, &op, 1);
-}
-
-/* The call in the stage's slot, synchronously. */
-static int log_stage_call_wait(struct node_log_stage *ls)
-{
-	struct node_log_call *c = &ls->call;
-	uint64_t seq = ++ls->calls_sent;
-	struct node_log_op op = {.kind = NODE_LOG_OP_CALL, .index = seq, .ptr = c};
-	int rc = log_stage_push(ls, &op, 1);
-	while (rc == 0 && __atomic_load_n(&ls->calls_done, __ATOMIC_ACQUIRE) < seq) {
-		if (!log_stage_wait(ls)) {
-			rc = -ECANCELED;
-		}
-	}
-	return rc != 0 ? rc : c->rc;
-}
-
-int node_log_save_hard_state(struct node_log_stage *ls, const struct raft_hard_state *hs)
-{
-	ls->call = (struct node_log_call){.kind = NODE_LOG_CALL_HARD_STATE, .hard_state = *hs};
-	return log_stage_call_wait(ls);
-}
-
-int node_log_truncate(struct node_log_stage *ls, raft_index from)
-{
-	ls->call = (struct node_log_call){.kind = NODE_LOG_CALL_TRUNCATE, .index = from};
-	return log_stage_call_wait(ls);
-}
-
-int node_log_read_start(struct node_log_stage *ls, const struct raft_message *m, void *buf,
-			size_t buf_bytes)
-{
-	/* In flight, or done and not yet taken: the buffer is in use. */
-	if (ls->reads_taken != ls->reads_sent) {
-		ls->reads_refused_busy++;
-		return -EBUSY;
-	}
-	/* Field by field: the entries array (written by the read) is large
-	 * and needs no clearing. */
-	ls->read.msg = *m;
-	ls->read.msg.append.entries = NULL; /* the core's array: not ours to keep */
-	ls->read.buf = buf;
-	ls->read.buf_bytes = buf_bytes;
-	ls->read.rc = 0;
-	ls->read.prev_term = 0;
-	uint64_t seq = ls->reads_sent + 1;
-	struct node_log_op op = {.kind = NODE_LOG_OP_READ, .index = seq, .ptr = &ls->read};
-	int rc = log_stage_push(ls, &op, 1);
-	if (rc == 0) {
-		ls->reads_sent = seq;
-		node_log_kick(ls);
-	}
-	return rc;
-}
-
-const struct node_log_read *node_log_read_take(struct node_log_stage *ls)
-{
-	if (ls->reads_taken == ls->reads_sent ||
-	    __atomic_load_n(&ls->reads_done, __ATOMIC_ACQUIRE) != ls->reads_sent) {
-		return NULL;
-	}
-	ls->reads_taken = ls->reads_sent; /* the caller sends it before its next start */
-	return &ls->read;
-}
-
-bool node_log_take_report(struct node_log_stage *ls, struct node_log_report *out)
-{
-	struct node_log_report got[LOG_STAGE_BURST];
-	bool any = false;
-	uint32_t n;
-	while ((n = dp_ring_pop_elems(&ls->reports, got, LOG_STAGE_BURST)) > 0) {
-		*out = got[n - 1]; /* the latest supersedes the others */
-		any = true;
-	}
-	return any;
-}
-
-int node_log_failure(const struct node_log_stage *ls, const char **what, const char **msg)
-{
-	int rc = __atomic_load_n(&ls->failed_rc, __ATOMIC_ACQUIRE);
-	if (rc != 0) {
-		*what = ls->failed_what;
-		*msg = ls->failed_msg;
-	}
-	return rc;
-}
-
-void node_log_figures(const struct node_log_stage *ls, struct node_log_figures *out)
-{
-	out->groups = __atomic_load_n(&ls->groups_published, __ATOMIC_RELAXED);
-	out->entries = __atomic_load_n(&ls->entries_published, __ATOMIC_RELAXED);
-	out->durable = __atomic_load_n(&ls->durable_published, __ATOMIC_RELAXED);
-}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * egress.c - what goes out: the core's messages sealed, client replies.
+ * stage: control.
+ *
+ * An AppendEntries larger than one frame is cut into consecutive
+ * AppendEntries that each fit (valid Raft: each names the entry before it;
+ * the follower acknowledges each, and the leader's window counts the
+ * last). A from_storage append (a follower below the core's window) is
+ * read from the durable log by the log stage first, while control goes on.
+ *
+ * Why control seals, not rx/tx: the bytes a frame carries (payload ring,
+ * catch-up buffer, the apply stage's reply values) are control's, and they
+ * may change as soon as its step ends (a truncation, a release, the next
+ * read). Sealing copies them into the frame's mbuf while they are certain;
+ * what crosses to the rx/tx lcore is a finished frame (the tx ring), so no
+ * lifetime outlasts the step.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "clock.h"
+#include "common.h"
+#include "internal.h"
+
+static uint32_t egress_tx_flush_poll(void *transport)
+{
+	return dp_transport_tx_flush(transport);
+}
+
+/* Room in the tx ring for one frame: a full ring is back-pressure, not a
+ * drop. On control's lcore control sends what it holds itself; apart, it
+ * waits for the rx/tx lcore to drain it. */
+static void egress_tx_room(struct node_control *c)
+{
+	struct node_rxtx_link *x = c->rxtx;
+	if (c->transport->tx_ring == NULL || dp_ring_count(&x->tx) < NODE_TX_RING_SLOTS - 1) {
+		return;
+	}
+	c->counters.tx_full_waits++;
+	while (dp_ring_count(&x->tx) >= NODE_TX_RING_SLOTS - 1 &&
+	       dp_stage_wait(x->colocated, egress_tx_flush_poll, c->transport, c->stop)) {
+	}
+}
+
+/* On control's lcore: the frames of this step out now, not a round later. */
+uint32_t node_egress_flush(struct node_control *c)
+{
+	uint32_t sent = 0;
+	if (c->rxtx->colocated) {
+		for (uint32_t n; (n = dp_transport_tx_flush(c->transport)) > 0;) {
+			sent += n;
+		}
+	}
+	return sent;
+}
+
+void node_egress_reply(struct node_control *c, const struct dp_endpoints *to, uint64_t client_id,
+		    uint64_t seq, uint8_t status, const uint8_t *value, uint32_t value_bytes,
+		    const uint64_t *trace_ns)
+{
+	struct dp_client_reply rep = {.client_id = client_id, .request_seq = seq,
+				      .status = status, .leader_id = c->leader_id,
+				      .value = value, .value_bytes = value_bytes};
+	if (trace_ns != NULL) {
+		rep.trace_count = DP_TRACE_STAGES;
+		memcpy(rep.trace_ns, trace_ns, sizeof(rep.trace_ns));
+		rep.trace_ns[DP_TRACE_REPLY] = node_now_ns();
+	}
+	switch (status) {
+	case DP_CLIENT_BUSY: c->counters.replies_busy++; break;
+	case DP_CLIENT_REDIRECT: c->counters.replies_redirect++; break;
+	case DP_CLIENT_RETRY: c->counters.replies_retry++; break;
+	case DP_CLIENT_BAD_REQUEST: c->counters.client_bad++; break;
+	default: break;
+	}
+	egress_tx_room(c);
+	if (dp_transport_send_reply(c->transport, to, &rep) == 0) {
+		c->counters.replies_sent++;
+	} else {
+		c->counters.reply_send_failed++;
+	}
+}
+
+/* Sends entries [from, from + count) of m as one AppendEntries; payloads[i]
+ * holds the bytes of m's entry i. */
+static void egress_send_append_part(struct node_control *c, const struct raft_message *m,
+				 const uint8_t *const *payloads, uint32_t from, uint32_t count)
+{
+	struct raft_message part = *m;
+	part.append.entries = m->append.entries + from;
+	part.append.entries_count = count;
+	if (from > 0) {
+		part.append.prev_index = m->append.entries[from - 1].index;
+		part.append.prev_term = m->append.entries[from - 1].term;
+	}
+	egress_tx_room(c);
+	if (dp_transport_send(c->transport, &part, payloads + from) == 0) {
+		c->counters.msgs_sent++;
+	} else {
+		c->counters.msgs_send_failed++; /* Raft resends */
+	}
+}
+
+/* Cuts m into AppendEntries that each fit one frame. */
+static void egress_send_append(struct node_control *c, const struct raft_message *m,
+			    const uint8_t *const *payloads)
+{
+	uint32_t from = 0;
+	uint64_t body = DP_APPEND_FIXED_BYTES;
+	for (uint32_t i = 0; i < m->append.entries_count; i++) {
+		uint64_t entry = DP_APPEND_ENTRY_HDR_BYTES + (uint64_t)m->append.entries[i].payload_bytes;
+		if (i > from && body + entry > c->frame_body_bytes_max) {
+			egress_send_append_part(c, m, payloads, from, i - from);
+			c->counters.appends_split++;
+			from = i;
+			body = DP_APPEND_FIXED_BYTES;
+		}
+		body += entry;
+	}
+	egress_send_append_part(c, m, payloads, from, m->append.entries_count - from);
+}
+
+/*
+ * A follower below the core's window: the core names the range, the
+ * durable log has it (the core releases nothing above the durable index).
+ * The log stage reads it while control goes on (node_egress_catchup_poll sends
+ * the append when the read is done). One read at a time: a request that
+ * comes meanwhile waits, the latest one per follower (the core asks again
+ * as it learns more, and only its newest view matters). An unreadable range
+ * is dropped: the core sends again, like any lost message.
+ */
+static void egress_send_from_storage(struct node_control *c, const struct raft_message *m)
+{
+	if (node_log_read_start(&c->log, m, c->catchup_buf, NODE_CATCHUP_BYTES) == 0) {
+		return;
+	}
+	uint32_t i = 0;
+	while (i < c->catchup_waiting_count && c->catchup_waiting[i].to != m->to) {
+		i++;
+	}
+	RN_ASSERT(i < RN_ARRAY_COUNT(c->catchup_waiting)); /* one per member at most */
+	c->catchup_waiting[i] = *m;
+	c->catchup_waiting[i].append.entries = NULL; /* the core's array: not ours to keep */
+	if (i == c->catchup_waiting_count) {
+		c->catchup_waiting_count++;
+	}
+}
+
+/* The oldest waiting request, when the read slot is free. */
+static void egress_catchup_next(struct node_control *c)
+{
+	if (c->catchup_waiting_count == 0 ||
+	    node_log_read_start(&c->log, &c->catchup_waiting[0], c->catchup_buf,
+				NODE_CATCHUP_BYTES) != 0) {
+		return;
+	}
+	c->catchup_waiting_count--;
+	memmove(&c->catchup_waiting[0], &c->catchup_waiting[1],
+		c->catchup_waiting_count * sizeof(c->catchup_waiting[0]));
+}
+
+uint32_t node_egress_catchup_poll(struct node_control *c)
+{
+	struct raft_entry *entries = c->catchup_entries;
+	const uint8_t **payloads = c->catchup_payloads;
+	const struct node_log_read *r = node_log_read_take(&c->log);
+	if (r == NULL) {
+		return 0;
+	}
+	if (r->rc <= 0) {
+		c->counters.msgs_send_failed++;
+		egress_catchup_next(c);
+		return 1;
+	}
+	RN_ASSERT(r->rc <= (int)RAFT_BATCH_ENTRIES_MAX);
+	for (int i = 0; i < r->rc; i++) {
+		entries[i] = (struct raft_entry){.index = r->entries[i].index,
+						 .term = r->entries[i].term,
+						 .payload_bytes = r->entries[i].payload_bytes,
+						 .type = r->entries[i].type};
+		payloads[i] = r->entries[i].payload;
+	}
+	struct raft_message filled = r->msg;
+	filled.append.from_storage = false;
+	filled.append.prev_term = r->prev_term;
+	filled.append.entries = entries;
+	filled.append.entries_count = (uint32_t)r->rc;
+	c->counters.catchup_entries_sent += (uint64_t)r->rc;
+	egress_send_append(c, &filled, payloads);
+	egress_catchup_next(c); /* after the send: the buffer held its payloads */
+	return 1;
+}
+
+void node_egress_send(struct node_control *c, const struct raft_message *m)
+{
+	if (m->type == RAFT_MSG_APPEND && m->append.from_storage) {
+		egress_send_from_storage(c, m);
+		return;
+	}
+	if (m->type != RAFT_MSG_APPEND || m->append.entries_count == 0) {
+		egress_tx_room(c);
+		if (dp_transport_send(c->transport, m, NULL) == 0) {
+			c->counters.msgs_sent++;
+		} else {
+			c->counters.msgs_send_failed++;
+		}
+		return;
+	}
+	const uint8_t **payloads = c->send_payloads;
+	RN_ASSERT(m->append.entries_count <= RAFT_BATCH_ENTRIES_MAX);
+	for (uint32_t i = 0; i < m->append.entries_count; i++) {
+		const struct raft_entry *e = &m->append.entries[i];
+		const struct node_slot *s = node_payloads_slot(&c->payloads, e->index);
+		/* The core sends only entries of its window, and the ring holds
+		 * every one of them. */
+		RN_ASSERT(s != NULL && s->term == e->term && s->bytes == e->payload_bytes);
+		payloads[i] = node_payloads_at(&c->payloads, s->offset);
+	}
+	egress_send_append(c, m, payloads);
+}
+

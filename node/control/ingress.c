@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ingress.c - what comes in: control's end of the rx ring. stage: control.
+ *
+ * Every message the rx/tx stage received is taken in order: a consensus
+ * message is stepped into the core (its entries copied into the payload
+ * ring, the one copy), a client request is routed, and the message goes
+ * back to rx/tx with its frame released. Client writes gathered during
+ * one poll become one proposal (batching adapts to load by itself: one
+ * request at low load, a burst at high load, no timer); the linearizable
+ * reads gathered become one ReadIndex round (§6.4). A follower answers a
+ * write with REDIRECT naming the leader; every refusal gets a reply (BUSY,
+ * RETRY, REDIRECT, BAD_REQUEST), never silence.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "clock.h"
+#include "common.h"
+#include "internal.h"
+
+static uint8_t ingress_refusal_status(int rc)
+{
+	switch (-rc) {
+	case RAFT_ERR_NOT_LEADER:
+		return DP_CLIENT_REDIRECT;
+	case RAFT_ERR_NO_LEADER:
+	case RAFT_ERR_TRANSFERRING:
+		return DP_CLIENT_RETRY;
+	default:
+		return DP_CLIENT_BUSY;
+	}
+}
+
+/* The writes gathered during this rx poll become one proposal. */
+void node_ingress_propose(struct node_control *c)
+{
+	struct node_proposal *p = &c->proposal;
+	if (p->count == 0) {
+		return;
+	}
+	struct raft_event ev = {.type = RAFT_EVENT_PROPOSE,
+				.propose = {.entries = p->entries, .entries_count = p->count}};
+	uint64_t now = node_now_ns();
+	/* The core asks for the batch's write and replication inside this
+	 * step, so the slots must be in place before it. */
+	raft_index next = raft_last_index(c->raft) + 1;
+	raft_term term = raft_current_term(c->raft);
+	bool leader = raft_role(c->raft) == RAFT_LEADER;
+	if (leader && c->payloads.last_index + 1 == next) {
+		for (uint32_t i = 0; i < p->count; i++) {
+			p->slots[i].index = next + i;
+			p->slots[i].term = term;
+			node_payloads_set(&c->payloads, &p->slots[i]);
+			if (p->slots[i].trace_id != 0) {
+				/* Before the step: the write may be durable within it. */
+				struct node_trace *tr = &c->traces[p->slots[i].trace_id - 1];
+				tr->index = next + i;
+				tr->stamp_ns[DP_TRACE_PROPOSED] = now;
+				tr->stages_set |= 1u << DP_TRACE_PROPOSED;
+			}
+		}
+	}
+	int rc = leader && c->payloads.last_index + 1 == next + p->count
+			 ? node_control_step(c, &ev)
+			 : -RAFT_ERR_NOT_LEADER;
+	if (rc == 0) {
+		RN_ASSERT(p->entries[0].index == next && p->entries[0].term == term);
+		c->counters.proposals++;
+		c->counters.proposed_entries += p->count;
+	} else {
+		/* Refused: nothing was appended. Take the slots back and tell
+		 * each client why (never silence). */
+		if (leader && c->payloads.last_index >= next) {
+			node_payloads_truncate(&c->payloads, next);
+		}
+		c->payloads.head = p->head_before;
+		uint8_t status = ingress_refusal_status(rc);
+		for (uint32_t i = 0; i < p->count; i++) {
+			struct node_slot *s = &p->slots[i];
+			if (s->trace_id != 0) {
+				c->traces[s->trace_id - 1].busy = false;
+			}
+			node_egress_reply(c, &s->client, s->client_id, s->client_seq, status, NULL, 0,
+				       NULL);
+		}
+	}
+	p->count = 0;
+}
+
+/* Starts one ReadIndex round for the reads gathered in this rx poll. */
+static void ingress_start_reads(struct node_control *c)
+{
+	RN_ASSERT(c->apply.reads_in_round > 0);
+	uint64_t round = c->apply.read_round++;
+	c->apply.reads_in_round = 0;
+	struct raft_event ev = {.type = RAFT_EVENT_READ_INDEX, .read_index = {.ctx = round}};
+	int rc = node_control_step(c, &ev);
+	if (rc != 0) {
+		node_apply_round_failed(c, round,
+					rc == -RAFT_ERR_BUSY ? DP_CLIENT_BUSY : DP_CLIENT_RETRY);
+	}
+}
+
+static void ingress_receive_raft(struct node_control *c, const struct dp_rx_frame *in)
+{
+	const struct raft_message *m = &in->raft;
+	/* Writes gathered so far go first: the message may append entries
+	 * (or end our leadership), and the ring's head must be theirs. */
+	node_ingress_propose(c);
+	if (m->type == RAFT_MSG_APPEND && m->append.entries_count > 0) {
+		uint64_t bytes = 0;
+		for (uint32_t i = 0; i < m->append.entries_count; i++) {
+			bytes += m->append.entries[i].payload_bytes;
+		}
+		if (!node_payloads_room(&c->payloads, bytes, m->append.entries_count)) {
+			c->counters.appends_dropped_no_room++; /* not acknowledged: resent */
+			return;
+		}
+	}
+	struct raft_event ev = {.type = RAFT_EVENT_RECEIVE, .receive = *m};
+	node_control_step(c, &ev);
+}
+
+/* A write for the proposal of this poll: its request body goes into the
+ * payload ring (the one copy), the core gets a handle. */
+static void ingress_gather_write(struct node_control *c, const struct dp_rx_frame *in, uint64_t rx_ns)
+{
+	const struct dp_client_request *req = &in->request;
+	struct node_proposal *p = &c->proposal;
+	if (p->count == c->cfg->batch_entries_max) {
+		node_ingress_propose(c);
+	}
+	/* The request's body as the wire carried it is the log entry. It was
+	 * decoded from one frame, so it fits one; it is written once, from the
+	 * decoded fields straight into the ring (the one copy). */
+	uint32_t bytes = DP_CLIENT_REQUEST_FIXED_BYTES + req->key_bytes + req->value_bytes +
+			 req->expect_bytes;
+	if (p->count == 0) {
+		p->head_before = c->payloads.head;
+	}
+	uint64_t head = c->payloads.head;
+	uint64_t offset = node_payloads_alloc(&c->payloads, bytes);
+	if (offset == UINT64_MAX || !node_payloads_room(&c->payloads, 0, p->count + 1)) {
+		c->payloads.head = head; /* undo this one alone, gap included */
+		node_egress_reply(c, &in->addr, req->client_id, req->request_seq, DP_CLIENT_BUSY, NULL,
+			       0, NULL);
+		return;
+	}
+	int written = dp_wire_request_body(req, node_payloads_at(&c->payloads, offset), bytes);
+	RN_ASSERT(written == (int)bytes);
+	struct node_slot *s = &p->slots[p->count];
+	*s = (struct node_slot){.offset = offset, .bytes = bytes,
+				.type = RAFT_ENTRY_NORMAL, .client_waits = true,
+				.client_flags = req->flags, .client_id = req->client_id,
+				.client_seq = req->request_seq, .client = in->addr};
+	if (req->flags & DP_CLIENT_FLAG_TRACE) {
+		for (uint32_t t = 0; t < NODE_TRACES_MAX; t++) {
+			if (!c->traces[t].busy) {
+				c->traces[t] = (struct node_trace){.busy = true, .stages_set = 1};
+				for (unsigned k = 0; k < DP_TRACE_STAGES; k++) {
+					c->traces[t].stamp_ns[k] = rx_ns;
+				}
+				s->trace_id = (uint8_t)(t + 1);
+				break;
+			}
+		}
+	}
+	p->entries[p->count] = (struct raft_entry){.type = RAFT_ENTRY_NORMAL, .payload = offset,
+						   .payload_bytes = bytes};
+	p->count++;
+}
+
+static void ingress_transfer(struct node_control *c, const struct dp_rx_frame *in)
+{
+	const struct dp_client_request *req = &in->request;
+	uint32_t target = (uint32_t)req->value[0] | (uint32_t)req->value[1] << 8 |
+			  (uint32_t)req->value[2] << 16 | (uint32_t)req->value[3] << 24;
+	struct raft_event ev = {.type = RAFT_EVENT_TRANSFER, .transfer = {.target = target}};
+	node_ingress_propose(c);
+	int rc = node_control_step(c, &ev);
+	uint8_t status = rc == 0				 ? DP_CLIENT_OK
+			 : rc == -RAFT_ERR_NOT_LEADER		 ? DP_CLIENT_REDIRECT
+			 : rc == -RAFT_ERR_TRANSFERRING	 ? DP_CLIENT_RETRY
+							 : DP_CLIENT_BAD_REQUEST;
+	node_egress_reply(c, &in->addr, req->client_id, req->request_seq, status, NULL, 0, NULL);
+}
+
+static void ingress_client(struct node_control *c, const struct dp_rx_frame *in, uint64_t rx_ns)
+{
+	const struct dp_client_request *req = &in->request;
+	c->counters.client_requests++;
+	switch (req->op) {
+	case DP_CLIENT_STATUS: {
+		char json[8192];
+		int n = node_status_json(c, json, sizeof(json));
+		/* One reply is one frame: a large cluster's full status may not
+		 * fit a 1500-byte MTU; then the essentials, marked truncated. */
+		if (n < 0 || (uint32_t)n + DP_CLIENT_REPLY_FIXED_BYTES > c->frame_body_bytes_max) {
+			n = node_status_json_brief(c, json, sizeof(json));
+		}
+		node_egress_reply(c, &in->addr, req->client_id, req->request_seq, DP_CLIENT_OK,
+			       (const uint8_t *)json, n > 0 ? (uint32_t)n : 0, NULL);
+		return;
+	}
+	case DP_CLIENT_GET_STALE:
+	case DP_CLIENT_GET:
+		node_apply_read(c, in, rx_ns, req->op == DP_CLIENT_GET_STALE);
+		return;
+	case DP_CLIENT_TRANSFER:
+		ingress_transfer(c, in);
+		return;
+	default:
+		break;
+	}
+	if (raft_role(c->raft) != RAFT_LEADER) {
+		raft_node_id leader = raft_leader_id(c->raft);
+		node_egress_reply(c, &in->addr, req->client_id, req->request_seq,
+			       leader != RAFT_NODE_NONE ? DP_CLIENT_REDIRECT : DP_CLIENT_RETRY, NULL, 0,
+			       NULL);
+		return;
+	}
+	if (req->key_bytes > c->cfg->kv.key_bytes_max || req->value_bytes > c->cfg->kv.value_bytes_max ||
+	    req->expect_bytes > c->cfg->kv.value_bytes_max) {
+		node_egress_reply(c, &in->addr, req->client_id, req->request_seq, DP_CLIENT_BAD_REQUEST,
+			       NULL, 0, NULL);
+		return;
+	}
+	ingress_gather_write(c, in, rx_ns);
+}
+
+static void ingress_on_message(struct node_control *c, const struct dp_rx_msg *m)
+{
+	const struct dp_rx_frame *in = &m->frame;
+	if (c->failed) {
+		return;
+	}
+	if (in->type == DP_FRAME_CLIENT_REQUEST) {
+		ingress_client(c, in, m->rx_ns);
+	} else if (in->type >= 1 && in->type < RAFT_MSG_TYPE_COUNT) {
+		ingress_receive_raft(c, in);
+	}
+	/* Replies addressed to a node are not for it: ignored. */
+}
+
+/* Control's side: the messages the rx/tx stage received, in order. Each
+ * is done with (its frame released) when its step returns: the core
+ * copied what it keeps into the payload ring. */
+uint32_t node_ingress_poll(struct node_control *c)
+{
+	struct node_rxtx_link *x = c->rxtx;
+	struct dp_rx_msg *msgs[DP_BURST_MAX];
+	uint32_t n = dp_ring_pop_elems(&x->rx, msgs, DP_BURST_MAX);
+	RN_ASSERT(n <= DP_BURST_MAX);
+	for (uint32_t i = 0; i < n; i++) {
+		dp_transport_learn(c->transport, &msgs[i]->frame);
+		ingress_on_message(c, msgs[i]);
+		dp_transport_rx_done(msgs[i]);
+	}
+	if (n > 0) {
+		uint32_t pushed = dp_ring_push_elems(&x->done, msgs, n);
+		RN_ASSERT(pushed == n); /* the ring holds every message there is */
+	}
+	node_ingress_propose(c);
+	if (c->apply.reads_in_round > 0) {
+		ingress_start_reads(c);
+	}
+	return n;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - the calls between control's files. stage: control.
+ *
+ * They form no circle: loop -> ingress -> step -> {egress, apply_end,
+ * log_end, payload}; apply_end -> {egress, log_end}; egress -> log_end.
+ * Each declaration says which rule of the update contract (consensus.h,
+ * struct raft_update) or which invariant it keeps.
+ */
+#ifndef RN_NODE_CONTROL_INTERNAL_H
+#define RN_NODE_CONTROL_INTERNAL_H
+
+#include "control.h"
+
+/* ---- ingress.c ---- */
+/* Control's side of the rx ring: every message rx/tx received, in order,
+ * stepped or served, its frame released and the message given back; then
+ * the writes gathered become one proposal and the reads one round. */
+uint32_t node_ingress_poll(struct node_control *c);
+/* The gathered writes as one RAFT_EVENT_PROPOSE (the leader's batch);
+ * refused ones each get a reply (never silence). */
+void node_ingress_propose(struct node_control *c);
+
+/* ---- step.c ---- */
+/* Fail-stop after a log error (the log cannot be trusted to have kept
+ * what we would promise): says what failed, acknowledges nothing more,
+ * stops every lcore. */
+void node_control_fail(struct node_control *c, const char *what, int rc, const char *msg);
+/* Steps the events the stages caused (durable reports, APPLIED). */
+uint32_t node_control_stage_events(struct node_control *c);
+
+/* ---- egress.c ---- */
+/* Contract step 3: a message of the update, sealed; an AppendEntries cut
+ * into frames that fit, a from_storage one read from the log first. */
+void node_egress_send(struct node_control *c, const struct raft_message *m);
+/* A reply to a client (every refusal is one too). */
+void node_egress_reply(struct node_control *c, const struct dp_endpoints *to,
+		       uint64_t client_id, uint64_t seq, uint8_t status, const uint8_t *value,
+		       uint32_t value_bytes, const uint64_t *trace_ns);
+/* Sends the catch-up append whose log read finished (0 = none). */
+uint32_t node_egress_catchup_poll(struct node_control *c);
+/* rx/tx on control's lcore: the frames of this round out now (0 apart). */
+uint32_t node_egress_flush(struct node_control *c);
+
+/* ---- log_end.c: control's end of the log link. -ECANCELED when the node
+ * stops while waiting. ---- */
+/* Contract step 2: stages one entry's append (payload: its bytes in the
+ * payload ring, which stay put until the log reports them durable). */
+int node_log_add(struct node_log_end *le, const struct raft_entry *e, const void *payload);
+/* Pushes what was staged; on control's lcore the log stage runs at once,
+ * so the write starts before the update's messages go (§10.2.1). */
+int node_log_kick(struct node_log_end *le);
+int node_log_save_hint(struct node_log_end *le, raft_index committed);
+/* Contract step 1: durable when it returns 0, before any message leaves. */
+int node_log_save_hard_state(struct node_log_end *le, const struct raft_hard_state *hs);
+/* Contract step 2: a truncation, after every earlier append was consumed. */
+int node_log_truncate(struct node_log_end *le, raft_index from);
+/* Starts the catch-up read for from_storage append m into buf: 0, or
+ * -EBUSY while one is in flight or not yet taken. */
+int node_log_read_start(struct node_log_end *le, const struct raft_message *m, void *buf,
+			size_t buf_bytes);
+/* The finished read (its append to send), once; NULL if none. */
+const struct node_log_read *node_log_read_take(struct node_log_end *le);
+/* The latest durable report (it supersedes earlier ones); false if none. */
+bool node_log_take_report(struct node_log_end *le, struct node_log_report *out);
+/* 0, or the failure's code with what failed and the log's message. */
+int node_log_failure(const struct node_log_end *le, const char **what, const char **msg);
+struct node_log_figures {
+	uint64_t groups; /* durable groups written */
+	uint64_t entries;
+	raft_index durable;
+};
+void node_log_figures(const struct node_log_end *le, struct node_log_figures *out);
+
+/* ---- apply_end.c: control's end of the apply link ---- */
+/* Contract step 4: everything up to commit_index to the apply stage
+ * (which replies once applied, never before). */
+void node_apply_commit(struct node_control *c, raft_index commit_index);
+/* Contract step 5: the outcome of ReadIndex rounds (§6.4). */
+void node_apply_read_states(struct node_control *c, const struct raft_read_state *rs,
+			    uint32_t count);
+/* A read to wait for this poll's round (or a stale read, served now). */
+void node_apply_read(struct node_control *c, const struct dp_rx_frame *in, uint64_t rx_ns,
+		     bool stale);
+/* The round failed to start: its reads answered with status. */
+void node_apply_round_failed(struct node_control *c, uint64_t round, uint8_t status);
+/* Sends the replies the apply stage made; returns how many. */
+uint32_t node_apply_send_replies(struct node_control *c);
+/* How far the apply stage applied (acquire). */
+raft_index node_apply_applied(const struct node_control *c);
+/* The commit hint follows the applied index, lazily. */
+void node_apply_save_hint(struct node_control *c);
+/* Stamps `stage` on every trace of an entry up to up_to (now_ns, or the
+ * clock when 0). */
+void node_trace_stamp(struct node_control *c, raft_index up_to, unsigned stage, uint64_t now_ns);
+
+/* ---- status.c ---- */
+int node_status_json(struct node_control *c, char *out, size_t out_bytes);
+/* The essentials only, "truncated": true: for a reply frame too small for
+ * the whole status. */
+int node_status_json_brief(struct node_control *c, char *out, size_t out_bytes);
+
+#endif /* RN_NODE_CONTROL_INTERNAL_H */

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loop.c - the control stage's round. stage: control.
+ *
+ * One round: a log failure fail-stops the node; the messages rx/tx
+ * received are stepped or served (ingress); the apply stage's replies and
+ * a finished catch-up read go out; the events the log and apply stages
+ * caused meanwhile (durable reports, APPLIED) are stepped; a due tick is
+ * stepped; with rx/tx on this lcore the round's frames leave now; a few
+ * times a second the status numbers are rebuilt for telemetry.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "common.h"
+#include "internal.h"
+
+#define LOOP_STATUS_REFRESH_NS (200ull * NODE_NS_PER_MS)
+
+int node_control_init(struct node_control *c, const struct node_config *cfg)
+{
+	RN_ASSERT(cfg != NULL);
+	memset(c, 0, sizeof(*c));
+	c->cfg = cfg;
+	c->started_ns = node_now_ns();
+	c->role = RAFT_FOLLOWER;
+	c->catchup_buf = malloc(NODE_CATCHUP_BYTES);
+	if (c->catchup_buf == NULL ||
+	    node_payloads_init(&c->payloads, cfg->log_entries_max, cfg->log_payload_bytes_max) != 0) {
+		return -ENOMEM; /* node_control_fini frees what was made */
+	}
+	rn_prefault(c->catchup_buf, NODE_CATCHUP_BYTES);
+	return 0;
+}
+
+void node_control_wire(struct node_control *c, const struct node_control_wiring *w)
+{
+	RN_ASSERT(w->transport != NULL && w->stop != NULL && w->status != NULL);
+	RN_ASSERT(w->rxtx != NULL && w->log != NULL && w->apply != NULL);
+	RN_ASSERT(w->frame_body_bytes_max > 0);
+	c->transport = w->transport;
+	c->frame_body_bytes_max = w->frame_body_bytes_max;
+	c->stop = w->stop;
+	c->status = w->status;
+	c->rxtx = w->rxtx;
+	c->log.link = w->log;
+	c->apply.link = w->apply;
+	c->next_tick_ns = node_now_ns() + (uint64_t)c->cfg->tick_ms * NODE_NS_PER_MS;
+}
+
+void node_control_fini(struct node_control *c)
+{
+	if (c->raft != NULL) {
+		raft_destroy(c->raft);
+		c->raft = NULL;
+	}
+	node_payloads_fini(&c->payloads);
+	free(c->catchup_buf);
+	c->catchup_buf = NULL;
+}
+
+/* A due tick; a stalled process catches up on missed ticks but does not
+ * replay a burst of them (that would fire elections at once). */
+static uint32_t loop_tick(struct node_control *c, uint64_t now_ns)
+{
+	if (now_ns < c->next_tick_ns) {
+		return 0;
+	}
+	uint64_t tick_ns = (uint64_t)c->cfg->tick_ms * NODE_NS_PER_MS;
+	RN_ASSERT(tick_ns > 0);
+	struct raft_event ev = {.type = RAFT_EVENT_TICK};
+	node_control_step(c, &ev);
+	c->counters.ticks++;
+	c->next_tick_ns += tick_ns;
+	if (c->next_tick_ns + 2 * tick_ns < now_ns) {
+		c->next_tick_ns = now_ns + tick_ns;
+	}
+	return 1;
+}
+
+uint32_t node_control_poll(void *ctx)
+{
+	struct node_control *c = ctx;
+	RN_ASSERT(c->raft != NULL && c->transport != NULL);
+	if (c->failed) {
+		return 0;
+	}
+	const char *what, *msg;
+	int rc = node_log_failure(&c->log, &what, &msg);
+	if (rc != 0) {
+		node_control_fail(c, what, rc, msg);
+		return 1;
+	}
+	uint32_t work = node_ingress_poll(c);
+	/* The apply stage's replies, a finished catch-up read's append, and
+	 * what the log and apply stages did meanwhile (from their lcores). */
+	work += node_apply_send_replies(c);
+	work += node_egress_catchup_poll(c);
+	work += node_control_stage_events(c);
+	uint64_t now_ns = node_now_ns();
+	work += loop_tick(c, now_ns);
+	work += node_egress_flush(c);
+	if (now_ns - c->status_built_ns > LOOP_STATUS_REFRESH_NS) {
+		node_status_refresh(c);
+	}
+	return work;
+}

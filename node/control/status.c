@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * status.c - what a node says about itself. stage: control.
+ *
+ * One JSON object (raftctl status, cluster.sh status, the integration
+ * tests), and the numbers DPDK telemetry serves ("/raftnode/status",
+ * telemetry.c): the telemetry thread is DPDK's, not ours, so control
+ * refreshes a copy a few times a second under a lock that the commit path
+ * never takes.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "clock.h"
+#include "internal.h"
+
+struct status_buf {
+	char *out;
+	size_t bytes;
+	size_t used;
+	bool truncated;
+};
+
+__attribute__((format(printf, 2, 3))) static void status_add(struct status_buf *b,
+							      const char *fmt, ...)
+{
+	if (b->truncated) {
+		return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(b->out + b->used, b->bytes - b->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->bytes - b->used) {
+		b->truncated = true;
+		return;
+	}
+	b->used += (size_t)n;
+}
+
+static void status_followers(struct node_control *c, struct status_buf *b)
+{
+	status_add(b, "\"followers\":[");
+	bool first = true;
+	for (uint32_t i = 0; i < c->raft_cfg.members_count; i++) {
+		struct raft_progress_info pi;
+		if (!raft_progress(c->raft, c->raft_cfg.members[i], &pi)) {
+			continue;
+		}
+		status_add(b, "%s{\"id\":%u,\"match_index\":%" PRIu64 ",\"next_index\":%" PRIu64
+			   ",\"inflight\":%u,\"state\":\"%s\",\"active\":%s}",
+			   first ? "" : ",", pi.id, pi.match_index, pi.next_index, pi.inflight_count,
+			   pi.state == RAFT_PROGRESS_REPLICATE ? "replicate" : "probe",
+			   pi.recent_active ? "true" : "false");
+		first = false;
+	}
+	status_add(b, "],");
+}
+
+/* JSON names of the drop reasons DP_ERR_DROP_FIRST..DP_ERR_DROP_LAST. */
+static const char *const status_drop_names[DP_DROP_REASONS_COUNT] = {
+	"truncated", "not_raft", "bad_ip", "bad_udp", "bad_magic", "bad_version",
+	"wrong_cluster", "bad_length", "bad_tag", "unknown_type", "bad_body",
+	"wrong_recipient", "too_many_entries"};
+
+static void status_drops(struct node_control *c, struct status_buf *b)
+{
+	const struct dp_wire_counters *w = &c->transport->wire.counters;
+	status_add(b, "\"drops\":{");
+	for (int rc = DP_ERR_DROP_FIRST; rc <= DP_ERR_DROP_LAST; rc++) {
+		status_add(b, "%s\"%s\":%" PRIu64, rc == DP_ERR_DROP_FIRST ? "" : ",",
+			   status_drop_names[rc - DP_ERR_DROP_FIRST], dp_wire_dropped(w, rc));
+	}
+	status_add(b, "},");
+}
+
+/* The state machine's figures, as the apply stage last published them. */
+static uint32_t status_kv_keys(const struct node_control *c)
+{
+	return __atomic_load_n(&c->apply.link->keys_published, __ATOMIC_RELAXED);
+}
+
+static uint64_t status_kv_digest(const struct node_control *c)
+{
+	return __atomic_load_n(&c->apply.link->digest_published, __ATOMIC_RELAXED);
+}
+
+/* What both forms start with: who the node is and where its log stands. */
+static void status_head(struct node_control *c, struct status_buf *b)
+{
+	struct node_log_figures lf;
+	node_log_figures(&c->log, &lf);
+	status_add(b, "{\"id\":%u,\"role\":\"%s\",\"term\":%" PRIu64 ",\"leader\":%u,"
+		   "\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
+		   ",\"last_index\":%" PRIu64 ",\"durable_index\":%" PRIu64 ",",
+		   c->cfg->self, raft_role_name(raft_role(c->raft)), raft_current_term(c->raft),
+		   raft_leader_id(c->raft), raft_commit_index(c->raft), node_apply_applied(c),
+		   raft_last_index(c->raft), lf.durable);
+}
+
+int node_status_json(struct node_control *c, char *out, size_t out_bytes)
+{
+	struct status_buf b = {.out = out, .bytes = out_bytes};
+	struct raft_counters rc;
+	struct node_log_figures lf;
+	raft_get_counters(c->raft, &rc);
+	node_log_figures(&c->log, &lf);
+	const struct node_counters *cn = &c->counters;
+	status_head(c, &b);
+	status_add(&b, "\"transport\":\"%s\",\"engine\":\"%s\",\"durability\":\"%s\","
+		   "\"uptime_ms\":%" PRIu64 ",\"failed\":%s,\"lcore_map\":\"%s\",",
+		   c->transport->kind == DP_TRANSPORT_DPDK ? "dpdk" : "udp",
+		   c->cfg->io_engine == NODE_ENGINE_URING ? "uring" : "pwrite",
+		   node_durability_name(c->cfg->durability),
+		   (uint64_t)((node_now_ns() - c->started_ns) / NODE_NS_PER_MS), c->failed ? "true" : "false",
+		   c->cfg->lcore_map);
+	status_followers(c, &b);
+	status_add(&b, "\"rollback\":{\"entries\":%" PRIu64 ",\"last_first_index\":%" PRIu64
+		   ",\"last_last_index\":%" PRIu64 ",\"last_term\":%" PRIu64 "},",
+		   cn->entries_rolled_back, cn->rollback_first, cn->rollback_last, cn->rollback_term);
+	status_add(&b, "\"kv\":{\"keys\":%u,\"digest\":\"%016" PRIx64 "\"},",
+		   status_kv_keys(c), status_kv_digest(c));
+	status_add(&b, "\"counters\":{\"frames_rx\":%" PRIu64 ",\"frames_tx\":%" PRIu64
+		   ",\"send_failed\":%" PRIu64 ",\"auth_failures\":%" PRIu64
+		   ",\"client_requests\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"busy\":%" PRIu64
+		   ",\"redirects\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"bad_requests\":%" PRIu64
+		   ",\"proposals\":%" PRIu64 ",\"proposed_entries\":%" PRIu64
+		   ",\"reads\":%" PRIu64 ",\"appends_split\":%" PRIu64
+		   ",\"appends_no_room\":%" PRIu64 ",\"syncs\":%" PRIu64
+		   ",\"group_entries_mean\":%.2f,\"elections\":%" PRIu64
+		   ",\"entries_truncated\":%" PRIu64 ",\"msgs_dropped_stale\":%" PRIu64
+		   ",\"payload_bytes_used\":%" PRIu64 ",\"catchup_entries\":%" PRIu64
+		   ",\"catchup_reads_waited\":%" PRIu64 ",\"log_ring_full_waits\":%" PRIu64
+		   ",\"apply_ring_full_waits\":%" PRIu64 ",\"rx_msgs_exhausted\":%" PRIu64
+		   ",\"tx_ring_full_waits\":%" PRIu64 "},",
+		   c->transport->counters.received +
+			   c->transport->wire.counters.fragments_accepted,
+		   c->transport->counters.sent, c->transport->counters.send_failed,
+		   dp_wire_dropped(&c->transport->wire.counters, DP_ERR_BAD_TAG),
+		   cn->client_requests, cn->replies_sent, cn->replies_busy, cn->replies_redirect,
+		   cn->replies_retry, cn->client_bad, cn->proposals, cn->proposed_entries,
+		   __atomic_load_n(&c->apply.link->reads_served, __ATOMIC_RELAXED), cn->appends_split, cn->appends_dropped_no_room,
+		   lf.groups, lf.groups > 0 ? (double)lf.entries / (double)lf.groups : 0.0,
+		   rc.elections_started, rc.entries_truncated, rc.msgs_dropped_stale,
+		   node_payloads_used(&c->payloads), c->counters.catchup_entries_sent,
+		   c->log.reads_refused_busy, c->log.ops_full_waits,
+		   c->apply.in_full_waits,
+		   __atomic_load_n(&c->rxtx->rx_msgs_exhausted, __ATOMIC_RELAXED),
+		   c->counters.tx_full_waits);
+	status_drops(c, &b);
+	status_add(&b, "\"pid\":%d}", (int)getpid());
+	return b.truncated ? -1 : (int)b.used;
+}
+
+int node_status_json_brief(struct node_control *c, char *out, size_t out_bytes)
+{
+	struct status_buf b = {.out = out, .bytes = out_bytes};
+	status_head(c, &b);
+	status_add(&b, "\"rollback\":{\"entries\":%" PRIu64 "},\"kv\":{\"keys\":%u,"
+		   "\"digest\":\"%016" PRIx64 "\"},\"truncated\":true,",
+		   c->counters.entries_rolled_back, status_kv_keys(c), status_kv_digest(c));
+	/* Followers as [id, match_index, next_index, inflight]. */
+	status_add(&b, "\"followers_brief\":[");
+	bool first = true;
+	for (uint32_t i = 0; i < c->raft_cfg.members_count; i++) {
+		struct raft_progress_info pi;
+		if (raft_progress(c->raft, c->raft_cfg.members[i], &pi)) {
+			status_add(&b, "%s[%u,%" PRIu64 ",%" PRIu64 ",%u]", first ? "" : ",", pi.id,
+				   pi.match_index, pi.next_index, pi.inflight_count);
+			first = false;
+		}
+	}
+	status_add(&b, "]}");
+	return b.truncated ? -1 : (int)b.used;
+}
+
+void node_status_refresh(struct node_control *c)
+{
+	struct node_status_numbers n;
+	struct raft_counters rc;
+	struct node_log_figures lf;
+	raft_get_counters(c->raft, &rc);
+	node_log_figures(&c->log, &lf);
+	snprintf(n.role, sizeof(n.role), "%s", raft_role_name(raft_role(c->raft)));
+	n.values[0] = c->cfg->self;
+	n.values[1] = raft_current_term(c->raft);
+	n.values[2] = raft_leader_id(c->raft);
+	n.values[3] = raft_commit_index(c->raft);
+	n.values[4] = node_apply_applied(c);
+	n.values[5] = raft_last_index(c->raft);
+	n.values[6] = lf.durable;
+	n.values[7] = c->transport->counters.received;
+	n.values[8] = c->transport->counters.sent;
+	n.values[9] = dp_wire_dropped(&c->transport->wire.counters, DP_ERR_BAD_TAG);
+	uint64_t drops = 0;
+	for (int e = DP_ERR_DROP_FIRST; e <= DP_ERR_DROP_LAST; e++) {
+		drops += dp_wire_dropped(&c->transport->wire.counters, e);
+	}
+	n.values[10] = drops;
+	n.values[11] = lf.groups;
+	n.values[12] = lf.groups > 0 ? lf.entries * 100 / lf.groups : 0;
+	n.values[13] = c->counters.entries_rolled_back;
+	n.values[14] = c->counters.client_requests;
+	n.values[15] = c->counters.replies_busy;
+	n.values[16] = status_kv_keys(c);
+	n.values[17] = status_kv_digest(c);
+	n.values[18] = rc.elections_started;
+	pthread_mutex_lock(&c->status->lock);
+	c->status->numbers = n;
+	c->status_built_ns = node_now_ns();
+	pthread_mutex_unlock(&c->status->lock);
+}
+

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * step.c - raft_step() and its update. stage: control.
+ *
+ * Control drives the consensus core and carries out what each raft_step()
+ * asks, in the order of the contract written on
+ * struct raft_update (consensus.h), one numbered step at a time:
+ *
+ *   1. hard state durable before any message of this update leaves
+ *   2. truncate the conflicting suffix, then start the write of the new
+ *      entries (asynchronous: it runs while step 3 replicates them)
+ *   3. send the messages
+ *   4. apply what is committed, reply to clients, report APPLIED
+ *   5. serve reads whose ReadIndex is confirmed and applied
+ *
+ * Events the update itself causes (APPLIED, PERSISTED reported by the log
+ * while the update was carried out) are stepped after it, never inside it:
+ * the update's arrays belong to the core only until the next raft_step().
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "internal.h"
+
+static void control_log_role(struct node_control *c, const struct raft_update *u)
+{
+	if (u->role == c->role && u->leader_id == c->leader_id && u->term == c->term) {
+		return;
+	}
+	if (u->role != c->role || u->leader_id != c->leader_id) {
+		fprintf(stderr, "raftnode %u: %s of term %" PRIu64 ", leader %u\n", c->cfg->self,
+			raft_role_name((enum raft_role)u->role), u->term, u->leader_id);
+	}
+	c->role = u->role;
+	c->leader_id = u->leader_id;
+	c->term = u->term;
+}
+
+/* Fail-stop: the log cannot be trusted to have kept what we would promise. */
+void node_control_fail(struct node_control *c, const char *what, int rc, const char *msg)
+{
+	if (c->failed) {
+		return;
+	}
+	fprintf(stderr, "raftnode %u: FATAL: %s failed: %s (%s); stopping without "
+		"acknowledging anything more\n", c->cfg->self, what, store_strerror(rc), msg);
+	c->failed = true;
+	c->fatal = true;
+	*c->stop = 1;
+}
+
+/* A log call that did not succeed: a log failure (fail-stop), or the node
+ * stopping while it waited (nothing more of the update may happen). */
+static void control_call_failed(struct node_control *c, const char *what, int rc)
+{
+	const char *failed_what, *msg;
+	if (rc == -ECANCELED) {
+		c->failed = true; /* stopping: leave the loop, acknowledge nothing */
+		return;
+	}
+	if (node_log_failure(&c->log, &failed_what, &msg) != 0) {
+		node_control_fail(c, failed_what, rc, msg);
+	} else {
+		node_control_fail(c, what, rc, "");
+	}
+}
+
+/* Step 2a: a rolled-back suffix goes from the disk, then from the ring.
+ * The log call waits until the log stage consumed every earlier append,
+ * so the ring's bytes it still had to copy are not overwritten. */
+static void control_truncate(struct node_control *c, raft_index from)
+{
+	raft_index last = c->payloads.last_index;
+	if (from <= last) {
+		struct node_slot *s = node_payloads_slot(&c->payloads, last);
+		c->counters.entries_rolled_back += last - from + 1;
+		c->counters.rollback_first = from;
+		c->counters.rollback_last = last;
+		c->counters.rollback_term = s != NULL ? s->term : 0;
+		fprintf(stderr, "raftnode %u: rolls back uncommitted entries %" PRIu64 "..%" PRIu64
+			" (last of term %" PRIu64 ")\n", c->cfg->self, from, last,
+			c->counters.rollback_term);
+	}
+	int rc = node_log_truncate(&c->log, from);
+	if (rc != 0) {
+		control_call_failed(c, "log truncation", rc);
+		return;
+	}
+	node_payloads_truncate(&c->payloads, from);
+}
+
+/* Step 2b: entries into the ring (a follower copies them out of the frame
+ * they came in; the leader's are there since it proposed them), then handed
+ * to the log stage, which copies them into its staging buffer and writes
+ * them asynchronously. */
+static void control_write(struct node_control *c, const struct raft_entry *entries, uint32_t count)
+{
+	RN_ASSERT(count > 0);
+	for (uint32_t i = 0; i < count && !c->failed; i++) {
+		const struct raft_entry *e = &entries[i];
+		struct node_slot *s = node_payloads_slot(&c->payloads, e->index);
+		if (s == NULL || s->term != e->term) {
+			struct node_slot fresh = {.index = e->index, .term = e->term,
+						  .bytes = e->payload_bytes, .type = e->type};
+			fresh.offset = node_payloads_alloc(&c->payloads, e->payload_bytes);
+			/* ingress.c checked the room before stepping the message. */
+			RN_ASSERT(fresh.offset != UINT64_MAX);
+			if (e->payload_bytes > 0) {
+				memcpy(node_payloads_at(&c->payloads, fresh.offset),
+				       (const void *)(uintptr_t)e->payload, e->payload_bytes);
+			}
+			node_payloads_set(&c->payloads, &fresh);
+			s = node_payloads_slot(&c->payloads, e->index);
+		}
+		RN_ASSERT(s != NULL && s->bytes == e->payload_bytes);
+		int rc = node_log_add(&c->log, e, node_payloads_at(&c->payloads, s->offset));
+		if (rc != 0) {
+			control_call_failed(c, "log append", rc);
+		}
+	}
+	int rc = c->failed ? 0 : node_log_kick(&c->log);
+	if (rc != 0) {
+		control_call_failed(c, "log append", rc);
+	}
+}
+
+static void control_update(struct node_control *c, const struct raft_update *u)
+{
+	control_log_role(c, u);
+	/* 1. Hard state: durable before any message leaves. */
+	if (u->flags & RAFT_UPDATE_HARD_STATE) {
+		int rc = node_log_save_hard_state(&c->log, &u->hard_state);
+		if (rc != 0) {
+			control_call_failed(c, "hard state write", rc);
+			return;
+		}
+	}
+	/* 2. Truncate, then write (in flight while the messages go out). */
+	if (u->flags & RAFT_UPDATE_TRUNCATE) {
+		control_truncate(c, u->truncate_index);
+	}
+	if (u->entries_count > 0 && !c->failed) {
+		control_write(c, u->entries, u->entries_count);
+	}
+	if (c->failed) {
+		return; /* nothing of this update may leave */
+	}
+	/* 3. Messages. */
+	for (uint32_t i = 0; i < u->msgs_count; i++) {
+		node_egress_send(c, &u->msgs[i]);
+	}
+	/* 4. Apply what is committed (the apply stage replies). */
+	if (u->commit_index > c->apply.commit_pushed) {
+		node_trace_stamp(c, u->commit_index, DP_TRACE_REPLICATED, 0);
+		node_apply_commit(c, u->commit_index);
+	}
+	/* 5. Reads. */
+	if (u->read_states_count > 0) {
+		node_apply_read_states(c, u->read_states, u->read_states_count);
+	}
+}
+
+/* An event the stages caused since the core last heard: the log's durable
+ * report (the sooner the core counts it, the sooner it commits), or the
+ * apply stage's progress (APPLIED). */
+static bool control_stage_event(struct node_control *c, struct raft_event *ev)
+{
+	struct node_log_report rep;
+	if (node_log_take_report(&c->log, &rep)) {
+		node_trace_stamp(c, rep.index, DP_TRACE_DURABLE, rep.durable_ns);
+		*ev = (struct raft_event){.type = RAFT_EVENT_PERSISTED,
+					  .persisted = {.index = rep.index, .term = rep.term}};
+		return true;
+	}
+	raft_index applied = node_apply_applied(c);
+	if (applied > c->apply.applied_reported) {
+		c->apply.applied_reported = applied;
+		*ev = (struct raft_event){.type = RAFT_EVENT_APPLIED, .applied = {.index = applied}};
+		return true;
+	}
+	return false;
+}
+
+/* One step and its update; after an APPLIED, the slots the core let go of
+ * free their payload bytes and the commit hint follows, lazily. */
+static int control_step_one(struct node_control *c, struct raft_event *ev)
+{
+	struct raft_update u;
+	int rc = raft_step(c->raft, ev, &u);
+	control_update(c, &u);
+	if (ev->type == RAFT_EVENT_APPLIED) {
+		node_payloads_release(&c->payloads, raft_first_index(c->raft));
+		node_apply_save_hint(c);
+	}
+	return rc;
+}
+
+int node_control_step(struct node_control *c, struct raft_event *ev)
+{
+	RN_ASSERT(c->raft != NULL);
+	if (c->failed) {
+		return -RAFT_ERR_INVALID;
+	}
+	int rc = control_step_one(c, ev);
+	/* Events the update caused, each with its own update. */
+	struct raft_event next;
+	while (!c->failed && control_stage_event(c, &next)) {
+		control_step_one(c, &next);
+	}
+	return rc;
+}
+
+uint32_t node_control_stage_events(struct node_control *c)
+{
+	struct raft_event staged;
+	if (c->failed || !control_stage_event(c, &staged)) {
+		return 0;
+	}
+	node_control_step(c, &staged); /* and the rest, in its loop */
+	return 1;
+}
+

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * log_stage.h - the log stage: the one owner of the durable log once the
+ * node runs. stage: log.
+ *
+ * It takes the ops control pushes (rings.h: node_log_link) in ring order:
+ * APPENDs gathered into one store_append (one group write and one sync
+ * cover everything control produced meanwhile), HINTs, synchronous CALLs
+ * (hard state, truncation) and the catch-up READ; it reports "durable up
+ * to" back. Control's end of the link is control/log_end.c.
+ */
+#ifndef RN_NODE_LOG_STAGE_H
+#define RN_NODE_LOG_STAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rings.h"
+#include "storage.h"
+
+#define NODE_LOG_BATCH_MAX 512u /* entries gathered into one store_append */
+
+struct node_log_stage {
+	struct store_log *log; /* NULL until attached (the log recovers first) */
+	struct node_log_link *link;
+	bool draining;	     /* the node stops: calls are refused, appends written */
+	bool stopped;	     /* node_log_stage_stop ran: nothing staged or in flight */
+	bool report_pending; /* `report` is newer than what the ring has */
+	uint64_t reports_made;
+	struct node_log_report report;
+	struct store_entry batch[NODE_LOG_BATCH_MAX];
+	uint32_t batch_count;
+};
+
+/* Makes the link's rings. 0 or -ENOMEM. */
+int node_log_stage_init(struct node_log_stage *ls, struct node_log_link *link);
+void node_log_stage_attach(struct node_log_stage *ls, struct store_log *log);
+void node_log_stage_fini(struct node_log_stage *ls);
+/* The storage's completion callback (store_config.on_durable). */
+void node_log_stage_on_durable(void *user, raft_index index, raft_term term);
+uint32_t node_log_stage_poll(void *ctx); /* the log lcore's stage */
+/* The log lcore's last step: drain the ops, flush (dp_stage.stop). */
+void node_log_stage_stop(void *ctx);
+
+#endif /* RN_NODE_LOG_STAGE_H */

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * recover.c - a node's state from its log at start. stage: main (before
+ * any lcore runs: it fills control's core and payload ring and the apply
+ * stage's state machine, which own them from then on).
+ *
+ * The hard state, then the log. A log that fits the core's window is
+ * loaded whole. A longer one restarts from its tail: everything up to the
+ * commit hint (committed, so the same on every node) is replayed into the
+ * state machine from the log, and the core gets the rest
+ * (raft_create_from's precondition: its floor is committed). A log that
+ * cannot be proven intact stops the start with the reason.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "daemon.h"
+
+/* Reads entries from..to of the log, calling fn(d, entry) for each. */
+static int recover_read_log(struct node_daemon *d, raft_index from, raft_index to,
+			   int (*fn)(struct node_daemon *d, struct raft_entry *tail,
+				     const struct store_entry *e),
+			   struct raft_entry *tail, char *errmsg, size_t errmsg_bytes)
+{
+	struct store_entry got[256]; /* on the stack: at start only */
+	for (raft_index i = from; i <= to;) {
+		int n = store_read(d->log, i, d->control.catchup_buf, NODE_CATCHUP_BYTES, got,
+				   (uint32_t)rn_min_u64(RN_ARRAY_COUNT(got), to - i + 1));
+		if (n <= 0) {
+			snprintf(errmsg, errmsg_bytes, "reading the log at entry %" PRIu64 ": %s (%s)",
+				 i, store_strerror(n), store_errmsg(d->log));
+			return n < 0 ? n : -EIO;
+		}
+		for (int k = 0; k < n; k++, i++) {
+			int rc = fn(d, tail, &got[k]);
+			if (rc != 0) {
+				snprintf(errmsg, errmsg_bytes, "the log's payloads exceed [limits] "
+					 "log_payload_bytes_max = %" PRIu64 "; raise it",
+					 d->cfg.log_payload_bytes_max);
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+static int recover_replay_one(struct node_daemon *d, struct raft_entry *tail,
+			     const struct store_entry *e)
+{
+	(void)tail;
+	node_apply_replayed(&d->applystage, e);
+	return 0;
+}
+
+/* An entry of the tail the core gets: into the ring, and into tail[]. */
+static int recover_load_one(struct node_daemon *d, struct raft_entry *tail,
+			   const struct store_entry *e)
+{
+	struct node_slot s = {.index = e->index, .term = e->term, .bytes = e->payload_bytes,
+			      .type = e->type};
+	s.offset = node_payloads_alloc(&d->control.payloads, s.bytes);
+	if (s.offset == UINT64_MAX) {
+		return -EFBIG;
+	}
+	memcpy(node_payloads_at(&d->control.payloads, s.offset), e->payload, s.bytes);
+	node_payloads_set(&d->control.payloads, &s);
+	tail[e->index - d->control.payloads.first_index] =
+		(struct raft_entry){.index = s.index, .term = s.term, .payload = s.offset,
+				    .payload_bytes = s.bytes, .type = s.type};
+	return 0;
+}
+
+/*
+ * Recovery: the hard state, then the log. A log that fits the core's
+ * window is loaded whole. A longer one restarts from its tail: everything
+ * up to the commit hint (committed, so the same on every node) is replayed
+ * into the state machine from the log, and the core gets the rest
+ * (raft_create_from's precondition: its floor is committed).
+ */
+int node_daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
+{
+	struct raft_hard_state hs;
+	store_hard_state(d->log, &hs);
+	raft_index first = store_first_index(d->log);
+	raft_index last = store_last_index(d->log);
+	raft_index hint = store_commit_hint(d->log);
+	uint64_t window = d->cfg.log_entries_max;
+	raft_index prev = 0;
+	if (last + 1 >= window) {
+		prev = hint;
+		if (last - prev + 1 >= window) {
+			snprintf(errmsg, errmsg_bytes, "the log's entries %" PRIu64 "..%" PRIu64
+				 " after the last known commit (%" PRIu64 ") do not fit [limits] "
+				 "log_entries_max = %" PRIu64 "; raise it", hint + 1, last, hint, window);
+			return -EFBIG;
+		}
+	}
+	if (first > 1 && first > prev + 1) {
+		snprintf(errmsg, errmsg_bytes, "log starts at entry %" PRIu64 " (compacted): this "
+			 "version keeps no snapshot to start below it", first);
+		return -ENOTSUP;
+	}
+	raft_term prev_term = prev == 0 ? 0 : store_term_at(d->log, prev);
+	int rc = prev > 0 ? recover_read_log(d, 1, prev, recover_replay_one, NULL, errmsg,
+					    errmsg_bytes)
+			  : 0;
+	uint64_t count = last > prev ? last - prev : 0;
+	struct raft_entry *tail = calloc(count > 0 ? count : 1, sizeof(*tail));
+	if (rc == 0 && tail == NULL) {
+		rc = -ENOMEM;
+	}
+	node_payloads_reset(&d->control.payloads, prev);
+	if (rc == 0 && count > 0) {
+		rc = recover_read_log(d, prev + 1, last, recover_load_one, tail, errmsg, errmsg_bytes);
+	}
+	if (rc == 0) {
+		rc = raft_create_from(&d->control.raft_cfg, &hs, prev, prev_term, tail, count,
+				      &d->control.raft);
+		if (rc != 0) {
+			snprintf(errmsg, errmsg_bytes, "the recovered log (entries %" PRIu64 "..%" PRIu64
+				 ", term %" PRIu64 ") is not one this node could have written: "
+				 "refusing to start", prev + 1, last, hs.term);
+		}
+	}
+	free(tail);
+	if (rc == 0) {
+		d->control.apply.applied_reported = d->applystage.applied_index;
+		d->control.apply.commit_pushed = d->applystage.applied_index;
+		d->control.hint_saved = hint;
+		fprintf(stderr, "raftnode %u: recovered term %" PRIu64 ", vote %u, entries 1..%" PRIu64
+			" (replayed 1..%" PRIu64 " up to the commit hint, core window from %" PRIu64
+			")\n", d->cfg.self, hs.term, hs.vote, last, prev, prev + 1);
+	}
+	return rc;
+}
+
