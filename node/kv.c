@@ -19,8 +19,6 @@
 #include "node.h"
 
 #define KV_EMPTY UINT32_MAX
-#define KV_KEY_BYTES_LIMIT 1024u
-#define KV_VALUE_BYTES_LIMIT (1u << 20)
 
 /* ---- hashing ------------------------------------------------------------ */
 
@@ -121,16 +119,6 @@ struct node_kv {
 	uint64_t digest;
 };
 
-void node_kv_config_default(struct node_kv_config *cfg)
-{
-	*cfg = (struct node_kv_config){
-		.keys_max = 1u << 16,
-		.key_bytes_max = 64,
-		.value_bytes_max = 1024,
-		.clients_max = 4096,
-	};
-}
-
 uint64_t node_kv_memory_bytes(const struct node_kv_config *cfg)
 {
 	uint64_t per_key = (uint64_t)cfg->key_bytes_max + cfg->value_bytes_max +
@@ -143,9 +131,10 @@ uint64_t node_kv_memory_bytes(const struct node_kv_config *cfg)
 
 static bool kv_config_valid(const struct node_kv_config *c)
 {
-	return c->keys_max >= 1 && c->keys_max <= (1u << 28) && c->key_bytes_max >= 1 &&
-	       c->key_bytes_max <= KV_KEY_BYTES_LIMIT && c->value_bytes_max <= KV_VALUE_BYTES_LIMIT &&
-	       c->clients_max >= 1 && c->clients_max <= (1u << 24);
+	return c->keys_max >= 1 && c->keys_max <= NODE_KV_KEYS_LIMIT && c->key_bytes_max >= 1 &&
+	       c->key_bytes_max <= NODE_KV_KEY_BYTES_LIMIT &&
+	       c->value_bytes_max <= NODE_KV_VALUE_BYTES_LIMIT && c->clients_max >= 1 &&
+	       c->clients_max <= NODE_KV_CLIENTS_LIMIT;
 }
 
 int node_kv_create(const struct node_kv_config *cfg, struct node_kv **out)

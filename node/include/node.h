@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * node.h - the public API of raftnode's node module. This first part is the
- * replicated key-value state machine (kv.c): put, get, delete and
- * compare-and-swap, with client sessions (client id + sequence number) that
- * make retried writes exactly-once. The daemon's wiring (config, stages,
- * telemetry) joins it here as issue "raftnode end to end" lands; its
- * configuration is read by node_config_load().
+ * node.h - the public API of raftnode's node module: the replicated
+ * key-value state machine (kv.c): put, get, delete and compare-and-swap,
+ * with client sessions (client id + sequence number) that make retried
+ * writes exactly-once. That is all it holds. The daemon that runs it (its
+ * stages, rings and telemetry) has no public API: its internals are
+ * node/daemon.h, for raftnode.c and the stages' unit tests. The node's
+ * configuration, struct node_kv_config included, is config.h's (config/).
  *
  * The state machine is deterministic: every node applies the same committed
  * commands in the same order and reaches the same state, which
@@ -23,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"    /* struct node_kv_config */
 #include "consensus.h" /* raft_index */
 
 #ifdef __cplusplus
@@ -72,13 +74,8 @@ int64_t node_kv_encode(const struct node_kv_command *c, uint8_t *out, size_t out
 /* 0, or -EINVAL for malformed bytes (any field, any length). */
 int node_kv_decode(const uint8_t *buf, size_t buf_bytes, struct node_kv_command *out);
 
-struct node_kv_config {
-	uint32_t keys_max;	   /* live keys */
-	uint16_t key_bytes_max;	   /* <= 1024 */
-	uint32_t value_bytes_max;  /* <= 1 MiB */
-	uint32_t clients_max;	   /* sessions kept; the least recently used goes */
-};
-void node_kv_config_default(struct node_kv_config *cfg);
+/* struct node_kv_config and node_kv_config_default() are in config.h: the
+ * cluster file's [limits] kv_* set them. */
 /* The memory a state machine of this configuration takes, in bytes: the
  * formula the README states. */
 uint64_t node_kv_memory_bytes(const struct node_kv_config *cfg);
@@ -119,75 +116,6 @@ raft_index node_kv_applied_index(const struct node_kv *kv);
 uint32_t node_kv_keys_count(const struct node_kv *kv);
 uint64_t node_kv_digest(const struct node_kv *kv);
 const char *node_kv_status_name(int status);
-
-/* ---- Configuration (config.c; the format: config/example.ini) ---------- */
-
-#define NODE_MEMBERS_MAX RAFT_NODES_MAX
-
-struct node_member {
-	raft_node_id id;
-	char ip[16];	/* dotted quad */
-	uint32_t ip_be; /* network order */
-	uint8_t mac[6];
-	bool mac_auto;	/* learn it by ARP */
-	uint32_t host;	/* label: the machine (namespace) it runs on */
-	uint16_t udp_port;
-};
-
-enum node_transport { NODE_TRANSPORT_DPDK = 1, NODE_TRANSPORT_UDP = 2 };
-enum node_idle { NODE_IDLE_BUSY = 1, NODE_IDLE_ADAPTIVE = 2 };
-enum node_durability {
-	NODE_DURABILITY_FSYNC = 1,
-	NODE_DURABILITY_DSYNC = 2,
-	NODE_DURABILITY_NONE = 3,
-};
-enum node_engine { NODE_ENGINE_URING = 1, NODE_ENGINE_PWRITE = 2 };
-
-/* The daemon's stages, as [node] lcore_map names them ("rxtx:3,log:1,
- * control:0,apply:2"): each on an lcore of its own, or any sharing one. */
-enum node_stage { NODE_STAGE_RXTX = 0, NODE_STAGE_LOG, NODE_STAGE_CONTROL, NODE_STAGE_APPLY,
-		  NODE_STAGES };
-const char *node_stage_name(int stage);
-
-struct node_config {
-	raft_node_id self;
-	uint32_t cluster_id;
-	char secret_file[256];
-	uint32_t election_timeout_ms;
-	uint32_t heartbeat_interval_ms;
-	uint32_t tick_ms;
-	struct node_member members[NODE_MEMBERS_MAX];
-	uint32_t members_count;
-	char data_dir[256];
-	uint8_t transport;  /* enum node_transport */
-	char dpdk_port[256]; /* PCI address or vdev string */
-	char lcores[64];
-	char lcore_map[128];
-	int16_t stage_lcore[NODE_STAGES]; /* lcore_map parsed: EAL lcore id per stage */
-	uint8_t idle;	     /* enum node_idle */
-	uint32_t timer_slack_us; /* adaptive idle: lcore threads' timer slack, 0 = kernel's */
-	uint8_t durability;  /* enum node_durability */
-	uint8_t io_engine;   /* enum node_engine */
-	uint32_t batch_entries_max;
-	uint32_t inflight_appends_max;
-	uint64_t uncommitted_bytes_max;
-	uint32_t log_entries_max;	/* in-memory window of log entries (power of two) */
-	uint64_t log_payload_bytes_max; /* payload bytes of the entries in that window */
-	char file_prefix[64];		/* DPDK --file-prefix (one per process) */
-	uint16_t mtu_bytes;		/* DPDK port MTU; 0 = the device's default */
-	struct node_kv_config kv;
-};
-
-void node_config_default(struct node_config *cfg);
-/* Reads and checks the configuration of node `self`. 0, or a negative
- * errno with errmsg naming the file, the line and the key ("FILE:LINE:
- * [section] key: why"). Unknown sections and keys are errors. */
-int node_config_load(const char *path, raft_node_id self, struct node_config *out,
-		     char *errmsg, size_t errmsg_bytes);
-int node_config_parse_string(const char *text, const char *name, raft_node_id self,
-			     struct node_config *out, char *errmsg, size_t errmsg_bytes);
-const char *node_transport_name(int transport);
-const char *node_durability_name(int durability);
 
 #ifdef __cplusplus
 }
