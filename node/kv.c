@@ -388,24 +388,13 @@ static uint8_t kv_execute(struct node_kv *kv, const struct node_kv_command *c,
 	}
 }
 
-void node_kv_apply(struct node_kv *kv, raft_index index, const uint8_t *cmd, size_t cmd_bytes,
-		   struct node_kv_result *res)
-{
-	struct node_kv_command c;
-
-	if (node_kv_decode(cmd, cmd_bytes, &c) != 0) {
-		RN_ASSERT(index == kv->applied_index + 1);
-		kv->applied_index = index;
-		*res = (struct node_kv_result){.status = NODE_KV_BAD_COMMAND};
-		return;
-	}
-	node_kv_apply_command(kv, index, &c, res);
-}
-
 void node_kv_apply_command(struct node_kv *kv, raft_index index, const struct node_kv_command *c,
 			   struct node_kv_result *res)
 {
 	RN_ASSERT(index == kv->applied_index + 1);
+	/* The caller mapped a validated request's op (bytes from the network
+	 * are checked by the wire decoder, not here). */
+	RN_ASSERT(c->op >= NODE_KV_PUT && c->op <= NODE_KV_CAS);
 	kv->applied_index = index;
 	*res = (struct node_kv_result){0};
 	if (c->client_id != 0) {
@@ -462,4 +451,21 @@ uint32_t node_kv_keys_count(const struct node_kv *kv)
 uint64_t node_kv_digest(const struct node_kv *kv)
 {
 	return kv->digest;
+}
+
+const char *node_kv_status_name(int status)
+{
+	static const char *const names[] = {
+		[NODE_KV_OK] = "ok",
+		[NODE_KV_NOT_FOUND] = "not found",
+		[NODE_KV_CAS_MISMATCH] = "compare-and-swap mismatch",
+		[NODE_KV_FULL] = "table full",
+		[NODE_KV_TOO_BIG] = "key or value too big",
+		[NODE_KV_BAD_COMMAND] = "malformed command",
+		[NODE_KV_STALE] = "stale retry",
+	};
+	if (status < 0 || (size_t)status >= RN_ARRAY_COUNT(names)) {
+		return "unknown status";
+	}
+	return names[status];
 }

@@ -14,8 +14,8 @@
  * the live keys and values only). All memory is sized by node_kv_config at
  * node_kv_create(); applying never allocates. A command that does not fit
  * (table full, value too big) gets a deterministic error result, the same
- * on every node. Command bytes come from clients through the log: they are
- * validated, never asserted on.
+ * on every node. Command bytes come from clients through the log: the wire
+ * decoder validates them (never asserts) before they become a command.
  */
 #ifndef RN_NODE_H
 #define RN_NODE_H
@@ -48,7 +48,10 @@ enum node_kv_status {
 	NODE_KV_STALE = 6,	   /* seq older than the session's last: a late retry */
 };
 
-/* A command, decoded: the pointers point into the encoded bytes. */
+/* A command, decoded: the pointers point into the bytes it came in. The
+ * daemon keeps a client's request in its log as it came off the wire
+ * (dataplane's request body: dp_wire_request_body) and builds this from
+ * dp_wire_request_body_decode() when the entry is committed (apply stage). */
 struct node_kv_command {
 	uint8_t op; /* enum node_kv_op */
 	uint64_t client_id; /* 0 = no session (no exactly-once) */
@@ -60,19 +63,6 @@ struct node_kv_command {
 	const uint8_t *expected; /* cas */
 	uint32_t expected_bytes;
 };
-
-/*
- * Encoding (little-endian): u8 op, u8 0, u16 key_bytes, u32 value_bytes,
- * u32 expected_bytes, u32 0, u64 client_id, u64 seq, then key, expected,
- * value. 32 bytes of header.
- */
-#define NODE_KV_COMMAND_HEADER_BYTES 32u
-size_t node_kv_command_bytes(const struct node_kv_command *c);
-/* Returns the bytes written, or -EMSGSIZE if out is too small, -EINVAL for
- * an op that does not exist. */
-int64_t node_kv_encode(const struct node_kv_command *c, uint8_t *out, size_t out_bytes);
-/* 0, or -EINVAL for malformed bytes (any field, any length). */
-int node_kv_decode(const uint8_t *buf, size_t buf_bytes, struct node_kv_command *out);
 
 /* struct node_kv_config and node_kv_config_default() are in config.h: the
  * cluster file's [limits] kv_* set them. */
@@ -96,12 +86,12 @@ struct node_kv_result {
 int node_kv_create(const struct node_kv_config *cfg, struct node_kv **out);
 void node_kv_destroy(struct node_kv *kv);
 
-/* Applies the committed command at `index` (applied index + 1). */
-void node_kv_apply(struct node_kv *kv, raft_index index, const uint8_t *cmd, size_t cmd_bytes,
-		   struct node_kv_result *res);
-/* The same for a command already decoded (the daemon decodes the client
- * request as it came off the wire and kept in the log). The key, value and
- * expected bytes are validated against the limits here, like encoded ones. */
+/* Applies the committed command at `index` (applied index + 1), decoded by
+ * the caller from the request kept in the log; its op is one of enum
+ * node_kv_op. Key and value lengths are checked against the configured
+ * limits here: beyond them, NODE_KV_TOO_BIG, the same on every node. A
+ * committed entry whose bytes do not decode is the caller's to skip
+ * (node_kv_skip) and answer NODE_KV_BAD_COMMAND. */
 void node_kv_apply_command(struct node_kv *kv, raft_index index, const struct node_kv_command *c,
 			   struct node_kv_result *res);
 /* A committed entry that carries no command (a leader's no-op). */
