@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * client_config.c - a client's configuration from the nodes' own INI file
- * (node_config_load in node/config.c, format in config/example.ini): the
- * cluster id, the members' addresses and the secret file's bytes.
+ * (node_config_load of the config module, format in config/example.ini):
+ * the cluster id, the members' addresses and the secret file's bytes.
  *
  * node_config_load reads the file for one member (`self`) and refuses an id
  * that is not a member. A client is no member, so it first reads the file
@@ -18,7 +18,7 @@
 
 #include "client_internal.h"
 #include "common.h"
-#include "node.h"
+#include "config.h"
 
 const char *rn_client_config_default_path(void)
 {

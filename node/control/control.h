@@ -27,7 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "node.h" /* struct node_config */
+#include "config.h"
 #include "consensus.h"
 #include "dataplane.h"
 #include "payloads.h"

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * node.h - the public API of raftnode's node module. This first part is the
- * replicated key-value state machine (kv.c): put, get, delete and
- * compare-and-swap, with client sessions (client id + sequence number) that
- * make retried writes exactly-once. The daemon's wiring (config, stages,
- * telemetry) joins it here as issue "raftnode end to end" lands; its
- * configuration is read by node_config_load().
+ * node.h - the public API of raftnode's node module: the replicated
+ * key-value state machine (kv.c): put, get, delete and compare-and-swap,
+ * with client sessions (client id + sequence number) that make retried
+ * writes exactly-once. That is all it holds. The daemon that runs it (its
+ * stages, rings and telemetry) has no public API: its internals are
+ * node/daemon.h, for raftnode.c and the stages' unit tests. The node's
+ * configuration, struct node_kv_config included, is config.h's (config/).
  *
  * The state machine is deterministic: every node applies the same committed
  * commands in the same order and reaches the same state, which
@@ -13,8 +14,8 @@
  * the live keys and values only). All memory is sized by node_kv_config at
  * node_kv_create(); applying never allocates. A command that does not fit
  * (table full, value too big) gets a deterministic error result, the same
- * on every node. Command bytes come from clients through the log: they are
- * validated, never asserted on.
+ * on every node. Command bytes come from clients through the log: the wire
+ * decoder validates them (never asserts) before they become a command.
  */
 #ifndef RN_NODE_H
 #define RN_NODE_H
@@ -23,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"    /* struct node_kv_config */
 #include "consensus.h" /* raft_index */
 
 #ifdef __cplusplus
@@ -46,7 +48,10 @@ enum node_kv_status {
 	NODE_KV_STALE = 6,	   /* seq older than the session's last: a late retry */
 };
 
-/* A command, decoded: the pointers point into the encoded bytes. */
+/* A command, decoded: the pointers point into the bytes it came in. The
+ * daemon keeps a client's request in its log as it came off the wire
+ * (dataplane's request body: dp_wire_request_body) and builds this from
+ * dp_wire_request_body_decode() when the entry is committed (apply stage). */
 struct node_kv_command {
 	uint8_t op; /* enum node_kv_op */
 	uint64_t client_id; /* 0 = no session (no exactly-once) */
@@ -59,26 +64,8 @@ struct node_kv_command {
 	uint32_t expected_bytes;
 };
 
-/*
- * Encoding (little-endian): u8 op, u8 0, u16 key_bytes, u32 value_bytes,
- * u32 expected_bytes, u32 0, u64 client_id, u64 seq, then key, expected,
- * value. 32 bytes of header.
- */
-#define NODE_KV_COMMAND_HEADER_BYTES 32u
-size_t node_kv_command_bytes(const struct node_kv_command *c);
-/* Returns the bytes written, or -EMSGSIZE if out is too small, -EINVAL for
- * an op that does not exist. */
-int64_t node_kv_encode(const struct node_kv_command *c, uint8_t *out, size_t out_bytes);
-/* 0, or -EINVAL for malformed bytes (any field, any length). */
-int node_kv_decode(const uint8_t *buf, size_t buf_bytes, struct node_kv_command *out);
-
-struct node_kv_config {
-	uint32_t keys_max;	   /* live keys */
-	uint16_t key_bytes_max;	   /* <= 1024 */
-	uint32_t value_bytes_max;  /* <= 1 MiB */
-	uint32_t clients_max;	   /* sessions kept; the least recently used goes */
-};
-void node_kv_config_default(struct node_kv_config *cfg);
+/* struct node_kv_config and node_kv_config_default() are in config.h: the
+ * cluster file's [limits] kv_* set them. */
 /* The memory a state machine of this configuration takes, in bytes: the
  * formula the README states. */
 uint64_t node_kv_memory_bytes(const struct node_kv_config *cfg);
@@ -99,12 +86,12 @@ struct node_kv_result {
 int node_kv_create(const struct node_kv_config *cfg, struct node_kv **out);
 void node_kv_destroy(struct node_kv *kv);
 
-/* Applies the committed command at `index` (applied index + 1). */
-void node_kv_apply(struct node_kv *kv, raft_index index, const uint8_t *cmd, size_t cmd_bytes,
-		   struct node_kv_result *res);
-/* The same for a command already decoded (the daemon decodes the client
- * request as it came off the wire and kept in the log). The key, value and
- * expected bytes are validated against the limits here, like encoded ones. */
+/* Applies the committed command at `index` (applied index + 1), decoded by
+ * the caller from the request kept in the log; its op is one of enum
+ * node_kv_op. Key and value lengths are checked against the configured
+ * limits here: beyond them, NODE_KV_TOO_BIG, the same on every node. A
+ * committed entry whose bytes do not decode is the caller's to skip
+ * (node_kv_skip) and answer NODE_KV_BAD_COMMAND. */
 void node_kv_apply_command(struct node_kv *kv, raft_index index, const struct node_kv_command *c,
 			   struct node_kv_result *res);
 /* A committed entry that carries no command (a leader's no-op). */
@@ -119,75 +106,6 @@ raft_index node_kv_applied_index(const struct node_kv *kv);
 uint32_t node_kv_keys_count(const struct node_kv *kv);
 uint64_t node_kv_digest(const struct node_kv *kv);
 const char *node_kv_status_name(int status);
-
-/* ---- Configuration (config.c; the format: config/example.ini) ---------- */
-
-#define NODE_MEMBERS_MAX RAFT_NODES_MAX
-
-struct node_member {
-	raft_node_id id;
-	char ip[16];	/* dotted quad */
-	uint32_t ip_be; /* network order */
-	uint8_t mac[6];
-	bool mac_auto;	/* learn it by ARP */
-	uint32_t host;	/* label: the machine (namespace) it runs on */
-	uint16_t udp_port;
-};
-
-enum node_transport { NODE_TRANSPORT_DPDK = 1, NODE_TRANSPORT_UDP = 2 };
-enum node_idle { NODE_IDLE_BUSY = 1, NODE_IDLE_ADAPTIVE = 2 };
-enum node_durability {
-	NODE_DURABILITY_FSYNC = 1,
-	NODE_DURABILITY_DSYNC = 2,
-	NODE_DURABILITY_NONE = 3,
-};
-enum node_engine { NODE_ENGINE_URING = 1, NODE_ENGINE_PWRITE = 2 };
-
-/* The daemon's stages, as [node] lcore_map names them ("rxtx:3,log:1,
- * control:0,apply:2"): each on an lcore of its own, or any sharing one. */
-enum node_stage { NODE_STAGE_RXTX = 0, NODE_STAGE_LOG, NODE_STAGE_CONTROL, NODE_STAGE_APPLY,
-		  NODE_STAGES };
-const char *node_stage_name(int stage);
-
-struct node_config {
-	raft_node_id self;
-	uint32_t cluster_id;
-	char secret_file[256];
-	uint32_t election_timeout_ms;
-	uint32_t heartbeat_interval_ms;
-	uint32_t tick_ms;
-	struct node_member members[NODE_MEMBERS_MAX];
-	uint32_t members_count;
-	char data_dir[256];
-	uint8_t transport;  /* enum node_transport */
-	char dpdk_port[256]; /* PCI address or vdev string */
-	char lcores[64];
-	char lcore_map[128];
-	int16_t stage_lcore[NODE_STAGES]; /* lcore_map parsed: EAL lcore id per stage */
-	uint8_t idle;	     /* enum node_idle */
-	uint32_t timer_slack_us; /* adaptive idle: lcore threads' timer slack, 0 = kernel's */
-	uint8_t durability;  /* enum node_durability */
-	uint8_t io_engine;   /* enum node_engine */
-	uint32_t batch_entries_max;
-	uint32_t inflight_appends_max;
-	uint64_t uncommitted_bytes_max;
-	uint32_t log_entries_max;	/* in-memory window of log entries (power of two) */
-	uint64_t log_payload_bytes_max; /* payload bytes of the entries in that window */
-	char file_prefix[64];		/* DPDK --file-prefix (one per process) */
-	uint16_t mtu_bytes;		/* DPDK port MTU; 0 = the device's default */
-	struct node_kv_config kv;
-};
-
-void node_config_default(struct node_config *cfg);
-/* Reads and checks the configuration of node `self`. 0, or a negative
- * errno with errmsg naming the file, the line and the key ("FILE:LINE:
- * [section] key: why"). Unknown sections and keys are errors. */
-int node_config_load(const char *path, raft_node_id self, struct node_config *out,
-		     char *errmsg, size_t errmsg_bytes);
-int node_config_parse_string(const char *text, const char *name, raft_node_id self,
-			     struct node_config *out, char *errmsg, size_t errmsg_bytes);
-const char *node_transport_name(int transport);
-const char *node_durability_name(int durability);
 
 #ifdef __cplusplus
 }

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * config_check.c - loads a cluster config (the one scripts/cluster.sh up
- * writes) with the node's own loader, node_config_load(), once for every
- * node id given, and prints what each node would run with. Exits 1 naming
- * the first id whose load fails, with the loader's message: the cluster
- * script's output is checked against the parser the daemon uses.
+ * writes) with the loader the node uses, node_config_load() (config/), once
+ * for every node id given, and prints what each node would run with. Exits
+ * 1 naming the first id whose load fails, with the loader's message: the
+ * cluster script's output is checked against the parser the daemon uses.
  * usage: cluster_config_check FILE ID...
  */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "node.h"
+#include "config.h"
 
 int main(int argc, char **argv)
 {

@@ -2,7 +2,8 @@
 /*
  * Goal: the apply stage (node/apply/apply_stage.c, its side of the link) applies
  * committed entries in order and answers the client that waits for each,
- * with the value the state machine returned; serves linearizable reads only
+ * with the value the state machine returned, and an entry it cannot take as
+ * a write with a bad-request answer; serves linearizable reads only
  * once their round is confirmed and the apply reached its read index,
  * answers a failed round's reads with its status, serves stale reads at
  * once; and when the reply ring is full it stops, keeps its place and goes
@@ -57,6 +58,19 @@ static void fixture_close(struct fixture *f)
 	free(f);
 }
 
+/* The next entry's slot, `bytes` long, proposed by this node for client
+ * `seq`; the caller fills its bytes, then node_payloads_set. */
+static struct node_slot slot_next(struct fixture *f, uint32_t bytes, uint64_t seq)
+{
+	struct node_slot s = {.index = ++f->last, .term = 1, .bytes = bytes,
+			      .type = RAFT_ENTRY_NORMAL, .client_waits = true, .client_id = 7,
+			      .client_seq = seq};
+	s.client.src_port = (uint16_t)seq; /* where the reply goes: checked below */
+	s.offset = node_payloads_alloc(&f->payloads, bytes);
+	assert_true(s.offset != UINT64_MAX);
+	return s;
+}
+
 /* A client's write as control puts it in the payload ring (the request
  * body as the wire carries it), proposed by this node for client `seq`. */
 static void put_write(struct fixture *f, uint8_t op, const char *key, const char *value,
@@ -70,14 +84,17 @@ static void put_write(struct fixture *f, uint8_t op, const char *key, const char
 		.expect_bytes = expect != NULL ? (uint32_t)strlen(expect) : 0};
 	uint32_t bytes = DP_CLIENT_REQUEST_FIXED_BYTES + req.key_bytes + req.value_bytes +
 			 req.expect_bytes;
-	struct node_slot s = {.index = ++f->last, .term = 1, .bytes = bytes,
-			      .type = RAFT_ENTRY_NORMAL, .client_waits = true, .client_id = 7,
-			      .client_seq = seq};
-	s.client.src_port = (uint16_t)seq; /* where the reply goes: checked below */
-	s.offset = node_payloads_alloc(&f->payloads, bytes);
-	assert_true(s.offset != UINT64_MAX);
+	struct node_slot s = slot_next(f, bytes, seq);
 	assert_int_equal(dp_wire_request_body(&req, node_payloads_at(&f->payloads, s.offset), bytes),
 			 (int)bytes);
+	node_payloads_set(&f->payloads, &s);
+}
+
+/* An entry of any bytes (a body that may not decode) for client `seq`. */
+static void put_raw(struct fixture *f, const uint8_t *body, uint32_t bytes, uint64_t seq)
+{
+	struct node_slot s = slot_next(f, bytes, seq);
+	memcpy(node_payloads_at(&f->payloads, s.offset), body, bytes);
 	node_payloads_set(&f->payloads, &s);
 }
 
@@ -205,6 +222,45 @@ static void test_reads_wait_for_round_and_apply(void **state)
 	fixture_close(f);
 }
 
+/* Committed entries the state machine cannot take as a write (a body that
+ * does not decode, a read, which never goes through the log) are answered
+ * DP_CLIENT_BAD_REQUEST, in order, and change nothing but the applied
+ * index; the writes around them apply. The same bytes give the same
+ * answer on every node. */
+static void test_malformed_entries_answered_bad_request(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_open(1024);
+	put_write(f, DP_CLIENT_PUT, "k", "1", NULL, 1);
+	uint8_t body[64];
+	struct dp_client_request req = {.client_id = 7, .request_seq = 2, .op = DP_CLIENT_PUT,
+					.key = (const uint8_t *)"k", .key_bytes = 1,
+					.value = (const uint8_t *)"2", .value_bytes = 1};
+	int n = dp_wire_request_body(&req, body, sizeof(body));
+	assert_true(n > 0);
+	put_raw(f, body, (uint32_t)n - 1, 2); /* truncated */
+	body[16] = 0x41;		      /* an op that does not exist */
+	put_raw(f, body, (uint32_t)n, 3);
+	put_write(f, DP_CLIENT_GET, "k", NULL, NULL, 4);
+	put_write(f, DP_CLIENT_CAS, "k", "3", "1", 5);
+	commit(f, 5);
+	node_apply_stage_poll(&f->as);
+	assert_int_equal(__atomic_load_n(&f->link.applied_published, __ATOMIC_ACQUIRE), 5);
+	expect_reply(f, 1, DP_CLIENT_OK, "");
+	expect_reply(f, 2, DP_CLIENT_BAD_REQUEST, "");
+	expect_reply(f, 3, DP_CLIENT_BAD_REQUEST, "");
+	expect_reply(f, 4, DP_CLIENT_BAD_REQUEST, "");
+	expect_reply(f, 5, DP_CLIENT_OK, "");
+	expect_no_reply(f);
+	const uint8_t *v;
+	uint32_t v_bytes;
+	assert_int_equal(node_kv_get(f->kv, (const uint8_t *)"k", 1, &v, &v_bytes), NODE_KV_OK);
+	assert_int_equal(v_bytes, 1);
+	assert_memory_equal(v, "3", 1);
+	assert_int_equal(__atomic_load_n(&f->link.keys_published, __ATOMIC_RELAXED), 1);
+	fixture_close(f);
+}
+
 static void value_of(uint32_t i, char *out, uint32_t bytes)
 {
 	for (uint32_t k = 0; k < bytes; k++) {
@@ -277,6 +333,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commits_apply_in_order_and_reply),
 		cmocka_unit_test(test_reads_wait_for_round_and_apply),
+		cmocka_unit_test(test_malformed_entries_answered_bad_request),
 		cmocka_unit_test(test_full_reply_ring_is_back_pressure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

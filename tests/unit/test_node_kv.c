@@ -5,9 +5,15 @@
  * once (exactly-once) and late ones refused; limits give deterministic
  * errors; malformed bytes are refused, never trusted; and the digest is a
  * function of the state alone.
- * Method: direct calls; a seeded random run of 200,000 commands against a
- * plain reference model; two instances fed the same commands must agree,
- * and a third that only writes the final state must have the same digest.
+ * Method: commands travel as the daemon's do: a client request body
+ * encoded by the dataplane's codec (dp_wire_request_body, the bytes the log
+ * keeps), decoded by dp_wire_request_body_decode and applied the way the
+ * apply stage does it (apply.c: writes through node_kv_apply_command,
+ * anything else skipped and answered NODE_KV_BAD_COMMAND); reads through
+ * node_kv_get, the daemon's read path. A seeded random run of 200,000
+ * commands against a plain reference model; two instances fed the same
+ * commands must agree, and a third that only writes the final state must
+ * have the same digest.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane.h"
 #include "node.h"
 
 struct applier {
@@ -33,24 +40,68 @@ static void applier_init(struct applier *a, const struct node_kv_config *cfg)
 	assert_int_equal(node_kv_create(cfg, &a->kv), 0);
 }
 
-static struct node_kv_result apply(struct applier *a, uint8_t op, uint64_t client, uint64_t seq,
-				   const char *key, const char *expected, const char *value)
+/*
+ * One committed entry of `bytes` (a request body): what the apply stage
+ * does with it (apply.c, apply_bytes; static there, so mirrored here and
+ * kept in step by hand). A body that does not decode, or a request that is
+ * no write (reads never go through the log), changes nothing but the
+ * applied index, and its answer is NODE_KV_BAD_COMMAND.
+ */
+static struct node_kv_result apply_body(struct applier *a, const uint8_t *bytes, size_t count)
 {
-	struct node_kv_command c = {
+	struct dp_client_request req;
+	struct node_kv_result r = {.status = NODE_KV_BAD_COMMAND};
+	if (dp_wire_request_body_decode(bytes, count, &req) == 0 &&
+	    (req.op == DP_CLIENT_PUT || req.op == DP_CLIENT_DELETE || req.op == DP_CLIENT_CAS) &&
+	    req.key_bytes <= UINT16_MAX) {
+		struct node_kv_command c = {
+			.op = req.op == DP_CLIENT_PUT ? NODE_KV_PUT
+			      : req.op == DP_CLIENT_DELETE ? NODE_KV_DEL : NODE_KV_CAS,
+			.client_id = req.client_id, .seq = req.request_seq,
+			.key = req.key, .key_bytes = (uint16_t)req.key_bytes,
+			.value = req.value, .value_bytes = req.value_bytes,
+			.expected = req.expect, .expected_bytes = req.expect_bytes};
+		node_kv_apply_command(a->kv, ++a->index, &c, &r);
+	} else {
+		node_kv_skip(a->kv, ++a->index);
+	}
+	return r;
+}
+
+/* A client's request as the wire carries it. */
+static struct dp_client_request request(uint8_t op, uint64_t client, uint64_t seq,
+					const char *key, const char *expected, const char *value)
+{
+	return (struct dp_client_request){
 		.op = op,
 		.client_id = client,
-		.seq = seq,
+		.request_seq = seq,
 		.key = (const uint8_t *)key,
-		.key_bytes = (uint16_t)strlen(key),
-		.expected = (const uint8_t *)expected,
-		.expected_bytes = expected ? (uint32_t)strlen(expected) : 0,
+		.key_bytes = (uint32_t)strlen(key),
+		.expect = (const uint8_t *)expected,
+		.expect_bytes = expected ? (uint32_t)strlen(expected) : 0,
 		.value = (const uint8_t *)value,
 		.value_bytes = value ? (uint32_t)strlen(value) : 0,
 	};
-	int64_t bytes = node_kv_encode(&c, a->buf, sizeof(a->buf));
+}
+
+/* A write (op: DP_CLIENT_PUT, _DELETE or _CAS), encoded, committed and
+ * applied at the next index. */
+static struct node_kv_result apply(struct applier *a, uint8_t op, uint64_t client, uint64_t seq,
+				   const char *key, const char *expected, const char *value)
+{
+	struct dp_client_request req = request(op, client, seq, key, expected, value);
+	int bytes = dp_wire_request_body(&req, a->buf, sizeof(a->buf));
 	assert_true(bytes > 0);
-	struct node_kv_result r;
-	node_kv_apply(a->kv, ++a->index, a->buf, (size_t)bytes, &r);
+	return apply_body(a, a->buf, (size_t)bytes);
+}
+
+/* A read as the daemon serves it (after ReadIndex, or stale): no index. */
+static struct node_kv_result get(struct applier *a, const char *key)
+{
+	struct node_kv_result r = {0};
+	r.status = (uint8_t)node_kv_get(a->kv, (const uint8_t *)key, (uint16_t)strlen(key),
+					&r.value, &r.value_bytes);
 	return r;
 }
 
@@ -75,21 +126,31 @@ static void test_put_get_del_cas(void **state)
 	node_kv_config_default(&cfg);
 	struct applier a;
 	applier_init(&a, &cfg);
-	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "k", NULL, "v1").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 0, 0, "k", NULL, "v1").status, NODE_KV_OK);
 	assert_value(&a, "k", "v1");
-	struct node_kv_result r = apply(&a, NODE_KV_GET, 0, 0, "k", NULL, NULL);
+	struct node_kv_result r = get(&a, "k");
 	assert_int_equal(r.status, NODE_KV_OK);
 	assert_memory_equal(r.value, "v1", 2);
-	assert_int_equal(apply(&a, NODE_KV_CAS, 0, 0, "k", "nope", "v2").status,
+	/* A get through the log (NODE_KV_GET, read ordered with the writes):
+	 * the wire sends reads around the log, so only a direct command. */
+	struct node_kv_command c = {.op = NODE_KV_GET, .key = (const uint8_t *)"k",
+				    .key_bytes = 1};
+	r = (struct node_kv_result){0};
+	node_kv_apply_command(a.kv, ++a.index, &c, &r);
+	assert_int_equal(r.status, NODE_KV_OK);
+	assert_int_equal(r.value_bytes, 2);
+	assert_memory_equal(r.value, "v1", 2);
+	assert_int_equal(apply(&a, DP_CLIENT_CAS, 0, 0, "k", "nope", "v2").status,
 			 NODE_KV_CAS_MISMATCH);
 	assert_value(&a, "k", "v1");
-	assert_int_equal(apply(&a, NODE_KV_CAS, 0, 0, "k", "v1", "v2").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_CAS, 0, 0, "k", "v1", "v2").status, NODE_KV_OK);
 	assert_value(&a, "k", "v2");
-	assert_int_equal(apply(&a, NODE_KV_CAS, 0, 0, "missing", "x", "y").status,
+	assert_int_equal(apply(&a, DP_CLIENT_CAS, 0, 0, "missing", "x", "y").status,
 			 NODE_KV_NOT_FOUND);
-	assert_int_equal(apply(&a, NODE_KV_DEL, 0, 0, "k", NULL, NULL).status, NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_DELETE, 0, 0, "k", NULL, NULL).status, NODE_KV_OK);
 	assert_value(&a, "k", NULL);
-	assert_int_equal(apply(&a, NODE_KV_DEL, 0, 0, "k", NULL, NULL).status, NODE_KV_NOT_FOUND);
+	assert_int_equal(apply(&a, DP_CLIENT_DELETE, 0, 0, "k", NULL, NULL).status,
+			 NODE_KV_NOT_FOUND);
 	assert_int_equal(node_kv_keys_count(a.kv), 0);
 	assert_int_equal(node_kv_digest(a.kv), 0); /* empty state, empty digest */
 	assert_int_equal(node_kv_applied_index(a.kv), a.index);
@@ -103,26 +164,26 @@ static void test_sessions_exactly_once(void **state)
 	node_kv_config_default(&cfg);
 	struct applier a;
 	applier_init(&a, &cfg);
-	apply(&a, NODE_KV_PUT, 0, 0, "k", NULL, "a");
+	apply(&a, DP_CLIENT_PUT, 0, 0, "k", NULL, "a");
 	/* Client 7's cas a->b, then its retry (a lost reply): applied once,
 	 * the retry answered "ok" as the first time, not "mismatch". */
-	assert_int_equal(apply(&a, NODE_KV_CAS, 7, 1, "k", "a", "b").status, NODE_KV_OK);
-	struct node_kv_result r = apply(&a, NODE_KV_CAS, 7, 1, "k", "a", "b");
+	assert_int_equal(apply(&a, DP_CLIENT_CAS, 7, 1, "k", "a", "b").status, NODE_KV_OK);
+	struct node_kv_result r = apply(&a, DP_CLIENT_CAS, 7, 1, "k", "a", "b");
 	assert_int_equal(r.status, NODE_KV_OK);
 	assert_true(r.duplicate);
 	assert_value(&a, "k", "b");
 	/* Another client changes it; client 7's late retry must not undo it. */
-	apply(&a, NODE_KV_PUT, 8, 1, "k", NULL, "c");
-	r = apply(&a, NODE_KV_CAS, 7, 1, "k", "a", "b");
+	apply(&a, DP_CLIENT_PUT, 8, 1, "k", NULL, "c");
+	r = apply(&a, DP_CLIENT_CAS, 7, 1, "k", "a", "b");
 	assert_true(r.duplicate);
 	assert_value(&a, "k", "c");
 	/* An older sequence number is refused outright. */
-	assert_int_equal(apply(&a, NODE_KV_PUT, 7, 2, "k", NULL, "d").status, NODE_KV_OK);
-	assert_int_equal(apply(&a, NODE_KV_PUT, 7, 1, "k", NULL, "e").status, NODE_KV_STALE);
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 7, 2, "k", NULL, "d").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 7, 1, "k", NULL, "e").status, NODE_KV_STALE);
 	assert_value(&a, "k", "d");
 	/* Client 0 has no session: the same command twice applies twice. */
-	assert_int_equal(apply(&a, NODE_KV_CAS, 0, 5, "k", "d", "f").status, NODE_KV_OK);
-	assert_int_equal(apply(&a, NODE_KV_CAS, 0, 5, "k", "d", "f").status,
+	assert_int_equal(apply(&a, DP_CLIENT_CAS, 0, 5, "k", "d", "f").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_CAS, 0, 5, "k", "d", "f").status,
 			 NODE_KV_CAS_MISMATCH);
 	node_kv_destroy(a.kv);
 }
@@ -135,14 +196,14 @@ static void test_session_eviction_least_recent(void **state)
 	cfg.clients_max = 2;
 	struct applier a;
 	applier_init(&a, &cfg);
-	apply(&a, NODE_KV_PUT, 1, 1, "x", NULL, "1");
-	apply(&a, NODE_KV_PUT, 2, 1, "y", NULL, "1");
-	apply(&a, NODE_KV_PUT, 1, 2, "x", NULL, "2"); /* client 1 used last */
-	apply(&a, NODE_KV_PUT, 3, 1, "z", NULL, "1"); /* evicts client 2 */
-	assert_true(apply(&a, NODE_KV_PUT, 1, 2, "x", NULL, "2").duplicate);
-	assert_true(apply(&a, NODE_KV_PUT, 3, 1, "z", NULL, "1").duplicate);
+	apply(&a, DP_CLIENT_PUT, 1, 1, "x", NULL, "1");
+	apply(&a, DP_CLIENT_PUT, 2, 1, "y", NULL, "1");
+	apply(&a, DP_CLIENT_PUT, 1, 2, "x", NULL, "2"); /* client 1 used last */
+	apply(&a, DP_CLIENT_PUT, 3, 1, "z", NULL, "1"); /* evicts client 2 */
+	assert_true(apply(&a, DP_CLIENT_PUT, 1, 2, "x", NULL, "2").duplicate);
+	assert_true(apply(&a, DP_CLIENT_PUT, 3, 1, "z", NULL, "1").duplicate);
 	/* Client 2 was forgotten: its retry is a new command (the limit). */
-	assert_false(apply(&a, NODE_KV_PUT, 2, 1, "y", NULL, "1").duplicate);
+	assert_false(apply(&a, DP_CLIENT_PUT, 2, 1, "y", NULL, "1").duplicate);
 	node_kv_destroy(a.kv);
 }
 
@@ -153,16 +214,16 @@ static void test_limits_are_deterministic_errors(void **state)
 				     .clients_max = 4};
 	struct applier a;
 	applier_init(&a, &cfg);
-	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "a", NULL, "1").status, NODE_KV_OK);
-	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "b", NULL, "1").status, NODE_KV_OK);
-	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "c", NULL, "1").status, NODE_KV_OK);
-	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "d", NULL, "1").status, NODE_KV_FULL);
-	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "a", NULL, "2").status, NODE_KV_OK);
-	assert_int_equal(apply(&a, NODE_KV_DEL, 0, 0, "b", NULL, NULL).status, NODE_KV_OK);
-	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "d", NULL, "1").status, NODE_KV_OK);
-	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "toolong", NULL, "1").status,
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 0, 0, "a", NULL, "1").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 0, 0, "b", NULL, "1").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 0, 0, "c", NULL, "1").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 0, 0, "d", NULL, "1").status, NODE_KV_FULL);
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 0, 0, "a", NULL, "2").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_DELETE, 0, 0, "b", NULL, NULL).status, NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 0, 0, "d", NULL, "1").status, NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 0, 0, "toolong", NULL, "1").status,
 			 NODE_KV_TOO_BIG);
-	assert_int_equal(apply(&a, NODE_KV_PUT, 0, 0, "a", NULL, "123456789").status,
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 0, 0, "a", NULL, "123456789").status,
 			 NODE_KV_TOO_BIG);
 	assert_value(&a, "a", "2");
 	assert_true(node_kv_memory_bytes(&cfg) > 3 * (4 + 8));
@@ -172,6 +233,21 @@ static void test_limits_are_deterministic_errors(void **state)
 	node_kv_destroy(a.kv);
 }
 
+/* `bytes` does not decode, and committing it changes nothing but the
+ * applied index: the answer is NODE_KV_BAD_COMMAND. */
+static void expect_refused(struct applier *a, const uint8_t *bytes, size_t count)
+{
+	struct dp_client_request back;
+	assert_int_equal(dp_wire_request_body_decode(bytes, count, &back), -DP_ERR_BAD_BODY);
+	uint64_t digest = node_kv_digest(a->kv);
+	uint32_t keys = node_kv_keys_count(a->kv);
+	struct node_kv_result r = apply_body(a, bytes, count);
+	assert_int_equal(r.status, NODE_KV_BAD_COMMAND);
+	assert_int_equal(node_kv_applied_index(a->kv), a->index);
+	assert_int_equal(node_kv_digest(a->kv), digest);
+	assert_int_equal(node_kv_keys_count(a->kv), keys);
+}
+
 static void test_malformed_commands_refused(void **state)
 {
 	(void)state;
@@ -179,45 +255,64 @@ static void test_malformed_commands_refused(void **state)
 	node_kv_config_default(&cfg);
 	struct applier a;
 	applier_init(&a, &cfg);
+	apply(&a, DP_CLIENT_PUT, 0, 0, "key", NULL, "old"); /* a refused command leaves it */
 	uint8_t good[64];
-	struct node_kv_command c = {.op = NODE_KV_PUT, .client_id = 1, .seq = 1,
-				    .key = (const uint8_t *)"key", .key_bytes = 3,
-				    .value = (const uint8_t *)"value", .value_bytes = 5};
-	int64_t n = node_kv_encode(&c, good, sizeof(good));
-	assert_int_equal(n, 32 + 3 + 5);
-	struct node_kv_command back;
-	assert_int_equal(node_kv_decode(good, (size_t)n, &back), 0);
+	struct dp_client_request req = request(DP_CLIENT_PUT, 1, 1, "key", NULL, "value");
+	int n = dp_wire_request_body(&req, good, sizeof(good));
+	assert_int_equal(n, DP_CLIENT_REQUEST_FIXED_BYTES + 3 + 5);
+	struct dp_client_request back;
+	assert_int_equal(dp_wire_request_body_decode(good, (size_t)n, &back), 0);
 	assert_memory_equal(back.value, "value", 5);
 	/* Every truncation, every extension, and a flip of each header byte
-	 * that carries a rule: refused, and applying them changes nothing. */
+	 * that carries a rule (op, flags, the two zero bytes, each length):
+	 * refused, and applying them changes nothing. */
 	uint8_t bad[80];
-	for (int64_t len = 0; len < n + 8; len++) {
+	for (int len = 0; len < n + 8; len++) {
 		if (len == n) {
 			continue;
 		}
 		memset(bad, 0, sizeof(bad));
 		memcpy(bad, good, (size_t)(len < n ? len : n));
-		assert_int_equal(node_kv_decode(bad, (size_t)len, &back), -EINVAL);
+		expect_refused(&a, bad, (size_t)len);
 	}
-	static const size_t rule_bytes[] = {0, 1, 2, 3, 4, 5, 8, 12};
+	static const size_t rule_bytes[] = {16, 17, 18, 19, 20, 21, 24, 28};
 	for (size_t i = 0; i < sizeof(rule_bytes) / sizeof(rule_bytes[0]); i++) {
 		memcpy(bad, good, (size_t)n);
 		bad[rule_bytes[i]] ^= 0x40;
-		assert_int_equal(node_kv_decode(bad, (size_t)n, &back), -EINVAL);
-		struct node_kv_result r;
-		node_kv_apply(a.kv, ++a.index, bad, (size_t)n, &r);
-		assert_int_equal(r.status, NODE_KV_BAD_COMMAND);
+		expect_refused(&a, bad, (size_t)n);
 	}
 	/* Lengths near 2^32 must not wrap the size check. */
 	memcpy(bad, good, (size_t)n);
-	bad[4] = bad[5] = bad[6] = bad[7] = 0xff;
-	assert_int_equal(node_kv_decode(bad, (size_t)n, &back), -EINVAL);
-	assert_int_equal(node_kv_keys_count(a.kv), 0);
-	/* Shapes: a get with a value, a put with an expected value. */
-	c.op = NODE_KV_GET;
-	assert_int_equal(node_kv_encode(&c, bad, sizeof(bad)), -EINVAL);
-	c.op = NODE_KV_PUT;
-	assert_int_equal(node_kv_encode(&c, bad, 10), -EMSGSIZE);
+	bad[24] = bad[25] = bad[26] = bad[27] = 0xff;
+	expect_refused(&a, bad, (size_t)n);
+	/* Shapes: a delete with a value, a put with an expected value. The
+	 * encoder writes what it is given; the decoder refuses them. */
+	struct dp_client_request shape = request(DP_CLIENT_DELETE, 1, 1, "key", NULL, "value");
+	expect_refused(&a, bad, (size_t)dp_wire_request_body(&shape, bad, sizeof(bad)));
+	shape = request(DP_CLIENT_PUT, 1, 1, "key", "old", "value");
+	expect_refused(&a, bad, (size_t)dp_wire_request_body(&shape, bad, sizeof(bad)));
+	/* Well-formed requests that are no write (reads, status and transfer
+	 * never go through the log): not applied, answered the same way. */
+	static const uint8_t no_writes[] = {DP_CLIENT_GET, DP_CLIENT_GET_STALE, DP_CLIENT_STATUS,
+					    DP_CLIENT_TRANSFER};
+	for (size_t i = 0; i < sizeof(no_writes); i++) {
+		shape = request(no_writes[i], 1, 1, "key", NULL,
+				no_writes[i] == DP_CLIENT_TRANSFER ? "2222" : NULL);
+		int m = dp_wire_request_body(&shape, bad, sizeof(bad));
+		assert_int_equal(dp_wire_request_body_decode(bad, (size_t)m, &back), 0);
+		assert_int_equal(apply_body(&a, bad, (size_t)m).status, NODE_KV_BAD_COMMAND);
+		assert_int_equal(node_kv_applied_index(a.kv), a.index);
+	}
+	assert_int_equal(node_kv_keys_count(a.kv), 1);
+	assert_value(&a, "key", "old");
+	/* No room: the encoder refuses. */
+	assert_int_equal(dp_wire_request_body(&req, bad, 10), -DP_ERR_TOO_BIG);
+	/* None of the refused ones opened client 1's session: its first
+	 * command is new, not a duplicate. */
+	struct node_kv_result r = apply_body(&a, good, (size_t)n);
+	assert_int_equal(r.status, NODE_KV_OK);
+	assert_false(r.duplicate);
+	assert_value(&a, "key", "value");
 	node_kv_destroy(a.kv);
 }
 
@@ -249,17 +344,24 @@ static void test_random_against_model(void **state)
 		char key[9], val[17], exp[17];
 		snprintf(key, sizeof(key), "k%d", k);
 		snprintf(val, sizeof(val), "v%llu", (unsigned long long)(rnd(&seed) % 1000));
+		/* enum dp_client_op 1..4: put, get, delete, cas */
 		uint8_t op = (uint8_t)(1 + rnd(&seed) % 4);
 		bool use_current = present[k] && rnd(&seed) % 2;
 		snprintf(exp, sizeof(exp), "%s", use_current ? model[k] : "v-none");
-		const char *e = op == NODE_KV_CAS ? exp : NULL;
-		const char *v = op == NODE_KV_PUT || op == NODE_KV_CAS ? val : NULL;
-		struct node_kv_result r = apply(&a, op, 0, 0, key, e, v);
-		struct node_kv_result r2 = apply(&b, op, 0, 0, key, e, v);
+		const char *e = op == DP_CLIENT_CAS ? exp : NULL;
+		const char *v = op == DP_CLIENT_PUT || op == DP_CLIENT_CAS ? val : NULL;
+		struct node_kv_result r, r2;
+		if (op == DP_CLIENT_GET) {
+			r = get(&a, key);
+			r2 = get(&b, key);
+		} else {
+			r = apply(&a, op, 0, 0, key, e, v);
+			r2 = apply(&b, op, 0, 0, key, e, v);
+		}
 		assert_int_equal(r.status, r2.status);
 		uint8_t want;
 		switch (op) {
-		case NODE_KV_PUT:
+		case DP_CLIENT_PUT:
 			want = present[k] || live < cfg.keys_max ? NODE_KV_OK : NODE_KV_FULL;
 			if (want == NODE_KV_OK) {
 				live += !present[k];
@@ -267,14 +369,14 @@ static void test_random_against_model(void **state)
 				snprintf(model[k], sizeof(model[k]), "%s", val);
 			}
 			break;
-		case NODE_KV_GET:
+		case DP_CLIENT_GET:
 			want = present[k] ? NODE_KV_OK : NODE_KV_NOT_FOUND;
 			if (present[k]) {
 				assert_int_equal(r.value_bytes, strlen(model[k]));
 				assert_memory_equal(r.value, model[k], r.value_bytes);
 			}
 			break;
-		case NODE_KV_DEL:
+		case DP_CLIENT_DELETE:
 			want = present[k] ? NODE_KV_OK : NODE_KV_NOT_FOUND;
 			live -= present[k];
 			present[k] = false;
@@ -302,7 +404,7 @@ static void test_random_against_model(void **state)
 		snprintf(key, sizeof(key), "k%d", k);
 		assert_value(&a, key, present[k] ? model[k] : NULL);
 		if (present[k]) {
-			apply(&c, NODE_KV_PUT, 0, 0, key, NULL, model[k]);
+			apply(&c, DP_CLIENT_PUT, 0, 0, key, NULL, model[k]);
 		}
 	}
 	assert_int_equal(node_kv_keys_count(a.kv), live);

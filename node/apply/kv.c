@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kv.c - the replicated key-value state machine (see node.h).
+ * kv.c - the replicated key-value state machine (see node.h). stage: apply
+ * (the apply stage owns it once the node runs; start-up replays into it).
  *
  * Layout, all allocated at create: keys live in keys_max fixed-size data
  * slots (key bytes, then value bytes, at slot * (key_bytes_max +
@@ -19,8 +20,6 @@
 #include "node.h"
 
 #define KV_EMPTY UINT32_MAX
-#define KV_KEY_BYTES_LIMIT 1024u
-#define KV_VALUE_BYTES_LIMIT (1u << 20)
 
 /* ---- hashing ------------------------------------------------------------ */
 
@@ -121,16 +120,6 @@ struct node_kv {
 	uint64_t digest;
 };
 
-void node_kv_config_default(struct node_kv_config *cfg)
-{
-	*cfg = (struct node_kv_config){
-		.keys_max = 1u << 16,
-		.key_bytes_max = 64,
-		.value_bytes_max = 1024,
-		.clients_max = 4096,
-	};
-}
-
 uint64_t node_kv_memory_bytes(const struct node_kv_config *cfg)
 {
 	uint64_t per_key = (uint64_t)cfg->key_bytes_max + cfg->value_bytes_max +
@@ -143,9 +132,10 @@ uint64_t node_kv_memory_bytes(const struct node_kv_config *cfg)
 
 static bool kv_config_valid(const struct node_kv_config *c)
 {
-	return c->keys_max >= 1 && c->keys_max <= (1u << 28) && c->key_bytes_max >= 1 &&
-	       c->key_bytes_max <= KV_KEY_BYTES_LIMIT && c->value_bytes_max <= KV_VALUE_BYTES_LIMIT &&
-	       c->clients_max >= 1 && c->clients_max <= (1u << 24);
+	return c->keys_max >= 1 && c->keys_max <= NODE_KV_KEYS_LIMIT && c->key_bytes_max >= 1 &&
+	       c->key_bytes_max <= NODE_KV_KEY_BYTES_LIMIT &&
+	       c->value_bytes_max <= NODE_KV_VALUE_BYTES_LIMIT && c->clients_max >= 1 &&
+	       c->clients_max <= NODE_KV_CLIENTS_LIMIT;
 }
 
 int node_kv_create(const struct node_kv_config *cfg, struct node_kv **out)
@@ -399,24 +389,13 @@ static uint8_t kv_execute(struct node_kv *kv, const struct node_kv_command *c,
 	}
 }
 
-void node_kv_apply(struct node_kv *kv, raft_index index, const uint8_t *cmd, size_t cmd_bytes,
-		   struct node_kv_result *res)
-{
-	struct node_kv_command c;
-
-	if (node_kv_decode(cmd, cmd_bytes, &c) != 0) {
-		RN_ASSERT(index == kv->applied_index + 1);
-		kv->applied_index = index;
-		*res = (struct node_kv_result){.status = NODE_KV_BAD_COMMAND};
-		return;
-	}
-	node_kv_apply_command(kv, index, &c, res);
-}
-
 void node_kv_apply_command(struct node_kv *kv, raft_index index, const struct node_kv_command *c,
 			   struct node_kv_result *res)
 {
 	RN_ASSERT(index == kv->applied_index + 1);
+	/* The caller mapped a validated request's op (bytes from the network
+	 * are checked by the wire decoder, not here). */
+	RN_ASSERT(c->op >= NODE_KV_PUT && c->op <= NODE_KV_CAS);
 	kv->applied_index = index;
 	*res = (struct node_kv_result){0};
 	if (c->client_id != 0) {
@@ -473,4 +452,21 @@ uint32_t node_kv_keys_count(const struct node_kv *kv)
 uint64_t node_kv_digest(const struct node_kv *kv)
 {
 	return kv->digest;
+}
+
+const char *node_kv_status_name(int status)
+{
+	static const char *const names[] = {
+		[NODE_KV_OK] = "ok",
+		[NODE_KV_NOT_FOUND] = "not found",
+		[NODE_KV_CAS_MISMATCH] = "compare-and-swap mismatch",
+		[NODE_KV_FULL] = "table full",
+		[NODE_KV_TOO_BIG] = "key or value too big",
+		[NODE_KV_BAD_COMMAND] = "malformed command",
+		[NODE_KV_STALE] = "stale retry",
+	};
+	if (status < 0 || (size_t)status >= RN_ARRAY_COUNT(names)) {
+		return "unknown status";
+	}
+	return names[status];
 }

@@ -4,7 +4,8 @@
  * documented in config/example.ini) and checks every value, so that a bad
  * file stops the node at once with one message that names the file, the
  * line and the key. Unknown sections and keys are errors too: a typo must
- * not silently leave a default in place.
+ * not silently leave a default in place. Runs at start-up only (the node's,
+ * or a client tool's), on the thread that calls it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,7 +17,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "node.h"
+#include "config.h"
 
 #define CONFIG_FILE_BYTES_MAX (1u << 20)
 
@@ -344,6 +345,8 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 	}
 }
 
+_Static_assert(NODE_KV_KEY_BYTES_LIMIT <= UINT16_MAX, "node_kv_config.key_bytes_max is a u16");
+
 static bool config_limits(struct config_parse *cp, const char *key, const char *v)
 {
 	struct node_config *c = cp->cfg;
@@ -363,14 +366,17 @@ static bool config_limits(struct config_parse *cp, const char *key, const char *
 	} else if (strcmp(key, "log_payload_bytes_max") == 0 &&
 		   config_u64(v, 1u << 20, 1ull << 38, true, &x)) {
 		c->log_payload_bytes_max = x;
-	} else if (strcmp(key, "kv_keys_max") == 0 && config_u64(v, 1, 1u << 28, false, &x)) {
+	} else if (strcmp(key, "kv_keys_max") == 0 &&
+		   config_u64(v, 1, NODE_KV_KEYS_LIMIT, false, &x)) {
 		c->kv.keys_max = (uint32_t)x;
-	} else if (strcmp(key, "kv_key_bytes_max") == 0 && config_u64(v, 1, 1024, false, &x)) {
+	} else if (strcmp(key, "kv_key_bytes_max") == 0 &&
+		   config_u64(v, 1, NODE_KV_KEY_BYTES_LIMIT, false, &x)) {
 		c->kv.key_bytes_max = (uint16_t)x;
 	} else if (strcmp(key, "kv_value_bytes_max") == 0 &&
-		   config_u64(v, 0, 1u << 20, true, &x)) {
+		   config_u64(v, 0, NODE_KV_VALUE_BYTES_LIMIT, true, &x)) {
 		c->kv.value_bytes_max = (uint32_t)x;
-	} else if (strcmp(key, "kv_clients_max") == 0 && config_u64(v, 1, 1u << 24, false, &x)) {
+	} else if (strcmp(key, "kv_clients_max") == 0 &&
+		   config_u64(v, 1, NODE_KV_CLIENTS_LIMIT, false, &x)) {
 		c->kv.clients_max = (uint32_t)x;
 	} else {
 		return false;
@@ -405,6 +411,16 @@ static int config_handler(void *user, const char *section, const char *key, cons
 		return 0;
 	}
 	return 1;
+}
+
+void node_kv_config_default(struct node_kv_config *cfg)
+{
+	*cfg = (struct node_kv_config){
+		.keys_max = 1u << 16,
+		.key_bytes_max = 64,
+		.value_bytes_max = 1024,
+		.clients_max = 4096,
+	};
 }
 
 void node_config_default(struct node_config *c)

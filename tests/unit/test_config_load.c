@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Goal: the node's configuration loader accepts the documented example
+ * Goal: the configuration loader (config/config.c) accepts the documented example
  * (config/example.ini), applies per-node overrides and %i, and refuses each
  * class of bad configuration with one message naming the file, the line
  * and the key.
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "node.h"
+#include "config.h"
 
 static char secret_path[64];
 

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h - the public API of raftnode's config module: the cluster file
+ * (INI, read by libinih; the format is documented in config/example.ini),
+ * parsed and checked once by config.c. The node daemon and the client
+ * tools (raftctl, raftbench) read the same file through it, so a client
+ * links the parser and these types, not the node.
+ *
+ * The names keep their `node_` prefix (node_config, node_config_load,
+ * node_kv_config, ...) because they describe a node's configuration: the
+ * cluster, its members, and what one member runs with. Only the module that
+ * holds them is config.
+ *
+ * Bad values never crash: every one is refused with a message that names
+ * the file, the line and the key, and the caller decides what to do.
+ */
+#ifndef RN_CONFIG_H
+#define RN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus.h" /* raft_node_id, RAFT_NODES_MAX */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- The key-value state machine's sizes ([limits] kv_*) ----------------- */
+
+/* What a configuration may ask of the state machine at most; the state
+ * machine (node/kv.c) refuses a configuration beyond them too. */
+#define NODE_KV_KEYS_LIMIT (1u << 28)
+#define NODE_KV_KEY_BYTES_LIMIT 1024u
+#define NODE_KV_VALUE_BYTES_LIMIT (1u << 20)
+#define NODE_KV_CLIENTS_LIMIT (1u << 24)
+
+struct node_kv_config {
+	uint32_t keys_max;	   /* live keys, <= NODE_KV_KEYS_LIMIT */
+	uint16_t key_bytes_max;	   /* <= NODE_KV_KEY_BYTES_LIMIT */
+	uint32_t value_bytes_max;  /* <= NODE_KV_VALUE_BYTES_LIMIT */
+	uint32_t clients_max;	   /* sessions kept; the least recently used goes */
+};
+void node_kv_config_default(struct node_kv_config *cfg);
+
+/* ---- The cluster and one member's configuration --------------------------- */
+
+#define NODE_MEMBERS_MAX RAFT_NODES_MAX
+
+struct node_member {
+	raft_node_id id;
+	char ip[16];	/* dotted quad */
+	uint32_t ip_be; /* network order */
+	uint8_t mac[6];
+	bool mac_auto;	/* learn it by ARP */
+	uint32_t host;	/* label: the machine (namespace) it runs on */
+	uint16_t udp_port;
+};
+
+enum node_transport { NODE_TRANSPORT_DPDK = 1, NODE_TRANSPORT_UDP = 2 };
+enum node_idle { NODE_IDLE_BUSY = 1, NODE_IDLE_ADAPTIVE = 2 };
+enum node_durability {
+	NODE_DURABILITY_FSYNC = 1,
+	NODE_DURABILITY_DSYNC = 2,
+	NODE_DURABILITY_NONE = 3,
+};
+enum node_engine { NODE_ENGINE_URING = 1, NODE_ENGINE_PWRITE = 2 };
+
+/* The daemon's stages, as [node] lcore_map names them ("rxtx:3,log:1,
+ * control:0,apply:2"): each on an lcore of its own, or any sharing one. */
+enum node_stage { NODE_STAGE_RXTX = 0, NODE_STAGE_LOG, NODE_STAGE_CONTROL, NODE_STAGE_APPLY,
+		  NODE_STAGES };
+const char *node_stage_name(int stage);
+
+struct node_config {
+	raft_node_id self;
+	uint32_t cluster_id;
+	char secret_file[256];
+	uint32_t election_timeout_ms;
+	uint32_t heartbeat_interval_ms;
+	uint32_t tick_ms;
+	struct node_member members[NODE_MEMBERS_MAX];
+	uint32_t members_count;
+	char data_dir[256];
+	uint8_t transport;  /* enum node_transport */
+	char dpdk_port[256]; /* PCI address or vdev string */
+	char lcores[64];
+	char lcore_map[128];
+	int16_t stage_lcore[NODE_STAGES]; /* lcore_map parsed: EAL lcore id per stage */
+	uint8_t idle;	     /* enum node_idle */
+	uint32_t timer_slack_us; /* adaptive idle: lcore threads' timer slack, 0 = kernel's */
+	uint8_t durability;  /* enum node_durability */
+	uint8_t io_engine;   /* enum node_engine */
+	uint32_t batch_entries_max;
+	uint32_t inflight_appends_max;
+	uint64_t uncommitted_bytes_max;
+	uint32_t log_entries_max;	/* in-memory window of log entries (power of two) */
+	uint64_t log_payload_bytes_max; /* payload bytes of the entries in that window */
+	char file_prefix[64];		/* DPDK --file-prefix (one per process) */
+	uint16_t mtu_bytes;		/* DPDK port MTU; 0 = the device's default */
+	struct node_kv_config kv;
+};
+
+void node_config_default(struct node_config *cfg);
+/* Reads and checks the configuration of node `self`. 0, or a negative
+ * errno with errmsg naming the file, the line and the key ("FILE:LINE:
+ * [section] key: why"). Unknown sections and keys are errors. */
+int node_config_load(const char *path, raft_node_id self, struct node_config *out,
+		     char *errmsg, size_t errmsg_bytes);
+int node_config_parse_string(const char *text, const char *name, raft_node_id self,
+			     struct node_config *out, char *errmsg, size_t errmsg_bytes);
+const char *node_transport_name(int transport);
+const char *node_durability_name(int durability);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RN_CONFIG_H */
