@@ -66,12 +66,7 @@ struct node_rxtx_link {
 /* Bytes read from the log at once for a lagging follower or a replay. */
 #define NODE_CATCHUP_BYTES (4u << 20)
 
-enum node_log_op_kind {
-	NODE_LOG_OP_APPEND = 1,
-	NODE_LOG_OP_HINT = 2,
-	NODE_LOG_OP_CALL = 3,
-	NODE_LOG_OP_READ = 4, /* the catch-up read (struct node_log_read) */
-};
+enum node_log_op_kind { NODE_LOG_OP_APPEND = 1, NODE_LOG_OP_HINT, NODE_LOG_OP_CALL, NODE_LOG_OP_READ };
 
 /* One record of the ops ring, carried by value. */
 struct node_log_op {
@@ -93,10 +88,7 @@ struct node_log_report {
 };
 _Static_assert(sizeof(struct node_log_report) == 24, "README: reports ring 64 x 24");
 
-enum node_log_call_kind {
-	NODE_LOG_CALL_HARD_STATE = 1,
-	NODE_LOG_CALL_TRUNCATE = 2,
-};
+enum node_log_call_kind { NODE_LOG_CALL_HARD_STATE = 1, NODE_LOG_CALL_TRUNCATE };
 
 /* A synchronous request: control fills the slot, pushes a CALL, waits for
  * calls_done to reach its seq, reads rc. */
@@ -120,8 +112,7 @@ struct node_log_read {
 };
 
 struct node_log_link {
-	struct dp_ring ops;
-	struct dp_ring reports;
+	struct dp_ring ops, reports;
 	struct node_link_wait wait;
 	/* Owned by whoever the last op handed them to: control fills them
 	 * before its push, the log stage writes their results before it
@@ -129,13 +120,11 @@ struct node_log_link {
 	struct node_log_call call;
 	struct node_log_read read;
 	/* Written by the log stage only (read with acquire / relaxed). */
-	uint64_t calls_done __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
-	uint64_t reads_done;
+	uint64_t calls_done __attribute__((aligned(NODE_CACHE_LINE_BYTES))), reads_done;
 	int failed_rc; /* 0, or the failure (published once, with release) */
 	char failed_what[32];
 	char failed_msg[256];
-	uint64_t groups_published; /* durable groups written */
-	uint64_t entries_published;
+	uint64_t groups_published, entries_published; /* durable groups, their entries */
 	raft_index durable_published;
 };
 
@@ -156,13 +145,10 @@ struct node_apply_in {
 	uint8_t flags;	     /* READ, STALE_GET: the request's flags */
 	uint8_t fail_status; /* ROUND: 0 = confirmed, else the reply status */
 	uint8_t pad;
-	uint16_t key_bytes;
-	uint16_t pad2;
+	uint16_t key_bytes, pad2;
 	raft_index index; /* COMMIT: commit index; ROUND: the read index */
 	uint64_t round;	  /* READ, ROUND: the ReadIndex ctx */
-	uint64_t client_id;
-	uint64_t client_seq;
-	uint64_t rx_ns;
+	uint64_t client_id, client_seq, rx_ns;
 	struct dp_endpoints client;
 	uint8_t key[DP_CLIENT_KEY_BYTES_MAX];
 };
@@ -177,24 +163,21 @@ struct node_apply_out {
 	uint8_t pad;
 	uint32_t value_bytes;
 	uint64_t value_off; /* arena byte counter */
-	uint64_t client_id;
-	uint64_t client_seq;
+	uint64_t client_id, client_seq;
 	uint64_t applied_ns; /* a write's apply time, for its trace */
 	uint64_t trace_ns[DP_TRACE_STAGES];
 };
 _Static_assert(sizeof(struct node_apply_out) == 112, "README: apply out ring 4096 x 112");
 
 struct node_apply_link {
-	struct dp_ring in;
-	struct dp_ring out;
+	struct dp_ring in, out;
 	struct node_link_wait wait;
 	uint8_t *arena; /* reply values: the apply stage writes, control sends */
 	uint64_t arena_bytes;
 	/* Written by the apply stage only (atomics: control and status read). */
 	raft_index applied_published __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
-	uint64_t digest_published;
+	uint64_t digest_published, reads_served;
 	uint32_t keys_published;
-	uint64_t reads_served;
 	/* Written by control only: values up to here are sent (release). */
 	uint64_t arena_tail __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
 };
