@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * node.h - the public API of raftnode's node module: the replicated
- * key-value state machine (kv.c): put, get, delete and compare-and-swap,
+ * key-value state machine (apply/kv.c): put, get, delete and compare-and-swap,
  * with client sessions (client id + sequence number) that make retried
  * writes exactly-once. That is all it holds. The daemon that runs it (its
  * stages, rings and telemetry) has no public API: its internals are

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Goal: the rx/tx stage (node/net.c) hands control every message it
+ * Goal: the rx/tx stage (node/rxtx/rxtx.c) hands control every message it
  * received, in order, each with its frame intact for as long as control
  * holds it; when control holds all of its messages the stage stops
  * receiving (the frames wait in the socket: back-pressure, counted) and
