@@ -24,6 +24,12 @@
 
 #define DAEMON_EAL_MEMORY_MB 128u
 
+/* The core's configuration holds every member the node's does. */
+_Static_assert(RN_ARRAY_COUNT(((struct raft_config *)0)->members) >=
+		       RN_ARRAY_COUNT(((struct node_config *)0)->members),
+	       "raft_config.members holds node_config.members");
+_Static_assert(DP_FRAME_BYTES_MAX > DP_FRAME_OVERHEAD_BYTES, "a frame carries a body");
+
 static int daemon_read_secret(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
 {
 	int fd = open(d->cfg.secret_file, O_RDONLY | O_CLOEXEC);
@@ -40,6 +46,7 @@ static int daemon_read_secret(struct node_daemon *d, char *errmsg, size_t errmsg
 			 d->cfg.secret_file, DP_SECRET_BYTES_MIN, DP_SECRET_BYTES_MAX, n);
 		return -EINVAL;
 	}
+	RN_ASSERT((size_t)n <= sizeof(d->secret)); /* checked just above */
 	memcpy(d->secret, buf, (size_t)n);
 	d->secret_bytes = (uint32_t)n;
 	return 0;
@@ -64,6 +71,7 @@ static int daemon_eal(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
 		.pci = pci ? devs : NULL, .pci_count = pci ? 1 : 0,
 		.hugepages = DP_HUGEPAGES_AUTO, .memory_mb = DAEMON_EAL_MEMORY_MB,
 	};
+	RN_ASSERT(!d->eal_started); /* started once */
 	int rc = dp_eal_start(&ec, errmsg, errmsg_bytes);
 	if (rc == 0) {
 		d->eal_started = true;
@@ -84,6 +92,7 @@ static int daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_b
 			self_port = m->udp_port;
 			continue;
 		}
+		RN_ASSERT(peers_count < RN_ARRAY_COUNT(peers));
 		peers[peers_count] = (struct dp_peer){.id = m->id, .ip = ntohl(m->ip_be),
 						      .port = m->udp_port};
 		if (!m->mac_auto) {
@@ -165,6 +174,7 @@ static void daemon_raft_config(struct node_daemon *d)
 static int daemon_storage(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
 {
 	struct store_config sc;
+	RN_ASSERT(d->log == NULL); /* opened once */
 	store_config_default(&sc);
 	sc.dir_path = d->cfg.data_dir;
 	sc.engine = d->cfg.io_engine == NODE_ENGINE_PWRITE ? STORE_ENGINE_PWRITE : STORE_ENGINE_URING;
@@ -241,6 +251,7 @@ static int daemon_check_lcores(struct node_daemon *d, char *errmsg, size_t errms
 {
 	unsigned ids[NODE_STAGES + 1], mapped[NODE_STAGES];
 	uint32_t n = dp_sched_lcore_ids(ids, NODE_STAGES + 1);
+	RN_ASSERT(n <= RN_ARRAY_COUNT(ids));
 	for (int i = 0; i < NODE_STAGES; i++) {
 		mapped[i] = (unsigned)d->cfg.stage_lcore[i];
 		if (!daemon_lcore_in(ids, n, d->cfg.stage_lcore[i])) {
@@ -265,6 +276,9 @@ static int daemon_check_lcores(struct node_daemon *d, char *errmsg, size_t errms
 static void daemon_link_wait(struct node_daemon *d, struct node_link_wait *w, int stage,
 			     dp_stage_poll_fn poll, void *ctx)
 {
+	RN_ASSERT(stage >= 0);
+	RN_ASSERT(stage < NODE_STAGES);
+	RN_ASSERT(poll != NULL);
 	bool colocated = d->cfg.stage_lcore[stage] == d->cfg.stage_lcore[NODE_STAGE_CONTROL];
 	*w = (struct node_link_wait){.colocated_poll = colocated ? poll : NULL,
 				     .colocated_ctx = colocated ? ctx : NULL, .stop = &d->stop};
@@ -310,6 +324,8 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	    (rc = node_daemon_recover(d, errmsg, errmsg_bytes)) != 0) {
 		return rc < 0 ? rc : -EIO;
 	}
+	RN_ASSERT(d->log != NULL);
+	RN_ASSERT(d->control.raft != NULL); /* recovered */
 	node_log_stage_attach(&d->logstage, d->log);
 	if ((rc = daemon_eal(d, errmsg, errmsg_bytes)) != 0) {
 		return rc < 0 ? rc : -EIO;
@@ -329,6 +345,9 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 		.status = &d->status_link, .rxtx = &d->rxtx_link, .log = &d->log_link,
 		.apply = &d->apply_link};
 	node_control_wire(&d->control, &w);
+	RN_ASSERT(d->control.log.link == &d->log_link);
+	RN_ASSERT(d->logstage.link == &d->log_link);
+	RN_ASSERT(d->applystage.link == &d->apply_link);
 	if (node_telemetry_register(&d->status_link) != 0) {
 		fprintf(stderr, "raftnode %u: telemetry command not registered (carrying on)\n",
 			d->cfg.self);

@@ -57,6 +57,7 @@ struct node_payloads {
 
 static inline uint8_t *node_payloads_at(const struct node_payloads *p, uint64_t offset)
 {
+	RN_ASSERT(p->bytes != NULL);
 	RN_ASSERT(p->bytes_max > 0);
 	return p->bytes + offset % p->bytes_max;
 }
@@ -66,6 +67,7 @@ static inline struct node_slot *node_payloads_slot(const struct node_payloads *p
 						   raft_index index)
 {
 	RN_ASSERT(p->slots != NULL);
+	RN_ASSERT(index > 0); /* index 0 marks an empty slot */
 	struct node_slot *s = &p->slots[index & p->mask];
 	return s->index == index ? s : NULL;
 }

@@ -140,6 +140,7 @@ int main(int argc, char **argv)
 	static struct dp_lcore lcores[NODE_STAGES];
 	unsigned ids[NODE_STAGES];
 	uint32_t lcores_count = dp_sched_lcore_ids(ids, NODE_STAGES);
+	RN_ASSERT(lcores_count <= NODE_STAGES);
 	struct dp_lcore_config lc = {.idle_policy = d.cfg.idle == NODE_IDLE_BUSY ? DP_IDLE_BUSY
 										 : DP_IDLE_ADAPTIVE,
 				     .spin_rounds_max = 256, .sleep_us_max = 200,

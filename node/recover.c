@@ -27,6 +27,8 @@ static int recover_read_log(struct node_daemon *d, raft_index from, raft_index t
 			   struct raft_entry *tail, char *errmsg, size_t errmsg_bytes)
 {
 	struct store_entry got[256]; /* on the stack: at start only */
+	RN_ASSERT(from > 0);
+	RN_ASSERT(from <= to);
 	for (raft_index i = from; i <= to;) {
 		int n = store_read(d->log, i, d->control.catchup_buf, NODE_CATCHUP_BYTES, got,
 				   (uint32_t)rn_min_u64(RN_ARRAY_COUNT(got), to - i + 1));
@@ -35,6 +37,7 @@ static int recover_read_log(struct node_daemon *d, raft_index from, raft_index t
 				 i, store_strerror(n), store_errmsg(d->log));
 			return n < 0 ? n : -EIO;
 		}
+		RN_ASSERT((uint64_t)n <= rn_min_u64(RN_ARRAY_COUNT(got), to - i + 1));
 		for (int k = 0; k < n; k++, i++) {
 			int rc = fn(d, tail, &got[k]);
 			if (rc != 0) {
@@ -51,7 +54,7 @@ static int recover_read_log(struct node_daemon *d, raft_index from, raft_index t
 static int recover_replay_one(struct node_daemon *d, struct raft_entry *tail,
 			     const struct store_entry *e)
 {
-	(void)tail;
+	RN_ASSERT(tail == NULL); /* the replayed prefix goes to the state machine only */
 	node_apply_replayed(&d->applystage, e);
 	return 0;
 }
@@ -60,6 +63,7 @@ static int recover_replay_one(struct node_daemon *d, struct raft_entry *tail,
 static int recover_load_one(struct node_daemon *d, struct raft_entry *tail,
 			   const struct store_entry *e)
 {
+	RN_ASSERT(tail != NULL);
 	struct node_slot s = {.index = e->index, .term = e->term, .bytes = e->payload_bytes,
 			      .type = e->type};
 	s.offset = node_payloads_alloc(&d->control.payloads, s.bytes);
@@ -84,6 +88,8 @@ static int recover_load_one(struct node_daemon *d, struct raft_entry *tail,
 int node_daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
 {
 	struct raft_hard_state hs;
+	RN_ASSERT(d->log != NULL);
+	RN_ASSERT(d->control.raft == NULL); /* the core is made here */
 	store_hard_state(d->log, &hs);
 	raft_index first = store_first_index(d->log);
 	raft_index last = store_last_index(d->log);
@@ -114,6 +120,7 @@ int node_daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_bytes
 		rc = -ENOMEM;
 	}
 	node_payloads_reset(&d->control.payloads, prev);
+	RN_ASSERT(rc != 0 || d->applystage.applied_index == prev); /* replayed 1..prev */
 	if (rc == 0 && count > 0) {
 		rc = recover_read_log(d, prev + 1, last, recover_load_one, tail, errmsg, errmsg_bytes);
 	}

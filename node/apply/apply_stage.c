@@ -47,13 +47,16 @@ static uint8_t apply_reply_status(uint8_t kv_status)
 
 static uint64_t apply_arena_tail(const struct node_apply_stage *as)
 {
-	return __atomic_load_n(&as->link->arena_tail, __ATOMIC_ACQUIRE);
+	uint64_t tail = __atomic_load_n(&as->link->arena_tail, __ATOMIC_ACQUIRE);
+	RN_ASSERT(tail <= as->arena_head); /* control frees only what it was sent */
+	return tail;
 }
 
 /* Room for one more reply with a value of any allowed size. */
 static bool apply_room(const struct node_apply_stage *as)
 {
 	uint64_t used = as->arena_head - apply_arena_tail(as);
+	RN_ASSERT(used <= as->link->arena_bytes);
 	return dp_ring_count(&as->link->out) + 1 < NODE_APPLY_OUT_MAX &&
 	       used + 2ull * as->value_bytes_max <= as->link->arena_bytes;
 }
@@ -62,12 +65,16 @@ static bool apply_room(const struct node_apply_stage *as)
 static void apply_reply(struct node_apply_stage *as, struct node_apply_out *o,
 			const uint8_t *value, uint32_t value_bytes)
 {
+	/* apply_room() kept room for a value of this size, twice. */
+	RN_ASSERT(value_bytes <= as->value_bytes_max);
 	if (value_bytes > 0) {
+		RN_ASSERT(value != NULL);
 		uint64_t off = as->arena_head;
 		uint64_t phys = off % as->link->arena_bytes;
 		if (phys + value_bytes > as->link->arena_bytes) {
 			off += as->link->arena_bytes - phys; /* contiguous: skip the wrap */
 		}
+		RN_ASSERT(off % as->link->arena_bytes + value_bytes <= as->link->arena_bytes);
 		memcpy(as->link->arena + off % as->link->arena_bytes, value, value_bytes);
 		o->value_off = off;
 		as->arena_head = off + value_bytes;
@@ -83,6 +90,8 @@ static void apply_bytes(struct node_kv *kv, raft_index index, const uint8_t *byt
 			uint32_t count, struct node_kv_result *res)
 {
 	struct dp_client_request req;
+	RN_ASSERT(bytes != NULL);
+	RN_ASSERT(count > 0); /* an empty entry carries no request (apply_entry) */
 	*res = (struct node_kv_result){.status = NODE_KV_BAD_COMMAND};
 	if (dp_wire_request_body_decode(bytes, count, &req) == 0 &&
 	    (req.op == DP_CLIENT_PUT || req.op == DP_CLIENT_DELETE || req.op == DP_CLIENT_CAS) &&
@@ -105,11 +114,13 @@ static void apply_bytes(struct node_kv *kv, raft_index index, const uint8_t *byt
 static bool apply_entry(struct node_kv *kv, raft_index index, uint8_t type, const uint8_t *bytes,
 			uint32_t count, struct node_kv_result *res)
 {
+	RN_ASSERT(index > 0);
 	if (type != RAFT_ENTRY_NORMAL || count == 0) {
 		node_kv_skip(kv, index);
 		return false;
 	}
 	apply_bytes(kv, index, bytes, count, res);
+	RN_ASSERT(node_kv_applied_index(kv) == index); /* applied or skipped, never neither */
 	return true;
 }
 
@@ -117,6 +128,8 @@ static bool apply_entry(struct node_kv *kv, raft_index index, uint8_t type, cons
  * replies. */
 static void apply_one(struct node_apply_stage *as, raft_index index)
 {
+	RN_ASSERT(index == as->applied_index + 1);
+	RN_ASSERT(index <= as->commit_index); /* only what is committed */
 	const struct node_slot *s = node_payloads_slot(as->payloads, index);
 	/* The core releases nothing unapplied, and the ring mirrors the core's
 	 * window. */
@@ -143,6 +156,8 @@ static void apply_read_reply(struct node_apply_stage *as, struct node_apply_out 
 {
 	const uint8_t *value = NULL;
 	uint32_t value_bytes = 0;
+	RN_ASSERT(key != NULL || o->status != DP_CLIENT_OK); /* no key: a status alone */
+	RN_ASSERT(key_bytes <= DP_CLIENT_KEY_BYTES_MAX);
 	if (key != NULL) {
 		int st = node_kv_get(as->kv, key, key_bytes, &value, &value_bytes);
 		o->status = apply_reply_status((uint8_t)st);
@@ -163,6 +178,8 @@ static void apply_read_done(struct node_apply_stage *as, struct node_read *r, ui
 {
 	struct node_apply_out o = {.client = r->client, .status = status,
 				   .client_id = r->client_id, .client_seq = r->client_seq};
+	RN_ASSERT(r->busy);
+	RN_ASSERT(as->reads_busy > 0);
 	apply_read_reply(as, &o, r->flags, r->rx_ns, status == 0 ? r->key : NULL, r->key_bytes);
 	r->busy = false;
 	as->reads_busy--;
@@ -173,6 +190,7 @@ static void apply_read_done(struct node_apply_stage *as, struct node_read *r, ui
  * too long with RETRY; stops when there is no room for another reply. */
 static uint32_t apply_serve_reads(struct node_apply_stage *as)
 {
+	RN_ASSERT(as->reads_busy <= NODE_READS_MAX);
 	if (as->reads_busy == 0) {
 		return 0;
 	}
@@ -199,11 +217,15 @@ static uint32_t apply_serve_reads(struct node_apply_stage *as)
 			served++;
 		}
 	}
+	RN_ASSERT(seen <= as->reads_busy);
 	return served;
 }
 
 static void apply_take_read(struct node_apply_stage *as, const struct node_apply_in *in)
 {
+	RN_ASSERT(as->reads_busy <= NODE_READS_MAX);
+	/* Control refused longer keys (node_apply_read). */
+	RN_ASSERT(in->key_bytes <= DP_CLIENT_KEY_BYTES_MAX);
 	if (as->reads_busy == NODE_READS_MAX) {
 		struct node_apply_out o = {.client = in->client, .status = DP_CLIENT_BUSY,
 					   .client_id = in->client_id, .client_seq = in->client_seq};
@@ -222,10 +244,12 @@ static void apply_take_read(struct node_apply_stage *as, const struct node_apply
 			return;
 		}
 	}
+	RN_ASSERT(!"no free read slot though reads_busy < NODE_READS_MAX");
 }
 
 static void apply_stale_get(struct node_apply_stage *as, const struct node_apply_in *in)
 {
+	RN_ASSERT(in->kind == NODE_APPLY_STALE_GET);
 	struct node_apply_out o = {.client = in->client, .client_id = in->client_id,
 				   .client_seq = in->client_seq};
 	apply_read_reply(as, &o, in->flags, in->rx_ns, in->key, in->key_bytes);
@@ -233,6 +257,7 @@ static void apply_stale_get(struct node_apply_stage *as, const struct node_apply
 
 static void apply_round(struct node_apply_stage *as, const struct node_apply_in *in)
 {
+	RN_ASSERT(in->kind == NODE_APPLY_ROUND);
 	for (uint32_t i = 0; i < NODE_READS_MAX; i++) {
 		struct node_read *r = &as->reads[i];
 		if (!r->busy || r->confirmed || r->round != in->round) {
@@ -249,6 +274,10 @@ static void apply_round(struct node_apply_stage *as, const struct node_apply_in 
 
 static void apply_publish(struct node_apply_stage *as)
 {
+	RN_ASSERT(as->applied_index <= as->commit_index);
+	/* The stage is the only writer: what it published only grows. */
+	RN_ASSERT(as->applied_index >=
+		  __atomic_load_n(&as->link->applied_published, __ATOMIC_RELAXED));
 	__atomic_store_n(&as->link->digest_published, node_kv_digest(as->kv), __ATOMIC_RELAXED);
 	__atomic_store_n(&as->link->keys_published, node_kv_keys_count(as->kv), __ATOMIC_RELAXED);
 	/* Last, with release: what it covers (replies queued, slots read) is
@@ -259,6 +288,8 @@ static void apply_publish(struct node_apply_stage *as)
 uint32_t node_apply_stage_poll(void *ctx)
 {
 	struct node_apply_stage *as = ctx;
+	RN_ASSERT(as->link != NULL);
+	RN_ASSERT(as->payloads != NULL);
 	uint32_t work = 0;
 	struct node_apply_in in;
 	/* One record at a time, each with room for the reply it may make. */
@@ -290,6 +321,7 @@ uint32_t node_apply_stage_poll(void *ctx)
 		work += (uint32_t)(as->applied_index - before);
 		apply_publish(as);
 	}
+	RN_ASSERT(as->applied_index <= as->commit_index);
 	work += apply_serve_reads(as);
 	return work;
 }
@@ -298,7 +330,8 @@ int node_apply_stage_init(struct node_apply_stage *as, struct node_apply_link *l
 			  struct node_kv *kv, const struct node_payloads *payloads,
 			  uint32_t value_bytes_max)
 {
-	RN_ASSERT(link != NULL && payloads != NULL);
+	RN_ASSERT(link != NULL);
+	RN_ASSERT(payloads != NULL);
 	memset(as, 0, sizeof(*as));
 	memset(link, 0, sizeof(*link));
 	as->kv = kv;
@@ -325,7 +358,10 @@ uint64_t node_apply_arena_bytes(uint32_t value_bytes_max)
 {
 	/* A reply carries at most one value (a read's, up to a key's bytes at
 	 * least); the arena holds many in flight. */
-	return rn_max_u64(4ull << 20, 8ull * rn_max_u64(value_bytes_max, DP_CLIENT_KEY_BYTES_MAX));
+	uint64_t bytes = rn_max_u64(4ull << 20,
+				    8ull * rn_max_u64(value_bytes_max, DP_CLIENT_KEY_BYTES_MAX));
+	RN_ASSERT(bytes >= 2ull * rn_max_u64(value_bytes_max, DP_CLIENT_KEY_BYTES_MAX));
+	return bytes;
 }
 
 void node_apply_stage_fini(struct node_apply_stage *as)
@@ -348,6 +384,7 @@ void node_apply_stage_fini(struct node_apply_stage *as)
 void node_apply_replayed(struct node_apply_stage *as, const struct store_entry *e)
 {
 	struct node_kv_result res;
+	RN_ASSERT(as->applied_index == as->commit_index); /* replay: nothing else pending */
 	RN_ASSERT(e->index == as->applied_index + 1);
 	apply_entry(as->kv, e->index, e->type, e->payload, e->payload_bytes, &res);
 	as->applied_index = e->index;

@@ -26,6 +26,7 @@
 /* FNV-1a, then a finalizer: keys are short, and the table needs spread. */
 static uint64_t kv_hash(const uint8_t *bytes, size_t count)
 {
+	RN_ASSERT(bytes != NULL || count == 0);
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (size_t i = 0; i < count; i++) {
 		h = (h ^ bytes[i]) * 0x100000001b3ull;
@@ -52,6 +53,7 @@ static int kv_index_init(struct kv_index *ix, uint32_t entries_max)
 	}
 	memset(ix->cells, 0xff, cap * sizeof(*ix->cells));
 	ix->mask = cap - 1;
+	RN_ASSERT((cap & ix->mask) == 0); /* a power of two: hash & mask */
 	return 0;
 }
 
@@ -61,6 +63,7 @@ static uint64_t kv_index_cap(uint32_t entries_max)
 	while (cap < 2ull * entries_max) {
 		cap *= 2;
 	}
+	RN_ASSERT(cap >= 2ull * entries_max); /* load factor at most one half */
 	return cap;
 }
 
@@ -70,6 +73,8 @@ static void kv_index_remove(struct kv_index *ix, uint64_t pos, const uint64_t *h
 {
 	uint64_t hole = pos;
 	uint64_t j = pos;
+	RN_ASSERT(pos <= ix->mask);
+	RN_ASSERT(ix->cells[pos] != KV_EMPTY); /* removes a member */
 	ix->cells[hole] = KV_EMPTY;
 	for (;;) {
 		j = (j + 1) & ix->mask;
@@ -201,6 +206,7 @@ void node_kv_destroy(struct node_kv *kv)
 
 static uint8_t *kv_key_at(const struct node_kv *kv, uint32_t slot)
 {
+	RN_ASSERT(slot < kv->cfg.keys_max);
 	return kv->arena + (uint64_t)slot * kv->slot_bytes;
 }
 
@@ -233,6 +239,7 @@ static uint64_t kv_find(const struct node_kv *kv, const uint8_t *key, uint16_t k
  * the state, not on the order of the operations that led to it. */
 static uint64_t kv_pair_digest(const struct node_kv *kv, uint32_t slot)
 {
+	RN_ASSERT(kv->value_len[slot] <= kv->cfg.value_bytes_max);
 	uint64_t vh = kv_hash(kv_value_at(kv, slot), kv->value_len[slot]);
 	return rn_mix64(kv->key_hash[slot] ^ (vh << 17 | vh >> 47) ^ 0x5eedull);
 }
@@ -240,6 +247,7 @@ static uint64_t kv_pair_digest(const struct node_kv *kv, uint32_t slot)
 static void kv_set_value(struct node_kv *kv, uint32_t slot, const uint8_t *value,
 			 uint32_t value_bytes)
 {
+	RN_ASSERT(value_bytes <= kv->cfg.value_bytes_max); /* kv_execute: TOO_BIG */
 	kv->digest ^= kv_pair_digest(kv, slot);
 	memcpy(kv_value_at(kv, slot), value, value_bytes);
 	kv->value_len[slot] = value_bytes;
@@ -258,6 +266,7 @@ static uint8_t kv_put(struct node_kv *kv, const struct node_kv_command *c, uint6
 		return NODE_KV_FULL;
 	}
 	uint32_t slot = kv->free_slots[--kv->free_count];
+	RN_ASSERT(c->key_bytes <= kv->cfg.key_bytes_max); /* kv_execute: TOO_BIG */
 	kv->keys.cells[pos] = slot;
 	kv->key_hash[slot] = hash;
 	kv->key_len[slot] = c->key_bytes;
@@ -279,6 +288,7 @@ static uint8_t kv_del(struct node_kv *kv, const struct node_kv_command *c, uint6
 	kv->digest ^= kv_pair_digest(kv, slot);
 	kv_index_remove(&kv->keys, pos, kv->key_hash);
 	kv->free_slots[kv->free_count++] = slot;
+	RN_ASSERT(kv->free_count <= kv->cfg.keys_max);
 	return NODE_KV_OK;
 }
 
@@ -286,6 +296,7 @@ static uint8_t kv_get_or_cas(struct node_kv *kv, const struct node_kv_command *c
 			     struct node_kv_result *res)
 {
 	bool found;
+	RN_ASSERT(c->op == NODE_KV_GET || c->op == NODE_KV_CAS);
 	uint64_t pos = kv_find(kv, c->key, c->key_bytes, hash, &found);
 	if (!found) {
 		return NODE_KV_NOT_FOUND;
@@ -330,6 +341,7 @@ static struct kv_session *kv_session_find(struct node_kv *kv, uint64_t client_id
 static void kv_session_evict(struct node_kv *kv)
 {
 	uint32_t victim = KV_EMPTY;
+	RN_ASSERT(kv->free_session_count == 0); /* only when every session is taken */
 	for (uint32_t i = 0; i < kv->cfg.clients_max; i++) {
 		const struct kv_session *s = &kv->sessions[i];
 		if (s->used &&
@@ -352,6 +364,7 @@ static void kv_session_record(struct node_kv *kv, const struct node_kv_command *
 			      uint8_t status)
 {
 	uint64_t pos;
+	RN_ASSERT(c->client_id != 0); /* 0: no session */
 	struct kv_session *s = kv_session_find(kv, c->client_id, &pos);
 	if (s == NULL) {
 		if (kv->free_session_count == 0) {
@@ -360,6 +373,7 @@ static void kv_session_record(struct node_kv *kv, const struct node_kv_command *
 			RN_ASSERT(s == NULL);
 		}
 		uint32_t slot = kv->free_sessions[--kv->free_session_count];
+		RN_ASSERT(slot < kv->cfg.clients_max);
 		kv->session_ix.cells[pos] = slot;
 		kv->session_hash[slot] = rn_mix64(c->client_id);
 		s = &kv->sessions[slot];
@@ -395,7 +409,8 @@ void node_kv_apply_command(struct node_kv *kv, raft_index index, const struct no
 	RN_ASSERT(index == kv->applied_index + 1);
 	/* The caller mapped a validated request's op (bytes from the network
 	 * are checked by the wire decoder, not here). */
-	RN_ASSERT(c->op >= NODE_KV_PUT && c->op <= NODE_KV_CAS);
+	RN_ASSERT(c->op >= NODE_KV_PUT);
+	RN_ASSERT(c->op <= NODE_KV_CAS);
 	kv->applied_index = index;
 	*res = (struct node_kv_result){0};
 	if (c->client_id != 0) {
@@ -436,6 +451,7 @@ int node_kv_get(const struct node_kv *kv, const uint8_t *key, uint16_t key_bytes
 	uint32_t slot = kv->keys.cells[pos];
 	*value = kv_value_at(kv, slot);
 	*value_bytes = kv->value_len[slot];
+	RN_ASSERT(*value_bytes <= kv->cfg.value_bytes_max);
 	return NODE_KV_OK;
 }
 
@@ -446,6 +462,7 @@ raft_index node_kv_applied_index(const struct node_kv *kv)
 
 uint32_t node_kv_keys_count(const struct node_kv *kv)
 {
+	RN_ASSERT(kv->free_count <= kv->cfg.keys_max);
 	return kv->cfg.keys_max - kv->free_count;
 }
 

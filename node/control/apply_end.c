@@ -35,12 +35,14 @@ void node_trace_stamp(struct node_control *c, raft_index up_to, unsigned stage, 
 
 raft_index node_apply_applied(const struct node_control *c)
 {
+	RN_ASSERT(c->apply.link != NULL); /* wired before the first round */
 	return __atomic_load_n(&c->apply.link->applied_published, __ATOMIC_ACQUIRE);
 }
 
 uint32_t node_apply_send_replies(struct node_control *c)
 {
 	struct node_apply_link *al = c->apply.link;
+	RN_ASSERT(al != NULL);
 	struct node_apply_out o[APPLY_END_BURST];
 	uint32_t sent = 0, n;
 	while ((n = dp_ring_pop_elems(&al->out, o, APPLY_END_BURST)) > 0) {
@@ -60,6 +62,9 @@ uint32_t node_apply_send_replies(struct node_control *c)
 			node_egress_reply(c, &o[i].client, o[i].client_id, o[i].client_seq, o[i].status,
 				       value, o[i].value_bytes, trace);
 			if (o[i].value_bytes > 0) {
+				/* Values come in arena order: the tail only moves on. */
+				RN_ASSERT(o[i].value_off >= al->arena_tail);
+				RN_ASSERT(o[i].value_bytes <= al->arena_bytes);
 				/* In order: everything before this value is sent too. */
 				__atomic_store_n(&al->arena_tail, o[i].value_off + o[i].value_bytes,
 						 __ATOMIC_RELEASE);
@@ -76,7 +81,8 @@ static void apply_push(struct node_control *c, const struct node_apply_in *in)
 {
 	struct node_apply_link *al = c->apply.link;
 	const struct node_link_wait *w = &al->wait;
-	RN_ASSERT(in->kind >= NODE_APPLY_COMMIT && in->kind <= NODE_APPLY_ROUND);
+	RN_ASSERT(in->kind >= NODE_APPLY_COMMIT);
+	RN_ASSERT(in->kind <= NODE_APPLY_ROUND);
 	while (dp_ring_push_elems(&al->in, in, 1) == 0) {
 		c->apply.in_full_waits++;
 		node_apply_send_replies(c);
@@ -105,6 +111,7 @@ void node_apply_commit(struct node_control *c, raft_index commit_index)
 	}
 	/* Only what the core committed, which its window still holds. */
 	RN_ASSERT(commit_index <= c->payloads.last_index);
+	RN_ASSERT(commit_index + 1 >= c->payloads.first_index); /* nothing unapplied freed */
 	struct node_apply_in in = {.kind = NODE_APPLY_COMMIT, .index = commit_index};
 	apply_push(c, &in);
 	c->apply.commit_pushed = commit_index;
@@ -145,6 +152,7 @@ void node_apply_round_failed(struct node_control *c, uint64_t round, uint8_t sta
 void node_apply_read_states(struct node_control *c, const struct raft_read_state *rs,
 			    uint32_t count)
 {
+	RN_ASSERT(rs != NULL || count == 0);
 	for (uint32_t k = 0; k < count; k++) {
 		struct node_apply_in in = {.kind = NODE_APPLY_ROUND, .round = rs[k].ctx,
 					   .index = rs[k].read_index};

@@ -34,6 +34,7 @@ static uint32_t egress_tx_flush_poll(void *transport)
 static void egress_tx_room(struct node_control *c)
 {
 	struct node_rxtx_link *x = c->rxtx;
+	RN_ASSERT(x != NULL);
 	if (c->transport->tx_ring == NULL || dp_ring_count(&x->tx) < NODE_TX_RING_SLOTS - 1) {
 		return;
 	}
@@ -59,6 +60,7 @@ void node_egress_reply(struct node_control *c, const struct dp_endpoints *to, ui
 		    uint64_t seq, uint8_t status, const uint8_t *value, uint32_t value_bytes,
 		    const uint64_t *trace_ns)
 {
+	RN_ASSERT(value != NULL || value_bytes == 0);
 	struct dp_client_reply rep = {.client_id = client_id, .request_seq = seq,
 				      .status = status, .leader_id = c->leader_id,
 				      .value = value, .value_bytes = value_bytes};
@@ -87,6 +89,8 @@ void node_egress_reply(struct node_control *c, const struct dp_endpoints *to, ui
 static void egress_send_append_part(struct node_control *c, const struct raft_message *m,
 				 const uint8_t *const *payloads, uint32_t from, uint32_t count)
 {
+	RN_ASSERT(count > 0);
+	RN_ASSERT(from + count <= m->append.entries_count);
 	struct raft_message part = *m;
 	part.append.entries = m->append.entries + from;
 	part.append.entries_count = count;
@@ -108,6 +112,7 @@ static void egress_send_append(struct node_control *c, const struct raft_message
 {
 	uint32_t from = 0;
 	uint64_t body = DP_APPEND_FIXED_BYTES;
+	RN_ASSERT(m->append.entries_count > 0);
 	for (uint32_t i = 0; i < m->append.entries_count; i++) {
 		uint64_t entry = DP_APPEND_ENTRY_HDR_BYTES + (uint64_t)m->append.entries[i].payload_bytes;
 		if (i > from && body + entry > c->frame_body_bytes_max) {
@@ -132,9 +137,11 @@ static void egress_send_append(struct node_control *c, const struct raft_message
  */
 static void egress_send_from_storage(struct node_control *c, const struct raft_message *m)
 {
+	RN_ASSERT(c->catchup_buf != NULL);
 	if (node_log_read_start(&c->log, m, c->catchup_buf, NODE_CATCHUP_BYTES) == 0) {
 		return;
 	}
+	RN_ASSERT(c->catchup_waiting_count <= RN_ARRAY_COUNT(c->catchup_waiting));
 	uint32_t i = 0;
 	while (i < c->catchup_waiting_count && c->catchup_waiting[i].to != m->to) {
 		i++;
@@ -155,6 +162,7 @@ static void egress_catchup_next(struct node_control *c)
 				NODE_CATCHUP_BYTES) != 0) {
 		return;
 	}
+	RN_ASSERT(c->catchup_waiting_count <= RN_ARRAY_COUNT(c->catchup_waiting));
 	c->catchup_waiting_count--;
 	memmove(&c->catchup_waiting[0], &c->catchup_waiting[1],
 		c->catchup_waiting_count * sizeof(c->catchup_waiting[0]));
@@ -174,6 +182,8 @@ uint32_t node_egress_catchup_poll(struct node_control *c)
 		return 1;
 	}
 	RN_ASSERT(r->rc <= (int)RAFT_BATCH_ENTRIES_MAX);
+	RN_ASSERT(r->buf == c->catchup_buf); /* the read filled our buffer */
+	RN_ASSERT(r->msg.append.from_storage);
 	for (int i = 0; i < r->rc; i++) {
 		entries[i] = (struct raft_entry){.index = r->entries[i].index,
 						 .term = r->entries[i].term,
@@ -214,7 +224,9 @@ void node_egress_send(struct node_control *c, const struct raft_message *m)
 		const struct node_slot *s = node_payloads_slot(&c->payloads, e->index);
 		/* The core sends only entries of its window, and the ring holds
 		 * every one of them. */
-		RN_ASSERT(s != NULL && s->term == e->term && s->bytes == e->payload_bytes);
+		RN_ASSERT(s != NULL);
+		RN_ASSERT(s->term == e->term);
+		RN_ASSERT(s->bytes == e->payload_bytes);
 		payloads[i] = node_payloads_at(&c->payloads, s->offset);
 	}
 	egress_send_append(c, m, payloads);

@@ -21,6 +21,7 @@
 
 static uint8_t ingress_refusal_status(int rc)
 {
+	RN_ASSERT(rc < 0);
 	switch (-rc) {
 	case RAFT_ERR_NOT_LEADER:
 		return DP_CLIENT_REDIRECT;
@@ -39,6 +40,7 @@ void node_ingress_propose(struct node_control *c)
 	if (p->count == 0) {
 		return;
 	}
+	RN_ASSERT(p->count <= c->cfg->batch_entries_max);
 	struct raft_event ev = {.type = RAFT_EVENT_PROPOSE,
 				.propose = {.entries = p->entries, .entries_count = p->count}};
 	uint64_t now = node_now_ns();
@@ -65,7 +67,9 @@ void node_ingress_propose(struct node_control *c)
 			 ? node_control_step(c, &ev)
 			 : -RAFT_ERR_NOT_LEADER;
 	if (rc == 0) {
-		RN_ASSERT(p->entries[0].index == next && p->entries[0].term == term);
+		RN_ASSERT(p->entries[0].index == next);
+		RN_ASSERT(p->entries[0].term == term);
+		RN_ASSERT(c->payloads.last_index >= next + p->count - 1); /* its slots stay */
 		c->counters.proposals++;
 		c->counters.proposed_entries += p->count;
 	} else {
@@ -108,6 +112,7 @@ static void ingress_receive_raft(struct node_control *c, const struct dp_rx_fram
 	/* Writes gathered so far go first: the message may append entries
 	 * (or end our leadership), and the ring's head must be theirs. */
 	node_ingress_propose(c);
+	RN_ASSERT(c->proposal.count == 0);
 	if (m->type == RAFT_MSG_APPEND && m->append.entries_count > 0) {
 		uint64_t bytes = 0;
 		for (uint32_t i = 0; i < m->append.entries_count; i++) {
@@ -131,6 +136,8 @@ static void ingress_gather_write(struct node_control *c, const struct dp_rx_fram
 	if (p->count == c->cfg->batch_entries_max) {
 		node_ingress_propose(c);
 	}
+	RN_ASSERT(p->count < c->cfg->batch_entries_max);
+	RN_ASSERT(p->count < RN_ARRAY_COUNT(p->slots));
 	/* The request's body as the wire carried it is the log entry. It was
 	 * decoded from one frame, so it fits one; it is written once, from the
 	 * decoded fields straight into the ring (the one copy). */
@@ -249,6 +256,7 @@ static void ingress_on_message(struct node_control *c, const struct dp_rx_msg *m
 uint32_t node_ingress_poll(struct node_control *c)
 {
 	struct node_rxtx_link *x = c->rxtx;
+	RN_ASSERT(x != NULL); /* wired before the first round */
 	struct dp_rx_msg *msgs[DP_BURST_MAX];
 	uint32_t n = dp_ring_pop_elems(&x->rx, msgs, DP_BURST_MAX);
 	RN_ASSERT(n <= DP_BURST_MAX);
@@ -262,6 +270,7 @@ uint32_t node_ingress_poll(struct node_control *c)
 		RN_ASSERT(pushed == n); /* the ring holds every message there is */
 	}
 	node_ingress_propose(c);
+	RN_ASSERT(c->proposal.count == 0);
 	if (c->apply.reads_in_round > 0) {
 		ingress_start_reads(c);
 	}

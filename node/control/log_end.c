@@ -17,7 +17,9 @@
 /* One step of waiting for the log stage. */
 static bool log_end_wait(struct node_log_end *le)
 {
+	RN_ASSERT(le->link != NULL);
 	const struct node_link_wait *w = &le->link->wait;
+	RN_ASSERT(w->stop != NULL);
 	return dp_stage_wait(w->colocated_poll != NULL, w->colocated_poll, w->colocated_ctx,
 			     w->stop);
 }
@@ -25,7 +27,9 @@ static bool log_end_wait(struct node_log_end *le)
 /* ops[0..count) in order, every one of them. */
 static int log_end_push(struct node_log_end *le, const struct node_log_op *ops, uint32_t count)
 {
+	RN_ASSERT(count > 0);
 	uint32_t pushed = dp_ring_push_elems(&le->link->ops, ops, count);
+	RN_ASSERT(pushed <= count);
 	while (pushed < count) {
 		le->ops_full_waits++;
 		if (!log_end_wait(le)) {
@@ -63,6 +67,7 @@ int node_log_add(struct node_log_end *le, const struct raft_entry *e, const void
 		 * call, which pushes the burst first). */
 		RN_ASSERT(le->burst[le->burst_count - 1].index + 1 == e->index);
 	}
+	RN_ASSERT(le->burst_count < NODE_LOG_BURST); /* a full burst was pushed */
 	le->burst[le->burst_count++] = (struct node_log_op){
 		.kind = NODE_LOG_OP_APPEND, .index = e->index, .term = e->term, .type = e->type,
 		.payload_bytes = e->payload_bytes, .ptr = payload};
@@ -72,6 +77,7 @@ int node_log_add(struct node_log_end *le, const struct raft_entry *e, const void
 int node_log_kick(struct node_log_end *le)
 {
 	int rc = log_end_push_burst(le);
+	RN_ASSERT(le->burst_count == 0);
 	const struct node_link_wait *w = &le->link->wait;
 	if (w->colocated_poll != NULL) {
 		w->colocated_poll(w->colocated_ctx); /* the write starts before messages go */
@@ -81,6 +87,7 @@ int node_log_kick(struct node_log_end *le)
 
 int node_log_save_hint(struct node_log_end *le, raft_index committed)
 {
+	RN_ASSERT(committed > 0);
 	struct node_log_op op = {.kind = NODE_LOG_OP_HINT, .index = committed};
 	return log_end_push_op(le, &op);
 }
@@ -88,6 +95,10 @@ int node_log_save_hint(struct node_log_end *le, raft_index committed)
 /* The call in the link's slot, synchronously. */
 static int log_end_call_wait(struct node_log_end *le)
 {
+	RN_ASSERT(le->link->call.kind == NODE_LOG_CALL_HARD_STATE ||
+		  le->link->call.kind == NODE_LOG_CALL_TRUNCATE);
+	/* One call at a time: every earlier one is done. */
+	RN_ASSERT(__atomic_load_n(&le->link->calls_done, __ATOMIC_ACQUIRE) <= le->calls_sent);
 	uint64_t seq = ++le->calls_sent;
 	struct node_log_op op = {.kind = NODE_LOG_OP_CALL, .index = seq, .ptr = &le->link->call};
 	int rc = log_end_push_op(le, &op);
@@ -116,7 +127,8 @@ int node_log_truncate(struct node_log_end *le, raft_index from)
 int node_log_read_start(struct node_log_end *le, const struct raft_message *m, void *buf,
 			size_t buf_bytes)
 {
-	RN_ASSERT(m->type == RAFT_MSG_APPEND && m->append.from_storage);
+	RN_ASSERT(m->type == RAFT_MSG_APPEND);
+	RN_ASSERT(m->append.from_storage);
 	RN_ASSERT(le->reads_taken <= le->reads_sent);
 	/* In flight, or done and not yet taken: the buffer is in use. */
 	if (le->reads_taken != le->reads_sent) {
@@ -144,11 +156,15 @@ int node_log_read_start(struct node_log_end *le, const struct raft_message *m, v
 
 const struct node_log_read *node_log_read_take(struct node_log_end *le)
 {
+	RN_ASSERT(le->reads_taken <= le->reads_sent);
+	/* The log stage finishes only reads it was given. */
+	RN_ASSERT(__atomic_load_n(&le->link->reads_done, __ATOMIC_ACQUIRE) <= le->reads_sent);
 	if (le->reads_taken == le->reads_sent ||
 	    __atomic_load_n(&le->link->reads_done, __ATOMIC_ACQUIRE) != le->reads_sent) {
 		return NULL;
 	}
 	le->reads_taken = le->reads_sent; /* the caller sends it before its next start */
+	RN_ASSERT(le->link->read.buf != NULL);
 	return &le->link->read;
 }
 

@@ -37,8 +37,12 @@ int node_control_init(struct node_control *c, const struct node_config *cfg)
 
 void node_control_wire(struct node_control *c, const struct node_control_wiring *w)
 {
-	RN_ASSERT(w->transport != NULL && w->stop != NULL && w->status != NULL);
-	RN_ASSERT(w->rxtx != NULL && w->log != NULL && w->apply != NULL);
+	RN_ASSERT(w->transport != NULL);
+	RN_ASSERT(w->stop != NULL);
+	RN_ASSERT(w->status != NULL);
+	RN_ASSERT(w->rxtx != NULL);
+	RN_ASSERT(w->log != NULL);
+	RN_ASSERT(w->apply != NULL);
 	RN_ASSERT(w->frame_body_bytes_max > 0);
 	c->transport = w->transport;
 	c->frame_body_bytes_max = w->frame_body_bytes_max;
@@ -83,7 +87,12 @@ static uint32_t loop_tick(struct node_control *c, uint64_t now_ns)
 uint32_t node_control_poll(void *ctx)
 {
 	struct node_control *c = ctx;
-	RN_ASSERT(c->raft != NULL && c->transport != NULL);
+	RN_ASSERT(c->raft != NULL);
+	RN_ASSERT(c->transport != NULL);
+	/* Every link wired (node_control_wire) before the first round. */
+	RN_ASSERT(c->rxtx != NULL);
+	RN_ASSERT(c->log.link != NULL);
+	RN_ASSERT(c->apply.link != NULL);
 	if (c->failed) {
 		return 0;
 	}

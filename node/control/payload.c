@@ -26,7 +26,8 @@
 
 int node_payloads_init(struct node_payloads *p, uint32_t entries_max, uint64_t bytes_max)
 {
-	RN_ASSERT((entries_max & (entries_max - 1)) == 0 && entries_max > 0);
+	RN_ASSERT(entries_max > 0);
+	RN_ASSERT((entries_max & (entries_max - 1)) == 0);
 	memset(p, 0, sizeof(*p));
 	p->bytes = malloc(bytes_max);
 	p->slots = calloc(entries_max, sizeof(*p->slots));
@@ -63,6 +64,7 @@ uint64_t node_payloads_used(const struct node_payloads *p)
  * are small next to the ring, so allow for one gap of the largest kind. */
 bool node_payloads_room(const struct node_payloads *p, uint64_t bytes, uint32_t count)
 {
+	RN_ASSERT(p->first_index <= p->last_index + 1);
 	uint64_t gap = count > 0 ? rn_min_u64(bytes, p->bytes_max) : 0;
 	return node_payloads_used(p) + bytes + gap <= p->bytes_max &&
 	       p->last_index + 1 - p->first_index + count <= p->mask + 1;
@@ -70,6 +72,7 @@ bool node_payloads_room(const struct node_payloads *p, uint64_t bytes, uint32_t 
 
 uint64_t node_payloads_alloc(struct node_payloads *p, uint32_t bytes)
 {
+	RN_ASSERT(p->bytes_max > 0);
 	uint64_t phys = p->head % p->bytes_max;
 	uint64_t pad = phys + bytes > p->bytes_max ? p->bytes_max - phys : 0;
 	if (bytes > p->bytes_max || p->head + pad + bytes - p->tail > p->bytes_max) {
@@ -77,6 +80,7 @@ uint64_t node_payloads_alloc(struct node_payloads *p, uint32_t bytes)
 	}
 	uint64_t offset = p->head + pad;
 	p->head = offset + bytes;
+	RN_ASSERT(offset % p->bytes_max + bytes <= p->bytes_max); /* a record never wraps */
 	return offset;
 }
 
@@ -86,6 +90,7 @@ void node_payloads_set(struct node_payloads *p, const struct node_slot *slot)
 	 * a restart or release left (then everything below is gone). */
 	RN_ASSERT(slot->index == p->last_index + 1);
 	RN_ASSERT(slot->index - p->first_index <= p->mask);
+	RN_ASSERT(slot->offset + slot->bytes <= p->head); /* its payload is allocated */
 	p->slots[slot->index & p->mask] = *slot;
 	p->last_index = slot->index;
 }
@@ -103,6 +108,7 @@ void node_payloads_truncate(struct node_payloads *p, raft_index index)
 		p->slots[i & p->mask].index = 0;
 	}
 	p->last_index = index - 1;
+	RN_ASSERT(p->first_index <= p->last_index + 1);
 }
 
 void node_payloads_release(struct node_payloads *p, raft_index index)
@@ -117,6 +123,8 @@ void node_payloads_release(struct node_payloads *p, raft_index index)
 	} else {
 		p->tail = p->slots[p->first_index & p->mask].offset;
 	}
+	RN_ASSERT(p->first_index <= p->last_index + 1);
+	RN_ASSERT(p->tail <= p->head);
 }
 
 void node_payloads_reset(struct node_payloads *p, raft_index prev_index)

@@ -31,6 +31,7 @@ __attribute__((format(printf, 2, 3))) static void status_add(struct status_buf *
 	if (b->truncated) {
 		return;
 	}
+	RN_ASSERT(b->used < b->bytes); /* room for the terminating NUL at least */
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(b->out + b->used, b->bytes - b->used, fmt, ap);
@@ -72,6 +73,7 @@ static void status_drops(struct node_control *c, struct status_buf *b)
 	const struct dp_wire_counters *w = &c->transport->wire.counters;
 	status_add(b, "\"drops\":{");
 	for (int rc = DP_ERR_DROP_FIRST; rc <= DP_ERR_DROP_LAST; rc++) {
+		RN_ASSERT(status_drop_names[rc - DP_ERR_DROP_FIRST] != NULL); /* a name each */
 		status_add(b, "%s\"%s\":%" PRIu64, rc == DP_ERR_DROP_FIRST ? "" : ",",
 			   status_drop_names[rc - DP_ERR_DROP_FIRST], dp_wire_dropped(w, rc));
 	}
@@ -104,6 +106,7 @@ static void status_head(struct node_control *c, struct status_buf *b)
 
 int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 {
+	RN_ASSERT(out_bytes > 0);
 	struct status_buf b = {.out = out, .bytes = out_bytes};
 	struct raft_counters rc;
 	struct node_log_figures lf;
@@ -158,6 +161,7 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 
 int node_status_json_brief(struct node_control *c, char *out, size_t out_bytes)
 {
+	RN_ASSERT(out_bytes > 0);
 	struct status_buf b = {.out = out, .bytes = out_bytes};
 	status_head(c, &b);
 	status_add(&b, "\"rollback\":{\"entries\":%" PRIu64 "},\"kv\":{\"keys\":%u,"
@@ -183,6 +187,8 @@ void node_status_refresh(struct node_control *c)
 	struct node_status_numbers n;
 	struct raft_counters rc;
 	struct node_log_figures lf;
+	_Static_assert(NODE_STATUS_VALUES == 19, "values[0..18] are set below, each once");
+	RN_ASSERT(c->status != NULL);
 	raft_get_counters(c->raft, &rc);
 	node_log_figures(&c->log, &lf);
 	snprintf(n.role, sizeof(n.role), "%s", raft_role_name(raft_role(c->raft)));

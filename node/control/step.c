@@ -42,6 +42,8 @@ static void control_log_role(struct node_control *c, const struct raft_update *u
 /* Fail-stop: the log cannot be trusted to have kept what we would promise. */
 void node_control_fail(struct node_control *c, const char *what, int rc, const char *msg)
 {
+	RN_ASSERT(rc != 0);
+	RN_ASSERT(c->stop != NULL);
 	if (c->failed) {
 		return;
 	}
@@ -57,6 +59,7 @@ void node_control_fail(struct node_control *c, const char *what, int rc, const c
 static void control_call_failed(struct node_control *c, const char *what, int rc)
 {
 	const char *failed_what, *msg;
+	RN_ASSERT(rc != 0);
 	if (rc == -ECANCELED) {
 		c->failed = true; /* stopping: leave the loop, acknowledge nothing */
 		return;
@@ -74,6 +77,7 @@ static void control_call_failed(struct node_control *c, const char *what, int rc
 static void control_truncate(struct node_control *c, raft_index from)
 {
 	raft_index last = c->payloads.last_index;
+	RN_ASSERT(from > 0);
 	if (from <= last) {
 		struct node_slot *s = node_payloads_slot(&c->payloads, last);
 		c->counters.entries_rolled_back += last - from + 1;
@@ -90,6 +94,7 @@ static void control_truncate(struct node_control *c, raft_index from)
 		return;
 	}
 	node_payloads_truncate(&c->payloads, from);
+	RN_ASSERT(c->payloads.last_index < from);
 }
 
 /* Step 2b: entries into the ring (a follower copies them out of the frame
@@ -99,6 +104,7 @@ static void control_truncate(struct node_control *c, raft_index from)
 static void control_write(struct node_control *c, const struct raft_entry *entries, uint32_t count)
 {
 	RN_ASSERT(count > 0);
+	RN_ASSERT(entries != NULL);
 	for (uint32_t i = 0; i < count && !c->failed; i++) {
 		const struct raft_entry *e = &entries[i];
 		struct node_slot *s = node_payloads_slot(&c->payloads, e->index);
@@ -115,7 +121,8 @@ static void control_write(struct node_control *c, const struct raft_entry *entri
 			node_payloads_set(&c->payloads, &fresh);
 			s = node_payloads_slot(&c->payloads, e->index);
 		}
-		RN_ASSERT(s != NULL && s->bytes == e->payload_bytes);
+		RN_ASSERT(s != NULL);
+		RN_ASSERT(s->bytes == e->payload_bytes);
 		int rc = node_log_add(&c->log, e, node_payloads_at(&c->payloads, s->offset));
 		if (rc != 0) {
 			control_call_failed(c, "log append", rc);
@@ -148,6 +155,9 @@ static void control_update(struct node_control *c, const struct raft_update *u)
 	if (c->failed) {
 		return; /* nothing of this update may leave */
 	}
+	/* Step 2 done: the ring holds every entry of the update. */
+	RN_ASSERT(u->entries_count == 0 ||
+		  c->payloads.last_index >= u->entries[u->entries_count - 1].index);
 	/* 3. Messages. */
 	for (uint32_t i = 0; i < u->msgs_count; i++) {
 		node_egress_send(c, &u->msgs[i]);
@@ -176,6 +186,7 @@ static bool control_stage_event(struct node_control *c, struct raft_event *ev)
 		return true;
 	}
 	raft_index applied = node_apply_applied(c);
+	RN_ASSERT(applied >= c->apply.applied_reported); /* published only grows */
 	if (applied > c->apply.applied_reported) {
 		c->apply.applied_reported = applied;
 		*ev = (struct raft_event){.type = RAFT_EVENT_APPLIED, .applied = {.index = applied}};
@@ -193,6 +204,8 @@ static int control_step_one(struct node_control *c, struct raft_event *ev)
 	control_update(c, &u);
 	if (ev->type == RAFT_EVENT_APPLIED) {
 		node_payloads_release(&c->payloads, raft_first_index(c->raft));
+		/* The ring frees nothing the core still holds. */
+		RN_ASSERT(c->payloads.first_index <= raft_first_index(c->raft));
 		node_apply_save_hint(c);
 	}
 	return rc;

@@ -37,8 +37,13 @@
 #include "common.h"
 #include "log_stage.h"
 
+_Static_assert(sizeof(struct node_log_op) % 4 == 0, "ring records are 4-byte multiples");
+_Static_assert(sizeof(struct node_log_report) % 4 == 0, "ring records are 4-byte multiples");
+
 static void log_stage_fail(struct node_log_stage *ls, const char *what, int rc)
 {
+	RN_ASSERT(rc != 0); /* only a failure is published */
+	RN_ASSERT(ls->log != NULL);
 	if (__atomic_load_n(&ls->link->failed_rc, __ATOMIC_RELAXED) != 0) {
 		return;
 	}
@@ -55,6 +60,7 @@ static bool log_stage_failed(const struct node_log_stage *ls)
 static void log_stage_publish_figures(struct node_log_stage *ls)
 {
 	struct store_stats st;
+	RN_ASSERT(ls->log != NULL);
 	store_stats(ls->log, &st);
 	__atomic_store_n(&ls->link->groups_published, st.groups_count, __ATOMIC_RELAXED);
 	__atomic_store_n(&ls->link->entries_published, st.entries_count, __ATOMIC_RELAXED);
@@ -83,9 +89,13 @@ static void log_stage_push_report(struct node_log_stage *ls)
 
 static void log_stage_flush_appends(struct node_log_stage *ls)
 {
+	RN_ASSERT(ls->batch_count <= NODE_LOG_BATCH_MAX);
 	if (ls->batch_count == 0) {
 		return;
 	}
+	/* One store_append takes consecutive entries only (log_stage_op). */
+	RN_ASSERT(ls->batch[ls->batch_count - 1].index ==
+		  ls->batch[0].index + ls->batch_count - 1);
 	int rc = 0;
 	if (!log_stage_failed(ls)) {
 		while ((rc = store_append(ls->log, ls->batch, ls->batch_count)) == -STORE_E_BUSY) {
@@ -104,6 +114,8 @@ static void log_stage_flush_appends(struct node_log_stage *ls)
 static void log_stage_call(struct node_log_stage *ls, struct node_log_call *c)
 {
 	int rc = -STORE_E_FAILED;
+	RN_ASSERT(!ls->draining); /* a draining stage refuses calls */
+	RN_ASSERT(ls->batch_count == 0); /* the appends before it went first */
 	if (log_stage_failed(ls)) {
 		c->rc = rc;
 		return;
@@ -116,6 +128,7 @@ static void log_stage_call(struct node_log_stage *ls, struct node_log_call *c)
 		}
 		break;
 	case NODE_LOG_CALL_TRUNCATE:
+		RN_ASSERT(c->index > 0);
 		rc = store_truncate_suffix(ls->log, c->index);
 		if (rc != 0) {
 			log_stage_fail(ls, "log truncation", rc);
@@ -140,6 +153,8 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 {
 	switch (op->kind) {
 	case NODE_LOG_OP_APPEND:
+		RN_ASSERT(op->index > 0);
+		RN_ASSERT(op->ptr != NULL || op->payload_bytes == 0);
 		if (ls->batch_count == NODE_LOG_BATCH_MAX ||
 		    (ls->batch_count > 0 && ls->batch[ls->batch_count - 1].index + 1 != op->index)) {
 			log_stage_flush_appends(ls);
@@ -147,6 +162,7 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 		ls->batch[ls->batch_count++] = (struct store_entry){
 			.index = op->index, .term = op->term, .type = op->type,
 			.payload = op->ptr, .payload_bytes = op->payload_bytes};
+		RN_ASSERT(ls->batch_count <= NODE_LOG_BATCH_MAX);
 		return 1;
 	case NODE_LOG_OP_HINT: {
 		log_stage_flush_appends(ls);
@@ -160,6 +176,9 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 		/* A read that fails is not a log failure: the caller drops what
 		 * it wanted to send, and Raft asks again. */
 		struct node_log_read *r = (struct node_log_read *)(uintptr_t)op->ptr;
+		RN_ASSERT(r == &ls->link->read);
+		/* Sequence numbers only grow (reads are one at a time). */
+		RN_ASSERT(op->index > __atomic_load_n(&ls->link->reads_done, __ATOMIC_RELAXED));
 		if (!ls->draining) {
 			raft_index first = r->msg.append.prev_index + 1;
 			uint32_t want = (uint32_t)rn_min_u64(r->msg.append.entries_count,
@@ -170,6 +189,7 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 								  : store_read(ls->log, first, r->buf,
 									       r->buf_bytes, r->entries,
 									       want);
+			RN_ASSERT(r->rc <= (int)want); /* at most what was asked */
 		}
 		__atomic_store_n(&ls->link->reads_done, op->index, __ATOMIC_RELEASE);
 		return 1;
@@ -177,6 +197,8 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 	case NODE_LOG_OP_CALL: {
 		log_stage_flush_appends(ls);
 		struct node_log_call *c = (struct node_log_call *)(uintptr_t)op->ptr;
+		RN_ASSERT(c == &ls->link->call);
+		RN_ASSERT(op->index > __atomic_load_n(&ls->link->calls_done, __ATOMIC_RELAXED));
 		if (!ls->draining) {
 			log_stage_call(ls, c);
 		} else {
@@ -199,10 +221,13 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 uint32_t node_log_stage_poll(void *ctx)
 {
 	struct node_log_stage *ls = ctx;
+	RN_ASSERT(ls->link != NULL);
+	RN_ASSERT(ls->log != NULL); /* attached before any lcore runs */
 	struct node_log_op ops[NODE_LOG_BURST];
 	uint32_t work = 0;
 	uint32_t n;
 	while ((n = dp_ring_pop_elems(&ls->link->ops, ops, NODE_LOG_BURST)) > 0) {
+		RN_ASSERT(n <= NODE_LOG_BURST);
 		for (uint32_t i = 0; i < n; i++) {
 			work += log_stage_op(ls, &ops[i]);
 		}
@@ -211,6 +236,7 @@ uint32_t node_log_stage_poll(void *ctx)
 		}
 	}
 	log_stage_flush_appends(ls);
+	RN_ASSERT(ls->batch_count == 0);
 	if (!log_stage_failed(ls)) {
 		/* Work is progress: a durable report, not every completion (a
 		 * group's write and its sync complete apart, and an lcore that
@@ -243,6 +269,8 @@ int node_log_stage_init(struct node_log_stage *ls, struct node_log_link *link)
 
 void node_log_stage_attach(struct node_log_stage *ls, struct store_log *log)
 {
+	RN_ASSERT(log != NULL);
+	RN_ASSERT(ls->link != NULL); /* initialized first */
 	ls->log = log;
 	log_stage_publish_figures(ls);
 }
@@ -270,6 +298,7 @@ void node_log_stage_stop(void *ctx)
 	while (dp_ring_count(&ls->link->ops) > 0) {
 		node_log_stage_poll(ls);
 	}
+	RN_ASSERT(ls->batch_count == 0); /* nothing staged is left behind */
 	if (!log_stage_failed(ls)) {
 		store_flush(ls->log);
 	}

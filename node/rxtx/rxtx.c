@@ -26,7 +26,8 @@ uint64_t node_rxtx_memory_bytes(uint8_t transport_kind)
 int node_rxtx_init(struct node_rxtx *x, struct node_rxtx_link *link, struct dp_transport *t,
 		   bool colocated)
 {
-	RN_ASSERT(t != NULL && link != NULL);
+	RN_ASSERT(t != NULL);
+	RN_ASSERT(link != NULL);
 	memset(x, 0, sizeof(*x));
 	memset(link, 0, sizeof(*link));
 	x->transport = t;
@@ -83,12 +84,16 @@ uint32_t node_rxtx_poll(void *ctx)
 {
 	struct node_rxtx *x = ctx;
 	struct node_rxtx_link *link = x->link;
+	RN_ASSERT(link != NULL);
 	RN_ASSERT(x->spare_count <= DP_BURST_MAX);
 	uint32_t work = dp_transport_tx_flush(x->transport);
 	if (x->spare_count < DP_BURST_MAX) {
 		x->spare_count += dp_ring_pop_elems(&link->done, x->spare + x->spare_count,
 						    DP_BURST_MAX - x->spare_count);
 	}
+	RN_ASSERT(x->spare_count <= DP_BURST_MAX);
+	/* The messages in the rx ring and the spares are distinct ones. */
+	RN_ASSERT(dp_ring_count(&link->rx) + x->spare_count <= NODE_RX_MSGS);
 	if (x->spare_count == 0) {
 		/* Status reads it from control's lcore. */
 		__atomic_store_n(&link->rx_msgs_exhausted, link->rx_msgs_exhausted + 1,
