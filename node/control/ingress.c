@@ -78,7 +78,13 @@ void node_ingress_propose(struct node_control *c)
 		if (leader && c->payloads.last_index >= next) {
 			node_payloads_truncate(&c->payloads, next);
 		}
-		c->payloads.head = p->head_before;
+		/* The batch's bytes go back, but never below the tail: the
+		 * refusing step may have released everything below the batch
+		 * (an APPLIED stepped in its wake), moving the tail to the
+		 * batch's first record or, with the ring empty, past it. A head
+		 * below the tail would read as a full ring for good. */
+		c->payloads.head = rn_max_u64(p->head_before, c->payloads.tail);
+		RN_ASSERT(c->payloads.tail <= c->payloads.head);
 		uint8_t status = ingress_refusal_status(rc);
 		for (uint32_t i = 0; i < p->count; i++) {
 			struct node_slot *s = &p->slots[i];

@@ -56,6 +56,8 @@ void node_payloads_fini(struct node_payloads *p)
 
 uint64_t node_payloads_used(const struct node_payloads *p)
 {
+	RN_ASSERT(p->tail <= p->head);
+	RN_ASSERT(p->head - p->tail <= p->bytes_max);
 	return p->head - p->tail;
 }
 
@@ -73,6 +75,7 @@ bool node_payloads_room(const struct node_payloads *p, uint64_t bytes, uint32_t 
 uint64_t node_payloads_alloc(struct node_payloads *p, uint32_t bytes)
 {
 	RN_ASSERT(p->bytes_max > 0);
+	RN_ASSERT(p->tail <= p->head);
 	uint64_t phys = p->head % p->bytes_max;
 	uint64_t pad = phys + bytes > p->bytes_max ? p->bytes_max - phys : 0;
 	if (bytes > p->bytes_max || p->head + pad + bytes - p->tail > p->bytes_max) {
