@@ -84,31 +84,6 @@ static void apply_reply(struct node_apply_stage *as, struct node_apply_out *o,
 	RN_ASSERT(pushed == 1); /* apply_room() */
 }
 
-/* Decodes and applies one committed client request (the same bytes on
- * every node: every node does the same with them). */
-static void apply_bytes(struct node_kv *kv, raft_index index, const uint8_t *bytes,
-			uint32_t count, struct node_kv_result *res)
-{
-	struct dp_client_request req;
-	RN_ASSERT(bytes != NULL);
-	RN_ASSERT(count > 0); /* an empty entry carries no request (apply_entry) */
-	*res = (struct node_kv_result){.status = NODE_KV_BAD_COMMAND};
-	if (dp_wire_request_body_decode(bytes, count, &req) == 0 &&
-	    (req.op == DP_CLIENT_PUT || req.op == DP_CLIENT_DELETE || req.op == DP_CLIENT_CAS) &&
-	    req.key_bytes <= UINT16_MAX) {
-		struct node_kv_command c = {
-			.op = req.op == DP_CLIENT_PUT ? NODE_KV_PUT
-			      : req.op == DP_CLIENT_DELETE ? NODE_KV_DEL : NODE_KV_CAS,
-			.client_id = req.client_id, .seq = req.request_seq,
-			.key = req.key, .key_bytes = (uint16_t)req.key_bytes,
-			.value = req.value, .value_bytes = req.value_bytes,
-			.expected = req.expect, .expected_bytes = req.expect_bytes};
-		node_kv_apply_command(kv, index, &c, res);
-	} else {
-		node_kv_skip(kv, index);
-	}
-}
-
 /* One committed entry: a client request, or (a leader's no-op) nothing.
  * Returns whether it carried a request. */
 static bool apply_entry(struct node_kv *kv, raft_index index, uint8_t type, const uint8_t *bytes,
@@ -119,7 +94,7 @@ static bool apply_entry(struct node_kv *kv, raft_index index, uint8_t type, cons
 		node_kv_skip(kv, index);
 		return false;
 	}
-	apply_bytes(kv, index, bytes, count, res);
+	node_kv_apply_request(kv, index, bytes, count, res);
 	RN_ASSERT(node_kv_applied_index(kv) == index); /* applied or skipped, never neither */
 	return true;
 }

@@ -94,6 +94,12 @@ void node_kv_destroy(struct node_kv *kv);
  * (node_kv_skip) and answer NODE_KV_BAD_COMMAND. */
 void node_kv_apply_command(struct node_kv *kv, raft_index index, const struct node_kv_command *c,
 			   struct node_kv_result *res);
+/* A committed client request as the log keeps it: the request body the
+ * wire carried (dataplane.h's client codec, which validates it). A write
+ * (put, delete, cas) is applied; anything else, or bytes that do not
+ * decode, leave the state as it is with NODE_KV_BAD_COMMAND (apply/request.c). */
+void node_kv_apply_request(struct node_kv *kv, raft_index index, const uint8_t *body,
+			   uint32_t body_bytes, struct node_kv_result *res);
 /* A committed entry that carries no command (a leader's no-op). */
 void node_kv_skip(struct node_kv *kv, raft_index index);
 

@@ -8,8 +8,9 @@
  * Method: commands travel as the daemon's do: a client request body
  * encoded by the dataplane's codec (dp_wire_request_body, the bytes the log
  * keeps), decoded by dp_wire_request_body_decode and applied the way the
- * apply stage does it (apply.c: writes through node_kv_apply_command,
- * anything else skipped and answered NODE_KV_BAD_COMMAND); reads through
+ * apply stage does it (node_kv_apply_request: writes through
+ * node_kv_apply_command, anything else skipped and answered
+ * NODE_KV_BAD_COMMAND); reads through
  * node_kv_get, the daemon's read path. A seeded random run of 200,000
  * commands against a plain reference model; two instances fed the same
  * commands must agree, and a third that only writes the final state must
@@ -40,31 +41,12 @@ static void applier_init(struct applier *a, const struct node_kv_config *cfg)
 	assert_int_equal(node_kv_create(cfg, &a->kv), 0);
 }
 
-/*
- * One committed entry of `bytes` (a request body): what the apply stage
- * does with it (apply.c, apply_bytes; static there, so mirrored here and
- * kept in step by hand). A body that does not decode, or a request that is
- * no write (reads never go through the log), changes nothing but the
- * applied index, and its answer is NODE_KV_BAD_COMMAND.
- */
+/* One committed entry of `bytes` (a request body), applied as the apply
+ * stage applies it: node_kv_apply_request. */
 static struct node_kv_result apply_body(struct applier *a, const uint8_t *bytes, size_t count)
 {
-	struct dp_client_request req;
-	struct node_kv_result r = {.status = NODE_KV_BAD_COMMAND};
-	if (dp_wire_request_body_decode(bytes, count, &req) == 0 &&
-	    (req.op == DP_CLIENT_PUT || req.op == DP_CLIENT_DELETE || req.op == DP_CLIENT_CAS) &&
-	    req.key_bytes <= UINT16_MAX) {
-		struct node_kv_command c = {
-			.op = req.op == DP_CLIENT_PUT ? NODE_KV_PUT
-			      : req.op == DP_CLIENT_DELETE ? NODE_KV_DEL : NODE_KV_CAS,
-			.client_id = req.client_id, .seq = req.request_seq,
-			.key = req.key, .key_bytes = (uint16_t)req.key_bytes,
-			.value = req.value, .value_bytes = req.value_bytes,
-			.expected = req.expect, .expected_bytes = req.expect_bytes};
-		node_kv_apply_command(a->kv, ++a->index, &c, &r);
-	} else {
-		node_kv_skip(a->kv, ++a->index);
-	}
+	struct node_kv_result r;
+	node_kv_apply_request(a->kv, ++a->index, bytes, (uint32_t)count, &r);
 	return r;
 }
 
