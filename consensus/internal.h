@@ -21,7 +21,7 @@
 
 /* In-memory window of log metadata (payloads stay with the caller). */
 struct raft_log {
-	struct raft_entry *ring; /* capacity = mask + 1, a power of two */
+	struct raft_entry *ring; /* capacity = mask + 1, a power of two (asserted at create) */
 	uint64_t mask;
 	raft_index first_index; /* lowest index held (released below it) */
 	raft_index last_index;	/* 0 when empty */
@@ -73,7 +73,7 @@ struct raft {
 	uint32_t election_timeout_ticks; /* randomized, [min, 2 * min) */
 	uint64_t rng_state;
 
-	/* Candidate / precandidate: votes by member slot. */
+	/* Candidate / precandidate: votes by member slot, one bit each. */
 	uint32_t votes_granted_mask;
 	uint32_t votes_rejected_mask;
 
@@ -107,6 +107,9 @@ struct raft {
 	uint64_t steps;
 	int planted_bug; /* enum raft_planted_bug; always 0 in production */
 };
+
+_Static_assert(RAFT_NODES_MAX <= 8 * sizeof(((struct raft *)0)->votes_granted_mask),
+	       "a vote mask has a bit for every member slot");
 
 /* Planted bugs compile away in the production core. */
 #ifdef RAFT_PLANTED_BUGS
