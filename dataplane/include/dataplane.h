@@ -99,7 +99,8 @@ enum dp_frame_type {
 	DP_FRAME_CLIENT_REPLY = 33,
 };
 #ifndef __cplusplus
-_Static_assert(RAFT_MSG_APPEND == 1 && RAFT_MSG_READ_INDEX_RESP == 11, "raft types are 1..11");
+_Static_assert(RAFT_MSG_APPEND == 1, "raft types are 1..11");
+_Static_assert(RAFT_MSG_READ_INDEX_RESP == 11, "raft types are 1..11");
 _Static_assert(DP_FRAME_CLIENT_REQUEST >= RAFT_MSG_TYPE_COUNT, "client types follow them");
 #endif
 
@@ -130,7 +131,9 @@ struct dp_wire_hdr {
 	uint32_t msg_body_bytes;    /* body bytes of the whole message */
 	uint32_t frag_offset_bytes; /* where this frame's body starts in it */
 };
-#ifndef __cplusplus
+#ifdef __cplusplus
+static_assert(sizeof(struct dp_wire_hdr) == DP_RAFT_HDR_BYTES, "raft header is 48 bytes");
+#else
 _Static_assert(sizeof(struct dp_wire_hdr) == DP_RAFT_HDR_BYTES, "raft header is 48 bytes");
 _Static_assert(DP_RAFT_HDR_BYTES == 4 + 1 + 1 + 2 + 4 * 4 + 2 * 8 + 2 * 4,
 	       "the fields add up to the struct: no padding");
