@@ -3,7 +3,7 @@
  * hist.h - a log-linear latency histogram for the benchmarks (storebench,
  * raftbench): 128 sub-buckets per power of two, so any percentile it
  * reports is within 0.4 % of the true sample value (the bucket's middle,
- * and a bucket spans 1/128 of its lower bound). Fixed size (about 60 KiB),
+ * and a bucket spans 1/128 of its lower bound). Fixed size (58 KiB),
  * O(1) to record, mergeable across threads or runs. Values are unitless
  * (the benchmarks record nanoseconds); 0 .. UINT64_MAX all fit.
  */
@@ -26,6 +26,10 @@ struct bench_hist {
 	uint64_t max;
 	double sum;
 };
+#ifndef __cplusplus
+_Static_assert((1u << BENCH_HIST_SUB_BITS) == 128, "128 sub-buckets per power of two");
+_Static_assert(sizeof(struct bench_hist) / 1024 == 58, "58 KiB");
+#endif
 
 void bench_hist_reset(struct bench_hist *h);
 void bench_hist_record(struct bench_hist *h, uint64_t value);

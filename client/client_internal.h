@@ -20,6 +20,7 @@
 #define CLIENT_SLOT_BITS 20u
 #define CLIENT_INFLIGHT_MAX (1u << CLIENT_SLOT_BITS)
 #define CLIENT_SLOT_MASK ((uint64_t)CLIENT_INFLIGHT_MAX - 1)
+_Static_assert(CLIENT_SLOT_BITS <= 32, "a slot index (uint32_t) fits the low bits of request_seq");
 /* Bytes of key + value + expect one request may carry: what is left of a
  * frame once the headers, the tag and the request's fixed part are in. */
 #define CLIENT_REQUEST_DATA_BYTES_MAX                                                    \

@@ -28,6 +28,8 @@ static const bool convert_legal[5][5] = {
 		[RAFT_FOLLOWER] = true, /* higher term, CheckQuorum, transfer */
 	},
 };
+_Static_assert(RN_ARRAY_COUNT(convert_legal) == RAFT_LEADER + 1, "a row for every role");
+_Static_assert(RN_ARRAY_COUNT(convert_legal[0]) == RAFT_LEADER + 1, "a column for every role");
 
 static void convert_set_role(struct raft *r, uint8_t role)
 {

@@ -132,7 +132,9 @@ int raft_create_from(const struct raft_config *c, const struct raft_hard_state *
 	r->cfg = *c;
 	r->member_slot_self = election_member_slot(r, c->id);
 	r->quorum = c->members_count / 2 + 1;
+	RN_ASSERT(r->member_slot_self < c->members_count); /* create_config_valid found it */
 	r->log.mask = c->log_entries_max - 1u;
+	RN_ASSERT((r->log.mask & (r->log.mask + 1)) == 0); /* a power of two: index & mask */
 	/* Everything up to prev_index is released: durable, and committed by
 	 * the caller's promise (see raft_create_from in consensus.h), so the
 	 * window's floor never sits above the commit index. */

@@ -18,6 +18,7 @@ void election_reset_timer(struct raft *r)
 {
 	uint32_t min_ticks = r->cfg.election_timeout_ticks;
 
+	RN_ASSERT(min_ticks > 0); /* create_config_valid: > heartbeat >= 1 */
 	r->election_elapsed_ticks = 0;
 	r->election_timeout_ticks = min_ticks + (uint32_t)(election_rand(r) % min_ticks);
 	RN_ASSERT(r->election_timeout_ticks >= min_ticks);

@@ -52,7 +52,8 @@ int raft_planted_bug_parse(const char *name)
  */
 void raft_plant_bug(struct raft *r, int bug)
 {
-	RN_ASSERT(bug >= 0 && bug < RAFT_BUG_COUNT);
+	RN_ASSERT(bug >= 0);
+	RN_ASSERT(bug < RAFT_BUG_COUNT);
 	r->planted_bug = bug;
 	if (bug == RAFT_BUG_FORGET_VOTE_ON_RESTART && r->steps == 0) {
 		r->vote = RAFT_NODE_NONE;

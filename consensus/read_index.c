@@ -103,6 +103,8 @@ void read_index_confirm(struct raft *r)
 {
 	uint32_t done = 0;
 
+	RN_ASSERT(r->role == RAFT_LEADER);
+
 	for (; done < r->reads_count; done++) {
 		const struct raft_read_pending *p = &r->reads[done];
 		if (p->read_seq == 0) {
@@ -130,6 +132,7 @@ void read_index_on_commit(struct raft *r)
 {
 	bool started = false;
 
+	RN_ASSERT(r->role == RAFT_LEADER);
 	if (!read_index_committed_in_term(r)) {
 		return;
 	}

@@ -108,6 +108,8 @@ void recv_append(struct raft *r, const struct raft_message *m)
 	raft_term prev_term = m->append.prev_term;
 
 	RN_ASSERT(r->role == RAFT_FOLLOWER);
+	RN_ASSERT(m->term == r->term);
+	RN_ASSERT(m->from == r->leader_id);
 	r->election_elapsed_ticks = 0;
 
 	/* Entries up to our commit index are committed and therefore already
@@ -168,6 +170,8 @@ void recv_append_persisted(struct raft *r)
 void recv_heartbeat(struct raft *r, const struct raft_message *m)
 {
 	RN_ASSERT(r->role == RAFT_FOLLOWER);
+	RN_ASSERT(m->term == r->term);
+	RN_ASSERT(m->from == r->leader_id);
 	r->election_elapsed_ticks = 0;
 	raft_index commit = rn_min_u64(m->heartbeat.commit_index, r->log.last_index);
 	if (commit > r->commit_index) {

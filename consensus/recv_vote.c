@@ -58,6 +58,7 @@ void recv_vote_resp(struct raft *r, const struct raft_message *m)
 {
 	bool prevote = m->type == RAFT_MSG_PREVOTE_RESP;
 
+	RN_ASSERT(m->type == RAFT_MSG_VOTE_RESP || m->type == RAFT_MSG_PREVOTE_RESP);
 	if ((prevote && r->role != RAFT_PRECANDIDATE) || (!prevote && r->role != RAFT_CANDIDATE)) {
 		return; /* a late answer to an election that is over */
 	}

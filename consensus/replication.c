@@ -63,6 +63,7 @@ static void replication_become_replicate(struct raft_progress *pr)
 
 void replication_reset_progress(struct raft *r)
 {
+	RN_ASSERT(r->role == RAFT_LEADER);
 	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
 		struct raft_progress *pr = &r->progress[i];
 		*pr = (struct raft_progress){
@@ -147,6 +148,7 @@ void replication_broadcast_append(struct raft *r, bool send_if_empty)
 
 void replication_broadcast_heartbeat(struct raft *r, uint64_t read_seq)
 {
+	RN_ASSERT(r->role == RAFT_LEADER);
 	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
 		if (i == r->member_slot_self) {
 			continue;
@@ -187,6 +189,8 @@ bool replication_maybe_commit(struct raft *r)
 	uint32_t quorum = election_quorum(r);
 
 	RN_ASSERT(r->role == RAFT_LEADER);
+	RN_ASSERT(quorum >= 1);
+	RN_ASSERT(quorum <= r->cfg.members_count);
 	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
 		match[i] = i == r->member_slot_self ? r->persisted_index : r->progress[i].match_index;
 	}
@@ -256,7 +260,9 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 	uint32_t slot = election_member_slot(r, m->from);
 	struct raft_progress *pr = &r->progress[slot];
 
-	RN_ASSERT(slot < r->cfg.members_count && slot != r->member_slot_self);
+	RN_ASSERT(r->role == RAFT_LEADER);
+	RN_ASSERT(slot < r->cfg.members_count);
+	RN_ASSERT(slot != r->member_slot_self);
 	pr->recent_active = true;
 	if (m->append_resp.reject) {
 		replication_on_reject(r, slot, m);
@@ -300,7 +306,9 @@ void replication_recv_heartbeat_resp(struct raft *r, const struct raft_message *
 	uint32_t slot = election_member_slot(r, m->from);
 	struct raft_progress *pr = &r->progress[slot];
 
-	RN_ASSERT(slot < r->cfg.members_count && slot != r->member_slot_self);
+	RN_ASSERT(r->role == RAFT_LEADER);
+	RN_ASSERT(slot < r->cfg.members_count);
+	RN_ASSERT(slot != r->member_slot_self);
 	pr->recent_active = true;
 	pr->read_seq_acked = rn_max_u64(pr->read_seq_acked, m->heartbeat_resp.read_seq);
 	/* The follower is alive: un-pause a lost probe, and make room in a
@@ -324,6 +332,7 @@ void replication_recv_heartbeat_resp(struct raft *r, const struct raft_message *
 /* The leader's own write became durable: it may complete a quorum. */
 void replication_leader_persisted(struct raft *r)
 {
+	RN_ASSERT(r->role == RAFT_LEADER);
 	if (replication_maybe_commit(r)) {
 		replication_broadcast_append(r, true);
 	}

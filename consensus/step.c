@@ -10,6 +10,10 @@
 
 struct raft_message *step_msg_new(struct raft *r, uint8_t type, raft_node_id to)
 {
+	RN_ASSERT(type > 0);
+	RN_ASSERT(type < RAFT_MSG_TYPE_COUNT);
+	RN_ASSERT(to != RAFT_NODE_NONE);
+	RN_ASSERT(to != r->cfg.id); /* every recipient is a peer */
 	if (r->msgs_count >= RAFT_MSGS_PER_STEP_MAX) {
 		return NULL; /* bounded: the next tick or ack sends it */
 	}
@@ -300,7 +304,9 @@ int raft_step(struct raft *r, struct raft_event *event, struct raft_update *upda
 	raft_node_id vote_before;
 	int rc = 0;
 
-	RN_ASSERT(r != NULL && event != NULL && update != NULL);
+	RN_ASSERT(r != NULL);
+	RN_ASSERT(event != NULL);
+	RN_ASSERT(update != NULL);
 	step_begin(r, update, &term_before, &vote_before);
 	switch (event->type) {
 	case RAFT_EVENT_RECEIVE:

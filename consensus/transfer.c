@@ -41,6 +41,8 @@ int transfer_start(struct raft *r, raft_node_id target)
 /* The target acknowledged more of the log: hand over once it has it all. */
 void transfer_on_progress(struct raft *r, uint32_t slot)
 {
+	RN_ASSERT(r->role == RAFT_LEADER);
+	RN_ASSERT(slot < r->cfg.members_count);
 	if (r->transfer_target == RAFT_NODE_NONE || r->cfg.members[slot] != r->transfer_target) {
 		return;
 	}
@@ -51,6 +53,7 @@ void transfer_on_progress(struct raft *r, uint32_t slot)
 
 void transfer_tick(struct raft *r)
 {
+	RN_ASSERT(r->role == RAFT_LEADER);
 	if (r->transfer_target == RAFT_NODE_NONE) {
 		return;
 	}

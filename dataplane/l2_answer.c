@@ -61,7 +61,10 @@ static size_t l2_arp(const struct dp_host *host, uint8_t *f, size_t frame_bytes)
 	wire_st32_be(arp + 14, host->ip);
 	memcpy(arp + 18, asker_mac, 6);
 	memcpy(arp + 24, asker_ip, 4);
-	return frame_bytes; /* keep any padding: the frame stays >= 60 bytes */
+	/* The reply is as long as the request, padding included: a request
+	 * padded to the 60-byte Ethernet minimum gets a padded reply. An
+	 * unpadded one (42 bytes, as a veth may deliver it) gets 42 back. */
+	return frame_bytes;
 }
 
 static size_t l2_icmp_echo(const struct dp_host *host, uint8_t *f, size_t frame_bytes)

@@ -29,6 +29,7 @@
 
 #define PORT_DESC_COUNT_DEFAULT 1024u
 #define PORT_MBUFS_COUNT_DEFAULT 8191u /* 2^n - 1: the mempool's best size */
+_Static_assert((PORT_MBUFS_COUNT_DEFAULT & (PORT_MBUFS_COUNT_DEFAULT + 1)) == 0, "2^n - 1");
 #define PORT_MBUF_CACHE_COUNT 256u
 
 int dp_port_find(const char *name, uint16_t *port_id)

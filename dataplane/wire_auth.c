@@ -35,6 +35,7 @@ _Static_assert(DP_KEY_BYTES == 2 * crypto_shorthash_siphashx24_KEYBYTES, "two si
 _Static_assert(DP_TAG_BYTES == crypto_shorthash_siphashx24_BYTES, "siphashx24 tag");
 _Static_assert(crypto_generichash_blake2b_SALTBYTES == 16, "blake2b salt");
 _Static_assert(crypto_generichash_blake2b_PERSONALBYTES == 16, "blake2b personal");
+_Static_assert(DP_RAFT_HDR_BYTES + DP_TAG_BYTES == 64, "header || digest: one 64-byte SipHash");
 
 int wire_auth_derive_key(uint8_t key[DP_KEY_BYTES], uint32_t cluster_id,
 			 const uint8_t *secret, size_t secret_bytes)

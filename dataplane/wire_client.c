@@ -11,13 +11,11 @@
  *
  * A request names a key of 1..DP_CLIENT_KEY_BYTES_MAX bytes; only PUT and
  * CAS carry a value and only CAS an expected value. Lengths must add up to
- * the body exactly; they are summed in 64 bits so no u32 can wrap.
+ * the body exactly; they are summed in 64 bits so no u32 can wrap. The
+ * fixed sizes are asserted against these layouts in dataplane.h.
  */
 #include "common.h"
 #include "wire_internal.h"
-
-_Static_assert(DP_CLIENT_REQUEST_FIXED_BYTES == 8 + 8 + 1 + 3 + 4 + 4 + 4, "request layout");
-_Static_assert(DP_CLIENT_REPLY_FIXED_BYTES == 8 + 8 + 1 + 3 + 4 + 4 + 4, "reply layout");
 
 size_t wire_request_body_bytes(const struct dp_client_request *req)
 {

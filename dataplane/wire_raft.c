@@ -17,6 +17,8 @@
  *   READ_INDEX        ctx u64
  *   READ_INDEX_RESP   ctx u64, read_index u64
  *
+ * (Each fixed size is asserted against its layout in dataplane.h.)
+ *
  * Decoding checks lengths exactly (no trailing bytes), booleans are 0 or 1,
  * reserved bytes are 0, entries are consecutive from prev_index + 1 with
  * terms that never decrease and never exceed the message's term. The

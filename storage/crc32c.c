@@ -24,6 +24,7 @@
 
 /* Filled once by a constructor before main() and read-only afterwards. */
 static uint32_t crc32c_table8[8][256];
+_Static_assert(sizeof(crc32c_table8) == 8 * 1024, "the slicing-by-8 table is 8 KiB");
 
 __attribute__((constructor)) static void crc32c_table_init(void)
 {

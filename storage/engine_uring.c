@@ -45,6 +45,7 @@
 #include "engine.h"
 
 enum { URING_OP_WRITE = 1, URING_OP_SYNC = 2, URING_OP_READ = 3 };
+_Static_assert(URING_OP_READ <= 0xff, "an op fits bits 0..7 of user_data");
 
 /* Registered file slots, and the fds that can be mapped to one (fds are
  * small integers; a larger one just stays a plain fd). */

@@ -33,6 +33,10 @@ struct state_slot {
 	uint8_t reserved_tail[8];
 };
 _Static_assert(sizeof(struct state_slot) == 64, "state slot layout");
+_Static_assert(offsetof(struct state_slot, magic) == 4, "the CRC covers bytes 4..63");
+_Static_assert(sizeof(struct state_slot) <= STORE_STATE_SLOT_BYTES, "a slot fits its 4 KiB block");
+_Static_assert(STATE_SLOT_MAGIC == ('R' | 'N' << 8 | 'S' << 16 | (uint32_t)'T' << 24),
+	       "the magic reads \"RNST\" on disk");
 
 static uint32_t state_slot_crc(const struct state_slot *slot)
 {

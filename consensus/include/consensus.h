@@ -79,6 +79,13 @@ struct raft_entry {
 	uint8_t type;		/* enum raft_entry_type */
 	uint8_t reserved[3];
 };
+/* Layout checks in C only: C++ (bench/) reads this header too, where
+ * _Static_assert is not a keyword; every C file that includes it checks. */
+#ifndef __cplusplus
+_Static_assert(sizeof(struct raft_entry) == 32, "struct raft_entry is 32 bytes");
+_Static_assert(sizeof(uintptr_t) <= sizeof(((struct raft_entry *)0)->payload),
+	       "a pointer (an mbuf) fits the 64-bit payload handle");
+#endif
 
 /* Persistent state on every server (§3.8, Figure 3.1). */
 struct raft_hard_state {
@@ -100,6 +107,10 @@ enum raft_msg_type {
 	RAFT_MSG_READ_INDEX_RESP = 11,
 };
 #define RAFT_MSG_TYPE_COUNT 12u
+#ifndef __cplusplus
+_Static_assert(RAFT_MSG_TYPE_COUNT == RAFT_MSG_READ_INDEX_RESP + 1u,
+	       "types are 1..RAFT_MSG_TYPE_COUNT - 1 (tables indexed by type)");
+#endif
 
 struct raft_msg_append {
 	raft_index prev_index;

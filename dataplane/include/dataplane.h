@@ -72,6 +72,23 @@ extern "C" {
 #define DP_READ_INDEX_RESP_BYTES 16u
 #define DP_CLIENT_REQUEST_FIXED_BYTES 32u
 #define DP_CLIENT_REPLY_FIXED_BYTES 32u
+/* Each size is the sum of its fields as laid out in wire_raft.c and
+ * wire_client.c (C only: C++ in bench/ reads this header too). */
+#ifndef __cplusplus
+_Static_assert(DP_FRAME_OVERHEAD_BYTES == 14 + 20 + 8 + 48 + 16,
+	       "eth (14) | ipv4 (20) | udp (8) | raft header (48) | body | tag (16)");
+_Static_assert(DP_APPEND_FIXED_BYTES == 8 + 8 + 8 + 4 + 4, "append: 3 u64, count u32, 0 u32");
+_Static_assert(DP_APPEND_ENTRY_HDR_BYTES == 8 + 8 + 4 + 1 + 3, "entry: 2 u64, u32, u8, 0[3]");
+_Static_assert(DP_APPEND_RESP_BYTES == 1 + 7 + 4 * 8, "append_resp: u8, 0[7], 4 u64");
+_Static_assert(DP_VOTE_BYTES == 8 + 8 + 1 + 7, "vote: 2 u64, u8, 0[7]");
+_Static_assert(DP_VOTE_RESP_BYTES == 1 + 7, "vote_resp: u8, 0[7]");
+_Static_assert(DP_HEARTBEAT_BYTES == 8 + 8, "heartbeat: 2 u64");
+_Static_assert(DP_HEARTBEAT_RESP_BYTES == 8, "heartbeat_resp: u64");
+_Static_assert(DP_READ_INDEX_BYTES == 8, "read_index: u64");
+_Static_assert(DP_READ_INDEX_RESP_BYTES == 8 + 8, "read_index_resp: 2 u64");
+_Static_assert(DP_CLIENT_REQUEST_FIXED_BYTES == 8 + 8 + 1 + 1 + 2 + 4 + 4 + 4, "request layout");
+_Static_assert(DP_CLIENT_REPLY_FIXED_BYTES == 8 + 8 + 1 + 3 + 4 + 4 + 4, "reply layout");
+#endif
 
 /* Client keys are short; values may fill a frame. */
 #define DP_CLIENT_KEY_BYTES_MAX 256u
@@ -81,6 +98,11 @@ enum dp_frame_type {
 	DP_FRAME_CLIENT_REQUEST = 32,
 	DP_FRAME_CLIENT_REPLY = 33,
 };
+#ifndef __cplusplus
+_Static_assert(RAFT_MSG_APPEND == 1, "raft types are 1..11");
+_Static_assert(RAFT_MSG_READ_INDEX_RESP == 11, "raft types are 1..11");
+_Static_assert(DP_FRAME_CLIENT_REQUEST >= RAFT_MSG_TYPE_COUNT, "client types follow them");
+#endif
 
 /* Raft header flags. */
 enum dp_hdr_flags {
@@ -113,6 +135,8 @@ struct dp_wire_hdr {
 static_assert(sizeof(struct dp_wire_hdr) == DP_RAFT_HDR_BYTES, "raft header is 48 bytes");
 #else
 _Static_assert(sizeof(struct dp_wire_hdr) == DP_RAFT_HDR_BYTES, "raft header is 48 bytes");
+_Static_assert(DP_RAFT_HDR_BYTES == 4 + 1 + 1 + 2 + 4 * 4 + 2 * 8 + 2 * 4,
+	       "the fields add up to the struct: no padding");
 #endif
 
 /* ---- Errors and drop reasons ------------------------------------------- */
@@ -221,6 +245,9 @@ enum dp_client_op {
 	 * (4 bytes, little-endian); the key is ignored (send "leader"). */
 	DP_CLIENT_TRANSFER = 7,
 };
+#ifndef __cplusplus
+_Static_assert(sizeof(raft_node_id) == 4, "a TRANSFER value is one node id");
+#endif
 #define DP_CLIENT_OP_LAST DP_CLIENT_TRANSFER
 
 /* Request flags (byte 17 of the request body). */
@@ -756,6 +783,10 @@ struct dp_lcore {
 	uint32_t sleep_us;
 	struct dp_lcore_stats stats;
 } __attribute__((aligned(64)));
+#ifndef __cplusplus
+_Static_assert(_Alignof(struct dp_lcore) == 64, "a dp_lcore starts a cache line");
+_Static_assert(sizeof(struct dp_lcore) % 64 == 0, "and ends one: no line shared");
+#endif
 
 void dp_lcore_init(struct dp_lcore *l, const struct dp_lcore_config *cfg);
 /* -DP_ERR_TOO_BIG when the lcore already has DP_LCORE_STAGES_MAX stages. */

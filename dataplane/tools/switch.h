@@ -40,6 +40,8 @@
 #define SW_RULES_BYTES_MAX 65536u
 
 typedef uint32_t sw_port_mask;
+_Static_assert(SW_PORTS_MAX <= 8 * sizeof(sw_port_mask), "a port set is one bit mask");
+_Static_assert((SW_MACS_SLOTS & (SW_MACS_SLOTS - 1)) == 0, "MAC slots: a power of two");
 
 struct sw_rules {
 	uint8_t drop_pct[SW_PORTS_MAX][SW_PORTS_MAX]; /* [ingress][egress], 0..100 */

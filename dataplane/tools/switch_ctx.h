@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/un.h>
 
 #include "dataplane.h"
 #include "switch.h"
@@ -19,6 +20,10 @@
 #define SWITCH_HOUSEKEEP_MS 100u
 #define SWITCH_STATS_MS 1000u
 #define SWITCH_STATS_BYTES 8192u /* a header line + ~150 bytes a port */
+_Static_assert((SWITCH_MBUFS_PER_PORT & (SWITCH_MBUFS_PER_PORT + 1)) == 0, "2^n - 1");
+_Static_assert(1024 + 150 * SW_PORTS_MAX <= SWITCH_STATS_BYTES, "header + 150 bytes a port");
+_Static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) == SWITCH_PATH_BYTES, "sun_path");
+_Static_assert(1 + RAFT_NODES_MAX <= SW_PORTS_MAX, "the kernel port and every node fit");
 
 struct switch_txq {
 	struct rte_mbuf *mbufs[DP_BURST_MAX];

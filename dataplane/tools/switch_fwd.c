@@ -14,6 +14,7 @@
 #include "switch.h"
 
 #define SW_MAC_USED (1ull << 63)
+_Static_assert((SW_MAC_USED & 0xffffffffffffull) == 0, "the used bit is above the 48 MAC bits");
 #define SW_ETH_HDR_BYTES 14u
 
 /* ---- rules ---------------------------------------------------------------- */

@@ -65,6 +65,24 @@ struct store_record_header {
 	uint8_t type;
 	uint8_t reserved[3];
 };
+/* The table above, checked (in C only: C++ in bench/ reads this header). */
+#ifndef __cplusplus
+_Static_assert(offsetof(struct store_record_header, crc32c) == 0, "bytes 0..3 crc32c");
+_Static_assert(offsetof(struct store_record_header, magic) == 4, "bytes 4..7 magic");
+_Static_assert(offsetof(struct store_record_header, index) == 8, "bytes 8..15 index");
+_Static_assert(offsetof(struct store_record_header, term) == 16, "bytes 16..23 term");
+_Static_assert(offsetof(struct store_record_header, payload_bytes) == 24, "bytes 24..27 length");
+_Static_assert(offsetof(struct store_record_header, type) == 28, "byte 28 type");
+_Static_assert(offsetof(struct store_record_header, reserved) == 29, "bytes 29..31 zero");
+_Static_assert(sizeof(struct store_record_header) == STORE_RECORD_HEADER_BYTES,
+	       "record header layout");
+_Static_assert(STORE_RECORD_MAGIC == ('L' | 'O' << 8 | 'G' << 16 | (uint32_t)'R' << 24),
+	       "the magic reads \"LOGR\" on disk");
+_Static_assert(STORE_RECORD_ALIGN_BYTES == 8, "records are 8-byte aligned");
+_Static_assert((STORE_RECORD_ALIGN_BYTES & (STORE_RECORD_ALIGN_BYTES - 1)) == 0,
+	       "store_record_bytes rounds up with a mask: a power of two");
+_Static_assert(STORE_RECORD_HEADER_BYTES % STORE_RECORD_ALIGN_BYTES == 0, "header alignment");
+#endif
 
 /* One entry as the log sees it. On append, payload points at the caller's
  * bytes (copied before store_append returns). On read, it points into the

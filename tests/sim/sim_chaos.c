@@ -31,6 +31,8 @@ enum chaos_hook {
 	CHAOS_HOOK_ISOLATE = 7, /* node id in bits 8.. */
 };
 #define CHAOS_HOOK_KIND_MASK 0xffu
+_Static_assert(CHAOS_HOOK_ISOLATE <= CHAOS_HOOK_KIND_MASK, "kinds fit bits 0..7");
+_Static_assert(RAFT_NODES_MAX < 32, "a node id from bits 8.. makes a uint32_t side mask");
 
 /* After the heal: a leader within this, then the probe committed by the end. */
 #define LIVENESS_LEADER_MS 3000u

@@ -424,6 +424,14 @@ void sim_disk_fail_sync(struct sim *s, struct sim_node *n)
 	store_sim_fail_sync(n->disk, sim_rand_range(s, 1, 4));
 }
 
+/* Bytes of one record of this disk: the core's payload handle is the
+ * payload (sim_disk_write), 32 header + 8. */
+#define SIM_DISK_RECORD_BYTES 40u
+_Static_assert(SIM_DISK_RECORD_BYTES ==
+		       STORE_RECORD_HEADER_BYTES + sizeof(((struct raft_entry *)0)->payload),
+	       "32 header + 8 payload");
+_Static_assert(SIM_DISK_RECORD_BYTES % STORE_RECORD_ALIGN_BYTES == 0, "no padding");
+
 /* Disk faults: flip one bit in the middle of a stopped node's log (a
  * segment that is not the last one), so that it must refuse to start.
  * Returns false when the log has no such segment yet. */
@@ -431,11 +439,11 @@ bool sim_disk_flip_bit(struct sim *s, struct sim_node *n)
 {
 	/* The first segment ("log-" and its first index, 1, in 20 digits) is
 	 * full of records, and followed by another, once the durable log is
-	 * two segments long (records here are 40 bytes: 32 header + 8). */
+	 * two segments long (SIM_DISK_RECORD_BYTES each). */
 	static const char first_segment[] = "log-00000000000000000001.seg";
 
 	RN_ASSERT(n->log == NULL);
-	if (n->dlog_count * 40 < 2 * SIM_SEGMENT_BYTES) {
+	if (n->dlog_count * SIM_DISK_RECORD_BYTES < 2 * SIM_SEGMENT_BYTES) {
 		return false;
 	}
 	uint64_t offset = sim_rand_range(s, 0, SIM_SEGMENT_BYTES / 2);

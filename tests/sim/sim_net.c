@@ -75,7 +75,8 @@ static uint64_t sim_net_delay(struct sim *s)
 	case SIM_DELAY_UNIFORM:
 		return sim_rand_range(s, base, 4 * base);
 	case SIM_DELAY_EXP: {
-		/* Exponential with mean 2 * base, by inversion on 16 bits. */
+		/* base plus an exponential tail of mean 2 * base, drawn by
+		 * inversion from a 16-bit uniform in (0, 1). */
 		double u = (double)(sim_rand(s) % 65535 + 1) / 65536.0;
 		double tail = -__builtin_log(u) * 2.0 * (double)base;
 		return base + (uint64_t)tail;

@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@ struct report {
 	raft_index index;
 	raft_term term;
 };
+_Static_assert(sizeof(struct report) == 16, "a report is 16 bytes");
+_Static_assert(sizeof(struct report) <= PIPE_BUF, "one pipe write of a report is atomic");
 
 struct writer {
 	int pipe_fd;

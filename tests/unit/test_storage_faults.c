@@ -136,6 +136,7 @@ static void test_sim_bit_flip_refused(void **state)
 	struct acked acked = {0};
 	struct store_log *log = open_sim(sim, &acked, 4096);
 	su_append(log, 1, 10, 1, 24, 10); /* 56-byte records */
+	assert_int_equal(store_record_bytes(24), 56);
 	store_close(log);
 	char name[64];
 	su_segment_name(1, name, sizeof(name));

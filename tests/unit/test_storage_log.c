@@ -151,6 +151,7 @@ static void test_segment_roll(void **state)
 	struct fixture *fx = *state;
 	struct store_config cfg;
 	fx_config(fx, &cfg, 4096); /* 232-byte records: 17 per segment */
+	assert_int_equal(store_record_bytes(200), 232);
 	struct store_log *log = su_open(&cfg);
 	su_append(log, 1, 300, 1, 200, 16);
 	struct store_stats st;
@@ -409,6 +410,8 @@ static void test_read_in_pieces(void **state)
 	assert_int_equal(store_truncate_suffix(log, 18), 0);
 	fx->durable_seen = 17;
 	su_append(log, 18, 30, 4, 150, 8); /* 184-byte records: too big for segment 1 */
+	assert_int_equal(store_record_bytes(150), 184);
+	assert_true(4096 - 17 * store_record_bytes(200) < 184);
 	read_in_pieces(log, 26, 30, 2, 2000);
 	/* Too small a buffer for the next record is back-pressure. */
 	uint8_t tiny[16];

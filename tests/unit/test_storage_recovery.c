@@ -34,6 +34,10 @@
 #define RC_RECORD_BYTES 232u
 #define RC_ENTRIES 40u
 #define RC_SEGMENT_BYTES 4096u
+_Static_assert(RC_RECORD_BYTES == (STORE_RECORD_HEADER_BYTES + RC_PAYLOAD_BYTES + 3),
+	       "229 bytes of record and 3 of padding");
+_Static_assert(RC_RECORD_BYTES % STORE_RECORD_ALIGN_BYTES == 0, "a whole record is aligned");
+_Static_assert(RC_SEGMENT_BYTES / RC_RECORD_BYTES == 17, "17 records per segment");
 
 struct fixture {
 	char dir[SU_PATH_BYTES];

@@ -117,6 +117,8 @@ static void test_short_write_then_error_is_fail_stop(void **state)
 	/* Record 1 is 136 bytes, then 232-byte records: 2..17 end at 3848,
 	 * record 18 was cut at the 4000-byte limit. Whole records 2..17 remain
 	 * (written, never reported durable); the 152 torn bytes are cut. */
+	assert_int_equal(store_record_bytes(100), 136);
+	assert_int_equal(store_record_bytes(200), 232);
 	assert_int_equal(store_last_index(log), 17);
 	assert_int_equal(st.torn_tail_bytes, FSIZE_LIMIT_BYTES - 3848);
 	su_verify(log, 1, 1, 1, 100);
