@@ -3,11 +3,18 @@
  * kvbulk - bulk writes and read-backs against a running cluster, for the
  * integration tests:
  *
- *   kvbulk put   --count N | --duration-s S  [--via 1,2,3] [--key-prefix P] --acked FILE
+ *   kvbulk put   --count N | --duration-s S  [--acks-after-stop N] [--via 1,2,3]
+ *                [--key-prefix P] --acked FILE
  *       writes P<i> = v<i> (i = 1, 2, ...), sending request i to node
  *       via[i % len] (followers redirect to the leader); every write
  *       acknowledged OK is appended to FILE ("key value" lines, flushed at
- *       once, so a kill of this process or of a node loses no record);
+ *       once, so a kill of this process or of a node loses no record).
+ *       SIGTERM or SIGINT stops it after the write it is in: a test stops
+ *       its load when its faults are done, not when a clock says so. With
+ *       --acks-after-stop N it first goes on until N writes sent after the
+ *       stop were acknowledged (the cluster serves again); the count or
+ *       duration is then only the bound on a hung run, and reaching it
+ *       first fails;
  *   kvbulk check --acked FILE --node ID [--stale]
  *       reads every key of FILE from node ID (linearizable ReadIndex read,
  *       or the node's applied state with --stale) and fails if one is
@@ -18,6 +25,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,11 +49,21 @@ struct kvbulk_args {
 	uint32_t via_count;
 	uint64_t count;
 	uint64_t duration_s;
+	uint64_t acks_after_stop;
 	uint32_t node;
 	bool stale;
 };
 
-static int kvbulk_put(struct rn_client *c, const struct kvbulk_args *a)
+/* True once SIGTERM or SIGINT came (kept blocked by main: polled here between
+ * writes, so none is cut short by EINTR). */
+static bool kvbulk_stop_came(const sigset_t *stop_signals)
+{
+	const struct timespec zero = {0, 0};
+	return sigtimedwait(stop_signals, NULL, &zero) > 0;
+}
+
+static int kvbulk_put(struct rn_client *c, const struct kvbulk_args *a,
+		      const sigset_t *stop_signals)
 {
 	FILE *f = fopen(a->acked, "a");
 	if (f == NULL) {
@@ -53,8 +71,13 @@ static int kvbulk_put(struct rn_client *c, const struct kvbulk_args *a)
 		return 2;
 	}
 	uint64_t end_ms = kvbulk_now_ms() + a->duration_s * 1000u;
-	uint64_t acked = 0, failed = 0, i;
+	uint64_t acked = 0, failed = 0, acked_after_stop = 0, i;
+	bool stop = false;
 	for (i = 1; a->duration_s > 0 ? kvbulk_now_ms() < end_ms : i <= a->count; i++) {
+		stop = stop || kvbulk_stop_came(stop_signals);
+		if (stop && acked_after_stop >= a->acks_after_stop) {
+			break;
+		}
 		char key[64], value[64];
 		snprintf(key, sizeof(key), "%s%" PRIu64, a->key_prefix, i);
 		snprintf(value, sizeof(value), "v%" PRIu64 "-%s", i, a->key_prefix);
@@ -68,12 +91,24 @@ static int kvbulk_put(struct rn_client *c, const struct kvbulk_args *a)
 			fprintf(f, "%s %s\n", key, value);
 			fflush(f);
 			acked++;
+			acked_after_stop += stop ? 1u : 0u;
 		} else {
 			failed++;
 		}
 	}
 	fclose(f);
-	printf("kvbulk: put %" PRIu64 " acknowledged, %" PRIu64 " not\n", acked, failed);
+	printf("kvbulk: put %" PRIu64 " acknowledged, %" PRIu64 " not", acked, failed);
+	if (stop) {
+		printf("; stopped, %" PRIu64 " acknowledged after the stop", acked_after_stop);
+	}
+	printf("\n");
+	if (a->acks_after_stop > 0 && acked_after_stop < a->acks_after_stop) {
+		fprintf(stderr, "kvbulk: reached the %s with %" PRIu64 " of %" PRIu64
+				" writes acknowledged after a stop (%s)\n",
+			a->duration_s > 0 ? "duration" : "count", acked_after_stop, a->acks_after_stop,
+			stop ? "the cluster did not serve again" : "no stop came");
+		return 1;
+	}
 	return acked > 0 ? 0 : 1;
 }
 
@@ -109,8 +144,8 @@ static int kvbulk_check(struct rn_client *c, const struct kvbulk_args *a)
 
 static void kvbulk_usage(FILE *f)
 {
-	fprintf(f, "usage: kvbulk put (--count N | --duration-s S) [--via 1,2,3] [--key-prefix P]\n"
-		   "                 --acked FILE [--config FILE]\n"
+	fprintf(f, "usage: kvbulk put (--count N | --duration-s S) [--acks-after-stop N]\n"
+		   "                 [--via 1,2,3] [--key-prefix P] --acked FILE [--config FILE]\n"
 		   "       kvbulk check --acked FILE --node ID [--stale] [--config FILE]\n");
 }
 
@@ -121,7 +156,8 @@ static int kvbulk_parse(int argc, char **argv, struct kvbulk_args *a)
 		{"count", required_argument, NULL, 'n'},      {"duration-s", required_argument, NULL, 'd'},
 		{"via", required_argument, NULL, 'v'},	      {"key-prefix", required_argument, NULL, 'p'},
 		{"node", required_argument, NULL, 'N'},	      {"stale", no_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0}};
+		{"help", no_argument, NULL, 'h'},	      {"acks-after-stop", required_argument, NULL, 'A'},
+		{NULL, 0, NULL, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
@@ -129,6 +165,7 @@ static int kvbulk_parse(int argc, char **argv, struct kvbulk_args *a)
 		case 'a': a->acked = optarg; break;
 		case 'n': a->count = strtoull(optarg, NULL, 10); break;
 		case 'd': a->duration_s = strtoull(optarg, NULL, 10); break;
+		case 'A': a->acks_after_stop = strtoull(optarg, NULL, 10); break;
 		case 'p': a->key_prefix = optarg; break;
 		case 'N': a->node = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 's': a->stale = true; break;
@@ -158,6 +195,15 @@ int main(int argc, char **argv)
 		kvbulk_usage(stderr);
 		return 2;
 	}
+	/* put takes its stop signals between writes (kvbulk_stop_came); check
+	 * keeps their default action. */
+	sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	if (strcmp(a.mode, "put") == 0) {
+		sigprocmask(SIG_BLOCK, &stop_signals, NULL);
+	}
 	struct rn_client_config cfg;
 	char errmsg[512];
 	rn_client_config_default(&cfg);
@@ -173,7 +219,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kvbulk: %s\n", rn_client_strerror(rc));
 		return 1;
 	}
-	rc = strcmp(a.mode, "put") == 0 ? kvbulk_put(c, &a) : kvbulk_check(c, &a);
+	rc = strcmp(a.mode, "put") == 0 ? kvbulk_put(c, &a, &stop_signals) : kvbulk_check(c, &a);
 	rn_client_close(c);
 	return rc;
 }

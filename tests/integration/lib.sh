@@ -60,6 +60,10 @@ it_setup_variant() {
 
 it_cleanup() {
 	local rc=$?
+	# A load still running (the test failed before it_stop_load): what it
+	# does no longer counts, and its bound could keep it alive for minutes.
+	local job
+	for job in $(jobs -p); do kill -KILL "$job" 2>/dev/null || true; done
 	"$IT_SRC/scripts/cluster.sh" down --run-dir "$IT_RUN" --prefix "$IT_PREFIX" >/dev/null 2>&1 || true
 	rm -rf "$IT_WORK"
 	exit $rc
@@ -130,6 +134,30 @@ it_wait_converged() {
 		sleep 0.2
 	done
 	return 1
+}
+
+# it_now_ms: a clock in milliseconds, for the times a test reports.
+it_now_ms() { date +%s%3N; }
+
+# it_wait_lines FILE N TIMEOUT_S: 0 once FILE has at least N lines (a load's
+# acknowledged writes), 1 after TIMEOUT_S (a bound on a hang, not a pace).
+it_wait_lines() {
+	local end=$((SECONDS + $3))
+	while [ $SECONDS -lt $end ]; do
+		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -lt "$2" ] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# it_stop_load PID: asks a load (linload, kvbulk put) to stop with SIGTERM
+# and returns its exit status. The load ends when the test's faults are
+# done, so what it did is never a measure of how fast the machine is.
+it_stop_load() {
+	kill -TERM "$1" 2>/dev/null || true # already gone: wait says how it ended
+	local rc=0
+	wait "$1" || rc=$?
+	return $rc
 }
 
 it_pass() { echo "PASS [$IT_NAME]: $*"; }

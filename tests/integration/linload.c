@@ -9,11 +9,22 @@
  * Each client is a thread with its own rn_client (one request at a time:
  * the node's session dedup covers its retries). Values are unique words
  * ("c<client>n<k>"), so the checker can tell every write apart.
+ *
+ * It runs for --duration-s, or until SIGTERM or SIGINT asks it to stop: a
+ * test that injects faults stops the load when its faults are done, not
+ * when a clock says so (how much fits in a time window depends on the
+ * machine). A stop lets each client finish the operation it is in, so the
+ * history stays complete; with --ops-after-stop N the clients first go on
+ * until N operations called after the stop got a final reply (the cluster
+ * serves again), and --duration-s is then only the bound on a hung run:
+ * reaching it fails.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +61,14 @@ struct linload_client {
 static uint64_t linload_t0_ns;
 static uint64_t linload_end_ns;
 static uint32_t linload_keys = 3;
+/* Set by the main thread when SIGTERM or SIGINT arrives (the clients keep
+ * those signals blocked, so no request is cut short by EINTR). */
+static atomic_bool linload_stop;
+/* Operations called after the stop that got a final reply, all clients;
+ * the clients end once it reaches linload_after_stop_min. */
+static atomic_uint_fast64_t linload_after_stop_ops;
+static uint64_t linload_after_stop_min;
+static atomic_uint linload_clients_done;
 
 static uint64_t linload_now_ns(void)
 {
@@ -77,6 +96,7 @@ static void linload_one(struct linload_client *lc, struct rn_client *c, uint32_t
 	snprintf(op->value, sizeof(op->value), "c%un%u", lc->id, n);
 	struct rn_client_result res;
 	int rc;
+	bool after_stop = atomic_load_explicit(&linload_stop, memory_order_acquire);
 	op->call_us = (linload_now_ns() - linload_t0_ns) / 1000u;
 	if (pick < 4) {
 		op->op = DP_CLIENT_PUT;
@@ -112,8 +132,19 @@ static void linload_one(struct linload_client *lc, struct rn_client *c, uint32_t
 		} else if (op->op != DP_CLIENT_GET && op->outcome == 0) {
 			snprintf(lc->last_value[op->key], sizeof(lc->last_value[0]), "%s", op->value);
 		}
+		if (after_stop) {
+			atomic_fetch_add_explicit(&linload_after_stop_ops, 1, memory_order_relaxed);
+		}
 	}
 	lc->ops_count++;
+}
+
+/* True once a stop was asked for and enough operations answered after it. */
+static bool linload_stopped(void)
+{
+	return atomic_load_explicit(&linload_stop, memory_order_acquire) &&
+	       atomic_load_explicit(&linload_after_stop_ops, memory_order_relaxed) >=
+		       linload_after_stop_min;
 }
 
 static void *linload_run(void *arg)
@@ -123,12 +154,16 @@ static void *linload_run(void *arg)
 	int rc = rn_client_open(&lc->cfg, &c);
 	if (rc != 0) {
 		fprintf(stderr, "linload: client %u: %s\n", lc->id, rn_client_strerror(rc));
+		atomic_fetch_add_explicit(&linload_clients_done, 1, memory_order_release);
 		return NULL;
 	}
-	for (uint32_t n = 1; linload_now_ns() < linload_end_ns && lc->ops_count < LINLOAD_OPS_MAX; n++) {
+	for (uint32_t n = 1; linload_now_ns() < linload_end_ns && lc->ops_count < LINLOAD_OPS_MAX &&
+			     !linload_stopped();
+	     n++) {
 		linload_one(lc, c, n);
 	}
 	rn_client_close(c);
+	atomic_fetch_add_explicit(&linload_clients_done, 1, memory_order_release);
 	return NULL;
 }
 
@@ -154,12 +189,32 @@ static void linload_write(FILE *f, const struct linload_client *lc)
 	}
 }
 
+/* Waits until every client is done, turning SIGTERM or SIGINT into the stop
+ * flag on the way. Returns when the stop came (CLOCK_MONOTONIC ns), 0 if
+ * none came. The 100 ms poll only bounds how late "all done" is noticed. */
+static uint64_t linload_wait(const sigset_t *stop_signals, uint32_t clients)
+{
+	uint64_t stop_ns = 0;
+	const struct timespec poll_ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+	while (atomic_load_explicit(&linload_clients_done, memory_order_acquire) < clients) {
+		int sig = sigtimedwait(stop_signals, NULL, &poll_ts);
+		if (sig > 0 && stop_ns == 0) {
+			stop_ns = linload_now_ns();
+			atomic_store_explicit(&linload_stop, true, memory_order_release);
+		}
+	}
+	return stop_ns;
+}
+
 static void linload_usage(FILE *f)
 {
 	fprintf(f, "usage: linload [--config FILE] [--clients N] [--keys K] [--duration-s S]\n"
-		   "               [--timeout-ms T] [--seed X] --out HISTORY\n"
-		   "Concurrent clients doing random put/get/cas on K keys for S seconds;\n"
-		   "writes the history for lincheck (tests/lin/lin.h format).\n");
+		   "               [--ops-after-stop N] [--timeout-ms T] [--seed X] --out HISTORY\n"
+		   "Concurrent clients doing random put/get/cas on K keys for S seconds, or\n"
+		   "until SIGTERM/SIGINT (each client finishes the operation it is in);\n"
+		   "writes the history for lincheck (tests/lin/lin.h format).\n"
+		   "--ops-after-stop N: after the stop, go on until N operations called after\n"
+		   "it got a final reply; S is then a bound: reaching it first fails.\n");
 }
 
 int main(int argc, char **argv)
@@ -169,7 +224,7 @@ int main(int argc, char **argv)
 		{"keys", required_argument, NULL, 'k'},	    {"duration-s", required_argument, NULL, 'd'},
 		{"timeout-ms", required_argument, NULL, 't'}, {"seed", required_argument, NULL, 's'},
 		{"out", required_argument, NULL, 'o'},	    {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+		{"ops-after-stop", required_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
 	const char *config = NULL, *out = NULL;
 	uint32_t clients = 4, duration_s = 20, timeout_ms = 1000;
 	uint64_t seed = 1;
@@ -183,6 +238,7 @@ int main(int argc, char **argv)
 		case 't': timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 's': seed = strtoull(optarg, NULL, 10); break;
 		case 'o': out = optarg; break;
+		case 'a': linload_after_stop_min = strtoull(optarg, NULL, 10); break;
 		case 'h': linload_usage(stdout); return 0;
 		default: linload_usage(stderr); return 2;
 		}
@@ -194,6 +250,13 @@ int main(int argc, char **argv)
 	}
 	static struct linload_client lcs[LINLOAD_CLIENTS_MAX];
 	char errmsg[512];
+	/* Blocked here, so in every client thread too; the main thread takes
+	 * them with sigtimedwait (linload_wait). */
+	sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	linload_t0_ns = linload_now_ns();
 	linload_end_ns = linload_t0_ns + (uint64_t)duration_s * 1000000000ull;
 	for (uint32_t i = 0; i < clients; i++) {
@@ -216,6 +279,7 @@ int main(int argc, char **argv)
 		}
 		pthread_create(&lc->thread, NULL, linload_run, lc);
 	}
+	uint64_t stop_ns = linload_wait(&stop_signals, clients);
 	uint64_t total = 0, unknown = 0;
 	FILE *f = fopen(out, "w");
 	if (f == NULL) {
@@ -229,7 +293,23 @@ int main(int argc, char **argv)
 		unknown += lcs[i].unknown_count;
 	}
 	fclose(f);
-	printf("linload: %u clients, %" PRIu64 " operations on %u keys in %u s, %" PRIu64
-	       " with unknown outcome\n", clients, total, linload_keys, duration_s, unknown);
+	uint64_t ran_ms = (linload_now_ns() - linload_t0_ns) / 1000000u;
+	uint64_t after = atomic_load(&linload_after_stop_ops);
+	printf("linload: %u clients, %" PRIu64 " operations on %u keys in %" PRIu64 ".%01" PRIu64
+	       " s, %" PRIu64 " with unknown outcome",
+	       clients, total, linload_keys, ran_ms / 1000u, ran_ms % 1000u / 100u, unknown);
+	if (stop_ns != 0) {
+		printf("; stopped at %" PRIu64 " s, %" PRIu64 " answered after the stop",
+		       (stop_ns - linload_t0_ns) / 1000000000u, after);
+	}
+	printf("\n");
+	if (linload_after_stop_min > 0 && after < linload_after_stop_min) {
+		fprintf(stderr,
+			"linload: reached --duration-s %u with %" PRIu64 " of %" PRIu64
+			" operations answered after a stop (%s)\n",
+			duration_s, after, linload_after_stop_min,
+			stop_ns != 0 ? "the cluster did not serve again" : "no stop came");
+		return 1;
+	}
 	return total > unknown ? 0 : 1;
 }

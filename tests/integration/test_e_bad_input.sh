@@ -83,10 +83,18 @@ tag0=$(it_field 1 .drops.bad_tag)
 cluster0=$(it_field 1 .drops.wrong_cluster)
 drops0=$(it_field 1 '[.drops[]] | add')
 "$IT_BUILD/tests/integration/forge" --node 1 --count 500 || it_fail "forge"
-sleep 0.5
-tag1=$(it_field 1 .drops.bad_tag)
-cluster1=$(it_field 1 .drops.wrong_cluster)
-drops1=$(it_field 1 '[.drops[]] | add')
+# The counters are read once they show the frames (however long node 1
+# takes on this machine); the 30 s only bound a hang.
+end=$((SECONDS + 30))
+while :; do
+	tag1=$(it_field 1 .drops.bad_tag)
+	cluster1=$(it_field 1 .drops.wrong_cluster)
+	drops1=$(it_field 1 '[.drops[]] | add')
+	[ $((tag1 - tag0)) -ge 200 ] && [ $((cluster1 - cluster0)) -ge 100 ] &&
+		[ $((drops1 - drops0)) -ge 450 ] && break
+	[ $SECONDS -lt $end ] || break
+	sleep 0.2
+done
 it_log "node 1 drops: bad_tag $tag0 -> $tag1, wrong_cluster $cluster0 -> $cluster1, all reasons $drops0 -> $drops1"
 # 500 frames: 100 each of wrong-secret request, wrong-secret consensus
 # message, other cluster, flipped bit, random bytes.
