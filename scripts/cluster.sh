@@ -41,7 +41,7 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
         bytes, mode 600), DIR/data/node<i>, DIR/logs/node<i>.log,
         DIR/pids/node<i>.pid, and starts every node
           ip netns exec P-h<h> <daemon> --config DIR/cluster.ini --id <i>
-        then waits (<= 10 s) until each is alive and, if BUILD/client/raftctl
+        then waits (<= 30 s) until each is alive and, if BUILD/client/raftctl
         exists, answers `raftctl --config DIR/cluster.ini --node i status`.
         Running `up` again with the same options changes nothing and starts
         only nodes that are not running; other options are refused (down
@@ -625,10 +625,11 @@ spawn_in_ns() {
 		"$pidf" "$@" </dev/null >>"$log" 2>&1 &
 }
 
-# wait_gone PID: 0 once the process is gone (<= 10 s), else 1.
+# wait_gone PID: 0 once the process is gone (<= 30 s, a bound for a hang:
+# a loaded 2-CPU machine may take seconds to reap a node), else 1.
 wait_gone() {
 	local i
-	for ((i = 0; i < 200; i++)); do
+	for ((i = 0; i < 600; i++)); do
 		[ -d "/proc/$1" ] || return 0
 		sleep 0.05
 	done
@@ -661,12 +662,12 @@ node_failed() { # id why
 	tail -n 20 "$(log_file "$1")" >&2 || true
 }
 
-# Waits (<= 10 s) until every node in "$@" runs and, when raftctl exists,
+# Waits (<= 30 s: a bound for a hang, not a speed claim) until every node in "$@" runs and, when raftctl exists,
 # answers a status request. Returns 1 naming the first failure.
 wait_ready() {
 	local deadline i pending=("$@") left ctl
 	ctl=$(raftctl_bin)
-	deadline=$((SECONDS + 10))
+	deadline=$((SECONDS + 30))
 	sleep 0.5 # a node that refuses its config exits at once
 	while [ ${#pending[@]} -gt 0 ]; do
 		left=()
@@ -683,7 +684,7 @@ wait_ready() {
 		pending=(${left[@]+"${left[@]}"})
 		[ ${#pending[@]} -gt 0 ] || break
 		if [ $SECONDS -ge $deadline ]; then
-			node_failed "${pending[0]}" "did not answer 'raftctl status' within 10 s${pending[1]:+ (nor did: ${pending[*]:1})}"
+			node_failed "${pending[0]}" "did not answer 'raftctl status' within 30 s${pending[1]:+ (nor did: ${pending[*]:1})}"
 			return 1
 		fi
 		sleep 0.3
@@ -905,7 +906,7 @@ cmd_kill() {
 	# Returns once the process is gone, so a `start` right after finds
 	# the node stopped (SIGTERM: after its clean stop, the log flushed).
 	wait_gone "$p" && return 0
-	say "node $node_arg: pid $p still there after 10 s"
+	say "node $node_arg: pid $p still there after 30 s"
 	return 1
 }
 
