@@ -144,7 +144,7 @@ static int config_choice(const char *v, const char *const *names, int count)
 }
 
 static const char *const config_transports[] = {NULL, "dpdk", "udp"};
-static const char *const config_idles[] = {NULL, "busy", "adaptive"};
+static const char *const config_idles[] = {NULL, "busy", "adaptive", "event"};
 static const char *const config_durabilities[] = {NULL, "fsync", "dsync", "none"};
 static const char *const config_engines[] = {NULL, "uring", "pwrite"};
 
@@ -312,7 +312,7 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 		return config_lcore_map(cp, section, v);
 	}
 	case 5:
-		choice = config_choice(v, config_idles, 3);
+		choice = config_choice(v, config_idles, 4);
 		c->idle = (uint8_t)(choice > 0 ? choice : 0);
 		return choice > 0;
 	case 6:

@@ -15,11 +15,24 @@
  *             kernel's timer slack (50 us unless dp_lcore_config's
  *             timer_slack_us sets another). dataplane/README.md has the
  *             numbers.
+ *   event     sleep in the kernel (epoll) on the stages' own inputs: each
+ *             stage's wait_fd (a socket, io_uring's eventfd), the lcore's
+ *             doorbell (rings from other lcores) and the earliest stage
+ *             deadline (a tick). It wakes within one kernel wake-up of its
+ *             input and spins not at all: where threads outnumber CPUs the
+ *             next hop of a commit needs the CPU a spinner would take.
+ *             One empty round arms the doorbell, the next empty round
+ *             sleeps: a push between the two finds the flag set.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -30,14 +43,157 @@
 #include "dataplane.h"
 
 #define SCHED_SLEEP_US_FIRST 1u
+#define SCHED_EVENTS_MAX 8
+/* The longest event sleep: the stop flag (set by a signal on another
+ * thread, or by a stage's fail-stop) is seen within this. Not a nap on the
+ * commit path: any input wakes the lcore at once; 20 wake-ups a second of
+ * an idle lcore cost nothing measurable. */
+#define SCHED_EVENT_SLEEP_NS_MAX (50ull * 1000 * 1000)
+/* The epoll tag of the lcore's own doorbell (stages' fds carry their index). */
+#define SCHED_DOORBELL_TAG UINT64_MAX
 
 void dp_lcore_init(struct dp_lcore *l, const struct dp_lcore_config *cfg)
 {
-	RN_ASSERT(l != NULL && cfg != NULL);
-	RN_ASSERT(cfg->idle_policy == DP_IDLE_BUSY || cfg->idle_policy == DP_IDLE_ADAPTIVE);
+	RN_ASSERT(l != NULL);
+	RN_ASSERT(cfg != NULL);
+	RN_ASSERT(cfg->idle_policy >= DP_IDLE_BUSY && cfg->idle_policy <= DP_IDLE_EVENT);
 	memset(l, 0, sizeof(*l));
 	l->cfg = *cfg;
 	l->sleep_us = SCHED_SLEEP_US_FIRST;
+	l->epoll_fd = -1;
+	l->doorbell.fd = -1;
+}
+
+static int sched_epoll_add(struct dp_lcore *l, int fd, uint64_t tag)
+{
+	/* Edge-triggered: an lcore sleeps only after a round in which every
+	 * stage found nothing (a socket read to EAGAIN), so each new input is
+	 * a new edge; an eventfd's counter then need not be read back. */
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data = {.u64 = tag}};
+	return epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+int dp_lcore_event_open(struct dp_lcore *l, char *why, size_t why_bytes)
+{
+	RN_ASSERT(l != NULL);
+	RN_ASSERT(l->epoll_fd < 0); /* once */
+	if (l->cfg.idle_policy != DP_IDLE_EVENT) {
+		return 0;
+	}
+	for (uint32_t i = 0; i < l->stages_count; i++) {
+		const struct dp_stage *st = &l->stages[i];
+		if (st->wait_fd != NULL && st->wait_fd(st->ctx) == DP_WAIT_FD_POLL) {
+			snprintf(why, why_bytes, "stage '%s' cannot sleep on an event (its port has "
+				 "no rx interrupts): the lcore naps (adaptive) instead", st->name);
+			l->cfg.idle_policy = DP_IDLE_ADAPTIVE;
+			return 1;
+		}
+	}
+	l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	l->doorbell.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int rc = l->epoll_fd < 0 || l->doorbell.fd < 0 ? -errno : 0;
+	if (rc == 0) {
+		rc = sched_epoll_add(l, l->doorbell.fd, SCHED_DOORBELL_TAG);
+	}
+	for (uint32_t i = 0; i < l->stages_count && rc == 0; i++) {
+		const struct dp_stage *st = &l->stages[i];
+		int fd = st->wait_fd != NULL ? st->wait_fd(st->ctx) : DP_WAIT_FD_NONE;
+		if (fd >= 0) {
+			rc = sched_epoll_add(l, fd, i);
+		}
+	}
+	if (rc != 0) {
+		snprintf(why, why_bytes, "cannot open the lcore's event set: %s", strerror(-rc));
+		dp_lcore_fini(l);
+		return rc;
+	}
+	l->event = true;
+	return 0;
+}
+
+void dp_lcore_fini(struct dp_lcore *l)
+{
+	if (l->epoll_fd >= 0) {
+		close(l->epoll_fd);
+	}
+	if (l->doorbell.fd >= 0) {
+		close(l->doorbell.fd);
+	}
+	l->epoll_fd = -1;
+	l->doorbell.fd = -1;
+	l->event = false;
+}
+
+void dp_doorbell_ring(struct dp_doorbell *d)
+{
+	if (d == NULL) {
+		return;
+	}
+	/* After the producer's push (its release store): the Dekker fence
+	 * against the sleeper's store to `sleeping` and its ring reads. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&d->sleeping, __ATOMIC_RELAXED) == 0 ||
+	    __atomic_exchange_n(&d->sleeping, 0, __ATOMIC_ACQ_REL) == 0) {
+		return; /* awake, or another producer rang it for this sleep */
+	}
+	uint64_t one = 1;
+	ssize_t n = write(d->fd, &one, sizeof(one));
+	(void)n; /* EAGAIN: the counter is full of wake-ups already */
+	__atomic_fetch_add(&d->rings, 1, __ATOMIC_RELAXED);
+}
+
+/* The earliest deadline among the stages (or the longest sleep), as an
+ * epoll timeout; by_deadline: a stage's deadline set it. */
+static void sched_timeout(const struct dp_lcore *l, struct timespec *ts, bool *by_deadline)
+{
+	uint64_t first = UINT64_MAX;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	for (uint32_t i = 0; i < l->stages_count; i++) {
+		const struct dp_stage *st = &l->stages[i];
+		if (st->deadline_ns != NULL) {
+			uint64_t d = st->deadline_ns(st->ctx);
+			first = d < first ? d : first;
+		}
+	}
+	*by_deadline = first <= now_ns + SCHED_EVENT_SLEEP_NS_MAX;
+	uint64_t left_ns = !*by_deadline ? SCHED_EVENT_SLEEP_NS_MAX
+			   : first > now_ns ? first - now_ns
+					    : 0;
+	ts->tv_sec = (time_t)(left_ns / 1000000000ull);
+	ts->tv_nsec = (long)(left_ns % 1000000000ull);
+}
+
+/* Event policy, an empty round: the first arms the doorbell, the next
+ * sleeps until a stage's fd, the doorbell or the earliest deadline. */
+static void sched_idle_event(struct dp_lcore *l)
+{
+	if (!l->armed) {
+		__atomic_store_n(&l->doorbell.sleeping, 1, __ATOMIC_SEQ_CST);
+		l->armed = true;
+		return;
+	}
+	struct timespec ts;
+	bool by_deadline;
+	sched_timeout(l, &ts, &by_deadline);
+	struct epoll_event evs[SCHED_EVENTS_MAX];
+	int n = epoll_pwait2(l->epoll_fd, evs, SCHED_EVENTS_MAX, &ts, NULL);
+	__atomic_store_n(&l->doorbell.sleeping, 0, __ATOMIC_RELAXED);
+	l->armed = false;
+	l->stats.sleeps++;
+	if (n > 0) {
+		l->stats.wakeups_by_event++;
+	} else if (n == 0 && by_deadline) {
+		l->stats.wakeups_by_deadline++;
+	}
+	for (int i = 0; i < n; i++) {
+		if (evs[i].data.u64 == SCHED_DOORBELL_TAG) {
+			uint64_t count;
+			ssize_t got = read(l->doorbell.fd, &count, sizeof(count));
+			(void)got; /* drained; EAGAIN if a racing read took it */
+		}
+	}
 }
 
 int dp_lcore_add_stage(struct dp_lcore *l, const struct dp_stage *s)
@@ -71,6 +227,10 @@ int dp_sched_place(const struct dp_stage *stages, const uint32_t *lcore_of_stage
 static void sched_idle(struct dp_lcore *l)
 {
 	l->stats.idle_rounds++;
+	if (l->event) {
+		sched_idle_event(l);
+		return;
+	}
 	if (l->cfg.idle_policy == DP_IDLE_BUSY || ++l->empty_rounds <= l->cfg.spin_rounds_max) {
 		rte_pause();
 		return;
@@ -100,6 +260,12 @@ uint32_t dp_lcore_round(struct dp_lcore *l)
 		l->stats.work_items += work;
 		l->empty_rounds = 0;
 		l->sleep_us = SCHED_SLEEP_US_FIRST;
+		if (l->armed) {
+			/* Work came: not sleeping after all. A producer may have
+			 * rung meanwhile; its wake-up is one spurious round. */
+			__atomic_store_n(&l->doorbell.sleeping, 0, __ATOMIC_RELAXED);
+			l->armed = false;
+		}
 	} else {
 		sched_idle(l);
 	}
@@ -202,7 +368,16 @@ uint32_t dp_ring_push_elems(struct dp_ring *r, const void *elems, uint32_t count
 	if (pushed < count) {
 		r->pushes_refused += count - pushed; /* back-pressure, not a drop */
 	}
+	if (pushed > 0 && r->doorbell != NULL) {
+		dp_doorbell_ring(r->doorbell);
+	}
 	return pushed;
+}
+
+void dp_ring_set_doorbell(struct dp_ring *r, struct dp_doorbell *d)
+{
+	RN_ASSERT(r != NULL);
+	r->doorbell = d != NULL && d->fd >= 0 ? d : NULL;
 }
 
 uint32_t dp_ring_pop_elems(struct dp_ring *r, void *elems, uint32_t count_max)

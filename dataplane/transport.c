@@ -362,6 +362,14 @@ void dp_rx_msgs_destroy(struct dp_rx_msg *msgs)
 	free(msgs);
 }
 
+int dp_transport_wait_fd(const struct dp_transport *t)
+{
+	RN_ASSERT(t != NULL);
+	/* DPDK's af_packet and memif drivers of 22.11 here give no rx
+	 * interrupt the node uses: their lcore polls. */
+	return t->kind == DP_TRANSPORT_UDP ? t->fd : DP_WAIT_FD_POLL;
+}
+
 void dp_transport_set_tx_ring(struct dp_transport *t, struct dp_ring *ring)
 {
 	RN_ASSERT(t != NULL);

@@ -361,14 +361,48 @@ void node_daemon_stages(struct node_daemon *d, struct dp_stage out[NODE_STAGES])
 {
 	out[NODE_STAGE_LOG] = (struct dp_stage){.name = node_stage_name(NODE_STAGE_LOG),
 						.poll = node_log_stage_poll, .ctx = &d->logstage,
-						.stop = node_log_stage_stop};
+						.stop = node_log_stage_stop,
+						.wait_fd = node_log_stage_wait_fd};
 	out[NODE_STAGE_RXTX] = (struct dp_stage){.name = node_stage_name(NODE_STAGE_RXTX),
-						 .poll = node_rxtx_poll, .ctx = &d->rxtx};
+						 .poll = node_rxtx_poll, .ctx = &d->rxtx,
+						 .wait_fd = node_rxtx_wait_fd};
 	out[NODE_STAGE_CONTROL] = (struct dp_stage){.name = node_stage_name(NODE_STAGE_CONTROL),
-						    .poll = node_control_poll, .ctx = &d->control};
+						    .poll = node_control_poll, .ctx = &d->control,
+						    .deadline_ns = node_control_deadline_ns};
 	out[NODE_STAGE_APPLY] = (struct dp_stage){.name = node_stage_name(NODE_STAGE_APPLY),
 						  .poll = node_apply_stage_poll,
-						  .ctx = &d->applystage};
+						  .ctx = &d->applystage,
+						  .deadline_ns = node_apply_stage_deadline_ns};
+}
+
+/* The consumer's doorbell on a ring whose two ends run on two lcores. */
+static void daemon_ring_doorbell(struct node_daemon *d, struct dp_ring *r, int producer,
+				 int consumer, struct dp_doorbell *const db[NODE_STAGES])
+{
+	bool apart = d->cfg.stage_lcore[producer] != d->cfg.stage_lcore[consumer];
+	dp_ring_set_doorbell(r, apart ? db[consumer] : NULL);
+}
+
+void node_daemon_wire_doorbells(struct node_daemon *d, struct dp_doorbell *const db[NODE_STAGES])
+{
+	const int rxtx = NODE_STAGE_RXTX, ctl = NODE_STAGE_CONTROL, log = NODE_STAGE_LOG,
+		  apply = NODE_STAGE_APPLY;
+	daemon_ring_doorbell(d, &d->rxtx_link.rx, rxtx, ctl, db);
+	daemon_ring_doorbell(d, &d->rxtx_link.done, ctl, rxtx, db);
+	daemon_ring_doorbell(d, &d->rxtx_link.tx, ctl, rxtx, db);
+	daemon_ring_doorbell(d, &d->log_link.ops, ctl, log, db);
+	daemon_ring_doorbell(d, &d->log_link.reports, log, ctl, db);
+	daemon_ring_doorbell(d, &d->apply_link.in, ctl, apply, db);
+	daemon_ring_doorbell(d, &d->apply_link.out, apply, ctl, db);
+	/* News that travels without a ring (a read or call done, APPLIED). */
+	d->log_link.wake_control = d->cfg.stage_lcore[log] != d->cfg.stage_lcore[ctl] &&
+					   db[ctl] != NULL && db[ctl]->fd >= 0
+				   ? db[ctl]
+				   : NULL;
+	d->apply_link.wake_control = d->cfg.stage_lcore[apply] != d->cfg.stage_lcore[ctl] &&
+					     db[ctl] != NULL && db[ctl]->fd >= 0
+				     ? db[ctl]
+				     : NULL;
 }
 
 bool node_daemon_failed(const struct node_daemon *d)

@@ -73,6 +73,9 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 		      char *errmsg, size_t errmsg_bytes);
 /* The stage table for dp_sched_place, indexed by enum node_stage. */
 void node_daemon_stages(struct node_daemon *d, struct dp_stage out[NODE_STAGES]);
+/* The event idle policy: each ring whose ends run on two lcores rings its
+ * consumer's doorbell (db[stage]: the doorbell of the stage's lcore). */
+void node_daemon_wire_doorbells(struct node_daemon *d, struct dp_doorbell *const db[NODE_STAGES]);
 /* After every lcore stopped (or none ran). */
 void node_daemon_stop(struct node_daemon *d);
 /* The node failed (a log failure: exit 1). */

@@ -98,6 +98,37 @@ static int raftnode_parse(int argc, char **argv, const char **config, raft_node_
 	return 0;
 }
 
+/*
+ * The event idle policy: each lcore's epoll set of its stages' inputs, and
+ * the doorbells of rings that cross lcores. An lcore whose port cannot
+ * sleep on an event naps instead, said loudly: every hop there then waits
+ * for a nap to end. 0, or -errno (the node does not start).
+ */
+static int raftnode_events(struct node_daemon *d, struct dp_lcore *lcores, const unsigned *ids,
+			   uint32_t lcores_count)
+{
+	struct dp_doorbell *db[NODE_STAGES] = {0};
+	for (uint32_t k = 0; k < lcores_count; k++) {
+		char why[256];
+		int rc = dp_lcore_event_open(&lcores[k], why, sizeof(why));
+		if (rc < 0) {
+			fprintf(stderr, "raftnode %u: lcore %u: %s\n", d->cfg.self, ids[k], why);
+			return rc;
+		}
+		if (rc > 0) {
+			fprintf(stderr, "raftnode %u: DEGRADED: idle = event: lcore %u: %s\n",
+				d->cfg.self, ids[k], why);
+		}
+		for (int st = 0; st < NODE_STAGES; st++) {
+			if (d->cfg.stage_lcore[st] == (int)ids[k]) {
+				db[st] = &lcores[k].doorbell;
+			}
+		}
+	}
+	node_daemon_wire_doorbells(d, db);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *config = NULL;
@@ -141,8 +172,9 @@ int main(int argc, char **argv)
 	unsigned ids[NODE_STAGES];
 	uint32_t lcores_count = dp_sched_lcore_ids(ids, NODE_STAGES);
 	RN_ASSERT(lcores_count <= NODE_STAGES);
-	struct dp_lcore_config lc = {.idle_policy = d.cfg.idle == NODE_IDLE_BUSY ? DP_IDLE_BUSY
-										 : DP_IDLE_ADAPTIVE,
+	struct dp_lcore_config lc = {.idle_policy = d.cfg.idle == NODE_IDLE_BUSY    ? DP_IDLE_BUSY
+						    : d.cfg.idle == NODE_IDLE_EVENT ? DP_IDLE_EVENT
+										    : DP_IDLE_ADAPTIVE,
 				     .spin_rounds_max = 256, .sleep_us_max = 200,
 				     .timer_slack_us = d.cfg.timer_slack_us};
 	struct dp_stage stages[NODE_STAGES];
@@ -161,6 +193,10 @@ int main(int argc, char **argv)
 	fprintf(stderr, "raftnode %u: lcores: rx/tx on %d, control on %d, log on %d, apply on %d\n",
 		id, at[NODE_STAGE_RXTX], at[NODE_STAGE_CONTROL], at[NODE_STAGE_LOG],
 		at[NODE_STAGE_APPLY]);
+	if (raftnode_events(&d, lcores, ids, lcores_count) != 0) {
+		node_daemon_stop(&d);
+		return 1;
+	}
 	raftnode_daemon = &d;
 	d.stop |= raftnode_stop; /* a signal during the start */
 	rc = dp_sched_run(lcores, lcores_count, &d.stop);
@@ -173,13 +209,17 @@ int main(int argc, char **argv)
 	for (uint32_t k = 0; k < lcores_count; k++) {
 		const struct dp_lcore_stats *st = &lcores[k].stats;
 		fprintf(stderr, "raftnode %u: lcore %u: %" PRIu64 " rounds, %" PRIu64 " idle, %" PRIu64
-			" sleeps (%" PRIu64 " ms)", id, ids[k], st->rounds, st->idle_rounds, st->sleeps,
-			st->slept_us / 1000);
+			" sleeps (%" PRIu64 " ms), wakeups %" PRIu64 " by event, %" PRIu64
+			" by deadline", id, ids[k], st->rounds, st->idle_rounds, st->sleeps,
+			st->slept_us / 1000, st->wakeups_by_event, st->wakeups_by_deadline);
 		for (uint32_t i = 0; i < lcores[k].stages_count; i++) {
 			fprintf(stderr, "; %s busy %" PRIu64, lcores[k].stages[i].name,
 				st->stage_busy_rounds[i]);
 		}
 		fprintf(stderr, "\n");
+	}
+	for (uint32_t k = 0; k < lcores_count; k++) {
+		dp_lcore_fini(&lcores[k]);
 	}
 	node_daemon_stop(&d);
 	fprintf(stderr, "raftnode %u: %s\n", id, failed ? "stopped after a log failure"

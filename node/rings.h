@@ -114,6 +114,7 @@ struct node_log_read {
 struct node_log_link {
 	struct dp_ring ops, reports;
 	struct node_link_wait wait;
+	struct dp_doorbell *wake_control; /* news without a ring: reads_done, a failure */
 	/* Owned by whoever the last op handed them to: control fills them
 	 * before its push, the log stage writes their results before it
 	 * publishes calls_done / reads_done (release). */
@@ -172,6 +173,7 @@ _Static_assert(sizeof(struct node_apply_out) == 112, "README: apply out ring 409
 struct node_apply_link {
 	struct dp_ring in, out;
 	struct node_link_wait wait;
+	struct dp_doorbell *wake_control; /* news without a ring: applied_published */
 	uint8_t *arena; /* reply values: the apply stage writes, control sends */
 	uint64_t arena_bytes;
 	/* Written by the apply stage only (atomics: control and status read). */

@@ -33,6 +33,7 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
 
   up --nodes N [--hosts H] [--transport af_packet|memif|udp]
      [--engine uring|pwrite] [--durability fsync|dsync|none]
+     [--idle event|adaptive|busy]
      [--election-timeout-ms T] [--lcores float|spread|LIST]
      [--log-lcore] [--apply-lcore] [--rxtx-lcore]
      [--placement H1,H2,...] [--subnet A.B.C] [--prefix P]
@@ -77,7 +78,8 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
   logs ID [-f]
 
 Defaults: --hosts 1, --transport af_packet, --engine uring, --durability
-fsync, --prefix rn (namespaces rn-h1..), --subnet 10.77.0, --run-dir
+fsync, --idle adaptive (event: each lcore sleeps in the kernel on its
+inputs; an lcore with a DPDK port naps instead: it has no rx interrupt), --prefix rn (namespaces rn-h1..), --subnet 10.77.0, --run-dir
 $RAFTNODE_RUN_DIR or /run/raftnode, --build <repo>/build, --daemon
 BUILD/node/raftnode. --election-timeout-ms: 300, or 500 when there are more
 nodes than CPUs (seven nodes sharing two cores under the adaptive idle
@@ -123,6 +125,7 @@ hosts=1
 transport=af_packet
 engine=uring
 durability=fsync
+idle=adaptive
 election_ms=""
 lcores_opt=float
 log_lcore=0
@@ -163,6 +166,7 @@ parse_args() {
 		--transport) need_val "$@"; transport=$2; shift ;;
 		--engine) need_val "$@"; engine=$2; shift ;;
 		--durability) need_val "$@"; durability=$2; shift ;;
+		--idle) need_val "$@"; idle=$2; shift ;;
 		--election-timeout-ms) need_val "$@"; election_ms=$2; shift ;;
 		--lcores) need_val "$@"; lcores_opt=$2; shift ;;
 		--log-lcore) log_lcore=1 ;;
@@ -208,6 +212,7 @@ check_up_args() {
 	esac
 	case "$engine" in uring | pwrite) ;; *) usage_err "--engine must be uring or pwrite, not '$engine'" ;; esac
 	case "$durability" in fsync | dsync | none) ;; *) usage_err "--durability must be fsync, dsync or none, not '$durability'" ;; esac
+	case "$idle" in event | adaptive | busy) ;; *) usage_err "--idle must be event, adaptive or busy, not '$idle'" ;; esac
 	if [ -n "$election_ms" ]; then
 		is_uint "$election_ms" && [ "$election_ms" -ge 20 ] && [ "$election_ms" -le 600000 ] ||
 			usage_err "--election-timeout-ms must be 20..600000, not '$election_ms'"
@@ -242,6 +247,7 @@ hosts=$hosts
 transport=$transport
 engine=$engine
 durability=$durability
+idle=$idle
 election_ms=$election_ms
 lcores_opt=$lcores_opt
 log_lcore=$log_lcore
@@ -261,7 +267,7 @@ load_state() {
 	[ -f "$f" ] || die "no cluster in $run_dir (no cluster.env): run 'cluster.sh up' first, or pass --run-dir"
 	while IFS='=' read -r key val; do
 		case "$key" in
-		prefix | nodes | hosts | transport | engine | durability | election_ms | lcores_opt | log_lcore | apply_lcore | rxtx_lcore | subnet | build | daemon)
+		prefix | nodes | hosts | transport | engine | durability | idle | election_ms | lcores_opt | log_lcore | apply_lcore | rxtx_lcore | subnet | build | daemon)
 			printf -v "$key" '%s' "$val" ;;
 		placement) read -r -a placement <<<"$val" ;;
 		esac
@@ -547,7 +553,7 @@ write_config() {
 			echo "lcores = $lc"
 			echo "lcore_map = $map"
 		fi
-		echo "idle = adaptive"
+		echo "idle = $idle"
 		echo "durability = $durability"
 		echo "io_engine = $engine"
 		if [ "$lcores_opt" = spread ]; then
@@ -704,11 +710,11 @@ cmd_up() {
 	compute_placement
 	index_nodes
 	local want have h i line=""
-	want="$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
+	want="$prefix $nodes $hosts $transport $engine $durability $idle $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
 	if [ -f "$(state_file)" ]; then
 		have=$(
 			load_state
-			echo "$prefix $nodes $hosts $transport $engine $durability $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
+			echo "$prefix $nodes $hosts $transport $engine $durability $idle $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
 		)
 		[ "$have" = "$want" ] ||
 			die "a different cluster is up in $run_dir (prefix nodes hosts ...: $have); run 'cluster.sh down --run-dir $run_dir' first"

@@ -82,6 +82,10 @@ struct store_engine_ops {
 
 struct store_engine {
 	const struct store_engine_ops *ops;
+	/* An eventfd the engine's completions signal (io_uring's registered
+	 * eventfd), -1 when completions need no waiting on (pwrite: done
+	 * inside submit; sim: simulated time). */
+	int wait_fd;
 	unsigned uring_setup_flags;  /* what the ring got; 0 for other engines */
 	uint32_t uring_fixed_files;  /* registered file slots (0: plain fds) */
 	uint32_t uring_fixed_buffers; /* registered buffers (0: plain writes) */

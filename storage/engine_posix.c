@@ -28,6 +28,7 @@ static struct posix_engine *posix_of(struct store_engine *e)
 int posix_engine_init(struct posix_engine *pe, const char *dir_path)
 {
 	RN_ASSERT(pe != NULL);
+	pe->base.wait_fd = -1; /* pwrite completes inside submit; uring sets its own */
 	if (dir_path == NULL || dir_path[0] == '\0') {
 		return -STORE_E_CONFIG;
 	}

@@ -34,6 +34,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <liburing.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,6 +452,9 @@ static void uring_destroy(struct store_engine *e)
 {
 	struct uring_engine *ue = (struct uring_engine *)e;
 	io_uring_queue_exit(&ue->ring);
+	if (e->wait_fd >= 0) {
+		close(e->wait_fd);
+	}
 	posix_engine_fini(&ue->posix);
 	free(ue);
 }
@@ -539,6 +543,17 @@ int store_engine_uring_create(const char *dir_path, uint32_t sq_entries, bool qu
 			strerror(-rc));
 	}
 	ue->posix.base.ops = &uring_ops;
+	/* Completions signal an eventfd, so a log stage that has nothing
+	 * else to do can sleep in the kernel until its write is done (the
+	 * event idle policy). With DEFER_TASKRUN the kernel signals it when
+	 * the completion's task work is queued (Linux 6.2+): the stage's
+	 * next poll runs it. Without it the stage only polls. */
+	ue->posix.base.wait_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ue->posix.base.wait_fd >= 0 &&
+	    io_uring_register_eventfd(&ue->ring, ue->posix.base.wait_fd) != 0) {
+		close(ue->posix.base.wait_fd);
+		ue->posix.base.wait_fd = -1;
+	}
 	*out = &ue->posix.base;
 	return 0;
 

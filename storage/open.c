@@ -341,6 +341,12 @@ raft_index store_durable_index(const struct store_log *log)
 	return log->durable_index;
 }
 
+int store_wait_fd(const struct store_log *log)
+{
+	RN_ASSERT(log != NULL);
+	return log->engine->wait_fd;
+}
+
 raft_index store_compacted_index(const struct store_log *log)
 {
 	return log->compacted_index;

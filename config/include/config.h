@@ -59,7 +59,9 @@ struct node_member {
 };
 
 enum node_transport { NODE_TRANSPORT_DPDK = 1, NODE_TRANSPORT_UDP = 2 };
-enum node_idle { NODE_IDLE_BUSY = 1, NODE_IDLE_ADAPTIVE = 2 };
+/* busy: spin (dedicated cores); adaptive: spin, then nap; event: sleep in
+ * the kernel on the stages' inputs (cores shared with other work). */
+enum node_idle { NODE_IDLE_BUSY = 1, NODE_IDLE_ADAPTIVE = 2, NODE_IDLE_EVENT = 3 };
 enum node_durability {
 	NODE_DURABILITY_FSYNC = 1,
 	NODE_DURABILITY_DSYNC = 2,

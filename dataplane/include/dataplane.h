@@ -723,6 +723,9 @@ uint32_t dp_transport_recv(struct dp_transport *t, struct dp_rx_msg *const *msgs
 void dp_transport_learn(struct dp_transport *t, const struct dp_rx_frame *in);
 void dp_transport_rx_done(struct dp_rx_msg *m);
 void dp_transport_set_tx_ring(struct dp_transport *t, struct dp_ring *ring);
+/* What the receiving lcore may sleep on (dp_stage.wait_fd): the UDP
+ * socket; DP_WAIT_FD_POLL for a DPDK port (no rx interrupts used). */
+int dp_transport_wait_fd(const struct dp_transport *t);
 /* Frames sent from the tx ring (up to DP_BURST_MAX per call). */
 uint32_t dp_transport_tx_flush(struct dp_transport *t);
 /* Frees what the tx ring holds, unsent (at stop); returns how many. */
@@ -737,6 +740,12 @@ uint32_t dp_transport_tx_discard(struct dp_transport *t);
 
 typedef uint32_t (*dp_stage_poll_fn)(void *ctx);
 
+/* A stage's wait_fd: it has no file descriptor to wait on (its inputs
+ * are rings and deadlines only), or it cannot sleep on one and must be
+ * polled (a DPDK port whose driver has no rx interrupts). */
+#define DP_WAIT_FD_NONE (-1)
+#define DP_WAIT_FD_POLL (-2)
+
 struct dp_stage {
 	const char *name;
 	dp_stage_poll_fn poll;
@@ -744,12 +753,38 @@ struct dp_stage {
 	/* Optional: run once on the stage's own lcore when its loop ends
 	 * (a stage that owns a thread-bound resource finishes with it there). */
 	void (*stop)(void *ctx);
+	/* Optional, for the event idle policy (NULL: none): the file
+	 * descriptor whose readiness means the stage has work (a socket, an
+	 * eventfd), or DP_WAIT_FD_NONE / DP_WAIT_FD_POLL; asked once, when the
+	 * lcore opens its event set. */
+	int (*wait_fd)(void *ctx);
+	/* Optional (NULL: none): the CLOCK_MONOTONIC time in ns by which the
+	 * stage wants its next round (a tick, a read's time-out), UINT64_MAX
+	 * for none. Asked before each sleep. */
+	uint64_t (*deadline_ns)(void *ctx);
 };
 
 enum dp_idle_policy {
 	DP_IDLE_BUSY = 1,     /* spin: bare metal, a dedicated core */
 	DP_IDLE_ADAPTIVE = 2, /* spin, then sleep 1 us doubling up to a cap */
+	DP_IDLE_EVENT = 3,    /* sleep in the kernel on the stages' inputs */
 };
+
+/*
+ * The event idle policy's wake-up: an lcore that sleeps says so here, and
+ * a producer on another lcore that pushes to a ring it consumes (or pokes
+ * it with news that travels without a ring) writes its eventfd, once per
+ * sleep. The lcore sets `sleeping` before its last empty round, so a push
+ * that round did not see finds the flag set (both sides order with a full
+ * fence: the Dekker pattern).
+ */
+struct dp_doorbell {
+	uint32_t sleeping; /* atomic: 1 from the armed round until the wake */
+	int fd;		   /* eventfd, -1 when the lcore does not sleep on events */
+	uint64_t rings;	   /* producers' writes: written by any lcore, atomic */
+};
+/* Wakes the lcore that owns d if it sleeps (NULL: nothing to wake). */
+void dp_doorbell_ring(struct dp_doorbell *d);
 
 #define DP_LCORE_STAGES_MAX 8u
 
@@ -770,6 +805,8 @@ struct dp_lcore_stats {
 	uint64_t idle_rounds;
 	uint64_t sleeps;
 	uint64_t slept_us;
+	uint64_t wakeups_by_event;    /* event policy: a fd or the doorbell woke it */
+	uint64_t wakeups_by_deadline; /* event policy: a stage's deadline came */
 	uint64_t work_items;
 	uint64_t stage_busy_rounds[DP_LCORE_STAGES_MAX]; /* rounds the stage did work */
 };
@@ -781,7 +818,11 @@ struct dp_lcore {
 	struct dp_lcore_config cfg;
 	uint32_t empty_rounds;
 	uint32_t sleep_us;
-	struct dp_lcore_stats stats;
+	int epoll_fd;	/* event policy: the stages' fds and the doorbell */
+	bool event;	/* sleeps on events (dp_lcore_event_open succeeded) */
+	bool armed;	/* doorbell.sleeping set for this round */
+	struct dp_doorbell doorbell __attribute__((aligned(64)));
+	struct dp_lcore_stats stats __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 #ifndef __cplusplus
 _Static_assert(_Alignof(struct dp_lcore) == 64, "a dp_lcore starts a cache line");
@@ -791,6 +832,17 @@ _Static_assert(sizeof(struct dp_lcore) % 64 == 0, "and ends one: no line shared"
 void dp_lcore_init(struct dp_lcore *l, const struct dp_lcore_config *cfg);
 /* -DP_ERR_TOO_BIG when the lcore already has DP_LCORE_STAGES_MAX stages. */
 int dp_lcore_add_stage(struct dp_lcore *l, const struct dp_stage *s);
+/*
+ * Event policy, after the stages are added: the lcore's epoll set (each
+ * stage's wait_fd, its doorbell's eventfd). 0, or -errno. When a stage
+ * must be polled (DP_WAIT_FD_POLL) the lcore cannot sleep on events: it
+ * falls back to the adaptive policy, returns 1 and names the stage in
+ * why (the caller says it loudly: every hop on that lcore then waits for a
+ * nap to end). Other policies: 0, nothing opened.
+ */
+int dp_lcore_event_open(struct dp_lcore *l, char *why, size_t why_bytes);
+/* Closes what dp_lcore_event_open opened. */
+void dp_lcore_fini(struct dp_lcore *l);
 /* Puts stages[i] on lcores[lcore_of_stage[i]] (in order). 0 or -DP_ERR_*. */
 int dp_sched_place(const struct dp_stage *stages, const uint32_t *lcore_of_stage,
 		   uint32_t stages_count, struct dp_lcore *lcores, uint32_t lcores_count);
@@ -821,7 +873,11 @@ struct dp_ring {
 	uint32_t elem_bytes; /* sizeof(void *) for a ring of pointers */
 	void *owned_mem;     /* dp_ring_elem_create's memory, freed by _destroy */
 	uint64_t pushes_refused;
+	/* The consumer's lcore, rung after each push when it sleeps on events
+	 * (NULL: the consumer polls, or shares the producer's lcore). */
+	struct dp_doorbell *doorbell;
 };
+void dp_ring_set_doorbell(struct dp_ring *r, struct dp_doorbell *d);
 size_t dp_ring_mem_bytes(uint32_t slots_count); /* 0 if not a power of two */
 int dp_ring_init(struct dp_ring *r, void *mem, size_t mem_bytes, uint32_t slots_count);
 uint32_t dp_ring_push_burst(struct dp_ring *r, void *const *objs, uint32_t count);

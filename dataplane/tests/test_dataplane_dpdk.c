@@ -195,8 +195,8 @@ static void test_sched_run_on_eal_lcores(void **state)
 	p.next_expect = 1;
 	const struct dp_lcore_config cfg = {.idle_policy = DP_IDLE_ADAPTIVE,
 					    .spin_rounds_max = 100, .sleep_us_max = 50};
-	const struct dp_stage stages[2] = {{"produce", sched_produce, &p, NULL},
-					   {"consume", sched_consume, &p, NULL}};
+	const struct dp_stage stages[2] = {{.name = "produce", .poll = sched_produce, .ctx = &p},
+					   {.name = "consume", .poll = sched_consume, .ctx = &p}};
 	const uint32_t place[2] = {0, 1};
 	dp_lcore_init(&lcores[0], &cfg);
 	dp_lcore_init(&lcores[1], &cfg);

@@ -8,9 +8,15 @@
  * once and in order. The same stage functions run (a) all on one lcore, as
  * in CI, and (b) one per lcore on three threads, as on bare metal, with
  * small rings so back-pressure happens. Then the wake-up latency of the
- * adaptive policy is measured against busy polling: a producer thread
- * stamps an item every 2 ms, so the consumer lcore is asleep when it comes,
- * and the delay to its processing is recorded (printed: p50/p99/max).
+ * adaptive and event policies is measured against busy polling: a
+ * producer thread stamps an item every 2 ms, so the consumer lcore is
+ * asleep when it comes, and the delay to its processing is recorded
+ * (printed: p50/p99/max). The event policy sleeps with no time-out when
+ * no stage has a deadline: each item must reach it through the ring's
+ * doorbell, or the test never sees it. Then the event policy's other
+ * inputs: a stage's file descriptor (an eventfd written by another
+ * thread), a stage's deadline, and the fallback to naps when a stage must
+ * be polled.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -20,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -103,9 +111,9 @@ static const struct dp_lcore_config adaptive = {
 
 static void stages_of(struct pipe *p, struct dp_stage st[3])
 {
-	st[0] = (struct dp_stage){"produce", produce, p, NULL};
-	st[1] = (struct dp_stage){"relay", relay, p, NULL};
-	st[2] = (struct dp_stage){"consume", consume, p, NULL};
+	st[0] = (struct dp_stage){.name = "produce", .poll = produce, .ctx = p};
+	st[1] = (struct dp_stage){.name = "relay", .poll = relay, .ctx = p};
+	st[2] = (struct dp_stage){.name = "consume", .poll = consume, .ctx = p};
 }
 
 static void test_all_stages_one_lcore(void **state)
@@ -239,8 +247,11 @@ static uint64_t wake_measure(const char *name, const struct dp_lcore_config *cfg
 	w.mem = aligned_alloc(64, (bytes + 63) / 64 * 64);
 	assert_int_equal(dp_ring_init(&w.ring, w.mem, bytes, 16), 0);
 	dp_lcore_init(&l, cfg);
-	struct dp_stage st = {"wake", wake_consume, &w, NULL};
+	struct dp_stage st = {.name = "wake", .poll = wake_consume, .ctx = &w};
 	assert_int_equal(dp_lcore_add_stage(&l, &st), 0);
+	char why[128];
+	assert_int_equal(dp_lcore_event_open(&l, why, sizeof(why)), 0);
+	dp_ring_set_doorbell(&w.ring, &l.doorbell); /* no-op unless event */
 	stop_flag = 0;
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, lcore_thread, &l), 0);
@@ -262,9 +273,17 @@ static uint64_t wake_measure(const char *name, const struct dp_lcore_config *cfg
 	uint64_t p50 = w.latency_ns[WAKE_SAMPLES / 2];
 	uint64_t p99 = w.latency_ns[WAKE_SAMPLES * 99 / 100];
 	printf("wake-up latency %-28s p50 %7.1f us  p99 %7.1f us  max %7.1f us  "
-	       "(sleeps %llu)\n", name, (double)p50 / 1e3, (double)p99 / 1e3,
+	       "(sleeps %llu, rounds %llu)\n", name, (double)p50 / 1e3, (double)p99 / 1e3,
 	       (double)w.latency_ns[WAKE_SAMPLES - 1] / 1e3,
-	       (unsigned long long)l.stats.sleeps);
+	       (unsigned long long)l.stats.sleeps, (unsigned long long)l.stats.rounds);
+	if (cfg->idle_policy == DP_IDLE_EVENT) {
+		/* Asleep for each item (2 ms apart), woken by the doorbell. */
+		assert_true(l.stats.wakeups_by_event >= WAKE_SAMPLES / 2);
+		assert_int_equal(l.stats.wakeups_by_deadline, 0);
+		/* No spinning: a few rounds per item, not thousands. */
+		assert_true(l.stats.rounds < 10ull * WAKE_SAMPLES);
+	}
+	dp_lcore_fini(&l);
 	free(w.mem);
 	return p99;
 }
@@ -279,7 +298,9 @@ static void test_idle_wakeup_latency(void **state)
 	const struct dp_lcore_config adaptive_100 = {.idle_policy = DP_IDLE_ADAPTIVE,
 						     .spin_rounds_max = 200, .sleep_us_max = 100,
 						     .timer_slack_us = 1};
+	const struct dp_lcore_config event = {.idle_policy = DP_IDLE_EVENT};
 	uint64_t busy_p99 = wake_measure("busy", &busy);
+	uint64_t event_p99 = wake_measure("event (doorbell)", &event);
 	uint64_t a10_p99 = wake_measure("adaptive (sleep <= 10 us)", &adaptive_10);
 	uint64_t a100_p99 = wake_measure("adaptive (sleep <= 100 us)", &adaptive_100);
 	/* Every stamped item was processed (wake_measure checks the count).
@@ -288,8 +309,119 @@ static void test_idle_wakeup_latency(void **state)
 	 * so the printed numbers are the measurement, not this bound. */
 	const uint64_t bound_ns = 200ull * 1000 * 1000;
 	assert_true(busy_p99 < bound_ns);
+	assert_true(event_p99 < bound_ns);
 	assert_true(a10_p99 < bound_ns);
 	assert_true(a100_p99 < bound_ns);
+}
+
+/* ---- the event policy's other inputs ----------------------------------- */
+
+#define EVENT_COUNT 50u
+
+struct fd_stage {
+	int fd;		    /* an eventfd another thread writes */
+	uint64_t seen;	    /* counter values read */
+	uint64_t due_ns;    /* deadline stage: the next due time */
+	uint64_t fired;	    /* deadline stage: rounds it was due */
+};
+
+static uint32_t fd_poll(void *ctx)
+{
+	struct fd_stage *f = ctx;
+	uint64_t v;
+	if (read(f->fd, &v, sizeof(v)) != (ssize_t)sizeof(v)) {
+		return 0; /* EAGAIN: nothing */
+	}
+	__atomic_fetch_add(&f->seen, v, __ATOMIC_RELEASE);
+	return 1;
+}
+
+static int fd_wait(void *ctx)
+{
+	return ((struct fd_stage *)ctx)->fd;
+}
+
+static uint32_t deadline_poll(void *ctx)
+{
+	struct fd_stage *f = ctx;
+	if (now_ns() < f->due_ns) {
+		return 0;
+	}
+	f->due_ns = now_ns() + 2ull * 1000 * 1000; /* every 2 ms */
+	__atomic_fetch_add(&f->fired, 1, __ATOMIC_RELEASE);
+	return 1;
+}
+
+static uint64_t deadline_of(void *ctx)
+{
+	return ((struct fd_stage *)ctx)->due_ns;
+}
+
+static int must_poll(void *ctx)
+{
+	(void)ctx;
+	return DP_WAIT_FD_POLL;
+}
+
+static void test_event_fd_and_deadline(void **state)
+{
+	(void)state;
+	static struct dp_lcore l;
+	static struct fd_stage f, d;
+	const struct dp_lcore_config event = {.idle_policy = DP_IDLE_EVENT};
+	memset(&f, 0, sizeof(f));
+	memset(&d, 0, sizeof(d));
+	f.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(f.fd >= 0);
+	d.due_ns = now_ns() + 2ull * 1000 * 1000;
+	dp_lcore_init(&l, &event);
+	struct dp_stage fs = {.name = "fd", .poll = fd_poll, .ctx = &f, .wait_fd = fd_wait};
+	struct dp_stage ds = {.name = "tick", .poll = deadline_poll, .ctx = &d,
+			      .deadline_ns = deadline_of};
+	assert_int_equal(dp_lcore_add_stage(&l, &fs), 0);
+	assert_int_equal(dp_lcore_add_stage(&l, &ds), 0);
+	char why[128];
+	assert_int_equal(dp_lcore_event_open(&l, why, sizeof(why)), 0);
+	stop_flag = 0;
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, lcore_thread, &l), 0);
+	struct timespec gap = {.tv_sec = 0, .tv_nsec = 3 * 1000 * 1000};
+	for (uint32_t i = 0; i < EVENT_COUNT; i++) {
+		nanosleep(&gap, NULL);
+		uint64_t one = 1;
+		assert_int_equal(write(f.fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	}
+	for (int k = 0; k < 1000 && __atomic_load_n(&f.seen, __ATOMIC_ACQUIRE) < EVENT_COUNT; k++) {
+		nanosleep(&gap, NULL);
+	}
+	stop_flag = 1;
+	pthread_join(th, NULL);
+	printf("event: fd items %llu of %u, deadline rounds %llu, sleeps %llu, rounds %llu, "
+	       "wakeups by event %llu, by deadline %llu\n", (unsigned long long)f.seen,
+	       EVENT_COUNT, (unsigned long long)d.fired, (unsigned long long)l.stats.sleeps,
+	       (unsigned long long)l.stats.rounds, (unsigned long long)l.stats.wakeups_by_event,
+	       (unsigned long long)l.stats.wakeups_by_deadline);
+	/* Every write woke it (no deadline would have: those are 2 ms apart
+	 * and only the tick stage has one, whose poll does not read the fd). */
+	assert_int_equal(f.seen, EVENT_COUNT);
+	assert_true(l.stats.wakeups_by_event > 0);
+	/* The deadline stage ran about every 2 ms, woken by its deadline. */
+	assert_true(d.fired >= 10);
+	assert_true(l.stats.wakeups_by_deadline > 0);
+	/* It slept between them: rounds are a few per wake-up, no spinning. */
+	assert_true(l.stats.rounds < 8 * (l.stats.sleeps + 1));
+	dp_lcore_fini(&l);
+	close(f.fd);
+
+	/* A stage that must be polled: the lcore naps (adaptive) instead. */
+	dp_lcore_init(&l, &event);
+	struct dp_stage ps = {.name = "port", .poll = fd_poll, .ctx = &f, .wait_fd = must_poll};
+	assert_int_equal(dp_lcore_add_stage(&l, &ps), 0);
+	assert_int_equal(dp_lcore_event_open(&l, why, sizeof(why)), 1);
+	printf("fallback: %s\n", why);
+	assert_int_equal(l.cfg.idle_policy, DP_IDLE_ADAPTIVE);
+	assert_false(l.event);
+	dp_lcore_fini(&l);
 }
 
 int main(void)
@@ -298,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_all_stages_one_lcore),
 		cmocka_unit_test(test_one_stage_per_lcore),
 		cmocka_unit_test(test_placement_errors),
+		cmocka_unit_test(test_event_fd_and_deadline),
 		cmocka_unit_test(test_idle_wakeup_latency),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -258,6 +258,7 @@ static void apply_publish(struct node_apply_stage *as)
 	/* Last, with release: what it covers (replies queued, slots read) is
 	 * done when control sees it. */
 	__atomic_store_n(&as->link->applied_published, as->applied_index, __ATOMIC_RELEASE);
+	dp_doorbell_ring(as->link->wake_control); /* control steps APPLIED */
 }
 
 uint32_t node_apply_stage_poll(void *ctx)
@@ -367,3 +368,21 @@ void node_apply_replayed(struct node_apply_stage *as, const struct store_entry *
 	apply_publish(as);
 }
 
+
+uint64_t node_apply_stage_deadline_ns(void *ctx)
+{
+	const struct node_apply_stage *as = ctx;
+	uint64_t first = UINT64_MAX;
+	uint32_t seen = 0;
+	/* The earliest time-out of a waiting read (a round that never comes:
+	 * the client is told to retry). */
+	for (uint32_t i = 0; i < NODE_READS_MAX && seen < as->reads_busy; i++) {
+		const struct node_read *r = &as->reads[i];
+		if (r->busy) {
+			seen++;
+			/* Just past it: the round serves a read only once it is over. */
+			first = rn_min_u64(first, r->rx_ns + APPLY_READ_WAIT_NS_MAX + NODE_NS_PER_MS);
+		}
+	}
+	return first;
+}

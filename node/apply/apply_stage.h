@@ -57,6 +57,8 @@ void node_apply_stage_fini(struct node_apply_stage *as);
 /* The reply arena's size for values up to value_bytes_max (README: memory). */
 uint64_t node_apply_arena_bytes(uint32_t value_bytes_max);
 uint32_t node_apply_stage_poll(void *ctx); /* the apply lcore's stage */
+/* When a waiting read times out (dp_stage.deadline_ns), UINT64_MAX if none. */
+uint64_t node_apply_stage_deadline_ns(void *ctx);
 /* Applies one committed entry read from the log (replay at start, before
  * any lcore runs). */
 void node_apply_replayed(struct node_apply_stage *as, const struct store_entry *e);

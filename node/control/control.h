@@ -154,6 +154,8 @@ int node_control_init(struct node_control *c, const struct node_config *cfg);
 void node_control_wire(struct node_control *c, const struct node_control_wiring *w);
 void node_control_fini(struct node_control *c);
 uint32_t node_control_poll(void *ctx); /* the control lcore's stage */
+/* The next tick (dp_stage.deadline_ns). */
+uint64_t node_control_deadline_ns(void *ctx);
 
 /* step.c: steps the core with `ev` and carries out its update. */
 int node_control_step(struct node_control *c, struct raft_event *ev);

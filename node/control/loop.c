@@ -116,3 +116,9 @@ uint32_t node_control_poll(void *ctx)
 	}
 	return work;
 }
+
+uint64_t node_control_deadline_ns(void *ctx)
+{
+	const struct node_control *c = ctx;
+	return c->failed ? UINT64_MAX : c->next_tick_ns;
+}

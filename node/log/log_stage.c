@@ -50,6 +50,7 @@ static void log_stage_fail(struct node_log_stage *ls, const char *what, int rc)
 	snprintf(ls->link->failed_what, sizeof(ls->link->failed_what), "%s", what);
 	snprintf(ls->link->failed_msg, sizeof(ls->link->failed_msg), "%s", store_errmsg(ls->log));
 	__atomic_store_n(&ls->link->failed_rc, rc < 0 ? rc : -EIO, __ATOMIC_RELEASE);
+	dp_doorbell_ring(ls->link->wake_control);
 }
 
 static bool log_stage_failed(const struct node_log_stage *ls)
@@ -192,6 +193,7 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 			RN_ASSERT(r->rc <= (int)want); /* at most what was asked */
 		}
 		__atomic_store_n(&ls->link->reads_done, op->index, __ATOMIC_RELEASE);
+		dp_doorbell_ring(ls->link->wake_control);
 		return 1;
 	}
 	case NODE_LOG_OP_CALL: {
@@ -210,6 +212,7 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 		/* Everything before the call is consumed and its result is
 		 * written: release both to the waiting control stage. */
 		__atomic_store_n(&ls->link->calls_done, op->index, __ATOMIC_RELEASE);
+		dp_doorbell_ring(ls->link->wake_control);
 		return 1;
 	}
 	default:
@@ -305,3 +308,11 @@ void node_log_stage_stop(void *ctx)
 	ls->stopped = true;
 }
 
+
+int node_log_stage_wait_fd(void *ctx)
+{
+	const struct node_log_stage *ls = ctx;
+	RN_ASSERT(ls->log != NULL); /* attached before the lcores open their events */
+	int fd = store_wait_fd(ls->log);
+	return fd >= 0 ? fd : DP_WAIT_FD_NONE;
+}

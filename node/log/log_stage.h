@@ -39,6 +39,9 @@ void node_log_stage_fini(struct node_log_stage *ls);
 /* The storage's completion callback (store_config.on_durable). */
 void node_log_stage_on_durable(void *user, raft_index index, raft_term term);
 uint32_t node_log_stage_poll(void *ctx); /* the log lcore's stage */
+/* What the log stage sleeps on (dp_stage.wait_fd): io_uring's eventfd,
+ * or none (pwrite completes inside the stage's poll). */
+int node_log_stage_wait_fd(void *ctx);
 /* The log lcore's last step: drain the ops, flush (dp_stage.stop). */
 void node_log_stage_stop(void *ctx);
 

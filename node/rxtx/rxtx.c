@@ -115,3 +115,10 @@ uint32_t node_rxtx_poll(void *ctx)
 	memmove(x->spare, x->spare + n, x->spare_count * sizeof(x->spare[0]));
 	return work + n;
 }
+
+int node_rxtx_wait_fd(void *ctx)
+{
+	const struct node_rxtx *x = ctx;
+	RN_ASSERT(x->transport != NULL);
+	return dp_transport_wait_fd(x->transport);
+}

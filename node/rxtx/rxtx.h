@@ -34,5 +34,7 @@ void node_rxtx_fini(struct node_rxtx *x);
 /* The memory node_rxtx_init takes (README: memory). */
 uint64_t node_rxtx_memory_bytes(uint8_t transport_kind);
 uint32_t node_rxtx_poll(void *ctx); /* the rx/tx lcore's stage */
+/* What it sleeps on (dp_stage.wait_fd): the UDP socket; a DPDK port polls. */
+int node_rxtx_wait_fd(void *ctx);
 
 #endif /* RN_NODE_RXTX_H */

@@ -231,6 +231,11 @@ int store_append(struct store_log *log, const struct store_entry *entries, uint3
  * completions (>= 0) or an error (a failed write: the log is fail-stopped).
  */
 int store_poll(struct store_log *log, bool wait);
+/* A file descriptor that becomes readable when a write or read in flight
+ * completes (io_uring's eventfd), for a caller that sleeps in the kernel
+ * until then; -1 when the engine completes inside store_poll's caller
+ * (pwrite) and there is nothing to wait on. */
+int store_wait_fd(const struct store_log *log);
 /* Polls until nothing is staged or in flight (reads included). */
 int store_flush(struct store_log *log);
 
