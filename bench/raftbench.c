@@ -250,8 +250,11 @@ int rb_cluster_config(const struct rb_cli *cli, struct rn_client_config *cfg, ui
 	}
 	rn_client_close(c);
 	if (leader == 0) {
+		/* The client starts at --node, or the configuration's first
+		 * member (nodes count from 1: there is no node 0). */
+		*target = cli->opts.node_id != 0 ? cli->opts.node_id : cfg->nodes[0].id;
 		fprintf(stderr, "raftbench: no leader known yet: sending to node %u, redirects "
-				"will move us\n", cli->opts.node_id);
+				"will move us\n", *target);
 		return 0;
 	}
 	cfg->target_id = leader;

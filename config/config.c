@@ -430,7 +430,7 @@ void node_config_default(struct node_config *c)
 		.heartbeat_interval_ms = 50,
 		.tick_ms = 10,
 		.transport = NODE_TRANSPORT_DPDK,
-		.idle = NODE_IDLE_ADAPTIVE,
+		.idle = NODE_IDLE_EVENT, /* cores shared with other work: the safe default */
 		.durability = NODE_DURABILITY_FSYNC,
 		.io_engine = NODE_ENGINE_URING,
 		.batch_entries_max = 256,

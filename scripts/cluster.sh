@@ -33,7 +33,7 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
 
   up --nodes N [--hosts H] [--transport af_packet|memif|udp]
      [--engine uring|pwrite] [--durability fsync|dsync|none]
-     [--idle event|adaptive|busy]
+     [--idle event|adaptive|busy] [--busy-node ID]
      [--election-timeout-ms T] [--lcores float|spread|LIST]
      [--log-lcore] [--apply-lcore] [--rxtx-lcore]
      [--placement H1,H2,...] [--subnet A.B.C] [--prefix P]
@@ -77,9 +77,13 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
         dropped by the switch; delay/jitter/reorder are refused.
   logs ID [-f]
 
+--busy-node ID: that node alone polls (idle = busy) on its one lcore,
+pinned to the last CPU, as a bare-metal node on a dedicated core would
+(not with stages apart).
+
 Defaults: --hosts 1, --transport af_packet, --engine uring, --durability
-fsync, --idle adaptive (event: each lcore sleeps in the kernel on its
-inputs; an lcore with a DPDK port naps instead: it has no rx interrupt), --prefix rn (namespaces rn-h1..), --subnet 10.77.0, --run-dir
+fsync, --idle event (each lcore sleeps in the kernel on its inputs; an
+lcore with a DPDK port naps instead: af_packet has no rx interrupt), --prefix rn (namespaces rn-h1..), --subnet 10.77.0, --run-dir
 $RAFTNODE_RUN_DIR or /run/raftnode, --build <repo>/build, --daemon
 BUILD/node/raftnode. --election-timeout-ms: 300, or 500 when there are more
 nodes than CPUs (seven nodes sharing two cores under the adaptive idle
@@ -125,7 +129,8 @@ hosts=1
 transport=af_packet
 engine=uring
 durability=fsync
-idle=adaptive
+idle=event
+busy_node=""
 election_ms=""
 lcores_opt=float
 log_lcore=0
@@ -167,6 +172,7 @@ parse_args() {
 		--engine) need_val "$@"; engine=$2; shift ;;
 		--durability) need_val "$@"; durability=$2; shift ;;
 		--idle) need_val "$@"; idle=$2; shift ;;
+		--busy-node) need_val "$@"; busy_node=$2; shift ;;
 		--election-timeout-ms) need_val "$@"; election_ms=$2; shift ;;
 		--lcores) need_val "$@"; lcores_opt=$2; shift ;;
 		--log-lcore) log_lcore=1 ;;
@@ -213,6 +219,12 @@ check_up_args() {
 	case "$engine" in uring | pwrite) ;; *) usage_err "--engine must be uring or pwrite, not '$engine'" ;; esac
 	case "$durability" in fsync | dsync | none) ;; *) usage_err "--durability must be fsync, dsync or none, not '$durability'" ;; esac
 	case "$idle" in event | adaptive | busy) ;; *) usage_err "--idle must be event, adaptive or busy, not '$idle'" ;; esac
+	if [ -n "$busy_node" ]; then
+		is_uint "$busy_node" && [ "$busy_node" -ge 1 ] && [ "$busy_node" -le "$nodes" ] ||
+			usage_err "--busy-node must be a node id 1..$nodes, not '$busy_node'"
+		[ "$log_lcore$apply_lcore$rxtx_lcore" = 000 ] && [ "$lcores_opt" = float ] ||
+			usage_err "--busy-node runs one node on one pinned lcore: not with stages apart or --lcores"
+	fi
 	if [ -n "$election_ms" ]; then
 		is_uint "$election_ms" && [ "$election_ms" -ge 20 ] && [ "$election_ms" -le 600000 ] ||
 			usage_err "--election-timeout-ms must be 20..600000, not '$election_ms'"
@@ -248,6 +260,7 @@ transport=$transport
 engine=$engine
 durability=$durability
 idle=$idle
+busy_node=$busy_node
 election_ms=$election_ms
 lcores_opt=$lcores_opt
 log_lcore=$log_lcore
@@ -267,7 +280,7 @@ load_state() {
 	[ -f "$f" ] || die "no cluster in $run_dir (no cluster.env): run 'cluster.sh up' first, or pass --run-dir"
 	while IFS='=' read -r key val; do
 		case "$key" in
-		prefix | nodes | hosts | transport | engine | durability | idle | election_ms | lcores_opt | log_lcore | apply_lcore | rxtx_lcore | subnet | build | daemon)
+		prefix | nodes | hosts | transport | engine | durability | idle | busy_node | election_ms | lcores_opt | log_lcore | apply_lcore | rxtx_lcore | subnet | build | daemon)
 			printf -v "$key" '%s' "$val" ;;
 		placement) read -r -a placement <<<"$val" ;;
 		esac
@@ -572,6 +585,12 @@ write_config() {
 				fi
 			done
 		fi
+		if [ -n "$busy_node" ]; then
+			echo
+			echo "[node.$busy_node]               ; polls on a pinned lcore (--busy-node)"
+			echo "lcores = 0@$((cpus - 1))"
+			echo "idle = busy"
+		fi
 		# memif: a section of its own per node (with spread, a node's keys
 		# come in two [node.<i>] sections; the parser takes both).
 		if [ "$transport" = memif ]; then
@@ -710,11 +729,11 @@ cmd_up() {
 	compute_placement
 	index_nodes
 	local want have h i line=""
-	want="$prefix $nodes $hosts $transport $engine $durability $idle $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
+	want="$prefix $nodes $hosts $transport $engine $durability $idle $busy_node $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
 	if [ -f "$(state_file)" ]; then
 		have=$(
 			load_state
-			echo "$prefix $nodes $hosts $transport $engine $durability $idle $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
+			echo "$prefix $nodes $hosts $transport $engine $durability $idle $busy_node $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
 		)
 		[ "$have" = "$want" ] ||
 			die "a different cluster is up in $run_dir (prefix nodes hosts ...: $have); run 'cluster.sh down --run-dir $run_dir' first"

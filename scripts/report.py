@@ -33,7 +33,8 @@ import json
 import os
 import sys
 
-ROW_ORDER = ["dpdk+uring", "dpdk+uring+apart", "udp+uring", "dpdk+pwrite", "udp+pwrite"]
+ROW_ORDER = ["udp+uring", "udp+uring+apart", "dpdk+uring", "dpdk+uring+apart", "udp+pwrite",
+             "dpdk+pwrite"]
 
 
 def load_json(path):

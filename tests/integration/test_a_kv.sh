@@ -3,9 +3,11 @@
 # Integration (a): 3 nodes; 1,000 keys written through different nodes
 # (followers redirect to the leader), all read back from every node, by
 # linearizable reads and by stale reads once the nodes have converged.
+# With --busy-node node 2 polls (idle = busy) on an lcore pinned to a CPU,
+# as on bare metal, beside nodes that sleep on events.
 . "$(dirname "$0")/lib.sh"
-it_setup a 10.81.0
-it_up --nodes 3
+it_setup_variant "${1:-}" --busy-node a 10.81.0 ab 10.97.0 --busy-node 2
+it_up --nodes 3 "${up_args[@]}"
 it_log "cluster up; leader $(it_wait_leader 10 || it_fail 'no leader in 10 s')"
 
 [ "$(it_ctl --node 1 put k v)" = "" ] || true
@@ -25,4 +27,7 @@ for n in 1 2 3; do
 	"$IT_BUILD/tests/integration/kvbulk" check --stale --acked "$IT_WORK/acked" --node "$n" \
 		|| it_fail "node $n's own state lacks a write"
 done
+if [ ${#up_args[@]} -gt 0 ]; then
+	grep -q "idle = busy" "$IT_RUN/cluster.ini" || it_fail "cluster.ini has no busy node"
+fi
 it_pass "1000 keys written through nodes 1-3, read back from each (applied commit digest: $state)"

@@ -10,9 +10,18 @@
 # non-linearizable histories in tests/lin). Nothing is asserted about how
 # much fits in a time: the timeouts below only bound a hang. With
 # --stages-apart every node's rx/tx, log and apply stages run on lcores of
-# their own: the rings between them carry the whole history.
+# their own: the rings between them carry the whole history; --udp-apart
+# does the same over kernel UDP with idle = event, where a sleeping lcore
+# hears of each record only through its ring's doorbell.
 . "$(dirname "$0")/lib.sh"
-it_setup_variant "${1:-}" --stages-apart f 10.86.0 fs 10.94.0 --log-lcore --apply-lcore --rxtx-lcore
+if [ "${1:-}" = --udp-apart ]; then
+	# Kernel UDP and idle = event (the main job's mode) with every stage
+	# apart: each lcore sleeps on its own inputs and the rings' doorbells.
+	it_setup fu 10.96.0
+	up_args=(--transport udp --idle event --log-lcore --apply-lcore --rxtx-lcore)
+else
+	it_setup_variant "${1:-}" --stages-apart f 10.86.0 fs 10.94.0 --log-lcore --apply-lcore --rxtx-lcore
+fi
 it_up --nodes 5 "${up_args[@]}"
 it_wait_leader 60 >/dev/null || it_fail "no leader in 60 s"
 # --duration-s bounds a hung run (below meson's 240 s), it_stop_load ends it.

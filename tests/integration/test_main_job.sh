@@ -21,13 +21,13 @@ bash scripts/run.sh --no-build --quick --out "$out" || fail "scripts/run.sh --qu
 echo "main job smoke: $((SECONDS - start)) s"
 [ -s "$out/report.md" ] || fail "no report.md"
 grep -q '^| config |' "$out/report.md" || fail "report.md has no headline table"
-grep -q '^| dpdk+uring |' "$out/report.md" || fail "report.md has no dpdk+uring row"
-for f in dpdk+uring.closed1.json dpdk+uring.closed1000.json dpdk+uring.sweep.json \
+grep -q '^| udp+uring |' "$out/report.md" || fail "report.md has no udp+uring row"
+for f in udp+uring.closed1.json udp+uring.closed1000.json udp+uring.sweep.json \
 	failover.json baseline.json; do
 	jq -e . "$out/$f" >/dev/null || fail "$f does not parse as JSON"
 done
 jq -e '.commits_per_s > 0 and .latency_us_p50 > 0 and .latency_us_p99 > 0 and (.stages | length) > 0' \
-	"$out/dpdk+uring.closed1000.json" >/dev/null || fail "closed1000.json lacks throughput, percentiles or stages"
+	"$out/udp+uring.closed1000.json" >/dev/null || fail "closed1000.json lacks throughput, percentiles or stages"
 jq -e '.window_ms_p50 >= 0 and .election_ms_p50 >= 0' "$out/failover.json" >/dev/null \
 	|| fail "failover.json lacks the window figures"
 n=0

@@ -75,7 +75,7 @@ static void test_example_parses(void **state)
 	assert_int_equal(c.members[2].host, 2);
 	assert_string_equal(c.data_dir, "/var/lib/raftnode/node1");
 	assert_string_equal(c.dpdk_port, "net_af_packet1,iface=rn1");
-	assert_int_equal(c.idle, NODE_IDLE_ADAPTIVE);
+	assert_int_equal(c.idle, NODE_IDLE_EVENT);
 	assert_int_equal(c.uncommitted_bytes_max, 64u << 20);
 	assert_int_equal(c.kv.value_bytes_max, 1024);
 	/* Node 3 takes its [node.3] overrides, whatever the section order. */
