@@ -121,7 +121,9 @@ void recv_append(struct raft *r, const struct raft_message *m)
 		count--;
 	}
 	if (prev_index < r->commit_index) {
-		recv_append_send_ack(r, m->from); /* wholly old news */
+		if (!m->append.commit_only) {
+			recv_append_send_ack(r, m->from); /* wholly old news */
+		}
 		return;
 	}
 	/* §3.5 consistency check: our log must hold prev_index with prev_term. */
@@ -139,9 +141,13 @@ void recv_append(struct raft *r, const struct raft_message *m)
 	if (commit > r->commit_index) {
 		step_set_commit(r, commit);
 	}
-	/* Acknowledge now if all of it is durable, or when it becomes so. */
+	/* Acknowledge now if all of it is durable, or when it becomes so. A
+	 * commit-only update is never acknowledged: it brought no entry, and
+	 * the appends that did are acknowledged themselves. */
 	if (recv_append_ackable(r) >= last_new_index) {
-		recv_append_send_ack(r, m->from);
+		if (!m->append.commit_only) {
+			recv_append_send_ack(r, m->from);
+		}
 	} else {
 		r->ack_to = m->from;
 	}
