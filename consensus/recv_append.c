@@ -111,6 +111,14 @@ void recv_append(struct raft *r, const struct raft_message *m)
 	RN_ASSERT(m->term == r->term);
 	RN_ASSERT(m->from == r->leader_id);
 	r->election_elapsed_ticks = 0;
+	if (RAFT_BUG(r, COMMIT_ONLY_UNCHECKED) && m->append.commit_only) {
+		/* Planted: "it only carries the commit index, nothing to check". */
+		raft_index commit = rn_min_u64(m->append.commit_index, r->log.last_index);
+		if (commit > r->commit_index) {
+			step_set_commit(r, commit);
+		}
+		return;
+	}
 
 	/* Entries up to our commit index are committed and therefore already
 	 * ours (§3.6.3); skip them so the check below stays inside the window. */

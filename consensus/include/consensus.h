@@ -433,6 +433,8 @@ enum raft_planted_bug {
 	RAFT_BUG_QUORUM_OFF_BY_ONE,	 /* majority computed as n / 2 */
 	RAFT_BUG_LEADER_OVERWRITES_LOG,	 /* new leader cuts its log to commit */
 	RAFT_BUG_STALE_TERM_ACCEPTED,	 /* take an older term from an append */
+	RAFT_BUG_COMMIT_ONLY_UNCHECKED,	 /* commit from a commit-only update
+					  * without the log check */
 	RAFT_BUG_COUNT
 };
 const char *raft_planted_bug_name(int bug);
