@@ -253,8 +253,10 @@ void recv_vote_resp(struct raft *r, const struct raft_message *m);
  * first conflict, appends what fits the window (back-pressure: the rest is
  * not acknowledged), commits up to min(leader commit, last new index), and
  * acknowledges only entries that are durable here and match the leader's,
- * now or at a later PERSISTED event. Preconditions: role follower,
- * m->term == term, m->from == leader_id. */
+ * now or at a later PERSISTED event. A commit-only update is checked and
+ * commits the same way but its success is never acknowledged (a rejection
+ * is). Preconditions: role follower, m->term == term,
+ * m->from == leader_id. */
 void recv_append(struct raft *r, const struct raft_message *m);
 /* §3.4 heartbeat: resets the election timer, commits up to the leader's
  * commit index (which the leader capped at our match), and echoes the
@@ -288,8 +290,10 @@ void replication_broadcast_append(struct raft *r, bool send_if_empty);
  * (§6.4). */
 void replication_broadcast_heartbeat(struct raft *r, uint64_t read_seq);
 /* §3.5: a success raises the follower's match and next index, frees its
- * in-flight appends, turns a probe into replicate, may commit, refills its
- * window and may complete a transfer (§3.10); a fresh rejection drops the
+ * in-flight appends, turns a probe into replicate, may commit (and then
+ * tells every follower at once, on an append leaving anyway or in an
+ * unacknowledged commit-only update), refills its window and may complete
+ * a transfer (§3.10); a fresh rejection drops the
  * follower back to probing, skipping ahead with its hint (fast
  * backtracking). Stale answers are ignored. Precondition: m->from is a
  * peer. */
@@ -313,7 +317,7 @@ void replication_leader_tick(struct raft *r);
  * _INVALID, _BATCH_TOO_BIG, _UNCOMMITTED_FULL or _LOG_FULL. */
 int replication_propose(struct raft *r, struct raft_entry *entries, uint32_t entries_count);
 /* §10.2.1: the leader's own write became durable; it may complete a quorum
- * and the new commit index goes out at once. */
+ * and the new commit index goes out at once (as after an ack). */
 void replication_leader_persisted(struct raft *r);
 
 /*

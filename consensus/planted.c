@@ -24,6 +24,7 @@ static const char *const planted_names[RAFT_BUG_COUNT] = {
 	[RAFT_BUG_QUORUM_OFF_BY_ONE] = "quorum-off-by-one",
 	[RAFT_BUG_LEADER_OVERWRITES_LOG] = "leader-overwrites-log",
 	[RAFT_BUG_STALE_TERM_ACCEPTED] = "stale-term-accepted",
+	[RAFT_BUG_COMMIT_ONLY_UNCHECKED] = "commit-only-unchecked",
 };
 
 const char *raft_planted_bug_name(int bug)

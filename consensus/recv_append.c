@@ -111,6 +111,14 @@ void recv_append(struct raft *r, const struct raft_message *m)
 	RN_ASSERT(m->term == r->term);
 	RN_ASSERT(m->from == r->leader_id);
 	r->election_elapsed_ticks = 0;
+	if (RAFT_BUG(r, COMMIT_ONLY_UNCHECKED) && m->append.commit_only) {
+		/* Planted: "it only carries the commit index, nothing to check". */
+		raft_index commit = rn_min_u64(m->append.commit_index, r->log.last_index);
+		if (commit > r->commit_index) {
+			step_set_commit(r, commit);
+		}
+		return;
+	}
 
 	/* Entries up to our commit index are committed and therefore already
 	 * ours (§3.6.3); skip them so the check below stays inside the window. */
@@ -121,7 +129,9 @@ void recv_append(struct raft *r, const struct raft_message *m)
 		count--;
 	}
 	if (prev_index < r->commit_index) {
-		recv_append_send_ack(r, m->from); /* wholly old news */
+		if (!m->append.commit_only) {
+			recv_append_send_ack(r, m->from); /* wholly old news */
+		}
 		return;
 	}
 	/* §3.5 consistency check: our log must hold prev_index with prev_term. */
@@ -139,9 +149,13 @@ void recv_append(struct raft *r, const struct raft_message *m)
 	if (commit > r->commit_index) {
 		step_set_commit(r, commit);
 	}
-	/* Acknowledge now if all of it is durable, or when it becomes so. */
+	/* Acknowledge now if all of it is durable, or when it becomes so. A
+	 * commit-only update is never acknowledged: it brought no entry, and
+	 * the appends that did are acknowledged themselves. */
 	if (recv_append_ackable(r) >= last_new_index) {
-		recv_append_send_ack(r, m->from);
+		if (!m->append.commit_only) {
+			recv_append_send_ack(r, m->from);
+		}
 	} else {
 		r->ack_to = m->from;
 	}

@@ -119,6 +119,7 @@ void replication_send_append(struct raft *r, uint32_t slot, bool send_if_empty)
 	m->append.commit_index = r->commit_index;
 	m->append.entries_count = count;
 	m->append.from_storage = from_storage;
+	m->append.commit_only = false; /* acknowledged: see replication_send_commit */
 	if (from_storage) {
 		m->append.prev_term = 0;
 		m->append.entries = NULL;
@@ -134,6 +135,81 @@ void replication_send_append(struct raft *r, uint32_t slot, bool send_if_empty)
 		}
 	} else {
 		pr->probe_sent = true;
+	}
+}
+
+/* True when a message to `to` already queued in this step tells it the
+ * current commit index (an append or a heartbeat leaving anyway). */
+static bool replication_commit_queued(const struct raft *r, raft_node_id to)
+{
+	for (uint32_t i = 0; i < r->msgs_count; i++) {
+		const struct raft_message *m = &r->msgs[i];
+		if (m->to != to) {
+			continue;
+		}
+		if (m->type == RAFT_MSG_APPEND && m->append.commit_index >= r->commit_index) {
+			return true;
+		}
+		if (m->type == RAFT_MSG_HEARTBEAT && m->heartbeat.commit_index >= r->commit_index) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Tells the follower in `slot` that the commit index moved, so it applies
+ * now rather than at the next heartbeat (eager commit propagation), at the
+ * least cost: nothing when a message of this step already carries it;
+ * entries when it lacks some (they carry the commit); an ordinary append
+ * when it is probing (acknowledged: the probe is how its match is found);
+ * else a commit-only update, which the follower does not acknowledge.
+ *
+ * Why a commit-only update needs no answer: in replicate state every entry
+ * up to next_index - 1 is matched (match_index) or travels in an in-flight
+ * append whose own acknowledgement (or, if lost, the heartbeat answer that
+ * unpauses and resends) tells the leader; the update adds no entry, so its
+ * answer would say nothing new. It takes no in-flight slot, and is not sent
+ * while the follower is paused (as before: the next ack or heartbeat
+ * answer carries the commit then).
+ */
+static void replication_send_commit(struct raft *r, uint32_t slot)
+{
+	struct raft_progress *pr = &r->progress[slot];
+
+	RN_ASSERT(slot != r->member_slot_self);
+	if (replication_commit_queued(r, r->cfg.members[slot])) {
+		return;
+	}
+	if (pr->state != RAFT_PROGRESS_REPLICATE || pr->next_index <= r->log.last_index) {
+		replication_send_append(r, slot, true);
+		return;
+	}
+	if (replication_paused(r, pr)) {
+		return;
+	}
+	RN_ASSERT(pr->next_index == r->log.last_index + 1);
+	RN_ASSERT(pr->next_index >= r->log.first_index); /* never from storage */
+	struct raft_message *m = step_msg_new(r, RAFT_MSG_APPEND, r->cfg.members[slot]);
+	if (m == NULL) {
+		return;
+	}
+	m->append.prev_index = pr->next_index - 1;
+	m->append.prev_term = log_term_at(&r->log, pr->next_index - 1);
+	m->append.commit_index = r->commit_index;
+	m->append.entries = NULL;
+	m->append.entries_count = 0;
+	m->append.from_storage = false;
+	m->append.commit_only = true;
+}
+
+/* replication_send_commit to every peer: the commit index just moved. */
+static void replication_broadcast_commit(struct raft *r)
+{
+	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+		if (i != r->member_slot_self) {
+			replication_send_commit(r, i);
+		}
 	}
 }
 
@@ -289,13 +365,17 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 	}
 	if (updated && replication_maybe_commit(r)) {
 		/* Eager commit propagation: tell everyone now, not at the next
-		 * heartbeat, so followers apply (and answer reads) sooner. */
-		replication_broadcast_append(r, true);
-	} else if (was_paused) {
-		/* It could not be told of the commit while paused. */
-		replication_send_append(r, slot, true);
+		 * heartbeat, so followers apply (and answer reads) sooner; the
+		 * entries this follower gets carry it to it. */
+		replication_fill_window(r, slot);
+		replication_broadcast_commit(r);
+	} else {
+		if (was_paused) {
+			/* It could not be told of the commit while paused. */
+			replication_send_append(r, slot, true);
+		}
+		replication_fill_window(r, slot);
 	}
-	replication_fill_window(r, slot);
 	if (updated) {
 		transfer_on_progress(r, slot);
 	}
@@ -334,7 +414,7 @@ void replication_leader_persisted(struct raft *r)
 {
 	RN_ASSERT(r->role == RAFT_LEADER);
 	if (replication_maybe_commit(r)) {
-		replication_broadcast_append(r, true);
+		replication_broadcast_commit(r);
 	}
 }
 

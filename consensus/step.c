@@ -63,7 +63,7 @@ static bool step_msg_valid(struct raft *r, const struct raft_message *m)
 	}
 	const struct raft_msg_append *a = &m->append;
 	if (a->entries_count > RAFT_BATCH_ENTRIES_MAX || (a->entries_count > 0 && a->entries == NULL) ||
-	    a->from_storage) {
+	    a->from_storage || (a->commit_only && a->entries_count > 0)) {
 		r->counters.msgs_dropped_invalid++;
 		return false;
 	}

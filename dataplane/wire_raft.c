@@ -4,7 +4,8 @@
  * little-endian layout per type:
  *
  *   APPEND            prev_index u64, prev_term u64, commit_index u64,
- *                     entries_count u32, 0 u32, then per entry:
+ *                     entries_count u32, flags u8 (bit 0: commit-only,
+ *                     only with entries_count 0), 0[3], then per entry:
  *                     index u64, term u64, payload_bytes u32, type u8,
  *                     0[3], payload bytes
  *   APPEND_RESP       reject u8, 0[7], match_index, reject_index,
@@ -71,7 +72,9 @@ static void raft_append_encode(const struct raft_msg_append *a, const uint8_t *c
 	wire_st64(p + 8, a->prev_term);
 	wire_st64(p + 16, a->commit_index);
 	wire_st32(p + 24, a->entries_count);
-	wire_st32(p + 28, 0);
+	RN_ASSERT(!a->commit_only || a->entries_count == 0);
+	p[28] = a->commit_only ? DP_APPEND_FLAG_COMMIT_ONLY : 0;
+	memset(p + 29, 0, 3);
 	p += DP_APPEND_FIXED_BYTES;
 	for (uint32_t i = 0; i < a->entries_count; i++) {
 		const struct raft_entry *e = &a->entries[i];
@@ -172,7 +175,13 @@ static int raft_append_decode(uint64_t term, const uint8_t *p, size_t body_bytes
 	a->entries_count = wire_ld32(p + 24);
 	a->entries = entries;
 	a->from_storage = false; /* a local request of the core, never on the wire */
-	if (!wire_zero(p + 28, 4) || a->prev_term > term) {
+	uint8_t flags = p[28];
+	a->commit_only = (flags & DP_APPEND_FLAG_COMMIT_ONLY) != 0;
+	if ((flags & ~DP_APPEND_FLAG_COMMIT_ONLY) != 0 || !wire_zero(p + 29, 3) ||
+	    a->prev_term > term) {
+		return -DP_ERR_BAD_BODY;
+	}
+	if (a->commit_only && a->entries_count > 0) {
 		return -DP_ERR_BAD_BODY;
 	}
 	if (a->entries_count > RAFT_BATCH_ENTRIES_MAX ||

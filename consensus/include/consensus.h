@@ -127,6 +127,15 @@ struct raft_msg_append {
 	 * durable log before sending (see step 3 of struct raft_update). Never
 	 * set on the wire: a received append with it set is dropped. */
 	bool from_storage;
+	/* A commit-only update: no entries, sent by the leader only to tell a
+	 * follower in replicate state the new commit index at once (so it
+	 * applies without waiting for a heartbeat). The follower checks it
+	 * like any append and commits from it, but never acknowledges its
+	 * success: the appends that carried the entries are acknowledged
+	 * themselves, so its answer would tell the leader nothing (a
+	 * rejection is still sent). Set with entries, the append is malformed
+	 * and dropped. On the wire: bit 0 of the append's flags byte. */
+	bool commit_only;
 };
 
 struct raft_msg_append_resp {
@@ -424,6 +433,8 @@ enum raft_planted_bug {
 	RAFT_BUG_QUORUM_OFF_BY_ONE,	 /* majority computed as n / 2 */
 	RAFT_BUG_LEADER_OVERWRITES_LOG,	 /* new leader cuts its log to commit */
 	RAFT_BUG_STALE_TERM_ACCEPTED,	 /* take an older term from an append */
+	RAFT_BUG_COMMIT_ONLY_UNCHECKED,	 /* commit from a commit-only update
+					  * without the log check */
 	RAFT_BUG_COUNT
 };
 const char *raft_planted_bug_name(int bug);

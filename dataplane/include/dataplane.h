@@ -60,7 +60,10 @@ extern "C" {
 #define DP_KEY_BYTES 32u /* frame key | body key, 16 bytes each */
 
 /* Body layouts: fixed part of each message type, little-endian. */
-#define DP_APPEND_FIXED_BYTES 32u	/* prev_index, prev_term, commit, count, 0 */
+#define DP_APPEND_FIXED_BYTES 32u	/* prev_index, prev_term, commit, count, flags, 0[3] */
+/* Bit of an append's flags byte: a commit-only update (no entries), which
+ * the follower does not acknowledge (consensus.h, raft_msg_append). */
+#define DP_APPEND_FLAG_COMMIT_ONLY 0x01u
 #define DP_APPEND_ENTRY_HDR_BYTES 24u /* index, term, payload_bytes, type, 0[3] */
 #define DP_APPEND_RESP_BYTES 40u
 #define DP_VOTE_BYTES 24u
@@ -77,7 +80,8 @@ extern "C" {
 #ifndef __cplusplus
 _Static_assert(DP_FRAME_OVERHEAD_BYTES == 14 + 20 + 8 + 48 + 16,
 	       "eth (14) | ipv4 (20) | udp (8) | raft header (48) | body | tag (16)");
-_Static_assert(DP_APPEND_FIXED_BYTES == 8 + 8 + 8 + 4 + 4, "append: 3 u64, count u32, 0 u32");
+_Static_assert(DP_APPEND_FIXED_BYTES == 8 + 8 + 8 + 4 + 1 + 3,
+	       "append: 3 u64, count u32, flags u8, 0[3]");
 _Static_assert(DP_APPEND_ENTRY_HDR_BYTES == 8 + 8 + 4 + 1 + 3, "entry: 2 u64, u32, u8, 0[3]");
 _Static_assert(DP_APPEND_RESP_BYTES == 1 + 7 + 4 * 8, "append_resp: u8, 0[7], 4 u64");
 _Static_assert(DP_VOTE_BYTES == 8 + 8 + 1 + 7, "vote: 2 u64, u8, 0[7]");

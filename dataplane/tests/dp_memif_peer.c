@@ -85,7 +85,7 @@ static struct rte_mbuf *peer_frame(struct peer *p, uint64_t seq)
 			       .type = RAFT_ENTRY_NORMAL};
 	const uint8_t *payloads[1] = {payload};
 	struct raft_message msg = {.type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 2};
-	msg.append = (struct raft_msg_append){seq - 1, seq == 1 ? 0 : 2, seq - 1, &e, 1, false};
+	msg.append = (struct raft_msg_append){seq - 1, seq == 1 ? 0 : 2, seq - 1, &e, 1, false, false};
 	uint8_t *buf = rte_pktmbuf_mtod(m, uint8_t *);
 	int n = dp_wire_encode_raft(&p->wire, &p->addr, seq, &msg, payloads, buf,
 				    rte_pktmbuf_tailroom(m));

@@ -285,7 +285,10 @@ static void test_bad_append_body(void **state)
 		uint8_t value;
 		int delta_bytes;
 	} cases[] = {
-		{28, 1, 0},                       /* reserved after the count */
+		{28, 1, 0},                       /* commit-only flag with entries */
+		{28, 2, 0},                       /* unknown append flag */
+		{29, 1, 0},                       /* reserved after the flags */
+		{31, 1, 0},                       /* reserved after the flags */
 		{24, 4, 0},                       /* count says 4, body holds 3 */
 		{24, 2, 0},                       /* count says 2: trailing bytes */
 		{E(1, 0), 13, 0},                 /* index not consecutive */

@@ -39,6 +39,7 @@ static void check_raft_equal(const struct raft_message *a, const struct raft_mes
 		assert_int_equal(a->append.prev_term, b->append.prev_term);
 		assert_int_equal(a->append.commit_index, b->append.commit_index);
 		assert_int_equal(a->append.entries_count, b->append.entries_count);
+		assert_int_equal(a->append.commit_only, b->append.commit_only);
 		for (uint32_t i = 0; i < a->append.entries_count; i++) {
 			const struct raft_entry *x = &a->append.entries[i];
 			const struct raft_entry *y = &b->append.entries[i];
@@ -167,6 +168,11 @@ static void test_append_shapes(void **state)
 	tx_entries[0].term = 1;
 	tx_entries[1].index = 2;
 	roundtrip_raft(&m, 5);
+	/* A commit-only update: no entries, the flag set. */
+	t_raft_msg(RAFT_MSG_APPEND, 0, 0, &m, tx_entries, payloads);
+	m.append.commit_only = true;
+	roundtrip_raft(&m, 6);
+	m.append.commit_only = false;
 	/* A from_storage append is for the caller to fill: never encoded. */
 	struct dp_wire tx;
 	struct dp_endpoints a;

@@ -47,8 +47,9 @@ uint32_t node_egress_flush(struct node_control *c);
 /* Contract step 2: stages one entry's append (payload: its bytes in the
  * payload ring, which stay put until the log reports them durable). */
 int node_log_add(struct node_log_end *le, const struct raft_entry *e, const void *payload);
-/* Pushes what was staged; on control's lcore the log stage runs at once,
- * so the write starts before the update's messages go (§10.2.1). */
+/* Pushes what was staged; on control's lcore the log stage runs at once
+ * (with the pwrite engine the write is then synchronous), so step.c kicks
+ * after the update's messages went (§10.2.1). */
 int node_log_kick(struct node_log_end *le);
 int node_log_save_hint(struct node_log_end *le, raft_index committed);
 /* Contract step 1: durable when it returns 0, before any message leaves. */

@@ -80,7 +80,7 @@ int node_log_kick(struct node_log_end *le)
 	RN_ASSERT(le->burst_count == 0);
 	const struct node_link_wait *w = &le->link->wait;
 	if (w->colocated_poll != NULL) {
-		w->colocated_poll(w->colocated_ctx); /* the write starts before messages go */
+		w->colocated_poll(w->colocated_ctx); /* the write starts now (after the messages) */
 	}
 	return rc;
 }

@@ -7,9 +7,11 @@
  * struct raft_update (consensus.h), one numbered step at a time:
  *
  *   1. hard state durable before any message of this update leaves
- *   2. truncate the conflicting suffix, then start the write of the new
- *      entries (asynchronous: it runs while step 3 replicates them)
- *   3. send the messages
+ *   2. truncate the conflicting suffix, then hand the new entries to the
+ *      log stage (asynchronous: the write runs while step 3 replicates them)
+ *   3. send the messages, then start the write (where the log stage shares
+ *      control's lcore it runs inline, and with the pwrite engine that is
+ *      a pwritev + fdatasync: the appends must not wait for it)
  *   4. apply what is committed, reply to clients, report APPLIED
  *   5. serve reads whose ReadIndex is confirmed and applied
  *
@@ -98,9 +100,9 @@ static void control_truncate(struct node_control *c, raft_index from)
 }
 
 /* Step 2b: entries into the ring (a follower copies them out of the frame
- * they came in; the leader's are there since it proposed them), then handed
- * to the log stage, which copies them into its staging buffer and writes
- * them asynchronously. */
+ * they came in; the leader's are there since it proposed them), then staged
+ * for the log stage, which copies them into its staging buffer and writes
+ * them asynchronously once control_write_start kicks it. */
 static void control_write(struct node_control *c, const struct raft_entry *entries, uint32_t count)
 {
 	RN_ASSERT(count > 0);
@@ -128,7 +130,22 @@ static void control_write(struct node_control *c, const struct raft_entry *entri
 			control_call_failed(c, "log append", rc);
 		}
 	}
-	int rc = c->failed ? 0 : node_log_kick(&c->log);
+}
+
+/* Step 2c, after step 3: the staged entries go to the log stage. Where it
+ * shares control's lcore, the kick runs its write inline (with the pwrite
+ * engine: pwritev + fdatasync before returning), so this update's frames
+ * leave first, flushed now when rx/tx shares the lcore too (§10.2.1: the
+ * leader writes in parallel with replicating, never before it). The hard
+ * state (step 1) and a truncation (step 2a) were synchronous calls: both
+ * are done before any of this. */
+static void control_write_start(struct node_control *c)
+{
+	RN_ASSERT(c->log.link != NULL);
+	if (c->log.link->wait.colocated_poll != NULL) {
+		node_egress_flush(c);
+	}
+	int rc = node_log_kick(&c->log);
 	if (rc != 0) {
 		control_call_failed(c, "log append", rc);
 	}
@@ -145,7 +162,7 @@ static void control_update(struct node_control *c, const struct raft_update *u)
 			return;
 		}
 	}
-	/* 2. Truncate, then write (in flight while the messages go out). */
+	/* 2. Truncate, then stage the write (started after the messages). */
 	if (u->flags & RAFT_UPDATE_TRUNCATE) {
 		control_truncate(c, u->truncate_index);
 	}
@@ -158,9 +175,12 @@ static void control_update(struct node_control *c, const struct raft_update *u)
 	/* Step 2 done: the ring holds every entry of the update. */
 	RN_ASSERT(u->entries_count == 0 ||
 		  c->payloads.last_index >= u->entries[u->entries_count - 1].index);
-	/* 3. Messages. */
+	/* 3. Messages, then the write starts (2c). */
 	for (uint32_t i = 0; i < u->msgs_count; i++) {
 		node_egress_send(c, &u->msgs[i]);
+	}
+	if (u->entries_count > 0 && !c->failed) {
+		control_write_start(c);
 	}
 	/* 4. Apply what is committed (the apply stage replies). */
 	if (u->commit_index > c->apply.commit_pushed) {

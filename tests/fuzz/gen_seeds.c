@@ -51,7 +51,7 @@ static void gen_raft(const char *dir, const struct dp_wire *w, const struct dp_e
 		m.to = 2;
 		m.term = 5;
 		if (type == RAFT_MSG_APPEND) {
-			m.append = (struct raft_msg_append){10, 4, 9, entries, 3, false};
+			m.append = (struct raft_msg_append){10, 4, 9, entries, 3, false, false};
 			for (uint32_t i = 0; i < 3; i++) {
 				entries[i] = (struct raft_entry){.term = 5, .index = 11 + i,
 								 .payload_bytes = 8u * i,
@@ -143,7 +143,7 @@ static void gen_reasm(const char *dir)
 		{.term = 5, .index = 12, .payload_bytes = 10, .type = RAFT_ENTRY_NORMAL},
 	};
 	struct raft_message m = {.type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 5};
-	m.append = (struct raft_msg_append){10, 4, 9, entries, 2, false};
+	m.append = (struct raft_msg_append){10, 4, 9, entries, 2, false, false};
 	uint8_t body[512];
 	int n = dp_wire_raft_body(&m, payloads, body, sizeof(body));
 	if (n <= 0) {

@@ -79,6 +79,76 @@ static void test_follower_acks_only_durable_entries(void **state)
 	h_destroy(&cluster);
 }
 
+/*
+ * Issue 15, item 3: one proposal at one request in flight in a 3-node
+ * cluster costs at most 6 node-to-node frames to commit and reach every
+ * follower's commit index: 2 appends, 2 acks and 2 commit-only updates that
+ * are not acknowledged (8 with eager, acknowledged commit propagation).
+ */
+static void test_commit_costs_six_frames(void **state)
+{
+	(void)state;
+	h_init(&cluster, 3, NULL);
+	h_elect(&cluster, 1);
+	h_deliver_all(&cluster);
+	assert_int_equal(raft_commit_index(cluster.nodes[2].raft), 1);
+	assert_int_equal(h_propose(&cluster, 1, 21), 0);
+	uint32_t frames = h_deliver_all(&cluster);
+	print_message("frames per commit: %u\n", frames);
+	assert_true(frames <= 6);
+	assert_int_equal(raft_commit_index(cluster.nodes[1].raft), 2);
+	/* Followers learned the commit at once, not at a heartbeat. */
+	assert_int_equal(raft_commit_index(cluster.nodes[2].raft), 2);
+	assert_int_equal(raft_commit_index(cluster.nodes[3].raft), 2);
+	/* No commit-only message took an in-flight slot. */
+	for (raft_node_id id = 2; id <= 3; id++) {
+		struct raft_progress_info pr;
+		assert_true(raft_progress(cluster.nodes[1].raft, id, &pr));
+		assert_int_equal(pr.match_index, 2);
+		assert_int_equal(pr.inflight_count, 0);
+	}
+	/* Heartbeats are still answered (CheckQuorum, ReadIndex). */
+	for (int i = 0; i < 2 && count_queued(1, RAFT_MSG_HEARTBEAT, false) == 0; i++) {
+		h_tick(&cluster, 1, 1);
+	}
+	assert_int_equal(count_queued(1, RAFT_MSG_HEARTBEAT, false), 2);
+	assert_int_equal(h_deliver_all(&cluster), 4); /* 2 heartbeats, 2 answers */
+	h_destroy(&cluster);
+}
+
+/* A commit-only update is acknowledged by nobody; an empty append that is
+ * not marked commit-only (a probe) is. */
+static void test_commit_only_not_acknowledged(void **state)
+{
+	(void)state;
+	h_init(&cluster, 3, NULL);
+	h_elect(&cluster, 1);
+	h_deliver_all(&cluster);
+	struct raft_event ev = {.type = RAFT_EVENT_RECEIVE};
+	ev.receive = (struct raft_message){.type = RAFT_MSG_APPEND, .from = 1, .to = 2,
+					   .term = raft_current_term(cluster.nodes[1].raft)};
+	ev.receive.append.prev_index = 1;
+	ev.receive.append.prev_term = ev.receive.term;
+	ev.receive.append.commit_index = 1;
+	ev.receive.append.commit_only = true;
+	cluster.msgs_count = 0;
+	h_step(&cluster, 2, &ev);
+	assert_int_equal(cluster.msgs_count, 0);
+	ev.receive.append.commit_only = false;
+	h_step(&cluster, 2, &ev);
+	assert_int_equal(count_queued(2, RAFT_MSG_APPEND_RESP, false), 1);
+	/* Commit-only with entries is malformed: dropped, not answered. */
+	struct raft_entry e = {.term = ev.receive.term, .index = 2, .type = RAFT_ENTRY_NORMAL};
+	ev.receive.append.commit_only = true;
+	ev.receive.append.entries = &e;
+	ev.receive.append.entries_count = 1;
+	cluster.msgs_count = 0;
+	h_step(&cluster, 2, &ev);
+	assert_int_equal(cluster.msgs_count, 0);
+	assert_int_equal(raft_last_index(cluster.nodes[2].raft), 1);
+	h_destroy(&cluster);
+}
+
 static void small_batches(struct raft_config *cfg)
 {
 	cfg->append_entries_max = 1;
@@ -357,6 +427,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_leader_counts_itself_only_when_durable),
 		cmocka_unit_test(test_follower_acks_only_durable_entries),
+		cmocka_unit_test(test_commit_costs_six_frames),
+		cmocka_unit_test(test_commit_only_not_acknowledged),
 		cmocka_unit_test(test_previous_term_entry_not_committed_by_counting),
 		cmocka_unit_test(test_conflicting_suffix_truncated),
 		cmocka_unit_test(test_inflight_window_bounds_pipelining),
