@@ -39,7 +39,7 @@ extern "C" {
 /* ---- Wire constants ---------------------------------------------------- */
 
 #define DP_WIRE_MAGIC 0x5446524eu /* "NRFT" read as little-endian bytes */
-#define DP_WIRE_VERSION 1u
+#define DP_WIRE_VERSION 2u /* 2: the append flags byte (commit-only) */
 #define DP_ETH_HDR_BYTES 14u
 #define DP_IPV4_HDR_BYTES 20u
 #define DP_UDP_HDR_BYTES 8u

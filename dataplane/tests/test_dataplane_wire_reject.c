@@ -151,7 +151,7 @@ static void test_bad_magic_version_flags(void **state)
 	t_reseal(&tx, frame);
 	expect_drop(n, DP_ERR_BAD_MAGIC, 0);
 	n = t_frame(&tx, RAFT_MSG_VOTE, frame, sizeof(frame));
-	frame[WIRE_RAFT_OFFSET + offsetof(struct dp_wire_hdr, version)] = 2;
+	frame[WIRE_RAFT_OFFSET + offsetof(struct dp_wire_hdr, version)] = DP_WIRE_VERSION + 1;
 	t_reseal(&tx, frame);
 	expect_drop(n, DP_ERR_BAD_VERSION, 0);
 	n = t_frame(&tx, RAFT_MSG_VOTE, frame, sizeof(frame));
