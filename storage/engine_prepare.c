@@ -16,8 +16,9 @@
  * Threads: the helper owns nothing but its own fd, its zero buffer (sized
  * at engine start) and the request slot below; it never touches the log,
  * the ring or the engine's files. The log lcore (prepare_submit /
- * prepare_poll) and the helper meet under one mutex, taken at most once per
- * roll and at open - never per group.
+ * prepare_poll) and the helper meet under one mutex, taken when a
+ * preparation starts and ends - never per group: an unfinished one is seen
+ * with one atomic load.
  *
  * Cost: the zeros are written in PREPARE_CHUNK_BYTES pieces, each flushed
  * with sync_file_range before the next one is dirtied, so at most one chunk
@@ -107,7 +108,7 @@ static void *prepare_main(void *arg)
 		int rc = prepare_write(p, name, bytes);
 		pthread_mutex_lock(&p->mutex);
 		p->rc = rc;
-		p->state = PREPARE_DONE;
+		__atomic_store_n(&p->state, PREPARE_DONE, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&p->cond);
 	}
 	pthread_mutex_unlock(&p->mutex);
@@ -178,6 +179,11 @@ int posix_prepare_poll(struct store_engine *e, bool wait, int *res_out)
 {
 	struct posix_prepare *p = ((struct posix_engine *)e)->prepare;
 	RN_ASSERT(p != NULL);
+	/* Fast path without the lock (store_poll asks every loop): the
+	 * helper publishes DONE with a release store after writing rc. */
+	if (!wait && __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != PREPARE_DONE) {
+		return 0;
+	}
 	pthread_mutex_lock(&p->mutex);
 	RN_ASSERT(p->state != PREPARE_IDLE); /* only with one submitted */
 	while (wait && p->state != PREPARE_DONE) {

@@ -112,6 +112,9 @@ int log_segment_create(struct store_log *log, raft_index first_index);
 /* roll.c: starts preparing the next segment if the active one is at least
  * half full and none is prepared or in preparation. Cheap: two compares. */
 void roll_prepare_if_due(struct store_log *log);
+/* roll.c: takes a finished preparation's result, without waiting (one
+ * atomic load while it runs). From store_poll. */
+void roll_poll(struct store_log *log);
 /* roll.c, at open: removes a leftover spare; for a log with no segment,
  * prepares the first one synchronously. */
 int roll_open(struct store_log *log, char *errmsg, size_t errmsg_bytes);

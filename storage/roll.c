@@ -69,6 +69,7 @@ static int roll_prepare_reap(struct store_log *log, bool wait)
 	log->spare_pending = false;
 	if (res == 0) {
 		log->spare_ready = true;
+		log->stats.segment_next_ready = true;
 		return 0;
 	}
 	/* Degraded, not failed: the next roll retries synchronously. */
@@ -80,6 +81,11 @@ static int roll_prepare_reap(struct store_log *log, bool wait)
 			store_strerror(res));
 	}
 	return res;
+}
+
+void roll_poll(struct store_log *log)
+{
+	(void)roll_prepare_reap(log, false);
 }
 
 void roll_prepare_if_due(struct store_log *log)
@@ -150,6 +156,7 @@ int log_segment_create(struct store_log *log, raft_index first_index)
 	}
 	log->segments_count++;
 	log->stats.segments_count = log->segments_count;
+	log->stats.segment_next_ready = false;
 	return 0;
 }
 

@@ -207,6 +207,7 @@ struct store_stats {
 	uint64_t segments_prepared_ahead_count;
 	uint64_t segments_prepared_late_count;
 	uint64_t segment_prepare_failures_count; /* background preparations that failed */
+	bool segment_next_ready; /* the next segment is prepared (as of the last poll) */
 };
 
 /*
