@@ -223,7 +223,6 @@ int log_submit_if_idle(struct store_log *log)
 	log->inflight = log->gathering;
 	log->gathering = 1 - log->gathering;
 	log_group_reset(&log->groups[log->gathering]);
-	roll_prepare_if_due(log); /* the next segment, once this one is half full */
 	if (LOG_ACK_AT_SUBMIT(log)) {
 		log_report_durable(log, g->last_index, g->last_term); /* the bug */
 	}

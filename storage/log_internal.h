@@ -107,10 +107,12 @@ int log_fail(struct store_log *log, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* roll.c: creates the segment starting at first_index from the prepared
  * spare (preparing it now if it is not ready, counted) and makes its name
- * durable; appends it to segments[]; starts nothing. Fail-stop on error. */
+ * durable; appends it to segments[]; starts preparing the one after.
+ * Fail-stop on error. */
 int log_segment_create(struct store_log *log, raft_index first_index);
-/* roll.c: starts preparing the next segment if the active one is at least
- * half full and none is prepared or in preparation. Cheap: two compares. */
+/* roll.c: starts preparing the next segment if there is an active one and
+ * no next one is prepared or in preparation. At a roll and at open only: a
+ * failed background preparation is retried by the next roll, not in a loop. */
 void roll_prepare_if_due(struct store_log *log);
 /* roll.c: takes a finished preparation's result, without waiting (one
  * atomic load while it runs). From store_poll. */

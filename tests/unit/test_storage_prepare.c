@@ -62,7 +62,7 @@ static void test_next_segment_ready_before_roll(void **state)
 	su_append(log, 1, RECORDS_PER_SEG / 2 + 2, 1, PAYLOAD_BYTES, 1);
 	struct store_stats st;
 	store_stats(log, &st);
-	assert_true(st.segment_next_ready); /* half full: the next one is there */
+	assert_true(st.segment_next_ready); /* started at the first roll */
 	assert_int_equal(store_sim_file_bytes(sim, SPARE_NAME), SEG_BYTES);
 	su_append(log, RECORDS_PER_SEG / 2 + 3, RECORDS_PER_SEG, 1, PAYLOAD_BYTES, 1);
 	store_stats(log, &st);
