@@ -293,11 +293,13 @@ static void report(const struct bench *b, double elapsed_s)
 		       "\"latency_us_p99\": %.1f, \"latency_us_p999\": %.1f, "
 		       "\"group_entries_mean\": %.2f, \"groups\": %" PRIu64
 		       ", \"uring_setup_flags\": %u, \"uring_fixed_files\": %u, "
-		       "\"uring_fixed_buffers\": %u}\n",
+		       "\"uring_fixed_buffers\": %u, \"segments_prepared_ahead\": %" PRIu64
+		       ", \"segments_prepared_late\": %" PRIu64 "}\n",
 		       engine, dur, b->o.entry_bytes, b->o.writers, b->o.rate_per_s, elapsed_s, eps,
 		       mibps, hist_percentile_us(&b->hist, 0.50), hist_percentile_us(&b->hist, 0.99),
 		       hist_percentile_us(&b->hist, 0.999), group_mean, st.groups_count,
-		       st.uring_setup_flags, st.uring_fixed_files, st.uring_fixed_buffers);
+		       st.uring_setup_flags, st.uring_fixed_files, st.uring_fixed_buffers,
+		       st.segments_prepared_ahead_count, st.segments_prepared_late_count);
 		return;
 	}
 	printf("engine %s, durability %s, %u-byte entries, %s %" PRIu64 ", %.1f s\n", engine, dur,

@@ -9,26 +9,35 @@ set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-usage: scripts/bench-storage.sh [--help] [--duration S] [--dir PATH]
+usage: scripts/bench-storage.sh [--help] [--duration S] [--repeat N] [--dir PATH]
 
-Builds build/ if needed and runs, each for S seconds (default 5):
+Builds build/ if needed and runs, each for S seconds (default 5), N times
+(default 3), every row's runs one after the other inside one repetition:
   row 1  64 B entries, 1024 closed-loop writers: uring vs pwrite entries/s
   row 2  4 KiB entries, 64 writers: MiB/s vs fio (io_uring, bs=4k, fdatasync=1)
-  row 3  64 B entries, 1 writer: p50 append-to-durable vs fio's p50 for one
-         O_DSYNC write of the same record size (psync, bs=96)
-  row 4  row 3 with --durability dsync
-Prints "uring/pwrite" and "uring/fio" ratios. Needs fio (scripts/setup.sh).
+  row 3  4 KiB records (4064 B payloads), 1 writer, --durability fsync: p50
+         append-to-durable vs fio p50 of one 4 KiB write + fdatasync
+  row 4  same, --durability dsync (RWF_DSYNC) vs fio 4 KiB O_DSYNC writes
+  ref    fio 4 KiB O_DSYNC p50 into a fallocate'd file (unwritten extents:
+         what segments were before they were written ahead)
+fio writes into PRE-WRITTEN files (--overwrite=1 lays a file out with a
+first write pass; --fallocate=none), as the log's segments now are. Prints
+each repetition's table, then the medians of the values and of the ratios.
+Needs fio (scripts/setup.sh).
   --duration S  seconds per run (default 5)
+  --repeat N    repetitions (default 3)
   --dir PATH    scratch directory on the disk to measure (default /var/tmp)
 USAGE
 }
 
 duration=5
+repeat=3
 base=/var/tmp
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
 	--duration) shift; duration=${1:?--duration needs seconds} ;;
+	--repeat) shift; repeat=${1:?--repeat needs a count} ;;
 	--dir) shift; base=${1:?--dir needs a path} ;;
 	*) echo "bench-storage.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
@@ -45,48 +54,105 @@ scratch=$(mktemp -d "$base/raftnode-bench-storage.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 echo "bench-storage: ${duration}s per run in $scratch (storebench uring, pwrite; fio)"
 
-sb() { # engine entry_bytes writers [durability]
-	build/bench/storebench --engine "$1" --entry-bytes "$2" --writers "$3" \
-		--durability "${4:-fsync}" --duration "$duration" \
-		--dir "$scratch/sb-$1-$2-$3-${4:-fsync}" --json
+sb() { # out engine entry_bytes writers [durability]
+	local dir="$scratch/sb-$2-$3-$4-${5:-fsync}"
+	build/bench/storebench --engine "$2" --entry-bytes "$3" --writers "$4" \
+		--durability "${5:-fsync}" --duration "$duration" --dir "$dir" --json >"$1"
+	rm -rf "$dir" # a fresh log each run: same segment history every time
 }
-fiojson() { # name, then fio arguments
-	local name=$1
-	shift
+fiojson() { # out name, then fio arguments
+	local out=$1 name=$2
+	shift 2
 	fio --name="$name" --directory="$scratch" --runtime="$duration" --time_based \
-		--output-format=json "$@"
+		--output-format=json "$@" >"$out"
 }
+# Pre-written: --overwrite=1 makes fio lay the file out (write it whole)
+# before the timed phase, and the file is kept between repetitions.
+prewritten=(--overwrite=1 --fallocate=none --size=64m --bs=4k --rw=write)
 
-r1u=$(sb uring 64 1024); r1p=$(sb pwrite 64 1024)
-r2u=$(sb uring 4096 64); r2p=$(sb pwrite 4096 64)
-r2f=$(fiojson bw4k --rw=write --bs=4k --size=256m --ioengine=io_uring --fdatasync=1)
-r3u=$(sb uring 64 1); r3p=$(sb pwrite 64 1)
-r4u=$(sb uring 64 1 dsync); r4p=$(sb pwrite 64 1 dsync)
-r3f=$(fiojson dsync96 --rw=write --bs=96 --size=16m --ioengine=psync --sync=dsync)
+results="$scratch/results"
+mkdir -p "$results"
+for rep in $(seq 1 "$repeat"); do
+	echo "bench-storage: repetition $rep of $repeat"
+	r="$results/$rep"
+	mkdir -p "$r"
+	sb "$r/r1u" uring 64 1024; sb "$r/r1p" pwrite 64 1024
+	sb "$r/r2u" uring 4096 64; sb "$r/r2p" pwrite 4096 64
+	fiojson "$r/r2f" bw4k --filename=bw4k.dat "${prewritten[@]}" --ioengine=io_uring \
+		--fdatasync=1
+	sb "$r/r3u" uring 4064 1; sb "$r/r3p" pwrite 4064 1
+	fiojson "$r/r3f" fsync4k --filename=fsync4k.dat "${prewritten[@]}" --ioengine=psync \
+		--fdatasync=1
+	sb "$r/r4u" uring 4064 1 dsync; sb "$r/r4p" pwrite 4064 1 dsync
+	fiojson "$r/r4f" dsync4k --filename=dsync4k.dat "${prewritten[@]}" --ioengine=psync \
+		--sync=dsync
+	rm -f "$scratch/falloc4k.dat"
+	fiojson "$r/ref" falloc4k --filename=falloc4k.dat --fallocate=native --size=64m --bs=4k \
+		--rw=write --ioengine=psync --sync=dsync
+done
 
-python3 - "$r1u" "$r1p" "$r2u" "$r2p" "$r2f" "$r3u" "$r3p" "$r3f" "$r4u" "$r4p" <<'PY'
-import json, sys
-r1u, r1p, r2u, r2p, r2f, r3u, r3p, r3f, r4u, r4p = (json.loads(a) for a in sys.argv[1:])
-def fio_write(j):
+python3 - "$results" "$repeat" <<'PY'
+import json, os, statistics, sys
+results, repeat = sys.argv[1], int(sys.argv[2])
+def load(rep, key):
+    with open(os.path.join(results, str(rep), key)) as f:
+        return json.load(f)
+def fio_w(j):
     return j["jobs"][0]["write"]
-f2_mib = fio_write(r2f)["bw_bytes"] / 2**20
-f3_p50_us = fio_write(r3f)["clat_ns"]["percentile"]["50.000000"] / 1000
-rows = [
-    ("64B x1024 writers, entries/s", r1u["entries_per_s"], r1p["entries_per_s"], None,
-     "target uring >= 1,000,000/s; uring >= pwrite"),
-    ("4KiB x64 writers, MiB/s", r2u["mib_per_s"], r2p["mib_per_s"], f2_mib,
-     "target uring >= 0.8 x fio"),
-    ("64B x1 writer, p50 us", r3u["latency_us_p50"], r3p["latency_us_p50"], f3_p50_us,
-     "target uring <= 1.2 x fio (lower is better)"),
-    ("64B x1 writer dsync, p50 us", r4u["latency_us_p50"], r4p["latency_us_p50"], f3_p50_us,
-     "same, --durability dsync (RWF_DSYNC)"),
-]
-print(f"{'row':34} {'uring':>12} {'pwrite':>12} {'fio':>12} {'uring/pwrite':>13} {'uring/fio':>10}  note")
-for name, u, p, f, note in rows:
-    fs = f"{f:12.1f}" if f is not None else f"{'-':>12}"
-    rf = f"{u / f:10.2f}" if f else f"{'-':>10}"
-    print(f"{name:34} {u:12.1f} {p:12.1f} {fs} {u / p:13.2f} {rf}  {note}")
-print(f"mean group entries: 64Bx1024 uring {r1u['group_entries_mean']:.1f}, "
-      f"pwrite {r1p['group_entries_mean']:.1f}; p99 us row 3: uring {r3u['latency_us_p99']:.0f}, "
-      f"pwrite {r3p['latency_us_p99']:.0f}")
+def fio_p50_us(j):
+    w = fio_w(j)
+    lat = w["clat_ns"] if w["clat_ns"]["N"] else w["lat_ns"]
+    return lat["percentile"]["50.000000"] / 1000
+def fio_sync_p50_us(j):  # write + fdatasync: fio reports the sync apart
+    w = fio_w(j)
+    return fio_p50_us(j) + j["jobs"][0]["sync"]["lat_ns"]["percentile"]["50.000000"] / 1000
+def rows(rep):
+    g = lambda k: load(rep, k)
+    ref = fio_p50_us(g("ref"))
+    f4 = fio_p50_us(g("r4f"))
+    return [
+        ("64B x1024 writers, entries/s", g("r1u")["entries_per_s"], g("r1p")["entries_per_s"],
+         None, "target uring >= pwrite"),
+        ("4KiB x64 writers, MiB/s", g("r2u")["mib_per_s"], g("r2p")["mib_per_s"],
+         fio_w(g("r2f"))["bw_bytes"] / 2**20, "target uring >= 0.8 x fio"),
+        ("4KiB x1 fsync p50 us vs fio fdatasync", g("r3u")["latency_us_p50"],
+         g("r3p")["latency_us_p50"], fio_sync_p50_us(g("r3f")), "lower is better"),
+        ("4KiB x1 fsync p50 us vs fio O_DSYNC", g("r3u")["latency_us_p50"],
+         g("r3p")["latency_us_p50"], f4, "target <= 1.1 x fio, both engines"),
+        ("4KiB x1 dsync p50 us vs fio O_DSYNC", g("r4u")["latency_us_p50"],
+         g("r4p")["latency_us_p50"], f4, "same, --durability dsync (RWF_DSYNC)"),
+        ("fio O_DSYNC p50 us, fallocate'd file", None, None, ref,
+         f"reference: pre-written/fallocate'd = {f4 / ref:.2f}"),
+    ]
+def show(title, table):
+    print(title)
+    print(f"{'row':40} {'uring':>10} {'pwrite':>10} {'fio':>10} {'u/pwrite':>9} "
+          f"{'u/fio':>7} {'p/fio':>7}  note")
+    num = lambda v, w=10: f"{v:{w}.1f}" if v is not None else f"{'-':>{w}}"
+    rat = lambda a, b, w=7: f"{a / b:{w}.2f}" if a is not None and b else f"{'-':>{w}}"
+    for name, u, p, f, note, *_ in table:
+        print(f"{name:40} {num(u)} {num(p)} {num(f)} {rat(u, p, 9)} {rat(u, f)} "
+              f"{rat(p, f)}  {note}")
+tables = [rows(rep) for rep in range(1, repeat + 1)]
+for rep, t in enumerate(tables, 1):
+    show(f"repetition {rep}:", t)
+    pa = [load(rep, k).get("segments_prepared_late", 0) for k in ("r1u", "r1p", "r2u", "r2p")]
+    print(f"  segment rolls prepared late (r1u r1p r2u r2p): {pa}; mean group entries "
+          f"64Bx1024 uring {load(rep, 'r1u')['group_entries_mean']:.1f} pwrite "
+          f"{load(rep, 'r1p')['group_entries_mean']:.1f}")
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+print(f"medians of {repeat} repetitions (ratios: median of the per-repetition ratios):")
+print(f"{'row':40} {'uring':>10} {'pwrite':>10} {'fio':>10} {'u/pwrite':>9} {'u/fio':>7} {'p/fio':>7}")
+for i, row in enumerate(tables[0]):
+    col = lambda j: med([t[i][j] for t in tables])
+    ratio = lambda a, b: med([t[i][a] / t[i][b] if t[i][a] is not None and t[i][b] else None
+                              for t in tables])
+    cells = []
+    for v in (col(1), col(2), col(3)):
+        cells.append(f"{v:10.1f}" if v is not None else f"{'-':>10}")
+    for v, w in ((ratio(1, 2), 9), (ratio(1, 3), 7), (ratio(2, 3), 7)):
+        cells.append(f"{v:{w}.2f}" if v is not None else f"{'-':>{w}}")
+    print(f"{row[0]:40} " + " ".join(cells))
 PY

@@ -78,6 +78,17 @@ struct store_engine_ops {
 	/* Returns 1 and the bytes read (or -errno) when the read completed, 0
 	 * if it has not (after waiting, if wait). */
 	int (*read_poll)(struct store_engine *e, bool wait, int64_t *res_out);
+	/* Renames a file in the directory (replacing `to`); durable after
+	 * sync_dir. */
+	int (*rename)(struct store_engine *e, const char *from, const char *to);
+	/* One segment preparation at a time, off the log's thread or
+	 * simulated: (re)creates `name` as `bytes` of zeros, written (not
+	 * fallocate'd: no unwritten extents left to convert) and durable
+	 * (data and size; the directory entry is the caller's sync_dir). */
+	int (*prepare_submit)(struct store_engine *e, const char *name, uint64_t bytes);
+	/* Returns 1 and the result (0 or -errno) when the preparation
+	 * submitted finished, 0 if not yet (after waiting, if wait). */
+	int (*prepare_poll)(struct store_engine *e, bool wait, int *res_out);
 };
 
 struct store_engine {
@@ -97,9 +108,11 @@ int store_engine_uring_create(const char *dir_path, uint32_t sq_entries, bool qu
 int store_engine_sim_create(struct store_sim *sim, struct store_engine **out);
 
 /* Shared by the pwrite and uring engines (engine_posix.c). */
+struct posix_prepare; /* engine_prepare.c */
 struct posix_engine {
 	struct store_engine base;
 	int dir_fd;
+	struct posix_prepare *prepare; /* the helper thread writing segments */
 };
 int posix_engine_init(struct posix_engine *pe, const char *dir_path);
 void posix_engine_fini(struct posix_engine *pe);
@@ -115,11 +128,18 @@ int64_t posix_read(struct store_engine *e, int file, uint64_t offset, void *buf,
 int posix_write_sync(struct store_engine *e, int file, uint64_t offset, const void *buf,
 		     uint64_t bytes);
 int posix_sync(struct store_engine *e, int file);
+/* engine_prepare.c: the helper thread, started and stopped with the engine. */
+int posix_prepare_start(struct posix_engine *pe);
+void posix_prepare_stop(struct posix_engine *pe);
+int posix_prepare_submit(struct store_engine *e, const char *name, uint64_t bytes);
+int posix_prepare_poll(struct store_engine *e, bool wait, int *res_out);
+int posix_rename(struct store_engine *e, const char *from, const char *to);
 #define POSIX_ENGINE_FILE_OPS                                                                \
 	.open = posix_open, .close = posix_close, .unlink = posix_unlink, .list = posix_list, \
 	.sync_dir = posix_sync_dir, .file_bytes = posix_file_bytes,                          \
 	.allocate = posix_allocate, .truncate = posix_truncate, .read = posix_read,          \
-	.write_sync = posix_write_sync, .sync = posix_sync
+	.write_sync = posix_write_sync, .sync = posix_sync, .rename = posix_rename,         \
+	.prepare_submit = posix_prepare_submit, .prepare_poll = posix_prepare_poll
 /* pwrite-all at offset (retries short writes); 0 or -errno. */
 int posix_pwrite_all(int fd, const void *buf, uint64_t bytes, uint64_t offset, int rwf_flags);
 

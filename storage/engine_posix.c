@@ -39,11 +39,17 @@ int posix_engine_init(struct posix_engine *pe, const char *dir_path)
 	if (pe->dir_fd < 0) {
 		return -errno;
 	}
-	return 0;
+	int rc = posix_prepare_start(pe);
+	if (rc != 0) {
+		close(pe->dir_fd);
+		pe->dir_fd = -1;
+	}
+	return rc;
 }
 
 void posix_engine_fini(struct posix_engine *pe)
 {
+	posix_prepare_stop(pe); /* before the directory fd it borrows */
 	if (pe->dir_fd >= 0) {
 		close(pe->dir_fd);
 		pe->dir_fd = -1;

@@ -36,6 +36,9 @@ struct sim_engine {
 	int result;	   /* of the runs done at submit */
 	int last_run_file; /* the file the group's last run wrote */
 	enum store_durability durability;
+	bool prepare_active; /* a preparation was submitted, not yet polled */
+	char prepare_name[STORE_FILE_NAME_BYTES];
+	uint64_t prepare_bytes;
 	bool read_active; /* the read is done at submit; poll hands it over */
 	int64_t read_res;
 };
@@ -334,6 +337,65 @@ static int sim_read_poll(struct store_engine *e, bool wait, int64_t *res_out)
 	return 1;
 }
 
+static int sim_rename(struct store_engine *e, const char *from, const char *to)
+{
+	struct sim_engine *se = sim_of(e);
+	if (sim_dead(se)) {
+		return -ECANCELED;
+	}
+	struct sim_file *f = simdisk_find(se->sim, from);
+	if (f == NULL) {
+		return -ENOENT;
+	}
+	if (simdisk_find(se->sim, to) != NULL) {
+		int rc = sim_unlink(e, to);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	memset(f->name, 0, sizeof(f->name));
+	strncpy(f->name, to, sizeof(f->name) - 1);
+	return 0;
+}
+
+/* A preparation is done at poll (durable at once, like allocate in this
+ * model): a held one only when waited for, so tests can make a roll find
+ * its segment not ready. */
+static int sim_prepare_submit(struct store_engine *e, const char *name, uint64_t bytes)
+{
+	struct sim_engine *se = sim_of(e);
+	RN_ASSERT(!se->prepare_active);
+	RN_ASSERT(strlen(name) < sizeof(se->prepare_name));
+	memcpy(se->prepare_name, name, strlen(name) + 1);
+	se->prepare_bytes = bytes;
+	se->prepare_active = true;
+	return 0;
+}
+
+static int sim_prepare_poll(struct store_engine *e, bool wait, int *res_out)
+{
+	struct sim_engine *se = sim_of(e);
+	RN_ASSERT(se->prepare_active);
+	if (se->sim->prepare_hold && !wait) {
+		return 0;
+	}
+	se->prepare_active = false;
+	int file = -1;
+	int rc = sim_open(e, se->prepare_name, true, &file);
+	if (rc == 0 && se->sim->prepare_fail_next) {
+		se->sim->prepare_fail_next = false;
+		rc = -EIO;
+	}
+	if (rc == 0) {
+		rc = sim_resize(se, file, 0, false);
+	}
+	if (rc == 0) {
+		rc = sim_resize(se, file, se->prepare_bytes, false);
+	}
+	*res_out = rc;
+	return 1;
+}
+
 static void sim_destroy(struct store_engine *e)
 {
 	free(e);
@@ -356,6 +418,9 @@ static const struct store_engine_ops sim_ops = {
 	.destroy = sim_destroy,
 	.read_submit = sim_read_submit,
 	.read_poll = sim_read_poll,
+	.rename = sim_rename,
+	.prepare_submit = sim_prepare_submit,
+	.prepare_poll = sim_prepare_poll,
 };
 
 int store_engine_sim_create(struct store_sim *sim, struct store_engine **out)

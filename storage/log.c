@@ -293,6 +293,7 @@ int store_poll(struct store_log *log, bool wait)
 		}
 		done += rc;
 	}
+	roll_poll(log);
 	/* Wait for the read only when no write was there to wait for. */
 	done += log_read_poll(log, wait && done == 0 && log->inflight < 0);
 	rc = log_submit_if_idle(log);

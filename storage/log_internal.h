@@ -15,6 +15,10 @@
 #include "storage.h"
 
 #define STORE_STATE_FILE_NAME "state"
+/* The next segment, prepared ahead of need (roll.c); renamed to
+ * log-<first index>.seg by the roll that uses it. Not a log-*.seg name, so
+ * recovery never reads it; open deletes a leftover one. */
+#define STORE_SPARE_FILE_NAME "segment-next.tmp"
 /* Each state slot sits in its own 4 KiB block so that a torn write of one
  * slot cannot touch the other. */
 #define STORE_STATE_SLOT_BYTES 4096u
@@ -86,6 +90,11 @@ struct store_log {
 	uint64_t read_offset;
 	raft_index read_last_index; /* decode no further: durable at submit */
 
+	/* The next segment (roll.c): a preparation is in flight, or done
+	 * and durable under STORE_SPARE_FILE_NAME. */
+	bool spare_pending;
+	bool spare_ready;
+
 	int failed_rc; /* 0, or the I/O error that fail-stopped the log */
 	char errmsg[STORE_ERRMSG_BYTES];
 	struct store_stats stats;
@@ -96,9 +105,21 @@ void log_segment_name(raft_index first_index, char *out, size_t out_bytes);
  * -STORE_E_FAILED. */
 int log_fail(struct store_log *log, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Creates and preallocates the segment starting at first_index and makes it
- * durable (file and directory entry). Appends it to segments[]. */
+/* roll.c: creates the segment starting at first_index from the prepared
+ * spare (preparing it now if it is not ready, counted) and makes its name
+ * durable; appends it to segments[]; starts preparing the one after.
+ * Fail-stop on error. */
 int log_segment_create(struct store_log *log, raft_index first_index);
+/* roll.c: starts preparing the next segment if there is an active one and
+ * no next one is prepared or in preparation. At a roll and at open only: a
+ * failed background preparation is retried by the next roll, not in a loop. */
+void roll_prepare_if_due(struct store_log *log);
+/* roll.c: takes a finished preparation's result, without waiting (one
+ * atomic load while it runs). From store_poll. */
+void roll_poll(struct store_log *log);
+/* roll.c, at open: removes a leftover spare; for a log with no segment,
+ * prepares the first one synchronously. */
+int roll_open(struct store_log *log, char *errmsg, size_t errmsg_bytes);
 /* Finds the byte offset of `index` in segment seg by walking its headers. */
 int log_segment_find(struct store_log *log, const struct store_segment *seg, raft_index index,
 		     uint64_t *offset_out);

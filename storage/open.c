@@ -2,8 +2,8 @@
 /*
  * open.c - the log's life cycle: store_open (validate the configuration,
  * start the engine, read the state file, recover the segments, allocate
- * every buffer the log will ever use), store_close, segment creation and
- * lookup, the fail-stop helper and the small getters.
+ * every buffer the log will ever use), store_close, segment lookup, the
+ * fail-stop helper and the small getters. Segment creation is roll.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -32,46 +32,6 @@ int log_fail(struct store_log *log, int rc, const char *fmt, ...)
 		}
 	}
 	return -STORE_E_FAILED;
-}
-
-int log_segment_create(struct store_log *log, raft_index first_index)
-{
-	struct store_engine *e = log->engine;
-	char name[STORE_FILE_NAME_BYTES];
-	log_segment_name(first_index, name, sizeof(name));
-	if (log->segments_count == log->cfg.segments_max) {
-		return -EMFILE; /* a configured bound: compact, or raise segments_max */
-	}
-	struct store_segment *seg = &log->segments[log->segments_count];
-	memset(seg, 0, sizeof(*seg));
-	seg->first_index = first_index;
-	seg->last_index = first_index - 1;
-	int rc = e->ops->open(e, name, true, &seg->file);
-	if (rc != 0) {
-		return log_fail(log, rc, "%s/%s: create: %s", log->dir_path, name,
-				store_strerror(rc));
-	}
-	/* Zero-filled, allocated, and its directory entry durable before any
-	 * record in it can be reported durable. Costs one fallocate and two
-	 * syncs per segment (every 64 MiB by default). */
-	rc = e->ops->truncate(e, seg->file, 0);
-	if (rc == 0) {
-		rc = e->ops->allocate(e, seg->file, log->cfg.segment_bytes);
-	}
-	if (rc == 0) {
-		rc = e->ops->sync(e, seg->file);
-	}
-	if (rc == 0) {
-		rc = e->ops->sync_dir(e);
-	}
-	if (rc != 0) {
-		e->ops->close(e, seg->file);
-		return log_fail(log, rc, "%s/%s: preallocate %" PRIu64 " bytes: %s",
-				log->dir_path, name, log->cfg.segment_bytes, store_strerror(rc));
-	}
-	log->segments_count++;
-	log->stats.segments_count = log->segments_count;
-	return 0;
 }
 
 struct store_segment *log_segment_of(struct store_log *log, raft_index index)
@@ -276,6 +236,9 @@ int store_open(const struct store_config *cfg, struct store_log **out, char *err
 	}
 	if (rc == 0 && log->state_file < 0) {
 		rc = state_create(log, errmsg, errmsg_bytes); /* a new log */
+	}
+	if (rc == 0) {
+		rc = roll_open(log, errmsg, errmsg_bytes);
 	}
 	if (rc != 0) {
 		goto fail_log;

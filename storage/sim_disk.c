@@ -138,6 +138,16 @@ void store_sim_fail_sync(struct store_sim *sim, uint64_t nth)
 	sim->syncs_until_fail = nth;
 }
 
+void store_sim_hold_prepare(struct store_sim *sim, bool hold)
+{
+	sim->prepare_hold = hold;
+}
+
+void store_sim_fail_prepare(struct store_sim *sim)
+{
+	sim->prepare_fail_next = true;
+}
+
 void store_sim_crash(struct store_sim *sim)
 {
 	sim->epoch++;

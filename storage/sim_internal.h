@@ -32,6 +32,8 @@ struct store_sim {
 	uint64_t ready_us; /* completion time of the group in flight, 0 = none */
 	uint64_t epoch;		   /* bumped by every crash */
 	uint64_t syncs_until_fail; /* 0 = no failure armed */
+	bool prepare_hold;	   /* preparations finish only when waited for */
+	bool prepare_fail_next;	   /* the next preparation fails with -EIO */
 	/* The last write not yet made durable, for tearing at a crash. */
 	bool unsynced_valid;
 	uint32_t unsynced_file;

@@ -201,6 +201,13 @@ struct store_stats {
 	unsigned uring_setup_flags; /* IORING_SETUP_* the ring got (uring) */
 	uint32_t uring_fixed_files;   /* registered file slots, 0 = plain fds */
 	uint32_t uring_fixed_buffers; /* registered staging buffers, 0 = none */
+	/* Segment rolls that found the next segment prepared (written with
+	 * zeros, durable) ahead of need, and those that had to wait for or
+	 * redo the preparation on the commit path. */
+	uint64_t segments_prepared_ahead_count;
+	uint64_t segments_prepared_late_count;
+	uint64_t segment_prepare_failures_count; /* background preparations that failed */
+	bool segment_next_ready; /* the next segment is prepared (as of the last poll) */
 };
 
 /*
@@ -346,6 +353,13 @@ uint64_t store_sim_now_us(const struct store_sim *sim);
 uint64_t store_sim_ready_us(const struct store_sim *sim);
 /* Arms a sync failure: the nth sync from now returns -EIO. */
 void store_sim_fail_sync(struct store_sim *sim, uint64_t nth);
+/* Segment preparation (the next segment written with zeros ahead of need):
+ * with hold set, a preparation finishes only when the log waits for it (a
+ * roll that finds the next segment not ready); fail_prepare makes the next
+ * preparation fail with -EIO. A preparation that finishes is durable at
+ * once (zeros, full size). */
+void store_sim_hold_prepare(struct store_sim *sim, bool hold);
+void store_sim_fail_prepare(struct store_sim *sim);
 /* Crash: volatile data is lost, the last unsynced write torn (see above).
  * Every log open on this disk must then be closed; it reports nothing more. */
 void store_sim_crash(struct store_sim *sim);
