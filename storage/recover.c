@@ -138,7 +138,8 @@ static int64_t recover_read(struct recover_ctx *ctx, struct store_segment *seg, 
 	return n;
 }
 
-/* Cuts a torn tail: zeroes [offset, garbage_end) durably. */
+/* Cuts a torn tail: zeroes [offset, end) durably by truncating and
+ * re-allocating the file. */
 static int recover_cut(struct recover_ctx *ctx, struct store_segment *seg, const char *name,
 		       uint64_t offset, uint64_t garbage_end, uint64_t file_bytes)
 {
@@ -151,13 +152,11 @@ static int recover_cut(struct recover_ctx *ctx, struct store_segment *seg, const
 			log->dir_path, name, offset, garbage_end - offset, seg->last_index);
 	}
 	log->stats.torn_tail_bytes += garbage_end - offset;
-	/* Zeros written over the garbage (the bytes after it are zeros
-	 * already): the blocks stay written, see roll.c. A file shorter than
-	 * a segment (segment_bytes raised since) is extended as before. */
-	memset(ctx->buf + offset, 0, (size_t)(garbage_end - offset));
-	int rc = e->ops->write_sync(e, seg->file, offset, ctx->buf + offset, garbage_end - offset);
-	if (rc == 0 && file_bytes < log->cfg.segment_bytes) {
-		rc = e->ops->allocate(e, seg->file, log->cfg.segment_bytes);
+	/* truncate + re-allocate, as maint.c cuts a suffix: atomic under a
+	 * crash, where zeros written over the garbage could be torn. */
+	int rc = e->ops->truncate(e, seg->file, offset);
+	if (rc == 0) {
+		rc = e->ops->allocate(e, seg->file, rn_max_u64(file_bytes, log->cfg.segment_bytes));
 	}
 	if (rc == 0) {
 		rc = e->ops->sync(e, seg->file);
