@@ -48,7 +48,7 @@
  * thread, or by a stage's fail-stop) is seen within this. Not a nap on the
  * commit path: any input wakes the lcore at once; 20 wake-ups a second of
  * an idle lcore cost nothing measurable. */
-#define SCHED_EVENT_SLEEP_NS_MAX (50ull * 1000 * 1000)
+#define SCHED_EVENT_SLEEP_MS_DEFAULT 50u
 /* The epoll tag of the lcore's own doorbell (stages' fds carry their index). */
 #define SCHED_DOORBELL_TAG UINT64_MAX
 
@@ -92,6 +92,19 @@ int dp_lcore_event_open(struct dp_lcore *l, char *why, size_t why_bytes)
 	l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	l->doorbell.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	int rc = l->epoll_fd < 0 || l->doorbell.fd < 0 ? -errno : 0;
+	if (rc == 0) {
+		/* epoll_pwait2 (Linux 5.11) takes the ns time-out: probe it once
+		 * rather than spin on its error every round. */
+		struct epoll_event ev;
+		struct timespec zero = {0, 0};
+		if (epoll_pwait2(l->epoll_fd, &ev, 1, &zero, NULL) < 0 && errno != EINTR) {
+			snprintf(why, why_bytes, "epoll_pwait2: %s: the lcore naps (adaptive) "
+				 "instead", strerror(errno));
+			dp_lcore_fini(l);
+			l->cfg.idle_policy = DP_IDLE_ADAPTIVE;
+			return 1;
+		}
+	}
 	if (rc == 0) {
 		rc = sched_epoll_add(l, l->doorbell.fd, SCHED_DOORBELL_TAG);
 	}
@@ -139,7 +152,6 @@ void dp_doorbell_ring(struct dp_doorbell *d)
 	uint64_t one = 1;
 	ssize_t n = write(d->fd, &one, sizeof(one));
 	(void)n; /* EAGAIN: the counter is full of wake-ups already */
-	__atomic_fetch_add(&d->rings, 1, __ATOMIC_RELAXED);
 }
 
 /* The earliest deadline among the stages (or the longest sleep), as an
@@ -157,8 +169,11 @@ static void sched_timeout(const struct dp_lcore *l, struct timespec *ts, bool *b
 			first = d < first ? d : first;
 		}
 	}
-	*by_deadline = first <= now_ns + SCHED_EVENT_SLEEP_NS_MAX;
-	uint64_t left_ns = !*by_deadline ? SCHED_EVENT_SLEEP_NS_MAX
+	uint64_t cap_ns = (uint64_t)(l->cfg.event_sleep_ms_max > 0 ? l->cfg.event_sleep_ms_max
+								   : SCHED_EVENT_SLEEP_MS_DEFAULT) *
+			  1000000ull;
+	*by_deadline = first <= now_ns + cap_ns;
+	uint64_t left_ns = !*by_deadline ? cap_ns
 			   : first > now_ns ? first - now_ns
 					    : 0;
 	ts->tv_sec = (time_t)(left_ns / 1000000000ull);
@@ -171,6 +186,9 @@ static void sched_idle_event(struct dp_lcore *l)
 {
 	if (!l->armed) {
 		__atomic_store_n(&l->doorbell.sleeping, 1, __ATOMIC_SEQ_CST);
+		/* The sleeper's half of the Dekker pair: the flag is visible
+		 * before the next round reads the rings. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		l->armed = true;
 		return;
 	}
@@ -178,14 +196,23 @@ static void sched_idle_event(struct dp_lcore *l)
 	bool by_deadline;
 	sched_timeout(l, &ts, &by_deadline);
 	struct epoll_event evs[SCHED_EVENTS_MAX];
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int n = epoll_pwait2(l->epoll_fd, evs, SCHED_EVENTS_MAX, &ts, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	__atomic_store_n(&l->doorbell.sleeping, 0, __ATOMIC_RELAXED);
 	l->armed = false;
 	l->stats.sleeps++;
+	l->stats.slept_us += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+					(t1.tv_nsec - t0.tv_nsec) / 1000);
 	if (n > 0) {
 		l->stats.wakeups_by_event++;
 	} else if (n == 0 && by_deadline) {
 		l->stats.wakeups_by_deadline++;
+	} else if (n == 0) {
+		l->stats.wakeups_by_cap++; /* the longest sleep: no input, no deadline */
+	} else {
+		l->stats.wait_errors++; /* EINTR (a signal): the next round looks */
 	}
 	for (int i = 0; i < n; i++) {
 		if (evs[i].data.u64 == SCHED_DOORBELL_TAG) {

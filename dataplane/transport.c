@@ -228,6 +228,7 @@ static uint32_t transport_recv_udp(struct dp_transport *t, struct dp_rx_msg *con
 		if (n < 0) {
 			break; /* EAGAIN: nothing more now */
 		}
+		t->counters.looked_at++;
 		if (dp_wire_decode_udp(&t->wire, m->udp_buf, (size_t)n, m->entries,
 				       DP_TRANSPORT_RX_ENTRIES_MAX, &m->frame) == 0) {
 			/* The socket knows the sender: a client reply goes back there. */
@@ -278,6 +279,7 @@ static uint32_t transport_recv_dpdk(struct dp_transport *t, struct dp_rx_msg *co
 			break;
 		}
 		looked += n;
+		t->counters.looked_at += n;
 		for (uint16_t i = 0; i < n; i++) {
 			uint8_t *f = rte_pktmbuf_mtod(rx[i], uint8_t *);
 			size_t answer = rx[i]->nb_segs == 1 ? dp_l2_answer(&host, f, rx[i]->data_len)

@@ -47,10 +47,12 @@ struct node_daemon {
 	struct node_apply_link apply_link;
 	struct node_status_link status_link;
 
-	struct node_rxtx rxtx;
-	struct node_control control;
-	struct node_log_stage logstage;
-	struct node_apply_stage applystage;
+	/* Each stage's state starts a cache line: no line written by two lcores. */
+	struct node_rxtx rxtx __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
+	struct node_control control __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
+	struct node_log_stage logstage __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
+	struct node_apply_stage applystage __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
+	uint8_t tail_pad[NODE_CACHE_LINE_BYTES]; /* the last stage's line is its own */
 };
 
 /* What a node of this configuration allocates at start (README: memory). */

@@ -2,8 +2,9 @@
 /*
  * payloads.h - the payload ring: the bytes of every entry in the core's
  * in-memory log window, kept by log index. stage: any (control writes it,
- * control/payload.c; the apply stage reads committed slots and the log
- * stage reads the bytes of appends through these inline readers).
+ * control/payload.c; the apply stage reads committed slots through these
+ * inline readers, the log stage the bytes of appends through the pointers
+ * control put in their ring records).
  *
  * The core handles metadata only (its entries carry a handle); the bytes
  * live here from the moment they arrive (a client request on the leader,

@@ -113,6 +113,9 @@ static int raftnode_events(struct node_daemon *d, struct dp_lcore *lcores, const
 		int rc = dp_lcore_event_open(&lcores[k], why, sizeof(why));
 		if (rc < 0) {
 			fprintf(stderr, "raftnode %u: lcore %u: %s\n", d->cfg.self, ids[k], why);
+			for (uint32_t j = 0; j < k; j++) {
+				dp_lcore_fini(&lcores[j]); /* the ones opened before */
+			}
 			return rc;
 		}
 		if (rc > 0) {
@@ -210,8 +213,9 @@ int main(int argc, char **argv)
 		const struct dp_lcore_stats *st = &lcores[k].stats;
 		fprintf(stderr, "raftnode %u: lcore %u: %" PRIu64 " rounds, %" PRIu64 " idle, %" PRIu64
 			" sleeps (%" PRIu64 " ms), wakeups %" PRIu64 " by event, %" PRIu64
-			" by deadline", id, ids[k], st->rounds, st->idle_rounds, st->sleeps,
-			st->slept_us / 1000, st->wakeups_by_event, st->wakeups_by_deadline);
+			" by deadline, %" PRIu64 " by the 50 ms cap", id, ids[k], st->rounds,
+			st->idle_rounds, st->sleeps, st->slept_us / 1000, st->wakeups_by_event,
+			st->wakeups_by_deadline, st->wakeups_by_cap);
 		for (uint32_t i = 0; i < lcores[k].stages_count; i++) {
 			fprintf(stderr, "; %s busy %" PRIu64, lcores[k].stages[i].name,
 				st->stage_busy_rounds[i]);

@@ -14,7 +14,7 @@
  *              ── in ring (node_apply_in: COMMIT, READ, STALE_GET, ROUND) ──►
  *   control/  ◄── out ring (node_apply_out: replies; values in the arena) ─   apply/
  *
- *   control/ ── status numbers (under status_lock) ──► telemetry.c
+ *   control/ ── status numbers (under node_status_link.lock) ──► telemetry.c
  *
  * Every ring is single-producer single-consumer (dp_ring), sized at start;
  * a full ring is back-pressure on its producer, never a drop. A stage that
@@ -127,6 +127,7 @@ struct node_log_link {
 	char failed_msg[256];
 	uint64_t groups_published, entries_published; /* durable groups, their entries */
 	raft_index durable_published;
+	uint32_t reports_blocked; /* 1: a report waits for room: control rings ops' doorbell */
 };
 
 /* ---- control <-> apply ---- */
@@ -180,6 +181,7 @@ struct node_apply_link {
 	raft_index applied_published __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
 	uint64_t digest_published, reads_served;
 	uint32_t keys_published;
+	uint32_t out_blocked; /* 1: no room for a reply: control rings in's doorbell */
 	/* Written by control only: values up to here are sent (release). */
 	uint64_t arena_tail __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
 };

@@ -95,7 +95,8 @@ struct store_engine {
 	const struct store_engine_ops *ops;
 	/* An eventfd the engine's completions signal (io_uring's registered
 	 * eventfd), -1 when completions need no waiting on (pwrite: done
-	 * inside submit; sim: simulated time). */
+	 * inside submit; sim: simulated time), STORE_WAIT_FD_POLL when they
+	 * come asynchronously with no fd (uring without its eventfd). */
 	int wait_fd;
 	unsigned uring_setup_flags;  /* what the ring got; 0 for other engines */
 	uint32_t uring_fixed_files;  /* registered file slots (0: plain fds) */

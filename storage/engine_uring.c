@@ -552,10 +552,17 @@ int store_engine_uring_create(const char *dir_path, uint32_t sq_entries, bool qu
 	 * the completion's task work is queued (Linux 6.2+): the stage's
 	 * next poll runs it. Without it the stage only polls. */
 	ue->posix.base.wait_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (ue->posix.base.wait_fd >= 0 &&
-	    io_uring_register_eventfd(&ue->ring, ue->posix.base.wait_fd) != 0) {
-		close(ue->posix.base.wait_fd);
-		ue->posix.base.wait_fd = -1;
+	int efd_rc = ue->posix.base.wait_fd < 0
+			     ? -errno
+			     : io_uring_register_eventfd(&ue->ring, ue->posix.base.wait_fd);
+	if (efd_rc != 0) {
+		fprintf(stderr, "storage: DEGRADED: io_uring: no completion eventfd (%s): a log "
+			"stage that sleeps on events must poll its completions instead\n",
+			strerror(-efd_rc));
+		if (ue->posix.base.wait_fd >= 0) {
+			close(ue->posix.base.wait_fd);
+		}
+		ue->posix.base.wait_fd = STORE_WAIT_FD_POLL;
 	}
 	*out = &ue->posix.base;
 	return 0;

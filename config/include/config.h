@@ -30,7 +30,7 @@ extern "C" {
 /* ---- The key-value state machine's sizes ([limits] kv_*) ----------------- */
 
 /* What a configuration may ask of the state machine at most; the state
- * machine (node/kv.c) refuses a configuration beyond them too. */
+ * machine (node/apply/kv.c) refuses a configuration beyond them too. */
 #define NODE_KV_KEYS_LIMIT (1u << 28)
 #define NODE_KV_KEY_BYTES_LIMIT 1024u
 #define NODE_KV_VALUE_BYTES_LIMIT (1u << 20)

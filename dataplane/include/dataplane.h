@@ -633,6 +633,9 @@ struct dp_transport_counters {
 	uint64_t send_failed; /* socket or tx ring full: dropped, Raft resends */
 	uint64_t no_route;    /* `to` not in the peer table */
 	uint64_t received;    /* authenticated and decoded */
+	uint64_t looked_at;   /* frames read from the port or socket, whatever became of
+			       * them: a receiver that looked at any has work, and one
+			       * that sleeps on a socket must have read it dry */
 };
 
 /*
@@ -785,7 +788,6 @@ enum dp_idle_policy {
 struct dp_doorbell {
 	uint32_t sleeping; /* atomic: 1 from the armed round until the wake */
 	int fd;		   /* eventfd, -1 when the lcore does not sleep on events */
-	uint64_t rings;	   /* producers' writes: written by any lcore, atomic */
 };
 /* Wakes the lcore that owns d if it sleeps (NULL: nothing to wake). */
 void dp_doorbell_ring(struct dp_doorbell *d);
@@ -802,6 +804,9 @@ struct dp_lcore_config {
 	 * switches, which cost the other processes their CPU (3 nodes on 2
 	 * CPUs: commit p50 +25 %): the node leaves it. */
 	uint32_t timer_slack_us;
+	/* event: the longest sleep without input or deadline, so that a stop
+	 * is seen (0: 50 ms). */
+	uint32_t event_sleep_ms_max;
 };
 
 struct dp_lcore_stats {
@@ -811,6 +816,8 @@ struct dp_lcore_stats {
 	uint64_t slept_us;
 	uint64_t wakeups_by_event;    /* event policy: a fd or the doorbell woke it */
 	uint64_t wakeups_by_deadline; /* event policy: a stage's deadline came */
+	uint64_t wakeups_by_cap;      /* event policy: the longest sleep ended (no input) */
+	uint64_t wait_errors;	      /* event policy: the wait failed (EINTR) */
 	uint64_t work_items;
 	uint64_t stage_busy_rounds[DP_LCORE_STAGES_MAX]; /* rounds the stage did work */
 };

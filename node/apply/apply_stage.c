@@ -30,7 +30,6 @@
 /* How long a read may wait for its round before the client is told to
  * retry (a leader that lost its quorum never confirms it). */
 #define APPLY_READ_WAIT_NS_MAX (2000ull * 1000000ull)
-#define APPLY_IN_BURST 16u
 
 _Static_assert(sizeof(struct node_apply_in) % 4 == 0, "ring records are 4-byte multiples");
 _Static_assert(sizeof(struct node_apply_out) % 4 == 0, "ring records are 4-byte multiples");
@@ -261,6 +260,27 @@ static void apply_publish(struct node_apply_stage *as)
 	dp_doorbell_ring(as->link->wake_control); /* control steps APPLIED */
 }
 
+/* No room for a reply while work waits: say so, so that control rings
+ * this lcore's doorbell once it sent replies (a pop rings nothing by
+ * itself). The flag, then a second look at the room, against control's
+ * free-then-look (Dekker, as the doorbell): one of the two sees the other.
+ * Returns 1 when room came meanwhile (run again). */
+static uint32_t apply_block(struct node_apply_stage *as)
+{
+	bool waiting = dp_ring_count(&as->link->in) > 0 || as->applied_index < as->commit_index ||
+		       as->reads_busy > 0;
+	if (!waiting || apply_room(as)) {
+		return 0;
+	}
+	__atomic_store_n(&as->link->out_blocked, 1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!apply_room(as)) {
+		return 0;
+	}
+	__atomic_store_n(&as->link->out_blocked, 0, __ATOMIC_RELAXED);
+	return 1;
+}
+
 uint32_t node_apply_stage_poll(void *ctx)
 {
 	struct node_apply_stage *as = ctx;
@@ -299,6 +319,7 @@ uint32_t node_apply_stage_poll(void *ctx)
 	}
 	RN_ASSERT(as->applied_index <= as->commit_index);
 	work += apply_serve_reads(as);
+	work += apply_block(as);
 	return work;
 }
 

@@ -72,6 +72,15 @@ uint32_t node_apply_send_replies(struct node_control *c)
 		}
 		sent += n;
 	}
+	if (sent > 0) {
+		/* Room came: wake the apply stage if it stopped for lack of it
+		 * (apply_block; the doorbell is NULL on this lcore). */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&al->out_blocked, __ATOMIC_RELAXED) != 0 &&
+		    __atomic_exchange_n(&al->out_blocked, 0, __ATOMIC_ACQ_REL) != 0) {
+			dp_doorbell_ring(al->in.doorbell);
+		}
+	}
 	return sent;
 }
 

@@ -2,8 +2,12 @@
 /*
  * internal.h - the calls between control's files. stage: control.
  *
- * They form no circle: loop -> ingress -> step -> {egress, apply_end,
- * log_end, payload}; apply_end -> {egress, log_end}; egress -> log_end.
+ * They form no circle (scripts/check-deps.sh checks it on the objects):
+ * loop calls ingress, step, egress, apply_end, log_end and status; ingress
+ * calls step, egress, apply_end, status and payload; step calls egress,
+ * apply_end, log_end and payload; apply_end calls egress and log_end;
+ * egress and status call log_end (status apply_end's figures too); nothing
+ * calls loop.
  * Each declaration says which rule of the update contract (consensus.h,
  * struct raft_update) or which invariant it keeps.
  */

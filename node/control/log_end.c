@@ -148,8 +148,11 @@ int node_log_read_start(struct node_log_end *le, const struct raft_message *m, v
 	struct node_log_op op = {.kind = NODE_LOG_OP_READ, .index = seq, .ptr = r};
 	int rc = log_end_push_op(le, &op);
 	if (rc == 0) {
+		/* No kick here: this runs among the update's messages, and a
+		 * colocated log stage would write the staged appends before the
+		 * rest of them leave. The read starts at step.c's kick or at
+		 * the log stage's next round. */
 		le->reads_sent = seq;
-		rc = node_log_kick(le);
 	}
 	return rc;
 }
@@ -177,6 +180,14 @@ bool node_log_take_report(struct node_log_end *le, struct node_log_report *out)
 		RN_ASSERT(n <= NODE_LOG_BURST);
 		*out = got[n - 1]; /* the latest supersedes the others */
 		any = true;
+	}
+	if (any) {
+		/* Room came: wake the log stage if a report waits for it. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&le->link->reports_blocked, __ATOMIC_RELAXED) != 0 &&
+		    __atomic_exchange_n(&le->link->reports_blocked, 0, __ATOMIC_ACQ_REL) != 0) {
+			dp_doorbell_ring(le->link->ops.doorbell);
+		}
 	}
 	return any;
 }

@@ -102,7 +102,10 @@ static void control_truncate(struct node_control *c, raft_index from)
 /* Step 2b: entries into the ring (a follower copies them out of the frame
  * they came in; the leader's are there since it proposed them), then staged
  * for the log stage, which copies them into its staging buffer and writes
- * them asynchronously once control_write_start kicks it. */
+ * them asynchronously: pushed to its ring in bursts of NODE_LOG_BURST (a
+ * log stage on its own lcore may start on a full burst before the
+ * messages leave: that runs beside them, it does not delay them), the
+ * rest by control_write_start's kick after the messages. */
 static void control_write(struct node_control *c, const struct raft_entry *entries, uint32_t count)
 {
 	RN_ASSERT(count > 0);

@@ -83,8 +83,20 @@ void node_log_stage_on_durable(void *user, raft_index index, raft_term term)
 
 static void log_stage_push_report(struct node_log_stage *ls)
 {
-	if (ls->report_pending && dp_ring_push_elems(&ls->link->reports, &ls->report, 1) == 1) {
+	if (!ls->report_pending) {
+		return;
+	}
+	if (dp_ring_push_elems(&ls->link->reports, &ls->report, 1) == 1) {
 		ls->report_pending = false;
+		return;
+	}
+	/* Full: control rings this lcore's doorbell when it takes reports
+	 * (the flag, then a second try, against control's pop-then-look). */
+	__atomic_store_n(&ls->link->reports_blocked, 1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (dp_ring_push_elems(&ls->link->reports, &ls->report, 1) == 1) {
+		ls->report_pending = false;
+		__atomic_store_n(&ls->link->reports_blocked, 0, __ATOMIC_RELAXED);
 	}
 }
 
@@ -314,5 +326,7 @@ int node_log_stage_wait_fd(void *ctx)
 	const struct node_log_stage *ls = ctx;
 	RN_ASSERT(ls->log != NULL); /* attached before the lcores open their events */
 	int fd = store_wait_fd(ls->log);
-	return fd >= 0 ? fd : DP_WAIT_FD_NONE;
+	return fd >= 0			      ? fd
+	       : fd == STORE_WAIT_FD_POLL ? DP_WAIT_FD_POLL /* naps: said DEGRADED */
+					  : DP_WAIT_FD_NONE;
 }

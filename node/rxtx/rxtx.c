@@ -100,8 +100,13 @@ uint32_t node_rxtx_poll(void *ctx)
 				 __ATOMIC_RELAXED);
 		return work;
 	}
+	uint64_t looked_before = x->transport->counters.looked_at;
 	uint32_t n = dp_transport_recv(x->transport, x->spare, x->spare_count);
 	RN_ASSERT(n <= x->spare_count);
+	/* Frames looked at and dropped (forged, stale version) are work too:
+	 * a round that read a burst of them did not read the socket dry, and
+	 * an lcore that slept on it now would miss what follows them. */
+	work += x->transport->counters.looked_at != looked_before;
 	if (n == 0) {
 		return work;
 	}

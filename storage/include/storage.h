@@ -241,7 +241,10 @@ int store_poll(struct store_log *log, bool wait);
 /* A file descriptor that becomes readable when a write or read in flight
  * completes (io_uring's eventfd), for a caller that sleeps in the kernel
  * until then; -1 when the engine completes inside store_poll's caller
- * (pwrite) and there is nothing to wait on. */
+ * (pwrite) and there is nothing to wait on; STORE_WAIT_FD_POLL when
+ * completions come asynchronously with no fd to sleep on (the caller must
+ * poll for them). */
+#define STORE_WAIT_FD_POLL (-2)
 int store_wait_fd(const struct store_log *log);
 /* Polls until nothing is staged or in flight (reads included). */
 int store_flush(struct store_log *log);
