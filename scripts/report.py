@@ -14,17 +14,18 @@ transport and engine, and what else the row changes):
 and for the whole run:
   failover.json           raftbench failover --json (the first row's, when
                           no <row>.failover.json is there)
-  baseline.json           scripts/baseline.sh: fio 4 KiB O_DSYNC write p50
-                          and kernel UDP round trip p50 on this machine
+  baseline.json           scripts/baseline.sh: fio 4 KiB O_DSYNC write
+                          p50/p99 (one job per node) and kernel UDP round
+                          trip p50/p99 on this machine
   plots/                  scripts/plot.sh output (linked when present)
 Missing files give '-' cells, never an error: a partial run still reports.
 
 Output: RESULTS_DIR/report.md (or --out): the headline table (commits_per_s
 at 1000 in flight, one-in-flight p50/p99 us, failover window ms), ratios to
 the baseline row (--baseline, default udp+pwrite when present, else the
-last row) and of the one-in-flight p50 to the machine's floor (one durable
-4 KiB write + one UDP round trip, from baseline.json), then the per-row
-stage breakdown and the sweep's knee. Python 3 standard library only.
+last row) and of the one-in-flight p50 and p99 to the machine's floor (one
+durable 4 KiB write while every node writes + two UDP round trips, from
+baseline.json), then the per-row stage breakdown and the sweep's knee. Python 3 standard library only.
 """
 import argparse
 import csv
@@ -94,36 +95,55 @@ def read_sweep(path):
         return []
 
 
+def floors(baseline):
+    """The least a commit needs on this machine: one durable 4 KiB write as
+    the disk does it while every node writes (fio, one job per node) plus
+    two kernel UDP round trips (client -> leader, leader -> follower).
+    Percentiles do not add, so the p99 floor (sum of the p99s) is a yardstick,
+    not a bound: p99 / floor99 near or under 1.0 says the tail is the
+    machine's, well over 1.0 says it is ours."""
+    b = baseline or {}
+    def one(q):
+        w, u = b.get(f"fio_dsync_4k_write_us_{q}"), b.get(f"udp_rtt_us_{q}")
+        return w + 2 * u if w and u else None
+    return one("p50"), one("p99")
+
+
 def headline(rows, base, baseline):
-    floor_us = None
-    if baseline and baseline.get("fio_dsync_4k_write_us_p50") and baseline.get("udp_rtt_us_p50"):
-        floor_us = baseline["fio_dsync_4k_write_us_p50"] + baseline["udp_rtt_us_p50"]
+    floor_us, floor99_us = floors(baseline)
     out = [
         "| config | commits_per_s (1000 in flight) | p50 us (1 in flight) | p99 us (1 in flight) "
         f"| failover window ms (p50) | throughput x {base['row']} | p50 x {base['row']} "
-        "| p50 / floor |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| p50 / floor | p99 / floor99 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for d in rows:
         out.append(
             f"| {d['row']} | {fmt(d['commits_per_s'], 0)} | {fmt(d['p50_us'])} | {fmt(d['p99_us'])} "
             f"| {fmt(d['window_ms'])} | {fmt(ratio(d['commits_per_s'], base['commits_per_s']), 2)} "
-            f"| {fmt(ratio(d['p50_us'], base['p50_us']), 2)} | {fmt(ratio(d['p50_us'], floor_us), 2)} |"
+            f"| {fmt(ratio(d['p50_us'], base['p50_us']), 2)} | {fmt(ratio(d['p50_us'], floor_us), 2)} "
+            f"| {fmt(ratio(d['p99_us'], floor99_us), 2)} |"
         )
-    return out, floor_us
+    return out
 
 
-def baseline_lines(baseline, floor_us):
+def baseline_lines(baseline):
     if not baseline:
         return ["No baseline.json: run scripts/baseline.sh to get the floor columns."]
+    floor_us, floor99_us = floors(baseline)
+    jobs = baseline.get("fio_jobs")
     lines = [
         "Measured on this machine in the same run (scripts/baseline.sh):",
         "",
-        f"- fio 4 KiB O_DSYNC write: p50 {fmt(baseline.get('fio_dsync_4k_write_us_p50'))} us, "
-        f"p99 {fmt(baseline.get('fio_dsync_4k_write_us_p99'))} us",
+        f"- fio 4 KiB O_DSYNC write, queue depth 1, {jobs or '?'} job(s) writing at once "
+        "(one per node) into pre-written files: p50 "
+        f"{fmt(baseline.get('fio_dsync_4k_write_us_p50'))} us, "
+        f"p99 {fmt(baseline.get('fio_dsync_4k_write_us_p99'))} us (over all jobs' writes)",
         f"- kernel UDP round trip ({baseline.get('udp_rtt_path') or 'n/a'}): p50 "
         f"{fmt(baseline.get('udp_rtt_us_p50'))} us, p99 {fmt(baseline.get('udp_rtt_us_p99'))} us",
-        f"- floor of one commit (one durable write + one round trip): {fmt(floor_us)} us",
+        "- floor of one commit (one durable write while every node writes + two UDP round "
+        f"trips, client -> leader and leader -> follower): p50 {fmt(floor_us)} us "
+        f"(fio p50 + 2 x UDP p50), floor99 {fmt(floor99_us)} us (fio p99 + 2 x UDP p99)",
     ]
     for n in baseline.get("notes") or []:
         lines.append(f"- note: {n}")
@@ -178,10 +198,10 @@ def main():
     base_name = a.baseline or ("udp+pwrite" if "udp+pwrite" in names else names[-1])
     base = next((d for d in rows if d["row"] == base_name), rows[-1])
     baseline = load_json(os.path.join(a.results, "baseline.json"))
-    table, floor_us = headline(rows, base, baseline)
+    table = headline(rows, base, baseline)
     md = ["# raftnode benchmark report", "", f"Results: `{a.results}`. Ratios divide by "
           f"the `{base['row']}` row; absolute numbers belong to this machine.", ""]
-    md += table + [""] + baseline_lines(baseline, floor_us)
+    md += table + [""] + baseline_lines(baseline)
     md += ["", "## Where the time goes (one in flight, traced requests)", ""] + stage_lines(rows)
     md += ["", "## Sweep", ""] + sweep_lines(rows)
     errors = [f"{d['row']}: {d['errors']}" for d in rows if d["errors"]]

@@ -19,8 +19,9 @@ configuration ("row"; the main one, udp+uring: kernel UDP transport, io_uring
 log, idle = event): scripts/cluster.sh up --nodes N, raftbench with 1 and
 with 1000 requests in flight (64-byte values, fsync on), an open-loop sweep
 until latency knees or throughput saturates, and (first row) leader
-failover trials; then scripts/baseline.sh (fio 4 KiB O_DSYNC write p50 and
-kernel UDP round trip p50 on this machine), scripts/plot.sh and
+failover trials; then scripts/baseline.sh (fio 4 KiB O_DSYNC write p50/p99
+with one writer per node, kernel UDP round trip p50/p99 on this machine: a
+commit's floor is one such write plus two round trips), scripts/plot.sh and
 scripts/report.py. Results: results/<timestamp>/report.md, *.json, *.csv,
 plots/*.png and *.svg.
 
@@ -170,8 +171,8 @@ if [ $compare -eq 1 ]; then
 	one_row dpdk+uring af_packet uring 0
 	one_row udp+pwrite udp pwrite 0
 fi
-say "== baseline: fio 4 KiB O_DSYNC write, kernel UDP round trip"
-bash scripts/baseline.sh --seconds "$base_s" --build build --dir "$root/build" \
+say "== baseline: fio 4 KiB O_DSYNC write ($nodes writers), kernel UDP round trip"
+bash scripts/baseline.sh --seconds "$base_s" --nodes "$nodes" --build build --dir "$root/build" \
 	--out "$out/baseline.json" >/dev/null
 say "== plots and report"
 bash scripts/plot.sh "$out" >/dev/null
