@@ -11,6 +11,12 @@ transport and engine, and what else the row changes):
   <row>.timeseries.csv    raftbench --timeseries FILE          (optional)
   <row>.cdf.csv           raftbench --cdf FILE                 (optional)
   <row>.failover.json     raftbench failover --json            (optional)
+  <row>.costs.json        scripts/lib/node_costs.py: what a commit costs the
+                          nodes (frames, syscalls, syncs, wakeups per commit)
+                          at 1 and 1000 in flight                (optional)
+  <row>.read1.json, <row>.read1000.json
+                          raftbench --read-ratio 1: linearizable reads
+                          (optional; run.sh: the main row only)
 and for the whole run:
   failover.json           raftbench failover --json (the first row's, when
                           no <row>.failover.json is there)
@@ -84,6 +90,8 @@ def row_data(results, row, first_row):
     d["stages"] = c1.get("stages") or {}
     d["errors"] = sum(x.get(k, 0) for x in (c1, c1000) for k in ("errors", "timeouts"))
     d["sweep"] = read_sweep(os.path.join(results, row + ".sweep.csv"))
+    d["costs"] = load_json(os.path.join(results, row + ".costs.json")) or {}
+    d["reads"] = {n: load_json(os.path.join(results, f"{row}.read{n}.json")) for n in (1, 1000)}
     return d
 
 
@@ -172,6 +180,57 @@ def stage_lines(rows):
     return out
 
 
+COSTS = [("frames", "frames/commit"), ("syscalls", "syscalls/commit"),
+         ("syncs", "syncs/commit"), ("wakeups", "wakeups/commit")]
+
+
+def costs_lines(rows):
+    """What a commit costs, summed over all nodes, at 1 and 1000 in flight."""
+    have = [d for d in rows if d["costs"]]
+    if not have:
+        return ["No <row>.costs.json (scripts/lib/node_costs.py)."]
+    keys = [("in_flight_1", "1"), ("in_flight_1000", "1000")]
+    out = ["| config | " + " | ".join(f"{label} ({n} in flight)" for _, label in COSTS
+                                        for _, n in keys) + " |",
+           "|---|" + "---:|" * (len(COSTS) * len(keys))]
+    for d in have:
+        cells = []
+        for k, _ in COSTS:
+            for key, _ in keys:
+                v = (d["costs"].get(key) or {}).get(f"{k}_per_commit")
+                cells.append(fmt(v, 2))
+        out.append(f"| {d['row']} | " + " | ".join(cells) + " |")
+    srcs = {(d["costs"].get(k) or {}).get("syscalls_source") for d in have for k, _ in keys}
+    out += ["", "Per commit, summed over every node; commits = the cluster's commit_index "
+            "advance while the counters ran (raftbench's warm-up and drain included, which its "
+            "ok count leaves out). frames: every frame the nodes sent (counters.frames_tx: Raft "
+            "messages and client replies). syncs: durable log writes (counters.syncs). "
+            "syscalls: " + ("the node processes' raw_syscalls:sys_enter counted by perf stat "
+                            "during the measurement (a counter, not a tracer: a small cost per "
+                            "syscall)" if srcs - {None} else "not measured (perf not available)")
+            + ". wakeups: voluntary context switches of the nodes' threads, a proxy for "
+            "\"an lcore slept and was woken\" (a thread that blocked on its own and ran again)."]
+    return out
+
+
+def read_lines(rows):
+    have = [d for d in rows if any(d["reads"].values())]
+    if not have:
+        return ["No read runs (<row>.read1.json, <row>.read1000.json)."]
+    out = ["| config | reads_per_s (1000 in flight) | p50 us (1 in flight) | p99 us (1 in flight) "
+           "| p50 us (1000 in flight) | p99 us (1000 in flight) |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for d in have:
+        r1, r1000 = d["reads"][1] or {}, d["reads"][1000] or {}
+        out.append(f"| {d['row']} | {fmt(r1000.get('ops_per_s'), 0)} "
+                   f"| {fmt(r1.get('latency_us_p50'))} | {fmt(r1.get('latency_us_p99'))} "
+                   f"| {fmt(r1000.get('latency_us_p50'))} | {fmt(r1000.get('latency_us_p99'))} |")
+    out += ["", "Linearizable reads (raftbench --read-ratio 1, closed loop, after the writes): "
+            "the leader confirms it still leads (read index, a heartbeat round to a majority) "
+            "before it answers; no log write."]
+    return out
+
+
 def sweep_lines(rows):
     out = []
     for d in rows:
@@ -202,6 +261,8 @@ def main():
     md = ["# raftnode benchmark report", "", f"Results: `{a.results}`. Ratios divide by "
           f"the `{base['row']}` row; absolute numbers belong to this machine.", ""]
     md += table + [""] + baseline_lines(baseline)
+    md += ["", "## What a commit costs", ""] + costs_lines(rows)
+    md += ["", "## Linearizable reads", ""] + read_lines(rows)
     md += ["", "## Where the time goes (one in flight, traced requests)", ""] + stage_lines(rows)
     md += ["", "## Sweep", ""] + sweep_lines(rows)
     errors = [f"{d['row']}: {d['errors']}" for d in rows if d["errors"]]
