@@ -261,6 +261,11 @@ def main():
     md = ["# raftnode benchmark report", "", f"Results: `{a.results}`. Ratios divide by "
           f"the `{base['row']}` row; absolute numbers belong to this machine.", ""]
     md += table + [""] + baseline_lines(baseline)
+    fo = [d for d in rows if d["window_ms"] is not None]
+    if fo:
+        md += [""] + [f"Leader failover ({d['row']}): window p50 {fmt(d['window_ms'])} ms "
+                      f"(longest gap between OK replies), election p50 {fmt(d['election_ms'])} ms "
+                      "(kill -9 returned -> a status names a new leader)." for d in fo]
     md += ["", "## What a commit costs", ""] + costs_lines(rows)
     md += ["", "## Linearizable reads", ""] + read_lines(rows)
     md += ["", "## Where the time goes (one in flight, traced requests)", ""] + stage_lines(rows)
