@@ -57,7 +57,8 @@ static void rb_usage(FILE *f)
 		"  window_ms: longest gap between OK replies from the kill's start to the first\n"
 		"  OK after the kill command returned (last OK before -> first OK after);\n"
 		"  election_ms: kill command returned -> first status naming a new leader\n"
-		"  (the other nodes' status polled every 10 ms)\n",
+		"  (the other nodes' status polled every 10 ms; from the command's start\n"
+		"  when a leader was named before it returned: election_from_kill_start)\n",
 		RN_CLIENT_CONFIG_DEFAULT, RB_VALUE_BYTES_MAX, RB_CLIENT_INFLIGHT_MAX);
 }
 

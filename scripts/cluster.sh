@@ -57,7 +57,7 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
         it exists; the inter-host links, partitions and netem (memif: the
         switch's pid, ports, counters and rules).
   start ID | kill ID [--signal KILL|TERM]     (kill: default KILL; returns
-        once the process is gone)
+        once the process has exited, a zombie not yet reaped included)
   partition --hosts
         cuts every inter-host link (link down on both ends).
   partition --node ID [--from ID2] [--one-way]
@@ -650,13 +650,20 @@ spawn_in_ns() {
 		"$pidf" "$@" </dev/null >>"$log" 2>&1 &
 }
 
-# wait_gone PID: 0 once the process is gone (<= 30 s, a bound for a hang:
-# a loaded 2-CPU machine may take seconds to reap a node), else 1.
+# wait_gone PID: 0 once the process is gone (<= 30 s, a bound for a hang),
+# else 1. Gone means exited: a zombie counts. The exit has closed the
+# node's files and sockets by then; what is left is the reaping, which is
+# up to the node's parent, init once cluster.sh that started it has
+# exited, and an init that reaps on a timer (some containers' PID 1 does)
+# kept a SIGKILLed node in /proc for ~1.7 s after its exit at ~20 ms:
+# waiting for /proc/PID to vanish made every `kill` take that long.
 wait_gone() {
-	local i
-	for ((i = 0; i < 600; i++)); do
-		[ -d "/proc/$1" ] || return 0
-		sleep 0.05
+	local i stat
+	for ((i = 0; i < 3000; i++)); do
+		stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+		stat=${stat##*) }
+		[ "${stat%% *}" != Z ] || return 0
+		sleep 0.01
 	done
 	return 1
 }
@@ -928,7 +935,7 @@ cmd_kill() {
 	say "node $node_arg: SIG$sig to pid $p"
 	kill "-$sig" "$p"
 	echo "== cluster.sh: SIG$sig sent at $(date '+%F %T')" >>"$(log_file "$node_arg")"
-	# Returns once the process is gone, so a `start` right after finds
+	# Returns once the process has exited (wait_gone), so a `start` right after finds
 	# the node stopped (SIGTERM: after its clean stop, the log flushed).
 	wait_gone "$p" && return 0
 	say "node $node_arg: pid $p still there after 30 s"

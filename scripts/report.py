@@ -11,20 +11,27 @@ transport and engine, and what else the row changes):
   <row>.timeseries.csv    raftbench --timeseries FILE          (optional)
   <row>.cdf.csv           raftbench --cdf FILE                 (optional)
   <row>.failover.json     raftbench failover --json            (optional)
+  <row>.costs.json        scripts/lib/node_costs.py: what a commit costs the
+                          nodes (frames, syscalls, syncs, wakeups per commit)
+                          at 1 and 1000 in flight                (optional)
+  <row>.read1.json, <row>.read1000.json
+                          raftbench --read-ratio 1: linearizable reads
+                          (optional; run.sh: the main row only)
 and for the whole run:
   failover.json           raftbench failover --json (the first row's, when
                           no <row>.failover.json is there)
-  baseline.json           scripts/baseline.sh: fio 4 KiB O_DSYNC write p50
-                          and kernel UDP round trip p50 on this machine
+  baseline.json           scripts/baseline.sh: fio 4 KiB O_DSYNC write
+                          p50/p99 (one job per node) and kernel UDP round
+                          trip p50/p99 on this machine
   plots/                  scripts/plot.sh output (linked when present)
 Missing files give '-' cells, never an error: a partial run still reports.
 
 Output: RESULTS_DIR/report.md (or --out): the headline table (commits_per_s
 at 1000 in flight, one-in-flight p50/p99 us, failover window ms), ratios to
 the baseline row (--baseline, default udp+pwrite when present, else the
-last row) and of the one-in-flight p50 to the machine's floor (one durable
-4 KiB write + one UDP round trip, from baseline.json), then the per-row
-stage breakdown and the sweep's knee. Python 3 standard library only.
+last row) and of the one-in-flight p50 and p99 to the machine's floor (one
+durable 4 KiB write while every node writes + two UDP round trips, from
+baseline.json), then the per-row stage breakdown and the sweep's knee. Python 3 standard library only.
 """
 import argparse
 import csv
@@ -83,6 +90,8 @@ def row_data(results, row, first_row):
     d["stages"] = c1.get("stages") or {}
     d["errors"] = sum(x.get(k, 0) for x in (c1, c1000) for k in ("errors", "timeouts"))
     d["sweep"] = read_sweep(os.path.join(results, row + ".sweep.csv"))
+    d["costs"] = load_json(os.path.join(results, row + ".costs.json")) or {}
+    d["reads"] = {n: load_json(os.path.join(results, f"{row}.read{n}.json")) for n in (1, 1000)}
     return d
 
 
@@ -94,36 +103,55 @@ def read_sweep(path):
         return []
 
 
+def floors(baseline):
+    """The least a commit needs on this machine: one durable 4 KiB write as
+    the disk does it while every node writes (fio, one job per node) plus
+    two kernel UDP round trips (client -> leader, leader -> follower).
+    Percentiles do not add, so the p99 floor (sum of the p99s) is a yardstick,
+    not a bound: p99 / floor99 near or under 1.0 says the tail is the
+    machine's, well over 1.0 says it is ours."""
+    b = baseline or {}
+    def one(q):
+        w, u = b.get(f"fio_dsync_4k_write_us_{q}"), b.get(f"udp_rtt_us_{q}")
+        return w + 2 * u if w and u else None
+    return one("p50"), one("p99")
+
+
 def headline(rows, base, baseline):
-    floor_us = None
-    if baseline and baseline.get("fio_dsync_4k_write_us_p50") and baseline.get("udp_rtt_us_p50"):
-        floor_us = baseline["fio_dsync_4k_write_us_p50"] + baseline["udp_rtt_us_p50"]
+    floor_us, floor99_us = floors(baseline)
     out = [
         "| config | commits_per_s (1000 in flight) | p50 us (1 in flight) | p99 us (1 in flight) "
         f"| failover window ms (p50) | throughput x {base['row']} | p50 x {base['row']} "
-        "| p50 / floor |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| p50 / floor | p99 / floor99 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for d in rows:
         out.append(
             f"| {d['row']} | {fmt(d['commits_per_s'], 0)} | {fmt(d['p50_us'])} | {fmt(d['p99_us'])} "
             f"| {fmt(d['window_ms'])} | {fmt(ratio(d['commits_per_s'], base['commits_per_s']), 2)} "
-            f"| {fmt(ratio(d['p50_us'], base['p50_us']), 2)} | {fmt(ratio(d['p50_us'], floor_us), 2)} |"
+            f"| {fmt(ratio(d['p50_us'], base['p50_us']), 2)} | {fmt(ratio(d['p50_us'], floor_us), 2)} "
+            f"| {fmt(ratio(d['p99_us'], floor99_us), 2)} |"
         )
-    return out, floor_us
+    return out
 
 
-def baseline_lines(baseline, floor_us):
+def baseline_lines(baseline):
     if not baseline:
         return ["No baseline.json: run scripts/baseline.sh to get the floor columns."]
+    floor_us, floor99_us = floors(baseline)
+    jobs = baseline.get("fio_jobs")
     lines = [
         "Measured on this machine in the same run (scripts/baseline.sh):",
         "",
-        f"- fio 4 KiB O_DSYNC write: p50 {fmt(baseline.get('fio_dsync_4k_write_us_p50'))} us, "
-        f"p99 {fmt(baseline.get('fio_dsync_4k_write_us_p99'))} us",
+        f"- fio 4 KiB O_DSYNC write, queue depth 1, {jobs or '?'} job(s) writing at once "
+        "(one per node) into pre-written files: p50 "
+        f"{fmt(baseline.get('fio_dsync_4k_write_us_p50'))} us, "
+        f"p99 {fmt(baseline.get('fio_dsync_4k_write_us_p99'))} us (over all jobs' writes)",
         f"- kernel UDP round trip ({baseline.get('udp_rtt_path') or 'n/a'}): p50 "
         f"{fmt(baseline.get('udp_rtt_us_p50'))} us, p99 {fmt(baseline.get('udp_rtt_us_p99'))} us",
-        f"- floor of one commit (one durable write + one round trip): {fmt(floor_us)} us",
+        "- floor of one commit (one durable write while every node writes + two UDP round "
+        f"trips, client -> leader and leader -> follower): p50 {fmt(floor_us)} us "
+        f"(fio p50 + 2 x UDP p50), floor99 {fmt(floor99_us)} us (fio p99 + 2 x UDP p99)",
     ]
     for n in baseline.get("notes") or []:
         lines.append(f"- note: {n}")
@@ -149,6 +177,57 @@ def stage_lines(rows):
             "replication runs in parallel with it; replicated_to_applied then starts at "
             "the later of the two, so the node's stages add up to rx -> reply. client_to_rx "
             "and reply_to_client appear only when client and node share a clock (one machine)."]
+    return out
+
+
+COSTS = [("frames", "frames/commit"), ("syscalls", "syscalls/commit"),
+         ("syncs", "syncs/commit"), ("wakeups", "wakeups/commit")]
+
+
+def costs_lines(rows):
+    """What a commit costs, summed over all nodes, at 1 and 1000 in flight."""
+    have = [d for d in rows if d["costs"]]
+    if not have:
+        return ["No <row>.costs.json (scripts/lib/node_costs.py)."]
+    keys = [("in_flight_1", "1"), ("in_flight_1000", "1000")]
+    out = ["| config | " + " | ".join(f"{label} ({n} in flight)" for _, label in COSTS
+                                        for _, n in keys) + " |",
+           "|---|" + "---:|" * (len(COSTS) * len(keys))]
+    for d in have:
+        cells = []
+        for k, _ in COSTS:
+            for key, _ in keys:
+                v = (d["costs"].get(key) or {}).get(f"{k}_per_commit")
+                cells.append(fmt(v, 2))
+        out.append(f"| {d['row']} | " + " | ".join(cells) + " |")
+    srcs = {(d["costs"].get(k) or {}).get("syscalls_source") for d in have for k, _ in keys}
+    out += ["", "Per commit, summed over every node; commits = the cluster's commit_index "
+            "advance while the counters ran (raftbench's warm-up and drain included, which its "
+            "ok count leaves out). frames: every frame the nodes sent (counters.frames_tx: Raft "
+            "messages and client replies). syncs: durable log writes (counters.syncs). "
+            "syscalls: " + ("the node processes' raw_syscalls:sys_enter counted by perf stat "
+                            "during the measurement (a counter, not a tracer: a small cost per "
+                            "syscall)" if srcs - {None} else "not measured (perf not available)")
+            + ". wakeups: voluntary context switches of the nodes' threads, a proxy for "
+            "\"an lcore slept and was woken\" (a thread that blocked on its own and ran again)."]
+    return out
+
+
+def read_lines(rows):
+    have = [d for d in rows if any(d["reads"].values())]
+    if not have:
+        return ["No read runs (<row>.read1.json, <row>.read1000.json)."]
+    out = ["| config | reads_per_s (1000 in flight) | p50 us (1 in flight) | p99 us (1 in flight) "
+           "| p50 us (1000 in flight) | p99 us (1000 in flight) |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for d in have:
+        r1, r1000 = d["reads"][1] or {}, d["reads"][1000] or {}
+        out.append(f"| {d['row']} | {fmt(r1000.get('ops_per_s'), 0)} "
+                   f"| {fmt(r1.get('latency_us_p50'))} | {fmt(r1.get('latency_us_p99'))} "
+                   f"| {fmt(r1000.get('latency_us_p50'))} | {fmt(r1000.get('latency_us_p99'))} |")
+    out += ["", "Linearizable reads (raftbench --read-ratio 1, closed loop, after the writes): "
+            "the leader confirms it still leads (read index, a heartbeat round to a majority) "
+            "before it answers; no log write."]
     return out
 
 
@@ -178,10 +257,17 @@ def main():
     base_name = a.baseline or ("udp+pwrite" if "udp+pwrite" in names else names[-1])
     base = next((d for d in rows if d["row"] == base_name), rows[-1])
     baseline = load_json(os.path.join(a.results, "baseline.json"))
-    table, floor_us = headline(rows, base, baseline)
+    table = headline(rows, base, baseline)
     md = ["# raftnode benchmark report", "", f"Results: `{a.results}`. Ratios divide by "
           f"the `{base['row']}` row; absolute numbers belong to this machine.", ""]
-    md += table + [""] + baseline_lines(baseline, floor_us)
+    md += table + [""] + baseline_lines(baseline)
+    fo = [d for d in rows if d["window_ms"] is not None]
+    if fo:
+        md += [""] + [f"Leader failover ({d['row']}): window p50 {fmt(d['window_ms'])} ms "
+                      f"(longest gap between OK replies), election p50 {fmt(d['election_ms'])} ms "
+                      "(kill -9 returned -> a status names a new leader)." for d in fo]
+    md += ["", "## What a commit costs", ""] + costs_lines(rows)
+    md += ["", "## Linearizable reads", ""] + read_lines(rows)
     md += ["", "## Where the time goes (one in flight, traced requests)", ""] + stage_lines(rows)
     md += ["", "## Sweep", ""] + sweep_lines(rows)
     errors = [f"{d['row']}: {d['errors']}" for d in rows if d["errors"]]

@@ -19,8 +19,9 @@ configuration ("row"; the main one, udp+uring: kernel UDP transport, io_uring
 log, idle = event): scripts/cluster.sh up --nodes N, raftbench with 1 and
 with 1000 requests in flight (64-byte values, fsync on), an open-loop sweep
 until latency knees or throughput saturates, and (first row) leader
-failover trials; then scripts/baseline.sh (fio 4 KiB O_DSYNC write p50 and
-kernel UDP round trip p50 on this machine), scripts/plot.sh and
+failover trials; then scripts/baseline.sh (fio 4 KiB O_DSYNC write p50/p99
+with one writer per node, kernel UDP round trip p50/p99 on this machine: a
+commit's floor is one such write plus two round trips), scripts/plot.sh and
 scripts/report.py. Results: results/<timestamp>/report.md, *.json, *.csv,
 plots/*.png and *.svg.
 
@@ -93,9 +94,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 case $mode in
-quick) d1=1 d1000=2 warm=0.3 step=1 steps=2 trials=1 base_s=1 ;;
-full) d1=30 d1000=30 warm=2 step=5 steps=20 trials=20 base_s=10 ;;
-*) d1=10 d1000=10 warm=1 step=3 steps=8 trials=5 base_s=3 ;;
+quick) d1=1 d1000=2 warm=0.3 step=1 steps=2 trials=1 base_s=1 dread=0.5 ;;
+full) d1=30 d1000=30 warm=2 step=5 steps=20 trials=20 base_s=10 dread=10 ;;
+*) d1=10 d1000=10 warm=1 step=3 steps=8 trials=5 base_s=3 dread=3 ;;
 esac
 out=${out:-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
@@ -121,9 +122,45 @@ trap 'echo "run.sh: interrupted" >&2; exit 130' INT TERM
 t_start=$SECONDS
 say() { printf '[%4ds] %s\n' $((SECONDS - t_start)) "$*"; }
 
-# one_row NAME TRANSPORT ENGINE FAILOVER(0|1) [cluster.sh up options...]
+# perf counts the nodes' system calls (raw_syscalls:sys_enter) when it
+# works here; it is a counter, not a tracer: each syscall pays a tracepoint
+# hit, far less than strace's two stops per syscall.
+have_perf=0
+if command -v perf >/dev/null && perf stat -e raw_syscalls:sys_enter -x, -o /dev/null true 2>/dev/null; then
+	have_perf=1
+fi
+
+# costed ROW KEY JSON CMD...: runs CMD (a raftbench) with stdout to JSON, and
+# stores what its commits cost the nodes in ROW.costs.json as member KEY:
+# node counters (raftctl status) and thread context switches read before
+# and after, the nodes' syscalls counted by perf meanwhile
+# (scripts/lib/node_costs.py).
+costed() {
+	local row=$1 key=$2 json=$3 pids perf_pid=""
+	shift 3
+	pids=$(python3 scripts/lib/node_costs.py snap --config "$run_dir/cluster.ini" \
+		--raftctl build/client/raftctl --nodes "$nodes" --out "$run_dir/costs.before.json")
+	rm -f "$run_dir/perf.csv"
+	if [ $have_perf -eq 1 ] && [ -n "$pids" ]; then
+		perf stat -e raw_syscalls:sys_enter -x, -o "$run_dir/perf.csv" -p "$pids" 2>/dev/null &
+		perf_pid=$!
+		sleep 0.2 # attached before the load starts
+	fi
+	"$@" >"$json"
+	if [ -n "$perf_pid" ]; then
+		kill -INT "$perf_pid" 2>/dev/null || true
+		wait "$perf_pid" || true
+	fi
+	python3 scripts/lib/node_costs.py snap --config "$run_dir/cluster.ini" \
+		--raftctl build/client/raftctl --nodes "$nodes" --out "$run_dir/costs.after.json" >/dev/null
+	python3 scripts/lib/node_costs.py diff "$run_dir/costs.before.json" "$run_dir/costs.after.json" \
+		--bench "$json" --perf "$run_dir/perf.csv" --key "$key" --out "$out/$row.costs.json"
+}
+
+# one_row NAME TRANSPORT ENGINE MAIN(0|1) [cluster.sh up options...]
+# MAIN: the main row, which also measures reads and leader failover.
 one_row() {
-	local row=$1 transport=$2 engine=$3 failover=$4
+	local row=$1 transport=$2 engine=$3 main=$4
 	shift 4
 	say "== $row: $nodes nodes, transport $transport, engine $engine, fsync${*:+, $*}"
 	teardown
@@ -136,16 +173,29 @@ one_row() {
 	}
 	say "   cluster up"
 	export RAFTNODE_CONFIG=$run_dir/cluster.ini RAFTNODE_RUN_DIR=$run_dir
+	rm -f "$out/$row.costs.json"
 	say "   one request in flight, ${d1} s"
-	"$bench" --concurrency 1 --duration "$d1" --warmup "$warm" --value-bytes 64 --quiet --json \
-		--cdf "$out/$row.cdf.csv" --timeseries "$out/$row.timeseries.csv" >"$out/$row.closed1.json"
+	costed "$row" in_flight_1 "$out/$row.closed1.json" \
+		"$bench" --concurrency 1 --duration "$d1" --warmup "$warm" --value-bytes 64 --quiet --json \
+		--cdf "$out/$row.cdf.csv" --timeseries "$out/$row.timeseries.csv"
 	say "   1000 requests in flight, ${d1000} s"
-	"$bench" --concurrency 1000 --duration "$d1000" --warmup "$warm" --value-bytes 64 --quiet \
-		--json >"$out/$row.closed1000.json"
+	costed "$row" in_flight_1000 "$out/$row.closed1000.json" \
+		"$bench" --concurrency 1000 --duration "$d1000" --warmup "$warm" --value-bytes 64 --quiet \
+		--json
+	if [ "$main" -eq 1 ]; then
+		# Reads after the writes: the keys exist. Linearizable (read
+		# index, §6.4): the leader confirms its lead with a heartbeat
+		# round to a majority, then answers once applied; no log write.
+		say "   linearizable reads: 1 and 1000 in flight, ${dread} s each"
+		"$bench" --concurrency 1 --read-ratio 1 --duration "$dread" --warmup "$warm" --quiet \
+			--json >"$out/$row.read1.json"
+		"$bench" --concurrency 1000 --read-ratio 1 --duration "$dread" --warmup "$warm" --quiet \
+			--json >"$out/$row.read1000.json"
+	fi
 	say "   open-loop sweep: ${step} s steps, at most $steps"
 	"$bench" sweep --rate-start 1000 --rate-factor 2 --step-duration "$step" --max-steps "$steps" \
 		--value-bytes 64 --quiet --csv "$out/$row.sweep.csv" --json >"$out/$row.sweep.json"
-	if [ "$failover" -eq 1 ]; then
+	if [ "$main" -eq 1 ]; then
 		say "   leader failover: $trials trial(s)"
 		"$bench" failover --trials "$trials" --rate 500 --json \
 			--kill-cmd "scripts/cluster.sh kill {id} --run-dir $run_dir >/dev/null 2>&1" \
@@ -170,8 +220,8 @@ if [ $compare -eq 1 ]; then
 	one_row dpdk+uring af_packet uring 0
 	one_row udp+pwrite udp pwrite 0
 fi
-say "== baseline: fio 4 KiB O_DSYNC write, kernel UDP round trip"
-bash scripts/baseline.sh --seconds "$base_s" --build build --dir "$root/build" \
+say "== baseline: fio 4 KiB O_DSYNC write ($nodes writers), kernel UDP round trip"
+bash scripts/baseline.sh --seconds "$base_s" --nodes "$nodes" --build build --dir "$root/build" \
 	--out "$out/baseline.json" >/dev/null
 say "== plots and report"
 bash scripts/plot.sh "$out" >/dev/null

@@ -13,7 +13,8 @@ usage: scripts/setup.sh [--help]
 Installs the Debian packages raftnode needs (build tools, DPDK 22.11,
 liburing, jemalloc, libsodium, cmocka, google-benchmark, gnuplot, iproute2,
 nftables (cluster.sh partitions), jq (the integration tests read status JSON),
-valgrind, fio). Runs apt-get only for packages that are missing. Needs root (or
+valgrind, fio, linux-perf: run.sh counts the nodes' system calls with
+perf stat). Runs apt-get only for packages that are missing. Needs root (or
 sudo) when something must be installed.
 USAGE
 }
@@ -30,7 +31,7 @@ packages=(
 	liburing-dev libjemalloc-dev libsodium-dev libinih-dev
 	libdpdk-dev dpdk dpdk-dev
 	gnuplot-nox iproute2 iputils-ping nftables valgrind python3 jq
-	fio
+	fio linux-perf
 )
 
 missing=()
