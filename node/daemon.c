@@ -388,7 +388,12 @@ void node_daemon_wire_doorbells(struct node_daemon *d, struct dp_doorbell *const
 	const int rxtx = NODE_STAGE_RXTX, ctl = NODE_STAGE_CONTROL, log = NODE_STAGE_LOG,
 		  apply = NODE_STAGE_APPLY;
 	daemon_ring_doorbell(d, &d->rxtx_link.rx, rxtx, ctl, db);
-	daemon_ring_doorbell(d, &d->rxtx_link.done, ctl, rxtx, db);
+	/* The done ring rings nobody: rx/tx is woken only when it starves. */
+	dp_ring_set_doorbell(&d->rxtx_link.done, NULL);
+	d->rxtx_link.wake_rxtx = d->cfg.stage_lcore[rxtx] != d->cfg.stage_lcore[ctl] &&
+					 db[rxtx] != NULL && db[rxtx]->fd >= 0
+				 ? db[rxtx]
+				 : NULL;
 	daemon_ring_doorbell(d, &d->rxtx_link.tx, ctl, rxtx, db);
 	daemon_ring_doorbell(d, &d->log_link.ops, ctl, log, db);
 	daemon_ring_doorbell(d, &d->log_link.reports, log, ctl, db);

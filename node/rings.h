@@ -35,7 +35,6 @@
 #include "storage.h"
 
 #define NODE_CACHE_LINE_BYTES 64
-
 /* What a link needs to run its far stage inline when it shares control's
  * lcore (NULL poll: the stage has an lcore of its own). */
 struct node_link_wait {
@@ -55,8 +54,10 @@ struct node_rxtx_link {
 	struct dp_ring done; /* control -> rx/tx: processed, to reuse */
 	struct dp_ring tx;   /* control -> rx/tx: sealed frames (DPDK only) */
 	bool colocated;	     /* rx/tx runs on control's lcore: control flushes tx */
+	struct dp_doorbell *wake_rxtx; /* rung when rx/tx starves, not on every done */
 	/* Written by rx/tx only. */
 	uint64_t rx_msgs_exhausted __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
+	uint32_t starved; /* control holds every message: ring wake_rxtx on done */
 };
 
 /* ---- control <-> log ---- */
@@ -65,7 +66,6 @@ struct node_rxtx_link {
 #define NODE_LOG_BURST 64u	 /* records moved per ring call, either way */
 /* Bytes read from the log at once for a lagging follower or a replay. */
 #define NODE_CATCHUP_BYTES (4u << 20)
-
 enum node_log_op_kind { NODE_LOG_OP_APPEND = 1, NODE_LOG_OP_HINT, NODE_LOG_OP_CALL, NODE_LOG_OP_READ };
 
 /* One record of the ops ring, carried by value. */
@@ -87,7 +87,6 @@ struct node_log_report {
 	uint64_t durable_ns;
 };
 _Static_assert(sizeof(struct node_log_report) == 24, "README: reports ring 64 x 24");
-
 enum node_log_call_kind { NODE_LOG_CALL_HARD_STATE = 1, NODE_LOG_CALL_TRUNCATE };
 
 /* A synchronous request: control fills the slot, pushes a CALL, waits for
@@ -127,7 +126,7 @@ struct node_log_link {
 	char failed_msg[256];
 	uint64_t groups_published, entries_published; /* durable groups, their entries */
 	raft_index durable_published;
-	uint32_t reports_blocked; /* 1: a report waits for room: control rings ops' doorbell */
+	uint32_t reports_blocked; /* a report waits for room: control rings ops' doorbell */
 };
 
 /* ---- control <-> apply ---- */
@@ -180,8 +179,8 @@ struct node_apply_link {
 	/* Written by the apply stage only (atomics: control and status read). */
 	raft_index applied_published __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
 	uint64_t digest_published, reads_served;
-	uint32_t keys_published;
-	uint32_t out_blocked; /* 1: no room for a reply: control rings in's doorbell */
+	uint32_t keys_published, out_blocked; /* out_blocked 1: no room for a reply:
+					       * control rings in's doorbell */
 	/* Written by control only: values up to here are sent (release). */
 	uint64_t arena_tail __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
 };

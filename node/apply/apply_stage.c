@@ -165,6 +165,7 @@ static void apply_read_done(struct node_apply_stage *as, struct node_read *r, ui
 static uint32_t apply_serve_reads(struct node_apply_stage *as)
 {
 	RN_ASSERT(as->reads_busy <= NODE_READS_MAX);
+	as->reads_expire_ns = UINT64_MAX;
 	if (as->reads_busy == 0) {
 		return 0;
 	}
@@ -189,6 +190,12 @@ static uint32_t apply_serve_reads(struct node_apply_stage *as)
 			apply_read_done(as, r, DP_CLIENT_RETRY);
 			seen--;
 			served++;
+		} else {
+			/* Still waiting: its time-out is the stage's deadline
+			 * (reads the loop did not reach, for lack of room, are
+			 * looked at once control made room and woke it). */
+			as->reads_expire_ns = rn_min_u64(as->reads_expire_ns,
+							 r->rx_ns + APPLY_READ_WAIT_NS_MAX);
 		}
 	}
 	RN_ASSERT(seen <= as->reads_busy);
@@ -215,6 +222,8 @@ static void apply_take_read(struct node_apply_stage *as, const struct node_apply
 						.client = in->client, .key_bytes = in->key_bytes};
 			memcpy(r->key, in->key, in->key_bytes);
 			as->reads_busy++;
+			as->reads_expire_ns = rn_min_u64(as->reads_expire_ns,
+							 in->rx_ns + APPLY_READ_WAIT_NS_MAX);
 			return;
 		}
 	}
@@ -334,6 +343,7 @@ int node_apply_stage_init(struct node_apply_stage *as, struct node_apply_link *l
 	as->kv = kv;
 	as->payloads = payloads;
 	as->link = link;
+	as->reads_expire_ns = UINT64_MAX;
 	/* A reply carries at most one value; the arena holds many in flight. */
 	as->value_bytes_max = (uint32_t)rn_max_u64(value_bytes_max, DP_CLIENT_KEY_BYTES_MAX);
 	link->arena_bytes = node_apply_arena_bytes(value_bytes_max);
@@ -393,17 +403,9 @@ void node_apply_replayed(struct node_apply_stage *as, const struct store_entry *
 uint64_t node_apply_stage_deadline_ns(void *ctx)
 {
 	const struct node_apply_stage *as = ctx;
-	uint64_t first = UINT64_MAX;
-	uint32_t seen = 0;
-	/* The earliest time-out of a waiting read (a round that never comes:
-	 * the client is told to retry). */
-	for (uint32_t i = 0; i < NODE_READS_MAX && seen < as->reads_busy; i++) {
-		const struct node_read *r = &as->reads[i];
-		if (r->busy) {
-			seen++;
-			/* Just past it: the round serves a read only once it is over. */
-			first = rn_min_u64(first, r->rx_ns + APPLY_READ_WAIT_NS_MAX + NODE_NS_PER_MS);
-		}
-	}
-	return first;
+	/* Kept by the poll (apply_serve_reads, apply_take_read): no scan of
+	 * the read slots before every sleep. Just past the time-out: the
+	 * round answers a read only once it is over. */
+	return as->reads_expire_ns == UINT64_MAX ? UINT64_MAX
+						 : as->reads_expire_ns + NODE_NS_PER_MS;
 }

@@ -46,6 +46,7 @@ struct node_apply_stage {
 	raft_index applied_index;
 	struct node_read *reads; /* NODE_READS_MAX */
 	uint32_t reads_busy;
+	uint64_t reads_expire_ns; /* the earliest waiting read's time-out (UINT64_MAX: none) */
 	uint64_t arena_head; /* arena byte counter: values written up to here */
 };
 

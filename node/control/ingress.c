@@ -274,6 +274,12 @@ uint32_t node_ingress_poll(struct node_control *c)
 	if (n > 0) {
 		uint32_t pushed = dp_ring_push_elems(&x->done, msgs, n);
 		RN_ASSERT(pushed == n); /* the ring holds every message there is */
+		/* Wake rx/tx only if it starves for messages (rxtx.c). */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&x->starved, __ATOMIC_RELAXED) != 0 &&
+		    __atomic_exchange_n(&x->starved, 0, __ATOMIC_ACQ_REL) != 0) {
+			dp_doorbell_ring(x->wake_rxtx);
+		}
 	}
 	node_ingress_propose(c);
 	RN_ASSERT(c->proposal.count == 0);

@@ -95,6 +95,18 @@ uint32_t node_rxtx_poll(void *ctx)
 	/* The messages in the rx ring and the spares are distinct ones. */
 	RN_ASSERT(dp_ring_count(&link->rx) + x->spare_count <= NODE_RX_MSGS);
 	if (x->spare_count == 0) {
+		/* Control holds them all: it rings this lcore when it gives
+		 * some back (the flag, then a second look, against its
+		 * push-then-look), not after every burst it processes. */
+		__atomic_store_n(&link->starved, 1, __ATOMIC_SEQ_CST);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		x->spare_count = dp_ring_pop_elems(&link->done, x->spare, DP_BURST_MAX);
+	}
+	if (x->spare_count > 0) {
+		if (__atomic_load_n(&link->starved, __ATOMIC_RELAXED) != 0) {
+			__atomic_store_n(&link->starved, 0, __ATOMIC_RELAXED);
+		}
+	} else {
 		/* Status reads it from control's lcore. */
 		__atomic_store_n(&link->rx_msgs_exhausted, link->rx_msgs_exhausted + 1,
 				 __ATOMIC_RELAXED);

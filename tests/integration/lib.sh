@@ -99,6 +99,8 @@ it_leader() {
 }
 
 # it_wait_leader TIMEOUT_S [EXCEPT]: prints the leader once one is agreed.
+# TIMEOUT_S (and it_wait_converged's) bounds a hang, nothing more: the tests
+# pass 60, which a loaded 2-CPU machine never needs and a hung node hits.
 it_wait_leader() {
 	local end=$((SECONDS + $1)) l
 	while [ $SECONDS -lt $end ]; do

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 it_setup_variant "${1:-}" --busy-node a 10.81.0 ab 10.97.0 --busy-node 2
 it_up --nodes 3 "${up_args[@]}"
-it_log "cluster up; leader $(it_wait_leader 10 || it_fail 'no leader in 10 s')"
+it_log "cluster up; leader $(it_wait_leader 60 || it_fail 'no leader in 60 s')"
 
 [ "$(it_ctl --node 1 put k v)" = "" ] || true
 got=$(it_ctl --node 2 get k) || it_fail "raftctl --node 2 get k failed"
@@ -22,7 +22,7 @@ for n in 1 2 3; do
 	"$IT_BUILD/tests/integration/kvbulk" check --acked "$IT_WORK/acked" --node "$n" \
 		|| it_fail "node $n does not read back every write"
 done
-state=$(it_wait_converged 10 1 2 3) || it_fail "nodes did not converge"
+state=$(it_wait_converged 60 1 2 3) || it_fail "nodes did not converge"
 for n in 1 2 3; do
 	"$IT_BUILD/tests/integration/kvbulk" check --stale --acked "$IT_WORK/acked" --node "$n" \
 		|| it_fail "node $n's own state lacks a write"

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 it_setup b 10.82.0
 it_up --nodes 3
-old=$(it_wait_leader 10) || it_fail "no leader in 10 s"
+old=$(it_wait_leader 60) || it_fail "no leader in 60 s"
 timeout_ms=$(sed -n 's/^election_timeout_ms *= *\([0-9]*\).*/\1/p' "$IT_RUN/cluster.ini")
 it_log "leader $old, election timeout $timeout_ms ms"
 
@@ -43,7 +43,7 @@ it_log "killed leader $old with $before writes acknowledged; node $new leads aft
 it_stop_load "$load" || it_fail "load: $(cat "$IT_WORK/load.out")"
 it_log "$(cat "$IT_WORK/load.out")"
 it_cluster start "$old" >/dev/null || it_fail "restart of node $old"
-state=$(it_wait_converged 20 1 2 3) || it_fail "restarted node $old did not catch up"
+state=$(it_wait_converged 60 1 2 3) || it_fail "restarted node $old did not catch up"
 for n in 1 2 3; do
 	"$IT_BUILD/tests/integration/kvbulk" check --acked "$IT_WORK/acked" --node "$n" \
 		|| it_fail "an acknowledged write is missing on node $n"

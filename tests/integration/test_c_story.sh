@@ -11,7 +11,7 @@ it_setup c 10.83.0
 it_up --nodes 7 --hosts 2
 h1="1 2 5 7"
 h2="3 4 6"
-leader=$(it_wait_leader 15) || it_fail "no leader in 15 s"
+leader=$(it_wait_leader 60) || it_fail "no leader in 60 s"
 it_log "leader $leader; moving leadership to node 3 (host 2)"
 for try in 1 2 3 4 5; do
 	it_ctl --node "$leader" transfer-leader 3 >/dev/null 2>&1 || true
@@ -51,7 +51,7 @@ for n in $h2; do
 	[ "$c" = "$commit3" ] || it_fail "node $n (host 2) commit moved from $commit3 to $c during the partition"
 done
 it_cluster heal >/dev/null || it_fail "heal"
-state=$(it_wait_converged 30 1 2 3 4 5 6 7) || it_fail "the seven nodes did not converge after the heal"
+state=$(it_wait_converged 60 1 2 3 4 5 6 7) || it_fail "the seven nodes did not converge after the heal"
 rolled=$(it_field 3 .rollback.entries)
 [ "${rolled:-0}" -ge 1 ] || it_fail "node 3 reports no rolled-back entries"
 it_log "healed; node 3 rolled back $rolled entries ($(it_field 3 '"\(.rollback.last_first_index)..\(.rollback.last_last_index) of term \(.rollback.last_term)"')); all seven at $state"

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 it_setup_variant "${1:-}" --stages-apart d 10.84.0 ds 10.91.0 --log-lcore --apply-lcore --rxtx-lcore
 it_up --nodes 3 "${up_args[@]}"
-it_wait_leader 10 >/dev/null || it_fail "no leader in 10 s"
+it_wait_leader 60 >/dev/null || it_fail "no leader in 60 s"
 if [ ${#up_args[@]} -gt 0 ]; then
 	for n in 1 2 3; do
 		grep -q "lcores: rx/tx on 3, control on 0, log on 1, apply on 2" \
@@ -31,12 +31,12 @@ it_stop_load "$load" || it_fail "writer: $(cat "$IT_WORK/load.out")"
 acked=$(wc -l <"$IT_WORK/acked")
 it_log "killed all 3 nodes with kill -9; $acked writes acknowledged before"
 for n in 1 2 3; do it_cluster start "$n" >/dev/null || it_fail "restart of node $n"; done
-it_wait_leader 15 >/dev/null || it_fail "no leader after restarting every node"
+it_wait_leader 60 >/dev/null || it_fail "no leader after restarting every node"
 for n in 1 2 3; do
 	"$IT_BUILD/tests/integration/kvbulk" check --acked "$IT_WORK/acked" --node "$n" \
 		|| it_fail "an acknowledged write was lost (node $n)"
 done
-state=$(it_wait_converged 15 1 2 3) || it_fail "nodes did not converge after the restart"
+state=$(it_wait_converged 60 1 2 3) || it_fail "nodes did not converge after the restart"
 # A clean stop while writes go on: the node says so, and comes back intact
 # with the 20 writes acknowledged while it was down.
 base=$(wc -l <"$IT_WORK/acked")
@@ -61,7 +61,7 @@ if [ ${#up_args[@]} -gt 0 ]; then
 		it_fail "node 2's control stage did not run alone on lcore 0: $(grep 'lcore 0:' "$IT_RUN/logs/node2.log")"
 fi
 it_cluster start 2 >/dev/null || it_fail "restart of node 2 after SIGTERM"
-state=$(it_wait_converged 15 1 2 3) || it_fail "nodes did not converge after the SIGTERM restart"
+state=$(it_wait_converged 60 1 2 3) || it_fail "nodes did not converge after the SIGTERM restart"
 "$IT_BUILD/tests/integration/kvbulk" check --acked "$IT_WORK/acked" --node 2 \
 	|| it_fail "an acknowledged write was lost (node 2 after SIGTERM)"
 acked=$(wc -l <"$IT_WORK/acked")

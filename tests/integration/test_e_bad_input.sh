@@ -72,7 +72,7 @@ fi
 
 # --- forged frames ---------------------------------------------------------
 it_up --nodes 3 "${up_args[@]}"
-leader=$(it_wait_leader 10) || it_fail "no leader in 10 s"
+leader=$(it_wait_leader 60) || it_fail "no leader in 60 s"
 if [ ${#up_args[@]} -gt 0 ]; then
 	[ "$(it_field 1 .lcore_map)" = "rxtx:1,log:0,control:0,apply:0" ] ||
 		it_fail "node 1 does not run rx/tx apart: lcore_map $(it_field 1 .lcore_map)"

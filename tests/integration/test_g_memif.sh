@@ -27,7 +27,7 @@ out=$("$IT_SRC/scripts/cluster.sh" up --nodes 3 --hosts 2 --transport memif --ru
 IT_NODES=3
 grep -q '^dpdk_port = net_memif0,role=client,socket=.*/memif/node2.sock' "$IT_RUN/cluster.ini" ||
 	it_fail "cluster.ini does not give node 2 its memif client port"
-leader=$(it_wait_leader 10) || it_fail "no leader in 10 s"
+leader=$(it_wait_leader 60) || it_fail "no leader in 60 s"
 it_log "memif cluster up (switch pid $(cat "$IT_RUN/pids/switch.pid")); leader $leader"
 
 "$kv" put --count 300 --via 1,2,3 --acked "$IT_WORK/acked" >/dev/null || it_fail "bulk put through nodes 1-3"
@@ -40,7 +40,7 @@ done
 it_cluster partition --node "$leader" >/dev/null || it_fail "partition --node $leader"
 others=$(for n in 1 2 3; do [ "$n" = "$leader" ] || printf '%s,' "$n"; done)
 others=${others%,}
-new=$(it_wait_leader 10 "$leader") || it_fail "no new leader among $others in 10 s"
+new=$(it_wait_leader 60 "$leader") || it_fail "no new leader among $others in 60 s"
 "$kv" put --count 50 --via "$others" --key-prefix cut --acked "$IT_WORK/cut" >/dev/null ||
 	it_fail "writes through $others while $leader is cut off"
 if "$kv" check --stale --acked "$IT_WORK/cut" --node "$leader" >/dev/null 2>&1; then
@@ -50,7 +50,7 @@ cuts=$(awk '/^macs_learned/ {for (i = 1; i < NF; i++) if ($i == "cut") print $(i
 it_log "node $leader cut off: new leader $new took 50 writes it did not see (switch stats, a second old at most: ${cuts:-?} frames cut)"
 it_cluster heal >/dev/null || it_fail "heal"
 cat "$IT_WORK/cut" >>"$IT_WORK/acked"
-it_wait_converged 15 1 2 3 >/dev/null || it_fail "nodes did not converge after heal"
+it_wait_converged 60 1 2 3 >/dev/null || it_fail "nodes did not converge after heal"
 for n in 1 2 3; do
 	"$kv" check --acked "$IT_WORK/acked" --node "$n" || it_fail "node $n lacks a write after heal"
 done
@@ -62,12 +62,12 @@ it_cluster partition --hosts >/dev/null || it_fail "partition --hosts"
 it_cluster heal >/dev/null || it_fail "heal after partition --hosts"
 
 # A node restart: its new memif client connects to the same switch port.
-victim=$(it_wait_leader 10) || it_fail "no leader after heal"
+victim=$(it_wait_leader 60) || it_fail "no leader after heal"
 victim=$((victim % 3 + 1))
 it_cluster kill "$victim" >/dev/null # returns once the node is gone
 it_cluster start "$victim" >/dev/null || it_fail "node $victim did not come back on its memif port"
 cat "$IT_WORK/hosts" >>"$IT_WORK/acked"
-state=$(it_wait_converged 15 1 2 3) || it_fail "node $victim did not catch up after its restart"
+state=$(it_wait_converged 60 1 2 3) || it_fail "node $victim did not catch up after its restart"
 "$kv" check --acked "$IT_WORK/acked" --node "$victim" || it_fail "restarted node $victim lacks a write"
 grep -q "port $victim (.*): link up" "$IT_RUN/logs/switch.log" || it_fail "the switch never saw port $victim up"
 

@@ -13,10 +13,10 @@ it_setup h 10.92.0
 it_up --nodes 3 --log-lcore --apply-lcore --rxtx-lcore --no-start
 printf '\n[limits]\nlog_entries_max = 1024\n' >>"$IT_RUN/cluster.ini"
 for n in 1 2 3; do it_cluster start "$n" >/dev/null || it_fail "start of node $n"; done
-it_wait_leader 10 >/dev/null || it_fail "no leader in 10 s"
+it_wait_leader 60 >/dev/null || it_fail "no leader in 60 s"
 pid3=$(cat "$IT_RUN/pids/node3.pid")
 it_cluster kill 3 >/dev/null
-leader=$(it_wait_leader 10 3) || it_fail "no leader with node 3 down"
+leader=$(it_wait_leader 60 3) || it_fail "no leader with node 3 down"
 "$IT_BUILD/tests/integration/kvbulk" put --count 3000 --via 1,2 --acked "$IT_WORK/acked" \
 	>/dev/null || it_fail "bulk put with node 3 down"
 acked=$(wc -l <"$IT_WORK/acked")
@@ -28,8 +28,8 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 it_cluster start 3 >/dev/null || it_fail "restart of node 3"
-state=$(it_wait_converged 30 1 2 3) || it_fail "node 3 did not catch up: $(it_field 3 '"\(.applied_index) \(.commit_index)"')"
-leader=$(it_wait_leader 10) || it_fail "no leader after the catch-up"
+state=$(it_wait_converged 60 1 2 3) || it_fail "node 3 did not catch up: $(it_field 3 '"\(.applied_index) \(.commit_index)"')"
+leader=$(it_wait_leader 60) || it_fail "no leader after the catch-up"
 sent=$(it_ctl --node "$leader" status --json | jq -r '.counters.catchup_entries')
 it_log "converged ($state); the leader sent $sent entries from its log"
 [ "$sent" -gt 0 ] || it_fail "the leader sent nothing from its log: the catch-up did not take that path"
@@ -44,9 +44,9 @@ for n in 1 2 3; do
 	done
 done
 for n in 1 2 3; do it_cluster start "$n" >/dev/null || it_fail "restart of node $n"; done
-it_wait_leader 15 >/dev/null || it_fail "no leader after restarting every node"
+it_wait_leader 60 >/dev/null || it_fail "no leader after restarting every node"
 grep -q "replayed 1\.\.[1-9]" "$IT_RUN/logs/node1.log" || it_fail "node 1 did not restart from its log's tail"
-state=$(it_wait_converged 15 1 2 3) || it_fail "nodes did not converge after the restart"
+state=$(it_wait_converged 60 1 2 3) || it_fail "nodes did not converge after the restart"
 for n in 1 2 3; do
 	"$IT_BUILD/tests/integration/kvbulk" check --acked "$IT_WORK/acked" --node "$n" \
 		|| it_fail "an acknowledged write was lost (node $n, after the restart)"
