@@ -420,6 +420,10 @@ void node_kv_config_default(struct node_kv_config *cfg)
 		.key_bytes_max = 64,
 		.value_bytes_max = 1024,
 		.clients_max = 4096,
+		/* raftbench keeps 256 requests in flight per client: a window
+		 * as deep answers all of them when they are resent at once
+		 * (a failover). 4096 x 256 x 9 B = 9 MiB. */
+		.session_window = 256,
 	};
 }
 
