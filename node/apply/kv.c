@@ -20,79 +20,8 @@
 
 #include "common.h"
 #include "node.h"
+#include "kv_index.h"
 #include "session_window.h"
-
-#define KV_EMPTY UINT32_MAX
-
-/* ---- hashing ------------------------------------------------------------ */
-
-/* FNV-1a, then a finalizer: keys are short, and the table needs spread. */
-static uint64_t kv_hash(const uint8_t *bytes, size_t count)
-{
-	RN_ASSERT(bytes != NULL || count == 0);
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < count; i++) {
-		h = (h ^ bytes[i]) * 0x100000001b3ull;
-	}
-	return rn_mix64(h ^ count);
-}
-
-/* ---- open-addressing index: hash -> slot ------------------------------- */
-
-struct kv_index {
-	uint32_t *cells; /* slot numbers, KV_EMPTY when free */
-	uint64_t mask;
-};
-
-static uint64_t kv_index_cap(uint32_t entries_max)
-{
-	uint64_t cap = 16;
-	while (cap < 2ull * entries_max) {
-		cap *= 2;
-	}
-	RN_ASSERT(cap >= 2ull * entries_max); /* load factor at most one half */
-	return cap;
-}
-
-static int kv_index_init(struct kv_index *ix, uint32_t entries_max)
-{
-	uint64_t cap = kv_index_cap(entries_max);
-	ix->cells = malloc(cap * sizeof(*ix->cells));
-	if (ix->cells == NULL) {
-		return -ENOMEM;
-	}
-	memset(ix->cells, 0xff, cap * sizeof(*ix->cells));
-	ix->mask = cap - 1;
-	RN_ASSERT((cap & ix->mask) == 0); /* a power of two: hash & mask */
-	return 0;
-}
-
-/* Removes the cell at `pos`, shifting later members of its probe run back
- * (Knuth 6.4, algorithm R). `hashes` gives each slot's hash. */
-static void kv_index_remove(struct kv_index *ix, uint64_t pos, const uint64_t *hashes)
-{
-	uint64_t hole = pos;
-	uint64_t j = pos;
-	RN_ASSERT(pos <= ix->mask);
-	RN_ASSERT(ix->cells[pos] != KV_EMPTY); /* removes a member */
-	ix->cells[hole] = KV_EMPTY;
-	for (;;) {
-		j = (j + 1) & ix->mask;
-		uint32_t slot = ix->cells[j];
-		if (slot == KV_EMPTY) {
-			return;
-		}
-		uint64_t home = hashes[slot] & ix->mask;
-		/* Move it into the hole unless its home lies cyclically in
-		 * (hole, j]: then it is still reachable where it is. */
-		bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-		if (!stays) {
-			ix->cells[hole] = slot;
-			ix->cells[j] = KV_EMPTY;
-			hole = j;
-		}
-	}
-}
 
 /* ---- the state machine ---------------------------------------------------- */
 
