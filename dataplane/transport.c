@@ -13,6 +13,7 @@
  * splits it with dp_wire_encode_fragment); the transport does not split.
  * On DPDK, ARP requests and pings to our address are answered inside poll().
  */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -214,30 +215,65 @@ int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
 	return rc;
 }
 
-/* Up to count accepted datagrams into msgs, each in its own buffer. */
+/* One received datagram (in m's buffer) decoded into m. True if accepted. */
+static bool transport_accept_udp(struct dp_transport *t, struct dp_rx_msg *m, size_t bytes,
+				 const struct sockaddr_in *from)
+{
+	t->counters.looked_at++;
+	if (dp_wire_decode_udp(&t->wire, m->udp_buf, bytes, m->entries,
+			       DP_TRANSPORT_RX_ENTRIES_MAX, &m->frame) != 0) {
+		return false;
+	}
+	/* The socket knows the sender: a client reply goes back there. */
+	m->frame.addr.src_ip = ntohl(from->sin_addr.s_addr);
+	m->frame.addr.src_port = ntohs(from->sin_port);
+	m->frame.addr.dst_ip = t->self_ip;
+	m->frame.addr.dst_port = t->self_port;
+	m->mbuf = NULL;
+	return true;
+}
+
+/*
+ * Up to count accepted datagrams into msgs, each in its own buffer, with
+ * recvmmsg: one system call for a burst instead of a recvfrom per
+ * datagram plus the EAGAIN that ends the burst. A call that returns fewer
+ * datagrams than it had room for read the socket dry (it stops at the
+ * first EAGAIN), which is what an lcore that then sleeps on the socket
+ * (edge-triggered) needs. A datagram that fails to decode leaves its
+ * buffer to the next one (a copy, only on that rare path).
+ */
 static uint32_t transport_recv_udp(struct dp_transport *t, struct dp_rx_msg *const *msgs,
 				   uint32_t count)
 {
+	struct mmsghdr vec[DP_BURST_MAX];
+	struct iovec iov[DP_BURST_MAX];
+	struct sockaddr_in from[DP_BURST_MAX];
 	uint32_t filled = 0;
-	for (uint32_t looked = 0; filled < count && looked < DP_BURST_MAX; looked++) {
-		struct dp_rx_msg *m = msgs[filled];
-		struct sockaddr_in from;
-		socklen_t from_bytes = sizeof(from);
-		ssize_t n = recvfrom(t->fd, m->udp_buf, DP_FRAME_BYTES_MAX, 0,
-				     (struct sockaddr *)&from, &from_bytes);
-		if (n < 0) {
+	uint32_t looked = 0;
+	while (filled < count && looked < DP_BURST_MAX) {
+		uint32_t want = (uint32_t)rn_min_u64(count - filled, DP_BURST_MAX - looked);
+		for (uint32_t i = 0; i < want; i++) {
+			iov[i] = (struct iovec){.iov_base = msgs[filled + i]->udp_buf,
+						.iov_len = DP_FRAME_BYTES_MAX};
+			vec[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i],
+							      .msg_namelen = sizeof(from[i]),
+							      .msg_iov = &iov[i], .msg_iovlen = 1}};
+		}
+		int n = recvmmsg(t->fd, vec, want, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
 			break; /* EAGAIN: nothing more now */
 		}
-		t->counters.looked_at++;
-		if (dp_wire_decode_udp(&t->wire, m->udp_buf, (size_t)n, m->entries,
-				       DP_TRANSPORT_RX_ENTRIES_MAX, &m->frame) == 0) {
-			/* The socket knows the sender: a client reply goes back there. */
-			m->frame.addr.src_ip = ntohl(from.sin_addr.s_addr);
-			m->frame.addr.src_port = ntohs(from.sin_port);
-			m->frame.addr.dst_ip = t->self_ip;
-			m->frame.addr.dst_port = t->self_port;
-			m->mbuf = NULL;
-			filled++;
+		looked += (uint32_t)n;
+		uint32_t base = filled;
+		for (uint32_t i = 0; i < (uint32_t)n; i++) {
+			struct dp_rx_msg *m = msgs[filled];
+			if (filled != base + i) {
+				memcpy(m->udp_buf, msgs[base + i]->udp_buf, vec[i].msg_len);
+			}
+			filled += transport_accept_udp(t, m, vec[i].msg_len, &from[i]) ? 1u : 0u;
+		}
+		if ((uint32_t)n < want) {
+			break; /* read dry */
 		}
 	}
 	return filled;
@@ -405,6 +441,95 @@ int dp_transport_send_reply(struct dp_transport *t, const struct dp_endpoints *c
 		t->counters.sent++;
 	}
 	return rc;
+}
+
+/* One reply frame into an mbuf, out of the tx ring or the port (DPDK). */
+static int transport_reply_mbuf(struct dp_transport *t, const uint8_t *frame, size_t bytes)
+{
+	struct rte_mbuf *mb = rte_pktmbuf_alloc(t->port->pool);
+	if (mb == NULL) {
+		return -ENOMEM;
+	}
+	if (rte_pktmbuf_tailroom(mb) < bytes) {
+		rte_pktmbuf_free(mb);
+		return -DP_ERR_TOO_BIG;
+	}
+	memcpy(rte_pktmbuf_mtod(mb, uint8_t *), frame, bytes);
+	mb->data_len = (uint16_t)bytes;
+	mb->pkt_len = (uint32_t)bytes;
+	if (t->tx_ring != NULL) {
+		if (dp_ring_push_elems(t->tx_ring, &mb, 1) != 1) {
+			rte_pktmbuf_free(mb);
+			t->tx_ring_full++;
+			return -ENOBUFS;
+		}
+		return 0;
+	}
+	return dp_port_tx(t->port, &mb, 1) == 1 ? 0 : -ENOBUFS;
+}
+
+/* Seals batches[i] for its client: the frame's addresses and tag. */
+static size_t transport_seal_reply(struct dp_transport *t, const struct dp_reply_batch *b)
+{
+	struct dp_endpoints a = {.src_ip = t->self_ip, .src_port = t->self_port,
+				 .dst_ip = b->client.src_ip, .dst_port = b->client.src_port};
+	memcpy(a.src_mac, b->client.dst_mac, 6);
+	memcpy(a.dst_mac, b->client.src_mac, 6);
+	if (t->port != NULL) {
+		memcpy(a.src_mac, t->port->mac, 6);
+	}
+	return dp_wire_seal_client_frame(&t->wire, &a, ++t->msg_seq, 0, &b->frame);
+}
+
+uint32_t dp_transport_send_reply_batches(struct dp_transport *t,
+					 struct dp_reply_batch *const *batches, uint32_t count)
+{
+	struct mmsghdr vec[DP_BURST_MAX];
+	struct iovec iov[DP_BURST_MAX];
+	struct sockaddr_in to[DP_BURST_MAX];
+	uint32_t sent = 0;
+
+	RN_ASSERT(t != NULL && (batches != NULL || count == 0));
+	for (uint32_t at = 0; at < count;) {
+		uint32_t n = (uint32_t)rn_min_u64(count - at, DP_BURST_MAX);
+		for (uint32_t i = 0; i < n; i++) {
+			const struct dp_reply_batch *b = batches[at + i];
+			size_t bytes = transport_seal_reply(t, b);
+			if (t->kind == DP_TRANSPORT_DPDK) {
+				int rc = transport_reply_mbuf(t, b->frame.buf, bytes);
+				sent += rc == 0 ? 1u : 0u;
+				continue;
+			}
+			to[i] = (struct sockaddr_in){.sin_family = AF_INET,
+						     .sin_port = htons(b->client.src_port),
+						     .sin_addr.s_addr = htonl(b->client.src_ip)};
+			iov[i] = (struct iovec){.iov_base = b->frame.buf + DP_UDP_PAYLOAD_OFFSET,
+						.iov_len = bytes - DP_UDP_PAYLOAD_OFFSET};
+			vec[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &to[i],
+							      .msg_namelen = sizeof(to[i]),
+							      .msg_iov = &iov[i], .msg_iovlen = 1}};
+		}
+		if (t->kind == DP_TRANSPORT_UDP) {
+			/* One system call for every client's datagram. The
+			 * kernel stops at a datagram it refuses (buffer full):
+			 * that one is a lost reply (the client retransmits), the
+			 * ones after it are offered again. At most 2n calls. */
+			uint32_t done = 0;
+			while (done < n) {
+				int k = sendmmsg(t->fd, vec + done, n - done, MSG_DONTWAIT);
+				if (k <= 0) {
+					done++; /* skip the refused one */
+					continue;
+				}
+				done += (uint32_t)k;
+				sent += (uint32_t)k;
+			}
+		}
+		at += n;
+	}
+	t->counters.sent += sent;
+	t->counters.send_failed += count - sent;
+	return sent;
 }
 
 uint32_t dp_transport_poll(struct dp_transport *t, dp_transport_rx_fn fn, void *user)
