@@ -212,7 +212,8 @@ static void ingress_client(struct node_control *c, const struct dp_endpoints *fr
 		int n = node_status_json(c, json, sizeof(json));
 		/* One reply is one frame: a large cluster's full status may not
 		 * fit a 1500-byte MTU; then the essentials, marked truncated. */
-		if (n < 0 || (uint32_t)n + DP_CLIENT_REPLY_FIXED_BYTES > c->frame_body_bytes_max) {
+		if (n < 0 || (uint32_t)n + DP_CLIENT_BATCH_HDR_BYTES + DP_CLIENT_REPLY_FIXED_BYTES >
+				     c->frame_body_bytes_max) {
 			n = node_status_json_brief(c, json, sizeof(json));
 		}
 		node_egress_reply(c, from, req->client_id, req->request_seq, DP_CLIENT_OK,
