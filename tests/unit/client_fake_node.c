@@ -113,6 +113,9 @@ static void fake_send_frame(struct fake_node *f, const struct dp_wire *w,
 {
 	struct dp_endpoints addr = {.src_port = f->port, .dst_port = ntohs(to->sin_port)};
 	size_t n = dp_wire_seal_client_frame(w, &addr, ++f->msg_seq, 0, frame);
+	if (f->mode == FAKE_OLD_VERSION) {
+		frame->buf[DP_UDP_PAYLOAD_OFFSET + offsetof(struct dp_wire_hdr, version)] = 2;
+	}
 	(void)sendto(f->fd, frame->buf + DP_UDP_PAYLOAD_OFFSET, n - DP_UDP_PAYLOAD_OFFSET, 0,
 		     (const struct sockaddr *)to, sizeof(*to));
 }

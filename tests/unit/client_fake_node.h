@@ -32,6 +32,7 @@ enum fake_mode {
 	FAKE_DROP_FIRST = 4,	 /* ignore the first request, then FAKE_KV */
 	FAKE_BAD_SECRET_FIRST = 5, /* a reply sealed with another secret first */
 	FAKE_SILENT = 6,	 /* never answer */
+	FAKE_OLD_VERSION = 7,	 /* answer as FAKE_KV, in frames of wire version 2 */
 };
 
 struct fake_request {

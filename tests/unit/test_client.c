@@ -252,6 +252,28 @@ static void test_timeout_within_deadline(void **state)
 	fake_node_stop(&f);
 }
 
+/* A node of another wire version: its frames are dropped and counted as
+ * such (what raftctl names after the timeout), never taken as replies. */
+static void test_other_wire_version_counted(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_OLD_VERSION);
+	struct fake_node *nodes[] = {&f};
+	struct rn_client_config want = {.timeout_ms = 50, .deadline_ms = 200};
+	struct rn_client *c = open_client(nodes, 1, &want);
+	struct rn_client_result res;
+	assert_int_equal(rn_client_put(c, "k", 1, "v", 1, &res), -RN_CLIENT_E_TIMEOUT);
+	struct rn_client_counters k;
+	rn_client_get_counters(c, &k);
+	assert_true(k.rx_bad_version >= 1);
+	assert_int_equal(k.rx_bad_version, k.rx_dropped);
+	assert_int_equal(k.replies, 0);
+	assert_int_equal(k.frames_received, 0);
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
 struct async_seen {
 	uint32_t completions[100];
 	uint32_t ok_count;
@@ -466,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_dropped_retransmitted_same_seq),
 		cmocka_unit_test(test_bad_secret_reply_dropped),
 		cmocka_unit_test(test_timeout_within_deadline),
+		cmocka_unit_test(test_other_wire_version_counted),
 		cmocka_unit_test(test_async_100),
 		cmocka_unit_test(test_async_full),
 		cmocka_unit_test(test_batched_one_datagram),
