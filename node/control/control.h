@@ -89,14 +89,12 @@ struct node_apply_end {
 
 struct node_counters {
 	uint64_t client_requests;
-	uint64_t request_frames; /* client frames: each a batch of requests */
 	uint64_t client_bad; /* refused requests (BAD_REQUEST replies) */
 	uint64_t replies_sent;
 	uint64_t replies_busy;
 	uint64_t replies_redirect;
 	uint64_t replies_retry;
 	uint64_t reply_send_failed; /* reply frames the transport refused */
-	uint64_t reply_frames_sent; /* datagrams: replies gathered per client */
 	uint64_t msgs_sent;
 	uint64_t msgs_send_failed;
 	uint64_t appends_split; /* AppendEntries cut to fit a frame */

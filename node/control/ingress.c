@@ -263,7 +263,6 @@ static void ingress_on_message(struct node_control *c, const struct dp_rx_msg *m
 			}
 			ingress_client(c, &in->addr, &req, m->rx_ns);
 		}
-		c->counters.request_frames++;
 	} else if (in->type >= 1 && in->type < RAFT_MSG_TYPE_COUNT) {
 		ingress_receive_raft(c, in);
 	}
