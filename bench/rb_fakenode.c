@@ -2,7 +2,8 @@
 /*
  * rb_fakenode - a fake cluster member for testing raftbench without a
  * cluster: it speaks the client wire protocol over kernel UDP (sealed
- * frames, dp_wire_decode_udp / dp_wire_encode_reply), answers STATUS at
+ * frames, dp_wire_decode_udp; every request of a batch; replies gathered
+ * into one frame per client per loop, as a node does), answers STATUS at
  * once with {"id":N,"leader":L,"term":1}, and every other request OK after
  * --delay-us, FIFO. Traced requests get plausible stage stamps: rx on
  * receipt, then proposed / durable / replicated / applied spread over the
@@ -25,6 +26,14 @@
 #include "dataplane.h"
 
 #define FAKE_PENDING_MAX 65536u
+#define FAKE_OUT_MAX 16u /* clients answered in one loop before a flush */
+
+/* Replies gathered for one client during a loop. */
+struct fake_out {
+	struct sockaddr_in to;
+	struct dp_client_frame frame;
+	uint8_t buf[DP_FRAME_BYTES_MAX];
+};
 
 struct fake_pending {
 	struct sockaddr_in from;
@@ -45,7 +54,8 @@ struct fake {
 	struct fake_pending *q;
 	uint32_t head, count;
 	uint8_t buf[DP_FRAME_BYTES_MAX];
-	uint8_t out[DP_FRAME_BYTES_MAX];
+	struct fake_out out[FAKE_OUT_MAX];
+	uint32_t out_count;
 	char status[128];
 };
 
@@ -64,16 +74,42 @@ static uint64_t fake_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The gathered frames out, one datagram per client. */
+static void fake_send_all(struct fake *f)
+{
+	for (uint32_t i = 0; i < f->out_count; i++) {
+		struct fake_out *o = &f->out[i];
+		struct dp_endpoints a = {.dst_ip = ntohl(o->to.sin_addr.s_addr),
+					 .dst_port = ntohs(o->to.sin_port)};
+		size_t bytes = dp_wire_seal_client_frame(&f->wire, &a, ++f->msg_seq, 0, &o->frame);
+		(void)sendto(f->fd, o->buf + DP_UDP_PAYLOAD_OFFSET, bytes - DP_UDP_PAYLOAD_OFFSET, 0,
+			     (const struct sockaddr *)&o->to, sizeof(o->to));
+	}
+	f->out_count = 0;
+}
+
+/* A reply into its client's frame of this loop (a full frame or table
+ * goes out first). */
 static void fake_send(struct fake *f, const struct sockaddr_in *to, struct dp_client_reply *rep)
 {
-	struct dp_endpoints a = {.dst_ip = ntohl(to->sin_addr.s_addr),
-				 .dst_port = ntohs(to->sin_port)};
-	int bytes = dp_wire_encode_reply(&f->wire, &a, ++f->msg_seq, 0, rep, f->out,
-					 sizeof(f->out));
-	if (bytes > (int)DP_UDP_PAYLOAD_OFFSET) {
-		(void)sendto(f->fd, f->out + DP_UDP_PAYLOAD_OFFSET,
-			     (size_t)bytes - DP_UDP_PAYLOAD_OFFSET, 0, (const struct sockaddr *)to,
-			     sizeof(*to));
+	struct fake_out *o = NULL;
+	for (uint32_t i = 0; i < f->out_count && o == NULL; i++) {
+		if (f->out[i].to.sin_addr.s_addr == to->sin_addr.s_addr &&
+		    f->out[i].to.sin_port == to->sin_port) {
+			o = &f->out[i];
+		}
+	}
+	if (o != NULL && dp_client_frame_add_reply(&o->frame, rep) == 0) {
+		return;
+	}
+	if (o != NULL || f->out_count == FAKE_OUT_MAX) {
+		fake_send_all(f);
+	}
+	o = &f->out[f->out_count++];
+	o->to = *to;
+	dp_client_frame_start(&o->frame, DP_FRAME_CLIENT_REPLY, o->buf, sizeof(o->buf));
+	if (dp_client_frame_add_reply(&o->frame, rep) != 0) {
+		f->out_count--; /* fits no frame: dropped */
 	}
 }
 
@@ -168,9 +204,16 @@ static void fake_receive(struct fake *f)
 		}
 		uint64_t rx_ns = fake_now_ns();
 		struct dp_rx_frame fr;
-		if (dp_wire_decode_udp(&f->wire, f->buf, (size_t)n, NULL, 0, &fr) == 0 &&
-		    fr.type == DP_FRAME_CLIENT_REQUEST) {
-			fake_on_request(f, &fr.request, &from, rx_ns);
+		if (dp_wire_decode_udp(&f->wire, f->buf, (size_t)n, NULL, 0, &fr) != 0 ||
+		    fr.type != DP_FRAME_CLIENT_REQUEST) {
+			continue;
+		}
+		uint32_t at = 0;
+		struct dp_client_request req;
+		for (uint32_t i = 0; i < fr.batch.count; i++) {
+			if (dp_client_batch_next_request(&fr.batch, &at, &req) == 0) {
+				fake_on_request(f, &req, &from, rx_ns);
+			}
 		}
 	}
 }
@@ -240,6 +283,7 @@ int main(int argc, char **argv)
 		(void)poll(&p, 1, f.count > 0 ? 0 : 10);
 		fake_receive(&f);
 		fake_flush(&f);
+		fake_send_all(&f);
 	}
 	fprintf(stderr, "rb_fakenode %u: served %llu\n", f.id, (unsigned long long)f.served);
 	return 0;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * client.c - the client's life cycle and its sending half: defaults, open
- * (socket, codec key, the in-flight table sized once), close, the target
- * node, counters, error names, and sealing one request into a frame for
- * the node it goes to.
+ * (socket, codec key, the in-flight table and the frames sized once),
+ * close, the target node, counters, error names, and the flush that packs
+ * the queued requests into one frame per node and sends them all with one
+ * sendmmsg.
  *
  * The client's codec context has self_id 0: nodes address replies to 0,
  * and dp_wire_decode_udp drops a frame whose `to` is anything else. The
@@ -36,6 +37,7 @@ void rn_client_config_default(struct rn_client_config *cfg)
 	cfg->deadline_ms = 5000;
 	cfg->inflight_max = 1024;
 	cfg->follow_redirects = true;
+	cfg->frame_bytes_max = CLIENT_FRAME_BYTES_DEFAULT;
 }
 
 const char *rn_client_strerror(int rc)
@@ -85,9 +87,13 @@ uint32_t client_next_node(const struct rn_client *c, uint32_t node_id)
 
 static int client_config_check(const struct rn_client_config *cfg)
 {
+	uint32_t smallest = DP_FRAME_OVERHEAD_BYTES + DP_CLIENT_BATCH_HDR_BYTES +
+			    DP_CLIENT_REQUEST_FIXED_BYTES + DP_CLIENT_KEY_BYTES_MAX;
 	if (cfg->nodes_count == 0 || cfg->nodes_count > RAFT_NODES_MAX ||
-	    cfg->inflight_max > CLIENT_INFLIGHT_MAX) {
-		return -DP_ERR_INVALID;
+	    cfg->inflight_max > CLIENT_INFLIGHT_MAX ||
+	    (cfg->frame_bytes_max != 0 &&
+	     (cfg->frame_bytes_max < smallest || cfg->frame_bytes_max > DP_FRAME_BYTES_MAX))) {
+		return -DP_ERR_INVALID; /* a frame must hold a GET of the longest key */
 	}
 	for (uint32_t i = 0; i < cfg->nodes_count; i++) {
 		if (cfg->nodes[i].id == RAFT_NODE_NONE) {
@@ -104,6 +110,8 @@ static void client_config_fill(struct rn_client *c, const struct rn_client_confi
 	c->cfg.timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : 200;
 	c->cfg.deadline_ms = cfg->deadline_ms != 0 ? cfg->deadline_ms : 5000;
 	c->cfg.inflight_max = cfg->inflight_max != 0 ? cfg->inflight_max : 1024;
+	c->cfg.frame_bytes_max =
+		cfg->frame_bytes_max != 0 ? cfg->frame_bytes_max : CLIENT_FRAME_BYTES_DEFAULT;
 	c->target_id = cfg->target_id != 0 ? cfg->target_id : cfg->nodes[0].id;
 	uint64_t seed = 0;
 	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
@@ -150,8 +158,12 @@ static int client_table_alloc(struct rn_client *c)
 	uint32_t n = c->cfg.inflight_max;
 	c->slots = calloc(n, sizeof(*c->slots));
 	c->active = calloc(n, sizeof(*c->active));
+	c->pending = calloc(n, sizeof(*c->pending));
 	c->slot_data = malloc((size_t)n * CLIENT_REQUEST_DATA_BYTES_MAX);
-	if (c->slots == NULL || c->active == NULL || c->slot_data == NULL) {
+	c->tx_bufs = malloc((size_t)CLIENT_TX_FRAMES_MAX * DP_FRAME_BYTES_MAX);
+	c->rx_bufs = malloc((size_t)CLIENT_RX_BURST_MAX * DP_FRAME_BYTES_MAX);
+	if (c->slots == NULL || c->active == NULL || c->pending == NULL || c->slot_data == NULL ||
+	    c->tx_bufs == NULL || c->rx_bufs == NULL) {
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < n; i++) {
@@ -213,6 +225,9 @@ void rn_client_close(struct rn_client *c)
 	}
 	dp_wire_fini(&c->wire);
 	free(c->slot_data);
+	free(c->tx_bufs);
+	free(c->rx_bufs);
+	free(c->pending);
 	free(c->active);
 	free(c->slots);
 	memset(c->cfg.secret, 0, sizeof(c->cfg.secret));
@@ -235,6 +250,12 @@ uint32_t rn_client_target(const struct rn_client *c)
 	return c->target_id;
 }
 
+int rn_client_fd(const struct rn_client *c)
+{
+	RN_ASSERT(c != NULL);
+	return c->fd;
+}
+
 uint32_t rn_client_inflight(const struct rn_client *c)
 {
 	RN_ASSERT(c != NULL);
@@ -248,31 +269,118 @@ void rn_client_get_counters(const struct rn_client *c, struct rn_client_counters
 	*out = c->counters;
 }
 
-int client_slot_send(struct rn_client *c, struct client_slot *s)
+void client_slot_queue(struct rn_client *c, struct client_slot *s)
 {
-	const struct rn_client_node *node = client_node(c, s->target_id);
-	RN_ASSERT(node != NULL);
-	struct dp_client_request req = {
-		.client_id = c->cfg.client_id, .request_seq = s->seq, .op = s->op,
-		.flags = s->flags, .key = s->data, .key_bytes = s->key_bytes,
-		.value = s->data + s->key_bytes, .value_bytes = s->value_bytes,
-		.expect = s->data + s->key_bytes + s->value_bytes, .expect_bytes = s->expect_bytes,
-	};
-	struct dp_endpoints addr = {.dst_ip = node->ip, .dst_port = node->udp_port,
-				    .src_port = c->wire.udp_port};
-	int n = dp_wire_encode_request(&c->wire, &addr, ++c->msg_seq, node->id, &req, c->tx_buf,
-				       sizeof(c->tx_buf));
-	if (n < 0) {
-		return n;
+	RN_ASSERT(s->used);
+	if (s->queued) {
+		return;
 	}
-	RN_ASSERT((size_t)n > DP_UDP_PAYLOAD_OFFSET);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(node->udp_port),
-				 .sin_addr.s_addr = htonl(node->ip)};
-	s->attempts++;
-	c->counters.sent++;
-	/* A refused datagram (buffer full, no route yet) is a lost packet:
-	 * the retransmit timer covers it like any other loss. */
-	(void)sendto(c->fd, c->tx_buf + DP_UDP_PAYLOAD_OFFSET, (size_t)n - DP_UDP_PAYLOAD_OFFSET,
-		     0, (struct sockaddr *)&sa, sizeof(sa));
-	return 0;
+	RN_ASSERT(c->pending_count < c->cfg.inflight_max); /* one entry per used slot */
+	s->queued = true;
+	c->pending[c->pending_count++] = (uint32_t)(s - c->slots);
+}
+
+/* The frames of one flush: which node each goes to. */
+struct flush_frames {
+	struct dp_client_frame frames[CLIENT_TX_FRAMES_MAX];
+	uint32_t node_ids[CLIENT_TX_FRAMES_MAX];
+	uint32_t count;
+	/* The frame each node's requests go into now (index + 1; 0 = none). */
+	uint32_t open[RAFT_NODES_MAX];
+};
+
+/* Seals the frames and sends them all: one sendmmsg (a datagram the kernel
+ * refuses is skipped: its requests are resent by their timers). */
+static uint32_t flush_send(struct rn_client *c, struct flush_frames *ff)
+{
+	struct mmsghdr vec[CLIENT_TX_FRAMES_MAX];
+	struct iovec iov[CLIENT_TX_FRAMES_MAX];
+	struct sockaddr_in to[CLIENT_TX_FRAMES_MAX];
+	for (uint32_t i = 0; i < ff->count; i++) {
+		const struct rn_client_node *node = client_node(c, ff->node_ids[i]);
+		RN_ASSERT(node != NULL);
+		struct dp_endpoints addr = {.dst_ip = node->ip, .dst_port = node->udp_port,
+					    .src_port = c->wire.udp_port};
+		size_t n = dp_wire_seal_client_frame(&c->wire, &addr, ++c->msg_seq, node->id,
+						     &ff->frames[i]);
+		RN_ASSERT(n > DP_UDP_PAYLOAD_OFFSET);
+		to[i] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(node->udp_port),
+					     .sin_addr.s_addr = htonl(node->ip)};
+		iov[i] = (struct iovec){.iov_base = ff->frames[i].buf + DP_UDP_PAYLOAD_OFFSET,
+					.iov_len = n - DP_UDP_PAYLOAD_OFFSET};
+		vec[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &to[i], .msg_namelen = sizeof(to[i]),
+						      .msg_iov = &iov[i], .msg_iovlen = 1}};
+	}
+	uint32_t done = 0, sent = 0;
+	while (done < ff->count) { /* at most 2 x count calls */
+		int k = sendmmsg(c->fd, vec + done, ff->count - done, 0);
+		if (k <= 0) {
+			done++; /* refused (buffer full, no route yet): a lost packet */
+			continue;
+		}
+		done += (uint32_t)k;
+		sent += (uint32_t)k;
+	}
+	c->counters.frames_sent += sent;
+	ff->count = 0;
+	memset(ff->open, 0, sizeof(ff->open));
+	return sent;
+}
+
+/* The frame the node's next request goes into (a new one when its frame
+ * has no room for item_bytes, or it has none yet). */
+static struct dp_client_frame *flush_frame_for(struct rn_client *c, struct flush_frames *ff,
+					       uint32_t node_id, size_t item_bytes,
+					       uint32_t *sent)
+{
+	uint32_t k = 0;
+	while (k < c->cfg.nodes_count && c->cfg.nodes[k].id != node_id) {
+		k++;
+	}
+	RN_ASSERT(k < c->cfg.nodes_count); /* targets are configured nodes */
+	uint32_t open = ff->open[k];
+	if (open != 0 &&
+	    dp_client_frame_bytes_with(&ff->frames[open - 1], item_bytes) <= c->cfg.frame_bytes_max) {
+		return &ff->frames[open - 1];
+	}
+	if (ff->count == CLIENT_TX_FRAMES_MAX) {
+		*sent += flush_send(c, ff);
+	}
+	uint32_t i = ff->count++;
+	dp_client_frame_start(&ff->frames[i], DP_FRAME_CLIENT_REQUEST,
+			      c->tx_bufs + (size_t)i * DP_FRAME_BYTES_MAX, c->cfg.frame_bytes_max);
+	ff->node_ids[i] = node_id;
+	ff->open[k] = i + 1;
+	return &ff->frames[i];
+}
+
+uint32_t client_flush(struct rn_client *c)
+{
+	struct flush_frames ff = {.count = 0};
+	uint32_t sent = 0;
+	for (uint32_t p = 0; p < c->pending_count; p++) {
+		struct client_slot *s = &c->slots[c->pending[p]];
+		if (!s->used || !s->queued) {
+			continue; /* completed meanwhile */
+		}
+		s->queued = false;
+		struct dp_client_request req = {
+			.client_id = c->cfg.client_id, .request_seq = s->seq, .op = s->op,
+			.flags = s->flags, .key = s->data, .key_bytes = s->key_bytes,
+			.value = s->data + s->key_bytes, .value_bytes = s->value_bytes,
+			.expect = s->data + s->key_bytes + s->value_bytes,
+			.expect_bytes = s->expect_bytes,
+		};
+		size_t item_bytes = dp_wire_request_item_bytes(&req);
+		struct dp_client_frame *f = flush_frame_for(c, &ff, s->target_id, item_bytes, &sent);
+		int rc = dp_client_frame_add_request(f, &req);
+		RN_ASSERT(rc == 0); /* submit checked that it fits an empty frame */
+		s->attempts++;
+		c->counters.sent++;
+	}
+	c->pending_count = 0;
+	if (ff.count > 0) {
+		sent += flush_send(c, &ff);
+	}
+	return sent;
 }

@@ -73,6 +73,12 @@ static void config_members(const struct node_config *nc, struct rn_client_config
 	_Static_assert(NODE_MEMBERS_MAX <= RAFT_NODES_MAX, "members fit the client's table");
 	cfg->cluster_id = nc->cluster_id;
 	cfg->nodes_count = nc->members_count;
+	/* Kernel UDP nodes take a jumbo datagram (the kernel reassembles
+	 * what the path's MTU splits); a DPDK node only what its port's frame
+	 * holds, so the default (1500-byte MTU) stays. */
+	if (nc->transport == NODE_TRANSPORT_UDP) {
+		cfg->frame_bytes_max = DP_FRAME_BYTES_MAX;
+	}
 	for (uint32_t i = 0; i < nc->members_count; i++) {
 		cfg->nodes[i] = (struct rn_client_node){.id = nc->members[i].id,
 							.ip = ntohl(nc->members[i].ip_be),

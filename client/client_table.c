@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * client_table.c - the in-flight table: submit a request into a free slot,
- * and poll: receive replies, match each to its slot by request_seq, follow
- * REDIRECT, back off on RETRY/BUSY, retransmit on timeout with the same
- * (client id, request_seq), give up at the deadline, and complete requests
- * through the caller's callback.
+ * client_table.c - the in-flight table: submit a request into a free slot
+ * (queued for the next flush), and poll: send what is queued, receive
+ * reply datagrams (recvmmsg) and every reply in each, match each to its
+ * slot by request_seq, follow REDIRECT, back off on RETRY/BUSY, retransmit
+ * on timeout with the same (client id, request_seq), give up at the
+ * deadline, complete requests through the caller's callback, and send the
+ * resends this poll queued before returning.
  *
  * Exactly-once and many requests in flight: the node keeps only the last
  * sequence number of each client session, so a retransmitted write whose
@@ -33,6 +35,9 @@ static void table_release(struct rn_client *c, struct client_slot *s)
 	uint32_t last = c->active[--c->active_count];
 	c->active[s->active_index] = last;
 	c->slots[last].active_index = s->active_index;
+	/* Never while queued: a queued slot is sent by the poll that queued
+	 * it before any reply or deadline can complete it. */
+	RN_ASSERT(!s->queued);
 	s->used = false;
 }
 
@@ -55,7 +60,7 @@ static uint32_t table_free_slot(const struct rn_client *c)
 /* The byte strings each operation carries, as the node's decoder checks
  * them (wire_client.c): a request it would drop is refused here instead of
  * timing out. 0, -DP_ERR_INVALID or -DP_ERR_TOO_BIG. */
-static int table_request_check(const struct rn_client_request *req)
+static int table_request_check(const struct rn_client *c, const struct rn_client_request *req)
 {
 	uint64_t data_bytes = (uint64_t)req->key_bytes + req->value_bytes + req->expect_bytes;
 	if (req->op < DP_CLIENT_PUT || req->op > DP_CLIENT_OP_LAST ||
@@ -69,7 +74,11 @@ static int table_request_check(const struct rn_client_request *req)
 	    (req->op == DP_CLIENT_TRANSFER && req->value_bytes != 4)) {
 		return -DP_ERR_INVALID;
 	}
-	if (req->key_bytes > DP_CLIENT_KEY_BYTES_MAX || data_bytes > CLIENT_REQUEST_DATA_BYTES_MAX) {
+	/* It must fit one frame of this client's size, alone. */
+	uint64_t frame_bytes = DP_FRAME_OVERHEAD_BYTES + DP_CLIENT_BATCH_HDR_BYTES +
+			       DP_CLIENT_REQUEST_FIXED_BYTES + data_bytes;
+	if (req->key_bytes > DP_CLIENT_KEY_BYTES_MAX || data_bytes > CLIENT_REQUEST_DATA_BYTES_MAX ||
+	    frame_bytes > c->cfg.frame_bytes_max) {
 		return -DP_ERR_TOO_BIG;
 	}
 	return 0;
@@ -88,7 +97,7 @@ int client_submit(struct rn_client *c, const struct rn_client_request *req, uint
 {
 	RN_ASSERT(c != NULL);
 	RN_ASSERT(req != NULL);
-	int rc = table_request_check(req);
+	int rc = table_request_check(c, req);
 	if (rc != 0) {
 		return rc;
 	}
@@ -115,11 +124,8 @@ int client_submit(struct rn_client *c, const struct rn_client_request *req, uint
 	table_copy(data + req->key_bytes, req->value, req->value_bytes);
 	table_copy(data + req->key_bytes + req->value_bytes, req->expect, req->expect_bytes);
 	c->active[c->active_count++] = i;
-	rc = client_slot_send(c, s);
-	if (rc != 0) {
-		table_release(c, s);
-	}
-	return rc;
+	client_slot_queue(c, s);
+	return 0;
 }
 
 int rn_client_submit(struct rn_client *c, const struct rn_client_request *req)
@@ -189,17 +195,11 @@ static uint32_t table_sender_id(const struct rn_client *c, const struct sockaddr
 	return s->target_id;
 }
 
-/* One received datagram. Returns the callbacks made (0 or 1). */
-static int table_on_datagram(struct rn_client *c, size_t bytes, const struct sockaddr_in *sa,
-			     rn_client_reply_fn fn, void *ctx)
+/* One reply of a received datagram from sa. Returns the callbacks made
+ * (0 or 1). */
+static int table_on_reply(struct rn_client *c, const struct dp_client_reply *rep,
+			  const struct sockaddr_in *sa, rn_client_reply_fn fn, void *ctx)
 {
-	struct dp_rx_frame f;
-	int rc = dp_wire_decode_udp(&c->wire, c->rx_buf, bytes, NULL, 0, &f);
-	if (rc != 0 || f.type != DP_FRAME_CLIENT_REPLY) {
-		c->counters.rx_dropped++;
-		return 0;
-	}
-	const struct dp_client_reply *rep = &f.reply;
 	struct client_slot *s = &c->slots[rep->request_seq & CLIENT_SLOT_MASK];
 	bool ours = rep->client_id == c->cfg.client_id &&
 		    (rep->request_seq & CLIENT_SLOT_MASK) < c->cfg.inflight_max;
@@ -222,24 +222,61 @@ static int table_on_datagram(struct rn_client *c, size_t bytes, const struct soc
 	return 1;
 }
 
-/* Receives up to CLIENT_RX_BURST_MAX datagrams. */
+/* One received datagram: every reply it carries. Returns the callbacks
+ * made. A sync call's callback stops the walk (rx_stop): its one request
+ * is done, and its value must stay where it is. */
+static int table_on_datagram(struct rn_client *c, const uint8_t *buf, size_t bytes,
+			     const struct sockaddr_in *sa, rn_client_reply_fn fn, void *ctx)
+{
+	struct dp_rx_frame f;
+	int rc = dp_wire_decode_udp(&c->wire, buf, bytes, NULL, 0, &f);
+	if (rc != 0 || f.type != DP_FRAME_CLIENT_REPLY) {
+		c->counters.rx_dropped++;
+		c->counters.rx_bad_version += rc == -DP_ERR_BAD_VERSION ? 1u : 0u;
+		return 0;
+	}
+	c->counters.frames_received++;
+	int done = 0;
+	uint32_t at = 0;
+	struct dp_client_reply rep;
+	for (uint32_t i = 0; i < f.batch.count && !c->rx_stop; i++) {
+		if (dp_client_batch_next_reply(&f.batch, &at, &rep) != 0) {
+			break; /* the decoder checked every reply: not reached */
+		}
+		done += table_on_reply(c, &rep, sa, fn, ctx);
+	}
+	return done;
+}
+
+/* Receives up to CLIENT_RX_CALLS_MAX bursts of datagrams (recvmmsg). */
 static int table_receive(struct rn_client *c, rn_client_reply_fn fn, void *ctx)
 {
+	struct mmsghdr vec[CLIENT_RX_BURST_MAX];
+	struct iovec iov[CLIENT_RX_BURST_MAX];
+	struct sockaddr_in from[CLIENT_RX_BURST_MAX];
 	int done = 0;
-	for (uint32_t k = 0; k < CLIENT_RX_BURST_MAX && !c->rx_stop; k++) {
-		struct sockaddr_in sa;
-		socklen_t sa_bytes = sizeof(sa);
-		ssize_t n = recvfrom(c->fd, c->rx_buf, sizeof(c->rx_buf), 0, (struct sockaddr *)&sa,
-				     &sa_bytes);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-				break;
-			}
-			/* An ICMP error reported on the socket: the request it
-			 * concerns is resent by its timer. */
-			continue;
+	for (uint32_t k = 0; k < CLIENT_RX_CALLS_MAX && !c->rx_stop; k++) {
+		for (uint32_t i = 0; i < CLIENT_RX_BURST_MAX; i++) {
+			iov[i] = (struct iovec){.iov_base = c->rx_bufs + (size_t)i * DP_FRAME_BYTES_MAX,
+						.iov_len = DP_FRAME_BYTES_MAX};
+			vec[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i],
+							      .msg_namelen = sizeof(from[i]),
+							      .msg_iov = &iov[i], .msg_iovlen = 1}};
 		}
-		done += table_on_datagram(c, (size_t)n, &sa, fn, ctx);
+		int n = recvmmsg(c->fd, vec, CLIENT_RX_BURST_MAX, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			/* EAGAIN: nothing more now. An ICMP error reported on
+			 * the socket: the request it concerns is resent by its
+			 * timer; the next poll reads on. */
+			break;
+		}
+		for (uint32_t i = 0; i < (uint32_t)n && !c->rx_stop; i++) {
+			done += table_on_datagram(c, iov[i].iov_base, vec[i].msg_len, &from[i], fn,
+						  ctx);
+		}
+		if ((uint32_t)n < CLIENT_RX_BURST_MAX) {
+			break; /* read dry */
+		}
 	}
 	return done;
 }
@@ -266,8 +303,7 @@ static int table_on_timer(struct rn_client *c, struct client_slot *s, uint64_t n
 	}
 	s->resend_at_ns = now_ns + (uint64_t)c->cfg.timeout_ms * 1000000ull;
 	s->resend_at_ns = rn_min_u64(s->resend_at_ns, s->deadline_ns);
-	int rc = client_slot_send(c, s);
-	RN_ASSERT(rc == 0); /* it was encoded once at submit */
+	client_slot_queue(c, s); /* packed with the others at the poll's end */
 	return 0;
 }
 
@@ -313,6 +349,7 @@ int rn_client_poll(struct rn_client *c, uint32_t wait_us, rn_client_reply_fn fn,
 {
 	RN_ASSERT(c != NULL);
 	RN_ASSERT(fn != NULL);
+	client_flush(c); /* what was submitted since the last poll */
 	int done = table_receive(c, fn, ctx);
 	if (done == 0 && wait_us > 0 && !c->rx_stop) {
 		table_wait(c, wait_us);
@@ -321,5 +358,6 @@ int rn_client_poll(struct rn_client *c, uint32_t wait_us, rn_client_reply_fn fn,
 	if (!c->rx_stop) {
 		done += table_timers(c, fn, ctx);
 	}
+	client_flush(c); /* retransmits and redirects this poll queued */
 	return done;
 }

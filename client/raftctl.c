@@ -169,6 +169,28 @@ static const char *ctl_status_name(uint8_t status)
 	return status < sizeof(names) / sizeof(names[0]) ? names[status] : "unknown";
 }
 
+/* After a timeout: frames of another wire version mean the nodes run
+ * another raftnode version, which also drops ours (drops.bad_version);
+ * say so rather than leave "no answer" unexplained. */
+static void ctl_explain_silence(const struct ctl *ctl)
+{
+	struct rn_client_counters cc;
+	rn_client_get_counters(ctl->client, &cc);
+	if (cc.rx_bad_version > 0) {
+		fprintf(stderr,
+			"raftctl: %llu frame(s) came back in another wire version than this "
+			"raftctl's (%u): the nodes run a different raftnode version and drop "
+			"this client's frames (their drops.bad_version counts them)\n",
+			(unsigned long long)cc.rx_bad_version, DP_WIRE_VERSION);
+	} else if (cc.frames_received == 0) {
+		fprintf(stderr,
+			"raftctl: nothing came back: the nodes are down or unreachable, or run a "
+			"raftnode whose wire version is not %u (they drop these frames and count "
+			"them in drops.bad_version)\n",
+			DP_WIRE_VERSION);
+	}
+}
+
 /* Prints a key-value call's outcome; returns the exit code. */
 static int ctl_report(const struct ctl *ctl, int rc, const struct rn_client_result *res,
 		      bool print_value)
@@ -184,6 +206,7 @@ static int ctl_report(const struct ctl *ctl, int rc, const struct rn_client_resu
 	if (rc != 0) {
 		fprintf(stderr, "raftctl: %s: no answer from the cluster (last node tried: %u)\n",
 			ctl->cmd, res->node_id);
+		ctl_explain_silence(ctl);
 		return EXIT_FAILED;
 	}
 	if (res->status == DP_CLIENT_OK) {

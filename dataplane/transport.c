@@ -13,6 +13,7 @@
  * splits it with dp_wire_encode_fragment); the transport does not split.
  * On DPDK, ARP requests and pings to our address are answered inside poll().
  */
+#define _GNU_SOURCE /* recvmmsg */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -214,30 +215,65 @@ int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
 	return rc;
 }
 
-/* Up to count accepted datagrams into msgs, each in its own buffer. */
+/* One received datagram (in m's buffer) decoded into m. True if accepted. */
+static bool transport_accept_udp(struct dp_transport *t, struct dp_rx_msg *m, size_t bytes,
+				 const struct sockaddr_in *from)
+{
+	t->counters.looked_at++;
+	if (dp_wire_decode_udp(&t->wire, m->udp_buf, bytes, m->entries,
+			       DP_TRANSPORT_RX_ENTRIES_MAX, &m->frame) != 0) {
+		return false;
+	}
+	/* The socket knows the sender: a client reply goes back there. */
+	m->frame.addr.src_ip = ntohl(from->sin_addr.s_addr);
+	m->frame.addr.src_port = ntohs(from->sin_port);
+	m->frame.addr.dst_ip = t->self_ip;
+	m->frame.addr.dst_port = t->self_port;
+	m->mbuf = NULL;
+	return true;
+}
+
+/*
+ * Up to count accepted datagrams into msgs, each in its own buffer, with
+ * recvmmsg: one system call for a burst instead of a recvfrom per
+ * datagram plus the EAGAIN that ends the burst. A call that returns fewer
+ * datagrams than it had room for read the socket dry (it stops at the
+ * first EAGAIN), which is what an lcore that then sleeps on the socket
+ * (edge-triggered) needs. A datagram that fails to decode leaves its
+ * buffer to the next one (a copy, only on that rare path).
+ */
 static uint32_t transport_recv_udp(struct dp_transport *t, struct dp_rx_msg *const *msgs,
 				   uint32_t count)
 {
+	struct mmsghdr vec[DP_BURST_MAX];
+	struct iovec iov[DP_BURST_MAX];
+	struct sockaddr_in from[DP_BURST_MAX];
 	uint32_t filled = 0;
-	for (uint32_t looked = 0; filled < count && looked < DP_BURST_MAX; looked++) {
-		struct dp_rx_msg *m = msgs[filled];
-		struct sockaddr_in from;
-		socklen_t from_bytes = sizeof(from);
-		ssize_t n = recvfrom(t->fd, m->udp_buf, DP_FRAME_BYTES_MAX, 0,
-				     (struct sockaddr *)&from, &from_bytes);
-		if (n < 0) {
+	uint32_t looked = 0;
+	while (filled < count && looked < DP_BURST_MAX) {
+		uint32_t want = (uint32_t)rn_min_u64(count - filled, DP_BURST_MAX - looked);
+		for (uint32_t i = 0; i < want; i++) {
+			iov[i] = (struct iovec){.iov_base = msgs[filled + i]->udp_buf,
+						.iov_len = DP_FRAME_BYTES_MAX};
+			vec[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i],
+							      .msg_namelen = sizeof(from[i]),
+							      .msg_iov = &iov[i], .msg_iovlen = 1}};
+		}
+		int n = recvmmsg(t->fd, vec, want, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
 			break; /* EAGAIN: nothing more now */
 		}
-		t->counters.looked_at++;
-		if (dp_wire_decode_udp(&t->wire, m->udp_buf, (size_t)n, m->entries,
-				       DP_TRANSPORT_RX_ENTRIES_MAX, &m->frame) == 0) {
-			/* The socket knows the sender: a client reply goes back there. */
-			m->frame.addr.src_ip = ntohl(from.sin_addr.s_addr);
-			m->frame.addr.src_port = ntohs(from.sin_port);
-			m->frame.addr.dst_ip = t->self_ip;
-			m->frame.addr.dst_port = t->self_port;
-			m->mbuf = NULL;
-			filled++;
+		looked += (uint32_t)n;
+		uint32_t base = filled;
+		for (uint32_t i = 0; i < (uint32_t)n; i++) {
+			struct dp_rx_msg *m = msgs[filled];
+			if (filled != base + i) {
+				memcpy(m->udp_buf, msgs[base + i]->udp_buf, vec[i].msg_len);
+			}
+			filled += transport_accept_udp(t, m, vec[i].msg_len, &from[i]) ? 1u : 0u;
+		}
+		if ((uint32_t)n < want) {
+			break; /* read dry */
 		}
 	}
 	return filled;

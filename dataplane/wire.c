@@ -61,8 +61,10 @@ int wire_body_decode(uint8_t type, raft_node_id from, raft_node_id to, raft_term
 		     uint32_t entries_max, struct dp_rx_frame *out)
 {
 	switch (type) {
-	case DP_FRAME_CLIENT_REQUEST: return wire_request_body_decode(body, body_bytes, &out->request);
-	case DP_FRAME_CLIENT_REPLY: return wire_reply_body_decode(body, body_bytes, &out->reply);
+	case DP_FRAME_CLIENT_REQUEST:
+	case DP_FRAME_CLIENT_REPLY:
+		return wire_batch_decode(type, body, body_bytes, &out->batch, &out->request,
+					 &out->reply);
 	default:
 		if (!wire_raft_type_known(type)) {
 			return -DP_ERR_UNKNOWN_TYPE;
@@ -176,38 +178,111 @@ int dp_wire_encode_raft(const struct dp_wire *w, const struct dp_endpoints *addr
 	return (int)wire_frame_seal(w, addr, &h, buf);
 }
 
+void dp_client_frame_start(struct dp_client_frame *f, uint8_t type, uint8_t *buf,
+			   size_t frame_bytes_max)
+{
+	RN_ASSERT(f != NULL && buf != NULL);
+	RN_ASSERT(type == DP_FRAME_CLIENT_REQUEST || type == DP_FRAME_CLIENT_REPLY);
+	*f = (struct dp_client_frame){
+		.buf = buf, .type = type, .body_bytes = DP_CLIENT_BATCH_HDR_BYTES,
+		.frame_bytes_max = (uint32_t)rn_min_u64(frame_bytes_max, DP_FRAME_BYTES_MAX)};
+}
+
+size_t dp_wire_request_item_bytes(const struct dp_client_request *req)
+{
+	RN_ASSERT(req != NULL);
+	return wire_request_body_bytes(req);
+}
+
+size_t dp_wire_reply_item_bytes(const struct dp_client_reply *rep)
+{
+	RN_ASSERT(rep != NULL);
+	return wire_reply_body_bytes(rep);
+}
+
+size_t dp_client_frame_bytes_with(const struct dp_client_frame *f, size_t item_bytes)
+{
+	RN_ASSERT(f != NULL);
+	return wire_frame_bytes((size_t)f->body_bytes + item_bytes);
+}
+
+/* Room for item_bytes more, and a count the header can hold? */
+static bool frame_room(const struct dp_client_frame *f, size_t item_bytes)
+{
+	return f->count < UINT16_MAX && dp_client_frame_bytes_with(f, item_bytes) <= f->frame_bytes_max;
+}
+
+int dp_client_frame_add_request(struct dp_client_frame *f, const struct dp_client_request *req)
+{
+	RN_ASSERT(f != NULL && req != NULL);
+	RN_ASSERT(f->type == DP_FRAME_CLIENT_REQUEST);
+	size_t bytes = wire_request_body_bytes(req);
+	if (!frame_room(f, bytes)) {
+		return -DP_ERR_TOO_BIG;
+	}
+	wire_request_body_encode(req, f->buf + WIRE_BODY_OFFSET + f->body_bytes);
+	f->body_bytes += (uint32_t)bytes;
+	f->count++;
+	return 0;
+}
+
+int dp_client_frame_add_reply(struct dp_client_frame *f, const struct dp_client_reply *rep)
+{
+	RN_ASSERT(f != NULL && rep != NULL);
+	RN_ASSERT(f->type == DP_FRAME_CLIENT_REPLY);
+	size_t bytes = wire_reply_body_bytes(rep);
+	if (!frame_room(f, bytes)) {
+		return -DP_ERR_TOO_BIG;
+	}
+	wire_reply_body_encode(rep, f->buf + WIRE_BODY_OFFSET + f->body_bytes);
+	f->body_bytes += (uint32_t)bytes;
+	f->count++;
+	return 0;
+}
+
+size_t dp_wire_seal_client_frame(const struct dp_wire *w, const struct dp_endpoints *addr,
+				 uint64_t msg_seq, raft_node_id to, const struct dp_client_frame *f)
+{
+	struct wire_hdr h;
+
+	RN_ASSERT(w != NULL && addr != NULL && f != NULL);
+	RN_ASSERT(f->count >= 1); /* an empty batch is not a frame */
+	RN_ASSERT(wire_frame_bytes(f->body_bytes) <= f->frame_bytes_max);
+	wire_batch_hdr_encode(f->buf + WIRE_BODY_OFFSET, f->count);
+	wire_hdr_single(&h, f->type, w->self_id, to, 0, msg_seq, f->body_bytes);
+	return wire_frame_seal(w, addr, &h, f->buf);
+}
+
 int dp_wire_encode_request(const struct dp_wire *w, const struct dp_endpoints *addr,
 			   uint64_t msg_seq, raft_node_id to, const struct dp_client_request *req,
 			   uint8_t *buf, size_t buf_bytes)
 {
-	struct wire_hdr h;
+	struct dp_client_frame f;
 
 	RN_ASSERT(w != NULL && addr != NULL && req != NULL);
 	RN_ASSERT(buf != NULL);
-	size_t body_bytes = wire_request_body_bytes(req);
-	if (!wire_fits(body_bytes, buf_bytes)) {
-		return -DP_ERR_TOO_BIG;
+	dp_client_frame_start(&f, DP_FRAME_CLIENT_REQUEST, buf, buf_bytes);
+	int rc = dp_client_frame_add_request(&f, req);
+	if (rc != 0) {
+		return rc;
 	}
-	wire_request_body_encode(req, buf + WIRE_BODY_OFFSET);
-	wire_hdr_single(&h, DP_FRAME_CLIENT_REQUEST, w->self_id, to, 0, msg_seq, body_bytes);
-	return (int)wire_frame_seal(w, addr, &h, buf);
+	return (int)dp_wire_seal_client_frame(w, addr, msg_seq, to, &f);
 }
 
 int dp_wire_encode_reply(const struct dp_wire *w, const struct dp_endpoints *addr,
 			 uint64_t msg_seq, raft_node_id to, const struct dp_client_reply *rep,
 			 uint8_t *buf, size_t buf_bytes)
 {
-	struct wire_hdr h;
+	struct dp_client_frame f;
 
 	RN_ASSERT(w != NULL && addr != NULL && rep != NULL);
 	RN_ASSERT(buf != NULL);
-	size_t body_bytes = wire_reply_body_bytes(rep);
-	if (!wire_fits(body_bytes, buf_bytes)) {
-		return -DP_ERR_TOO_BIG;
+	dp_client_frame_start(&f, DP_FRAME_CLIENT_REPLY, buf, buf_bytes);
+	int rc = dp_client_frame_add_reply(&f, rep);
+	if (rc != 0) {
+		return rc;
 	}
-	wire_reply_body_encode(rep, buf + WIRE_BODY_OFFSET);
-	wire_hdr_single(&h, DP_FRAME_CLIENT_REPLY, w->self_id, to, 0, msg_seq, body_bytes);
-	return (int)wire_frame_seal(w, addr, &h, buf);
+	return (int)dp_wire_seal_client_frame(w, addr, msg_seq, to, &f);
 }
 
 int dp_wire_raft_body(const struct raft_message *m, const uint8_t *const *payloads,
@@ -257,6 +332,12 @@ int dp_wire_reply_body(const struct dp_client_reply *rep, uint8_t *body, size_t 
 	}
 	wire_reply_body_encode(rep, body);
 	return (int)bytes;
+}
+
+void dp_wire_client_batch_hdr(uint8_t *body, uint32_t count)
+{
+	RN_ASSERT(body != NULL);
+	wire_batch_hdr_encode(body, count);
 }
 
 int dp_wire_encode_fragment(const struct dp_wire *w, const struct dp_endpoints *addr,

@@ -176,6 +176,13 @@ int wire_request_body_decode(const uint8_t *body, size_t body_bytes,
 size_t wire_reply_body_bytes(const struct dp_client_reply *rep);
 void wire_reply_body_encode(const struct dp_client_reply *rep, uint8_t *body);
 int wire_reply_body_decode(const uint8_t *body, size_t body_bytes, struct dp_client_reply *rep);
+/* A client frame's body: the batch header for count items. */
+void wire_batch_hdr_encode(uint8_t *body, uint32_t count);
+/* Checks every item of a client frame's body of `type` (request or
+ * reply); fills batch and the first item. 0 or -DP_ERR_BAD_BODY. */
+int wire_batch_decode(uint8_t type, const uint8_t *body, size_t body_bytes,
+		      struct dp_client_batch *batch, struct dp_client_request *first_req,
+		      struct dp_client_reply *first_rep);
 
 #ifdef __cplusplus
 }

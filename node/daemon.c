@@ -201,14 +201,15 @@ uint64_t node_daemon_memory_bytes(const struct node_config *cfg, struct node_mem
 		.kv_bytes = node_kv_memory_bytes(&cfg->kv),
 		.log_staging_bytes = 2ull * STORE_GROUP_BYTES_DEFAULT + NODE_CATCHUP_BYTES,
 		.reads_bytes = (uint64_t)NODE_READS_MAX * sizeof(struct node_read),
-		/* The rings between the stages, and the apply stage's reply
-		 * arena. */
+		/* The rings between the stages, the apply stage's reply
+		 * arena, and control's reply frames (one per client). */
 		.stage_rings_bytes =
 			(uint64_t)NODE_LOG_OPS_MAX * sizeof(struct node_log_op) +
 			(uint64_t)NODE_LOG_REPORTS_MAX * sizeof(struct node_log_report) +
 			(uint64_t)NODE_APPLY_IN_MAX * sizeof(struct node_apply_in) +
 			(uint64_t)NODE_APPLY_OUT_MAX * sizeof(struct node_apply_out) +
 			node_apply_arena_bytes(cfg->kv.value_bytes_max) +
+			(uint64_t)NODE_REPLY_CLIENTS_MAX * DP_FRAME_BYTES_MAX +
 			node_rxtx_memory_bytes(cfg->transport == NODE_TRANSPORT_UDP
 						       ? DP_TRANSPORT_UDP
 						       : DP_TRANSPORT_DPDK),

@@ -14,11 +14,17 @@
  *    deadline. A retried write is applied once: the node's sessions make it
  *    exactly-once.
  *
- *  - Asynchronous (raftbench): rn_client_submit() sends a request and
- *    returns at once; rn_client_poll() delivers replies through a callback.
- *    Many requests may be in flight; the library keeps a fixed table of
- *    them (inflight_max) and retransmits the ones that time out. Nothing is
- *    allocated after rn_client_open().
+ *  - Asynchronous (raftbench): rn_client_submit() queues a request and
+ *    returns at once; rn_client_poll() sends what was queued, delivers
+ *    replies through a callback, retransmits the ones that time out. Many
+ *    requests may be in flight; the library keeps a fixed table of them
+ *    (inflight_max). Nothing is allocated after rn_client_open().
+ *
+ * Batching (wire version 3): the requests queued before a poll leave in
+ * one datagram per target node (more when they fill frame_bytes_max), all
+ * nodes' datagrams in one sendmmsg; a node answers many requests in one
+ * datagram, and the client receives many datagrams per recvmmsg.
+ * Retransmits and redirects are queued and packed the same way.
  *
  * Each rn_client owns one non-blocking UDP socket and is used by one thread.
  * Every request of one client carries its client id and a sequence number
@@ -62,6 +68,11 @@ struct rn_client_config {
 	 * tried after timeouts (to test what one node does, e.g. a leader cut
 	 * off from its majority). */
 	bool pin_target;
+	/* Largest datagram sent, as a frame's bytes (Ethernet header
+	 * included): 0 = 1514, what a 1500-byte MTU path and a DPDK node's
+	 * port take. rn_client_config_load sets DP_FRAME_BYTES_MAX (9014) for
+	 * a kernel-UDP cluster. A request must fit one frame. */
+	uint32_t frame_bytes_max;
 };
 
 void rn_client_config_default(struct rn_client_config *cfg);
@@ -152,17 +163,26 @@ struct rn_client_request {
 typedef void (*rn_client_reply_fn)(void *ctx, uint64_t user, int rc,
 				   const struct rn_client_result *res);
 
-/* 0 (sent), -RN_CLIENT_E_FULL, or a negative error. Key up to
- * DP_CLIENT_KEY_BYTES_MAX bytes; the frame must fit DP_FRAME_BYTES_MAX. */
+/* 0 (queued: it leaves at the next rn_client_poll, packed with the other
+ * requests queued meanwhile), -RN_CLIENT_E_FULL, or a negative error
+ * (-DP_ERR_TOO_BIG: it does not fit one frame_bytes_max frame). Key up to
+ * DP_CLIENT_KEY_BYTES_MAX bytes. */
 int rn_client_submit(struct rn_client *c, const struct rn_client_request *req);
-/* Receives replies (waiting up to wait_us for the first, 0 = never block),
- * retransmits timed-out requests, follows redirects. Returns the number of
- * requests completed (callbacks made), or a negative error. */
+/* Sends what is queued, receives replies (waiting up to wait_us for the
+ * first, 0 = never block), retransmits timed-out requests, follows
+ * redirects, and sends those resends before it returns. Returns the
+ * number of requests completed (callbacks made), or a negative error. A
+ * result's value is valid during its callback. */
 int rn_client_poll(struct rn_client *c, uint32_t wait_us, rn_client_reply_fn fn, void *ctx);
 uint32_t rn_client_inflight(const struct rn_client *c);
+/* The client's socket, to wait on several clients at once (epoll/poll for
+ * POLLIN, then rn_client_poll with wait_us 0). */
+int rn_client_fd(const struct rn_client *c);
 
 struct rn_client_counters {
-	uint64_t sent;
+	uint64_t sent; /* requests sent: first sends, retransmits, redirects */
+	uint64_t frames_sent;	  /* datagrams: each a batch of requests */
+	uint64_t frames_received; /* reply datagrams accepted: each a batch */
 	uint64_t retransmits;
 	uint64_t redirects;
 	uint64_t retries_busy; /* RETRY or BUSY replies, resent after a backoff */
@@ -170,6 +190,10 @@ struct rn_client_counters {
 	uint64_t replies_stale; /* a reply to a request no longer in flight */
 	uint64_t timeouts;
 	uint64_t rx_dropped; /* frames that failed to decode or authenticate */
+	/* Of those, frames of another wire version (DP_WIRE_VERSION): the
+	 * nodes run a different raftnode version, whose frames this client
+	 * cannot read (and that drops this client's, in drops.bad_version). */
+	uint64_t rx_bad_version;
 };
 void rn_client_get_counters(const struct rn_client *c, struct rn_client_counters *out);
 

@@ -39,7 +39,10 @@ extern "C" {
 /* ---- Wire constants ---------------------------------------------------- */
 
 #define DP_WIRE_MAGIC 0x5446524eu /* "NRFT" read as little-endian bytes */
-#define DP_WIRE_VERSION 2u /* 2: the append flags byte (commit-only) */
+/* 2: the append flags byte (commit-only); 3: client frames carry a batch
+ * (many requests or replies per frame). A frame of another version is
+ * dropped and counted (DP_ERR_BAD_VERSION, a node's drops.bad_version). */
+#define DP_WIRE_VERSION 3u
 #define DP_ETH_HDR_BYTES 14u
 #define DP_IPV4_HDR_BYTES 20u
 #define DP_UDP_HDR_BYTES 8u
@@ -75,6 +78,7 @@ extern "C" {
 #define DP_READ_INDEX_RESP_BYTES 16u
 #define DP_CLIENT_REQUEST_FIXED_BYTES 32u
 #define DP_CLIENT_REPLY_FIXED_BYTES 32u
+#define DP_CLIENT_BATCH_HDR_BYTES 4u /* count u16, 0[2]: then the items */
 /* Each size is the sum of its fields as laid out in wire_raft.c and
  * wire_client.c (C only: C++ in bench/ reads this header too). */
 #ifndef __cplusplus
@@ -92,6 +96,7 @@ _Static_assert(DP_READ_INDEX_BYTES == 8, "read_index: u64");
 _Static_assert(DP_READ_INDEX_RESP_BYTES == 8 + 8, "read_index_resp: 2 u64");
 _Static_assert(DP_CLIENT_REQUEST_FIXED_BYTES == 8 + 8 + 1 + 1 + 2 + 4 + 4 + 4, "request layout");
 _Static_assert(DP_CLIENT_REPLY_FIXED_BYTES == 8 + 8 + 1 + 3 + 4 + 4 + 4, "reply layout");
+_Static_assert(DP_CLIENT_BATCH_HDR_BYTES == 2 + 2, "batch: count u16, 0[2]");
 #endif
 
 /* Client keys are short; values may fill a frame. */
@@ -312,6 +317,54 @@ struct dp_client_reply {
 	uint64_t trace_ns[DP_TRACE_STAGES];
 };
 
+/*
+ * Client frames carry batches (wire version 3): a CLIENT_REQUEST frame
+ * holds count >= 1 requests, a CLIENT_REPLY frame count >= 1 replies, one
+ * after the other (wire_client.c has the layout). The decoder checked
+ * every item; walk them with dp_client_batch_next_request/_reply, *offset
+ * starting at 0. Pointers into the caller's frame, valid as long as it is.
+ */
+struct dp_client_batch {
+	const uint8_t *items; /* the encoded items back to back */
+	uint32_t items_bytes;
+	uint32_t count;
+};
+/* The item at *offset (advanced past it): 0, or -DP_ERR_INVALID past the
+ * end, -DP_ERR_BAD_BODY for bytes the decoder did not check. */
+int dp_client_batch_next_request(const struct dp_client_batch *b, uint32_t *offset,
+				 struct dp_client_request *out);
+int dp_client_batch_next_reply(const struct dp_client_batch *b, uint32_t *offset,
+			       struct dp_client_reply *out);
+
+/*
+ * A client frame being filled (the sending side of a batch): start it on
+ * a buffer, add items while they fit frame_bytes_max (the path's frame:
+ * DP_FRAME_BYTES_MAX on kernel UDP, the port's MTU + Ethernet header on
+ * DPDK), seal it. Items are written in place, once.
+ */
+struct dp_client_frame {
+	uint8_t *buf;		  /* the whole frame (Ethernet header first) */
+	uint32_t frame_bytes_max; /* min(buffer, path, DP_FRAME_BYTES_MAX) */
+	uint32_t body_bytes;	  /* batch header + items so far */
+	uint32_t count;		  /* items so far */
+	uint8_t type;		  /* DP_FRAME_CLIENT_REQUEST or _REPLY */
+};
+void dp_client_frame_start(struct dp_client_frame *f, uint8_t type, uint8_t *buf,
+			   size_t frame_bytes_max);
+/* Adds one item: 0, or -DP_ERR_TOO_BIG when it does not fit what is left
+ * (with count 0: it fits no frame of this size). */
+int dp_client_frame_add_request(struct dp_client_frame *f, const struct dp_client_request *req);
+int dp_client_frame_add_reply(struct dp_client_frame *f, const struct dp_client_reply *rep);
+/* Frame bytes one more item of item_bytes would make (to pick a frame). */
+size_t dp_client_frame_bytes_with(const struct dp_client_frame *f, size_t item_bytes);
+size_t dp_wire_request_item_bytes(const struct dp_client_request *req);
+size_t dp_wire_reply_item_bytes(const struct dp_client_reply *rep);
+/* Seals a frame holding count >= 1 items for addr, to `to`: returns its
+ * bytes (the frame starts at f->buf; a kernel socket sends it from
+ * DP_UDP_PAYLOAD_OFFSET on). The frame can then be started again. */
+size_t dp_wire_seal_client_frame(const struct dp_wire *w, const struct dp_endpoints *addr,
+				 uint64_t msg_seq, raft_node_id to, const struct dp_client_frame *f);
+
 /* ---- Decoded frames ------------------------------------------------------- */
 
 /* An authenticated fragment (dp_wire_decode returned -DP_ERR_FRAGMENT). */
@@ -331,10 +384,12 @@ struct dp_rx_frame {
 	struct dp_endpoints addr;
 	uint8_t type; /* enum raft_msg_type or enum dp_frame_type */
 	uint64_t msg_seq;
+	/* A client frame: every item (request or reply has the first). */
+	struct dp_client_batch batch;
 	union {
 		struct raft_message raft; /* types 1..11 */
-		struct dp_client_request request;
-		struct dp_client_reply reply;
+		struct dp_client_request request; /* the batch's first */
+		struct dp_client_reply reply;	  /* the batch's first */
 		struct dp_fragment fragment; /* after -DP_ERR_FRAGMENT */
 	};
 };
@@ -373,6 +428,7 @@ int dp_wire_encode_raft(const struct dp_wire *w, const struct dp_endpoints *addr
 			uint64_t msg_seq, const struct raft_message *m,
 			const uint8_t *const *payloads, uint8_t *buf, size_t buf_bytes);
 
+/* A client frame of one request or one reply (a batch of one). */
 int dp_wire_encode_request(const struct dp_wire *w, const struct dp_endpoints *addr,
 			   uint64_t msg_seq, raft_node_id to, const struct dp_client_request *req,
 			   uint8_t *buf, size_t buf_bytes);
@@ -406,12 +462,17 @@ struct dp_fragment_src {
 };
 
 /* Serialise bodies into `body` (body_bytes_max bytes). Return the bytes
- * written or -DP_ERR_TOO_BIG. */
+ * written or -DP_ERR_TOO_BIG. The request and reply bodies are one item
+ * each (a request item is the form the log keeps); a client frame's body
+ * is a batch header (dp_wire_client_batch_hdr) and items. */
 int dp_wire_raft_body(const struct raft_message *m, const uint8_t *const *payloads,
 		      uint8_t *body, size_t body_bytes_max);
 int dp_wire_request_body(const struct dp_client_request *req, uint8_t *body,
 			 size_t body_bytes_max);
 int dp_wire_reply_body(const struct dp_client_reply *rep, uint8_t *body, size_t body_bytes_max);
+/* Writes the batch header for count (1..65535) items at body
+ * (DP_CLIENT_BATCH_HDR_BYTES). */
+void dp_wire_client_batch_hdr(uint8_t *body, uint32_t count);
 /* Decodes a request body as dp_wire_request_body wrote it (the node keeps
  * client requests in its log in this form). 0 or -DP_ERR_BAD_BODY. */
 int dp_wire_request_body_decode(const uint8_t *body, size_t body_bytes,
@@ -695,6 +756,19 @@ int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
  * -DP_ERR_TOO_BIG. */
 int dp_transport_send_reply(struct dp_transport *t, const struct dp_endpoints *client,
 			    const struct dp_client_reply *rep);
+/* Replies gathered for one client (the request's dp_rx_frame.addr) in a
+ * frame the caller filled (dp_client_frame_add_reply). */
+struct dp_reply_batch {
+	struct dp_endpoints client;
+	struct dp_client_frame frame; /* count >= 1 */
+};
+/* Seals and sends each batch to its client: UDP, one sendmmsg for up to
+ * DP_BURST_MAX datagrams; DPDK, each copied into an mbuf for the tx ring
+ * (or the port). Returns the frames sent; the others are counted in
+ * send_failed (the clients retransmit). The frames may be started again
+ * when it returns. */
+uint32_t dp_transport_send_reply_batches(struct dp_transport *t,
+					 struct dp_reply_batch *const *batches, uint32_t count);
 /* Receives what is there (up to one burst), calls fn for each accepted
  * message, returns how many. Never blocks. For the UDP transport the
  * frame's addr holds the sender's IP and port (MACs zero); for DPDK all of

@@ -132,8 +132,12 @@ static void test_large_client_request(void **state)
 	struct dp_client_request req = {.client_id = 5, .request_seq = 6, .op = DP_CLIENT_PUT,
 					 .key = (const uint8_t *)"big", .key_bytes = 3,
 					 .value = value, .value_bytes = sizeof(value)};
-	int n = dp_wire_request_body(&req, body, sizeof(body));
+	/* A client frame's body: a batch of this one request. */
+	dp_wire_client_batch_hdr(body, 1);
+	int n = dp_wire_request_body(&req, body + DP_CLIENT_BATCH_HDR_BYTES,
+				     sizeof(body) - DP_CLIENT_BATCH_HDR_BYTES);
 	assert_true(n > 0);
+	n += (int)DP_CLIENT_BATCH_HDR_BYTES;
 	struct dp_fragment_src src = {.type = DP_FRAME_CLIENT_REQUEST, .from = 0, .to = 2,
 				      .msg_seq = 1, .body = body, .body_bytes = (uint32_t)n};
 	uint32_t frags = split(&src);

@@ -369,8 +369,8 @@ static void test_bad_fixed_bodies(void **state)
 	}
 }
 
-/* Client request body: op, key/value/expect lengths; bytes follow. */
-static size_t request_body(uint8_t *b, uint8_t op, uint32_t key, uint32_t value, uint32_t expect)
+/* Client request item at b: op, key/value/expect lengths; bytes follow. */
+static size_t request_item(uint8_t *b, uint8_t op, uint32_t key, uint32_t value, uint32_t expect)
 {
 	memset(b, 0, DP_CLIENT_REQUEST_FIXED_BYTES);
 	wire_st64(b, 1);
@@ -380,6 +380,14 @@ static size_t request_body(uint8_t *b, uint8_t op, uint32_t key, uint32_t value,
 	wire_st32(b + 24, value);
 	wire_st32(b + 28, expect);
 	return DP_CLIENT_REQUEST_FIXED_BYTES + (size_t)(uint32_t)(key + value + expect);
+}
+
+/* A client frame's body of one request: batch header (count 1), item. */
+#define HDR DP_CLIENT_BATCH_HDR_BYTES
+static size_t request_body(uint8_t *b, uint8_t op, uint32_t key, uint32_t value, uint32_t expect)
+{
+	wire_batch_hdr_encode(b, 1);
+	return HDR + request_item(b + HDR, op, key, value, expect);
 }
 
 static void test_bad_client_bodies(void **state)
@@ -412,42 +420,100 @@ static void test_bad_client_bodies(void **state)
 	}
 	/* Lengths that only add up modulo 2^32. */
 	bytes = request_body(b, DP_CLIENT_CAS, 4, 0xfffffff0u, 0x20u);
-	assert_int_equal(bytes, DP_CLIENT_REQUEST_FIXED_BYTES + 0x14);
+	assert_int_equal(bytes, HDR + DP_CLIENT_REQUEST_FIXED_BYTES + 0x14);
 	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, bytes);
 	expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 0);
 	/* Reserved byte, and a body longer than its lengths. */
 	bytes = request_body(b, DP_CLIENT_GET, 4, 0, 0);
-	b[18] = 1;
+	b[HDR + 18] = 1;
 	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, bytes);
 	expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 0);
 	/* An unknown request flag. */
 	bytes = request_body(b, DP_CLIENT_GET, 4, 0, 0);
-	b[17] = 0x80;
+	b[HDR + 17] = 0x80;
 	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, bytes);
 	expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 0);
 	bytes = request_body(b, DP_CLIENT_GET, 4, 0, 0);
 	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, bytes + 1);
 	expect_drop(wire_frame_bytes(bytes + 1), DP_ERR_BAD_BODY, 0);
-	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, DP_CLIENT_REQUEST_FIXED_BYTES - 1);
-	expect_drop(wire_frame_bytes(DP_CLIENT_REQUEST_FIXED_BYTES - 1), DP_ERR_BAD_BODY, 0);
+	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, HDR + DP_CLIENT_REQUEST_FIXED_BYTES - 1);
+	expect_drop(wire_frame_bytes(HDR + DP_CLIENT_REQUEST_FIXED_BYTES - 1), DP_ERR_BAD_BODY, 0);
 
 	/* Replies: unknown status, reserved bytes, value length. */
 	for (int c = 0; c < 4; c++) {
-		memset(b, 0, DP_CLIENT_REPLY_FIXED_BYTES + 8);
-		wire_st32(b + 24, 8);
-		bytes = DP_CLIENT_REPLY_FIXED_BYTES + 8;
+		wire_batch_hdr_encode(b, 1);
+		uint8_t *it = b + HDR;
+		memset(it, 0, DP_CLIENT_REPLY_FIXED_BYTES + 8);
+		wire_st32(it + 24, 8);
+		bytes = HDR + DP_CLIENT_REPLY_FIXED_BYTES + 8;
 		if (c == 0) {
-			b[16] = DP_CLIENT_STATUS_LAST + 1;
+			it[16] = DP_CLIENT_STATUS_LAST + 1;
 		} else if (c == 1) {
-			b[29] = 1;
+			it[29] = 1;
 		} else if (c == 2) {
-			b[17] = 1;
+			it[17] = 1;
 		} else {
-			wire_st32(b + 24, 9);
+			wire_st32(it + 24, 9);
 		}
 		raw_frame(DP_FRAME_CLIENT_REPLY, 0, b, bytes);
 		expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 0);
 	}
+}
+
+/* Batches: the header's count and reserved bytes, and every item's
+ * lengths against what is left of the body. */
+static void test_bad_client_batches(void **state)
+{
+	(void)state;
+	static uint8_t b[1024];
+	struct dp_rx_frame out;
+	/* Three good requests: accepted, all three walked. */
+	size_t bytes = HDR;
+	for (int i = 0; i < 3; i++) {
+		bytes += request_item(b + bytes, DP_CLIENT_PUT, 4, (uint32_t)i, 0);
+	}
+	wire_batch_hdr_encode(b, 3);
+	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, bytes);
+	assert_int_equal(dp_wire_decode(&rx, frame, wire_frame_bytes(bytes), NULL, 0, &out), 0);
+	assert_int_equal(out.batch.count, 3);
+	uint32_t at = 0;
+	struct dp_client_request req;
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_int_equal(dp_client_batch_next_request(&out.batch, &at, &req), 0);
+		assert_int_equal(req.value_bytes, i);
+	}
+	assert_int_equal(at, out.batch.items_bytes);
+	assert_int_equal(dp_client_batch_next_request(&out.batch, &at, &req), -DP_ERR_INVALID);
+	/* The count says more items than there are, or fewer. */
+	wire_batch_hdr_encode(b, 4);
+	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, bytes);
+	expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 0);
+	wire_batch_hdr_encode(b, 2);
+	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, bytes);
+	expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 0);
+	/* Count 0 (an empty batch is no frame), reserved header bytes. */
+	wire_st16(b, 0);
+	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, HDR);
+	expect_drop(wire_frame_bytes(HDR), DP_ERR_BAD_BODY, 0);
+	wire_batch_hdr_encode(b, 3);
+	b[3] = 1;
+	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, bytes);
+	expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 0);
+	b[3] = 0;
+	/* The last item's value runs past the body by one byte. */
+	wire_st32(b + bytes - (DP_CLIENT_REQUEST_FIXED_BYTES + 4 + 2) + 24, 3);
+	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, bytes);
+	expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 0);
+	/* The second item is bad, the others good. */
+	bytes = HDR;
+	for (int i = 0; i < 3; i++) {
+		bytes += request_item(b + bytes, i == 1 ? 0 : DP_CLIENT_GET, 4, 0, 0);
+	}
+	raw_frame(DP_FRAME_CLIENT_REQUEST, 0, b, bytes);
+	expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 0);
+	/* A body shorter than the batch header. */
+	raw_frame(DP_FRAME_CLIENT_REPLY, 0, b, HDR - 1);
+	expect_drop(wire_frame_bytes(HDR - 1), DP_ERR_BAD_BODY, 0);
 }
 
 /* Each reason has its own counter and name. */
@@ -478,6 +544,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_append_body, setup),
 		cmocka_unit_test_setup(test_bad_fixed_bodies, setup),
 		cmocka_unit_test_setup(test_bad_client_bodies, setup),
+		cmocka_unit_test_setup(test_bad_client_batches, setup),
 		cmocka_unit_test_setup(test_reasons_named, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,20 +127,19 @@ void node_apply_commit(struct node_control *c, raft_index commit_index)
 	apply_kick(c);
 }
 
-void node_apply_read(struct node_control *c, const struct dp_rx_frame *in, uint64_t rx_ns,
-		     bool stale)
+void node_apply_read(struct node_control *c, const struct dp_endpoints *from,
+		     const struct dp_client_request *req, uint64_t rx_ns, bool stale)
 {
-	const struct dp_client_request *req = &in->request;
 	if (req->key_bytes > DP_CLIENT_KEY_BYTES_MAX) {
-		node_egress_reply(c, &in->addr, req->client_id, req->request_seq, DP_CLIENT_BAD_REQUEST,
-			       NULL, 0, NULL);
+		node_egress_reply(c, from, req->client_id, req->request_seq, DP_CLIENT_BAD_REQUEST,
+				  NULL, 0, NULL);
 		return;
 	}
 	struct node_apply_in r = {.kind = stale ? NODE_APPLY_STALE_GET : NODE_APPLY_READ,
 				  .flags = req->flags, .key_bytes = (uint16_t)req->key_bytes,
 				  .round = c->apply.read_round, .client_id = req->client_id,
 				  .client_seq = req->request_seq, .rx_ns = rx_ns,
-				  .client = in->addr};
+				  .client = *from};
 	memcpy(r.key, req->key, req->key_bytes);
 	apply_push(c, &r);
 	if (stale) {

@@ -52,6 +52,19 @@ struct node_proposal {
 	uint64_t head_before; /* payload ring head before the batch */
 };
 
+/* Replies gathered per client during a round (egress.c): one datagram per
+ * client per round, not one per reply. A frame each, allocated at start
+ * (NODE_REPLY_CLIENTS_MAX x DP_FRAME_BYTES_MAX); a full table or frame
+ * goes out at once, the rest at the end of the round. */
+#define NODE_REPLY_CLIENTS_MAX 64u
+struct node_reply_gather {
+	struct dp_reply_batch batches[NODE_REPLY_CLIENTS_MAX]; /* [0, open_count) open */
+	struct dp_reply_batch *open[NODE_REPLY_CLIENTS_MAX];   /* &batches[i], to send */
+	uint32_t open_count;
+	uint32_t frame_bytes_max; /* the path's frame: a DPDK port's MTU + 14 */
+	uint8_t *bufs;		  /* NODE_REPLY_CLIENTS_MAX x DP_FRAME_BYTES_MAX */
+};
+
 /* Control's end of the log link (log_end.c). */
 struct node_log_end {
 	struct node_log_link *link;
@@ -81,7 +94,7 @@ struct node_counters {
 	uint64_t replies_busy;
 	uint64_t replies_redirect;
 	uint64_t replies_retry;
-	uint64_t reply_send_failed;
+	uint64_t reply_send_failed; /* reply frames the transport refused */
 	uint64_t msgs_sent;
 	uint64_t msgs_send_failed;
 	uint64_t appends_split; /* AppendEntries cut to fit a frame */
@@ -110,6 +123,7 @@ struct node_control {
 	struct node_apply_end apply;
 	struct node_payloads payloads;
 	struct node_proposal proposal;
+	struct node_reply_gather replies;
 	struct node_trace traces[NODE_TRACES_MAX];
 	raft_index hint_saved; /* last commit hint given to the log */
 	uint64_t hint_saved_ns;

@@ -9,6 +9,12 @@
  * last). A from_storage append (a follower below the core's window) is
  * read from the durable log by the log stage first, while control goes on.
  *
+ * Client replies are gathered: every reply control makes in a round for
+ * one client (its address and port) goes into that client's frame, and
+ * the frames leave at the end of the round (node_egress_replies_flush),
+ * one per client - at 1,000 requests in flight, a system call and a
+ * datagram for dozens of replies instead of one each.
+ *
  * Why control seals, not rx/tx: the bytes a frame carries (payload ring,
  * catch-up buffer, the apply stage's reply values) are control's, and they
  * may change as soon as its step ends (a truncation, a release, the next
@@ -56,11 +62,69 @@ uint32_t node_egress_flush(struct node_control *c)
 	return sent;
 }
 
+/* The gathered frames out: UDP, one sendmmsg for them all; DPDK, one
+ * frame at a time into the tx ring, waiting for room (back-pressure). */
+static uint32_t egress_replies_send(struct node_control *c, struct dp_reply_batch *const *b,
+				    uint32_t count)
+{
+	uint32_t sent = 0;
+	if (c->transport->tx_ring == NULL) {
+		sent = dp_transport_send_reply_batches(c->transport, b, count);
+	} else {
+		for (uint32_t i = 0; i < count; i++) {
+			egress_tx_room(c);
+			sent += dp_transport_send_reply_batches(c->transport, b + i, 1);
+		}
+	}
+	/* frames_tx (the transport's sent) counts the datagrams; the status
+	 * JSON has no room for more counters on a 1500-byte DPDK frame. */
+	c->counters.reply_send_failed += count - sent;
+	return sent;
+}
+
+uint32_t node_egress_replies_flush(struct node_control *c)
+{
+	struct node_reply_gather *g = &c->replies;
+	RN_ASSERT(g->open_count <= NODE_REPLY_CLIENTS_MAX);
+	if (g->open_count == 0) {
+		return 0;
+	}
+	uint32_t n = g->open_count;
+	egress_replies_send(c, g->open, n);
+	g->open_count = 0;
+	return n;
+}
+
+/* The open frame of this client, or a new one (the table full: what it
+ * holds goes out first). */
+static struct dp_reply_batch *egress_gather_for(struct node_control *c,
+						const struct dp_endpoints *to)
+{
+	struct node_reply_gather *g = &c->replies;
+	for (uint32_t i = 0; i < g->open_count; i++) {
+		struct dp_reply_batch *b = g->open[i];
+		if (b->client.src_ip == to->src_ip && b->client.src_port == to->src_port) {
+			return b;
+		}
+	}
+	if (g->open_count == NODE_REPLY_CLIENTS_MAX) {
+		node_egress_replies_flush(c);
+	}
+	uint32_t i = g->open_count++;
+	struct dp_reply_batch *b = &g->batches[i];
+	g->open[i] = b;
+	b->client = *to;
+	dp_client_frame_start(&b->frame, DP_FRAME_CLIENT_REPLY,
+			      g->bufs + (size_t)i * DP_FRAME_BYTES_MAX, g->frame_bytes_max);
+	return b;
+}
+
 void node_egress_reply(struct node_control *c, const struct dp_endpoints *to, uint64_t client_id,
 		    uint64_t seq, uint8_t status, const uint8_t *value, uint32_t value_bytes,
 		    const uint64_t *trace_ns)
 {
 	RN_ASSERT(value != NULL || value_bytes == 0);
+	RN_ASSERT(c->replies.bufs != NULL);
 	struct dp_client_reply rep = {.client_id = client_id, .request_seq = seq,
 				      .status = status, .leader_id = c->leader_id,
 				      .value = value, .value_bytes = value_bytes};
@@ -76,12 +140,25 @@ void node_egress_reply(struct node_control *c, const struct dp_endpoints *to, ui
 	case DP_CLIENT_BAD_REQUEST: c->counters.client_bad++; break;
 	default: break;
 	}
-	egress_tx_room(c);
-	if (dp_transport_send_reply(c->transport, to, &rep) == 0) {
-		c->counters.replies_sent++;
-	} else {
+	size_t item_bytes = dp_wire_reply_item_bytes(&rep);
+	if (DP_FRAME_OVERHEAD_BYTES + DP_CLIENT_BATCH_HDR_BYTES + item_bytes >
+	    c->replies.frame_bytes_max) {
+		/* Fits no frame (callers size values to fit one): dropped and
+		 * counted, the client times out. */
 		c->counters.reply_send_failed++;
+		return;
 	}
+	struct dp_reply_batch *b = egress_gather_for(c, to);
+	if (dp_client_frame_add_reply(&b->frame, &rep) != 0) {
+		/* This client's frame is full: it goes now, alone. */
+		RN_ASSERT(b->frame.count > 0);
+		egress_replies_send(c, &b, 1);
+		dp_client_frame_start(&b->frame, DP_FRAME_CLIENT_REPLY, b->frame.buf,
+				      c->replies.frame_bytes_max);
+		int rc = dp_client_frame_add_reply(&b->frame, &rep);
+		RN_ASSERT(rc == 0); /* it fits an empty frame: checked above */
+	}
+	c->counters.replies_sent++;
 }
 
 /* Sends entries [from, from + count) of m as one AppendEntries; payloads[i]

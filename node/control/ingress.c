@@ -10,7 +10,9 @@
  * request at low load, a burst at high load, no timer); the linearizable
  * reads gathered become one ReadIndex round (§6.4). A follower answers a
  * write with REDIRECT naming the leader; every refusal gets a reply (BUSY,
- * RETRY, REDIRECT, BAD_REQUEST), never silence.
+ * RETRY, REDIRECT, BAD_REQUEST), never silence. A client frame carries a
+ * batch (wire version 3): each request in it is taken on its own, as if
+ * it had come alone, so each write becomes its own log entry.
  */
 #include <errno.h>
 #include <string.h>
@@ -135,9 +137,9 @@ static void ingress_receive_raft(struct node_control *c, const struct dp_rx_fram
 
 /* A write for the proposal of this poll: its request body goes into the
  * payload ring (the one copy), the core gets a handle. */
-static void ingress_gather_write(struct node_control *c, const struct dp_rx_frame *in, uint64_t rx_ns)
+static void ingress_gather_write(struct node_control *c, const struct dp_endpoints *from,
+				 const struct dp_client_request *req, uint64_t rx_ns)
 {
-	const struct dp_client_request *req = &in->request;
 	struct node_proposal *p = &c->proposal;
 	if (p->count == c->cfg->batch_entries_max) {
 		node_ingress_propose(c);
@@ -156,8 +158,8 @@ static void ingress_gather_write(struct node_control *c, const struct dp_rx_fram
 	uint64_t offset = node_payloads_alloc(&c->payloads, bytes);
 	if (offset == UINT64_MAX || !node_payloads_room(&c->payloads, 0, p->count + 1)) {
 		c->payloads.head = head; /* undo this one alone, gap included */
-		node_egress_reply(c, &in->addr, req->client_id, req->request_seq, DP_CLIENT_BUSY, NULL,
-			       0, NULL);
+		node_egress_reply(c, from, req->client_id, req->request_seq, DP_CLIENT_BUSY, NULL, 0,
+				  NULL);
 		return;
 	}
 	int written = dp_wire_request_body(req, node_payloads_at(&c->payloads, offset), bytes);
@@ -166,7 +168,7 @@ static void ingress_gather_write(struct node_control *c, const struct dp_rx_fram
 	*s = (struct node_slot){.offset = offset, .bytes = bytes,
 				.type = RAFT_ENTRY_NORMAL, .client_waits = true,
 				.client_flags = req->flags, .client_id = req->client_id,
-				.client_seq = req->request_seq, .client = in->addr};
+				.client_seq = req->request_seq, .client = *from};
 	if (req->flags & DP_CLIENT_FLAG_TRACE) {
 		for (uint32_t t = 0; t < NODE_TRACES_MAX; t++) {
 			if (!c->traces[t].busy) {
@@ -184,9 +186,9 @@ static void ingress_gather_write(struct node_control *c, const struct dp_rx_fram
 	p->count++;
 }
 
-static void ingress_transfer(struct node_control *c, const struct dp_rx_frame *in)
+static void ingress_transfer(struct node_control *c, const struct dp_endpoints *from,
+			     const struct dp_client_request *req)
 {
-	const struct dp_client_request *req = &in->request;
 	uint32_t target = (uint32_t)req->value[0] | (uint32_t)req->value[1] << 8 |
 			  (uint32_t)req->value[2] << 16 | (uint32_t)req->value[3] << 24;
 	struct raft_event ev = {.type = RAFT_EVENT_TRANSFER, .transfer = {.target = target}};
@@ -196,12 +198,13 @@ static void ingress_transfer(struct node_control *c, const struct dp_rx_frame *i
 			 : rc == -RAFT_ERR_NOT_LEADER		 ? DP_CLIENT_REDIRECT
 			 : rc == -RAFT_ERR_TRANSFERRING	 ? DP_CLIENT_RETRY
 							 : DP_CLIENT_BAD_REQUEST;
-	node_egress_reply(c, &in->addr, req->client_id, req->request_seq, status, NULL, 0, NULL);
+	node_egress_reply(c, from, req->client_id, req->request_seq, status, NULL, 0, NULL);
 }
 
-static void ingress_client(struct node_control *c, const struct dp_rx_frame *in, uint64_t rx_ns)
+/* One request of a client frame; `from` is its sender (replies go there). */
+static void ingress_client(struct node_control *c, const struct dp_endpoints *from,
+			   const struct dp_client_request *req, uint64_t rx_ns)
 {
-	const struct dp_client_request *req = &in->request;
 	c->counters.client_requests++;
 	switch (req->op) {
 	case DP_CLIENT_STATUS: {
@@ -209,37 +212,38 @@ static void ingress_client(struct node_control *c, const struct dp_rx_frame *in,
 		int n = node_status_json(c, json, sizeof(json));
 		/* One reply is one frame: a large cluster's full status may not
 		 * fit a 1500-byte MTU; then the essentials, marked truncated. */
-		if (n < 0 || (uint32_t)n + DP_CLIENT_REPLY_FIXED_BYTES > c->frame_body_bytes_max) {
+		if (n < 0 || (uint32_t)n + DP_CLIENT_BATCH_HDR_BYTES + DP_CLIENT_REPLY_FIXED_BYTES >
+				     c->frame_body_bytes_max) {
 			n = node_status_json_brief(c, json, sizeof(json));
 		}
-		node_egress_reply(c, &in->addr, req->client_id, req->request_seq, DP_CLIENT_OK,
-			       (const uint8_t *)json, n > 0 ? (uint32_t)n : 0, NULL);
+		node_egress_reply(c, from, req->client_id, req->request_seq, DP_CLIENT_OK,
+				  (const uint8_t *)json, n > 0 ? (uint32_t)n : 0, NULL);
 		return;
 	}
 	case DP_CLIENT_GET_STALE:
 	case DP_CLIENT_GET:
-		node_apply_read(c, in, rx_ns, req->op == DP_CLIENT_GET_STALE);
+		node_apply_read(c, from, req, rx_ns, req->op == DP_CLIENT_GET_STALE);
 		return;
 	case DP_CLIENT_TRANSFER:
-		ingress_transfer(c, in);
+		ingress_transfer(c, from, req);
 		return;
 	default:
 		break;
 	}
 	if (raft_role(c->raft) != RAFT_LEADER) {
 		raft_node_id leader = raft_leader_id(c->raft);
-		node_egress_reply(c, &in->addr, req->client_id, req->request_seq,
-			       leader != RAFT_NODE_NONE ? DP_CLIENT_REDIRECT : DP_CLIENT_RETRY, NULL, 0,
-			       NULL);
+		node_egress_reply(c, from, req->client_id, req->request_seq,
+				  leader != RAFT_NODE_NONE ? DP_CLIENT_REDIRECT : DP_CLIENT_RETRY, NULL, 0,
+				  NULL);
 		return;
 	}
 	if (req->key_bytes > c->cfg->kv.key_bytes_max || req->value_bytes > c->cfg->kv.value_bytes_max ||
 	    req->expect_bytes > c->cfg->kv.value_bytes_max) {
-		node_egress_reply(c, &in->addr, req->client_id, req->request_seq, DP_CLIENT_BAD_REQUEST,
-			       NULL, 0, NULL);
+		node_egress_reply(c, from, req->client_id, req->request_seq, DP_CLIENT_BAD_REQUEST,
+				  NULL, 0, NULL);
 		return;
 	}
-	ingress_gather_write(c, in, rx_ns);
+	ingress_gather_write(c, from, req, rx_ns);
 }
 
 static void ingress_on_message(struct node_control *c, const struct dp_rx_msg *m)
@@ -249,7 +253,16 @@ static void ingress_on_message(struct node_control *c, const struct dp_rx_msg *m
 		return;
 	}
 	if (in->type == DP_FRAME_CLIENT_REQUEST) {
-		ingress_client(c, in, m->rx_ns);
+		/* Every request of the frame, in order (the decoder checked
+		 * them all; the walk is bounded by the frame's bytes). */
+		uint32_t at = 0;
+		struct dp_client_request req;
+		for (uint32_t i = 0; i < in->batch.count; i++) {
+			if (dp_client_batch_next_request(&in->batch, &at, &req) != 0) {
+				break;
+			}
+			ingress_client(c, &in->addr, &req, m->rx_ns);
+		}
 	} else if (in->type >= 1 && in->type < RAFT_MSG_TYPE_COUNT) {
 		ingress_receive_raft(c, in);
 	}

@@ -37,10 +37,15 @@ uint32_t node_control_stage_events(struct node_control *c);
 /* Contract step 3: a message of the update, sealed; an AppendEntries cut
  * into frames that fit, a from_storage one read from the log first. */
 void node_egress_send(struct node_control *c, const struct raft_message *m);
-/* A reply to a client (every refusal is one too). */
+/* A reply to a client (every refusal is one too), gathered with the
+ * round's other replies to the same client into one frame (its bytes
+ * copied: value may change once this returns). */
 void node_egress_reply(struct node_control *c, const struct dp_endpoints *to,
 		       uint64_t client_id, uint64_t seq, uint8_t status, const uint8_t *value,
 		       uint32_t value_bytes, const uint64_t *trace_ns);
+/* The gathered replies out, one frame per client (UDP: one sendmmsg);
+ * at the end of every round. Returns the frames. */
+uint32_t node_egress_replies_flush(struct node_control *c);
 /* Sends the catch-up append whose log read finished (0 = none). */
 uint32_t node_egress_catchup_poll(struct node_control *c);
 /* rx/tx on control's lcore: the frames of this round out now (0 apart). */
@@ -84,9 +89,10 @@ void node_apply_commit(struct node_control *c, raft_index commit_index);
 /* Contract step 5: the outcome of ReadIndex rounds (§6.4). */
 void node_apply_read_states(struct node_control *c, const struct raft_read_state *rs,
 			    uint32_t count);
-/* A read to wait for this poll's round (or a stale read, served now). */
-void node_apply_read(struct node_control *c, const struct dp_rx_frame *in, uint64_t rx_ns,
-		     bool stale);
+/* A read to wait for this poll's round (or a stale read, served now);
+ * `from` is the client's address (the reply goes there). */
+void node_apply_read(struct node_control *c, const struct dp_endpoints *from,
+		     const struct dp_client_request *req, uint64_t rx_ns, bool stale);
 /* The round failed to start: its reads answered with status. */
 void node_apply_round_failed(struct node_control *c, uint64_t round, uint8_t status);
 /* Sends the replies the apply stage made; returns how many. */

@@ -6,7 +6,8 @@
  * received are stepped or served (ingress); the apply stage's replies and
  * a finished catch-up read go out; the events the log and apply stages
  * caused meanwhile (durable reports, APPLIED) are stepped; a due tick is
- * stepped; with rx/tx on this lcore the round's frames leave now; a few
+ * stepped; the replies gathered for each client leave as one frame per
+ * client; with rx/tx on this lcore the round's frames leave now; a few
  * times a second the status numbers are rebuilt for telemetry.
  */
 #include <errno.h>
@@ -27,11 +28,14 @@ int node_control_init(struct node_control *c, const struct node_config *cfg)
 	c->started_ns = node_now_ns();
 	c->role = RAFT_FOLLOWER;
 	c->catchup_buf = malloc(NODE_CATCHUP_BYTES);
-	if (c->catchup_buf == NULL ||
+	c->replies.bufs = malloc((size_t)NODE_REPLY_CLIENTS_MAX * DP_FRAME_BYTES_MAX);
+	if (c->catchup_buf == NULL || c->replies.bufs == NULL ||
 	    node_payloads_init(&c->payloads, cfg->log_entries_max, cfg->log_payload_bytes_max) != 0) {
 		return -ENOMEM; /* node_control_fini frees what was made */
 	}
 	rn_prefault(c->catchup_buf, NODE_CATCHUP_BYTES);
+	rn_prefault(c->replies.bufs, (size_t)NODE_REPLY_CLIENTS_MAX * DP_FRAME_BYTES_MAX);
+	c->replies.frame_bytes_max = DP_FRAME_BYTES_MAX;
 	return 0;
 }
 
@@ -46,6 +50,10 @@ void node_control_wire(struct node_control *c, const struct node_control_wiring 
 	RN_ASSERT(w->frame_body_bytes_max > 0);
 	c->transport = w->transport;
 	c->frame_body_bytes_max = w->frame_body_bytes_max;
+	/* A reply frame fits the path like any other frame (a DPDK port's
+	 * MTU: 1518 bytes on af_packet; kernel UDP 9014). */
+	c->replies.frame_bytes_max = (uint32_t)rn_min_u64(
+		(uint64_t)w->frame_body_bytes_max + DP_FRAME_OVERHEAD_BYTES, DP_FRAME_BYTES_MAX);
 	c->stop = w->stop;
 	c->status = w->status;
 	c->rxtx = w->rxtx;
@@ -63,6 +71,8 @@ void node_control_fini(struct node_control *c)
 	node_payloads_fini(&c->payloads);
 	free(c->catchup_buf);
 	c->catchup_buf = NULL;
+	free(c->replies.bufs);
+	c->replies.bufs = NULL;
 }
 
 /* A due tick; a stalled process catches up on missed ticks but does not
@@ -110,6 +120,9 @@ uint32_t node_control_poll(void *ctx)
 	work += node_control_stage_events(c);
 	uint64_t now_ns = node_now_ns();
 	work += loop_tick(c, now_ns);
+	/* The round's replies, one frame per client, then (rx/tx here) the
+	 * sealed frames out of the port. */
+	node_egress_replies_flush(c);
 	work += node_egress_flush(c);
 	if (now_ns - c->status_built_ns > LOOP_STATUS_REFRESH_NS) {
 		node_status_refresh(c);

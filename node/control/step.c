@@ -141,11 +141,13 @@ static void control_write(struct node_control *c, const struct raft_entry *entri
  * leave first, flushed now when rx/tx shares the lcore too (§10.2.1: the
  * leader writes in parallel with replicating, never before it). The hard
  * state (step 1) and a truncation (step 2a) were synchronous calls: both
- * are done before any of this. */
+ * are done before any of this. The replies gathered so far leave then too:
+ * a client's answer must not wait behind an inline write. */
 static void control_write_start(struct node_control *c)
 {
 	RN_ASSERT(c->log.link != NULL);
 	if (c->log.link->wait.colocated_poll != NULL) {
+		node_egress_replies_flush(c);
 		node_egress_flush(c);
 	}
 	int rc = node_log_kick(&c->log);

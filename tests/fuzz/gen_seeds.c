@@ -80,6 +80,40 @@ static void gen_raft(const char *dir, const struct dp_wire *w, const struct dp_e
 	}
 }
 
+/* Version 3 client frames: batches of requests and of replies, as frames
+ * and as bare bodies (selector bit 1). */
+static void gen_client_batches(const char *dir, const struct dp_wire *w,
+			       const struct dp_endpoints *a, struct dp_client_request *req,
+			       struct dp_client_reply *rep)
+{
+	struct dp_client_frame f;
+	dp_client_frame_start(&f, DP_FRAME_CLIENT_REQUEST, gen_buf, sizeof(gen_buf));
+	for (uint64_t i = 0; i < 3; i++) {
+		req->request_seq = 10 + i;
+		if (dp_client_frame_add_request(&f, req) != 0) {
+			exit(1);
+		}
+	}
+	size_t n = dp_wire_seal_client_frame(w, a, 2, 2, &f);
+	gen_write(dir, "frame", "client_request_batch", 0, gen_buf, n);
+	gen_write(dir, "client_body", "batch_requests", 2, gen_buf + WIRE_BODY_OFFSET,
+		  f.body_bytes);
+	dp_client_frame_start(&f, DP_FRAME_CLIENT_REPLY, gen_buf, sizeof(gen_buf));
+	rep->trace_count = DP_TRACE_STAGES;
+	for (uint64_t i = 0; i < 2; i++) {
+		rep->request_seq = 10 + i;
+		rep->trace_ns[i] = 1000 + i;
+		if (dp_client_frame_add_reply(&f, rep) != 0) {
+			exit(1);
+		}
+		rep->trace_count = 0;
+	}
+	n = dp_wire_seal_client_frame(w, a, 3, 2, &f);
+	gen_write(dir, "frame", "client_reply_batch", 0, gen_buf, n);
+	gen_write(dir, "client_body", "batch_replies", 3, gen_buf + WIRE_BODY_OFFSET,
+		  f.body_bytes);
+}
+
 static void gen_client(const char *dir, const struct dp_wire *w, const struct dp_endpoints *a)
 {
 	const uint8_t *key = (const uint8_t *)"key:1";
@@ -108,6 +142,7 @@ static void gen_client(const char *dir, const struct dp_wire *w, const struct dp
 	gen_write(dir, "client_body", "request_get", 0, body, wire_request_body_bytes(&req));
 	wire_reply_body_encode(&rep, body);
 	gen_write(dir, "client_body", "reply_ok", 1, body, wire_reply_body_bytes(&rep));
+	gen_client_batches(dir, w, a, &req, &rep);
 }
 
 /* reasm input: records of (from, seq, type, term, msg bytes, offset,
@@ -153,12 +188,15 @@ static void gen_reasm(const char *dir)
 	struct dp_client_request req = {.client_id = 3, .request_seq = 1, .op = DP_CLIENT_PUT,
 					.key = payload, .key_bytes = 5, .value = payload,
 					.value_bytes = 60};
-	n = dp_wire_request_body(&req, body, sizeof(body));
+	/* A client frame's body is a batch: here of one request. */
+	dp_wire_client_batch_hdr(body, 1);
+	n = dp_wire_request_body(&req, body + DP_CLIENT_BATCH_HDR_BYTES,
+				 sizeof(body) - DP_CLIENT_BATCH_HDR_BYTES);
 	if (n <= 0) {
 		exit(1);
 	}
 	gen_reasm_one(dir, "request_in_40_byte_pieces", DP_FRAME_CLIENT_REQUEST, body,
-		      (uint32_t)n, 40);
+		      (uint32_t)n + DP_CLIENT_BATCH_HDR_BYTES, 40);
 }
 
 /* l2_answer input: an ARP request and an ICMP echo request for 10.0.0.2. */

@@ -3,7 +3,8 @@
  * forge - sends hostile frames to a node from a kernel UDP socket, for
  * integration test (e): client requests and consensus messages sealed with
  * a wrong secret, frames of another cluster, random bytes, valid frames cut
- * short or with a flipped bit. Every one must be dropped and counted by the
+ * short or with a flipped bit, and an old client's frame (the right secret
+ * and cluster, wire version 2: dropped as bad_version). Every one must be dropped and counted by the
  * node while it keeps serving; the test reads the node's counters before
  * and after.
  *
@@ -12,6 +13,7 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,9 +106,9 @@ int main(int argc, char **argv)
 	memcpy(wrong, cfg.secret, 32);
 	wrong[0] ^= 0x5a; /* one byte off: still wrong */
 	uint64_t rnd = 0x9e3779b97f4a7c15ull;
-	uint32_t kinds[5] = {0};
+	uint32_t kinds[6] = {0};
 	for (uint32_t i = 0; i < count; i++) {
-		uint32_t kind = i % 5;
+		uint32_t kind = i % 6;
 		int n;
 		switch (kind) {
 		case 0: /* a client write sealed with a wrong secret */
@@ -121,6 +123,12 @@ int main(int argc, char **argv)
 			n = forge_frame(cfg.cluster_id, cfg.secret, node, false, i + 1, buf, sizeof(buf));
 			if (n > 0) {
 				buf[n - 1 - (int)(i % 20)] ^= 0x10;
+			}
+			break;
+		case 5: /* an old client: right secret and cluster, wire version 2 */
+			n = forge_frame(cfg.cluster_id, cfg.secret, node, false, i + 1, buf, sizeof(buf));
+			if (n > 0) {
+				buf[DP_UDP_PAYLOAD_OFFSET + offsetof(struct dp_wire_hdr, version)] = 2;
 			}
 			break;
 		default: /* random bytes, random length */
@@ -141,7 +149,8 @@ int main(int argc, char **argv)
 	}
 	close(f.fd);
 	printf("forge: sent %u frames to node %u: %u wrong-secret requests, %u wrong-secret "
-	       "consensus messages, %u other-cluster, %u bit-flipped, %u random\n",
-	       f.sent, node, kinds[0], kinds[1], kinds[2], kinds[3], kinds[4]);
+	       "consensus messages, %u other-cluster, %u bit-flipped, %u random, %u of wire "
+	       "version 2\n",
+	       f.sent, node, kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], kinds[5]);
 	return f.sent == count ? 0 : 1;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Integration (e): bad input. Frames forged from a kernel socket (wrong
-# secret, another cluster, flipped bits, random bytes) are dropped and
-# counted while the node keeps serving, and none of them is accepted; bad
+# secret, another cluster, flipped bits, random bytes, an old client's
+# wire version 2) are dropped and counted while the node keeps serving,
+# and none of them is accepted; bad
 # client requests get error replies; each class of bad configuration makes
 # raftnode exit 2 with one message naming the line and key. With
 # --rxtx-apart the frames and requests only, every node's rx/tx stage (the
@@ -82,26 +83,29 @@ it_ctl --node 1 put real value >/dev/null || it_fail "put before forging"
 term0=$(it_field 1 .term)
 tag0=$(it_field 1 .drops.bad_tag)
 cluster0=$(it_field 1 .drops.wrong_cluster)
+version0=$(it_field 1 .drops.bad_version)
 drops0=$(it_field 1 '[.drops[]] | add')
-"$IT_BUILD/tests/integration/forge" --node 1 --count 500 || it_fail "forge"
+"$IT_BUILD/tests/integration/forge" --node 1 --count 600 || it_fail "forge"
 # The counters are read once they show the frames (however long node 1
 # takes on this machine); the 30 s only bound a hang.
 end=$((SECONDS + 30))
 while :; do
 	tag1=$(it_field 1 .drops.bad_tag)
 	cluster1=$(it_field 1 .drops.wrong_cluster)
+	version1=$(it_field 1 .drops.bad_version)
 	drops1=$(it_field 1 '[.drops[]] | add')
 	[ $((tag1 - tag0)) -ge 200 ] && [ $((cluster1 - cluster0)) -ge 100 ] &&
-		[ $((drops1 - drops0)) -ge 450 ] && break
+		[ $((version1 - version0)) -ge 100 ] && [ $((drops1 - drops0)) -ge 550 ] && break
 	[ $SECONDS -lt $end ] || break
 	sleep 0.2
 done
-it_log "node 1 drops: bad_tag $tag0 -> $tag1, wrong_cluster $cluster0 -> $cluster1, all reasons $drops0 -> $drops1"
-# 500 frames: 100 each of wrong-secret request, wrong-secret consensus
-# message, other cluster, flipped bit, random bytes.
+it_log "node 1 drops: bad_tag $tag0 -> $tag1, wrong_cluster $cluster0 -> $cluster1, bad_version $version0 -> $version1, all reasons $drops0 -> $drops1"
+# 600 frames: 100 each of wrong-secret request, wrong-secret consensus
+# message, other cluster, flipped bit, random bytes, wire version 2.
 [ $((tag1 - tag0)) -ge 200 ] || it_fail "bad_tag rose by $((tag1 - tag0)), expected >= 200"
 [ $((cluster1 - cluster0)) -ge 100 ] || it_fail "wrong_cluster rose by $((cluster1 - cluster0)), expected >= 100"
-[ $((drops1 - drops0)) -ge 450 ] || it_fail "drops rose by $((drops1 - drops0)) for 500 forged frames"
+[ $((version1 - version0)) -ge 100 ] || it_fail "bad_version rose by $((version1 - version0)), expected >= 100"
+[ $((drops1 - drops0)) -ge 550 ] || it_fail "drops rose by $((drops1 - drops0)) for 600 forged frames"
 [ "$(it_field 1 .term)" = "$term0" ] || it_fail "a forged message changed node 1's term"
 if it_ctl --node 1 get forged >/dev/null 2>&1; then it_fail "a forged write was applied"; fi
 it_ctl --node 1 put after forged-frames >/dev/null || it_fail "node 1 stopped serving"
@@ -126,4 +130,4 @@ configs_said=""
 [ "$configs" -eq 0 ] || configs_said="; $configs bad-config classes exit 2"
 bad=$(it_field "$leader" .counters.bad_requests)
 [ "${bad:-0}" -ge 2 ] || it_fail "bad_requests counter is $bad"
-it_pass "500 forged frames dropped and counted (bad_tag +$((tag1 - tag0)), wrong_cluster +$((cluster1 - cluster0))), none accepted, node serving; bad requests answered BAD_REQUEST${configs_said}"
+it_pass "600 forged frames dropped and counted (bad_tag +$((tag1 - tag0)), wrong_cluster +$((cluster1 - cluster0)), bad_version +$((version1 - version0))), none accepted, node serving; bad requests answered BAD_REQUEST${configs_said}"

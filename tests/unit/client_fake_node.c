@@ -107,15 +107,40 @@ static void fake_kv(struct fake_node *f, const struct dp_client_request *r,
 	}
 }
 
+/* Sends one frame of replies to `to`. */
+static void fake_send_frame(struct fake_node *f, const struct dp_wire *w,
+			    const struct dp_client_frame *frame, const struct sockaddr_in *to)
+{
+	struct dp_endpoints addr = {.src_port = f->port, .dst_port = ntohs(to->sin_port)};
+	size_t n = dp_wire_seal_client_frame(w, &addr, ++f->msg_seq, 0, frame);
+	if (f->mode == FAKE_OLD_VERSION) {
+		frame->buf[DP_UDP_PAYLOAD_OFFSET + offsetof(struct dp_wire_hdr, version)] = 2;
+	}
+	(void)sendto(f->fd, frame->buf + DP_UDP_PAYLOAD_OFFSET, n - DP_UDP_PAYLOAD_OFFSET, 0,
+		     (const struct sockaddr *)to, sizeof(*to));
+}
+
+/* A reply: into this datagram's reply frame (sent after its last request),
+ * or at once, alone, when sealed with another secret (w != &f->wire). */
 static void fake_send(struct fake_node *f, const struct dp_wire *w,
 		      const struct dp_client_reply *rep, const struct sockaddr_in *to)
 {
-	struct dp_endpoints addr = {.src_port = f->port, .dst_port = ntohs(to->sin_port)};
-	int n = dp_wire_encode_reply(w, &addr, ++f->msg_seq, 0, rep, f->out, sizeof(f->out));
-	if (n > (int)DP_UDP_PAYLOAD_OFFSET) {
-		(void)sendto(f->fd, f->out + DP_UDP_PAYLOAD_OFFSET,
-			     (size_t)n - DP_UDP_PAYLOAD_OFFSET, 0, (const struct sockaddr *)to,
-			     sizeof(*to));
+	if (w != &f->wire) {
+		uint8_t out[DP_FRAME_BYTES_MAX];
+		struct dp_client_frame one;
+		dp_client_frame_start(&one, DP_FRAME_CLIENT_REPLY, out, sizeof(out));
+		if (dp_client_frame_add_reply(&one, rep) == 0) {
+			fake_send_frame(f, w, &one, to);
+		}
+		return;
+	}
+	if (dp_client_frame_add_reply(&f->reply, rep) != 0 && f->reply.count > 0) {
+		fake_send_frame(f, &f->wire, &f->reply, to); /* full: this one goes now */
+		pthread_mutex_lock(&f->mu);
+		f->datagrams_tx++;
+		pthread_mutex_unlock(&f->mu);
+		dp_client_frame_start(&f->reply, DP_FRAME_CLIENT_REPLY, f->out, sizeof(f->out));
+		(void)dp_client_frame_add_reply(&f->reply, rep);
 	}
 }
 
@@ -182,9 +207,27 @@ static void *fake_main(void *arg)
 		ssize_t n = recvfrom(f->fd, f->buf, sizeof(f->buf), 0, (struct sockaddr *)&from,
 				     &from_bytes);
 		struct dp_rx_frame rx;
-		if (n > 0 && dp_wire_decode_udp(&f->wire, f->buf, (size_t)n, NULL, 0, &rx) == 0 &&
-		    rx.type == DP_FRAME_CLIENT_REQUEST) {
-			fake_on_request(f, &rx.request, &from);
+		if (n <= 0 || dp_wire_decode_udp(&f->wire, f->buf, (size_t)n, NULL, 0, &rx) != 0 ||
+		    rx.type != DP_FRAME_CLIENT_REQUEST) {
+			continue;
+		}
+		pthread_mutex_lock(&f->mu);
+		f->datagrams_rx++;
+		f->batch_max = rx.batch.count > f->batch_max ? rx.batch.count : f->batch_max;
+		pthread_mutex_unlock(&f->mu);
+		dp_client_frame_start(&f->reply, DP_FRAME_CLIENT_REPLY, f->out, sizeof(f->out));
+		uint32_t at = 0;
+		struct dp_client_request req;
+		for (uint32_t i = 0; i < rx.batch.count; i++) {
+			if (dp_client_batch_next_request(&rx.batch, &at, &req) == 0) {
+				fake_on_request(f, &req, &from);
+			}
+		}
+		if (f->reply.count > 0) {
+			fake_send_frame(f, &f->wire, &f->reply, &from);
+			pthread_mutex_lock(&f->mu);
+			f->datagrams_tx++;
+			pthread_mutex_unlock(&f->mu);
 		}
 	}
 	return NULL;
@@ -221,6 +264,15 @@ void fake_node_stop(struct fake_node *f)
 	dp_wire_fini(&f->wire);
 	dp_wire_fini(&f->bad_wire);
 	pthread_mutex_destroy(&f->mu);
+}
+
+void fake_node_datagrams(struct fake_node *f, uint32_t *rx, uint32_t *tx, uint32_t *batch_max)
+{
+	pthread_mutex_lock(&f->mu);
+	*rx = f->datagrams_rx;
+	*tx = f->datagrams_tx;
+	*batch_max = f->batch_max;
+	pthread_mutex_unlock(&f->mu);
 }
 
 uint32_t fake_node_requests(struct fake_node *f)

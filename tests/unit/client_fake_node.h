@@ -5,7 +5,9 @@
  * requests with the real wire codec and answers with sealed replies,
  * following one behaviour (a tiny key-value store, always redirect, retry
  * or drop the first request, a wrongly sealed reply first, silence). It
- * records every request it decoded so tests can check what was sent.
+ * records every request it decoded so tests can check what was sent. Like
+ * a node, it answers all the requests of one datagram (a batch) in one
+ * reply datagram, and counts datagrams both ways.
  */
 #ifndef RN_CLIENT_FAKE_NODE_H
 #define RN_CLIENT_FAKE_NODE_H
@@ -30,6 +32,7 @@ enum fake_mode {
 	FAKE_DROP_FIRST = 4,	 /* ignore the first request, then FAKE_KV */
 	FAKE_BAD_SECRET_FIRST = 5, /* a reply sealed with another secret first */
 	FAKE_SILENT = 6,	 /* never answer */
+	FAKE_OLD_VERSION = 7,	 /* answer as FAKE_KV, in frames of wire version 2 */
 };
 
 struct fake_request {
@@ -61,6 +64,10 @@ struct fake_node {
 	pthread_mutex_t mu; /* guards the log: the test thread reads it */
 	struct fake_request log[FAKE_LOG_MAX];
 	uint32_t requests_count;
+	uint32_t datagrams_rx; /* request datagrams decoded */
+	uint32_t datagrams_tx; /* reply datagrams sent (sealed right) */
+	uint32_t batch_max;    /* most requests seen in one datagram */
+	struct dp_client_frame reply; /* this datagram's replies */
 	struct fake_entry kv[FAKE_KEYS_MAX];
 	uint8_t buf[DP_FRAME_BYTES_MAX];
 	uint8_t out[DP_FRAME_BYTES_MAX];
@@ -72,6 +79,8 @@ extern const uint8_t fake_secret[32];
 void fake_node_start(struct fake_node *f, uint32_t id, int mode);
 void fake_node_stop(struct fake_node *f);
 uint32_t fake_node_requests(struct fake_node *f);
+/* Datagrams received (requests) and sent (replies), most requests in one. */
+void fake_node_datagrams(struct fake_node *f, uint32_t *rx, uint32_t *tx, uint32_t *batch_max);
 struct fake_request fake_node_request(struct fake_node *f, uint32_t i);
 /* A client configuration naming these nodes, with the test secret. */
 void fake_client_config(struct rn_client_config *cfg, struct fake_node *const *nodes,

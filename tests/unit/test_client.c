@@ -7,8 +7,11 @@
  * matched to requests, REDIRECT followed, RETRY backed off, a lost request
  * retransmitted with the SAME sequence number (what makes it exactly-once
  * on the node), a reply sealed with another secret dropped and counted, the
- * deadline kept, and the async table (100 requests in flight, E_FULL at
- * inflight_max). Configuration loading: test_client_config.c.
+ * deadline kept, the async table (100 requests in flight, E_FULL at
+ * inflight_max), and batching: the requests queued before a poll leave in
+ * one datagram per node (counted by the fake nodes), their replies come
+ * back many per datagram, a retransmit is packed with the others.
+ * Configuration loading: test_client_config.c.
  * Method: each fake node (client_fake_node.c) is a thread with a UDP socket
  * on 127.0.0.1 that decodes requests with the real wire codec and answers
  * with sealed replies by a script, recording what it received.
@@ -39,6 +42,8 @@ static struct rn_client *open_client(struct fake_node *const *nodes, uint32_t co
 		cfg.timeout_ms = cfg_out->timeout_ms != 0 ? cfg_out->timeout_ms : cfg.timeout_ms;
 		cfg.deadline_ms = cfg_out->deadline_ms != 0 ? cfg_out->deadline_ms : cfg.deadline_ms;
 		cfg.inflight_max = cfg_out->inflight_max;
+		cfg.frame_bytes_max = cfg_out->frame_bytes_max != 0 ? cfg_out->frame_bytes_max
+								    : cfg.frame_bytes_max;
 	}
 	struct rn_client *c = NULL;
 	assert_int_equal(rn_client_open(&cfg, &c), 0);
@@ -247,6 +252,28 @@ static void test_timeout_within_deadline(void **state)
 	fake_node_stop(&f);
 }
 
+/* A node of another wire version: its frames are dropped and counted as
+ * such (what raftctl names after the timeout), never taken as replies. */
+static void test_other_wire_version_counted(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_OLD_VERSION);
+	struct fake_node *nodes[] = {&f};
+	struct rn_client_config want = {.timeout_ms = 50, .deadline_ms = 200};
+	struct rn_client *c = open_client(nodes, 1, &want);
+	struct rn_client_result res;
+	assert_int_equal(rn_client_put(c, "k", 1, "v", 1, &res), -RN_CLIENT_E_TIMEOUT);
+	struct rn_client_counters k;
+	rn_client_get_counters(c, &k);
+	assert_true(k.rx_bad_version >= 1);
+	assert_int_equal(k.rx_bad_version, k.rx_dropped);
+	assert_int_equal(k.replies, 0);
+	assert_int_equal(k.frames_received, 0);
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
 struct async_seen {
 	uint32_t completions[100];
 	uint32_t ok_count;
@@ -350,6 +377,107 @@ static void test_async_full(void **state)
 	fake_node_stop(&f);
 }
 
+/* Submits count PUTs of key<i> to the client's current target. */
+static void submit_puts(struct rn_client *c, uint32_t first, uint32_t count)
+{
+	for (uint32_t i = first; i < first + count; i++) {
+		char key[16];
+		int key_bytes = snprintf(key, sizeof(key), "key%u", i);
+		struct rn_client_request req = {.op = DP_CLIENT_PUT, .key = key,
+						.key_bytes = (uint32_t)key_bytes, .value = "v",
+						.value_bytes = 1, .user = i};
+		assert_int_equal(rn_client_submit(c, &req), 0);
+	}
+}
+
+static uint32_t poll_until(struct rn_client *c, uint32_t want, struct async_seen *seen)
+{
+	uint32_t done = 0;
+	uint64_t give_up_ns = fake_now_ns() + 5000 * MS_NS;
+	while (done < want && fake_now_ns() < give_up_ns) {
+		int n = rn_client_poll(c, 10000, async_on_reply, seen);
+		assert_true(n >= 0);
+		done += (uint32_t)n;
+	}
+	return done;
+}
+
+/* 100 requests queued before one poll leave in as few datagrams as fit
+ * (a jumbo frame holds them all; a 1514-byte one about 35), and the node's
+ * replies come back as few datagrams: the counts on both ends say so. */
+static void test_batched_one_datagram(void **state)
+{
+	(void)state;
+	static const uint32_t frame_sizes[] = {DP_FRAME_BYTES_MAX, 0 /* the default, 1514 */};
+	for (uint32_t k = 0; k < 2; k++) {
+		struct fake_node f;
+		fake_node_start(&f, 1, FAKE_KV);
+		struct fake_node *nodes[] = {&f};
+		struct rn_client_config want = {.frame_bytes_max = frame_sizes[k]};
+		struct rn_client *c = open_client(nodes, 1, &want);
+		struct async_seen seen = {0};
+		submit_puts(c, 0, 100);
+		assert_int_equal(poll_until(c, 100, &seen), 100);
+		assert_int_equal(seen.ok_count, 100);
+		uint32_t rx, tx, batch_max;
+		fake_node_datagrams(&f, &rx, &tx, &batch_max);
+		struct rn_client_counters cc;
+		rn_client_get_counters(c, &cc);
+		/* Each request is 32 + 4..5 (key) + 1 bytes: the 1,404 body
+		 * bytes of a 1514-byte frame hold 37, then 36, then the last
+		 * 27; a jumbo frame all 100. */
+		uint32_t expect = k == 0 ? 1 : 3;
+		assert_int_equal(cc.sent, 100);
+		assert_int_equal(cc.frames_sent, expect);
+		assert_int_equal(rx, expect);
+		assert_int_equal(batch_max, k == 0 ? 100 : 37);
+		assert_int_equal(tx, expect); /* the fake answers a datagram with one */
+		assert_int_equal(cc.frames_received, expect);
+		assert_int_equal(cc.replies, 100);
+		rn_client_close(c);
+		fake_node_stop(&f);
+	}
+}
+
+/* Requests for two nodes queued before one poll: one datagram per node,
+ * both from one sendmmsg; a retransmit (the first request dropped) goes
+ * out packed with what else is due, under its own sequence number. */
+static void test_batched_per_node_and_retransmit(void **state)
+{
+	(void)state;
+	struct fake_node f1, f2;
+	fake_node_start(&f1, 1, FAKE_KV);
+	fake_node_start(&f2, 2, FAKE_DROP_FIRST);
+	struct fake_node *nodes[] = {&f1, &f2};
+	struct rn_client_config want = {.timeout_ms = 50, .frame_bytes_max = DP_FRAME_BYTES_MAX};
+	struct rn_client *c = open_client(nodes, 2, &want);
+	struct async_seen seen = {0};
+	assert_int_equal(rn_client_set_target(c, 1), 0);
+	submit_puts(c, 0, 10);
+	assert_int_equal(rn_client_set_target(c, 2), 0);
+	submit_puts(c, 10, 10);
+	assert_int_equal(poll_until(c, 20, &seen), 20);
+	assert_int_equal(seen.ok_count, 20);
+	uint32_t rx1, tx1, max1, rx2, tx2, max2;
+	fake_node_datagrams(&f1, &rx1, &tx1, &max1);
+	fake_node_datagrams(&f2, &rx2, &tx2, &max2);
+	assert_int_equal(rx1, 1);
+	assert_int_equal(max1, 10);
+	/* Node 2 dropped the first request of its batch and answered the
+	 * other 9; the lost one came back alone, same sequence number. */
+	assert_int_equal(rx2, 2);
+	assert_int_equal(max2, 10);
+	assert_int_equal(fake_node_requests(&f2), 11);
+	assert_true(fake_node_request(&f2, 0).seq == fake_node_request(&f2, 10).seq);
+	struct rn_client_counters cc;
+	rn_client_get_counters(c, &cc);
+	assert_int_equal(cc.retransmits, 1);
+	assert_int_equal(cc.frames_sent, 3);
+	rn_client_close(c);
+	fake_node_stop(&f1);
+	fake_node_stop(&f2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,8 +488,11 @@ int main(void)
 		cmocka_unit_test(test_dropped_retransmitted_same_seq),
 		cmocka_unit_test(test_bad_secret_reply_dropped),
 		cmocka_unit_test(test_timeout_within_deadline),
+		cmocka_unit_test(test_other_wire_version_counted),
 		cmocka_unit_test(test_async_100),
 		cmocka_unit_test(test_async_full),
+		cmocka_unit_test(test_batched_one_datagram),
+		cmocka_unit_test(test_batched_per_node_and_retransmit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
