@@ -44,6 +44,9 @@ Needs fio (scripts/setup.sh).
   --duration S  seconds per run (default 5)
   --repeat N    repetitions (default 3)
   --dir PATH    scratch directory on the disk to measure (default /var/tmp)
+  --pairs P     engine pairs for the uring-vs-pwrite targets (default 8): the
+                default variant on each engine, 1 s runs back to back (ABBA),
+                at 1 writer and at 1,024; the median of the pairs' ratios
   --quick       only the default variants and the old default (fsync, buffered)
 USAGE
 }
@@ -52,6 +55,7 @@ duration=5
 repeat=3
 base=/var/tmp
 quick=0
+pairs=8
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
@@ -59,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--repeat) shift; repeat=${1:?--repeat needs a count} ;;
 	--dir) shift; base=${1:?--dir needs a path} ;;
 	--quick) quick=1 ;;
+	--pairs) shift; pairs=${1:?--pairs needs a count} ;;
 	*) echo "bench-storage.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -83,8 +88,10 @@ else
 	echo "bench-storage: perf cannot count $tracepoint here: io-wq column shows '-'"
 fi
 
-# Variants: name engine durability write [async]. The first of each
-# engine's list is the library's default (store_config_default).
+# Variants: engine:durability:write[:async]. The first two are the
+# library's default (store_config_default) on each engine. Each uring row
+# runs right next to its pwrite twin, in the opposite order every other
+# repetition, so a pair compares the same minute of the disk.
 if [ "$quick" = 1 ]; then
 	variants=(
 		"uring:dsync:direct" "pwrite:dsync:direct"
@@ -92,10 +99,11 @@ if [ "$quick" = 1 ]; then
 	)
 else
 	variants=(
-		"uring:dsync:direct" "uring:fsync:direct" "uring:dsync:buffered"
-		"uring:fsync:buffered" "uring:dsync:direct:async" "uring:fsync:buffered:async"
-		"pwrite:dsync:direct" "pwrite:fsync:direct" "pwrite:dsync:buffered"
-		"pwrite:fsync:buffered"
+		"uring:dsync:direct" "pwrite:dsync:direct"
+		"uring:fsync:direct" "pwrite:fsync:direct"
+		"uring:dsync:buffered" "pwrite:dsync:buffered"
+		"uring:fsync:buffered" "pwrite:fsync:buffered"
+		"uring:dsync:direct:async" "uring:fsync:buffered:async"
 	)
 fi
 
@@ -138,17 +146,42 @@ for rep in $(seq 1 "$repeat"); do
 	rm -f "$scratch/falloc.dat"
 	fiojson "$r/fio-falloc" falloc --filename=falloc.dat --fallocate=native --size=64m --bs=4k \
 		--rw=write --ioengine=psync --sync=dsync
-	for v in "${variants[@]}"; do
+	order=("${variants[@]}")
+	if [ $((rep % 2)) = 0 ]; then # pwrite first in each pair
+		order=()
+		for ((i = 0; i < ${#variants[@]}; i += 2)); do
+			[ $((i + 1)) -lt ${#variants[@]} ] && order+=("${variants[i + 1]}")
+			order+=("${variants[i]}")
+		done
+	fi
+	for v in "${order[@]}"; do
 		sb "$r/w1-$v" "$v" 4064 1 --baseline dsync
 	done
-	for v in "${variants[@]}"; do
+	for v in "${order[@]}"; do
 		sb "$r/w1024-$v" "$v" 64 1024
 	done
 done
 
-python3 - "$results" "$repeat" "${variants[@]}" <<'PY'
+# uring against pwrite, each in its default variant: short runs back to
+# back, the order flipped every pair, so that a pair shares the disk's
+# minute (its speed drifts by 50x on this shared machine).
+echo "bench-storage: $pairs uring/pwrite pairs at 1 and 1024 writers"
+mkdir -p "$results/pairs"
+for i in $(seq 1 "$pairs"); do
+	first=${variants[0]} second=${variants[1]}
+	[ $((i % 2)) = 0 ] && first=${variants[1]} second=${variants[0]}
+	for w in 1 1024; do
+		bytes=64
+		[ "$w" = 1 ] && bytes=4064
+		for v in "$first" "$second"; do
+			duration=1 sb "$results/pairs/$i-w$w-${v%%:*}" "$v" "$bytes" "$w"
+		done
+	done
+done
+
+python3 - "$results" "$repeat" "$pairs" "${variants[@]}" <<'PY'
 import json, os, statistics, sys
-results, repeat, variants = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+results, repeat, npairs, variants = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 def load(rep, key):
     with open(os.path.join(results, str(rep), key)) as f:
         return json.load(f)
@@ -236,7 +269,7 @@ show(f"medians of {repeat} repetition(s) (ratios: median of the per-repetition r
 M = dict(medians)
 def ratio_med(a, b, f):
     return med([dict(rows)[a][f] / dict(rows)[b][f] for rows in per_rep])
-du, dp = variants[0], next(v for v in variants if v.startswith("pwrite"))
+du, dp = variants[0], variants[1]
 print("targets (issue 15), medians; defaults: uring " + du + ", pwrite " + dp)
 def verdict(ok):
     return "MET" if ok else "NOT MET"
@@ -245,10 +278,26 @@ for v in (du, dp):
     print(f"  1 writer  {v:22} p50 / floor p50 (interleaved) = {m['rb']:.2f} "
           f"(<= 1.10: {verdict(m['rb'] <= 1.10)}); reference: / fio-dsync = {m['ratio']:.2f}, "
           f"/ fio-direct = {m['ratio_d']:.2f}")
-r = ratio_med(f"w1-{du}", f"w1-{dp}", "p50")
-print(f"  1 writer  uring p50 / pwrite p50 = {r:.2f} (<= 1.00: {verdict(r <= 1.0)})")
-r = ratio_med(f"w1024-{du}", f"w1024-{dp}", "eps")
-print(f"  1024 writers uring entries/s / pwrite = {r:.2f} (>= 1.00: {verdict(r >= 1.0)})")
+def pair_ratios(w, field):
+    out = []
+    for i in range(1, npairs + 1):
+        a = json.load(open(os.path.join(results, "pairs", f"{i}-w{w}-uring")))
+        b = json.load(open(os.path.join(results, "pairs", f"{i}-w{w}-pwrite")))
+        out.append(a[field] / b[field])
+    return out
+def spread(xs):
+    xs = sorted(xs)
+    return f"pairs: min {xs[0]:.2f}, median {statistics.median(xs):.2f}, max {xs[-1]:.2f}"
+r = pair_ratios(1, "latency_us_p50")
+m = statistics.median(r)
+print(f"  1 writer  uring p50 / pwrite p50 = {m:.2f} (<= 1.00: {verdict(m <= 1.0)}); "
+      f"{npairs} {spread(r)}")
+rr = M[f"w1-{du}"]["rb"] / M[f"w1-{dp}"]["rb"]
+print(f"            (each over its interleaved floor: {rr:.2f})")
+r = pair_ratios(1024, "entries_per_s")
+m = statistics.median(r)
+print(f"  1024 writers uring entries/s / pwrite = {m:.2f} (>= 1.00: {verdict(m >= 1.0)}); "
+      f"{npairs} {spread(r)}")
 old = "uring:fsync:buffered"
 if f"w1-{old}" in M:
     r = ratio_med(f"w1-{du}", f"w1-{old}", "p50")
