@@ -155,10 +155,12 @@ static void test_ring_flags_reported(void **state)
 	struct store_log *log = su_open(&cfg);
 	struct store_stats st;
 	store_stats(log, &st);
-	printf("ring setup flags 0x%x:%s%s; %u registered file slots; %u fixed buffers\n",
+	printf("ring setup flags 0x%x:%s%s; %u registered file slots; %u fixed buffers; "
+	       "%s writes\n",
 	       st.uring_setup_flags, st.uring_setup_flags & 0x1000u ? " SINGLE_ISSUER" : "",
 	       st.uring_setup_flags & 0x2000u ? " DEFER_TASKRUN" : " (fallback)",
-	       st.uring_fixed_files, st.uring_fixed_buffers);
+	       st.uring_fixed_files, st.uring_fixed_buffers,
+	       st.direct_writes ? "O_DIRECT" : "buffered");
 	/* Whatever the ring got, the log works on it. */
 	su_append(log, 1, 100, 1, 300, 9);
 	su_verify(log, 1, 100, 1, 300);
