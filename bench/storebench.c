@@ -9,14 +9,24 @@
  * per sync), as text or --json. One thread, one log: what one log lcore
  * does. A benchmark, not a test: compare engines in the same run
  * (scripts/bench-storage.sh).
+ *
+ * --baseline dsync|direct (one closed-loop writer): the floor measured in
+ * the same process, interleaved with the log in slices of BASELINE_SLICE
+ * writes: plain 4 KiB-block pwritev2(RWF_DSYNC) writes (as fio --sync=dsync
+ * does; direct: through an O_DIRECT fd) into a pre-written file beside the
+ * log. On a shared disk whose speed changes by 50x within seconds, only
+ * slices that close together compare; the ratio of the two p50s is the
+ * figure (fio in another run is only a reference).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,9 +41,17 @@ static double hist_percentile_us(const struct bench_hist *h, double q)
 	return (double)bench_hist_percentile(h, q) / 1000.0;
 }
 
+enum baseline { BASELINE_OFF = 0, BASELINE_DSYNC, BASELINE_DIRECT };
+#define BASELINE_SLICE 50u		/* writes of one side before the other's turn */
+#define BASELINE_FILE_BYTES (16u << 20) /* pre-written, overwritten round and round */
+#define BASELINE_BLOCK_BYTES 4096u
+
 struct opts {
 	enum store_engine_kind engine;
 	enum store_durability durability;
+	enum store_write_mode write_mode;
+	bool uring_async;
+	enum baseline baseline;
 	uint32_t entry_bytes;
 	uint32_t writers;
 	uint64_t rate_per_s; /* 0 = closed loop */
@@ -59,6 +77,16 @@ struct bench {
 	uint64_t done_count; /* durable before end_ns */
 	uint64_t done_bytes;
 	struct bench_hist hist;
+	/* --baseline: the plain writes' file, buffer, latencies, and the time
+	 * spent on them (not the log's). */
+	int base_fd;
+	void *base_buf;
+	uint64_t base_bytes; /* per write: the log's record, in whole blocks */
+	uint64_t base_offset;
+	uint64_t base_ns;
+	uint64_t base_count;
+	uint64_t slice_done; /* log completions since the last baseline slice */
+	struct bench_hist base_hist;
 };
 
 static uint64_t now_ns(void)
@@ -78,6 +106,7 @@ static void on_durable(void *user, raft_index index, raft_term term)
 			uint64_t lat = t - b->sent_ns[i % b->ring_count];
 			bench_hist_record(&b->hist, lat);
 			b->done_count++;
+			b->slice_done++;
 			b->done_bytes += b->o.entry_bytes;
 		}
 		if (b->o.rate_per_s == 0) {
@@ -106,10 +135,78 @@ static int bench_append(struct bench *b, uint32_t n, uint64_t t_ns)
 	return 0;
 }
 
+/* Opens and pre-writes the baseline's file (before the clock starts). */
+static int baseline_open(struct bench *b)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/baseline.dat", b->o.dir);
+	uint64_t rec = store_record_bytes(b->o.entry_bytes);
+	b->base_bytes = (rec + BASELINE_BLOCK_BYTES - 1) / BASELINE_BLOCK_BYTES * BASELINE_BLOCK_BYTES;
+	if (posix_memalign(&b->base_buf, BASELINE_BLOCK_BYTES, BASELINE_FILE_BYTES / 16) != 0 ||
+	    b->base_bytes > BASELINE_FILE_BYTES / 16) {
+		fprintf(stderr, "storebench: --baseline: entries too large (or out of memory)\n");
+		return -1;
+	}
+	memset(b->base_buf, 0, BASELINE_FILE_BYTES / 16);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	for (uint64_t off = 0; fd >= 0 && off < BASELINE_FILE_BYTES; off += BASELINE_FILE_BYTES / 16) {
+		if (pwrite(fd, b->base_buf, BASELINE_FILE_BYTES / 16, (off_t)off) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0 || fsync(fd) != 0) {
+		fprintf(stderr, "storebench: --baseline: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (b->o.baseline == BASELINE_DIRECT) {
+		close(fd);
+		fd = open(path, O_RDWR | O_CLOEXEC | O_DIRECT);
+		if (fd < 0) {
+			fprintf(stderr, "storebench: --baseline direct: %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+	}
+	memset(b->base_buf, 0x5a, b->base_bytes);
+	b->base_fd = fd;
+	return 0;
+}
+
+/* One slice of plain durable writes, each timed. */
+static int baseline_slice(struct bench *b)
+{
+	uint64_t t0 = now_ns();
+	for (uint32_t i = 0; i < BASELINE_SLICE; i++) {
+		struct iovec iov = {.iov_base = b->base_buf, .iov_len = b->base_bytes};
+		uint64_t t = now_ns();
+		if (pwritev2(b->base_fd, &iov, 1, (off_t)b->base_offset, RWF_DSYNC) !=
+		    (ssize_t)b->base_bytes) {
+			fprintf(stderr, "storebench: --baseline write: %s\n", strerror(errno));
+			return -1;
+		}
+		bench_hist_record(&b->base_hist, now_ns() - t);
+		b->base_count++;
+		b->base_offset = (b->base_offset + b->base_bytes) % (BASELINE_FILE_BYTES - b->base_bytes);
+		b->base_offset -= b->base_offset % BASELINE_BLOCK_BYTES;
+	}
+	b->base_ns += now_ns() - t0;
+	return 0;
+}
+
 static int bench_closed_loop(struct bench *b)
 {
 	b->pending_writers = b->o.writers;
 	while (now_ns() < b->end_ns) {
+		/* --baseline: the log is idle here (its one entry durable, the
+		 * next not appended): the plain writes take their turn. */
+		if (b->o.baseline != BASELINE_OFF && b->pending_writers > 0 &&
+		    b->slice_done >= BASELINE_SLICE) {
+			if (baseline_slice(b) != 0) {
+				return -EIO;
+			}
+			b->slice_done = 0;
+		}
 		if (b->pending_writers > 0) {
 			int rc = bench_append(b, b->pending_writers, now_ns());
 			if (rc == 0) {
@@ -179,7 +276,14 @@ static void usage(FILE *out)
 		"Appends entries to a fresh durable log and reports durable entries/s, MiB/s,\n"
 		"append-to-durable latency percentiles and the mean group size.\n"
 		"  --engine uring|pwrite        I/O engine (default uring)\n"
-		"  --durability fsync|dsync|none  (default fsync; none is benchmarks-only)\n"
+		"  --durability fsync|dsync|none  (default: the library's; none is benchmarks-only)\n"
+		"  --write buffered|direct      page cache or O_DIRECT (default: the library's)\n"
+		"  --uring-async                IOSQE_ASYNC on the group's SQEs (an io-wq hop\n"
+		"                               every write: to measure what it costs)\n"
+		"  --baseline dsync|direct      (1 closed-loop writer) plain 4 KiB-block\n"
+		"                               RWF_DSYNC writes (direct: O_DIRECT) into a\n"
+		"                               pre-written file, interleaved with the log in\n"
+		"                               slices of 50: p50/p99 and the log's ratio\n"
 		"  --entry-bytes N              payload bytes per entry (default 64)\n"
 		"  --writers N                  closed-loop writers, one entry each in flight\n"
 		"                               (default 1)\n"
@@ -210,6 +314,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	static const struct option longs[] = {
 		{"engine", required_argument, NULL, 'e'},
 		{"durability", required_argument, NULL, 'D'},
+		{"write", required_argument, NULL, 'W'},
+		{"uring-async", no_argument, NULL, 'A'},
+		{"baseline", required_argument, NULL, 'B'},
 		{"entry-bytes", required_argument, NULL, 'b'},
 		{"writers", required_argument, NULL, 'w'},
 		{"rate", required_argument, NULL, 'r'},
@@ -221,7 +328,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	*o = (struct opts){.engine = STORE_ENGINE_URING, .entry_bytes = 64, .writers = 1,
+	struct store_config defaults;
+	store_config_default(&defaults);
+	*o = (struct opts){.engine = STORE_ENGINE_URING, .durability = defaults.durability,
+			   .write_mode = defaults.write_mode, .entry_bytes = 64, .writers = 1,
 			   .duration_s = 5, .segment_bytes = STORE_SEGMENT_BYTES_DEFAULT};
 	int c;
 	uint64_t v = 0;
@@ -238,6 +348,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			      : strcmp(optarg, "dsync") == 0 ? (o->durability = STORE_DURABILITY_DSYNC, 0)
 			      : strcmp(optarg, "none") == 0  ? (o->durability = STORE_DURABILITY_NONE, 0)
 							     : 1;
+			break;
+		case 'W':
+			bad = strcmp(optarg, "buffered") == 0 ? (o->write_mode = STORE_WRITE_BUFFERED, 0)
+			      : strcmp(optarg, "direct") == 0 ? (o->write_mode = STORE_WRITE_DIRECT, 0)
+								: 1;
+			break;
+		case 'A': o->uring_async = true; break;
+		case 'B':
+			bad = strcmp(optarg, "dsync") == 0    ? (o->baseline = BASELINE_DSYNC, 0)
+			      : strcmp(optarg, "direct") == 0 ? (o->baseline = BASELINE_DIRECT, 0)
+							      : 1;
 			break;
 		case 'b':
 			bad = parse_u64(optarg, &v) || v > STORE_PAYLOAD_BYTES_MAX;
@@ -270,6 +391,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			return -1;
 		}
 	}
+	if (o->baseline != BASELINE_OFF && (o->writers != 1 || o->rate_per_s != 0)) {
+		fprintf(stderr, "storebench: --baseline needs one closed-loop writer\n");
+		return -1;
+	}
 	if (optind != argc) {
 		fprintf(stderr, "storebench: unexpected argument '%s' (try --help)\n", argv[optind]);
 		return -1;
@@ -281,34 +406,54 @@ static void report(const struct bench *b, double elapsed_s)
 {
 	struct store_stats st;
 	store_stats(b->log, &st);
+	elapsed_s -= (double)b->base_ns / 1e9; /* the log's time alone */
+	double base_p50 = b->base_count ? hist_percentile_us(&b->base_hist, 0.50) : 0;
+	double base_p99 = b->base_count ? hist_percentile_us(&b->base_hist, 0.99) : 0;
+	double log_p50 = hist_percentile_us(&b->hist, 0.50);
+	const char *base_name = b->o.baseline == BASELINE_DSYNC    ? "dsync"
+				: b->o.baseline == BASELINE_DIRECT ? "direct"
+								   : "off";
 	double eps = (double)b->done_count / elapsed_s;
 	double mibps = (double)b->done_bytes / elapsed_s / (1024.0 * 1024.0);
 	double group_mean = st.groups_count ? (double)st.entries_count / (double)st.groups_count : 0;
 	const char *engine = store_engine_name(b->o.engine);
 	const char *dur = store_durability_name(b->o.durability);
+	/* What the log got: direct asked of a file system that refuses it
+	 * falls back to buffered (said on stderr at open). */
+	const char *write = st.direct_writes ? "direct" : "buffered";
 	if (b->o.json) {
-		printf("{\"engine\": \"%s\", \"durability\": \"%s\", \"entry_bytes\": %u, "
+		printf("{\"engine\": \"%s\", \"durability\": \"%s\", \"write\": \"%s\", "
+		       "\"uring_async\": %s, \"entry_bytes\": %u, "
 		       "\"writers\": %u, \"rate_per_s\": %" PRIu64 ", \"duration_s\": %.3f, "
 		       "\"entries_per_s\": %.0f, \"mib_per_s\": %.2f, \"latency_us_p50\": %.1f, "
 		       "\"latency_us_p99\": %.1f, \"latency_us_p999\": %.1f, "
 		       "\"group_entries_mean\": %.2f, \"groups\": %" PRIu64
 		       ", \"uring_setup_flags\": %u, \"uring_fixed_files\": %u, "
 		       "\"uring_fixed_buffers\": %u, \"segments_prepared_ahead\": %" PRIu64
-		       ", \"segments_prepared_late\": %" PRIu64 "}\n",
-		       engine, dur, b->o.entry_bytes, b->o.writers, b->o.rate_per_s, elapsed_s, eps,
+		       ", \"segments_prepared_late\": %" PRIu64 ", \"baseline\": \"%s\", "
+		       "\"baseline_writes\": %" PRIu64 ", \"baseline_us_p50\": %.1f, "
+		       "\"baseline_us_p99\": %.1f, \"p50_over_baseline\": %.3f}\n",
+		       engine, dur, write, b->o.uring_async ? "true" : "false", b->o.entry_bytes,
+		       b->o.writers, b->o.rate_per_s, elapsed_s, eps,
 		       mibps, hist_percentile_us(&b->hist, 0.50), hist_percentile_us(&b->hist, 0.99),
 		       hist_percentile_us(&b->hist, 0.999), group_mean, st.groups_count,
 		       st.uring_setup_flags, st.uring_fixed_files, st.uring_fixed_buffers,
-		       st.segments_prepared_ahead_count, st.segments_prepared_late_count);
+		       st.segments_prepared_ahead_count, st.segments_prepared_late_count, base_name,
+		       b->base_count, base_p50, base_p99, base_p50 > 0 ? log_p50 / base_p50 : 0);
 		return;
 	}
-	printf("engine %s, durability %s, %u-byte entries, %s %" PRIu64 ", %.1f s\n", engine, dur,
-	       b->o.entry_bytes, b->o.rate_per_s ? "rate/s" : "writers",
+	printf("engine %s, durability %s, write %s%s, %u-byte entries, %s %" PRIu64 ", %.1f s\n",
+	       engine, dur, write, b->o.uring_async ? " (IOSQE_ASYNC)" : "", b->o.entry_bytes, b->o.rate_per_s ? "rate/s" : "writers",
 	       b->o.rate_per_s ? b->o.rate_per_s : b->o.writers, elapsed_s);
 	printf("  durable entries/s  %.0f\n  MiB/s              %.2f\n", eps, mibps);
 	printf("  latency us p50 %.1f  p99 %.1f  p99.9 %.1f\n", hist_percentile_us(&b->hist, 0.50),
 	       hist_percentile_us(&b->hist, 0.99), hist_percentile_us(&b->hist, 0.999));
 	printf("  group entries mean %.2f (%" PRIu64 " groups)\n", group_mean, st.groups_count);
+	if (b->base_count > 0) {
+		printf("  baseline %s (plain %" PRIu64 "-byte RWF_DSYNC writes, interleaved): "
+		       "p50 %.1f  p99 %.1f us; log p50 / baseline p50 %.2f\n",
+		       base_name, b->base_bytes, base_p50, base_p99, log_p50 / base_p50);
+	}
 }
 
 static int bench_run(struct bench *b)
@@ -318,6 +463,8 @@ static int bench_run(struct bench *b)
 	cfg.dir_path = b->o.dir;
 	cfg.engine = b->o.engine;
 	cfg.durability = b->o.durability;
+	cfg.write_mode = b->o.write_mode;
+	cfg.uring_sqe_async = b->o.uring_async;
 	cfg.segment_bytes = b->o.segment_bytes;
 	cfg.quiet = b->o.json;
 	cfg.on_durable = on_durable;
@@ -331,6 +478,10 @@ static int bench_run(struct bench *b)
 	if (b->o.durability == STORE_DURABILITY_NONE) {
 		fprintf(stderr, "storebench: WARNING: --durability none: nothing is synced; these "
 				"numbers say nothing about durable commit latency\n");
+	}
+	if (b->o.baseline != BASELINE_OFF && baseline_open(b) != 0) {
+		store_close(b->log);
+		return -EIO;
 	}
 	b->next_index = store_last_index(b->log) + 1;
 	b->done_index = b->next_index - 1;
@@ -347,6 +498,10 @@ static int bench_run(struct bench *b)
 		report(b, elapsed_s);
 	}
 	store_close(b->log);
+	if (b->base_fd > 0) {
+		close(b->base_fd);
+	}
+	free(b->base_buf);
 	return rc;
 }
 
@@ -357,6 +512,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	bench_hist_reset(&b.hist);
+	bench_hist_reset(&b.base_hist);
 	char dir[256];
 	bool made_dir = b.o.dir == NULL;
 	if (made_dir) {

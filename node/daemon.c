@@ -181,6 +181,8 @@ static int daemon_storage(struct node_daemon *d, char *errmsg, size_t errmsg_byt
 	sc.durability = d->cfg.durability == NODE_DURABILITY_DSYNC  ? STORE_DURABILITY_DSYNC
 			: d->cfg.durability == NODE_DURABILITY_NONE ? STORE_DURABILITY_NONE
 								    : STORE_DURABILITY_FSYNC;
+	sc.write_mode = d->cfg.log_write == NODE_LOG_WRITE_BUFFERED ? STORE_WRITE_BUFFERED
+								     : STORE_WRITE_DIRECT;
 	sc.on_durable = node_log_stage_on_durable;
 	sc.on_durable_user = &d->logstage;
 	char why[512];

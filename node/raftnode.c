@@ -162,10 +162,11 @@ int main(int argc, char **argv)
 		node_daemon_stop(&d);
 		return rc == -EINVAL ? 2 : 1;
 	}
-	fprintf(stderr, "raftnode %u: running (%s transport, %s log, %s, %u members)\n", id,
-		d.cfg.transport == NODE_TRANSPORT_UDP ? "udp" : "dpdk",
+	fprintf(stderr, "raftnode %u: running (%s transport, %s log, %s, %s writes, %u members)\n",
+		id, d.cfg.transport == NODE_TRANSPORT_UDP ? "udp" : "dpdk",
 		d.cfg.io_engine == NODE_ENGINE_PWRITE ? "pwrite" : "uring",
-		node_durability_name(d.cfg.durability), d.cfg.members_count);
+		node_durability_name(d.cfg.durability), node_log_write_name(d.cfg.log_write),
+		d.cfg.members_count);
 	/* The stages onto the lcores lcore_map names, in the order the EAL
 	 * runs them (this thread is the main lcore). On a shared lcore the log
 	 * stage goes first (its completions are stepped in the same round),

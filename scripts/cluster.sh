@@ -33,6 +33,7 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
 
   up --nodes N [--hosts H] [--transport af_packet|memif|udp]
      [--engine uring|pwrite] [--durability fsync|dsync|none]
+     [--log-write direct|buffered]
      [--idle event|adaptive|busy] [--busy-node ID]
      [--election-timeout-ms T] [--lcores float|spread|LIST]
      [--log-lcore] [--apply-lcore] [--rxtx-lcore]
@@ -82,7 +83,8 @@ pinned to the last CPU, as a bare-metal node on a dedicated core would
 (not with stages apart).
 
 Defaults: --hosts 1, --transport af_packet, --engine uring, --durability
-fsync, --idle event (each lcore sleeps in the kernel on its inputs; an
+dsync, --log-write direct (the node's defaults: one O_DIRECT RWF_DSYNC write
+per group, scripts/bench-storage.sh), --idle event (each lcore sleeps in the kernel on its inputs; an
 lcore with a DPDK port naps instead: af_packet has no rx interrupt), --prefix rn (namespaces rn-h1..), --subnet 10.77.0, --run-dir
 $RAFTNODE_RUN_DIR or /run/raftnode, --build <repo>/build, --daemon
 BUILD/node/raftnode. --election-timeout-ms: 300, or 500 when there are more
@@ -128,7 +130,8 @@ nodes=""
 hosts=1
 transport=af_packet
 engine=uring
-durability=fsync
+durability=dsync
+log_write=direct
 idle=event
 busy_node=""
 election_ms=""
@@ -171,6 +174,7 @@ parse_args() {
 		--transport) need_val "$@"; transport=$2; shift ;;
 		--engine) need_val "$@"; engine=$2; shift ;;
 		--durability) need_val "$@"; durability=$2; shift ;;
+		--log-write) need_val "$@"; log_write=$2; shift ;;
 		--idle) need_val "$@"; idle=$2; shift ;;
 		--busy-node) need_val "$@"; busy_node=$2; shift ;;
 		--election-timeout-ms) need_val "$@"; election_ms=$2; shift ;;
@@ -218,6 +222,7 @@ check_up_args() {
 	esac
 	case "$engine" in uring | pwrite) ;; *) usage_err "--engine must be uring or pwrite, not '$engine'" ;; esac
 	case "$durability" in fsync | dsync | none) ;; *) usage_err "--durability must be fsync, dsync or none, not '$durability'" ;; esac
+	case "$log_write" in direct | buffered) ;; *) usage_err "--log-write must be direct or buffered, not '$log_write'" ;; esac
 	case "$idle" in event | adaptive | busy) ;; *) usage_err "--idle must be event, adaptive or busy, not '$idle'" ;; esac
 	if [ -n "$busy_node" ]; then
 		is_uint "$busy_node" && [ "$busy_node" -ge 1 ] && [ "$busy_node" -le "$nodes" ] ||
@@ -259,6 +264,7 @@ hosts=$hosts
 transport=$transport
 engine=$engine
 durability=$durability
+log_write=$log_write
 idle=$idle
 busy_node=$busy_node
 election_ms=$election_ms
@@ -280,7 +286,7 @@ load_state() {
 	[ -f "$f" ] || die "no cluster in $run_dir (no cluster.env): run 'cluster.sh up' first, or pass --run-dir"
 	while IFS='=' read -r key val; do
 		case "$key" in
-		prefix | nodes | hosts | transport | engine | durability | idle | busy_node | election_ms | lcores_opt | log_lcore | apply_lcore | rxtx_lcore | subnet | build | daemon)
+		prefix | nodes | hosts | transport | engine | durability | log_write | idle | busy_node | election_ms | lcores_opt | log_lcore | apply_lcore | rxtx_lcore | subnet | build | daemon)
 			printf -v "$key" '%s' "$val" ;;
 		placement) read -r -a placement <<<"$val" ;;
 		esac
@@ -568,6 +574,7 @@ write_config() {
 		fi
 		echo "idle = $idle"
 		echo "durability = $durability"
+		echo "log_write = $log_write"
 		echo "io_engine = $engine"
 		if [ "$lcores_opt" = spread ]; then
 			for ((i = 1; i <= nodes; i++)); do
@@ -736,11 +743,11 @@ cmd_up() {
 	compute_placement
 	index_nodes
 	local want have h i line=""
-	want="$prefix $nodes $hosts $transport $engine $durability $idle $busy_node $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
+	want="$prefix $nodes $hosts $transport $engine $durability $log_write $idle $busy_node $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
 	if [ -f "$(state_file)" ]; then
 		have=$(
 			load_state
-			echo "$prefix $nodes $hosts $transport $engine $durability $idle $busy_node $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
+			echo "$prefix $nodes $hosts $transport $engine $durability $log_write $idle $busy_node $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
 		)
 		[ "$have" = "$want" ] ||
 			die "a different cluster is up in $run_dir (prefix nodes hosts ...: $have); run 'cluster.sh down --run-dir $run_dir' first"

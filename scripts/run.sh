@@ -17,8 +17,8 @@ usage: scripts/run.sh [--help] [--no-setup | --no-build] [--compare] [--stages-a
 Installs what is needed (scripts/setup.sh), builds build/, then for each
 configuration ("row"; the main one, udp+uring: kernel UDP transport, io_uring
 log, idle = event): scripts/cluster.sh up --nodes N, raftbench with 1 and
-with 1000 requests in flight (64-byte values, fsync on), an open-loop sweep
-until latency knees or throughput saturates, and (first row) leader
+with 1000 requests in flight (64-byte values; the log: one O_DIRECT
+RWF_DSYNC write per group), an open-loop sweep until latency knees or throughput saturates, and (first row) leader
 failover trials; then scripts/baseline.sh (fio 4 KiB O_DSYNC write p50/p99
 with one writer per node, kernel UDP round trip p50/p99 on this machine: a
 commit's floor is one such write plus two round trips), scripts/plot.sh and
@@ -162,11 +162,11 @@ costed() {
 one_row() {
 	local row=$1 transport=$2 engine=$3 main=$4
 	shift 4
-	say "== $row: $nodes nodes, transport $transport, engine $engine, fsync${*:+, $*}"
+	say "== $row: $nodes nodes, transport $transport, engine $engine, dsync+direct${*:+, $*}"
 	teardown
 	mkdir -p "$run_dir"
 	scripts/cluster.sh up --nodes "$nodes" --transport "$transport" --engine "$engine" \
-		--durability fsync --prefix "$prefix" --subnet "$subnet" --run-dir "$run_dir" "$@" \
+		--durability dsync --log-write direct --prefix "$prefix" --subnet "$subnet" --run-dir "$run_dir" "$@" \
 		>"$out/$row.cluster.log" 2>&1 || {
 		tail -n 20 "$out/$row.cluster.log" >&2
 		return 1

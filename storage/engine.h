@@ -101,21 +101,46 @@ struct store_engine {
 	unsigned uring_setup_flags;  /* what the ring got; 0 for other engines */
 	uint32_t uring_fixed_files;  /* registered file slots (0: plain fds) */
 	uint32_t uring_fixed_buffers; /* registered buffers (0: plain writes) */
+	/* 0: a group's extents may start and end anywhere; else (O_DIRECT)
+	 * every extent's file offset, length and buffer address are multiples
+	 * of it, which the log's staging layout provides (log.c). */
+	uint32_t write_align_bytes;
 };
 
-int store_engine_pwrite_create(const char *dir_path, struct store_engine **out);
-int store_engine_uring_create(const char *dir_path, uint32_t sq_entries, bool quiet,
-			      struct store_engine **out);
+/* What store_open asks of a real engine. */
+struct store_engine_options {
+	const char *dir_path;
+	bool direct;	    /* O_DIRECT group writes, if the file system takes them */
+	bool quiet;	    /* no informational lines on stderr */
+	uint32_t sq_entries; /* uring: SQ size */
+	bool sqe_async;	    /* uring: IOSQE_ASYNC on group SQEs (benchmarks) */
+};
+
+int store_engine_pwrite_create(const struct store_engine_options *opt,
+			       struct store_engine **out);
+int store_engine_uring_create(const struct store_engine_options *opt, struct store_engine **out);
 int store_engine_sim_create(struct store_sim *sim, struct store_engine **out);
 
 /* Shared by the pwrite and uring engines (engine_posix.c). */
 struct posix_prepare; /* engine_prepare.c */
+/* Files whose O_DIRECT twin can be found by fd (fds are small integers;
+ * a file with a larger fd is opened without a twin: buffered writes). */
+#define POSIX_FD_MAP_MAX 4096
 struct posix_engine {
 	struct store_engine base;
 	int dir_fd;
 	struct posix_prepare *prepare; /* the helper thread writing segments */
+	bool direct;		       /* the probe at init took O_DIRECT */
+	/* fd -> its O_DIRECT twin + 1 (0: none). A file is opened twice in
+	 * direct mode: group writes go through the twin, everything else
+	 * (reads at any offset, write_sync, truncate) through the plain fd. */
+	int direct_fd[POSIX_FD_MAP_MAX];
 };
-int posix_engine_init(struct posix_engine *pe, const char *dir_path);
+/* Opens the directory; with opt->direct, probes O_DIRECT there (a 4 KiB
+ * write to a scratch file) and falls back to buffered, saying so. */
+int posix_engine_init(struct posix_engine *pe, const struct store_engine_options *opt);
+/* The fd group writes to `file` go through: its O_DIRECT twin, or itself. */
+int posix_write_fd(const struct posix_engine *pe, int file);
 void posix_engine_fini(struct posix_engine *pe);
 int posix_open(struct store_engine *e, const char *name, bool create, int *file_out);
 void posix_close(struct store_engine *e, int file);
@@ -141,7 +166,9 @@ int posix_rename(struct store_engine *e, const char *from, const char *to);
 	.allocate = posix_allocate, .truncate = posix_truncate, .read = posix_read,          \
 	.write_sync = posix_write_sync, .sync = posix_sync, .rename = posix_rename,         \
 	.prepare_submit = posix_prepare_submit, .prepare_poll = posix_prepare_poll
-/* pwrite-all at offset (retries short writes); 0 or -errno. */
-int posix_pwrite_all(int fd, const void *buf, uint64_t bytes, uint64_t offset, int rwf_flags);
+/* pwrite-all at offset (retries short writes; with align_bytes, an O_DIRECT
+ * fd, from the start of the block a short write stopped in); 0 or -errno. */
+int posix_pwrite_all(int fd, const void *buf, uint64_t bytes, uint64_t offset, int rwf_flags,
+		     uint32_t align_bytes);
 
 #endif /* RN_STORAGE_ENGINE_H */

@@ -56,6 +56,7 @@ struct posix_prepare {
 	int rc;
 	int dir_fd;	/* the engine's, borrowed (openat only) */
 	uint8_t *zeros; /* PREPARE_CHUNK_BYTES */
+	bool drop_cache; /* the engine writes groups with O_DIRECT */
 };
 
 /* Helper thread: creates name (replacing any older file of that name), writes
@@ -69,7 +70,7 @@ static int prepare_write(struct posix_prepare *p, const char *name, uint64_t byt
 	int rc = 0;
 	for (uint64_t off = 0; off < bytes && rc == 0;) {
 		uint64_t chunk = rn_min_u64(PREPARE_CHUNK_BYTES, bytes - off);
-		rc = posix_pwrite_all(fd, p->zeros, chunk, off, 0);
+		rc = posix_pwrite_all(fd, p->zeros, chunk, off, 0, 0);
 		if (rc == 0 && sync_file_range(fd, (off_t)off, (off_t)chunk,
 					       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
 						       SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
@@ -85,6 +86,13 @@ static int prepare_write(struct posix_prepare *p, const char *name, uint64_t byt
 	/* fsync, not fdatasync: the size and the block map are metadata. */
 	if (rc == 0 && fsync(fd) != 0) {
 		rc = -errno;
+	}
+	/* With O_DIRECT group writes, the zeros' clean pages must leave the
+	 * page cache: io_uring issues a direct write inline (IOCB_NOWAIT)
+	 * only if no cached page overlaps it, else the write goes to an io-wq
+	 * worker that invalidates them first, a wake-up per write. */
+	if (rc == 0 && p->drop_cache) {
+		rc = -posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	}
 	close(fd);
 	return rc;
@@ -127,6 +135,7 @@ int posix_prepare_start(struct posix_engine *pe)
 		return -ENOMEM;
 	}
 	p->dir_fd = pe->dir_fd;
+	p->drop_cache = pe->direct;
 	pthread_mutex_init(&p->mutex, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	int rc = -pthread_create(&p->thread, NULL, prepare_main, p);

@@ -432,6 +432,7 @@ int store_engine_sim_create(struct store_sim *sim, struct store_engine **out)
 	}
 	se->base.ops = &sim_ops;
 	se->base.wait_fd = -1; /* simulated time: nothing to sleep on */
+	se->base.write_align_bytes = sim->cfg.write_align_bytes;
 	se->sim = sim;
 	se->epoch = sim->epoch;
 	*out = &se->base;

@@ -65,11 +65,15 @@ struct uring_engine {
 	uint32_t extents_count;
 	struct store_extent extents[STORE_GROUP_EXTENTS_MAX];
 	uint32_t done_bytes[STORE_GROUP_EXTENTS_MAX];
+	/* Where each extent's write in flight started (its CQE's res counts
+	 * from there): done_bytes, or with O_DIRECT the block it is in. */
+	uint32_t from_bytes[STORE_GROUP_EXTENTS_MAX];
 	/* Per extent that ends a run of one file: that file's sync is done. */
 	bool synced[STORE_GROUP_EXTENTS_MAX];
 	uint32_t outstanding; /* SQEs submitted whose CQE has not been seen */
 	int error;	      /* first real error of the group, or 0 */
 	bool quiet;
+	bool sqe_async; /* IOSQE_ASYNC on group SQEs (benchmarks: the io-wq hop) */
 	bool enabled; /* the ring was created disabled; see uring_submit_now */
 	/* fd -> registered slot + 1 (0: not registered). */
 	uint16_t fd_slot[URING_FD_MAP_MAX];
@@ -152,17 +156,24 @@ static int uring_buffer_index(const struct uring_engine *ue, const uint8_t *p, u
 static struct io_uring_sqe *uring_prep_write(struct uring_engine *ue, uint32_t i)
 {
 	const struct store_extent *ext = &ue->extents[i];
-	const uint8_t *p = (const uint8_t *)ext->buf + ue->done_bytes[i];
-	uint32_t bytes = ext->bytes - ue->done_bytes[i];
-	uint64_t offset = ext->file_offset + ue->done_bytes[i];
+	/* O_DIRECT: a short write that stopped inside a block is continued
+	 * from the block's start (the same bytes again): the rest of a direct
+	 * write must be aligned too. */
+	uint32_t align = ue->posix.base.write_align_bytes;
+	uint32_t from = align != 0 ? ue->done_bytes[i] & ~(align - 1) : ue->done_bytes[i];
+	ue->from_bytes[i] = from;
+	const uint8_t *p = (const uint8_t *)ext->buf + from;
+	uint32_t bytes = ext->bytes - from;
+	uint64_t offset = ext->file_offset + from;
 	struct io_uring_sqe *sqe = uring_sqe(ue, uring_user_data(URING_OP_WRITE, i));
 	int buf_index = uring_buffer_index(ue, p, bytes);
+	int fd = posix_write_fd(&ue->posix, ext->file); /* the O_DIRECT twin, if any */
 	if (buf_index >= 0) {
-		io_uring_prep_write_fixed(sqe, ext->file, p, bytes, offset, buf_index);
+		io_uring_prep_write_fixed(sqe, fd, p, bytes, offset, buf_index);
 	} else {
-		io_uring_prep_write(sqe, ext->file, p, bytes, offset);
+		io_uring_prep_write(sqe, fd, p, bytes, offset);
 	}
-	uring_sqe_file(ue, sqe, ext->file);
+	uring_sqe_file(ue, sqe, fd);
 	return sqe;
 }
 
@@ -185,13 +196,20 @@ static int uring_submit_chain(struct uring_engine *ue)
 			if (link) {
 				last->flags |= IOSQE_IO_LINK;
 			}
+			if (ue->sqe_async) {
+				last->flags |= IOSQE_ASYNC;
+			}
 		}
 		if (ue->durability == STORE_DURABILITY_FSYNC && uring_ends_run(ue, i) &&
 		    !ue->synced[i]) {
+			int fd = posix_write_fd(&ue->posix, ext->file);
 			last = uring_sqe(ue, uring_user_data(URING_OP_SYNC, i));
-			io_uring_prep_fsync(last, ext->file, IORING_FSYNC_DATASYNC);
-			uring_sqe_file(ue, last, ext->file);
+			io_uring_prep_fsync(last, fd, IORING_FSYNC_DATASYNC);
+			uring_sqe_file(ue, last, fd);
 			last->flags |= IOSQE_IO_LINK;
+			if (ue->sqe_async) {
+				last->flags |= IOSQE_ASYNC;
+			}
 		}
 	}
 	RN_ASSERT(last != NULL);
@@ -259,11 +277,15 @@ static void uring_complete(struct uring_engine *ue, const struct io_uring_cqe *c
 		return;
 	}
 	RN_ASSERT(op == URING_OP_WRITE);
-	if (cqe->res == 0 && ue->error == 0) {
-		ue->error = -EIO; /* no progress: an error, not a retry loop */
+	uint32_t done = ue->from_bytes[slot] + (uint32_t)cqe->res;
+	RN_ASSERT(done <= ue->extents[slot].bytes);
+	if (done <= ue->done_bytes[slot]) {
+		if (ue->error == 0) {
+			ue->error = -EIO; /* no progress: an error, not a retry loop */
+		}
+		return;
 	}
-	ue->done_bytes[slot] += (uint32_t)cqe->res;
-	RN_ASSERT(ue->done_bytes[slot] <= ue->extents[slot].bytes);
+	ue->done_bytes[slot] = done;
 }
 
 static bool uring_group_done(const struct uring_engine *ue)
@@ -393,14 +415,12 @@ static int uring_read_poll(struct store_engine *e, bool wait, int64_t *res_out)
 	}
 }
 
-/* Opens like the posix engine, then gives the file a registered slot. */
-static int uring_open(struct store_engine *e, const char *name, bool create, int *file_out)
+/* Gives fd a registered slot if one is free; a failed update leaves it a
+ * plain fd. */
+static void uring_register_fd(struct uring_engine *ue, int fd)
 {
-	struct uring_engine *ue = (struct uring_engine *)e;
-	int rc = posix_open(e, name, create, file_out);
-	int fd = *file_out;
-	if (rc != 0 || ue->posix.base.uring_fixed_files == 0 || fd >= URING_FD_MAP_MAX) {
-		return rc;
+	if (ue->posix.base.uring_fixed_files == 0 || fd >= URING_FD_MAP_MAX) {
+		return;
 	}
 	for (uint32_t slot = 0; slot < URING_FILE_SLOTS; slot++) {
 		if (!ue->slot_used[slot]) {
@@ -408,8 +428,38 @@ static int uring_open(struct store_engine *e, const char *name, bool create, int
 				ue->slot_used[slot] = true;
 				ue->fd_slot[fd] = (uint16_t)(slot + 1);
 			}
-			break; /* a failed update leaves the file a plain fd */
+			return;
 		}
+	}
+}
+
+static void uring_unregister_fd(struct uring_engine *ue, int fd)
+{
+	if (fd < URING_FD_MAP_MAX && ue->fd_slot[fd] != 0) {
+		uint32_t slot = ue->fd_slot[fd] - 1u;
+		int none = -1;
+		/* Nothing is in flight on a file the log closes. */
+		if (io_uring_register_files_update(&ue->ring, slot, &none, 1) == 1) {
+			ue->slot_used[slot] = false;
+		}
+		ue->fd_slot[fd] = 0;
+	}
+}
+
+/* Opens like the posix engine, then gives the file (and its O_DIRECT twin,
+ * which the group writes use) a registered slot. */
+static int uring_open(struct store_engine *e, const char *name, bool create, int *file_out)
+{
+	struct uring_engine *ue = (struct uring_engine *)e;
+	int rc = posix_open(e, name, create, file_out);
+	if (rc != 0) {
+		return rc;
+	}
+	int fd = *file_out;
+	uring_register_fd(ue, fd);
+	int twin = posix_write_fd(&ue->posix, fd);
+	if (twin != fd) {
+		uring_register_fd(ue, twin);
 	}
 	return 0;
 }
@@ -417,15 +467,11 @@ static int uring_open(struct store_engine *e, const char *name, bool create, int
 static void uring_close(struct store_engine *e, int file)
 {
 	struct uring_engine *ue = (struct uring_engine *)e;
-	if (file < URING_FD_MAP_MAX && ue->fd_slot[file] != 0) {
-		uint32_t slot = ue->fd_slot[file] - 1u;
-		int none = -1;
-		/* Nothing is in flight on a file the log closes. */
-		if (io_uring_register_files_update(&ue->ring, slot, &none, 1) == 1) {
-			ue->slot_used[slot] = false;
-		}
-		ue->fd_slot[file] = 0;
+	int twin = posix_write_fd(&ue->posix, file);
+	if (twin != file) {
+		uring_unregister_fd(ue, twin);
 	}
+	uring_unregister_fd(ue, file);
 	posix_close(e, file);
 }
 
@@ -522,22 +568,22 @@ static int uring_setup(struct uring_engine *ue, uint32_t sq_entries, bool quiet)
 	return rc;
 }
 
-int store_engine_uring_create(const char *dir_path, uint32_t sq_entries, bool quiet,
-			      struct store_engine **out)
+int store_engine_uring_create(const struct store_engine_options *opt, struct store_engine **out)
 {
 	struct uring_engine *ue = calloc(1, sizeof(*ue));
 	if (ue == NULL) {
 		return -ENOMEM;
 	}
-	int rc = posix_engine_init(&ue->posix, dir_path);
+	int rc = posix_engine_init(&ue->posix, opt);
 	if (rc != 0) {
 		goto fail_alloc;
 	}
-	rc = uring_setup(ue, sq_entries, quiet);
+	rc = uring_setup(ue, opt->sq_entries, opt->quiet);
 	if (rc != 0) {
 		goto fail_posix;
 	}
-	ue->quiet = quiet;
+	ue->quiet = opt->quiet;
+	ue->sqe_async = opt->sqe_async;
 	rc = io_uring_register_files_sparse(&ue->ring, URING_FILE_SLOTS);
 	if (rc == 0) {
 		ue->posix.base.uring_fixed_files = URING_FILE_SLOTS;

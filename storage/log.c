@@ -10,6 +10,16 @@
  * high load it grows to whatever arrived during one sync, so the group size
  * follows the load by itself. Records are encoded straight into the staging
  * buffer: one copy from the caller, no allocation.
+ *
+ * O_DIRECT layout (engine write_align_bytes = A, 4 KiB): every extent
+ * starts at an A-aligned place in the staging buffer and at an A-aligned
+ * file offset, so a group that continues a block begins with that block's
+ * head (the bytes already written there, kept in tail_block: at most A - 1
+ * bytes copied per group), and its end is padded with zeros to the next
+ * block, over zeros already on disk (segments are written with zeros before
+ * use, and cuts truncate and re-allocate). The file receives the same bytes
+ * as a buffered write would leave: the format and recovery are unchanged; a
+ * torn block head is the same bytes, old or new.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,6 +36,7 @@ static struct store_segment *log_active(struct store_log *log)
 static void log_group_reset(struct store_group *g)
 {
 	g->used_bytes = 0;
+	g->record_bytes = 0;
 	g->entries_count = 0;
 	g->extents_count = 0;
 	g->last_index = 0;
@@ -84,7 +95,7 @@ static int log_append_plan(const struct store_log *log, const struct store_entry
 	uint64_t seg_end = have_seg ? seg->end_offset : 0;
 	raft_index seg_next = have_seg ? seg->last_index + 1 : 0;
 	bool ext_open = log_extent_open(log, g);
-	uint64_t bytes = g->used_bytes;
+	uint64_t bytes = g->record_bytes;
 	uint32_t extents = g->extents_count;
 	uint32_t rolls = 0;
 	for (uint32_t i = 0; i < count; i++) {
@@ -113,6 +124,76 @@ static int log_append_plan(const struct store_log *log, const struct store_entry
 	return 0;
 }
 
+/* Opens a new extent at seg's end in g. With the O_DIRECT layout it starts
+ * at a block boundary of the buffer and of the file, with the block's head. */
+static void log_extent_start(struct store_log *log, struct store_group *g,
+			     const struct store_segment *seg)
+{
+	RN_ASSERT(g->extents_count < STORE_GROUP_EXTENTS_MAX);
+	struct store_extent *ext = &g->extents[g->extents_count];
+	uint32_t head_bytes = 0;
+	if (log->align_bytes != 0) {
+		uint32_t a = log->align_bytes;
+		g->used_bytes = (g->used_bytes + a - 1) & ~(a - 1);
+		head_bytes = (uint32_t)(seg->end_offset % a);
+		if (head_bytes > 0) {
+			/* The block's head was written by an earlier group, or
+			 * found there at open: tail_block has it. */
+			RN_ASSERT(log->tail_segment_first == seg->first_index);
+			RN_ASSERT(log->tail_offset == seg->end_offset - head_bytes);
+			memcpy(g->buf + g->used_bytes, log->tail_block, head_bytes);
+		}
+	}
+	ext->file = seg->file;
+	ext->file_offset = seg->end_offset - head_bytes;
+	ext->buf = g->buf + g->used_bytes;
+	ext->bytes = head_bytes;
+	g->used_bytes += head_bytes;
+	g->extent_segment_first[g->extents_count] = seg->first_index;
+	g->extents_count++;
+}
+
+/* O_DIRECT layout, at submit: keeps the group's last partial block for the
+ * next group, then pads every extent with zeros to a whole block. */
+static void log_group_seal(struct store_log *log, struct store_group *g)
+{
+	uint32_t a = log->align_bytes;
+	RN_ASSERT(a != 0);
+	RN_ASSERT(g->extents_count > 0);
+	const struct store_extent *last = &g->extents[g->extents_count - 1];
+	uint64_t end = last->file_offset + last->bytes;
+	uint32_t tail_bytes = (uint32_t)(end % a);
+	RN_ASSERT(tail_bytes <= last->bytes); /* the extent starts on a block */
+	memcpy(log->tail_block, (const uint8_t *)last->buf + last->bytes - tail_bytes, tail_bytes);
+	log->tail_offset = end - tail_bytes;
+	log->tail_segment_first = g->extent_segment_first[g->extents_count - 1];
+	for (uint32_t i = 0; i < g->extents_count; i++) {
+		struct store_extent *ext = &g->extents[i];
+		uint32_t padded = (ext->bytes + a - 1) & ~(a - 1);
+		memset((uint8_t *)ext->buf + ext->bytes, 0, padded - ext->bytes);
+		ext->bytes = padded;
+		RN_ASSERT(ext->file_offset % a == 0);
+		RN_ASSERT((uint64_t)((const uint8_t *)ext->buf + padded - g->buf) <= log->group_buf_bytes);
+	}
+}
+
+int log_tail_load(struct store_log *log)
+{
+	if (log->align_bytes == 0 || log->segments_count == 0) {
+		return 0;
+	}
+	const struct store_segment *seg = &log->segments[log->segments_count - 1];
+	uint32_t tail_bytes = (uint32_t)(seg->end_offset % log->align_bytes);
+	log->tail_offset = seg->end_offset - tail_bytes;
+	log->tail_segment_first = seg->first_index;
+	if (tail_bytes == 0) {
+		return 0;
+	}
+	int64_t n = log->engine->ops->read(log->engine, seg->file, log->tail_offset,
+					   log->tail_block, tail_bytes);
+	return n == (int64_t)tail_bytes ? 0 : n < 0 ? (int)n : -EIO;
+}
+
 /* Encodes one record into the gathering group, rolling the segment first if
  * needed. The plan said it fits. */
 static int log_append_one(struct store_log *log, struct store_group *g,
@@ -129,20 +210,14 @@ static int log_append_one(struct store_log *log, struct store_group *g,
 		seg = log_active(log);
 	}
 	if (!log_extent_open(log, g)) {
-		RN_ASSERT(g->extents_count < STORE_GROUP_EXTENTS_MAX);
-		struct store_extent *ext = &g->extents[g->extents_count];
-		ext->file = seg->file;
-		ext->file_offset = seg->end_offset;
-		ext->buf = g->buf + g->used_bytes;
-		ext->bytes = 0;
-		g->extent_segment_first[g->extents_count] = seg->first_index;
-		g->extents_count++;
+		log_extent_start(log, g, seg);
 	}
 	int64_t n = store_record_encode(entry, g->buf + g->used_bytes,
-					log->cfg.group_bytes_max - g->used_bytes);
+					log->group_buf_bytes - g->used_bytes);
 	RN_ASSERT(n == (int64_t)rec_bytes); /* the plan guaranteed the room */
 	g->extents[g->extents_count - 1].bytes += (uint32_t)rec_bytes;
 	g->used_bytes += (uint32_t)rec_bytes;
+	g->record_bytes += (uint32_t)rec_bytes;
 	g->entries_count++;
 	g->last_index = entry->index;
 	g->last_term = entry->term;
@@ -213,6 +288,9 @@ int log_submit_if_idle(struct store_log *log)
 		return 0;
 	}
 	struct store_engine *e = log->engine;
+	if (log->align_bytes != 0) {
+		log_group_seal(log, g);
+	}
 	int rc = e->ops->submit(e, g->extents, g->extents_count, log->cfg.durability);
 	if (rc != 0) {
 		char name[STORE_FILE_NAME_BYTES];
@@ -239,7 +317,7 @@ static int log_group_failed(struct store_log *log, const struct store_group *g, 
 			"up to index %" PRIu64 ", %u extent(s), last ends at offset %" PRIu64
 			"): %s; nothing after index %" PRIu64 " is durable",
 			log->dir_path, name, store_durability_name(log->cfg.durability),
-			g->used_bytes, g->extents[0].file_offset, g->entries_count, g->last_index,
+			g->record_bytes, g->extents[0].file_offset, g->entries_count, g->last_index,
 			g->extents_count, last->file_offset + last->bytes, store_strerror(res),
 			log->durable_index);
 }
@@ -266,7 +344,7 @@ static int log_group_poll(struct store_log *log, bool wait)
 	raft_term term = g->last_term;
 	log->stats.groups_count++;
 	log->stats.entries_count += g->entries_count;
-	log->stats.bytes_count += g->used_bytes;
+	log->stats.bytes_count += g->record_bytes;
 	log_group_reset(g);
 	if (!LOG_ACK_AT_SUBMIT(log)) {
 		log_report_durable(log, index, term);

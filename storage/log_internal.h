@@ -40,7 +40,8 @@ struct store_segment {
 /* One staging buffer: a group of records waiting for, or in, one write. */
 struct store_group {
 	uint8_t *buf;
-	uint32_t used_bytes;
+	uint32_t used_bytes;   /* of buf: records, and with O_DIRECT block heads and gaps */
+	uint32_t record_bytes; /* of the records alone (what group_bytes_max bounds) */
 	uint32_t entries_count;
 	uint32_t extents_count;
 	struct store_extent extents[STORE_GROUP_EXTENTS_MAX];
@@ -60,9 +61,19 @@ struct store_log {
 	/* Group fsync: groups[inflight] is being written (if inflight >= 0),
 	 * groups[gathering] collects new appends. */
 	struct store_group groups[2];
+	uint32_t group_buf_bytes; /* allocated bytes of each staging buffer */
 	int inflight;
 	int gathering;
 	bool in_callback; /* appends from on_durable wait to be submitted together */
+
+	/* O_DIRECT layout (log.c): 0, or the engine's write_align_bytes. Then
+	 * tail_block holds the active segment's bytes from tail_offset (a
+	 * block start) to its end_offset, as written: a group that starts
+	 * inside that block writes them again ahead of its records. */
+	uint32_t align_bytes;
+	uint8_t *tail_block;
+	uint64_t tail_offset;
+	raft_index tail_segment_first;
 
 	raft_index last_index; /* appended (staged or written) */
 	raft_term last_term;
@@ -134,6 +145,13 @@ struct store_segment *log_segment_of(struct store_log *log, raft_index index);
 int log_read_poll(struct store_log *log, bool wait);
 /* Submits the gathering group if nothing is in flight. */
 int log_submit_if_idle(struct store_log *log);
+/* O_DIRECT layout: reads the active segment's last partial block into
+ * tail_block (after recovery and after a truncation moved the end). */
+int log_tail_load(struct store_log *log);
+/* Slack each staging buffer has beyond group_bytes_max for the O_DIRECT
+ * layout: per extent, the gap to a block start, the block's head and the
+ * end's padding. */
+#define LOG_ALIGN_SLACK_BYTES(align) (3u * STORE_GROUP_EXTENTS_MAX * (align))
 
 /* Reads the state file; leaves state_file -1 if there is none. */
 int state_open(struct store_log *log, char *errmsg, size_t errmsg_bytes);

@@ -162,6 +162,11 @@ int store_truncate_suffix(struct store_log *log, raft_index from_index)
 	log->durable_index = log->last_index;
 	log->durable_term = log->last_term;
 	log->stats.segments_count = log->segments_count;
+	rc = log_tail_load(log); /* the O_DIRECT layout's head block moved */
+	if (rc != 0) {
+		return log_fail(log, rc, "%s: reading the last block after a truncation: %s",
+				log->dir_path, store_strerror(rc));
+	}
 	return 0;
 }
 

@@ -111,13 +111,19 @@ static int open_engine(struct store_log *log, char *errmsg, size_t errmsg_bytes)
 {
 	const struct store_config *cfg = &log->cfg;
 	int rc = -STORE_E_CONFIG;
+	struct store_engine_options opt = {
+		.dir_path = cfg->dir_path,
+		.direct = cfg->write_mode == STORE_WRITE_DIRECT,
+		.quiet = cfg->quiet,
+		.sq_entries = cfg->uring_entries,
+		.sqe_async = cfg->uring_sqe_async,
+	};
 	switch (cfg->engine) {
 	case STORE_ENGINE_PWRITE:
-		rc = store_engine_pwrite_create(cfg->dir_path, &log->engine);
+		rc = store_engine_pwrite_create(&opt, &log->engine);
 		break;
 	case STORE_ENGINE_URING:
-		rc = store_engine_uring_create(cfg->dir_path, cfg->uring_entries, cfg->quiet,
-					       &log->engine);
+		rc = store_engine_uring_create(&opt, &log->engine);
 		break;
 	case STORE_ENGINE_SIM:
 		rc = cfg->sim == NULL ? -STORE_E_CONFIG
@@ -131,8 +137,17 @@ static int open_engine(struct store_log *log, char *errmsg, size_t errmsg_bytes)
 	}
 	if (log->engine->ops->register_buffers != NULL) {
 		void *bufs[2] = {log->groups[0].buf, log->groups[1].buf};
-		log->engine->ops->register_buffers(log->engine, bufs, 2, cfg->group_bytes_max);
+		log->engine->ops->register_buffers(log->engine, bufs, 2, log->group_buf_bytes);
 	}
+	log->align_bytes = log->engine->write_align_bytes;
+	/* The staging buffers have the slack for it (open_buffers). */
+	RN_ASSERT(log->align_bytes == 0 || log->align_bytes == STORE_DIRECT_ALIGN_BYTES);
+	if (log->align_bytes != 0 && cfg->segment_bytes % log->align_bytes != 0) {
+		snprintf(errmsg, errmsg_bytes, "%s: block-aligned writes need segment_bytes a "
+			 "multiple of %u", log->dir_path, log->align_bytes);
+		return -STORE_E_CONFIG;
+	}
+	log->stats.direct_writes = log->align_bytes != 0;
 	log->stats.uring_setup_flags = log->engine->uring_setup_flags;
 	log->stats.uring_fixed_files = log->engine->uring_fixed_files;
 	log->stats.uring_fixed_buffers = log->engine->uring_fixed_buffers;
@@ -144,7 +159,10 @@ static int open_check_config(const struct store_config *cfg)
 	if (cfg->segment_bytes < 4096 || cfg->segment_bytes % STORE_RECORD_ALIGN_BYTES != 0 ||
 	    cfg->group_bytes_max < STORE_RECORD_HEADER_BYTES ||
 	    cfg->group_bytes_max % STORE_RECORD_ALIGN_BYTES != 0 || cfg->segments_max < 1 ||
-	    cfg->durability > STORE_DURABILITY_NONE ||
+	    cfg->durability > STORE_DURABILITY_NONE || cfg->write_mode > STORE_WRITE_DIRECT ||
+	    /* a padded block write must stay inside the segment */
+	    (cfg->write_mode == STORE_WRITE_DIRECT && cfg->engine != STORE_ENGINE_SIM &&
+	     cfg->segment_bytes % STORE_DIRECT_ALIGN_BYTES != 0) ||
 	    cfg->uring_entries < 2 * STORE_GROUP_EXTENTS_MAX + 1 || /* a chain + a read */
 	    (cfg->engine != STORE_ENGINE_SIM && cfg->dir_path == NULL)) {
 		return -STORE_E_CONFIG;
@@ -163,14 +181,25 @@ static int open_buffers(struct store_log *log)
 	if (log->segments == NULL) {
 		return -ENOMEM;
 	}
+	/* 4 KiB-aligned and whole blocks (fixed buffers, O_DIRECT), with the
+	 * slack the O_DIRECT layout needs when it is asked for. */
+	uint64_t buf_bytes = (log->cfg.group_bytes_max + 4095ull) & ~4095ull;
+	if (log->cfg.write_mode == STORE_WRITE_DIRECT || log->cfg.engine == STORE_ENGINE_SIM) {
+		buf_bytes += LOG_ALIGN_SLACK_BYTES(STORE_DIRECT_ALIGN_BYTES);
+	}
+	if (buf_bytes > UINT32_MAX) {
+		return -STORE_E_CONFIG;
+	}
+	log->group_buf_bytes = (uint32_t)buf_bytes;
 	for (int i = 0; i < 2; i++) {
-		/* 4 KiB-aligned so the uring engine could register them as
-		 * fixed buffers or use O_DIRECT later. */
-		log->groups[i].buf = aligned_alloc(4096, (log->cfg.group_bytes_max + 4095u) &
-								 ~(size_t)4095u);
+		log->groups[i].buf = aligned_alloc(4096, buf_bytes);
 		if (log->groups[i].buf == NULL) {
 			return -ENOMEM;
 		}
+	}
+	log->tail_block = aligned_alloc(4096, STORE_DIRECT_ALIGN_BYTES);
+	if (log->tail_block == NULL) {
+		return -ENOMEM;
 	}
 	log->scan_buf = malloc(STORE_SCAN_BYTES);
 	if (log->scan_buf == NULL) {
@@ -193,6 +222,7 @@ static void open_free(struct store_log *log)
 		log->engine->ops->destroy(log->engine);
 	}
 	free(log->scan_buf);
+	free(log->tail_block);
 	free(log->groups[0].buf);
 	free(log->groups[1].buf);
 	free(log->segments);
@@ -239,6 +269,13 @@ int store_open(const struct store_config *cfg, struct store_log **out, char *err
 	}
 	if (rc == 0) {
 		rc = roll_open(log, errmsg, errmsg_bytes);
+	}
+	if (rc == 0) {
+		rc = log_tail_load(log);
+		if (rc != 0) {
+			snprintf(errmsg, errmsg_bytes, "%s: reading the last segment's last block: %s",
+				 log->dir_path, store_strerror(rc));
+		}
 	}
 	if (rc != 0) {
 		goto fail_log;

@@ -92,7 +92,8 @@ int simdisk_write(struct store_sim *sim, uint32_t file, uint64_t offset, const v
 int store_sim_create(const struct store_sim_config *cfg, struct store_sim **out)
 {
 	RN_ASSERT(cfg != NULL && out != NULL);
-	if (cfg->latency_us_max < cfg->latency_us_min || cfg->tear_ppm > 1000000u) {
+	if (cfg->latency_us_max < cfg->latency_us_min || cfg->tear_ppm > 1000000u ||
+	    (cfg->write_align_bytes != 0 && cfg->write_align_bytes != STORE_DIRECT_ALIGN_BYTES)) {
 		return -STORE_E_CONFIG;
 	}
 	struct store_sim *sim = calloc(1, sizeof(*sim));

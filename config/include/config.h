@@ -78,6 +78,9 @@ enum node_durability {
 	NODE_DURABILITY_NONE = 3,
 };
 enum node_engine { NODE_ENGINE_URING = 1, NODE_ENGINE_PWRITE = 2 };
+/* How log writes reach the disk: O_DIRECT blocks (io_uring issues them
+ * inline, no io-wq worker) or through the page cache. */
+enum node_log_write { NODE_LOG_WRITE_DIRECT = 1, NODE_LOG_WRITE_BUFFERED = 2 };
 
 /* The daemon's stages, as [node] lcore_map names them ("rxtx:3,log:1,
  * control:0,apply:2"): each on an lcore of its own, or any sharing one. */
@@ -104,6 +107,7 @@ struct node_config {
 	uint32_t timer_slack_us; /* adaptive idle: lcore threads' timer slack, 0 = kernel's */
 	uint8_t durability;  /* enum node_durability */
 	uint8_t io_engine;   /* enum node_engine */
+	uint8_t log_write;   /* enum node_log_write */
 	uint32_t batch_entries_max;
 	uint32_t inflight_appends_max;
 	uint64_t uncommitted_bytes_max;
@@ -124,6 +128,7 @@ int node_config_parse_string(const char *text, const char *name, raft_node_id se
 			     struct node_config *out, char *errmsg, size_t errmsg_bytes);
 const char *node_transport_name(int transport);
 const char *node_durability_name(int durability);
+const char *node_log_write_name(int log_write);
 
 #ifdef __cplusplus
 }

@@ -147,10 +147,25 @@ enum store_engine_kind {
 };
 
 enum store_durability {
-	STORE_DURABILITY_FSYNC = 0, /* write, then fdatasync per group (default) */
-	STORE_DURABILITY_DSYNC = 1, /* RWF_DSYNC writes, no separate sync */
+	STORE_DURABILITY_FSYNC = 0, /* write, then fdatasync per group */
+	STORE_DURABILITY_DSYNC = 1, /* RWF_DSYNC writes, no separate sync (default) */
 	STORE_DURABILITY_NONE = 2,  /* no sync at all: benchmarks only, loud */
 };
+
+/* How a group's bytes reach the disk (the real engines; the sim ignores it). */
+enum store_write_mode {
+	STORE_WRITE_BUFFERED = 0, /* through the page cache */
+	/* O_DIRECT: whole 4 KiB blocks from the staging buffer, no page
+	 * cache. A write that starts inside a block rewrites the block's
+	 * earlier bytes (records already written: the same bytes again) and
+	 * pads its end with the zeros already on disk, so the record format
+	 * is unchanged. On ext4 an overwrite with O_DIRECT is issued inline by
+	 * io_uring (a buffered write or an fsync is handed to an io-wq worker).
+	 * A file system that refuses O_DIRECT (tmpfs) falls back to buffered,
+	 * said on stderr and in store_stats.direct_writes. */
+	STORE_WRITE_DIRECT = 1,
+};
+#define STORE_DIRECT_ALIGN_BYTES 4096u
 
 struct store_sim;
 struct store_read_req;
@@ -164,6 +179,12 @@ struct store_config {
 	uint32_t segments_max;	    /* bound on live segment files */
 	uint32_t uring_entries;	    /* SQ size of the io_uring */
 	struct store_sim *sim;	    /* STORE_ENGINE_SIM: the simulated disk */
+	/* STORE_WRITE_DIRECT needs segment_bytes a multiple of
+	 * STORE_DIRECT_ALIGN_BYTES. */
+	enum store_write_mode write_mode;
+	/* Benchmarks: IOSQE_ASYNC on every SQE of a group, i.e. always an
+	 * io-wq worker (to measure what that hop costs). */
+	bool uring_sqe_async;
 	bool quiet;		    /* no informational log lines on stderr */
 	/* Planted bug for the simulator's self-test: report durable at submit,
 	 * before the sync. Honoured only by storage_planted_dep (built with
@@ -187,6 +208,7 @@ struct store_config {
 void store_config_default(struct store_config *cfg);
 const char *store_engine_name(enum store_engine_kind engine);
 const char *store_durability_name(enum store_durability durability);
+const char *store_write_mode_name(enum store_write_mode mode);
 
 /* ---- The log ----------------------------------------------------------- */
 
@@ -208,6 +230,7 @@ struct store_stats {
 	uint64_t segments_prepared_late_count;
 	uint64_t segment_prepare_failures_count; /* background preparations that failed */
 	bool segment_next_ready; /* the next segment is prepared (as of the last poll) */
+	bool direct_writes; /* groups are written with O_DIRECT (write_mode direct took) */
 };
 
 /*
@@ -345,6 +368,10 @@ struct store_sim_config {
 	/* Probability in parts per million that a crash tears the last write
 	 * (otherwise it is dropped whole). */
 	uint32_t tear_ppm;
+	/* 0, or STORE_DIRECT_ALIGN_BYTES: the log lays its writes out in whole
+	 * blocks as it does for O_DIRECT (block heads written again, ends
+	 * padded), so raftsim tears that layout too. */
+	uint32_t write_align_bytes;
 };
 
 int store_sim_create(const struct store_sim_config *cfg, struct store_sim **out);

@@ -90,6 +90,8 @@ static void raftsim_usage(FILE *f)
 		"  --faults LIST     comma-separated: delay,loss,dup,reorder,partition,asym,\n"
 		"                    crash,skew,disk; or all (default) or none\n"
 		"  --plant-bug NAME  switch on a known bug in the test-only core (see below)\n"
+		"  --disk-blocks     the logs write whole 4 KiB blocks, as with O_DIRECT (block\n"
+		"                    heads written again, ends padded with zeros)\n"
 		"  --scenario FILE   play a scenario (tests/sim/scenarios/*.txt) instead\n"
 		"  --trace           print every event (deterministic: same seed, same bytes)\n"
 		"  --jobs J          worker processes (default: online CPUs)\n"
@@ -191,6 +193,9 @@ static int raftsim_parse(int argc, char **argv, struct raftsim_opts *o)
 			continue;
 		} else if (strcmp(a, "--keep-going") == 0) {
 			o->keep_going = true;
+			continue;
+		} else if (strcmp(a, "--disk-blocks") == 0) {
+			o->chaos.disk_blocks = true;
 			continue;
 		} else if (v == NULL) {
 			fprintf(stderr, "raftsim: %s needs a value (try --help)\n", a);
@@ -406,9 +411,10 @@ static void raftsim_report_violation(const struct raftsim_opts *o, const struct 
 	raftsim_faults_str(o->chaos.faults, faults, sizeof(faults));
 	printf("VIOLATION: seed %" PRIu64 ": %s: %s\n", r->seed, r->property, r->detail);
 	printf("replay: raftsim --seed %" PRIu64 " --nodes %u --time-ms %" PRIu64
-	       " --faults %s%s%s --trace\n",
+	       " --faults %s%s%s%s --trace\n",
 	       r->seed, o->chaos.nodes_count, o->chaos.time_ms, faults,
-	       o->bug_name ? " --plant-bug " : "", o->bug_name ? o->bug_name : "");
+	       o->bug_name ? " --plant-bug " : "", o->bug_name ? o->bug_name : "",
+	       o->chaos.disk_blocks ? " --disk-blocks" : "");
 	struct sim *s = chaos_run(&o->chaos, r->seed, SIM_QUIET, true, NULL);
 	if (s->violated && strcmp(s->violation_property, r->property) == 0) {
 		printf("trace tail (last %u events before the violation):\n", s->tail_count);

@@ -83,6 +83,7 @@ struct sim_params {
 	/* Disk: each write's latency in [min, max]. */
 	uint32_t disk_latency_us_min;
 	uint32_t disk_latency_us_max;
+	uint32_t disk_write_align_bytes; /* 0, or the O_DIRECT block layout (--disk-blocks) */
 	uint32_t tear_ppm; /* chance a crash tears the last unsynced write */
 	bool planted_ack_unsynced; /* storage's planted bug (test builds) */
 	/* Clock skew: each node's tick is tick_us * (1 +- skew_ppm / 1e6). */
@@ -345,6 +346,7 @@ struct chaos_opts {
 	int planted_bug;
 	bool planted_ack_unsynced;
 	uint64_t time_ms;
+	bool disk_blocks; /* the logs write whole blocks (the O_DIRECT layout) */
 };
 struct sim *chaos_run(const struct chaos_opts *o, uint64_t seed, int verbosity, bool capture,
 		      FILE *out);

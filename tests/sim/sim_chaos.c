@@ -20,6 +20,7 @@
 
 #include "common.h"
 #include "sim.h"
+#include "storage.h" /* STORE_DIRECT_ALIGN_BYTES */
 
 enum chaos_hook {
 	CHAOS_HOOK_FAULT = 1,
@@ -72,6 +73,7 @@ static void chaos_params(struct sim_params *p, const struct chaos_opts *o, uint6
 	p->faults = o->faults;
 	p->planted_bug = o->planted_bug;
 	p->planted_ack_unsynced = o->planted_ack_unsynced;
+	p->disk_write_align_bytes = o->disk_blocks ? STORE_DIRECT_ALIGN_BYTES : 0;
 	if (o->faults & SIM_FAULT_DELAY) {
 		p->delay_dist = (uint8_t)sim_rand_range(&pick, SIM_DELAY_UNIFORM, SIM_DELAY_LONGTAIL);
 		p->delay_base_us = (uint32_t)sim_rand_range(&pick, 100, 3000);

@@ -77,6 +77,7 @@ void sim_disk_init(struct sim *s, struct sim_node *n)
 		.latency_us_min = s->p.disk_latency_us_min,
 		.latency_us_max = s->p.disk_latency_us_max,
 		.tear_ppm = s->p.tear_ppm,
+		.write_align_bytes = s->p.disk_write_align_bytes,
 	};
 	int rc = store_sim_create(&sc, &n->disk);
 	RN_ASSERT(rc == 0);

@@ -60,6 +60,14 @@ void su_config(struct store_config *cfg, const char *dir, enum store_engine_kind
 	cfg->group_bytes_max = 256u << 10;
 	cfg->segments_max = 1024;
 	cfg->quiet = true;
+	/* The library's default write mode (direct), or the one the test's
+	 * environment names: meson runs each storage test with both. */
+	const char *mode = getenv("RAFTNODE_STORE_WRITE");
+	if (mode != NULL && strcmp(mode, "buffered") == 0) {
+		cfg->write_mode = STORE_WRITE_BUFFERED;
+	} else if (mode != NULL && strcmp(mode, "direct") == 0) {
+		cfg->write_mode = STORE_WRITE_DIRECT;
+	}
 }
 
 void su_payload(raft_index index, raft_term term, uint8_t *buf, uint32_t payload_bytes)

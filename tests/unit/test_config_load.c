@@ -76,6 +76,8 @@ static void test_example_parses(void **state)
 	assert_string_equal(c.data_dir, "/var/lib/raftnode/node1");
 	assert_string_equal(c.dpdk_port, "net_af_packet1,iface=rn1");
 	assert_int_equal(c.idle, NODE_IDLE_EVENT);
+	assert_int_equal(c.durability, NODE_DURABILITY_DSYNC);
+	assert_int_equal(c.log_write, NODE_LOG_WRITE_DIRECT);
 	assert_int_equal(c.uncommitted_bytes_max, 64u << 20);
 	assert_int_equal(c.kv.value_bytes_max, 1024);
 	assert_int_equal(c.kv.session_window, 256);
@@ -165,6 +167,9 @@ static void test_bad_configs_name_line_and_key(void **state)
 		 "transport = udp\n",
 		 "cfg.ini:5: [limits] kv_session_window: kv_clients_max x kv_session_window = "
 		 "1099511627776 results, more than 268435456"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		 "data_dir = /x\ntransport = udp\nlog_write = o_direct\n",
+		 "cfg.ini:9: [node] log_write: bad value 'o_direct'"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char ini[1024], err[512];
@@ -189,10 +194,14 @@ static void test_bad_configs_name_line_and_key(void **state)
 	}
 	assert_int_equal(c.transport, NODE_TRANSPORT_UDP);
 	assert_int_equal(c.members[0].udp_port, 9000);
+	/* The log's defaults, chosen by scripts/bench-storage.sh. */
+	assert_int_equal(c.durability, NODE_DURABILITY_DSYNC);
+	assert_int_equal(c.log_write, NODE_LOG_WRITE_DIRECT);
 	/* Every stage apart is taken, and parsed. */
 	char ini2[600];
 	snprintf(ini2, sizeof(ini2),
-		 "%slcore_map = rxtx:1, log:3, control:2, apply:4\ntimer_slack_us = 5\n", ini);
+		 "%slcore_map = rxtx:1, log:3, control:2, apply:4\ntimer_slack_us = 5\n"
+		 "log_write = buffered\n", ini);
 	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
 	if (rc != 0) {
 		fail_msg("stages apart refused: %s", err);
@@ -202,6 +211,7 @@ static void test_bad_configs_name_line_and_key(void **state)
 	assert_int_equal(c.stage_lcore[NODE_STAGE_CONTROL], 2);
 	assert_int_equal(c.stage_lcore[NODE_STAGE_APPLY], 4);
 	assert_int_equal(c.timer_slack_us, 5);
+	assert_int_equal(c.log_write, NODE_LOG_WRITE_BUFFERED);
 	/* The session window: the default, and a value taken. */
 	assert_int_equal(c.kv.session_window, 256);
 	snprintf(ini2, sizeof(ini2), "%s[limits]\nkv_session_window = 1\n", ini);

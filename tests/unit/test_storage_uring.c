@@ -10,6 +10,10 @@
  * (SIGXFSZ ignored). The kernel writes up to the limit and returns a short
  * count; the engine resubmits the rest, which fails with EFBIG. The parent
  * checks the child's verdict, then reopens the log with the pwrite engine.
+ * Buffered writes stop at a limit of 4000 bytes; O_DIRECT writes are whole
+ * blocks (a count the limit cuts to 4000 is refused outright), so their
+ * limit is 8192: the write stops at a block end, the group's last record
+ * is cut mid-way.
  * Also prints which ring flags setup got and whether files and buffers were
  * registered, and appends through that ring. Exit 77 without io_uring.
  */
@@ -29,7 +33,8 @@
 
 #include "storage_util.h"
 
-#define FSIZE_LIMIT_BYTES 4000u
+#define FSIZE_LIMIT_BUFFERED_BYTES 4000u
+#define FSIZE_LIMIT_DIRECT_BYTES 8192u
 
 struct seen {
 	raft_index index;
@@ -42,11 +47,12 @@ static void on_durable(void *user, raft_index index, raft_term term)
 }
 
 /* Child: returns its exit code (0 = every expectation held). */
-static int short_write_child(const char *dir)
+static int short_write_child(const char *dir, enum store_write_mode mode, uint32_t limit_bytes)
 {
 	struct seen seen = {0};
 	struct store_config cfg;
 	su_config(&cfg, dir, STORE_ENGINE_URING, 64u << 10);
+	cfg.write_mode = mode;
 	cfg.on_durable = on_durable;
 	cfg.on_durable_user = &seen;
 	struct store_log *log = NULL;
@@ -63,7 +69,7 @@ static int short_write_child(const char *dir)
 	signal(SIGXFSZ, SIG_IGN);
 	struct rlimit rl;
 	getrlimit(RLIMIT_FSIZE, &rl);
-	rl.rlim_cur = FSIZE_LIMIT_BYTES;
+	rl.rlim_cur = limit_bytes;
 	if (setrlimit(RLIMIT_FSIZE, &rl) != 0) {
 		return 12;
 	}
@@ -88,16 +94,15 @@ static int short_write_child(const char *dir)
 	return 0;
 }
 
-static void test_short_write_then_error_is_fail_stop(void **state)
+static void short_write_then_error_is_fail_stop(enum store_write_mode mode, uint32_t limit_bytes)
 {
-	(void)state;
 	char dir[SU_PATH_BYTES];
 	su_tmpdir(dir, sizeof(dir));
 	fflush(stdout);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		int code = short_write_child(dir);
+		int code = short_write_child(dir, mode, limit_bytes);
 		fflush(stdout);
 		_exit(code);
 	}
@@ -114,16 +119,30 @@ static void test_short_write_then_error_is_fail_stop(void **state)
 	store_stats(log, &st);
 	printf("reopened: last index %llu, torn tail bytes cut %llu\n",
 	       (unsigned long long)store_last_index(log), (unsigned long long)st.torn_tail_bytes);
-	/* Record 1 is 136 bytes, then 232-byte records: 2..17 end at 3848,
-	 * record 18 was cut at the 4000-byte limit. Whole records 2..17 remain
-	 * (written, never reported durable); the 152 torn bytes are cut. */
+	/* Record 1 is 136 bytes, then 232-byte records: at the 4000-byte
+	 * limit 2..17 end at 3848 and record 18 was cut (152 torn bytes); at
+	 * 8192, 2..35 end at 8024 and record 36 was cut (168). Whole records
+	 * remain (written, never reported durable); the torn bytes are cut. */
 	assert_int_equal(store_record_bytes(100), 136);
 	assert_int_equal(store_record_bytes(200), 232);
-	assert_int_equal(store_last_index(log), 17);
-	assert_int_equal(st.torn_tail_bytes, FSIZE_LIMIT_BYTES - 3848);
+	uint32_t whole = (limit_bytes - 136) / 232;
+	assert_int_equal(store_last_index(log), 1 + whole);
+	assert_int_equal(st.torn_tail_bytes, limit_bytes - (136 + whole * 232));
 	su_verify(log, 1, 1, 1, 100);
 	store_close(log);
 	su_rmtree(dir);
+}
+
+static void test_short_write_then_error_is_fail_stop(void **state)
+{
+	(void)state;
+	short_write_then_error_is_fail_stop(STORE_WRITE_BUFFERED, FSIZE_LIMIT_BUFFERED_BYTES);
+}
+
+static void test_short_direct_write_then_error_is_fail_stop(void **state)
+{
+	(void)state;
+	short_write_then_error_is_fail_stop(STORE_WRITE_DIRECT, FSIZE_LIMIT_DIRECT_BYTES);
 }
 
 static void test_ring_flags_reported(void **state)
@@ -136,10 +155,12 @@ static void test_ring_flags_reported(void **state)
 	struct store_log *log = su_open(&cfg);
 	struct store_stats st;
 	store_stats(log, &st);
-	printf("ring setup flags 0x%x:%s%s; %u registered file slots; %u fixed buffers\n",
+	printf("ring setup flags 0x%x:%s%s; %u registered file slots; %u fixed buffers; "
+	       "%s writes\n",
 	       st.uring_setup_flags, st.uring_setup_flags & 0x1000u ? " SINGLE_ISSUER" : "",
 	       st.uring_setup_flags & 0x2000u ? " DEFER_TASKRUN" : " (fallback)",
-	       st.uring_fixed_files, st.uring_fixed_buffers);
+	       st.uring_fixed_files, st.uring_fixed_buffers,
+	       st.direct_writes ? "O_DIRECT" : "buffered");
 	/* Whatever the ring got, the log works on it. */
 	su_append(log, 1, 100, 1, 300, 9);
 	su_verify(log, 1, 100, 1, 300);
@@ -157,6 +178,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ring_flags_reported),
 		cmocka_unit_test(test_short_write_then_error_is_fail_stop),
+		cmocka_unit_test(test_short_direct_write_then_error_is_fail_stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
