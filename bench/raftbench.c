@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * raftbench - load generator for a running raftnode cluster, through the
- * client library's async API. Three commands:
+ * client library's async API. Four commands:
  *   raftbench [run]   one open-loop (--rate) or closed-loop (--concurrency) run
  *   raftbench sweep   open-loop rates step by step until the knee
  *   raftbench failover  kill the leader under load, measure unavailability
+ *   raftbench follower-reads  how soon a follower applies an acknowledged write
  * Latency counts from the intended send time (no coordinated omission);
  * histograms are log-linear (bench/hist.h, within 0.4 %); every output
  * field names its unit. A benchmark, not a test: absolute numbers belong
@@ -24,7 +25,8 @@ static void rb_usage(FILE *f)
 	fprintf(f,
 		"usage: raftbench [run] [options]        one run\n"
 		"       raftbench sweep [options]        open-loop rate sweep to the knee\n"
-		"       raftbench failover [options]     leader kill under load\n\n"
+		"       raftbench failover [options]     leader kill under load\n"
+		"       raftbench follower-reads [options]  ack -> visible on a follower\n\n"
 		"  --config FILE        cluster configuration (default: $RAFTNODE_CONFIG or %s)\n"
 		"  --target leader|any  leader: ask a node's status for the leader and send there\n"
 		"                       (default); any: send to --node and let redirects move us\n"
@@ -58,7 +60,12 @@ static void rb_usage(FILE *f)
 		"  OK after the kill command returned (last OK before -> first OK after);\n"
 		"  election_ms: kill command returned -> first status naming a new leader\n"
 		"  (the other nodes' status polled every 10 ms; from the command's start\n"
-		"  when a leader was named before it returned: election_from_kill_start)\n",
+		"  when a leader was named before it returned: election_from_kill_start)\n"
+		"follower-reads:\n"
+		"  --follower ID (default: the first node that is not the leader)\n"
+		"  one PUT at a time to the leader; after its ack, stale reads of the key\n"
+		"  from the follower until it shows the value: lag_us = ack -> first read\n"
+		"  that saw it (one read's round trip is the resolution)\n",
 		RN_CLIENT_CONFIG_DEFAULT, RB_VALUE_BYTES_MAX, RB_CLIENT_INFLIGHT_MAX);
 }
 
@@ -66,7 +73,7 @@ enum {
 	OPT_CONFIG = 256, OPT_TARGET, OPT_NODE, OPT_RATE, OPT_CONC, OPT_DURATION,
 	OPT_WARMUP, OPT_VALUE, OPT_KEYS, OPT_READ, OPT_TRACE, OPT_SEED, OPT_CLIENTS,
 	OPT_JSON, OPT_CSV, OPT_TS, OPT_CDF, OPT_QUIET, OPT_R0, OPT_FACTOR, OPT_STEP,
-	OPT_STEPS, OPT_TRIALS, OPT_KILL, OPT_START,
+	OPT_STEPS, OPT_TRIALS, OPT_KILL, OPT_START, OPT_FOLLOWER,
 };
 
 static const struct option rb_long_opts[] = {
@@ -96,6 +103,7 @@ static const struct option rb_long_opts[] = {
 	{"trials", required_argument, 0, OPT_TRIALS},
 	{"kill-cmd", required_argument, 0, OPT_KILL},
 	{"start-cmd", required_argument, 0, OPT_START},
+	{"follower", required_argument, 0, OPT_FOLLOWER},
 	{0, 0, 0, 0},
 };
 
@@ -176,6 +184,10 @@ static int rb_cli_option(struct rb_cli *cli, int opt, const char *arg)
 	case OPT_TRIALS: rc = rb_number("--trials", arg, 1, RB_TRIALS_MAX, &v); cli->trials = rb_u32(v); break;
 	case OPT_KILL: cli->kill_cmd = arg; break;
 	case OPT_START: cli->start_cmd = arg; break;
+	case OPT_FOLLOWER:
+		rc = rb_number("--follower", arg, 1, 1e9, &v);
+		cli->follower_id = rb_u32(v);
+		break;
 	default: return -1;
 	}
 	return rc;
@@ -371,7 +383,11 @@ int main(int argc, char **argv)
 	if (strcmp(cli.command, "failover") == 0) {
 		return rb_cmd_failover(&cli);
 	}
-	fprintf(stderr, "raftbench: unknown command '%s' (run, sweep, failover)\n", cli.command);
+	if (strcmp(cli.command, "follower-reads") == 0) {
+		return rb_cmd_follower_reads(&cli);
+	}
+	fprintf(stderr, "raftbench: unknown command '%s' (run, sweep, failover, follower-reads)\n",
+		cli.command);
 	rb_usage(stderr);
 	return 2;
 }

@@ -13,7 +13,7 @@
 #define RB_TRIALS_MAX 1000u
 
 struct rb_cli {
-	const char *command; /* run, sweep, failover */
+	const char *command; /* run, sweep, failover, follower-reads */
 	struct rb_opts opts;
 	bool json;
 	bool csv;
@@ -27,6 +27,7 @@ struct rb_cli {
 	uint32_t trials;
 	const char *kill_cmd;
 	const char *start_cmd;
+	uint32_t follower_id; /* follower-reads: 0 = the first non-leader */
 };
 
 int rb_cluster_config(const struct rb_cli *cli, struct rn_client_config *cfg, uint32_t *target);
@@ -35,5 +36,6 @@ int rb_measure(const struct rb_cli *cli, const struct rb_opts *opts,
 int rb_emit_result(const struct rb_cli *cli, const struct rb_result *r);
 int rb_cmd_sweep(struct rb_cli *cli);
 int rb_cmd_failover(struct rb_cli *cli);
+int rb_cmd_follower_reads(struct rb_cli *cli);
 
 #endif

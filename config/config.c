@@ -378,6 +378,14 @@ static bool config_limits(struct config_parse *cp, const char *key, const char *
 	} else if (strcmp(key, "kv_clients_max") == 0 &&
 		   config_u64(v, 1, NODE_KV_CLIENTS_LIMIT, false, &x)) {
 		c->kv.clients_max = (uint32_t)x;
+	} else if (strcmp(key, "kv_session_window") == 0) {
+		if (!config_u64(v, 1, NODE_KV_SESSION_WINDOW_LIMIT, false, &x)) {
+			config_error(cp, "limits", key,
+				     "bad value '%s': results kept per client session, 1..%u", v,
+				     NODE_KV_SESSION_WINDOW_LIMIT);
+			return false;
+		}
+		c->kv.session_window = (uint32_t)x;
 	} else {
 		return false;
 	}
@@ -420,6 +428,10 @@ void node_kv_config_default(struct node_kv_config *cfg)
 		.key_bytes_max = 64,
 		.value_bytes_max = 1024,
 		.clients_max = 4096,
+		/* raftbench keeps 256 requests in flight per client: a window
+		 * as deep answers all of them when they are resent at once
+		 * (a failover). 4096 x 256 x 9 B = 9 MiB. */
+		.session_window = 256,
 	};
 }
 
@@ -493,6 +505,13 @@ static void config_check(struct config_parse *cp)
 		config_error(cp, "limits", "uncommitted_bytes_max",
 			     "must not exceed log_payload_bytes_max (%llu)",
 			     (unsigned long long)c->log_payload_bytes_max);
+	}
+	if ((uint64_t)c->kv.clients_max * c->kv.session_window > NODE_KV_WINDOW_ENTRIES_LIMIT) {
+		config_error(cp, "limits", "kv_session_window",
+			     "kv_clients_max x kv_session_window = %llu results, more than %llu "
+			     "(9 bytes each)",
+			     (unsigned long long)c->kv.clients_max * c->kv.session_window,
+			     (unsigned long long)NODE_KV_WINDOW_ENTRIES_LIMIT);
 	}
 	if (c->transport == NODE_TRANSPORT_DPDK && c->dpdk_port[0] == '\0') {
 		config_error(cp, "node", "dpdk_port",

@@ -181,7 +181,12 @@ static void sched_timeout(const struct dp_lcore *l, struct timespec *ts, bool *b
 }
 
 /* Event policy, an empty round: the first arms the doorbell, the next
- * sleeps until a stage's fd, the doorbell or the earliest deadline. */
+ * sleeps until a stage's fd, the doorbell or the earliest deadline. An
+ * lcore whose doorbell no other lcore can ring (every stage of the node on
+ * it: the CI default) sleeps after the first: its fds were just read to
+ * EAGAIN, so any later input is a new edge epoll reports, and no ring it
+ * reads has a producer elsewhere - the second round would only repeat
+ * each input's system call. */
 static void sched_idle_event(struct dp_lcore *l)
 {
 	if (!l->armed) {
@@ -190,7 +195,10 @@ static void sched_idle_event(struct dp_lcore *l)
 		 * before the next round reads the rings. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		l->armed = true;
-		return;
+		if (l->doorbell.producers > 0) {
+			return;
+		}
+		l->stats.sleeps_first_round++;
 	}
 	struct timespec ts;
 	bool by_deadline;
@@ -401,10 +409,19 @@ uint32_t dp_ring_push_elems(struct dp_ring *r, const void *elems, uint32_t count
 	return pushed;
 }
 
+struct dp_doorbell *dp_doorbell_wire(struct dp_doorbell *d)
+{
+	if (d == NULL || d->fd < 0) {
+		return NULL;
+	}
+	d->producers++;
+	return d;
+}
+
 void dp_ring_set_doorbell(struct dp_ring *r, struct dp_doorbell *d)
 {
 	RN_ASSERT(r != NULL);
-	r->doorbell = d != NULL && d->fd >= 0 ? d : NULL;
+	r->doorbell = dp_doorbell_wire(d);
 }
 
 uint32_t dp_ring_pop_elems(struct dp_ring *r, void *elems, uint32_t count_max)

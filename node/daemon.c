@@ -391,9 +391,8 @@ void node_daemon_wire_doorbells(struct node_daemon *d, struct dp_doorbell *const
 	daemon_ring_doorbell(d, &d->rxtx_link.rx, rxtx, ctl, db);
 	/* The done ring rings nobody: rx/tx is woken only when it starves. */
 	dp_ring_set_doorbell(&d->rxtx_link.done, NULL);
-	d->rxtx_link.wake_rxtx = d->cfg.stage_lcore[rxtx] != d->cfg.stage_lcore[ctl] &&
-					 db[rxtx] != NULL && db[rxtx]->fd >= 0
-				 ? db[rxtx]
+	d->rxtx_link.wake_rxtx = d->cfg.stage_lcore[rxtx] != d->cfg.stage_lcore[ctl]
+				 ? dp_doorbell_wire(db[rxtx])
 				 : NULL;
 	daemon_ring_doorbell(d, &d->rxtx_link.tx, ctl, rxtx, db);
 	daemon_ring_doorbell(d, &d->log_link.ops, ctl, log, db);
@@ -401,13 +400,11 @@ void node_daemon_wire_doorbells(struct node_daemon *d, struct dp_doorbell *const
 	daemon_ring_doorbell(d, &d->apply_link.in, ctl, apply, db);
 	daemon_ring_doorbell(d, &d->apply_link.out, apply, ctl, db);
 	/* News that travels without a ring (a read or call done, APPLIED). */
-	d->log_link.wake_control = d->cfg.stage_lcore[log] != d->cfg.stage_lcore[ctl] &&
-					   db[ctl] != NULL && db[ctl]->fd >= 0
-				   ? db[ctl]
+	d->log_link.wake_control = d->cfg.stage_lcore[log] != d->cfg.stage_lcore[ctl]
+				   ? dp_doorbell_wire(db[ctl])
 				   : NULL;
-	d->apply_link.wake_control = d->cfg.stage_lcore[apply] != d->cfg.stage_lcore[ctl] &&
-					     db[ctl] != NULL && db[ctl]->fd >= 0
-				     ? db[ctl]
+	d->apply_link.wake_control = d->cfg.stage_lcore[apply] != d->cfg.stage_lcore[ctl]
+				     ? dp_doorbell_wire(db[ctl])
 				     : NULL;
 }
 

@@ -212,10 +212,11 @@ int main(int argc, char **argv)
 	for (uint32_t k = 0; k < lcores_count; k++) {
 		const struct dp_lcore_stats *st = &lcores[k].stats;
 		fprintf(stderr, "raftnode %u: lcore %u: %" PRIu64 " rounds, %" PRIu64 " idle, %" PRIu64
-			" sleeps (%" PRIu64 " ms), wakeups %" PRIu64 " by event, %" PRIu64
-			" by deadline, %" PRIu64 " by the 50 ms cap", id, ids[k], st->rounds,
-			st->idle_rounds, st->sleeps, st->slept_us / 1000, st->wakeups_by_event,
-			st->wakeups_by_deadline, st->wakeups_by_cap);
+			" sleeps (%" PRIu64 " ms, %" PRIu64 " after one empty round), wakeups %" PRIu64
+			" by event, %" PRIu64 " by deadline, %" PRIu64 " by the 50 ms cap", id, ids[k],
+			st->rounds, st->idle_rounds, st->sleeps, st->slept_us / 1000,
+			st->sleeps_first_round, st->wakeups_by_event, st->wakeups_by_deadline,
+			st->wakeups_by_cap);
 		for (uint32_t i = 0; i < lcores[k].stages_count; i++) {
 			fprintf(stderr, "; %s busy %" PRIu64, lcores[k].stages[i].name,
 				st->stage_busy_rounds[i]);

@@ -35,12 +35,22 @@ extern "C" {
 #define NODE_KV_KEY_BYTES_LIMIT 1024u
 #define NODE_KV_VALUE_BYTES_LIMIT (1u << 20)
 #define NODE_KV_CLIENTS_LIMIT (1u << 24)
+/* Results kept per session, and all sessions' together (9 bytes each):
+ * beyond 2^28 the windows alone would take over 2 GiB. */
+#define NODE_KV_SESSION_WINDOW_LIMIT (1u << 16)
+#define NODE_KV_WINDOW_ENTRIES_LIMIT (1ull << 28)
 
 struct node_kv_config {
 	uint32_t keys_max;	   /* live keys, <= NODE_KV_KEYS_LIMIT */
 	uint16_t key_bytes_max;	   /* <= NODE_KV_KEY_BYTES_LIMIT */
 	uint32_t value_bytes_max;  /* <= NODE_KV_VALUE_BYTES_LIMIT */
 	uint32_t clients_max;	   /* sessions kept; the least recently used goes */
+	/* Results (seq, status) kept per session: a retry of one of the
+	 * session_window most recent applied commands of its client is
+	 * answered from them, exactly once; an older one is refused (stale).
+	 * 1 ..= NODE_KV_SESSION_WINDOW_LIMIT. Replicated state: every node of
+	 * a cluster must use the same value (as every kv_* limit). */
+	uint32_t session_window;
 };
 void node_kv_config_default(struct node_kv_config *cfg);
 

@@ -862,9 +862,18 @@ enum dp_idle_policy {
 struct dp_doorbell {
 	uint32_t sleeping; /* atomic: 1 from the armed round until the wake */
 	int fd;		   /* eventfd, -1 when the lcore does not sleep on events */
+	/* Producers on other lcores that may ring it, counted as they are
+	 * wired (before the lcores run). None: nothing another lcore does can
+	 * give this lcore work, so it sleeps after its first empty round
+	 * instead of arming and polling every input once more. */
+	uint32_t producers;
 };
 /* Wakes the lcore that owns d if it sleeps (NULL: nothing to wake). */
 void dp_doorbell_ring(struct dp_doorbell *d);
+/* A producer on another lcore will ring d: returns d, or NULL when d
+ * cannot be rung (NULL, or its lcore does not sleep on events). Called
+ * while wiring, before the lcores run. */
+struct dp_doorbell *dp_doorbell_wire(struct dp_doorbell *d);
 
 #define DP_LCORE_STAGES_MAX 8u
 
@@ -892,6 +901,8 @@ struct dp_lcore_stats {
 	uint64_t wakeups_by_deadline; /* event policy: a stage's deadline came */
 	uint64_t wakeups_by_cap;      /* event policy: the longest sleep ended (no input) */
 	uint64_t wait_errors;	      /* event policy: the wait failed (EINTR) */
+	uint64_t sleeps_first_round;  /* event policy: slept after one empty round
+				       * (no other lcore can ring it) */
 	uint64_t work_items;
 	uint64_t stage_busy_rounds[DP_LCORE_STAGES_MAX]; /* rounds the stage did work */
 };

@@ -271,6 +271,9 @@ static uint64_t wake_measure(const char *name, const struct dp_lcore_config *cfg
 	dp_doorbell_ring(&l.doorbell); /* event: wake it to see the stop */
 	pthread_join(th, NULL);
 	assert_int_equal(w.count, WAKE_SAMPLES);
+	/* A ring producer on another thread: every sleep armed first, then
+	 * looked at the ring once more (the Dekker round). */
+	assert_int_equal(l.stats.sleeps_first_round, 0);
 	qsort(w.latency_ns, WAKE_SAMPLES, sizeof(w.latency_ns[0]), cmp_u64);
 	uint64_t p50 = w.latency_ns[WAKE_SAMPLES / 2];
 	uint64_t p99 = w.latency_ns[WAKE_SAMPLES * 99 / 100];
@@ -435,6 +438,8 @@ static void test_event_fd_and_deadline(void **state)
 	assert_true(l.stats.wakeups_by_event > 0);
 	assert_int_equal(l.stats.wakeups_by_cap, 0);
 	assert_true(l.stats.rounds <= 4 * (l.stats.sleeps + 1)); /* no spinning */
+	/* No other lcore can ring it: every sleep came after one empty round. */
+	assert_int_equal(l.stats.sleeps_first_round, l.stats.sleeps);
 	dp_lcore_fini(&l);
 	close(f.fd);
 

@@ -8,9 +8,11 @@
  * value_bytes_max) in one arena) taken from a free stack; an open-addressing
  * index with linear probing maps a key's hash to its slot. Deletion shifts
  * the probe run back instead of leaving tombstones, so lookups stay short
- * however many deletes happen. Client sessions use the same index shape.
- * Every operation is O(key + value bytes) but for the rare eviction of the
- * least recently used session, a scan of the sessions (O(clients_max)).
+ * however many deletes happen. Client sessions use the same index shape;
+ * each keeps a window of its client's session_window most recent results
+ * (session_window.c). Every operation is O(key + value bytes) but for the
+ * rare eviction of the least recently used session, a scan of the sessions
+ * (O(clients_max)), and a late retry inside a window (O(session_window)).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,89 +20,15 @@
 
 #include "common.h"
 #include "node.h"
-
-#define KV_EMPTY UINT32_MAX
-
-/* ---- hashing ------------------------------------------------------------ */
-
-/* FNV-1a, then a finalizer: keys are short, and the table needs spread. */
-static uint64_t kv_hash(const uint8_t *bytes, size_t count)
-{
-	RN_ASSERT(bytes != NULL || count == 0);
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < count; i++) {
-		h = (h ^ bytes[i]) * 0x100000001b3ull;
-	}
-	return rn_mix64(h ^ count);
-}
-
-/* ---- open-addressing index: hash -> slot ------------------------------- */
-
-struct kv_index {
-	uint32_t *cells; /* slot numbers, KV_EMPTY when free */
-	uint64_t mask;
-};
-
-static int kv_index_init(struct kv_index *ix, uint32_t entries_max)
-{
-	uint64_t cap = 16;
-	while (cap < 2ull * entries_max) {
-		cap *= 2; /* load factor at most one half */
-	}
-	ix->cells = malloc(cap * sizeof(*ix->cells));
-	if (ix->cells == NULL) {
-		return -ENOMEM;
-	}
-	memset(ix->cells, 0xff, cap * sizeof(*ix->cells));
-	ix->mask = cap - 1;
-	RN_ASSERT((cap & ix->mask) == 0); /* a power of two: hash & mask */
-	return 0;
-}
-
-static uint64_t kv_index_cap(uint32_t entries_max)
-{
-	uint64_t cap = 16;
-	while (cap < 2ull * entries_max) {
-		cap *= 2;
-	}
-	RN_ASSERT(cap >= 2ull * entries_max); /* load factor at most one half */
-	return cap;
-}
-
-/* Removes the cell at `pos`, shifting later members of its probe run back
- * (Knuth 6.4, algorithm R). `hashes` gives each slot's hash. */
-static void kv_index_remove(struct kv_index *ix, uint64_t pos, const uint64_t *hashes)
-{
-	uint64_t hole = pos;
-	uint64_t j = pos;
-	RN_ASSERT(pos <= ix->mask);
-	RN_ASSERT(ix->cells[pos] != KV_EMPTY); /* removes a member */
-	ix->cells[hole] = KV_EMPTY;
-	for (;;) {
-		j = (j + 1) & ix->mask;
-		uint32_t slot = ix->cells[j];
-		if (slot == KV_EMPTY) {
-			return;
-		}
-		uint64_t home = hashes[slot] & ix->mask;
-		/* Move it into the hole unless its home lies cyclically in
-		 * (hole, j]: then it is still reachable where it is. */
-		bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-		if (!stays) {
-			ix->cells[hole] = slot;
-			ix->cells[j] = KV_EMPTY;
-			hole = j;
-		}
-	}
-}
+#include "kv_index.h"
+#include "session_window.h"
 
 /* ---- the state machine ---------------------------------------------------- */
 
 struct kv_session {
 	uint64_t client_id;
-	uint64_t last_seq;
 	raft_index last_index; /* for least-recently-used eviction */
-	uint8_t last_status;
+	struct node_window window; /* its recent results, in kv->windows */
 	bool used;
 };
 
@@ -121,6 +49,7 @@ struct node_kv {
 	uint32_t *free_sessions;
 	uint32_t free_session_count;
 	struct kv_index session_ix;
+	struct node_windows windows; /* clients_max x session_window results */
 	raft_index applied_index;
 	uint64_t digest;
 };
@@ -132,7 +61,8 @@ uint64_t node_kv_memory_bytes(const struct node_kv_config *cfg)
 	uint64_t per_session = sizeof(struct kv_session) + sizeof(uint64_t) + sizeof(uint32_t);
 	return sizeof(struct node_kv) + cfg->keys_max * per_key +
 	       kv_index_cap(cfg->keys_max) * sizeof(uint32_t) + cfg->clients_max * per_session +
-	       kv_index_cap(cfg->clients_max) * sizeof(uint32_t);
+	       kv_index_cap(cfg->clients_max) * sizeof(uint32_t) +
+	       node_window_bytes(cfg->clients_max, cfg->session_window);
 }
 
 static bool kv_config_valid(const struct node_kv_config *c)
@@ -140,7 +70,9 @@ static bool kv_config_valid(const struct node_kv_config *c)
 	return c->keys_max >= 1 && c->keys_max <= NODE_KV_KEYS_LIMIT && c->key_bytes_max >= 1 &&
 	       c->key_bytes_max <= NODE_KV_KEY_BYTES_LIMIT &&
 	       c->value_bytes_max <= NODE_KV_VALUE_BYTES_LIMIT && c->clients_max >= 1 &&
-	       c->clients_max <= NODE_KV_CLIENTS_LIMIT;
+	       c->clients_max <= NODE_KV_CLIENTS_LIMIT && c->session_window >= 1 &&
+	       c->session_window <= NODE_KV_SESSION_WINDOW_LIMIT &&
+	       (uint64_t)c->clients_max * c->session_window <= NODE_KV_WINDOW_ENTRIES_LIMIT;
 }
 
 int node_kv_create(const struct node_kv_config *cfg, struct node_kv **out)
@@ -166,7 +98,8 @@ int node_kv_create(const struct node_kv_config *cfg, struct node_kv **out)
 	    kv->value_len == NULL || kv->free_slots == NULL || kv->sessions == NULL ||
 	    kv->session_hash == NULL || kv->free_sessions == NULL ||
 	    kv_index_init(&kv->keys, cfg->keys_max) != 0 ||
-	    kv_index_init(&kv->session_ix, cfg->clients_max) != 0) {
+	    kv_index_init(&kv->session_ix, cfg->clients_max) != 0 ||
+	    node_window_init(&kv->windows, cfg->clients_max, cfg->session_window) != 0) {
 		node_kv_destroy(kv);
 		return -ENOMEM;
 	}
@@ -201,6 +134,7 @@ void node_kv_destroy(struct node_kv *kv)
 	free(kv->session_hash);
 	free(kv->free_sessions);
 	free(kv->session_ix.cells);
+	node_window_fini(&kv->windows);
 	free(kv);
 }
 
@@ -377,10 +311,10 @@ static void kv_session_record(struct node_kv *kv, const struct node_kv_command *
 		kv->session_ix.cells[pos] = slot;
 		kv->session_hash[slot] = rn_mix64(c->client_id);
 		s = &kv->sessions[slot];
+		/* A new session, or an evicted one's slot: an empty window. */
 		*s = (struct kv_session){.client_id = c->client_id, .used = true};
 	}
-	s->last_seq = c->seq;
-	s->last_status = status;
+	node_window_record(&kv->windows, (uint32_t)(s - kv->sessions), &s->window, c->seq, status);
 	s->last_index = index;
 }
 
@@ -416,17 +350,23 @@ void node_kv_apply_command(struct node_kv *kv, raft_index index, const struct no
 	if (c->client_id != 0) {
 		uint64_t pos;
 		const struct kv_session *s = kv_session_find(kv, c->client_id, &pos);
-		if (s != NULL && c->seq < s->last_seq) {
+		enum node_window_verdict v =
+			s == NULL ? NODE_WINDOW_NEW
+				  : node_window_check(&kv->windows, (uint32_t)(s - kv->sessions),
+						      &s->window, c->seq, &res->status);
+		if (v == NODE_WINDOW_STALE) {
+			/* Older than the window's span: it may have been applied
+			 * and the window no longer tells, so it is refused. */
 			res->status = NODE_KV_STALE;
 			return;
 		}
-		if (s != NULL && c->seq == s->last_seq) {
+		if (v == NODE_WINDOW_DUPLICATE) {
 			/* A retry of a command already applied: answer as the
-			 * first time, change nothing (exactly-once). */
-			res->status = s->last_status;
+			 * first time (res->status), change nothing (exactly-once). */
 			res->duplicate = true;
 			return;
 		}
+		/* NEW: after the newest, or lost and retransmitted inside the span. */
 	}
 	res->status = kv_execute(kv, c, res);
 	if (c->client_id != 0) {

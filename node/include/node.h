@@ -3,7 +3,9 @@
  * node.h - the public API of raftnode's node module: the replicated
  * key-value state machine (apply/kv.c): put, get, delete and compare-and-swap,
  * with client sessions (client id + sequence number) that make retried
- * writes exactly-once. That is all it holds. The daemon that runs it (its
+ * writes exactly-once, a pipelining client's included: each session keeps
+ * the results of its client's session_window most recent applied commands
+ * (apply/session_window.h). That is all it holds. The daemon that runs it (its
  * stages, rings and telemetry) has no public API: its internals are
  * node/daemon.h, for raftnode.c and the stages' unit tests. The node's
  * configuration, struct node_kv_config included, is config.h's (config/).
@@ -45,7 +47,7 @@ enum node_kv_status {
 	NODE_KV_FULL = 3,	   /* put of a new key with keys_max keys live */
 	NODE_KV_TOO_BIG = 4,	   /* key or value over the configured limits */
 	NODE_KV_BAD_COMMAND = 5,   /* malformed command bytes */
-	NODE_KV_STALE = 6,	   /* seq older than the session's last: a late retry */
+	NODE_KV_STALE = 6,	   /* seq below the session's window: a late retry */
 };
 
 /* A command, decoded: the pointers point into the bytes it came in. The
@@ -55,7 +57,7 @@ enum node_kv_status {
 struct node_kv_command {
 	uint8_t op; /* enum node_kv_op */
 	uint64_t client_id; /* 0 = no session (no exactly-once) */
-	uint64_t seq;	    /* per client, increasing */
+	uint64_t seq;	    /* per client, increasing (gaps allowed) */
 	const uint8_t *key;
 	uint16_t key_bytes;
 	const uint8_t *value; /* put, cas: the new value */
@@ -76,8 +78,8 @@ struct node_kv;
  * the current value) stays valid until the next apply. */
 struct node_kv_result {
 	uint8_t status;	 /* enum node_kv_status */
-	bool duplicate;	 /* a retry of the session's last command: not applied
-			  * again, its first status returned */
+	bool duplicate;	 /* a retry of a command in the session's window: not
+			  * applied again, its first status returned */
 	const uint8_t *value;
 	uint32_t value_bytes;
 };
@@ -88,10 +90,17 @@ void node_kv_destroy(struct node_kv *kv);
 
 /* Applies the committed command at `index` (applied index + 1), decoded by
  * the caller from the request kept in the log; its op is one of enum
- * node_kv_op. Key and value lengths are checked against the configured
- * limits here: beyond them, NODE_KV_TOO_BIG, the same on every node. A
- * committed entry whose bytes do not decode is the caller's to skip
- * (node_kv_skip) and answer NODE_KV_BAD_COMMAND. */
+ * node_kv_op. With a client id, the session decides first: a seq in its
+ * window (the session_window most recent applied ones) is a duplicate,
+ * answered with its recorded status, nothing changed; a seq below the
+ * window's oldest is NODE_KV_STALE, nothing changed (it may have been
+ * applied: the window no longer tells); any other seq (above the newest,
+ * or inside the window's span but never applied: a lost request
+ * retransmitted after later ones) is applied and recorded. Key and value
+ * lengths are checked against the configured limits here: beyond them,
+ * NODE_KV_TOO_BIG, the same on every node. A committed entry whose bytes
+ * do not decode is the caller's to skip (node_kv_skip) and answer
+ * NODE_KV_BAD_COMMAND. */
 void node_kv_apply_command(struct node_kv *kv, raft_index index, const struct node_kv_command *c,
 			   struct node_kv_result *res);
 /* A committed client request as the log keeps it: the request body the

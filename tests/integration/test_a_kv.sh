@@ -2,13 +2,18 @@
 # SPDX-License-Identifier: MIT
 # Integration (a): 3 nodes; 1,000 keys written through different nodes
 # (followers redirect to the leader), all read back from every node, by
-# linearizable reads and by stale reads once the nodes have converged.
+# linearizable reads and by stale reads once the nodes have converged. A
+# pipelining client's retransmits (kvretry: its own frames, out of order)
+# are answered from its session's window: a retry after later writes ok
+# and not applied again, a lost request applied once, a retry older than
+# the window (kv_session_window, 256 by default) bad_request.
 # With --busy-node node 2 polls (idle = busy) on an lcore pinned to a CPU,
 # as on bare metal, beside nodes that sleep on events.
 . "$(dirname "$0")/lib.sh"
 it_setup_variant "${1:-}" --busy-node a 10.81.0 ab 10.97.0 --busy-node 2
 it_up --nodes 3 "${up_args[@]}"
-it_log "cluster up; leader $(it_wait_leader 60 || it_fail 'no leader in 60 s')"
+leader=$(it_wait_leader 60) || it_fail "no leader in 60 s"
+it_log "cluster up; leader $leader"
 
 [ "$(it_ctl --node 1 put k v)" = "" ] || true
 got=$(it_ctl --node 2 get k) || it_fail "raftctl --node 2 get k failed"
@@ -30,4 +35,6 @@ done
 if [ ${#up_args[@]} -gt 0 ]; then
 	grep -q "idle = busy" "$IT_RUN/cluster.ini" || it_fail "cluster.ini has no busy node"
 fi
-it_pass "1000 keys written through nodes 1-3, read back from each (applied commit digest: $state)"
+"$IT_BUILD/tests/integration/kvretry" --node "$leader" --window 256 ||
+	it_fail "a retransmit was not answered from the session's window"
+it_pass "1000 keys written through nodes 1-3, read back from each (applied commit digest: $state); pipelined retransmits answered from the session window"

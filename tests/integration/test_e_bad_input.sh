@@ -46,6 +46,7 @@ bad_cases=(
 	"missing secret file%s|^secret_file = .*|secret_file = $IT_WORK/nope|%secret_file"
 	"syntax error%s/^udp_port = 9000/udp_port 9000/%syntax"
 	"window not a power of two%\$a [limits]\\nlog_entries_max = 100000%log_entries_max"
+	"session window of 0%\$a [limits]\\nkv_session_window = 0%kv_session_window"
 	"stage placed twice%/^transport = udp/a lcore_map = rxtx:0,log:1,log:0,control:0,apply:0%lcore_map"
 )
 for c in "${bad_cases[@]}"; do

@@ -78,6 +78,7 @@ static void test_example_parses(void **state)
 	assert_int_equal(c.idle, NODE_IDLE_EVENT);
 	assert_int_equal(c.uncommitted_bytes_max, 64u << 20);
 	assert_int_equal(c.kv.value_bytes_max, 1024);
+	assert_int_equal(c.kv.session_window, 256);
 	/* Node 3 takes its [node.3] overrides, whatever the section order. */
 	assert_int_equal(node_config_parse_string(text, "example.ini", 3, &c, err, sizeof(err)), 0);
 	assert_string_equal(c.dpdk_port, "0000:03:00.0");
@@ -150,6 +151,20 @@ static void test_bad_configs_name_line_and_key(void **state)
 		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
 		 "data_dir = /x\ntransport = udp\nlcore_map = rxtx:0,log:one\n",
 		 "cfg.ini:9: [node] lcore_map: 'log:one' is not stage:lcore"},
+		/* The session window: at least 1, at most the limit, and all
+		 * sessions' windows together bounded. */
+		{"[cluster]\nid = 1\nsecret_file = %s\n[limits]\nkv_session_window = 0\n"
+		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
+		 "cfg.ini:5: [limits] kv_session_window: bad value '0': results kept per client "
+		 "session, 1..65536"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[limits]\nkv_session_window = 65537\n"
+		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
+		 "cfg.ini:5: [limits] kv_session_window: bad value '65537'"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[limits]\nkv_session_window = 65536\n"
+		 "kv_clients_max = 16777216\n[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\n"
+		 "transport = udp\n",
+		 "cfg.ini:5: [limits] kv_session_window: kv_clients_max x kv_session_window = "
+		 "1099511627776 results, more than 268435456"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char ini[1024], err[512];
@@ -187,6 +202,14 @@ static void test_bad_configs_name_line_and_key(void **state)
 	assert_int_equal(c.stage_lcore[NODE_STAGE_CONTROL], 2);
 	assert_int_equal(c.stage_lcore[NODE_STAGE_APPLY], 4);
 	assert_int_equal(c.timer_slack_us, 5);
+	/* The session window: the default, and a value taken. */
+	assert_int_equal(c.kv.session_window, 256);
+	snprintf(ini2, sizeof(ini2), "%s[limits]\nkv_session_window = 1\n", ini);
+	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
+	if (rc != 0) {
+		fail_msg("a window of 1 refused: %s", err);
+	}
+	assert_int_equal(c.kv.session_window, 1);
 }
 
 static void test_missing_file(void **state)

@@ -6,8 +6,11 @@
  * a write with a bad-request answer; serves linearizable reads only
  * once their round is confirmed and the apply reached its read index,
  * answers a failed round's reads with its status, serves stale reads at
- * once; and when the reply ring is full it stops, keeps its place and goes
- * on once control took the replies: nothing is lost, nothing reordered.
+ * once; answers a pipelining client's retransmits from its session's
+ * window (the first status, exactly once; a lost request applied once; a
+ * retry older than the window bad_request); and when the reply ring is
+ * full it stops, keeps its place and goes on once control took the
+ * replies: nothing is lost, nothing reordered.
  * Method: a payload ring and a state machine as the daemon sizes them, the
  * stage polled by the test thread, the test playing control on both rings
  * (records in, replies out, arena tail moved as a sender would).
@@ -34,7 +37,7 @@ struct fixture {
 	raft_index last;
 };
 
-static struct fixture *fixture_open(uint32_t value_bytes_max)
+static struct fixture *fixture_open_window(uint32_t value_bytes_max, uint32_t session_window)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
@@ -44,11 +47,19 @@ static struct fixture *fixture_open(uint32_t value_bytes_max)
 	node_kv_config_default(&kc);
 	kc.value_bytes_max = value_bytes_max;
 	kc.keys_max = 1024;
+	kc.session_window = session_window;
 	assert_int_equal(node_kv_create(&kc, &f->kv), 0);
 	assert_int_equal(node_apply_stage_init(&f->as, &f->link, f->kv, &f->payloads,
 					       kc.value_bytes_max),
 			 0); /* the stage owns the state machine from here */
 	return f;
+}
+
+static struct fixture *fixture_open(uint32_t value_bytes_max)
+{
+	struct node_kv_config kc;
+	node_kv_config_default(&kc);
+	return fixture_open_window(value_bytes_max, kc.session_window);
 }
 
 static void fixture_close(struct fixture *f)
@@ -222,6 +233,51 @@ static void test_reads_wait_for_round_and_apply(void **state)
 	fixture_close(f);
 }
 
+/* A pipelining client (7, window of 4) sent 1..5; 2 was lost on the way
+ * and the reply to 1 too. Its retransmits reach the log after 3, 4 and 5
+ * were applied: each gets the reply a client can act on, and the state
+ * takes every write once. */
+static void test_pipelined_retries_answered_from_window(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_open_window(1024, 4);
+	put_write(f, DP_CLIENT_PUT, "a", "1", NULL, 1);
+	put_write(f, DP_CLIENT_PUT, "b", "3", NULL, 3);
+	put_write(f, DP_CLIENT_CAS, "a", "9", "x", 4); /* mismatch */
+	put_write(f, DP_CLIENT_PUT, "a", "5", NULL, 5);
+	commit(f, 4);
+	node_apply_stage_poll(&f->as);
+	expect_reply(f, 1, DP_CLIENT_OK, "");
+	expect_reply(f, 3, DP_CLIENT_OK, "");
+	expect_reply(f, 4, DP_CLIENT_CAS_FAILED, "1");
+	expect_reply(f, 5, DP_CLIENT_OK, "");
+	/* The retransmits, committed after all that. */
+	put_write(f, DP_CLIENT_PUT, "a", "1", NULL, 1); /* its reply was lost: ok again */
+	put_write(f, DP_CLIENT_CAS, "a", "9", "x", 4);	/* the status it had */
+	put_write(f, DP_CLIENT_PUT, "b", "2", NULL, 2); /* never applied: applied now */
+	put_write(f, DP_CLIENT_PUT, "b", "2", NULL, 2); /* and only once */
+	/* 2's record pushed 1 out of the full window (2, 3, 4, 5 now): a
+	 * retry of 1 is older than the window, so it is refused. */
+	put_write(f, DP_CLIENT_PUT, "a", "1", NULL, 1);
+	commit(f, 9);
+	node_apply_stage_poll(&f->as);
+	expect_reply(f, 1, DP_CLIENT_OK, "");
+	expect_reply(f, 4, DP_CLIENT_CAS_FAILED, "");
+	expect_reply(f, 2, DP_CLIENT_OK, "");
+	expect_reply(f, 2, DP_CLIENT_OK, "");
+	expect_reply(f, 1, DP_CLIENT_BAD_REQUEST, "");
+	expect_no_reply(f);
+	const uint8_t *v;
+	uint32_t n;
+	assert_int_equal(node_kv_get(f->kv, (const uint8_t *)"a", 1, &v, &n), NODE_KV_OK);
+	assert_int_equal(n, 1);
+	assert_memory_equal(v, "5", 1); /* no retry of 1 undid 5 */
+	assert_int_equal(node_kv_get(f->kv, (const uint8_t *)"b", 1, &v, &n), NODE_KV_OK);
+	assert_memory_equal(v, "2", 1); /* 2 applied after 3, as it reached the log */
+	assert_int_equal(__atomic_load_n(&f->link.applied_published, __ATOMIC_ACQUIRE), 9);
+	fixture_close(f);
+}
+
 /* Committed entries the state machine cannot take as a write (a body that
  * does not decode, a read, which never goes through the log) are answered
  * DP_CLIENT_BAD_REQUEST, in order, and change nothing but the applied
@@ -334,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_commits_apply_in_order_and_reply),
 		cmocka_unit_test(test_reads_wait_for_round_and_apply),
 		cmocka_unit_test(test_malformed_entries_answered_bad_request),
+		cmocka_unit_test(test_pipelined_retries_answered_from_window),
 		cmocka_unit_test(test_full_reply_ring_is_back_pressure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,12 @@
 /*
  * Goal: the key-value state machine does what node.h promises: put, get,
  * delete and compare-and-swap; retried commands of a session are applied
- * once (exactly-once) and late ones refused; limits give deterministic
+ * once (exactly-once), a pipelining client's too: a retry inside the
+ * session's window of recent results (after later writes of the same
+ * client) gets its first status and changes nothing, a request lost and
+ * retransmitted after later ones is applied once, a retry older than the
+ * window is refused as stale, and a window of 1 is the old last-sequence
+ * session; limits give deterministic
  * errors; malformed bytes are refused, never trusted; and the digest is a
  * function of the state alone.
  * Method: commands travel as the daemon's do: a client request body
@@ -159,9 +164,12 @@ static void test_sessions_exactly_once(void **state)
 	r = apply(&a, DP_CLIENT_CAS, 7, 1, "k", "a", "b");
 	assert_true(r.duplicate);
 	assert_value(&a, "k", "c");
-	/* An older sequence number is refused outright. */
+	/* A later write of client 7, then a late retry of its first: still
+	 * in the session's window, a duplicate (test_window_* below). */
 	assert_int_equal(apply(&a, DP_CLIENT_PUT, 7, 2, "k", NULL, "d").status, NODE_KV_OK);
-	assert_int_equal(apply(&a, DP_CLIENT_PUT, 7, 1, "k", NULL, "e").status, NODE_KV_STALE);
+	r = apply(&a, DP_CLIENT_CAS, 7, 1, "k", "a", "b");
+	assert_int_equal(r.status, NODE_KV_OK);
+	assert_true(r.duplicate);
 	assert_value(&a, "k", "d");
 	/* Client 0 has no session: the same command twice applies twice. */
 	assert_int_equal(apply(&a, DP_CLIENT_CAS, 0, 5, "k", "d", "f").status, NODE_KV_OK);
@@ -193,7 +201,7 @@ static void test_limits_are_deterministic_errors(void **state)
 {
 	(void)state;
 	struct node_kv_config cfg = {.keys_max = 3, .key_bytes_max = 4, .value_bytes_max = 8,
-				     .clients_max = 4};
+				     .clients_max = 4, .session_window = 2};
 	struct applier a;
 	applier_init(&a, &cfg);
 	assert_int_equal(apply(&a, DP_CLIENT_PUT, 0, 0, "a", NULL, "1").status, NODE_KV_OK);
@@ -210,6 +218,20 @@ static void test_limits_are_deterministic_errors(void **state)
 	assert_value(&a, "a", "2");
 	assert_true(node_kv_memory_bytes(&cfg) > 3 * (4 + 8));
 	struct node_kv *bad = NULL;
+	/* The windows are part of the memory: clients x window x 9 bytes. */
+	struct node_kv_config wider = cfg;
+	wider.session_window = 3;
+	assert_int_equal(node_kv_memory_bytes(&wider) - node_kv_memory_bytes(&cfg), 4 * 9);
+	/* A window of 0 (no session could answer a retry), beyond its limit,
+	 * or windows beyond their total: refused, as a bad key count is. */
+	wider.session_window = 0;
+	assert_int_equal(node_kv_create(&wider, &bad), -EINVAL);
+	wider.session_window = NODE_KV_SESSION_WINDOW_LIMIT + 1;
+	assert_int_equal(node_kv_create(&wider, &bad), -EINVAL);
+	wider.session_window = NODE_KV_SESSION_WINDOW_LIMIT;
+	wider.clients_max = NODE_KV_CLIENTS_LIMIT;
+	assert_int_equal(node_kv_create(&wider, &bad), -EINVAL);
+	assert_null(bad);
 	cfg.keys_max = 0;
 	assert_int_equal(node_kv_create(&cfg, &bad), -EINVAL);
 	node_kv_destroy(a.kv);
@@ -298,6 +320,183 @@ static void test_malformed_commands_refused(void **state)
 	node_kv_destroy(a.kv);
 }
 
+/* ---- the window of recent results per session ------------------------- */
+
+/* The default configuration with a window of `width` results. */
+static void window_applier(struct applier *a, uint32_t width, uint32_t clients_max)
+{
+	struct node_kv_config cfg;
+	node_kv_config_default(&cfg);
+	cfg.keys_max = 64;
+	cfg.clients_max = clients_max;
+	cfg.session_window = width;
+	applier_init(a, &cfg);
+}
+
+/* A client's sequence numbers as the client library makes them: (submit
+ * counter << 20) | table slot. They only grow, with gaps. */
+static uint64_t cseq(uint64_t counter, uint64_t slot)
+{
+	return counter << 20 | slot;
+}
+
+/* Applies a retry that must be a duplicate answered `status`, and checks
+ * that it changed nothing but the applied index. */
+static void expect_duplicate(struct applier *a, uint8_t op, uint64_t client, uint64_t seq,
+			     const char *key, const char *expected, const char *value,
+			     uint8_t status)
+{
+	uint64_t digest = node_kv_digest(a->kv);
+	uint32_t keys = node_kv_keys_count(a->kv);
+	struct node_kv_result r = apply(a, op, client, seq, key, expected, value);
+	assert_int_equal(r.status, status);
+	assert_true(r.duplicate);
+	assert_int_equal(node_kv_digest(a->kv), digest);
+	assert_int_equal(node_kv_keys_count(a->kv), keys);
+	assert_int_equal(node_kv_applied_index(a->kv), a->index);
+}
+
+/* Applies a late request that must be refused as stale, changing nothing. */
+static void expect_stale(struct applier *a, uint64_t client, uint64_t seq, const char *key)
+{
+	uint64_t digest = node_kv_digest(a->kv);
+	struct node_kv_result r = apply(a, DP_CLIENT_PUT, client, seq, key, NULL, "late");
+	assert_int_equal(r.status, NODE_KV_STALE);
+	assert_false(r.duplicate);
+	assert_int_equal(node_kv_digest(a->kv), digest);
+	assert_int_equal(node_kv_applied_index(a->kv), a->index);
+}
+
+/* A pipelining client's retransmits arrive after its later writes were
+ * applied: each is answered with the status it was first applied with
+ * (ok, cas mismatch, not found), and the state stays as it is. */
+static void test_window_retry_after_later_writes(void **state)
+{
+	(void)state;
+	struct applier a;
+	window_applier(&a, 4, 16);
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 7, cseq(1, 0), "k", NULL, "a").status,
+			 NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_CAS, 7, cseq(2, 1), "k", "a", "b").status,
+			 NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_CAS, 7, cseq(3, 2), "k", "a", "c").status,
+			 NODE_KV_CAS_MISMATCH);
+	assert_int_equal(apply(&a, DP_CLIENT_DELETE, 7, cseq(4, 3), "gone", NULL, NULL).status,
+			 NODE_KV_NOT_FOUND);
+	apply(&a, DP_CLIENT_PUT, 8, 1, "k", NULL, "z"); /* another client's write */
+	/* Oldest first, newest last, and one twice: all in the window. */
+	expect_duplicate(&a, DP_CLIENT_PUT, 7, cseq(1, 0), "k", NULL, "a", NODE_KV_OK);
+	expect_duplicate(&a, DP_CLIENT_CAS, 7, cseq(3, 2), "k", "a", "c", NODE_KV_CAS_MISMATCH);
+	expect_duplicate(&a, DP_CLIENT_CAS, 7, cseq(2, 1), "k", "a", "b", NODE_KV_OK);
+	expect_duplicate(&a, DP_CLIENT_DELETE, 7, cseq(4, 3), "gone", NULL, NULL,
+			 NODE_KV_NOT_FOUND);
+	expect_duplicate(&a, DP_CLIENT_CAS, 7, cseq(2, 1), "k", "a", "b", NODE_KV_OK);
+	assert_value(&a, "k", "z"); /* no retry undid client 8's write */
+	/* The client goes on: its next request is new. */
+	assert_false(apply(&a, DP_CLIENT_PUT, 7, cseq(5, 0), "k", NULL, "y").duplicate);
+	assert_value(&a, "k", "y");
+	node_kv_destroy(a.kv);
+}
+
+/* A request lost on the way while later ones of the same client were
+ * applied: its retransmit is inside the window's span and was never
+ * applied, so it is applied, once; further retransmits are duplicates. */
+static void test_window_lost_request_applied_once(void **state)
+{
+	(void)state;
+	struct applier a;
+	window_applier(&a, 4, 16);
+	/* Submitted 1, 2, 3; 2 lost: 1 and 3 applied. */
+	apply(&a, DP_CLIENT_PUT, 7, cseq(1, 0), "a", NULL, "1");
+	apply(&a, DP_CLIENT_PUT, 7, cseq(3, 2), "c", NULL, "3");
+	struct node_kv_result r = apply(&a, DP_CLIENT_PUT, 7, cseq(2, 1), "b", NULL, "2");
+	assert_int_equal(r.status, NODE_KV_OK);
+	assert_false(r.duplicate);
+	assert_value(&a, "b", "2");
+	apply(&a, DP_CLIENT_PUT, 8, 1, "b", NULL, "other"); /* another client writes b */
+	expect_duplicate(&a, DP_CLIENT_PUT, 7, cseq(2, 1), "b", NULL, "2", NODE_KV_OK);
+	expect_duplicate(&a, DP_CLIENT_PUT, 7, cseq(3, 2), "c", NULL, "3", NODE_KV_OK);
+	assert_value(&a, "b", "other");
+	/* A full window (1, 2, 3, 4 -> 5 pushes 1 out: 2, 3, 4, 5), and 4.5
+	 * lost: inside the span, applied; the oldest (2) leaves for it. */
+	apply(&a, DP_CLIENT_PUT, 7, cseq(4, 3), "d", NULL, "4");
+	apply(&a, DP_CLIENT_PUT, 7, cseq(6, 5), "f", NULL, "6");
+	expect_stale(&a, 7, cseq(1, 0), "a");
+	r = apply(&a, DP_CLIENT_PUT, 7, cseq(5, 4), "e", NULL, "5");
+	assert_int_equal(r.status, NODE_KV_OK);
+	assert_false(r.duplicate);
+	assert_value(&a, "e", "5");
+	expect_stale(&a, 7, cseq(2, 1), "b"); /* pushed out by 5's record */
+	expect_duplicate(&a, DP_CLIENT_PUT, 7, cseq(3, 2), "c", NULL, "3", NODE_KV_OK);
+	expect_duplicate(&a, DP_CLIENT_PUT, 7, cseq(5, 4), "e", NULL, "5", NODE_KV_OK);
+	expect_duplicate(&a, DP_CLIENT_PUT, 7, cseq(6, 5), "f", NULL, "6", NODE_KV_OK);
+	assert_value(&a, "b", "other");
+	node_kv_destroy(a.kv);
+}
+
+/* Older than the window's span: applied or not, the session can no
+ * longer tell, so the retry is refused (stale), never applied twice. */
+static void test_window_older_than_span_stale(void **state)
+{
+	(void)state;
+	struct applier a;
+	window_applier(&a, 4, 16);
+	for (uint64_t n = 1; n <= 6; n++) {
+		assert_false(apply(&a, DP_CLIENT_PUT, 7, cseq(n, 0), "k", NULL, "v").duplicate);
+	}
+	apply(&a, DP_CLIENT_PUT, 8, 1, "k", NULL, "x");
+	expect_stale(&a, 7, cseq(2, 0), "k"); /* the window holds 3..6 */
+	expect_stale(&a, 7, cseq(1, 0), "k");
+	expect_stale(&a, 7, cseq(2, 9), "k"); /* any slot: below the span */
+	expect_duplicate(&a, DP_CLIENT_PUT, 7, cseq(3, 0), "k", NULL, "v", NODE_KV_OK);
+	assert_value(&a, "k", "x");
+	/* A session's first request opens its window; an earlier one that
+	 * arrives after it is below the span too. */
+	apply(&a, DP_CLIENT_PUT, 9, cseq(5, 0), "m", NULL, "5");
+	expect_stale(&a, 9, cseq(4, 0), "m");
+	node_kv_destroy(a.kv);
+}
+
+/* Sessions still go least recently used first, and a session that takes
+ * an evicted one's place starts with an empty window of its own. */
+static void test_window_eviction(void **state)
+{
+	(void)state;
+	struct applier a;
+	window_applier(&a, 4, 2);
+	apply(&a, DP_CLIENT_PUT, 1, 10, "x", NULL, "1");
+	apply(&a, DP_CLIENT_PUT, 2, 50, "y", NULL, "1");
+	apply(&a, DP_CLIENT_PUT, 1, 20, "x", NULL, "2"); /* client 1 used last */
+	apply(&a, DP_CLIENT_PUT, 3, 90, "z", NULL, "1"); /* evicts client 2 */
+	/* Client 3 took client 2's place: 50 is below its own window (90),
+	 * not a duplicate of client 2's 50. */
+	expect_stale(&a, 3, 50, "z");
+	expect_duplicate(&a, DP_CLIENT_PUT, 1, 10, "x", NULL, "1", NODE_KV_OK);
+	expect_duplicate(&a, DP_CLIENT_PUT, 3, 90, "z", NULL, "1", NODE_KV_OK);
+	/* Client 2 was forgotten: its retry is a new command (the limit). */
+	assert_false(apply(&a, DP_CLIENT_PUT, 2, 50, "y", NULL, "1").duplicate);
+	node_kv_destroy(a.kv);
+}
+
+/* A window of 1 is the session of before: the last command alone. */
+static void test_window_width_one(void **state)
+{
+	(void)state;
+	struct applier a;
+	window_applier(&a, 1, 16);
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 7, 1, "k", NULL, "d").status, NODE_KV_OK);
+	expect_duplicate(&a, DP_CLIENT_PUT, 7, 1, "k", NULL, "d", NODE_KV_OK);
+	assert_int_equal(apply(&a, DP_CLIENT_PUT, 7, 2, "k", NULL, "e").status, NODE_KV_OK);
+	expect_stale(&a, 7, 1, "k");
+	/* 3 lost, 4 applied: 3's retransmit is refused although it never was
+	 * applied (the reason for a wider window). */
+	apply(&a, DP_CLIENT_PUT, 7, 4, "k", NULL, "f");
+	expect_stale(&a, 7, 3, "k");
+	expect_duplicate(&a, DP_CLIENT_PUT, 7, 4, "k", NULL, "f", NODE_KV_OK);
+	assert_value(&a, "k", "f");
+	node_kv_destroy(a.kv);
+}
+
 /* splitmix64 */
 static uint64_t rnd(uint64_t *s)
 {
@@ -313,7 +512,7 @@ static void test_random_against_model(void **state)
 {
 	(void)state;
 	struct node_kv_config cfg = {.keys_max = 32, .key_bytes_max = 8, .value_bytes_max = 16,
-				     .clients_max = 8};
+				     .clients_max = 8, .session_window = 1};
 	struct applier a, b;
 	applier_init(&a, &cfg);
 	applier_init(&b, &cfg);
@@ -407,6 +606,11 @@ int main(void)
 		cmocka_unit_test(test_limits_are_deterministic_errors),
 		cmocka_unit_test(test_malformed_commands_refused),
 		cmocka_unit_test(test_random_against_model),
+		cmocka_unit_test(test_window_retry_after_later_writes),
+		cmocka_unit_test(test_window_lost_request_applied_once),
+		cmocka_unit_test(test_window_older_than_span_stale),
+		cmocka_unit_test(test_window_eviction),
+		cmocka_unit_test(test_window_width_one),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
