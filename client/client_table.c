@@ -8,13 +8,12 @@
  * deadline, complete requests through the caller's callback, and send the
  * resends this poll queued before returning.
  *
- * Exactly-once and many requests in flight: the node keeps only the last
- * sequence number of each client session, so a retransmitted write whose
- * sequence number is older than a later write of the same client that the
- * node already applied is answered as stale rather than re-applied or
- * deduplicated. The library reports whatever final status arrives; a
- * caller that needs the exactly-once outcome of a retried write keeps one
- * write in flight per client (the synchronous calls do).
+ * Exactly-once and many requests in flight: the node keeps the results of
+ * each client session's most recent writes (kv_session_window, README), so
+ * a retransmit inside that window, packed in a batch with newer requests
+ * or not, is answered with its first outcome; one older than the window
+ * is answered as stale (bad_request), never applied twice. The library
+ * reports whatever final status arrives.
  *
  * Cost: a poll scans the active slots once for due timers, O(in flight).
  */

@@ -99,11 +99,25 @@ static int kr_call(struct kr *k, uint8_t op, uint64_t client_id, uint64_t seq, c
 			struct dp_rx_frame f;
 			if (n <= 0 ||
 			    dp_wire_decode_udp(&k->wire, k->buf, (size_t)n, NULL, 0, &f) != 0 ||
-			    f.type != DP_FRAME_CLIENT_REPLY || f.reply.client_id != client_id ||
-			    f.reply.request_seq != seq) {
+			    f.type != DP_FRAME_CLIENT_REPLY) {
+				continue;
+			}
+			/* A datagram carries the replies of one node round (wire
+			 * version 3): this request's may follow an earlier one's. */
+			struct dp_client_reply item;
+			const struct dp_client_reply *rep = NULL;
+			uint32_t at = 0;
+			for (uint32_t i = 0; i < f.batch.count && rep == NULL; i++) {
+				if (dp_client_batch_next_reply(&f.batch, &at, &item) != 0) {
+					break;
+				}
+				if (item.client_id == client_id && item.request_seq == seq) {
+					rep = &item;
+				}
+			}
+			if (rep == NULL) {
 				continue; /* not this request's answer (an earlier copy's) */
 			}
-			const struct dp_client_reply *rep = &f.reply;
 			if (rep->status == DP_CLIENT_REDIRECT && rep->leader_id != 0) {
 				k->target = rep->leader_id;
 				break;
