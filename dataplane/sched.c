@@ -91,9 +91,9 @@ int dp_lcore_event_open(struct dp_lcore *l, char *why, size_t why_bytes)
 	for (uint32_t i = 0; i < l->stages_count; i++) {
 		const struct dp_stage *st = &l->stages[i];
 		if (st->wait_fd != NULL && st->wait_fd(st->ctx) == DP_WAIT_FD_POLL) {
-			snprintf(why, why_bytes, "stage '%s' cannot sleep on an event (its port's "
-				 "driver has no rx interrupt): the lcore naps (adaptive) instead",
-				 st->name);
+			snprintf(why, why_bytes, "stage '%s' must be polled (a DPDK port whose "
+				 "driver has no rx interrupt, or an io_uring without its eventfd): "
+				 "the lcore naps (adaptive) instead", st->name);
 			l->cfg.idle_policy = DP_IDLE_ADAPTIVE;
 			return 1;
 		}

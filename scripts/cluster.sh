@@ -618,9 +618,6 @@ write_config() {
 				echo "[node.$i]"
 				if [ "$transport" = tap ]; then
 					echo "dpdk_port = net_tap0,iface=rn$i,persist,mac=${MAC[$i]}"
-					# Jumbo frames as the kernel UDP transport has
-					# (the tap and the bridge carry 9000).
-					echo "mtu_bytes = 9000"
 				else
 					echo "dpdk_port = $(memif_vdev "$i")"
 				fi
