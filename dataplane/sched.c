@@ -22,7 +22,15 @@
  *             input and spins not at all: where threads outnumber CPUs the
  *             next hop of a commit needs the CPU a spinner would take.
  *             One empty round arms the doorbell, the next empty round
- *             sleeps: a push between the two finds the flag set.
+ *             sleeps: a push between the two finds the flag set. Arming
+ *             also calls each stage's sleep_arm(true) - a DPDK rx queue's
+ *             interrupt is switched on there (l3fwd-power's protocol) -
+ *             so the round between is the re-check of the queue: a frame
+ *             that came before the switch is found by it, one that came
+ *             after fires the fd (an lcore that no other lcore rings
+ *             skips that round unless a stage's arming asks for it).
+ *             sleep_arm(false) once the lcore wakes or that round found
+ *             work. busy and adaptive never arm.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -83,8 +91,9 @@ int dp_lcore_event_open(struct dp_lcore *l, char *why, size_t why_bytes)
 	for (uint32_t i = 0; i < l->stages_count; i++) {
 		const struct dp_stage *st = &l->stages[i];
 		if (st->wait_fd != NULL && st->wait_fd(st->ctx) == DP_WAIT_FD_POLL) {
-			snprintf(why, why_bytes, "stage '%s' cannot sleep on an event (its port has "
-				 "no rx interrupts): the lcore naps (adaptive) instead", st->name);
+			snprintf(why, why_bytes, "stage '%s' must be polled (a DPDK port whose "
+				 "driver has no rx interrupt, or an io_uring without its eventfd): "
+				 "the lcore naps (adaptive) instead", st->name);
 			l->cfg.idle_policy = DP_IDLE_ADAPTIVE;
 			return 1;
 		}
@@ -180,13 +189,38 @@ static void sched_timeout(const struct dp_lcore *l, struct timespec *ts, bool *b
 	ts->tv_nsec = (long)(left_ns % 1000000000ull);
 }
 
-/* Event policy, an empty round: the first arms the doorbell, the next
- * sleeps until a stage's fd, the doorbell or the earliest deadline. An
- * lcore whose doorbell no other lcore can ring (every stage of the node on
- * it: the CI default) sleeps after the first: its fds were just read to
- * EAGAIN, so any later input is a new edge epoll reports, and no ring it
- * reads has a producer elsewhere - the second round would only repeat
- * each input's system call. */
+/* The stages' sleep_arm: on before the last look, off after the sleep.
+ * Arming on returns true when a stage's input must be looked at once
+ * more before the lcore sleeps (an interrupt switched on just now: what
+ * came before it fired nothing). */
+static bool sched_arm_stages(struct dp_lcore *l, bool on)
+{
+	bool look_again = false;
+	for (uint32_t i = 0; i < l->stages_count; i++) {
+		const struct dp_stage *st = &l->stages[i];
+		if (st->sleep_arm != NULL) {
+			look_again |= st->sleep_arm(st->ctx, on);
+		}
+	}
+	return look_again;
+}
+
+/* Disarms: the doorbell's flag and the stages' inputs. */
+static void sched_disarm(struct dp_lcore *l)
+{
+	__atomic_store_n(&l->doorbell.sleeping, 0, __ATOMIC_RELAXED);
+	(void)sched_arm_stages(l, false);
+	l->armed = false;
+}
+
+/* Event policy, an empty round: the first arms the doorbell and the
+ * stages' inputs, the next sleeps until a stage's fd, the doorbell or the
+ * earliest deadline. An lcore whose doorbell no other lcore can ring
+ * (every stage of the node on it: the CI default) sleeps after the first:
+ * its fds were just read to EAGAIN, so any later input is a new edge epoll
+ * reports, and no ring it reads has a producer elsewhere - the second
+ * round would only repeat each input's system call. Unless a stage's
+ * arming asks for that second look (an rx interrupt just enabled). */
 static void sched_idle_event(struct dp_lcore *l)
 {
 	if (!l->armed) {
@@ -194,8 +228,9 @@ static void sched_idle_event(struct dp_lcore *l)
 		/* The sleeper's half of the Dekker pair: the flag is visible
 		 * before the next round reads the rings. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		bool look_again = sched_arm_stages(l, true);
 		l->armed = true;
-		if (l->doorbell.producers > 0) {
+		if (l->doorbell.producers > 0 || look_again) {
 			return;
 		}
 		l->stats.sleeps_first_round++;
@@ -208,8 +243,7 @@ static void sched_idle_event(struct dp_lcore *l)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int n = epoll_pwait2(l->epoll_fd, evs, SCHED_EVENTS_MAX, &ts, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	__atomic_store_n(&l->doorbell.sleeping, 0, __ATOMIC_RELAXED);
-	l->armed = false;
+	sched_disarm(l);
 	l->stats.sleeps++;
 	l->stats.slept_us += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
 					(t1.tv_nsec - t0.tv_nsec) / 1000);
@@ -298,8 +332,7 @@ uint32_t dp_lcore_round(struct dp_lcore *l)
 		if (l->armed) {
 			/* Work came: not sleeping after all. A producer may have
 			 * rung meanwhile; its wake-up is one spurious round. */
-			__atomic_store_n(&l->doorbell.sleeping, 0, __ATOMIC_RELAXED);
-			l->armed = false;
+			sched_disarm(l);
 		}
 	} else {
 		sched_idle(l);

@@ -403,9 +403,19 @@ void dp_rx_msgs_destroy(struct dp_rx_msg *msgs)
 int dp_transport_wait_fd(const struct dp_transport *t)
 {
 	RN_ASSERT(t != NULL);
-	/* DPDK's af_packet and memif drivers of 22.11 here give no rx
-	 * interrupt the node uses: their lcore polls. */
-	return t->kind == DP_TRANSPORT_UDP ? t->fd : DP_WAIT_FD_POLL;
+	if (t->kind == DP_TRANSPORT_UDP) {
+		return t->fd;
+	}
+	/* A port whose driver has no rx interrupt (DPDK 22.11's af_packet,
+	 * memif) is polled: its lcore naps. */
+	int fd = dp_port_rx_intr_fd(t->port);
+	return fd >= 0 ? fd : DP_WAIT_FD_POLL;
+}
+
+bool dp_transport_sleep_arm(struct dp_transport *t, bool on)
+{
+	RN_ASSERT(t != NULL);
+	return t->kind == DP_TRANSPORT_DPDK && dp_port_rx_intr_arm(t->port, on);
 }
 
 void dp_transport_set_tx_ring(struct dp_transport *t, struct dp_ring *ring)

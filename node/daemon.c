@@ -127,7 +127,8 @@ static int daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_b
 	}
 	/* Jumbo frames when the device takes them (cluster.sh gives every veth
 	 * MTU 9000): whole batches per AppendEntries, large values. */
-	struct dp_port_config pc = {.port_id = port_id, .mtu_bytes = d->cfg.mtu_bytes};
+	struct dp_port_config pc = {.port_id = port_id, .mtu_bytes = d->cfg.mtu_bytes,
+				    .rx_intr = d->cfg.idle == NODE_IDLE_EVENT};
 	rc = dp_port_init(&d->port, &pc);
 	if (rc != 0) {
 		snprintf(errmsg, errmsg_bytes, "dpdk_port '%s': %s", name, d->port.errmsg);
@@ -368,7 +369,8 @@ void node_daemon_stages(struct node_daemon *d, struct dp_stage out[NODE_STAGES])
 						.wait_fd = node_log_stage_wait_fd};
 	out[NODE_STAGE_RXTX] = (struct dp_stage){.name = node_stage_name(NODE_STAGE_RXTX),
 						 .poll = node_rxtx_poll, .ctx = &d->rxtx,
-						 .wait_fd = node_rxtx_wait_fd};
+						 .wait_fd = node_rxtx_wait_fd,
+						 .sleep_arm = node_rxtx_sleep_arm};
 	out[NODE_STAGE_CONTROL] = (struct dp_stage){.name = node_stage_name(NODE_STAGE_CONTROL),
 						    .poll = node_control_poll, .ctx = &d->control,
 						    .deadline_ns = node_control_deadline_ns};

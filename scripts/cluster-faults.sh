@@ -127,7 +127,9 @@ netem_devs() {
 			echo "$prefix-h$((h + 1)) $l"
 		done
 	else
-		echo "$prefix-h${H[$node_arg]} rn${node_arg}b"
+		# tap: the tap device itself is node's bridge port.
+		if [ "$transport" = tap ]; then echo "$prefix-h${H[$node_arg]} rn$node_arg"
+		else echo "$prefix-h${H[$node_arg]} rn${node_arg}b"; fi
 	fi
 }
 

@@ -31,7 +31,7 @@ usage() {
 	cat <<'USAGE'
 usage: scripts/cluster.sh COMMAND [options]      (needs root)
 
-  up --nodes N [--hosts H] [--transport af_packet|memif|udp]
+  up --nodes N [--hosts H] [--transport af_packet|tap|memif|udp]
      [--engine uring|pwrite] [--durability fsync|dsync|none]
      [--log-write direct|buffered]
      [--idle event|adaptive|busy] [--busy-node ID]
@@ -84,8 +84,10 @@ pinned to the last CPU, as a bare-metal node on a dedicated core would
 
 Defaults: --hosts 1, --transport af_packet, --engine uring, --durability
 dsync, --log-write direct (the node's defaults: one O_DIRECT RWF_DSYNC write
-per group, scripts/bench-storage.sh), --idle event (each lcore sleeps in the kernel on its inputs; an
-lcore with a DPDK port naps instead: af_packet has no rx interrupt), --prefix rn (namespaces rn-h1..), --subnet 10.77.0, --run-dir
+per group, scripts/bench-storage.sh), --idle event (each lcore sleeps in the
+kernel on its inputs; an lcore with a DPDK port sleeps on its rx interrupt
+with tap, and naps instead with af_packet and memif: their drivers have
+none), --prefix rn (namespaces rn-h1..), --subnet 10.77.0, --run-dir
 $RAFTNODE_RUN_DIR or /run/raftnode, --build <repo>/build, --daemon
 BUILD/node/raftnode. --election-timeout-ms: 300, or 500 when there are more
 nodes than CPUs (seven nodes sharing two cores under the adaptive idle
@@ -101,6 +103,10 @@ on veth rn<i> in its host namespace (its bridge port is rn<i>b). The root
 namespace has veth P-r<h> (A.B.C.<200+h>/32) into host h's bridge and a /32
 route to each node via its host; it does not forward between hosts.
 Transports: af_packet = DPDK net_af_packet on rn<i>, no kernel address;
+tap = DPDK net_tap on rn<i>, a (multi_queue, persistent) tap device that is
+itself node i's bridge port; its kernel side has MAC 02:00:00:00:01:<i hex>
+(net_tap gives it the node's own at every start, which would make the
+bridge keep node i's frames for itself: `up` and `start` set it back);
 udp = kernel sockets, rn<i> holds A.B.C.i/24; memif = DPDK net_memif, node
 i a client of socket DIR/memif/node<i>.sock, whose server is one switch
 process per cluster (BUILD/dataplane/tools/rn_memif_switch, namespace P-sw,
@@ -217,8 +223,8 @@ check_up_args() {
 		usage_err "--hosts must be 1..9, not '$hosts'"
 	[ "$hosts" -le "$nodes" ] || usage_err "--hosts $hosts is more than --nodes $nodes"
 	case "$transport" in
-	af_packet | udp | memif) ;;
-	*) usage_err "--transport must be af_packet, memif or udp, not '$transport'" ;;
+	af_packet | tap | udp | memif) ;;
+	*) usage_err "--transport must be af_packet, tap, memif or udp, not '$transport'" ;;
 	esac
 	case "$engine" in uring | pwrite) ;; *) usage_err "--engine must be uring or pwrite, not '$engine'" ;; esac
 	case "$durability" in fsync | dsync | none) ;; *) usage_err "--durability must be fsync, dsync or none, not '$durability'" ;; esac
@@ -385,6 +391,11 @@ host_create_batch() { # h
 	# thousands apart with the same low 12 bits.
 	for ((i = 1; i <= nodes; i++)); do
 		[ "${H[$i]}" = "$h" ] || continue
+		if [ "$transport" = tap ]; then
+			# net_tap attaches to it (flags must match: multi_queue).
+			has_link "$have" "rn$i" || echo "tuntap add dev rn$i mode tap multi_queue"
+			continue
+		fi
 		has_link "$have" "rn$i" ||
 			echo "link add rn$i index $((4096 * i + 96)) address ${MAC[$i]} type veth peer name rn${i}b"
 	done
@@ -401,6 +412,12 @@ host_config_batch() { # h
 	echo "link set br0 mtu 9000 up"
 	for ((i = 1; i <= nodes; i++)); do
 		[ "${H[$i]}" = "$h" ] || continue
+		if [ "$transport" = tap ]; then
+			echo "link set rn$i address $(tap_kernel_mac "$i") mtu 9000 master br0"
+			echo "addr flush dev rn$i" # DPDK owns the address
+			echo "link set rn$i up"
+			continue
+		fi
 		echo "link set rn$i address ${MAC[$i]} mtu 9000"
 		echo "link set rn${i}b mtu 9000 master br0 up"
 		if [ "$transport" = udp ]; then
@@ -563,6 +580,9 @@ write_config() {
 		elif [ "$transport" = memif ]; then
 			echo "transport = dpdk"
 			echo "; dpdk_port: in [node.<i>] (the memif client of switch port i, node i's MAC)"
+		elif [ "$transport" = tap ]; then
+			echo "transport = dpdk"
+			echo "; dpdk_port: in [node.<i>] (net_tap on rn<i>, node i's MAC)"
 		else
 			echo "transport = dpdk"
 			echo "dpdk_port = net_af_packet0,iface=rn%i,framecnt=4096"
@@ -600,11 +620,15 @@ write_config() {
 		fi
 		# memif: a section of its own per node (with spread, a node's keys
 		# come in two [node.<i>] sections; the parser takes both).
-		if [ "$transport" = memif ]; then
+		if [ "$transport" = memif ] || [ "$transport" = tap ]; then
 			for ((i = 1; i <= nodes; i++)); do
 				echo
 				echo "[node.$i]"
-				echo "dpdk_port = $(memif_vdev "$i")"
+				if [ "$transport" = tap ]; then
+					echo "dpdk_port = net_tap0,iface=rn$i,persist,mac=${MAC[$i]}"
+				else
+					echo "dpdk_port = $(memif_vdev "$i")"
+				fi
 			done
 		fi
 	} >"$f.tmp"
@@ -696,6 +720,19 @@ start_node() {
 	say "node $i: started in $ns (pid $(cat "$pidf" 2>/dev/null || echo '?'), log $log)"
 }
 
+# The kernel side of node i's tap: not the node's MAC (a bridge port's
+# own address is delivered to the bridge, never forwarded out of it).
+tap_kernel_mac() { printf '02:00:00:00:01:%02x' "$1"; }
+
+# net_tap sets the kernel side's MAC to the node's when it starts: set it
+# back (one ip call; nothing when it is already right).
+tap_fix_mac() { # id
+	local ns=$prefix-h${H[$1]} now
+	now=$(ip -n "$ns" -o link show "rn$1" 2>/dev/null | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+	[ "$now" = "${MAC[$1]}" ] || return 0
+	ip -n "$ns" link set "rn$1" address "$(tap_kernel_mac "$1")"
+}
+
 node_failed() { # id why
 	echo "cluster.sh: node $1 $2; last lines of $(log_file "$1"):" >&2
 	tail -n 20 "$(log_file "$1")" >&2 || true
@@ -715,6 +752,9 @@ wait_ready() {
 				node_failed "$i" "is not running (exited)"
 				return 1
 			fi
+			# Before the status request, which needs the bridge to
+			# forward to the node: its answer then proves the fix held.
+			[ "$transport" != tap ] || tap_fix_mac "$i"
 			if [ -x "$ctl" ] && ! timeout 3 "$ctl" --config "$run_dir/cluster.ini" --node "$i" \
 				status --json >/dev/null 2>&1; then
 				left+=("$i")

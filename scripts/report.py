@@ -40,7 +40,7 @@ import json
 import os
 import sys
 
-ROW_ORDER = ["udp+uring", "udp+uring+apart", "dpdk+uring", "dpdk+uring+apart", "udp+pwrite",
+ROW_ORDER = ["udp+uring", "udp+uring+apart", "tap+uring", "dpdk+uring", "dpdk+uring+apart", "udp+pwrite",
              "dpdk+pwrite"]
 
 

@@ -25,8 +25,9 @@ commit's floor is one such write plus two round trips), scripts/plot.sh and
 scripts/report.py. Results: results/<timestamp>/report.md, *.json, *.csv,
 plots/*.png and *.svg.
 
-  --compare   add the rows dpdk+uring (DPDK net_af_packet: no rx interrupt,
-              so its lcore naps) and udp+pwrite (the pwrite+fdatasync
+  --compare   add the rows tap+uring (DPDK net_tap: its lcore sleeps on the
+              tap queue's rx interrupt), dpdk+uring (DPDK net_af_packet: no
+              rx interrupt, so its lcore naps) and udp+pwrite (the pwrite+fdatasync
               engine): the report shows, as ratios, what the transport and
               io_uring buy or cost on this machine
   --stages-apart  add the row udp+uring+apart: the same cluster with every
@@ -217,6 +218,8 @@ if [ $apart -eq 1 ]; then
 	one_row udp+uring+apart udp uring 0 --log-lcore --apply-lcore --rxtx-lcore
 fi
 if [ $compare -eq 1 ]; then
+	# Right after the main row: the two event-driven transports side by side.
+	one_row tap+uring tap uring 0
 	one_row dpdk+uring af_packet uring 0
 	one_row udp+pwrite udp pwrite 0
 fi

@@ -598,6 +598,10 @@ struct dp_port_config {
 	 * queues that never send a shared (refcnt > 1) mbuf: replication
 	 * fan-out shares payloads, so it is off by default. */
 	bool tx_fast_free;
+	/* Rx queue interrupts (intr_conf.rxq) for an lcore that sleeps on
+	 * events: used where the driver gives queue 0 an interrupt fd
+	 * (net_tap here); elsewhere the port polls as without. */
+	bool rx_intr;
 };
 
 struct dp_port_counters {
@@ -615,6 +619,11 @@ struct dp_port {
 	uint64_t rx_offloads; /* what the device listed and we enabled */
 	uint64_t tx_offloads;
 	uint16_t mtu_bytes;
+	/* rx_intr: queue 0's interrupt fd, -1 when the driver has none (or
+	 * it was not asked for). */
+	int rx_intr_fd;
+	bool rx_intr_drain;	  /* the fd is an eventfd: read its counter after a wake */
+	bool rx_intr_armable;	  /* rte_eth_dev_rx_intr_enable works (not ENOTSUP) */
 	struct dp_port_counters counters;
 	char errmsg[160];
 };
@@ -636,6 +645,17 @@ uint16_t dp_port_tx(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count);
 uint16_t dp_port_tx_burst(struct dp_port *p, struct rte_mbuf **mbufs, uint16_t count);
 /* Link state: 1 up, 0 down, negative errno. */
 int dp_port_link_up(struct dp_port *p);
+/* Queue 0's rx interrupt fd (dp_port_config.rx_intr), or -1: none. */
+int dp_port_rx_intr_fd(const struct dp_port *p);
+/* Before an lcore sleeps (on = true): enables the interrupt, so a frame
+ * that arrives after the lcore's next look at the queue wakes the sleep;
+ * returns true when it did (the lcore must look once more: a frame that
+ * came before the enable fired nothing), false where the fd needs no
+ * enabling (a tap queue's fd is the queue: readable while a frame waits).
+ * After the sleep, or when that look found work (false): disables it and
+ * drains the fd's counter where it is an eventfd (a tap queue's fd is
+ * never read). No-op (false) without rx_intr_fd. */
+bool dp_port_rx_intr_arm(struct dp_port *p, bool on);
 
 
 /* ---- Replication fan-out without copies ------------------------------------ */
@@ -805,8 +825,12 @@ void dp_transport_learn(struct dp_transport *t, const struct dp_rx_frame *in);
 void dp_transport_rx_done(struct dp_rx_msg *m);
 void dp_transport_set_tx_ring(struct dp_transport *t, struct dp_ring *ring);
 /* What the receiving lcore may sleep on (dp_stage.wait_fd): the UDP
- * socket; DP_WAIT_FD_POLL for a DPDK port (no rx interrupts used). */
+ * socket; a DPDK port's rx interrupt fd, DP_WAIT_FD_POLL where it has
+ * none (its driver gives no rx interrupt: af_packet, memif). */
 int dp_transport_wait_fd(const struct dp_transport *t);
+/* dp_stage.sleep_arm of the receiving stage: a DPDK port's interrupt
+ * armed before the last look and disarmed after (dp_port_rx_intr_arm). */
+bool dp_transport_sleep_arm(struct dp_transport *t, bool on);
 /* Frames sent from the tx ring (up to DP_BURST_MAX per call). */
 uint32_t dp_transport_tx_flush(struct dp_transport *t);
 /* Frees what the tx ring holds, unsent (at stop); returns how many. */
@@ -843,6 +867,16 @@ struct dp_stage {
 	 * stage wants its next round (a tick, a read's time-out), UINT64_MAX
 	 * for none. Asked before each sleep. */
 	uint64_t (*deadline_ns)(void *ctx);
+	/* Optional (NULL: none), event policy: called with true when the
+	 * lcore arms for a sleep and with false when it disarms (the next
+	 * round found work, or the sleep ended). An input whose wake-up must
+	 * be switched on (a DPDK rx queue's interrupt) is switched on here;
+	 * returning true (on only) says so, and the lcore then looks at every
+	 * input once more before it sleeps - what came before the switch
+	 * fired nothing - even where it would sleep at once (no producer on
+	 * another lcore). False: the input's fd reports all that comes after
+	 * the last look (a socket, a tap queue). */
+	bool (*sleep_arm)(void *ctx, bool on);
 };
 
 enum dp_idle_policy {

@@ -2,14 +2,17 @@
 /*
  * dp_endpoint.c - a DPDK endpoint for the namespace test: it brings up one
  * port (net_af_packet, or net_af_xdp with --pmd af_xdp, on a veth inside a
- * namespace) with the
+ * namespace; net_tap with --pmd tap on a tap device bridged to it) with the
  * dataplane's own EAL and port code, then, until --seconds pass or SIGTERM:
  *   - answers ARP for --ip and ICMP echo (dp_l2_answer), so `ping` works;
  *   - echoes UDP datagrams sent to --echo-port back to their sender;
  *   - decodes authenticated raft frames on --port and answers each
  *     HEARTBEAT with a sealed HEARTBEAT_RESP echoing its read_seq.
- * Everything is answered from the received mbuf (no allocation). At exit it
- * prints its counters, which the test checks.
+ * Everything is answered from the received mbuf (no allocation). The loop
+ * is one dp_stage on a dp_lcore: adaptive idle, or with --event the event
+ * policy sleeping on the port's rx interrupt (dp_port_config.rx_intr; the
+ * lcore naps where the driver has none). At exit it prints its counters
+ * and the lcore's sleeps, which the test checks.
  *
  * Exit status: 0 ok, 77 when DPDK cannot start here (the test skips), 1 on
  * any other failure.
@@ -46,7 +49,8 @@ struct ep_config {
 	uint32_t seconds;
 	uint16_t port;
 	uint16_t echo_port;
-	const char *pmd; /* "af_packet" (default) or "af_xdp" */
+	const char *pmd; /* "af_packet" (default), "af_xdp" or "tap" */
+	bool event;	 /* idle: sleep on the port's rx interrupt */
 };
 
 struct ep {
@@ -59,6 +63,8 @@ struct ep {
 	uint64_t udp_echoed;
 	uint64_t heartbeats_answered;
 	uint64_t ignored;
+	uint64_t deadline_tsc;
+	int stop; /* the lcore's stop flag: a signal or --seconds */
 };
 
 /* Swaps MACs, IPs and ports of a UDP frame and sends it back. */
@@ -138,35 +144,67 @@ static int ep_handle(struct ep *e, struct rte_mbuf *m)
 	return 0;
 }
 
-static void ep_loop(struct ep *e)
+/* One round of the endpoint's stage: a burst received and answered. */
+static uint32_t ep_poll(void *ctx)
 {
+	struct ep *e = ctx;
 	struct rte_mbuf *rx[DP_BURST_MAX];
 	struct rte_mbuf *tx[DP_BURST_MAX];
-	uint64_t deadline = rte_get_tsc_cycles() + (uint64_t)e->cfg.seconds * rte_get_tsc_hz();
-	struct timespec idle = {.tv_sec = 0, .tv_nsec = 50 * 1000};
-
-	while (!ep_stop && rte_get_tsc_cycles() < deadline) {
-		uint16_t n = dp_port_rx(&e->port, rx, DP_BURST_MAX);
-		if (n == 0) {
-			nanosleep(&idle, NULL); /* adaptive idle: the machine is shared */
-			continue;
-		}
-		uint16_t out = 0;
-		for (uint16_t i = 0; i < n; i++) {
-			if (ep_handle(e, rx[i])) {
+	if (ep_stop || rte_get_tsc_cycles() >= e->deadline_tsc) {
+		e->stop = 1;
+	}
+	uint16_t n = dp_port_rx(&e->port, rx, DP_BURST_MAX);
+	uint16_t out = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		if (ep_handle(e, rx[i])) {
 			rx[i]->ol_flags = 0; /* no rx flags leak into tx */
-				tx[out++] = rx[i];
-			} else {
-				rte_pktmbuf_free(rx[i]);
-			}
-		}
-		if (out > 0) {
-			dp_port_tx(&e->port, tx, out);
+			tx[out++] = rx[i];
+		} else {
+			rte_pktmbuf_free(rx[i]);
 		}
 	}
+	if (out > 0) {
+		dp_port_tx(&e->port, tx, out);
+	}
+	return n;
 }
 
-static void ep_print(const struct ep *e)
+static int ep_wait_fd(void *ctx)
+{
+	int fd = dp_port_rx_intr_fd(&((struct ep *)ctx)->port);
+	return fd >= 0 ? fd : DP_WAIT_FD_POLL;
+}
+
+static bool ep_sleep_arm(void *ctx, bool on)
+{
+	return dp_port_rx_intr_arm(&((struct ep *)ctx)->port, on);
+}
+
+static void ep_loop(struct ep *e, struct dp_lcore *l)
+{
+	e->deadline_tsc = rte_get_tsc_cycles() + (uint64_t)e->cfg.seconds * rte_get_tsc_hz();
+	/* Adaptive naps of 50 us at most: the machine is shared. The event
+	 * policy's longest sleep (50 ms) bounds how late a signal is seen. */
+	struct dp_lcore_config lc = {.idle_policy = e->cfg.event ? DP_IDLE_EVENT
+								 : DP_IDLE_ADAPTIVE,
+				     .spin_rounds_max = 16, .sleep_us_max = 50};
+	struct dp_stage st = {.name = "endpoint", .poll = ep_poll, .ctx = e,
+			      .wait_fd = ep_wait_fd, .sleep_arm = ep_sleep_arm};
+	dp_lcore_init(l, &lc);
+	RN_ASSERT(dp_lcore_add_stage(l, &st) == 0);
+	char why[200];
+	int rc = dp_lcore_event_open(l, why, sizeof(why));
+	if (rc != 0) {
+		printf("idle: %s\n", why);
+	}
+	printf("idle: %s, rx_intr_fd=%d\n", l->event ? "event" : "adaptive",
+	       dp_port_rx_intr_fd(&e->port));
+	fflush(stdout);
+	dp_lcore_run(l, &e->stop);
+	dp_lcore_fini(l);
+}
+
+static void ep_print(const struct ep *e, const struct dp_lcore *l)
 {
 	const struct dp_wire_counters *c = &e->wire.counters;
 	printf("counters rx=%llu tx=%llu tx_unsent_freed=%llu arp_icmp=%llu udp_echo=%llu "
@@ -178,6 +216,10 @@ static void ep_print(const struct ep *e)
 	       (unsigned long long)e->heartbeats_answered, (unsigned long long)e->ignored,
 	       (unsigned long long)c->frames_accepted,
 	       (unsigned long long)dp_wire_dropped(c, DP_ERR_BAD_TAG));
+	printf("lcore sleeps=%llu wakeups_by_event=%llu wakeups_by_cap=%llu\n",
+	       (unsigned long long)l->stats.sleeps,
+	       (unsigned long long)l->stats.wakeups_by_event,
+	       (unsigned long long)l->stats.wakeups_by_cap);
 	fflush(stdout);
 }
 
@@ -187,7 +229,7 @@ static int ep_parse(int argc, char **argv, struct ep_config *cfg)
 		{"iface", required_argument, NULL, 'i'}, {"ip", required_argument, NULL, 'a'},
 		{"file-prefix", required_argument, NULL, 'f'},
 		{"seconds", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
-		{"pmd", required_argument, NULL, 'p'},
+		{"pmd", required_argument, NULL, 'p'}, {"event", no_argument, NULL, 'e'},
 		{NULL, 0, NULL, 0},
 	};
 	struct in_addr addr = {0};
@@ -201,6 +243,7 @@ static int ep_parse(int argc, char **argv, struct ep_config *cfg)
 		case 'f': cfg->file_prefix = optarg; break;
 		case 's': cfg->seconds = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'p': cfg->pmd = optarg; break;
+		case 'e': cfg->event = true; break;
 		default: return -1;
 		}
 	}
@@ -215,8 +258,13 @@ static int ep_start(struct ep *e, char *err, size_t err_bytes)
 {
 	char vdev[96], name[32];
 	bool xdp = strcmp(e->cfg.pmd, "af_xdp") == 0;
-	snprintf(name, sizeof(name), "net_%s0", xdp ? "af_xdp" : "af_packet");
-	if (xdp) {
+	bool tap = strcmp(e->cfg.pmd, "tap") == 0;
+	snprintf(name, sizeof(name), "net_%s0", xdp ? "af_xdp" : tap ? "tap" : "af_packet");
+	if (tap) {
+		/* The test made the tap (multi_queue) and bridged it: persist
+		 * leaves it there when we exit. */
+		snprintf(vdev, sizeof(vdev), "%s,iface=%s,persist", name, e->cfg.iface);
+	} else if (xdp) {
 		snprintf(vdev, sizeof(vdev), "%s,iface=%s,start_queue=0,queue_count=1", name,
 			 e->cfg.iface);
 	} else {
@@ -230,7 +278,7 @@ static int ep_start(struct ep *e, char *err, size_t err_bytes)
 	if (rc != 0) {
 		return 77;
 	}
-	struct dp_port_config pc = {.mbufs_count = 4095};
+	struct dp_port_config pc = {.mbufs_count = 4095, .rx_intr = e->cfg.event};
 	if (dp_port_find(name, &pc.port_id) != 0) {
 		snprintf(err, err_bytes, "%s did not probe on %s", name, e->cfg.iface);
 		return 77;
@@ -257,7 +305,7 @@ int main(int argc, char **argv)
 	char err[200] = "";
 	if (ep_parse(argc, argv, &e.cfg) != 0) {
 		fprintf(stderr, "usage: dp_endpoint --iface IF --ip A.B.C.D --file-prefix P "
-			"[--seconds S]\n");
+			"[--seconds S] [--pmd af_packet|af_xdp|tap] [--event]\n");
 		return 2;
 	}
 	signal(SIGTERM, ep_on_signal);
@@ -271,8 +319,9 @@ int main(int argc, char **argv)
 	       e.host.mac[1], e.host.mac[2], e.host.mac[3], e.host.mac[4], e.host.mac[5],
 	       (unsigned long long)e.port.tx_offloads);
 	fflush(stdout);
-	ep_loop(&e);
-	ep_print(&e);
+	static struct dp_lcore l;
+	ep_loop(&e, &l);
+	ep_print(&e, &l);
 	dp_port_fini(&e.port);
 	dp_wire_fini(&e.wire);
 	dp_eal_stop();

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Namespace test: a DPDK endpoint on net_af_packet (or net_af_xdp, 4th
-# argument "af_xdp") over a veth in network
-# namespace h2 is reached from the kernel stack in namespace h1:
+# argument "af_xdp") over a veth in network namespace h2 - or on net_tap
+# (4th argument "tap"), a tap device that a bridge in h2 joins to that
+# veth, the endpoint sleeping on the tap queue's rx interrupt (--event) -
+# is reached from the kernel stack in namespace h1:
 #   1. `ping` gets answers (ARP + ICMP echo from dp_l2_answer);
 #   2. 200 UDP datagrams from a kernel socket come back echoed, intact;
 #   3. 1000 authenticated heartbeats sent through a kernel UDP socket each
 #      get a verified, sealed answer, and 100 frames sealed with another
 #      secret get none; the endpoint's counters must say accepted=1000 and
 #      bad_tag=100.
+#   4. tap: the endpoint slept on the rx interrupt (idle event, an fd, and
+#      wake-ups by event), not on naps.
 # Method: scripts/netns.sh builds a private topology (prefix rnt<pid>),
 # removed on exit. Exit 77 with a reason when not root, without `ip netns`,
 # or when DPDK cannot start here.
@@ -40,9 +44,20 @@ trap cleanup EXIT
 bash "$netns" up --prefix "$p" --hosts 2 --subnet 10.77.0
 # h2's kernel keeps no address: the DPDK endpoint answers for 10.77.0.2.
 ip -n "$p-h2" addr flush dev eth0
+iface=eth0 extra=()
+if [ "$pmd" = tap ]; then
+	# net_tap attaches to a tap made beforehand (its flags must match:
+	# multi_queue) so that the bridge can hold it before DPDK starts.
+	iface=dtap0 extra=(--event)
+	ip -n "$p-h2" link add br1 type bridge stp_state 0 forward_delay 0
+	ip -n "$p-h2" tuntap add dev dtap0 mode tap multi_queue
+	ip -n "$p-h2" link set eth0 master br1
+	ip -n "$p-h2" link set dtap0 master br1 up
+	ip -n "$p-h2" link set br1 up
+fi
 
-ip netns exec "$p-h2" "$endpoint" --iface eth0 --ip 10.77.0.2 --file-prefix "$p" \
-	--seconds 90 --pmd "$pmd" >"$log" 2>&1 &
+ip netns exec "$p-h2" "$endpoint" --iface "$iface" --ip 10.77.0.2 --file-prefix "$p" \
+	--seconds 90 --pmd "$pmd" ${extra[@]+"${extra[@]}"} >"$log" 2>&1 &
 ep_pid=$!
 for _ in $(seq 1 100); do
 	if grep -q '^ready' "$log"; then break; fi
@@ -62,6 +77,12 @@ if ! grep -q '^ready' "$log"; then
 	exit 1
 fi
 cat "$log"
+if [ "$pmd" = tap ]; then
+	# net_tap gave the kernel's dtap0 the endpoint's own MAC: the bridge
+	# would take frames to it as its own and never forward them out of
+	# dtap0. The kernel side gets another address; DPDK keeps its own.
+	ip -n "$p-h2" link set dtap0 address 02:00:00:00:7a:01
+fi
 
 echo "== 1. ping from the kernel in $p-h1"
 ip netns exec "$p-h1" ping -c 5 -i 0.2 -W 2 10.77.0.2
@@ -105,4 +126,11 @@ case "$counters" in
 *" bad_tag=100"*) ;;
 *) echo "FAIL: endpoint did not count exactly 100 forged frames as bad_tag"; exit 1 ;;
 esac
+if [ "$pmd" = tap ]; then
+	echo "== 4. the endpoint slept on the tap queue's rx interrupt"
+	grep -q '^idle: event, rx_intr_fd=[0-9]' "$log" ||
+		{ echo "FAIL: the endpoint did not sleep on an rx interrupt fd"; exit 1; }
+	woken=$(sed -n 's/^lcore .*wakeups_by_event=\([0-9]*\).*/\1/p' "$log")
+	[ "${woken:-0}" -gt 0 ] || { echo "FAIL: no wake-up by the rx interrupt"; exit 1; }
+fi
 echo "PASS"

@@ -17,7 +17,9 @@
  * a few seconds) fails; the stop wakes it by the doorbell too. Then the
  * event policy's other inputs, each alone on an lcore: a stage's file
  * descriptor (an eventfd written by another thread), a stage's deadline,
- * and the fallback to naps when a stage must be polled.
+ * and the fallback to naps when a stage must be polled. Last, an input
+ * whose wake-up must be armed (as a DPDK rx interrupt): every item must
+ * reach the lcore, each arm must be undone, and busy/adaptive never arm.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -472,6 +474,118 @@ static void test_event_fd_and_deadline(void **state)
 	dp_lcore_fini(&l);
 }
 
+/* ---- an input whose wake-up must be armed (a DPDK rx interrupt) --------- */
+
+/* Like a queue whose driver notifies only while its interrupt is enabled:
+ * the feeder adds an item, then writes the fd only if the stage is armed.
+ * An lcore that slept without looking again after arming would miss an
+ * item that came between its last look and the arming (20 s sleep). */
+struct armed_stage {
+	int fd;
+	uint64_t pending; /* atomic: fed, not yet taken */
+	uint64_t taken;	  /* atomic */
+	uint32_t armed;	  /* atomic */
+	uint64_t arms, disarms;
+};
+
+static uint32_t armed_poll(void *ctx)
+{
+	struct armed_stage *a = ctx;
+	uint64_t n = __atomic_exchange_n(&a->pending, 0, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&a->taken, n, __ATOMIC_RELEASE);
+	return n > 0;
+}
+
+static int armed_wait(void *ctx)
+{
+	return ((struct armed_stage *)ctx)->fd;
+}
+
+static bool armed_arm(void *ctx, bool on)
+{
+	struct armed_stage *a = ctx;
+	__atomic_store_n(&a->armed, on ? 1u : 0u, __ATOMIC_SEQ_CST);
+	if (on) {
+		a->arms++;
+		return true; /* switched on now: the lcore must look once more */
+	}
+	a->disarms++;
+	uint64_t v;
+	ssize_t got = read(a->fd, &v, sizeof(v)); /* drained, as an eventfd PMD wants */
+	(void)got;
+	return false;
+}
+
+static bool armed_done(void *ctx)
+{
+	return __atomic_load_n(&((struct armed_stage *)ctx)->taken, __ATOMIC_ACQUIRE) >= EVENT_COUNT;
+}
+
+static void armed_feed(void *ctx)
+{
+	struct armed_stage *a = ctx;
+	struct timespec gap = {.tv_sec = 0, .tv_nsec = 2 * 1000 * 1000};
+	for (uint32_t i = 0; i < EVENT_COUNT; i++) {
+		nanosleep(&gap, NULL);
+		__atomic_fetch_add(&a->pending, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&a->armed, __ATOMIC_SEQ_CST) != 0) {
+			uint64_t one = 1;
+			assert_int_equal(write(a->fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+		}
+	}
+}
+
+static void test_event_sleep_arm(void **state)
+{
+	(void)state;
+	static struct dp_lcore l;
+	static struct armed_stage a;
+	const struct dp_lcore_config event = {.idle_policy = DP_IDLE_EVENT,
+					      .event_sleep_ms_max = 20000};
+	char why[128];
+	memset(&a, 0, sizeof(a));
+	a.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(a.fd >= 0);
+	dp_lcore_init(&l, &event);
+	struct dp_stage st = {.name = "armed", .poll = armed_poll, .ctx = &a,
+			      .wait_fd = armed_wait, .sleep_arm = armed_arm};
+	assert_int_equal(dp_lcore_add_stage(&l, &st), 0);
+	assert_int_equal(dp_lcore_event_open(&l, why, sizeof(why)), 0);
+	event_run(&l, armed_done, &a, armed_feed, &a);
+	printf("armed input: items %llu of %u, arms %llu, disarms %llu, sleeps %llu, wakeups by "
+	       "event %llu, by cap %llu\n", (unsigned long long)a.taken, EVENT_COUNT,
+	       (unsigned long long)a.arms, (unsigned long long)a.disarms,
+	       (unsigned long long)l.stats.sleeps, (unsigned long long)l.stats.wakeups_by_event,
+	       (unsigned long long)l.stats.wakeups_by_cap);
+	assert_int_equal(a.taken, EVENT_COUNT);
+	assert_true(l.stats.wakeups_by_event > 0);
+	assert_int_equal(l.stats.wakeups_by_cap, 0);
+	/* Every arm is undone: by the sleep's end or by work in the last look. */
+	assert_true(a.arms >= l.stats.sleeps);
+	assert_true(a.arms - a.disarms <= 1); /* the stop may leave the last one */
+	/* No other lcore can ring this one, yet it never slept after its
+	 * first empty round: the arming asked for the second look. */
+	assert_int_equal(l.stats.sleeps_first_round, 0);
+	dp_lcore_fini(&l);
+
+	/* busy and adaptive never arm: the same stage, polled. */
+	static const struct dp_lcore_config others[] = {
+		{.idle_policy = DP_IDLE_BUSY},
+		{.idle_policy = DP_IDLE_ADAPTIVE, .spin_rounds_max = 4, .sleep_us_max = 100}};
+	for (size_t k = 0; k < sizeof(others) / sizeof(others[0]); k++) {
+		a.arms = a.disarms = 0;
+		dp_lcore_init(&l, &others[k]);
+		assert_int_equal(dp_lcore_add_stage(&l, &st), 0);
+		assert_int_equal(dp_lcore_event_open(&l, why, sizeof(why)), 0);
+		for (int r = 0; r < 1000; r++) {
+			dp_lcore_round(&l);
+		}
+		assert_int_equal(a.arms + a.disarms, 0);
+		dp_lcore_fini(&l);
+	}
+	close(a.fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -479,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_one_stage_per_lcore),
 		cmocka_unit_test(test_placement_errors),
 		cmocka_unit_test(test_event_fd_and_deadline),
+		cmocka_unit_test(test_event_sleep_arm),
 		cmocka_unit_test(test_idle_wakeup_latency),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -139,3 +139,10 @@ int node_rxtx_wait_fd(void *ctx)
 	RN_ASSERT(x->transport != NULL);
 	return dp_transport_wait_fd(x->transport);
 }
+
+bool node_rxtx_sleep_arm(void *ctx, bool on)
+{
+	struct node_rxtx *x = ctx;
+	RN_ASSERT(x->transport != NULL);
+	return dp_transport_sleep_arm(x->transport, on);
+}

@@ -34,7 +34,10 @@ void node_rxtx_fini(struct node_rxtx *x);
 /* The memory node_rxtx_init takes (README: memory). */
 uint64_t node_rxtx_memory_bytes(uint8_t transport_kind);
 uint32_t node_rxtx_poll(void *ctx); /* the rx/tx lcore's stage */
-/* What it sleeps on (dp_stage.wait_fd): the UDP socket; a DPDK port polls. */
+/* What it sleeps on (dp_stage.wait_fd): the UDP socket, a DPDK port's rx
+ * interrupt fd; a port whose driver has none polls. */
 int node_rxtx_wait_fd(void *ctx);
+/* dp_stage.sleep_arm: the port's rx interrupt on before the last look. */
+bool node_rxtx_sleep_arm(void *ctx, bool on);
 
 #endif /* RN_NODE_RXTX_H */
