@@ -421,6 +421,60 @@ static void test_read_in_pieces(void **state)
 	store_close(log);
 }
 
+/* A read takes about what its entries need, not the whole buffer: a record
+ * far above the segment's mean still comes back whole (read again with all
+ * the room), and reads of a few small records next to it stay exact. */
+static void test_read_bounded_and_big_record(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_config cfg;
+	fx_config(fx, &cfg, 4u << 20);
+	struct store_log *log = su_open(&cfg);
+	su_append(log, 1, 200, 1, 16, 50);      /* small records: the mean */
+	/* One of 200 KiB: more than twice the mean record plus 64 KiB. */
+	uint32_t big_bytes = 200u << 10; /* under the tests' 256 KiB group */
+	uint8_t *big = malloc(big_bytes);
+	assert_non_null(big);
+	for (uint32_t i = 0; i < big_bytes; i++) {
+		big[i] = (uint8_t)(i * 7u + 3u);
+	}
+	struct store_entry be = {.index = 201, .term = 1, .payload = big, .payload_bytes = big_bytes,
+				 .type = 1};
+	int rc;
+	while ((rc = store_append(log, &be, 1)) == -STORE_E_BUSY) {
+		assert_true(store_poll(log, true) >= 0);
+	}
+	assert_int_equal(rc, 0);
+	su_append(log, 202, 50, 1, 16, 50);
+	while (store_durable_index(log) < 251) {
+		assert_true(store_poll(log, true) >= 0);
+	}
+	size_t buf_bytes = 1u << 20;
+	uint8_t *buf = malloc(buf_bytes);
+	assert_non_null(buf);
+	struct store_entry e[8];
+	/* From inside the small ones: stops at or before the big one. */
+	int n = store_read(log, 195, buf, buf_bytes, e, 8);
+	assert_true(n >= 1 && n <= 8);
+	assert_int_equal(e[0].index, 195);
+	/* The big one alone, then with small ones after it. */
+	n = store_read(log, 201, buf, buf_bytes, e, 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(e[0].index, 201);
+	assert_int_equal(e[0].payload_bytes, big_bytes);
+	assert_memory_equal(e[0].payload, big, big_bytes);
+	n = store_read(log, 201, buf, buf_bytes, e, 8);
+	assert_true(n >= 1);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(e[i].index, 201 + (raft_index)i);
+	}
+	su_verify(log, 1, 200, 1, 16);
+	su_verify(log, 202, 251, 1, 16);
+	free(buf);
+	free(big);
+	store_close(log);
+}
+
 static void on_read(void *user, struct store_read_req *req)
 {
 	struct fixture *fx = user;
@@ -548,6 +602,7 @@ int main(void)
 		FOR_ENGINES(test_truncate_suffix), FOR_ENGINES(test_compact_prefix),
 		FOR_ENGINES(test_hard_state_slots), FOR_ENGINES(test_group_fsync_gathers),
 		FOR_ENGINES(test_durability_modes), FOR_ENGINES(test_read_in_pieces),
+		FOR_ENGINES(test_read_bounded_and_big_record),
 		FOR_ENGINES(test_read_async),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
