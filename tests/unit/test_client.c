@@ -393,7 +393,7 @@ static void submit_puts(struct rn_client *c, uint32_t first, uint32_t count)
 static uint32_t poll_until(struct rn_client *c, uint32_t want, struct async_seen *seen)
 {
 	uint32_t done = 0;
-	uint64_t give_up_ns = fake_now_ns() + 5000 * MS_NS;
+	uint64_t give_up_ns = fake_now_ns() + 30000 * MS_NS; /* a hang bound, not a speed */
 	while (done < want && fake_now_ns() < give_up_ns) {
 		int n = rn_client_poll(c, 10000, async_on_reply, seen);
 		assert_true(n >= 0);
@@ -413,7 +413,10 @@ static void test_batched_one_datagram(void **state)
 		struct fake_node f;
 		fake_node_start(&f, 1, FAKE_KV);
 		struct fake_node *nodes[] = {&f};
-		struct rn_client_config want = {.frame_bytes_max = frame_sizes[k]};
+		/* A 5 s attempt: no retransmit on a loaded machine adds a
+		 * datagram the counts below do not expect. */
+		struct rn_client_config want = {.timeout_ms = 5000,
+						.frame_bytes_max = frame_sizes[k]};
 		struct rn_client *c = open_client(nodes, 1, &want);
 		struct async_seen seen = {0};
 		submit_puts(c, 0, 100);
@@ -449,7 +452,10 @@ static void test_batched_per_node_and_retransmit(void **state)
 	fake_node_start(&f1, 1, FAKE_KV);
 	fake_node_start(&f2, 2, FAKE_DROP_FIRST);
 	struct fake_node *nodes[] = {&f1, &f2};
-	struct rn_client_config want = {.timeout_ms = 50, .frame_bytes_max = DP_FRAME_BYTES_MAX};
+	/* 1 s per attempt: the dropped request's retransmit comes after it,
+	 * and node 1's answer is never late enough on a loaded machine to
+	 * make its batch go twice (the counts below say exactly one did). */
+	struct rn_client_config want = {.timeout_ms = 1000, .frame_bytes_max = DP_FRAME_BYTES_MAX};
 	struct rn_client *c = open_client(nodes, 2, &want);
 	struct async_seen seen = {0};
 	assert_int_equal(rn_client_set_target(c, 1), 0);
