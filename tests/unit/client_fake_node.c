@@ -120,6 +120,16 @@ static void fake_send_frame(struct fake_node *f, const struct dp_wire *w,
 		     (const struct sockaddr *)to, sizeof(*to));
 }
 
+/* Counts a reply datagram before it is sent: the client may see the reply
+ * and read the count before this thread runs again, so counting after the
+ * send raced (the count came one short on a loaded CI machine). */
+static void fake_count_tx(struct fake_node *f)
+{
+	pthread_mutex_lock(&f->mu);
+	f->datagrams_tx++;
+	pthread_mutex_unlock(&f->mu);
+}
+
 /* A reply: into this datagram's reply frame (sent after its last request),
  * or at once, alone, when sealed with another secret (w != &f->wire). */
 static void fake_send(struct fake_node *f, const struct dp_wire *w,
@@ -135,10 +145,8 @@ static void fake_send(struct fake_node *f, const struct dp_wire *w,
 		return;
 	}
 	if (dp_client_frame_add_reply(&f->reply, rep) != 0 && f->reply.count > 0) {
-		fake_send_frame(f, &f->wire, &f->reply, to); /* full: this one goes now */
-		pthread_mutex_lock(&f->mu);
-		f->datagrams_tx++;
-		pthread_mutex_unlock(&f->mu);
+		fake_count_tx(f); /* full: this one goes now */
+		fake_send_frame(f, &f->wire, &f->reply, to);
 		dp_client_frame_start(&f->reply, DP_FRAME_CLIENT_REPLY, f->out, sizeof(f->out));
 		(void)dp_client_frame_add_reply(&f->reply, rep);
 	}
@@ -224,10 +232,8 @@ static void *fake_main(void *arg)
 			}
 		}
 		if (f->reply.count > 0) {
+			fake_count_tx(f);
 			fake_send_frame(f, &f->wire, &f->reply, &from);
-			pthread_mutex_lock(&f->mu);
-			f->datagrams_tx++;
-			pthread_mutex_unlock(&f->mu);
 		}
 	}
 	return NULL;
