@@ -20,39 +20,7 @@
 
 #include "common.h"
 #include "node.h"
-#include "kv_index.h"
-#include "session_window.h"
-
-/* ---- the state machine ---------------------------------------------------- */
-
-struct kv_session {
-	uint64_t client_id;
-	raft_index last_index; /* for least-recently-used eviction */
-	struct node_window window; /* its recent results, in kv->windows */
-	bool used;
-};
-
-struct node_kv {
-	struct node_kv_config cfg;
-	uint64_t slot_bytes; /* key_bytes_max + value_bytes_max */
-	/* Keys. */
-	uint8_t *arena;
-	uint64_t *key_hash;
-	uint16_t *key_len;
-	uint32_t *value_len;
-	uint32_t *free_slots;
-	uint32_t free_count;
-	struct kv_index keys;
-	/* Sessions. */
-	struct kv_session *sessions;
-	uint64_t *session_hash;
-	uint32_t *free_sessions;
-	uint32_t free_session_count;
-	struct kv_index session_ix;
-	struct node_windows windows; /* clients_max x session_window results */
-	raft_index applied_index;
-	uint64_t digest;
-};
+#include "kv_internal.h"
 
 uint64_t node_kv_memory_bytes(const struct node_kv_config *cfg)
 {
@@ -111,6 +79,7 @@ int node_kv_create(const struct node_kv_config *cfg, struct node_kv **out)
 		kv->free_slots[i] = cfg->keys_max - 1 - i;
 	}
 	kv->free_count = cfg->keys_max;
+	memset(kv->key_len, 0xff, cfg->keys_max * sizeof(*kv->key_len)); /* KV_SLOT_FREE */
 	for (uint32_t i = 0; i < cfg->clients_max; i++) {
 		kv->free_sessions[i] = cfg->clients_max - 1 - i;
 	}
@@ -135,6 +104,7 @@ void node_kv_destroy(struct node_kv *kv)
 	free(kv->free_sessions);
 	free(kv->session_ix.cells);
 	node_window_fini(&kv->windows);
+	kv_cow_free(kv);
 	free(kv);
 }
 
@@ -182,6 +152,8 @@ static void kv_set_value(struct node_kv *kv, uint32_t slot, const uint8_t *value
 			 uint32_t value_bytes)
 {
 	RN_ASSERT(value_bytes <= kv->cfg.value_bytes_max); /* kv_execute: TOO_BIG */
+	kv_cow_touch(kv, KV_R_ARENA, (uint64_t)slot * kv->slot_bytes, kv->slot_bytes);
+	kv_cow_touch(kv, KV_R_VALUE_LEN, (uint64_t)slot * sizeof(uint32_t), sizeof(uint32_t));
 	kv->digest ^= kv_pair_digest(kv, slot);
 	memcpy(kv_value_at(kv, slot), value, value_bytes);
 	kv->value_len[slot] = value_bytes;
@@ -201,6 +173,10 @@ static uint8_t kv_put(struct node_kv *kv, const struct node_kv_command *c, uint6
 	}
 	uint32_t slot = kv->free_slots[--kv->free_count];
 	RN_ASSERT(c->key_bytes <= kv->cfg.key_bytes_max); /* kv_execute: TOO_BIG */
+	RN_ASSERT(kv->key_len[slot] == KV_SLOT_FREE);
+	kv_cow_touch(kv, KV_R_ARENA, (uint64_t)slot * kv->slot_bytes, kv->slot_bytes);
+	kv_cow_touch(kv, KV_R_KEY_LEN, (uint64_t)slot * sizeof(uint16_t), sizeof(uint16_t));
+	kv_cow_touch(kv, KV_R_VALUE_LEN, (uint64_t)slot * sizeof(uint32_t), sizeof(uint32_t));
 	kv->keys.cells[pos] = slot;
 	kv->key_hash[slot] = hash;
 	kv->key_len[slot] = c->key_bytes;
@@ -221,6 +197,8 @@ static uint8_t kv_del(struct node_kv *kv, const struct node_kv_command *c, uint6
 	uint32_t slot = kv->keys.cells[pos];
 	kv->digest ^= kv_pair_digest(kv, slot);
 	kv_index_remove(&kv->keys, pos, kv->key_hash);
+	kv_cow_touch(kv, KV_R_KEY_LEN, (uint64_t)slot * sizeof(uint16_t), sizeof(uint16_t));
+	kv->key_len[slot] = KV_SLOT_FREE;
 	kv->free_slots[kv->free_count++] = slot;
 	RN_ASSERT(kv->free_count <= kv->cfg.keys_max);
 	return NODE_KV_OK;
@@ -290,6 +268,7 @@ static void kv_session_evict(struct node_kv *kv)
 	struct kv_session *s = kv_session_find(kv, kv->sessions[victim].client_id, &pos);
 	RN_ASSERT(s == &kv->sessions[victim]);
 	kv_index_remove(&kv->session_ix, pos, kv->session_hash);
+	kv_cow_touch(kv, KV_R_SESSIONS, victim * sizeof(*s), sizeof(*s));
 	s->used = false;
 	kv->free_sessions[kv->free_session_count++] = victim;
 }
@@ -311,11 +290,67 @@ static void kv_session_record(struct node_kv *kv, const struct node_kv_command *
 		kv->session_ix.cells[pos] = slot;
 		kv->session_hash[slot] = rn_mix64(c->client_id);
 		s = &kv->sessions[slot];
+		kv_cow_touch(kv, KV_R_SESSIONS, slot * sizeof(*s), sizeof(*s));
 		/* A new session, or an evicted one's slot: an empty window. */
 		*s = (struct kv_session){.client_id = c->client_id, .used = true};
 	}
-	node_window_record(&kv->windows, (uint32_t)(s - kv->sessions), &s->window, c->seq, status);
+	uint32_t slot = (uint32_t)(s - kv->sessions);
+	uint64_t width = kv->cfg.session_window;
+	kv_cow_touch(kv, KV_R_SESSIONS, slot * sizeof(*s), sizeof(*s));
+	kv_cow_touch(kv, KV_R_WIN_SEQ, slot * width * sizeof(uint64_t), width * sizeof(uint64_t));
+	kv_cow_touch(kv, KV_R_WIN_STATUS, slot * width, width);
+	node_window_record(&kv->windows, slot, &s->window, c->seq, status);
 	s->last_index = index;
+}
+
+/* ---- loading a snapshot (kv_snap.c) --------------------------------------- */
+
+int kv_load_pair(struct node_kv *kv, const uint8_t *key, uint16_t key_bytes, const uint8_t *value,
+		 uint32_t value_bytes)
+{
+	if (key_bytes > kv->cfg.key_bytes_max || value_bytes > kv->cfg.value_bytes_max) {
+		return -E2BIG;
+	}
+	RN_ASSERT(!kv->cow_active); /* at start, before any snapshot */
+	struct node_kv_command c = {.op = NODE_KV_PUT, .key = key, .key_bytes = key_bytes,
+				    .value = value, .value_bytes = value_bytes};
+	uint64_t hash = kv_hash(key, key_bytes);
+	bool found;
+	kv_find(kv, key, key_bytes, hash, &found);
+	if (found) {
+		return -EBADMSG; /* a key twice: not a state this machine makes */
+	}
+	return kv_put(kv, &c, hash) == NODE_KV_OK ? 0 : -E2BIG;
+}
+
+int kv_load_session(struct node_kv *kv, uint64_t client_id, raft_index last_index,
+		    uint32_t count, const uint64_t *seqs, const uint8_t *statuses)
+{
+	uint64_t pos;
+	if (client_id == 0 || count > kv->cfg.session_window || kv->free_session_count == 0) {
+		return -E2BIG;
+	}
+	if (kv_session_find(kv, client_id, &pos) != NULL) {
+		return -EBADMSG;
+	}
+	uint32_t slot = kv->free_sessions[--kv->free_session_count];
+	kv->session_ix.cells[pos] = slot;
+	kv->session_hash[slot] = rn_mix64(client_id);
+	struct kv_session *s = &kv->sessions[slot];
+	*s = (struct kv_session){.client_id = client_id, .last_index = last_index, .used = true};
+	for (uint32_t i = 0; i < count; i++) {
+		if (i > 0 && seqs[i] <= seqs[i - 1]) {
+			return -EBADMSG; /* a window is ascending */
+		}
+		node_window_record(&kv->windows, slot, &s->window, seqs[i], statuses[i]);
+	}
+	return 0;
+}
+
+void kv_load_done(struct node_kv *kv, raft_index index)
+{
+	RN_ASSERT(kv->applied_index == 0); /* loaded into an empty machine */
+	kv->applied_index = index;
 }
 
 /* ---- applying --------------------------------------------------------------- */

@@ -122,6 +122,39 @@ uint32_t node_kv_keys_count(const struct node_kv *kv);
 uint64_t node_kv_digest(const struct node_kv *kv);
 const char *node_kv_status_name(int status);
 
+/* ---- Snapshots (apply/kv_cow.c, apply/kv_snap.c) ------------------------
+ * The state at one applied index, streamed by a writer thread while the
+ * apply stage goes on (copy-on-write by chunks: apply/kv_internal.h). */
+struct node_kv_snapshot_info {
+	raft_index index;      /* the applied index the state is at */
+	uint64_t digest;       /* node_kv_digest() there */
+	uint64_t keys_count, sessions_count;
+	struct node_kv_config limits; /* the machine's it was taken with */
+};
+/* Memory node_kv_snapshot_reserve() takes: a second copy of the arena,
+ * the key and value lengths, the sessions and windows (README: memory). */
+uint64_t node_kv_snapshot_memory_bytes(const struct node_kv_config *cfg);
+/* Reserves the copy-on-write memory (at start). 0 or -ENOMEM. */
+int node_kv_snapshot_reserve(struct node_kv *kv);
+/* Apply stage: the state as it is now is the snapshot's (info); from here
+ * on a write copies its chunk first, until node_kv_snapshot_end(). */
+void node_kv_snapshot_begin(struct node_kv *kv, struct node_kv_snapshot_info *info);
+void node_kv_snapshot_end(struct node_kv *kv);
+typedef int (*node_kv_emit_fn)(void *user, const void *bytes, size_t count);
+typedef int (*node_kv_read_fn)(void *user, void *bytes, size_t count);
+/* The writer thread, between begin and end: streams the state as of
+ * begin through emit (its first error is returned). wbuf holds
+ * node_kv_snapshot_wbuf_bytes() (allocated by the thread at its start). */
+int node_kv_snapshot_write(struct node_kv *kv, uint8_t *wbuf, node_kv_emit_fn emit, void *user);
+uint64_t node_kv_snapshot_wbuf_bytes(const struct node_kv *kv);
+/* At start, into a machine nothing was applied to: 0; -E2BIG when the
+ * snapshot's limits exceed this machine's; -EBADMSG when the stream does
+ * not decode or the digest differs (errmsg says which). */
+int node_kv_snapshot_load(struct node_kv *kv, const struct node_kv_snapshot_info *info,
+			  node_kv_read_fn read, void *user, char *errmsg, size_t errmsg_bytes);
+/* Chunks the apply stage copied before writing them, all snapshots. */
+uint64_t node_kv_cow_chunks_copied(const struct node_kv *kv);
+
 #ifdef __cplusplus
 }
 #endif

@@ -399,6 +399,87 @@ int store_sim_flip_bit(struct store_sim *sim, const char *file_name, uint64_t by
 /* Bytes of a file (its volatile view), or a negative error. */
 int64_t store_sim_file_bytes(const struct store_sim *sim, const char *file_name);
 
+/* ---- Snapshots of the state machine (snapshot.c) ------------------------ */
+
+/*
+ * A snapshot file "snap-<index, 20 digits>.snap" in the log's directory
+ * holds the state machine at one applied index as an opaque byte stream
+ * (the node's state machine encodes and decodes it), framed so that any
+ * damage is found before one byte of it is used:
+ *
+ *   header  4096 bytes: magic "RNSNAPSH", format version, struct
+ *           store_snap_meta's fields (index, term, cluster id, the state
+ *           machine's digest, counts and the kv limits it was taken with,
+ *           a length-prefixed configuration blob), CRC32C of the header;
+ *   blocks  each: magic "SBLK", data bytes (<= STORE_SNAP_BLOCK_BYTES),
+ *           stream offset of its data, CRC32C of header fields and data;
+ *   trailer magic "SEND", stream bytes, blocks count, the CRC32C of the
+ *           whole stream, CRC32C of the trailer.
+ *
+ * Written crash-safe: "snap-<index>.tmp", written, fsynced, renamed, the
+ * directory fsynced. A crash leaves either the old set of snapshots or the
+ * old set plus the new one, and maybe a .tmp that store_snap_clean()
+ * removes. Integers are little-endian. The writer and reader are for one
+ * thread each (the node's snapshot writer thread; start-up); they allocate
+ * one block buffer when they open (off any hot path).
+ */
+#define STORE_SNAP_FORMAT_VERSION 1u
+#define STORE_SNAP_HEADER_BYTES 4096u
+#define STORE_SNAP_BLOCK_BYTES (1u << 20)
+#define STORE_SNAP_CONFIG_BYTES_MAX 1024u
+#define STORE_SNAPS_KEPT 2u /* the newest two stay; older ones are deleted */
+
+struct store_snap_meta {
+	uint32_t format_version; /* filled by store_snap_open */
+	uint32_t cluster_id;
+	raft_index index; /* the last entry the state covers (applied) */
+	raft_term term;	  /* its term */
+	uint64_t state_digest; /* the state machine's digest at index */
+	uint64_t keys_count, sessions_count;
+	/* The state machine's limits when it was taken: a node with smaller
+	 * ones cannot hold it. */
+	uint32_t kv_keys_max, kv_key_bytes_max, kv_value_bytes_max, kv_clients_max,
+		kv_session_window;
+	/* The cluster configuration the state covers, length-prefixed: today
+	 * the member ids (4 bytes each); a later slice fills it from the log. */
+	uint32_t config_bytes;
+	uint8_t config[STORE_SNAP_CONFIG_BYTES_MAX];
+};
+
+struct store_snap_writer;
+struct store_snap_reader;
+
+/* The path of the snapshot of `index` in dir. */
+void store_snap_path(const char *dir, raft_index index, char *out, size_t out_bytes);
+/* Starts "snap-<meta->index>.tmp" in dir. 0 or -errno (errmsg: file). */
+int store_snap_create(const char *dir, const struct store_snap_meta *meta,
+		      struct store_snap_writer **out, char *errmsg, size_t errmsg_bytes);
+/* Appends bytes of the state stream. 0 or -errno. */
+int store_snap_append(struct store_snap_writer *w, const void *bytes, size_t count);
+/* Trailer, fsync, rename, directory fsync, then deletes all but the
+ * STORE_SNAPS_KEPT newest snapshots; frees w either way. 0 or -errno. */
+int store_snap_commit(struct store_snap_writer *w, char *errmsg, size_t errmsg_bytes);
+/* Removes the temporary file; frees w. */
+void store_snap_abort(struct store_snap_writer *w);
+
+/* Opens and verifies a whole snapshot file (header, every block, trailer,
+ * the stream's CRC) before returning, so that nothing of a damaged file is
+ * used: -STORE_E_CORRUPT with the file and offset in errmsg, -errno. */
+int store_snap_open(const char *path, struct store_snap_meta *meta,
+		    struct store_snap_reader **out, char *errmsg, size_t errmsg_bytes);
+/* Reads exactly count bytes of the stream: 0, or -STORE_E_CORRUPT past
+ * its end, -errno. */
+int store_snap_read(struct store_snap_reader *r, void *buf, size_t count);
+/* Bytes of the stream not read yet. */
+uint64_t store_snap_remaining(const struct store_snap_reader *r);
+void store_snap_close(struct store_snap_reader *r);
+
+/* The indices of the snapshot files in dir, newest first (at most max).
+ * Returns how many, or -errno. */
+int store_snap_list(const char *dir, raft_index *indices, uint32_t max);
+/* Removes temporary files a crash left in dir; returns how many, or -errno. */
+int store_snap_clean(const char *dir);
+
 #ifdef __cplusplus
 }
 #endif
