@@ -108,6 +108,8 @@ static void apply_one(struct node_apply_stage *as, raft_index index)
 	/* The core releases nothing unapplied, and the ring mirrors the core's
 	 * window. */
 	RN_ASSERT(s != NULL);
+	as->applied_term = s->term;
+	as->snap_bytes += store_record_bytes(s->bytes);
 	struct node_kv_result res;
 	if (apply_entry(as->kv, index, s->type, node_payloads_at(as->payloads, s->offset), s->bytes,
 			&res) &&
@@ -325,6 +327,10 @@ uint32_t node_apply_stage_poll(void *ctx)
 	if (as->applied_index != before) {
 		work += (uint32_t)(as->applied_index - before);
 		apply_publish(as);
+		if (as->snap != NULL) {
+			node_snapshotter_poll(as->snap, as->applied_index, as->applied_term,
+					      &as->snap_bytes);
+		}
 	}
 	RN_ASSERT(as->applied_index <= as->commit_index);
 	work += apply_serve_reads(as);
@@ -388,6 +394,16 @@ void node_apply_stage_fini(struct node_apply_stage *as)
 	}
 }
 
+void node_apply_loaded(struct node_apply_stage *as, raft_index index, raft_term term)
+{
+	RN_ASSERT(as->applied_index == 0); /* a snapshot loads into a fresh stage */
+	RN_ASSERT(node_kv_applied_index(as->kv) == index);
+	as->applied_index = index;
+	as->commit_index = index;
+	as->applied_term = term;
+	apply_publish(as);
+}
+
 void node_apply_replayed(struct node_apply_stage *as, const struct store_entry *e)
 {
 	struct node_kv_result res;
@@ -395,6 +411,7 @@ void node_apply_replayed(struct node_apply_stage *as, const struct store_entry *
 	RN_ASSERT(e->index == as->applied_index + 1);
 	apply_entry(as->kv, e->index, e->type, e->payload, e->payload_bytes, &res);
 	as->applied_index = e->index;
+	as->applied_term = e->term;
 	as->commit_index = e->index;
 	apply_publish(as);
 }

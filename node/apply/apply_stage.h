@@ -18,6 +18,7 @@
 #include "node.h"
 #include "payloads.h"
 #include "rings.h"
+#include "snap_writer.h"
 #include "storage.h"
 
 /* A linearizable read waiting for its ReadIndex round and the apply. */
@@ -48,6 +49,9 @@ struct node_apply_stage {
 	uint32_t reads_busy;
 	uint64_t reads_expire_ns; /* the earliest waiting read's time-out (UINT64_MAX: none) */
 	uint64_t arena_head; /* arena byte counter: values written up to here */
+	struct node_snapshotter *snap; /* NULL: [storage] snapshot = off */
+	raft_term applied_term;
+	uint64_t snap_bytes; /* log record bytes applied since the snapshotter's poll */
 };
 
 /* Makes the link's rings and arena; the stage owns kv from here on. */
@@ -63,5 +67,7 @@ uint64_t node_apply_stage_deadline_ns(void *ctx);
 /* Applies one committed entry read from the log (replay at start, before
  * any lcore runs). */
 void node_apply_replayed(struct node_apply_stage *as, const struct store_entry *e);
+/* The state machine was loaded from a snapshot at (index, term) (start). */
+void node_apply_loaded(struct node_apply_stage *as, raft_index index, raft_term term);
 
 #endif /* RN_NODE_APPLY_STAGE_H */

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snap_writer.c - the snapshot writer thread and the apply stage's side of
+ * it (snap_writer.h says when and how they meet). stage: apply (poll and
+ * start on the apply stage's lcore, writer_main on its own pthread).
+ *
+ * The apply stage's side never blocks: a semaphore post (a futex wake at
+ * most) and atomic loads. The writer's failures (no space, an I/O error)
+ * are a snapshot not taken: said on stderr, counted, and tried again once
+ * the next threshold passes; the log is then simply not compacted.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+#include "snap_writer.h"
+
+static uint64_t snap_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int snap_emit(void *user, const void *bytes, size_t count)
+{
+	return store_snap_append(user, bytes, count);
+}
+
+/* One snapshot, on the writer thread. */
+static int snap_write_one(struct node_snapshotter *sn, uint8_t *wbuf)
+{
+	const struct node_kv_snapshot_info *in = &sn->info;
+	struct store_snap_meta m = {
+		.cluster_id = sn->cluster_id, .index = in->index, .term = sn->term,
+		.state_digest = in->digest, .keys_count = in->keys_count,
+		.sessions_count = in->sessions_count, .kv_keys_max = in->limits.keys_max,
+		.kv_key_bytes_max = in->limits.key_bytes_max,
+		.kv_value_bytes_max = in->limits.value_bytes_max,
+		.kv_clients_max = in->limits.clients_max,
+		.kv_session_window = in->limits.session_window, .config_bytes = sn->config_bytes};
+	memcpy(m.config, sn->config, sn->config_bytes);
+	struct store_snap_writer *w = NULL;
+	int rc = store_snap_create(sn->dir, &m, &w, sn->errmsg, sizeof(sn->errmsg));
+	if (rc != 0) {
+		return rc;
+	}
+	rc = node_kv_snapshot_write(sn->kv, wbuf, snap_emit, w);
+	if (rc != 0) {
+		snprintf(sn->errmsg, sizeof(sn->errmsg), "%s: writing the snapshot of index %" PRIu64
+			 ": %s", sn->dir, in->index, strerror(-rc));
+		store_snap_abort(w);
+		return rc;
+	}
+	return store_snap_commit(w, sn->errmsg, sizeof(sn->errmsg));
+}
+
+static void *snap_writer_main(void *arg)
+{
+	struct node_snapshotter *sn = arg;
+	uint8_t *wbuf = malloc(node_kv_snapshot_wbuf_bytes(sn->kv));
+	for (;;) {
+		while (sem_wait(&sn->go) != 0) {
+			RN_ASSERT(errno == EINTR);
+		}
+		if (__atomic_load_n(&sn->stop, __ATOMIC_ACQUIRE)) {
+			break;
+		}
+		uint64_t t0 = snap_now_us();
+		int rc = wbuf == NULL ? -ENOMEM : snap_write_one(sn, wbuf);
+		uint64_t took_us = snap_now_us() - t0;
+		sn->last_rc = rc;
+		if (rc == 0) {
+			struct node_snap_link *l = sn->link;
+			__atomic_store_n(&l->last_write_us, took_us, __ATOMIC_RELAXED);
+			__atomic_store_n(&l->durable_term, sn->term, __ATOMIC_RELAXED);
+			__atomic_store_n(&l->durable_index, sn->info.index, __ATOMIC_RELEASE);
+			__atomic_add_fetch(&l->snapshots_count, 1, __ATOMIC_RELAXED);
+			fprintf(stderr, "raftnode %u: snapshot at index %" PRIu64 " (term %" PRIu64
+				"): %" PRIu64 " keys, %" PRIu64 " sessions, written in %" PRIu64
+				" ms\n", sn->self, sn->info.index, sn->term, sn->info.keys_count,
+				sn->info.sessions_count, took_us / 1000);
+		} else {
+			__atomic_add_fetch(&sn->link->failures_count, 1, __ATOMIC_RELAXED);
+			fprintf(stderr, "raftnode %u: snapshot at index %" PRIu64 " NOT taken (%s); "
+				"the log is not compacted until one is: %s\n", sn->self,
+				sn->info.index, strerror(-rc), sn->errmsg);
+		}
+		/* Last: the apply stage ends the copy-on-write only once the
+		 * writer reads the state no more. */
+		__atomic_store_n(&sn->done, 1, __ATOMIC_RELEASE);
+	}
+	free(wbuf);
+	return NULL;
+}
+
+int node_snapshotter_init(struct node_snapshotter *sn, const struct node_snapshotter_config *cfg,
+			  struct node_kv *kv, struct node_snap_link *link)
+{
+	RN_ASSERT(kv != NULL);
+	RN_ASSERT(link != NULL);
+	memset(sn, 0, sizeof(*sn));
+	sn->kv = kv;
+	sn->link = link;
+	snprintf(sn->dir, sizeof(sn->dir), "%s", cfg->dir);
+	sn->cluster_id = cfg->cluster_id;
+	sn->self = cfg->self;
+	sn->entries_trigger = cfg->entries_trigger;
+	sn->bytes_trigger = cfg->bytes_trigger;
+	/* The configuration blob: u32 count, then the member ids. */
+	RN_ASSERT(4u + 4u * cfg->members_count <= sizeof(sn->config));
+	uint32_t n = cfg->members_count;
+	memcpy(sn->config, &n, 4);
+	memcpy(sn->config + 4, cfg->members, 4u * n);
+	sn->config_bytes = 4u + 4u * n;
+	int rc = node_kv_snapshot_reserve(kv);
+	if (rc != 0) {
+		return rc;
+	}
+	if (sem_init(&sn->go, 0, 0) != 0) {
+		return -errno;
+	}
+	rc = pthread_create(&sn->thread, NULL, snap_writer_main, sn);
+	if (rc != 0) {
+		sem_destroy(&sn->go);
+		return -rc;
+	}
+	sn->thread_started = true;
+	return 0;
+}
+
+void node_snapshotter_fini(struct node_snapshotter *sn)
+{
+	if (!sn->thread_started) {
+		return;
+	}
+	__atomic_store_n(&sn->stop, 1, __ATOMIC_RELEASE);
+	sem_post(&sn->go);
+	pthread_join(sn->thread, NULL);
+	sem_destroy(&sn->go);
+	sn->thread_started = false;
+}
+
+bool node_snapshotter_idle(struct node_snapshotter *sn)
+{
+	if (sn->busy && __atomic_load_n(&sn->done, __ATOMIC_ACQUIRE)) {
+		node_kv_snapshot_end(sn->kv);
+		__atomic_store_n(&sn->done, 0, __ATOMIC_RELAXED);
+		sn->busy = false;
+	}
+	return !sn->busy;
+}
+
+bool node_snapshotter_start(struct node_snapshotter *sn, raft_index applied, raft_term term)
+{
+	RN_ASSERT(sn->thread_started);
+	if (!node_snapshotter_idle(sn) || applied == 0) {
+		return false;
+	}
+	RN_ASSERT(node_kv_applied_index(sn->kv) == applied);
+	/* Only state this node's own log holds durably (snap_writer.h). */
+	if (sn->durable_published != NULL &&
+	    applied > __atomic_load_n(sn->durable_published, __ATOMIC_RELAXED)) {
+		return false;
+	}
+	node_kv_snapshot_begin(sn->kv, &sn->info);
+	RN_ASSERT(sn->info.index == applied);
+	sn->term = term;
+	sn->base_index = applied;
+	sn->bytes_since = 0;
+	sn->busy = true;
+	sem_post(&sn->go); /* release: the writer sees info, term and the marks */
+	return true;
+}
+
+void node_snapshotter_poll(struct node_snapshotter *sn, raft_index applied, raft_term term,
+			   uint64_t *bytes)
+{
+	sn->bytes_since += *bytes;
+	*bytes = 0;
+	RN_ASSERT(applied >= sn->base_index);
+	if (!node_snapshotter_idle(sn)) {
+		return;
+	}
+	if (applied - sn->base_index >= sn->entries_trigger || sn->bytes_since >= sn->bytes_trigger) {
+		node_snapshotter_start(sn, applied, term);
+	}
+}
