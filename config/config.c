@@ -397,6 +397,31 @@ static bool config_limits(struct config_parse *cp, const char *key, const char *
 	return true;
 }
 
+/* [storage]: snapshots, compaction, segments. */
+static bool config_storage(struct config_parse *cp, const char *key, const char *v)
+{
+	struct node_config *c = cp->cfg;
+	uint64_t x;
+	if (strcmp(key, "snapshot") == 0 && (strcmp(v, "on") == 0 || strcmp(v, "off") == 0)) {
+		c->snapshot = strcmp(v, "on") == 0;
+	} else if (strcmp(key, "snapshot_entries") == 0 &&
+		   config_u64(v, 16, 1ull << 40, false, &x)) {
+		c->snapshot_entries = x;
+	} else if (strcmp(key, "snapshot_log_bytes") == 0 &&
+		   config_u64(v, 64u << 10, 1ull << 44, true, &x)) {
+		c->snapshot_log_bytes = x;
+	} else if (strcmp(key, "compact_margin_entries") == 0 &&
+		   config_u64(v, 0, 1ull << 40, false, &x)) {
+		c->compact_margin_entries = x;
+	} else if (strcmp(key, "segment_bytes") == 0 &&
+		   config_u64(v, 1u << 20, 1ull << 32, true, &x) && x % 4096 == 0) {
+		c->segment_bytes = x;
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static int config_handler(void *user, const char *section, const char *key, const char *v)
 {
 	struct config_parse *cp = user;
@@ -414,9 +439,11 @@ static int config_handler(void *user, const char *section, const char *key, cons
 		ok = id != cp->self || config_node(cp, true, key, v);
 	} else if (strcmp(section, "limits") == 0) {
 		ok = config_limits(cp, key, v);
+	} else if (strcmp(section, "storage") == 0) {
+		ok = config_storage(cp, key, v);
 	} else {
 		config_error(cp, section, key, "unknown section (cluster, member.N, node, node.N, "
-					       "limits)");
+					       "limits, storage)");
 		return 0;
 	}
 	if (!ok) {
@@ -459,6 +486,14 @@ void node_config_default(struct node_config *c)
 		.uncommitted_bytes_max = 64u << 20,
 		.log_entries_max = 1u << 16,
 		.log_payload_bytes_max = 64u << 20,
+		/* A snapshot every million entries or 1 GiB of log, a margin of
+		 * 100,000 entries kept for slow followers, 64 MiB segments:
+		 * README, data directory. */
+		.snapshot = true,
+		.snapshot_entries = 1000000,
+		.snapshot_log_bytes = 1ull << 30,
+		.compact_margin_entries = 100000,
+		.segment_bytes = 64u << 20,
 	};
 	snprintf(c->lcores, sizeof(c->lcores), "0");
 	snprintf(c->lcore_map, sizeof(c->lcore_map), "rxtx:0,log:0,control:0,apply:0");
@@ -521,6 +556,13 @@ static void config_check(struct config_parse *cp)
 			     "(9 bytes each)",
 			     (unsigned long long)c->kv.clients_max * c->kv.session_window,
 			     (unsigned long long)NODE_KV_WINDOW_ENTRIES_LIMIT);
+	}
+	/* A segment holds at least two records of the largest request. */
+	if (c->segment_bytes < 2ull * ((uint64_t)c->kv.value_bytes_max * 2 + 4096)) {
+		config_error(cp, "storage", "segment_bytes",
+			     "must hold two records of the largest request (2 x 2 x "
+			     "kv_value_bytes_max + 8 KiB = %llu bytes)",
+			     2ull * ((unsigned long long)c->kv.value_bytes_max * 2 + 4096));
 	}
 	if (c->transport == NODE_TRANSPORT_DPDK && c->dpdk_port[0] == '\0') {
 		config_error(cp, "node", "dpdk_port",

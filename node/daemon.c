@@ -184,6 +184,7 @@ static int daemon_storage(struct node_daemon *d, char *errmsg, size_t errmsg_byt
 								    : STORE_DURABILITY_FSYNC;
 	sc.write_mode = d->cfg.log_write == NODE_LOG_WRITE_BUFFERED ? STORE_WRITE_BUFFERED
 								     : STORE_WRITE_DIRECT;
+	sc.segment_bytes = d->cfg.segment_bytes;
 	sc.on_durable = node_log_stage_on_durable;
 	sc.on_durable_user = &d->logstage;
 	char why[512];
@@ -204,6 +205,7 @@ uint64_t node_daemon_memory_bytes(const struct node_config *cfg, struct node_mem
 		.kv_bytes = node_kv_memory_bytes(&cfg->kv),
 		.log_staging_bytes = 2ull * STORE_GROUP_BYTES_DEFAULT + NODE_CATCHUP_BYTES,
 		.reads_bytes = (uint64_t)NODE_READS_MAX * sizeof(struct node_read),
+		.snapshot_bytes = cfg->snapshot ? node_kv_snapshot_memory_bytes(&cfg->kv) : 0,
 		/* The rings between the stages, the apply stage's reply
 		 * arena, and control's reply frames (one per client). */
 		.stage_rings_bytes =
@@ -219,7 +221,7 @@ uint64_t node_daemon_memory_bytes(const struct node_config *cfg, struct node_mem
 		.dpdk_bytes = (uint64_t)DAEMON_EAL_MEMORY_MB << 20,
 	};
 	m.total_bytes = m.core_bytes + m.ring_bytes + m.kv_bytes + m.log_staging_bytes +
-			m.reads_bytes + m.stage_rings_bytes + m.dpdk_bytes;
+			m.reads_bytes + m.snapshot_bytes + m.stage_rings_bytes + m.dpdk_bytes;
 	if (out != NULL) {
 		*out = m;
 	}
@@ -232,10 +234,12 @@ static void daemon_print_memory(const struct node_daemon *d)
 	node_daemon_memory_bytes(&d->cfg, &m);
 	fprintf(stderr, "raftnode %u: memory fixed at start: %.1f MiB = core window %.1f + "
 		"payload ring %.1f + state machine %.1f + log staging %.1f + reads %.1f + "
-		"stage rings %.1f + DPDK %.1f\n", d->cfg.self, (double)m.total_bytes / 1048576.0,
+		"snapshot copy-on-write %.1f + stage rings %.1f + DPDK %.1f\n", d->cfg.self,
+		(double)m.total_bytes / 1048576.0,
 		(double)m.core_bytes / 1048576.0, (double)m.ring_bytes / 1048576.0,
 		(double)m.kv_bytes / 1048576.0, (double)m.log_staging_bytes / 1048576.0,
-		(double)m.reads_bytes / 1048576.0, (double)m.stage_rings_bytes / 1048576.0,
+		(double)m.reads_bytes / 1048576.0, (double)m.snapshot_bytes / 1048576.0,
+		(double)m.stage_rings_bytes / 1048576.0,
 		(double)m.dpdk_bytes / 1048576.0);
 }
 
@@ -308,6 +312,42 @@ static int daemon_stages(struct node_daemon *d, char *errmsg, size_t errmsg_byte
 	return 0;
 }
 
+/* After recovery: the snapshot writer on the recovered state machine, and
+ * the log stage's compaction behind it. */
+static int daemon_snapshots(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
+{
+	if (!d->cfg.snapshot) {
+		fprintf(stderr, "raftnode %u: [storage] snapshot = off: no snapshot is taken and the "
+			"log is never compacted (it grows until the disk or segments_max)\n",
+			d->cfg.self);
+		return 0;
+	}
+	raft_node_id members[NODE_MEMBERS_MAX];
+	for (uint32_t i = 0; i < d->cfg.members_count; i++) {
+		members[i] = d->cfg.members[i].id;
+	}
+	struct node_snapshotter_config sc = {
+		.dir = d->cfg.data_dir, .cluster_id = d->cfg.cluster_id, .members = members,
+		.members_count = d->cfg.members_count, .entries_trigger = d->cfg.snapshot_entries,
+		.bytes_trigger = d->cfg.snapshot_log_bytes, .self = d->cfg.self};
+	raft_index base = node_kv_applied_index(d->applystage.kv);
+	int rc = node_snapshotter_init(&d->snapshotter, &sc, d->applystage.kv, &d->snap_link);
+	if (rc != 0) {
+		snprintf(errmsg, errmsg_bytes, "the snapshot writer: %s (its copy-on-write memory "
+			 "is one more state machine: README, memory)", strerror(-rc));
+		return rc;
+	}
+	/* The trigger counts from the snapshot loaded, not from the replay's
+	 * end: a long replayed tail is soon snapshotted. */
+	d->snapshotter.base_index = rn_min_u64(base, d->snap_link.durable_index);
+	d->snapshotter.durable_published = &d->log_link.durable_published;
+	d->applystage.snap = &d->snapshotter;
+	node_log_stage_compact_after(&d->logstage, &d->snap_link,
+				     &d->apply_link.applied_published,
+				     d->cfg.compact_margin_entries);
+	return 0;
+}
+
 int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_id id,
 		      char *errmsg, size_t errmsg_bytes)
 {
@@ -331,6 +371,9 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	RN_ASSERT(d->log != NULL);
 	RN_ASSERT(d->control.raft != NULL); /* recovered */
 	node_log_stage_attach(&d->logstage, d->log);
+	if ((rc = daemon_snapshots(d, errmsg, errmsg_bytes)) != 0) {
+		return rc;
+	}
 	if ((rc = daemon_eal(d, errmsg, errmsg_bytes)) != 0) {
 		return rc < 0 ? rc : -EIO;
 	}
@@ -440,6 +483,8 @@ void node_daemon_stop(struct node_daemon *d)
 		dp_eal_stop();
 	}
 	node_control_fini(&d->control);
+	/* The writer reads the state machine: it stops first. */
+	node_snapshotter_fini(&d->snapshotter);
 	node_apply_stage_fini(&d->applystage); /* and its state machine */
 	explicit_bzero(d->secret, sizeof(d->secret));
 }

@@ -28,6 +28,7 @@
 #include "log/log_stage.h"
 #include "rings.h"
 #include "rxtx/rxtx.h"
+#include "snap_link.h"
 #include "storage.h"
 
 struct node_daemon {
@@ -46,6 +47,9 @@ struct node_daemon {
 	struct node_log_link log_link;
 	struct node_apply_link apply_link;
 	struct node_status_link status_link;
+	struct node_snap_link snap_link;
+	/* The apply stage's snapshot writer ([storage] snapshot = on). */
+	struct node_snapshotter snapshotter;
 
 	/* Each stage's state starts a cache line: no line written by two lcores. */
 	struct node_rxtx rxtx __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
@@ -62,6 +66,7 @@ struct node_memory {
 	uint64_t kv_bytes;	    /* node_kv_memory_bytes() */
 	uint64_t log_staging_bytes; /* two group buffers, the catch-up buffer */
 	uint64_t reads_bytes;	    /* pending linearizable reads */
+	uint64_t snapshot_bytes;    /* copy-on-write images ([storage] snapshot = on) */
 	uint64_t stage_rings_bytes; /* rings between stages, reply arena */
 	uint64_t dpdk_bytes;	    /* EAL memory (mbuf pool inside) */
 	uint64_t total_bytes;
@@ -86,5 +91,11 @@ bool node_daemon_failed(const struct node_daemon *d);
 /* recover.c: the hard state and the log into the core, the payload ring
  * and the state machine (before any lcore runs). */
 int node_daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_bytes);
+/* recover_snap.c: removes a crash's temporary snapshot files, loads the
+ * newest usable snapshot the log [first, last] continues into the apply
+ * stage (meta->index 0: none, the log from entry 1). 0, or an error with
+ * errmsg saying why the node cannot start. */
+int node_daemon_recover_snapshot(struct node_daemon *d, raft_index first, raft_index last,
+				 struct store_snap_meta *meta, char *errmsg, size_t errmsg_bytes);
 
 #endif /* RN_NODE_DAEMON_H */

@@ -4,12 +4,9 @@
  * any lcore runs: it fills control's core and payload ring and the apply
  * stage's state machine, which own them from then on).
  *
- * The hard state, then the log. A log that fits the core's window is
- * loaded whole. A longer one restarts from its tail: everything up to the
- * commit hint (committed, so the same on every node) is replayed into the
- * state machine from the log, and the core gets the rest
- * (raft_create_from's precondition: its floor is committed). A log that
- * cannot be proven intact stops the start with the reason.
+ * The hard state, the newest usable snapshot, then the log (see
+ * node_daemon_recover). A log that cannot be proven intact, or that does
+ * not continue the snapshot, stops the start with the reason.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -79,11 +76,13 @@ static int recover_load_one(struct node_daemon *d, struct raft_entry *tail,
 }
 
 /*
- * Recovery: the hard state, then the log. A log that fits the core's
- * window is loaded whole. A longer one restarts from its tail: everything
- * up to the commit hint (committed, so the same on every node) is replayed
- * into the state machine from the log, and the core gets the rest
- * (raft_create_from's precondition: its floor is committed).
+ * Recovery: the hard state, the newest usable snapshot (recover_snap.c),
+ * then the log. The core's floor `prev` is the snapshot's index S, or the
+ * commit hint when that is higher and the tail after S does not fit the
+ * core's window: entries S+1..prev (committed: the same on every node) are
+ * replayed into the state machine from the log, the core gets the rest
+ * (raft_create_from's precondition: its floor is committed; S is, having
+ * been applied). With no snapshot, S is 0 and this is the old path.
  */
 int node_daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
 {
@@ -95,25 +94,38 @@ int node_daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_bytes
 	raft_index last = store_last_index(d->log);
 	raft_index hint = store_commit_hint(d->log);
 	uint64_t window = d->cfg.log_entries_max;
-	raft_index prev = 0;
-	if (last + 1 >= window) {
-		prev = hint;
+	struct store_snap_meta *snap = calloc(1, sizeof(*snap));
+	if (snap == NULL) {
+		snprintf(errmsg, errmsg_bytes, "out of memory");
+		return -ENOMEM;
+	}
+	int rc = node_daemon_recover_snapshot(d, first, last, snap, errmsg, errmsg_bytes);
+	raft_index s = snap->index;
+	raft_term s_term = snap->term;
+	free(snap);
+	if (rc != 0) {
+		return rc;
+	}
+	RN_ASSERT(s == 0 || (first <= s + 1 && s <= last)); /* checked there */
+	raft_index prev = s;
+	if (last - s + 1 >= window) {
+		prev = rn_max_u64(hint, s);
 		if (last - prev + 1 >= window) {
 			snprintf(errmsg, errmsg_bytes, "the log's entries %" PRIu64 "..%" PRIu64
 				 " after the last known commit (%" PRIu64 ") do not fit [limits] "
-				 "log_entries_max = %" PRIu64 "; raise it", hint + 1, last, hint, window);
+				 "log_entries_max = %" PRIu64 "; raise it", prev + 1, last, prev, window);
 			return -EFBIG;
 		}
 	}
-	if (first > 1 && first > prev + 1) {
-		snprintf(errmsg, errmsg_bytes, "log starts at entry %" PRIu64 " (compacted): this "
-			 "version keeps no snapshot to start below it", first);
+	if (first > prev + 1) {
+		snprintf(errmsg, errmsg_bytes, "log starts at entry %" PRIu64 " (compacted) above "
+			 "the restart point %" PRIu64, first, prev);
 		return -ENOTSUP;
 	}
-	raft_term prev_term = prev == 0 ? 0 : store_term_at(d->log, prev);
-	int rc = prev > 0 ? recover_read_log(d, 1, prev, recover_replay_one, NULL, errmsg,
-					    errmsg_bytes)
-			  : 0;
+	raft_term prev_term = prev == 0 ? 0 : prev == s ? s_term : store_term_at(d->log, prev);
+	rc = prev > s ? recover_read_log(d, s + 1, prev, recover_replay_one, NULL, errmsg,
+					 errmsg_bytes)
+		      : 0;
 	uint64_t count = last > prev ? last - prev : 0;
 	struct raft_entry *tail = calloc(count > 0 ? count : 1, sizeof(*tail));
 	if (rc == 0 && tail == NULL) {
@@ -138,9 +150,10 @@ int node_daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_bytes
 		d->control.apply.applied_reported = d->applystage.applied_index;
 		d->control.apply.commit_pushed = d->applystage.applied_index;
 		d->control.hint_saved = hint;
-		fprintf(stderr, "raftnode %u: recovered term %" PRIu64 ", vote %u, entries 1..%" PRIu64
-			" (replayed 1..%" PRIu64 " up to the commit hint, core window from %" PRIu64
-			")\n", d->cfg.self, hs.term, hs.vote, last, prev, prev + 1);
+		fprintf(stderr, "raftnode %u: recovered term %" PRIu64 ", vote %u, snapshot at %" PRIu64
+			", entries %" PRIu64 "..%" PRIu64 " (replayed %" PRIu64 "..%" PRIu64 " up to "
+			"the commit hint, core window from %" PRIu64 ")\n", d->cfg.self, hs.term,
+			hs.vote, s, first, last, s + 1, prev, prev + 1);
 	}
 	return rc;
 }

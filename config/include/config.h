@@ -116,6 +116,12 @@ struct node_config {
 	char file_prefix[64];		/* DPDK --file-prefix (one per process) */
 	uint16_t mtu_bytes;		/* DPDK port MTU; 0 = the device's default */
 	struct node_kv_config kv;
+	/* [storage]: snapshots and the log's compaction (README: data directory). */
+	bool snapshot;			 /* off: no snapshot, no copy-on-write memory */
+	uint64_t snapshot_entries;	 /* a snapshot once this many entries applied since */
+	uint64_t snapshot_log_bytes;	 /* ... or their log records take this many bytes */
+	uint64_t compact_margin_entries; /* entries kept below a snapshot, for slow followers */
+	uint64_t segment_bytes;		 /* log segment files' preallocated size */
 };
 
 void node_config_default(struct node_config *cfg);

@@ -394,10 +394,14 @@ void node_apply_stage_fini(struct node_apply_stage *as)
 	}
 }
 
-void node_apply_loaded(struct node_apply_stage *as, raft_index index, raft_term term)
+void node_apply_loaded(struct node_apply_stage *as, struct node_kv *kv, raft_index index,
+		       raft_term term)
 {
 	RN_ASSERT(as->applied_index == 0); /* a snapshot loads into a fresh stage */
-	RN_ASSERT(node_kv_applied_index(as->kv) == index);
+	RN_ASSERT(node_kv_applied_index(kv) == index);
+	RN_ASSERT(as->snap == NULL); /* the snapshotter starts on the loaded machine */
+	node_kv_destroy(as->kv);
+	as->kv = kv;
 	as->applied_index = index;
 	as->commit_index = index;
 	as->applied_term = term;

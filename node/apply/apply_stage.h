@@ -67,7 +67,9 @@ uint64_t node_apply_stage_deadline_ns(void *ctx);
 /* Applies one committed entry read from the log (replay at start, before
  * any lcore runs). */
 void node_apply_replayed(struct node_apply_stage *as, const struct store_entry *e);
-/* The state machine was loaded from a snapshot at (index, term) (start). */
-void node_apply_loaded(struct node_apply_stage *as, raft_index index, raft_term term);
+/* kv, loaded from a snapshot at (index, term), replaces the stage's empty
+ * state machine (start). */
+void node_apply_loaded(struct node_apply_stage *as, struct node_kv *kv, raft_index index,
+		       raft_term term);
 
 #endif /* RN_NODE_APPLY_STAGE_H */

@@ -233,6 +233,42 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 	}
 }
 
+/* After a snapshot at S is durable: the log up to S - margin goes (whole
+ * segments of it, store_compact). Synchronous (a state-file write and
+ * sync, unlinks, a directory sync), once per snapshot. */
+static uint32_t log_stage_compact(struct node_log_stage *ls)
+{
+	if (ls->snap == NULL || log_stage_failed(ls) || ls->draining) {
+		return 0;
+	}
+	raft_index s = __atomic_load_n(&ls->snap->durable_index, __ATOMIC_ACQUIRE);
+	if (s <= ls->compact_seen) {
+		return 0;
+	}
+	ls->compact_seen = s;
+	raft_index applied = __atomic_load_n(ls->applied_published, __ATOMIC_ACQUIRE);
+	/* The snapshot was taken at an applied (so committed) index. */
+	RN_ASSERT(s <= applied);
+	raft_index up_to = s > ls->compact_margin_entries ? s - ls->compact_margin_entries : 0;
+	/* store_compact takes only durable entries; the rest waits for the
+	 * next snapshot. */
+	up_to = rn_min_u64(up_to, store_durable_index(ls->log));
+	if (up_to <= store_compacted_index(ls->log)) {
+		return 0;
+	}
+	/* Never an entry above the commit index or not yet applied. */
+	RN_ASSERT(up_to <= s);
+	RN_ASSERT(up_to <= applied);
+	int rc = store_compact(ls->log, up_to, store_term_at(ls->log, up_to));
+	if (rc != 0) {
+		log_stage_fail(ls, "log compaction", rc);
+		return 0;
+	}
+	__atomic_store_n(&ls->snap->compacted_index, up_to, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&ls->snap->compactions_count, 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
 uint32_t node_log_stage_poll(void *ctx)
 {
 	struct node_log_stage *ls = ctx;
@@ -263,6 +299,7 @@ uint32_t node_log_stage_poll(void *ctx)
 			log_stage_fail(ls, "log write", rc);
 		}
 		work += ls->reports_made != reports;
+		work += log_stage_compact(ls);
 	}
 	log_stage_push_report(ls);
 	return work;
@@ -288,6 +325,19 @@ void node_log_stage_attach(struct node_log_stage *ls, struct store_log *log)
 	RN_ASSERT(ls->link != NULL); /* initialized first */
 	ls->log = log;
 	log_stage_publish_figures(ls);
+}
+
+void node_log_stage_compact_after(struct node_log_stage *ls, struct node_snap_link *snap,
+				  const raft_index *applied_published, uint64_t margin_entries)
+{
+	RN_ASSERT(snap != NULL);
+	RN_ASSERT(applied_published != NULL);
+	ls->snap = snap;
+	ls->applied_published = applied_published;
+	ls->compact_margin_entries = margin_entries;
+	/* The snapshot loaded at start is compacted for at the first poll:
+	 * a crash may have come between its rename and its compaction. */
+	ls->compact_seen = 0;
 }
 
 void node_log_stage_fini(struct node_log_stage *ls)

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "rings.h"
+#include "snap_link.h"
 #include "storage.h"
 
 #define NODE_LOG_BATCH_MAX 512u /* entries gathered into one store_append */
@@ -30,11 +31,20 @@ struct node_log_stage {
 	struct node_log_report report;
 	struct store_entry batch[NODE_LOG_BATCH_MAX];
 	uint32_t batch_count;
+	/* Compaction (NULL snap: snapshots off): below the newest durable
+	 * snapshot less the margin, never above what was applied. */
+	struct node_snap_link *snap;
+	const raft_index *applied_published; /* the apply stage's (atomic) */
+	uint64_t compact_margin_entries;
+	raft_index compact_seen; /* the snapshot index last compacted for */
 };
 
 /* Makes the link's rings. 0 or -ENOMEM. */
 int node_log_stage_init(struct node_log_stage *ls, struct node_log_link *link);
 void node_log_stage_attach(struct node_log_stage *ls, struct store_log *log);
+/* Compacts the log behind durable snapshots (before any lcore runs). */
+void node_log_stage_compact_after(struct node_log_stage *ls, struct node_snap_link *snap,
+				  const raft_index *applied_published, uint64_t margin_entries);
 void node_log_stage_fini(struct node_log_stage *ls);
 /* The storage's completion callback (store_config.on_durable). */
 void node_log_stage_on_durable(void *user, raft_index index, raft_term term);

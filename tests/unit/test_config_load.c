@@ -131,6 +131,19 @@ static void test_bad_configs_name_line_and_key(void **state)
 		{"[cluster]\nid = 1\nsecret_file = /nonexistent/secret\n[member.1]\nip = 1.2.3.4\n"
 		 "[node]\ndata_dir = /x\ntransport = udp\n",
 		 "cfg.ini:3: [cluster] secret_file: cannot read '/nonexistent/secret'"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[storage]\nsnapshot_entries = 3\n"
+		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
+		 "cfg.ini:5: [storage] snapshot_entries: bad value '3'"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[storage]\nsegment_bytes = 1000000\n"
+		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
+		 "cfg.ini:5: [storage] segment_bytes: bad value '1000000'"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[storage]\nsnapshot = maybe\n"
+		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
+		 "cfg.ini:5: [storage] snapshot: bad value 'maybe'"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[storage]\nsegment_bytes = 1M\n"
+		 "[limits]\nkv_value_bytes_max = 1M\n"
+		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
+		 "cfg.ini:5: [storage] segment_bytes: must hold two records"},
 		{"[cluster]\nid = 1\nsecret_file = %s\n[limits]\nuncommitted_bytes_max = 64X\n"
 		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
 		 "cfg.ini:5: [limits] uncommitted_bytes_max: bad value '64X'"},
@@ -198,7 +211,7 @@ static void test_bad_configs_name_line_and_key(void **state)
 	assert_int_equal(c.durability, NODE_DURABILITY_DSYNC);
 	assert_int_equal(c.log_write, NODE_LOG_WRITE_DIRECT);
 	/* Every stage apart is taken, and parsed. */
-	char ini2[600];
+	char ini2[1000];
 	snprintf(ini2, sizeof(ini2),
 		 "%slcore_map = rxtx:1, log:3, control:2, apply:4\ntimer_slack_us = 5\n"
 		 "log_write = buffered\n", ini);
@@ -220,6 +233,21 @@ static void test_bad_configs_name_line_and_key(void **state)
 		fail_msg("a window of 1 refused: %s", err);
 	}
 	assert_int_equal(c.kv.session_window, 1);
+	/* [storage]: the defaults, and values taken. */
+	assert_true(c.snapshot);
+	assert_int_equal(c.snapshot_entries, 1000000);
+	assert_int_equal(c.compact_margin_entries, 100000);
+	snprintf(ini2, sizeof(ini2), "%s[storage]\nsnapshot = off\nsnapshot_entries = 500\n"
+		 "snapshot_log_bytes = 2M\ncompact_margin_entries = 0\nsegment_bytes = 1M\n", ini);
+	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
+	if (rc != 0) {
+		fail_msg("[storage] refused: %s", err);
+	}
+	assert_false(c.snapshot);
+	assert_int_equal(c.snapshot_entries, 500);
+	assert_int_equal(c.snapshot_log_bytes, 2u << 20);
+	assert_int_equal(c.compact_margin_entries, 0);
+	assert_int_equal(c.segment_bytes, 1u << 20);
 }
 
 static void test_missing_file(void **state)
