@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Integration (j): snapshots and compaction keep the data directory bounded,
+# and every node restarts from its newest snapshot plus the log's tail.
+# Tiny thresholds ([storage] snapshot_entries = 2000, compact_margin_entries
+# = 5000, 1 MiB segments, a 1,024-entry core window); raftbench writes 1 KiB
+# values at 2,500/s for 15 s (a rate every follower keeps up with: one that
+# falls more than the margin behind needs InstallSnapshot, which the
+# consensus slice brings) while each node's data directory is measured twice a
+# second: its largest size must stay under the README's bound
+#   (ceil((3 x snapshot_entries + margin + log_entries_max) x R / S) + 3) x S
+#   + 2 snapshots (at most kv_keys_max x (key + value + 6) + 4 KiB each)
+# with R = 1,200 B a record (a 1 KiB put), S = segment_bytes. Without
+# compaction the log would pass it several times over. Then every node is
+# stopped and restarted: each loads a snapshot, replays the tail, and the
+# nodes converge to the state they had; node 1, whose newest snapshot was
+# damaged meanwhile, refuses it (file and offset named) and falls back to
+# the older one.
+. "$(dirname "$0")/lib.sh"
+it_setup j 10.93.0
+it_up --nodes 3 --no-start
+snap_entries=2000 margin=5000 window=1024 seg=$((1 << 20)) rec=1200 keys=1000
+printf '\n[limits]\nlog_entries_max = %d\nkv_keys_max = %d\n[storage]\nsnapshot_entries = %d\ncompact_margin_entries = %d\nsegment_bytes = %d\n' \
+	"$window" "$keys" "$snap_entries" "$margin" "$seg" >>"$IT_RUN/cluster.ini"
+for n in 1 2 3; do it_cluster start "$n" >/dev/null || it_fail "start of node $n"; done
+it_wait_leader 60 >/dev/null || it_fail "no leader in 60 s"
+entries=$((3 * snap_entries + margin + window))
+segs=$(((entries * rec + seg - 1) / seg + 3))
+snap_max=$((keys * (64 + 1024 + 6) + 4096 + 65536))
+bound=$((segs * seg + 2 * snap_max + 65536))
+it_log "bound: $segs segments of $seg B + 2 snapshots of <= $snap_max B = $bound B"
+"$IT_BUILD/bench/raftbench" --config "$IT_RUN/cluster.ini" --rate 2500 --duration 15 \
+	--warmup 0 --value-bytes 1024 --keys "$keys" --quiet >"$IT_WORK/bench.out" 2>&1 &
+bench=$!
+max=0
+while kill -0 "$bench" 2>/dev/null; do
+	for n in 1 2 3; do
+		b=$(du -sb "$IT_RUN/data/node$n" | cut -f1)
+		[ "$b" -gt "$max" ] && max=$b
+	done
+	sleep 0.5
+done
+wait "$bench" || it_fail "raftbench: $(tail -3 "$IT_WORK/bench.out")"
+snaps=$(grep -c "snapshot at index" "$IT_RUN/logs/node1.log" || true)
+it_log "node 1 took $snaps snapshots; largest data directory $max B (bound $bound B)"
+[ "$snaps" -ge 3 ] || it_fail "node 1 took $snaps snapshots (want >= 3): $(tail -3 "$IT_RUN/logs/node1.log")"
+[ "$max" -le "$bound" ] || it_fail "a data directory reached $max B, over the bound $bound B: $(ls -l "$IT_RUN/data/node1")"
+for n in 1 2 3; do
+	k=$(find "$IT_RUN/data/node$n" -name 'snap-*.snap' | wc -l)
+	[ "$k" -le 2 ] || it_fail "node $n keeps $k snapshots (want <= 2)"
+	[ -e "$IT_RUN/data/node$n/log-00000000000000000001.seg" ] &&
+		it_fail "node $n's first segment is still there: the log was not compacted"
+done
+# Every node restarts from its snapshot plus the tail.
+state=$(it_wait_converged 60 1 2 3) || it_fail "nodes did not converge under load"
+for n in 1 2 3; do it_cluster kill "$n" --signal TERM >/dev/null; done
+for n in 1 2 3; do
+	for _ in $(seq 50); do
+		grep -q "raftnode $n: stopped cleanly" "$IT_RUN/logs/node$n.log" && break
+		sleep 0.1
+	done
+done
+# Node 1's newest snapshot is damaged (a byte flipped in its first block):
+# it is refused with its file and offset, and the older one is loaded (the
+# log, compacted to the newest less the margin, covers the gap).
+newest=$(find "$IT_RUN/data/node1" -name 'snap-*.snap' | sort | tail -1)
+older=$(find "$IT_RUN/data/node1" -name 'snap-*.snap' | sort | head -1)
+[ "$newest" != "$older" ] || it_fail "node 1 keeps one snapshot only"
+printf '\xff' | dd of="$newest" bs=1 seek=5000 conv=notrunc status=none
+for n in 1 2 3; do it_cluster start "$n" >/dev/null || it_fail "restart of node $n"; done
+it_wait_leader 60 >/dev/null || it_fail "no leader after restarting every node"
+grep -q "raftnode 1: snapshot refused: $newest: offset 4096: damaged snapshot block" \
+	"$IT_RUN/logs/node1.log" || it_fail "node 1 did not refuse its damaged snapshot: $(grep 'raftnode 1: snapshot' "$IT_RUN/logs/node1.log" | tail -2)"
+older_index=$(basename "$older" .snap | sed 's/^snap-0*//')
+grep -q "raftnode 1: loaded the snapshot of index $older_index " "$IT_RUN/logs/node1.log" ||
+	it_fail "node 1 did not fall back to its older snapshot ($older_index)"
+for n in 1 2 3; do
+	grep -q "raftnode $n: loaded the snapshot of index" "$IT_RUN/logs/node$n.log" ||
+		it_fail "node $n did not restart from a snapshot: $(grep "raftnode $n: recovered" "$IT_RUN/logs/node$n.log" | tail -1)"
+done
+after=$(it_wait_converged 60 1 2 3) || it_fail "nodes did not converge after the restart"
+[ "${after##* }" = "${state##* }" ] ||
+	it_fail "the state's digest changed across the restart: before $state, after $after"
+it_pass "data directory <= $max B under a bound of $bound B ($snaps snapshots on node 1); every node restarted from its snapshot (node 1 from its older one, the newest damaged) and converged ($after)"
