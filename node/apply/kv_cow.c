@@ -8,8 +8,8 @@
  *
  * Costs: nothing while no snapshot runs but a predictable branch per write;
  * while one runs, one atomic load per written chunk, and one copy of at
- * most KV_COW_CHUNK_BYTES (~64 KiB, a few microseconds) the first time a
- * chunk is written. The apply stage never waits on the writer.
+ * most KV_COW_CHUNK_BYTES (4 KiB, a fraction of a microsecond; an arena
+ * chunk is whole slots, at least one) the first time a chunk is written. The apply stage never waits on the writer.
  */
 #include <errno.h>
 #include <sched.h>
@@ -42,7 +42,7 @@ uint64_t kv_cow_memory_bytes(const struct node_kv_config *cfg)
 	uint64_t per_key = slot_bytes + sizeof(uint16_t) + sizeof(uint32_t);
 	uint64_t bytes = cfg->keys_max * per_key + cfg->clients_max * sizeof(struct kv_session) +
 			 node_window_bytes(cfg->clients_max, cfg->session_window);
-	/* The states: a byte per chunk, at most a byte per 64 KiB, plus the
+	/* The states: a byte per chunk (at most one per 4 KiB), plus the
 	 * writer's one chunk. */
 	return bytes + bytes / KV_COW_CHUNK_BYTES + KV_REGIONS +
 	       rn_max_u64(cow_arena_chunk_bytes(slot_bytes), KV_COW_CHUNK_BYTES);

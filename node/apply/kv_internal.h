@@ -12,8 +12,8 @@
  * pages would be copied by the kernel on the commit path, unbounded). A
  * versioned store would need per-key version chains, i.e. allocation per
  * write. So the state's arrays (the key arena, the key and value lengths,
- * the sessions and their windows) are cut into chunks of about 64 KiB,
- * each with a one-byte atomic state, and each array has a second copy of
+ * the sessions and their windows) are cut into chunks of 4 KiB (the
+ * arena's: whole slots), each with a one-byte atomic state, and each array has a second copy of
  * the same size reserved at start (`copy`: worst case, every chunk written
  * during one snapshot). At a snapshot's start every chunk is PENDING. The
  * apply stage, before it writes a byte of a PENDING chunk, takes the chunk
@@ -38,7 +38,11 @@
 
 #define KV_SLOT_FREE UINT16_MAX /* key_len of a slot holding no key */
 _Static_assert(NODE_KV_KEY_BYTES_LIMIT < KV_SLOT_FREE, "a key length is never the free mark");
-#define KV_COW_CHUNK_BYTES (64u << 10)
+/* A page. snapbench, 1,000,000 keys of 100 B, apply time per entry while
+ * snapshots run back to back against none, p99: 64 KiB chunks 8.3x (a
+ * first write copies 64 KiB), 16 KiB 3.0x, 4 KiB 1.9x (p50 +0.1 us); the
+ * states cost a byte per chunk and the marking at the start ~12 us. */
+#define KV_COW_CHUNK_BYTES (4u << 10)
 
 enum kv_cow_state { KV_COW_PENDING = 0, KV_COW_COPYING = 1, KV_COW_DONE = 2 };
 
