@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Integration (j): snapshots and compaction keep the data directory bounded,
+# Integration (k): snapshots and compaction keep the data directory bounded,
 # and every node restarts from its newest snapshot plus the log's tail.
 # Tiny thresholds ([storage] snapshot_entries = 2000, compact_margin_entries
 # = 5000, 1 MiB segments, a 1,024-entry core window); raftbench writes 1 KiB
@@ -17,7 +17,7 @@
 # damaged meanwhile, refuses it (file and offset named) and falls back to
 # the older one.
 . "$(dirname "$0")/lib.sh"
-it_setup j 10.93.0
+it_setup k 10.97.0
 it_up --nodes 3 --no-start
 snap_entries=2000 margin=5000 window=1024 seg=$((1 << 20)) rec=1200 keys=1000
 printf '\n[limits]\nlog_entries_max = %d\nkv_keys_max = %d\n[storage]\nsnapshot_entries = %d\ncompact_margin_entries = %d\nsegment_bytes = %d\n' \
