@@ -49,6 +49,10 @@ static void ctl_usage(FILE *out)
 		"  status                 the node's role, term, leader, indexes, followers,\n"
 		"                         counters (--json: the node's JSON as it is)\n"
 		"  transfer-leader ID     ask the leader to hand leadership to node ID\n"
+		"  snapshot save FILE     copy the node's (--node, default the first) newest\n"
+		"                         snapshot, verified, from its data directory (on this\n"
+		"                         machine) to FILE: a backup; raftnode --from-snapshot\n"
+		"                         FILE starts a new cluster from it\n"
 		"\n"
 		"options:\n"
 		"  --config FILE     cluster configuration (default: $RAFTNODE_CONFIG, else\n"
@@ -287,6 +291,27 @@ static int ctl_transfer(struct ctl *ctl)
 	return code;
 }
 
+static int ctl_snapshot(struct ctl *ctl)
+{
+	if (strcmp(ctl->args[0], "save") != 0) {
+		return ctl_usage_error("snapshot: unknown subcommand '%s' (save FILE)", ctl->args[0]);
+	}
+	const char *path = ctl->config_path != NULL ? ctl->config_path
+						    : rn_client_config_default_path();
+	uint32_t node = ctl->node_id;
+	if (node == 0) {
+		struct rn_client_config cfg;
+		char errmsg[512];
+		if (rn_client_config_load(path, &cfg, errmsg, sizeof(errmsg)) != 0) {
+			fprintf(stderr, "raftctl: %s\n", errmsg);
+			return EXIT_USAGE;
+		}
+		node = cfg.nodes[0].id;
+		memset(cfg.secret, 0, sizeof(cfg.secret));
+	}
+	return raftctl_snapshot_save(path, node, ctl->args[1], ctl->json);
+}
+
 struct ctl_command {
 	const char *name;
 	int args_count;
@@ -301,6 +326,7 @@ static const struct ctl_command ctl_commands[] = {
 	{"cas", 3, "cas KEY EXPECTED NEW", ctl_kv},
 	{"status", 0, "status", ctl_status},
 	{"transfer-leader", 1, "transfer-leader ID", ctl_transfer},
+	{"snapshot", 2, "snapshot save FILE", ctl_snapshot},
 };
 
 int main(int argc, char **argv)
@@ -328,6 +354,9 @@ int main(int argc, char **argv)
 	}
 	if (ctl.args_count != cmd->args_count) {
 		return ctl_usage_error("usage: raftctl [OPTIONS] %s", cmd->args_usage);
+	}
+	if (cmd->run == ctl_snapshot) {
+		return ctl_snapshot(&ctl); /* files only: no client */
 	}
 	code = ctl_open(&ctl);
 	if (code != EXIT_OK) {

@@ -5,6 +5,7 @@
 #ifndef RN_RAFTCTL_H
 #define RN_RAFTCTL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -17,5 +18,8 @@ void raftctl_print_result_json(FILE *out, const char *status_name,
 /* The node's status JSON as indented "key: value" lines (as-is if it is
  * not JSON raftctl can read). */
 void raftctl_print_status(FILE *out, const uint8_t *json, uint32_t bytes);
+
+/* raftctl_snapshot.c: `snapshot save FILE` (exit code). */
+int raftctl_snapshot_save(const char *config_path, uint32_t node_id, const char *file, bool json);
 
 #endif /* RN_RAFTCTL_H */

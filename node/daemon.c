@@ -349,7 +349,7 @@ static int daemon_snapshots(struct node_daemon *d, char *errmsg, size_t errmsg_b
 }
 
 int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_id id,
-		      char *errmsg, size_t errmsg_bytes)
+		      const char *from_snapshot, char *errmsg, size_t errmsg_bytes)
 {
 	memset(d, 0, sizeof(*d));
 	pthread_mutex_init(&d->status_link.lock, NULL);
@@ -364,8 +364,13 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 		return rc;
 	}
 	daemon_raft_config(d);
-	if ((rc = daemon_storage(d, errmsg, errmsg_bytes)) != 0 ||
-	    (rc = node_daemon_recover(d, errmsg, errmsg_bytes)) != 0) {
+	if ((rc = daemon_storage(d, errmsg, errmsg_bytes)) == 0 && from_snapshot != NULL &&
+	    (rc = node_daemon_seed(d, from_snapshot, errmsg, errmsg_bytes)) == 0) {
+		store_close(d->log); /* opened again: recovery reads what seed wrote */
+		d->log = NULL;
+		rc = daemon_storage(d, errmsg, errmsg_bytes);
+	}
+	if (rc != 0 || (rc = node_daemon_recover(d, errmsg, errmsg_bytes)) != 0) {
 		return rc < 0 ? rc : -EIO;
 	}
 	RN_ASSERT(d->log != NULL);

@@ -73,11 +73,16 @@ struct node_memory {
 };
 uint64_t node_daemon_memory_bytes(const struct node_config *cfg, struct node_memory *out);
 
-/* Config, secret, stages, log recovery, EAL, transport, wiring. 0, or
+/* Config, secret, stages, log recovery (from_snapshot: NULL, or a new
+ * cluster from that snapshot file, see seed.c), EAL, transport, wiring. 0, or
  * -EINVAL for a configuration error (exit 2), another negative errno
  * otherwise; errmsg says what failed. node_daemon_stop frees either way. */
 int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_id id,
-		      char *errmsg, size_t errmsg_bytes);
+		      const char *from_snapshot, char *errmsg, size_t errmsg_bytes);
+/* seed.c: from_snapshot (raftnode --from-snapshot FILE) into an empty data
+ * directory: the snapshot copied in as this cluster's, the log made to
+ * continue after it. 0 or an error with errmsg. */
+int node_daemon_seed(struct node_daemon *d, const char *path, char *errmsg, size_t errmsg_bytes);
 /* The stage table for dp_sched_place, indexed by enum node_stage. */
 void node_daemon_stages(struct node_daemon *d, struct dp_stage out[NODE_STAGES]);
 /* The event idle policy: each ring whose ends run on two lcores rings its

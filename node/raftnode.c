@@ -32,7 +32,7 @@ static void raftnode_on_signal(int sig)
 static void raftnode_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: raftnode --config FILE --id N [--check]\n"
+		"usage: raftnode --config FILE --id N [--check] [--from-snapshot SNAP]\n"
 		"\n"
 		"Runs Raft node N of the cluster described in FILE (INI; see\n"
 		"config/example.ini): its log in [node] data_dir, its frames over\n"
@@ -43,6 +43,9 @@ static void raftnode_usage(FILE *f)
 		"  --config FILE  the cluster's configuration file\n"
 		"  --id N         which [member.N] this node is\n"
 		"  --check        read and check the configuration, then exit\n"
+		"  --from-snapshot SNAP  a new cluster from a snapshot file (raftctl snapshot\n"
+		"                 save): into an empty data_dir, the state at its index;\n"
+		"                 start every member with the same file\n"
 		"  --help         this text\n"
 		"\n"
 		"SIGTERM or SIGINT stops the node cleanly; after SIGKILL it recovers\n"
@@ -52,11 +55,12 @@ static void raftnode_usage(FILE *f)
 }
 
 static int raftnode_parse(int argc, char **argv, const char **config, raft_node_id *id,
-			  bool *check)
+			  bool *check, const char **from_snapshot)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'}, {"id", required_argument, NULL, 'i'},
 		{"check", no_argument, NULL, 'k'},	  {"help", no_argument, NULL, 'h'},
+		{"from-snapshot", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0}};
 	int o;
 	char *end;
@@ -78,6 +82,9 @@ static int raftnode_parse(int argc, char **argv, const char **config, raft_node_
 		}
 		case 'k':
 			*check = true;
+			break;
+		case 's':
+			*from_snapshot = optarg;
 			break;
 		case 'h':
 			raftnode_usage(stdout);
@@ -146,7 +153,8 @@ int main(int argc, char **argv)
 	const char *config = NULL;
 	raft_node_id id = RAFT_NODE_NONE;
 	bool check = false;
-	int rc = raftnode_parse(argc, argv, &config, &id, &check);
+	const char *from_snapshot = NULL;
+	int rc = raftnode_parse(argc, argv, &config, &id, &check, &from_snapshot);
 	if (rc != 0) {
 		return rc;
 	}
@@ -165,7 +173,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	rc = node_daemon_start(&d, config, id, errmsg, sizeof(errmsg));
+	rc = node_daemon_start(&d, config, id, from_snapshot, errmsg, sizeof(errmsg));
 	if (rc != 0) {
 		fprintf(stderr, "raftnode: %s\n", errmsg);
 		node_daemon_stop(&d);

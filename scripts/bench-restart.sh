@@ -83,7 +83,7 @@ for c in $commits; do
 		# log lines say how far the leader got too.
 		ci=$(ctl --node "$l" --timeout-ms 3000 --json status 2>/dev/null | jq -r .commit_index 2>/dev/null || true)
 		case $ci in '' | null) ci=0 ;; esac
-		si=$(grep -o "raftnode $l: snapshot at index [0-9]*" "$run/logs/node$l.log" | tail -1 | awk '{print $NF}')
+		si=$( (grep -o "raftnode $l: snapshot at index [0-9]*" "$run/logs/node$l.log" || true) | tail -1 | awk "{print \$NF}")
 		[ "${si:-0}" -gt "$ci" ] && ci=$si
 		[ "$ci" -ge "$c" ] && break
 		kill -0 "$bench" 2>/dev/null || { echo "bench-restart: raftbench ended: $(tail -2 "$run/bench.out")" >&2; exit 1; }

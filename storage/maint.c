@@ -217,6 +217,35 @@ int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to
 	return 0;
 }
 
+int store_start_at(struct store_log *log, raft_index index, raft_term term)
+{
+	RN_ASSERT(log != NULL);
+	RN_ASSERT(index > 0);
+	if (log->failed_rc != 0) {
+		return -STORE_E_FAILED;
+	}
+	if (log->last_index != 0 || log->compacted_index != 0) {
+		return -STORE_E_RANGE; /* only an empty log starts somewhere else */
+	}
+	/* The term is at least the snapshot's (a term below its last entry's
+	 * would be a state no server reaches), no vote; the point is both the
+	 * compaction point and the commit hint: all of it is committed. */
+	struct raft_hard_state hs = log->hard_state;
+	if (hs.term < term) {
+		hs = (struct raft_hard_state){.term = term};
+	}
+	int rc = state_write(log, &hs, index, term, index);
+	if (rc != 0) {
+		return rc;
+	}
+	/* An append at index + 1 rolls to a segment named for it (the empty
+	 * first one does not follow on); open drops the empty one as wholly
+	 * below the compaction point. */
+	log->last_index = log->durable_index = index;
+	log->last_term = log->durable_term = term;
+	return 0;
+}
+
 int store_save_hard_state(struct store_log *log, const struct raft_hard_state *hs)
 {
 	RN_ASSERT(log != NULL);

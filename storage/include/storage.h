@@ -280,6 +280,12 @@ int store_truncate_suffix(struct store_log *log, raft_index from_index);
  * active (last) segment is never deleted. */
 int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to_term);
 
+/* An EMPTY log continues after (index, term), as after a snapshot at index
+ * (a new cluster started from one): compaction point and commit hint are
+ * index, the hard state's term at least term. 0, -STORE_E_RANGE when the
+ * log is not empty, or a write error. */
+int store_start_at(struct store_log *log, raft_index index, raft_term term);
+
 /*
  * Reads durable entries first_index.. (at most entries_max of them, and as
  * many as fit in buf_bytes) into buf; entries[i].payload points into buf.
