@@ -98,7 +98,8 @@ int raftctl_snapshot_save(const char *config_path, uint32_t node_id, const char 
 		fprintf(stderr, "raftctl: snapshot save: %s\n", errmsg);
 	} else if (json) {
 		printf("{\"status\":\"ok\",\"node\":%u,\"index\":%" PRIu64 ",\"term\":%" PRIu64
-		       ",\"keys\":%" PRIu64 ",\"file\":", node_id, m->index, m->term, m->keys_count);
+		       ",\"keys\":%" PRIu64 ",\"digest\":\"%016" PRIx64 "\",\"file\":", node_id, m->index,
+		       m->term, m->keys_count, m->state_digest);
 		raftctl_json_string(stdout, (const uint8_t *)file, (uint32_t)strlen(file));
 		printf("}\n");
 	} else {

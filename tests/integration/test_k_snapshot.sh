@@ -18,7 +18,16 @@
 # the older one.
 . "$(dirname "$0")/lib.sh"
 it_setup k 10.97.0
-it_up --nodes 3 --no-start
+# The nodes run through a wrapper that adds --from-snapshot FILE while
+# $IT_WORK/from-snapshot names one (the new cluster at the end).
+cat >"$IT_WORK/raftnode-wrap" <<WRAP
+#!/bin/sh
+f="$IT_WORK/from-snapshot"
+if [ -s "\$f" ]; then exec "$IT_BUILD/node/raftnode" "\$@" --from-snapshot "\$(cat "\$f")"; fi
+exec "$IT_BUILD/node/raftnode" "\$@"
+WRAP
+chmod +x "$IT_WORK/raftnode-wrap"
+it_up --nodes 3 --no-start --daemon "$IT_WORK/raftnode-wrap"
 snap_entries=2000 margin=5000 window=1024 seg=$((1 << 20)) rec=1200 keys=1000
 printf '\n[limits]\nlog_entries_max = %d\nkv_keys_max = %d\n[storage]\nsnapshot_entries = %d\ncompact_margin_entries = %d\nsegment_bytes = %d\n' \
 	"$window" "$keys" "$snap_entries" "$margin" "$seg" >>"$IT_RUN/cluster.ini"
@@ -81,4 +90,20 @@ done
 after=$(it_wait_converged 60 1 2 3) || it_fail "nodes did not converge after the restart"
 [ "${after##* }" = "${state##* }" ] ||
 	it_fail "the state's digest changed across the restart: before $state, after $after"
-it_pass "data directory <= $max B under a bound of $bound B ($snaps snapshots on node 1); every node restarted from its snapshot (node 1 from its older one, the newest damaged) and converged ($after)"
+# A backup of node 1's newest snapshot, and a new cluster from it: every
+# data directory emptied, every node started with --from-snapshot.
+it_ctl --node 1 --json snapshot save "$IT_WORK/backup.snap" >"$IT_WORK/save.json" ||
+	it_fail "raftctl snapshot save: $(cat "$IT_WORK/save.json")"
+b_index=$(jq -r .index "$IT_WORK/save.json") b_digest=$(jq -r .digest "$IT_WORK/save.json")
+for n in 1 2 3; do it_cluster kill "$n" --signal TERM >/dev/null; done
+for n in 1 2 3; do rm -rf "${IT_RUN:?}/data/node$n"/*; done
+echo "$IT_WORK/backup.snap" >"$IT_WORK/from-snapshot"
+for n in 1 2 3; do it_cluster start "$n" >/dev/null || it_fail "start of node $n from the backup"; done
+: >"$IT_WORK/from-snapshot"
+it_wait_leader 60 >/dev/null || it_fail "no leader in the cluster started from the backup"
+seeded=$(it_wait_converged 60 1 2 3) || it_fail "the cluster from the backup did not converge"
+[ "${seeded##* }" = "$b_digest" ] ||
+	it_fail "the cluster from the backup (index $b_index, digest $b_digest) has state $seeded"
+grep -q "raftnode 2: a new cluster from $IT_WORK/backup.snap: index $b_index" "$IT_RUN/logs/node2.log" ||
+	it_fail "node 2 did not say it started from the backup"
+it_pass "data directory <= $max B under a bound of $bound B ($snaps snapshots on node 1); every node restarted from its snapshot (node 1 from its older one, the newest damaged) and converged ($after); a backup (index $b_index) started a new cluster with its state ($seeded)"

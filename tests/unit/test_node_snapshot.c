@@ -344,6 +344,44 @@ static void test_load_refuses_smaller_limits(void **state)
 	node_kv_destroy(kv);
 }
 
+/* A new cluster from a snapshot: an empty log continues after its index. */
+static void test_log_start_at(void **state)
+{
+	(void)state;
+	struct store_config sc;
+	store_config_default(&sc);
+	sc.dir_path = dir;
+	sc.segment_bytes = 1u << 20;
+	sc.quiet = true;
+	struct store_log *log;
+	char err[512];
+	assert_int_equal(store_open(&sc, &log, err, sizeof(err)), 0);
+	assert_int_equal(store_start_at(log, 1000, 3), 0);
+	assert_int_equal(store_start_at(log, 2000, 3), -STORE_E_RANGE); /* not empty now */
+	store_close(log);
+	assert_int_equal(store_open(&sc, &log, err, sizeof(err)), 0);
+	assert_int_equal(store_first_index(log), 1001);
+	assert_int_equal(store_last_index(log), 1000);
+	assert_int_equal(store_commit_hint(log), 1000);
+	struct raft_hard_state hs;
+	store_hard_state(log, &hs);
+	assert_int_equal(hs.term, 3);
+	struct store_entry e = {.index = 1001, .term = 4, .payload = "abc", .payload_bytes = 3,
+				.type = RAFT_ENTRY_NORMAL};
+	assert_int_equal(store_append(log, &e, 1), 0);
+	assert_int_equal(store_flush(log), 0);
+	store_close(log);
+	assert_int_equal(store_open(&sc, &log, err, sizeof(err)), 0);
+	assert_int_equal(store_first_index(log), 1001);
+	assert_int_equal(store_last_index(log), 1001);
+	uint8_t buf[4096];
+	struct store_entry got;
+	assert_int_equal(store_read(log, 1001, buf, sizeof(buf), &got, 1), 1);
+	assert_int_equal(got.term, 4);
+	assert_memory_equal(got.payload, "abc", 3);
+	store_close(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +391,7 @@ int main(void)
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_cow_consistency, setup_dir, teardown_dir),
 		cmocka_unit_test(test_load_refuses_smaller_limits),
+		cmocka_unit_test_setup_teardown(test_log_start_at, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
