@@ -89,7 +89,7 @@ for c in $commits; do
 		kill -0 "$bench" 2>/dev/null || { echo "bench-restart: raftbench ended: $(tail -2 "$run/bench.out")" >&2; exit 1; }
 		sleep 1
 	done
-	kill -INT "$bench" 2>/dev/null || true
+	kill -TERM "$bench" 2>/dev/null || true # (SIGINT: ignored by a background job)
 	wait "$bench" 2>/dev/null || true
 	f=$(( l % 3 + 1 ))
 	sleep 2 # the follower applies what was committed
