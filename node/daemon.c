@@ -342,6 +342,7 @@ static int daemon_snapshots(struct node_daemon *d, char *errmsg, size_t errmsg_b
 	d->snapshotter.base_index = rn_min_u64(base, d->snap_link.durable_index);
 	d->snapshotter.durable_published = &d->log_link.durable_published;
 	d->applystage.snap = &d->snapshotter;
+	d->snap_link.compacted_index = store_compacted_index(d->log);
 	node_log_stage_compact_after(&d->logstage, &d->snap_link,
 				     &d->apply_link.applied_published,
 				     d->cfg.compact_margin_entries);
@@ -397,6 +398,7 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 		.status = &d->status_link, .rxtx = &d->rxtx_link, .log = &d->log_link,
 		.apply = &d->apply_link};
 	node_control_wire(&d->control, &w);
+	d->control.snap = &d->snap_link;
 	RN_ASSERT(d->control.log.link == &d->log_link);
 	RN_ASSERT(d->logstage.link == &d->log_link);
 	RN_ASSERT(d->applystage.link == &d->apply_link);

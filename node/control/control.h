@@ -32,6 +32,7 @@
 #include "dataplane.h"
 #include "payloads.h"
 #include "rings.h"
+#include "snap_link.h"
 
 /* Stage timestamps of a traced request (DP_CLIENT_FLAG_TRACE). */
 #define NODE_TRACES_MAX 64u
@@ -118,6 +119,7 @@ struct node_control {
 	uint32_t frame_body_bytes_max; /* body bytes one frame can carry */
 	volatile int *stop;	       /* set on a failure: every lcore leaves */
 	struct node_status_link *status;
+	const struct node_snap_link *snap; /* snapshots and compaction, for status */
 	struct node_rxtx_link *rxtx;
 	struct node_log_end log;
 	struct node_apply_end apply;

@@ -127,6 +127,17 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 		   cn->entries_rolled_back, cn->rollback_first, cn->rollback_last, cn->rollback_term);
 	status_add(&b, "\"kv\":{\"keys\":%u,\"digest\":\"%016" PRIx64 "\"},",
 		   status_kv_keys(c), status_kv_digest(c));
+	if (c->snap != NULL) {
+		const struct node_snap_link *sl = c->snap;
+		status_add(&b, "\"snapshot\":{\"index\":%" PRIu64 ",\"count\":%" PRIu64
+			   ",\"failures\":%" PRIu64 ",\"write_ms\":%" PRIu64
+			   ",\"compacted_index\":%" PRIu64 "},",
+			   __atomic_load_n(&sl->durable_index, __ATOMIC_RELAXED),
+			   __atomic_load_n(&sl->snapshots_count, __ATOMIC_RELAXED),
+			   __atomic_load_n(&sl->failures_count, __ATOMIC_RELAXED),
+			   __atomic_load_n(&sl->last_write_us, __ATOMIC_RELAXED) / 1000,
+			   __atomic_load_n(&sl->compacted_index, __ATOMIC_RELAXED));
+	}
 	status_add(&b, "\"counters\":{\"frames_rx\":%" PRIu64 ",\"frames_tx\":%" PRIu64
 		   ",\"send_failed\":%" PRIu64 ",\"auth_failures\":%" PRIu64
 		   ",\"client_requests\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"busy\":%" PRIu64

@@ -60,6 +60,10 @@ for n in 1 2 3; do
 	[ -e "$IT_RUN/data/node$n/log-00000000000000000001.seg" ] &&
 		it_fail "node $n's first segment is still there: the log was not compacted"
 done
+# The status says so too.
+st=$(it_field 1 '"\(.snapshot.count) \(.snapshot.compacted_index)"')
+[ "${st%% *}" -ge 3 ] && [ "${st##* }" -gt 0 ] ||
+	it_fail "node 1's status: snapshots and compacted index '$st'"
 # Every node restarts from its snapshot plus the tail.
 state=$(it_wait_converged 60 1 2 3) || it_fail "nodes did not converge under load"
 for n in 1 2 3; do it_cluster kill "$n" --signal TERM >/dev/null; done
