@@ -91,6 +91,23 @@ static uint64_t status_kv_digest(const struct node_control *c)
 	return __atomic_load_n(&c->apply.link->digest_published, __ATOMIC_RELAXED);
 }
 
+/* The snapshot figures, as ",\"snapshot\":{...}" (nothing with snapshots
+ * off). */
+static void status_snapshot(const struct node_control *c, struct status_buf *b)
+{
+	const struct node_snap_link *sl = c->snap;
+	if (sl == NULL) {
+		return;
+	}
+	status_add(b, ",\"snapshot\":{\"index\":%" PRIu64 ",\"count\":%" PRIu64
+		   ",\"failures\":%" PRIu64 ",\"write_ms\":%" PRIu64 ",\"compacted_index\":%" PRIu64
+		   "}", __atomic_load_n(&sl->durable_index, __ATOMIC_RELAXED),
+		   __atomic_load_n(&sl->snapshots_count, __ATOMIC_RELAXED),
+		   __atomic_load_n(&sl->failures_count, __ATOMIC_RELAXED),
+		   __atomic_load_n(&sl->last_write_us, __ATOMIC_RELAXED) / 1000,
+		   __atomic_load_n(&sl->compacted_index, __ATOMIC_RELAXED));
+}
+
 /* What both forms start with: who the node is and where its log stands. */
 static void status_head(struct node_control *c, struct status_buf *b)
 {
@@ -127,17 +144,6 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 		   cn->entries_rolled_back, cn->rollback_first, cn->rollback_last, cn->rollback_term);
 	status_add(&b, "\"kv\":{\"keys\":%u,\"digest\":\"%016" PRIx64 "\"},",
 		   status_kv_keys(c), status_kv_digest(c));
-	if (c->snap != NULL) {
-		const struct node_snap_link *sl = c->snap;
-		status_add(&b, "\"snapshot\":{\"index\":%" PRIu64 ",\"count\":%" PRIu64
-			   ",\"failures\":%" PRIu64 ",\"write_ms\":%" PRIu64
-			   ",\"compacted_index\":%" PRIu64 "},",
-			   __atomic_load_n(&sl->durable_index, __ATOMIC_RELAXED),
-			   __atomic_load_n(&sl->snapshots_count, __ATOMIC_RELAXED),
-			   __atomic_load_n(&sl->failures_count, __ATOMIC_RELAXED),
-			   __atomic_load_n(&sl->last_write_us, __ATOMIC_RELAXED) / 1000,
-			   __atomic_load_n(&sl->compacted_index, __ATOMIC_RELAXED));
-	}
 	status_add(&b, "\"counters\":{\"frames_rx\":%" PRIu64 ",\"frames_tx\":%" PRIu64
 		   ",\"send_failed\":%" PRIu64 ",\"auth_failures\":%" PRIu64
 		   ",\"client_requests\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"busy\":%" PRIu64
@@ -166,7 +172,14 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 		   __atomic_load_n(&c->rxtx->rx_msgs_exhausted, __ATOMIC_RELAXED),
 		   c->counters.tx_full_waits);
 	status_drops(c, &b);
-	status_add(&b, "\"pid\":%d}", (int)getpid());
+	status_add(&b, "\"pid\":%d", (int)getpid());
+	/* Last, and only where it fits: a leader's full status on a 1500-byte
+	 * port is within a hundred bytes of one frame, and the brief form
+	 * (which has it) would lose the counters. */
+	struct status_buf with = b;
+	status_snapshot(c, &with);
+	b = with.truncated || with.used + 2 > with.bytes ? b : with;
+	status_add(&b, "}");
 	return b.truncated ? -1 : (int)b.used;
 }
 
@@ -176,8 +189,10 @@ int node_status_json_brief(struct node_control *c, char *out, size_t out_bytes)
 	struct status_buf b = {.out = out, .bytes = out_bytes};
 	status_head(c, &b);
 	status_add(&b, "\"rollback\":{\"entries\":%" PRIu64 "},\"kv\":{\"keys\":%u,"
-		   "\"digest\":\"%016" PRIx64 "\"},\"truncated\":true,",
+		   "\"digest\":\"%016" PRIx64 "\"},\"truncated\":true",
 		   c->counters.entries_rolled_back, status_kv_keys(c), status_kv_digest(c));
+	status_snapshot(c, &b);
+	status_add(&b, ",");
 	/* Followers as [id, match_index, next_index, inflight]. */
 	status_add(&b, "\"followers_brief\":[");
 	bool first = true;

@@ -60,10 +60,14 @@ for n in 1 2 3; do
 	[ -e "$IT_RUN/data/node$n/log-00000000000000000001.seg" ] &&
 		it_fail "node $n's first segment is still there: the log was not compacted"
 done
-# The status says so too.
-st=$(it_field 1 '"\(.snapshot.count) \(.snapshot.compacted_index)"')
+# The status says so too (a follower's: a leader's full status on a
+# 1500-byte port may have no room left for it).
+for n in 1 2 3; do
+	st=$(it_field "$n" '"\(.snapshot.count) \(.snapshot.compacted_index)"')
+	[ "$st" != "null null" ] && break
+done
 [ "${st%% *}" -ge 3 ] && [ "${st##* }" -gt 0 ] ||
-	it_fail "node 1's status: snapshots and compacted index '$st'"
+	it_fail "node $n's status: snapshots and compacted index '$st'"
 # Every node restarts from its snapshot plus the tail.
 state=$(it_wait_converged 60 1 2 3) || it_fail "nodes did not converge under load"
 for n in 1 2 3; do it_cluster kill "$n" --signal TERM >/dev/null; done
