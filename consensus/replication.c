@@ -17,6 +17,9 @@
  * would only come back as rejections (a storm with small windows). */
 static bool replication_paused(const struct raft *r, const struct raft_progress *pr)
 {
+	if (pr->state == RAFT_PROGRESS_SNAPSHOT) {
+		return true; /* until it acknowledges the snapshot, or a re-offer */
+	}
 	if (pr->state == RAFT_PROGRESS_PROBE) {
 		return pr->probe_sent;
 	}
@@ -87,6 +90,8 @@ void replication_reset_progress(struct raft *r)
  * up to the floor, with entries and prev_term left for the caller to read
  * from its durable log (contract, step 3). It counts as sent exactly like
  * any other append; if the caller cannot read it, it is a lost message.
+ * One that needs an entry the durable log no longer has (compacted) is
+ * offered the snapshot instead (snapshot.c).
  */
 void replication_send_append(struct raft *r, uint32_t slot, bool send_if_empty)
 {
@@ -95,6 +100,10 @@ void replication_send_append(struct raft *r, uint32_t slot, bool send_if_empty)
 	RN_ASSERT(r->role == RAFT_LEADER);
 	RN_ASSERT(slot != r->member_slot_self);
 	if (replication_paused(r, pr)) {
+		return;
+	}
+	if (snapshot_needed(r, slot)) {
+		snapshot_send(r, slot);
 		return;
 	}
 	RN_ASSERT(pr->next_index >= 1);
@@ -305,6 +314,9 @@ static void replication_on_reject(struct raft *r, uint32_t slot, const struct ra
 	struct raft_progress *pr = &r->progress[slot];
 	const struct raft_msg_append_resp *resp = &m->append_resp;
 
+	if (pr->state == RAFT_PROGRESS_SNAPSHOT) {
+		return; /* answers appends sent before the offer */
+	}
 	if (pr->state == RAFT_PROGRESS_REPLICATE) {
 		if (resp->reject_index <= pr->match_index) {
 			return; /* stale: sent before a later success */
@@ -347,6 +359,9 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 	raft_index match = m->append_resp.match_index;
 	if (match > r->log.last_index) {
 		r->counters.msgs_dropped_invalid++; /* claims entries we never had */
+		return;
+	}
+	if (pr->state == RAFT_PROGRESS_SNAPSHOT && !snapshot_on_ack(r, slot, match)) {
 		return;
 	}
 	bool was_paused = replication_paused(r, pr);
@@ -395,6 +410,8 @@ void replication_recv_heartbeat_resp(struct raft *r, const struct raft_message *
 	 * full window whose oldest append may have been lost. */
 	if (pr->state == RAFT_PROGRESS_PROBE) {
 		pr->probe_sent = false;
+	} else if (pr->state == RAFT_PROGRESS_SNAPSHOT) {
+		/* A transfer in progress: its timeout offers again. */
 	} else if (pr->next_index > pr->match_index + log_capacity(&r->log) / 2) {
 		/* Half a window unacknowledged: appends were lost, or its
 		 * window was full. Probe from what it matched. */
@@ -446,6 +463,7 @@ void replication_leader_tick(struct raft *r)
 		}
 	}
 	transfer_tick(r);
+	snapshot_leader_tick(r);
 	if (r->heartbeat_elapsed_ticks >= r->cfg.heartbeat_interval_ticks) {
 		r->heartbeat_elapsed_ticks = 0;
 		replication_broadcast_heartbeat(r, r->read_seq);
