@@ -46,6 +46,9 @@ static void sim_snap_meta(const struct sim *s, const struct sim_snap *snap,
 
 static void sim_snap_schedule_next(struct sim *s, struct sim_node *n)
 {
+	if (!s->p.snapshots) {
+		return; /* no draw: runs without snapshots replay as before */
+	}
 	n->snap_next_at = n->applied_index + sim_rand_range(s, 1, 2u * s->p.snapshot_entries);
 }
 
