@@ -5,7 +5,7 @@
  * convert.c (role changes), election.c (timeouts, campaigns, vote counting),
  * recv_vote.c (RequestVote/PreVote), recv_append.c (follower side of
  * AppendEntries and heartbeats), replication.c (leader side: progress,
- * sending, commit), snapshot.c (snapshots, compaction and InstallSnapshot,
+ * sending, commit), propose.c (client batches), snapshot.c (snapshots, compaction and InstallSnapshot,
  * both sides), read_index.c, transfer.c, step.c (the entry point and
  * term rules), create.c (the only allocation).
  */
@@ -285,7 +285,7 @@ void recv_append_ack(struct raft *r, raft_node_id to, raft_index index);
 
 /*
  * replication.c - the leader side of replication (§3.5, §3.6.2, §10.2).
- * Precondition for every function but replication_propose: role is leader.
+ * Precondition for every function: role is leader.
  */
 
 /* §3.5 (Figure 3.1): after winning, every follower is probed from
@@ -327,14 +327,19 @@ bool replication_maybe_commit(struct raft *r);
  * CheckQuorum test every election timeout (§6.2: no live majority, step
  * down), and the transfer timeout (§3.10). */
 void replication_leader_tick(struct raft *r);
+/* §10.2.1: the leader's own write became durable; it may complete a quorum
+ * and the new commit index goes out at once (as after an ack). */
+void replication_leader_persisted(struct raft *r);
+
+/*
+ * propose.c - client batches at the leader (§3.5).
+ */
+
 /* §3.5 client batch: sets each entry's index and term, appends them and
  * sends them; the leader's own write runs in parallel (§10.2.1). Any role:
  * refusals are back-pressure, -RAFT_ERR_NOT_LEADER, _TRANSFERRING (§3.10),
  * _INVALID, _BATCH_TOO_BIG, _UNCOMMITTED_FULL or _LOG_FULL. */
-int replication_propose(struct raft *r, struct raft_entry *entries, uint32_t entries_count);
-/* §10.2.1: the leader's own write became durable; it may complete a quorum
- * and the new commit index goes out at once (as after an ack). */
-void replication_leader_persisted(struct raft *r);
+int propose_batch(struct raft *r, struct raft_entry *entries, uint32_t entries_count);
 
 /*
  * snapshot.c - snapshots, compaction and InstallSnapshot (§5.1, Figure

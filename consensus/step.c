@@ -343,7 +343,7 @@ int raft_step(struct raft *r, struct raft_event *event, struct raft_update *upda
 		}
 		break;
 	case RAFT_EVENT_PROPOSE:
-		rc = replication_propose(r, event->propose.entries, event->propose.entries_count);
+		rc = propose_batch(r, event->propose.entries, event->propose.entries_count);
 		if (rc != 0) {
 			r->counters.proposals_refused++;
 		}
