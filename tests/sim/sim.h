@@ -4,8 +4,10 @@
  * simulated time: N consensus cores, a network (delay distributions, loss,
  * duplication, reordering, symmetric and one-way partitions), a disk per
  * node (writes become durable in order after a latency; a crash loses what
- * was not yet durable), clocks that tick at slightly different rates, and
- * clients that propose and read. A checker (sim_check.c) tests the Raft
+ * was not yet durable), clocks that tick at slightly different rates,
+ * clients that propose and read, and snapshots: each node snapshots its
+ * state machine, compacts its log and installs its leader's snapshot
+ * (sim_snap.c). A checker (sim_check.c) tests the Raft
  * safety properties after every step.
  *
  * Everything is driven by one event queue ordered by (time, sequence), and

@@ -11,7 +11,10 @@
  * moves leadership (TimeoutNow), while clients propose batches and issue ReadIndex reads at
  * random nodes. Some seeds give the core a small log window (64-256
  * entries): restarts then load a tail of the log from the commit hint, and
- * leaders feed lagging followers from their durable logs. Then everything heals: the cluster must elect a leader
+ * leaders feed lagging followers from their durable logs. With snapshots
+ * on (the default), nodes snapshot and compact their logs as they apply,
+ * and leaders offer their snapshots to followers whose next entry is
+ * compacted away (sim_snap.c). Then everything heals: the cluster must elect a leader
  * within LIVENESS_LEADER_MS, commit a probe write on every node, and end
  * with identical logs that hold every acknowledged write.
  */
