@@ -534,23 +534,40 @@ _Static_assert(SIM_DISK_RECORD_BYTES % STORE_RECORD_ALIGN_BYTES == 0, "no paddin
  * Returns false when the log has no such segment yet. */
 bool sim_disk_flip_bit(struct sim *s, struct sim_node *n)
 {
-	/* The first segment ("log-" and its first index, 1, in 20 digits) is
-	 * full of records, and followed by another, once the durable log is
-	 * two segments long (SIM_DISK_RECORD_BYTES each). */
-	static const char first_segment[] = "log-00000000000000000001.seg";
+	/* The first segment the log still has: the one holding the entry
+	 * after the compaction point (index 1 without compaction), named
+	 * "log-" and its first index in 20 digits, at most a segment's worth
+	 * of records below that entry. It is full of records, and followed by
+	 * another, once the durable log holds two segments' worth past it
+	 * (SIM_DISK_RECORD_BYTES each). */
+	raft_index first = n->compacted_index + 1;
+	char segment[64];
 
 	RN_ASSERT(n->log == NULL);
-	if (n->dlog_count * SIM_DISK_RECORD_BYTES < 2 * SIM_SEGMENT_BYTES) {
+	RN_ASSERT(n->dlog_count >= n->compacted_index);
+	if ((n->dlog_count - n->compacted_index) * SIM_DISK_RECORD_BYTES < 2 * SIM_SEGMENT_BYTES) {
+		return false;
+	}
+	bool found = false;
+	for (raft_index i = first; i >= 1 && first - i <= SIM_SEGMENT_BYTES / SIM_DISK_RECORD_BYTES;
+	     i--) {
+		snprintf(segment, sizeof(segment), "log-%020llu.seg", (unsigned long long)i);
+		if (store_sim_file_bytes(n->disk, segment) >= 0) {
+			found = true;
+			break;
+		}
+	}
+	if (!found) {
 		return false;
 	}
 	uint64_t offset = sim_rand_range(s, 0, SIM_SEGMENT_BYTES / 2);
 	unsigned bit = (unsigned)sim_rand_range(s, 0, 7);
-	if (store_sim_flip_bit(n->disk, first_segment, offset, bit) != 0) {
+	if (store_sim_flip_bit(n->disk, segment, offset, bit) != 0) {
 		return false;
 	}
 	n->damaged = true;
 	sim_log(s, SIM_STORY, "fault: bit %u of byte %llu of n%u's %s flips", bit,
-		(unsigned long long)offset, n->id, first_segment);
+		(unsigned long long)offset, n->id, segment);
 	return true;
 }
 
