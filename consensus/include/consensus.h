@@ -313,7 +313,9 @@ enum raft_update_flags {
  *    whatever its index -, and replace the state machine by the snapshot's
  *    (the caller's applied index becomes snapshot.index; nothing at or below
  *    it is applied again). Entries of LATER updates are written after that
- *    reset, in order. The install may be asynchronous; once the snapshot
+ *    reset, in order. Make the snapshot durable before the reset log is:
+ *    a log that continues after snapshot.index with no snapshot there
+ *    cannot restart. The install may be asynchronous; once the snapshot
  *    and the reset log are durable, step RAFT_EVENT_SNAPSHOT_INSTALLED
  *    {index, term}. Until then the core acknowledges nothing to the leader
  *    (it answers the offer then). A crash before the install is durable
@@ -338,11 +340,12 @@ enum raft_update_flags {
  *    If they cannot be read (compacted, I/O error, busy), drop the
  *    message: the core treats it as lost and sends again (once it knows of
  *    the compaction, RAFT_EVENT_COMPACTED, it offers a snapshot instead).
+ *    The read may be asynchronous; the core's accounting does not depend
+ *    on when it goes.
  *    A RAFT_MSG_SNAPSHOT names the caller's snapshot meta.index: start
  *    (or resume) moving that snapshot's bytes to the follower, and step the
  *    follower's core with the message once it is staged there; a repeated
- *    offer of the same snapshot resumes, never restarts, a transfer. The read may be
- *    asynchronous; the core's accounting does not depend on when it goes.
+ *    offer of the same snapshot resumes, never restarts, a transfer.
  * 4. commit_index: entries up to commit_index are committed; apply those
  *    above the caller's applied index, in index order (those below the
  *    core's window, e.g. after raft_create_from, come from the durable
@@ -358,8 +361,10 @@ enum raft_update_flags {
  *    entries 1..meta.index is DURABLE and can be sent. The caller takes it
  *    only of applied entries: meta.index <= the applied index it reported
  *    (RAFT_EVENT_APPLIED) and so <= the commit index, and meta.term is the
- *    term of entry meta.index (asserted where the core still holds it). A
- *    snapshot older than the latest one reported is ignored.
+ *    term of entry meta.index (asserted where the core still holds it);
+ *    meta.voters is the configuration at meta.index (today: the
+ *    configured members). A snapshot older than the latest one reported
+ *    is ignored.
  * b. RAFT_EVENT_COMPACTED {index}: the durable log no longer holds entries
  *    <= index (it still knows the term of `index` itself, as storage keeps
  *    the compaction point's term). Report it once the compaction point is
