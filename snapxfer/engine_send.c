@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine_send.c - the sending half of the snapshot transfer engine: one
+ * transfer per follower, chunks within the follower's window, retransmit on
+ * a timeout or on repeated acks, resume from what the follower holds. Pure:
+ * no I/O, no clock (now_ns is an input), no allocation, no threads; it runs
+ * on whichever thread owns the struct (snapxfer's thread).
+ *
+ * Design. Chunks ride the node's own transport, one authenticated frame
+ * each (DP_FRAME_SNAP_CHUNK / _ACK), rather than a side TCP connection:
+ * one path that works the same on bare-metal DPDK ports and on CI's kernel
+ * UDP and virtual devices, with the cluster's key, addresses and MTU, and
+ * no second port to open, secure or fail over. The price is that the
+ * engine must do what TCP would: flow control and loss recovery.
+ *
+ * Flow control: each ack is cumulative (the receiver holds [0, acked)) and
+ * carries a window, the bytes the receiver can take past it (its inbound
+ * ring's frames times their data); the sender never sends a byte past
+ * acked + window of the newest ack, so the receiver's ring, not the
+ * network, is the bound, and a receiver that cannot take more (a file to
+ * verify, one awaiting install) says window 0 and is probed on a backing-
+ * off timer. Loss: the receiver drops what is not at its staged offset and
+ * acks again, so the sender goes back to the acked offset (go-back-N) after
+ * dupacks_go_back repeated acks (once per window: no second go-back until
+ * acked passes what had been sent) or after a timeout without progress,
+ * which doubles up to rto_ns_max; timeouts_max timeouts without any answer
+ * give up. Resumption: a transfer is named by its file (snapshot index,
+ * term, size, whole-file CRC32C), not by its sender, and starts with a
+ * zero-byte probe; the receiver answers with what it holds of that id, so
+ * an offer after a loss, a give-up or a leader change with the same file
+ * sends only the missing tail. An ack RESTART (the staged file failed its
+ * CRC, or the receiver has nothing of a transfer it is asked to continue)
+ * sends the sender back to 0; an ordinary ack below the acked offset is an
+ * old one overtaken and is ignored.
+ *
+ * Memory: a fixed array of SNAPXFER_PEERS_MAX transfers of ~150 bytes on
+ * the sender, one transfer's state on the receiver; bytes in flight are
+ * bounded by each window, and the data itself lives in the caller's frames
+ * and files, never here. The receiver buffers nothing out of order (see
+ * engine_recv.c for why).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "common.h"
+#include "snapxfer.h"
+
+#define SEND_DUPACKS_DEFAULT 3u
+
+int snapxfer_send_init(struct snapxfer_send *s, const struct snapxfer_send_config *cfg)
+{
+	RN_ASSERT(s != NULL && cfg != NULL);
+	memset(s, 0, sizeof(*s));
+	if (cfg->rto_ns == 0 || cfg->rto_ns_max < cfg->rto_ns || cfg->timeouts_max == 0) {
+		return -EINVAL;
+	}
+	s->cfg = *cfg;
+	if (s->cfg.dupacks_go_back == 0) {
+		s->cfg.dupacks_go_back = SEND_DUPACKS_DEFAULT;
+	}
+	return 0;
+}
+
+static struct snapxfer_send_peer *send_find(struct snapxfer_send *s, raft_node_id peer)
+{
+	for (uint32_t i = 0; i < SNAPXFER_PEERS_MAX; i++) {
+		if (s->peers[i].state != SNAPXFER_SEND_FREE && s->peers[i].peer == peer) {
+			return &s->peers[i];
+		}
+	}
+	return NULL;
+}
+
+const struct snapxfer_send_peer *snapxfer_send_find(const struct snapxfer_send *s,
+						    raft_node_id peer)
+{
+	RN_ASSERT(s != NULL);
+	return send_find((struct snapxfer_send *)(uintptr_t)s, peer);
+}
+
+static bool send_id_equal(const struct dp_snap_id *a, const struct dp_snap_id *b)
+{
+	return a->index == b->index && a->term == b->term && a->total_bytes == b->total_bytes &&
+	       a->crc32c == b->crc32c;
+}
+
+int snapxfer_send_start(struct snapxfer_send *s, raft_node_id peer, raft_term term,
+			const struct dp_snap_id *id, uint32_t chunk_bytes, uint64_t now_ns)
+{
+	RN_ASSERT(s != NULL && id != NULL);
+	if (peer == RAFT_NODE_NONE || chunk_bytes == 0 || chunk_bytes > DP_SNAP_DATA_BYTES_MAX ||
+	    id->index == 0 || id->term == 0 || id->total_bytes == 0 || id->term > term) {
+		return -EINVAL;
+	}
+	struct snapxfer_send_peer *p = send_find(s, peer);
+	if (p != NULL && p->state == SNAPXFER_SEND_ACTIVE && p->term == term &&
+	    send_id_equal(&p->id, id)) {
+		return 0; /* already on it */
+	}
+	for (uint32_t i = 0; p == NULL && i < SNAPXFER_PEERS_MAX; i++) {
+		if (s->peers[i].state == SNAPXFER_SEND_FREE) {
+			p = &s->peers[i];
+		}
+	}
+	if (p == NULL) {
+		return -ENOSPC;
+	}
+	*p = (struct snapxfer_send_peer){
+		.state = SNAPXFER_SEND_ACTIVE, .probe_due = true, .peer = peer, .term = term,
+		.id = *id, .chunk_bytes = chunk_bytes, .rto_ns = s->cfg.rto_ns,
+		.deadline_ns = now_ns + s->cfg.rto_ns};
+	return 0;
+}
+
+void snapxfer_send_cancel(struct snapxfer_send *s, raft_node_id peer)
+{
+	RN_ASSERT(s != NULL);
+	struct snapxfer_send_peer *p = send_find(s, peer);
+	if (p != NULL) {
+		memset(p, 0, sizeof(*p));
+	}
+}
+
+static void send_finish(struct snapxfer_send_peer *p, uint8_t report, uint8_t reason)
+{
+	p->state = SNAPXFER_SEND_REPORT;
+	p->report = report;
+	p->reason = reason;
+}
+
+/* Sends the tail again from the acked offset (go-back-N). */
+static void send_go_back(struct snapxfer_send_peer *p)
+{
+	p->next_bytes = p->acked_bytes;
+	p->recover_bytes = p->sent_max_bytes;
+	p->dupacks = 0;
+}
+
+/* An ack whose acked offset is at the sender's: a duplicate while bytes
+ * are in flight means the receiver dropped a chunk past a gap. */
+static void send_on_same_ack(struct snapxfer_send *s, struct snapxfer_send_peer *p)
+{
+	if (p->next_bytes == p->acked_bytes) {
+		return;
+	}
+	p->dupacks++;
+	if (p->dupacks >= s->cfg.dupacks_go_back && p->acked_bytes >= p->recover_bytes) {
+		send_go_back(p);
+		s->counters.go_backs_dupack++;
+	}
+}
+
+void snapxfer_send_on_ack(struct snapxfer_send *s, raft_node_id from, raft_term term,
+			  const struct dp_snap_ack *a, uint64_t now_ns)
+{
+	RN_ASSERT(s != NULL && a != NULL);
+	struct snapxfer_send_peer *p = send_find(s, from);
+	if (p == NULL || p->state != SNAPXFER_SEND_ACTIVE || !send_id_equal(&p->id, &a->id) ||
+	    term < p->term) {
+		s->counters.acks_ignored++; /* no such transfer, or an older attempt's */
+		return;
+	}
+	if (term > p->term || a->reason == DP_SNAP_ACK_REFUSE_STALE) {
+		send_finish(p, SNAPXFER_ACT_SEND_FAILED, DP_SNAP_ACK_REFUSE_STALE);
+		return; /* a newer leader is about: this one is deposed */
+	}
+	if (a->reason >= DP_SNAP_ACK_REFUSE_STALE) {
+		send_finish(p, SNAPXFER_ACT_SEND_FAILED, a->reason);
+		return;
+	}
+	if (a->reason == DP_SNAP_ACK_DONE) {
+		send_finish(p, SNAPXFER_ACT_SEND_DONE, DP_SNAP_ACK_DONE);
+		return;
+	}
+	p->answered = true;
+	p->timeouts_in_row = 0;
+	p->window_bytes = a->window_bytes;
+	if (a->reason == DP_SNAP_ACK_RESTART) {
+		p->acked_bytes = a->acked_bytes;
+		p->recover_bytes = a->acked_bytes;
+		p->next_bytes = a->acked_bytes;
+		p->dupacks = 0;
+		s->counters.restarts++;
+	} else if (a->acked_bytes > p->acked_bytes) {
+		p->acked_bytes = a->acked_bytes; /* progress */
+		p->next_bytes = rn_max_u64(p->next_bytes, p->acked_bytes);
+		p->dupacks = 0;
+	} else if (a->acked_bytes == p->acked_bytes) {
+		send_on_same_ack(s, p);
+		return; /* no progress: the deadline stays */
+	} else {
+		return; /* an old ack overtaken by newer ones */
+	}
+	p->rto_ns = s->cfg.rto_ns;
+	p->deadline_ns = now_ns + p->rto_ns;
+	RN_ASSERT(p->acked_bytes <= p->next_bytes);
+	RN_ASSERT(p->next_bytes <= p->id.total_bytes);
+}
+
+/* A timeout without progress: go back (bytes in flight) or probe (none,
+ * or no answer yet), with the timeout doubled. */
+static void send_timeout(struct snapxfer_send *s, struct snapxfer_send_peer *p, uint64_t now_ns)
+{
+	p->timeouts_in_row++;
+	if (p->timeouts_in_row > s->cfg.timeouts_max) {
+		send_finish(p, SNAPXFER_ACT_SEND_FAILED, SNAPXFER_FAIL_UNANSWERED);
+		return;
+	}
+	if (p->answered && p->next_bytes > p->acked_bytes) {
+		send_go_back(p);
+		s->counters.go_backs_timeout++;
+	} else {
+		p->probe_due = true;
+	}
+	p->rto_ns = rn_min_u64(p->rto_ns * 2, s->cfg.rto_ns_max);
+	p->deadline_ns = now_ns + p->rto_ns;
+}
+
+static void send_action(struct snapxfer_action *act, const struct snapxfer_send_peer *p,
+			uint8_t kind)
+{
+	memset(act, 0, sizeof(*act));
+	act->kind = kind;
+	act->peer = p->peer;
+	act->term = p->term;
+	act->id = p->id;
+}
+
+/* The bytes the next chunk may carry: its size, the file's end and the
+ * window all bound it (0: nothing may go now). */
+static uint32_t send_next_bytes(const struct snapxfer_send_peer *p)
+{
+	if (!p->answered || p->next_bytes >= p->id.total_bytes) {
+		return 0;
+	}
+	uint64_t limit = p->acked_bytes + p->window_bytes;
+	if (p->next_bytes >= limit) {
+		return 0;
+	}
+	uint64_t bytes = rn_min_u64(p->chunk_bytes, p->id.total_bytes - p->next_bytes);
+	return (uint32_t)rn_min_u64(bytes, limit - p->next_bytes);
+}
+
+/* The actions of one peer while room lasts; returns how many. */
+static uint32_t send_peer_poll(struct snapxfer_send *s, struct snapxfer_send_peer *p,
+			       struct snapxfer_action *acts, uint32_t room)
+{
+	uint32_t n = 0;
+	if (p->state == SNAPXFER_SEND_REPORT) {
+		send_action(&acts[n], p, p->report);
+		acts[n++].reason = p->reason;
+		if (p->report == SNAPXFER_ACT_SEND_DONE) {
+			s->counters.done++;
+		} else {
+			s->counters.failed++;
+		}
+		memset(p, 0, sizeof(*p));
+		return n;
+	}
+	if (p->probe_due) {
+		send_action(&acts[n], p, SNAPXFER_ACT_SEND_CHUNK);
+		acts[n++].offset_bytes = p->acked_bytes;
+		p->probe_due = false;
+		s->counters.probes_sent++;
+	}
+	uint32_t bytes;
+	while (n < room && (bytes = send_next_bytes(p)) > 0) {
+		send_action(&acts[n], p, SNAPXFER_ACT_SEND_CHUNK);
+		acts[n].offset_bytes = p->next_bytes;
+		acts[n++].bytes = bytes;
+		if (p->next_bytes < p->sent_max_bytes) {
+			s->counters.data_bytes_resent +=
+				rn_min_u64(bytes, p->sent_max_bytes - p->next_bytes);
+		}
+		p->next_bytes += bytes;
+		p->sent_max_bytes = rn_max_u64(p->sent_max_bytes, p->next_bytes);
+		s->counters.chunks_sent++;
+		s->counters.data_bytes_sent += bytes;
+	}
+	RN_ASSERT(p->next_bytes <= p->acked_bytes + p->window_bytes || !p->answered);
+	return n;
+}
+
+uint32_t snapxfer_send_poll(struct snapxfer_send *s, uint64_t now_ns,
+			    struct snapxfer_action *acts, uint32_t acts_max)
+{
+	RN_ASSERT(s != NULL);
+	RN_ASSERT(acts != NULL || acts_max == 0);
+	for (uint32_t i = 0; i < SNAPXFER_PEERS_MAX; i++) {
+		struct snapxfer_send_peer *p = &s->peers[i];
+		if (p->state == SNAPXFER_SEND_ACTIVE && now_ns >= p->deadline_ns) {
+			send_timeout(s, p, now_ns);
+		}
+	}
+	uint32_t n = 0;
+	for (uint32_t k = 0; k < SNAPXFER_PEERS_MAX && n < acts_max; k++) {
+		struct snapxfer_send_peer *p = &s->peers[(s->rr + k) % SNAPXFER_PEERS_MAX];
+		if (p->state != SNAPXFER_SEND_FREE) {
+			n += send_peer_poll(s, p, acts + n, acts_max - n);
+		}
+	}
+	s->rr = (s->rr + 1) % SNAPXFER_PEERS_MAX;
+	RN_ASSERT(n <= acts_max);
+	return n;
+}
+
+uint64_t snapxfer_send_deadline_ns(const struct snapxfer_send *s)
+{
+	RN_ASSERT(s != NULL);
+	uint64_t deadline_ns = UINT64_MAX;
+	for (uint32_t i = 0; i < SNAPXFER_PEERS_MAX; i++) {
+		const struct snapxfer_send_peer *p = &s->peers[i];
+		if (p->state == SNAPXFER_SEND_REPORT) {
+			return 0; /* a report to emit now */
+		}
+		if (p->state == SNAPXFER_SEND_ACTIVE) {
+			deadline_ns = rn_min_u64(deadline_ns, p->deadline_ns);
+		}
+	}
+	return deadline_ns;
+}
