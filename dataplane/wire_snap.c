@@ -117,6 +117,7 @@ int dp_snap_chunk_decode(raft_term term, const uint8_t *body, size_t body_bytes,
 	if (snap_id_load(body, term, &out->id) != 0) {
 		return -DP_ERR_BAD_BODY;
 	}
+	out->term = term;
 	out->offset_bytes = wire_ld64(body + SNAP_OFF_OFFSET);
 	out->data_bytes = wire_ld32(body + SNAP_OFF_DATA_BYTES);
 	if (!wire_zero(body + SNAP_OFF_DATA_BYTES + 4, 4) ||
@@ -139,6 +140,7 @@ int dp_snap_ack_decode(raft_term term, const uint8_t *body, size_t body_bytes,
 	if (snap_id_load(body, term, &out->id) != 0) {
 		return -DP_ERR_BAD_BODY;
 	}
+	out->term = term;
 	out->acked_bytes = wire_ld64(body + SNAP_OFF_ACKED);
 	out->window_bytes = wire_ld32(body + SNAP_OFF_WINDOW);
 	out->reason = body[SNAP_OFF_REASON];

@@ -109,20 +109,21 @@ void snapxfer_ring_pop(struct snapxfer_ring *r)
 	}
 }
 
-int snapxfer_msg_from_rx(struct snapxfer_msg *m, const struct dp_rx_frame *f, raft_node_id from,
-			 raft_term term)
+int snapxfer_msg_from_rx(struct snapxfer_msg *m, const struct dp_rx_frame *f)
 {
 	RN_ASSERT(m != NULL && f != NULL);
 	m->type = f->type;
-	m->peer = from;
-	m->term = term;
 	if (f->type == DP_FRAME_SNAP_ACK) {
+		m->peer = f->snap_ack.from;
+		m->term = f->snap_ack.term;
 		m->ack = f->snap_ack;
 		return 0;
 	}
 	if (f->type != DP_FRAME_SNAP_CHUNK || f->snap_chunk.data_bytes > sizeof(m->data)) {
 		return -DP_ERR_INVALID;
 	}
+	m->peer = f->snap_chunk.from;
+	m->term = f->snap_chunk.term;
 	m->chunk = f->snap_chunk;
 	if (m->chunk.data_bytes > 0) {
 		memcpy(m->data, f->snap_chunk.data, m->chunk.data_bytes);

@@ -416,6 +416,8 @@ struct dp_snap_id {
 };
 
 struct dp_snap_chunk {
+	raft_node_id from; /* decoded: the frame header's sender (encoders ignore it) */
+	raft_term term;	   /* decoded: the frame header's term (the leader's) */
 	struct dp_snap_id id;
 	uint64_t offset_bytes;
 	const uint8_t *data; /* data_bytes bytes (in the caller's frame once decoded) */
@@ -437,6 +439,8 @@ enum dp_snap_ack_reason {
 #define DP_SNAP_ACK_REASON_LAST DP_SNAP_ACK_REFUSE_IO
 
 struct dp_snap_ack {
+	raft_node_id from;	/* decoded: the frame header's sender (encoders ignore it) */
+	raft_term term;		/* decoded: the frame header's term (the receiver's) */
 	struct dp_snap_id id;	/* the transfer it answers (the chunk's id) */
 	uint64_t acked_bytes;	/* the receiver holds [0, acked_bytes) of the file */
 	uint32_t window_bytes;	/* and can take this many more past it */

@@ -299,11 +299,9 @@ struct snapxfer_msg {
 	};
 	uint8_t data[DP_SNAP_DATA_BYTES_MAX];
 };
-/* rx/tx: a decoded DP_FRAME_SNAP_* frame (dp_wire_decode's out, sent by
- * `from` at `term`) into a frames-in record. -DP_ERR_INVALID for another
- * type. */
-int snapxfer_msg_from_rx(struct snapxfer_msg *m, const struct dp_rx_frame *f, raft_node_id from,
-			 raft_term term);
+/* rx/tx: a decoded DP_FRAME_SNAP_* frame (dp_wire_decode's out) into a
+ * frames-in record (its data copied). -DP_ERR_INVALID for another type. */
+int snapxfer_msg_from_rx(struct snapxfer_msg *m, const struct dp_rx_frame *f);
 /* rx/tx: a frames-out record sealed into one frame for addr (the peer's
  * endpoints). Returns the frame's bytes or a negative dp_error. */
 int snapxfer_msg_seal(const struct snapxfer_msg *m, const struct dp_wire *w,
