@@ -148,7 +148,14 @@ uint32_t snapxfer_recv_chunk(struct snapxfer_recv *r, raft_node_id from, raft_te
 			     const struct dp_snap_chunk *c, struct snapxfer_action *acts)
 {
 	RN_ASSERT(r != NULL && c != NULL && acts != NULL);
-	RN_ASSERT(c->offset_bytes + c->data_bytes <= c->id.total_bytes); /* decoder checked */
+	/* The decoder checked these; a record that did not come through it
+	 * is dropped all the same, never trusted. */
+	if (c->id.total_bytes == 0 || c->offset_bytes > c->id.total_bytes ||
+	    c->data_bytes > c->id.total_bytes - c->offset_bytes ||
+	    (c->data == NULL && c->data_bytes > 0)) {
+		r->counters.invalid++;
+		return 0;
+	}
 	if (term < r->current_term) {
 		r->counters.stale_dropped++;
 		recv_ack(r, acts, from, &c->id, 0, 0, DP_SNAP_ACK_REFUSE_STALE);

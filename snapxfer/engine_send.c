@@ -172,8 +172,11 @@ void snapxfer_send_on_ack(struct snapxfer_send *s, raft_node_id from, raft_term 
 		send_finish(p, SNAPXFER_ACT_SEND_DONE, DP_SNAP_ACK_DONE);
 		return;
 	}
+	p->timeouts_in_row = 0; /* it answers */
+	if (a->reason != DP_SNAP_ACK_RESTART && p->answered && a->acked_bytes < p->acked_bytes) {
+		return; /* an old ack overtaken by newer ones: its window is old too */
+	}
 	p->answered = true;
-	p->timeouts_in_row = 0;
 	p->window_bytes = a->window_bytes;
 	if (a->reason == DP_SNAP_ACK_RESTART) {
 		p->acked_bytes = a->acked_bytes;
@@ -185,11 +188,10 @@ void snapxfer_send_on_ack(struct snapxfer_send *s, raft_node_id from, raft_term 
 		p->acked_bytes = a->acked_bytes; /* progress */
 		p->next_bytes = rn_max_u64(p->next_bytes, p->acked_bytes);
 		p->dupacks = 0;
-	} else if (a->acked_bytes == p->acked_bytes) {
+	} else {
+		RN_ASSERT(a->acked_bytes == p->acked_bytes);
 		send_on_same_ack(s, p);
 		return; /* no progress: the deadline stays */
-	} else {
-		return; /* an old ack overtaken by newer ones */
 	}
 	p->rto_ns = s->cfg.rto_ns;
 	p->deadline_ns = now_ns + p->rto_ns;

@@ -204,6 +204,7 @@ struct snapxfer_recv_counters {
 	uint64_t crc_mismatches;
 	uint64_t write_failures;
 	uint64_t completed;
+	uint64_t invalid; /* a chunk no decoder passed (range outside its file) */
 };
 
 enum snapxfer_recv_state {

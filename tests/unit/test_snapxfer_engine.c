@@ -405,6 +405,12 @@ static void test_stale_term_dropped(void **state)
 	assert_int_equal(snapxfer_recv_chunk(&r, 1, 7, &c, a), 1);
 	assert_int_equal(a[0].ack.reason, DP_SNAP_ACK_REFUSE_TOO_BIG);
 	assert_int_equal(r.id.index, 10);
+	/* A record no decoder passed (past its file's end): dropped, counted. */
+	c.id = id;
+	c.offset_bytes = 950;
+	assert_int_equal(snapxfer_recv_chunk(&r, 1, 7, &c, a), 0);
+	assert_int_equal(r.counters.invalid, 1);
+	assert_int_equal(r.staged_bytes, 100);
 }
 
 /* The link dies at ~40 %: the sender gives up (no answer). A new leader
