@@ -245,6 +245,9 @@ static void t_transfer(uint32_t chunk_bytes)
 	__atomic_store_n(&p.stop, 1, __ATOMIC_RELEASE);
 	t_pump_wake(&p);
 	pthread_join(pump, NULL);
+	/* The counters are the threads' own: read once they have stopped. */
+	snapxfer_thread_stop(&a);
+	snapxfer_thread_stop(&b);
 	printf("chunk %u: %llu frames pumped, %llu dropped; resent %llu bytes, "
 	       "timeouts %llu, sleeps woken A %llu B %llu\n",
 	       chunk_bytes, (unsigned long long)p.frames, (unsigned long long)p.dropped,
@@ -253,8 +256,6 @@ static void t_transfer(uint32_t chunk_bytes)
 	       (unsigned long long)a.counters.wakeups, (unsigned long long)b.counters.wakeups);
 	assert_int_equal(p.decode_errors, 0);
 	assert_int_equal(b.recv.counters.completed, 1);
-	snapxfer_thread_stop(&a);
-	snapxfer_thread_stop(&b);
 	close(p.fd);
 	unlink(src);
 	unlink(installed);
