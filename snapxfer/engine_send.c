@@ -19,11 +19,14 @@
  * acked + window of the newest ack, so the receiver's ring, not the
  * network, is the bound, and a receiver that cannot take more (a file to
  * verify, one awaiting install) says window 0 and is probed on a backing-
- * off timer. Loss: the receiver drops what is not at its staged offset and
- * acks again, so the sender goes back to the acked offset (go-back-N) after
- * dupacks_go_back repeated acks (once per window: no second go-back until
- * acked passes what had been sent) or after a timeout without progress,
- * which doubles up to rto_ns_max; timeouts_max timeouts without any answer
+ * off timer. Loss: the receiver writes a chunk past a gap at its offset
+ * (the staging file is its reorder buffer, engine_recv.c) and repeats its
+ * ack; after dupacks_resend repeats the sender resends the one chunk at
+ * the acked offset, and while the acks that follow stop short of what had
+ * been sent it resends each next hole at once (NewReno's partial acks). A
+ * timeout without progress sends everything from the acked offset again
+ * (go-back-N: what the receiver holds past its gap is unknown) with the
+ * timeout doubled up to rto_ns_max; timeouts_max timeouts without any answer
  * give up. Resumption: a transfer is named by its file (snapshot index,
  * term, size, whole-file CRC32C), not by its sender, and starts with a
  * zero-byte probe; the receiver answers with what it holds of that id, so
@@ -36,8 +39,8 @@
  * Memory: a fixed array of SNAPXFER_PEERS_MAX transfers of ~150 bytes on
  * the sender, one transfer's state on the receiver; bytes in flight are
  * bounded by each window, and the data itself lives in the caller's frames
- * and files, never here. The receiver buffers nothing out of order (see
- * engine_recv.c for why).
+ * and files, never here; the receiver keeps at most SNAPXFER_RECV_RANGES_MAX
+ * ranges of out-of-order bytes (their data is in the staging file).
  */
 #include <errno.h>
 #include <string.h>
@@ -55,8 +58,8 @@ int snapxfer_send_init(struct snapxfer_send *s, const struct snapxfer_send_confi
 		return -EINVAL;
 	}
 	s->cfg = *cfg;
-	if (s->cfg.dupacks_go_back == 0) {
-		s->cfg.dupacks_go_back = SEND_DUPACKS_DEFAULT;
+	if (s->cfg.dupacks_resend == 0) {
+		s->cfg.dupacks_resend = SEND_DUPACKS_DEFAULT;
 	}
 	return 0;
 }
@@ -128,25 +131,29 @@ static void send_finish(struct snapxfer_send_peer *p, uint8_t report, uint8_t re
 	p->reason = reason;
 }
 
-/* Sends the tail again from the acked offset (go-back-N). */
+/* Sends everything from the acked offset again (go-back-N): a timeout,
+ * when what the receiver holds past its gap is not known. */
 static void send_go_back(struct snapxfer_send_peer *p)
 {
 	p->next_bytes = p->acked_bytes;
 	p->recover_bytes = p->sent_max_bytes;
+	p->resend_due = false;
 	p->dupacks = 0;
 }
 
-/* An ack whose acked offset is at the sender's: a duplicate while bytes
- * are in flight means the receiver dropped a chunk past a gap. */
+/* An ack whose acked offset is at the sender's: while bytes are in flight
+ * the receiver is holding chunks past a gap at acked. After
+ * dupacks_resend of them, the chunk at acked goes again, once per
+ * recovery (until acked passes what had been sent then). */
 static void send_on_same_ack(struct snapxfer_send *s, struct snapxfer_send_peer *p)
 {
 	if (p->next_bytes == p->acked_bytes) {
 		return;
 	}
 	p->dupacks++;
-	if (p->dupacks >= s->cfg.dupacks_go_back && p->acked_bytes >= p->recover_bytes) {
-		send_go_back(p);
-		s->counters.go_backs_dupack++;
+	if (p->dupacks == s->cfg.dupacks_resend && p->acked_bytes >= p->recover_bytes) {
+		p->resend_due = true;
+		p->recover_bytes = p->sent_max_bytes;
 	}
 }
 
@@ -182,12 +189,17 @@ void snapxfer_send_on_ack(struct snapxfer_send *s, raft_node_id from, raft_term 
 		p->acked_bytes = a->acked_bytes;
 		p->recover_bytes = a->acked_bytes;
 		p->next_bytes = a->acked_bytes;
+		p->resend_due = false;
 		p->dupacks = 0;
 		s->counters.restarts++;
 	} else if (a->acked_bytes > p->acked_bytes) {
 		p->acked_bytes = a->acked_bytes; /* progress */
 		p->next_bytes = rn_max_u64(p->next_bytes, p->acked_bytes);
 		p->dupacks = 0;
+		/* A partial ack in recovery: the receiver filled one gap and
+		 * stops at the next; resend that one now (NewReno). */
+		p->resend_due = p->acked_bytes < p->recover_bytes &&
+				p->acked_bytes < p->next_bytes;
 	} else {
 		RN_ASSERT(a->acked_bytes == p->acked_bytes);
 		send_on_same_ack(s, p);
@@ -264,6 +276,21 @@ static uint32_t send_peer_poll(struct snapxfer_send *s, struct snapxfer_send_pee
 		acts[n++].offset_bytes = p->acked_bytes;
 		p->probe_due = false;
 		s->counters.probes_sent++;
+	}
+	if (p->resend_due && n < room) {
+		/* The chunk at acked, within the window as any other. */
+		uint64_t bytes = rn_min_u64(p->chunk_bytes, p->id.total_bytes - p->acked_bytes);
+		bytes = rn_min_u64(bytes, p->window_bytes);
+		if (bytes > 0) {
+			send_action(&acts[n], p, SNAPXFER_ACT_SEND_CHUNK);
+			acts[n].offset_bytes = p->acked_bytes;
+			acts[n++].bytes = (uint32_t)bytes;
+			s->counters.chunks_sent++;
+			s->counters.data_bytes_sent += bytes;
+			s->counters.data_bytes_resent += bytes;
+			s->counters.fast_resends++;
+		}
+		p->resend_due = false;
 	}
 	uint32_t bytes;
 	while (n < room && (bytes = send_next_bytes(p)) > 0) {

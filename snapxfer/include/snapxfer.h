@@ -94,7 +94,7 @@ struct snapxfer_send_config {
 	uint64_t rto_ns;	/* first retransmit timeout; doubles per timeout in a row */
 	uint64_t rto_ns_max;	/* the doubling's cap */
 	uint32_t timeouts_max;	/* timeouts without any answer before giving up */
-	uint32_t dupacks_go_back; /* duplicate acks that send the tail again (0: 3) */
+	uint32_t dupacks_resend; /* repeated acks that resend the chunk at acked (0: 3) */
 };
 
 struct snapxfer_send_counters {
@@ -102,8 +102,8 @@ struct snapxfer_send_counters {
 	uint64_t data_bytes_sent;
 	uint64_t data_bytes_resent; /* below the furthest offset already sent once */
 	uint64_t probes_sent;
-	uint64_t go_backs_timeout;
-	uint64_t go_backs_dupack;
+	uint64_t go_backs_timeout; /* everything from acked again */
+	uint64_t fast_resends;	   /* the one chunk at acked, on repeated or partial acks */
 	uint64_t restarts;	   /* the receiver said RESTART: from 0 */
 	uint64_t acks_ignored;	   /* of no transfer in progress, or stale */
 	uint64_t done;
@@ -125,6 +125,7 @@ struct snapxfer_send_peer {
 	uint8_t reason; /* the failure's */
 	bool answered;	/* an ack of this transfer came: window_bytes is known */
 	bool probe_due;
+	bool resend_due; /* the chunk at acked_bytes goes again (fast resend) */
 	raft_node_id peer;
 	raft_term term; /* the leader's */
 	struct dp_snap_id id;
@@ -135,7 +136,8 @@ struct snapxfer_send_peer {
 	uint64_t acked_bytes;	 /* the receiver holds [0, acked) */
 	uint64_t next_bytes;	 /* the next byte to send */
 	uint64_t sent_max_bytes; /* the furthest byte sent in this transfer */
-	uint64_t recover_bytes;	 /* no dup-ack go-back until acked reaches it */
+	uint64_t recover_bytes;	 /* in recovery until acked reaches it: a partial ack
+				  * resends the next hole at once */
 	uint64_t rto_ns;	 /* the current timeout */
 	uint64_t deadline_ns;	 /* when to time out without progress */
 };
@@ -181,6 +183,14 @@ const struct snapxfer_send_peer *snapxfer_send_find(const struct snapxfer_send *
 
 /* Most actions one receiver call emits (reset, write, verify, ack). */
 #define SNAPXFER_RECV_ACTIONS_MAX 4u
+/* Runs of bytes written past a gap that one receiver remembers. */
+#define SNAPXFER_RECV_RANGES_MAX 16u
+
+/* [begin, end) of the staging file written past the staged offset. */
+struct snapxfer_range {
+	uint64_t begin;
+	uint64_t end;
+};
 
 struct snapxfer_recv_config {
 	/* What the receiver takes past its acked offset: the frames its
@@ -193,8 +203,9 @@ struct snapxfer_recv_config {
 struct snapxfer_recv_counters {
 	uint64_t chunks_accepted;
 	uint64_t data_bytes_accepted;
-	uint64_t duplicates;	/* below the staged offset: acked again */
-	uint64_t out_of_order;	/* past the staged offset: dropped, acked again */
+	uint64_t duplicates;	/* below the staged offset, or held already: acked again */
+	uint64_t out_of_order;	/* past a gap, within the window: written, held as a range */
+	uint64_t out_of_order_dropped; /* past the window, or no range left */
 	uint64_t probes;
 	uint64_t stale_dropped; /* a term below the receiver's */
 	uint64_t superseded;	/* an older snapshot of the same term */
@@ -222,6 +233,10 @@ struct snapxfer_recv {
 	raft_term term;		/* the term its last accepted chunk came in */
 	raft_node_id leader;	/* who sent it */
 	uint64_t staged_bytes;	/* [0, staged) written, contiguous */
+	/* Written past a gap, in order, disjoint, not touching, each past
+	 * staged_bytes + 1 and ending within the window. */
+	struct snapxfer_range ranges[SNAPXFER_RECV_RANGES_MAX];
+	uint32_t ranges_count;
 	struct snapxfer_recv_counters counters;
 };
 
@@ -232,8 +247,10 @@ int snapxfer_recv_init(struct snapxfer_recv *r, const struct snapxfer_recv_confi
  * below the receiver's: dropped, answered REFUSE_STALE. Another id at a
  * higher term, or at the same term with a snapshot index at least as
  * high: replaces the transfer (a leader change, a newer snapshot). Bytes
- * at the staged offset are written; a duplicate is acked again; bytes past
- * it are dropped (not buffered) and the repeated ack sends the sender back.
+ * at the staged offset are written and the offset moves past them and any
+ * range they join; bytes past a gap but within the window are written at
+ * their offset and remembered as a range (SNAPXFER_RECV_RANGES_MAX), the
+ * staging file being the reorder buffer; a duplicate is acked again.
  */
 uint32_t snapxfer_recv_chunk(struct snapxfer_recv *r, raft_node_id from, raft_term term,
 			     const struct dp_snap_chunk *c, struct snapxfer_action *acts);
