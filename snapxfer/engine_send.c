@@ -255,9 +255,10 @@ static uint32_t send_next_bytes(const struct snapxfer_send_peer *p)
 	return (uint32_t)rn_min_u64(bytes, limit - p->next_bytes);
 }
 
-/* The actions of one peer while room lasts; returns how many. */
+/* The actions of one peer while room lasts (room actions, of which
+ * *frames_left chunks); returns how many. */
 static uint32_t send_peer_poll(struct snapxfer_send *s, struct snapxfer_send_peer *p,
-			       struct snapxfer_action *acts, uint32_t room)
+			       struct snapxfer_action *acts, uint32_t room, uint32_t *frames_left)
 {
 	uint32_t n = 0;
 	if (p->state == SNAPXFER_SEND_REPORT) {
@@ -271,7 +272,10 @@ static uint32_t send_peer_poll(struct snapxfer_send *s, struct snapxfer_send_pee
 		memset(p, 0, sizeof(*p));
 		return n;
 	}
-	if (p->probe_due) {
+	if (room > *frames_left) {
+		room = *frames_left; /* from here on every action is a frame */
+	}
+	if (p->probe_due && n < room) {
 		send_action(&acts[n], p, SNAPXFER_ACT_SEND_CHUNK);
 		acts[n++].offset_bytes = p->acked_bytes;
 		p->probe_due = false;
@@ -307,11 +311,13 @@ static uint32_t send_peer_poll(struct snapxfer_send *s, struct snapxfer_send_pee
 		s->counters.data_bytes_sent += bytes;
 	}
 	RN_ASSERT(p->next_bytes <= p->acked_bytes + p->window_bytes || !p->answered);
+	RN_ASSERT(n <= *frames_left);
+	*frames_left -= n;
 	return n;
 }
 
 uint32_t snapxfer_send_poll(struct snapxfer_send *s, uint64_t now_ns,
-			    struct snapxfer_action *acts, uint32_t acts_max)
+			    struct snapxfer_action *acts, uint32_t acts_max, uint32_t frames_max)
 {
 	RN_ASSERT(s != NULL);
 	RN_ASSERT(acts != NULL || acts_max == 0);
@@ -325,7 +331,7 @@ uint32_t snapxfer_send_poll(struct snapxfer_send *s, uint64_t now_ns,
 	for (uint32_t k = 0; k < SNAPXFER_PEERS_MAX && n < acts_max; k++) {
 		struct snapxfer_send_peer *p = &s->peers[(s->rr + k) % SNAPXFER_PEERS_MAX];
 		if (p->state != SNAPXFER_SEND_FREE) {
-			n += send_peer_poll(s, p, acts + n, acts_max - n);
+			n += send_peer_poll(s, p, acts + n, acts_max - n, &frames_max);
 		}
 	}
 	s->rr = (s->rr + 1) % SNAPXFER_PEERS_MAX;

@@ -153,10 +153,10 @@ static void thread_send_chunk(struct snapxfer_thread *t, const struct snapxfer_a
 static uint32_t thread_send_pump(struct snapxfer_thread *t, uint64_t now_ns)
 {
 	struct snapxfer_action acts[THREAD_SEND_BURST_MAX];
-	uint32_t room = (uint32_t)rn_min_u64(snapxfer_ring_free(&t->frames_out),
-					     snapxfer_ring_free(&t->events));
-	room = (uint32_t)rn_min_u64(room, THREAD_SEND_BURST_MAX);
-	uint32_t n = snapxfer_send_poll(&t->send, now_ns, acts, room);
+	/* Every action may be a report (an event), every chunk needs a frame. */
+	uint32_t room = (uint32_t)rn_min_u64(snapxfer_ring_free(&t->events), THREAD_SEND_BURST_MAX);
+	uint32_t frames = snapxfer_ring_free(&t->frames_out);
+	uint32_t n = snapxfer_send_poll(&t->send, now_ns, acts, room, frames);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct snapxfer_action *a = &acts[i];
 		if (a->kind == SNAPXFER_ACT_SEND_CHUNK) {
@@ -329,6 +329,14 @@ static uint32_t thread_commands(struct snapxfer_thread *t, uint64_t now_ns)
 static void thread_sleep(struct snapxfer_thread *t, uint64_t now_ns)
 {
 	uint64_t deadline_ns = snapxfer_send_deadline_ns(&t->send);
+	if (deadline_ns <= now_ns &&
+	    (snapxfer_ring_free(&t->frames_out) == 0 || snapxfer_ring_free(&t->events) == 0)) {
+		/* Due now (a report) and no room to say it: a timeout of 0
+		 * would spin; the pop that makes room wakes the thread. (A
+		 * future deadline still runs: timeouts, and a give-up, go on
+		 * while rx/tx does not drain frames out.) */
+		deadline_ns = UINT64_MAX;
+	}
 	struct timespec ts;
 	struct timespec *timeout = NULL;
 	if (deadline_ns != UINT64_MAX) {

@@ -168,11 +168,12 @@ void snapxfer_send_cancel(struct snapxfer_send *s, raft_node_id peer);
 void snapxfer_send_on_ack(struct snapxfer_send *s, raft_node_id from, raft_term term,
 			  const struct dp_snap_ack *a, uint64_t now_ns);
 /* Times out what is due, then fills acts with up to acts_max actions
- * (chunks within each window, reports); returns how many. Call it after
- * every input and when snapxfer_send_deadline_ns passes; acts_max is the
- * caller's room (free frames): the rest waits for the next call. */
+ * (reports, and chunks within each window, at most frames_max of them:
+ * the caller's free frames); returns how many. Call it after every input
+ * and when snapxfer_send_deadline_ns passes: what found no room waits for
+ * the next call. */
 uint32_t snapxfer_send_poll(struct snapxfer_send *s, uint64_t now_ns,
-			    struct snapxfer_action *acts, uint32_t acts_max);
+			    struct snapxfer_action *acts, uint32_t acts_max, uint32_t frames_max);
 /* The earliest deadline of an active transfer, UINT64_MAX for none. */
 uint64_t snapxfer_send_deadline_ns(const struct snapxfer_send *s);
 /* The transfer to peer, NULL if none. */

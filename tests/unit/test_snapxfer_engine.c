@@ -148,7 +148,7 @@ static void t_link(struct t_sim *s, const struct t_frame *f)
 static void t_send_actions(struct t_sim *s, raft_node_id leader)
 {
 	struct snapxfer_action acts[T_ACTS_MAX];
-	uint32_t n = snapxfer_send_poll(&s->send[leader], s->now_ns, acts, T_ACTS_MAX);
+	uint32_t n = snapxfer_send_poll(&s->send[leader], s->now_ns, acts, T_ACTS_MAX, T_ACTS_MAX);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct snapxfer_action *a = &acts[i];
 		if (a->kind == SNAPXFER_ACT_SEND_DONE) {
@@ -457,17 +457,17 @@ static void test_flow_control_window(void **state)
 	struct dp_snap_id id = {.index = 10, .term = 2, .total_bytes = 1u << 20, .crc32c = 1};
 	assert_int_equal(snapxfer_send_start(&snd, 2, 3, &id, 1000, 0), 0);
 	struct snapxfer_action a[T_ACTS_MAX];
-	assert_int_equal(snapxfer_send_poll(&snd, 0, a, T_ACTS_MAX), 1); /* the probe */
+	assert_int_equal(snapxfer_send_poll(&snd, 0, a, T_ACTS_MAX, T_ACTS_MAX), 1); /* the probe */
 	assert_int_equal(a[0].bytes, 0);
-	assert_int_equal(snapxfer_send_poll(&snd, 0, a, T_ACTS_MAX), 0); /* no window yet */
+	assert_int_equal(snapxfer_send_poll(&snd, 0, a, T_ACTS_MAX, T_ACTS_MAX), 0); /* no window yet */
 	struct dp_snap_ack k = {.id = id, .acked_bytes = 0, .window_bytes = 4500};
 	snapxfer_send_on_ack(&snd, 2, 3, &k, 0);
-	uint32_t n = snapxfer_send_poll(&snd, 0, a, T_ACTS_MAX);
+	uint32_t n = snapxfer_send_poll(&snd, 0, a, T_ACTS_MAX, T_ACTS_MAX);
 	assert_int_equal(n, 5); /* 4 x 1000 and the 500 the window leaves */
 	assert_int_equal(a[4].offset_bytes + a[4].bytes, 4500);
-	assert_int_equal(snapxfer_send_poll(&snd, 0, a, T_ACTS_MAX), 0);
+	assert_int_equal(snapxfer_send_poll(&snd, 0, a, T_ACTS_MAX, T_ACTS_MAX), 0);
 	/* A timeout goes back to 0 and sends the window again, no further. */
-	n = snapxfer_send_poll(&snd, 2 * T_MS, a, T_ACTS_MAX);
+	n = snapxfer_send_poll(&snd, 2 * T_MS, a, T_ACTS_MAX, T_ACTS_MAX);
 	assert_int_equal(n, 5);
 	assert_int_equal(a[0].offset_bytes, 0);
 	assert_int_equal(snd.counters.go_backs_timeout, 1);
@@ -475,8 +475,8 @@ static void test_flow_control_window(void **state)
 	k.acked_bytes = 4500;
 	k.window_bytes = 0;
 	snapxfer_send_on_ack(&snd, 2, 3, &k, 3 * T_MS);
-	assert_int_equal(snapxfer_send_poll(&snd, 3 * T_MS, a, T_ACTS_MAX), 0);
-	n = snapxfer_send_poll(&snd, 5 * T_MS, a, T_ACTS_MAX);
+	assert_int_equal(snapxfer_send_poll(&snd, 3 * T_MS, a, T_ACTS_MAX, T_ACTS_MAX), 0);
+	n = snapxfer_send_poll(&snd, 5 * T_MS, a, T_ACTS_MAX, T_ACTS_MAX);
 	assert_int_equal(n, 1);
 	assert_int_equal(a[0].bytes, 0);
 	assert_int_equal(a[0].offset_bytes, 4500);

@@ -299,12 +299,59 @@ static void test_offer_missing_file(void **state)
 	rmdir(dir);
 }
 
+static uint64_t t_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Nobody answers and nobody drains frames out: the sender probes on its
+ * backing-off deadline until the ring is full, gives up after
+ * timeouts_max (SEND_FAILED, unanswered), and the thread then sleeps:
+ * over 300 ms of nothing to do it burns (almost) no CPU. */
+static void test_unanswered_gives_up_and_sleeps(void **state)
+{
+	(void)state;
+	char dir[256], path[300];
+	t_tmpdir(dir, sizeof(dir), "idle");
+	snprintf(path, sizeof(path), "%s/snap", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	close(fd);
+	struct snapxfer_thread_config cfg = {
+		.staging_dir = dir,
+		.send = {.rto_ns = 1000000, .rto_ns_max = 4000000, .timeouts_max = 12},
+		.recv = {.window_bytes = 65536, .staging_bytes_max = 1u << 20},
+		.frames_out_slots = 8, .frames_in_slots = 8};
+	static struct snapxfer_thread t;
+	assert_int_equal(snapxfer_thread_start(&t, &cfg), 0);
+	struct dp_snap_id id = {.index = 1, .term = 1, .total_bytes = 10,
+				.crc32c = store_crc32c(0, "0123456789", 10)};
+	assert_int_equal(snapxfer_thread_offer(&t, 2, 1, &id, path, 1000), 0);
+	struct snapxfer_event ev;
+	t_wait_event(&t, SNAPXFER_EV_SEND_FAILED, &ev);
+	assert_int_equal(ev.reason, SNAPXFER_FAIL_UNANSWERED);
+	assert_int_equal(snapxfer_ring_count(snapxfer_thread_frames_out(&t)), 8); /* probes */
+	uint64_t cpu0 = t_cpu_ns();
+	struct timespec ts = {0, 300000000};
+	nanosleep(&ts, NULL);
+	uint64_t cpu_ns = t_cpu_ns() - cpu0;
+	printf("idle 300 ms: %llu us of CPU\n", (unsigned long long)(cpu_ns / 1000));
+	assert_true(cpu_ns < 30000000); /* a spinning thread would take ~300 ms */
+	snapxfer_thread_stop(&t);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_transfer_jumbo),
 		cmocka_unit_test(test_transfer_1518),
 		cmocka_unit_test(test_offer_missing_file),
+		cmocka_unit_test(test_unanswered_gives_up_and_sleeps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
