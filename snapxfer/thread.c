@@ -189,7 +189,12 @@ static int thread_stage_write(struct snapxfer_thread *t, const struct snapxfer_a
 {
 	size_t done = 0;
 	if (t->staging_fd < 0) {
-		return -EBADF;
+		/* The open at the transfer's start failed (no space, no inode):
+		 * try again, keeping whatever it holds. */
+		t->staging_fd = open(t->staging_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (t->staging_fd < 0) {
+			return -errno;
+		}
 	}
 	while (done < a->bytes) {
 		ssize_t n = pwrite(t->staging_fd, a->data + done, a->bytes - done,
