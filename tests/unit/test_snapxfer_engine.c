@@ -466,6 +466,14 @@ static void test_flow_control_window(void **state)
 	assert_int_equal(n, 5); /* 4 x 1000 and the 500 the window leaves */
 	assert_int_equal(a[4].offset_bytes + a[4].bytes, 4500);
 	assert_int_equal(snapxfer_send_poll(&snd, 0, a, T_ACTS_MAX, T_ACTS_MAX), 0);
+	/* The peer shrinks its window below what is in flight: nothing more
+	 * goes, nothing asserts (acks are input); then it grows back. */
+	k.window_bytes = 1000;
+	snapxfer_send_on_ack(&snd, 2, 3, &k, 0);
+	assert_int_equal(snapxfer_send_poll(&snd, 0, a, T_ACTS_MAX, T_ACTS_MAX), 0);
+	k.window_bytes = 4500;
+	snapxfer_send_on_ack(&snd, 2, 3, &k, 0);
+	assert_int_equal(snapxfer_send_poll(&snd, 0, a, T_ACTS_MAX, T_ACTS_MAX), 0);
 	/* A timeout goes back to 0 and sends the window again, no further. */
 	n = snapxfer_send_poll(&snd, 2 * T_MS, a, T_ACTS_MAX, T_ACTS_MAX);
 	assert_int_equal(n, 5);
@@ -626,6 +634,112 @@ static void test_out_of_order_held(void **state)
 	assert_int_equal(r.staged_bytes, 500);
 }
 
+/* Hostile but well-formed input (what the decoder lets through from an
+ * authenticated peer): random chunks and acks of a few ids, terms,
+ * offsets, windows and reasons into one sender and one receiver, with
+ * random clocks. No RN_ASSERT may fire (a peer's frame never crashes a
+ * node), and the state stays within its bounds. */
+static void test_random_input_never_asserts(void **state)
+{
+	(void)state;
+	static uint8_t data[DP_SNAP_DATA_BYTES_MAX];
+	uint64_t chunks_sent = 0, ended = 0, accepted = 0;
+	for (uint64_t seed = 1; seed <= 200; seed++) {
+		uint64_t rng = seed;
+		struct snapxfer_send snd;
+		struct snapxfer_recv rcv;
+		struct snapxfer_send_config sc = {.rto_ns = T_MS, .rto_ns_max = 8 * T_MS,
+						  .timeouts_max = 3};
+		struct snapxfer_recv_config rc = {.window_bytes = 1u + (uint32_t)(seed * 977 % 65536),
+						  .staging_bytes_max = 1u << 20};
+		assert_int_equal(snapxfer_send_init(&snd, &sc), 0);
+		assert_int_equal(snapxfer_recv_init(&rcv, &rc), 0);
+		uint64_t now_ns = 0;
+		uint64_t started = 0;
+		for (uint32_t step = 0; step < 2000; step++) {
+			uint64_t r = rn_splitmix64(&rng);
+			static const uint64_t sizes[] = {1, 2000, 30000};
+			struct dp_snap_id id = {.index = 1 + r % 2, .term = 1 + (r >> 2) % 2,
+						.total_bytes = sizes[(r >> 4) % 3],
+						.crc32c = (uint32_t)((r >> 20) % 2)};
+			raft_term term = id.term + (r >> 24) % 3;
+			raft_node_id peer = 1 + (raft_node_id)((r >> 28) % 3);
+			uint64_t off = rn_splitmix64(&rng) % (id.total_bytes + 1);
+			uint32_t bytes = (uint32_t)rn_min_u64(rn_splitmix64(&rng) % 3000,
+							      id.total_bytes - off);
+			struct snapxfer_action a[T_ACTS_MAX];
+			now_ns += rn_splitmix64(&rng) % (3 * T_MS);
+			if ((r >> 56) % 2 == 0 && snd.peers[0].state == SNAPXFER_SEND_ACTIVE) {
+				id = snd.peers[0].id; /* aim at the transfer in progress */
+				peer = snd.peers[0].peer;
+				term = snd.peers[0].term + (r >> 58) % 2;
+			}
+			off = rn_min_u64(off, id.total_bytes);
+			bytes = (uint32_t)rn_min_u64(bytes, id.total_bytes - off);
+			switch ((r >> 32) % 5) {
+			case 0:
+				(void)snapxfer_send_start(&snd, peer, term, &id,
+							  1 + (uint32_t)((r >> 40) % 9000), now_ns);
+				started++;
+				break;
+			case 1: {
+				struct dp_snap_ack k = {
+					.id = id, .acked_bytes = off,
+					.window_bytes = (uint32_t)(rn_splitmix64(&rng) % 70000),
+					.reason = (uint8_t)((r >> 40) % (DP_SNAP_ACK_REASON_LAST + 1))};
+				snapxfer_send_on_ack(&snd, peer, term, &k, now_ns);
+				break;
+			}
+			case 2: {
+				struct dp_snap_chunk c = {.id = id, .offset_bytes = off, .data = data,
+							  .data_bytes = bytes};
+				uint32_t n = snapxfer_recv_chunk(&rcv, peer, term, &c, a);
+				assert_true(n <= SNAPXFER_RECV_ACTIONS_MAX);
+				for (uint32_t i = 0; i < n; i++) {
+					if (a[i].kind == SNAPXFER_ACT_STAGE_VERIFY) {
+						(void)snapxfer_recv_verified(&rcv, &a[i].id,
+									     a[i].id.total_bytes,
+									     (uint32_t)(r >> 50) % 2, a);
+						break;
+					}
+				}
+				break;
+			}
+			case 3:
+				if ((r >> 40) % 4 == 0) {
+					(void)snapxfer_recv_write_failed(&rcv, off, -ENOSPC, a);
+				} else {
+					snapxfer_recv_release(&rcv);
+				}
+				break;
+			default: {
+				uint32_t n = snapxfer_send_poll(&snd, now_ns, a, T_ACTS_MAX,
+								(uint32_t)(r >> 40) % T_ACTS_MAX);
+				assert_true(n <= T_ACTS_MAX);
+				break;
+			}
+			}
+			assert_true(rcv.staged_bytes <= rcv.id.total_bytes || rcv.state == 0);
+			assert_true(rcv.ranges_count <= SNAPXFER_RECV_RANGES_MAX);
+			for (uint32_t i = 0; i < SNAPXFER_PEERS_MAX; i++) {
+				const struct snapxfer_send_peer *p = &snd.peers[i];
+				if (p->state == SNAPXFER_SEND_ACTIVE) {
+					assert_true(p->acked_bytes <= p->next_bytes);
+					assert_true(p->next_bytes <= p->id.total_bytes);
+				}
+			}
+		}
+		assert_true(started > 0);
+		chunks_sent += snd.counters.chunks_sent;
+		ended += snd.counters.done + snd.counters.failed;
+		accepted += rcv.counters.chunks_accepted + rcv.counters.out_of_order;
+	}
+	printf("200 random runs: %llu chunks sent, %llu transfers ended, %llu chunks taken\n",
+	       (unsigned long long)chunks_sent, (unsigned long long)ended,
+	       (unsigned long long)accepted);
+	assert_true(chunks_sent > 0 && ended > 0 && accepted > 0); /* it reached the paths */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -637,6 +751,7 @@ int main(void)
 		cmocka_unit_test(test_bad_staging_write_restarts),
 		cmocka_unit_test(test_no_space_then_resume_and_busy),
 		cmocka_unit_test(test_out_of_order_held),
+		cmocka_unit_test(test_random_input_never_asserts),
 		cmocka_unit_test(test_loss_cost_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
