@@ -163,8 +163,10 @@ void snapxfer_send_on_ack(struct snapxfer_send *s, raft_node_id from, raft_term 
 	RN_ASSERT(s != NULL && a != NULL);
 	struct snapxfer_send_peer *p = send_find(s, from);
 	if (p == NULL || p->state != SNAPXFER_SEND_ACTIVE || !send_id_equal(&p->id, &a->id) ||
-	    term < p->term) {
-		s->counters.acks_ignored++; /* no such transfer, or an older attempt's */
+	    term < p->term || a->acked_bytes > a->id.total_bytes) {
+		/* No such transfer, an older attempt's, or a record no decoder
+		 * passed (the decoder refuses acked past the file). */
+		s->counters.acks_ignored++;
 		return;
 	}
 	if (term > p->term || a->reason == DP_SNAP_ACK_REFUSE_STALE) {
