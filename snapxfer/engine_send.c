@@ -33,8 +33,9 @@
  * an offer after a loss, a give-up or a leader change with the same file
  * sends only the missing tail. An ack RESTART (the staged file failed its
  * CRC, or the receiver has nothing of a transfer it is asked to continue)
- * sends the sender back to 0; an ordinary ack below the acked offset is an
- * old one overtaken and is ignored.
+ * sends the sender back to 0, up to restarts_max times after the whole
+ * file went out (then it gives up: the file does not match its id); an
+ * ordinary ack below the acked offset is an old one overtaken and ignored.
  *
  * Memory: a fixed array of SNAPXFER_PEERS_MAX transfers of ~150 bytes on
  * the sender, one transfer's state on the receiver; bytes in flight are
@@ -49,6 +50,7 @@
 #include "snapxfer.h"
 
 #define SEND_DUPACKS_DEFAULT 3u
+#define SEND_RESTARTS_DEFAULT 3u
 
 int snapxfer_send_init(struct snapxfer_send *s, const struct snapxfer_send_config *cfg)
 {
@@ -60,6 +62,9 @@ int snapxfer_send_init(struct snapxfer_send *s, const struct snapxfer_send_confi
 	s->cfg = *cfg;
 	if (s->cfg.dupacks_resend == 0) {
 		s->cfg.dupacks_resend = SEND_DUPACKS_DEFAULT;
+	}
+	if (s->cfg.restarts_max == 0) {
+		s->cfg.restarts_max = SEND_RESTARTS_DEFAULT;
 	}
 	return 0;
 }
@@ -187,6 +192,12 @@ void snapxfer_send_on_ack(struct snapxfer_send *s, raft_node_id from, raft_term 
 	}
 	p->answered = true;
 	p->window_bytes = a->window_bytes;
+	if (a->reason == DP_SNAP_ACK_RESTART && p->sent_max_bytes == p->id.total_bytes &&
+	    ++p->restarts >= s->cfg.restarts_max) {
+		send_finish(p, SNAPXFER_ACT_SEND_FAILED, DP_SNAP_ACK_RESTART);
+		s->counters.restarts++;
+		return;
+	}
 	if (a->reason == DP_SNAP_ACK_RESTART) {
 		p->acked_bytes = a->acked_bytes;
 		p->recover_bytes = a->acked_bytes;

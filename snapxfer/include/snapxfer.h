@@ -95,6 +95,11 @@ struct snapxfer_send_config {
 	uint64_t rto_ns_max;	/* the doubling's cap */
 	uint32_t timeouts_max;	/* timeouts without any answer before giving up */
 	uint32_t dupacks_resend; /* repeated acks that resend the chunk at acked (0: 3) */
+	/* RESTARTs after the whole file went out (its CRC failed at the
+	 * receiver) before giving up with reason RESTART (0: 3): a leader's
+	 * file that does not match its id, or a follower's disk that corrupts
+	 * it, would otherwise loop for ever. */
+	uint32_t restarts_max;
 };
 
 struct snapxfer_send_counters {
@@ -133,6 +138,7 @@ struct snapxfer_send_peer {
 	uint32_t window_bytes;
 	uint32_t dupacks;
 	uint32_t timeouts_in_row;
+	uint32_t restarts; /* RESTARTs after the whole file had been sent */
 	uint64_t acked_bytes;	 /* the receiver holds [0, acked) */
 	uint64_t next_bytes;	 /* the next byte to send */
 	uint64_t sent_max_bytes; /* the furthest byte sent in this transfer */

@@ -740,6 +740,26 @@ static void test_random_input_never_asserts(void **state)
 	assert_true(chunks_sent > 0 && ended > 0 && accepted > 0); /* it reached the paths */
 }
 
+/* A file whose bytes do not match its id's CRC (a bad copy on the
+ * leader): every verify fails; the sender gives up after restarts_max
+ * whole sends (reason RESTART) instead of looping for ever. */
+static void test_bad_source_gives_up(void **state)
+{
+	(void)state;
+	struct t_sim *s = malloc(sizeof(*s));
+	assert_non_null(s);
+	t_sim_init(s, 13, 256u << 10, 32 * 1400);
+	s->id.crc32c ^= 1; /* the id the leader believes in */
+	t_start(s, 1, 5, 1400);
+	t_run(s, 1, 1000000);
+	assert_int_equal(s->failed[1], 1);
+	assert_int_equal(s->failed_reason[1], DP_SNAP_ACK_RESTART);
+	assert_int_equal(s->recv.counters.crc_mismatches, 3);
+	assert_int_equal(s->completed, 0);
+	t_sim_fini(s);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -749,6 +769,7 @@ int main(void)
 		cmocka_unit_test(test_resume_after_loss),
 		cmocka_unit_test(test_flow_control_window),
 		cmocka_unit_test(test_bad_staging_write_restarts),
+		cmocka_unit_test(test_bad_source_gives_up),
 		cmocka_unit_test(test_no_space_then_resume_and_busy),
 		cmocka_unit_test(test_out_of_order_held),
 		cmocka_unit_test(test_random_input_never_asserts),
