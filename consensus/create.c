@@ -21,6 +21,9 @@ void raft_config_default(struct raft_config *c)
 		.append_entries_max = 256,
 		.uncommitted_bytes_max = 64u << 20,
 		.log_entries_max = 1u << 16,
+		/* Ten election timeouts: a transfer of a large snapshot takes a
+		 * while, and a repeated offer only resumes it. */
+		.snapshot_timeout_ticks = 100,
 		.seed = 1,
 	};
 }
@@ -47,7 +50,8 @@ static bool create_config_valid(const struct raft_config *c)
 		return false;
 	}
 	if (c->inflight_appends_max == 0 || c->inflight_appends_max > RAFT_INFLIGHT_APPENDS_MAX ||
-	    c->append_entries_max == 0 || c->append_entries_max > RAFT_BATCH_ENTRIES_MAX) {
+	    c->append_entries_max == 0 || c->append_entries_max > RAFT_BATCH_ENTRIES_MAX ||
+	    c->snapshot_timeout_ticks == 0) {
 		return false;
 	}
 	/* The window must be a power of two and hold a few full batches. */

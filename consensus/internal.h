@@ -5,7 +5,8 @@
  * convert.c (role changes), election.c (timeouts, campaigns, vote counting),
  * recv_vote.c (RequestVote/PreVote), recv_append.c (follower side of
  * AppendEntries and heartbeats), replication.c (leader side: progress,
- * sending, commit), read_index.c, transfer.c, step.c (the entry point and
+ * sending, commit), propose.c (client batches), snapshot.c (snapshots, compaction and InstallSnapshot,
+ * both sides), read_index.c, transfer.c, step.c (the entry point and
  * term rules), create.c (the only allocation).
  */
 #ifndef RAFT_INTERNAL_H
@@ -40,6 +41,9 @@ struct raft_progress {
 	raft_index inflight[RAFT_INFLIGHT_APPENDS_MAX];
 	uint32_t inflight_head;
 	uint32_t inflight_count;
+	/* State SNAPSHOT: the snapshot offered, and ticks since the offer. */
+	raft_index snapshot_index;
+	uint32_t snapshot_elapsed_ticks;
 };
 
 /* A ReadIndex request waiting for its heartbeat round (§6.4). */
@@ -66,6 +70,12 @@ struct raft {
 	raft_index commit_index;
 	raft_index persisted_index; /* durable on this server (PERSISTED events) */
 	raft_index applied_index;   /* reported by the caller (APPLIED events) */
+
+	/* Snapshots (SNAPSHOT CONTRACT in consensus.h). */
+	struct raft_snapshot_meta snapshot; /* latest durable one, index 0 = none */
+	raft_index compacted_index;	    /* durable log holds nothing <= it */
+	bool install_pending;		    /* RAFT_UPDATE_SNAPSHOT asked, not durable */
+	struct raft_snapshot_meta install;  /* what install_pending waits for */
 
 	/* Timers, in ticks (time enters only through RAFT_EVENT_TICK). */
 	uint32_t election_elapsed_ticks;
@@ -100,6 +110,7 @@ struct raft {
 	uint32_t msgs_count;
 	struct raft_read_state read_states[RAFT_READS_PENDING_MAX];
 	uint32_t read_states_count;
+	struct raft_snapshot_meta update_snapshot; /* with RAFT_UPDATE_SNAPSHOT */
 	raft_node_id prev_leader_id;
 	uint8_t prev_role;
 
@@ -264,12 +275,17 @@ void recv_append(struct raft *r, const struct raft_message *m);
 void recv_heartbeat(struct raft *r, const struct raft_message *m);
 /* §10.2.1: after a PERSISTED event, acknowledges to the current leader the
  * entries that just became durable. Any role; does nothing unless a
- * follower owes its leader an acknowledgement. */
+ * follower owes its leader an acknowledgement (or while a snapshot install
+ * is not yet durable). */
 void recv_append_persisted(struct raft *r);
+/* Acknowledges to `to` now if everything up to `index` is durable and
+ * matching here (§10.2.1), else owes it the acknowledgement (sent by
+ * recv_append_persisted). Role follower. */
+void recv_append_ack(struct raft *r, raft_node_id to, raft_index index);
 
 /*
  * replication.c - the leader side of replication (§3.5, §3.6.2, §10.2).
- * Precondition for every function but replication_propose: role is leader.
+ * Precondition for every function: role is leader.
  */
 
 /* §3.5 (Figure 3.1): after winning, every follower is probed from
@@ -311,14 +327,65 @@ bool replication_maybe_commit(struct raft *r);
  * CheckQuorum test every election timeout (§6.2: no live majority, step
  * down), and the transfer timeout (§3.10). */
 void replication_leader_tick(struct raft *r);
+/* §10.2.1: the leader's own write became durable; it may complete a quorum
+ * and the new commit index goes out at once (as after an ack). */
+void replication_leader_persisted(struct raft *r);
+
+/*
+ * propose.c - client batches at the leader (§3.5).
+ */
+
 /* §3.5 client batch: sets each entry's index and term, appends them and
  * sends them; the leader's own write runs in parallel (§10.2.1). Any role:
  * refusals are back-pressure, -RAFT_ERR_NOT_LEADER, _TRANSFERRING (§3.10),
  * _INVALID, _BATCH_TOO_BIG, _UNCOMMITTED_FULL or _LOG_FULL. */
-int replication_propose(struct raft *r, struct raft_entry *entries, uint32_t entries_count);
-/* §10.2.1: the leader's own write became durable; it may complete a quorum
- * and the new commit index goes out at once (as after an ack). */
-void replication_leader_persisted(struct raft *r);
+int propose_batch(struct raft *r, struct raft_entry *entries, uint32_t entries_count);
+
+/*
+ * snapshot.c - snapshots, compaction and InstallSnapshot (§5.1, Figure
+ * 5.3), under the SNAPSHOT CONTRACT of consensus.h. The core handles
+ * metadata only: the caller moves the snapshot's bytes.
+ */
+
+/* RAFT_EVENT_SNAPSHOT: records a durable snapshot the caller took.
+ * Preconditions (asserted): 1 <= meta->index <= applied_index (hence <=
+ * commit_index), its term the log's where the window still holds it. An
+ * older one than the latest is ignored. Any role. */
+void snapshot_taken(struct raft *r, const struct raft_snapshot_meta *meta);
+/* RAFT_EVENT_COMPACTED: the durable log holds nothing <= index. Asserted:
+ * a snapshot covers it (index <= snapshot.index). Any role. */
+void snapshot_compacted(struct raft *r, raft_index index);
+/* RAFT_EVENT_SNAPSHOT_INSTALLED: the install asked for is durable; it
+ * becomes this server's snapshot and compaction point, its entries count
+ * as durable, and the leader is answered. A stale report is ignored. Any
+ * role. */
+void snapshot_installed(struct raft *r, raft_index index, raft_term term);
+/* True when the follower in `slot` needs an entry the leader's durable log
+ * no longer has (next index <= compaction point, below the window): it
+ * must be offered the snapshot. Precondition: role leader. */
+bool snapshot_needed(const struct raft *r, uint32_t slot);
+/* §5.1 leader side: offers the latest snapshot to the follower in `slot`
+ * (RAFT_MSG_SNAPSHOT) and puts it in state SNAPSHOT: no appends until it
+ * acknowledges the snapshot index. Preconditions: role leader,
+ * snapshot_needed(r, slot). */
+void snapshot_send(struct raft *r, uint32_t slot);
+/* A successful append response from a follower in state SNAPSHOT: a match
+ * at or past the offered index ends the transfer (the follower is probed
+ * from there; true); an older match is from before the offer (false: keep
+ * waiting). Precondition: role leader, the follower's state is SNAPSHOT. */
+bool snapshot_on_ack(struct raft *r, uint32_t slot, raft_index match_index);
+/* Leader tick: offers again to each follower whose offer went
+ * unacknowledged for snapshot_timeout_ticks (lost, or a long transfer:
+ * the caller resumes it). Precondition: role leader. */
+void snapshot_leader_tick(struct raft *r);
+/* §5.1 follower side (Figure 5.3's receiver rules, with the transfer done
+ * by the caller): an offer at or below the commit index is old news
+ * (acknowledged); one whose (index, term) the log holds keeps the log from
+ * there and commits it; any other asks the caller to install it
+ * (RAFT_UPDATE_SNAPSHOT): the in-memory log restarts after it, commit is
+ * its index, and the answer waits for the durable install. Preconditions:
+ * as recv_append. */
+void recv_snapshot(struct raft *r, const struct raft_message *m);
 
 /*
  * read_index.c - linearizable reads without a log write (§6.4). Pending

@@ -61,6 +61,7 @@ const char *raft_msg_type_name(enum raft_msg_type type)
 		[RAFT_MSG_TIMEOUT_NOW] = "timeout_now",
 		[RAFT_MSG_READ_INDEX] = "read_index",
 		[RAFT_MSG_READ_INDEX_RESP] = "read_index_resp",
+		[RAFT_MSG_SNAPSHOT] = "snapshot",
 	};
 	if ((unsigned)type >= RAFT_MSG_TYPE_COUNT || names[type] == NULL) {
 		return "unknown";
@@ -108,6 +109,16 @@ raft_index raft_persisted_index(const struct raft *r)
 	return r->persisted_index;
 }
 
+void raft_snapshot(const struct raft *r, struct raft_snapshot_meta *out)
+{
+	*out = r->snapshot;
+}
+
+raft_index raft_compacted_index(const struct raft *r)
+{
+	return r->compacted_index;
+}
+
 raft_term raft_log_term(const struct raft *r, raft_index index)
 {
 	return log_term_at(&r->log, index);
@@ -137,6 +148,7 @@ bool raft_progress(const struct raft *r, raft_node_id id, struct raft_progress_i
 		.inflight_count = pr->inflight_count,
 		.state = pr->state,
 		.recent_active = pr->recent_active,
+		.snapshot_index = pr->state == RAFT_PROGRESS_SNAPSHOT ? pr->snapshot_index : 0,
 	};
 	return true;
 }

@@ -25,6 +25,9 @@ static const char *const planted_names[RAFT_BUG_COUNT] = {
 	[RAFT_BUG_LEADER_OVERWRITES_LOG] = "leader-overwrites-log",
 	[RAFT_BUG_STALE_TERM_ACCEPTED] = "stale-term-accepted",
 	[RAFT_BUG_COMMIT_ONLY_UNCHECKED] = "commit-only-unchecked",
+	[RAFT_BUG_SNAPSHOT_UNCOMMITTED] = "snapshot-uncommitted",
+	[RAFT_BUG_COMPACT_PAST_COMMIT] = "compact-past-commit",
+	[RAFT_BUG_INSTALL_KEEPS_CONFLICTING_TAIL] = "install-keeps-conflicting-tail",
 };
 
 const char *raft_planted_bug_name(int bug)

@@ -28,6 +28,12 @@ static raft_index recv_append_ackable(const struct raft *r)
 
 static void recv_append_send_ack(struct raft *r, raft_node_id to)
 {
+	if (r->install_pending) {
+		/* A snapshot install is not durable yet: nothing here may be
+		 * counted until it is (answered at SNAPSHOT_INSTALLED). */
+		r->ack_to = to;
+		return;
+	}
 	struct raft_message *resp = step_msg_new(r, RAFT_MSG_APPEND_RESP, to);
 	if (resp == NULL) {
 		return;
@@ -161,11 +167,20 @@ void recv_append(struct raft *r, const struct raft_message *m)
 	}
 }
 
+void recv_append_ack(struct raft *r, raft_node_id to, raft_index index)
+{
+	if (recv_append_ackable(r) >= index) {
+		recv_append_send_ack(r, to);
+	} else {
+		r->ack_to = to;
+	}
+}
+
 /* After a PERSISTED event: acknowledge what just became durable. */
 void recv_append_persisted(struct raft *r)
 {
 	if (r->role != RAFT_FOLLOWER || r->ack_to == RAFT_NODE_NONE ||
-	    r->ack_to != r->leader_id) {
+	    r->ack_to != r->leader_id || r->install_pending) {
 		return;
 	}
 	raft_index ackable = recv_append_ackable(r);

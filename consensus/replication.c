@@ -4,8 +4,9 @@
  * per-follower progress in two states (probe: one append at a time until the
  * logs match; replicate: pipelined up to inflight_appends_max appends),
  * fast backtracking on rejection, commit by counting durable replicas of
- * current-term entries (§3.6.2), heartbeats, CheckQuorum (§6.2) and
- * proposals under the uncommitted-bytes cap.
+ * current-term entries (§3.6.2), heartbeats and CheckQuorum (§6.2).
+ * Client batches enter through propose.c; followers that need a snapshot
+ * are handed to snapshot.c.
  *
  * Precondition for every function here: role is leader.
  */
@@ -17,6 +18,9 @@
  * would only come back as rejections (a storm with small windows). */
 static bool replication_paused(const struct raft *r, const struct raft_progress *pr)
 {
+	if (pr->state == RAFT_PROGRESS_SNAPSHOT) {
+		return true; /* until it acknowledges the snapshot, or a re-offer */
+	}
 	if (pr->state == RAFT_PROGRESS_PROBE) {
 		return pr->probe_sent;
 	}
@@ -87,6 +91,8 @@ void replication_reset_progress(struct raft *r)
  * up to the floor, with entries and prev_term left for the caller to read
  * from its durable log (contract, step 3). It counts as sent exactly like
  * any other append; if the caller cannot read it, it is a lost message.
+ * One that needs an entry the durable log no longer has (compacted) is
+ * offered the snapshot instead (snapshot.c).
  */
 void replication_send_append(struct raft *r, uint32_t slot, bool send_if_empty)
 {
@@ -95,6 +101,15 @@ void replication_send_append(struct raft *r, uint32_t slot, bool send_if_empty)
 	RN_ASSERT(r->role == RAFT_LEADER);
 	RN_ASSERT(slot != r->member_slot_self);
 	if (replication_paused(r, pr)) {
+		return;
+	}
+	if (snapshot_needed(r, slot)) {
+		snapshot_send(r, slot);
+		return;
+	}
+	if (r->install_pending && pr->next_index <= r->install.index) {
+		/* A leader whose own install is not durable yet has neither
+		 * those entries nor a snapshot to send: wait for it. */
 		return;
 	}
 	RN_ASSERT(pr->next_index >= 1);
@@ -305,6 +320,9 @@ static void replication_on_reject(struct raft *r, uint32_t slot, const struct ra
 	struct raft_progress *pr = &r->progress[slot];
 	const struct raft_msg_append_resp *resp = &m->append_resp;
 
+	if (pr->state == RAFT_PROGRESS_SNAPSHOT) {
+		return; /* answers appends sent before the offer */
+	}
 	if (pr->state == RAFT_PROGRESS_REPLICATE) {
 		if (resp->reject_index <= pr->match_index) {
 			return; /* stale: sent before a later success */
@@ -347,6 +365,9 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 	raft_index match = m->append_resp.match_index;
 	if (match > r->log.last_index) {
 		r->counters.msgs_dropped_invalid++; /* claims entries we never had */
+		return;
+	}
+	if (pr->state == RAFT_PROGRESS_SNAPSHOT && !snapshot_on_ack(r, slot, match)) {
 		return;
 	}
 	bool was_paused = replication_paused(r, pr);
@@ -395,6 +416,8 @@ void replication_recv_heartbeat_resp(struct raft *r, const struct raft_message *
 	 * full window whose oldest append may have been lost. */
 	if (pr->state == RAFT_PROGRESS_PROBE) {
 		pr->probe_sent = false;
+	} else if (pr->state == RAFT_PROGRESS_SNAPSHOT) {
+		/* A transfer in progress: its timeout offers again. */
 	} else if (pr->next_index > pr->match_index + log_capacity(&r->log) / 2) {
 		/* Half a window unacknowledged: appends were lost, or its
 		 * window was full. Probe from what it matched. */
@@ -446,62 +469,9 @@ void replication_leader_tick(struct raft *r)
 		}
 	}
 	transfer_tick(r);
+	snapshot_leader_tick(r);
 	if (r->heartbeat_elapsed_ticks >= r->cfg.heartbeat_interval_ticks) {
 		r->heartbeat_elapsed_ticks = 0;
 		replication_broadcast_heartbeat(r, r->read_seq);
 	}
-}
-
-/*
- * Appends a client batch at the end of the leader's log (§3.5) and sends it
- * to every follower whose window has room; the leader's own write proceeds
- * in parallel (the update's entries). Refusals are back-pressure the client
- * sees at once: never a queue that grows without bound.
- */
-int replication_propose(struct raft *r, struct raft_entry *entries, uint32_t entries_count)
-{
-	if (r->role != RAFT_LEADER) {
-		return -RAFT_ERR_NOT_LEADER;
-	}
-	if (r->transfer_target != RAFT_NODE_NONE) {
-		return -RAFT_ERR_TRANSFERRING;
-	}
-	if (entries_count == 0 || entries == NULL) {
-		return -RAFT_ERR_INVALID;
-	}
-	if (entries_count > r->cfg.append_entries_max) {
-		return -RAFT_ERR_BATCH_TOO_BIG;
-	}
-	uint64_t batch_bytes = 0;
-	for (uint32_t i = 0; i < entries_count; i++) {
-		if (entries[i].type != RAFT_ENTRY_NORMAL) {
-			return -RAFT_ERR_INVALID;
-		}
-		batch_bytes += entries[i].payload_bytes;
-	}
-	/* One batch may always be in flight, however big, so a large entry
-	 * cannot wedge the cluster. */
-	if (r->uncommitted_bytes > 0 &&
-	    r->uncommitted_bytes + batch_bytes > r->cfg.uncommitted_bytes_max) {
-		return -RAFT_ERR_UNCOMMITTED_FULL;
-	}
-	if (log_free_slots(&r->log) < entries_count) {
-		return -RAFT_ERR_LOG_FULL;
-	}
-	/* At most a quarter of the window beyond the commit index: a node
-	 * restarts from a committed floor (raft_create_from), and its whole
-	 * uncommitted tail must then fit the window (with room for a no-op).
-	 * The margin absorbs the no-ops of elections that commit nothing and a
-	 * commit hint that lags a little. */
-	if (r->log.last_index + entries_count > r->commit_index + log_capacity(&r->log) / 4) {
-		return -RAFT_ERR_LOG_FULL;
-	}
-	for (uint32_t i = 0; i < entries_count; i++) {
-		entries[i].term = r->term;
-		entries[i].index = r->log.last_index + 1 + i;
-	}
-	log_append_batch(r, entries, entries_count);
-	r->uncommitted_bytes += batch_bytes;
-	replication_broadcast_append(r, false);
-	return 0;
 }

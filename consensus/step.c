@@ -58,6 +58,18 @@ static bool step_msg_valid(struct raft *r, const struct raft_message *m)
 		r->counters.msgs_dropped_invalid++;
 		return false;
 	}
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		const struct raft_snapshot_meta *meta = &m->snapshot.meta;
+		bool ok = meta->index >= 1 && meta->term >= 1 && meta->term <= m->term &&
+			  meta->index <= UINT64_MAX / 2 && meta->voters_count <= RAFT_NODES_MAX;
+		for (uint32_t i = 0; ok && i < meta->voters_count; i++) {
+			ok = meta->voters[i] != RAFT_NODE_NONE;
+		}
+		if (!ok) {
+			r->counters.msgs_dropped_invalid++;
+		}
+		return ok;
+	}
 	if (m->type != RAFT_MSG_APPEND) {
 		return true;
 	}
@@ -103,7 +115,8 @@ static bool step_term(struct raft *r, const struct raft_message *m)
 		    (m->type == RAFT_MSG_PREVOTE_RESP && m->vote_resp.granted)) {
 			return true; /* a pre-vote never changes our term (§9.6) */
 		}
-		bool from_leader = m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT;
+		bool from_leader = m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
+				   m->type == RAFT_MSG_SNAPSHOT;
 		convert_to_follower(r, m->term, from_leader ? m->from : RAFT_NODE_NONE);
 		return true;
 	}
@@ -120,7 +133,8 @@ static bool step_term(struct raft *r, const struct raft_message *m)
 			return false;
 		}
 		if ((r->cfg.check_quorum || r->cfg.prevote) &&
-		    (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT)) {
+		    (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
+		     m->type == RAFT_MSG_SNAPSHOT)) {
 			/* Tell a deposed leader the new term so it steps down;
 			 * with PreVote it might otherwise never hear of it. */
 			struct raft_message *resp = step_msg_new(r, RAFT_MSG_APPEND_RESP, m->from);
@@ -138,7 +152,8 @@ static bool step_term(struct raft *r, const struct raft_message *m)
 	return true;
 }
 
-/* AppendEntries or heartbeat in our term: from this term's only leader. */
+/* AppendEntries, heartbeat or snapshot offer in our term: from this term's
+ * only leader. */
 static void step_from_leader(struct raft *r, const struct raft_message *m)
 {
 	if (r->role == RAFT_LEADER) {
@@ -151,6 +166,8 @@ static void step_from_leader(struct raft *r, const struct raft_message *m)
 	}
 	if (m->type == RAFT_MSG_APPEND) {
 		recv_append(r, m);
+	} else if (m->type == RAFT_MSG_SNAPSHOT) {
+		recv_snapshot(r, m);
 	} else {
 		recv_heartbeat(r, m);
 	}
@@ -164,6 +181,7 @@ static void step_receive(struct raft *r, const struct raft_message *m)
 	switch (m->type) {
 	case RAFT_MSG_APPEND:
 	case RAFT_MSG_HEARTBEAT:
+	case RAFT_MSG_SNAPSHOT:
 		step_from_leader(r, m);
 		break;
 	case RAFT_MSG_APPEND_RESP:
@@ -252,6 +270,7 @@ static void step_begin(struct raft *r, struct raft_update *u, raft_term *term, r
 	r->new_entries_count = 0;
 	r->msgs_count = 0;
 	r->read_states_count = 0;
+	r->update_snapshot = (struct raft_snapshot_meta){0};
 	r->prev_role = r->role;
 	r->prev_leader_id = r->leader_id;
 	*term = r->term;
@@ -268,6 +287,9 @@ static void step_check(const struct raft *r)
 	RN_ASSERT(r->log.first_index <= r->log.last_index + 1);
 	/* Below the window is committed (released, or promised at create). */
 	RN_ASSERT(r->log.first_index <= r->commit_index + 1);
+	/* Compacted entries are covered by a snapshot (of committed state). */
+	RN_ASSERT(r->compacted_index <= r->snapshot.index);
+	RN_ASSERT(r->snapshot.index <= r->commit_index || RAFT_BUG(r, COMPACT_PAST_COMMIT));
 	RN_ASSERT(r->role != RAFT_LEADER || r->leader_id == r->cfg.id);
 	RN_ASSERT(r->role != RAFT_LEADER || r->vote == r->cfg.id);
 	RN_ASSERT(r->role != RAFT_CANDIDATE || r->vote == r->cfg.id);
@@ -293,6 +315,7 @@ static void step_finish(struct raft *r, struct raft_update *u, raft_term term, r
 	u->commit_index = r->commit_index;
 	u->read_states = r->read_states;
 	u->read_states_count = r->read_states_count;
+	u->snapshot = r->update_snapshot;
 	u->role = r->role;
 	u->leader_id = r->leader_id;
 	u->term = r->term;
@@ -320,7 +343,7 @@ int raft_step(struct raft *r, struct raft_event *event, struct raft_update *upda
 		}
 		break;
 	case RAFT_EVENT_PROPOSE:
-		rc = replication_propose(r, event->propose.entries, event->propose.entries_count);
+		rc = propose_batch(r, event->propose.entries, event->propose.entries_count);
 		if (rc != 0) {
 			r->counters.proposals_refused++;
 		}
@@ -336,6 +359,15 @@ int raft_step(struct raft *r, struct raft_event *event, struct raft_update *upda
 		break;
 	case RAFT_EVENT_APPLIED:
 		step_applied(r, event->applied.index);
+		break;
+	case RAFT_EVENT_SNAPSHOT:
+		snapshot_taken(r, &event->snapshot);
+		break;
+	case RAFT_EVENT_COMPACTED:
+		snapshot_compacted(r, event->compacted.index);
+		break;
+	case RAFT_EVENT_SNAPSHOT_INSTALLED:
+		snapshot_installed(r, event->installed.index, event->installed.term);
 		break;
 	default:
 		rc = -RAFT_ERR_INVALID;

@@ -65,6 +65,14 @@ int wire_body_decode(uint8_t type, raft_node_id from, raft_node_id to, raft_term
 	case DP_FRAME_CLIENT_REPLY:
 		return wire_batch_decode(type, body, body_bytes, &out->batch, &out->request,
 					 &out->reply);
+	case DP_FRAME_SNAP_CHUNK:
+		out->snap_chunk.from = from;
+		out->snap_chunk.term = term;
+		return dp_snap_chunk_decode(term, body, body_bytes, &out->snap_chunk);
+	case DP_FRAME_SNAP_ACK:
+		out->snap_ack.from = from;
+		out->snap_ack.term = term;
+		return dp_snap_ack_decode(term, body, body_bytes, &out->snap_ack);
 	default:
 		if (!wire_raft_type_known(type)) {
 			return -DP_ERR_UNKNOWN_TYPE;

@@ -29,6 +29,10 @@
 #include "common.h"
 #include "wire_internal.h"
 
+/* RAFT_MSG_SNAPSHOT is not a frame: it tells a follower's core that a
+ * complete, verified snapshot is staged there, so only that node's own
+ * snapshot transfer may step it (the chunks travel as their own frames).
+ * A frame of its type is unknown: dropped and counted, never stepped. */
 int wire_raft_type_known(uint8_t type)
 {
 	return type >= RAFT_MSG_APPEND && type <= RAFT_MSG_READ_INDEX_RESP;

@@ -14,7 +14,10 @@
 #     nm: an `extern` cannot slip past), and no call circle between node/'s
 #     object files;
 #  4. raftctl and raftbench depend on nothing under node/ (the build's own
-#     dependency graph: ninja -t inputs).
+#     dependency graph: ninja -t inputs);
+#  5. snapxfer's transfer engine (snapxfer/engine_*.c) is pure: none of the
+#     headers of rule 1 nor file or socket headers, no allocation, no clock
+#     read (its thread, thread.c, does the I/O).
 # Exits 1 naming each offending line, file or symbol.
 #   --self-test  plants a violation of each rule in a scratch copy and
 #                checks that it is caught (proves each check can fail).
@@ -25,7 +28,9 @@ usage() {
 usage: scripts/check-deps.sh [--self-test] [--build DIR]
 
 Checks that consensus/ includes no DPDK, liburing, pthread, time or stdio
-header and calls malloc/calloc/realloc/free only in create.c; that each
+header and calls malloc/calloc/realloc/free only in create.c; that
+snapxfer's engine (snapxfer/engine_*.c) does no I/O, reads no clock and
+allocates nothing; that each
 node/ file names its folder's stage in its first comment; that no node/
 stage folder calls into another (symbols of the built archives) and no
 node/ files call each other in a circle; that raftctl and raftbench link
@@ -57,6 +62,26 @@ check_dir() {
 		--include='*.c' --include='*.h' "$dir" | grep -v -E '^[^:]*/create\.c:' || true)
 	if [ -n "$hits" ]; then
 		echo "check-deps: allocation outside create.c (the core allocates only at init):"
+		echo "$hits"
+		bad=1
+	fi
+	return $bad
+}
+
+# snapxfer's engine files under DIR: no I/O, thread, clock or allocation.
+check_engine() {
+	local dir=$1 bad=0 hits
+	hits=$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](rte_[^>"]*|liburing[^>"]*|pthread\.h|threads\.h|time\.h|sys/[^>"]*|stdio\.h|unistd\.h|fcntl\.h|poll\.h)[>"]' \
+		"$dir"/engine_*.c || true)
+	if [ -n "$hits" ]; then
+		echo "check-deps: forbidden header in snapxfer's engine:"
+		echo "$hits"
+		bad=1
+	fi
+	hits=$(grep -nE '\b(malloc|calloc|realloc|free|aligned_alloc|posix_memalign|strdup|mmap|clock_gettime|gettimeofday|time|pread|pwrite|read|write|open|fsync)[[:space:]]*\(' \
+		"$dir"/engine_*.c || true)
+	if [ -n "$hits" ]; then
+		echo "check-deps: allocation, clock or I/O in snapxfer's engine:"
 		echo "$hits"
 		bad=1
 	fi
@@ -173,6 +198,15 @@ self_test() {
 	sed -i '0,/stage: main/{s/stage: main/stage: control/}' "$scratch/node/daemon.c"
 	expect_reject "node/daemon.c: stage: control at the top level" \
 		check_node_comments "$scratch/node"
+	check_engine "$root/snapxfer" >/dev/null
+	for plant in '#include <unistd.h>' '#include <pthread.h>' \
+		'static void *grab(void) { return malloc(8); }' \
+		'static long now(void) { struct timespec ts; clock_gettime(1, &ts); return ts.tv_sec; }'; do
+		rm -rf "$scratch/snapxfer"
+		cp -r "$root/snapxfer" "$scratch/snapxfer"
+		printf '%s\n' "$plant" >>"$scratch/snapxfer/engine_recv.c"
+		expect_reject "snapxfer engine: $plant" check_engine "$scratch/snapxfer"
+	done
 	if [ -z "$build" ]; then
 		echo "check-deps self-test: no build: the symbol and tool checks are not tested"
 	else
@@ -231,6 +265,11 @@ fi
 bad=0
 if check_dir "$dir"; then
 	echo "check-deps: ok ($dir is libc-only and allocates only at init)"
+else
+	bad=1
+fi
+if check_engine "$root/snapxfer"; then
+	echo "check-deps: ok (snapxfer's engine does no I/O, reads no clock, allocates nothing)"
 else
 	bad=1
 fi

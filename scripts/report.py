@@ -23,6 +23,10 @@ and for the whole run:
   baseline.json           scripts/baseline.sh: fio 4 KiB O_DSYNC write
                           p50/p99 (one job per node) and kernel UDP round
                           trip p50/p99 on this machine
+  pair<k>.baseline.json, pair<k>.closed1.json
+                          run.sh's paired rounds (main row): the floor
+                          measured, then one request in flight right after
+                          it; each round's ratios and their median (optional)
   plots/                  scripts/plot.sh output (linked when present)
 Missing files give '-' cells, never an error: a partial run still reports.
 
@@ -231,6 +235,49 @@ def read_lines(rows):
     return out
 
 
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def paired_lines(results, main_row):
+    """run.sh's paired rounds: the floor and the one-in-flight latency taken
+    side by side, round after round. On a shared, noisy machine a floor taken
+    minutes apart from the latency it divides can meet a quieter or a louder
+    minute; the median of the rounds' ratios is the figure the targets read."""
+    rounds = []
+    k = 1
+    while True:
+        c1 = load_json(os.path.join(results, f"pair{k}.closed1.json"))
+        b = load_json(os.path.join(results, f"pair{k}.baseline.json"))
+        if c1 is None and b is None:
+            break
+        f50, f99 = floors(b)
+        p50 = (c1 or {}).get("latency_us_p50")
+        p99 = (c1 or {}).get("latency_us_p99")
+        rounds.append((k, p50, p99, f50, f99, ratio(p50, f50), ratio(p99, f99)))
+        k += 1
+    if not rounds:
+        return []
+    out = ["", f"## One in flight against the floor, paired rounds ({main_row})", "",
+           "Each round: the floor measured (fio, one job per node, and the UDP round trip, as "
+           "above; the cluster idle) and right after it one request in flight. The median of "
+           "the rounds' ratios is the figure the targets read (the headline's ratios divide a "
+           "latency and a floor measured minutes apart).", "",
+           "| round | p50 us | p99 us | floor us | floor99 us | p50 / floor | p99 / floor99 |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for k, p50, p99, f50, f99, r50, r99 in rounds:
+        out.append(f"| {k} | {fmt(p50)} | {fmt(p99)} | {fmt(f50)} | {fmt(f99)} | {fmt(r50, 2)} "
+                   f"| {fmt(r99, 2)} |")
+    out.append(f"| median | {fmt(median(r[1] for r in rounds))} | {fmt(median(r[2] for r in rounds))} "
+               f"| {fmt(median(r[3] for r in rounds))} | {fmt(median(r[4] for r in rounds))} "
+               f"| {fmt(median(r[5] for r in rounds), 2)} | {fmt(median(r[6] for r in rounds), 2)} |")
+    return out
+
+
 def sweep_lines(rows):
     out = []
     for d in rows:
@@ -261,6 +308,7 @@ def main():
     md = ["# raftnode benchmark report", "", f"Results: `{a.results}`. Ratios divide by "
           f"the `{base['row']}` row; absolute numbers belong to this machine.", ""]
     md += table + [""] + baseline_lines(baseline)
+    md += paired_lines(a.results, names[0])
     fo = [d for d in rows if d["window_ms"] is not None]
     if fo:
         md += [""] + [f"Leader failover ({d['row']}): window p50 {fmt(d['window_ms'])} ms "

@@ -19,7 +19,9 @@ configuration ("row"; the main one, udp+uring: kernel UDP transport, io_uring
 log, idle = event): scripts/cluster.sh up --nodes N, raftbench with 1 and
 with 1000 requests in flight (64-byte values; the log: one O_DIRECT
 RWF_DSYNC write per group), an open-loop sweep until latency knees or throughput saturates, and (first row) leader
-failover trials; then scripts/baseline.sh (fio 4 KiB O_DSYNC write p50/p99
+failover trials, and (main row) 3 paired rounds, each the floor measured
+and right after it one request in flight again (report: each round's ratio
+to the floor and their median); then scripts/baseline.sh (fio 4 KiB O_DSYNC write p50/p99
 with one writer per node, kernel UDP round trip p50/p99 on this machine: a
 commit's floor is one such write plus two round trips), scripts/plot.sh and
 scripts/report.py. Results: results/<timestamp>/report.md, *.json, *.csv,
@@ -95,9 +97,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 case $mode in
-quick) d1=1 d1000=2 warm=0.3 step=1 steps=2 trials=1 base_s=1 dread=0.5 ;;
-full) d1=30 d1000=30 warm=2 step=5 steps=20 trials=20 base_s=10 dread=10 ;;
-*) d1=10 d1000=10 warm=1 step=3 steps=8 trials=5 base_s=3 dread=3 ;;
+quick) d1=1 d1000=2 warm=0.3 step=1 steps=2 trials=1 base_s=1 dread=0.5 pairs=1 ;;
+full) d1=30 d1000=30 warm=2 step=5 steps=20 trials=20 base_s=10 dread=10 pairs=5 ;;
+*) d1=10 d1000=10 warm=1 step=3 steps=8 trials=5 base_s=3 dread=3 pairs=3 ;;
 esac
 out=${out:-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
@@ -179,6 +181,24 @@ one_row() {
 	costed "$row" in_flight_1 "$out/$row.closed1.json" \
 		"$bench" --concurrency 1 --duration "$d1" --warmup "$warm" --value-bytes 64 --quiet --json \
 		--cdf "$out/$row.cdf.csv" --timeseries "$out/$row.timeseries.csv"
+	if [ "$main" -eq 1 ] && [ "$pairs" -gt 0 ]; then
+		# The floor and the one-in-flight latency, side by side: this
+		# machine is shared and noisy, and a floor measured minutes
+		# apart from the latency it divides (baseline.sh at the end)
+		# can catch a quiet or a loud minute the latency did not. Each
+		# round measures the floor (fio, pingpong; the cluster idle,
+		# its lcores asleep) and right after it one request in flight;
+		# report.py gives each round's ratios and their median.
+		local k
+		for k in $(seq 1 "$pairs"); do
+			say "   paired round $k/$pairs: floor (fio, UDP round trip), then one in flight ${d1} s"
+			bash scripts/baseline.sh --seconds "$base_s" --nodes "$nodes" --build build \
+				--dir "$root/build" --out "$out/pair$k.baseline.json" >/dev/null 2>&1 ||
+				say "   (baseline.sh failed in round $k: that round has no ratio)"
+			"$bench" --concurrency 1 --duration "$d1" --warmup "$warm" --value-bytes 64 \
+				--quiet --json >"$out/pair$k.closed1.json"
+		done
+	fi
 	say "   1000 requests in flight, ${d1000} s"
 	costed "$row" in_flight_1000 "$out/$row.closed1000.json" \
 		"$bench" --concurrency 1000 --duration "$d1000" --warmup "$warm" --value-bytes 64 --quiet \

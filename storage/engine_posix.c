@@ -73,8 +73,9 @@ int posix_engine_init(struct posix_engine *pe, const struct store_engine_options
 		pe->direct = probe_rc == 0;
 		if (probe_rc != 0) {
 			fprintf(stderr, "storage: %s: the file system refuses O_DIRECT writes of %u "
-					"bytes (%s; tmpfs does): log writes go through the page cache "
-					"instead (write_mode = buffered)\n",
+					"bytes (%s; ramfs does, tmpfs before Linux 6.6): log "
+					"writes go through the page cache instead (write_mode "
+					"= buffered)\n",
 				opt->dir_path, STORE_DIRECT_ALIGN_BYTES, strerror(-probe_rc));
 		}
 	}

@@ -19,10 +19,18 @@
  * and the core never looks behind the handle, so its cost per batch does not
  * depend on payload size.
  *
- * Not in this version (see README "Status"): membership change, snapshots
- * and log compaction, InstallSnapshot. A log longer than the in-memory
- * window restarts from its tail (raft_create_from), and a follower behind
- * the window is fed from the leader's durable log (from_storage appends).
+ * Snapshots (§5): the caller takes snapshots of its state machine and
+ * compacts its durable log; it tells the core with RAFT_EVENT_SNAPSHOT and
+ * RAFT_EVENT_COMPACTED (SNAPSHOT CONTRACT, below struct raft_update). A
+ * follower behind the window is fed from the leader's durable log
+ * (from_storage appends) while that log still holds what it needs, and is
+ * offered the leader's snapshot once it does not (RAFT_MSG_SNAPSHOT,
+ * InstallSnapshot: §5.1, Figure 5.3). The core deals in snapshot metadata only: the caller
+ * moves the snapshot's bytes.
+ *
+ * Not in this version (see README "Status"): membership change. A log
+ * longer than the in-memory window restarts from its tail
+ * (raft_create_from).
  */
 #ifndef RAFT_CONSENSUS_H
 #define RAFT_CONSENSUS_H
@@ -105,10 +113,11 @@ enum raft_msg_type {
 	RAFT_MSG_TIMEOUT_NOW = 9,   /* leadership transfer (§3.10) */
 	RAFT_MSG_READ_INDEX = 10,   /* follower forwards a read to the leader (§6.4) */
 	RAFT_MSG_READ_INDEX_RESP = 11,
+	RAFT_MSG_SNAPSHOT = 12,	    /* InstallSnapshot offer (§5.1, Fig. 5.3): metadata only */
 };
-#define RAFT_MSG_TYPE_COUNT 12u
+#define RAFT_MSG_TYPE_COUNT 13u
 #ifndef __cplusplus
-_Static_assert(RAFT_MSG_TYPE_COUNT == RAFT_MSG_READ_INDEX_RESP + 1u,
+_Static_assert(RAFT_MSG_TYPE_COUNT == RAFT_MSG_SNAPSHOT + 1u,
 	       "types are 1..RAFT_MSG_TYPE_COUNT - 1 (tables indexed by type)");
 #endif
 
@@ -179,6 +188,34 @@ struct raft_msg_read_index_resp {
 	raft_index read_index;
 };
 
+/*
+ * What a snapshot covers (§5.1): the state machine after applying entries
+ * 1..index, the term of entry index, and the configuration in force at
+ * index. Membership is fixed in this version: voters are the configured
+ * members; a later version fills them (and learners) from the log, without
+ * changing where they travel.
+ */
+struct raft_snapshot_meta {
+	raft_index index;
+	raft_term term;
+	raft_node_id voters[RAFT_NODES_MAX];
+	uint32_t voters_count;
+};
+
+/*
+ * RAFT_MSG_SNAPSHOT, leader -> follower: "my snapshot `meta` exists; take
+ * it". The node layer moves the snapshot's bytes itself (chunked, verified,
+ * resumable) and steps the follower's core with this message only once a
+ * complete, verified copy of that snapshot is staged on the follower: the
+ * message means "a snapshot at (index, term) is ready to install here".
+ * The follower answers with an append response: success with match_index
+ * >= meta.index once the snapshot is installed durably (or its log already
+ * holds (index, term)). Wire: index, term, voters_count, voters.
+ */
+struct raft_msg_snapshot {
+	struct raft_snapshot_meta meta;
+};
+
 struct raft_message {
 	uint8_t type; /* enum raft_msg_type */
 	raft_node_id from;
@@ -193,6 +230,7 @@ struct raft_message {
 		struct raft_msg_heartbeat_resp heartbeat_resp;
 		struct raft_msg_read_index read_index;
 		struct raft_msg_read_index_resp read_index_resp;
+		struct raft_msg_snapshot snapshot;
 	};
 };
 
@@ -204,6 +242,9 @@ enum raft_event_type {
 	RAFT_EVENT_READ_INDEX = 5, /* start a linearizable read (§6.4) */
 	RAFT_EVENT_TRANSFER = 6,  /* hand leadership to `target` (§3.10) */
 	RAFT_EVENT_APPLIED = 7,	  /* caller applied up to `index`; frees log slots */
+	RAFT_EVENT_SNAPSHOT = 8,  /* a durable snapshot `meta` exists (SNAPSHOT CONTRACT) */
+	RAFT_EVENT_COMPACTED = 9, /* durable log holds nothing <= index any more */
+	RAFT_EVENT_SNAPSHOT_INSTALLED = 10, /* the install asked for is durable */
 };
 
 struct raft_event {
@@ -229,6 +270,14 @@ struct raft_event {
 		struct {
 			raft_index index;
 		} applied;
+		struct raft_snapshot_meta snapshot;
+		struct {
+			raft_index index;
+		} compacted;
+		struct {
+			raft_index index;
+			raft_term term;
+		} installed;
 	};
 };
 
@@ -243,6 +292,7 @@ enum raft_update_flags {
 	RAFT_UPDATE_TRUNCATE = 1u << 1,	  /* drop stored entries >= truncate_index */
 	RAFT_UPDATE_COMMIT = 1u << 2,	  /* commit_index advanced */
 	RAFT_UPDATE_ROLE = 1u << 3,	  /* role or leader_id changed */
+	RAFT_UPDATE_SNAPSHOT = 1u << 4,	  /* install the staged snapshot `snapshot` */
 };
 
 /*
@@ -255,7 +305,24 @@ enum raft_update_flags {
  *    before ANY message of this update leaves (§3.8: persistent state is
  *    updated on stable storage before responding to RPCs; a vote or a
  *    term that could be forgotten by a crash would allow two votes).
- * 2. entries: when RAFT_UPDATE_TRUNCATE is set, first drop every stored
+ * 2. snapshot: when RAFT_UPDATE_SNAPSHOT is set (a follower only; never
+ *    with TRUNCATE or entries in the same update), install the staged
+ *    snapshot `snapshot` (the one a RAFT_MSG_SNAPSHOT announced): reset the
+ *    durable log so that it holds no entry and continues after
+ *    (snapshot.index, snapshot.term) - every stored entry is dropped,
+ *    whatever its index -, and replace the state machine by the snapshot's
+ *    (the caller's applied index becomes snapshot.index; nothing at or below
+ *    it is applied again). Entries of LATER updates are written after that
+ *    reset, in order. Make the snapshot durable before the reset log is:
+ *    a log that continues after snapshot.index with no snapshot there
+ *    cannot restart. The install may be asynchronous; once the snapshot
+ *    and the reset log are durable, step RAFT_EVENT_SNAPSHOT_INSTALLED
+ *    {index, term}. Until then the core acknowledges nothing to the leader
+ *    (it answers the offer then). A crash before the install is durable
+ *    restarts from the old state: the leader offers again. A later
+ *    RAFT_UPDATE_SNAPSHOT supersedes one still in progress (its
+ *    INSTALLED event is then ignored).
+ *    Then entries: when RAFT_UPDATE_TRUNCATE is set, first drop every stored
  *    entry with index >= truncate_index. Then write entries[] at their
  *    indices. The write runs asynchronously and IN PARALLEL with step 3
  *    (§10.2.1: the leader writes its log while replicating). Writes become
@@ -271,8 +338,14 @@ enum raft_update_flags {
  *    prev_index is 0) from the durable log, set entries, entries_count
  *    (fewer is fine: a prefix), prev_term, clear from_storage, then send.
  *    If they cannot be read (compacted, I/O error, busy), drop the
- *    message: the core treats it as lost and sends again. The read may be
- *    asynchronous; the core's accounting does not depend on when it goes.
+ *    message: the core treats it as lost and sends again (once it knows of
+ *    the compaction, RAFT_EVENT_COMPACTED, it offers a snapshot instead).
+ *    The read may be asynchronous; the core's accounting does not depend
+ *    on when it goes.
+ *    A RAFT_MSG_SNAPSHOT names the caller's snapshot meta.index: start
+ *    (or resume) moving that snapshot's bytes to the follower, and step the
+ *    follower's core with the message once it is staged there; a repeated
+ *    offer of the same snapshot resumes, never restarts, a transfer.
  * 4. commit_index: entries up to commit_index are committed; apply those
  *    above the caller's applied index, in index order (those below the
  *    core's window, e.g. after raft_create_from, come from the durable
@@ -280,6 +353,42 @@ enum raft_update_flags {
  *    after applying. Then report RAFT_EVENT_APPLIED so the core can
  *    recycle log slots.
  * 5. read_states: serve each read once the applied index >= read_index.
+ *
+ * SNAPSHOT CONTRACT - what the caller tells the core about its snapshots
+ * and its durable log's compaction (§5.1, Figure 5.3):
+ *
+ * a. RAFT_EVENT_SNAPSHOT {meta}: a snapshot of the state machine covering
+ *    entries 1..meta.index is DURABLE and can be sent. The caller takes it
+ *    only of applied entries: meta.index <= the applied index it reported
+ *    (RAFT_EVENT_APPLIED) and so <= the commit index, and meta.term is the
+ *    term of entry meta.index (asserted where the core still holds it);
+ *    meta.voters is the configuration at meta.index (today: the
+ *    configured members). A snapshot older than the latest one reported
+ *    is ignored.
+ * b. RAFT_EVENT_COMPACTED {index}: the durable log no longer holds entries
+ *    <= index (it still knows the term of `index` itself, as storage keeps
+ *    the compaction point's term). Report it once the compaction point is
+ *    durable, before or after deleting the files. Precondition: a snapshot
+ *    covering `index` was reported first (index <= its meta.index), so a
+ *    follower that needs a compacted entry can be offered it. A from_storage
+ *    append asked for before the report and unreadable after the
+ *    compaction is dropped (step 3): it counts as lost.
+ * c. A leader offers its latest snapshot (RAFT_MSG_SNAPSHOT) to a follower
+ *    whose next entry is compacted (next index <= the compaction point),
+ *    sends it nothing else but heartbeats until the follower acknowledges
+ *    meta.index (an append response with match_index >= it), and offers
+ *    again every snapshot_timeout_ticks while it has not.
+ * d. A follower installs through RAFT_UPDATE_SNAPSHOT (step 2 above) only
+ *    a snapshot beyond its commit index whose (index, term) its log does
+ *    not hold; one it holds keeps its log and is acknowledged, an older one
+ *    is acknowledged as old news. A durable install
+ *    (RAFT_EVENT_SNAPSHOT_INSTALLED) counts as RAFT_EVENT_SNAPSHOT of that
+ *    meta and RAFT_EVENT_COMPACTED of its index: do not report them again.
+ * e. Restart from a snapshot at S: raft_create_from with prev_index >= S
+ *    (entries S + 1..prev_index from the durable log, re-applied by the
+ *    caller), then RAFT_EVENT_APPLIED {S} (the restore applied 1..S),
+ *    RAFT_EVENT_SNAPSHOT {S's meta} and RAFT_EVENT_COMPACTED {the durable
+ *    log's compaction point}, before any other event.
  */
 struct raft_update {
 	uint32_t flags; /* enum raft_update_flags */
@@ -292,6 +401,7 @@ struct raft_update {
 	raft_index commit_index; /* always the current commit index */
 	const struct raft_read_state *read_states;
 	uint32_t read_states_count;
+	struct raft_snapshot_meta snapshot; /* with RAFT_UPDATE_SNAPSHOT */
 	/* Soft state, for the caller's information. */
 	uint8_t role; /* enum raft_role */
 	raft_node_id leader_id;
@@ -314,6 +424,10 @@ struct raft_config {
 	uint32_t append_entries_max;   /* entries per message and per proposal */
 	uint64_t uncommitted_bytes_max; /* leader refuses proposals beyond this */
 	uint32_t log_entries_max;	/* in-memory log window, power of two */
+	/* A leader offers its snapshot again to a follower that has not
+	 * acknowledged it within this many ticks (the offer or the answer was
+	 * lost, or the transfer takes long: a repeated offer resumes it). */
+	uint32_t snapshot_timeout_ticks;
 	uint64_t seed;			/* PRNG seed for election timeouts */
 };
 
@@ -381,6 +495,10 @@ raft_index raft_persisted_index(const struct raft *r);
 /* Lowest index in the in-memory window (entries below it were released or,
  * after raft_create_from, never loaded: the caller's durable log has them). */
 raft_index raft_first_index(const struct raft *r);
+/* Latest snapshot reported (RAFT_EVENT_SNAPSHOT, or installed), index 0
+ * if none; and the durable log's compaction point (0 if none). */
+void raft_snapshot(const struct raft *r, struct raft_snapshot_meta *out);
+raft_index raft_compacted_index(const struct raft *r);
 /* Term of entry `index`, 0 if outside the in-memory window. */
 raft_term raft_log_term(const struct raft *r, raft_index index);
 /* Entry `index` into *out; false if outside the in-memory window. */
@@ -389,6 +507,7 @@ bool raft_log_entry(const struct raft *r, raft_index index, struct raft_entry *o
 enum raft_progress_state {
 	RAFT_PROGRESS_PROBE = 1,     /* one append at a time until a match */
 	RAFT_PROGRESS_REPLICATE = 2, /* pipelined, up to the window */
+	RAFT_PROGRESS_SNAPSHOT = 3,  /* offered a snapshot; nothing else until acked */
 };
 
 struct raft_progress_info {
@@ -398,6 +517,7 @@ struct raft_progress_info {
 	uint32_t inflight_count;
 	uint8_t state; /* enum raft_progress_state */
 	bool recent_active;
+	raft_index snapshot_index; /* offered, while state is SNAPSHOT */
 };
 
 /* Leader only: per-follower replication state. False if not leader or
@@ -413,6 +533,8 @@ struct raft_counters {
 	uint64_t leader_stepdowns_check_quorum;
 	uint64_t proposals_refused;
 	uint64_t entries_truncated; /* rolled back after a conflict */
+	uint64_t snapshots_offered;   /* leader: RAFT_MSG_SNAPSHOT sent */
+	uint64_t snapshots_installed; /* follower: RAFT_UPDATE_SNAPSHOT asked */
 };
 void raft_get_counters(const struct raft *r, struct raft_counters *out);
 
@@ -435,6 +557,12 @@ enum raft_planted_bug {
 	RAFT_BUG_STALE_TERM_ACCEPTED,	 /* take an older term from an append */
 	RAFT_BUG_COMMIT_ONLY_UNCHECKED,	 /* commit from a commit-only update
 					  * without the log check */
+	RAFT_BUG_SNAPSHOT_UNCOMMITTED,	 /* a leader offers its last entry, not
+					  * its snapshot: uncommitted state */
+	RAFT_BUG_COMPACT_PAST_COMMIT,	 /* a follower installs an offer older
+					  * than its commit: rolls back */
+	RAFT_BUG_INSTALL_KEEPS_CONFLICTING_TAIL, /* a log reaching the offered
+					  * index is kept, its term unchecked */
 	RAFT_BUG_COUNT
 };
 const char *raft_planted_bug_name(int bug);

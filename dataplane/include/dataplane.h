@@ -106,6 +106,11 @@ _Static_assert(DP_CLIENT_BATCH_HDR_BYTES == 2 + 2, "batch: count u16, 0[2]");
 enum dp_frame_type {
 	DP_FRAME_CLIENT_REQUEST = 32,
 	DP_FRAME_CLIENT_REPLY = 33,
+	/* Snapshot transfer (InstallSnapshot's bytes, issue 16): one chunk of a
+	 * snapshot file per frame, leader to follower, and the follower's
+	 * cumulative acknowledgement. See "Snapshot transfer frames" below. */
+	DP_FRAME_SNAP_CHUNK = 34,
+	DP_FRAME_SNAP_ACK = 35,
 };
 #ifndef __cplusplus
 _Static_assert(RAFT_MSG_APPEND == 1, "raft types are 1..11");
@@ -365,6 +370,107 @@ size_t dp_wire_reply_item_bytes(const struct dp_client_reply *rep);
 size_t dp_wire_seal_client_frame(const struct dp_wire *w, const struct dp_endpoints *addr,
 				 uint64_t msg_seq, raft_node_id to, const struct dp_client_frame *f);
 
+/* ---- Snapshot transfer frames ---------------------------------------------
+ *
+ * InstallSnapshot's bytes travel apart from the consensus core, which only
+ * sees the offer (index, term, configuration) once a whole, verified file
+ * is staged (snapxfer/). Each chunk is one frame, never fragmented; the
+ * header's `from` is the sender and its `term` the leader's term (chunk)
+ * or the receiver's current term (ack). Bodies, little-endian:
+ *
+ *   id     snap_index u64, snap_term u64, total_bytes u64, crc32c u32, 0[4]
+ *   chunk  id, offset_bytes u64, data_bytes u32, 0[4], then data_bytes bytes
+ *   ack    id, acked_bytes u64, window_bytes u32, reason u8, 0[3]
+ *
+ * The id (snapshot index + term + file size + whole-file CRC32C) names the
+ * file, not the sender: a new leader holding the same snapshot resumes a
+ * transfer the old one began. A chunk of zero data bytes is a probe (the
+ * sender asks where the receiver stands). The ack is cumulative: the
+ * receiver holds [0, acked_bytes) and takes window_bytes more past it.
+ * Decoders check every field: the id's index, term and size are >= 1 and
+ * its term is at most the header's; offset + data_bytes <= total_bytes;
+ * acked_bytes <= total_bytes; reserved bytes zero; the chunk's data fills
+ * the body exactly. A bad body is dropped as DP_ERR_BAD_BODY and counted.
+ */
+#define DP_SNAP_ID_BYTES 32u
+#define DP_SNAP_CHUNK_FIXED_BYTES (DP_SNAP_ID_BYTES + 16u)
+#define DP_SNAP_ACK_BYTES (DP_SNAP_ID_BYTES + 16u)
+/* Most data one chunk carries: a jumbo frame's body less the fixed part.
+ * A path with smaller frames (a DPDK virtual device at 1514-1518 bytes)
+ * gets dp_snap_data_bytes_max(frame_bytes_max). */
+#define DP_SNAP_DATA_BYTES_MAX                                                           \
+	(DP_FRAME_BYTES_MAX - DP_FRAME_OVERHEAD_BYTES - DP_SNAP_CHUNK_FIXED_BYTES)
+#ifndef __cplusplus
+_Static_assert(DP_SNAP_ID_BYTES == 8 + 8 + 8 + 4 + 4, "id: 3 u64, u32, 0[4]");
+_Static_assert(DP_SNAP_CHUNK_FIXED_BYTES == 32 + 8 + 4 + 4, "chunk: id, u64, u32, 0[4]");
+_Static_assert(DP_SNAP_ACK_BYTES == 32 + 8 + 4 + 1 + 3, "ack: id, u64, u32, u8, 0[3]");
+_Static_assert(DP_SNAP_DATA_BYTES_MAX == 8860, "9014 - 106 - 48");
+#endif
+
+/* Which snapshot file a transfer moves (equal ids: the same bytes). */
+struct dp_snap_id {
+	raft_index index;     /* the snapshot's last included index */
+	raft_term term;	      /* the term of that entry */
+	uint64_t total_bytes; /* the file's size */
+	uint32_t crc32c;      /* CRC32C of the whole file */
+};
+
+struct dp_snap_chunk {
+	raft_node_id from; /* decoded: the frame header's sender (encoders ignore it) */
+	raft_term term;	   /* decoded: the frame header's term (the leader's) */
+	struct dp_snap_id id;
+	uint64_t offset_bytes;
+	const uint8_t *data; /* data_bytes bytes (in the caller's frame once decoded) */
+	uint32_t data_bytes; /* 0: a probe */
+};
+
+/* Why an ack says what it says. The REFUSE_* end the sender's attempt. */
+enum dp_snap_ack_reason {
+	DP_SNAP_ACK_OK = 0,	     /* progress: acked_bytes and window hold */
+	DP_SNAP_ACK_DONE = 1,	     /* staged whole and verified: the sender is done */
+	DP_SNAP_ACK_RESTART = 2,     /* the staged file failed its CRC: send again from 0 */
+	DP_SNAP_ACK_BUSY = 3,	     /* another transfer's file awaits install: wait (window 0) */
+	DP_SNAP_ACK_REFUSE_STALE = 4,	 /* the chunk's term is below the receiver's */
+	DP_SNAP_ACK_REFUSE_TOO_BIG = 5,	 /* larger than the receiver stages */
+	DP_SNAP_ACK_REFUSE_NO_SPACE = 6, /* the receiver cannot write (a full disk) */
+	DP_SNAP_ACK_REFUSE_SUPERSEDED = 7, /* the receiver holds a newer snapshot's transfer */
+	DP_SNAP_ACK_REFUSE_IO = 8,	   /* the receiver's staging write failed (not space) */
+};
+#define DP_SNAP_ACK_REASON_LAST DP_SNAP_ACK_REFUSE_IO
+
+struct dp_snap_ack {
+	raft_node_id from;	/* decoded: the frame header's sender (encoders ignore it) */
+	raft_term term;		/* decoded: the frame header's term (the receiver's) */
+	struct dp_snap_id id;	/* the transfer it answers (the chunk's id) */
+	uint64_t acked_bytes;	/* the receiver holds [0, acked_bytes) of the file */
+	uint32_t window_bytes;	/* and can take this many more past it */
+	uint8_t reason;		/* enum dp_snap_ack_reason */
+};
+
+/* Data bytes a chunk may carry in frames of frame_bytes_max (0: none fit). */
+uint32_t dp_snap_data_bytes_max(size_t frame_bytes_max);
+/* One chunk or ack in one frame from this node to `to` at `term`, sealed.
+ * Returns the frame's bytes, -DP_ERR_TOO_BIG when it does not fit
+ * min(buf_bytes, DP_FRAME_BYTES_MAX), or -DP_ERR_INVALID (a field the
+ * decoder would refuse). */
+int dp_wire_encode_snap_chunk(const struct dp_wire *w, const struct dp_endpoints *addr,
+			      uint64_t msg_seq, raft_node_id to, raft_term term,
+			      const struct dp_snap_chunk *c, uint8_t *buf, size_t buf_bytes);
+int dp_wire_encode_snap_ack(const struct dp_wire *w, const struct dp_endpoints *addr,
+			    uint64_t msg_seq, raft_node_id to, raft_term term,
+			    const struct dp_snap_ack *a, uint8_t *buf, size_t buf_bytes);
+/* The bodies alone (a ring record, a fuzz oracle): encode returns the body
+ * bytes or -DP_ERR_TOO_BIG / -DP_ERR_INVALID; decode checks the body of a
+ * frame whose header says `term`: 0 or -DP_ERR_BAD_BODY. */
+int dp_snap_chunk_body(const struct dp_snap_chunk *c, raft_term term, uint8_t *body,
+		       size_t body_bytes_max);
+int dp_snap_ack_body(const struct dp_snap_ack *a, raft_term term, uint8_t *body,
+		     size_t body_bytes_max);
+int dp_snap_chunk_decode(raft_term term, const uint8_t *body, size_t body_bytes,
+			 struct dp_snap_chunk *out);
+int dp_snap_ack_decode(raft_term term, const uint8_t *body, size_t body_bytes,
+		       struct dp_snap_ack *out);
+
 /* ---- Decoded frames ------------------------------------------------------- */
 
 /* An authenticated fragment (dp_wire_decode returned -DP_ERR_FRAGMENT). */
@@ -391,6 +497,8 @@ struct dp_rx_frame {
 		struct dp_client_request request; /* the batch's first */
 		struct dp_client_reply reply;	  /* the batch's first */
 		struct dp_fragment fragment; /* after -DP_ERR_FRAGMENT */
+		struct dp_snap_chunk snap_chunk; /* DP_FRAME_SNAP_CHUNK */
+		struct dp_snap_ack snap_ack;	 /* DP_FRAME_SNAP_ACK */
 	};
 };
 

@@ -6,7 +6,8 @@
  * frames that pass every check and mutate from there.
  *
  * usage: fuzz_gen_seeds DIR
- * (writes DIR/frame, DIR/raft_body, DIR/client_body, DIR/reasm, DIR/l2_answer)
+ * (writes DIR/frame, DIR/raft_body, DIR/client_body, DIR/snap_body, DIR/reasm,
+ * DIR/l2_answer)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -145,6 +146,43 @@ static void gen_client(const char *dir, const struct dp_wire *w, const struct dp
 	gen_client_batches(dir, w, a, &req, &rep);
 }
 
+/* Snapshot transfer frames (a chunk, a probe, an ack) as frames and as
+ * bare bodies: snap_body input is selector (0 chunk, 1 ack), term (8),
+ * body. */
+static void gen_snap(const char *dir, const struct dp_wire *w, const struct dp_endpoints *a)
+{
+	static const uint8_t data[600] = "bytes of a snapshot file";
+	struct dp_snap_id id = {.index = 1000, .term = 4, .total_bytes = 1u << 20,
+				.crc32c = 0x1234abcdu};
+	struct dp_snap_chunk c = {.id = id, .offset_bytes = 4096, .data = data,
+				  .data_bytes = sizeof(data)};
+	struct dp_snap_chunk probe = {.id = id, .offset_bytes = 8192};
+	struct dp_snap_ack k = {.id = id, .acked_bytes = 4096, .window_bytes = 65536,
+				.reason = DP_SNAP_ACK_OK};
+	uint8_t body[9 + DP_SNAP_CHUNK_FIXED_BYTES + sizeof(data)];
+	int n = dp_wire_encode_snap_chunk(w, a, 7, 2, 5, &c, gen_buf, sizeof(gen_buf));
+	int m = dp_wire_encode_snap_ack(w, a, 8, 2, 5, &k, gen_buf + n, sizeof(gen_buf) - (size_t)n);
+	if (n <= 0 || m <= 0) {
+		exit(1);
+	}
+	gen_write(dir, "frame", "snap_chunk", 0, gen_buf, (size_t)n);
+	gen_write(dir, "frame", "snap_ack", 0, gen_buf + n, (size_t)m);
+	wire_st64(body, 5);
+	n = dp_snap_chunk_body(&c, 5, body + 8, sizeof(body) - 8);
+	m = n > 0 ? dp_snap_chunk_body(&probe, 5, gen_buf, sizeof(gen_buf)) : -1;
+	if (n <= 0 || m <= 0) {
+		exit(1);
+	}
+	gen_write(dir, "snap_body", "chunk", 0, body, 8 + (size_t)n);
+	memcpy(body + 8, gen_buf, (size_t)m);
+	gen_write(dir, "snap_body", "probe", 0, body, 8 + (size_t)m);
+	n = dp_snap_ack_body(&k, 5, body + 8, sizeof(body) - 8);
+	if (n <= 0) {
+		exit(1);
+	}
+	gen_write(dir, "snap_body", "ack", 1, body, 8 + (size_t)n);
+}
+
 /* reasm input: records of (from, seq, type, term, msg bytes, offset,
  * bytes, body) cutting one real body into pieces of `piece` bytes. */
 static void gen_reasm_one(const char *dir, const char *name, uint8_t type, const uint8_t *body,
@@ -266,6 +304,7 @@ int main(int argc, char **argv)
 				 .src_port = 7400, .dst_port = 7400};
 	gen_raft(argv[1], &w, &a);
 	gen_client(argv[1], &w, &a);
+	gen_snap(argv[1], &w, &a);
 	gen_reasm(argv[1]);
 	gen_l2(argv[1]);
 	return 0;

@@ -29,6 +29,8 @@ grep -q '^| config | frames/commit (1 in flight) |' "$out/report.md" \
 	|| fail "report.md has no 'What a commit costs' table"
 grep -q '^| config | reads_per_s (1000 in flight) |' "$out/report.md" \
 	|| fail "report.md has no linearizable reads table"
+grep -q '^| median | ' "$out/report.md" \
+	|| fail "report.md has no paired floor rounds (their median row)"
 for f in udp+uring.closed1.json udp+uring.closed1000.json udp+uring.sweep.json \
 	udp+uring.costs.json udp+uring.read1.json udp+uring.read1000.json \
 	failover.json baseline.json; do

@@ -65,6 +65,7 @@ struct raftsim_result {
 	uint64_t nodes_failed;
 	uint64_t tail_restarts;
 	uint64_t storage_appends;
+	uint64_t snapshots_taken, snapshot_offers, snapshots_installed;
 	uint8_t violated;
 	uint64_t violations; /* seeds with a violation (--keep-going) */
 	uint64_t seed;
@@ -80,7 +81,8 @@ static void raftsim_usage(FILE *f)
 		"Runs whole Raft clusters of raftnode's consensus core on simulated time,\n"
 		"under faults, and checks after every step: Election Safety, Leader\n"
 		"Append-Only, Log Matching, Leader Completeness, State Machine Safety,\n"
-		"linearizable reads, no acknowledged write lost, and liveness after heal.\n"
+		"linearizable reads, snapshots of committed state only, installs that move\n"
+		"forward only, no acknowledged write lost, and liveness after heal.\n"
 		"\n"
 		"  --seed S          first seed (default 1)\n"
 		"  --seeds N         number of seeds, S .. S+N-1 (default 1)\n"
@@ -92,6 +94,10 @@ static void raftsim_usage(FILE *f)
 		"  --plant-bug NAME  switch on a known bug in the test-only core (see below)\n"
 		"  --disk-blocks     the logs write whole 4 KiB blocks, as with O_DIRECT (block\n"
 		"                    heads written again, ends padded with zeros)\n"
+		"  --snapshots on|off  nodes snapshot, compact their logs and install leaders'\n"
+		"                    snapshots (default on)\n"
+		"  --snapshot-entries N  mean applied entries between two snapshots of a node\n"
+		"                    (default: drawn per seed from 8, 32, 128, 512)\n"
 		"  --scenario FILE   play a scenario (tests/sim/scenarios/*.txt) instead\n"
 		"  --trace           print every event (deterministic: same seed, same bytes)\n"
 		"  --jobs J          worker processes (default: online CPUs)\n"
@@ -215,6 +221,12 @@ static int raftsim_parse(int argc, char **argv, struct raftsim_opts *o)
 		} else if (strcmp(a, "--faults") == 0) {
 			ok = raftsim_parse_faults(v, &o->chaos.faults);
 			o->fault_list = v;
+		} else if (strcmp(a, "--snapshots") == 0) {
+			ok = strcmp(v, "on") == 0 || strcmp(v, "off") == 0;
+			o->chaos.snapshots_off = strcmp(v, "off") == 0;
+		} else if (strcmp(a, "--snapshot-entries") == 0) {
+			ok = raftsim_parse_u64(v, 1, 1000000, &x);
+			o->chaos.snapshot_entries = (uint32_t)x;
 		} else if (strcmp(a, "--scenario") == 0) {
 			o->scenario = v;
 		} else if (strcmp(a, "--plant-bug") == 0) {
@@ -262,6 +274,9 @@ static void raftsim_result_add(struct raftsim_result *sum, const struct sim *s)
 	sum->nodes_failed += s->nodes_failed;
 	sum->tail_restarts += s->tail_restarts;
 	sum->storage_appends += s->storage_appends;
+	sum->snapshots_taken += s->snapshots_taken;
+	sum->snapshot_offers += s->snapshot_offers;
+	sum->snapshots_installed += s->snapshots_installed;
 }
 
 /* Runs seeds first, first + stride, ... (< end) and reports to fd, or, with
@@ -394,6 +409,9 @@ static void raftsim_fork_all(const struct raftsim_opts *o, struct raftsim_result
 		sum->nodes_failed += last[j].nodes_failed;
 		sum->tail_restarts += last[j].tail_restarts;
 		sum->storage_appends += last[j].storage_appends;
+		sum->snapshots_taken += last[j].snapshots_taken;
+		sum->snapshot_offers += last[j].snapshot_offers;
+		sum->snapshots_installed += last[j].snapshots_installed;
 		sum->violations += last[j].violations;
 		if (last[j].violated && last[j].final && !sum->violated) {
 			sum->violated = 1;
@@ -410,11 +428,17 @@ static void raftsim_report_violation(const struct raftsim_opts *o, const struct 
 	char faults[128];
 	raftsim_faults_str(o->chaos.faults, faults, sizeof(faults));
 	printf("VIOLATION: seed %" PRIu64 ": %s: %s\n", r->seed, r->property, r->detail);
+	char snaps[64] = "";
+	if (o->chaos.snapshots_off) {
+		snprintf(snaps, sizeof(snaps), " --snapshots off");
+	} else if (o->chaos.snapshot_entries != 0) {
+		snprintf(snaps, sizeof(snaps), " --snapshot-entries %u", o->chaos.snapshot_entries);
+	}
 	printf("replay: raftsim --seed %" PRIu64 " --nodes %u --time-ms %" PRIu64
-	       " --faults %s%s%s%s --trace\n",
+	       " --faults %s%s%s%s%s --trace\n",
 	       r->seed, o->chaos.nodes_count, o->chaos.time_ms, faults,
 	       o->bug_name ? " --plant-bug " : "", o->bug_name ? o->bug_name : "",
-	       o->chaos.disk_blocks ? " --disk-blocks" : "");
+	       o->chaos.disk_blocks ? " --disk-blocks" : "", snaps);
 	struct sim *s = chaos_run(&o->chaos, r->seed, SIM_QUIET, true, NULL);
 	if (s->violated && strcmp(s->violation_property, r->property) == 0) {
 		printf("trace tail (last %u events before the violation):\n", s->tail_count);
@@ -453,12 +477,14 @@ int main(int argc, char **argv)
 	printf("raftsim: seeds %" PRIu64 " (from %" PRIu64 "), nodes %u, faults %s%s%s, steps %" PRIu64
 	       ", simulated %.1f s, elections %" PRIu64 ", crashes %" PRIu64
 	       ", nodes refusing a damaged log %" PRIu64 ", restarts from a tail %" PRIu64
-	       ", appends from storage %" PRIu64
+	       ", appends from storage %" PRIu64 ", snapshots %s: taken %" PRIu64
+	       ", offered %" PRIu64 ", installed %" PRIu64
 	       ", writes acknowledged %" PRIu64 ", violations %" PRIu64,
 	       sum.seeds_run, o.seed, o.chaos.nodes_count, faults, o.bug_name ? ", planted bug " : "",
 	       o.bug_name ? o.bug_name : "", sum.steps, (double)sum.sim_us / 1e6, sum.elections,
 	       sum.crashes, sum.nodes_failed, sum.tail_restarts, sum.storage_appends,
-	       sum.writes_acked, sum.violations);
+	       o.chaos.snapshots_off ? "off" : "on", sum.snapshots_taken, sum.snapshot_offers,
+	       sum.snapshots_installed, sum.writes_acked, sum.violations);
 	/* Wall-clock figures would make a trace differ from run to run. */
 	if (!o.trace) {
 		printf(", %.0f steps/s (%.1f s wall, %u jobs)", (double)sum.steps / wall_s, wall_s,

@@ -155,6 +155,7 @@ static void sim_node_config(const struct sim *s, const struct sim_node *n, struc
 	c->inflight_appends_max = s->p.inflight_appends_max;
 	c->log_entries_max = s->p.log_entries_max;
 	c->uncommitted_bytes_max = 64u * 1024;
+	c->snapshot_timeout_ticks = s->p.snapshot_timeout_ticks;
 	c->seed = s->p.seed * 1000003u + n->id * 7919u + n->restarts;
 }
 
@@ -170,8 +171,10 @@ static void sim_schedule_tick(struct sim *s, struct sim_node *n, uint64_t at_us)
  * (raft_create), else a tail (raft_create_from). The floor may not be above
  * the commit hint (everything below it must be committed), and the tail
  * must fit the window with room for a no-op. With restart_tail a node
- * sometimes loads a tail even when the whole log would fit. Returns false
- * when no floor satisfies both: the uncommitted tail outgrew the window.
+ * sometimes loads a tail even when the whole log would fit. With a
+ * snapshot, the floor is at or above its index (committed: it may be above
+ * the lazily saved hint; the log goes on after it). Returns false when no
+ * floor satisfies both: the uncommitted tail outgrew the window.
  */
 static bool sim_node_floor(struct sim *s, struct sim_node *n, const struct raft_config *cfg,
 			   raft_index *prev_index)
@@ -179,6 +182,10 @@ static bool sim_node_floor(struct sim *s, struct sim_node *n, const struct raft_
 	uint64_t tail_max = cfg->log_entries_max - 1u;
 	raft_index lo = n->wlog_count > tail_max ? n->wlog_count - tail_max : 0;
 	raft_index hi = rn_min_u64(n->commit_hint, n->wlog_count);
+
+	RN_ASSERT(n->snap.index <= n->wlog_count);
+	lo = rn_max_u64(lo, n->snap.index);
+	hi = rn_max_u64(hi, rn_max_u64(n->snap.index, rn_min_u64(n->fill_index, n->wlog_count)));
 
 	if (lo > hi) {
 		check_violation(s, "Recovery",
@@ -230,12 +237,13 @@ static void sim_node_start(struct sim *s, struct sim_node *n)
 	}
 #endif
 	n->up = true;
-	n->applied_index = 0;
 	n->role = RAFT_FOLLOWER;
 	n->leader_id = RAFT_NODE_NONE;
 	n->term = raft_current_term(n->raft);
 	/* Ticks start at a random phase so that nodes do not tick in step. */
 	sim_schedule_tick(s, n, s->now_us + sim_rand_range(s, 1, n->tick_us));
+	/* The state machine from the snapshot, then the log after it. */
+	sim_snap_restore(s, n);
 }
 
 
@@ -298,6 +306,7 @@ static void sim_apply(struct sim *s, struct sim_node *n, raft_index commit_index
 		}
 		check_applied(s, n, &e);
 		n->applied_index = i;
+		n->sm_digest = sim_digest_next(n->sm_digest, &e);
 	}
 	if (s->committed_count > committed_before && !s->violated) {
 		check_commit_safe(s, s->committed_count);
@@ -316,7 +325,6 @@ static void sim_apply(struct sim *s, struct sim_node *n, raft_index commit_index
 	}
 }
 
-static void sim_fail_stop(struct sim *s, struct sim_node *n);
 
 /* Carries out one update in the order of the contract in consensus.h. */
 static void sim_node_process(struct sim *s, struct sim_node *n, const struct raft_update *u)
@@ -332,6 +340,13 @@ static void sim_node_process(struct sim *s, struct sim_node *n, const struct raf
 		sim_fail_stop(s, n);
 		return;
 	}
+	/* 2. An install: the state machine and the log reset (sim_snap.c). */
+	if ((u->flags & RAFT_UPDATE_SNAPSHOT) && !sim_snap_install(s, n, &u->snapshot)) {
+		if (!s->violated) {
+			sim_fail_stop(s, n);
+		}
+		return;
+	}
 	/* 3. Messages, in parallel with the write. An append the core could
 	 * not fill (below its window) is filled from the durable log first,
 	 * or dropped if that fails (the core resends). */
@@ -345,6 +360,15 @@ static void sim_node_process(struct sim *s, struct sim_node *n, const struct raf
 			}
 			if (s->violated) {
 				return;
+			}
+			continue;
+		}
+		if (m->type == RAFT_MSG_SNAPSHOT) {
+			uint64_t digest;
+			if (sim_snap_offer_digest(s, n, m->snapshot.meta.index,
+						  m->snapshot.meta.term, &digest)) {
+				s->snapshot_offers++;
+				sim_send_snapshot(s, n->id, m, digest);
 			}
 			continue;
 		}
@@ -368,7 +392,11 @@ static void sim_node_process(struct sim *s, struct sim_node *n, const struct raf
 		}
 		struct raft_event ev = {.type = RAFT_EVENT_APPLIED};
 		ev.applied.index = n->applied_index;
+		uint32_t epoch = n->epoch;
 		sim_node_step(s, n, &ev, NULL);
+		if (n->up && n->epoch == epoch) {
+			sim_snap_maybe_take(s, n);
+		}
 	}
 }
 
@@ -445,6 +473,8 @@ void sim_crash(struct sim *s, raft_node_id id)
 	n->up = false;
 	n->epoch++;
 	n->role = 0;
+	n->staged = (struct sim_snap){0};    /* a transfer in memory: gone */
+	n->installing = (struct sim_snap){0}; /* not durable yet: gone */
 	sim_disk_crash(n); /* not yet durable: lost, the last write maybe torn */
 	s->crashes++;
 	sim_log(s, SIM_STORY, "n%u CRASHES (durable log ends at %llu, term %llu)", id,
@@ -474,7 +504,7 @@ void sim_restart_at(struct sim *s, raft_node_id id, uint64_t at_us)
 
 /* A log failure stops the node (fail-stop): a supervisor restarts it a
  * little later, and recovery decides what it still has. */
-static void sim_fail_stop(struct sim *s, struct sim_node *n)
+void sim_fail_stop(struct sim *s, struct sim_node *n)
 {
 	sim_crash(s, n->id);
 	sim_restart_at(s, n->id, s->now_us + sim_rand_range(s, 10000, 500000));
@@ -512,6 +542,12 @@ static void sim_dispatch(struct sim *s, struct sim_event *ev)
 				sim_describe_msg(&ev->msg, d, sizeof(d));
 				sim_log(s, SIM_TRACE, "n%u <- n%u %s", ev->msg.to, ev->msg.from, d);
 			}
+			if (ev->msg.type == RAFT_MSG_SNAPSHOT) {
+				/* The transfer is done: the offered state is staged. */
+				n->staged = (struct sim_snap){.index = ev->msg.snapshot.meta.index,
+							      .term = ev->msg.snapshot.meta.term,
+							      .digest = ev->snap_digest};
+			}
 			struct raft_event re = {.type = RAFT_EVENT_RECEIVE};
 			re.receive = ev->msg;
 			sim_node_step(s, n, &re, NULL);
@@ -527,6 +563,11 @@ static void sim_dispatch(struct sim *s, struct sim_event *ev)
 			} else {
 				sim_node_drain(s, n);
 			}
+		}
+		break;
+	case SIM_EV_INSTALLED:
+		if (n->up && n->epoch == ev->epoch) {
+			sim_snap_installed(s, n, ev->msg.snapshot.meta.index);
 		}
 		break;
 	case SIM_EV_RESTART:
@@ -582,6 +623,10 @@ void sim_params_default(struct sim_params *p, uint32_t nodes_count, uint64_t see
 		.delay_base_us = 500,
 		.disk_latency_us_min = 100,
 		.disk_latency_us_max = 1000,
+		.snapshot_entries = 256,
+		.compact_margin_max = 64,
+		.snapshot_timeout_ticks = 30,
+		.install_latency_us_max = 5000,
 	};
 }
 

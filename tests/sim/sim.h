@@ -4,8 +4,10 @@
  * simulated time: N consensus cores, a network (delay distributions, loss,
  * duplication, reordering, symmetric and one-way partitions), a disk per
  * node (writes become durable in order after a latency; a crash loses what
- * was not yet durable), clocks that tick at slightly different rates, and
- * clients that propose and read. A checker (sim_check.c) tests the Raft
+ * was not yet durable), clocks that tick at slightly different rates,
+ * clients that propose and read, and snapshots: each node snapshots its
+ * state machine, compacts its log and installs its leader's snapshot
+ * (sim_snap.c). A checker (sim_check.c) tests the Raft
  * safety properties after every step.
  *
  * Everything is driven by one event queue ordered by (time, sequence), and
@@ -88,7 +90,35 @@ struct sim_params {
 	bool planted_ack_unsynced; /* storage's planted bug (test builds) */
 	/* Clock skew: each node's tick is tick_us * (1 +- skew_ppm / 1e6). */
 	uint32_t skew_ppm_max;
+	/* Snapshots: each node snapshots its state machine every
+	 * [1, 2 * snapshot_entries] applied entries (drawn each time) and
+	 * compacts its log below the snapshot, keeping [0, compact_margin_max]
+	 * entries (0 one time in three). Off: no snapshot, no compaction. */
+	bool snapshots;
+	uint32_t snapshot_entries;
+	uint32_t compact_margin_max;
+	uint32_t snapshot_timeout_ticks;
+	uint32_t install_latency_us_max; /* writing an installed snapshot */
 };
+
+/* A snapshot of a node's simulated state machine: the applied sequence
+ * 1..index, summarized by a digest chained over (index, term, payload). */
+struct sim_snap {
+	raft_index index;
+	raft_term term;
+	uint64_t digest;
+};
+
+/* The state machine's digest after applying `e` on top of `digest`. */
+static inline uint64_t sim_digest_next(uint64_t digest, const struct raft_entry *e)
+{
+	uint64_t x = digest ^ (e->index * 0x9e3779b97f4a7c15ull) ^ (e->term * 0xc2b2ae3d27d4eb4full) ^
+		     (e->payload * 0x165667b19e3779f9ull);
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 29;
+	return x;
+}
 
 /* "Durable up to (index, term)", from the node's log to its core. */
 struct sim_report {
@@ -128,8 +158,19 @@ struct sim_node {
 	uint64_t disk_poll_at_us; /* a poll is scheduled then; 0 = none */
 	bool damaged; /* a bit was flipped in its log */
 	bool failed;  /* refused to start (damaged log): down for good */
-	/* Applied state machine (the apply order is checked globally). */
+	/* Applied state machine (the apply order is checked globally), and
+	 * its digest (sim_digest_next over the applied entries). */
 	raft_index applied_index;
+	uint64_t sm_digest;
+	/* Snapshots: the durable one (survives crashes), the one staged by
+	 * the last offer received (the transfer, done), the install waiting
+	 * to be durable, and the log's compaction point. */
+	struct sim_snap snap;
+	struct sim_snap staged;
+	struct sim_snap installing; /* index 0 = none */
+	raft_index compacted_index;
+	raft_index fill_index; /* an install's log reset wrote committed entries to here */
+	raft_index snap_next_at; /* applied index that triggers the next snapshot */
 	uint8_t role;
 	raft_node_id leader_id;
 	raft_term term;
@@ -142,6 +183,7 @@ enum sim_ev_kind {
 	SIM_EV_DISK = 3,
 	SIM_EV_RESTART = 4,
 	SIM_EV_HOOK = 5, /* the driver's own timer (faults, clients) */
+	SIM_EV_INSTALLED = 6, /* an installed snapshot became durable */
 };
 
 struct sim_event {
@@ -153,6 +195,7 @@ struct sim_event {
 	uint32_t hook_kind;
 	struct raft_message msg;
 	struct raft_entry *entries; /* owned, for SIM_EV_DELIVER appends */
+	uint64_t snap_digest; /* RAFT_MSG_SNAPSHOT: the offered state's digest */
 };
 
 /* A client write, from proposal to acknowledgement. */
@@ -182,6 +225,7 @@ struct sim_committed {
 	uint64_t payload;
 	uint8_t type;
 	raft_term commit_term; /* term of the first server seen committing it */
+	uint64_t digest;       /* state machine digest after applying 1..it */
 };
 
 /* Log Matching registry: every (index, term) ever appended, with the term
@@ -251,6 +295,8 @@ struct sim {
 	uint64_t writes_acked, reads_done;
 	uint64_t tail_restarts;	 /* restarts through raft_create_from */
 	uint64_t storage_appends; /* from_storage appends filled from the log */
+	uint64_t snapshots_taken, snapshot_offers, snapshots_installed;
+	uint64_t snap_digest_out; /* passes a snapshot's digest to sim_send */
 };
 
 void sim_params_default(struct sim_params *p, uint32_t nodes_count, uint64_t seed);
@@ -274,6 +320,9 @@ bool sim_tracing(const struct sim *s);
 void sim_push(struct sim *s, struct sim_event *ev);
 void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *ev, int *rc_out);
 void sim_send(struct sim *s, raft_node_id from, const struct raft_message *m);
+/* sim_send of a RAFT_MSG_SNAPSHOT whose offered state has `digest`. */
+void sim_send_snapshot(struct sim *s, raft_node_id from, const struct raft_message *m,
+		       uint64_t digest);
 void sim_describe_msg(const struct raft_message *m, char *buf, size_t cap);
 
 /* sim_disk.c: the node's log on the real storage module. */
@@ -290,6 +339,16 @@ bool sim_disk_fill_append(struct sim *s, struct sim_node *n, struct raft_message
 void sim_disk_fail_sync(struct sim *s, struct sim_node *n);
 bool sim_disk_flip_bit(struct sim *s, struct sim_node *n);
 void sim_disk_free(struct sim_node *n);
+/* Snapshots (sim_snap.c). */
+void sim_snap_maybe_take(struct sim *s, struct sim_node *n);
+bool sim_snap_offer_digest(struct sim *s, struct sim_node *n, raft_index index, raft_term term,
+			   uint64_t *digest);
+bool sim_snap_install(struct sim *s, struct sim_node *n, const struct raft_snapshot_meta *meta);
+void sim_snap_installed(struct sim *s, struct sim_node *n, raft_index index);
+void sim_snap_restore(struct sim *s, struct sim_node *n);
+bool sim_disk_compact(struct sim *s, struct sim_node *n, raft_index index);
+bool sim_disk_reset_to(struct sim *s, struct sim_node *n, raft_index index);
+bool sim_disk_flush(struct sim *s, struct sim_node *n);
 void sim_schedule_disk_poll(struct sim *s, struct sim_node *n, uint64_t at_us);
 
 /* Steps node `id` with an event made by the driver (scenarios). */
@@ -299,6 +358,8 @@ void sim_step_external(struct sim *s, raft_node_id id, struct raft_event *ev);
 void sim_crash(struct sim *s, raft_node_id id);
 void sim_restart(struct sim *s, raft_node_id id);
 void sim_restart_at(struct sim *s, raft_node_id id, uint64_t at_us);
+/* A log failure: the node stops, a supervisor restarts it a little later. */
+void sim_fail_stop(struct sim *s, struct sim_node *n);
 void sim_cut(struct sim *s, raft_node_id from, raft_node_id to, bool cut);
 void sim_heal(struct sim *s);
 
@@ -334,6 +395,12 @@ void check_applied(struct sim *s, struct sim_node *n, const struct raft_entry *e
 void check_commit_safe(struct sim *s, raft_index index);
 void check_ack(struct sim *s, const struct sim_node *n, const struct raft_message *m);
 void check_read(struct sim *s, struct sim_node *n, const struct raft_read_state *rs);
+/* A snapshot `what` ("takes", "installs") of node n holds committed state
+ * only: its index was applied somewhere, with the same content. */
+void check_snapshot(struct sim *s, const struct sim_node *n, const struct sim_snap *snap,
+		    const char *what);
+/* An install moves n's applied index forward only, to committed state. */
+void check_install(struct sim *s, const struct sim_node *n, const struct sim_snap *snap);
 void check_free(struct sim *s);
 
 /* sim_chaos.c: one random run of one seed. Faults (per-seed intensities)
@@ -347,6 +414,8 @@ struct chaos_opts {
 	bool planted_ack_unsynced;
 	uint64_t time_ms;
 	bool disk_blocks; /* the logs write whole blocks (the O_DIRECT layout) */
+	bool snapshots_off; /* snapshots and compaction off (on by default) */
+	uint32_t snapshot_entries; /* mean entries between snapshots; 0 = per seed */
 };
 struct sim *chaos_run(const struct chaos_opts *o, uint64_t seed, int verbosity, bool capture,
 		      FILE *out);

@@ -11,7 +11,10 @@
  * moves leadership (TimeoutNow), while clients propose batches and issue ReadIndex reads at
  * random nodes. Some seeds give the core a small log window (64-256
  * entries): restarts then load a tail of the log from the commit hint, and
- * leaders feed lagging followers from their durable logs. Then everything heals: the cluster must elect a leader
+ * leaders feed lagging followers from their durable logs. With snapshots
+ * on (the default), nodes snapshot and compact their logs as they apply,
+ * and leaders offer their snapshots to followers whose next entry is
+ * compacted away (sim_snap.c). Then everything heals: the cluster must elect a leader
  * within LIVENESS_LEADER_MS, commit a probe write on every node, and end
  * with identical logs that hold every acknowledged write.
  */
@@ -118,6 +121,28 @@ static void chaos_params(struct sim_params *p, const struct chaos_opts *o, uint6
 		p->log_entries_max = w;
 	}
 	p->restart_tail = sim_chance(&pick, 400);
+	/* Snapshots (drawn last, so that the draws above do not move):
+	 * frequent or rare, compaction right at the snapshot or far below,
+	 * installs durable at once or after a slow write, and offers
+	 * repeated soon or late. A small window more often, so that
+	 * followers fall below leaders' windows and compaction points. */
+	static const uint32_t snap_entries[] = {8, 32, 128, 512};
+	static const uint32_t margin[] = {0, 8, 64, 512};
+	static const uint32_t install_us[] = {200, 5000, 100000};
+	p->snapshots = !o->snapshots_off;
+	p->snapshot_entries = o->snapshot_entries != 0
+				      ? o->snapshot_entries
+				      : snap_entries[sim_rand(&pick) % RN_ARRAY_COUNT(snap_entries)];
+	p->compact_margin_max = margin[sim_rand(&pick) % RN_ARRAY_COUNT(margin)];
+	p->install_latency_us_max = install_us[sim_rand(&pick) % RN_ARRAY_COUNT(install_us)];
+	p->snapshot_timeout_ticks = p->election_timeout_ticks * (uint32_t)sim_rand_range(&pick, 2, 8);
+	if (p->snapshots && p->log_entries_max > 256 && sim_chance(&pick, 300)) {
+		uint32_t w = log_window[sim_rand(&pick) % RN_ARRAY_COUNT(log_window)];
+		while (w < 4 * p->append_entries_max) {
+			w *= 2;
+		}
+		p->log_entries_max = w;
+	}
 }
 
 static raft_node_id chaos_random_node(struct sim *s, bool up_only)

@@ -22,6 +22,13 @@
  *                       not replicated.
  *  Linearizable Read     a ReadIndex answer covers every entry known
  *                        committed when the read began.
+ *  Snapshot Committed    a snapshot, taken or installed, holds committed
+ *                        state only: its index was applied by some server
+ *                        and its content (digest) equals the committed
+ *                        prefix's.
+ *  Install Forward       an install moves a node's applied index forward
+ *                        only (no index applied twice; the skipped ones are
+ *                        in the snapshot, which is the committed prefix).
  *  Acknowledged writes   are checked at the end of a run (sim_chaos.c).
  *
  * Each check costs O(entries touched by the step), except Leader
@@ -250,11 +257,13 @@ void check_applied(struct sim *s, struct sim_node *n, const struct raft_entry *e
 			s->committed = realloc(s->committed, s->committed_cap * sizeof(*s->committed));
 			RN_ASSERT(s->committed != NULL);
 		}
+		uint64_t before = e->index > 1 ? s->committed[e->index - 2].digest : 0;
 		s->committed[e->index - 1] = (struct sim_committed){
 			.term = e->term,
 			.payload = e->payload,
 			.type = e->type,
 			.commit_term = raft_current_term(n->raft),
+			.digest = sim_digest_next(before, e),
 		};
 		s->committed_count = e->index;
 	} else {
@@ -305,6 +314,44 @@ void check_read(struct sim *s, struct sim_node *n, const struct raft_read_state 
 				(unsigned long long)rs->ctx, n->id,
 				(unsigned long long)rs->read_index, (unsigned long long)r->min_index);
 	}
+}
+
+void check_snapshot(struct sim *s, const struct sim_node *n, const struct sim_snap *snap,
+		    const char *what)
+{
+	if (snap->index == 0 || s->violated) {
+		return;
+	}
+	if (snap->index > s->committed_count) {
+		check_violation(s, "Snapshot Committed",
+				"n%u %s a snapshot at %llu/t%llu, but no server has applied past "
+				"%llu: it holds uncommitted state",
+				n->id, what, (unsigned long long)snap->index,
+				(unsigned long long)snap->term, (unsigned long long)s->committed_count);
+		return;
+	}
+	const struct sim_committed *c = &s->committed[snap->index - 1];
+	if (c->term != snap->term || c->digest != snap->digest) {
+		check_violation(s, "Snapshot Committed",
+				"n%u %s a snapshot at %llu/t%llu whose state differs from the "
+				"committed prefix (entry %llu is of term %llu)",
+				n->id, what, (unsigned long long)snap->index,
+				(unsigned long long)snap->term, (unsigned long long)snap->index,
+				(unsigned long long)c->term);
+	}
+}
+
+void check_install(struct sim *s, const struct sim_node *n, const struct sim_snap *snap)
+{
+	if (snap->index <= n->applied_index) {
+		check_violation(s, "Install Forward",
+				"n%u installs a snapshot at %llu but has applied up to %llu: entries "
+				"would be applied twice (its state rolls back)",
+				n->id, (unsigned long long)snap->index,
+				(unsigned long long)n->applied_index);
+		return;
+	}
+	check_snapshot(s, n, snap, "installs");
 }
 
 void check_free(struct sim *s)

@@ -116,7 +116,10 @@ static bool sim_disk_recover(struct sim *s, struct sim_node *n)
 	static uint8_t buf[SIM_READ_ENTRIES * 64];
 	uint64_t reported = n->dlog_count;
 
-	RN_ASSERT(first == 1); /* the simulator never compacts */
+	/* Below the compaction point the mirror keeps what was written there
+	 * (committed entries: the snapshot covers them). */
+	n->compacted_index = store_compacted_index(n->log);
+	RN_ASSERT(first == n->compacted_index + 1);
 	sim_disk_mirror_reserve(n, last);
 	for (raft_index i = first; i <= last;) {
 		int got = store_read(n->log, i, buf, sizeof(buf), entries, SIM_READ_ENTRIES);
@@ -419,6 +422,99 @@ failed:
 	return false;
 }
 
+static bool sim_disk_failed(struct sim *s, struct sim_node *n, int rc)
+{
+	s->syncs_failed++;
+	sim_log(s, SIM_STORY, "n%u's log fails and stops the node: %s (%s)", n->id,
+		store_strerror(rc), store_errmsg(n->log));
+	return false;
+}
+
+/* Compacts the log up to `index` (durable, covered by the node's durable
+ * snapshot). False: the log failed. */
+bool sim_disk_compact(struct sim *s, struct sim_node *n, raft_index index)
+{
+	RN_ASSERT(index <= n->dlog_count);
+	RN_ASSERT(index <= n->snap.index);
+	sim_disk_clock(s, n);
+	int rc = store_compact(n->log, index, n->dlog[index - 1].term);
+	if (rc != 0) {
+		return sim_disk_failed(s, n, rc);
+	}
+	sim_disk_schedule(s, n);
+	return true;
+}
+
+/* Waits until everything written is durable. False: the log failed. */
+bool sim_disk_flush(struct sim *s, struct sim_node *n)
+{
+	sim_disk_clock(s, n);
+	int rc = store_flush(n->log);
+	if (rc != 0) {
+		return sim_disk_failed(s, n, rc);
+	}
+	sim_disk_schedule(s, n);
+	return true;
+}
+
+/*
+ * The log reset of an install (see sim_snap.c): keeps the committed prefix
+ * the node knows of (commit hint, compaction point, durable snapshot, an
+ * earlier reset's), drops the rest, and writes the committed entries up to
+ * `index` after it. fill_index remembers that the log up to `index` holds
+ * committed entries only, so that a restart after a crash in the middle may
+ * load its log from there (as it would from the installed snapshot).
+ * Precondition: `index` was applied somewhere (check_install). False: the
+ * log failed.
+ */
+bool sim_disk_reset_to(struct sim *s, struct sim_node *n, raft_index index)
+{
+	raft_index keep = rn_max_u64(rn_max_u64(n->commit_hint, n->compacted_index),
+				     rn_max_u64(n->snap.index, rn_min_u64(n->fill_index, n->wlog_count)));
+	int rc;
+
+	RN_ASSERT(keep < index);
+	RN_ASSERT(index <= s->committed_count);
+	sim_disk_clock(s, n);
+	if (keep < n->wlog_count) {
+		n->wlog_count = keep;
+		n->dlog_count = rn_min_u64(n->dlog_count, keep);
+		rc = store_truncate_suffix(n->log, keep + 1);
+		if (rc != 0) {
+			return sim_disk_failed(s, n, rc);
+		}
+	}
+	sim_disk_mirror_reserve(n, index);
+	n->fill_index = index;
+	while (n->wlog_count < index) {
+		struct store_entry batch[RAFT_BATCH_ENTRIES_MAX];
+		uint32_t count = (uint32_t)rn_min_u64(index - n->wlog_count, RN_ARRAY_COUNT(batch));
+		for (uint32_t k = 0; k < count; k++) {
+			raft_index i = n->wlog_count + 1 + k;
+			const struct sim_committed *c = &s->committed[i - 1];
+			n->dlog[i - 1] = (struct raft_entry){.term = c->term, .index = i,
+							     .payload = c->payload,
+							     .payload_bytes = 64, .type = c->type};
+			batch[k] = (struct store_entry){.index = i, .term = c->term,
+							.payload = &n->dlog[i - 1].payload,
+							.payload_bytes = sizeof(c->payload),
+							.type = c->type};
+		}
+		n->wlog_count += count;
+		while ((rc = store_append(n->log, batch, count)) == -STORE_E_BUSY) {
+			rc = store_poll(n->log, true);
+			if (rc < 0) {
+				return sim_disk_failed(s, n, rc);
+			}
+		}
+		if (rc != 0) {
+			return sim_disk_failed(s, n, rc);
+		}
+	}
+	sim_disk_schedule(s, n);
+	return true;
+}
+
 /* Disk faults: arm a sync failure on a running node's disk. */
 void sim_disk_fail_sync(struct sim *s, struct sim_node *n)
 {
@@ -438,23 +534,40 @@ _Static_assert(SIM_DISK_RECORD_BYTES % STORE_RECORD_ALIGN_BYTES == 0, "no paddin
  * Returns false when the log has no such segment yet. */
 bool sim_disk_flip_bit(struct sim *s, struct sim_node *n)
 {
-	/* The first segment ("log-" and its first index, 1, in 20 digits) is
-	 * full of records, and followed by another, once the durable log is
-	 * two segments long (SIM_DISK_RECORD_BYTES each). */
-	static const char first_segment[] = "log-00000000000000000001.seg";
+	/* The first segment the log still has: the one holding the entry
+	 * after the compaction point (index 1 without compaction), named
+	 * "log-" and its first index in 20 digits, at most a segment's worth
+	 * of records below that entry. It is full of records, and followed by
+	 * another, once the durable log holds two segments' worth past it
+	 * (SIM_DISK_RECORD_BYTES each). */
+	raft_index first = n->compacted_index + 1;
+	char segment[64];
 
 	RN_ASSERT(n->log == NULL);
-	if (n->dlog_count * SIM_DISK_RECORD_BYTES < 2 * SIM_SEGMENT_BYTES) {
+	RN_ASSERT(n->dlog_count >= n->compacted_index);
+	if ((n->dlog_count - n->compacted_index) * SIM_DISK_RECORD_BYTES < 2 * SIM_SEGMENT_BYTES) {
+		return false;
+	}
+	bool found = false;
+	for (raft_index i = first; i >= 1 && first - i <= SIM_SEGMENT_BYTES / SIM_DISK_RECORD_BYTES;
+	     i--) {
+		snprintf(segment, sizeof(segment), "log-%020llu.seg", (unsigned long long)i);
+		if (store_sim_file_bytes(n->disk, segment) >= 0) {
+			found = true;
+			break;
+		}
+	}
+	if (!found) {
 		return false;
 	}
 	uint64_t offset = sim_rand_range(s, 0, SIM_SEGMENT_BYTES / 2);
 	unsigned bit = (unsigned)sim_rand_range(s, 0, 7);
-	if (store_sim_flip_bit(n->disk, first_segment, offset, bit) != 0) {
+	if (store_sim_flip_bit(n->disk, segment, offset, bit) != 0) {
 		return false;
 	}
 	n->damaged = true;
 	sim_log(s, SIM_STORY, "fault: bit %u of byte %llu of n%u's %s flips", bit,
-		(unsigned long long)offset, n->id, first_segment);
+		(unsigned long long)offset, n->id, segment);
 	return true;
 }
 

@@ -47,6 +47,11 @@ void sim_describe_msg(const struct raft_message *m, char *buf, size_t cap)
 		snprintf(buf, cap, "%s t%llu %s", name, (unsigned long long)m->term,
 			 m->vote_resp.granted ? "granted" : "refused");
 		break;
+	case RAFT_MSG_SNAPSHOT:
+		snprintf(buf, cap, "%s t%llu at %llu/t%llu", name, (unsigned long long)m->term,
+			 (unsigned long long)m->snapshot.meta.index,
+			 (unsigned long long)m->snapshot.meta.term);
+		break;
 	case RAFT_MSG_HEARTBEAT:
 		snprintf(buf, cap, "%s t%llu commit %llu read %llu", name,
 			 (unsigned long long)m->term, (unsigned long long)m->heartbeat.commit_index,
@@ -108,7 +113,18 @@ static void sim_send_one(struct sim *s, raft_node_id from, const struct raft_mes
 		memcpy(ev.entries, m->append.entries, bytes);
 		ev.msg.append.entries = ev.entries;
 	}
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		ev.snap_digest = s->snap_digest_out;
+	}
 	sim_push(s, &ev);
+}
+
+void sim_send_snapshot(struct sim *s, raft_node_id from, const struct raft_message *m,
+		       uint64_t digest)
+{
+	RN_ASSERT(m->type == RAFT_MSG_SNAPSHOT);
+	s->snap_digest_out = digest;
+	sim_send(s, from, m);
 }
 
 void sim_send(struct sim *s, raft_node_id from, const struct raft_message *m)

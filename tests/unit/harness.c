@@ -98,6 +98,17 @@ static void h_process(struct h_cluster *c, raft_node_id id, const struct raft_up
 	if (u->flags & RAFT_UPDATE_HARD_STATE) {
 		n->hard_state = u->hard_state; /* 1. durable before messages */
 	}
+	if (u->flags & RAFT_UPDATE_SNAPSHOT) {
+		/* 2. The log continues after the snapshot; the test reports
+		 * the install durable (h_install). */
+		RN_ASSERT(u->snapshot.index < H_LOG_MAX);
+		n->log_last = u->snapshot.index;
+		n->log[u->snapshot.index] = (struct raft_entry){.index = u->snapshot.index,
+								.term = u->snapshot.term};
+		n->write_pending_last = 0;
+		n->install = u->snapshot;
+		n->install_asked = true;
+	}
 	if (u->flags & RAFT_UPDATE_TRUNCATE) {
 		n->log_last = u->truncate_index - 1;
 	}
@@ -151,6 +162,34 @@ void h_persist(struct h_cluster *c, raft_node_id id)
 	ev.persisted.index = n->write_pending_last;
 	ev.persisted.term = n->write_pending_term;
 	n->write_pending_last = 0;
+	h_step(c, id, &ev);
+}
+
+void h_snapshot(struct h_cluster *c, raft_node_id id, raft_index index,
+		raft_index compacted_index)
+{
+	struct h_node *n = &c->nodes[id];
+	struct raft_event ev = {.type = RAFT_EVENT_SNAPSHOT};
+	ev.snapshot.index = index;
+	ev.snapshot.term = n->log[index].term;
+	ev.snapshot.voters_count = c->nodes_count;
+	for (uint32_t i = 0; i < c->nodes_count; i++) {
+		ev.snapshot.voters[i] = i + 1;
+	}
+	h_step(c, id, &ev);
+	ev = (struct raft_event){.type = RAFT_EVENT_COMPACTED};
+	ev.compacted.index = compacted_index;
+	h_step(c, id, &ev);
+}
+
+void h_install(struct h_cluster *c, raft_node_id id)
+{
+	struct h_node *n = &c->nodes[id];
+	RN_ASSERT(n->install_asked);
+	n->install_asked = false;
+	struct raft_event ev = {.type = RAFT_EVENT_SNAPSHOT_INSTALLED};
+	ev.installed.index = n->install.index;
+	ev.installed.term = n->install.term;
 	h_step(c, id, &ev);
 }
 

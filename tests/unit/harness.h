@@ -30,6 +30,9 @@ struct h_node {
 	bool auto_persist; /* durable as soon as written */
 	bool auto_apply;   /* report RAFT_EVENT_APPLIED after each commit */
 	bool down;
+	/* RAFT_UPDATE_SNAPSHOT: the install asked for, until h_install. */
+	struct raft_snapshot_meta install;
+	bool install_asked;
 	struct raft_read_state reads[64];
 	uint32_t reads_count;
 };
@@ -60,6 +63,13 @@ void h_tick(struct h_cluster *c, raft_node_id id, uint32_t ticks);
 uint32_t h_deliver_all(struct h_cluster *c);
 /* Makes node id's pending write durable and reports it. */
 void h_persist(struct h_cluster *c, raft_node_id id);
+/* The caller took a snapshot at `index` (applied) and compacted its log up
+ * to `compacted_index`: RAFT_EVENT_SNAPSHOT then RAFT_EVENT_COMPACTED. */
+void h_snapshot(struct h_cluster *c, raft_node_id id, raft_index index,
+		raft_index compacted_index);
+/* Makes node id's install asked for (install_asked) durable and reports it
+ * (RAFT_EVENT_SNAPSHOT_INSTALLED). */
+void h_install(struct h_cluster *c, raft_node_id id);
 /* Ticks `id` until it is leader (delivering messages). */
 void h_elect(struct h_cluster *c, raft_node_id id);
 int h_propose(struct h_cluster *c, raft_node_id id, uint64_t payload);

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_snapxfer_thread.c - two snapxfer threads in one process move a real
+ * snapshot file from one temporary directory to another; the staged file
+ * equals the source byte for byte.
+ *
+ * Method: thread A (node 1, the leader) and thread B (node 2) are joined by
+ * a pump thread standing in for the rx/tx stages: it takes each frame from
+ * one thread's frames-out ring, seals it with the sender's codec, decodes
+ * it with the receiver's (dp_wire_decode: the tag and every field), and
+ * pushes it into the other's frames-in ring (snapxfer_msg_from_rx), as the
+ * integrator's rx/tx will. It drops every 97th frame, so retransmission
+ * runs on the threads' own deadlines. The pump sleeps on an eventfd the
+ * rings ring (never spins); the test's main thread plays control: offers
+ * the file, waits for SENT on A and STAGED on B, renames the staged file,
+ * releases. Run with jumbo chunks and with 1518-byte-frame chunks.
+ */
+#define _GNU_SOURCE
+#define RN_ASSERT_HOOK_OVERRIDE 1 /* rn_assert_fail reports to cmocka */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "snapxfer.h"
+#include "storage.h"
+
+#define T_SECRET "snapxfer thread test secret, 32b"
+#define T_FILE_BYTES (6u << 20)
+
+void rn_assert_fail(const char *expr, const char *file, int line, const char *func)
+{
+	(void)func;
+	mock_assert(0, expr, file, line);
+	abort();
+}
+
+struct t_pump {
+	struct snapxfer_thread *a, *b; /* node 1, node 2 */
+	struct dp_wire wire[3];
+	int fd; /* eventfd the rings write */
+	uint32_t stop;
+	uint64_t frames, dropped, decode_errors;
+	uint8_t frame[DP_FRAME_BYTES_MAX];
+};
+
+static void t_pump_wake(void *arg)
+{
+	struct t_pump *p = arg;
+	uint64_t one = 1;
+	ssize_t rc = write(p->fd, &one, sizeof(one));
+	(void)rc;
+}
+
+/* Moves one frame from `from`'s frames out to `to`'s frames in, through
+ * the codec. False when there is nothing to move or no room. */
+static bool t_pump_one(struct t_pump *p, struct snapxfer_thread *from, raft_node_id from_id,
+		       struct snapxfer_thread *to)
+{
+	struct snapxfer_ring *out = snapxfer_thread_frames_out(from);
+	struct snapxfer_ring *in = snapxfer_thread_frames_in(to);
+	struct snapxfer_msg *m = snapxfer_ring_peek(out);
+	if (m == NULL || snapxfer_ring_free(in) == 0) {
+		return false;
+	}
+	struct dp_endpoints addr = {.src_port = 7400, .dst_port = 7400};
+	int n = snapxfer_msg_seal(m, &p->wire[from_id], &addr, p->frames, p->frame,
+				  sizeof(p->frame));
+	snapxfer_ring_pop(out);
+	p->frames++;
+	if (n <= 0) {
+		p->decode_errors++;
+		return true;
+	}
+	if (p->frames % 97 == 0) {
+		p->dropped++; /* lost on the way */
+		return true;
+	}
+	struct dp_rx_frame rx;
+	raft_node_id to_id = from_id == 1 ? 2 : 1;
+	if (dp_wire_decode(&p->wire[to_id], p->frame, (size_t)n, NULL, 0, &rx) != 0) {
+		p->decode_errors++;
+		return true;
+	}
+	struct snapxfer_msg *slot = snapxfer_ring_reserve(in);
+	if (slot == NULL || snapxfer_msg_from_rx(slot, &rx) != 0) {
+		p->decode_errors++;
+		return true;
+	}
+	snapxfer_ring_push(in);
+	return true;
+}
+
+static void *t_pump_main(void *arg)
+{
+	struct t_pump *p = arg;
+	while (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE) == 0) {
+		bool moved = false;
+		for (uint32_t i = 0; i < 64; i++) {
+			bool a = t_pump_one(p, p->a, 1, p->b);
+			bool b = t_pump_one(p, p->b, 2, p->a);
+			moved = moved || a || b;
+			if (!a && !b) {
+				break;
+			}
+		}
+		if (!moved) {
+			/* Every push and pop this waits on writes the eventfd, so a
+			 * change after the look above ends the poll at once. */
+			struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+			if (poll(&pfd, 1, 1000) > 0) {
+				uint64_t count;
+				ssize_t rc = read(p->fd, &count, sizeof(count));
+				(void)rc;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void t_tmpdir(char *out, size_t out_bytes, const char *what)
+{
+	const char *base = getenv("TMPDIR");
+	snprintf(out, out_bytes, "%s/raftnode-snapxfer-%s-XXXXXX", base != NULL ? base : "/tmp",
+		 what);
+	assert_non_null(mkdtemp(out));
+}
+
+static uint8_t *t_read_file(const char *path, size_t bytes)
+{
+	uint8_t *buf = malloc(bytes + 1);
+	assert_non_null(buf);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	size_t done = 0;
+	ssize_t n;
+	while ((n = read(fd, buf + done, bytes + 1 - done)) > 0) {
+		done += (size_t)n;
+	}
+	close(fd);
+	assert_int_equal(done, bytes); /* not one byte more either */
+	return buf;
+}
+
+/* Waits (a test's control loop) for an event of `kind` from t. */
+static void t_wait_event(struct snapxfer_thread *t, uint8_t kind, struct snapxfer_event *ev)
+{
+	for (uint32_t ms = 0; ms < 60000; ms++) {
+		if (snapxfer_thread_next_event(t, ev)) {
+			if (ev->kind != kind) {
+				fail_msg("event %u (reason %u, err %d), expected %u", ev->kind,
+					 ev->reason, ev->err, kind);
+			}
+			return;
+		}
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	fail_msg("no event %u in 60 s", kind);
+}
+
+static void t_transfer(uint32_t chunk_bytes)
+{
+	char src_dir[256], a_dir[256], b_dir[256], src[300], installed[300];
+	t_tmpdir(src_dir, sizeof(src_dir), "src");
+	t_tmpdir(a_dir, sizeof(a_dir), "a");
+	t_tmpdir(b_dir, sizeof(b_dir), "b");
+	snprintf(src, sizeof(src), "%s/snap-000000001000.snap", src_dir);
+	uint8_t *bytes = malloc(T_FILE_BYTES);
+	assert_non_null(bytes);
+	uint64_t rng = chunk_bytes;
+	for (uint32_t i = 0; i < T_FILE_BYTES; i++) {
+		bytes[i] = (uint8_t)rn_splitmix64(&rng);
+	}
+	int fd = open(src, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, bytes, T_FILE_BYTES), (ssize_t)T_FILE_BYTES);
+	close(fd);
+	struct dp_snap_id id = {.index = 1000, .term = 3, .total_bytes = T_FILE_BYTES,
+				.crc32c = store_crc32c(0, bytes, T_FILE_BYTES)};
+
+	struct snapxfer_thread_config cfg = {
+		.send = {.rto_ns = 5000000, .rto_ns_max = 200000000, .timeouts_max = 40},
+		.recv = {.window_bytes = 32 * chunk_bytes, .staging_bytes_max = 1u << 30},
+		.frames_out_slots = 64, .frames_in_slots = 64, .io_buf_bytes = 256u << 10};
+	static struct snapxfer_thread a, b;
+	static struct t_pump p;
+	memset(&p, 0, sizeof(p));
+	cfg.staging_dir = a_dir;
+	assert_int_equal(snapxfer_thread_start(&a, &cfg), 0);
+	cfg.staging_dir = b_dir;
+	assert_int_equal(snapxfer_thread_start(&b, &cfg), 0);
+	p.a = &a;
+	p.b = &b;
+	p.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(p.fd >= 0);
+	for (raft_node_id n = 1; n <= 2; n++) {
+		struct dp_wire_config wc = {.cluster_id = 7, .self_id = n,
+					    .secret = (const uint8_t *)T_SECRET, .secret_bytes = 32,
+					    .udp_port = 7400};
+		assert_int_equal(dp_wire_init(&p.wire[n], &wc), 0);
+	}
+	/* The pump is the producer of frames in and consumer of frames out. */
+	struct snapxfer_thread *ts[2] = {&a, &b};
+	for (uint32_t i = 0; i < 2; i++) {
+		snapxfer_thread_frames_out(ts[i])->on_push = t_pump_wake;
+		snapxfer_thread_frames_out(ts[i])->on_push_arg = &p;
+		snapxfer_thread_frames_in(ts[i])->on_pop = t_pump_wake;
+		snapxfer_thread_frames_in(ts[i])->on_pop_arg = &p;
+	}
+	pthread_t pump;
+	assert_int_equal(pthread_create(&pump, NULL, t_pump_main, &p), 0);
+
+	assert_int_equal(snapxfer_thread_offer(&a, 2, 5, &id, src, chunk_bytes), 0);
+	struct snapxfer_event ev;
+	t_wait_event(&b, SNAPXFER_EV_STAGED, &ev);
+	assert_int_equal(ev.id.crc32c, id.crc32c);
+	t_wait_event(&a, SNAPXFER_EV_SENT, &ev);
+	assert_int_equal(ev.peer, 2);
+
+	/* Control's part: the staged file is the source; rename, release. */
+	char staged[300];
+	snprintf(staged, sizeof(staged), "%s/%s", b_dir, SNAPXFER_STAGING_NAME);
+	uint8_t *got = t_read_file(staged, T_FILE_BYTES);
+	assert_memory_equal(got, bytes, T_FILE_BYTES);
+	free(got);
+	snprintf(installed, sizeof(installed), "%s/snap-installed", b_dir);
+	assert_int_equal(rename(staged, installed), 0);
+	assert_int_equal(snapxfer_thread_release(&b), 0);
+
+	__atomic_store_n(&p.stop, 1, __ATOMIC_RELEASE);
+	t_pump_wake(&p);
+	pthread_join(pump, NULL);
+	/* The counters are the threads' own: read once they have stopped. */
+	snapxfer_thread_stop(&a);
+	snapxfer_thread_stop(&b);
+	printf("chunk %u: %llu frames pumped, %llu dropped; resent %llu bytes, "
+	       "timeouts %llu, sleeps woken A %llu B %llu\n",
+	       chunk_bytes, (unsigned long long)p.frames, (unsigned long long)p.dropped,
+	       (unsigned long long)a.send.counters.data_bytes_resent,
+	       (unsigned long long)a.send.counters.go_backs_timeout,
+	       (unsigned long long)a.counters.wakeups, (unsigned long long)b.counters.wakeups);
+	assert_int_equal(p.decode_errors, 0);
+	assert_int_equal(b.recv.counters.completed, 1);
+	close(p.fd);
+	unlink(src);
+	unlink(installed);
+	rmdir(src_dir);
+	rmdir(a_dir);
+	rmdir(b_dir);
+	free(bytes);
+}
+
+static void test_transfer_jumbo(void **state)
+{
+	(void)state;
+	t_transfer(dp_snap_data_bytes_max(DP_FRAME_BYTES_MAX));
+}
+
+static void test_transfer_1518(void **state)
+{
+	(void)state;
+	t_transfer(dp_snap_data_bytes_max(1518));
+}
+
+/* An offer of a file that is not there fails with its errno, at once. */
+static void test_offer_missing_file(void **state)
+{
+	(void)state;
+	char dir[256];
+	t_tmpdir(dir, sizeof(dir), "missing");
+	struct snapxfer_thread_config cfg = {
+		.staging_dir = dir,
+		.send = {.rto_ns = 5000000, .rto_ns_max = 20000000, .timeouts_max = 3},
+		.recv = {.window_bytes = 65536, .staging_bytes_max = 1u << 20},
+		.frames_out_slots = 8, .frames_in_slots = 8};
+	static struct snapxfer_thread t;
+	assert_int_equal(snapxfer_thread_start(&t, &cfg), 0);
+	struct dp_snap_id id = {.index = 1, .term = 1, .total_bytes = 10, .crc32c = 0};
+	assert_int_equal(snapxfer_thread_offer(&t, 2, 1, &id, "/nonexistent/snap", 1000), 0);
+	struct snapxfer_event ev;
+	t_wait_event(&t, SNAPXFER_EV_SEND_FAILED, &ev);
+	assert_int_equal(ev.err, -ENOENT);
+	snapxfer_thread_stop(&t);
+	rmdir(dir);
+}
+
+static uint64_t t_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Nobody answers and nobody drains frames out: the sender probes on its
+ * backing-off deadline until the ring is full, gives up after
+ * timeouts_max (SEND_FAILED, unanswered), and the thread then sleeps:
+ * over 300 ms of nothing to do it burns (almost) no CPU. */
+static void test_unanswered_gives_up_and_sleeps(void **state)
+{
+	(void)state;
+	char dir[256], path[300];
+	t_tmpdir(dir, sizeof(dir), "idle");
+	snprintf(path, sizeof(path), "%s/snap", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	close(fd);
+	struct snapxfer_thread_config cfg = {
+		.staging_dir = dir,
+		.send = {.rto_ns = 1000000, .rto_ns_max = 4000000, .timeouts_max = 12},
+		.recv = {.window_bytes = 65536, .staging_bytes_max = 1u << 20},
+		.frames_out_slots = 8, .frames_in_slots = 8};
+	static struct snapxfer_thread t;
+	assert_int_equal(snapxfer_thread_start(&t, &cfg), 0);
+	struct dp_snap_id id = {.index = 1, .term = 1, .total_bytes = 10,
+				.crc32c = store_crc32c(0, "0123456789", 10)};
+	assert_int_equal(snapxfer_thread_offer(&t, 2, 1, &id, path, 1000), 0);
+	struct snapxfer_event ev;
+	t_wait_event(&t, SNAPXFER_EV_SEND_FAILED, &ev);
+	assert_int_equal(ev.reason, SNAPXFER_FAIL_UNANSWERED);
+	assert_int_equal(snapxfer_ring_count(snapxfer_thread_frames_out(&t)), 8); /* probes */
+	uint64_t cpu0 = t_cpu_ns();
+	struct timespec ts = {0, 300000000};
+	nanosleep(&ts, NULL);
+	uint64_t cpu_ns = t_cpu_ns() - cpu0;
+	printf("idle 300 ms: %llu us of CPU\n", (unsigned long long)(cpu_ns / 1000));
+	assert_true(cpu_ns < 30000000); /* a spinning thread would take ~300 ms */
+	snapxfer_thread_stop(&t);
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_transfer_jumbo),
+		cmocka_unit_test(test_transfer_1518),
+		cmocka_unit_test(test_offer_missing_file),
+		cmocka_unit_test(test_unanswered_gives_up_and_sleeps),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
