@@ -398,7 +398,8 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 		.status = &d->status_link, .rxtx = &d->rxtx_link, .log = &d->log_link,
 		.apply = &d->apply_link};
 	node_control_wire(&d->control, &w);
-	d->control.snap = &d->snap_link;
+	d->control.snap = d->cfg.snapshot || d->snap_link.durable_index > 0 ? &d->snap_link : NULL;
+	node_control_stage_events(&d->control); /* APPLIED, SNAPSHOT, COMPACTED first */
 	RN_ASSERT(d->control.log.link == &d->log_link);
 	RN_ASSERT(d->logstage.link == &d->log_link);
 	RN_ASSERT(d->applystage.link == &d->apply_link);

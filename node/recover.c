@@ -147,7 +147,11 @@ int node_daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_bytes
 	}
 	free(tail);
 	if (rc == 0) {
-		d->control.apply.applied_reported = d->applystage.applied_index;
+		/* The core starts with nothing applied: the first stage event
+		 * reports APPLIED up to prev (the restore and the replay), then
+		 * the snapshot and the compaction point (SNAPSHOT CONTRACT e;
+		 * node_daemon_start steps them before anything else). */
+		d->control.apply.applied_reported = 0;
 		d->control.apply.commit_pushed = d->applystage.applied_index;
 		d->control.hint_saved = hint;
 		fprintf(stderr, "raftnode %u: recovered term %" PRIu64 ", vote %u, snapshot at %" PRIu64

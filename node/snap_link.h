@@ -20,8 +20,10 @@
 
 struct node_snap_link {
 	/* Written by the snapshot writer thread: the newest snapshot that is
-	 * durable (renamed, directory synced). Term first, index last with
-	 * release: a reader that sees the index sees its term. */
+	 * durable (renamed, directory synced). A seqlock keeps (index, term) a
+	 * pair for control (node_snap_link_read); the log stage needs the
+	 * index alone (acquire). */
+	uint32_t seq; /* odd while the pair changes */
 	raft_term durable_term;
 	raft_index durable_index;
 	uint64_t snapshots_count, failures_count;
@@ -30,5 +32,32 @@ struct node_snap_link {
 	raft_index compacted_index __attribute__((aligned(64)));
 	uint64_t compactions_count;
 };
+
+/* The writer thread's publication of a durable snapshot. */
+static inline void node_snap_link_publish(struct node_snap_link *l, raft_index index,
+					  raft_term term)
+{
+	uint32_t seq = __atomic_load_n(&l->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&l->durable_term, term, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->durable_index, index, __ATOMIC_RELEASE);
+	__atomic_store_n(&l->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* A consistent (index, term) of the newest durable snapshot. */
+static inline void node_snap_link_read(const struct node_snap_link *l, raft_index *index,
+				       raft_term *term)
+{
+	for (;;) {
+		uint32_t s1 = __atomic_load_n(&l->seq, __ATOMIC_ACQUIRE);
+		*index = __atomic_load_n(&l->durable_index, __ATOMIC_RELAXED);
+		*term = __atomic_load_n(&l->durable_term, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if ((s1 & 1) == 0 && s1 == __atomic_load_n(&l->seq, __ATOMIC_RELAXED)) {
+			return;
+		}
+	}
+}
 
 #endif /* RN_NODE_SNAP_LINK_H */

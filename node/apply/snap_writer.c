@@ -89,8 +89,7 @@ static void *snap_writer_main(void *arg)
 		if (rc == 0) {
 			struct node_snap_link *l = sn->link;
 			__atomic_store_n(&l->last_write_us, took_us, __ATOMIC_RELAXED);
-			__atomic_store_n(&l->durable_term, sn->term, __ATOMIC_RELAXED);
-			__atomic_store_n(&l->durable_index, sn->info.index, __ATOMIC_RELEASE);
+			node_snap_link_publish(l, sn->info.index, sn->term);
 			__atomic_add_fetch(&l->snapshots_count, 1, __ATOMIC_RELAXED);
 			fprintf(stderr, "raftnode %u: snapshot at index %" PRIu64 " (term %" PRIu64
 				"): %" PRIu64 " keys, %" PRIu64 " sessions, written in %" PRIu64

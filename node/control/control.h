@@ -98,6 +98,7 @@ struct node_counters {
 	uint64_t reply_send_failed; /* reply frames the transport refused */
 	uint64_t msgs_sent;
 	uint64_t msgs_send_failed;
+	uint64_t snapshot_offers_unsent; /* no snapshot transfer wired yet */
 	uint64_t appends_split; /* AppendEntries cut to fit a frame */
 	uint64_t appends_dropped_no_room; /* payload ring full: not taken */
 	uint64_t entries_rolled_back;
@@ -119,7 +120,8 @@ struct node_control {
 	uint32_t frame_body_bytes_max; /* body bytes one frame can carry */
 	volatile int *stop;	       /* set on a failure: every lcore leaves */
 	struct node_status_link *status;
-	const struct node_snap_link *snap; /* snapshots and compaction, for status */
+	const struct node_snap_link *snap; /* snapshots and compaction: status, events */
+	raft_index snap_reported, compacted_reported; /* RAFT_EVENT_SNAPSHOT, _COMPACTED */
 	struct node_rxtx_link *rxtx;
 	struct node_log_end log;
 	struct node_apply_end apply;
@@ -178,5 +180,10 @@ int node_control_step(struct node_control *c, struct raft_event *ev);
 
 /* status.c: rebuilds the numbers telemetry serves. */
 void node_status_refresh(struct node_control *c);
+
+/* Steps the events the other stages caused (durable reports, APPLIED,
+ * a durable snapshot, the compaction point): from control's loop, and once
+ * at start before anything else (SNAPSHOT CONTRACT e). Returns the work. */
+uint32_t node_control_stage_events(struct node_control *c);
 
 #endif /* RN_NODE_CONTROL_H */

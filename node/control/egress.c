@@ -281,6 +281,16 @@ uint32_t node_egress_catchup_poll(struct node_control *c)
 
 void node_egress_send(struct node_control *c, const struct raft_message *m)
 {
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		/* An offer of this node's snapshot to a follower whose next
+		 * entry is compacted. It is never a frame: the snapshot
+		 * transfer (dataplane's snapxfer) carries the file and steps
+		 * the follower's core. Until that is wired here, the offer is
+		 * counted and dropped: the follower stays behind, as it did
+		 * when its from_storage reads found the entries compacted. */
+		c->counters.snapshot_offers_unsent++;
+		return;
+	}
 	if (m->type == RAFT_MSG_APPEND && m->append.from_storage) {
 		egress_send_from_storage(c, m);
 		return;

@@ -30,8 +30,7 @@ void node_ingress_propose(struct node_control *c);
  * what we would promise): says what failed, acknowledges nothing more,
  * stops every lcore. */
 void node_control_fail(struct node_control *c, const char *what, int rc, const char *msg);
-/* Steps the events the stages caused (durable reports, APPLIED). */
-uint32_t node_control_stage_events(struct node_control *c);
+/* node_control_stage_events: control.h. */
 
 /* ---- egress.c ---- */
 /* Contract step 3: a message of the update, sealed; an AppendEntries cut

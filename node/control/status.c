@@ -101,11 +101,12 @@ static void status_snapshot(const struct node_control *c, struct status_buf *b)
 	}
 	status_add(b, ",\"snapshot\":{\"index\":%" PRIu64 ",\"count\":%" PRIu64
 		   ",\"failures\":%" PRIu64 ",\"write_ms\":%" PRIu64 ",\"compacted_index\":%" PRIu64
-		   "}", __atomic_load_n(&sl->durable_index, __ATOMIC_RELAXED),
+		   ",\"offers_unsent\":%" PRIu64 "}", __atomic_load_n(&sl->durable_index, __ATOMIC_RELAXED),
 		   __atomic_load_n(&sl->snapshots_count, __ATOMIC_RELAXED),
 		   __atomic_load_n(&sl->failures_count, __ATOMIC_RELAXED),
 		   __atomic_load_n(&sl->last_write_us, __ATOMIC_RELAXED) / 1000,
-		   __atomic_load_n(&sl->compacted_index, __ATOMIC_RELAXED));
+		   __atomic_load_n(&sl->compacted_index, __ATOMIC_RELAXED),
+		   c->counters.snapshot_offers_unsent);
 }
 
 /* What both forms start with: who the node is and where its log stands. */

@@ -198,6 +198,40 @@ static void control_update(struct node_control *c, const struct raft_update *u)
 	}
 }
 
+/* The snapshot writer's and the log stage's news (SNAPSHOT CONTRACT a, b):
+ * a durable snapshot, then the compaction it allowed. The compaction point
+ * is read first: the log stage publishes it (release) after it saw the
+ * snapshot that covers it, so the snapshot read next is that one or newer,
+ * and it is reported first. A snapshot is reported once the core heard
+ * APPLIED up to its index (checked just before, in control_stage_event). */
+static bool control_snapshot_event(struct node_control *c, struct raft_event *ev)
+{
+	if (c->snap == NULL) {
+		return false;
+	}
+	raft_index compacted = __atomic_load_n(&c->snap->compacted_index, __ATOMIC_ACQUIRE);
+	raft_index index;
+	raft_term term;
+	node_snap_link_read(c->snap, &index, &term);
+	if (index > c->snap_reported && index <= c->apply.applied_reported) {
+		c->snap_reported = index;
+		*ev = (struct raft_event){.type = RAFT_EVENT_SNAPSHOT,
+					  .snapshot = {.index = index, .term = term}};
+		for (uint32_t i = 0; i < c->raft_cfg.members_count; i++) {
+			ev->snapshot.voters[i] = c->raft_cfg.members[i];
+		}
+		ev->snapshot.voters_count = c->raft_cfg.members_count;
+		return true;
+	}
+	if (compacted > c->compacted_reported && compacted <= c->snap_reported) {
+		c->compacted_reported = compacted;
+		*ev = (struct raft_event){.type = RAFT_EVENT_COMPACTED,
+					  .compacted = {.index = compacted}};
+		return true;
+	}
+	return false;
+}
+
 /* An event the stages caused since the core last heard: the log's durable
  * report (the sooner the core counts it, the sooner it commits), or the
  * apply stage's progress (APPLIED). */
@@ -217,7 +251,7 @@ static bool control_stage_event(struct node_control *c, struct raft_event *ev)
 		*ev = (struct raft_event){.type = RAFT_EVENT_APPLIED, .applied = {.index = applied}};
 		return true;
 	}
-	return false;
+	return control_snapshot_event(c, ev);
 }
 
 /* One step and its update; after an APPLIED, the slots the core let go of

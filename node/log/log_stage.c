@@ -264,7 +264,9 @@ static uint32_t log_stage_compact(struct node_log_stage *ls)
 		log_stage_fail(ls, "log compaction", rc);
 		return 0;
 	}
-	__atomic_store_n(&ls->snap->compacted_index, up_to, __ATOMIC_RELAXED);
+	/* Release: control, which reads it first, then sees the snapshot
+	 * that covers it (RAFT_EVENT_COMPACTED after RAFT_EVENT_SNAPSHOT). */
+	__atomic_store_n(&ls->snap->compacted_index, up_to, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&ls->snap->compactions_count, 1, __ATOMIC_RELAXED);
 	return 1;
 }
