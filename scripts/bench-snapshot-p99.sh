@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bench-snapshot-p99.sh: commit latency while snapshots are being written
+# against while none is, in one run, with a store of >= --min-keys keys
+# (issue 16's target: p99 during <= 1.5x without). Outside CI (minutes).
+# Uses the shared network-namespace names: run it under
+# `flock /tmp/raftnode-netns.lock`.
+set -euo pipefail
+
+usage() {
+	cat <<'USAGE'
+usage: flock /tmp/raftnode-netns.lock scripts/bench-snapshot-p99.sh [--min-keys N]
+           [--rate R] [--duration S] [--snapshot-entries N] [--build DIR]
+
+A 3-node cluster (af_packet, as CI); raftbench (closed loop) fills the store
+with random keys until it holds --min-keys (default 1000000) keys; then
+raftbench runs open loop at --rate (default 3000/s) for --duration (default
+60 s) with a per-second time series, while every node snapshots each
+--snapshot-entries (default 30000) entries. Each second is classed by
+whether the leader's snapshot writer was writing during it (its log lines
+give the start and the duration); the table gives the per-second p99's
+median and 90th percentile in each class, and their ratio.
+USAGE
+}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$root/build
+min_keys=1000000 rate=3000 duration=60 snap_entries=30000
+while [ $# -gt 0 ]; do
+	case $1 in
+	--min-keys) min_keys=$2; shift 2 ;;
+	--rate) rate=$2; shift 2 ;;
+	--duration) duration=$2; shift 2 ;;
+	--snapshot-entries) snap_entries=$2; shift 2 ;;
+	--build) build=$2; shift 2 ;;
+	--help | -h) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+run=/tmp/raftnode-bench-snapp99
+prefix=rbp
+keys=$((min_keys * 3 / 2))
+ctl() { "$build/client/raftctl" --config "$run/cluster.ini" "$@"; }
+field() { ctl --node "$1" --timeout-ms 3000 --json status 2>/dev/null | jq -r "$2" 2>/dev/null || true; }
+trap '"$root/scripts/cluster.sh" down --run-dir "$run" --prefix "$prefix" >/dev/null 2>&1 || true' EXIT
+echo "bench-snapshot-p99: >= $min_keys keys, $rate/s for $duration s, a snapshot every $snap_entries entries"
+"$root/scripts/cluster.sh" down --run-dir "$run" --prefix "$prefix" >/dev/null 2>&1 || true
+"$root/scripts/cluster.sh" up --nodes 3 --no-start --run-dir "$run" --prefix "$prefix" \
+	--subnet 10.95.0 --build "$build" >/dev/null
+printf '\n[limits]\nkv_keys_max = %d\nkv_key_bytes_max = 32\nkv_value_bytes_max = 128\n[storage]\nsnapshot_entries = %d\n' \
+	"$((keys + 1000))" "$snap_entries" >>"$run/cluster.ini"
+for n in 1 2 3; do "$root/scripts/cluster.sh" start "$n" --run-dir "$run" >/dev/null; done
+for _ in $(seq 300); do
+	l=$(field 1 .leader)
+	[ -n "$l" ] && [ "$l" != 0 ] && [ "$l" != null ] && break
+	sleep 0.1
+done
+"$build/bench/raftbench" --config "$run/cluster.ini" --concurrency 256 --duration 100000 \
+	--warmup 0 --value-bytes 64 --keys "$keys" --quiet >"$run/fill.out" 2>&1 &
+fill=$!
+while :; do
+	k=$(field "$l" .kv.keys)
+	case $k in '' | null) k=0 ;; esac
+	[ "$k" -ge "$min_keys" ] && break
+	kill -0 "$fill" 2>/dev/null || { echo "bench-snapshot-p99: the fill ended: $(tail -2 "$run/fill.out")" >&2; exit 1; }
+	sleep 2
+done
+kill -TERM "$fill" 2>/dev/null || true
+wait "$fill" 2>/dev/null || true
+echo "bench-snapshot-p99: the store holds $k keys; measuring"
+sleep 3
+t0=$(date +%s%3N)
+"$build/bench/raftbench" --config "$run/cluster.ini" --rate "$rate" --duration "$duration" \
+	--warmup 0 --value-bytes 64 --keys "$keys" --timeseries "$run/ts.csv" --quiet \
+	>"$run/bench.out" 2>&1 || { echo "raftbench: $(tail -3 "$run/bench.out")" >&2; exit 1; }
+l=$(field 1 .leader)
+grep -o "snapshot at index .* written in [0-9]* ms from unix ms [0-9]*" "$run/logs/node$l.log" |
+	awk '{print $(NF-4), $NF}' >"$run/snaps.txt"
+python3 - "$run/ts.csv" "$run/snaps.txt" "$t0" <<'PY'
+import sys
+ts, snaps, t0 = sys.argv[1], sys.argv[2], int(sys.argv[3])
+writes = []
+for line in open(snaps):
+    ms, start = line.split()
+    writes.append((int(start), int(start) + int(ms)))
+during, outside = [], []
+rows = [l.strip().split(',') for l in open(ts) if l[0].isdigit()]
+for r in rows:
+    sec, p99 = int(r[0]), float(r[3])
+    a, b = t0 + sec * 1000, t0 + (sec + 1) * 1000
+    (during if any(s < b and e > a for s, e in writes) else outside).append(p99)
+def q(v, f):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(f * len(v)))] if v else float('nan')
+n_w = sum(1 for s, e in writes if e > t0)
+print(f"{'seconds':>22} {'count':>6} {'p99_us median':>14} {'p99_us p90':>11}")
+print(f"{'snapshot writing':>22} {len(during):6d} {q(during, .5):14.0f} {q(during, .9):11.0f}")
+print(f"{'no snapshot':>22} {len(outside):6d} {q(outside, .5):14.0f} {q(outside, .9):11.0f}")
+if during and outside:
+    print(f"ratio of the median per-second p99 (writing / none): {q(during, .5) / q(outside, .5):.2f} "
+          f"(p90: {q(during, .9) / q(outside, .9):.2f}); {n_w} snapshots written during the run")
+PY
+grep -E "latency|p99|ops" "$run/bench.out" | head -5 || true
