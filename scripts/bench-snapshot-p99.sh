@@ -75,7 +75,8 @@ t0=$(date +%s%3N)
 	>"$run/bench.out" 2>&1 || { echo "raftbench: $(tail -3 "$run/bench.out")" >&2; exit 1; }
 l=$(field 1 .leader)
 grep -o "snapshot at index .* written in [0-9]* ms from unix ms [0-9]*" "$run/logs/node$l.log" |
-	awk '{print $(NF-4), $NF}' >"$run/snaps.txt"
+	awk '{print $(NF-5), $NF}' >"$run/snaps.txt"
+for f in ts.csv snaps.txt bench.out; do cp "$run/$f" "/tmp/bench-snapshot-p99.$f" 2>/dev/null; done || true # kept: the run dir goes with the cluster
 python3 - "$run/ts.csv" "$run/snaps.txt" "$t0" <<'PY'
 import sys
 ts, snaps, t0 = sys.argv[1], sys.argv[2], int(sys.argv[3])
