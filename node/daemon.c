@@ -184,6 +184,8 @@ static int daemon_storage(struct node_daemon *d, char *errmsg, size_t errmsg_byt
 								    : STORE_DURABILITY_FSYNC;
 	sc.write_mode = d->cfg.log_write == NODE_LOG_WRITE_BUFFERED ? STORE_WRITE_BUFFERED
 								     : STORE_WRITE_DIRECT;
+	sc.segment_bytes = d->cfg.segment_bytes;
+	sc.space_reserve_bytes = d->cfg.space_reserve_bytes;
 	sc.on_durable = node_log_stage_on_durable;
 	sc.on_durable_user = &d->logstage;
 	char why[512];
