@@ -19,6 +19,11 @@
 #include "storage.h"
 
 #define NODE_LOG_BATCH_MAX 512u /* entries gathered into one store_append */
+/* Appends the log refused for want of space (-STORE_E_NO_SPACE), kept in
+ * order until it takes them; beyond this many the stage stops taking ops
+ * (control then waits, as for a slow disk). 8192 x 40 B, in the stage. */
+#define NODE_LOG_HELD_MAX 8192u
+#define NODE_LOG_SPACE_RETRY_NS (100ull * 1000 * 1000) /* held appends, space rechecked */
 
 struct node_log_stage {
 	struct store_log *log; /* NULL until attached (the log recovers first) */
@@ -30,6 +35,10 @@ struct node_log_stage {
 	struct node_log_report report;
 	struct store_entry batch[NODE_LOG_BATCH_MAX];
 	uint32_t batch_count;
+	bool space_short; /* store_stats.space_short, as last published */
+	uint32_t held_count; /* held[0..held_count): consecutive indices */
+	uint64_t space_retry_ns;
+	struct store_entry held[NODE_LOG_HELD_MAX];
 };
 
 /* Makes the link's rings. 0 or -ENOMEM. */
