@@ -181,7 +181,10 @@ static int roll_spare_wait(struct store_log *log)
 		}
 		rc = roll_prepare_reap(log, true);
 	}
-	return log->spare_ready ? 0 : log->stats.space_short ? -STORE_E_NO_SPACE : (rc != 0 ? rc : -EIO);
+	if (log->spare_ready) {
+		return 0;
+	}
+	return log->stats.space_short ? -STORE_E_NO_SPACE : (rc != 0 ? rc : -EIO);
 }
 
 int roll_reserve(struct store_log *log, uint32_t rolls)
@@ -204,8 +207,8 @@ int roll_reserve(struct store_log *log, uint32_t rolls)
 	}
 	/* Tiny segments only: a batch that rolls more than once prepares the
 	 * later segments synchronously; check that they fit. */
-	if (rolls > 1 &&
-	    roll_space_fits(log, (uint64_t)(rolls - 1) * log->cfg.segment_bytes) == -STORE_E_NO_SPACE) {
+	uint64_t more_bytes = (uint64_t)(rolls - 1) * log->cfg.segment_bytes;
+	if (rolls > 1 && roll_space_fits(log, more_bytes) == -STORE_E_NO_SPACE) {
 		log->roll_waited = false;
 		return -STORE_E_NO_SPACE;
 	}

@@ -155,11 +155,11 @@ static void log_stage_hold(struct node_log_stage *ls, const struct store_entry *
 {
 	RN_ASSERT(ls->held_count == 0 ||
 		  ls->held[ls->held_count - 1].index + 1 == e[0].index);
-	if (ls->held_count + count > NODE_LOG_HELD_MAX) {
+	if (ls->held_count + count > ls->held_max) {
 		/* Only while the node stops (poll stops taking ops before): the
 		 * rest was never durable nor acknowledged. */
 		RN_ASSERT(ls->draining);
-		count = NODE_LOG_HELD_MAX - ls->held_count;
+		count = ls->held_max - ls->held_count;
 	}
 	memcpy(&ls->held[ls->held_count], e, count * sizeof(*e));
 	ls->held_count += count;
@@ -230,7 +230,8 @@ static uint32_t log_stage_retry_held(struct node_log_stage *ls)
 static void log_stage_held_cut(struct node_log_stage *ls, raft_index from)
 {
 	if (ls->held_count > 0 && ls->held[0].index + ls->held_count > from) {
-		ls->held_count = from > ls->held[0].index ? (uint32_t)(from - ls->held[0].index) : 0;
+		raft_index first = ls->held[0].index;
+		ls->held_count = from > first ? (uint32_t)(from - first) : 0;
 	}
 }
 
@@ -353,9 +354,11 @@ uint32_t node_log_stage_poll(void *ctx)
 	uint32_t work = 0;
 	uint32_t n;
 	work += log_stage_retry_held(ls);
-	/* Held appends bound what is taken (unless the node stops). */
+	/* Held appends bound what is taken (unless the node stops); the
+	 * core's window bounds them first, so this never waits in practice:
+	 * control is never held up behind them (a vote goes through). */
 	while ((ls->draining ||
-		ls->held_count + ls->batch_count + NODE_LOG_BURST <= NODE_LOG_HELD_MAX) &&
+		ls->held_count + ls->batch_count + NODE_LOG_BURST <= ls->held_max) &&
 	       (n = dp_ring_pop_elems(&ls->link->ops, ops, NODE_LOG_BURST)) > 0) {
 		RN_ASSERT(n <= NODE_LOG_BURST);
 		for (uint32_t i = 0; i < n; i++) {
@@ -383,12 +386,21 @@ uint32_t node_log_stage_poll(void *ctx)
 	return work;
 }
 
-int node_log_stage_init(struct node_log_stage *ls, struct node_log_link *link)
+int node_log_stage_init(struct node_log_stage *ls, struct node_log_link *link,
+			uint32_t log_entries_max)
 {
 	RN_ASSERT(link != NULL);
 	memset(ls, 0, sizeof(*ls));
 	memset(link, 0, sizeof(*link));
 	ls->link = link;
+	uint64_t held_max = node_log_held_max(log_entries_max);
+	RN_ASSERT(held_max <= UINT32_MAX);
+	ls->held_max = (uint32_t)held_max;
+	ls->held = calloc(held_max, sizeof(*ls->held));
+	if (ls->held == NULL) {
+		return -ENOMEM;
+	}
+	rn_prefault(ls->held, held_max * sizeof(*ls->held));
 	if (dp_ring_elem_create(&ls->link->ops, sizeof(struct node_log_op), NODE_LOG_OPS_MAX) != 0 ||
 	    dp_ring_elem_create(&ls->link->reports, sizeof(struct node_log_report),
 				NODE_LOG_REPORTS_MAX) != 0) {
@@ -410,6 +422,8 @@ void node_log_stage_fini(struct node_log_stage *ls)
 	if (ls->link == NULL) {
 		return; /* never initialized */
 	}
+	free(ls->held);
+	ls->held = NULL;
 	dp_ring_elem_destroy(&ls->link->ops);
 	dp_ring_elem_destroy(&ls->link->reports);
 }

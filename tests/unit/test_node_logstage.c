@@ -62,7 +62,7 @@ static struct fixture *fixture_open(bool colocated, enum store_engine_kind engin
 	f->sim = sim;
 	f->slots = slots;
 	su_tmpdir(f->dir, sizeof(f->dir));
-	assert_int_equal(node_log_stage_init(&f->ls, &f->link), 0);
+	assert_int_equal(node_log_stage_init(&f->ls, &f->link, 1u << 16), 0);
 	/* As the daemon wires it: colocated, control's waits run the stage. */
 	f->link.wait = (struct node_link_wait){.colocated_poll = colocated ? node_log_stage_poll : NULL,
 					       .colocated_ctx = colocated ? &f->ls : NULL,
