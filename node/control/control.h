@@ -151,6 +151,7 @@ struct node_control {
 	bool alarm_no_space;
 	uint64_t space_free_bytes; /* statvfs of data_dir, at the last check */
 	uint64_t space_checked_ns;
+	bool space_log_short; /* the log's flag (or held appends) at the last check */
 	bool failed; /* nothing more is done: the log failed, or stopping */
 	bool fatal;  /* the log failed (exit 1) */
 	struct node_counters counters;

@@ -101,7 +101,7 @@ static uint32_t loop_tick(struct node_control *c, uint64_t now_ns)
 
 /*
  * The no-space alarm: up when the log has no room for its next segment
- * (the log stage's flag, looked at every round: one load), or holds
+ * (the log stage's flag, looked at every round: two loads), or holds
  * appends it could not store, or the data directory's file system has less
  * free than the reserve (statvfs once a second); down by itself when none
  * of these holds any more (the log stage retries the segment itself). One
@@ -110,11 +110,11 @@ static uint32_t loop_tick(struct node_control *c, uint64_t now_ns)
 static void loop_space(struct node_control *c, uint64_t now_ns)
 {
 	uint64_t held = 0;
-	bool log_short = node_log_space_short(&c->log, &held);
-	bool news = (log_short || held > 0) && !c->alarm_no_space;
-	if (!news && now_ns - c->space_checked_ns < LOOP_SPACE_CHECK_NS) {
-		return;
+	bool log_short = node_log_space_short(&c->log, &held) || held > 0;
+	if (log_short == c->space_log_short && now_ns - c->space_checked_ns < LOOP_SPACE_CHECK_NS) {
+		return; /* no news from the log, and checked less than a second ago */
 	}
+	c->space_log_short = log_short;
 	c->space_checked_ns = now_ns;
 	struct statvfs sv;
 	if (statvfs(c->cfg->data_dir, &sv) == 0) {
@@ -122,7 +122,7 @@ static void loop_space(struct node_control *c, uint64_t now_ns)
 		c->space_free_bytes = sv.f_blocks == 0 ? UINT64_MAX
 						       : (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
 	}
-	bool alarm = log_short || held > 0 || c->space_free_bytes < c->cfg->space_reserve_bytes;
+	bool alarm = log_short || c->space_free_bytes < c->cfg->space_reserve_bytes;
 	if (alarm == c->alarm_no_space) {
 		return;
 	}

@@ -11,6 +11,9 @@
 # leadership transfer works: the new leader's no-op fits the room kept in
 # the active segment), a node restarted under the alarm starts with its log
 # intact; the filler deleted, the alarm clears by itself and writes succeed.
+# Then one follower alone on a small disk of its own, filled: it holds what
+# it cannot store, stays a follower of the same leader and term while the
+# others commit, and catches up once its disk has room.
 # Every write acknowledged before, during and after is read back.
 . "$(dirname "$0")/lib.sh"
 it_setup j 10.89.0
@@ -27,9 +30,11 @@ fd_cleanup() {
 	local rc=$? job
 	for job in $(jobs -p); do kill -KILL "$job" 2>/dev/null || true; done
 	"$IT_SRC/scripts/cluster.sh" down --run-dir "$IT_RUN" --prefix "$IT_PREFIX" >/dev/null 2>&1 || true
-	if mountpoint -q "$MNT" 2>/dev/null; then
-		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
-	fi
+	local m
+	# Innermost first: a follower's own disk is mounted inside the first.
+	for m in $(awk -v w="$IT_WORK/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r); do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	done
 	rm -rf "$IT_WORK"
 	exit $rc
 }
@@ -144,6 +149,59 @@ it_ctl put fullkey fullvalue >/dev/null || it_fail "put after space returned"
 grep -q "alarm no_space cleared" "$IT_RUN/logs/node$leader.log" ||
 	it_fail "no 'cleared' line in node $leader's log"
 state=$(it_wait_converged 60 1 2 3) || it_fail "nodes did not converge after space returned"
+
+# A follower alone out of space: its data moved to a small disk of its own
+# and filled, it holds the appends it cannot store (not acknowledged), keeps
+# voting and following while the leader and the other follower commit; its
+# disk freed, it stores them and catches up.
+leader=$(it_wait_leader 60) || it_fail "no leader before the follower's turn"
+for n in 1 2 3; do [ "$n" = "$leader" ] || f=$n; done
+it_cluster kill "$f" --signal TERM >/dev/null || it_fail "stop of node $f"
+truncate -s 64M "$IT_WORK/disk2.img"
+mkfs.ext4 -q -F "$IT_WORK/disk2.img" || it_fail "mkfs.ext4 disk2"
+mv "$MNT/node$f" "$MNT/node$f.moved"
+mkdir "$MNT/node$f"
+mount -o loop "$IT_WORK/disk2.img" "$MNT/node$f" || it_fail "mount of node $f's own disk"
+cp -a "$MNT/node$f.moved/." "$MNT/node$f/" && rm -rf "$MNT/node$f.moved" || it_fail "copy of node $f's data"
+it_cluster start "$f" >/dev/null || it_fail "start of node $f on its own disk"
+avail=$(df -B1 --output=avail "$MNT/node$f" | tail -1 | tr -d ' ')
+fallocate -l $((avail - RESERVE - SEG / 2)) "$MNT/node$f/filler" || it_fail "fallocate node $f's filler"
+"$IT_BUILD/bench/raftbench" --config "$IT_RUN/cluster.ini" --duration 60 --warmup 0 \
+	--concurrency 8 --value-bytes 1000 --keys 100000 --quiet >/dev/null 2>&1 &
+bench=$!
+end=$((SECONDS + 60))
+while [ "$(it_field "$f" .space.appends_held)" -lt 1 ] 2>/dev/null || [ -z "$(it_field "$f" .space.appends_held)" ]; do
+	[ $SECONDS -lt $end ] || it_fail "node $f holds no append after 60 s of writes"
+	sleep 0.2
+done
+sleep 1 # the leader and the other follower go on committing meanwhile
+kill -KILL "$bench" 2>/dev/null || true
+wait "$bench" 2>/dev/null || true
+fs=$(it_ctl --node "$f" --json status) || it_fail "status of node $f"
+ls_=$(it_ctl --node "$leader" --json status) || it_fail "status of the leader"
+it_log "follower $f: $(echo "$fs" | jq -c '{role, term, leader, durable_index, alarm, space}')"
+it_log "leader $leader: $(echo "$ls_" | jq -c '{role, term, commit_index, alarm}')"
+[ "$(echo "$fs" | jq -r .alarm)" = no_space ] || it_fail "node $f: no alarm"
+[ "$(echo "$fs" | jq -r .role)" = follower ] && [ "$(echo "$fs" | jq -r .leader)" = "$leader" ] ||
+	it_fail "node $f left the cluster under the alarm"
+[ "$(echo "$fs" | jq -r .term)" = "$(echo "$ls_" | jq -r .term)" ] || it_fail "node $f: another term"
+[ "$(echo "$ls_" | jq -r .alarm)" = none ] || it_fail "the leader raised an alarm"
+[ "$(echo "$fs" | jq -r .durable_index)" -lt "$(echo "$ls_" | jq -r .commit_index)" ] ||
+	it_fail "node $f stored everything: nothing was held"
+it_ctl put heldkey heldvalue >/dev/null || it_fail "a write with one follower short of space"
+rm -f "$MNT/node$f/filler"
+state=$(it_wait_converged 60 1 2 3) || it_fail "node $f did not catch up once its disk had room"
+end=$((SECONDS + 30))
+while [ "$(it_field "$f" .alarm)" != none ]; do
+	[ $SECONDS -lt $end ] || it_fail "node $f's alarm did not clear in 30 s: $(it_field "$f" .space)"
+	sleep 0.2
+done
+[ "$(it_field "$f" .space.appends_held)" = 0 ] || it_fail "node $f still holds appends"
+sed -n '/start node '"$f"' in/,$p' "$IT_RUN/logs/node$f.log" | tail -n +2 | grep -v "^raftnode $f: lcore" |
+	sed 's/^/  node '"$f"': /' | tail -12
+"$IT_BUILD/tests/integration/kvbulk" check --acked "$IT_WORK/acked" --node "$f" --stale ||
+	it_fail "node $f lost an acknowledged write"
+it_log "follower $f stored its held appends and caught up ($state)"
 grep -h "no_space\|NO SPACE\|space is back" "$IT_RUN"/logs/node*.log | sed 's/^/  log: /' | head -20
 for n in 1 2 3; do
 	"$IT_BUILD/tests/integration/kvbulk" check --acked "$IT_WORK/acked" --node "$n" ||
