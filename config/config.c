@@ -397,6 +397,24 @@ static bool config_limits(struct config_parse *cp, const char *key, const char *
 	return true;
 }
 
+/* [storage]: sizes only; the segment a whole number of 4 KiB blocks (the
+ * O_DIRECT layout's padded writes stay inside it). */
+static bool config_storage(struct config_parse *cp, const char *key, const char *v)
+{
+	struct node_config *c = cp->cfg;
+	uint64_t x;
+	if (strcmp(key, "segment_bytes") == 0 && config_u64(v, 1u << 20, 1ull << 32, true, &x) &&
+	    x % 4096 == 0) {
+		c->segment_bytes = x;
+	} else if (strcmp(key, "space_reserve_bytes") == 0 &&
+		   config_u64(v, 0, 1ull << 50, true, &x)) {
+		c->space_reserve_bytes = x;
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static int config_handler(void *user, const char *section, const char *key, const char *v)
 {
 	struct config_parse *cp = user;
@@ -414,9 +432,11 @@ static int config_handler(void *user, const char *section, const char *key, cons
 		ok = id != cp->self || config_node(cp, true, key, v);
 	} else if (strcmp(section, "limits") == 0) {
 		ok = config_limits(cp, key, v);
+	} else if (strcmp(section, "storage") == 0) {
+		ok = config_storage(cp, key, v);
 	} else {
 		config_error(cp, section, key, "unknown section (cluster, member.N, node, node.N, "
-					       "limits)");
+					       "limits, storage)");
 		return 0;
 	}
 	if (!ok) {
@@ -459,6 +479,8 @@ void node_config_default(struct node_config *c)
 		.uncommitted_bytes_max = 64u << 20,
 		.log_entries_max = 1u << 16,
 		.log_payload_bytes_max = 64u << 20,
+		.segment_bytes = 64u << 20,	       /* STORE_SEGMENT_BYTES_DEFAULT */
+		.space_reserve_bytes = 128ull << 20, /* STORE_SPACE_RESERVE_BYTES_DEFAULT */
 	};
 	snprintf(c->lcores, sizeof(c->lcores), "0");
 	snprintf(c->lcore_map, sizeof(c->lcore_map), "rxtx:0,log:0,control:0,apply:0");

@@ -116,6 +116,10 @@ struct node_config {
 	char file_prefix[64];		/* DPDK --file-prefix (one per process) */
 	uint16_t mtu_bytes;		/* DPDK port MTU; 0 = the device's default */
 	struct node_kv_config kv;
+	/* [storage]: the log's segment size, and the free space it leaves on
+	 * its file system (below a segment + this: the no-space alarm). */
+	uint64_t segment_bytes;
+	uint64_t space_reserve_bytes;
 };
 
 void node_config_default(struct node_config *cfg);

@@ -294,8 +294,12 @@ enum dp_client_status {
 	DP_CLIENT_RETRY = 4,	/* no leader known (an election is on): retry */
 	DP_CLIENT_BUSY = 5,	/* back-pressure: queue, window or cap full; retry later */
 	DP_CLIENT_BAD_REQUEST = 6, /* well-formed frame, request refused (too big, bad target) */
+	/* The leader's no-space alarm is up (its disk has no room for the
+	 * log's next segment beside the reserve): the write was refused, not
+	 * applied. Final: retry after an operator freed space. */
+	DP_CLIENT_NO_SPACE = 7,
 };
-#define DP_CLIENT_STATUS_LAST DP_CLIENT_BAD_REQUEST
+#define DP_CLIENT_STATUS_LAST DP_CLIENT_NO_SPACE
 
 /*
  * Stages a traced request passes on the node that serves it, in order. The
