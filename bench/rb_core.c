@@ -105,6 +105,7 @@ void rb_stats_reset(struct rb_stats *s)
 	s->errors = 0;
 	s->timeouts = 0;
 	s->busy = 0;
+	s->no_space = 0;
 }
 
 enum rb_knee rb_sweep_knee(const struct rb_step *steps, uint32_t count)

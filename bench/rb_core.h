@@ -102,6 +102,7 @@ struct rb_stats {
 	uint64_t errors;   /* final non-OK statuses and library errors */
 	uint64_t timeouts; /* no reply before the library's deadline */
 	uint64_t busy;	   /* BUSY/RETRY finals, and library back-off counts */
+	uint64_t no_space; /* NO_SPACE finals (counted in errors too) */
 };
 
 void rb_stats_reset(struct rb_stats *s);

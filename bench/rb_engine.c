@@ -141,6 +141,7 @@ static void rb_count(struct rb_stats *s, int rc, const struct rn_client_result *
 		s->busy++;
 	} else {
 		s->errors++;
+		s->no_space += res->status == DP_CLIENT_NO_SPACE;
 	}
 }
 

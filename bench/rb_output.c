@@ -84,10 +84,11 @@ void rb_print_json(FILE *f, const struct rb_result *r)
 		rb_pct_us(h, 0.9), rb_pct_us(h, 0.99), rb_pct_us(h, 0.999), rb_pct_us(h, 0.9999),
 		rb_us(h->total ? h->max : 0), bench_hist_mean(h) / 1e3);
 	fprintf(f,
-		"\"ok\":%llu,\"errors\":%llu,\"timeouts\":%llu,\"busy\":%llu,\"sent\":%llu,"
-		"\"retransmits\":%llu,\"redirects\":%llu,\"retries_busy\":%llu,\"traced\":%llu,"
-		"\"replicated_before_durable\":%llu,",
+		"\"ok\":%llu,\"errors\":%llu,\"no_space\":%llu,\"timeouts\":%llu,\"busy\":%llu,"
+		"\"sent\":%llu,\"retransmits\":%llu,\"redirects\":%llu,\"retries_busy\":%llu,"
+		"\"traced\":%llu,\"replicated_before_durable\":%llu,",
 		(unsigned long long)r->total.ok, (unsigned long long)r->total.errors,
+		(unsigned long long)r->total.no_space,
 		(unsigned long long)r->total.timeouts, (unsigned long long)r->total.busy,
 		(unsigned long long)r->sent, (unsigned long long)r->retransmits,
 		(unsigned long long)r->redirects, (unsigned long long)r->retries_busy,
@@ -125,6 +126,11 @@ void rb_print_text(FILE *f, const struct rb_result *r)
 		(unsigned long long)r->total.ok, (unsigned long long)r->total.errors,
 		(unsigned long long)r->total.timeouts, (unsigned long long)r->total.busy,
 		(unsigned long long)r->retransmits);
+	if (r->total.no_space > 0) {
+		fprintf(f, "no_space %llu  (of the errors: the leader's no-space alarm refused "
+			   "those writes)\n",
+			(unsigned long long)r->total.no_space);
+	}
 	if (r->traced == 0) {
 		return;
 	}

@@ -56,6 +56,18 @@ const char *rn_client_strerror(int rc)
 	return strerror(e);
 }
 
+const char *rn_client_status_name(uint8_t status)
+{
+	static const char *const names[] = {
+		[DP_CLIENT_OK] = "ok",		 [DP_CLIENT_NOT_FOUND] = "not_found",
+		[DP_CLIENT_CAS_FAILED] = "cas_failed", [DP_CLIENT_REDIRECT] = "redirect",
+		[DP_CLIENT_RETRY] = "retry",	 [DP_CLIENT_BUSY] = "busy",
+		[DP_CLIENT_BAD_REQUEST] = "bad_request", [DP_CLIENT_NO_SPACE] = "no_space"};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == DP_CLIENT_STATUS_LAST + 1,
+		       "a name for every status");
+	return status <= DP_CLIENT_STATUS_LAST ? names[status] : "unknown";
+}
+
 uint64_t client_now_ns(void)
 {
 	struct timespec ts;

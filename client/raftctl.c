@@ -166,13 +166,6 @@ static int ctl_open(struct ctl *ctl)
 	return EXIT_OK;
 }
 
-static const char *ctl_status_name(uint8_t status)
-{
-	static const char *const names[] = {"ok",	"not_found", "cas_failed", "redirect",
-					    "retry",	"busy",	     "bad_request"};
-	return status < sizeof(names) / sizeof(names[0]) ? names[status] : "unknown";
-}
-
 /* After a timeout: frames of another wire version mean the nodes run
  * another raftnode version, which also drops ours (drops.bad_version);
  * say so rather than leave "no answer" unexplained. */
@@ -203,7 +196,7 @@ static int ctl_report(const struct ctl *ctl, int rc, const struct rn_client_resu
 		fprintf(stderr, "raftctl: %s: %s\n", ctl->cmd, rn_client_strerror(rc));
 		return EXIT_FAILED;
 	}
-	const char *name = rc != 0 ? "timeout" : ctl_status_name(res->status);
+	const char *name = rc != 0 ? "timeout" : rn_client_status_name(res->status);
 	if (ctl->json) {
 		raftctl_print_result_json(stdout, name, res);
 	}
@@ -224,6 +217,11 @@ static int ctl_report(const struct ctl *ctl, int rc, const struct rn_client_resu
 		fprintf(stderr, "raftctl: %s: not found\n", ctl->cmd);
 	} else if (res->status == DP_CLIENT_CAS_FAILED) {
 		fprintf(stderr, "raftctl: cas failed: the current value is not the expected one\n");
+	} else if (res->status == DP_CLIENT_NO_SPACE) {
+		fprintf(stderr, "raftctl: %s: refused by node %u (no_space): its disk has no room "
+				"for the log's next segment beside the reserve; the write was not "
+				"applied (`raftctl status` shows the alarm; free space there)\n",
+			ctl->cmd, res->node_id);
 	} else {
 		fprintf(stderr, "raftctl: %s: refused by node %u (%s)\n", ctl->cmd, res->node_id,
 			name);

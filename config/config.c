@@ -397,7 +397,9 @@ static bool config_limits(struct config_parse *cp, const char *key, const char *
 	return true;
 }
 
-/* [storage]: snapshots, compaction, segments. */
+/* [storage]: snapshots, compaction, segments (a whole number of 4 KiB
+ * blocks: the O_DIRECT layout's padded writes stay inside one), the space
+ * reserve. */
 static bool config_storage(struct config_parse *cp, const char *key, const char *v)
 {
 	struct node_config *c = cp->cfg;
@@ -416,6 +418,9 @@ static bool config_storage(struct config_parse *cp, const char *key, const char 
 	} else if (strcmp(key, "segment_bytes") == 0 &&
 		   config_u64(v, 1u << 20, 1ull << 32, true, &x) && x % 4096 == 0) {
 		c->segment_bytes = x;
+	} else if (strcmp(key, "space_reserve_bytes") == 0 &&
+		   config_u64(v, 0, 1ull << 50, true, &x)) {
+		c->space_reserve_bytes = x;
 	} else {
 		return false;
 	}
@@ -494,6 +499,7 @@ void node_config_default(struct node_config *c)
 		.snapshot_log_bytes = 1ull << 30,
 		.compact_margin_entries = 100000,
 		.segment_bytes = 64u << 20,
+		.space_reserve_bytes = 128ull << 20, /* STORE_SPACE_RESERVE_BYTES_DEFAULT */
 	};
 	snprintf(c->lcores, sizeof(c->lcores), "0");
 	snprintf(c->lcore_map, sizeof(c->lcore_map), "rxtx:0,log:0,control:0,apply:0");

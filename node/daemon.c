@@ -185,6 +185,7 @@ static int daemon_storage(struct node_daemon *d, char *errmsg, size_t errmsg_byt
 	sc.write_mode = d->cfg.log_write == NODE_LOG_WRITE_BUFFERED ? STORE_WRITE_BUFFERED
 								     : STORE_WRITE_DIRECT;
 	sc.segment_bytes = d->cfg.segment_bytes;
+	sc.space_reserve_bytes = d->cfg.space_reserve_bytes;
 	sc.on_durable = node_log_stage_on_durable;
 	sc.on_durable_user = &d->logstage;
 	char why[512];
@@ -211,6 +212,7 @@ uint64_t node_daemon_memory_bytes(const struct node_config *cfg, struct node_mem
 		.stage_rings_bytes =
 			(uint64_t)NODE_LOG_OPS_MAX * sizeof(struct node_log_op) +
 			(uint64_t)NODE_LOG_REPORTS_MAX * sizeof(struct node_log_report) +
+			node_log_held_max(cfg->log_entries_max) * sizeof(struct store_entry) +
 			(uint64_t)NODE_APPLY_IN_MAX * sizeof(struct node_apply_in) +
 			(uint64_t)NODE_APPLY_OUT_MAX * sizeof(struct node_apply_out) +
 			node_apply_arena_bytes(cfg->kv.value_bytes_max) +
@@ -297,7 +299,7 @@ static int daemon_stages(struct node_daemon *d, char *errmsg, size_t errmsg_byte
 {
 	struct node_kv *kv = NULL;
 	if (node_control_init(&d->control, &d->cfg) != 0 ||
-	    node_log_stage_init(&d->logstage, &d->log_link) != 0 ||
+	    node_log_stage_init(&d->logstage, &d->log_link, d->cfg.log_entries_max) != 0 ||
 	    node_kv_create(&d->cfg.kv, &kv) != 0 ||
 	    node_apply_stage_init(&d->applystage, &d->apply_link, kv, &d->control.payloads,
 				  d->cfg.kv.value_bytes_max) != 0) {

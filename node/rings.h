@@ -125,8 +125,8 @@ struct node_log_link {
 	char failed_what[32];
 	char failed_msg[256];
 	uint64_t groups_published, entries_published; /* durable groups, their entries */
-	raft_index durable_published;
-	uint32_t reports_blocked; /* a report waits for room: control rings ops' doorbell */
+	raft_index durable_published, held_published; /* held: appends waiting for space */
+	uint32_t reports_blocked, space_short; /* report waits: ring ops' doorbell; no segment */
 };
 
 /* ---- control <-> apply ---- */

@@ -14,7 +14,8 @@ Installs the Debian packages raftnode needs (build tools, DPDK 22.11,
 liburing, jemalloc, libsodium, cmocka, google-benchmark, gnuplot, iproute2,
 nftables (cluster.sh partitions), jq (the integration tests read status JSON),
 valgrind, fio, linux-perf: run.sh counts the nodes' system calls with
-perf stat). Runs apt-get only for packages that are missing. Needs root (or
+perf stat; e2fsprogs, util-linux and mount: the full-disk integration test
+loop-mounts a small ext4). Runs apt-get only for packages that are missing. Needs root (or
 sudo) when something must be installed.
 USAGE
 }
@@ -32,6 +33,7 @@ packages=(
 	libdpdk-dev dpdk dpdk-dev
 	gnuplot-nox iproute2 iputils-ping nftables valgrind python3 jq
 	fio linux-perf
+	e2fsprogs util-linux mount
 )
 
 missing=()

@@ -89,6 +89,9 @@ struct store_engine_ops {
 	/* Returns 1 and the result (0 or -errno) when the preparation
 	 * submitted finished, 0 if not yet (after waiting, if wait). */
 	int (*prepare_poll)(struct store_engine *e, bool wait, int *res_out);
+	/* Bytes free for unprivileged use on the directory's file system
+	 * (statvfs f_bavail x f_frsize). 0 or -errno. */
+	int (*space_free)(struct store_engine *e, uint64_t *bytes_out);
 };
 
 struct store_engine {
@@ -160,12 +163,14 @@ void posix_prepare_stop(struct posix_engine *pe);
 int posix_prepare_submit(struct store_engine *e, const char *name, uint64_t bytes);
 int posix_prepare_poll(struct store_engine *e, bool wait, int *res_out);
 int posix_rename(struct store_engine *e, const char *from, const char *to);
+int posix_space_free(struct store_engine *e, uint64_t *bytes_out);
 #define POSIX_ENGINE_FILE_OPS                                                                \
 	.open = posix_open, .close = posix_close, .unlink = posix_unlink, .list = posix_list, \
 	.sync_dir = posix_sync_dir, .file_bytes = posix_file_bytes,                          \
 	.allocate = posix_allocate, .truncate = posix_truncate, .read = posix_read,          \
 	.write_sync = posix_write_sync, .sync = posix_sync, .rename = posix_rename,         \
-	.prepare_submit = posix_prepare_submit, .prepare_poll = posix_prepare_poll
+	.prepare_submit = posix_prepare_submit, .prepare_poll = posix_prepare_poll,         \
+	.space_free = posix_space_free
 /* pwrite-all at offset (retries short writes; with align_bytes, an O_DIRECT
  * fd, from the start of the block a short write stopped in); 0 or -errno. */
 int posix_pwrite_all(int fd, const void *buf, uint64_t bytes, uint64_t offset, int rwf_flags,

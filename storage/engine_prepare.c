@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -95,6 +96,12 @@ static int prepare_write(struct posix_prepare *p, const char *name, uint64_t byt
 		rc = -posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	}
 	close(fd);
+	/* A preparation that failed (ENOSPC above all) must not keep the
+	 * blocks it got: they are the disk's last free space, and the log
+	 * prepares the file again from the start anyway. */
+	if (rc != 0) {
+		(void)unlinkat(p->dir_fd, name, 0);
+	}
 	return rc;
 }
 
@@ -211,4 +218,17 @@ int posix_rename(struct store_engine *e, const char *from, const char *to)
 {
 	int dir_fd = ((struct posix_engine *)e)->dir_fd;
 	return renameat(dir_fd, from, dir_fd, to) == 0 ? 0 : -errno;
+}
+
+int posix_space_free(struct store_engine *e, uint64_t *bytes_out)
+{
+	struct statvfs sv;
+	if (fstatvfs(((struct posix_engine *)e)->dir_fd, &sv) != 0) {
+		return -errno;
+	}
+	/* f_bavail, not f_bfree: ext4 keeps reserved blocks for root, which
+	 * the log must not count on. A file system that counts no blocks at
+	 * all (ramfs: f_blocks 0) has no limit to tell: unlimited. */
+	*bytes_out = sv.f_blocks == 0 ? UINT64_MAX : (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	return 0;
 }

@@ -380,6 +380,10 @@ static int sim_prepare_poll(struct store_engine *e, bool wait, int *res_out)
 		return 0;
 	}
 	se->prepare_active = false;
+	if (se->prepare_bytes > se->sim->space_free_bytes) {
+		*res_out = -ENOSPC; /* no file left behind, as the real preparer */
+		return 1;
+	}
 	int file = -1;
 	int rc = sim_open(e, se->prepare_name, true, &file);
 	if (rc == 0 && se->sim->prepare_fail_next) {
@@ -394,6 +398,12 @@ static int sim_prepare_poll(struct store_engine *e, bool wait, int *res_out)
 	}
 	*res_out = rc;
 	return 1;
+}
+
+static int sim_space_free(struct store_engine *e, uint64_t *bytes_out)
+{
+	*bytes_out = sim_of(e)->sim->space_free_bytes;
+	return 0;
 }
 
 static void sim_destroy(struct store_engine *e)
@@ -421,6 +431,7 @@ static const struct store_engine_ops sim_ops = {
 	.rename = sim_rename,
 	.prepare_submit = sim_prepare_submit,
 	.prepare_poll = sim_prepare_poll,
+	.space_free = sim_space_free,
 };
 
 int store_engine_sim_create(struct store_sim *sim, struct store_engine **out)

@@ -522,6 +522,7 @@ static const struct store_engine_ops uring_ops = {
 	.rename = posix_rename,
 	.prepare_submit = posix_prepare_submit,
 	.prepare_poll = posix_prepare_poll,
+	.space_free = posix_space_free,
 	.register_buffers = uring_register_buffers,
 	.read_submit = uring_read_submit,
 	.read_poll = uring_read_poll,

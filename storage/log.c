@@ -82,10 +82,11 @@ static bool log_extent_open(const struct store_log *log, const struct store_grou
 	return ext->file == seg->file && ext->file_offset + ext->bytes == seg->end_offset;
 }
 
-/* Dry run: will the batch fit in the gathering group? 0, -STORE_E_BUSY
- * (retry after a poll) or -STORE_E_RANGE (can never fit). */
+/* Dry run: will the batch fit in the gathering group? 0 (and the segment
+ * rolls it needs), -STORE_E_BUSY (retry after a poll) or -STORE_E_RANGE
+ * (can never fit). */
 static int log_append_plan(const struct store_log *log, const struct store_entry *entries,
-			   uint32_t count)
+			   uint32_t count, uint32_t *rolls_out)
 {
 	const struct store_group *g = &log->groups[log->gathering];
 	const struct store_segment *seg = log->segments_count > 0
@@ -121,6 +122,7 @@ static int log_append_plan(const struct store_log *log, const struct store_entry
 	if (log->segments_count + rolls > log->cfg.segments_max) {
 		return -EMFILE;
 	}
+	*rolls_out = rolls;
 	return 0;
 }
 
@@ -239,9 +241,18 @@ int store_append(struct store_log *log, const struct store_entry *entries, uint3
 	if (count == 0) {
 		return 0;
 	}
+	uint32_t rolls = 0;
 	int rc = log_append_check(log, entries, count);
 	if (rc == 0) {
-		rc = log_append_plan(log, entries, count);
+		rc = log_append_plan(log, entries, count, &rolls);
+	}
+	if (rc == 0) {
+		/* The new segments are had before anything is staged: out of
+		 * space, the batch is refused whole and the log goes on. */
+		rc = roll_reserve(log, rolls);
+		if (rc == -STORE_E_NO_SPACE) {
+			log->stats.no_space_refusals_count++;
+		}
 	}
 	if (rc != 0) {
 		return rc;

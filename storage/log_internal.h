@@ -105,6 +105,7 @@ struct store_log {
 	 * and durable under STORE_SPARE_FILE_NAME. */
 	bool spare_pending;
 	bool spare_ready;
+	bool roll_waited; /* roll_reserve waited for the spare: the roll is late */
 
 	int failed_rc; /* 0, or the I/O error that fail-stopped the log */
 	char errmsg[STORE_ERRMSG_BYTES];
@@ -121,6 +122,10 @@ int log_fail(struct store_log *log, int rc, const char *fmt, ...)
  * durable; appends it to segments[]; starts preparing the one after.
  * Fail-stop on error. */
 int log_segment_create(struct store_log *log, raft_index first_index);
+/* roll.c, before a batch is staged: the segments its `rolls` need can be
+ * had (the spare waited for if it is being prepared), or
+ * -STORE_E_NO_SPACE with nothing changed. */
+int roll_reserve(struct store_log *log, uint32_t rolls);
 /* roll.c: starts preparing the next segment if there is an active one and
  * no next one is prepared or in preparation. At a roll and at open only: a
  * failed background preparation is retried by the next roll, not in a loop. */

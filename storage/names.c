@@ -21,6 +21,7 @@ static const char *const store_error_names[] = {
 	[STORE_E_COMPACTED - STORE_E_CORRUPT] = "entries compacted",
 	[STORE_E_CONFIG - STORE_E_CORRUPT] = "invalid storage configuration",
 	[STORE_E_UNSUPPORTED - STORE_E_CORRUPT] = "kernel feature unsupported",
+	[STORE_E_NO_SPACE - STORE_E_CORRUPT] = "no space left for a new log segment beside the reserve",
 };
 _Static_assert(RN_ARRAY_COUNT(store_error_names) == STORE_E_END_ - STORE_E_CORRUPT,
 	       "one name per store_error");
@@ -50,6 +51,7 @@ void store_config_default(struct store_config *cfg)
 	cfg->group_bytes_max = STORE_GROUP_BYTES_DEFAULT;
 	cfg->segments_max = STORE_SEGMENTS_MAX_DEFAULT;
 	cfg->uring_entries = STORE_URING_ENTRIES_DEFAULT;
+	cfg->space_reserve_bytes = STORE_SPACE_RESERVE_BYTES_DEFAULT;
 }
 
 const char *store_engine_name(enum store_engine_kind engine)

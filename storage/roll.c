@@ -43,11 +43,71 @@
 #include "common.h"
 #include "log_internal.h"
 
+/* 0 if bytes + the reserve are free on the log's file system (and the
+ * figure in stats), -STORE_E_NO_SPACE if not, -errno if statvfs failed. */
+static int roll_space_fits(struct store_log *log, uint64_t bytes)
+{
+	struct store_engine *e = log->engine;
+	if (e->ops->space_free == NULL) {
+		return 0;
+	}
+	uint64_t free_bytes = 0;
+	int rc = e->ops->space_free(e, &free_bytes);
+	if (rc != 0) {
+		return rc;
+	}
+	log->stats.space_free_bytes = free_bytes;
+	uint64_t need = bytes + log->cfg.space_reserve_bytes;
+	if (need < bytes) {
+		need = UINT64_MAX; /* an absurd reserve: never fits */
+	}
+	return free_bytes >= need ? 0 : -STORE_E_NO_SPACE;
+}
+
+static void roll_space_short(struct store_log *log, bool short_now)
+{
+	if (log->stats.space_short == short_now) {
+		return;
+	}
+	log->stats.space_short = short_now;
+	if (log->cfg.quiet && log->cfg.engine == STORE_ENGINE_SIM) {
+		return;
+	}
+	/* One line each way: the operator's clue (the node raises its alarm
+	 * from the same flag). */
+	if (short_now) {
+		fprintf(stderr, "storage: %s: NO SPACE for the next segment: %" PRIu64 " bytes "
+				"free, a segment (%" PRIu64 ") and the reserve (%" PRIu64 ") need "
+				"more; appends fill the active segment, then get no_space until "
+				"space returns\n",
+			log->dir_path, log->stats.space_free_bytes, log->cfg.segment_bytes,
+			log->cfg.space_reserve_bytes);
+	} else {
+		fprintf(stderr, "storage: %s: space is back (%" PRIu64 " bytes free): the next "
+				"segment is being prepared\n",
+			log->dir_path, log->stats.space_free_bytes);
+	}
+}
+
+static bool roll_space_errno(int rc)
+{
+	return rc == -ENOSPC || rc == -EDQUOT;
+}
+
 static void roll_prepare_start(struct store_log *log)
 {
 	RN_ASSERT(!log->spare_pending);
 	RN_ASSERT(!log->spare_ready);
 	struct store_engine *e = log->engine;
+	/* Checked before the zeros are written, not found by ENOSPC after:
+	 * the space stays for the reserve, and the alarm comes while the
+	 * active segment still has its room (for a new leader's no-op, a
+	 * configuration change, the entries already accepted). A failed
+	 * statvfs is not a verdict: the preparation goes ahead. */
+	if (roll_space_fits(log, log->cfg.segment_bytes) == -STORE_E_NO_SPACE) {
+		roll_space_short(log, true);
+		return;
+	}
 	int rc = e->ops->prepare_submit(e, STORE_SPARE_FILE_NAME, log->cfg.segment_bytes);
 	if (rc != 0) {
 		log->stats.segment_prepare_failures_count++;
@@ -75,11 +135,16 @@ static int roll_prepare_reap(struct store_log *log, bool wait)
 	if (res == 0) {
 		log->spare_ready = true;
 		log->stats.segment_next_ready = true;
+		roll_space_short(log, false);
 		return 0;
 	}
-	/* Degraded, not failed: the next roll retries synchronously. */
+	/* Degraded, not failed: the next roll retries synchronously, or,
+	 * out of space, store_space_retry does once there is room. */
 	log->stats.segment_prepare_failures_count++;
-	if (!log->cfg.quiet || log->cfg.engine != STORE_ENGINE_SIM) {
+	if (roll_space_errno(res)) {
+		(void)roll_space_fits(log, 0); /* the figure the message gives */
+		roll_space_short(log, true);
+	} else if (!log->cfg.quiet || log->cfg.engine != STORE_ENGINE_SIM) {
 		fprintf(stderr, "storage: %s/%s: preparing the next segment (%" PRIu64
 				" bytes of zeros) failed: %s; the roll will retry it synchronously\n",
 			log->dir_path, STORE_SPARE_FILE_NAME, log->cfg.segment_bytes,
@@ -110,12 +175,68 @@ static int roll_spare_wait(struct store_log *log)
 		if (!log->spare_pending) {
 			roll_prepare_start(log);
 			if (!log->spare_pending) {
-				return -EIO; /* could not even start; already logged */
+				/* could not even start; already logged */
+				return log->stats.space_short ? -STORE_E_NO_SPACE : -EIO;
 			}
 		}
 		rc = roll_prepare_reap(log, true);
 	}
-	return log->spare_ready ? 0 : (rc != 0 ? rc : -EIO);
+	if (log->spare_ready) {
+		return 0;
+	}
+	return log->stats.space_short ? -STORE_E_NO_SPACE : (rc != 0 ? rc : -EIO);
+}
+
+int roll_reserve(struct store_log *log, uint32_t rolls)
+{
+	if (rolls == 0) {
+		return 0;
+	}
+	(void)roll_prepare_reap(log, false);
+	if (!log->spare_ready && !log->stats.space_short) {
+		/* Late: wait (or prepare) here, where an ENOSPC can still
+		 * refuse the batch whole, not in the roll, half-way through it.
+		 * Another error is left to the roll, which retries, then
+		 * fail-stops, as before. */
+		log->roll_waited = true;
+		(void)roll_spare_wait(log);
+	}
+	if (!log->spare_ready && log->stats.space_short) {
+		log->roll_waited = false;
+		return -STORE_E_NO_SPACE;
+	}
+	/* Tiny segments only: a batch that rolls more than once prepares the
+	 * later segments synchronously; check that they fit. */
+	uint64_t more_bytes = (uint64_t)(rolls - 1) * log->cfg.segment_bytes;
+	if (rolls > 1 && roll_space_fits(log, more_bytes) == -STORE_E_NO_SPACE) {
+		log->roll_waited = false;
+		return -STORE_E_NO_SPACE;
+	}
+	return 0;
+}
+
+int store_space_check(struct store_log *log, uint64_t bytes_needed)
+{
+	RN_ASSERT(log != NULL);
+	return roll_space_fits(log, bytes_needed);
+}
+
+int store_space_retry(struct store_log *log)
+{
+	RN_ASSERT(log != NULL);
+	if (log->failed_rc != 0) {
+		return -STORE_E_FAILED;
+	}
+	if (!log->stats.space_short) {
+		return 0;
+	}
+	int rc = roll_space_fits(log, log->cfg.segment_bytes);
+	if (rc != 0) {
+		return rc;
+	}
+	roll_space_short(log, false);
+	roll_prepare_if_due(log); /* checks again, and may find it short again */
+	return log->stats.space_short ? -STORE_E_NO_SPACE : 0;
 }
 
 int log_segment_create(struct store_log *log, raft_index first_index)
@@ -127,8 +248,10 @@ int log_segment_create(struct store_log *log, raft_index first_index)
 		return -EMFILE; /* a configured bound: compact, or raise segments_max */
 	}
 	(void)roll_prepare_reap(log, false);
-	if (log->spare_ready) {
+	if (log->spare_ready && !log->roll_waited) {
 		log->stats.segments_prepared_ahead_count++;
+	} else if (log->spare_ready) {
+		log->stats.segments_prepared_late_count++; /* roll_reserve waited */
 	} else {
 		log->stats.segments_prepared_late_count++;
 		int rc = roll_spare_wait(log);
@@ -138,6 +261,7 @@ int log_segment_create(struct store_log *log, raft_index first_index)
 					log->cfg.segment_bytes, name, store_strerror(rc));
 		}
 	}
+	log->roll_waited = false;
 	struct store_segment *seg = &log->segments[log->segments_count];
 	memset(seg, 0, sizeof(*seg));
 	seg->first_index = first_index;

@@ -101,6 +101,7 @@ int store_sim_create(const struct store_sim_config *cfg, struct store_sim **out)
 		return -ENOMEM;
 	}
 	sim->cfg = *cfg;
+	sim->space_free_bytes = UINT64_MAX;
 	sim->rng_state = cfg->seed;
 	sim->syncs_until_fail = cfg->fail_sync_nth;
 	*out = sim;
@@ -147,6 +148,11 @@ void store_sim_hold_prepare(struct store_sim *sim, bool hold)
 void store_sim_fail_prepare(struct store_sim *sim)
 {
 	sim->prepare_fail_next = true;
+}
+
+void store_sim_set_space_bytes(struct store_sim *sim, uint64_t free_bytes)
+{
+	sim->space_free_bytes = free_bytes;
 }
 
 void store_sim_crash(struct store_sim *sim)

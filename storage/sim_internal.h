@@ -34,6 +34,7 @@ struct store_sim {
 	uint64_t syncs_until_fail; /* 0 = no failure armed */
 	bool prepare_hold;	   /* preparations finish only when waited for */
 	bool prepare_fail_next;	   /* the next preparation fails with -EIO */
+	uint64_t space_free_bytes; /* store_sim_set_space_bytes; UINT64_MAX: unlimited */
 	/* The last write not yet made durable, for tearing at a crash. */
 	bool unsynced_valid;
 	uint32_t unsynced_file;

@@ -104,6 +104,10 @@ enum rn_client_error {
 	RN_CLIENT_E_BAD_NODE = 3003, /* a node id that is not in the config */
 };
 const char *rn_client_strerror(int rc);
+/* The name of a reply status (enum dp_client_status): "ok", "not_found",
+ * "cas_failed", "redirect", "retry", "busy", "bad_request", "no_space";
+ * "unknown" for any other value. */
+const char *rn_client_status_name(uint8_t status);
 
 /* The outcome of one request. value points into the client's receive
  * buffer: valid until the next call on this client. */
@@ -120,7 +124,8 @@ struct rn_client_result {
 
 /*
  * Synchronous calls. Return 0 when a final reply came (see res->status:
- * OK, NOT_FOUND, CAS_FAILED, BAD_REQUEST; REDIRECT/RETRY/BUSY are retried
+ * OK, NOT_FOUND, CAS_FAILED, BAD_REQUEST, NO_SPACE (the leader's no-space
+ * alarm refused a write); REDIRECT/RETRY/BUSY are retried
  * until the deadline), -RN_CLIENT_E_TIMEOUT when none did, or another
  * negative error. `stale` reads serve from the target node's applied state
  * (DP_CLIENT_GET_STALE) instead of a linearizable ReadIndex read.

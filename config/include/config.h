@@ -122,6 +122,9 @@ struct node_config {
 	uint64_t snapshot_log_bytes;	 /* ... or their log records take this many bytes */
 	uint64_t compact_margin_entries; /* entries kept below a snapshot, for slow followers */
 	uint64_t segment_bytes;		 /* log segment files' preallocated size */
+	/* [storage]: the free space the log leaves on its file system (below a
+	 * segment + this: the no-space alarm). */
+	uint64_t space_reserve_bytes;
 };
 
 void node_config_default(struct node_config *cfg);

@@ -40,9 +40,11 @@ extern "C" {
 
 #define DP_WIRE_MAGIC 0x5446524eu /* "NRFT" read as little-endian bytes */
 /* 2: the append flags byte (commit-only); 3: client frames carry a batch
- * (many requests or replies per frame). A frame of another version is
+ * (many requests or replies per frame); 4: snapshot transfer frames
+ * (DP_FRAME_SNAP_CHUNK, _ACK) and the client reply status no_space. A
+ * frame of another version is
  * dropped and counted (DP_ERR_BAD_VERSION, a node's drops.bad_version). */
-#define DP_WIRE_VERSION 3u
+#define DP_WIRE_VERSION 4u
 #define DP_ETH_HDR_BYTES 14u
 #define DP_IPV4_HDR_BYTES 20u
 #define DP_UDP_HDR_BYTES 8u
@@ -292,8 +294,12 @@ enum dp_client_status {
 	DP_CLIENT_RETRY = 4,	/* no leader known (an election is on): retry */
 	DP_CLIENT_BUSY = 5,	/* back-pressure: queue, window or cap full; retry later */
 	DP_CLIENT_BAD_REQUEST = 6, /* well-formed frame, request refused (too big, bad target) */
+	/* The leader's no-space alarm is up (its disk has no room for the
+	 * log's next segment beside the reserve): the write was refused, not
+	 * applied. Final: retry after an operator freed space. */
+	DP_CLIENT_NO_SPACE = 7,
 };
-#define DP_CLIENT_STATUS_LAST DP_CLIENT_BAD_REQUEST
+#define DP_CLIENT_STATUS_LAST DP_CLIENT_NO_SPACE
 
 /*
  * Stages a traced request passes on the node that serves it, in order. The

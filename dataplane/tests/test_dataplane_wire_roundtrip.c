@@ -515,14 +515,14 @@ static void test_batch_replies(void **state)
 	}
 	struct dp_client_reply past;
 	assert_int_equal(dp_client_batch_next_reply(&out.batch, &at, &past), -DP_ERR_INVALID);
-	/* The same frame claiming version 2 is dropped as bad_version: the
-	 * version is checked before the tag (a v2 peer's frame, whatever its
+	/* The same frame claiming version 3 is dropped as bad_version: the
+	 * version is checked before the tag (a v3 peer's frame, whatever its
 	 * body, never reaches the body decoder). */
-	frame[WIRE_RAFT_OFFSET + offsetof(struct dp_wire_hdr, version)] = 2;
+	frame[WIRE_RAFT_OFFSET + offsetof(struct dp_wire_hdr, version)] = 3;
 	uint64_t before = dp_wire_dropped(&rx.counters, DP_ERR_BAD_VERSION);
 	assert_int_equal(dp_wire_decode(&rx, frame, n, NULL, 0, &out), -DP_ERR_BAD_VERSION);
 	assert_int_equal(dp_wire_dropped(&rx.counters, DP_ERR_BAD_VERSION), before + 1);
-	assert_int_equal(DP_WIRE_VERSION, 3);
+	assert_int_equal(DP_WIRE_VERSION, 4);
 }
 
 int main(void)

@@ -110,6 +110,7 @@ struct node_counters {
 	uint64_t proposed_entries;
 	uint64_t catchup_entries_sent;
 	uint64_t tx_full_waits; /* waited for room in the tx ring */
+	uint64_t writes_refused_no_space; /* NO_SPACE replies (the alarm was up) */
 };
 
 struct node_control {
@@ -148,6 +149,13 @@ struct node_control {
 	uint64_t next_tick_ns;
 	uint64_t started_ns;
 	uint64_t status_built_ns;
+	/* The no-space alarm (loop.c): the log has no room for its next
+	 * segment, or the data directory's file system less free than the
+	 * reserve. Client writes get DP_CLIENT_NO_SPACE while it is up. */
+	bool alarm_no_space;
+	uint64_t space_free_bytes; /* statvfs of data_dir, at the last check */
+	uint64_t space_checked_ns;
+	bool space_log_short; /* the log's flag (or held appends) at the last check */
 	bool failed; /* nothing more is done: the log failed, or stopping */
 	bool fatal;  /* the log failed (exit 1) */
 	struct node_counters counters;

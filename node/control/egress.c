@@ -138,6 +138,7 @@ void node_egress_reply(struct node_control *c, const struct dp_endpoints *to, ui
 	case DP_CLIENT_REDIRECT: c->counters.replies_redirect++; break;
 	case DP_CLIENT_RETRY: c->counters.replies_retry++; break;
 	case DP_CLIENT_BAD_REQUEST: c->counters.client_bad++; break;
+	case DP_CLIENT_NO_SPACE: c->counters.writes_refused_no_space++; break;
 	default: break;
 	}
 	size_t item_bytes = dp_wire_reply_item_bytes(&rep);

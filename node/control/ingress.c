@@ -249,6 +249,14 @@ static void ingress_client(struct node_control *c, const struct dp_endpoints *fr
 				  NULL, 0, NULL);
 		return;
 	}
+	if (c->alarm_no_space) {
+		/* Refused before it takes any room: what is left of the log's
+		 * active segment is kept for a new leader's no-op, for
+		 * configuration changes, and for the writes already taken. */
+		node_egress_reply(c, from, req->client_id, req->request_seq, DP_CLIENT_NO_SPACE,
+				  NULL, 0, NULL);
+		return;
+	}
 	ingress_gather_write(c, from, req, rx_ns);
 }
 

@@ -80,6 +80,9 @@ struct node_log_figures {
 	raft_index durable;
 };
 void node_log_figures(const struct node_log_end *le, struct node_log_figures *out);
+/* The log's no-space state as the log stage last published it: true when
+ * it has no next segment for want of space; *held: appends it holds. */
+bool node_log_space_short(const struct node_log_end *le, uint64_t *held);
 
 /* ---- apply_end.c: control's end of the apply link ---- */
 /* Contract step 4: everything up to commit_index to the apply stage

@@ -209,3 +209,9 @@ void node_log_figures(const struct node_log_end *le, struct node_log_figures *ou
 	out->entries = __atomic_load_n(&le->link->entries_published, __ATOMIC_RELAXED);
 	out->durable = __atomic_load_n(&le->link->durable_published, __ATOMIC_RELAXED);
 }
+
+bool node_log_space_short(const struct node_log_end *le, uint64_t *held)
+{
+	*held = __atomic_load_n(&le->link->held_published, __ATOMIC_RELAXED);
+	return __atomic_load_n(&le->link->space_short, __ATOMIC_RELAXED) != 0;
+}

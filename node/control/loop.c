@@ -11,14 +11,19 @@
  * times a second the status numbers are rebuilt for telemetry.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "clock.h"
 #include "common.h"
 #include "internal.h"
 
 #define LOOP_STATUS_REFRESH_NS (200ull * NODE_NS_PER_MS)
+/* The no-space alarm's free-space check (one statvfs), off the hot path. */
+#define LOOP_SPACE_CHECK_NS (1000ull * NODE_NS_PER_MS)
 
 int node_control_init(struct node_control *c, const struct node_config *cfg)
 {
@@ -94,6 +99,50 @@ static uint32_t loop_tick(struct node_control *c, uint64_t now_ns)
 	return 1;
 }
 
+/*
+ * The no-space alarm: up when the log has no room for its next segment
+ * (the log stage's flag, looked at every round: two loads), or holds
+ * appends it could not store, or the data directory's file system has less
+ * free than the reserve (statvfs once a second); down by itself when none
+ * of these holds any more (the log stage retries the segment itself). One
+ * line each way on stderr.
+ */
+static void loop_space(struct node_control *c, uint64_t now_ns)
+{
+	uint64_t held = 0;
+	bool log_short = node_log_space_short(&c->log, &held) || held > 0;
+	if (log_short == c->space_log_short && now_ns - c->space_checked_ns < LOOP_SPACE_CHECK_NS) {
+		return; /* no news from the log, and checked less than a second ago */
+	}
+	c->space_log_short = log_short;
+	c->space_checked_ns = now_ns;
+	struct statvfs sv;
+	if (statvfs(c->cfg->data_dir, &sv) == 0) {
+		/* ramfs counts no blocks (f_blocks 0): no limit to tell. */
+		c->space_free_bytes = sv.f_blocks == 0 ? UINT64_MAX
+						       : (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	}
+	bool alarm = log_short || c->space_free_bytes < c->cfg->space_reserve_bytes;
+	if (alarm == c->alarm_no_space) {
+		return;
+	}
+	c->alarm_no_space = alarm;
+	if (alarm) {
+		fprintf(stderr, "raftnode %u: ALARM no_space: %" PRIu64 " bytes free in %s, the log "
+				"needs a segment (%" PRIu64 ") + the reserve (%" PRIu64 ")%s; client "
+				"writes are answered no_space until space returns; reads are served "
+				"and the node stays in the cluster\n",
+			c->cfg->self, c->space_free_bytes, c->cfg->data_dir, c->cfg->segment_bytes,
+			c->cfg->space_reserve_bytes,
+			held > 0 ? "; appends are held, not acknowledged" : "");
+	} else {
+		fprintf(stderr, "raftnode %u: alarm no_space cleared: %" PRIu64 " bytes free in %s; "
+				"client writes are accepted again (%" PRIu64 " were refused)\n",
+			c->cfg->self, c->space_free_bytes, c->cfg->data_dir,
+			c->counters.writes_refused_no_space);
+	}
+}
+
 uint32_t node_control_poll(void *ctx)
 {
 	struct node_control *c = ctx;
@@ -119,6 +168,7 @@ uint32_t node_control_poll(void *ctx)
 	work += node_egress_catchup_poll(c);
 	work += node_control_stage_events(c);
 	uint64_t now_ns = node_now_ns();
+	loop_space(c, now_ns);
 	work += loop_tick(c, now_ns);
 	/* The round's replies, one frame per client, then (rx/tx here) the
 	 * sealed frames out of the port. */

@@ -120,6 +120,19 @@ static void status_head(struct node_control *c, struct status_buf *b)
 		   c->cfg->self, raft_role_name(raft_role(c->raft)), raft_current_term(c->raft),
 		   raft_leader_id(c->raft), raft_commit_index(c->raft), node_apply_applied(c),
 		   raft_last_index(c->raft), lf.durable);
+	/* The alarm, in both forms: what an operator looks for first; its
+	 * figures while there is something to say (a 3-node leader's whole
+	 * status must fit one 1500-byte frame, else the brief form goes):
+	 * free bytes, appends the log holds for want of room, writes
+	 * answered no_space. */
+	uint64_t held = 0;
+	(void)node_log_space_short(&c->log, &held);
+	status_add(b, "\"alarm\":\"%s\",", c->alarm_no_space ? "no_space" : "none");
+	if (c->alarm_no_space || held > 0) {
+		status_add(b, "\"space\":{\"free_bytes\":%" PRIu64 ",\"held\":%" PRIu64
+			   ",\"refused\":%" PRIu64 "},",
+			   c->space_free_bytes, held, c->counters.writes_refused_no_space);
+	}
 }
 
 int node_status_json(struct node_control *c, char *out, size_t out_bytes)

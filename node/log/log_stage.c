@@ -27,6 +27,19 @@
  * later report supersedes an earlier one, truncations included), so a full
  * reports ring only delays them. A log failure is published once, with the
  * log's own message; control fail-stops on it.
+ *
+ * Out of space: appends the log refuses with -STORE_E_NO_SPACE (they need
+ * a segment it has no room for; nothing of them was taken) are HELD, in
+ * order, and the ones after them join them; what still fits the active
+ * segment goes in first, one entry at a time (that room is the reserve a
+ * new leader's no-op and a configuration change use). Held entries are not
+ * durable, so nothing reports them and nothing acknowledges them; their
+ * payloads stay put (the core releases nothing above the durable index).
+ * Every other op goes on meanwhile: hard state (a vote), hints, reads,
+ * and a truncation, which drops the held entries it cuts. Every
+ * NODE_LOG_SPACE_RETRY_NS the log looks at its free space again
+ * (store_space_retry) and takes what it can. The stage publishes the log's
+ * space_short and the held count; control raises its alarm on them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -66,6 +79,9 @@ static void log_stage_publish_figures(struct node_log_stage *ls)
 	__atomic_store_n(&ls->link->groups_published, st.groups_count, __ATOMIC_RELAXED);
 	__atomic_store_n(&ls->link->entries_published, st.entries_count, __ATOMIC_RELAXED);
 	__atomic_store_n(&ls->link->durable_published, store_durable_index(ls->log), __ATOMIC_RELAXED);
+	ls->space_short = st.space_short;
+	__atomic_store_n(&ls->link->space_short, st.space_short ? 1u : 0u, __ATOMIC_RELAXED);
+	__atomic_store_n(&ls->link->held_published, ls->held_count, __ATOMIC_RELAXED);
 }
 
 /* The storage's completion callback, on the log stage's lcore. */
@@ -100,6 +116,57 @@ static void log_stage_push_report(struct node_log_stage *ls)
 	}
 }
 
+/* store_append, waiting out back-pressure. */
+static int log_stage_store_batch(struct node_log_stage *ls, const struct store_entry *e,
+				 uint32_t count)
+{
+	int rc;
+	while ((rc = store_append(ls->log, e, count)) == -STORE_E_BUSY) {
+		rc = store_poll(ls->log, true); /* back-pressure: wait for the disk */
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return rc;
+}
+
+/* Appends e[0..count): how many the log took (fewer when it has no room
+ * for a new segment: the rest are for the caller to hold), or an error. */
+static int64_t log_stage_store(struct node_log_stage *ls, const struct store_entry *e,
+			       uint32_t count)
+{
+	int rc = log_stage_store_batch(ls, e, count);
+	if (rc != -STORE_E_NO_SPACE) {
+		return rc == 0 ? (int64_t)count : rc;
+	}
+	/* The batch as a whole needs a segment: what fits the active one
+	 * goes in, one entry at a time (rare: only out of space). */
+	uint32_t taken = 0;
+	while (count > 1 && taken < count &&
+	       (rc = log_stage_store_batch(ls, &e[taken], 1)) == 0) {
+		taken++;
+	}
+	return rc == 0 || rc == -STORE_E_NO_SPACE ? (int64_t)taken : rc;
+}
+
+/* Keeps e[0..count) for later, behind what is held already. */
+static void log_stage_hold(struct node_log_stage *ls, const struct store_entry *e,
+			   uint32_t count)
+{
+	RN_ASSERT(ls->held_count == 0 ||
+		  ls->held[ls->held_count - 1].index + 1 == e[0].index);
+	if (ls->held_count + count > ls->held_max) {
+		/* Only while the node stops (poll stops taking ops before): the
+		 * rest was never durable nor acknowledged. */
+		RN_ASSERT(ls->draining);
+		count = ls->held_max - ls->held_count;
+	}
+	memcpy(&ls->held[ls->held_count], e, count * sizeof(*e));
+	ls->held_count += count;
+	ls->space_retry_ns = node_now_ns() + NODE_LOG_SPACE_RETRY_NS;
+	log_stage_publish_figures(ls);
+}
+
 static void log_stage_flush_appends(struct node_log_stage *ls)
 {
 	RN_ASSERT(ls->batch_count <= NODE_LOG_BATCH_MAX);
@@ -109,18 +176,62 @@ static void log_stage_flush_appends(struct node_log_stage *ls)
 	/* One store_append takes consecutive entries only (log_stage_op). */
 	RN_ASSERT(ls->batch[ls->batch_count - 1].index ==
 		  ls->batch[0].index + ls->batch_count - 1);
-	int rc = 0;
-	if (!log_stage_failed(ls)) {
-		while ((rc = store_append(ls->log, ls->batch, ls->batch_count)) == -STORE_E_BUSY) {
-			rc = store_poll(ls->log, true); /* back-pressure: wait for the disk */
-			if (rc < 0) {
-				break;
-			}
-		}
+	int64_t taken = 0;
+	if (log_stage_failed(ls)) {
+		taken = ls->batch_count;
+	} else if (ls->held_count == 0) {
+		taken = log_stage_store(ls, ls->batch, ls->batch_count);
+	}
+	if (taken >= 0 && (uint32_t)taken < ls->batch_count) {
+		log_stage_hold(ls, &ls->batch[taken], ls->batch_count - (uint32_t)taken);
 	}
 	ls->batch_count = 0;
-	if (rc < 0) {
-		log_stage_fail(ls, "log append", rc);
+	if (taken < 0) {
+		log_stage_fail(ls, "log append", (int)taken);
+	}
+}
+
+/* Held appends: every NODE_LOG_SPACE_RETRY_NS (and while the log is short
+ * of space even with none held) the free space is looked at again and the
+ * log takes what it can. Work done, as for poll. */
+static uint32_t log_stage_retry_held(struct node_log_stage *ls)
+{
+	if ((ls->held_count == 0 && !ls->space_short) || log_stage_failed(ls)) {
+		return 0;
+	}
+	uint64_t now_ns = node_now_ns();
+	if (now_ns < ls->space_retry_ns) {
+		return 0;
+	}
+	ls->space_retry_ns = now_ns + NODE_LOG_SPACE_RETRY_NS;
+	(void)store_space_retry(ls->log); /* still short: the appends say so again */
+	uint32_t done = 0;
+	while (done < ls->held_count) {
+		uint32_t n = (uint32_t)rn_min_u64(ls->held_count - done, NODE_LOG_BATCH_MAX);
+		int64_t taken = log_stage_store(ls, &ls->held[done], n);
+		if (taken < 0) {
+			log_stage_fail(ls, "log append", (int)taken);
+			return 1;
+		}
+		done += (uint32_t)taken;
+		if ((uint32_t)taken < n) {
+			break;
+		}
+	}
+	if (done > 0) {
+		memmove(ls->held, &ls->held[done], (ls->held_count - done) * sizeof(ls->held[0]));
+		ls->held_count -= done;
+	}
+	log_stage_publish_figures(ls);
+	return done > 0;
+}
+
+/* A truncation from `from` drops the held entries it cuts. */
+static void log_stage_held_cut(struct node_log_stage *ls, raft_index from)
+{
+	if (ls->held_count > 0 && ls->held[0].index + ls->held_count > from) {
+		raft_index first = ls->held[0].index;
+		ls->held_count = from > first ? (uint32_t)(from - first) : 0;
 	}
 }
 
@@ -142,6 +253,7 @@ static void log_stage_call(struct node_log_stage *ls, struct node_log_call *c)
 		break;
 	case NODE_LOG_CALL_TRUNCATE:
 		RN_ASSERT(c->index > 0);
+		log_stage_held_cut(ls, c->index);
 		rc = store_truncate_suffix(ls->log, c->index);
 		if (rc != 0) {
 			log_stage_fail(ls, "log truncation", rc);
@@ -233,44 +345,6 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 	}
 }
 
-/* After a snapshot at S is durable: the log up to S - margin goes (whole
- * segments of it, store_compact). Synchronous (a state-file write and
- * sync, unlinks, a directory sync), once per snapshot. */
-static uint32_t log_stage_compact(struct node_log_stage *ls)
-{
-	if (ls->snap == NULL || log_stage_failed(ls) || ls->draining) {
-		return 0;
-	}
-	raft_index s = __atomic_load_n(&ls->snap->durable_index, __ATOMIC_ACQUIRE);
-	if (s <= ls->compact_seen) {
-		return 0;
-	}
-	ls->compact_seen = s;
-	raft_index applied = __atomic_load_n(ls->applied_published, __ATOMIC_ACQUIRE);
-	/* The snapshot was taken at an applied (so committed) index. */
-	RN_ASSERT(s <= applied);
-	raft_index up_to = s > ls->compact_margin_entries ? s - ls->compact_margin_entries : 0;
-	/* store_compact takes only durable entries; the rest waits for the
-	 * next snapshot. */
-	up_to = rn_min_u64(up_to, store_durable_index(ls->log));
-	if (up_to <= store_compacted_index(ls->log)) {
-		return 0;
-	}
-	/* Never an entry above the commit index or not yet applied. */
-	RN_ASSERT(up_to <= s);
-	RN_ASSERT(up_to <= applied);
-	int rc = store_compact(ls->log, up_to, store_term_at(ls->log, up_to));
-	if (rc != 0) {
-		log_stage_fail(ls, "log compaction", rc);
-		return 0;
-	}
-	/* Release: control, which reads it first, then sees the snapshot
-	 * that covers it (RAFT_EVENT_COMPACTED after RAFT_EVENT_SNAPSHOT). */
-	__atomic_store_n(&ls->snap->compacted_index, up_to, __ATOMIC_RELEASE);
-	__atomic_add_fetch(&ls->snap->compactions_count, 1, __ATOMIC_RELAXED);
-	return 1;
-}
-
 uint32_t node_log_stage_poll(void *ctx)
 {
 	struct node_log_stage *ls = ctx;
@@ -279,7 +353,13 @@ uint32_t node_log_stage_poll(void *ctx)
 	struct node_log_op ops[NODE_LOG_BURST];
 	uint32_t work = 0;
 	uint32_t n;
-	while ((n = dp_ring_pop_elems(&ls->link->ops, ops, NODE_LOG_BURST)) > 0) {
+	work += log_stage_retry_held(ls);
+	/* Held appends bound what is taken (unless the node stops); the
+	 * core's window bounds them first, so this never waits in practice:
+	 * control is never held up behind them (a vote goes through). */
+	while ((ls->draining ||
+		ls->held_count + ls->batch_count + NODE_LOG_BURST <= ls->held_max) &&
+	       (n = dp_ring_pop_elems(&ls->link->ops, ops, NODE_LOG_BURST)) > 0) {
 		RN_ASSERT(n <= NODE_LOG_BURST);
 		for (uint32_t i = 0; i < n; i++) {
 			work += log_stage_op(ls, &ops[i]);
@@ -301,18 +381,31 @@ uint32_t node_log_stage_poll(void *ctx)
 			log_stage_fail(ls, "log write", rc);
 		}
 		work += ls->reports_made != reports;
-		work += log_stage_compact(ls);
+		int compacted = log_stage_failed(ls) ? 0 : node_log_stage_compact(ls);
+		if (compacted < 0) {
+			log_stage_fail(ls, "log compaction", compacted);
+		}
+		work += compacted > 0;
 	}
 	log_stage_push_report(ls);
 	return work;
 }
 
-int node_log_stage_init(struct node_log_stage *ls, struct node_log_link *link)
+int node_log_stage_init(struct node_log_stage *ls, struct node_log_link *link,
+			uint32_t log_entries_max)
 {
 	RN_ASSERT(link != NULL);
 	memset(ls, 0, sizeof(*ls));
 	memset(link, 0, sizeof(*link));
 	ls->link = link;
+	uint64_t held_max = node_log_held_max(log_entries_max);
+	RN_ASSERT(held_max <= UINT32_MAX);
+	ls->held_max = (uint32_t)held_max;
+	ls->held = calloc(held_max, sizeof(*ls->held));
+	if (ls->held == NULL) {
+		return -ENOMEM;
+	}
+	rn_prefault(ls->held, held_max * sizeof(*ls->held));
 	if (dp_ring_elem_create(&ls->link->ops, sizeof(struct node_log_op), NODE_LOG_OPS_MAX) != 0 ||
 	    dp_ring_elem_create(&ls->link->reports, sizeof(struct node_log_report),
 				NODE_LOG_REPORTS_MAX) != 0) {
@@ -329,24 +422,13 @@ void node_log_stage_attach(struct node_log_stage *ls, struct store_log *log)
 	log_stage_publish_figures(ls);
 }
 
-void node_log_stage_compact_after(struct node_log_stage *ls, struct node_snap_link *snap,
-				  const raft_index *applied_published, uint64_t margin_entries)
-{
-	RN_ASSERT(snap != NULL);
-	RN_ASSERT(applied_published != NULL);
-	ls->snap = snap;
-	ls->applied_published = applied_published;
-	ls->compact_margin_entries = margin_entries;
-	/* The snapshot loaded at start is compacted for at the first poll:
-	 * a crash may have come between its rename and its compaction. */
-	ls->compact_seen = 0;
-}
-
 void node_log_stage_fini(struct node_log_stage *ls)
 {
 	if (ls->link == NULL) {
 		return; /* never initialized */
 	}
+	free(ls->held);
+	ls->held = NULL;
 	dp_ring_elem_destroy(&ls->link->ops);
 	dp_ring_elem_destroy(&ls->link->reports);
 }

@@ -20,6 +20,15 @@
 #include "storage.h"
 
 #define NODE_LOG_BATCH_MAX 512u /* entries gathered into one store_append */
+/* Room for appends the log refused for want of space (-STORE_E_NO_SPACE),
+ * kept in order until it takes them: the core's window (log_entries_max:
+ * it holds every entry that is not durable yet, so no more can be held)
+ * plus one batch and one burst on their way. Allocated at init. */
+static inline uint64_t node_log_held_max(uint32_t log_entries_max)
+{
+	return (uint64_t)log_entries_max + NODE_LOG_BATCH_MAX + NODE_LOG_BURST;
+}
+#define NODE_LOG_SPACE_RETRY_NS (100ull * 1000 * 1000) /* held appends, space rechecked */
 
 struct node_log_stage {
 	struct store_log *log; /* NULL until attached (the log recovers first) */
@@ -31,6 +40,11 @@ struct node_log_stage {
 	struct node_log_report report;
 	struct store_entry batch[NODE_LOG_BATCH_MAX];
 	uint32_t batch_count;
+	bool space_short; /* store_stats.space_short, as last published */
+	uint32_t held_count; /* held[0..held_count): consecutive indices */
+	uint32_t held_max;
+	uint64_t space_retry_ns;
+	struct store_entry *held; /* [held_max] */
 	/* Compaction (NULL snap: snapshots off): below the newest durable
 	 * snapshot less the margin, never above what was applied. */
 	struct node_snap_link *snap;
@@ -39,12 +53,17 @@ struct node_log_stage {
 	raft_index compact_seen; /* the snapshot index last compacted for */
 };
 
-/* Makes the link's rings. 0 or -ENOMEM. */
-int node_log_stage_init(struct node_log_stage *ls, struct node_log_link *link);
+/* Makes the link's rings and the room for held appends (the core's
+ * window: log_entries_max). 0 or -ENOMEM. */
+int node_log_stage_init(struct node_log_stage *ls, struct node_log_link *link,
+			uint32_t log_entries_max);
 void node_log_stage_attach(struct node_log_stage *ls, struct store_log *log);
 /* Compacts the log behind durable snapshots (before any lcore runs). */
 void node_log_stage_compact_after(struct node_log_stage *ls, struct node_snap_link *snap,
 				  const raft_index *applied_published, uint64_t margin_entries);
+/* log_compact.c, from the stage's poll: 1 compacted, 0 nothing to do, or
+ * a store error (the log then fail-stops). */
+int node_log_stage_compact(struct node_log_stage *ls);
 void node_log_stage_fini(struct node_log_stage *ls);
 /* The storage's completion callback (store_config.on_durable). */
 void node_log_stage_on_durable(void *user, raft_index index, raft_term term);

@@ -132,6 +132,10 @@ enum store_error {
 	STORE_E_COMPACTED,	 /* the requested entries were compacted away */
 	STORE_E_CONFIG,		 /* invalid store_config */
 	STORE_E_UNSUPPORTED,	 /* the kernel lacks a needed feature (io_uring) */
+	/* Not enough free space for what was asked (a new segment, or
+	 * store_space_check's bytes) beside the configured reserve. Nothing
+	 * was changed and the log is NOT failed: retry once space returns. */
+	STORE_E_NO_SPACE,
 	STORE_E_END_,
 };
 
@@ -186,6 +190,12 @@ struct store_config {
 	 * io-wq worker (to measure what that hop costs). */
 	bool uring_sqe_async;
 	bool quiet;		    /* no informational log lines on stderr */
+	/* Free space the log leaves on its file system: the next segment is
+	 * prepared only while at least segment_bytes + this is free, and
+	 * store_space_check() asks for this on top of its bytes. It is room
+	 * for what the node writes besides the log (a snapshot, the state
+	 * file is preallocated) and for the operator to act. */
+	uint64_t space_reserve_bytes;
 	/* Planted bug for the simulator's self-test: report durable at submit,
 	 * before the sync. Honoured only by storage_planted_dep (built with
 	 * STORE_PLANTED_BUGS); the production library refuses it. */
@@ -204,6 +214,7 @@ struct store_config {
 #define STORE_GROUP_BYTES_DEFAULT (4u << 20)
 #define STORE_SEGMENTS_MAX_DEFAULT 4096u
 #define STORE_URING_ENTRIES_DEFAULT 256u
+#define STORE_SPACE_RESERVE_BYTES_DEFAULT (128ull << 20)
 
 void store_config_default(struct store_config *cfg);
 const char *store_engine_name(enum store_engine_kind engine);
@@ -231,6 +242,14 @@ struct store_stats {
 	uint64_t segment_prepare_failures_count; /* background preparations that failed */
 	bool segment_next_ready; /* the next segment is prepared (as of the last poll) */
 	bool direct_writes; /* groups are written with O_DIRECT (write_mode direct took) */
+	/* Space (roll.c): the next segment is not prepared because the file
+	 * system has less than segment_bytes + space_reserve_bytes free (or
+	 * its preparation hit ENOSPC/EDQUOT). Appends still fill the active
+	 * segment; one that needs a new segment gets -STORE_E_NO_SPACE until
+	 * store_space_retry() finds the room. */
+	bool space_short;
+	uint64_t space_free_bytes;	 /* free for unprivileged use, at the last check */
+	uint64_t no_space_refusals_count; /* appends answered -STORE_E_NO_SPACE */
 };
 
 /*
@@ -250,7 +269,10 @@ void store_close(struct store_log *log);
  * consecutive; terms may not go down. Copies the records into the staging
  * buffer (no allocation) and, if no write is in flight, submits them.
  * Returns 0, -STORE_E_BUSY (staging full: poll and retry), -STORE_E_RANGE,
- * -STORE_E_FAILED.
+ * -STORE_E_FAILED, or -STORE_E_NO_SPACE (the batch needs a new segment and
+ * the file system has no room for one beside the reserve: nothing of it
+ * was taken, the log is not failed; a smaller batch may still fit the
+ * active segment, and store_space_retry() says when to try again).
  */
 int store_append(struct store_log *log, const struct store_entry *entries, uint32_t count);
 
@@ -271,6 +293,27 @@ int store_poll(struct store_log *log, bool wait);
 int store_wait_fd(const struct store_log *log);
 /* Polls until nothing is staged or in flight (reads included). */
 int store_flush(struct store_log *log);
+
+/*
+ * Space. A log write never needs new blocks: every segment is written whole
+ * with zeros before the log uses it (roll.c), so an append is an overwrite
+ * of allocated blocks and cannot fail with ENOSPC (verified on a full ext4
+ * with O_DIRECT and buffered writes); the state file is preallocated too.
+ * Running out is handled where it can be refused cleanly: creating the
+ * next segment (store_append returns -STORE_E_NO_SPACE, changing nothing)
+ * and, through store_space_check, before writing a snapshot. A failed
+ * write or sync stays fail-stop.
+ */
+/* 0 if the log's file system has bytes_needed + space_reserve_bytes free,
+ * -STORE_E_NO_SPACE if not, or -errno (statvfs). For a writer about to
+ * create a file there (a snapshot). The sim engine has unlimited space
+ * unless store_sim_set_space_bytes() said otherwise. */
+int store_space_check(struct store_log *log, uint64_t bytes_needed);
+/* While store_stats.space_short: looks at the free space again and, if a
+ * segment and the reserve fit now, clears it and starts preparing the next
+ * segment. 0 (not short, or no longer), -STORE_E_NO_SPACE (still short) or
+ * -errno. One statvfs: call it off the hot path (e.g. once a second). */
+int store_space_retry(struct store_log *log);
 
 /* Removes every entry >= from_index (a conflicting suffix). Drains first.
  * from_index must be > the compaction point. */
@@ -396,6 +439,10 @@ void store_sim_fail_sync(struct store_sim *sim, uint64_t nth);
  * once (zeros, full size). */
 void store_sim_hold_prepare(struct store_sim *sim, bool hold);
 void store_sim_fail_prepare(struct store_sim *sim);
+/* The simulated file system's free bytes (what store_space_check and the
+ * segment preparation see): a preparation larger than that fails with
+ * -ENOSPC. UINT64_MAX (the default): unlimited. */
+void store_sim_set_space_bytes(struct store_sim *sim, uint64_t free_bytes);
 /* Crash: volatile data is lost, the last unsynced write torn (see above).
  * Every log open on this disk must then be closed; it reports nothing more. */
 void store_sim_crash(struct store_sim *sim);

@@ -183,6 +183,12 @@ static void test_bad_configs_name_line_and_key(void **state)
 		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
 		 "data_dir = /x\ntransport = udp\nlog_write = o_direct\n",
 		 "cfg.ini:9: [node] log_write: bad value 'o_direct'"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[storage]\nsegment_bytes = 1000000\n"
+		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
+		 "cfg.ini:5: [storage] segment_bytes: bad value '1000000'"},
+		{"[cluster]\nid = 1\nsecret_file = %s\n[storage]\nspace_reserve = 1M\n"
+		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
+		 "cfg.ini:5: [storage] space_reserve: bad value '1M' (or an unknown key)"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char ini[1024], err[512];

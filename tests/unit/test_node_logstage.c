@@ -13,7 +13,8 @@
  * plays control: random batches, random truncations, payload slots reused
  * as soon as they are reported durable, as the payload ring does); then
  * every entry is read back and compared. The failure case runs on the
- * simulated disk with an armed sync failure.
+ * simulated disk with an armed sync failure, the no-space case on one with
+ * no free space for a second segment.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -61,7 +62,7 @@ static struct fixture *fixture_open(bool colocated, enum store_engine_kind engin
 	f->sim = sim;
 	f->slots = slots;
 	su_tmpdir(f->dir, sizeof(f->dir));
-	assert_int_equal(node_log_stage_init(&f->ls, &f->link), 0);
+	assert_int_equal(node_log_stage_init(&f->ls, &f->link, 1u << 16), 0);
 	/* As the daemon wires it: colocated, control's waits run the stage. */
 	f->link.wait = (struct node_link_wait){.colocated_poll = colocated ? node_log_stage_poll : NULL,
 					       .colocated_ctx = colocated ? &f->ls : NULL,
@@ -353,6 +354,58 @@ static void test_failure_is_published(void **state)
 }
 
 /* The stage's stop step writes what control handed over and flushes it. */
+/* Out of space: the appends the log refuses are held, not reported and
+ * not failed; calls go on (a vote, a truncation that cuts held entries);
+ * the stage publishes it; when space returns the held entries go in. */
+static void test_no_space_holds_appends(void **state)
+{
+	(void)state;
+	struct store_sim *sim = NULL;
+	struct store_sim_config sc = {.seed = 9};
+	assert_int_equal(store_sim_create(&sc, &sim), 0);
+	struct fixture *f = fixture_open(true, STORE_ENGINE_SIM, sim, SLOTS_MAX);
+	/* The first segment was prepared at open; no room for a second. */
+	store_sim_set_space_bytes(sim, 0);
+	const raft_index per_seg = (1u << 20) / store_record_bytes(PAYLOAD_BYTES);
+	for (raft_index i = 1; i <= per_seg + 81; i++) {
+		put_entry(f, i, 1);
+	}
+	wait_durable(f, per_seg, 1);
+	for (int k = 0; k < 100; k++) { /* nothing more comes */
+		store_sim_advance_us(sim, 10);
+		node_log_stage_poll(&f->ls);
+	}
+	assert_int_equal(store_durable_index(f->log), per_seg);
+	assert_int_equal(store_last_index(f->log), per_seg);
+	assert_false(store_failed(f->log));
+	uint64_t held = 0;
+	assert_true(node_log_space_short(&f->le, &held));
+	assert_int_equal(held, 81);
+	const char *what, *msg;
+	assert_int_equal(node_log_failure(&f->le, &what, &msg), 0);
+	/* A vote is still durable at once. */
+	struct raft_hard_state hs = {.term = 2, .vote = 2};
+	assert_int_equal(node_log_save_hard_state(&f->le, &hs), 0);
+	/* A truncation cuts held entries; new ones join the held. */
+	assert_int_equal(node_log_truncate(&f->le, per_seg + 71), 0);
+	f->last = per_seg + 70;
+	for (raft_index i = per_seg + 71; i <= per_seg + 76; i++) {
+		put_entry(f, i, 2);
+	}
+	assert_int_equal(node_log_kick(&f->le), 0);
+	node_log_stage_poll(&f->ls);
+	assert_true(node_log_space_short(&f->le, &held));
+	assert_int_equal(held, 76);
+	/* Space returns: the stage's retry (every 100 ms) takes them. */
+	store_sim_set_space_bytes(sim, UINT64_MAX);
+	wait_durable(f, per_seg + 76, 2);
+	assert_false(node_log_space_short(&f->le, &held));
+	assert_int_equal(held, 0);
+	verify_all(f);
+	fixture_close(f);
+	store_sim_destroy(sim);
+}
+
 static void test_stop_drains(void **state)
 {
 	(void)state;
@@ -381,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_threaded_random),
 		cmocka_unit_test(test_colocated_ring_full),
 		cmocka_unit_test(test_failure_is_published),
+		cmocka_unit_test(test_no_space_holds_appends),
 		cmocka_unit_test(test_stop_drains),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
