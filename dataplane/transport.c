@@ -197,6 +197,65 @@ static int transport_emit(struct dp_transport *t, struct dp_endpoints *a,
 	return 0;
 }
 
+/* A frame another module encodes (the snapshot transfer's chunks and acks)
+ * sealed for peer `to` and sent on the path, like transport_emit: the UDP
+ * path's buffer is t->buf, so the caller is the thread that sends. */
+int dp_transport_send_sealed(struct dp_transport *t, raft_node_id to, dp_transport_seal_fn seal,
+			     const void *arg)
+{
+	RN_ASSERT(t != NULL && seal != NULL);
+	const struct dp_peer *p = transport_peer(t, to);
+	if (p == NULL) {
+		t->counters.no_route++;
+		return -DP_ERR_INVALID;
+	}
+	struct dp_endpoints a;
+	transport_addr(t, p, &a);
+	struct rte_mbuf *mb = NULL;
+	uint8_t *buf = t->buf;
+	size_t buf_bytes = sizeof(t->buf);
+	if (t->kind == DP_TRANSPORT_DPDK) {
+		mb = rte_pktmbuf_alloc(t->port->pool);
+		if (mb == NULL) {
+			t->counters.send_failed++;
+			return -ENOMEM;
+		}
+		buf = rte_pktmbuf_mtod(mb, uint8_t *);
+		buf_bytes = rte_pktmbuf_tailroom(mb);
+	}
+	int n = seal(arg, &t->wire, &a, ++t->msg_seq, buf, buf_bytes);
+	if (n < 0) {
+		if (mb != NULL) {
+			rte_pktmbuf_free(mb);
+		}
+		return n;
+	}
+	int rc;
+	if (mb == NULL) {
+		rc = transport_send_udp(t, p, n);
+	} else {
+		mb->data_len = (uint16_t)n;
+		mb->pkt_len = (uint32_t)n;
+		if (t->tx_ring != NULL) {
+			rc = dp_ring_push_elems(t->tx_ring, &mb, 1) == 1 ? 0 : -ENOBUFS;
+			if (rc != 0) {
+				rte_pktmbuf_free(mb);
+				t->tx_ring_full++;
+				t->counters.send_failed++;
+			}
+		} else {
+			rc = dp_port_tx(t->port, &mb, 1) == 1 ? 0 : -ENOBUFS;
+			if (rc != 0) {
+				t->counters.send_failed++;
+			}
+		}
+	}
+	if (rc == 0) {
+		t->counters.sent++;
+	}
+	return rc;
+}
+
 int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
 		      const uint8_t *const *payloads)
 {

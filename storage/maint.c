@@ -217,6 +217,61 @@ int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to
 	return 0;
 }
 
+/*
+ * An installed snapshot at (index, term): the log holds no entry and
+ * continues after it. Crash-safe at every step (numbered below): a crash
+ * leaves either the old log without its entries above index, or the new
+ * point with old segments that recovery ignores (the log ends at or below
+ * the compaction point: it continues after it, recover.c).
+ */
+int store_reset(struct store_log *log, raft_index index, raft_term term)
+{
+	RN_ASSERT(log != NULL);
+	RN_ASSERT(index > 0);
+	int rc = store_flush(log);
+	if (rc != 0) {
+		return rc;
+	}
+	/* 1. What lies above index goes first (uncommitted here: a follower
+	 * installs only a snapshot beyond its commit index). A crash after it
+	 * restarts from the old state without them, like a truncation. */
+	if (log->last_index > index) {
+		rc = store_truncate_suffix(log, index + 1);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	/* 2. The state file names the new point: from here a restart keeps no
+	 * entry of the old log (all <= index; recovery continues after the
+	 * compaction point when the log ends at or before it). */
+	struct raft_hard_state hs = log->hard_state;
+	if (hs.term < term) {
+		hs = (struct raft_hard_state){.term = term};
+	}
+	rc = state_write(log, &hs, index, term, index);
+	if (rc != 0) {
+		return rc;
+	}
+	/* 3. The segments, all of them. */
+	log->hint_segment_first = 0;
+	bool dropped = false;
+	while (log->segments_count > 0) {
+		rc = maint_drop_last(log);
+		if (rc != 0) {
+			return rc;
+		}
+		dropped = true;
+	}
+	if (dropped && (rc = log->engine->ops->sync_dir(log->engine)) != 0) {
+		return log_fail(log, rc, "%s: sync directory: %s", log->dir_path,
+				store_strerror(rc));
+	}
+	log->stats.segments_count = 0;
+	log->last_index = log->durable_index = index;
+	log->last_term = log->durable_term = term;
+	return 0;
+}
+
 int store_start_at(struct store_log *log, raft_index index, raft_term term)
 {
 	RN_ASSERT(log != NULL);

@@ -399,9 +399,11 @@ int recover_segments(struct store_log *log, char *errmsg, size_t errmsg_bytes)
 		log->last_index = last->last_index;
 		log->last_term = last->last_term;
 	}
-	if (rc == 0 && log->last_index < log->compacted_index) {
+	if (rc == 0 && log->last_index <= log->compacted_index) {
 		/* Everything kept is older than the snapshot point: the log
-		 * continues right after it. */
+		 * continues right after it. At it too: a store_reset the crash
+		 * cut short may have left an entry at the point of another
+		 * term (the snapshot's term is the compaction point's). */
 		log->last_index = log->compacted_index;
 		log->last_term = log->compacted_term;
 	}

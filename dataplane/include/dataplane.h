@@ -885,6 +885,15 @@ void dp_transport_close(struct dp_transport *t);
  * -DP_ERR_INVALID (no route), -DP_ERR_TOO_BIG (split it first), -errno. */
 int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
 		      const uint8_t *const *payloads);
+/* Seals a frame another module encodes (snapshot chunks and acks: the
+ * seal function gets the wire, peer to's endpoints, the next msg seq and a
+ * buffer, and returns the frame's bytes or a negative dp_error) and sends
+ * it on the path like dp_transport_send, from the same thread. */
+typedef int (*dp_transport_seal_fn)(const void *arg, const struct dp_wire *w,
+				    const struct dp_endpoints *addr, uint64_t msg_seq,
+				    uint8_t *buf, size_t buf_bytes);
+int dp_transport_send_sealed(struct dp_transport *t, raft_node_id to, dp_transport_seal_fn seal,
+			     const void *arg);
 /* Sends a client reply back to where the request came from: `client` is
  * the request's dp_rx_frame.addr (its src is the client). 0 or -errno /
  * -DP_ERR_TOO_BIG. */

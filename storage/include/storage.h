@@ -329,6 +329,12 @@ int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to
  * log is not empty, or a write error. */
 int store_start_at(struct store_log *log, raft_index index, raft_term term);
 
+/* Installs a snapshot's point: the log drops every entry (whatever its
+ * index) and continues after (index, term); compaction point and commit
+ * hint are index. Durable when it returns; a crash part-way leaves a log
+ * that opens as the reset one. 0 or a store error. */
+int store_reset(struct store_log *log, raft_index index, raft_term term);
+
 /*
  * Reads durable entries first_index.. (at most entries_max of them, and as
  * many as fit in buf_bytes) into buf; entries[i].payload points into buf.

@@ -382,10 +382,59 @@ static void test_log_start_at(void **state)
 	store_close(log);
 }
 
+/* An installed snapshot: the log drops every entry, those above the point
+ * too, and continues after it, across a reopen. */
+static void test_log_reset(void **state)
+{
+	(void)state;
+	struct store_config sc;
+	store_config_default(&sc);
+	sc.dir_path = dir;
+	sc.segment_bytes = 64u << 10;
+	sc.quiet = true;
+	struct store_log *log;
+	char err[512];
+	assert_int_equal(store_open(&sc, &log, err, sizeof(err)), 0);
+	char payload[512];
+	memset(payload, 'x', sizeof(payload));
+	for (raft_index i = 1; i <= 600; i++) {
+		struct store_entry e = {.index = i, .term = 1, .payload = payload,
+					.payload_bytes = sizeof(payload), .type = RAFT_ENTRY_NORMAL};
+		assert_int_equal(store_append(log, &e, 1), 0);
+	}
+	assert_int_equal(store_flush(log), 0);
+	assert_true(store_last_index(log) == 600);
+	/* A point inside the log whose term differs (entries above it go). */
+	assert_int_equal(store_reset(log, 400, 3), 0);
+	assert_int_equal(store_last_index(log), 400);
+	assert_int_equal(store_first_index(log), 401);
+	struct store_entry e = {.index = 401, .term = 4, .payload = "abc", .payload_bytes = 3,
+				.type = RAFT_ENTRY_NORMAL};
+	assert_int_equal(store_append(log, &e, 1), 0);
+	assert_int_equal(store_flush(log), 0);
+	store_close(log);
+	assert_int_equal(store_open(&sc, &log, err, sizeof(err)), 0);
+	assert_int_equal(store_first_index(log), 401);
+	assert_int_equal(store_last_index(log), 401);
+	assert_int_equal(store_commit_hint(log), 400);
+	uint8_t buf[4096];
+	struct store_entry got;
+	assert_int_equal(store_read(log, 401, buf, sizeof(buf), &got, 1), 1);
+	assert_int_equal(got.term, 4);
+	/* A point past the log's end. */
+	assert_int_equal(store_reset(log, 5000, 5), 0);
+	store_close(log);
+	assert_int_equal(store_open(&sc, &log, err, sizeof(err)), 0);
+	assert_int_equal(store_first_index(log), 5001);
+	assert_int_equal(store_last_index(log), 5000);
+	store_close(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_file_round_trip, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_log_reset, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_file_damage_refused, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_dir_keeps_two_and_cleans, setup_dir,
 						teardown_dir),
