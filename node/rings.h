@@ -87,12 +87,12 @@ struct node_log_report {
 	uint64_t durable_ns;
 };
 _Static_assert(sizeof(struct node_log_report) == 24, "README: reports ring 64 x 24");
-enum node_log_call_kind { NODE_LOG_CALL_HARD_STATE = 1, NODE_LOG_CALL_TRUNCATE };
+enum node_log_call_kind { NODE_LOG_CALL_HARD_STATE = 1, NODE_LOG_CALL_TRUNCATE, NODE_LOG_CALL_RESET };
 
 /* A synchronous request: control fills the slot, pushes a CALL, waits for
  * calls_done to reach its seq, reads rc. */
 struct node_log_call {
-	uint8_t kind; /* enum node_log_call_kind */
+	uint8_t kind; /* enum node_log_call_kind; RESET: index, hard_state.term */
 	struct raft_hard_state hard_state;
 	raft_index index;
 	int rc; /* out: 0, -STORE_E_*, or -ECANCELED (the log stage was draining) */
@@ -138,7 +138,7 @@ enum node_apply_in_kind {
 	NODE_APPLY_COMMIT = 1,	  /* apply up to index */
 	NODE_APPLY_READ = 2,	  /* a linearizable read waiting for its round */
 	NODE_APPLY_STALE_GET = 3, /* a read of the applied state, now */
-	NODE_APPLY_ROUND = 4,	  /* round's outcome: read_index, or failed */
+	NODE_APPLY_ROUND = 4, NODE_APPLY_INSTALL = 5, /* outcome; INSTALL: snapshot index, round=term */
 };
 
 struct node_apply_in {

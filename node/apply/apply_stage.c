@@ -20,8 +20,11 @@
  * request body), so there is one encoding of a command, decoded here.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apply_stage.h"
 #include "clock.h"
@@ -292,6 +295,45 @@ static uint32_t apply_block(struct node_apply_stage *as)
 	return 1;
 }
 
+/* A snapshot installed (contract step 2): the state machine becomes the
+ * snapshot's, loaded from its file (apply_install.c). It blocks this stage
+ * for the load (a follower that was too far behind to serve anyway); the
+ * snapshot writer, which reads the old machine, is waited for first. A
+ * file that does not load leaves the old state and applied index: control
+ * then never reports the install, and the leader offers again. */
+static void apply_install(struct node_apply_stage *as, raft_index index, raft_term term)
+{
+	/* The core installs only beyond its commit index: nothing applied
+	 * here is at or above it, and nothing at or below it is applied
+	 * again (the loop applies from applied_index + 1). */
+	RN_ASSERT(index > as->applied_index);
+	while (as->snap != NULL && !node_snapshotter_idle(as->snap)) {
+		struct timespec ts = {.tv_nsec = 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	struct node_kv *kv = NULL;
+	char why[512];
+	int rc = node_apply_install_load(as, index, term, &kv, why, sizeof(why));
+	if (rc != 0) {
+		fprintf(stderr, "raftnode: snapshot install at %" PRIu64 " failed: %s\n", index, why);
+		as->installs_failed++;
+		return;
+	}
+	RN_ASSERT(node_kv_applied_index(kv) == index);
+	node_kv_destroy(as->kv);
+	as->kv = kv;
+	if (as->snap != NULL) {
+		as->snap->kv = kv;
+		as->snap->base_index = index;
+		as->snap->bytes_since = 0;
+	}
+	as->applied_index = index;
+	as->applied_term = term;
+	as->commit_index = rn_max_u64(as->commit_index, index);
+	as->installs++;
+	apply_publish(as);
+}
+
 uint32_t node_apply_stage_poll(void *ctx)
 {
 	struct node_apply_stage *as = ctx;
@@ -314,6 +356,9 @@ uint32_t node_apply_stage_poll(void *ctx)
 			break;
 		case NODE_APPLY_ROUND:
 			apply_round(as, &in);
+			break;
+		case NODE_APPLY_INSTALL:
+			apply_install(as, in.index, in.round);
 			break;
 		default:
 			RN_ASSERT(!"unknown apply record");

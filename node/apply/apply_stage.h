@@ -52,6 +52,7 @@ struct node_apply_stage {
 	struct node_snapshotter *snap; /* NULL: [storage] snapshot = off */
 	raft_term applied_term;
 	uint64_t snap_bytes; /* log record bytes applied since the snapshotter's poll */
+	uint64_t installs, installs_failed; /* snapshots installed (apply_install.c) */
 };
 
 /* Makes the link's rings and arena; the stage owns kv from here on. */
@@ -71,5 +72,12 @@ void node_apply_replayed(struct node_apply_stage *as, const struct store_entry *
  * state machine (start). */
 void node_apply_loaded(struct node_apply_stage *as, struct node_kv *kv, raft_index index,
 		       raft_term term);
+
+/* apply_install.c: the snapshot file of index (term) in the data directory,
+ * verified (every block, the stream CRC), of this cluster, within the
+ * limits, loaded into a new state machine: 0 (*out set) or -errno with
+ * errmsg saying what. */
+int node_apply_install_load(const struct node_apply_stage *as, raft_index index, raft_term term,
+			    struct node_kv **out, char *errmsg, size_t errmsg_bytes);
 
 #endif /* RN_NODE_APPLY_STAGE_H */

@@ -127,6 +127,17 @@ void node_apply_commit(struct node_control *c, raft_index commit_index)
 	apply_kick(c);
 }
 
+/* Contract step 2 (install): the apply stage replaces its state machine
+ * by the snapshot at index, in ring order: before any later COMMIT. Its
+ * applied index jumps to index; no COMMIT at or below it goes after. */
+void node_apply_install(struct node_control *c, raft_index index, raft_term term)
+{
+	struct node_apply_in in = {.kind = NODE_APPLY_INSTALL, .index = index, .round = term};
+	apply_push(c, &in);
+	c->apply.commit_pushed = rn_max_u64(c->apply.commit_pushed, index);
+	apply_kick(c);
+}
+
 void node_apply_read(struct node_control *c, const struct dp_endpoints *from,
 		     const struct dp_client_request *req, uint64_t rx_ns, bool stale)
 {

@@ -123,6 +123,7 @@ struct node_control {
 	struct node_status_link *status;
 	const struct node_snap_link *snap; /* snapshots and compaction: status, events */
 	raft_index snap_reported, compacted_reported; /* RAFT_EVENT_SNAPSHOT, _COMPACTED */
+	struct node_xfer *xfer; /* InstallSnapshot (xfer.c); NULL: snapshots off */
 	struct node_rxtx_link *rxtx;
 	struct node_log_end log;
 	struct node_apply_end apply;

@@ -285,11 +285,9 @@ void node_egress_send(struct node_control *c, const struct raft_message *m)
 	if (m->type == RAFT_MSG_SNAPSHOT) {
 		/* An offer of this node's snapshot to a follower whose next
 		 * entry is compacted. It is never a frame: the snapshot
-		 * transfer (dataplane's snapxfer) carries the file and steps
-		 * the follower's core. Until that is wired here, the offer is
-		 * counted and dropped: the follower stays behind, as it did
-		 * when its from_storage reads found the entries compacted. */
-		c->counters.snapshot_offers_unsent++;
+		 * transfer (snapxfer, xfer.c) carries the file and the
+		 * follower's node steps its core once it is staged there. */
+		node_xfer_offer(c, m);
 		return;
 	}
 	if (m->type == RAFT_MSG_APPEND && m->append.from_storage) {

@@ -277,6 +277,8 @@ static void ingress_on_message(struct node_control *c, const struct dp_rx_msg *m
 			}
 			ingress_client(c, &in->addr, &req, m->rx_ns);
 		}
+	} else if (node_xfer_frame_in(c, in)) {
+		/* a snapshot chunk or ack: the transfer thread's */
 	} else if (in->type >= 1 && in->type < RAFT_MSG_TYPE_COUNT) {
 		ingress_receive_raft(c, in);
 	}

@@ -15,6 +15,7 @@
 #define RN_NODE_CONTROL_INTERNAL_H
 
 #include "control.h"
+#include "xfer.h"
 
 /* ---- ingress.c ---- */
 /* Control's side of the rx ring: every message rx/tx received, in order,
@@ -64,6 +65,7 @@ int node_log_save_hint(struct node_log_end *le, raft_index committed);
 int node_log_save_hard_state(struct node_log_end *le, const struct raft_hard_state *hs);
 /* Contract step 2: a truncation, after every earlier append was consumed. */
 int node_log_truncate(struct node_log_end *le, raft_index from);
+int node_log_reset(struct node_log_end *le, raft_index index, raft_term term);
 /* Starts the catch-up read for from_storage append m into buf: 0, or
  * -EBUSY while one is in flight or not yet taken. */
 int node_log_read_start(struct node_log_end *le, const struct raft_message *m, void *buf,
@@ -88,6 +90,7 @@ bool node_log_space_short(const struct node_log_end *le, uint64_t *held);
 /* Contract step 4: everything up to commit_index to the apply stage
  * (which replies once applied, never before). */
 void node_apply_commit(struct node_control *c, raft_index commit_index);
+void node_apply_install(struct node_control *c, raft_index index, raft_term term);
 /* Contract step 5: the outcome of ReadIndex rounds (§6.4). */
 void node_apply_read_states(struct node_control *c, const struct raft_read_state *rs,
 			    uint32_t count);
@@ -106,6 +109,20 @@ void node_apply_save_hint(struct node_control *c);
 /* Stamps `stage` on every trace of an entry up to up_to (now_ns, or the
  * clock when 0). */
 void node_trace_stamp(struct node_control *c, raft_index up_to, unsigned stage, uint64_t now_ns);
+
+/* ---- xfer.c: InstallSnapshot (xfer.h) ---- */
+int node_xfer_start(struct node_control *c);
+void node_xfer_stop(struct node_control *c);
+void node_xfer_offer(struct node_control *c, const struct raft_message *m);
+void node_xfer_cancel_all(struct node_control *c);
+/* A snapshot chunk or ack for the transfer thread: true (taken or
+ * dropped), false for another frame. */
+bool node_xfer_frame_in(struct node_control *c, const struct dp_rx_frame *f);
+uint32_t node_xfer_poll(struct node_control *c);
+void node_xfer_install_pending(struct node_control *c, const struct raft_snapshot_meta *meta);
+/* The next event of the transfer: a staged snapshot's RAFT_MSG_SNAPSHOT,
+ * or SNAPSHOT_INSTALLED once applied reaches the install. */
+bool node_xfer_event(struct node_control *c, raft_index applied, struct raft_event *ev);
 
 /* ---- status.c ---- */
 int node_status_json(struct node_control *c, char *out, size_t out_bytes);

@@ -124,6 +124,14 @@ int node_log_truncate(struct node_log_end *le, raft_index from)
 	return log_end_call_wait(le);
 }
 
+int node_log_reset(struct node_log_end *le, raft_index index, raft_term term)
+{
+	RN_ASSERT(index > 0);
+	le->link->call = (struct node_log_call){.kind = NODE_LOG_CALL_RESET, .index = index,
+						.hard_state = {.term = term}};
+	return log_end_call_wait(le);
+}
+
 int node_log_read_start(struct node_log_end *le, const struct raft_message *m, void *buf,
 			size_t buf_bytes)
 {

@@ -65,10 +65,15 @@ void node_control_wire(struct node_control *c, const struct node_control_wiring 
 	c->log.link = w->log;
 	c->apply.link = w->apply;
 	c->next_tick_ns = node_now_ns() + (uint64_t)c->cfg->tick_ms * NODE_NS_PER_MS;
+	if (c->cfg->snapshot && node_xfer_start(c) != 0) {
+		fprintf(stderr, "raftnode %u: no snapshot transfer: a follower behind the "
+			"compaction point will not catch up\n", c->cfg->self);
+	}
 }
 
 void node_control_fini(struct node_control *c)
 {
+	node_xfer_stop(c);
 	if (c->raft != NULL) {
 		raft_destroy(c->raft);
 		c->raft = NULL;
@@ -166,6 +171,7 @@ uint32_t node_control_poll(void *ctx)
 	 * what the log and apply stages did meanwhile (from their lcores). */
 	work += node_apply_send_replies(c);
 	work += node_egress_catchup_poll(c);
+	work += node_xfer_poll(c);
 	work += node_control_stage_events(c);
 	uint64_t now_ns = node_now_ns();
 	loop_space(c, now_ns);

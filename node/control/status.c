@@ -55,7 +55,8 @@ static void status_followers(struct node_control *c, struct status_buf *b)
 		status_add(b, "%s{\"id\":%u,\"match_index\":%" PRIu64 ",\"next_index\":%" PRIu64
 			   ",\"inflight\":%u,\"state\":\"%s\",\"active\":%s}",
 			   first ? "" : ",", pi.id, pi.match_index, pi.next_index, pi.inflight_count,
-			   pi.state == RAFT_PROGRESS_REPLICATE ? "replicate" : "probe",
+			   pi.state == RAFT_PROGRESS_REPLICATE ? "replicate"
+			   : pi.state == RAFT_PROGRESS_SNAPSHOT ? "snapshot" : "probe",
 			   pi.recent_active ? "true" : "false");
 		first = false;
 	}
@@ -99,14 +100,34 @@ static void status_snapshot(const struct node_control *c, struct status_buf *b)
 	if (sl == NULL) {
 		return;
 	}
-	status_add(b, ",\"snapshot\":{\"index\":%" PRIu64 ",\"count\":%" PRIu64
+	raft_index index;
+	raft_term term;
+	node_snap_link_read(sl, &index, &term);
+	status_add(b, ",\"snapshot\":{\"index\":%" PRIu64 ",\"term\":%" PRIu64 ",\"count\":%" PRIu64
 		   ",\"failures\":%" PRIu64 ",\"write_ms\":%" PRIu64 ",\"compacted_index\":%" PRIu64
-		   ",\"offers_unsent\":%" PRIu64 "}", __atomic_load_n(&sl->durable_index, __ATOMIC_RELAXED),
+		   ",\"offers_unsent\":%" PRIu64, index, term,
 		   __atomic_load_n(&sl->snapshots_count, __ATOMIC_RELAXED),
 		   __atomic_load_n(&sl->failures_count, __ATOMIC_RELAXED),
 		   __atomic_load_n(&sl->last_write_us, __ATOMIC_RELAXED) / 1000,
 		   __atomic_load_n(&sl->compacted_index, __ATOMIC_RELAXED),
 		   c->counters.snapshot_offers_unsent);
+	const struct node_xfer *x = c->xfer;
+	if (x != NULL) {
+		/* InstallSnapshot: offers, files a follower holds, installs
+		 * here, transfers running and the bytes they moved (the
+		 * thread's counters, read as they are). */
+		uint32_t active = 0;
+		for (uint32_t i = 0; i < RAFT_NODES_MAX; i++) {
+			active += x->sending[i] != 0;
+		}
+		status_add(b, ",\"xfer\":{\"offers\":%" PRIu64 ",\"sent\":%" PRIu64
+			   ",\"installed\":%" PRIu64 ",\"active\":%u,\"bytes_out\":%" PRIu64
+			   ",\"bytes_in\":%" PRIu64 "}",
+			   x->counters.offers_started, x->counters.sent, x->counters.installed, active,
+			   __atomic_load_n(&x->t.send.counters.data_bytes_sent, __ATOMIC_RELAXED),
+			   __atomic_load_n(&x->t.recv.counters.data_bytes_accepted, __ATOMIC_RELAXED));
+	}
+	status_add(b, "}");
 }
 
 /* What both forms start with: who the node is and where its log stands. */

@@ -32,6 +32,9 @@ static void control_log_role(struct node_control *c, const struct raft_update *u
 	if (u->role == c->role && u->leader_id == c->leader_id && u->term == c->term) {
 		return;
 	}
+	if (c->role == RAFT_LEADER && u->role != RAFT_LEADER) {
+		node_xfer_cancel_all(c); /* deposed: its transfers end */
+	}
 	if (u->role != c->role || u->leader_id != c->leader_id) {
 		fprintf(stderr, "raftnode %u: %s of term %" PRIu64 ", leader %u\n", c->cfg->self,
 			raft_role_name((enum raft_role)u->role), u->term, u->leader_id);
@@ -156,6 +159,24 @@ static void control_write_start(struct node_control *c)
 	}
 }
 
+/* Step 2 (install): the snapshot file is durable (renamed and synced
+ * before the core heard of it, xfer.c); the log is reset to continue after
+ * it, the payload ring too, and the apply stage loads it in ring order,
+ * before any later commit; INSTALLED once it is there (xfer.c). */
+static void control_install(struct node_control *c, const struct raft_snapshot_meta *meta)
+{
+	fprintf(stderr, "raftnode %u: installs the snapshot of index %" PRIu64 " (term %" PRIu64
+		")\n", c->cfg->self, meta->index, meta->term);
+	int rc = node_log_reset(&c->log, meta->index, meta->term);
+	if (rc != 0) {
+		control_call_failed(c, "log reset (snapshot install)", rc);
+		return;
+	}
+	node_payloads_reset(&c->payloads, meta->index);
+	node_apply_install(c, meta->index, meta->term);
+	node_xfer_install_pending(c, meta);
+}
+
 static void control_update(struct node_control *c, const struct raft_update *u)
 {
 	control_log_role(c, u);
@@ -164,6 +185,13 @@ static void control_update(struct node_control *c, const struct raft_update *u)
 		int rc = node_log_save_hard_state(&c->log, &u->hard_state);
 		if (rc != 0) {
 			control_call_failed(c, "hard state write", rc);
+			return;
+		}
+	}
+	/* 2. An install first (never with a truncation or entries). */
+	if (u->flags & RAFT_UPDATE_SNAPSHOT) {
+		control_install(c, &u->snapshot);
+		if (c->failed) {
 			return;
 		}
 	}
@@ -237,6 +265,9 @@ static bool control_snapshot_event(struct node_control *c, struct raft_event *ev
  * apply stage's progress (APPLIED). */
 static bool control_stage_event(struct node_control *c, struct raft_event *ev)
 {
+	if (node_xfer_event(c, node_apply_applied(c), ev)) {
+		return true;
+	}
 	struct node_log_report rep;
 	if (node_log_take_report(&c->log, &rep)) {
 		node_trace_stamp(c, rep.index, DP_TRACE_DURABLE, rep.durable_ns);

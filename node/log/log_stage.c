@@ -267,6 +267,19 @@ static void log_stage_call(struct node_log_stage *ls, struct node_log_call *c)
 						  durable > 0 ? store_term_at(ls->log, durable) : 0);
 		}
 		break;
+	case NODE_LOG_CALL_RESET:
+		/* A snapshot installed (its file durable first): the log holds
+		 * no entry and continues after it; held appends are older. */
+		RN_ASSERT(c->index > 0);
+		ls->held_count = 0;
+		rc = store_reset(ls->log, c->index, c->hard_state.term);
+		if (rc != 0) {
+			log_stage_fail(ls, "log reset (snapshot install)", rc);
+		} else if (ls->snap != NULL) {
+			ls->compact_seen = rn_max_u64(ls->compact_seen, c->index);
+			__atomic_store_n(&ls->snap->compacted_index, c->index, __ATOMIC_RELEASE);
+		}
+		break;
 	default:
 		RN_ASSERT(!"unknown log call");
 	}
