@@ -91,7 +91,7 @@ static void apply_push(struct node_control *c, const struct node_apply_in *in)
 	struct node_apply_link *al = c->apply.link;
 	const struct node_link_wait *w = &al->wait;
 	RN_ASSERT(in->kind >= NODE_APPLY_COMMIT);
-	RN_ASSERT(in->kind <= NODE_APPLY_ROUND);
+	RN_ASSERT(in->kind <= NODE_APPLY_INSTALL);
 	while (dp_ring_push_elems(&al->in, in, 1) == 0) {
 		c->apply.in_full_waits++;
 		node_apply_send_replies(c);

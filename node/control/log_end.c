@@ -96,7 +96,8 @@ int node_log_save_hint(struct node_log_end *le, raft_index committed)
 static int log_end_call_wait(struct node_log_end *le)
 {
 	RN_ASSERT(le->link->call.kind == NODE_LOG_CALL_HARD_STATE ||
-		  le->link->call.kind == NODE_LOG_CALL_TRUNCATE);
+		  le->link->call.kind == NODE_LOG_CALL_TRUNCATE ||
+		  le->link->call.kind == NODE_LOG_CALL_RESET);
 	/* One call at a time: every earlier one is done. */
 	RN_ASSERT(__atomic_load_n(&le->link->calls_done, __ATOMIC_ACQUIRE) <= le->calls_sent);
 	uint64_t seq = ++le->calls_sent;

@@ -272,7 +272,10 @@ static void xfer_staged(struct node_control *c, const struct snapxfer_event *ev)
 			close(dfd);
 		}
 	}
+	/* Who sent it and in which term: the receiver's, unchanged until the
+	 * release (chunks of another transfer are answered BUSY meanwhile). */
 	raft_term term = __atomic_load_n(&x->t.recv.term, __ATOMIC_RELAXED);
+	raft_node_id from = __atomic_load_n(&x->t.recv.leader, __ATOMIC_RELAXED);
 	snapxfer_thread_release(&x->t);
 	if (rc != 0) {
 		fprintf(stderr, "raftnode %u: received snapshot refused: %s\n", c->cfg->self, err);
@@ -280,16 +283,24 @@ static void xfer_staged(struct node_control *c, const struct snapxfer_event *ev)
 		return;
 	}
 	x->counters.staged++;
+	fprintf(stderr, "raftnode %u: snapshot %" PRIu64 " (term %" PRIu64 ") received from node %u "
+		"in its term %" PRIu64 ", verified and kept\n", c->cfg->self, meta.index, meta.term,
+		from, term);
 	/* Stepped next (node_xfer_event): not from inside this poll. */
 	struct raft_message *m = &x->staged_msg;
-	*m = (struct raft_message){.type = RAFT_MSG_SNAPSHOT, .from = ev->peer, .to = c->cfg->self,
+	*m = (struct raft_message){.type = RAFT_MSG_SNAPSHOT, .from = from, .to = c->cfg->self,
 				   .term = term};
 	m->snapshot.meta.index = meta.index;
 	m->snapshot.meta.term = meta.term;
-	uint32_t n = meta.config_bytes / 4u;
+	/* The configuration blob: u32 count, then the member ids. */
+	uint32_t n = 0;
+	if (meta.config_bytes >= 4) {
+		memcpy(&n, meta.config, 4);
+	}
+	n = (uint32_t)rn_min_u64(n, (meta.config_bytes >= 4 ? meta.config_bytes - 4 : 0) / 4u);
 	for (uint32_t i = 0; i < n && i < RAFT_NODES_MAX; i++) {
 		uint32_t id;
-		memcpy(&id, meta.config + 4u * i, 4);
+		memcpy(&id, meta.config + 4u + 4u * i, 4);
 		m->snapshot.meta.voters[i] = id;
 		m->snapshot.meta.voters_count = i + 1;
 	}
@@ -319,10 +330,15 @@ uint32_t node_xfer_poll(struct node_control *c)
 		switch (ev.kind) {
 		case SNAPXFER_EV_SENT:
 			x->counters.sent++; /* the core hears it from the follower */
+			fprintf(stderr, "raftnode %u: snapshot %" PRIu64 " (%" PRIu64 " bytes) sent "
+				"to node %u\n", c->cfg->self, ev.id.index, ev.id.total_bytes, ev.peer);
 			xfer_end(x, ev.peer);
 			break;
 		case SNAPXFER_EV_SEND_FAILED:
 			x->counters.send_failed++; /* the core offers again */
+			fprintf(stderr, "raftnode %u: snapshot %" PRIu64 " to node %u failed: reason %u%s%s"
+				"\n", c->cfg->self, ev.id.index, ev.peer, ev.reason, ev.err != 0 ? ", " : "",
+				ev.err != 0 ? strerror(-ev.err) : "");
 			xfer_end(x, ev.peer);
 			break;
 		case SNAPXFER_EV_STAGED:
