@@ -63,4 +63,20 @@ for round in $(seq 1 "$kills"); do
 	it_cluster start "$f" >/dev/null || it_fail "node $f did not start after a kill -9 mid-install"
 	again=$(it_wait_converged 60 1 2 3) || it_fail "node $f did not converge after a kill -9 mid-install (round $round): $(tail -5 "$IT_RUN/logs/node$f.log")"
 done
+# A kill -9 while the nodes snapshot and compact (every 2,000 entries, a
+# snapshot about every 0.8 s at this rate, the compaction right after):
+# node $other killed three times under load, each time restarted; it must
+# start and converge with the others.
+if [ "$kills" -gt 0 ]; then
+	bench 6 &
+	load=$!
+	for k in 1 2 3; do
+		sleep 1.3
+		it_cluster kill "$other" --signal KILL >/dev/null
+		it_cluster start "$other" >/dev/null || it_fail "node $other did not start after kill -9 $k under compaction"
+	done
+	wait "$load" || it_fail "raftbench during the compaction kills"
+	comp=$(it_wait_converged 60 1 2 3) || it_fail "node $other did not converge after kill -9 under compaction: $(tail -5 "$IT_RUN/logs/node$other.log")"
+	it_log "node $other killed -9 three times while snapshotting and compacting: converged ($comp)"
+fi
 it_pass "follower $f came back by InstallSnapshot in $((t1 - t0)) ms ($after); after kill -9 mid-transfer $kills times it started and converged ($again)"
