@@ -60,7 +60,9 @@ def rows_of(results):
     names = set()
     for suffix in (".closed1000.json", ".closed1.json", ".sweep.csv"):
         for p in glob.glob(os.path.join(results, "*" + suffix)):
-            names.add(os.path.basename(p)[: -len(suffix)])
+            name = os.path.basename(p)[: -len(suffix)]
+            if not name.startswith("pair"):  # run.sh's paired rounds: a section of their own
+                names.add(name)
     known = [r for r in ROW_ORDER if r in names]
     return known + sorted(names - set(known))
 

@@ -31,6 +31,8 @@ grep -q '^| config | reads_per_s (1000 in flight) |' "$out/report.md" \
 	|| fail "report.md has no linearizable reads table"
 grep -q '^| median | ' "$out/report.md" \
 	|| fail "report.md has no paired floor rounds (their median row)"
+! grep -q '^| pair[0-9]' "$out/report.md" \
+	|| fail "report.md shows a paired round as a configuration row"
 for f in udp+uring.closed1.json udp+uring.closed1000.json udp+uring.sweep.json \
 	udp+uring.costs.json udp+uring.read1.json udp+uring.read1000.json \
 	failover.json baseline.json; do
