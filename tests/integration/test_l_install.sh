@@ -13,10 +13,14 @@
 # must start again each time and converge.
 # scripts/bench-catchup-snapshot.sh runs it with more entries (L_RATE x
 # L_SECONDS written while the follower is down) and no kill rounds.
+# L_TRANSPORT (cluster.sh --transport; default cluster.sh's own) picks the
+# transport: meson runs it on af_packet (DPDK) and on kernel UDP.
 . "$(dirname "$0")/lib.sh"
 it_setup l 10.99.0
 rate=${L_RATE:-2500} secs=${L_SECONDS:-8} kills=${L_KILLS:-2}
-it_up --nodes 3 --no-start
+L_TRANSPORT=${L_TRANSPORT:-${1:-}} # meson passes udp as $1 for its kernel-UDP case
+[ "${1:-}" = udp ] && kills=${L_KILLS:-0} # the kill rounds run once, on af_packet
+it_up --nodes 3 --no-start ${L_TRANSPORT:+--transport "$L_TRANSPORT"}
 printf '\n[limits]\nlog_entries_max = 1024\nkv_keys_max = 20000\n[storage]\nsnapshot_entries = 2000\ncompact_margin_entries = 1000\nsegment_bytes = %d\n' \
 	$((1 << 20)) >>"$IT_RUN/cluster.ini"
 for n in 1 2 3; do it_cluster start "$n" >/dev/null || it_fail "start of node $n"; done
