@@ -320,8 +320,7 @@ static int daemon_snapshots(struct node_daemon *d, char *errmsg, size_t errmsg_b
 {
 	if (!d->cfg.snapshot) {
 		fprintf(stderr, "raftnode %u: [storage] snapshot = off: no snapshot is taken and the "
-			"log is never compacted (it grows until the disk or segments_max)\n",
-			d->cfg.self);
+			"log is never compacted (it grows until the disk or segments_max)\n", d->cfg.self);
 		return 0;
 	}
 	raft_node_id members[NODE_MEMBERS_MAX];
@@ -331,7 +330,8 @@ static int daemon_snapshots(struct node_daemon *d, char *errmsg, size_t errmsg_b
 	struct node_snapshotter_config sc = {
 		.dir = d->cfg.data_dir, .cluster_id = d->cfg.cluster_id, .members = members,
 		.members_count = d->cfg.members_count, .entries_trigger = d->cfg.snapshot_entries,
-		.bytes_trigger = d->cfg.snapshot_log_bytes, .self = d->cfg.self};
+		.bytes_trigger = d->cfg.snapshot_log_bytes, .self = d->cfg.self,
+		.space_reserve_bytes = d->cfg.space_reserve_bytes};
 	raft_index base = node_kv_applied_index(d->applystage.kv);
 	int rc = node_snapshotter_init(&d->snapshotter, &sc, d->applystage.kv, &d->snap_link);
 	if (rc != 0) {

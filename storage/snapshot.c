@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -566,4 +567,27 @@ int store_snap_clean(const char *dir)
 	}
 	closedir(d);
 	return rc != 0 ? rc : removed;
+}
+
+int store_snap_space_check(const char *dir, uint64_t bytes_needed, uint64_t reserve_bytes,
+			   char *errmsg, size_t errmsg_bytes)
+{
+	struct statvfs vfs;
+	if (statvfs(dir, &vfs) != 0) {
+		int rc = -errno;
+		snprintf(errmsg, errmsg_bytes, "%s: statvfs: %s", dir, strerror(-rc));
+		return rc;
+	}
+	uint64_t free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	uint64_t need = bytes_needed + reserve_bytes;
+	if (need < bytes_needed) {
+		need = UINT64_MAX;
+	}
+	if (free_bytes >= need) {
+		return 0;
+	}
+	snprintf(errmsg, errmsg_bytes, "%s: %" PRIu64 " bytes free, a snapshot of up to %" PRIu64
+		 " bytes needs them beside the %" PRIu64 "-byte reserve ([storage] "
+		 "space_reserve_bytes)", dir, free_bytes, bytes_needed, reserve_bytes);
+	return -ENOSPC;
 }

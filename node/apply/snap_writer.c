@@ -47,8 +47,22 @@ static int snap_write_one(struct node_snapshotter *sn, uint8_t *wbuf)
 		.kv_clients_max = in->limits.clients_max,
 		.kv_session_window = in->limits.session_window, .config_bytes = sn->config_bytes};
 	memcpy(m.config, sn->config, sn->config_bytes);
+	/* Room first, as for a log segment: a full disk refuses the snapshot
+	 * cleanly (not taken, said, counted) before a byte is written; the
+	 * node's no-space alarm is the log's. The bound is the state at its
+	 * limits' slot sizes, above what the stream takes. */
+	uint64_t bytes_max = STORE_SNAP_HEADER_BYTES +
+			     in->keys_count * ((uint64_t)in->limits.key_bytes_max +
+					       in->limits.value_bytes_max + 16u) +
+			     in->sessions_count * (32u + 9u * (uint64_t)in->limits.session_window);
+	bytes_max += bytes_max / STORE_SNAP_BLOCK_BYTES * 64u + 64u; /* block headers, trailer */
+	int rc = store_snap_space_check(sn->dir, bytes_max, sn->space_reserve_bytes, sn->errmsg,
+					sizeof(sn->errmsg));
+	if (rc != 0) {
+		return rc;
+	}
 	struct store_snap_writer *w = NULL;
-	int rc = store_snap_create(sn->dir, &m, &w, sn->errmsg, sizeof(sn->errmsg));
+	rc = store_snap_create(sn->dir, &m, &w, sn->errmsg, sizeof(sn->errmsg));
 	if (rc != 0) {
 		return rc;
 	}
@@ -128,6 +142,7 @@ int node_snapshotter_init(struct node_snapshotter *sn, const struct node_snapsho
 	sn->self = cfg->self;
 	sn->entries_trigger = cfg->entries_trigger;
 	sn->bytes_trigger = cfg->bytes_trigger;
+	sn->space_reserve_bytes = cfg->space_reserve_bytes;
 	/* The configuration blob: u32 count, then the member ids. */
 	RN_ASSERT(4u + 4u * cfg->members_count <= sizeof(sn->config));
 	uint32_t n = cfg->members_count;

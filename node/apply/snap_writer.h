@@ -40,6 +40,7 @@ struct node_snapshotter_config {
 	uint32_t members_count;
 	uint64_t entries_trigger;  /* [storage] snapshot_entries */
 	uint64_t bytes_trigger;	   /* [storage] snapshot_log_bytes */
+	uint64_t space_reserve_bytes; /* [storage] space_reserve_bytes: kept free */
 	raft_node_id self;	   /* for its messages */
 };
 
@@ -53,6 +54,7 @@ struct node_snapshotter {
 	uint32_t config_bytes;
 	uint8_t config[STORE_SNAP_CONFIG_BYTES_MAX];
 	uint64_t entries_trigger, bytes_trigger;
+	uint64_t space_reserve_bytes;
 	/* The apply stage's. */
 	raft_index base_index; /* the last snapshot started (or loaded) */
 	uint64_t bytes_since;  /* log record bytes applied since */

@@ -536,6 +536,11 @@ void store_snap_close(struct store_snap_reader *r);
 /* The indices of the snapshot files in dir, newest first (at most max).
  * Returns how many, or -errno. */
 int store_snap_list(const char *dir, raft_index *indices, uint32_t max);
+/* Before a snapshot is written (any thread: statvfs, no log state): 0 if
+ * dir's file system has bytes_needed + reserve_bytes free, -ENOSPC if not
+ * (errmsg says how much is free and what was needed), -errno. */
+int store_snap_space_check(const char *dir, uint64_t bytes_needed, uint64_t reserve_bytes,
+			   char *errmsg, size_t errmsg_bytes);
 /* Removes temporary files a crash left in dir; returns how many, or -errno. */
 int store_snap_clean(const char *dir);
 

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -170,12 +171,32 @@ static void test_real_directory_statvfs(void **state)
 	su_rmtree(dir);
 }
 
+/* The snapshot writer's check (any thread, statvfs): what fits passes, a
+ * reserve above the free space refuses with ENOSPC and says the figures. */
+static void test_snapshot_space_check(void **state)
+{
+	(void)state;
+	char dir[SU_PATH_BYTES];
+	su_tmpdir(dir, sizeof(dir));
+	char why[256] = "";
+	assert_int_equal(store_snap_space_check(dir, 4096, 0, why, sizeof(why)), 0);
+	assert_int_equal(store_snap_space_check(dir, 4096, UINT64_MAX / 2, why, sizeof(why)),
+			 -ENOSPC);
+	assert_non_null(strstr(why, "space_reserve_bytes"));
+	assert_int_equal(store_snap_space_check(dir, UINT64_MAX, 1, why, sizeof(why)), -ENOSPC);
+	char gone[SU_PATH_BYTES + 8];
+	snprintf(gone, sizeof(gone), "%s/none", dir);
+	assert_int_equal(store_snap_space_check(gone, 1, 0, why, sizeof(why)), -ENOENT);
+	su_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_space_refuses_the_roll_cleanly),
 		cmocka_unit_test(test_preparation_enospc_is_no_space),
 		cmocka_unit_test(test_real_directory_statvfs),
+		cmocka_unit_test(test_snapshot_space_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
