@@ -69,10 +69,13 @@ struct raft {
 	raft_index conf_prev_index;
 	raft_node_id peers[RAFT_NODES_MAX];
 	uint32_t peers_count;
+	bool peers_leaving; /* the table holds a server conf removed (pending) */
 	uint32_t voter_mask;
 	uint32_t member_slot_self;
 	uint32_t quorum; /* votes needed: voters / 2 + 1 */
 	bool force_pending; /* force_new_cluster: append RAFT_CONF_FORCE when leading */
+	raft_index bug_conf_index; /* planted config-on-commit: waiting entry */
+	uint64_t bug_conf_payload;
 
 	/* Persistent state (§3.8), mirrored to storage through updates. */
 	raft_term term;

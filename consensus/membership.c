@@ -102,25 +102,49 @@ bool membership_self_voter(const struct raft *r)
 	return membership_slot_voter(r, r->member_slot_self);
 }
 
-void membership_set(struct raft *r, const struct raft_membership *m, raft_index index)
+/* The peer table: conf's voters, its learners, and while conf is not
+ * committed the servers it removed (conf_prev's), so that a removed server
+ * still gets the entry removing it (it then knows not to campaign) and
+ * the leader keeps its progress should the removal be truncated. Only
+ * voters of conf are in voter_mask. */
+static void membership_rebuild(struct raft *r)
 {
 	struct raft_progress old_progress[RAFT_NODES_MAX];
 	raft_node_id old_peers[RAFT_NODES_MAX];
+	raft_node_id ids[RAFT_NODES_MAX + 1];
 	uint32_t old_count = r->peers_count;
+	const struct raft_membership *m = &r->conf;
+	uint32_t n = 0;
 
-	RN_ASSERT(m->voters_count + m->learners_count <= RAFT_NODES_MAX);
 	if (r->role == RAFT_LEADER) {
 		memcpy(old_progress, r->progress, sizeof(old_progress));
 		memcpy(old_peers, r->peers, sizeof(old_peers));
 	}
-	r->conf = *m;
-	r->conf_index = index;
+	for (uint32_t i = 0; i < m->voters_count; i++) {
+		ids[n++] = m->voters[i];
+	}
+	for (uint32_t i = 0; i < m->learners_count; i++) {
+		ids[n++] = m->learners[i];
+	}
+	r->peers_leaving = false;
+	if (r->conf_index > r->commit_index) {
+		const struct raft_membership *p = &r->conf_prev;
+		for (uint32_t i = 0; i < p->voters_count + p->learners_count; i++) {
+			raft_node_id id = i < p->voters_count ? p->voters[i]
+							      : p->learners[i - p->voters_count];
+			/* A single change removes one: n stays <= RAFT_NODES_MAX. */
+			if (!membership_has(ids, n, id) && n < RAFT_NODES_MAX) {
+				ids[n++] = id;
+				r->peers_leaving = true;
+			}
+		}
+	}
 	r->peers_count = 0;
 	r->voter_mask = 0;
 	r->member_slot_self = UINT32_MAX;
-	for (uint32_t i = 0; i < m->voters_count + m->learners_count; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		bool voter = i < m->voters_count;
-		raft_node_id id = voter ? m->voters[i] : m->learners[i - m->voters_count];
+		raft_node_id id = ids[i];
 		uint32_t slot = r->peers_count++;
 		r->peers[slot] = id;
 		if (voter) {
@@ -145,8 +169,7 @@ void membership_set(struct raft *r, const struct raft_membership *m, raft_index 
 			}
 		}
 	}
-	uint32_t voters = m->voters_count;
-	r->quorum = voters / 2 + 1;
+	r->quorum = m->voters_count / 2 + 1;
 	/* Votes of an election in progress were counted by the old slots. */
 	r->votes_granted_mask = 0;
 	r->votes_rejected_mask = 0;
@@ -156,9 +179,23 @@ void membership_set(struct raft *r, const struct raft_membership *m, raft_index 
 	}
 }
 
+void membership_set(struct raft *r, const struct raft_membership *m, raft_index index)
+{
+	RN_ASSERT(m->voters_count + m->learners_count <= RAFT_NODES_MAX);
+	r->conf = *m;
+	r->conf_index = index;
+	membership_rebuild(r);
+}
+
 void membership_on_append(struct raft *r, const struct raft_entry *e)
 {
 	RN_ASSERT(e->type == RAFT_ENTRY_CONFIG);
+	if (RAFT_BUG(r, CONFIG_ON_COMMIT)) {
+		/* Planted: "a configuration is real once committed". */
+		r->bug_conf_index = e->index;
+		r->bug_conf_payload = e->payload;
+		return;
+	}
 	struct raft_membership next = r->conf;
 	raft_membership_apply(&next, e->payload);
 	/* The previous one stays until this entry commits. */
@@ -180,9 +217,19 @@ void membership_on_truncate(struct raft *r, raft_index from_index)
 
 void membership_on_commit(struct raft *r)
 {
+	if (RAFT_BUG(r, CONFIG_ON_COMMIT) && r->bug_conf_index != 0 &&
+	    r->bug_conf_index <= r->commit_index) {
+		struct raft_membership next = r->conf;
+		raft_membership_apply(&next, r->bug_conf_payload);
+		membership_set(r, &next, r->bug_conf_index);
+		r->bug_conf_index = 0;
+	}
 	if (r->conf_index <= r->commit_index) {
 		r->conf_prev = r->conf;
 		r->conf_prev_index = r->conf_index;
+		if (r->peers_leaving) {
+			membership_rebuild(r); /* the removed server leaves now */
+		}
 	}
 }
 

@@ -397,7 +397,13 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 	if (updated && replication_maybe_commit(r)) {
 		/* Eager commit propagation: tell everyone now, not at the next
 		 * heartbeat, so followers apply (and answer reads) sooner; the
-		 * entries this follower gets carry it to it. */
+		 * entries this follower gets carry it to it. A server whose
+		 * removal this ack committed has left the table (its slot was
+		 * the last: membership.c). */
+		if (slot >= r->peers_count) {
+			replication_broadcast_commit(r);
+			return;
+		}
 		replication_fill_window(r, slot);
 		replication_broadcast_commit(r);
 	} else {
