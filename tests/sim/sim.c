@@ -156,6 +156,9 @@ static void sim_node_config(const struct sim *s, const struct sim_node *n, struc
 	c->log_entries_max = s->p.log_entries_max;
 	c->uncommitted_bytes_max = 64u * 1024;
 	c->snapshot_timeout_ticks = s->p.snapshot_timeout_ticks;
+	/* A promoted learner must be nearly caught up, or a slow one joins
+	 * the quorum and stalls commits (the rule under test). */
+	c->promote_lag_entries_max = 16;
 	c->seed = s->p.seed * 1000003u + n->id * 7919u + n->restarts;
 }
 
