@@ -128,7 +128,9 @@ void sim_member_after_process(struct sim *s, struct sim_node *n, const struct ra
 				(unsigned long long)raft_membership_index(n->raft));
 		return;
 	}
-	if (u->role == RAFT_LEADER && (s->removed_mask & (1u << n->id)) != 0) {
+	/* n->role is still the role before this update (sim.c). */
+	if (u->role == RAFT_LEADER && n->role != RAFT_LEADER &&
+	    (s->removed_mask & (1u << n->id)) != 0) {
 		check_violation(s, "Removed Never Leads",
 				"n%u leads term %llu after its removal committed", n->id,
 				(unsigned long long)u->term);
