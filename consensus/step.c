@@ -154,11 +154,15 @@ static bool step_term(struct raft *r, const struct raft_message *m)
 			recv_append(r, m);
 			return false;
 		}
-		if ((r->cfg.check_quorum || r->cfg.prevote) &&
-		    (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
-		     m->type == RAFT_MSG_SNAPSHOT)) {
+		bool from_leader = m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
+				   m->type == RAFT_MSG_SNAPSHOT;
+		if (from_leader && (r->cfg.check_quorum || r->cfg.prevote ||
+				    !membership_slot_voter(r, election_member_slot(r, m->from)))) {
 			/* Tell a deposed leader the new term so it steps down;
-			 * with PreVote it might otherwise never hear of it. */
+			 * with PreVote it might otherwise never hear of it, nor
+			 * a leader we do not count as a voter (our configuration
+			 * is behind: our votes never reach it, §4.1), which must
+			 * step down for us to get its log. */
 			struct raft_message *resp = step_msg_new(r, RAFT_MSG_APPEND_RESP, m->from);
 			if (resp != NULL) {
 				resp->append_resp.reject = true;
