@@ -25,8 +25,6 @@
  * had) is the existing check; Leader Completeness at commit counts each
  * candidate's own configuration's voters (sim_check.c).
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -196,17 +194,6 @@ void sim_member_step(struct sim *s)
 	}
 	struct raft_membership m;
 	raft_membership(s->nodes[leader].raft, &m);
-	if (getenv("SIMDBG")) {
-		fprintf(stderr, "%.1f leader n%u commit %llu last %llu conf@%llu voters", (double)s->now_us / 1000.0, leader,
-			(unsigned long long)raft_commit_index(s->nodes[leader].raft), (unsigned long long)raft_last_index(s->nodes[leader].raft),
-			(unsigned long long)raft_membership_index(s->nodes[leader].raft));
-		for (uint32_t i = 0; i < m.voters_count; i++) {
-			struct raft_progress_info pi = {0};
-			raft_progress(s->nodes[leader].raft, m.voters[i], &pi);
-			fprintf(stderr, " n%u(up%d m%llu n%llu st%u)", m.voters[i], s->nodes[m.voters[i]].up, (unsigned long long)pi.match_index, (unsigned long long)pi.next_index, pi.state);
-		}
-		fprintf(stderr, " learners %u\n", m.learners_count);
-	}
 	uint32_t floor = s->p.nodes_count < 3 ? s->p.nodes_count : 3;
 	raft_node_id down = RAFT_NODE_NONE;
 	for (uint32_t i = 0; i < m.voters_count; i++) {
