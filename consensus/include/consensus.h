@@ -404,8 +404,9 @@ enum raft_update_flags {
  *    only of applied entries: meta.index <= the applied index it reported
  *    (RAFT_EVENT_APPLIED) and so <= the commit index, and meta.term is the
  *    term of entry meta.index (asserted where the core still holds it);
- *    meta.voters is the configuration at meta.index (today: the
- *    configured members). A snapshot older than the latest one reported
+ *    meta.voters and meta.learners are the configuration at meta.index
+ *    (the caller tracks it as it applies: MEMBERSHIP CONTRACT; at least
+ *    one voter, asserted). A snapshot older than the latest one reported
  *    is ignored.
  * b. RAFT_EVENT_COMPACTED {index}: the durable log no longer holds entries
  *    <= index (it still knows the term of `index` itself, as storage keeps

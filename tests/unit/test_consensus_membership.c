@@ -326,6 +326,33 @@ static void test_snapshot_carries_configuration(void **state)
 	h_destroy(&cluster);
 }
 
+static void test_learner_refuses_votes(void **state)
+{
+	(void)state;
+	start3(4);
+	assert_int_equal(member(1, RAFT_CONF_ADD_LEARNER, 4), 0);
+	h_deliver_all(&cluster);
+	h_tick(&cluster, 1, 2);
+	h_deliver_all(&cluster);
+	/* A vote request of a later term: the learner adopts the term but
+	 * never grants, and the candidate's own count ignores non-voters. */
+	struct raft_event ev = {.type = RAFT_EVENT_RECEIVE};
+	ev.receive.type = RAFT_MSG_VOTE;
+	ev.receive.from = 2;
+	ev.receive.to = 4;
+	ev.receive.term = raft_current_term(cluster.nodes[4].raft) + 1;
+	ev.receive.vote.last_log_index = 100;
+	ev.receive.vote.last_log_term = 100;
+	ev.receive.vote.transfer = true; /* past any lease */
+	h_step(&cluster, 4, &ev);
+	assert_int_equal(raft_voted_for(cluster.nodes[4].raft), RAFT_NODE_NONE);
+	const struct raft_update *u = &cluster.last_update;
+	assert_int_equal(u->msgs_count, 1);
+	assert_int_equal(u->msgs[0].type, RAFT_MSG_VOTE_RESP);
+	assert_false(u->msgs[0].vote_resp.granted);
+	h_destroy(&cluster);
+}
+
 static void test_force_new_cluster(void **state)
 {
 	(void)state;
@@ -368,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_config_reverts),
 		cmocka_unit_test(test_quorum_follows_configuration),
 		cmocka_unit_test(test_snapshot_carries_configuration),
+		cmocka_unit_test(test_learner_refuses_votes),
 		cmocka_unit_test(test_force_new_cluster),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
