@@ -510,8 +510,13 @@ struct raft_config {
  *  - a leader asked to remove ITSELF appends the removal, keeps leading
  *    without counting itself toward any quorum, and once the removal
  *    commits it steps down (§4.2.2) and sends TimeoutNow to the voter with
- *    the highest match index so the cluster does not wait an election
- *    timeout. One request; no retry on a new leader.
+ *    the highest match index if that voter holds the whole log, so the
+ *    cluster does not wait an election timeout (otherwise it sends that
+ *    voter what it lacks and the voters elect one after a timeout). One
+ *    request; no retry on a new leader. Why not transfer first: the
+ *    removal then needs a second request on the new leader, and a
+ *    transfer that fails half way leaves the operator to retry; this way
+ *    the change is one log entry whatever happens to leadership.
  *
  * Operations: RAFT_EVENT_MEMBER {op, id} on the leader: ADD_LEARNER (new
  * id; its progress starts in probe at the leader's last index + 1, and the
