@@ -25,27 +25,46 @@ void raft_config_default(struct raft_config *c)
 		 * while, and a repeated offer only resumes it. */
 		.snapshot_timeout_ticks = 100,
 		.seed = 1,
+		.promote_lag_entries_max = 1024,
 	};
+}
+
+/* The configuration at the floor: members (voters) and learners, at least
+ * one voter, no id twice, at most RAFT_NODES_MAX in all. This server need
+ * not be in it (a learner-to-be, a removed server: it never campaigns). */
+static bool create_membership_valid(const struct raft_config *c)
+{
+	if (c->members_count == 0 || c->members_count > RAFT_NODES_MAX ||
+	    c->learners_count > RAFT_NODES_MAX - c->members_count) {
+		return false;
+	}
+	raft_node_id all[2 * RAFT_NODES_MAX];
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < c->members_count; i++) {
+		all[n++] = c->members[i];
+	}
+	for (uint32_t i = 0; i < c->learners_count; i++) {
+		all[n++] = c->learners[i];
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (all[i] == RAFT_NODE_NONE) {
+			return false;
+		}
+		for (uint32_t j = 0; j < i; j++) {
+			if (all[j] == all[i]) {
+				return false;
+			}
+		}
+	}
+	return true;
 }
 
 static bool create_config_valid(const struct raft_config *c)
 {
-	if (c->id == RAFT_NODE_NONE || c->members_count == 0 || c->members_count > RAFT_NODES_MAX) {
+	if (c->id == RAFT_NODE_NONE || !create_membership_valid(c)) {
 		return false;
 	}
-	bool self_found = false;
-	for (uint32_t i = 0; i < c->members_count; i++) {
-		if (c->members[i] == RAFT_NODE_NONE) {
-			return false;
-		}
-		for (uint32_t j = 0; j < i; j++) {
-			if (c->members[j] == c->members[i]) {
-				return false;
-			}
-		}
-		self_found |= c->members[i] == c->id;
-	}
-	if (!self_found || c->heartbeat_interval_ticks == 0 ||
+	if (c->heartbeat_interval_ticks == 0 ||
 	    c->election_timeout_ticks <= c->heartbeat_interval_ticks) {
 		return false;
 	}
@@ -66,15 +85,9 @@ static bool create_state_valid(const struct raft_config *c, const struct raft_ha
 			       raft_index prev_index, raft_term prev_term,
 			       const struct raft_entry *entries, uint64_t entries_count)
 {
-	if (hs->vote != RAFT_NODE_NONE) {
-		bool member = false;
-		for (uint32_t i = 0; i < c->members_count; i++) {
-			member |= c->members[i] == hs->vote;
-		}
-		if (!member) {
-			return false;
-		}
-	}
+	/* The vote may name a server outside the configuration at the floor
+	 * (one added later in the log, §4.1). */
+	(void)c;
 	if (entries_count > 0 && entries == NULL) {
 		return false;
 	}
@@ -94,12 +107,47 @@ static bool create_state_valid(const struct raft_config *c, const struct raft_ha
 	for (uint64_t i = 0; i < entries_count; i++) {
 		const struct raft_entry *e = &entries[i];
 		if (e->index != prev_index + i + 1 || e->term < last_term || e->term > hs->term ||
-		    (e->type != RAFT_ENTRY_NORMAL && e->type != RAFT_ENTRY_NOOP)) {
+		    (e->type != RAFT_ENTRY_NORMAL && e->type != RAFT_ENTRY_NOOP &&
+		     e->type != RAFT_ENTRY_CONFIG) ||
+		    (e->type == RAFT_ENTRY_CONFIG && !membership_payload_valid(e->payload))) {
 			return false;
 		}
 		last_term = e->term;
 	}
 	return true;
+}
+
+/*
+ * The configuration in force: the one at the floor (c->members, learners),
+ * then the config entries of the tail in order (each in force once
+ * appended, §4.1). The one before the last tail entry is kept as the
+ * previous configuration: that entry may be uncommitted and truncated.
+ * Forced (force_new_cluster): this server alone, whatever the log says.
+ */
+static void create_membership(struct raft *r, const struct raft_config *c,
+			      const struct raft_entry *entries, uint64_t entries_count)
+{
+	struct raft_membership m = {.voters_count = c->members_count,
+				    .learners_count = c->learners_count};
+	raft_index index = r->log.first_index - 1;
+
+	memcpy(m.voters, c->members, sizeof(m.voters));
+	memcpy(m.learners, c->learners, sizeof(m.learners));
+	if (c->force_new_cluster) {
+		m = (struct raft_membership){.voters = {c->id}, .voters_count = 1};
+		r->force_pending = true;
+	}
+	r->conf_prev = m;
+	r->conf_prev_index = index;
+	for (uint64_t i = 0; i < entries_count && !c->force_new_cluster; i++) {
+		if (entries[i].type == RAFT_ENTRY_CONFIG) {
+			r->conf_prev = m;
+			r->conf_prev_index = index;
+			raft_membership_apply(&m, entries[i].payload);
+			index = entries[i].index;
+		}
+	}
+	membership_set(r, &m, index);
 }
 
 int raft_create(const struct raft_config *c, const struct raft_hard_state *hs,
@@ -134,9 +182,7 @@ int raft_create_from(const struct raft_config *c, const struct raft_hard_state *
 		goto fail_msgs;
 	}
 	r->cfg = *c;
-	r->member_slot_self = election_member_slot(r, c->id);
-	r->quorum = c->members_count / 2 + 1;
-	RN_ASSERT(r->member_slot_self < c->members_count); /* create_config_valid found it */
+	r->transfer_target = RAFT_NODE_NONE;
 	r->log.mask = c->log_entries_max - 1u;
 	RN_ASSERT((r->log.mask & (r->log.mask + 1)) == 0); /* a power of two: index & mask */
 	/* Everything up to prev_index is released: durable, and committed by
@@ -154,6 +200,7 @@ int raft_create_from(const struct raft_config *c, const struct raft_hard_state *
 		r->log.ring[entries[i].index & r->log.mask] = entries[i];
 	}
 	r->log.last_index = prev_index + entries_count;
+	create_membership(r, c, entries, entries_count);
 	/* What storage recovered is durable by definition. */
 	r->persisted_index = r->log.last_index;
 	RN_ASSERT(r->log.first_index <= r->log.last_index + 1);

@@ -27,8 +27,8 @@ void election_reset_timer(struct raft *r)
 
 uint32_t election_member_slot(const struct raft *r, raft_node_id id)
 {
-	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
-		if (r->cfg.members[i] == id) {
+	for (uint32_t i = 0; i < r->peers_count; i++) {
+		if (r->peers[i] == id) {
 			return i;
 		}
 	}
@@ -39,7 +39,7 @@ uint32_t election_member_slot(const struct raft *r, raft_node_id id)
 uint32_t election_quorum(const struct raft *r)
 {
 	if (RAFT_BUG(r, QUORUM_OFF_BY_ONE)) {
-		return r->cfg.members_count / 2 > 0 ? r->cfg.members_count / 2 : 1;
+		return r->conf.voters_count / 2 > 0 ? r->conf.voters_count / 2 : 1;
 	}
 	return r->quorum;
 }
@@ -60,11 +60,13 @@ static void election_send_requests(struct raft *r, bool prevote, bool transfer)
 {
 	uint8_t type = prevote ? RAFT_MSG_PREVOTE : RAFT_MSG_VOTE;
 
-	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
-		if (i == r->member_slot_self) {
+	for (uint32_t i = 0; i < r->peers_count; i++) {
+		/* Only voters are asked (§4: learners never vote). */
+		if (i == r->member_slot_self ||
+		    (!membership_slot_voter(r, i) && !RAFT_BUG(r, LEARNER_VOTES))) {
 			continue;
 		}
-		struct raft_message *m = step_msg_new(r, type, r->cfg.members[i]);
+		struct raft_message *m = step_msg_new(r, type, r->peers[i]);
 		if (m == NULL) {
 			return;
 		}
@@ -85,6 +87,7 @@ void election_start(struct raft *r, bool prevote, bool transfer)
 {
 	RN_ASSERT(r->role != RAFT_LEADER);
 	RN_ASSERT(!(prevote && transfer));
+	RN_ASSERT(membership_self_voter(r)); /* learners and non-members never campaign */
 	if (prevote) {
 		convert_to_precandidate(r);
 		r->counters.prevotes_started++;
@@ -107,7 +110,9 @@ bool election_count_vote(struct raft *r, raft_node_id from, bool granted)
 {
 	uint32_t slot = election_member_slot(r, from);
 
-	RN_ASSERT(slot < r->cfg.members_count);
+	if (slot >= r->peers_count) {
+		return false; /* not in our configuration: does not count */
+	}
 	RN_ASSERT(r->role == RAFT_PRECANDIDATE || r->role == RAFT_CANDIDATE);
 	uint32_t bit = 1u << slot;
 	if (((r->votes_granted_mask | r->votes_rejected_mask) & bit) == 0) {
@@ -117,7 +122,10 @@ bool election_count_vote(struct raft *r, raft_node_id from, bool granted)
 			r->votes_rejected_mask |= bit;
 		}
 	}
-	return (uint32_t)__builtin_popcount(r->votes_granted_mask) >= election_quorum(r);
+	/* Only voters of our configuration count (§4). */
+	uint32_t counted = RAFT_BUG(r, LEARNER_VOTES) ? r->votes_granted_mask
+						      : r->votes_granted_mask & r->voter_mask;
+	return (uint32_t)__builtin_popcount(counted) >= election_quorum(r);
 }
 
 /* Follower / candidate tick: campaign when the randomized timeout expires. */
@@ -125,6 +133,14 @@ void election_tick(struct raft *r)
 {
 	RN_ASSERT(r->role != RAFT_LEADER);
 	r->election_elapsed_ticks++;
+	if (!membership_self_voter(r)) {
+		/* A learner, a removed server or one not yet added never
+		 * campaigns (§4.2.3 keeps it from disrupting with votes). */
+		if (r->role != RAFT_FOLLOWER) {
+			convert_to_follower(r, r->term, RAFT_NODE_NONE);
+		}
+		return;
+	}
 	if (r->election_elapsed_ticks >= r->election_timeout_ticks) {
 		election_start(r, r->cfg.prevote, false);
 	}

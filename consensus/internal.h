@@ -56,8 +56,26 @@ struct raft_read_pending {
 
 struct raft {
 	struct raft_config cfg;
+	/* The configuration in force (membership.c): conf, set by the config
+	 * entry at conf_index (0: the floor's or a snapshot's), and conf_prev,
+	 * the one before it, kept until conf_index commits (a truncation of
+	 * an uncommitted config entry reverts to it). The peer table is conf's
+	 * voters and learners in slots (the index of every per-peer array);
+	 * voter_mask has a bit per voter slot. member_slot_self is UINT32_MAX
+	 * when this server is not in the configuration. */
+	struct raft_membership conf;
+	raft_index conf_index;
+	struct raft_membership conf_prev;
+	raft_index conf_prev_index;
+	raft_node_id peers[RAFT_NODES_MAX];
+	uint32_t peers_count;
+	bool peers_leaving; /* the table holds a server conf removed (pending) */
+	uint32_t voter_mask;
 	uint32_t member_slot_self;
-	uint32_t quorum; /* votes needed: members_count / 2 + 1 */
+	uint32_t quorum; /* votes needed: voters / 2 + 1 */
+	bool force_pending; /* force_new_cluster: append RAFT_CONF_FORCE when leading */
+	raft_index bug_conf_index; /* planted config-on-commit: waiting entry */
+	uint64_t bug_conf_payload;
 
 	/* Persistent state (§3.8), mirrored to storage through updates. */
 	raft_term term;
@@ -121,6 +139,33 @@ struct raft {
 
 _Static_assert(RAFT_NODES_MAX <= 8 * sizeof(((struct raft *)0)->votes_granted_mask),
 	       "a vote mask has a bit for every member slot");
+
+/*
+ * membership.c - the configuration in force (MEMBERSHIP CONTRACT in
+ * consensus.h): single-server changes taking effect when appended.
+ */
+
+/* Sets the configuration in force and rebuilds the peer table, keeping the
+ * progress of peers that stay (a leader's new peers start in probe at
+ * last_index + 1). Any role. */
+void membership_set(struct raft *r, const struct raft_membership *m, raft_index index);
+/* A config entry was appended at entry->index: it takes effect now. */
+void membership_on_append(struct raft *r, const struct raft_entry *e);
+/* Entries >= from_index were truncated: a config entry among them reverts
+ * to the previous configuration. */
+void membership_on_truncate(struct raft *r, raft_index from_index);
+/* The commit index moved: a committed config entry is the base now. */
+void membership_on_commit(struct raft *r);
+/* True when this server is a voter of its configuration. */
+bool membership_self_voter(const struct raft *r);
+/* True when slot `slot` is a voter. */
+bool membership_slot_voter(const struct raft *r, uint32_t slot);
+/* RAFT_EVENT_MEMBER: a leader proposes one change. */
+int membership_propose(struct raft *r, uint8_t op, raft_node_id id, raft_index *index_out);
+/* After a step, a leader whose removal committed steps down (§4.2.2). */
+void membership_after_step(struct raft *r);
+/* True when a config entry's payload is well formed (untrusted). */
+bool membership_payload_valid(uint64_t payload);
 
 /* Planted bugs compile away in the production core. */
 #ifdef RAFT_PLANTED_BUGS
@@ -448,5 +493,8 @@ struct raft_message *step_msg_new(struct raft *r, uint8_t type, raft_node_id to)
  * own term's newly committed entries to the uncommitted budget.
  * Precondition: r->commit_index < commit_index <= last_index. */
 void step_set_commit(struct raft *r, raft_index commit_index);
+/* A snapshot meta's configuration is well formed: >= 1 voter, no id 0,
+ * voters + learners <= RAFT_NODES_MAX. */
+bool meta_valid(const struct raft_snapshot_meta *meta);
 
 #endif /* RAFT_INTERNAL_H */

@@ -82,6 +82,9 @@ void log_append(struct raft *r, const struct raft_entry *entry)
 	log->ring[entry->index & log->mask] = *entry;
 	log->last_index = entry->index;
 	r->new_entries[r->new_entries_count++] = *entry;
+	if (entry->type == RAFT_ENTRY_CONFIG) {
+		membership_on_append(r, entry); /* in force once appended (§4.1) */
+	}
 }
 
 /*
@@ -117,6 +120,12 @@ void log_append_batch(struct raft *r, const struct raft_entry *entries, uint32_t
 	}
 	r->new_entries_count += count;
 	log->last_index = entries[count - 1].index;
+	/* In force once appended (§4.1), in log order. */
+	for (uint32_t i = 0; i < count; i++) {
+		if (entries[i].type == RAFT_ENTRY_CONFIG) {
+			membership_on_append(r, &entries[i]);
+		}
+	}
 }
 
 /*
@@ -142,6 +151,7 @@ void log_truncate(struct raft *r, raft_index from_index)
 		r->truncate_index = from_index;
 	}
 	r->update_flags |= RAFT_UPDATE_TRUNCATE;
+	membership_on_truncate(r, from_index);
 }
 
 /* Forgets entries <= up_to_index (already applied). Keeps the term of the

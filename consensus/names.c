@@ -26,6 +26,20 @@ const char *raft_strerror(int rc)
 		return "batch has more entries than append_entries_max";
 	case RAFT_ERR_BUSY:
 		return "bounded queue full (back off and retry)";
+	case RAFT_ERR_CHANGE_PENDING:
+		return "a configuration change is not committed yet";
+	case RAFT_ERR_UNKNOWN_MEMBER:
+		return "no such member (or not a learner)";
+	case RAFT_ERR_LAST_VOTER:
+		return "would remove the last voter";
+	case RAFT_ERR_LEARNER_BEHIND:
+		return "learner not caught up (promote_lag_entries_max)";
+	case RAFT_ERR_TERM_NOT_COMMITTED:
+		return "leader has not committed an entry of its term yet";
+	case RAFT_ERR_MEMBER_EXISTS:
+		return "already a member";
+	case RAFT_ERR_MEMBERS_FULL:
+		return "RAFT_NODES_MAX voters and learners already";
 	default:
 		return "unknown error";
 	}
@@ -137,7 +151,7 @@ bool raft_progress(const struct raft *r, raft_node_id id, struct raft_progress_i
 {
 	uint32_t slot = election_member_slot(r, id);
 
-	if (r->role != RAFT_LEADER || slot >= r->cfg.members_count || slot == r->member_slot_self) {
+	if (r->role != RAFT_LEADER || slot >= r->peers_count || slot == r->member_slot_self) {
 		return false;
 	}
 	const struct raft_progress *pr = &r->progress[slot];

@@ -28,6 +28,9 @@ static const char *const planted_names[RAFT_BUG_COUNT] = {
 	[RAFT_BUG_SNAPSHOT_UNCOMMITTED] = "snapshot-uncommitted",
 	[RAFT_BUG_COMPACT_PAST_COMMIT] = "compact-past-commit",
 	[RAFT_BUG_INSTALL_KEEPS_CONFLICTING_TAIL] = "install-keeps-conflicting-tail",
+	[RAFT_BUG_CONFIG_ON_COMMIT] = "config-on-commit",
+	[RAFT_BUG_TWO_CHANGES_AT_ONCE] = "two-changes-at-once",
+	[RAFT_BUG_LEARNER_VOTES] = "learner-votes",
 };
 
 const char *raft_planted_bug_name(int bug)

@@ -50,7 +50,7 @@ static int read_index_enqueue(struct raft *r, uint64_t ctx, raft_node_id from)
 		return 0;
 	}
 	p.read_index = r->commit_index;
-	if (r->cfg.members_count == 1) {
+	if (membership_self_voter(r) && r->conf.voters_count == 1) {
 		read_index_deliver(r, &p); /* we are the majority */
 		return 0;
 	}
@@ -110,9 +110,11 @@ void read_index_confirm(struct raft *r)
 		if (p->read_seq == 0) {
 			break; /* still waiting for a commit in this term */
 		}
-		uint32_t acks = 1;
-		for (uint32_t i = 0; i < r->cfg.members_count; i++) {
-			if (i != r->member_slot_self && r->progress[i].read_seq_acked >= p->read_seq) {
+		/* Voters only; the leader counts unless it is being removed. */
+		uint32_t acks = membership_self_voter(r) ? 1 : 0;
+		for (uint32_t i = 0; i < r->peers_count; i++) {
+			if (i != r->member_slot_self && membership_slot_voter(r, i) &&
+			    r->progress[i].read_seq_acked >= p->read_seq) {
 				acks++;
 			}
 		}
@@ -147,7 +149,7 @@ void read_index_on_commit(struct raft *r)
 		}
 	}
 	if (started) {
-		if (r->cfg.members_count == 1) {
+		if (membership_self_voter(r) && r->conf.voters_count == 1) {
 			read_index_confirm(r);
 		} else {
 			replication_broadcast_heartbeat(r, r->read_seq);

@@ -24,6 +24,10 @@ static bool recv_vote_can_grant(const struct raft *r, const struct raft_message 
 	if (!free_to_vote) {
 		return false;
 	}
+	/* Learners and servers outside their configuration never vote. */
+	if (!membership_self_voter(r) && !RAFT_BUG(r, LEARNER_VOTES)) {
+		return false;
+	}
 	/* §3.6.1 election restriction: only for a log at least as up to date. */
 	if (RAFT_BUG(r, VOTE_IGNORES_LOG)) {
 		return true;
@@ -70,7 +74,7 @@ void recv_vote_resp(struct raft *r, const struct raft_message *m)
 		}
 		return;
 	}
-	uint32_t rejected = (uint32_t)__builtin_popcount(r->votes_rejected_mask);
+	uint32_t rejected = (uint32_t)__builtin_popcount(r->votes_rejected_mask & r->voter_mask);
 	if (rejected >= election_quorum(r)) {
 		/* Lost: wait for a leader or for the next timeout. */
 		convert_to_follower(r, r->term, RAFT_NODE_NONE);

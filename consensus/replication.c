@@ -68,7 +68,7 @@ static void replication_become_replicate(struct raft_progress *pr)
 void replication_reset_progress(struct raft *r)
 {
 	RN_ASSERT(r->role == RAFT_LEADER);
-	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+	for (uint32_t i = 0; i < r->peers_count; i++) {
 		struct raft_progress *pr = &r->progress[i];
 		*pr = (struct raft_progress){
 			.match_index = 0,
@@ -126,7 +126,7 @@ void replication_send_append(struct raft *r, uint32_t slot, bool send_if_empty)
 	if (count == 0 && !send_if_empty) {
 		return;
 	}
-	struct raft_message *m = step_msg_new(r, RAFT_MSG_APPEND, r->cfg.members[slot]);
+	struct raft_message *m = step_msg_new(r, RAFT_MSG_APPEND, r->peers[slot]);
 	if (m == NULL) {
 		return;
 	}
@@ -193,7 +193,7 @@ static void replication_send_commit(struct raft *r, uint32_t slot)
 	struct raft_progress *pr = &r->progress[slot];
 
 	RN_ASSERT(slot != r->member_slot_self);
-	if (replication_commit_queued(r, r->cfg.members[slot])) {
+	if (replication_commit_queued(r, r->peers[slot])) {
 		return;
 	}
 	if (pr->state != RAFT_PROGRESS_REPLICATE || pr->next_index <= r->log.last_index) {
@@ -205,7 +205,7 @@ static void replication_send_commit(struct raft *r, uint32_t slot)
 	}
 	RN_ASSERT(pr->next_index == r->log.last_index + 1);
 	RN_ASSERT(pr->next_index >= r->log.first_index); /* never from storage */
-	struct raft_message *m = step_msg_new(r, RAFT_MSG_APPEND, r->cfg.members[slot]);
+	struct raft_message *m = step_msg_new(r, RAFT_MSG_APPEND, r->peers[slot]);
 	if (m == NULL) {
 		return;
 	}
@@ -221,7 +221,7 @@ static void replication_send_commit(struct raft *r, uint32_t slot)
 /* replication_send_commit to every peer: the commit index just moved. */
 static void replication_broadcast_commit(struct raft *r)
 {
-	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+	for (uint32_t i = 0; i < r->peers_count; i++) {
 		if (i != r->member_slot_self) {
 			replication_send_commit(r, i);
 		}
@@ -230,7 +230,7 @@ static void replication_broadcast_commit(struct raft *r)
 
 void replication_broadcast_append(struct raft *r, bool send_if_empty)
 {
-	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+	for (uint32_t i = 0; i < r->peers_count; i++) {
 		if (i != r->member_slot_self) {
 			replication_send_append(r, i, send_if_empty);
 		}
@@ -240,11 +240,11 @@ void replication_broadcast_append(struct raft *r, bool send_if_empty)
 void replication_broadcast_heartbeat(struct raft *r, uint64_t read_seq)
 {
 	RN_ASSERT(r->role == RAFT_LEADER);
-	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+	for (uint32_t i = 0; i < r->peers_count; i++) {
 		if (i == r->member_slot_self) {
 			continue;
 		}
-		struct raft_message *m = step_msg_new(r, RAFT_MSG_HEARTBEAT, r->cfg.members[i]);
+		struct raft_message *m = step_msg_new(r, RAFT_MSG_HEARTBEAT, r->peers[i]);
 		if (m == NULL) {
 			return;
 		}
@@ -281,11 +281,18 @@ bool replication_maybe_commit(struct raft *r)
 
 	RN_ASSERT(r->role == RAFT_LEADER);
 	RN_ASSERT(quorum >= 1);
-	RN_ASSERT(quorum <= r->cfg.members_count);
-	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
-		match[i] = i == r->member_slot_self ? r->persisted_index : r->progress[i].match_index;
+	RN_ASSERT(quorum <= r->conf.voters_count);
+	/* Voters of the configuration in force only (§4.1): learners never
+	 * count, nor a leader that is removing itself. */
+	uint32_t voters = 0;
+	for (uint32_t i = 0; i < r->peers_count; i++) {
+		if (membership_slot_voter(r, i)) {
+			match[voters++] = i == r->member_slot_self ? r->persisted_index
+								   : r->progress[i].match_index;
+		}
 	}
-	replication_sort_desc(match, r->cfg.members_count);
+	RN_ASSERT(voters == r->conf.voters_count);
+	replication_sort_desc(match, voters);
 	raft_index candidate = match[quorum - 1];
 	if (candidate <= r->commit_index) {
 		return false;
@@ -352,10 +359,13 @@ static void replication_on_reject(struct raft *r, uint32_t slot, const struct ra
 void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 {
 	uint32_t slot = election_member_slot(r, m->from);
-	struct raft_progress *pr = &r->progress[slot];
 
 	RN_ASSERT(r->role == RAFT_LEADER);
-	RN_ASSERT(slot < r->cfg.members_count);
+	if (slot >= r->peers_count) {
+		r->counters.msgs_dropped_foreign++; /* removed, or never added */
+		return;
+	}
+	struct raft_progress *pr = &r->progress[slot];
 	RN_ASSERT(slot != r->member_slot_self);
 	pr->recent_active = true;
 	if (m->append_resp.reject) {
@@ -387,7 +397,13 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 	if (updated && replication_maybe_commit(r)) {
 		/* Eager commit propagation: tell everyone now, not at the next
 		 * heartbeat, so followers apply (and answer reads) sooner; the
-		 * entries this follower gets carry it to it. */
+		 * entries this follower gets carry it to it. A server whose
+		 * removal this ack committed has left the table (its slot was
+		 * the last: membership.c). */
+		if (slot >= r->peers_count) {
+			replication_broadcast_commit(r);
+			return;
+		}
 		replication_fill_window(r, slot);
 		replication_broadcast_commit(r);
 	} else {
@@ -405,10 +421,13 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 void replication_recv_heartbeat_resp(struct raft *r, const struct raft_message *m)
 {
 	uint32_t slot = election_member_slot(r, m->from);
-	struct raft_progress *pr = &r->progress[slot];
 
 	RN_ASSERT(r->role == RAFT_LEADER);
-	RN_ASSERT(slot < r->cfg.members_count);
+	if (slot >= r->peers_count) {
+		r->counters.msgs_dropped_foreign++; /* removed, or never added */
+		return;
+	}
+	struct raft_progress *pr = &r->progress[slot];
 	RN_ASSERT(slot != r->member_slot_self);
 	pr->recent_active = true;
 	pr->read_seq_acked = rn_max_u64(pr->read_seq_acked, m->heartbeat_resp.read_seq);
@@ -454,9 +473,10 @@ void replication_leader_tick(struct raft *r)
 	if (r->election_elapsed_ticks >= r->cfg.election_timeout_ticks) {
 		r->election_elapsed_ticks = 0;
 		if (r->cfg.check_quorum) {
-			uint32_t active = 1;
-			for (uint32_t i = 0; i < r->cfg.members_count; i++) {
-				if (i != r->member_slot_self && r->progress[i].recent_active) {
+			uint32_t active = membership_self_voter(r) ? 1 : 0;
+			for (uint32_t i = 0; i < r->peers_count; i++) {
+				if (i != r->member_slot_self && membership_slot_voter(r, i) &&
+				    r->progress[i].recent_active) {
 					active++;
 				}
 				r->progress[i].recent_active = false;

@@ -26,6 +26,8 @@
  * Never an install at or below the commit index: it would roll committed
  * state back (State Machine Safety, §3.6.3).
  */
+#include <string.h>
+
 #include "internal.h"
 
 void snapshot_taken(struct raft *r, const struct raft_snapshot_meta *meta)
@@ -35,7 +37,7 @@ void snapshot_taken(struct raft *r, const struct raft_snapshot_meta *meta)
 	/* Only applied, hence committed, state may be snapshotted (§5.1). */
 	RN_ASSERT(meta->index <= r->applied_index);
 	RN_ASSERT(meta->index <= r->commit_index);
-	RN_ASSERT(meta->voters_count <= RAFT_NODES_MAX);
+	RN_ASSERT(meta_valid(meta)); /* the caller's configuration at meta->index */
 	if (log_holds(&r->log, meta->index) || meta->index + 1 == r->log.first_index) {
 		RN_ASSERT(log_term_at(&r->log, meta->index) == meta->term);
 	}
@@ -102,7 +104,7 @@ void snapshot_send(struct raft *r, uint32_t slot)
 	pr->probe_sent = false;
 	pr->inflight_head = 0;
 	pr->inflight_count = 0;
-	struct raft_message *m = step_msg_new(r, RAFT_MSG_SNAPSHOT, r->cfg.members[slot]);
+	struct raft_message *m = step_msg_new(r, RAFT_MSG_SNAPSHOT, r->peers[slot]);
 	if (m == NULL) {
 		return; /* the timeout offers again */
 	}
@@ -130,7 +132,7 @@ bool snapshot_on_ack(struct raft *r, uint32_t slot, raft_index match_index)
 void snapshot_leader_tick(struct raft *r)
 {
 	RN_ASSERT(r->role == RAFT_LEADER);
-	for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+	for (uint32_t i = 0; i < r->peers_count; i++) {
 		struct raft_progress *pr = &r->progress[i];
 		if (i == r->member_slot_self || pr->state != RAFT_PROGRESS_SNAPSHOT) {
 			continue;
@@ -170,6 +172,14 @@ static void recv_snapshot_install(struct raft *r, const struct raft_message *m)
 	r->verified_index = meta->index;
 	r->install_pending = true;
 	r->install = *meta;
+	/* The snapshot's configuration is the follower's now: committed. */
+	struct raft_membership conf = {.voters_count = meta->voters_count,
+				       .learners_count = meta->learners_count};
+	memcpy(conf.voters, meta->voters, sizeof(conf.voters));
+	memcpy(conf.learners, meta->learners, sizeof(conf.learners));
+	membership_set(r, &conf, meta->index);
+	r->conf_prev = conf;
+	r->conf_prev_index = meta->index;
 	r->update_snapshot = *meta;
 	r->update_flags |= RAFT_UPDATE_SNAPSHOT | RAFT_UPDATE_COMMIT;
 	r->ack_to = m->from;

@@ -43,14 +43,37 @@ void step_set_commit(struct raft *r, raft_index commit_index)
 	}
 	r->commit_index = commit_index;
 	r->update_flags |= RAFT_UPDATE_COMMIT;
+	membership_on_commit(r);
+}
+
+/* A configuration a snapshot meta carries: at least one voter, ids
+ * nonzero, the whole within RAFT_NODES_MAX (untrusted on the wire). */
+bool meta_valid(const struct raft_snapshot_meta *meta)
+{
+	if (meta->voters_count == 0 || meta->voters_count > RAFT_NODES_MAX ||
+	    meta->learners_count > RAFT_NODES_MAX - meta->voters_count) {
+		return false;
+	}
+	for (uint32_t i = 0; i < meta->voters_count; i++) {
+		if (meta->voters[i] == RAFT_NODE_NONE) {
+			return false;
+		}
+	}
+	for (uint32_t i = 0; i < meta->learners_count; i++) {
+		if (meta->learners[i] == RAFT_NODE_NONE) {
+			return false;
+		}
+	}
+	return true;
 }
 
 /* Untrusted: a message from the network is checked before any use. */
 static bool step_msg_valid(struct raft *r, const struct raft_message *m)
 {
-	uint32_t slot = election_member_slot(r, m->from);
-
-	if (slot >= r->cfg.members_count || slot == r->member_slot_self || m->to != r->cfg.id) {
+	/* Any sender but ourselves: a leader or a candidate of a configuration
+	 * we have not seen yet is heard (§4.1); answers from non-members are
+	 * dropped where they are handled. */
+	if (m->from == RAFT_NODE_NONE || m->from == r->cfg.id || m->to != r->cfg.id) {
 		r->counters.msgs_dropped_foreign++;
 		return false;
 	}
@@ -61,10 +84,7 @@ static bool step_msg_valid(struct raft *r, const struct raft_message *m)
 	if (m->type == RAFT_MSG_SNAPSHOT) {
 		const struct raft_snapshot_meta *meta = &m->snapshot.meta;
 		bool ok = meta->index >= 1 && meta->term >= 1 && meta->term <= m->term &&
-			  meta->index <= UINT64_MAX / 2 && meta->voters_count <= RAFT_NODES_MAX;
-		for (uint32_t i = 0; ok && i < meta->voters_count; i++) {
-			ok = meta->voters[i] != RAFT_NODE_NONE;
-		}
+			  meta->index <= UINT64_MAX / 2 && meta_valid(meta);
 		if (!ok) {
 			r->counters.msgs_dropped_invalid++;
 		}
@@ -83,7 +103,9 @@ static bool step_msg_valid(struct raft *r, const struct raft_message *m)
 	for (uint32_t i = 0; i < a->entries_count; i++) {
 		const struct raft_entry *e = &a->entries[i];
 		if (e->index != a->prev_index + 1 + i || e->term < prev_term || e->term > m->term ||
-		    (e->type != RAFT_ENTRY_NORMAL && e->type != RAFT_ENTRY_NOOP)) {
+		    (e->type != RAFT_ENTRY_NORMAL && e->type != RAFT_ENTRY_NOOP &&
+		     e->type != RAFT_ENTRY_CONFIG) ||
+		    (e->type == RAFT_ENTRY_CONFIG && !membership_payload_valid(e->payload))) {
 			r->counters.msgs_dropped_invalid++;
 			return false;
 		}
@@ -132,11 +154,15 @@ static bool step_term(struct raft *r, const struct raft_message *m)
 			recv_append(r, m);
 			return false;
 		}
-		if ((r->cfg.check_quorum || r->cfg.prevote) &&
-		    (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
-		     m->type == RAFT_MSG_SNAPSHOT)) {
+		bool from_leader = m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
+				   m->type == RAFT_MSG_SNAPSHOT;
+		if (from_leader && (r->cfg.check_quorum || r->cfg.prevote ||
+				    !membership_slot_voter(r, election_member_slot(r, m->from)))) {
 			/* Tell a deposed leader the new term so it steps down;
-			 * with PreVote it might otherwise never hear of it. */
+			 * with PreVote it might otherwise never hear of it, nor
+			 * a leader we do not count as a voter (our configuration
+			 * is behind: our votes never reach it, §4.1), which must
+			 * step down for us to get its log. */
 			struct raft_message *resp = step_msg_new(r, RAFT_MSG_APPEND_RESP, m->from);
 			if (resp != NULL) {
 				resp->append_resp.reject = true;
@@ -250,7 +276,7 @@ static void step_applied(struct raft *r, raft_index index)
 	raft_index release = r->applied_index;
 	if (r->role == RAFT_LEADER) {
 		raft_index needed = release;
-		for (uint32_t i = 0; i < r->cfg.members_count; i++) {
+		for (uint32_t i = 0; i < r->peers_count; i++) {
 			if (i != r->member_slot_self) {
 				needed = rn_min_u64(needed, r->progress[i].match_index);
 			}
@@ -369,10 +395,18 @@ int raft_step(struct raft *r, struct raft_event *event, struct raft_update *upda
 	case RAFT_EVENT_SNAPSHOT_INSTALLED:
 		snapshot_installed(r, event->installed.index, event->installed.term);
 		break;
+	case RAFT_EVENT_MEMBER:
+		rc = membership_propose(r, event->member.op, event->member.id,
+					&event->member.index);
+		if (rc != 0) {
+			r->counters.proposals_refused++;
+		}
+		break;
 	default:
 		rc = -RAFT_ERR_INVALID;
 		break;
 	}
+	membership_after_step(r);
 	step_finish(r, update, term_before, vote_before);
 	return rc;
 }

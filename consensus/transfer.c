@@ -22,8 +22,8 @@ int transfer_start(struct raft *r, raft_node_id target)
 		return -RAFT_ERR_NOT_LEADER;
 	}
 	uint32_t slot = election_member_slot(r, target);
-	if (slot >= r->cfg.members_count) {
-		return -RAFT_ERR_INVALID;
+	if (slot >= r->peers_count || !membership_slot_voter(r, slot)) {
+		return -RAFT_ERR_INVALID; /* only a voter can lead */
 	}
 	if (target == r->cfg.id || target == r->transfer_target) {
 		return 0; /* already leader, or already under way */
@@ -42,8 +42,8 @@ int transfer_start(struct raft *r, raft_node_id target)
 void transfer_on_progress(struct raft *r, uint32_t slot)
 {
 	RN_ASSERT(r->role == RAFT_LEADER);
-	RN_ASSERT(slot < r->cfg.members_count);
-	if (r->transfer_target == RAFT_NODE_NONE || r->cfg.members[slot] != r->transfer_target) {
+	RN_ASSERT(slot < r->peers_count);
+	if (r->transfer_target == RAFT_NODE_NONE || r->peers[slot] != r->transfer_target) {
 		return;
 	}
 	if (r->progress[slot].match_index == r->log.last_index) {
@@ -73,7 +73,7 @@ void transfer_abort(struct raft *r)
 void transfer_recv_timeout_now(struct raft *r, const struct raft_message *m)
 {
 	(void)m;
-	if (r->role == RAFT_LEADER) {
+	if (r->role == RAFT_LEADER || !membership_self_voter(r)) {
 		return;
 	}
 	election_start(r, false, true);

@@ -28,8 +28,8 @@
  * InstallSnapshot: §5.1, Figure 5.3). The core deals in snapshot metadata only: the caller
  * moves the snapshot's bytes.
  *
- * Not in this version (see README "Status"): membership change. A log
- * longer than the in-memory window restarts from its tail
+ * Membership changes: see MEMBERSHIP CONTRACT below struct raft_config.
+ * A log longer than the in-memory window restarts from its tail
  * (raft_create_from).
  */
 #ifndef RAFT_CONSENSUS_H
@@ -64,6 +64,14 @@ enum raft_error {
 	RAFT_ERR_TRANSFERRING = 1006,	 /* leadership transfer in progress */
 	RAFT_ERR_BATCH_TOO_BIG = 1007,	 /* more entries than append_entries_max */
 	RAFT_ERR_BUSY = 1008,		 /* a bounded queue (reads) is full */
+	/* Membership changes (RAFT_EVENT_MEMBER). */
+	RAFT_ERR_CHANGE_PENDING = 1009,	 /* a change is appended, not committed */
+	RAFT_ERR_UNKNOWN_MEMBER = 1010,	 /* id not in the configuration (or not a learner) */
+	RAFT_ERR_LAST_VOTER = 1011,	 /* would leave no voter */
+	RAFT_ERR_LEARNER_BEHIND = 1012,	 /* promote: not within promote_lag_entries_max */
+	RAFT_ERR_TERM_NOT_COMMITTED = 1013, /* no entry of the leader's term committed yet */
+	RAFT_ERR_MEMBER_EXISTS = 1014,	 /* add: id already a voter or learner */
+	RAFT_ERR_MEMBERS_FULL = 1015,	 /* add: RAFT_NODES_MAX voters + learners */
 };
 
 enum raft_role {
@@ -76,6 +84,30 @@ enum raft_role {
 enum raft_entry_type {
 	RAFT_ENTRY_NORMAL = 1, /* a client batch: payload is the caller's */
 	RAFT_ENTRY_NOOP = 2,   /* appended by each new leader (§6.4); payload 0 */
+	/* A configuration change (MEMBERSHIP CONTRACT): payload is NOT a
+	 * handle but the change itself, RAFT_CONF_PAYLOAD(op, id);
+	 * payload_bytes is 0. The core reads it. */
+	RAFT_ENTRY_CONFIG = 3,
+};
+
+/* One single-server change (§4.1), the payload of a RAFT_ENTRY_CONFIG. */
+enum raft_conf_op {
+	RAFT_CONF_ADD_LEARNER = 1, /* id joins as a learner */
+	RAFT_CONF_PROMOTE = 2,	   /* learner id becomes a voter */
+	RAFT_CONF_REMOVE = 3,	   /* voter or learner id leaves */
+	RAFT_CONF_FORCE = 4,	   /* voters = {id}, no learners (force new cluster) */
+};
+#define RAFT_CONF_PAYLOAD(op, id) (((uint64_t)(uint8_t)(op) << 32) | (uint32_t)(id))
+#define RAFT_CONF_OP(payload) ((uint8_t)((payload) >> 32))
+#define RAFT_CONF_ID(payload) ((raft_node_id)(payload))
+
+/* A configuration: who votes, who only receives the log. Voters and
+ * learners are disjoint; voters_count + learners_count <= RAFT_NODES_MAX. */
+struct raft_membership {
+	raft_node_id voters[RAFT_NODES_MAX];
+	uint32_t voters_count;
+	raft_node_id learners[RAFT_NODES_MAX];
+	uint32_t learners_count;
 };
 
 /* Metadata of one log entry. 32 bytes; the payload stays where it is. */
@@ -191,15 +223,16 @@ struct raft_msg_read_index_resp {
 /*
  * What a snapshot covers (§5.1): the state machine after applying entries
  * 1..index, the term of entry index, and the configuration in force at
- * index. Membership is fixed in this version: voters are the configured
- * members; a later version fills them (and learners) from the log, without
- * changing where they travel.
+ * index (voters and learners: the caller tracks it as it applies, see the
+ * MEMBERSHIP CONTRACT).
  */
 struct raft_snapshot_meta {
 	raft_index index;
 	raft_term term;
 	raft_node_id voters[RAFT_NODES_MAX];
 	uint32_t voters_count;
+	raft_node_id learners[RAFT_NODES_MAX];
+	uint32_t learners_count;
 };
 
 /*
@@ -210,7 +243,9 @@ struct raft_snapshot_meta {
  * message means "a snapshot at (index, term) is ready to install here".
  * The follower answers with an append response: success with match_index
  * >= meta.index once the snapshot is installed durably (or its log already
- * holds (index, term)). Wire: index, term, voters_count, voters.
+ * holds (index, term)). Wire: index, term, voters_count, voters,
+ * learners_count, learners (an installed snapshot sets the follower's
+ * configuration: they must travel).
  */
 struct raft_msg_snapshot {
 	struct raft_snapshot_meta meta;
@@ -245,6 +280,7 @@ enum raft_event_type {
 	RAFT_EVENT_SNAPSHOT = 8,  /* a durable snapshot `meta` exists (SNAPSHOT CONTRACT) */
 	RAFT_EVENT_COMPACTED = 9, /* durable log holds nothing <= index any more */
 	RAFT_EVENT_SNAPSHOT_INSTALLED = 10, /* the install asked for is durable */
+	RAFT_EVENT_MEMBER = 11,	  /* leader: propose a configuration change */
 };
 
 struct raft_event {
@@ -278,6 +314,12 @@ struct raft_event {
 			raft_index index;
 			raft_term term;
 		} installed;
+		struct {
+			uint8_t op; /* enum raft_conf_op, not RAFT_CONF_FORCE */
+			raft_node_id id;
+			/* Out (on success): the config entry's index. */
+			raft_index index;
+		} member;
 	};
 };
 
@@ -362,8 +404,9 @@ enum raft_update_flags {
  *    only of applied entries: meta.index <= the applied index it reported
  *    (RAFT_EVENT_APPLIED) and so <= the commit index, and meta.term is the
  *    term of entry meta.index (asserted where the core still holds it);
- *    meta.voters is the configuration at meta.index (today: the
- *    configured members). A snapshot older than the latest one reported
+ *    meta.voters and meta.learners are the configuration at meta.index
+ *    (the caller tracks it as it applies: MEMBERSHIP CONTRACT; at least
+ *    one voter, asserted). A snapshot older than the latest one reported
  *    is ignored.
  * b. RAFT_EVENT_COMPACTED {index}: the durable log no longer holds entries
  *    <= index (it still knows the term of `index` itself, as storage keeps
@@ -429,9 +472,115 @@ struct raft_config {
 	 * lost, or the transfer takes long: a repeated offer resumes it). */
 	uint32_t snapshot_timeout_ticks;
 	uint64_t seed;			/* PRNG seed for election timeouts */
+	/* The configuration in force at the log's floor (MEMBERSHIP
+	 * CONTRACT): members are its voters (above), learners here. */
+	raft_node_id learners[RAFT_NODES_MAX];
+	uint32_t learners_count;
+	/* A learner is promoted only when its match index is within this
+	 * many entries of the leader's last index (default 1024). */
+	uint64_t promote_lag_entries_max;
+	/* UNSAFE, see raft_force_new_cluster below. */
+	bool force_new_cluster;
 };
 
+/*
+ * MEMBERSHIP CONTRACT (§4).
+ *
+ * Method: the dissertation's single-server changes (§4.1), not joint
+ * consensus (§4.3). Why: one server added or removed at a time keeps every
+ * majority of the old configuration overlapping every majority of the new
+ * one, so no two-phase configuration is needed; a configuration is one
+ * 64-bit change that fits the entry's payload word (no record the core
+ * must own per entry, no variable-size wire field); and every operation an
+ * operator needs (grow, shrink, replace) is a sequence of single changes.
+ * Rules the core enforces:
+ *  - a configuration takes effect on every server as soon as its entry is
+ *    APPENDED to that server's log (not when committed); the previous one
+ *    is kept until the new one commits, and a truncation of the uncommitted
+ *    config entry reverts to it;
+ *  - a leader proposes a change only once an entry of its own term is
+ *    committed (the no-op, §4.1's fix of the single-server bug) and no
+ *    earlier change is uncommitted;
+ *  - quorums (commit, elections, CheckQuorum, ReadIndex, transfer targets)
+ *    count the voters of the configuration in force; learners receive the
+ *    log and snapshots but never vote (a node that is not a voter in its
+ *    own configuration refuses every vote and pre-vote), never count and
+ *    never campaign; a node not in the configuration (removed, or not yet
+ *    added) never campaigns either; voters + learners <= RAFT_NODES_MAX.
+ *  - a leader asked to remove ITSELF appends the removal, keeps leading
+ *    without counting itself toward any quorum, and once the removal
+ *    commits it steps down (§4.2.2) and sends TimeoutNow to the voter with
+ *    the highest match index if that voter holds the whole log, so the
+ *    cluster does not wait an election timeout (otherwise it sends that
+ *    voter what it lacks and the voters elect one after a timeout). One
+ *    request; no retry on a new leader. Why not transfer first: the
+ *    removal then needs a second request on the new leader, and a
+ *    transfer that fails half way leaves the operator to retry; this way
+ *    the change is one log entry whatever happens to leadership.
+ *
+ * Operations: RAFT_EVENT_MEMBER {op, id} on the leader: ADD_LEARNER (new
+ * id; its progress starts in probe at the leader's last index + 1, and the
+ * snapshot path serves it once the log is compacted), PROMOTE (a learner
+ * within promote_lag_entries_max of the leader's last index), REMOVE (a
+ * voter or a learner; never the last voter). On success the update holds
+ * one RAFT_ENTRY_CONFIG entry (index returned in member.index). Errors:
+ * NOT_LEADER, TRANSFERRING, CHANGE_PENDING, TERM_NOT_COMMITTED,
+ * UNKNOWN_MEMBER, MEMBER_EXISTS, MEMBERS_FULL, LAST_VOTER, LEARNER_BEHIND,
+ * LOG_FULL, INVALID (bad op or id).
+ *
+ * Entry format: type RAFT_ENTRY_CONFIG, payload RAFT_CONF_PAYLOAD(op, id),
+ * payload_bytes 0. The caller stores and sends the 64-bit payload VALUE as
+ * the entry's bytes (e.g. 8 bytes little endian) and hands it back in the
+ * entry's payload field on restart and on receive (it is not a handle).
+ * A received config entry with an unknown op or id 0 is dropped as
+ * invalid. raft_membership_apply() is the one definition of what a change
+ * does (a total function: a change that does not apply, e.g. promoting a
+ * non-learner, leaves the configuration as it is, identically everywhere).
+ *
+ * The caller's side:
+ *  - Its state machine tracks the configuration as of its applied index:
+ *    start from the snapshot's (or the initial members with no snapshot),
+ *    raft_membership_apply() each applied RAFT_ENTRY_CONFIG entry. A
+ *    snapshot's meta carries that configuration (voters, learners).
+ *  - Restart: raft_create_from()'s c->members and c->learners are the
+ *    configuration in force at its floor prev_index: the snapshot's meta,
+ *    then the config entries between the snapshot and prev_index applied
+ *    with raft_membership_apply() (at first start, with no snapshot: the
+ *    cluster file's initial members). The core replays the config entries
+ *    of the tail it is given itself. c->id need not be in it.
+ *  - A new node joining with an empty log: c->members = the cluster's
+ *    INITIAL members (the cluster file; the log's changes apply from
+ *    there), its own id absent: it never campaigns, takes the log or a
+ *    snapshot from the leader once added as a learner.
+ *  - An installed snapshot (RAFT_UPDATE_SNAPSHOT) sets the follower's
+ *    configuration to the meta's.
+ *  - Messages from ids outside this server's configuration are accepted
+ *    (a leader it has not heard of yet, a candidate of a newer
+ *    configuration, §4.1); answers to a leader from non-members are dropped.
+ */
 struct raft; /* opaque */
+
+/* Applies one change to *m. Returns true if it changed anything. */
+bool raft_membership_apply(struct raft_membership *m, uint64_t conf_payload);
+/* The configuration in force (the latest appended config entry's). */
+void raft_membership(const struct raft *r, struct raft_membership *out);
+/* Index of the entry that set it (0: the floor's or a snapshot's), and
+ * whether that entry is committed (false while a change is pending). */
+raft_index raft_membership_index(const struct raft *r);
+bool raft_membership_pending(const struct raft *r);
+
+/*
+ * Force new cluster (etcd's --force-new-cluster): with
+ * c->force_new_cluster set, raft_create/raft_create_from make this server
+ * the ONLY voter (learners dropped), whatever the configuration given and
+ * the config entries of its tail. Once it leads (at once: a single voter)
+ * it appends a RAFT_CONF_FORCE entry after its no-op, so the log carries
+ * the new configuration for learners added later. UNSAFE: entries that
+ * were committed by the old majority but are missing from this survivor's
+ * log are lost for good, and an old member that comes back must be wiped
+ * first, or two clusters claim the same history. The caller decides when
+ * (the majority lost for good) and logs it loudly.
+ */
 
 /* Fills *c with defaults (everything but id and members). */
 void raft_config_default(struct raft_config *c);
@@ -563,6 +712,11 @@ enum raft_planted_bug {
 					  * than its commit: rolls back */
 	RAFT_BUG_INSTALL_KEEPS_CONFLICTING_TAIL, /* a log reaching the offered
 					  * index is kept, its term unchecked */
+	RAFT_BUG_CONFIG_ON_COMMIT,	 /* a configuration takes effect when
+					  * committed, not when appended */
+	RAFT_BUG_TWO_CHANGES_AT_ONCE,	 /* a change proposed while one is
+					  * uncommitted */
+	RAFT_BUG_LEARNER_VOTES,		 /* learners asked, answer, and count */
 	RAFT_BUG_COUNT
 };
 const char *raft_planted_bug_name(int bug);

@@ -66,6 +66,7 @@ struct raftsim_result {
 	uint64_t tail_restarts;
 	uint64_t storage_appends;
 	uint64_t snapshots_taken, snapshot_offers, snapshots_installed;
+	uint64_t conf_adds, conf_promotes, conf_removes, conf_replaces, conf_refused;
 	uint8_t violated;
 	uint64_t violations; /* seeds with a violation (--keep-going) */
 	uint64_t seed;
@@ -96,6 +97,8 @@ static void raftsim_usage(FILE *f)
 		"                    heads written again, ends padded with zeros)\n"
 		"  --snapshots on|off  nodes snapshot, compact their logs and install leaders'\n"
 		"                    snapshots (default on)\n"
+		"  --membership on|off  leaders add learners, promote them, remove voters (the\n"
+		"                    leader too) and replace nodes that are down (default on)\n"
 		"  --snapshot-entries N  mean applied entries between two snapshots of a node\n"
 		"                    (default: drawn per seed from 8, 32, 128, 512)\n"
 		"  --scenario FILE   play a scenario (tests/sim/scenarios/*.txt) instead\n"
@@ -224,6 +227,9 @@ static int raftsim_parse(int argc, char **argv, struct raftsim_opts *o)
 		} else if (strcmp(a, "--snapshots") == 0) {
 			ok = strcmp(v, "on") == 0 || strcmp(v, "off") == 0;
 			o->chaos.snapshots_off = strcmp(v, "off") == 0;
+		} else if (strcmp(a, "--membership") == 0) {
+			ok = strcmp(v, "on") == 0 || strcmp(v, "off") == 0;
+			o->chaos.membership_off = strcmp(v, "off") == 0;
 		} else if (strcmp(a, "--snapshot-entries") == 0) {
 			ok = raftsim_parse_u64(v, 1, 1000000, &x);
 			o->chaos.snapshot_entries = (uint32_t)x;
@@ -277,6 +283,11 @@ static void raftsim_result_add(struct raftsim_result *sum, const struct sim *s)
 	sum->snapshots_taken += s->snapshots_taken;
 	sum->snapshot_offers += s->snapshot_offers;
 	sum->snapshots_installed += s->snapshots_installed;
+	sum->conf_adds += s->conf_adds;
+	sum->conf_promotes += s->conf_promotes;
+	sum->conf_removes += s->conf_removes;
+	sum->conf_replaces += s->conf_replaces;
+	sum->conf_refused += s->conf_refused;
 }
 
 /* Runs seeds first, first + stride, ... (< end) and reports to fd, or, with
@@ -412,6 +423,11 @@ static void raftsim_fork_all(const struct raftsim_opts *o, struct raftsim_result
 		sum->snapshots_taken += last[j].snapshots_taken;
 		sum->snapshot_offers += last[j].snapshot_offers;
 		sum->snapshots_installed += last[j].snapshots_installed;
+		sum->conf_adds += last[j].conf_adds;
+		sum->conf_promotes += last[j].conf_promotes;
+		sum->conf_removes += last[j].conf_removes;
+		sum->conf_replaces += last[j].conf_replaces;
+		sum->conf_refused += last[j].conf_refused;
 		sum->violations += last[j].violations;
 		if (last[j].violated && last[j].final && !sum->violated) {
 			sum->violated = 1;
@@ -433,6 +449,10 @@ static void raftsim_report_violation(const struct raftsim_opts *o, const struct 
 		snprintf(snaps, sizeof(snaps), " --snapshots off");
 	} else if (o->chaos.snapshot_entries != 0) {
 		snprintf(snaps, sizeof(snaps), " --snapshot-entries %u", o->chaos.snapshot_entries);
+	}
+	if (o->chaos.membership_off) {
+		size_t used = strlen(snaps);
+		snprintf(snaps + used, sizeof(snaps) - used, " --membership off");
 	}
 	printf("replay: raftsim --seed %" PRIu64 " --nodes %u --time-ms %" PRIu64
 	       " --faults %s%s%s%s%s --trace\n",
@@ -485,6 +505,14 @@ int main(int argc, char **argv)
 	       sum.crashes, sum.nodes_failed, sum.tail_restarts, sum.storage_appends,
 	       o.chaos.snapshots_off ? "off" : "on", sum.snapshots_taken, sum.snapshot_offers,
 	       sum.snapshots_installed, sum.writes_acked, sum.violations);
+	/* Off: the line main printed, byte for byte. */
+	if (!o.chaos.membership_off) {
+		printf(", membership changes: learners added %" PRIu64 ", promoted %" PRIu64
+		       ", removed %" PRIu64 " (%" PRIu64 " to replace a node that is down), "
+		       "refused %" PRIu64,
+		       sum.conf_adds, sum.conf_promotes, sum.conf_removes, sum.conf_replaces,
+		       sum.conf_refused);
+	}
 	/* Wall-clock figures would make a trace differ from run to run. */
 	if (!o.trace) {
 		printf(", %.0f steps/s (%.1f s wall, %u jobs)", (double)sum.steps / wall_s, wall_s,

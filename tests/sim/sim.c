@@ -156,6 +156,9 @@ static void sim_node_config(const struct sim *s, const struct sim_node *n, struc
 	c->log_entries_max = s->p.log_entries_max;
 	c->uncommitted_bytes_max = 64u * 1024;
 	c->snapshot_timeout_ticks = s->p.snapshot_timeout_ticks;
+	/* A promoted learner must be nearly caught up, or a slow one joins
+	 * the quorum and stalls commits (the rule under test). */
+	c->promote_lag_entries_max = 16;
 	c->seed = s->p.seed * 1000003u + n->id * 7919u + n->restarts;
 }
 
@@ -215,6 +218,14 @@ static void sim_node_start(struct sim *s, struct sim_node *n)
 	if (!sim_disk_open(s, n) || !sim_node_floor(s, n, &cfg, &prev_index)) {
 		return; /* refuses to start (damaged log), or a violation */
 	}
+	/* The configuration at the floor (MEMBERSHIP CONTRACT): the core
+	 * replays the config entries of the tail itself. */
+	struct raft_membership conf;
+	sim_member_floor(s, n, prev_index, &conf);
+	cfg.members_count = conf.voters_count;
+	memcpy(cfg.members, conf.voters, sizeof(cfg.members));
+	cfg.learners_count = conf.learners_count;
+	memcpy(cfg.learners, conf.learners, sizeof(cfg.learners));
 	int rc;
 	if (prev_index == 0) {
 		rc = raft_create(&cfg, &n->hard_state, n->dlog, n->wlog_count, &n->raft);
@@ -307,6 +318,17 @@ static void sim_apply(struct sim *s, struct sim_node *n, raft_index commit_index
 		check_applied(s, n, &e);
 		n->applied_index = i;
 		n->sm_digest = sim_digest_next(n->sm_digest, &e);
+		if (e.type == RAFT_ENTRY_CONFIG) {
+			raft_membership_apply(&n->sm_conf, e.payload);
+		}
+		if (i > s->conf_committed_index) {
+			s->conf_committed_index = i;
+			if (e.type == RAFT_ENTRY_CONFIG &&
+			    raft_membership_apply(&s->conf_committed, e.payload) &&
+			    RAFT_CONF_OP(e.payload) == RAFT_CONF_REMOVE) {
+				s->removed_mask |= 1u << RAFT_CONF_ID(e.payload);
+			}
+		}
 	}
 	if (s->committed_count > committed_before && !s->violated) {
 		check_commit_safe(s, s->committed_count);
@@ -442,6 +464,19 @@ void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *ev, int
 	if (s->violated) {
 		return;
 	}
+	if (s->p.membership && (u.flags & RAFT_UPDATE_HARD_STATE) &&
+	    u.hard_state.vote != RAFT_NODE_NONE && u.hard_state.vote != n->id &&
+	    (u.hard_state.vote != n->hard_state.vote || u.hard_state.term != n->hard_state.term)) {
+		struct raft_membership m;
+		raft_membership(n->raft, &m);
+		if (!sim_conf_has(&m, n->id, true)) {
+			check_violation(s, "Learners Never Vote",
+					"n%u, not a voter of its configuration, votes for n%u in "
+					"term %llu",
+					n->id, u.hard_state.vote, (unsigned long long)u.hard_state.term);
+			return;
+		}
+	}
 	s->step_depth++;
 	if (u.flags & RAFT_UPDATE_TRUNCATE) {
 		sim_log(s, SIM_STORY,
@@ -449,6 +484,15 @@ void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *ev, int
 			"n%u's log",
 			n->id, (unsigned long long)u.truncate_index, (unsigned long long)last_before,
 			(unsigned long long)last_term_before, u.leader_id);
+	}
+	/* Before the update is carried out: the steps it causes (APPLIED)
+	 * must see this one's configuration tracked. */
+	if (s->p.membership) {
+		sim_member_after_process(s, n, &u);
+		if (s->violated) {
+			s->step_depth--;
+			return;
+		}
 	}
 	sim_node_process(s, n, &u);
 	if (--s->step_depth == 0) {
@@ -639,7 +683,9 @@ struct sim *sim_new(const struct sim_params *p, int verbosity, FILE *out)
 	s->rng = p->seed * 0x2545f4914f6cdd1dull + 0x1234567ull;
 	s->verbosity = verbosity;
 	s->out = out;
-	for (raft_node_id id = 1; id <= p->nodes_count; id++) {
+	s->nodes_total = p->membership ? SIM_NODES_MAX : p->nodes_count;
+	sim_initial_conf(s, &s->conf_committed);
+	for (raft_node_id id = 1; id <= s->nodes_total; id++) {
 		struct sim_node *n = &s->nodes[id];
 		n->id = id;
 		n->skew_ppm = 0;
@@ -660,7 +706,7 @@ void sim_free(struct sim *s)
 	if (s == NULL) {
 		return;
 	}
-	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+	for (raft_node_id id = 1; id <= s->nodes_total; id++) {
 		struct sim_node *n = &s->nodes[id];
 		raft_destroy(n->raft);
 		sim_disk_free(n);

@@ -99,6 +99,12 @@ struct sim_params {
 	uint32_t compact_margin_max;
 	uint32_t snapshot_timeout_ticks;
 	uint32_t install_latency_us_max; /* writing an installed snapshot */
+	/* Membership changes (sim_member.c): nodes 1..nodes_count are the
+	 * initial voters; with membership on, spare ids up to SIM_NODES_MAX
+	 * (at least nodes_count + 2... as many as fit) start empty, outside
+	 * the configuration, and join when added. Off: nodes_count nodes,
+	 * the configuration never changes, runs replay as before. */
+	bool membership;
 };
 
 /* A snapshot of a node's simulated state machine: the applied sequence
@@ -107,6 +113,7 @@ struct sim_snap {
 	raft_index index;
 	raft_term term;
 	uint64_t digest;
+	struct raft_membership conf; /* the configuration at index */
 };
 
 /* The state machine's digest after applying `e` on top of `digest`. */
@@ -162,6 +169,11 @@ struct sim_node {
 	 * its digest (sim_digest_next over the applied entries). */
 	raft_index applied_index;
 	uint64_t sm_digest;
+	struct raft_membership sm_conf; /* the configuration as of applied_index */
+	/* The latest config entry written to its log (0: none above conf_base,
+	 * the floor it restarted from or the snapshot it installed). */
+	raft_index conf_entry_index;
+	raft_index conf_base;
 	/* Snapshots: the durable one (survives crashes), the one staged by
 	 * the last offer received (the transfer, done), the install waiting
 	 * to be durable, and the log's compaction point. */
@@ -251,6 +263,13 @@ struct sim {
 	uint64_t seq;
 	uint32_t step_depth; /* nesting of sim_node_step (APPLIED inside a step) */
 	struct sim_node nodes[SIM_NODES_MAX + 1]; /* by id, 1-based */
+	uint32_t nodes_total; /* nodes_count, plus the spares with membership on */
+	/* The committed configuration (applied in log order), and the ids a
+	 * committed entry removed (never re-added: ids are not reused). */
+	struct raft_membership conf_committed;
+	raft_index conf_committed_index;
+	uint32_t removed_mask;
+	uint64_t conf_adds, conf_promotes, conf_removes, conf_replaces, conf_refused;
 	bool cut[SIM_NODES_MAX + 1][SIM_NODES_MAX + 1]; /* cut[from][to] */
 	/* Event heap. */
 	struct sim_event *heap;
@@ -300,6 +319,20 @@ struct sim {
 };
 
 void sim_params_default(struct sim_params *p, uint32_t nodes_count, uint64_t seed);
+
+/* sim_member.c */
+void sim_initial_conf(const struct sim *s, struct raft_membership *m);
+bool sim_conf_has(const struct raft_membership *m, raft_node_id id, bool voters_only);
+/* A node that the final checks expect to be live: with membership on,
+ * a voter or learner of the committed configuration. */
+bool sim_node_member(const struct sim *s, raft_node_id id);
+/* The driver: one random change (or none) now. */
+void sim_member_step(struct sim *s);
+/* After a node's update is processed: the configuration properties. */
+void sim_member_after_process(struct sim *s, struct sim_node *n, const struct raft_update *u);
+/* The configuration at the floor prev_index of a restart. */
+void sim_member_floor(struct sim *s, struct sim_node *n, raft_index prev_index,
+		      struct raft_membership *m);
 
 /* Creates the cluster (every node up, empty logs) and schedules ticks. */
 struct sim *sim_new(const struct sim_params *p, int verbosity, FILE *out);
@@ -415,6 +448,7 @@ struct chaos_opts {
 	uint64_t time_ms;
 	bool disk_blocks; /* the logs write whole blocks (the O_DIRECT layout) */
 	bool snapshots_off; /* snapshots and compaction off (on by default) */
+	bool membership_off; /* membership changes off (on by default) */
 	uint32_t snapshot_entries; /* mean entries between snapshots; 0 = per seed */
 };
 struct sim *chaos_run(const struct chaos_opts *o, uint64_t seed, int verbosity, bool capture,

@@ -33,9 +33,10 @@ enum chaos_hook {
 	CHAOS_HOOK_LEADER_DEADLINE = 5,
 	CHAOS_HOOK_BLIP = 6,	/* node id in bits 8.. */
 	CHAOS_HOOK_ISOLATE = 7, /* node id in bits 8.. */
+	CHAOS_HOOK_MEMBER = 8,	/* a membership change (sim_member.c) */
 };
 #define CHAOS_HOOK_KIND_MASK 0xffu
-_Static_assert(CHAOS_HOOK_ISOLATE <= CHAOS_HOOK_KIND_MASK, "kinds fit bits 0..7");
+_Static_assert(CHAOS_HOOK_MEMBER <= CHAOS_HOOK_KIND_MASK, "kinds fit bits 0..7");
 _Static_assert(RAFT_NODES_MAX < 32, "a node id from bits 8.. makes a uint32_t side mask");
 
 /* After the heal: a leader within this, then the probe committed by the end. */
@@ -136,6 +137,8 @@ static void chaos_params(struct sim_params *p, const struct chaos_opts *o, uint6
 	p->compact_margin_max = margin[sim_rand(&pick) % RN_ARRAY_COUNT(margin)];
 	p->install_latency_us_max = install_us[sim_rand(&pick) % RN_ARRAY_COUNT(install_us)];
 	p->snapshot_timeout_ticks = p->election_timeout_ticks * (uint32_t)sim_rand_range(&pick, 2, 8);
+	/* No draw: runs with membership off replay as before. */
+	p->membership = !o->membership_off;
 	if (p->snapshots && p->log_entries_max > 256 && sim_chance(&pick, 300)) {
 		uint32_t w = log_window[sim_rand(&pick) % RN_ARRAY_COUNT(log_window)];
 		while (w < 4 * p->append_entries_max) {
@@ -401,6 +404,15 @@ static void chaos_hook(struct sim *s, uint32_t kind)
 					  CHAOS_HOOK_CLIENT);
 		}
 		break;
+	case CHAOS_HOOK_MEMBER:
+		if (!c->healed) {
+			sim_member_step(s);
+			uint64_t next = s->now_us + sim_rand_range(s, 50000, 600000);
+			if (next < chaos_end_us) {
+				sim_schedule_hook(s, next, CHAOS_HOOK_MEMBER);
+			}
+		}
+		break;
 	case CHAOS_HOOK_HEAL:
 		chaos_heal_all(s, c);
 		break;
@@ -428,9 +440,9 @@ static void chaos_final_checks(struct sim *s, struct chaos *c)
 		return;
 	}
 	const struct sim_write *probe = &s->writes[c->probe_payload - 1];
-	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+	for (raft_node_id id = 1; id <= s->nodes_total; id++) {
 		const struct sim_node *n = &s->nodes[id];
-		if (n->failed) {
+		if (n->failed || !sim_node_member(s, id)) {
 			continue; /* refused to start: its peers carry on */
 		}
 		if (!n->up || n->applied_index < probe->index) {
@@ -452,9 +464,9 @@ static void chaos_final_checks(struct sim *s, struct chaos *c)
 		if (w->acked_us == 0) {
 			continue;
 		}
-		for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+		for (raft_node_id id = 1; id <= s->nodes_total; id++) {
 			struct raft_entry e;
-			if (!s->nodes[id].up) {
+			if (!s->nodes[id].up || !sim_node_member(s, id)) {
 				continue; /* failed for good (checked above) */
 			}
 			if (!sim_node_entry(&s->nodes[id], w->index, &e) ||
@@ -484,8 +496,11 @@ static bool chaos_settled(struct sim *s, const struct chaos *c)
 		return false;
 	}
 	raft_index probe_index = s->writes[c->probe_payload - 1].index;
-	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+	for (raft_node_id id = 1; id <= s->nodes_total; id++) {
 		const struct sim_node *n = &s->nodes[id];
+		if (!sim_node_member(s, id)) {
+			continue;
+		}
 		if (!n->failed && (!n->up || n->applied_index < probe_index)) {
 			return false;
 		}
@@ -534,6 +549,9 @@ struct sim *chaos_run(const struct chaos_opts *o, uint64_t seed, int verbosity, 
 	sim_schedule_hook(s, sim_rand_range(s, 100000, 1000000), CHAOS_HOOK_FAULT);
 	sim_schedule_hook(s, sim_rand_range(s, 1000, 20000), CHAOS_HOOK_CLIENT);
 	sim_schedule_hook(s, chaos_end_us, CHAOS_HOOK_HEAL);
+	if (p.membership) {
+		sim_schedule_hook(s, sim_rand_range(s, 100000, 800000), CHAOS_HOOK_MEMBER);
+	}
 
 	sim_assert_current = s;
 	if (setjmp(sim_assert_jmp) == 0) {

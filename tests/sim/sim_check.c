@@ -413,12 +413,35 @@ static bool check_up_to_date(const struct check_view *cand, const struct check_v
  * here, when it happens, instead of only if the unlucky election follows.
  * Each server is judged by both its in-memory and its durable log.
  */
+/* A node's configuration: its core's, or while down the committed one
+ * (what it will find again, roughly, when it restarts). */
+static void check_conf_of(const struct sim *s, raft_node_id id, struct raft_membership *out)
+{
+	const struct sim_node *n = &s->nodes[id];
+	if (n->up && n->raft != NULL) {
+		raft_membership(n->raft, out);
+	} else {
+		*out = s->conf_committed;
+	}
+}
+
 void check_commit_safe(struct sim *s, raft_index index)
 {
 	const struct sim_committed *c = &s->committed[index - 1];
 	uint32_t quorum = s->p.nodes_count / 2 + 1;
 
-	for (raft_node_id cand = 1; cand <= s->p.nodes_count; cand++) {
+	for (raft_node_id cand = 1; cand <= s->nodes_total; cand++) {
+		/* With membership changes: a candidate counts the voters of its
+		 * own configuration, each of which votes only while a voter of
+		 * its own (learners and removed servers refuse). */
+		struct raft_membership cand_conf;
+		if (s->p.membership) {
+			check_conf_of(s, cand, &cand_conf);
+			if (!sim_conf_has(&cand_conf, cand, true)) {
+				continue; /* never campaigns */
+			}
+			quorum = cand_conf.voters_count / 2 + 1;
+		}
 		struct check_view cv[2];
 		uint32_t cv_count = check_views(&s->nodes[cand], index, c, cv);
 		for (uint32_t k = 0; k < cv_count; k++) {
@@ -426,7 +449,15 @@ void check_commit_safe(struct sim *s, raft_index index)
 				continue;
 			}
 			uint32_t votes = 0;
-			for (raft_node_id voter = 1; voter <= s->p.nodes_count; voter++) {
+			for (raft_node_id voter = 1; voter <= s->nodes_total; voter++) {
+				if (s->p.membership) {
+					struct raft_membership vconf;
+					check_conf_of(s, voter, &vconf);
+					if (!sim_conf_has(&cand_conf, voter, true) ||
+					    !sim_conf_has(&vconf, voter, true)) {
+						continue;
+					}
+				}
 				struct check_view vv[2];
 				uint32_t vv_count = check_views(&s->nodes[voter], index, c, vv);
 				bool grants = false;

@@ -105,7 +105,7 @@ raft_node_id sim_leader(const struct sim *s)
 {
 	raft_node_id best = RAFT_NODE_NONE;
 	raft_term best_term = 0;
-	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+	for (raft_node_id id = 1; id <= s->nodes_total; id++) {
 		const struct sim_node *n = &s->nodes[id];
 		if (n->up && raft_role(n->raft) == RAFT_LEADER &&
 		    raft_current_term(n->raft) > best_term) {
@@ -137,10 +137,10 @@ bool sim_node_entry(const struct sim_node *n, raft_index index, struct raft_entr
 bool sim_logs_identical(const struct sim *s, raft_index *common_out)
 {
 	const struct sim_node *ref = NULL;
-	for (raft_node_id id = 1; id <= s->p.nodes_count; id++) {
+	for (raft_node_id id = 1; id <= s->nodes_total; id++) {
 		const struct sim_node *n = &s->nodes[id];
-		if (!n->up) {
-			continue;
+		if (!n->up || !sim_node_member(s, id)) {
+			continue; /* removed, or a spare never added: idle */
 		}
 		if (ref == NULL) {
 			ref = n;

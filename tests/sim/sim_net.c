@@ -133,7 +133,7 @@ void sim_send(struct sim *s, raft_node_id from, const struct raft_message *m)
 	if (m->type == RAFT_MSG_APPEND_RESP && !m->append_resp.reject) {
 		check_ack(s, &s->nodes[from], m);
 	}
-	if (m->to == 0 || m->to > s->p.nodes_count || s->cut[from][m->to] ||
+	if (m->to == 0 || m->to > s->nodes_total || s->cut[from][m->to] ||
 	    sim_chance(s, s->p.loss_per_mille)) {
 		s->msgs_dropped++;
 		return;

@@ -37,11 +37,12 @@
 static void sim_snap_meta(const struct sim *s, const struct sim_snap *snap,
 			  struct raft_snapshot_meta *meta)
 {
+	(void)s;
 	*meta = (struct raft_snapshot_meta){.index = snap->index, .term = snap->term};
-	meta->voters_count = s->p.nodes_count;
-	for (uint32_t i = 0; i < s->p.nodes_count; i++) {
-		meta->voters[i] = i + 1;
-	}
+	meta->voters_count = snap->conf.voters_count;
+	memcpy(meta->voters, snap->conf.voters, sizeof(meta->voters));
+	meta->learners_count = snap->conf.learners_count;
+	memcpy(meta->learners, snap->conf.learners, sizeof(meta->learners));
 }
 
 static void sim_snap_schedule_next(struct sim *s, struct sim_node *n)
@@ -84,7 +85,8 @@ void sim_snap_maybe_take(struct sim *s, struct sim_node *n)
 	if (a > n->dlog_count || !sim_node_entry(n, a, &e)) {
 		return;
 	}
-	struct sim_snap snap = {.index = a, .term = e.term, .digest = n->sm_digest};
+	struct sim_snap snap = {.index = a, .term = e.term, .digest = n->sm_digest,
+				.conf = n->sm_conf};
 	check_snapshot(s, n, &snap, "takes");
 	if (s->violated) {
 		return;
@@ -151,6 +153,14 @@ bool sim_snap_install(struct sim *s, struct sim_node *n, const struct raft_snaps
 	n->applied_index = meta->index;
 	n->sm_digest = n->staged.digest;
 	n->installing = n->staged;
+	/* The snapshot's configuration (the meta carries it). */
+	n->sm_conf = (struct raft_membership){.voters_count = meta->voters_count,
+					      .learners_count = meta->learners_count};
+	memcpy(n->sm_conf.voters, meta->voters, sizeof(n->sm_conf.voters));
+	memcpy(n->sm_conf.learners, meta->learners, sizeof(n->sm_conf.learners));
+	n->installing.conf = n->sm_conf;
+	n->conf_entry_index = 0;
+	n->conf_base = meta->index;
 	s->snapshots_installed++;
 	struct sim_event ev = {
 		.time_us = s->now_us + sim_rand_range(s, 50, s->p.install_latency_us_max),
@@ -194,6 +204,11 @@ void sim_snap_restore(struct sim *s, struct sim_node *n)
 {
 	n->applied_index = n->snap.index;
 	n->sm_digest = n->snap.digest;
+	if (n->snap.index != 0) {
+		n->sm_conf = n->snap.conf;
+	} else {
+		sim_initial_conf(s, &n->sm_conf);
+	}
 	n->staged = (struct sim_snap){0};
 	n->installing = (struct sim_snap){0};
 	sim_snap_schedule_next(s, n);

@@ -16,8 +16,8 @@ static void h_config(struct h_cluster *c, raft_node_id id, struct raft_config *c
 {
 	raft_config_default(cfg);
 	cfg->id = id;
-	cfg->members_count = c->nodes_count;
-	for (uint32_t i = 0; i < c->nodes_count; i++) {
+	cfg->members_count = c->voters_count;
+	for (uint32_t i = 0; i < c->voters_count; i++) {
 		cfg->members[i] = i + 1;
 	}
 	cfg->seed = 1000 + id;
@@ -47,9 +47,17 @@ static void h_start(struct h_cluster *c, raft_node_id id, raft_index prev_index,
 
 void h_init(struct h_cluster *c, uint32_t nodes_count, void (*tune)(struct raft_config *))
 {
+	h_init_voters(c, nodes_count, nodes_count, tune);
+}
+
+void h_init_voters(struct h_cluster *c, uint32_t nodes_count, uint32_t voters_count,
+		   void (*tune)(struct raft_config *))
+{
 	RN_ASSERT(nodes_count >= 1 && nodes_count <= H_NODES_MAX);
+	RN_ASSERT(voters_count >= 1 && voters_count <= nodes_count);
 	memset(c, 0, sizeof(*c));
 	c->nodes_count = nodes_count;
+	c->voters_count = voters_count;
 	for (raft_node_id id = 1; id <= nodes_count; id++) {
 		c->nodes[id].auto_persist = true;
 		h_start(c, id, 0, tune);
@@ -172,8 +180,8 @@ void h_snapshot(struct h_cluster *c, raft_node_id id, raft_index index,
 	struct raft_event ev = {.type = RAFT_EVENT_SNAPSHOT};
 	ev.snapshot.index = index;
 	ev.snapshot.term = n->log[index].term;
-	ev.snapshot.voters_count = c->nodes_count;
-	for (uint32_t i = 0; i < c->nodes_count; i++) {
+	ev.snapshot.voters_count = c->voters_count;
+	for (uint32_t i = 0; i < c->voters_count; i++) {
 		ev.snapshot.voters[i] = i + 1;
 	}
 	h_step(c, id, &ev);

@@ -39,6 +39,9 @@ struct h_node {
 
 struct h_cluster {
 	uint32_t nodes_count;
+	/* Initial voters: 1..voters_count (nodes above join later, starting
+	 * with these initial members and an empty log). */
+	uint32_t voters_count;
 	struct h_node nodes[H_NODES_MAX + 1]; /* by id, 1-based */
 	struct raft_message msgs[H_MSGS_MAX];
 	uint32_t msgs_count;
@@ -54,6 +57,9 @@ struct h_cluster {
 };
 
 void h_init(struct h_cluster *c, uint32_t nodes_count, void (*tune)(struct raft_config *));
+/* nodes_count nodes, of which 1..voters_count are the initial voters. */
+void h_init_voters(struct h_cluster *c, uint32_t nodes_count, uint32_t voters_count,
+		   void (*tune)(struct raft_config *));
 void h_destroy(struct h_cluster *c);
 /* Steps node `id` with `ev` and processes its update. Returns raft_step's rc. */
 int h_step(struct h_cluster *c, raft_node_id id, struct raft_event *ev);

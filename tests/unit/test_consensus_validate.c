@@ -35,7 +35,15 @@ static void test_bad_configs_refused(void **state)
 	raft_destroy(r);
 
 	base_config(&c);
-	c.id = 9; /* not a member */
+	c.id = 9; /* not a member: accepted (a learner-to-be), never campaigns */
+	assert_int_equal(raft_create(&c, &hs, NULL, 0, &r), 0);
+	raft_destroy(r);
+	base_config(&c);
+	c.learners_count = 1;
+	c.learners[0] = 3; /* a voter and a learner at once */
+	assert_int_equal(raft_create(&c, &hs, NULL, 0, &r), -RAFT_ERR_INVALID);
+	base_config(&c);
+	c.members_count = 0; /* no voter */
 	assert_int_equal(raft_create(&c, &hs, NULL, 0, &r), -RAFT_ERR_INVALID);
 	base_config(&c);
 	c.members[2] = 2; /* duplicate */
@@ -50,8 +58,9 @@ static void test_bad_configs_refused(void **state)
 	c.members_count = RAFT_NODES_MAX + 1;
 	assert_int_equal(raft_create(&c, &hs, NULL, 0, &r), -RAFT_ERR_INVALID);
 	base_config(&c);
-	hs.vote = 7; /* vote for a stranger */
-	assert_int_equal(raft_create(&c, &hs, NULL, 0, &r), -RAFT_ERR_INVALID);
+	hs.vote = 7; /* a vote for a server added later in the log (§4.1) */
+	assert_int_equal(raft_create(&c, &hs, NULL, 0, &r), 0);
+	raft_destroy(r);
 }
 
 static void test_bad_recovered_log_refused(void **state)
@@ -93,7 +102,7 @@ static void test_bad_messages_dropped_and_counted(void **state)
 	assert_int_equal(raft_create(&c, &hs, NULL, 0, &r), 0);
 	struct raft_event ev = {.type = RAFT_EVENT_RECEIVE};
 	ev.receive.type = RAFT_MSG_APPEND;
-	ev.receive.from = 9; /* stranger */
+	ev.receive.from = 1; /* ourselves: a stranger (unknown ids are heard, §4.1) */
 	ev.receive.to = 1;
 	ev.receive.term = 5;
 	raft_step(r, &ev, &u);
