@@ -146,6 +146,27 @@ static int transport_send_udp(struct dp_transport *t, const struct dp_peer *p, i
 	return 0;
 }
 
+/* Where the next frame is encoded: a fresh mbuf (DPDK; *mb set, counted as
+ * a failed send when the pool is empty) or the UDP send buffer. */
+static int transport_frame_buf(struct dp_transport *t, struct rte_mbuf **mb, uint8_t **buf,
+			       size_t *buf_bytes)
+{
+	*mb = NULL;
+	*buf = t->buf;
+	*buf_bytes = sizeof(t->buf);
+	if (t->kind != DP_TRANSPORT_DPDK) {
+		return 0;
+	}
+	*mb = rte_pktmbuf_alloc(t->port->pool);
+	if (*mb == NULL) {
+		t->counters.send_failed++;
+		return -ENOMEM;
+	}
+	*buf = rte_pktmbuf_mtod(*mb, uint8_t *);
+	*buf_bytes = rte_pktmbuf_tailroom(*mb);
+	return 0;
+}
+
 /* Encodes one frame for address a - a consensus message, or a client reply
  * when rep is set - and sends it on the transport's path: into an mbuf and
  * out of the port (DPDK), or out of the socket (UDP: the UDP payload only). */
@@ -154,17 +175,13 @@ static int transport_emit(struct dp_transport *t, struct dp_endpoints *a,
 			  const struct dp_client_reply *rep)
 {
 	struct rte_mbuf *mb = NULL;
-	uint8_t *buf = t->buf;
-	size_t buf_bytes = sizeof(t->buf);
-	if (t->kind == DP_TRANSPORT_DPDK) {
-		mb = rte_pktmbuf_alloc(t->port->pool);
-		if (mb == NULL) {
-			t->counters.send_failed++;
-			return -ENOMEM;
-		}
+	uint8_t *buf = NULL;
+	size_t buf_bytes = 0;
+	if (transport_frame_buf(t, &mb, &buf, &buf_bytes) != 0) {
+		return -ENOMEM;
+	}
+	if (mb != NULL) {
 		memcpy(a->src_mac, t->port->mac, 6);
-		buf = rte_pktmbuf_mtod(mb, uint8_t *);
-		buf_bytes = rte_pktmbuf_tailroom(mb);
 	}
 	int n = rep != NULL
 			? dp_wire_encode_reply(&t->wire, a, ++t->msg_seq, 0, rep, buf, buf_bytes)
@@ -212,16 +229,10 @@ int dp_transport_send_sealed(struct dp_transport *t, raft_node_id to, dp_transpo
 	struct dp_endpoints a;
 	transport_addr(t, p, &a);
 	struct rte_mbuf *mb = NULL;
-	uint8_t *buf = t->buf;
-	size_t buf_bytes = sizeof(t->buf);
-	if (t->kind == DP_TRANSPORT_DPDK) {
-		mb = rte_pktmbuf_alloc(t->port->pool);
-		if (mb == NULL) {
-			t->counters.send_failed++;
-			return -ENOMEM;
-		}
-		buf = rte_pktmbuf_mtod(mb, uint8_t *);
-		buf_bytes = rte_pktmbuf_tailroom(mb);
+	uint8_t *buf = NULL;
+	size_t buf_bytes = 0;
+	if (transport_frame_buf(t, &mb, &buf, &buf_bytes) != 0) {
+		return -ENOMEM;
 	}
 	int n = seal(arg, &t->wire, &a, ++t->msg_seq, buf, buf_bytes);
 	if (n < 0) {

@@ -75,6 +75,27 @@ static int maint_drop_last(struct store_log *log)
 	return 0;
 }
 
+
+/* Drops the segments that start at or after from_index (0: every one),
+ * last first, then syncs the directory if any went. */
+static int maint_drop_from(struct store_log *log, raft_index from_index)
+{
+	bool dropped = false;
+	while (log->segments_count > 0 &&
+	       log->segments[log->segments_count - 1].first_index >= from_index) {
+		int rc = maint_drop_last(log);
+		if (rc != 0) {
+			return rc;
+		}
+		dropped = true;
+	}
+	int rc = dropped ? log->engine->ops->sync_dir(log->engine) : 0;
+	if (rc != 0) {
+		return log_fail(log, rc, "%s: sync directory: %s", log->dir_path,
+				store_strerror(rc));
+	}
+	return 0;
+}
 /* Cuts segment seg (the last) so that from_index and later are gone. */
 static int maint_cut_segment(struct store_log *log, struct store_segment *seg,
 			     raft_index from_index)
@@ -135,18 +156,9 @@ int store_truncate_suffix(struct store_log *log, raft_index from_index)
 	}
 	raft_term new_last_term = store_term_at(log, from_index - 1);
 	log->hint_segment_first = 0; /* records after the cut may move */
-	bool dropped = false;
-	while (log->segments_count > 0 &&
-	       log->segments[log->segments_count - 1].first_index >= from_index) {
-		rc = maint_drop_last(log);
-		if (rc != 0) {
-			return rc;
-		}
-		dropped = true;
-	}
-	if (dropped && (rc = log->engine->ops->sync_dir(log->engine)) != 0) {
-		return log_fail(log, rc, "%s: sync directory: %s", log->dir_path,
-				store_strerror(rc));
+	rc = maint_drop_from(log, from_index);
+	if (rc != 0) {
+		return rc;
 	}
 	if (log->segments_count > 0) {
 		struct store_segment *seg = &log->segments[log->segments_count - 1];
@@ -254,17 +266,9 @@ int store_reset(struct store_log *log, raft_index index, raft_term term)
 	}
 	/* 3. The segments, all of them. */
 	log->hint_segment_first = 0;
-	bool dropped = false;
-	while (log->segments_count > 0) {
-		rc = maint_drop_last(log);
-		if (rc != 0) {
-			return rc;
-		}
-		dropped = true;
-	}
-	if (dropped && (rc = log->engine->ops->sync_dir(log->engine)) != 0) {
-		return log_fail(log, rc, "%s: sync directory: %s", log->dir_path,
-				store_strerror(rc));
+	rc = maint_drop_from(log, 0);
+	if (rc != 0) {
+		return rc;
 	}
 	log->stats.segments_count = 0;
 	log->last_index = log->durable_index = index;
