@@ -129,6 +129,14 @@ static int raftnode_parse(int argc, char **argv, const char **config, raft_node_
 		fprintf(stderr, "raftnode: need --config FILE and --id N (try --help)\n");
 		return 2;
 	}
+	uint32_t ip_be;
+	uint16_t port;
+	if (raftnode_metrics_addr != NULL && raftnode_metrics_addr[0] != '\0' &&
+	    node_metrics_parse_addr(raftnode_metrics_addr, &ip_be, &port) != 0) {
+		fprintf(stderr, "raftnode: --metrics-addr: '%s' is not IPv4:PORT (e.g. "
+			"127.0.0.1:9101)\n", raftnode_metrics_addr);
+		return 2;
+	}
 	return 0;
 }
 
@@ -190,6 +198,14 @@ int main(int argc, char **argv)
 		struct node_config cfg;
 		if (node_config_load(config, id, &cfg, errmsg, sizeof(errmsg)) != 0) {
 			fprintf(stderr, "raftnode: %s\n", errmsg);
+			return 2;
+		}
+		uint32_t ip_be;
+		uint16_t port;
+		if (cfg.metrics_addr[0] != '\0' &&
+		    node_metrics_parse_addr(cfg.metrics_addr, &ip_be, &port) != 0) {
+			fprintf(stderr, "raftnode: %s: [node] metrics_addr '%s' is not IPv4:PORT\n",
+				config, cfg.metrics_addr);
 			return 2;
 		}
 		printf("raftnode: %s: node %u of %u members: ok\n", config, id, cfg.members_count);

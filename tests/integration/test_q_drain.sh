@@ -2,10 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Integration (q): SIGTERM drains (issue 17, deliverable 8). 3 nodes over
 # kernel UDP under a raftbench open loop (3,000 writes/s); the leader gets
-# SIGTERM. It
-# hands leadership to its most up-to-date voter, waits for its writes to be
-# applied and answered, and exits 0 ("stopped cleanly", its drain lines in
-# its log); another node leads within three election timeouts of the
+# SIGTERM. It hands leadership to its most up-to-date voter, waits for its
+# writes to be applied and answered, and exits 0 ("stopped cleanly", its
+# drain lines in its log); another node leads within three election timeouts of the
 # signal; raftbench counts 0 errors and 0 timeouts (every request of the
 # run acknowledged: the refused ones were retried elsewhere). Then a
 # follower's SIGTERM: it exits 0 at once, and the restarted nodes converge.
