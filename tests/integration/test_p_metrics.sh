@@ -81,7 +81,8 @@ for p in 1 2 3; do
 	[ "$b" -gt "$a" ] || it_fail "leader $lead: bytes to $p did not rise ($a -> $b)"
 done
 it_log "under load: committed $(value s1 "$lead" "$c") -> $(value s2 "$lead" "$c") on the leader;" \
-	"fsyncs timed $(value s2 "$lead" "$f"); raftbench ok $ok"
+	"fsyncs timed $(value s2 "$lead" "$f"); raftbench ok $ok; the leader's text" \
+	"$(wc -c <"$IT_WORK/s2.$lead") bytes: $(cat "$IT_WORK/s2.$lead.check")"
 
 # raftctl metrics: the same text, from the node's metrics_addr.
 "$IT_BUILD/client/raftctl" --config "$IT_RUN/cluster.ini" --node 2 metrics >"$IT_WORK/ctl.2" ||
