@@ -48,6 +48,12 @@ const char *rn_client_strerror(int rc)
 	case RN_CLIENT_E_TIMEOUT: return "timed out: no final reply before the deadline";
 	case RN_CLIENT_E_FULL: return "too many requests in flight";
 	case RN_CLIENT_E_BAD_NODE: return "no such node in the configuration";
+	case DP_ERR_TOO_BIG:
+		/* Refused before it is sent (client_table.c): a request must
+		 * fit one frame of the path to the node, the sealed frame's
+		 * headers included; a timeout would tell the caller nothing. */
+		return "request too large: key and value do not fit one frame of the path to the "
+		       "node (frame_bytes_max less the frame's headers)";
 	default: break;
 	}
 	if (e >= DP_ERR_TRUNCATED && e < RN_CLIENT_E_TIMEOUT) {

@@ -53,6 +53,8 @@ static void ctl_usage(FILE *out)
 		"                         snapshot, verified, from its data directory (on this\n"
 		"                         machine) to FILE: a backup; raftnode --from-snapshot\n"
 		"                         FILE starts a new cluster from it\n"
+		"  metrics                the node's (--node) Prometheus metrics, fetched over\n"
+		"                         HTTP from its [node] metrics_addr\n"
 		"\n"
 		"options:\n"
 		"  --config FILE     cluster configuration (default: $RAFTNODE_CONFIG, else\n"
@@ -310,6 +312,21 @@ static int ctl_snapshot(struct ctl *ctl)
 	return raftctl_snapshot_save(path, node, ctl->args[1], ctl->json);
 }
 
+/* Over HTTP from the node's metrics_addr (raftctl_metrics.c): no client. */
+static int ctl_metrics(struct ctl *ctl)
+{
+	const char *path = ctl->config_path != NULL ? ctl->config_path
+						    : rn_client_config_default_path();
+	struct rn_client_config cfg;
+	char errmsg[512];
+	if (ctl->node_id == 0 && rn_client_config_load(path, &cfg, errmsg, sizeof(errmsg)) != 0) {
+		fprintf(stderr, "raftctl: %s\n", errmsg);
+		return EXIT_USAGE;
+	}
+	return raftctl_metrics(path, ctl->node_id != 0 ? ctl->node_id : cfg.nodes[0].id,
+			       ctl->timeout_ms != 0 ? ctl->timeout_ms : 5000);
+}
+
 struct ctl_command {
 	const char *name;
 	int args_count;
@@ -325,6 +342,7 @@ static const struct ctl_command ctl_commands[] = {
 	{"status", 0, "status", ctl_status},
 	{"transfer-leader", 1, "transfer-leader ID", ctl_transfer},
 	{"snapshot", 2, "snapshot save FILE", ctl_snapshot},
+	{"metrics", 0, "metrics", ctl_metrics},
 };
 
 int main(int argc, char **argv)
@@ -353,8 +371,8 @@ int main(int argc, char **argv)
 	if (ctl.args_count != cmd->args_count) {
 		return ctl_usage_error("usage: raftctl [OPTIONS] %s", cmd->args_usage);
 	}
-	if (cmd->run == ctl_snapshot) {
-		return ctl_snapshot(&ctl); /* files only: no client */
+	if (cmd->run == ctl_snapshot || cmd->run == ctl_metrics) {
+		return cmd->run(&ctl); /* files or HTTP only: no client */
 	}
 	code = ctl_open(&ctl);
 	if (code != EXIT_OK) {

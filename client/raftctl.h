@@ -22,4 +22,7 @@ void raftctl_print_status(FILE *out, const uint8_t *json, uint32_t bytes);
 /* raftctl_snapshot.c: `snapshot save FILE` (exit code). */
 int raftctl_snapshot_save(const char *config_path, uint32_t node_id, const char *file, bool json);
 
+/* raftctl_metrics.c: `metrics`: the node's Prometheus text (exit code). */
+int raftctl_metrics(const char *config_path, uint32_t node_id, uint32_t timeout_ms);
+
 #endif /* RN_RAFTCTL_H */

@@ -278,7 +278,8 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 {
 	static const char *const keys[] = {"data_dir", "transport", "dpdk_port", "lcores",
 					   "lcore_map", "idle", "durability", "io_engine",
-					   "file_prefix", "mtu_bytes", "timer_slack_us", "log_write"};
+					   "file_prefix", "mtu_bytes", "timer_slack_us", "log_write",
+					   "metrics_addr"};
 	struct node_config *c = cp->cfg;
 	int k = -1;
 	for (int i = 0; i < (int)RN_ARRAY_COUNT(keys); i++) {
@@ -343,6 +344,9 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 		choice = config_choice(v, config_log_writes, 3);
 		c->log_write = (uint8_t)(choice > 0 ? choice : 0);
 		return choice > 0;
+	case 12: /* checked as an address when the node starts (node/metrics_http.c) */
+		return config_str(v, cp->self, c->metrics_addr, sizeof(c->metrics_addr)) &&
+		       strchr(c->metrics_addr, ':') != NULL;
 	default:
 		choice = config_choice(v, config_engines, 3);
 		c->io_engine = (uint8_t)(choice > 0 ? choice : 0);

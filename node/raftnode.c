@@ -2,7 +2,8 @@
 /*
  * raftnode.c - the daemon's command line: `raftnode --config FILE --id N`.
  * stage: main (it starts the node, runs the lcores, stops the node).
- * Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 when the node
+ * Exit status: 0 after a clean stop (SIGTERM/SIGINT: a leader hands over
+ * first, control/ops.c), 1 when the node
  * cannot start or fails (a log it cannot prove intact, a failed fsync, a
  * port that does not open), 2 for a bad command line or configuration.
  */
@@ -16,13 +17,24 @@
 
 #include "common.h"
 #include "daemon.h"
+#include "ops.h"
 
 static volatile int raftnode_stop;
+static volatile sig_atomic_t raftnode_signals;
 static struct node_daemon *volatile raftnode_daemon;
+static struct node_ops raftnode_ops;
 
+/* The first SIGTERM/SIGINT of a running node asks for the drain (control
+ * hands leadership over, then stops: control/ops.c); a second one, or one
+ * during the start, stops at once. */
 static void raftnode_on_signal(int sig)
 {
 	(void)sig;
+	if (raftnode_daemon != NULL && raftnode_signals++ == 0) {
+		raftnode_ops.drain_requested = 1;
+		node_ops_notify("STOPPING=1");
+		return;
+	}
 	raftnode_stop = 1;
 	if (raftnode_daemon != NULL) {
 		raftnode_daemon->stop = 1; /* every lcore's loop watches it */
@@ -33,6 +45,7 @@ static void raftnode_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: raftnode --config FILE --id N [--check] [--from-snapshot SNAP]\n"
+		"                [--metrics-addr IP:PORT]\n"
 		"\n"
 		"Runs Raft node N of the cluster described in FILE (INI; see\n"
 		"config/example.ini): its log in [node] data_dir, its frames over\n"
@@ -46,13 +59,23 @@ static void raftnode_usage(FILE *f)
 		"  --from-snapshot SNAP  a new cluster from a snapshot file (raftctl snapshot\n"
 		"                 save): into an empty data_dir, the state at its index;\n"
 		"                 start every member with the same file\n"
+		"  --metrics-addr IP:PORT  serve Prometheus metrics (GET /metrics) and a\n"
+		"                 health check (GET /health: 200 ok, or 503 and why) over\n"
+		"                 HTTP on this address; overrides [node] metrics_addr. Off\n"
+		"                 when neither is given; give 127.0.0.1:PORT to keep it local\n"
 		"  --help         this text\n"
 		"\n"
-		"SIGTERM or SIGINT stops the node cleanly; after SIGKILL it recovers\n"
-		"everything it acknowledged from its log. Status: `raftctl --node N\n"
-		"status`, or DPDK telemetry command /raftnode/status.\n"
+		"SIGTERM or SIGINT drains the node: a leader hands leadership to its most\n"
+		"up-to-date voter (bounded: two election timeouts), waits for its writes to\n"
+		"be applied and answered, and exits 0; a follower finishes its log writes\n"
+		"and exits 0. A second signal stops at once. After SIGKILL it recovers\n"
+		"everything it acknowledged from its log. Under systemd (Type=notify) it\n"
+		"sends READY=1 once it serves. Status: `raftctl --node N status`, `raftctl\n"
+		"--node N metrics`, or DPDK telemetry command /raftnode/status.\n"
 		"Exit status: 0 clean stop, 1 start or run failure, 2 bad usage or config.\n");
 }
+
+static const char *raftnode_metrics_addr; /* --metrics-addr, NULL: the config's */
 
 static int raftnode_parse(int argc, char **argv, const char **config, raft_node_id *id,
 			  bool *check, const char **from_snapshot)
@@ -61,6 +84,7 @@ static int raftnode_parse(int argc, char **argv, const char **config, raft_node_
 		{"config", required_argument, NULL, 'c'}, {"id", required_argument, NULL, 'i'},
 		{"check", no_argument, NULL, 'k'},	  {"help", no_argument, NULL, 'h'},
 		{"from-snapshot", required_argument, NULL, 's'},
+		{"metrics-addr", required_argument, NULL, 'm'},
 		{NULL, 0, NULL, 0}};
 	int o;
 	char *end;
@@ -86,6 +110,9 @@ static int raftnode_parse(int argc, char **argv, const char **config, raft_node_
 		case 's':
 			*from_snapshot = optarg;
 			break;
+		case 'm':
+			raftnode_metrics_addr = optarg;
+			break;
 		case 'h':
 			raftnode_usage(stdout);
 			exit(0);
@@ -100,6 +127,14 @@ static int raftnode_parse(int argc, char **argv, const char **config, raft_node_
 	}
 	if (*config == NULL || *id == RAFT_NODE_NONE) {
 		fprintf(stderr, "raftnode: need --config FILE and --id N (try --help)\n");
+		return 2;
+	}
+	uint32_t ip_be;
+	uint16_t port;
+	if (raftnode_metrics_addr != NULL && raftnode_metrics_addr[0] != '\0' &&
+	    node_metrics_parse_addr(raftnode_metrics_addr, &ip_be, &port) != 0) {
+		fprintf(stderr, "raftnode: --metrics-addr: '%s' is not IPv4:PORT (e.g. "
+			"127.0.0.1:9101)\n", raftnode_metrics_addr);
 		return 2;
 	}
 	return 0;
@@ -165,6 +200,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "raftnode: %s\n", errmsg);
 			return 2;
 		}
+		uint32_t ip_be;
+		uint16_t port;
+		if (cfg.metrics_addr[0] != '\0' &&
+		    node_metrics_parse_addr(cfg.metrics_addr, &ip_be, &port) != 0) {
+			fprintf(stderr, "raftnode: %s: [node] metrics_addr '%s' is not IPv4:PORT\n",
+				config, cfg.metrics_addr);
+			return 2;
+		}
 		printf("raftnode: %s: node %u of %u members: ok\n", config, id, cfg.members_count);
 		return 0;
 	}
@@ -218,8 +261,18 @@ int main(int argc, char **argv)
 		node_daemon_stop(&d);
 		return 1;
 	}
+	rc = node_ops_start(&raftnode_ops, &d, raftnode_metrics_addr, errmsg, sizeof(errmsg));
+	if (rc != 0) {
+		fprintf(stderr, "raftnode: %s\n", errmsg);
+		for (uint32_t k = 0; k < lcores_count; k++) {
+			dp_lcore_fini(&lcores[k]);
+		}
+		node_daemon_stop(&d);
+		return rc == -EINVAL ? 2 : 1;
+	}
 	raftnode_daemon = &d;
 	d.stop |= raftnode_stop; /* a signal during the start */
+	node_ops_notify("READY=1"); /* systemd: the lcores start serving now */
 	rc = dp_sched_run(lcores, lcores_count, &d.stop);
 	if (rc != 0) {
 		fprintf(stderr, "raftnode %u: cannot launch the lcores: %d\n", id, rc);
@@ -244,6 +297,7 @@ int main(int argc, char **argv)
 	for (uint32_t k = 0; k < lcores_count; k++) {
 		dp_lcore_fini(&lcores[k]);
 	}
+	node_ops_stop(&raftnode_ops);
 	node_daemon_stop(&d);
 	fprintf(stderr, "raftnode %u: %s\n", id, failed ? "stopped after a log failure"
 						       : "stopped cleanly");

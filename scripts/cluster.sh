@@ -631,6 +631,18 @@ write_config() {
 				fi
 			done
 		fi
+		# The Prometheus endpoint of each node (raftctl --node i metrics):
+		# on its own address with the kernel's UDP (reachable as the
+		# client port is), else on 127.0.0.1 in its host's namespace.
+		for ((i = 1; i <= nodes; i++)); do
+			echo
+			echo "[node.$i]"
+			if [ "$transport" = udp ]; then
+				echo "metrics_addr = $subnet.$i:9100"
+			else
+				echo "metrics_addr = 127.0.0.1:$((9100 + i))"
+			fi
+		done
 	} >"$f.tmp"
 	mv "$f.tmp" "$f"
 }

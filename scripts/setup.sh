@@ -34,6 +34,7 @@ packages=(
 	gnuplot-nox iproute2 iputils-ping nftables valgrind python3 jq
 	fio linux-perf
 	e2fsprogs util-linux mount
+	systemd curl
 )
 
 missing=()

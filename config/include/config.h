@@ -125,6 +125,8 @@ struct node_config {
 	/* [storage]: the free space the log leaves on its file system (below a
 	 * segment + this: the no-space alarm). */
 	uint64_t space_reserve_bytes;
+	/* [node] metrics_addr: the Prometheus endpoint, IPv4:PORT ("": none). */
+	char metrics_addr[64];
 };
 
 void node_config_default(struct node_config *cfg);

@@ -159,6 +159,7 @@ struct node_control {
 	bool space_log_short; /* the log's flag (or held appends) at the last check */
 	bool failed; /* nothing more is done: the log failed, or stopping */
 	bool fatal;  /* the log failed (exit 1) */
+	struct node_ops *ops; /* ../metrics.h: drain, metrics (main's; NULL: neither) */
 	struct node_counters counters;
 };
 

@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "common.h"
 #include "internal.h"
+#include "ops_hooks.h"
 
 static uint32_t egress_tx_flush_poll(void *transport)
 {
@@ -177,7 +178,9 @@ static void egress_send_append_part(struct node_control *c, const struct raft_me
 		part.append.prev_term = m->append.entries[from - 1].term;
 	}
 	egress_tx_room(c);
-	if (dp_transport_send(c->transport, &part, payloads + from) == 0) {
+	int rc = dp_transport_send(c->transport, &part, payloads + from);
+	node_ops_sent(c, &part, rc == 0);
+	if (rc == 0) {
 		c->counters.msgs_sent++;
 	} else {
 		c->counters.msgs_send_failed++; /* Raft resends */
@@ -296,7 +299,9 @@ void node_egress_send(struct node_control *c, const struct raft_message *m)
 	}
 	if (m->type != RAFT_MSG_APPEND || m->append.entries_count == 0) {
 		egress_tx_room(c);
-		if (dp_transport_send(c->transport, m, NULL) == 0) {
+		int rc = dp_transport_send(c->transport, m, NULL);
+		node_ops_sent(c, m, rc == 0);
+		if (rc == 0) {
 			c->counters.msgs_sent++;
 		} else {
 			c->counters.msgs_send_failed++;

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "common.h"
 #include "internal.h"
+#include "ops_hooks.h"
 
 static uint8_t ingress_refusal_status(int rc)
 {
@@ -117,6 +118,7 @@ static void ingress_start_reads(struct node_control *c)
 static void ingress_receive_raft(struct node_control *c, const struct dp_rx_frame *in)
 {
 	const struct raft_message *m = &in->raft;
+	node_ops_received(c, m);
 	/* Writes gathered so far go first: the message may append entries
 	 * (or end our leadership), and the ring's head must be theirs. */
 	node_ingress_propose(c);

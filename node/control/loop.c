@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "common.h"
 #include "internal.h"
+#include "ops_hooks.h"
 
 #define LOOP_STATUS_REFRESH_NS (200ull * NODE_NS_PER_MS)
 /* The no-space alarm's free-space check (one statvfs), off the hot path. */
@@ -175,6 +176,7 @@ uint32_t node_control_poll(void *ctx)
 	work += node_control_stage_events(c);
 	uint64_t now_ns = node_now_ns();
 	loop_space(c, now_ns);
+	work += node_ops_poll(c, now_ns); /* the drain, the metrics figures (ops.c) */
 	work += loop_tick(c, now_ns);
 	/* The round's replies, one frame per client, then (rx/tx here) the
 	 * sealed frames out of the port. */

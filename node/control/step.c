@@ -26,6 +26,7 @@
 
 #include "common.h"
 #include "internal.h"
+#include "ops_hooks.h"
 
 static void control_log_role(struct node_control *c, const struct raft_update *u)
 {
@@ -40,6 +41,7 @@ static void control_log_role(struct node_control *c, const struct raft_update *u
 			raft_role_name((enum raft_role)u->role), u->term, u->leader_id);
 	}
 	c->role = u->role;
+	node_ops_leader_seen(c, c->leader_id, u->leader_id);
 	c->leader_id = u->leader_id;
 	c->term = u->term;
 }

@@ -92,6 +92,7 @@ void node_log_stage_on_durable(void *user, raft_index index, raft_term term)
 					       .durable_ns = node_now_ns()};
 	ls->report_pending = true;
 	ls->reports_made++;
+	node_probe_end(&ls->sync_probe, index, &ls->sync_hist);
 	if (ls->log != NULL) { /* NULL while the log recovers (not attached yet) */
 		log_stage_publish_figures(ls);
 	}
@@ -136,6 +137,9 @@ static int64_t log_stage_store(struct node_log_stage *ls, const struct store_ent
 			       uint32_t count)
 {
 	int rc = log_stage_store_batch(ls, e, count);
+	if (rc == 0) {
+		node_probe_start(&ls->sync_probe, e[count - 1].index); /* one group timed at a time */
+	}
 	if (rc != -STORE_E_NO_SPACE) {
 		return rc == 0 ? (int64_t)count : rc;
 	}

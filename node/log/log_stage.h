@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "metrics.h"
 #include "rings.h"
 #include "snap_link.h"
 #include "storage.h"
@@ -51,6 +52,10 @@ struct node_log_stage {
 	const raft_index *applied_published; /* the apply stage's (atomic) */
 	uint64_t compact_margin_entries;
 	raft_index compact_seen; /* the snapshot index last compacted for */
+	/* A group's write and sync, handed over to durable (../metrics.h;
+	 * this lcore writes, the metrics thread reads). */
+	struct node_hist sync_hist;
+	struct node_probe sync_probe;
 };
 
 /* Makes the link's rings and the room for held appends (the core's

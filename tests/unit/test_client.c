@@ -405,6 +405,41 @@ static uint32_t poll_until(struct rn_client *c, uint32_t want, struct async_seen
 /* 100 requests queued before one poll leave in as few datagrams as fit
  * (a jumbo frame holds them all; a 1514-byte one about 35), and the node's
  * replies come back as few datagrams: the counts on both ends say so. */
+/* Deliverable 9 (issue 17): a request larger than the path to the node
+ * can carry fails at once with a size error, before anything is sent, on
+ * the sync and the async path; one byte less goes through. */
+static void test_too_big_at_once(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_KV);
+	struct fake_node *nodes[] = {&f};
+	struct rn_client_config want = {.deadline_ms = 3000, .inflight_max = 16,
+					.frame_bytes_max = 1514};
+	struct rn_client *c = open_client(nodes, 1, &want);
+	struct rn_client_result res;
+	static uint8_t value[DP_FRAME_BYTES_MAX];
+	memset(value, 'v', sizeof(value));
+	/* What one 1514-byte frame carries of a put with a 1-byte key. */
+	uint32_t fits = 1514 - DP_FRAME_OVERHEAD_BYTES - DP_CLIENT_BATCH_HDR_BYTES -
+			DP_CLIENT_REQUEST_FIXED_BYTES - 1;
+	uint64_t t0 = fake_now_ns();
+	assert_int_equal(rn_client_put(c, "k", 1, value, fits + 1, &res), -DP_ERR_TOO_BIG);
+	assert_int_equal(rn_client_put(c, "k", 1, value, sizeof(value), &res), -DP_ERR_TOO_BIG);
+	assert_true(fake_now_ns() - t0 < 100 * MS_NS); /* at once, not after the deadline */
+	assert_int_equal(fake_node_requests(&f), 0);   /* nothing was sent */
+	assert_non_null(strstr(rn_client_strerror(-DP_ERR_TOO_BIG), "too large"));
+	struct rn_client_request big = {.op = DP_CLIENT_PUT, .key = "k", .key_bytes = 1,
+					 .value = value, .value_bytes = fits + 1};
+	assert_int_equal(rn_client_submit(c, &big), -DP_ERR_TOO_BIG);
+	assert_int_equal(rn_client_inflight(c), 0);
+	assert_int_equal(rn_client_put(c, "k", 1, value, fits, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	assert_int_equal(fake_node_requests(&f), 1);
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
 static void test_batched_one_datagram(void **state)
 {
 	(void)state;
@@ -497,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_other_wire_version_counted),
 		cmocka_unit_test(test_async_100),
 		cmocka_unit_test(test_async_full),
+		cmocka_unit_test(test_too_big_at_once),
 		cmocka_unit_test(test_batched_one_datagram),
 		cmocka_unit_test(test_batched_per_node_and_retransmit),
 	};
