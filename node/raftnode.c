@@ -49,8 +49,9 @@ static void raftnode_usage(FILE *f)
 		"  --help         this text\n"
 		"\n"
 		"SIGTERM or SIGINT stops the node cleanly; after SIGKILL it recovers\n"
-		"everything it acknowledged from its log. Status: `raftctl --node N\n"
-		"status`, or DPDK telemetry command /raftnode/status.\n"
+		"everything it acknowledged from its log (tests kill it at a named step\n"
+		"with RAFTNODE_CRASH_AT=POINT[:K]; storage.h lists the points). Status:\n"
+		"`raftctl --node N status`, or DPDK telemetry command /raftnode/status.\n"
 		"Exit status: 0 clean stop, 1 start or run failure, 2 bad usage or config.\n");
 }
 
@@ -167,6 +168,16 @@ int main(int argc, char **argv)
 		}
 		printf("raftnode: %s: node %u of %u members: ok\n", config, id, cfg.members_count);
 		return 0;
+	}
+	/* Tests only: a crash point (storage.h lists them), armed before any
+	 * thread starts. */
+	if (store_crash_arm(getenv("RAFTNODE_CRASH_AT"), id, errmsg, sizeof(errmsg)) != 0) {
+		fprintf(stderr, "raftnode %u: %s\n", id, errmsg);
+		return 2;
+	}
+	if (store_crash_armed()) {
+		fprintf(stderr, "raftnode %u: TEST ONLY: armed crash point RAFTNODE_CRASH_AT=%s\n", id,
+			getenv("RAFTNODE_CRASH_AT"));
 	}
 	static struct node_daemon d;
 	struct sigaction sa = {.sa_handler = raftnode_on_signal};
