@@ -235,6 +235,25 @@ int store_compact_detach(struct store_log *log, raft_index up_to_index, raft_ter
 	return (int)drop;
 }
 
+raft_index store_compact_boundary(const struct store_log *log, raft_index up_to_index,
+				  raft_term *term_out)
+{
+	RN_ASSERT(log != NULL);
+	RN_ASSERT(term_out != NULL);
+	raft_index at = 0;
+	*term_out = 0;
+	/* Never the active (last) segment; all before it are durable. */
+	for (uint32_t i = 0; i + 1 < log->segments_count; i++) {
+		const struct store_segment *seg = &log->segments[i];
+		if (seg->last_index > up_to_index || seg->last_index > log->durable_index) {
+			break;
+		}
+		at = seg->last_index;
+		*term_out = seg->last_term;
+	}
+	return at;
+}
+
 void store_segment_file_name(raft_index first_index, char *out, size_t out_bytes)
 {
 	log_segment_name(first_index, out, out_bytes);

@@ -21,8 +21,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "common.h"
 #include "log_stage.h"
+
+/* One more time in us into a (max, sum) pair the status reads. */
+static void compact_figure(uint64_t *max, uint64_t *sum, uint64_t us)
+{
+	if (us > __atomic_load_n(max, __ATOMIC_RELAXED)) {
+		__atomic_store_n(max, us, __ATOMIC_RELAXED);
+	}
+	__atomic_add_fetch(sum, us, __ATOMIC_RELAXED);
+}
 
 /* The point the newest durable snapshot allows, 0 when it is not past
  * the log's own (or only leftovers of a bounded job remain). */
@@ -64,21 +74,41 @@ int node_log_stage_compact(struct node_log_stage *ls)
 	if (busy > 0) {
 		return 0; /* one job at a time: the next compaction waits */
 	}
+	if (ls->maint->jobs_count > ls->maint_jobs_seen) {
+		/* A job ended: its time, for the status. */
+		ls->maint_jobs_seen = ls->maint->jobs_count;
+		compact_figure(&ls->snap->compact_files_us_max, &ls->snap->compact_files_us_sum,
+			       __atomic_load_n(&ls->maint->last_job_us, __ATOMIC_RELAXED));
+		__atomic_add_fetch(&ls->snap->compact_files_jobs, 1, __ATOMIC_RELAXED);
+	}
 	raft_index up_to = compact_point(ls);
 	if (up_to == 0) {
 		return 0;
 	}
 	raft_index before = store_compacted_index(ls->log);
-	int n = store_compact_detach(ls->log, up_to, store_term_at(ls->log, up_to),
-				     node_log_maint_slots(ls->maint), NODE_LOG_MAINT_SEGMENTS_MAX);
+	uint64_t t0_ns = node_now_ns();
+	/* The point at a segment's end: only whole segments go anyway, and
+	 * its term is known without a read of the log on this lcore (an
+	 * O_DIRECT log's records are not in the page cache: a read there
+	 * took a disk round trip, most of the compaction's time here). The
+	 * entries between it and up_to stay readable until the next one. */
+	raft_term term = 0;
+	raft_index point = store_compact_boundary(ls->log, up_to, &term);
+	if (point <= before && !ls->compact_more) {
+		return 0;
+	}
+	int n = store_compact_detach(ls->log, point, term, node_log_maint_slots(ls->maint),
+				     NODE_LOG_MAINT_SEGMENTS_MAX);
 	if (n < 0) {
 		return n; /* the caller fail-stops the log */
 	}
+	compact_figure(&ls->snap->compact_lcore_us_max, &ls->snap->compact_lcore_us_sum,
+		       (node_now_ns() - t0_ns) / 1000);
 	ls->compact_more = n == (int)NODE_LOG_MAINT_SEGMENTS_MAX;
 	if (n > 0) {
 		node_log_maint_hand(ls->maint, (uint32_t)n);
 	}
-	raft_index point = store_compacted_index(ls->log);
+	point = store_compacted_index(ls->log);
 	if (point == before) {
 		return n > 0;
 	}

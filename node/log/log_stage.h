@@ -56,6 +56,7 @@ struct node_log_stage {
 	 * compact_more: a job could not take every segment below the point. */
 	struct node_log_maint *maint;
 	bool compact_more;
+	uint64_t maint_jobs_seen; /* jobs whose time went to the status */
 };
 
 /* Makes the link's rings and the room for held appends (the core's

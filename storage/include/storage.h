@@ -337,6 +337,13 @@ int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to
  */
 int store_compact_detach(struct store_log *log, raft_index up_to_index, raft_term up_to_term,
 			 raft_index *firsts_out, uint32_t firsts_max);
+/* The highest compaction point at or below up_to_index that frees whole
+ * segments: the last index of the newest segment (never the active one)
+ * wholly at or below it, its term in *term_out (from the log's index: no
+ * read); 0 when no segment is. A point there costs no disk read for its
+ * term (store_term_at reads a record header, from disk under O_DIRECT). */
+raft_index store_compact_boundary(const struct store_log *log, raft_index up_to_index,
+				  raft_term *term_out);
 /* "log-<first_index, 20 digits>.seg". */
 void store_segment_file_name(raft_index first_index, char *out, size_t out_bytes);
 
