@@ -7,8 +7,8 @@
 # digests are equal.
 #
 # One 3-node cluster (kernel UDP) with tiny thresholds: a snapshot every
-# 1,000 entries, a margin of 500, 256 KiB segments, so that a compaction
-# deletes several segments. For each point, a follower F is stopped and
+# 3,000 entries (about 3.3 MB of 1 KiB writes), a margin of 500, 1 MiB
+# segments (the smallest allowed), so that a compaction deletes several. For each point, a follower F is stopped and
 # started with the point armed; a load runs (raftbench, 1 KiB values, for
 # the bytes; kvbulk, which records every write acknowledged) until F says
 # "crash point POINT" and is gone; the load stops; F starts again without
@@ -22,8 +22,8 @@
 . "$(dirname "$0")/lib.sh"
 it_setup o 10.71.0
 it_up --nodes 3 --no-start --transport udp
-printf '\n[limits]\nlog_entries_max = 1024\nkv_keys_max = 100000\n[storage]\nsnapshot_entries = 1000\ncompact_margin_entries = 500\nsegment_bytes = %d\n' \
-	$((256 << 10)) >>"$IT_RUN/cluster.ini"
+printf '\n[limits]\nlog_entries_max = 1024\nkv_keys_max = 100000\n[storage]\nsnapshot_entries = 3000\ncompact_margin_entries = 500\nsegment_bytes = %d\n' \
+	$((1 << 20)) >>"$IT_RUN/cluster.ini"
 for n in 1 2 3; do it_cluster start "$n" >/dev/null || it_fail "start of node $n"; done
 it_wait_leader 60 >/dev/null || it_fail "no leader in 60 s"
 acked="$IT_WORK/acked"
