@@ -105,19 +105,12 @@ static void status_snapshot(const struct node_control *c, struct status_buf *b)
 	node_snap_link_read(sl, &index, &term);
 	status_add(b, ",\"snapshot\":{\"index\":%" PRIu64 ",\"term\":%" PRIu64 ",\"count\":%" PRIu64
 		   ",\"failures\":%" PRIu64 ",\"write_ms\":%" PRIu64 ",\"compacted_index\":%" PRIu64
-		   ",\"offers_unsent\":%" PRIu64 ",\"compact_us\":{\"lcore_max\":%" PRIu64
-		   ",\"lcore_sum\":%" PRIu64 ",\"files_max\":%" PRIu64 ",\"files_sum\":%" PRIu64
-		   ",\"jobs\":%" PRIu64 "}", index, term,
+		   ",\"offers_unsent\":%" PRIu64, index, term,
 		   __atomic_load_n(&sl->snapshots_count, __ATOMIC_RELAXED),
 		   __atomic_load_n(&sl->failures_count, __ATOMIC_RELAXED),
 		   __atomic_load_n(&sl->last_write_us, __ATOMIC_RELAXED) / 1000,
 		   __atomic_load_n(&sl->compacted_index, __ATOMIC_RELAXED),
-		   c->counters.snapshot_offers_unsent,
-		   __atomic_load_n(&sl->compact_lcore_us_max, __ATOMIC_RELAXED),
-		   __atomic_load_n(&sl->compact_lcore_us_sum, __ATOMIC_RELAXED),
-		   __atomic_load_n(&sl->compact_files_us_max, __ATOMIC_RELAXED),
-		   __atomic_load_n(&sl->compact_files_us_sum, __ATOMIC_RELAXED),
-		   __atomic_load_n(&sl->compact_files_jobs, __ATOMIC_RELAXED));
+		   c->counters.snapshot_offers_unsent);
 	const struct node_xfer *x = c->xfer;
 	if (x != NULL) {
 		/* InstallSnapshot: offers, files a follower holds, installs

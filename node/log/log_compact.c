@@ -17,6 +17,7 @@
  * appends behind them. The next compaction waits for that job to end.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,7 @@ int node_log_stage_compact(struct node_log_stage *ls)
 	}
 	compact_figure(&ls->snap->compact_lcore_us_max, &ls->snap->compact_lcore_us_sum,
 		       (node_now_ns() - t0_ns) / 1000);
+	__atomic_add_fetch(&ls->snap->compact_lcore_count, 1, __ATOMIC_RELAXED);
 	ls->compact_more = n == (int)NODE_LOG_MAINT_SEGMENTS_MAX;
 	if (n > 0) {
 		node_log_maint_hand(ls->maint, (uint32_t)n);
@@ -149,6 +151,13 @@ void node_log_stage_compact_fini(struct node_log_stage *ls)
 		return;
 	}
 	node_log_maint_stop(ls->maint);
+	const struct node_snap_link *l = ls->snap;
+	uint64_t jobs = l->compact_files_jobs, lcore = l->compact_lcore_count;
+	fprintf(stderr, "raftnode %u: compactions: %" PRIu64 ", on the log lcore %" PRIu64
+		" us mean, %" PRIu64 " us max; %" PRIu64 " deletion jobs on the maintenance "
+		"thread, %" PRIu64 " us mean, %" PRIu64 " us max\n", ls->maint->self, lcore,
+		lcore > 0 ? l->compact_lcore_us_sum / lcore : 0, l->compact_lcore_us_max, jobs,
+		jobs > 0 ? l->compact_files_us_sum / jobs : 0, l->compact_files_us_max);
 	free(ls->maint);
 	ls->maint = NULL;
 	ls->snap = NULL;
