@@ -345,10 +345,9 @@ static int daemon_snapshots(struct node_daemon *d, char *errmsg, size_t errmsg_b
 	d->snapshotter.durable_published = &d->log_link.durable_published;
 	d->applystage.snap = &d->snapshotter;
 	d->snap_link.compacted_index = store_compacted_index(d->log);
-	node_log_stage_compact_after(&d->logstage, &d->snap_link,
-				     &d->apply_link.applied_published,
-				     d->cfg.compact_margin_entries);
-	return 0;
+	return node_log_stage_compact_after(&d->logstage, &d->snap_link,
+					    &d->apply_link.applied_published,
+					    d->cfg.compact_margin_entries, d->cfg.data_dir, d->cfg.self);
 }
 
 int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_id id,

@@ -69,9 +69,11 @@ static void raftnode_usage(FILE *f)
 		"up-to-date voter (bounded: two election timeouts), waits for its writes to\n"
 		"be applied and answered, and exits 0; a follower finishes its log writes\n"
 		"and exits 0. A second signal stops at once. After SIGKILL it recovers\n"
-		"everything it acknowledged from its log. Under systemd (Type=notify) it\n"
-		"sends READY=1 once it serves. Status: `raftctl --node N status`, `raftctl\n"
-		"--node N metrics`, or DPDK telemetry command /raftnode/status.\n"
+		"everything it acknowledged from its log (tests kill it at a named step\n"
+		"with RAFTNODE_CRASH_AT=POINT[:K]; storage.h lists the points). Under\n"
+		"systemd (Type=notify) it sends READY=1 once it serves. Status: `raftctl\n"
+		"--node N status`, `raftctl --node N metrics`, or DPDK telemetry command\n"
+		"/raftnode/status.\n"
 		"Exit status: 0 clean stop, 1 start or run failure, 2 bad usage or config.\n");
 }
 
@@ -210,6 +212,16 @@ int main(int argc, char **argv)
 		}
 		printf("raftnode: %s: node %u of %u members: ok\n", config, id, cfg.members_count);
 		return 0;
+	}
+	/* Tests only: a crash point (storage.h lists them), armed before any
+	 * thread starts. */
+	if (store_crash_arm(getenv("RAFTNODE_CRASH_AT"), id, errmsg, sizeof(errmsg)) != 0) {
+		fprintf(stderr, "raftnode %u: %s\n", id, errmsg);
+		return 2;
+	}
+	if (store_crash_armed()) {
+		fprintf(stderr, "raftnode %u: TEST ONLY: armed crash point RAFTNODE_CRASH_AT=%s\n", id,
+			getenv("RAFTNODE_CRASH_AT"));
 	}
 	static struct node_daemon d;
 	struct sigaction sa = {.sa_handler = raftnode_on_signal};

@@ -106,6 +106,10 @@ int node_daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_bytes
 	if (rc != 0) {
 		return rc;
 	}
+	/* An interrupted install finished there resets the log. */
+	first = store_first_index(d->log);
+	last = store_last_index(d->log);
+	hint = store_commit_hint(d->log);
 	RN_ASSERT(s == 0 || (first <= s + 1 && s <= last)); /* checked there */
 	raft_index prev = s;
 	if (last - s + 1 >= window) {

@@ -13,6 +13,16 @@
  * after that older one's index; otherwise the node refuses to start and
  * says why. A snapshot taken with larger [limits] than this node's stops
  * the start too (raising them is the fix, not an older snapshot).
+ *
+ * An install a crash interrupted (the leader's snapshot renamed into
+ * place, the log not yet reset to it: crash points install-renamed and
+ * reset-truncated) is finished here: a snapshot the log does not reach,
+ * or whose entry the log holds with another term, came from a leader
+ * (this node's own are of entries it held durably) and covers committed
+ * state; the log's entries up to it are superseded by it and those after
+ * it are not on the committed history (Log Matching: a log that agreed
+ * with the leader at those entries would agree at the snapshot's), so the
+ * log is reset to continue after it, as the install would have left it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -78,6 +88,34 @@ static int recover_snap_load(struct node_daemon *d, const char *path, struct sto
 	return 0;
 }
 
+/* The log continues the snapshot m, or is reset to (an interrupted
+ * install, above). 0, or an error that stops the start. */
+static int recover_snap_finish_install(struct node_daemon *d, const struct store_snap_meta *m,
+				       raft_index last, char *errmsg, size_t errmsg_bytes)
+{
+	raft_term t = m->index <= last ? store_term_at(d->log, m->index) : 0;
+	if (m->index <= last && t == m->term) {
+		return 0; /* the usual case: the log holds the snapshot's entry */
+	}
+	if (m->index <= last && t == 0) {
+		/* Not read (a damaged header, an I/O error): never a reason to
+		 * drop entries this node may have acknowledged. */
+		snprintf(errmsg, errmsg_bytes, "the log's entry %" PRIu64 " (the snapshot's) cannot "
+			 "be read: %s: refusing to start", m->index, store_errmsg(d->log));
+		return -EIO;
+	}
+	fprintf(stderr, "raftnode %u: the log (to entry %" PRIu64 ", term %" PRIu64 " at %" PRIu64
+		") does not hold the snapshot's entry %" PRIu64 " of term %" PRIu64 ": an install a "
+		"crash interrupted; the log is reset to continue after it\n", d->cfg.self, last, t,
+		m->index, m->index, m->term);
+	int rc = store_reset(d->log, m->index, m->term);
+	if (rc != 0) {
+		snprintf(errmsg, errmsg_bytes, "finishing an interrupted install: log reset to %" PRIu64
+			 ": %s (%s)", m->index, store_strerror(rc), store_errmsg(d->log));
+	}
+	return rc;
+}
+
 int node_daemon_recover_snapshot(struct node_daemon *d, raft_index first, raft_index last,
 				 struct store_snap_meta *m, char *errmsg, size_t errmsg_bytes)
 {
@@ -98,7 +136,7 @@ int node_daemon_recover_snapshot(struct node_daemon *d, raft_index first, raft_i
 	for (int i = 0; i < n; i++) {
 		/* The log must hold every entry after it (and the entry itself or
 		 * a later one: it was durable when the snapshot was taken). */
-		if (first > idx[i] + 1 || last < idx[i]) {
+		if (first > idx[i] + 1) {
 			snprintf(errmsg, errmsg_bytes, "%s%sthe log (entries %" PRIu64 "..%" PRIu64
 				 ") does not continue the snapshot of index %" PRIu64 ": refusing "
 				 "to start", why, why[0] ? "; " : "", first, last, idx[i]);
@@ -116,6 +154,11 @@ int node_daemon_recover_snapshot(struct node_daemon *d, raft_index first, raft_i
 			fprintf(stderr, "raftnode %u: snapshot refused: %s\n", d->cfg.self, why);
 			m->index = 0;
 			continue;
+		}
+		rc = recover_snap_finish_install(d, m, last, errmsg, errmsg_bytes);
+		if (rc != 0) {
+			node_kv_destroy(kv);
+			return rc;
 		}
 		node_apply_loaded(&d->applystage, kv, m->index, m->term);
 		d->snap_link.durable_term = m->term;

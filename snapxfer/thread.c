@@ -51,8 +51,8 @@ static uint64_t thread_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void thread_event(struct snapxfer_thread *t, uint8_t kind, uint8_t reason, int err,
-			 raft_node_id peer, const struct dp_snap_id *id)
+static void thread_event_why(struct snapxfer_thread *t, uint8_t kind, uint8_t reason, int err,
+			     raft_node_id peer, const struct dp_snap_id *id, const char *why)
 {
 	struct snapxfer_event *ev = snapxfer_ring_reserve(&t->events);
 	RN_ASSERT(ev != NULL); /* input is taken only while events have room */
@@ -62,10 +62,19 @@ static void thread_event(struct snapxfer_thread *t, uint8_t kind, uint8_t reason
 	ev->err = err;
 	ev->peer = peer;
 	ev->id = *id;
-	if (kind == SNAPXFER_EV_STAGED) {
+	if (kind == SNAPXFER_EV_STAGED || kind == SNAPXFER_EV_REFUSED) {
 		snprintf(ev->path, sizeof(ev->path), "%s", t->staging_path);
 	}
+	if (why != NULL) {
+		snprintf(ev->why, sizeof(ev->why), "%s", why);
+	}
 	snapxfer_ring_push(&t->events);
+}
+
+static void thread_event(struct snapxfer_thread *t, uint8_t kind, uint8_t reason, int err,
+			 raft_node_id peer, const struct dp_snap_id *id)
+{
+	thread_event_why(t, kind, reason, err, peer, id, NULL);
 }
 
 /* ---- Sending --------------------------------------------------------------- */
@@ -176,21 +185,54 @@ static uint32_t thread_send_pump(struct snapxfer_thread *t, uint64_t now_ns)
 
 /* ---- Receiving ------------------------------------------------------------- */
 
-static int thread_stage_reset(struct snapxfer_thread *t)
+/* Room for bytes_needed more in the staging file's file system beside
+ * the reserve: 0, or -ENOSPC (counted) or -errno. One statvfs, once per
+ * transfer (and per resume after a failure): never per chunk. */
+static int thread_space_check(struct snapxfer_thread *t, uint64_t bytes_needed)
+{
+	char dir[SNAPXFER_PATH_BYTES_MAX];
+	char why[SNAPXFER_WHY_BYTES];
+	snprintf(dir, sizeof(dir), "%s", t->staging_path);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+	}
+	int rc = store_snap_space_check(dir, bytes_needed, t->cfg.space_reserve_bytes, why,
+					sizeof(why));
+	if (rc == -ENOSPC) {
+		t->counters.space_refusals++;
+	}
+	return rc;
+}
+
+static int thread_stage_reset(struct snapxfer_thread *t, const struct snapxfer_action *a)
 {
 	if (t->staging_fd >= 0) {
 		close(t->staging_fd);
 	}
+	/* Truncated first (what it held goes either way: a fresh transfer),
+	 * so its blocks count as free; then the whole file must fit. */
 	t->staging_fd = open(t->staging_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	return t->staging_fd < 0 ? -errno : 0;
+	int rc = t->staging_fd < 0 ? -errno : thread_space_check(t, a->id.total_bytes);
+	if (rc != 0 && t->staging_fd >= 0) {
+		close(t->staging_fd);
+		t->staging_fd = -1; /* the next write checks again */
+	}
+	return rc;
 }
 
 static int thread_stage_write(struct snapxfer_thread *t, const struct snapxfer_action *a)
 {
 	size_t done = 0;
 	if (t->staging_fd < 0) {
-		/* The open at the transfer's start failed (no space, no inode):
-		 * try again, keeping whatever it holds. */
+		/* The open or the space check at the transfer's start failed
+		 * (no space, no inode): try again, keeping whatever it holds,
+		 * once what is still to come fits. */
+		int rc = thread_space_check(t, a->id.total_bytes - rn_min_u64(a->offset_bytes,
+									      a->id.total_bytes));
+		if (rc != 0) {
+			return rc;
+		}
 		t->staging_fd = open(t->staging_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (t->staging_fd < 0) {
 			return -errno;
@@ -233,6 +275,25 @@ static uint32_t thread_stage_crc(struct snapxfer_thread *t, uint64_t total_bytes
 	return crc;
 }
 
+/* The node's check of the whole staged file (cfg.verify): 0, or its
+ * error after the REFUSED event that says why. Here, on this thread, so
+ * that a read of the whole file never runs on control's lcore. */
+static int thread_stage_verify(struct snapxfer_thread *t, const struct dp_snap_id *id)
+{
+	if (t->cfg.verify == NULL) {
+		return 0;
+	}
+	char why[SNAPXFER_WHY_BYTES] = "";
+	int rc = t->cfg.verify(t->cfg.verify_arg, t->staging_path, id, why, sizeof(why));
+	if (rc == 0) {
+		return 0;
+	}
+	RN_ASSERT(rc < 0);
+	t->counters.verify_refused++;
+	thread_event_why(t, SNAPXFER_EV_REFUSED, 0, rc, RAFT_NODE_NONE, id, why);
+	return rc == -ENOSPC || rc == -EDQUOT ? -EIO : rc; /* answered REFUSE_IO */
+}
+
 /* Performs a chunk's actions in order, and those a verdict adds (a queue:
  * a verify's result, a failed write's refusal). */
 static void thread_recv_actions(struct snapxfer_thread *t, struct snapxfer_action *q, uint32_t qn)
@@ -241,7 +302,7 @@ static void thread_recv_actions(struct snapxfer_thread *t, struct snapxfer_actio
 		const struct snapxfer_action *a = &q[i];
 		int err = 0;
 		switch (a->kind) {
-		case SNAPXFER_ACT_STAGE_RESET: err = thread_stage_reset(t); break;
+		case SNAPXFER_ACT_STAGE_RESET: err = thread_stage_reset(t, a); break;
 		case SNAPXFER_ACT_STAGE_WRITE: err = thread_stage_write(t, a); break;
 		case SNAPXFER_ACT_STAGE_VERIFY: {
 			uint64_t file_bytes = 0;
@@ -252,6 +313,9 @@ static void thread_recv_actions(struct snapxfer_thread *t, struct snapxfer_actio
 		}
 		case SNAPXFER_ACT_STAGE_COMPLETE:
 			err = fsync(t->staging_fd) != 0 ? -errno : 0;
+			if (err == 0) {
+				err = thread_stage_verify(t, &a->id);
+			}
 			if (err == 0) {
 				thread_event(t, SNAPXFER_EV_STAGED, 0, 0, RAFT_NODE_NONE, &a->id);
 			}

@@ -77,8 +77,9 @@ static int maint_drop_last(struct store_log *log)
 
 
 /* Drops the segments that start at or after from_index (0: every one),
- * last first, then syncs the directory if any went. */
-static int maint_drop_from(struct store_log *log, raft_index from_index)
+ * last first, then syncs the directory if any went. crash_point: the
+ * test-only point after the first one goes (NULL: none). */
+static int maint_drop_from(struct store_log *log, raft_index from_index, const char *crash_point)
 {
 	bool dropped = false;
 	while (log->segments_count > 0 &&
@@ -86,6 +87,9 @@ static int maint_drop_from(struct store_log *log, raft_index from_index)
 		int rc = maint_drop_last(log);
 		if (rc != 0) {
 			return rc;
+		}
+		if (!dropped && crash_point != NULL) {
+			store_crash_point(crash_point);
 		}
 		dropped = true;
 	}
@@ -156,7 +160,7 @@ int store_truncate_suffix(struct store_log *log, raft_index from_index)
 	}
 	raft_term new_last_term = store_term_at(log, from_index - 1);
 	log->hint_segment_first = 0; /* records after the cut may move */
-	rc = maint_drop_from(log, from_index);
+	rc = maint_drop_from(log, from_index, NULL);
 	if (rc != 0) {
 		return rc;
 	}
@@ -182,21 +186,32 @@ int store_truncate_suffix(struct store_log *log, raft_index from_index)
 	return 0;
 }
 
-int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to_term)
+int store_compact_detach(struct store_log *log, raft_index up_to_index, raft_term up_to_term,
+			 raft_index *firsts_out, uint32_t firsts_max)
 {
 	RN_ASSERT(log != NULL);
+	RN_ASSERT(firsts_out != NULL);
 	if (log->failed_rc != 0) {
 		return -STORE_E_FAILED;
 	}
-	if (up_to_index <= log->compacted_index) {
-		return 0;
-	}
-	if (up_to_index > log->durable_index) {
-		return -STORE_E_RANGE;
-	}
-	int rc = state_write(log, &log->hard_state, up_to_index, up_to_term, log->commit_hint);
-	if (rc != 0) {
-		return rc;
+	if (up_to_index > log->compacted_index) {
+		if (up_to_index > log->durable_index) {
+			return -STORE_E_RANGE;
+		}
+		/* The point is durable before any file goes: open deletes
+		 * segments wholly below it (recover.c), so a crash from here
+		 * on, with some or all of them still there, leaves a log that
+		 * opens. */
+		int rc = state_write(log, &log->hard_state, up_to_index, up_to_term,
+				     log->commit_hint);
+		if (rc != 0) {
+			return rc;
+		}
+		store_crash_point("compact-state");
+	} else {
+		/* The point is there already: what a bounded call (firsts_max)
+		 * or a read in flight left below it goes now. */
+		up_to_index = log->compacted_index;
 	}
 	struct store_engine *e = log->engine;
 	uint32_t drop = 0;
@@ -204,29 +219,80 @@ int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to
 	 * durable (<= up_to_index <= durable_index), so no write targets them;
 	 * the segment an asynchronous read is reading (and those after it)
 	 * waits for the next compaction. */
-	while (drop + 1 < log->segments_count && log->segments[drop].last_index <= up_to_index &&
+	while (drop < firsts_max && drop + 1 < log->segments_count &&
+	       log->segments[drop].last_index <= up_to_index &&
 	       !(log->read_req != NULL &&
 		 log->segments[drop].first_index == log->read_segment_first)) {
 		struct store_segment *seg = &log->segments[drop];
-		char name[STORE_FILE_NAME_BYTES];
-		log_segment_name(seg->first_index, name, sizeof(name));
 		e->ops->close(e, seg->file);
-		rc = e->ops->unlink(e, name);
-		if (rc != 0) {
-			return log_fail(log, rc, "%s/%s: unlink: %s", log->dir_path, name,
-					store_strerror(rc));
-		}
+		firsts_out[drop] = seg->first_index;
 		drop++;
 	}
 	memmove(log->segments, log->segments + drop,
 		(log->segments_count - drop) * sizeof(*log->segments));
 	log->segments_count -= drop;
 	log->stats.segments_count = log->segments_count;
-	if (drop > 0 && (rc = e->ops->sync_dir(e)) != 0) {
-		return log_fail(log, rc, "%s: sync directory: %s", log->dir_path,
-				store_strerror(rc));
+	return (int)drop;
+}
+
+raft_index store_compact_boundary(const struct store_log *log, raft_index up_to_index,
+				  raft_term *term_out)
+{
+	RN_ASSERT(log != NULL);
+	RN_ASSERT(term_out != NULL);
+	raft_index at = 0;
+	*term_out = 0;
+	/* Never the active (last) segment; all before it are durable. */
+	for (uint32_t i = 0; i + 1 < log->segments_count; i++) {
+		const struct store_segment *seg = &log->segments[i];
+		if (seg->last_index > up_to_index || seg->last_index > log->durable_index) {
+			break;
+		}
+		at = seg->last_index;
+		*term_out = seg->last_term;
 	}
-	return 0;
+	return at;
+}
+
+void store_segment_file_name(raft_index first_index, char *out, size_t out_bytes)
+{
+	log_segment_name(first_index, out, out_bytes);
+}
+
+int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to_term)
+{
+	RN_ASSERT(log != NULL);
+	raft_index firsts[64];
+	struct store_engine *e = log->engine;
+	/* Rounds of at most 64 segments: the point is written again (the
+	 * same one) by each, a rare cost of a rare call. */
+	for (;;) {
+		int n = store_compact_detach(log, up_to_index, up_to_term, firsts, 64);
+		if (n <= 0) {
+			return n;
+		}
+		for (int i = 0; i < n; i++) {
+			char name[STORE_FILE_NAME_BYTES];
+			log_segment_name(firsts[i], name, sizeof(name));
+			int rc = e->ops->unlink(e, name);
+			if (rc != 0) {
+				return log_fail(log, rc, "%s/%s: unlink: %s", log->dir_path, name,
+						store_strerror(rc));
+			}
+			if (i == 0) {
+				store_crash_point("compact-segment");
+			}
+		}
+		store_crash_point("compact-unlinked");
+		int rc = e->ops->sync_dir(e);
+		if (rc != 0) {
+			return log_fail(log, rc, "%s: sync directory: %s", log->dir_path,
+					store_strerror(rc));
+		}
+		if (n < 64) {
+			return 0;
+		}
+	}
 }
 
 /*
@@ -253,6 +319,7 @@ int store_reset(struct store_log *log, raft_index index, raft_term term)
 			return rc;
 		}
 	}
+	store_crash_point("reset-truncated");
 	/* 2. The state file names the new point: from here a restart keeps no
 	 * entry of the old log (all <= index; recovery continues after the
 	 * compaction point when the log ends at or before it). */
@@ -264,12 +331,14 @@ int store_reset(struct store_log *log, raft_index index, raft_term term)
 	if (rc != 0) {
 		return rc;
 	}
+	store_crash_point("reset-state");
 	/* 3. The segments, all of them. */
 	log->hint_segment_first = 0;
-	rc = maint_drop_from(log, 0);
+	rc = maint_drop_from(log, 0, "reset-segment");
 	if (rc != 0) {
 		return rc;
 	}
+	store_crash_point("reset-done");
 	log->stats.segments_count = 0;
 	log->last_index = log->durable_index = index;
 	log->last_term = log->durable_term = term;

@@ -269,8 +269,10 @@ int log_segment_create(struct store_log *log, raft_index first_index)
 	/* The name is durable before any record in the file can be reported
 	 * durable: one rename and one directory sync per segment. */
 	log->spare_ready = false;
+	store_crash_point("segment-create");
 	int rc = e->ops->rename(e, STORE_SPARE_FILE_NAME, name);
 	if (rc == 0) {
+		store_crash_point("segment-renamed");
 		rc = e->ops->sync_dir(e);
 	}
 	if (rc == 0) {

@@ -248,6 +248,7 @@ static int snap_flush_block(struct store_snap_writer *w)
 	uint32_t crc = store_crc32c(0, head, 16);
 	put_u32(head + 16, store_crc32c(crc, w->block, w->block_used));
 	int rc = snap_write_all(w->fd, head, sizeof(head));
+	store_crash_point("snap-partial"); /* tests: a head without its data */
 	if (rc == 0) {
 		rc = snap_write_all(w->fd, w->block, w->block_used);
 	}
@@ -289,6 +290,7 @@ static int snap_prune(const char *dir)
 		if (unlink(path) != 0 && errno != ENOENT) {
 			return -errno;
 		}
+		store_crash_point("snap-prune");
 	}
 	return n < 0 ? n : 0;
 }
@@ -311,8 +313,14 @@ int store_snap_commit(struct store_snap_writer *w, char *errmsg, size_t errmsg_b
 	if (rc == 0 && fsync(w->fd) != 0) {
 		rc = -errno;
 	}
+	if (rc == 0) {
+		store_crash_point("snap-synced");
+	}
 	if (rc == 0 && rename(w->tmp_path, w->path) != 0) {
 		rc = -errno;
+	}
+	if (rc == 0) {
+		store_crash_point("snap-renamed");
 	}
 	if (rc == 0 && fsync(w->dir_fd) != 0) {
 		rc = -errno;

@@ -33,6 +33,8 @@ int node_apply_install_load(const struct node_apply_stage *as, raft_index index,
 			 "can be installed (turn it on, or copy the data directory)");
 		return -ENOTSUP;
 	}
+	/* Tests: the log is reset to the snapshot, the state not loaded. */
+	store_crash_point("install-load");
 	char path[512];
 	store_snap_path(as->snap->dir, index, path, sizeof(path));
 	struct store_snap_meta m;
@@ -80,6 +82,8 @@ int node_apply_install_load(const struct node_apply_stage *as, raft_index index,
 		node_kv_destroy(kv);
 		return rc;
 	}
+	/* Tests: loaded, the install not yet published nor reported. */
+	store_crash_point("install-loaded");
 	*out = kv;
 	return 0;
 }

@@ -112,6 +112,9 @@ void node_trace_stamp(struct node_control *c, raft_index up_to, unsigned stage, 
 
 /* ---- xfer.c: InstallSnapshot (xfer.h) ---- */
 int node_xfer_start(struct node_control *c);
+/* xfer_verify.c, on the transfer thread: snapxfer's cfg.verify. */
+int node_xfer_verify(void *arg, const char *path, const struct dp_snap_id *id, char *why,
+		     size_t why_bytes);
 void node_xfer_stop(struct node_control *c);
 void node_xfer_offer(struct node_control *c, const struct raft_message *m);
 void node_xfer_cancel_all(struct node_control *c);

@@ -55,7 +55,11 @@ int node_xfer_start(struct node_control *c)
 		.send = {.rto_ns = 20ull * 1000 * 1000, .rto_ns_max = 1000ull * 1000 * 1000,
 			 .timeouts_max = 20},
 		.recv = {.window_bytes = slots * x->chunk_bytes, .staging_bytes_max = 1ull << 40},
-		.frames_out_slots = slots, .frames_in_slots = slots};
+		.frames_out_slots = slots, .frames_in_slots = slots,
+		.space_reserve_bytes = c->cfg->space_reserve_bytes,
+		.verify = node_xfer_verify, .verify_arg = x};
+	x->cluster_id = c->cfg->cluster_id;
+	x->kv_limits = c->cfg->kv;
 	int rc = snapxfer_thread_start(&x->t, &tc);
 	if (rc != 0) {
 		fprintf(stderr, "raftnode %u: the snapshot transfer thread: %s\n", c->cfg->self,
@@ -234,31 +238,21 @@ static int xfer_seal(const void *arg, const struct dp_wire *w, const struct dp_e
 	return snapxfer_msg_seal(arg, w, addr, msg_seq, buf, buf_bytes);
 }
 
-/* Follower: the staged file, verified whole by storage's reader, of this
- * cluster, renamed to its final name and the directory synced, then the
- * core's offer. Blocks control for the verify (a read of the file): a
- * follower that far behind serves nothing meanwhile. */
+/* Follower: the staged file, verified whole on the transfer thread
+ * (xfer_verify.c: every block, the stream CRC, this cluster, the limits),
+ * renamed to its final name and the directory synced, then the core's
+ * offer. Control does the rename and one directory sync, no read. */
 static void xfer_staged(struct node_control *c, const struct snapxfer_event *ev)
 {
 	struct node_xfer *x = c->xfer;
-	struct store_snap_meta meta;
-	struct store_snap_reader *r = NULL;
+	const struct store_snap_meta meta = x->staged_meta; /* after the event's acquire */
+	RN_ASSERT(meta.index == ev->id.index);
 	char err[1400];
-	int rc = store_snap_open(ev->path, &meta, &r, err, sizeof(err));
-	if (rc == 0) {
-		store_snap_close(r);
-		if (meta.cluster_id != c->cfg->cluster_id || meta.index != ev->id.index ||
-		    meta.term != ev->id.term) {
-			snprintf(err, sizeof(err), "%s: cluster %u, snapshot %" PRIu64 "/%" PRIu64
-				 " (this cluster %u, offered %" PRIu64 "/%" PRIu64 ")", ev->path,
-				 meta.cluster_id, meta.index, meta.term, c->cfg->cluster_id,
-				 ev->id.index, ev->id.term);
-			rc = -EINVAL;
-		}
-	}
+	int rc = 0;
 	char final[300];
 	store_snap_path(x->dir, ev->id.index, final, sizeof(final));
-	if (rc == 0 && rename(ev->path, final) != 0) {
+	store_crash_point("install-staged"); /* tests: whole and verified, not renamed */
+	if (rename(ev->path, final) != 0) {
 		rc = -errno;
 		snprintf(err, sizeof(err), "rename %s to %s: %s", ev->path, final, strerror(errno));
 	}
@@ -271,6 +265,9 @@ static void xfer_staged(struct node_control *c, const struct snapxfer_event *ev)
 		if (dfd >= 0) {
 			close(dfd);
 		}
+	}
+	if (rc == 0) {
+		store_crash_point("install-renamed"); /* tests: durable, the log not reset */
 	}
 	/* Who sent it and in which term: the receiver's, unchanged until the
 	 * release (chunks of another transfer are answered BUSY meanwhile). */
@@ -343,6 +340,13 @@ uint32_t node_xfer_poll(struct node_control *c)
 			break;
 		case SNAPXFER_EV_STAGED:
 			xfer_staged(c, &ev);
+			break;
+		case SNAPXFER_EV_REFUSED:
+			/* The thread answered the leader (REFUSE_IO) and keeps
+			 * the transfer; nothing to release. */
+			x->counters.staged_refused++;
+			fprintf(stderr, "raftnode %u: received snapshot %" PRIu64 " refused: %s\n",
+				c->cfg->self, ev.id.index, ev.why);
 			break;
 		default:
 			break;

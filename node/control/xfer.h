@@ -10,7 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config.h" /* struct node_kv_config */
 #include "snapxfer.h"
+#include "storage.h"
 
 struct node_xfer_counters {
 	uint64_t offers;	 /* RAFT_MSG_SNAPSHOT the core emitted (leader) */
@@ -20,7 +22,7 @@ struct node_xfer_counters {
 	uint64_t sent;		 /* a follower holds the file staged and verified */
 	uint64_t send_failed;
 	uint64_t staged;	 /* follower: files staged, verified, renamed, offered to the core */
-	uint64_t staged_refused; /* verified by storage's reader and refused */
+	uint64_t staged_refused; /* refused by node_xfer_verify (on the transfer thread) */
 	uint64_t installs_asked; /* RAFT_UPDATE_SNAPSHOT */
 	uint64_t installed;	 /* RAFT_EVENT_SNAPSHOT_INSTALLED stepped */
 	uint64_t frames_in, frames_in_dropped, frames_out, frames_out_failed;
@@ -46,6 +48,12 @@ struct node_xfer {
 	/* Follower: an install asked for, reported once the apply stage has
 	 * loaded it (its applied index reaches install.index). */
 	bool staged_pending; /* staged_msg is to step */
+	/* The staged file's header, filled by node_xfer_verify on the
+	 * transfer thread before it reports STAGED, and what it checks it
+	 * against (set at start). */
+	struct store_snap_meta staged_meta;
+	uint32_t cluster_id;
+	struct node_kv_config kv_limits;
 	struct raft_message staged_msg;
 	bool install_pending;
 	raft_index install_index;

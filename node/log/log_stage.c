@@ -444,6 +444,7 @@ void node_log_stage_fini(struct node_log_stage *ls)
 	if (ls->link == NULL) {
 		return; /* never initialized */
 	}
+	node_log_stage_compact_fini(ls);
 	free(ls->held);
 	ls->held = NULL;
 	dp_ring_elem_destroy(&ls->link->ops);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "metrics.h"
+#include "log_maint.h"
 #include "rings.h"
 #include "snap_link.h"
 #include "storage.h"
@@ -56,6 +57,11 @@ struct node_log_stage {
 	 * this lcore writes, the metrics thread reads). */
 	struct node_hist sync_hist;
 	struct node_probe sync_probe;
+	/* The files of compacted segments go on this thread (log_maint.c);
+	 * compact_more: a job could not take every segment below the point. */
+	struct node_log_maint *maint;
+	bool compact_more;
+	uint64_t maint_jobs_seen; /* jobs whose time went to the status */
 };
 
 /* Makes the link's rings and the room for held appends (the core's
@@ -63,13 +69,19 @@ struct node_log_stage {
 int node_log_stage_init(struct node_log_stage *ls, struct node_log_link *link,
 			uint32_t log_entries_max);
 void node_log_stage_attach(struct node_log_stage *ls, struct store_log *log);
-/* Compacts the log behind durable snapshots (before any lcore runs). */
-void node_log_stage_compact_after(struct node_log_stage *ls, struct node_snap_link *snap,
-				  const raft_index *applied_published, uint64_t margin_entries);
-/* log_compact.c, from the stage's poll: 1 compacted, 0 nothing to do, or
- * a store error (the log then fail-stops). */
+/* Compacts the log behind durable snapshots (before any lcore runs):
+ * starts the maintenance thread for the log's directory dir. 0, or -errno
+ * (said on stderr). */
+int node_log_stage_compact_after(struct node_log_stage *ls, struct node_snap_link *snap,
+				 const raft_index *applied_published, uint64_t margin_entries,
+				 const char *dir, raft_node_id self);
+/* log_compact.c, from the stage's poll: 1 compacted (the point moved, or
+ * files handed to the maintenance thread), 0 nothing to do, or a store
+ * or file error (the log then fail-stops). */
 int node_log_stage_compact(struct node_log_stage *ls);
 void node_log_stage_fini(struct node_log_stage *ls);
+/* log_compact.c: stops the maintenance thread (from fini). */
+void node_log_stage_compact_fini(struct node_log_stage *ls);
 /* The storage's completion callback (store_config.on_durable). */
 void node_log_stage_on_durable(void *user, raft_index index, raft_term term);
 uint32_t node_log_stage_poll(void *ctx); /* the log lcore's stage */

@@ -337,12 +337,16 @@ int snapxfer_msg_seal(const struct snapxfer_msg *m, const struct dp_wire *w,
 
 #define SNAPXFER_STAGING_NAME "snap-recv.tmp"
 #define SNAPXFER_PATH_BYTES_MAX 256u
+#define SNAPXFER_WHY_BYTES 320u
 
 enum snapxfer_event_kind {
 	SNAPXFER_EV_SENT = 1,	     /* peer holds id staged and verified */
 	SNAPXFER_EV_SEND_FAILED = 2, /* gave up on peer: reason (an offer may retry) */
 	SNAPXFER_EV_STAGED = 3,	     /* id staged whole, verified and fsync'd at path:
 				      * rename it, offer it to the core, then release */
+	SNAPXFER_EV_REFUSED = 4,     /* id staged whole, its bytes as sent, but the
+				      * config's verify refused it (why says why): the
+				      * sender was refused (REFUSE_IO) */
 };
 
 struct snapxfer_event {
@@ -352,6 +356,7 @@ struct snapxfer_event {
 	raft_node_id peer;
 	struct dp_snap_id id;
 	char path[SNAPXFER_PATH_BYTES_MAX]; /* STAGED */
+	char why[SNAPXFER_WHY_BYTES];	    /* REFUSED */
 };
 
 struct snapxfer_thread_config {
@@ -361,12 +366,29 @@ struct snapxfer_thread_config {
 	uint32_t frames_out_slots; /* powers of two */
 	uint32_t frames_in_slots;
 	uint32_t io_buf_bytes;	   /* the verify's read buffer (0: 1 MiB) */
+	/* Room: a transfer's staging file is (re)created only while its file
+	 * system has the bytes still to come plus this much free
+	 * (store_snap_space_check); else the sender is answered
+	 * REFUSE_NO_SPACE before a byte is written, not a write failing half
+	 * way. The node passes [storage] space_reserve_bytes. */
+	uint64_t space_reserve_bytes;
+	/* The node's own check of a staged file, on the thread (off every
+	 * lcore), once its CRC matched the id and it was fsynced, before
+	 * STAGED is reported: e.g. storage's reader over every block and the
+	 * stream CRC, the cluster id and the limits. 0 to report it; else
+	 * -errno and why (NUL-terminated), and the sender is refused
+	 * (REFUSE_IO), the event REFUSED. NULL: none. */
+	int (*verify)(void *arg, const char *path, const struct dp_snap_id *id, char *why,
+		      size_t why_bytes);
+	void *verify_arg;
 };
 
 struct snapxfer_thread_counters {
 	uint64_t read_errors;
 	uint64_t write_errors;
 	uint64_t verify_read_errors;
+	uint64_t verify_refused; /* staged whole, refused by cfg.verify */
+	uint64_t space_refusals; /* a staging file not created: no room for it */
 	uint64_t wakeups;
 	uint64_t acks_dropped;	 /* frames out full: the sender's timeout recovers */
 	uint64_t frames_ignored; /* neither chunk nor ack in frames in */

@@ -323,6 +323,30 @@ int store_truncate_suffix(struct store_log *log, raft_index from_index);
  * active (last) segment is never deleted. */
 int store_compact(struct store_log *log, raft_index up_to_index, raft_term up_to_term);
 
+/*
+ * store_compact's first half, for a caller that deletes the files off the
+ * log's thread: records the point durably as store_compact does, then
+ * closes the segments wholly at or below it (at most firsts_max of them)
+ * and takes them out of the log. Their first indices go to firsts_out;
+ * returns how many (>= 0) or an error. The caller then unlinks each
+ * store_segment_file_name(first) in the log's directory and syncs the
+ * directory, from any thread (nothing of the log is touched); until then,
+ * or after a crash part-way, they are files that open deletes. With
+ * up_to_index at or below the point, only what an earlier bounded call
+ * left goes.
+ */
+int store_compact_detach(struct store_log *log, raft_index up_to_index, raft_term up_to_term,
+			 raft_index *firsts_out, uint32_t firsts_max);
+/* The highest compaction point at or below up_to_index that frees whole
+ * segments: the last index of the newest segment (never the active one)
+ * wholly at or below it, its term in *term_out (from the log's index: no
+ * read); 0 when no segment is. A point there costs no disk read for its
+ * term (store_term_at reads a record header, from disk under O_DIRECT). */
+raft_index store_compact_boundary(const struct store_log *log, raft_index up_to_index,
+				  raft_term *term_out);
+/* "log-<first_index, 20 digits>.seg". */
+void store_segment_file_name(raft_index first_index, char *out, size_t out_bytes);
+
 /* An EMPTY log continues after (index, term), as after a snapshot at index
  * (a new cluster started from one): compaction point and commit hint are
  * index, the hard state's term at least term. 0, -STORE_E_RANGE when the
@@ -543,6 +567,60 @@ int store_snap_space_check(const char *dir, uint64_t bytes_needed, uint64_t rese
 			   char *errmsg, size_t errmsg_bytes);
 /* Removes temporary files a crash left in dir; returns how many, or -errno. */
 int store_snap_clean(const char *dir);
+
+
+/* ---- Crash points (tests only, crash.c) --------------------------------- */
+
+/*
+ * A named step at which a test can kill the node (SIGKILL, after the line
+ * "raftnode N: crash point NAME (hit K): SIGKILL" on stderr): environment
+ * RAFTNODE_CRASH_AT=NAME[:K], the K-th time (default the first) the step
+ * is reached. The one list of them (tests/integration/test_o_crash_points.sh
+ * drives each; README "Crash points"):
+ *
+ * Snapshot write (storage/snapshot.c, the snapshot writer thread):
+ *   snap-partial      the temporary file partly written (a block's head
+ *                     written, its data not; no trailer)
+ *   snap-synced       the temporary file whole and fsynced, not renamed
+ *   snap-renamed      renamed to snap-<index>.snap, the directory not synced
+ *   snap-prune        the first older snapshot deleted, the rest and the
+ *                     directory sync not done
+ * Compaction (the log stage hands it to its maintenance thread):
+ *   compact-state     the new compaction point durable in the state file,
+ *                     no segment deleted yet
+ *   compact-segment   the first of the segments to go deleted, the others
+ *                     still there
+ *   compact-unlinked  every segment deleted, the directory not synced
+ * Install on a follower:
+ *   install-staged    the staged file whole and verified, not renamed
+ *   install-renamed   renamed and the directory synced, the log not reset
+ *   reset-truncated   store_reset step 1: the log's suffix above the
+ *                     snapshot cut (if there was one)
+ *   reset-state       step 2: the state file names the new point, the old
+ *                     segments still there
+ *   reset-segment     step 3: the first old segment deleted
+ *   reset-done        step 3 done, the directory synced
+ *   install-load      the log reset, the apply stage not yet loaded
+ *   install-loaded    the apply stage loaded the state, the install not
+ *                     yet reported (RAFT_EVENT_SNAPSHOT_INSTALLED)
+ * The log:
+ *   segment-create    a new segment's file prepared, not yet renamed to
+ *                     its log-<index>.seg name
+ *   segment-renamed   renamed, the directory not synced
+ */
+#define STORE_CRASH_POINTS                                                                   \
+	"snap-partial", "snap-synced", "snap-renamed", "snap-prune", "compact-state",       \
+		"compact-segment", "compact-unlinked", "install-staged", "install-renamed", \
+		"reset-truncated", "reset-state", "reset-segment", "reset-done",            \
+		"install-load", "install-loaded", "segment-create", "segment-renamed"
+/* Arms the point spec names ("NAME" or "NAME:K"; NULL or "" arms none),
+ * self naming the node in the line. At start, before any thread. 0, or
+ * -EINVAL for an unknown name or count (errmsg lists the points). */
+int store_crash_arm(const char *spec, uint32_t self, char *errmsg, size_t errmsg_bytes);
+bool store_crash_armed(void);
+/* At step `point`: SIGKILL if it is the armed one's K-th hit. One branch
+ * on a false flag when none is armed. */
+void store_crash_point(const char *point);
 
 #ifdef __cplusplus
 }

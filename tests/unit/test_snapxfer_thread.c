@@ -14,6 +14,12 @@
  * rings ring (never spins); the test's main thread plays control: offers
  * the file, waits for SENT on A and STAGED on B, renames the staged file,
  * releases. Run with jumbo chunks and with 1518-byte-frame chunks.
+ *
+ * The receiver's checks on its own thread: the node's verify callback runs
+ * there before STAGED (accepting: STAGED; refusing: REFUSED with its
+ * reason, the sender refused REFUSE_IO); a file system without room for
+ * the offered file beside the reserve refuses the transfer up front
+ * (REFUSE_NO_SPACE to the sender, not a byte written).
  */
 #define _GNU_SOURCE
 #define RN_ASSERT_HOOK_OVERRIDE 1 /* rn_assert_fail reports to cmocka */
@@ -173,7 +179,36 @@ static void t_wait_event(struct snapxfer_thread *t, uint8_t kind, struct snapxfe
 	fail_msg("no event %u in 60 s", kind);
 }
 
-static void t_transfer(uint32_t chunk_bytes)
+enum t_mode {
+	T_OK = 0,	   /* verify accepts: STAGED, the bytes are the source's */
+	T_REFUSED = 1,	   /* verify refuses: REFUSED on B, REFUSE_IO on A */
+	T_NO_SPACE = 2,	   /* B's reserve exceeds any disk: REFUSE_NO_SPACE, nothing written */
+};
+
+struct t_verify {
+	enum t_mode mode;
+	uint32_t calls; /* atomic: B's thread calls it */
+	uint32_t crc32c;
+};
+
+/* The node's cfg.verify stand-in, on B's thread: the staged file's CRC
+ * is the id's (the whole file is there, fsynced), then the mode's verdict. */
+static int t_verify(void *arg, const char *path, const struct dp_snap_id *id, char *why,
+		    size_t why_bytes)
+{
+	struct t_verify *v = arg;
+	__atomic_add_fetch(&v->calls, 1, __ATOMIC_RELAXED);
+	uint8_t *got = t_read_file(path, id->total_bytes);
+	v->crc32c = store_crc32c(0, got, id->total_bytes);
+	free(got);
+	if (v->mode == T_REFUSED) {
+		snprintf(why, why_bytes, "%s: refused by the test", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void t_transfer(uint32_t chunk_bytes, enum t_mode mode)
 {
 	char src_dir[256], a_dir[256], b_dir[256], src[300], installed[300];
 	t_tmpdir(src_dir, sizeof(src_dir), "src");
@@ -203,6 +238,13 @@ static void t_transfer(uint32_t chunk_bytes)
 	cfg.staging_dir = a_dir;
 	assert_int_equal(snapxfer_thread_start(&a, &cfg), 0);
 	cfg.staging_dir = b_dir;
+	static struct t_verify v;
+	memset(&v, 0, sizeof(v));
+	v.mode = mode;
+	cfg.verify = t_verify;
+	cfg.verify_arg = &v;
+	/* No file system has this much free beside a file. */
+	cfg.space_reserve_bytes = mode == T_NO_SPACE ? UINT64_MAX / 4 : 0;
 	assert_int_equal(snapxfer_thread_start(&b, &cfg), 0);
 	p.a = &a;
 	p.b = &b;
@@ -227,20 +269,39 @@ static void t_transfer(uint32_t chunk_bytes)
 
 	assert_int_equal(snapxfer_thread_offer(&a, 2, 5, &id, src, chunk_bytes), 0);
 	struct snapxfer_event ev;
-	t_wait_event(&b, SNAPXFER_EV_STAGED, &ev);
-	assert_int_equal(ev.id.crc32c, id.crc32c);
-	t_wait_event(&a, SNAPXFER_EV_SENT, &ev);
-	assert_int_equal(ev.peer, 2);
-
-	/* Control's part: the staged file is the source; rename, release. */
 	char staged[300];
 	snprintf(staged, sizeof(staged), "%s/%s", b_dir, SNAPXFER_STAGING_NAME);
-	uint8_t *got = t_read_file(staged, T_FILE_BYTES);
-	assert_memory_equal(got, bytes, T_FILE_BYTES);
-	free(got);
 	snprintf(installed, sizeof(installed), "%s/snap-installed", b_dir);
-	assert_int_equal(rename(staged, installed), 0);
-	assert_int_equal(snapxfer_thread_release(&b), 0);
+	if (mode == T_OK) {
+		t_wait_event(&b, SNAPXFER_EV_STAGED, &ev);
+		assert_int_equal(ev.id.crc32c, id.crc32c);
+		t_wait_event(&a, SNAPXFER_EV_SENT, &ev);
+		assert_int_equal(ev.peer, 2);
+		assert_int_equal(v.calls, 1); /* before STAGED, on B's thread */
+		assert_int_equal(v.crc32c, id.crc32c);
+		/* Control's part: the staged file is the source; rename, release. */
+		uint8_t *got = t_read_file(staged, T_FILE_BYTES);
+		assert_memory_equal(got, bytes, T_FILE_BYTES);
+		free(got);
+		assert_int_equal(rename(staged, installed), 0);
+		assert_int_equal(snapxfer_thread_release(&b), 0);
+	} else if (mode == T_REFUSED) {
+		t_wait_event(&b, SNAPXFER_EV_REFUSED, &ev);
+		assert_int_equal(ev.err, -EINVAL);
+		assert_non_null(strstr(ev.why, "refused by the test"));
+		t_wait_event(&a, SNAPXFER_EV_SEND_FAILED, &ev);
+		assert_int_equal(ev.reason, DP_SNAP_ACK_REFUSE_IO);
+		assert_int_equal(v.calls, 1);
+		assert_int_equal(v.crc32c, id.crc32c); /* whole: refused for what it says */
+	} else {
+		t_wait_event(&a, SNAPXFER_EV_SEND_FAILED, &ev);
+		assert_int_equal(ev.peer, 2);
+		assert_int_equal(ev.reason, DP_SNAP_ACK_REFUSE_NO_SPACE);
+		assert_int_equal(v.calls, 0);
+		struct stat st;
+		assert_true(stat(staged, &st) != 0 || st.st_size == 0); /* not a byte written */
+		unlink(staged);
+	}
 
 	__atomic_store_n(&p.stop, 1, __ATOMIC_RELEASE);
 	t_pump_wake(&p);
@@ -255,7 +316,13 @@ static void t_transfer(uint32_t chunk_bytes)
 	       (unsigned long long)a.send.counters.go_backs_timeout,
 	       (unsigned long long)a.counters.wakeups, (unsigned long long)b.counters.wakeups);
 	assert_int_equal(p.decode_errors, 0);
-	assert_int_equal(b.recv.counters.completed, 1);
+	assert_int_equal(b.recv.counters.completed, mode == T_NO_SPACE ? 0 : 1);
+	assert_int_equal(b.counters.verify_refused, mode == T_REFUSED ? 1 : 0);
+	assert_true(mode != T_NO_SPACE || b.counters.space_refusals >= 1);
+	assert_int_equal(b.counters.write_errors > 0, mode != T_OK);
+	if (mode == T_REFUSED) {
+		unlink(staged);
+	}
 	close(p.fd);
 	unlink(src);
 	unlink(installed);
@@ -268,13 +335,25 @@ static void t_transfer(uint32_t chunk_bytes)
 static void test_transfer_jumbo(void **state)
 {
 	(void)state;
-	t_transfer(dp_snap_data_bytes_max(DP_FRAME_BYTES_MAX));
+	t_transfer(dp_snap_data_bytes_max(DP_FRAME_BYTES_MAX), T_OK);
+}
+
+static void test_transfer_refused_by_verify(void **state)
+{
+	(void)state;
+	t_transfer(dp_snap_data_bytes_max(DP_FRAME_BYTES_MAX), T_REFUSED);
+}
+
+static void test_transfer_no_space(void **state)
+{
+	(void)state;
+	t_transfer(dp_snap_data_bytes_max(DP_FRAME_BYTES_MAX), T_NO_SPACE);
 }
 
 static void test_transfer_1518(void **state)
 {
 	(void)state;
-	t_transfer(dp_snap_data_bytes_max(1518));
+	t_transfer(dp_snap_data_bytes_max(1518), T_OK);
 }
 
 /* An offer of a file that is not there fails with its errno, at once. */
@@ -350,6 +429,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_transfer_jumbo),
 		cmocka_unit_test(test_transfer_1518),
+		cmocka_unit_test(test_transfer_refused_by_verify),
+		cmocka_unit_test(test_transfer_no_space),
 		cmocka_unit_test(test_offer_missing_file),
 		cmocka_unit_test(test_unanswered_gives_up_and_sleeps),
 	};
