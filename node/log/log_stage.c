@@ -325,7 +325,11 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 			raft_index first = r->msg.append.prev_index + 1;
 			uint32_t want = (uint32_t)rn_min_u64(r->msg.append.entries_count,
 							     RAFT_BATCH_ENTRIES_MAX);
-			r->prev_term = first > 1 ? store_term_at(ls->log, first - 1) : 0;
+			/* A term control knows (the last read ended there) costs
+			 * no record header read from disk. */
+			r->prev_term = first == 1 ? 0
+				       : r->msg.append.prev_term != 0 ? r->msg.append.prev_term
+								      : store_term_at(ls->log, first - 1);
 			r->rc = log_stage_failed(ls)		  ? -STORE_E_FAILED
 				: first > 1 && r->prev_term == 0 ? -STORE_E_RANGE
 								  : store_read(ls->log, first, r->buf,
