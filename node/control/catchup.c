@@ -51,10 +51,11 @@ void node_catchup_ask(struct node_catchup *k, const struct raft_message *m)
 	r->ask.append.entries = NULL; /* the core's array: not ours to keep */
 }
 
-bool node_catchup_next(struct node_catchup *k, uint32_t entries_max, struct raft_message *out)
+bool node_catchup_next(struct node_catchup *k, uint64_t now_ns, uint32_t entries_max,
+		       struct raft_message *out)
 {
 	RN_ASSERT(entries_max > 0);
-	if (k->reading != 0) {
+	if (k->reading != 0 || now_ns < k->next_ns) {
 		return false;
 	}
 	for (uint32_t n = 0; n < k->count; n++) {
@@ -77,9 +78,11 @@ bool node_catchup_next(struct node_catchup *k, uint32_t entries_max, struct raft
 	return false;
 }
 
-void node_catchup_done(struct node_catchup *k, int rc, raft_index last_index, raft_term last_term)
+void node_catchup_done(struct node_catchup *k, uint64_t now_ns, int rc, uint64_t bytes,
+		       raft_index last_index, raft_term last_term)
 {
 	RN_ASSERT(k->reading > 0 && k->reading <= k->count);
+	k->next_ns = now_ns + bytes * 1000000000ull / NODE_CATCHUP_BYTES_PER_S;
 	struct node_catchup_range *r = &k->ranges[k->reading - 1];
 	k->reading = 0;
 	if (r->gen != k->read_gen) {

@@ -219,11 +219,12 @@ static void egress_send_append(struct node_control *c, const struct raft_message
 static void egress_catchup_next(struct node_control *c)
 {
 	struct raft_message m;
-	if (!node_catchup_next(&c->catchup, NODE_CATCHUP_READ_ENTRIES_MAX, &m)) {
+	if (c->catchup.count == 0 ||
+	    !node_catchup_next(&c->catchup, node_now_ns(), NODE_CATCHUP_READ_ENTRIES_MAX, &m)) {
 		return;
 	}
 	if (node_log_read_start(&c->log, &m, c->catchup_buf, NODE_CATCHUP_BYTES) != 0) {
-		node_catchup_done(&c->catchup, -1, 0, 0); /* stopping: dropped */
+		node_catchup_done(&c->catchup, node_now_ns(), -1, 0, 0, 0); /* stopping: dropped */
 	}
 }
 
@@ -243,18 +244,21 @@ uint32_t node_egress_catchup_poll(struct node_control *c)
 	const uint8_t **payloads = c->catchup_payloads;
 	const struct node_log_read *r = node_log_read_take(&c->log);
 	if (r == NULL) {
+		egress_catchup_next(c); /* one the pace held back may start now */
 		return 0;
 	}
 	if (r->rc <= 0) {
 		c->counters.msgs_send_failed++;
-		node_catchup_done(&c->catchup, r->rc, 0, 0);
+		node_catchup_done(&c->catchup, node_now_ns(), r->rc, 0, 0, 0);
 		egress_catchup_next(c);
 		return 1;
 	}
 	RN_ASSERT(r->rc <= (int)RAFT_BATCH_ENTRIES_MAX);
 	RN_ASSERT(r->buf == c->catchup_buf); /* the read filled our buffer */
 	RN_ASSERT(r->msg.append.from_storage);
+	uint64_t bytes = 0;
 	for (int i = 0; i < r->rc; i++) {
+		bytes += DP_APPEND_ENTRY_HDR_BYTES + (uint64_t)r->entries[i].payload_bytes;
 		entries[i] = (struct raft_entry){.index = r->entries[i].index,
 						 .term = r->entries[i].term,
 						 .payload_bytes = r->entries[i].payload_bytes,
@@ -270,7 +274,8 @@ uint32_t node_egress_catchup_poll(struct node_control *c)
 	filled.append.commit_index = rn_max_u64(filled.append.commit_index,
 						raft_commit_index(c->raft));
 	c->counters.catchup_entries_sent += (uint64_t)r->rc;
-	node_catchup_done(&c->catchup, r->rc, entries[r->rc - 1].index, entries[r->rc - 1].term);
+	node_catchup_done(&c->catchup, node_now_ns(), r->rc, bytes, entries[r->rc - 1].index,
+			  entries[r->rc - 1].term);
 	egress_send_append(c, &filled, payloads);
 	egress_catchup_next(c); /* after the send: the buffer held its payloads */
 	return 1;

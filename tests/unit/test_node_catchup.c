@@ -6,7 +6,8 @@
  * to back in chunks of at most the read size, each read's last term is
  * the next one's prev_term, an ask below what was read restarts the range
  * (and a read of the old one in flight no longer moves it), a failed read
- * drops the range, and followers take turns.
+ * drops the range, followers take turns, and a read's bytes hold the next
+ * one back (the pace).
  * Method: asks built as the core makes them; the reads "done" by hand.
  */
 #include <setjmp.h>
@@ -38,7 +39,7 @@ static void expect_read(struct node_catchup *k, uint32_t max, raft_node_id to, r
 			uint32_t count, raft_term prev_term)
 {
 	struct raft_message m;
-	assert_true(node_catchup_next(k, max, &m));
+	assert_true(node_catchup_next(k, 0, max, &m));
 	assert_int_equal(m.to, to);
 	assert_true(m.append.from_storage);
 	assert_int_equal(m.append.prev_index + 1, first);
@@ -64,13 +65,13 @@ static void test_pipeline_merges_into_large_reads(void **state)
 		uint32_t want = (uint32_t)(100 + 64 * 256 - next + 1);
 		expect_read(&k, 2048, 2, next, want < 2048 ? want : 2048, prev);
 		struct raft_message none;
-		assert_false(node_catchup_next(&k, 2048, &none)); /* one read at a time */
+		assert_false(node_catchup_next(&k, 0, 2048, &none)); /* one read at a time */
 		/* The log returns fewer than asked (a segment's end): a prefix. */
 		uint32_t got = reads % 2 == 0 ? 2048 : 1000;
 		if (got > want) {
 			got = want;
 		}
-		node_catchup_done(&k, (int)got, next + got - 1, 3);
+		node_catchup_done(&k, 0, (int)got, 0, next + got - 1, 3);
 		next += got;
 		prev = 3;
 		reads++;
@@ -91,20 +92,20 @@ static void test_ask_below_restarts(void **state)
 	m = ask(2, 500, 256, 10);
 	node_catchup_ask(&k, &m);
 	assert_int_equal(k.restarts, 0);
-	node_catchup_done(&k, 2048, 2048, 1);
+	node_catchup_done(&k, 0, 2048, 0, 2048, 1);
 	expect_read(&k, 2048, 2, 2049, 2048, 1);
 	/* The follower refused: the core probes again from 501 meanwhile. */
 	node_catchup_ask(&k, &m);
-	node_catchup_done(&k, 2048, 4096, 1); /* the stale read moves nothing */
+	node_catchup_done(&k, 0, 2048, 0, 4096, 1); /* the stale read moves nothing */
 	expect_read(&k, 2048, 2, 501, 256, 0);
-	node_catchup_done(&k, 256, 756, 1);
+	node_catchup_done(&k, 0, 256, 0, 756, 1);
 	assert_false(node_catchup_busy(&k));
 	/* The next ask continues where the range ended: prev_term known. */
 	m = ask(2, 756, 256, 10);
 	node_catchup_ask(&k, &m);
 	expect_read(&k, 2048, 2, 757, 256, 1);
 	/* A failed read drops the range: the core asks again. */
-	node_catchup_done(&k, -5, 0, 0);
+	node_catchup_done(&k, 0, -5, 0, 0, 0);
 	assert_false(node_catchup_busy(&k));
 	assert_int_equal(k.restarts, 1);
 }
@@ -118,20 +119,36 @@ static void test_followers_take_turns(void **state)
 	node_catchup_ask(&k, &a);
 	node_catchup_ask(&k, &b);
 	expect_read(&k, 2048, 2, 1, 2048, 0);
-	node_catchup_done(&k, 2048, 2048, 1);
+	node_catchup_done(&k, 0, 2048, 0, 2048, 1);
 	expect_read(&k, 2048, 3, 1001, 2048, 0);
-	node_catchup_done(&k, 2048, 3048, 1);
+	node_catchup_done(&k, 0, 2048, 0, 3048, 1);
 	expect_read(&k, 2048, 2, 2049, 2048, 1);
-	node_catchup_done(&k, 2048, 4096, 1);
+	node_catchup_done(&k, 0, 2048, 0, 4096, 1);
 	/* The newest ask's commit index and term travel with the reads. */
 	struct raft_message b2 = ask(3, 6000, 10, 99);
 	node_catchup_ask(&k, &b2);
 	struct raft_message m;
-	assert_true(node_catchup_next(&k, 2048, &m));
+	assert_true(node_catchup_next(&k, 0, 2048, &m));
 	assert_int_equal(m.to, 3);
 	assert_int_equal(m.append.commit_index, 99);
 	assert_int_equal(m.append.prev_index, 3048);
 	assert_int_equal(m.append.entries_count, 2048);
+}
+
+static void test_pace(void **state)
+{
+	(void)state;
+	struct node_catchup k;
+	node_catchup_clear(&k);
+	struct raft_message a = ask(2, 0, 5000, 10), m;
+	node_catchup_ask(&k, &a);
+	assert_true(node_catchup_next(&k, 1000, 2048, &m));
+	/* 1 MiB read: the next waits 1 MiB at NODE_CATCHUP_BYTES_PER_S. */
+	node_catchup_done(&k, 1000, 2048, 1u << 20, 2048, 1);
+	uint64_t gap_ns = (1ull << 20) * 1000000000ull / NODE_CATCHUP_BYTES_PER_S;
+	assert_false(node_catchup_next(&k, 1000 + gap_ns - 1, 2048, &m));
+	assert_true(node_catchup_next(&k, 1000 + gap_ns, 2048, &m));
+	assert_int_equal(m.append.prev_index, 2048);
 }
 
 int main(void)
@@ -140,6 +157,7 @@ int main(void)
 		cmocka_unit_test(test_pipeline_merges_into_large_reads),
 		cmocka_unit_test(test_ask_below_restarts),
 		cmocka_unit_test(test_followers_take_turns),
+		cmocka_unit_test(test_pace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
