@@ -278,7 +278,8 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 {
 	static const char *const keys[] = {"data_dir", "transport", "dpdk_port", "lcores",
 					   "lcore_map", "idle", "durability", "io_engine",
-					   "file_prefix", "mtu_bytes", "timer_slack_us", "log_write"};
+					   "file_prefix", "mtu_bytes", "timer_slack_us", "log_write",
+					   "lcore_nice"};
 	struct node_config *c = cp->cfg;
 	int k = -1;
 	for (int i = 0; i < (int)RN_ARRAY_COUNT(keys); i++) {
@@ -343,6 +344,16 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 		choice = config_choice(v, config_log_writes, 3);
 		c->log_write = (uint8_t)(choice > 0 ? choice : 0);
 		return choice > 0;
+	case 12: {
+		/* A nice value, -20..19 (setpriority's range). */
+		uint64_t x;
+		bool neg = v[0] == '-';
+		if (!config_u64(neg ? v + 1 : v, 0, neg ? 20 : 19, false, &x)) {
+			return false;
+		}
+		c->lcore_nice = (int8_t)(neg ? -(int64_t)x : (int64_t)x);
+		return true;
+	}
 	default:
 		choice = config_choice(v, config_engines, 3);
 		c->io_engine = (uint8_t)(choice > 0 ? choice : 0);
