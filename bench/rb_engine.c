@@ -210,12 +210,18 @@ static int rb_submit_one(struct rb_engine *e, uint64_t intended_ns)
 		.value_bytes = read ? 0 : o->value_bytes,
 		.user = slot_index,
 	};
+	/* The same client until its table is full, then the next: what is
+	 * due in one step goes out as one datagram, not one per client (in
+	 * the open loop a step often has one or two requests due: spread
+	 * round-robin over the clients, every request was a datagram of its
+	 * own and a reply of its own, and the per-datagram kernel work, not
+	 * the cluster, set the sweep's knee). */
 	for (uint32_t tries = 0; tries < e->clients_count; tries++) {
 		struct rn_client *c = e->clients[e->client_next];
-		e->client_next = (e->client_next + 1) % e->clients_count;
 		slot->send_ns = rb_now_ns();
 		int rc = rn_client_submit(c, &req);
 		if (rc == -RN_CLIENT_E_FULL) {
+			e->client_next = (e->client_next + 1) % e->clients_count;
 			continue;
 		}
 		if (rc == 0) {
