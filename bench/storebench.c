@@ -293,8 +293,7 @@ static void report(const struct bench *b, double elapsed_s)
 		return;
 	}
 	printf("engine %s, durability %s, write %s%s, %u-byte entries, %s %" PRIu64 ", %.1f s\n",
-	       engine, dur, write,
-	       b->o.uring_async ? " (IOSQE_ASYNC)" : b->o.sync_inline ? " (sync inline)" : "", b->o.entry_bytes, b->o.rate_per_s ? "rate/s" : "writers",
+	       engine, dur, write, b->o.uring_async ? " (IOSQE_ASYNC)" : "", b->o.entry_bytes, b->o.rate_per_s ? "rate/s" : "writers",
 	       b->o.rate_per_s ? b->o.rate_per_s : b->o.writers, elapsed_s);
 	printf("  durable entries/s  %.0f\n  MiB/s              %.2f\n", eps, mibps);
 	printf("  latency us p50 %.1f  p99 %.1f  p99.9 %.1f\n", hist_percentile_us(&b->hist, 0.50),
@@ -316,7 +315,6 @@ static int bench_run(struct bench *b)
 	cfg.durability = b->o.durability;
 	cfg.write_mode = b->o.write_mode;
 	cfg.uring_sqe_async = b->o.uring_async;
-	cfg.uring_sync_inline = b->o.sync_inline;
 	cfg.segment_bytes = b->o.segment_bytes;
 	cfg.quiet = b->o.json;
 	cfg.on_durable = on_durable;

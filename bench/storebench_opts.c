@@ -22,9 +22,6 @@ static void usage(FILE *out)
 		"  --write buffered|direct      page cache or O_DIRECT (default: the library's)\n"
 		"  --uring-async                IOSQE_ASYNC on the group's SQEs (an io-wq hop\n"
 		"                               every write: to measure what it costs)\n"
-		"  --sync-inline                uring, fsync: fdatasync() on the writing thread\n"
-		"                               once the group's writes completed (no kernel\n"
-		"                               worker thread per write)\n"
 		"  --baseline dsync|direct      (1 closed-loop writer) plain 4 KiB-block\n"
 		"                               RWF_DSYNC writes (direct: O_DIRECT) into a\n"
 		"                               pre-written file, interleaved with the log in\n"
@@ -61,7 +58,6 @@ int storebench_parse_opts(int argc, char **argv, struct opts *o)
 		{"durability", required_argument, NULL, 'D'},
 		{"write", required_argument, NULL, 'W'},
 		{"uring-async", no_argument, NULL, 'A'},
-		{"sync-inline", no_argument, NULL, 'I'},
 		{"baseline", required_argument, NULL, 'B'},
 		{"entry-bytes", required_argument, NULL, 'b'},
 		{"writers", required_argument, NULL, 'w'},
@@ -101,7 +97,6 @@ int storebench_parse_opts(int argc, char **argv, struct opts *o)
 								: 1;
 			break;
 		case 'A': o->uring_async = true; break;
-		case 'I': o->sync_inline = true; break;
 		case 'B':
 			bad = strcmp(optarg, "dsync") == 0    ? (o->baseline = BASELINE_DSYNC, 0)
 			      : strcmp(optarg, "direct") == 0 ? (o->baseline = BASELINE_DIRECT, 0)

@@ -19,7 +19,6 @@ struct opts {
 	enum store_durability durability;
 	enum store_write_mode write_mode;
 	bool uring_async;
-	bool sync_inline;
 	enum baseline baseline;
 	uint32_t entry_bytes;
 	uint32_t writers;

@@ -145,8 +145,7 @@ static int config_choice(const char *v, const char *const *names, int count)
 
 static const char *const config_transports[] = {NULL, "dpdk", "udp"};
 static const char *const config_idles[] = {NULL, "busy", "adaptive", "event"};
-static const char *const config_durabilities[] = {NULL, "fsync", "dsync", "none",
-						  "fsync_inline"};
+static const char *const config_durabilities[] = {NULL, "fsync", "dsync", "none"};
 static const char *const config_engines[] = {NULL, "uring", "pwrite"};
 static const char *const config_log_writes[] = {NULL, "direct", "buffered"};
 
@@ -319,7 +318,7 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 		c->idle = (uint8_t)(choice > 0 ? choice : 0);
 		return choice > 0;
 	case 6:
-		choice = config_choice(v, config_durabilities, 5);
+		choice = config_choice(v, config_durabilities, 4);
 		c->durability = (uint8_t)(choice > 0 ? choice : 0);
 		return choice > 0;
 	case 8:
@@ -646,7 +645,7 @@ const char *node_transport_name(int t)
 
 const char *node_durability_name(int d)
 {
-	return d > 0 && d < 5 ? config_durabilities[d] : "?";
+	return d > 0 && d < 4 ? config_durabilities[d] : "?";
 }
 
 const char *node_log_write_name(int w)

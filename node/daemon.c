@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "telemetry.h"
+
 #define DAEMON_EAL_MEMORY_MB 128u
 
 /* The core's configuration holds every member the node's does. */
@@ -181,7 +182,6 @@ static int daemon_storage(struct node_daemon *d, char *errmsg, size_t errmsg_byt
 	sc.durability = d->cfg.durability == NODE_DURABILITY_DSYNC  ? STORE_DURABILITY_DSYNC
 			: d->cfg.durability == NODE_DURABILITY_NONE ? STORE_DURABILITY_NONE
 								    : STORE_DURABILITY_FSYNC;
-	sc.uring_sync_inline = d->cfg.durability == NODE_DURABILITY_FSYNC_INLINE;
 	sc.write_mode = d->cfg.log_write == NODE_LOG_WRITE_BUFFERED ? STORE_WRITE_BUFFERED
 								     : STORE_WRITE_DIRECT;
 	sc.segment_bytes = d->cfg.segment_bytes;

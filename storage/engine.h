@@ -117,7 +117,6 @@ struct store_engine_options {
 	bool quiet;	    /* no informational lines on stderr */
 	uint32_t sq_entries; /* uring: SQ size */
 	bool sqe_async;	    /* uring: IOSQE_ASYNC on group SQEs (benchmarks) */
-	bool sync_inline;   /* uring, fsync: fdatasync() on the log's thread (storage.h) */
 };
 
 int store_engine_pwrite_create(const struct store_engine_options *opt,

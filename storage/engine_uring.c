@@ -157,7 +157,7 @@ static int uring_submit_chain(struct uring_engine *ue)
 			}
 		}
 		if (ue->durability == STORE_DURABILITY_FSYNC && uring_ends_run(ue, i) &&
-		    !ue->synced[i] && !ue->group_inline) {
+		    !ue->synced[i]) {
 			int fd = posix_write_fd(&ue->posix, ext->file);
 			last = uring_sqe(ue, uring_user_data(URING_OP_SYNC, i));
 			io_uring_prep_fsync(last, fd, IORING_FSYNC_DATASYNC);
@@ -188,9 +188,6 @@ int uring_submit(struct store_engine *e, const struct store_extent *extents,
 	}
 	ue->extents_count = count;
 	ue->durability = durability;
-	/* One file: its writes, then its sync on this thread (uring_poll). */
-	ue->group_inline = ue->sync_inline && durability == STORE_DURABILITY_FSYNC &&
-			   extents[count - 1].file == extents[0].file;
 	ue->outstanding = 0;
 	ue->error = 0;
 	ue->active = true;
@@ -275,30 +272,6 @@ static int uring_reap(struct uring_engine *ue, bool wait)
 	return (int)seen;
 }
 
-/* An inline group whose writes are all done: its one file's fdatasync,
- * here (storage.h: uring_sync_inline). A failure fails the group, as a
- * failed IORING_OP_FSYNC does (never retried). */
-static void uring_sync_inline(struct uring_engine *ue)
-{
-	uint32_t last = ue->extents_count - 1;
-	if (!ue->group_inline || ue->error != 0 || ue->synced[last]) {
-		return;
-	}
-	for (uint32_t i = 0; i <= last; i++) {
-		if (ue->done_bytes[i] < ue->extents[i].bytes) {
-			return; /* a short write: its rest goes first */
-		}
-	}
-	int fd = posix_write_fd(&ue->posix, ue->extents[last].file);
-	if (fdatasync(fd) != 0) {
-		ue->error = -errno;
-		return;
-	}
-	for (uint32_t i = 0; i <= last; i++) {
-		ue->synced[i] = true;
-	}
-}
-
 int uring_poll(struct store_engine *e, bool wait, int *res_out)
 {
 	struct uring_engine *ue = (struct uring_engine *)e;
@@ -307,7 +280,6 @@ int uring_poll(struct store_engine *e, bool wait, int *res_out)
 	}
 	for (;;) {
 		if (ue->outstanding == 0) {
-			uring_sync_inline(ue);
 			if (ue->error != 0 || uring_group_done(ue)) {
 				ue->active = false;
 				*res_out = ue->error;

@@ -44,8 +44,6 @@ struct uring_engine {
 	int error;	      /* first real error of the group, or 0 */
 	bool quiet;
 	bool sqe_async; /* IOSQE_ASYNC on group SQEs (benchmarks: the io-wq hop) */
-	bool sync_inline; /* fsync: fdatasync() here, not IORING_OP_FSYNC (storage.h) */
-	bool group_inline; /* this group syncs inline (sync_inline, one file) */
 	bool enabled; /* the ring was created disabled; see uring_submit_now */
 	/* fd -> registered slot + 1 (0: not registered). */
 	uint16_t fd_slot[URING_FD_MAP_MAX];

@@ -190,7 +190,6 @@ int store_engine_uring_create(const struct store_engine_options *opt, struct sto
 	}
 	ue->quiet = opt->quiet;
 	ue->sqe_async = opt->sqe_async;
-	ue->sync_inline = opt->sync_inline;
 	rc = io_uring_register_files_sparse(&ue->ring, URING_FILE_SLOTS);
 	if (rc == 0) {
 		ue->posix.base.uring_fixed_files = URING_FILE_SLOTS;

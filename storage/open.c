@@ -117,7 +117,6 @@ static int open_engine(struct store_log *log, char *errmsg, size_t errmsg_bytes)
 		.quiet = cfg->quiet,
 		.sq_entries = cfg->uring_entries,
 		.sqe_async = cfg->uring_sqe_async,
-		.sync_inline = cfg->uring_sync_inline,
 	};
 	switch (cfg->engine) {
 	case STORE_ENGINE_PWRITE:

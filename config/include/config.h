@@ -76,9 +76,6 @@ enum node_durability {
 	NODE_DURABILITY_FSYNC = 1,
 	NODE_DURABILITY_DSYNC = 2,
 	NODE_DURABILITY_NONE = 3,
-	/* fsync, the sync by fdatasync() on the log stage's thread (uring:
-	 * storage.h uring_sync_inline): no kernel worker thread per write. */
-	NODE_DURABILITY_FSYNC_INLINE = 4,
 };
 enum node_engine { NODE_ENGINE_URING = 1, NODE_ENGINE_PWRITE = 2 };
 /* How log writes reach the disk: O_DIRECT blocks (io_uring issues them

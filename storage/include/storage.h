@@ -189,18 +189,6 @@ struct store_config {
 	/* Benchmarks: IOSQE_ASYNC on every SQE of a group, i.e. always an
 	 * io-wq worker (to measure what that hop costs). */
 	bool uring_sqe_async;
-	/* uring, durability fsync: a group in one file syncs by fdatasync()
-	 * on the log's own thread once its writes completed, not by a linked
-	 * IORING_OP_FSYNC. An O_DIRECT write without RWF_DSYNC completes as
-	 * task work on the submitting thread; with RWF_DSYNC on a device
-	 * without FUA (virtio here) the kernel hands its completion to a dio
-	 * worker thread that syncs and then wakes the log's thread, and a
-	 * linked fsync runs on an io-wq worker: either way one more thread
-	 * must get a CPU per write. The price: the log's thread blocks for
-	 * the sync (a cache flush: the writes are done). A group spanning two
-	 * files keeps the linked chain (the first file durable before the
-	 * second's write starts). */
-	bool uring_sync_inline;
 	bool quiet;		    /* no informational log lines on stderr */
 	/* Free space the log leaves on its file system: the next segment is
 	 * prepared only while at least segment_bytes + this is free, and

@@ -586,18 +586,6 @@ static void test_durability_modes(void **state)
 		store_close(log);
 		next += 40;
 	}
-	/* fsync with the sync on the writing thread (uring; the others
-	 * ignore it): one-file groups sync inline, groups across a roll keep
-	 * the linked chain. */
-	cfg.durability = STORE_DURABILITY_FSYNC;
-	cfg.uring_sync_inline = true;
-	struct store_log *log = su_open(&cfg);
-	su_append(log, next, 40, 9, 150, 13);
-	assert_int_equal(store_durable_index(log), next + 39);
-	store_close(log);
-	log = su_open(&cfg);
-	su_verify(log, next, next + 39, 9, 150);
-	store_close(log);
 }
 
 #define FOR_ENGINES(fn)                                                  \
