@@ -274,7 +274,13 @@ int rb_engine_step(struct rb_engine *e, uint32_t wait_us)
 		return rc;
 	}
 	int done = 0;
+	/* Only clients with requests queued or in flight: in the open loop a
+	 * step often has one request due, and a receive on every idle
+	 * client's socket would be most of the step's system calls. */
 	for (uint32_t i = 0; i < e->clients_count; i++) {
+		if (rn_client_inflight(e->clients[i]) == 0) {
+			continue;
+		}
 		int n = rn_client_poll(e->clients[i], 0, rb_on_reply, e);
 		if (n < 0) {
 			return n;
@@ -293,7 +299,11 @@ int rb_engine_step(struct rb_engine *e, uint32_t wait_us)
 	struct pollfd pfd[RB_CLIENTS_MAX];
 	RN_ASSERT(e->clients_count <= RB_CLIENTS_MAX);
 	for (uint32_t i = 0; i < e->clients_count; i++) {
-		pfd[i] = (struct pollfd){.fd = rn_client_fd(e->clients[i]), .events = POLLIN};
+		/* An idle client's socket is not waited on (fd -1: poll skips it). */
+		pfd[i] = (struct pollfd){.fd = rn_client_inflight(e->clients[i]) > 0
+						     ? rn_client_fd(e->clients[i])
+						     : -1,
+					 .events = POLLIN};
 	}
 	struct timespec ts = {.tv_sec = wait_us / 1000000u,
 			      .tv_nsec = (long)(wait_us % 1000000u) * 1000};
