@@ -279,7 +279,7 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 	static const char *const keys[] = {"data_dir", "transport", "dpdk_port", "lcores",
 					   "lcore_map", "idle", "durability", "io_engine",
 					   "file_prefix", "mtu_bytes", "timer_slack_us", "log_write",
-					   "metrics_addr"};
+					   "metrics_addr", "lcore_nice"};
 	struct node_config *c = cp->cfg;
 	int k = -1;
 	for (int i = 0; i < (int)RN_ARRAY_COUNT(keys); i++) {
@@ -347,6 +347,16 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 	case 12: /* checked as an address when the node starts (node/metrics_http.c) */
 		return config_str(v, cp->self, c->metrics_addr, sizeof(c->metrics_addr)) &&
 		       strchr(c->metrics_addr, ':') != NULL;
+	case 13: {
+		/* A nice value, -20..19 (setpriority's range). */
+		uint64_t x;
+		bool neg = v[0] == '-';
+		if (!config_u64(neg ? v + 1 : v, 0, neg ? 20 : 19, false, &x)) {
+			return false;
+		}
+		c->lcore_nice = (int8_t)(neg ? -(int64_t)x : (int64_t)x);
+		return true;
+	}
 	default:
 		choice = config_choice(v, config_engines, 3);
 		c->io_engine = (uint8_t)(choice > 0 ? choice : 0);

@@ -105,6 +105,7 @@ struct node_config {
 	int16_t stage_lcore[NODE_STAGES]; /* lcore_map parsed: EAL lcore id per stage */
 	uint8_t idle;	     /* enum node_idle */
 	uint32_t timer_slack_us; /* adaptive idle: lcore threads' timer slack, 0 = kernel's */
+	int8_t lcore_nice;	 /* the lcore threads' nice value (0: left as started) */
 	uint8_t durability;  /* enum node_durability */
 	uint8_t io_engine;   /* enum node_engine */
 	uint8_t log_write;   /* enum node_log_write */

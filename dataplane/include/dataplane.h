@@ -1047,6 +1047,16 @@ struct dp_lcore_config {
 	/* event: the longest sleep without input or deadline, so that a stop
 	 * is seen (0: 50 ms). */
 	uint32_t event_sleep_ms_max;
+	/* dp_lcore_run sets the thread's nice value to this (0: leaves it).
+	 * Under `event` an lcore sleeps whenever it has nothing to do, so a
+	 * better nice does not take CPU it does not need; what it changes is
+	 * who runs first when a commit's next hop wakes on a CPU that other
+	 * work holds (the wake-up's wait for the CPU is most of the
+	 * one-in-flight tail on a shared machine). Never a real-time policy:
+	 * an lcore that had work without end (busy, adaptive's spin, a
+	 * saturating load) would starve the kernel's own completion workers
+	 * that the log's writes wait for. */
+	int8_t nice;
 };
 
 struct dp_lcore_stats {

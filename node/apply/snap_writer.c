@@ -84,8 +84,10 @@ static void *snap_writer_main(void *arg)
 	 * machine), a post that woke it at equal priority let it take the
 	 * apply stage's CPU at once (snapbench: a 6-8 ms stall at the start
 	 * of every snapshot). Niced, it runs in the gaps; a snapshot takes
-	 * longer under full load, which only delays compaction. */
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0) {
+	 * longer under full load, which only delays compaction. 10 below the
+	 * lcores' nice, whatever that is: its share beside a busy lcore stays
+	 * what it was when the lcores ran at 0. */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), sn->writer_nice) != 0) {
 		fprintf(stderr, "raftnode %u: the snapshot writer runs at the lcores' priority "
 			"(setpriority: %s)\n", sn->self, strerror(errno));
 	}
@@ -140,6 +142,7 @@ int node_snapshotter_init(struct node_snapshotter *sn, const struct node_snapsho
 	snprintf(sn->dir, sizeof(sn->dir), "%s", cfg->dir);
 	sn->cluster_id = cfg->cluster_id;
 	sn->self = cfg->self;
+	sn->writer_nice = cfg->lcore_nice + 10 < 19 ? cfg->lcore_nice + 10 : 19;
 	sn->entries_trigger = cfg->entries_trigger;
 	sn->bytes_trigger = cfg->bytes_trigger;
 	sn->space_reserve_bytes = cfg->space_reserve_bytes;

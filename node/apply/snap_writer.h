@@ -42,6 +42,7 @@ struct node_snapshotter_config {
 	uint64_t bytes_trigger;	   /* [storage] snapshot_log_bytes */
 	uint64_t space_reserve_bytes; /* [storage] space_reserve_bytes: kept free */
 	raft_node_id self;	   /* for its messages */
+	int8_t lcore_nice;	   /* the lcores' nice ([node] lcore_nice): the writer's is 10 more */
 };
 
 struct node_snapshotter {
@@ -51,6 +52,7 @@ struct node_snapshotter {
 	char dir[256];
 	uint32_t cluster_id;
 	raft_node_id self;
+	int writer_nice; /* 10 below the lcores' priority (snap_writer_main) */
 	uint32_t config_bytes;
 	uint8_t config[STORE_SNAP_CONFIG_BYTES_MAX];
 	uint64_t entries_trigger, bytes_trigger;

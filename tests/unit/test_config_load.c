@@ -220,7 +220,7 @@ static void test_bad_configs_name_line_and_key(void **state)
 	char ini2[1000];
 	snprintf(ini2, sizeof(ini2),
 		 "%slcore_map = rxtx:1, log:3, control:2, apply:4\ntimer_slack_us = 5\n"
-		 "log_write = buffered\n", ini);
+		 "log_write = buffered\nlcore_nice = -7\n", ini);
 	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
 	if (rc != 0) {
 		fail_msg("stages apart refused: %s", err);
@@ -231,6 +231,14 @@ static void test_bad_configs_name_line_and_key(void **state)
 	assert_int_equal(c.stage_lcore[NODE_STAGE_APPLY], 4);
 	assert_int_equal(c.timer_slack_us, 5);
 	assert_int_equal(c.log_write, NODE_LOG_WRITE_BUFFERED);
+	assert_int_equal(c.lcore_nice, -7);
+	/* Out of setpriority's range, or not a number: refused with the key. */
+	static const char *const bad_nice[] = {"-21", "20", "x", "-", "--1"};
+	for (size_t i = 0; i < sizeof(bad_nice) / sizeof(bad_nice[0]); i++) {
+		snprintf(ini2, sizeof(ini2), "%slcore_nice = %s\n", ini, bad_nice[i]);
+		assert_int_not_equal(node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err)), 0);
+		assert_non_null(strstr(err, "lcore_nice"));
+	}
 	/* The session window: the default, and a value taken. */
 	assert_int_equal(c.kv.session_window, 256);
 	snprintf(ini2, sizeof(ini2), "%s[limits]\nkv_session_window = 1\n", ini);
