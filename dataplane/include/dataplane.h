@@ -41,10 +41,12 @@ extern "C" {
 #define DP_WIRE_MAGIC 0x5446524eu /* "NRFT" read as little-endian bytes */
 /* 2: the append flags byte (commit-only); 3: client frames carry a batch
  * (many requests or replies per frame); 4: snapshot transfer frames
- * (DP_FRAME_SNAP_CHUNK, _ACK) and the client reply status no_space. A
+ * (DP_FRAME_SNAP_CHUNK, _ACK) and the client reply status no_space; 5:
+ * membership changes: configuration entries (RAFT_ENTRY_CONFIG, with the
+ * new member's address) in AppendEntries, and the client op MEMBER. A
  * frame of another version is
  * dropped and counted (DP_ERR_BAD_VERSION, a node's drops.bad_version). */
-#define DP_WIRE_VERSION 4u
+#define DP_WIRE_VERSION 5u
 #define DP_ETH_HDR_BYTES 14u
 #define DP_IPV4_HDR_BYTES 20u
 #define DP_UDP_HDR_BYTES 8u
@@ -477,6 +479,55 @@ int dp_snap_chunk_decode(raft_term term, const uint8_t *body, size_t body_bytes,
 int dp_snap_ack_decode(raft_term term, const uint8_t *body, size_t body_bytes,
 		       struct dp_snap_ack *out);
 
+/* ---- Configuration entries (membership changes) ---------------------------
+ *
+ * A RAFT_ENTRY_CONFIG entry travels (and is stored in the log) as
+ * DP_CONF_ENTRY_BYTES bytes: the core's 64-bit change value
+ * RAFT_CONF_PAYLOAD(op, id), little-endian, then the member's address
+ * record, DP_MEMBER_ADDR_BYTES:
+ *
+ *   value u64 | ip u32 | udp_port u16 | flags u8 (bit 0: mac auto) | 0 u8 |
+ *   mac[6] | 0[2] | host u32 | 0[4]
+ *
+ * The address is filled for RAFT_CONF_ADD_LEARNER (ip and port non-zero;
+ * mac zero when auto) and all zero for the other ops. The core's entry
+ * holds the VALUE in its payload field with payload_bytes 0 (consensus.h,
+ * MEMBERSHIP CONTRACT): the encoder writes the record from the caller's
+ * payloads[i] (the 32 bytes, value included), the decoder hands the value
+ * back in e->payload and leaves the record where it came, found again with
+ * dp_wire_append_conf(). Decoders reject an unknown op, id 0, a wrong
+ * length, a bad address, non-zero reserved bytes.
+ */
+#define DP_MEMBER_ADDR_BYTES 24u
+#define DP_CONF_ENTRY_BYTES (8u + DP_MEMBER_ADDR_BYTES)
+#define DP_MEMBER_ADDR_MAC_AUTO 0x01u
+#ifndef __cplusplus
+_Static_assert(DP_MEMBER_ADDR_BYTES == 4 + 2 + 1 + 1 + 6 + 2 + 4 + 4,
+	       "address: ip u32, port u16, flags u8, 0 u8, mac[6], 0[2], host u32, 0[4]");
+#endif
+
+/* Where a member is: what its config entry carries (ports and addresses
+ * in host byte order). */
+struct dp_member_addr {
+	uint32_t ip;
+	uint16_t udp_port;
+	bool mac_auto; /* learn it (ARP, first frame) */
+	uint8_t mac[6];
+	uint32_t host; /* the cluster file's label */
+};
+
+/* The record of a change (addr NULL: zero, for every op but ADD_LEARNER). */
+void dp_conf_entry_encode(uint64_t value, const struct dp_member_addr *addr,
+			  uint8_t out[DP_CONF_ENTRY_BYTES]);
+/* Checks and reads a record: 0, or -DP_ERR_BAD_BODY. addr may be NULL. */
+int dp_conf_entry_decode(const uint8_t *in, size_t in_bytes, uint64_t *value,
+			 struct dp_member_addr *addr);
+/* The address record alone (a snapshot's configuration keeps it). */
+void dp_member_addr_encode(const struct dp_member_addr *addr, uint8_t out[DP_MEMBER_ADDR_BYTES]);
+int dp_member_addr_decode(const uint8_t in[DP_MEMBER_ADDR_BYTES], struct dp_member_addr *out);
+/* Bytes entry e takes in an AppendEntries body (header and payload). */
+size_t dp_wire_entry_bytes(const struct raft_entry *e);
+
 /* ---- Decoded frames ------------------------------------------------------- */
 
 /* An authenticated fragment (dp_wire_decode returned -DP_ERR_FRAGMENT). */
@@ -506,7 +557,17 @@ struct dp_rx_frame {
 		struct dp_snap_chunk snap_chunk; /* DP_FRAME_SNAP_CHUNK */
 		struct dp_snap_ack snap_ack;	 /* DP_FRAME_SNAP_ACK */
 	};
+	/* A raft message's body as it was decoded (the caller's frame, or
+	 * the reassembly buffer): where an append's config records are. */
+	const uint8_t *raft_body;
+	uint32_t raft_body_bytes;
 };
+
+/* The record of the config entry at `index` in a decoded append (frame f,
+ * still valid): 0 (out holds DP_CONF_ENTRY_BYTES), or -DP_ERR_INVALID
+ * when f holds no config entry of that index. */
+int dp_wire_append_conf(const struct dp_rx_frame *f, raft_index index,
+			uint8_t out[DP_CONF_ENTRY_BYTES]);
 
 /*
  * Parses and authenticates one frame and decodes its body into *out.
