@@ -129,3 +129,67 @@ int dp_wire_append_conf(const struct dp_rx_frame *f, raft_index index,
 	}
 	return -DP_ERR_INVALID;
 }
+
+size_t dp_member_list_encode(const struct dp_member_list *l, uint8_t *out, size_t out_bytes)
+{
+	RN_ASSERT(l != NULL && out != NULL);
+	RN_ASSERT(l->count <= RAFT_NODES_MAX);
+	size_t bytes = DP_MEMBER_LIST_HDR_BYTES + (size_t)l->count * DP_MEMBER_LIST_ITEM_BYTES;
+	RN_ASSERT(bytes <= out_bytes);
+	memset(out, 0, bytes);
+	wire_st64(out, l->config_index);
+	wire_st32(out + 8, l->self);
+	wire_st32(out + 12, l->leader);
+	out[16] = l->pending ? 1 : 0;
+	out[17] = (uint8_t)l->count;
+	out[18] = l->self_role;
+	uint8_t *p = out + DP_MEMBER_LIST_HDR_BYTES;
+	for (uint32_t i = 0; i < l->count; i++, p += DP_MEMBER_LIST_ITEM_BYTES) {
+		const struct dp_member_info *m = &l->members[i];
+		wire_st32(p, m->id);
+		p[4] = m->role;
+		p[5] = m->addr_known ? 1 : 0;
+		wire_st64(p + 8, m->match);
+		if (m->addr_known) {
+			dp_member_addr_encode(&m->addr, p + 16);
+		}
+	}
+	return bytes;
+}
+
+int dp_member_list_decode(const uint8_t *in, size_t in_bytes, struct dp_member_list *out)
+{
+	RN_ASSERT(out != NULL);
+	if (in == NULL || in_bytes < DP_MEMBER_LIST_HDR_BYTES) {
+		return -DP_ERR_BAD_BODY;
+	}
+	memset(out, 0, sizeof(*out));
+	out->config_index = wire_ld64(in);
+	out->self = wire_ld32(in + 8);
+	out->leader = wire_ld32(in + 12);
+	out->count = in[17];
+	out->self_role = in[18];
+	if (in[16] > 1 || out->count > RAFT_NODES_MAX || out->self_role > DP_MEMBER_LEARNER ||
+	    !wire_zero(in + 19, 5) ||
+	    in_bytes != DP_MEMBER_LIST_HDR_BYTES + (size_t)out->count * DP_MEMBER_LIST_ITEM_BYTES) {
+		return -DP_ERR_BAD_BODY;
+	}
+	out->pending = in[16] == 1;
+	const uint8_t *p = in + DP_MEMBER_LIST_HDR_BYTES;
+	for (uint32_t i = 0; i < out->count; i++, p += DP_MEMBER_LIST_ITEM_BYTES) {
+		struct dp_member_info *m = &out->members[i];
+		m->id = wire_ld32(p);
+		m->role = p[4];
+		m->addr_known = p[5] == 1;
+		m->match = wire_ld64(p + 8);
+		if (m->id == RAFT_NODE_NONE || m->role < DP_MEMBER_VOTER || m->role > DP_MEMBER_LEARNER ||
+		    p[5] > 1 || !wire_zero(p + 6, 2)) {
+			return -DP_ERR_BAD_BODY;
+		}
+		if (m->addr_known ? dp_member_addr_decode(p + 16, &m->addr) != 0
+				  : !wire_zero(p + 16, DP_MEMBER_ADDR_BYTES)) {
+			return -DP_ERR_BAD_BODY;
+		}
+	}
+	return 0;
+}

@@ -262,11 +262,19 @@ enum dp_client_op {
 	/* Ask the leader to hand leadership to the node whose id is the value
 	 * (4 bytes, little-endian); the key is ignored (send "leader"). */
 	DP_CLIENT_TRANSFER = 7,
+	/* Membership (wire version 5); the key is ignored (send "member").
+	 * With a value of DP_CONF_ENTRY_BYTES (a config entry's record:
+	 * ADD_LEARNER with the address, PROMOTE or REMOVE): the change, on
+	 * the leader, answered once its entry is committed (or REFUSED at
+	 * once, the core's error named in the reply's value). With no value:
+	 * the configuration as this node sees it (struct dp_member_list in
+	 * the reply's value). */
+	DP_CLIENT_MEMBER = 8,
 };
 #ifndef __cplusplus
 _Static_assert(sizeof(raft_node_id) == 4, "a TRANSFER value is one node id");
 #endif
-#define DP_CLIENT_OP_LAST DP_CLIENT_TRANSFER
+#define DP_CLIENT_OP_LAST DP_CLIENT_MEMBER
 
 /* Request flags (byte 17 of the request body). */
 enum dp_client_flags {
@@ -300,8 +308,11 @@ enum dp_client_status {
 	 * log's next segment beside the reserve): the write was refused, not
 	 * applied. Final: retry after an operator freed space. */
 	DP_CLIENT_NO_SPACE = 7,
+	/* A membership change the leader's core refused: the value names the
+	 * error (e.g. "change_pending", "learner_behind"). Final. */
+	DP_CLIENT_REFUSED = 8,
 };
-#define DP_CLIENT_STATUS_LAST DP_CLIENT_NO_SPACE
+#define DP_CLIENT_STATUS_LAST DP_CLIENT_REFUSED
 
 /*
  * Stages a traced request passes on the node that serves it, in order. The
@@ -527,6 +538,41 @@ void dp_member_addr_encode(const struct dp_member_addr *addr, uint8_t out[DP_MEM
 int dp_member_addr_decode(const uint8_t in[DP_MEMBER_ADDR_BYTES], struct dp_member_addr *out);
 /* Bytes entry e takes in an AppendEntries body (header and payload). */
 size_t dp_wire_entry_bytes(const struct raft_entry *e);
+
+/*
+ * The reply to a MEMBER list request (its value): the configuration in
+ * force as the answering node sees it, with each member's address and
+ * (on a leader) its match index. Compact so that 16 members fit one frame
+ * of any path (16 x 40 + 24 bytes):
+ *
+ *   header  config_index u64, self u32, leader u32, pending u8, count u8,
+ *           self_role u8, 0[5]
+ *   member  id u32, role u8, flags u8 (bit 0: address known), 0[2],
+ *           match u64, address record (DP_MEMBER_ADDR_BYTES)
+ */
+#define DP_MEMBER_LIST_HDR_BYTES 24u
+#define DP_MEMBER_LIST_ITEM_BYTES (16u + DP_MEMBER_ADDR_BYTES)
+#define DP_MEMBER_LIST_BYTES_MAX (DP_MEMBER_LIST_HDR_BYTES + RAFT_NODES_MAX * DP_MEMBER_LIST_ITEM_BYTES)
+enum dp_member_role { DP_MEMBER_NONE = 0, DP_MEMBER_VOTER = 1, DP_MEMBER_LEARNER = 2 };
+struct dp_member_info {
+	raft_node_id id;
+	uint8_t role; /* enum dp_member_role */
+	bool addr_known;
+	raft_index match; /* the leader's view; 0 elsewhere */
+	struct dp_member_addr addr;
+};
+struct dp_member_list {
+	raft_index config_index; /* the entry that set it (0: the start's) */
+	raft_node_id self, leader;
+	bool pending;	   /* that entry is not committed yet */
+	uint8_t self_role; /* enum dp_member_role: this node in it */
+	uint32_t count;
+	struct dp_member_info members[RAFT_NODES_MAX];
+};
+/* Returns the bytes written (<= DP_MEMBER_LIST_BYTES_MAX). */
+size_t dp_member_list_encode(const struct dp_member_list *l, uint8_t *out, size_t out_bytes);
+/* 0, or -DP_ERR_BAD_BODY. */
+int dp_member_list_decode(const uint8_t *in, size_t in_bytes, struct dp_member_list *out);
 
 /* ---- Decoded frames ------------------------------------------------------- */
 

@@ -279,6 +279,62 @@ static void test_config_entries(void **state)
 	assert_int_equal(dp_wire_append_conf(&out, 7, got), -DP_ERR_INVALID);
 }
 
+/* The MEMBER list reply's value: 16 members fit, every field comes back;
+ * bad bytes are refused. A MEMBER request carries a change's record, never
+ * a forced one. */
+static void test_member_list(void **state)
+{
+	(void)state;
+	struct dp_member_list l = {.config_index = 77, .self = 2, .leader = 1, .pending = true,
+				   .self_role = DP_MEMBER_VOTER, .count = RAFT_NODES_MAX};
+	for (uint32_t i = 0; i < RAFT_NODES_MAX; i++) {
+		l.members[i] = (struct dp_member_info){
+			.id = i + 1, .role = i < 5 ? DP_MEMBER_VOTER : DP_MEMBER_LEARNER,
+			.addr_known = i != 3, .match = 1000 + i,
+			.addr = {.ip = i != 3 ? 0x0a000001 + i : 0, .udp_port = i != 3 ? 9000 : 0,
+				 .mac_auto = i % 2 == 0, .mac = {2, 0, 0, 0, 0, (uint8_t)(i % 2 ? i : 0)},
+				 .host = i}};
+		if (i % 2 == 0) {
+			memset(l.members[i].addr.mac, 0, 6);
+		}
+	}
+	memset(&l.members[3].addr, 0, sizeof(l.members[3].addr));
+	uint8_t buf[DP_MEMBER_LIST_BYTES_MAX];
+	size_t n = dp_member_list_encode(&l, buf, sizeof(buf));
+	assert_int_equal(n, DP_MEMBER_LIST_BYTES_MAX);
+	assert_true(n + DP_FRAME_OVERHEAD_BYTES + DP_CLIENT_BATCH_HDR_BYTES +
+			    DP_CLIENT_REPLY_FIXED_BYTES <= 1514);
+	struct dp_member_list back;
+	assert_int_equal(dp_member_list_decode(buf, n, &back), 0);
+	assert_int_equal(back.config_index, 77);
+	assert_true(back.pending);
+	assert_int_equal(back.count, RAFT_NODES_MAX);
+	for (uint32_t i = 0; i < RAFT_NODES_MAX; i++) {
+		assert_memory_equal(&back.members[i], &l.members[i], sizeof(l.members[i]));
+	}
+	assert_int_equal(dp_member_list_decode(buf, n - 1, &back), -DP_ERR_BAD_BODY);
+	buf[DP_MEMBER_LIST_HDR_BYTES + 4] = 3; /* no such role */
+	assert_int_equal(dp_member_list_decode(buf, n, &back), -DP_ERR_BAD_BODY);
+
+	uint8_t rec[DP_CONF_ENTRY_BYTES];
+	dp_conf_entry_encode(RAFT_CONF_PAYLOAD(RAFT_CONF_REMOVE, 3), NULL, rec);
+	struct dp_client_request req = {.client_id = 9, .request_seq = 1, .op = DP_CLIENT_MEMBER,
+					.key = (const uint8_t *)"member", .key_bytes = 6,
+					.value = rec, .value_bytes = sizeof(rec)};
+	uint8_t body[256];
+	struct dp_client_request got;
+	int bytes = dp_wire_request_body(&req, body, sizeof(body));
+	assert_true(bytes > 0);
+	assert_int_equal(wire_request_body_decode(body, (size_t)bytes, &got), 0);
+	assert_int_equal(got.value_bytes, DP_CONF_ENTRY_BYTES);
+	dp_conf_entry_encode(RAFT_CONF_PAYLOAD(RAFT_CONF_FORCE, 3), NULL, rec);
+	bytes = dp_wire_request_body(&req, body, sizeof(body));
+	assert_int_equal(wire_request_body_decode(body, (size_t)bytes, &got), -DP_ERR_BAD_BODY);
+	req.value_bytes = 7;
+	bytes = dp_wire_request_body(&req, body, sizeof(body));
+	assert_int_equal(wire_request_body_decode(body, (size_t)bytes, &got), -DP_ERR_BAD_BODY);
+}
+
 static void test_framing_is_standard(void **state)
 {
 	(void)state;
@@ -597,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_append_shapes),
 		cmocka_unit_test(test_append_fills_jumbo_frame),
 		cmocka_unit_test(test_config_entries),
+		cmocka_unit_test(test_member_list),
 		cmocka_unit_test(test_framing_is_standard),
 		cmocka_unit_test(test_client_requests),
 		cmocka_unit_test(test_client_replies),
