@@ -152,6 +152,8 @@ static bool config_cluster(struct config_parse *cp, const char *key, const char 
 		c->heartbeat_interval_ms = (uint32_t)x;
 	} else if (strcmp(key, "tick_ms") == 0 && config_u64(v, 1, 10000, false, &x)) {
 		c->tick_ms = (uint32_t)x;
+	} else if (strcmp(key, "initial_members") == 0) {
+		return config_initial_members(cp, v);
 	} else {
 		return false;
 	}

@@ -32,6 +32,8 @@ bool config_u64(const char *v, uint64_t min, uint64_t max, bool size_suffix, uin
 /* config_members.c: a key of [member.N]; the members' relations, once
  * everything is read. */
 bool config_member(struct config_parse *cp, raft_node_id id, const char *key, const char *v);
+/* [cluster] initial_members = 1,2,3 */
+bool config_initial_members(struct config_parse *cp, const char *v);
 void config_members_check(struct config_parse *cp);
 
 #endif /* RN_CONFIG_INTERNAL_H */

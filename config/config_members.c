@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * config_members.c - the cluster file's members: each [member.N] section
- * (where node N is: ip, mac, host, udp_port) and their checks.
+ * (where node N is: ip, mac, host, udp_port), [cluster] initial_members,
+ * and their checks.
+ *
+ * The file holds the cluster's FIRST configuration: initial_members (all
+ * [member.N] without that key). Later changes live in the log and the
+ * snapshots (raftctl member ...), never here: a [member.N] of a node that
+ * is not initial only says where that node is, so that it can start with
+ * --join and the operator can name its address once.
  */
+#include <stdlib.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +66,28 @@ bool config_member(struct config_parse *cp, raft_node_id id, const char *key, co
 	return true;
 }
 
+bool config_initial_members(struct config_parse *cp, const char *v)
+{
+	struct node_config *c = cp->cfg;
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", v);
+	c->initial_ids_count = 0;
+	for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t != NULL;
+	     t = strtok_r(NULL, ", ", &save)) {
+		uint64_t id;
+		if (c->initial_ids_count == NODE_MEMBERS_MAX || !config_u64(t, 1, UINT32_MAX, false, &id)) {
+			return false;
+		}
+		for (uint32_t i = 0; i < c->initial_ids_count; i++) {
+			if (c->initial_ids[i] == id) {
+				return false;
+			}
+		}
+		c->initial_ids[c->initial_ids_count++] = (raft_node_id)id;
+	}
+	return c->initial_ids_count > 0;
+}
+
 /* Relations between the members, once everything is read. */
 void config_members_check(struct config_parse *cp)
 {
@@ -82,6 +112,28 @@ void config_members_check(struct config_parse *cp)
 	if (!self_found && !cp->failed) {
 		char section[32];
 		snprintf(section, sizeof(section), "member.%u", cp->self);
-		config_error(cp, section, "ip", "node %u is not a member of the cluster", cp->self);
+		config_error(cp, section, "ip", "node %u is not a member of the cluster file: no "
+			     "[member.%u] section (every node, one that joins with --join too, "
+			     "needs one: its address)", cp->self, cp->self);
+	}
+	/* The first configuration: the listed ids, or every section. */
+	c->initial_count = 0;
+	for (uint32_t i = 0; i < c->members_count; i++) {
+		bool listed = c->initial_ids_count == 0;
+		for (uint32_t k = 0; k < c->initial_ids_count; k++) {
+			listed |= c->initial_ids[k] == c->members[i].id;
+		}
+		c->members[i].initial = listed;
+		c->initial_count += listed ? 1u : 0u;
+	}
+	for (uint32_t k = 0; k < c->initial_ids_count && !cp->failed; k++) {
+		bool found = false;
+		for (uint32_t i = 0; i < c->members_count; i++) {
+			found |= c->members[i].id == c->initial_ids[k];
+		}
+		if (!found) {
+			config_error(cp, "cluster", "initial_members", "node %u has no [member.%u] "
+				     "section (where is it?)", c->initial_ids[k], c->initial_ids[k]);
+		}
 	}
 }

@@ -988,6 +988,12 @@ int dp_transport_open_udp(struct dp_transport *t, const struct dp_transport_conf
 int dp_transport_open_dpdk(struct dp_transport *t, const struct dp_transport_config *cfg,
 			   struct dp_port *port);
 void dp_transport_close(struct dp_transport *t);
+/* A peer's address, added or replaced (a member added by a configuration
+ * entry; the caller's thread is the one that sends): 0, or -DP_ERR_TOO_BIG
+ * with RAFT_NODES_MAX peers already (remove one that left first). A MAC
+ * learnt for an unchanged address is kept when p's is zero (auto). */
+int dp_transport_peer_set(struct dp_transport *t, const struct dp_peer *p);
+void dp_transport_peer_remove(struct dp_transport *t, raft_node_id id);
 /* Seals m (to m->to, looked up in the peer table) and sends it. 0, or
  * -DP_ERR_INVALID (no route), -DP_ERR_TOO_BIG (split it first), -errno. */
 int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
