@@ -35,6 +35,7 @@ ip netns exec "$IT_PREFIX-h$host4" setsid nohup bash -c 'echo $$ >"$1"; shift; e
 	</dev/null >>"$log4" 2>&1 &
 for _ in $(seq 100); do grep -q "raftnode 4: running" "$log4" 2>/dev/null && break; sleep 0.1; done
 grep -q "raftnode 4: --join: an empty data directory" "$log4" || it_fail "node 4 did not start in join mode: $(tail -5 "$log4")"
+for _ in $(seq 50); do [ -n "$(it_field 4 .role)" ] && break; sleep 0.1; done
 [ "$(it_field 4 .member)" = none ] || it_fail "node 4 is a member before it was added: $(it_field 4 .)"
 
 acked=$IT_WORK/acked
