@@ -190,17 +190,25 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 	node_log_figures(&c->log, &lf);
 	const struct node_counters *cn = &c->counters;
 	status_head(c, &b);
+	/* Room in one 1500-byte frame is short (the membership and snapshot
+	 * figures come last, where they fit): "failed" only when it is true,
+	 * the last rollback's range only after one. */
 	status_add(&b, "\"transport\":\"%s\",\"engine\":\"%s\",\"durability\":\"%s\","
-		   "\"uptime_ms\":%" PRIu64 ",\"failed\":%s,\"lcore_map\":\"%s\",",
+		   "\"uptime_ms\":%" PRIu64 ",%s\"lcore_map\":\"%s\",",
 		   c->transport->kind == DP_TRANSPORT_DPDK ? "dpdk" : "udp",
 		   c->cfg->io_engine == NODE_ENGINE_URING ? "uring" : "pwrite",
 		   node_durability_name(c->cfg->durability),
-		   (uint64_t)((node_now_ns() - c->started_ns) / NODE_NS_PER_MS), c->failed ? "true" : "false",
-		   c->cfg->lcore_map);
+		   (uint64_t)((node_now_ns() - c->started_ns) / NODE_NS_PER_MS),
+		   c->failed ? "\"failed\":true," : "", c->cfg->lcore_map);
 	status_followers(c, &b);
-	status_add(&b, "\"rollback\":{\"entries\":%" PRIu64 ",\"last_first_index\":%" PRIu64
-		   ",\"last_last_index\":%" PRIu64 ",\"last_term\":%" PRIu64 "},",
-		   cn->entries_rolled_back, cn->rollback_first, cn->rollback_last, cn->rollback_term);
+	if (cn->entries_rolled_back == 0) {
+		status_add(&b, "\"rollback\":{\"entries\":0},");
+	} else {
+		status_add(&b, "\"rollback\":{\"entries\":%" PRIu64 ",\"last_first_index\":%" PRIu64
+			   ",\"last_last_index\":%" PRIu64 ",\"last_term\":%" PRIu64 "},",
+			   cn->entries_rolled_back, cn->rollback_first, cn->rollback_last,
+			   cn->rollback_term);
+	}
 	status_add(&b, "\"kv\":{\"keys\":%u,\"digest\":\"%016" PRIx64 "\"},",
 		   status_kv_keys(c), status_kv_digest(c));
 	status_add(&b, "\"counters\":{\"frames_rx\":%" PRIu64 ",\"frames_tx\":%" PRIu64
