@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Integration (m): membership changes live, under load, with a
+# linearizability-checked history over all of them. Three nodes with tiny
+# snapshot thresholds ([storage] snapshot_entries = 1000,
+# compact_margin_entries = 500, 1 MiB segments) are filled with 1 KiB
+# writes until the leader has compacted its log's start away, so a node
+# that joins empty can only catch up by InstallSnapshot. Then, while
+# linload (4 clients: put/get/cas on 3 keys, every operation recorded),
+# kvbulk (sequential puts, every acknowledged one recorded) and raftbench
+# (1 KiB puts, in 3 s rounds) run:
+#   grow     `cluster.sh add 4`, `add 5` (plumbing, started with --join),
+#            the `raftctl member add-learner` line add prints, run; both
+#            catch up (at least one by snapshot: its installed counter > 0),
+#            `raftctl member promote` each: 5 voters;
+#   shrink   `raftctl member remove <leader>`: a new leader among the other
+#            four; `member remove` of another voter: 3 voters;
+#            `cluster.sh remove` of both (refused before, while a member);
+#   replace  kill -9 of a follower, `member remove` of it, `cluster.sh
+#            remove` of it, `cluster.sh add 6` (new id, empty disk),
+#            add-learner, caught up, promoted: 3 voters, all answering.
+# Then the loads stop; lincheck must find the history linearizable, every
+# write kvbulk saw acknowledged must read back from the final leader, and
+# the three voters' kv digests must be equal. One line per phase with its
+# time. Every wait is for a condition, with a deadline that only bounds a
+# hang (a loaded 2-CPU machine is slow, never this slow).
+# $1 = udp runs it over kernel UDP (default: cluster.sh's DPDK af_packet).
+. "$(dirname "$0")/lib.sh"
+if [ "${1:-}" = udp ]; then
+	it_setup mu 10.90.0
+	up_args=(--transport udp)
+else
+	it_setup m 10.95.0
+	up_args=()
+fi
+t_start=$(it_now_ms)
+since() { local ms=$(($(it_now_ms) - $1)); echo "$((ms / 1000)).$((ms % 1000 / 100)) s"; }
+
+it_up --nodes 3 --no-start ${up_args[@]+"${up_args[@]}"}
+printf '\n[limits]\nlog_entries_max = 1024\nkv_keys_max = 65536\n[storage]\nsnapshot_entries = 1000\ncompact_margin_entries = 500\nsegment_bytes = %d\n' \
+	$((1 << 20)) >>"$IT_RUN/cluster.ini"
+# The clients' file: the nodes' own plus the sections `add` will append
+# for 4, 5 and 6 (the address scheme of scripts/cluster.sh: $subnet.<id>,
+# port 9000), so the loads, started now, can follow a redirect to a node
+# added later (a client only talks to the nodes its file names).
+cp "$IT_RUN/cluster.ini" "$IT_WORK/client.ini"
+for n in 4 5 6; do
+	printf '\n[member.%d]\nip = %s.%d\nmac = 02:00:00:00:00:%02x\nhost = 1\nudp_port = 9000\n' \
+		"$n" "$IT_SUBNET" "$n" "$n" >>"$IT_WORK/client.ini"
+done
+for n in 1 2 3; do it_cluster start "$n" >/dev/null || it_fail "start of node $n"; done
+
+# ---- helpers -------------------------------------------------------------------
+
+ids="1 2 3" # the nodes running now (cluster.sh's set)
+ask=1       # the node raftctl asks first (the last leader seen): a removed
+            # or killed node asked first would cost a timeout per call
+
+# m_leader: the node of $ids that says it leads (the highest term if two do).
+m_leader() {
+	local i best="" best_term=-1 t
+	for i in $ids; do
+		[ "$(it_field "$i" .role)" = leader ] || continue
+		t=$(it_field "$i" .term)
+		if [ -n "$t" ] && [ "$t" -gt "$best_term" ]; then best=$i best_term=$t; fi
+	done
+	echo "$best"
+}
+
+# m_wait_leader TIMEOUT_S [EXCEPT]: a leader (not EXCEPT) the others follow.
+m_wait_leader() {
+	local end=$((SECONDS + $1)) l
+	while [ $SECONDS -lt $end ]; do
+		l=$(m_leader)
+		if [ -n "$l" ] && [ "$l" != "${2:-0}" ]; then
+			echo "$l"
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+# m_members: `raftctl member list` as the leader answers it (retried: a
+# leader change in between is not a failure).
+m_members() {
+	local end=$((SECONDS + 30)) out
+	while [ $SECONDS -lt $end ]; do
+		if out=$(it_ctl --node "$ask" --timeout-ms 3000 member list 2>&1); then
+			echo "$out"
+			return 0
+		fi
+		sleep 0.3
+	done
+	it_fail "raftctl member list: no answer in 30 s: $out"
+}
+
+# m_role_ids ROLE: the ids `member list` gives that role, space-separated.
+m_role_ids() {
+	m_members | sed -n "s/^id=\([0-9]*\) role=$1\( .*\)\?\$/\1/p" | sort -n | tr '\n' ' ' | sed 's/ $//'
+}
+
+# m_change TIMEOUT_S raftctl-member-args...: retries what the core refuses
+# for now (learner_behind, change_pending, a leader change); another error,
+# or the deadline, fails the test.
+m_change() {
+	local end=$((SECONDS + $1)) out
+	shift
+	while :; do
+		if out=$(it_ctl --node "$ask" --timeout-ms 10000 member "$@" 2>&1); then
+			return 0
+		fi
+		case "$out" in
+		*learner_behind* | *change_pending* | *not_leader* | *leader* | *timed\ out* | *redirect*) ;;
+		*) it_fail "raftctl member $*: $out" ;;
+		esac
+		[ $SECONDS -lt "$end" ] || it_fail "raftctl member $*: still refused after the deadline: $out"
+		sleep 0.5
+	done
+}
+
+# m_caught_up TIMEOUT_S ID INDEX: node ID has applied INDEX.
+m_caught_up() {
+	local end=$((SECONDS + $1)) a
+	while [ $SECONDS -lt $end ]; do
+		a=$(it_field "$2" .applied_index)
+		if [ -n "$a" ] && [ "$a" != null ] && [ "$a" -ge "$3" ]; then return 0; fi
+		sleep 0.2
+	done
+	return 1
+}
+
+# m_add ID: cluster.sh add (started with --join), then the raftctl line it
+# printed, run as printed.
+m_add() {
+	local out line
+	out=$(it_cluster add "$1") || it_fail "cluster.sh add $1: $out"
+	line=$(tail -n 1 <<<"$out")
+	[[ "$line" == *" member add-learner $1 "* ]] || it_fail "cluster.sh add $1 printed no add-learner line: $out"
+	local -a argv
+	read -r -a argv <<<"$line"
+	"${argv[@]}" >"$IT_WORK/add-learner-$1.out" 2>&1 ||
+		it_fail "$line: $(cat "$IT_WORK/add-learner-$1.out")"
+	ids="$ids $1"
+}
+
+# m_installed ID: node ID's installed-snapshot counter (0 when none).
+m_installed() {
+	local v
+	v=$(it_field "$1" .snapshot.xfer.installed)
+	[ -n "$v" ] && [ "$v" != null ] && echo "$v" || echo 0
+}
+
+m_drop_id() { ids=$(tr ' ' '\n' <<<"$ids" | grep -vx "$1" | tr '\n' ' ' | sed 's/ $//'); }
+
+# ---- phase 0: filled past compaction, the loads started ---------------------
+
+t0=$(it_now_ms)
+leader=$(m_wait_leader 60) || it_fail "no leader in 60 s"
+ask=$leader
+bench() { # seconds rate: 1 KiB puts on 2,000 keys
+	"$IT_BUILD/bench/raftbench" --config "$IT_WORK/client.ini" --rate "$2" --duration "$1" \
+		--warmup 0 --value-bytes 1024 --keys 2000 --quiet
+}
+bench 3 1500 >"$IT_WORK/fill.out" 2>&1 || it_fail "raftbench fill: $(tail -3 "$IT_WORK/fill.out")"
+end=$((SECONDS + 60))
+while :; do
+	compacted=$(it_field "$leader" .snapshot.compacted_index)
+	[ -n "$compacted" ] && [ "$compacted" != null ] && [ "$compacted" -gt 0 ] && break
+	[ $SECONDS -lt $end ] || it_fail "leader $leader did not compact in 60 s: $(it_field "$leader" .snapshot)"
+	sleep 0.2
+done
+# --duration-s/--count bound a hung run (below meson's timeout);
+# it_stop_load ends each.
+"$IT_BUILD/tests/integration/linload" --config "$IT_WORK/client.ini" --clients 4 --keys 3 \
+	--duration-s 170 --ops-after-stop 100 --seed $RANDOM --out "$IT_WORK/history" \
+	>"$IT_WORK/linload.out" 2>&1 &
+linload=$!
+"$IT_BUILD/tests/integration/kvbulk" put --config "$IT_WORK/client.ini" --duration-s 170 \
+	--acks-after-stop 20 --key-prefix m --acked "$IT_WORK/acked" >"$IT_WORK/kvbulk.out" 2>&1 &
+kvbulk=$!
+# raftbench has no stop signal: 3 s rounds until the flag file goes.
+touch "$IT_WORK/bench-on"
+(
+	r=0
+	while [ -e "$IT_WORK/bench-on" ]; do
+		r=$((r + 1))
+		rc=0
+		bench 3 300 >"$IT_WORK/bench-round.out" 2>&1 || rc=$?
+		echo "round $r rc=$rc $(tail -1 "$IT_WORK/bench-round.out")" >>"$IT_WORK/bench.out"
+	done
+) &
+benchloop=$!
+it_wait_lines "$IT_WORK/acked" 50 60 || it_fail "kvbulk: not 50 writes acknowledged in 60 s: $(cat "$IT_WORK/kvbulk.out")"
+it_log "phase fill: leader $leader compacted to $compacted; loads running ($(since "$t0"))"
+
+# ---- phase 1: grow 3 -> 5 ------------------------------------------------------
+
+t0=$(it_now_ms)
+m_add 4
+m_add 5
+at=$(it_field "$(m_wait_leader 60)" .commit_index)
+it_log "grow: 4 and 5 are learners ($(m_role_ids learner)); waiting for them to apply $at"
+for n in 4 5; do
+	m_caught_up 90 "$n" "$at" || it_fail "node $n did not catch up to $at in 90 s: $(it_field "$n" .); $(tail -5 "$IT_RUN/logs/node$n.log")"
+done
+inst4=$(m_installed 4) inst5=$(m_installed 5)
+[ "$((inst4 + inst5))" -gt 0 ] ||
+	it_fail "neither 4 nor 5 caught up by InstallSnapshot (installed 4: $inst4, 5: $inst5)"
+m_change 60 promote 4
+m_change 60 promote 5
+voters=$(m_role_ids voter)
+[ "$voters" = "1 2 3 4 5" ] || it_fail "after promoting 4 and 5 the voters are '$voters', not 1 2 3 4 5: $(m_members)"
+it_log "phase grow: 5 voters ($voters); snapshots installed by 4: $inst4, by 5: $inst5 ($(since "$t0"))"
+
+# ---- phase 2: shrink 5 -> 3, the leader first -----------------------------------
+
+t0=$(it_now_ms)
+old=$(m_wait_leader 60) || it_fail "no leader before the shrink"
+if it_cluster remove "$old" >"$IT_WORK/refused.out" 2>&1; then
+	it_fail "cluster.sh remove $old was not refused while it is a voter"
+fi
+grep -q "still in the configuration" "$IT_WORK/refused.out" || it_fail "cluster.sh remove $old: $(cat "$IT_WORK/refused.out")"
+m_change 60 remove "$old"
+new=$(m_wait_leader 60 "$old") || it_fail "no new leader in 60 s after removing leader $old"
+ask=$new
+# Another voter, a follower: the lowest of the initial nodes left.
+other=""
+for n in 1 2 3 4 5; do
+	[ "$n" != "$old" ] && [ "$n" != "$new" ] && { other=$n; break; }
+done
+m_change 60 remove "$other"
+voters=$(m_role_ids voter)
+[ "$(wc -w <<<"$voters")" = 3 ] || it_fail "after two removals the voters are '$voters': $(m_members)"
+it_cluster remove "$old" >/dev/null || it_fail "cluster.sh remove $old after its removal"
+it_cluster remove "$other" >/dev/null || it_fail "cluster.sh remove $other after its removal"
+m_drop_id "$old"
+m_drop_id "$other"
+leader=$(m_wait_leader 60) || it_fail "no leader among $ids after the shrink"
+ask=$leader
+it_log "phase shrink: removed leader $old (new leader $new) and node $other; voters $voters, leader $leader ($(since "$t0"))"
+
+# ---- phase 3: replace a killed voter by a new node ------------------------------
+
+t0=$(it_now_ms)
+dead=""
+for n in $voters; do [ "$n" != "$leader" ] && { dead=$n; break; }; done
+it_cluster kill "$dead" >/dev/null || it_fail "kill -9 of node $dead"
+m_drop_id "$dead"
+m_change 60 remove "$dead"
+it_cluster remove "$dead" >/dev/null || it_fail "cluster.sh remove $dead after its removal"
+m_add 6
+at=$(it_field "$(m_wait_leader 60)" .commit_index)
+m_caught_up 90 6 "$at" || it_fail "node 6 did not catch up to $at in 90 s: $(it_field 6 .); $(tail -5 "$IT_RUN/logs/node6.log")"
+inst6=$(m_installed 6)
+m_change 60 promote 6
+voters=$(m_role_ids voter)
+learners=$(m_role_ids learner)
+if [ "$(wc -w <<<"$voters")" != 3 ] || [[ " $voters " != *" 6 "* ]] || [ -n "$learners" ]; then
+	it_fail "after the replacement: voters '$voters', learners '$learners': $(m_members)"
+fi
+leader=$(m_wait_leader 60) || it_fail "no leader after the replacement"
+for n in $voters; do
+	l=$(it_field "$n" .leader)
+	[ "$l" = "$leader" ] || it_fail "voter $n names leader '$l', not $leader"
+done
+it_log "phase replace: node $dead killed -9 and removed, node 6 added (installed $inst6 snapshot(s)) and promoted; voters $voters, leader $leader ($(since "$t0"))"
+
+# ---- phase 4: the loads stop; the checks ------------------------------------------
+
+t0=$(it_now_ms)
+rm -f "$IT_WORK/bench-on"
+it_stop_load "$linload" || it_fail "linload: $(cat "$IT_WORK/linload.out")"
+it_stop_load "$kvbulk" || it_fail "kvbulk: $(cat "$IT_WORK/kvbulk.out")"
+wait "$benchloop" || true
+leader=$(m_wait_leader 60) || it_fail "no leader at the end"
+ops=$(grep -vc '^#' "$IT_WORK/history")
+[ "$ops" -ge 200 ] || it_fail "only $ops operations recorded"
+lin=$("$IT_BUILD/tests/lin/lincheck" "$IT_WORK/history") || {
+	cp "$IT_WORK/history" "/tmp/raftnode-it-m-history.$$"
+	it_fail "$lin (history kept in /tmp/raftnode-it-m-history.$$)"
+}
+check=$("$IT_BUILD/tests/integration/kvbulk" check --config "$IT_WORK/client.ini" --acked "$IT_WORK/acked" \
+	--node "$leader" 2>&1) || it_fail "acknowledged writes lost: $check"
+# shellcheck disable=SC2086 # the ids, one argument each
+conv=$(it_wait_converged 60 $voters) || it_fail "voters $voters did not converge: $(for n in $voters; do it_field "$n" '"\(.applied_index) \(.kv.digest)"'; done)"
+rounds=$(grep -c '^round' "$IT_WORK/bench.out" || true)
+rounds_ok=$(grep -c '^round [0-9]* rc=0' "$IT_WORK/bench.out" || true)
+it_log "phase check: $(cat "$IT_WORK/linload.out"); $(head -1 "$IT_WORK/kvbulk.out"); $check; voters $voters converged ($conv) ($(since "$t0"))"
+it_pass "3 -> 5 -> 3 voters and a killed node replaced, under load (raftbench: $rounds_ok of $rounds 3-s rounds ended ok): $lin; snapshots installed by 4/5/6: $inst4/$inst5/$inst6; all in $(since "$t_start")"
