@@ -759,8 +759,14 @@ spawn_in_ns() {
 	local ns=$1 pidf=$2 log=$3
 	shift 3
 	rm -f "$pidf"
+	# The inner shell closes every descriptor past stderr before the exec:
+	# a node lives on after this script, and one that inherited, say, the
+	# fd of `flock LOCK cluster.sh up` would hold that lock as long as it
+	# runs (a node left up by one user then blocks everyone's tests).
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	ip netns exec "$ns" setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ \
+	ip netns exec "$ns" setsid nohup bash -c 'echo $$ >"$1"; shift
+		for f in /proc/$$/fd/*; do f=${f##*/}; [ "$f" -le 2 ] || eval "exec $f>&-"; done
+		exec "$@"' _ \
 		"$pidf" "$@" </dev/null >>"$log" 2>&1 &
 }
 
