@@ -176,12 +176,21 @@ bench() { # seconds rate: 1 KiB puts on 2,000 keys
 		--warmup 0 --value-bytes 1024 --keys 2000 --quiet
 }
 bench 3 1500 >"$IT_WORK/fill.out" 2>&1 || it_fail "raftbench fill: $(tail -3 "$IT_WORK/fill.out")"
+# The leader's status on a 1500-byte port has no room for its snapshot
+# figures: the followers' say how far the nodes compacted (the same
+# thresholds, the same entries applied). At least one learner's catch-up
+# by snapshot is asserted below, which is what this is for.
 end=$((SECONDS + 60))
-while :; do
-	compacted=$(it_field "$leader" .snapshot.compacted_index)
-	[ -n "$compacted" ] && [ "$compacted" != null ] && [ "$compacted" -gt 0 ] && break
-	[ $SECONDS -lt $end ] || it_fail "leader $leader did not compact in 60 s: $(it_field "$leader" .snapshot)"
-	sleep 0.2
+compacted=""
+for n in 1 2 3; do
+	[ "$n" != "$leader" ] || continue
+	while :; do
+		c=$(it_field "$n" .snapshot.compacted_index)
+		[ -n "$c" ] && [ "$c" != null ] && [ "$c" -gt 0 ] && break
+		[ $SECONDS -lt $end ] || it_fail "node $n did not compact in 60 s: $(it_field "$n" .snapshot)"
+		sleep 0.2
+	done
+	compacted+="${compacted:+, }node $n to $c"
 done
 # --duration-s/--count bound a hung run (below meson's timeout);
 # it_stop_load ends each.
@@ -205,7 +214,7 @@ touch "$IT_WORK/bench-on"
 ) &
 benchloop=$!
 it_wait_lines "$IT_WORK/acked" 50 60 || it_fail "kvbulk: not 50 writes acknowledged in 60 s: $(cat "$IT_WORK/kvbulk.out")"
-it_log "phase fill: leader $leader compacted to $compacted; loads running ($(since "$t0"))"
+it_log "phase fill: leader $leader; compacted: $compacted; loads running ($(since "$t0"))"
 
 # ---- phase 1: grow 3 -> 5 ------------------------------------------------------
 
