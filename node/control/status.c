@@ -43,13 +43,25 @@ __attribute__((format(printf, 2, 3))) static void status_add(struct status_buf *
 	b->used += (size_t)n;
 }
 
+/* The members of the configuration in force, voters then learners. */
+static uint32_t status_members(const struct node_control *c, raft_node_id *ids)
+{
+	struct raft_membership m;
+	raft_membership(c->raft, &m);
+	memcpy(ids, m.voters, m.voters_count * sizeof(ids[0]));
+	memcpy(ids + m.voters_count, m.learners, m.learners_count * sizeof(ids[0]));
+	return m.voters_count + m.learners_count;
+}
+
 static void status_followers(struct node_control *c, struct status_buf *b)
 {
 	status_add(b, "\"followers\":[");
 	bool first = true;
-	for (uint32_t i = 0; i < c->raft_cfg.members_count; i++) {
+	raft_node_id ids[2 * RAFT_NODES_MAX];
+	uint32_t n = status_members(c, ids);
+	for (uint32_t i = 0; i < n; i++) {
 		struct raft_progress_info pi;
-		if (!raft_progress(c->raft, c->raft_cfg.members[i], &pi)) {
+		if (!raft_progress(c->raft, ids[i], &pi)) {
 			continue;
 		}
 		status_add(b, "%s{\"id\":%u,\"match_index\":%" PRIu64 ",\"next_index\":%" PRIu64
@@ -102,7 +114,7 @@ static void status_snapshot(const struct node_control *c, struct status_buf *b)
 	}
 	raft_index index;
 	raft_term term;
-	node_snap_link_read(sl, &index, &term);
+	node_snap_link_read(sl, &index, &term, NULL);
 	status_add(b, ",\"snapshot\":{\"index\":%" PRIu64 ",\"term\":%" PRIu64 ",\"count\":%" PRIu64
 		   ",\"failures\":%" PRIu64 ",\"write_ms\":%" PRIu64 ",\"compacted_index\":%" PRIu64
 		   ",\"offers_unsent\":%" PRIu64, index, term,
@@ -148,6 +160,14 @@ static void status_head(struct node_control *c, struct status_buf *b)
 	 * answered no_space. */
 	uint64_t held = 0;
 	(void)node_log_space_short(&c->log, &held);
+	/* This node in the configuration in force (voter, learner, none;
+	 * removed: its removal is committed) and the entry that set it. */
+	struct raft_membership m;
+	raft_membership(c->raft, &m);
+	static const char *const roles[] = {"none", "voter", "learner"};
+	status_add(b, "\"member\":\"%s\",\"config_index\":%" PRIu64 ",\"pending\":%d,",
+		   c->members.removed ? "removed" : roles[node_conf_role(&m, c->cfg->self)],
+		   raft_membership_index(c->raft), raft_membership_pending(c->raft) ? 1 : 0);
 	status_add(b, "\"alarm\":\"%s\",", c->alarm_no_space ? "no_space" : "none");
 	if (c->alarm_no_space || held > 0) {
 		status_add(b, "\"space\":{\"free_bytes\":%" PRIu64 ",\"held\":%" PRIu64
@@ -231,9 +251,11 @@ int node_status_json_brief(struct node_control *c, char *out, size_t out_bytes)
 	/* Followers as [id, match_index, next_index, inflight]. */
 	status_add(&b, "\"followers_brief\":[");
 	bool first = true;
-	for (uint32_t i = 0; i < c->raft_cfg.members_count; i++) {
+	raft_node_id ids[2 * RAFT_NODES_MAX];
+	uint32_t n = status_members(c, ids);
+	for (uint32_t i = 0; i < n; i++) {
 		struct raft_progress_info pi;
-		if (raft_progress(c->raft, c->raft_cfg.members[i], &pi)) {
+		if (raft_progress(c->raft, ids[i], &pi)) {
 			status_add(&b, "%s[%u,%" PRIu64 ",%" PRIu64 ",%u]", first ? "" : ",", pi.id,
 				   pi.match_index, pi.next_index, pi.inflight_count);
 			first = false;
