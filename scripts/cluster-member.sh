@@ -56,6 +56,20 @@ config_drop_sections() { # id
 	mv "$f.tmp" "$f"
 }
 
+# Without [cluster] initial_members every [member.N] of the file is in the
+# first configuration: before a section for a joining node goes in, the
+# key names the sections there now (what the nodes started with), unless
+# the file has it already.
+config_pin_initial() {
+	local f=$run_dir/cluster.ini ids
+	grep -Eq '^[[:space:]]*initial_members[[:space:]]*=' "$f" && return 0
+	ids=$(sed -n 's/^\[member\.\([0-9]*\)\].*/\1/p' "$f" | sort -n | paste -sd, -)
+	[ -n "$ids" ] || die "add: $f has no [member.N] section"
+	grep -q '^\[cluster\]' "$f" || die "add: $f has no [cluster] section"
+	sed -i "s/^\[cluster\].*/&\ninitial_members = $ids/" "$f"
+	say "add: $f: [cluster] initial_members = $ids (the first configuration, now that a node that is not in it has a section)"
+}
+
 # What `raftctl member add-learner` takes for node id: IP:UDP_PORT, its
 # MAC (the DPDK transports address frames by it) and its host.
 member_addr() { echo "$subnet.$1:9000,mac=${MAC[$1]},host=${H[$1]}"; }
@@ -100,6 +114,7 @@ cmd_add() {
 	# ([limits], [storage]) after `up`; a half-done earlier add's sections
 	# are dropped first.
 	config_drop_sections "$id"
+	config_pin_initial
 	lcore_plan
 	{
 		member_section "$id"

@@ -685,6 +685,11 @@ write_config() {
 		echo "election_timeout_ms = $et"
 		echo "heartbeat_interval_ms = $hb"
 		echo "tick_ms = 10"
+		# The first configuration: nodes 1..N. Without the key every
+		# [member.N] is initial, so it is written once `add` made a node
+		# (whose section only says where it is: the configuration in
+		# force lives in the log and the snapshots).
+		[ -z "$added" ] || echo "initial_members = $(seq -s, 1 "$nodes")"
 		# The initial members (removed ones too: the file keeps them),
 		# then the nodes `add` made.
 		for ((i = 1; i <= nodes; i++)); do member_section "$i"; done
