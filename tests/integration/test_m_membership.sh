@@ -157,11 +157,17 @@ m_add() {
 	ids="$ids $1"
 }
 
-# m_installed ID: node ID's installed-snapshot counter (0 when none).
+# m_installed ID: snapshots node ID installed: its status's counter, or
+# when its status had no room for the snapshot figures (a full frame
+# under load), the installs its log reports.
 m_installed() {
 	local v
 	v=$(it_field "$1" .snapshot.xfer.installed)
-	[ -n "$v" ] && [ "$v" != null ] && echo "$v" || echo 0
+	if [ -z "$v" ] || [ "$v" = null ]; then
+		v=$(grep -c "raftnode $1: installs the snapshot of index" "$IT_RUN/logs/node$1.log" || true)
+		v="${v:-0} (log)"
+	fi
+	echo "$v"
 }
 
 m_drop_id() { ids=$(tr ' ' '\n' <<<"$ids" | grep -vx "$1" | tr '\n' ' ' | sed 's/ $//'); }
@@ -176,22 +182,24 @@ bench() { # seconds rate: 1 KiB puts on 2,000 keys
 		--warmup 0 --value-bytes 1024 --keys 2000 --quiet
 }
 bench 3 1500 >"$IT_WORK/fill.out" 2>&1 || it_fail "raftbench fill: $(tail -3 "$IT_WORK/fill.out")"
-# The leader's status on a 1500-byte port has no room for its snapshot
-# figures: the followers' say how far the nodes compacted (the same
-# thresholds, the same entries applied). At least one learner's catch-up
-# by snapshot is asserted below, which is what this is for.
+# The leader must have compacted its log's start away: then a node that
+# joins empty needs an entry it no longer has, and gets its snapshot. Its
+# status on a 1500-byte port has no room for the snapshot figures (nor,
+# under load, has a follower's): its data dir says it, the first segment
+# (log-<first index>.seg) no longer starting at 1.
+first_segment() { # id: the first index of node id's oldest segment
+	local f
+	f=$(find "$IT_RUN/data/node$1" -maxdepth 1 -name 'log-*.seg' -printf '%f\n' 2>/dev/null | sort | head -1)
+	f=${f#log-}
+	f=${f%.seg}
+	echo $((10#${f:-0}))
+}
 end=$((SECONDS + 60))
-compacted=""
-for n in 1 2 3; do
-	[ "$n" != "$leader" ] || continue
-	while :; do
-		c=$(it_field "$n" .snapshot.compacted_index)
-		[ -n "$c" ] && [ "$c" != null ] && [ "$c" -gt 0 ] && break
-		[ $SECONDS -lt $end ] || it_fail "node $n did not compact in 60 s: $(it_field "$n" .snapshot)"
-		sleep 0.2
-	done
-	compacted+="${compacted:+, }node $n to $c"
+until [ "$(first_segment "$leader")" -gt 1 ]; do
+	[ $SECONDS -lt $end ] || it_fail "leader $leader did not compact in 60 s: $(ls "$IT_RUN/data/node$leader")"
+	sleep 0.2
 done
+compacted=$(first_segment "$leader")
 # --duration-s/--count bound a hung run (below meson's timeout);
 # it_stop_load ends each.
 "$IT_BUILD/tests/integration/linload" --config "$IT_WORK/client.ini" --clients 4 --keys 3 \
@@ -214,7 +222,7 @@ touch "$IT_WORK/bench-on"
 ) &
 benchloop=$!
 it_wait_lines "$IT_WORK/acked" 50 60 || it_fail "kvbulk: not 50 writes acknowledged in 60 s: $(cat "$IT_WORK/kvbulk.out")"
-it_log "phase fill: leader $leader; compacted: $compacted; loads running ($(since "$t0"))"
+it_log "phase fill: leader $leader's log starts at $compacted (compacted); loads running ($(since "$t0"))"
 
 # ---- phase 1: grow 3 -> 5 ------------------------------------------------------
 
@@ -227,7 +235,7 @@ for n in 4 5; do
 	m_caught_up 90 "$n" "$at" || it_fail "node $n did not catch up to $at in 90 s: $(it_field "$n" .); $(tail -5 "$IT_RUN/logs/node$n.log")"
 done
 inst4=$(m_installed 4) inst5=$(m_installed 5)
-[ "$((inst4 + inst5))" -gt 0 ] ||
+[ "$((${inst4%% *} + ${inst5%% *}))" -gt 0 ] ||
 	it_fail "neither 4 nor 5 caught up by InstallSnapshot (installed 4: $inst4, 5: $inst5)"
 m_change 60 promote 4
 m_change 60 promote 5
