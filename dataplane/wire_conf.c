@@ -30,6 +30,7 @@ void dp_member_addr_encode(const struct dp_member_addr *addr, uint8_t out[DP_MEM
 int dp_member_addr_decode(const uint8_t in[DP_MEMBER_ADDR_BYTES], struct dp_member_addr *out)
 {
 	RN_ASSERT(in != NULL && out != NULL);
+	memset(out, 0, sizeof(*out)); /* padding too: records compare whole */
 	out->ip = wire_ld32(in);
 	out->udp_port = wire_ld16(in + 4);
 	uint8_t flags = in[6];

@@ -124,24 +124,31 @@ void node_member_list(struct node_control *c, struct dp_member_list *out)
 
 void node_member_check_removed(struct node_control *c)
 {
-	if (c->members.removed) {
-		return;
-	}
 	struct raft_membership m;
 	raft_membership(c->raft, &m);
+	c->members.checked = true;
+	c->members.checked_index = raft_membership_index(c->raft);
 	if (node_conf_role(&m, c->cfg->self) != DP_MEMBER_NONE) {
+		if (c->members.removed) { /* the removal was truncated, or re-added */
+			fprintf(stderr, "raftnode %u: back in the configuration (entry %" PRIu64 ")\n",
+				c->cfg->self, raft_membership_index(c->raft));
+		}
 		c->members.was_member = true;
+		c->members.removed = false;
 		return;
 	}
 	/* Not yet added (a joining node) is not removed: it was a member. */
-	if (!c->members.was_member || raft_membership_pending(c->raft)) {
+	if (!c->members.was_member || c->members.removed) {
 		return;
 	}
-	/* Removed by a committed entry: the core never campaigns again. The
-	 * node keeps running (an operator stops it and wipes its data). */
+	/* Removed: the entry is in force once appended (MEMBERSHIP CONTRACT)
+	 * and the core never campaigns again. Its commit may never be heard
+	 * here: the leader stops sending to a removed node once it commits.
+	 * The node keeps running (an operator stops it and wipes its data). */
 	c->members.removed = true;
-	fprintf(stderr, "raftnode %u: REMOVED from the cluster by the committed configuration "
-		"entry %" PRIu64 ": this node no longer votes or campaigns; stop it (and wipe its "
-		"data directory before it may join again)\n", c->cfg->self,
-		raft_membership_index(c->raft));
+	fprintf(stderr, "raftnode %u: REMOVED from the cluster by configuration entry %" PRIu64
+		"%s: this node no longer votes or campaigns; stop it (and wipe its data "
+		"directory before it may join again)\n", c->cfg->self,
+		raft_membership_index(c->raft),
+		raft_membership_pending(c->raft) ? " (its commit may never reach this node)" : "");
 }

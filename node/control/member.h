@@ -28,6 +28,8 @@ struct node_members {
 	const struct dp_rx_frame *rx_frame;
 	uint8_t record[DP_CONF_ENTRY_BYTES];
 	bool record_set;
+	bool checked;		    /* node_member_check_removed ran once */
+	raft_index checked_index;   /* the configuration's index it saw */
 	bool was_member; /* this node was in the configuration in force */
 	bool removed;	 /* its removal is committed: said once */
 	uint64_t changes_proposed, changes_refused, peers_full;
@@ -47,7 +49,8 @@ void node_member_appended(struct node_control *c, const uint8_t *rec);
 void node_member_learn(struct node_control *c, raft_node_id id, const struct dp_member_addr *a);
 /* The configuration in force as this node sees it. */
 void node_member_list(struct node_control *c, struct dp_member_list *out);
-/* After each update: a committed removal of this node is said, once. */
+/* After an update that changed the configuration: this node's removal
+ * (in force once appended) is said, once. */
 void node_member_check_removed(struct node_control *c);
 
 #endif /* RN_NODE_CONTROL_MEMBER_H */

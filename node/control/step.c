@@ -236,7 +236,10 @@ static void control_update(struct node_control *c, const struct raft_update *u)
 	if (u->read_states_count > 0) {
 		node_apply_read_states(c, u->read_states, u->read_states_count);
 	}
-	if (u->commit_index > 0) {
+	/* The configuration changed (an entry appended or truncated, a
+	 * snapshot installed): one O(1) look per update otherwise. */
+	if (!c->members.checked || raft_membership_index(c->raft) != c->members.checked_index ||
+	    (u->flags & RAFT_UPDATE_SNAPSHOT) != 0) {
 		node_member_check_removed(c);
 	}
 }
