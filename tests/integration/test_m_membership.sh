@@ -3,11 +3,12 @@
 # Integration (m): membership changes live, under load, with a
 # linearizability-checked history over all of them. Three nodes with tiny
 # snapshot thresholds ([storage] snapshot_entries = 1000,
-# compact_margin_entries = 500, 1 MiB segments) are filled with 1 KiB
+# compact_margin_entries = 5000: a few seconds of this load, so that a
+# snapshot in transfer is still followed by the log; 1 MiB segments) are filled with 1 KiB
 # writes until the leader has compacted its log's start away, so a node
 # that joins empty can only catch up by InstallSnapshot. Then, while
 # linload (4 clients: put/get/cas on 3 keys, every operation recorded),
-# kvbulk (sequential puts, every acknowledged one recorded) and raftbench
+# kvbulk (100 puts/s, every acknowledged one recorded) and raftbench
 # (1 KiB puts, in 3 s rounds) run:
 #   grow     `cluster.sh add 4`, `add 5` (plumbing, started with --join),
 #            the `raftctl member add-learner` line add prints, run; both
@@ -37,7 +38,7 @@ t_start=$(it_now_ms)
 since() { local ms=$(($(it_now_ms) - $1)); echo "$((ms / 1000)).$((ms % 1000 / 100)) s"; }
 
 it_up --nodes 3 --no-start ${up_args[@]+"${up_args[@]}"}
-printf '\n[limits]\nlog_entries_max = 1024\nkv_keys_max = 65536\n[storage]\nsnapshot_entries = 1000\ncompact_margin_entries = 500\nsegment_bytes = %d\n' \
+printf '\n[limits]\nlog_entries_max = 1024\nkv_keys_max = 65536\n[storage]\nsnapshot_entries = 1000\ncompact_margin_entries = 5000\nsegment_bytes = %d\n' \
 	$((1 << 20)) >>"$IT_RUN/cluster.ini"
 # The clients' file: the nodes' own plus the sections `add` will append
 # for 4, 5 and 6 (the address scheme of scripts/cluster.sh: $subnet.<id>,
@@ -181,7 +182,7 @@ bench() { # seconds rate: 1 KiB puts on 2,000 keys
 	"$IT_BUILD/bench/raftbench" --config "$IT_WORK/client.ini" --rate "$2" --duration "$1" \
 		--warmup 0 --value-bytes 1024 --keys 2000 --quiet
 }
-bench 3 1500 >"$IT_WORK/fill.out" 2>&1 || it_fail "raftbench fill: $(tail -3 "$IT_WORK/fill.out")"
+bench 5 1500 >"$IT_WORK/fill.out" 2>&1 || it_fail "raftbench fill: $(tail -3 "$IT_WORK/fill.out")"
 # The leader must have compacted its log's start away: then a node that
 # joins empty needs an entry it no longer has, and gets its snapshot. Its
 # status on a 1500-byte port has no room for the snapshot figures (nor,
@@ -207,7 +208,7 @@ compacted=$(first_segment "$leader")
 	>"$IT_WORK/linload.out" 2>&1 &
 linload=$!
 "$IT_BUILD/tests/integration/kvbulk" put --config "$IT_WORK/client.ini" --duration-s 170 \
-	--acks-after-stop 20 --key-prefix m --acked "$IT_WORK/acked" >"$IT_WORK/kvbulk.out" 2>&1 &
+	--acks-after-stop 20 --rate 100 --key-prefix m --acked "$IT_WORK/acked" >"$IT_WORK/kvbulk.out" 2>&1 &
 kvbulk=$!
 # raftbench has no stop signal: 3 s rounds until the flag file goes.
 touch "$IT_WORK/bench-on"
