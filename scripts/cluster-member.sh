@@ -140,33 +140,55 @@ cmd_add() {
 	fi
 }
 
-# Exits unless the configuration no longer holds node id: asks another
-# running node (raftctl follows its redirect to the leader) for
-# `member list`.
+# member_view JSON ID: from `raftctl --json member list`, "listed",
+# "pending", "gone", or "stale" when the node that answered is not the
+# leader it names (a removed node keeps its last view for good).
+member_view() {
+	python3 - "$1" "$2" <<'PY' 2>/dev/null || echo stale
+import json, sys
+d = json.loads(sys.argv[1])
+if d.get("node") != d.get("leader") or not d.get("leader"):
+    print("stale")
+elif any(m.get("id") == int(sys.argv[2]) for m in d.get("members", [])):
+    print("listed")
+elif d.get("pending"):
+    print("pending")
+else:
+    print("gone")
+PY
+}
+
+# Exits unless the configuration no longer holds node id: asks the
+# running nodes (node id too: it may be the leader) one by one for their
+# `member list` (with --node, raftctl gives that node's view) until the
+# leader answers. A change still pending (node id's removal appended, not
+# yet committed; or another one) is waited for, as is a leader, up to 10 s.
 member_check_gone() { # id
-	local id=$1 ctl out i ask=() p
+	local id=$1 ctl out i ask=() p end view last=""
 	ctl=$(raftctl_bin)
 	[ -x "$ctl" ] || die "remove: cannot ask the cluster whether node $id is still a member ($ctl not built); --force removes it anyway"
 	for i in "${IDS[@]}"; do
-		[ "$i" != "$id" ] || continue
 		p=$(node_pid "$i")
 		[ -z "$p" ] || ask+=("$i")
 	done
-	[ ${#ask[@]} -gt 0 ] || die "remove: no other node runs to ask whether node $id is still a member; --force removes it anyway"
-	for i in "${ask[@]}"; do
-		if out=$(timeout 10 "$ctl" --config "$run_dir/cluster.ini" --node "$i" member list 2>&1); then
-			break
-		fi
-		out="(no answer) $out"
+	[ ${#ask[@]} -gt 0 ] || die "remove: no node runs to ask whether node $id is still a member; --force removes it anyway"
+	end=$((SECONDS + 10))
+	while :; do
+		for i in "${ask[@]}"; do
+			out=$(timeout 10 "$ctl" --config "$run_dir/cluster.ini" --node "$i" --timeout-ms 2000 \
+				--json member list 2>&1) || { last="node $i: $out"; continue; }
+			view=$(member_view "$out" "$id")
+			case "$view" in
+			gone) return 0 ;;
+			listed) die "remove: node $id is still in the configuration (raftctl member list: $out): 'raftctl member remove $id' first, or --force" ;;
+			pending) last="the leader has a configuration change pending: $out"; break ;;
+			*) last="node $i is not the leader: $out" ;;
+			esac
+		done
+		[ $SECONDS -lt $end ] ||
+			die "remove: after 10 s no committed configuration without node $id ($last); retry, or --force"
+		sleep 0.3
 	done
-	[[ "$out" != "(no answer)"* ]] ||
-		die "remove: no node answered 'raftctl member list' (asked ${ask[*]}): ${out#(no answer) }; --force removes node $id anyway"
-	if grep -Eq "^id=$id( |$)" <<<"$out"; then
-		die "remove: node $id is still in the configuration ($(grep -E "^id=$id( |$)" <<<"$out" | head -1)): 'raftctl member remove $id' first, or --force"
-	fi
-	if grep -Eq '(^| )pending=1( |$)' <<<"$out"; then
-		die "remove: a configuration change is pending ($(grep -E 'pending=' <<<"$out" | head -1)): node $id's removal may not be committed yet; retry, or --force"
-	fi
 }
 
 stop_node() { # id: SIGTERM, SIGKILL after 5 s; 0 once it is gone
