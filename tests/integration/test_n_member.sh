@@ -8,7 +8,10 @@
 # add-learner 4 ADDR`: it receives the log as a learner; writes go on;
 # `member promote 4`: `member list` shows 4 voters; `member remove 4`:
 # the list shows 3, node 4 says it was removed. Every acknowledged write is
-# read back from the cluster at the end. $1: cluster.sh's transport
+# read back from the cluster. Then nodes 2 and 3 are lost for good and node
+# 1 restarts with --force-new-cluster: it leads alone (said loudly), the
+# list shows it the only voter, every acknowledged write is there and a
+# new one commits. $1: cluster.sh's transport
 # (meson runs it on af_packet, cluster.sh's default, and on udp).
 . "$(dirname "$0")/lib.sh"
 transport=${1:-}
@@ -32,6 +35,7 @@ ip netns exec "$IT_PREFIX-h$host4" setsid nohup bash -c 'echo $$ >"$1"; shift; e
 	</dev/null >>"$log4" 2>&1 &
 for _ in $(seq 100); do grep -q "raftnode 4: running" "$log4" 2>/dev/null && break; sleep 0.1; done
 grep -q "raftnode 4: --join: an empty data directory" "$log4" || it_fail "node 4 did not start in join mode: $(tail -5 "$log4")"
+for _ in $(seq 50); do [ -n "$(it_field 4 .role)" ] && break; sleep 0.1; done
 [ "$(it_field 4 .member)" = none ] || it_fail "node 4 is a member before it was added: $(it_field 4 .)"
 
 acked=$IT_WORK/acked
@@ -86,4 +90,31 @@ while read -r k v; do
 	n=$((n + 1))
 done <"$acked"
 [ "$n" -ge 200 ] || it_fail "only $n writes acknowledged"
-it_pass "node 4 joined (--join), added as learner, promoted (4 voters), removed (3); $n acknowledged writes read back"
+
+# The majority lost for good: nodes 2 and 3 gone, node 1 restarted with
+# --force-new-cluster becomes the only voter, with every acknowledged write.
+it_cluster kill 2 >/dev/null
+it_cluster kill 3 >/dev/null
+it_cluster kill 1 --signal TERM >/dev/null
+log1=$IT_RUN/logs/node1.log
+# shellcheck disable=SC2016 # expanded by the inner shell
+ip netns exec "$IT_PREFIX-h$(awk '/^\[member\.1\]/{f=1;next} /^\[/{f=0} f&&$1=="host"{print $3}' "$ini")" \
+	setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$IT_RUN/pids/node1.pid" \
+	"$IT_BUILD/node/raftnode" --config "$ini" --id 1 --force-new-cluster </dev/null >>"$log1" 2>&1 &
+for _ in $(seq 100); do [ "$(it_field 1 .role)" = leader ] && break; sleep 0.1; done
+[ "$(it_field 1 .role)" = leader ] || it_fail "node 1 does not lead after --force-new-cluster: $(tail -5 "$log1")"
+grep -q "raftnode 1: WARNING: --force-new-cluster" "$log1" || it_fail "no warning from --force-new-cluster"
+for _ in $(seq 50); do
+	list=$(it_ctl --node 1 member list 2>/dev/null) || true
+	echo "$list" | grep -q pending=0 && break
+	sleep 0.1
+done
+it_log "forced: $(echo "$list" | tr '\n' ';')"
+[ "$(echo "$list" | grep -c 'role=voter')" = 1 ] && echo "$list" | grep -q '^id=1 role=voter' ||
+	it_fail "node 1 is not the only voter: $list"
+while read -r k v; do
+	got=$(it_ctl --node 1 --pin get "$k" 2>/dev/null) || it_fail "get $k from the forced node failed"
+	[ "$got" = "$v" ] || it_fail "$k: '$got', expected '$v' (forced node)"
+done <"$acked"
+it_ctl --node 1 --pin put after-force yes >/dev/null || it_fail "a write to the forced cluster"
+it_pass "node 4 joined (--join), added as learner, promoted (4 voters), removed (3); $n acknowledged writes read back; --force-new-cluster made node 1 the only voter with all of them"
