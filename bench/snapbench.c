@@ -107,14 +107,15 @@ int main(int argc, char **argv)
 	struct node_kv *kv;
 	struct node_snapshotter sn;
 	struct node_snap_link link = {0};
-	raft_node_id members[1] = {1};
-	struct node_snapshotter_config sc = {.dir = sdir, .cluster_id = 1, .members = members,
-					     .members_count = 1, .entries_trigger = UINT64_MAX,
+	static struct node_conf conf = {.m = {.voters = {1}, .voters_count = 1}};
+	struct node_snapshotter_config sc = {.dir = sdir, .cluster_id = 1,
+					     .entries_trigger = UINT64_MAX,
 					     .bytes_trigger = UINT64_MAX, .self = 1};
 	if (node_kv_create(&cfg, &kv) != 0 || node_snapshotter_init(&sn, &sc, kv, &link) != 0) {
 		fprintf(stderr, "snapbench: out of memory\n");
 		return 1;
 	}
+	sn.conf = &conf;
 	struct load *l = calloc(1, sizeof(*l));
 	uint64_t *quiet = malloc(entries * rounds * sizeof(uint64_t));
 	uint64_t *during = malloc(entries * rounds * sizeof(uint64_t));

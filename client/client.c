@@ -68,7 +68,8 @@ const char *rn_client_status_name(uint8_t status)
 		[DP_CLIENT_OK] = "ok",		 [DP_CLIENT_NOT_FOUND] = "not_found",
 		[DP_CLIENT_CAS_FAILED] = "cas_failed", [DP_CLIENT_REDIRECT] = "redirect",
 		[DP_CLIENT_RETRY] = "retry",	 [DP_CLIENT_BUSY] = "busy",
-		[DP_CLIENT_BAD_REQUEST] = "bad_request", [DP_CLIENT_NO_SPACE] = "no_space"};
+		[DP_CLIENT_BAD_REQUEST] = "bad_request", [DP_CLIENT_NO_SPACE] = "no_space",
+		[DP_CLIENT_REFUSED] = "refused"};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == DP_CLIENT_STATUS_LAST + 1,
 		       "a name for every status");
 	return status <= DP_CLIENT_STATUS_LAST ? names[status] : "unknown";

@@ -117,3 +117,23 @@ int rn_client_transfer(struct rn_client *c, uint32_t target_id, struct rn_client
 					.value = le, .value_bytes = 4};
 	return sync_call(c, &req, 0, c->cfg.pin_target, res);
 }
+
+int rn_client_member_change(struct rn_client *c, const uint8_t record[DP_CONF_ENTRY_BYTES],
+			    struct rn_client_result *res)
+{
+	RN_ASSERT(c != NULL && record != NULL);
+	struct rn_client_request req = {.op = DP_CLIENT_MEMBER, .key = "member", .key_bytes = 6,
+					.value = record, .value_bytes = DP_CONF_ENTRY_BYTES};
+	return sync_call(c, &req, 0, c->cfg.pin_target, res);
+}
+
+int rn_client_member_list(struct rn_client *c, uint32_t node_id, struct rn_client_result *res)
+{
+	RN_ASSERT(c != NULL);
+	uint32_t to = node_id != 0 ? node_id : c->target_id;
+	if (client_node(c, to) == NULL) {
+		return -RN_CLIENT_E_BAD_NODE;
+	}
+	struct rn_client_request req = {.op = DP_CLIENT_MEMBER, .key = "member", .key_bytes = 6};
+	return sync_call(c, &req, to, true, res);
+}

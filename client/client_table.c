@@ -67,10 +67,12 @@ static int table_request_check(const struct rn_client *c, const struct rn_client
 		return -DP_ERR_INVALID;
 	}
 	bool has_value = req->op == DP_CLIENT_PUT || req->op == DP_CLIENT_CAS ||
-			 req->op == DP_CLIENT_TRANSFER;
+			 req->op == DP_CLIENT_TRANSFER || req->op == DP_CLIENT_MEMBER;
 	if ((!has_value && req->value_bytes != 0) ||
 	    (req->op != DP_CLIENT_CAS && req->expect_bytes != 0) ||
-	    (req->op == DP_CLIENT_TRANSFER && req->value_bytes != 4)) {
+	    (req->op == DP_CLIENT_TRANSFER && req->value_bytes != 4) ||
+	    (req->op == DP_CLIENT_MEMBER && req->value_bytes != 0 &&
+	     req->value_bytes != DP_CONF_ENTRY_BYTES)) {
 		return -DP_ERR_INVALID;
 	}
 	/* It must fit one frame of this client's size, alone. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * raftctl.c - the command line client of a raftnode cluster: put, get,
- * del, cas, status and transfer-leader over the client library (sync
+ * del, cas, status, transfer-leader and member (raftctl_member.c) over the client library (sync
  * calls, one request at a time, so retried writes are exactly-once).
  *
  * Exit codes: 0 done; 1 the operation failed (not found, cas failed,
@@ -49,6 +49,19 @@ static void ctl_usage(FILE *out)
 		"  status                 the node's role, term, leader, indexes, followers,\n"
 		"                         counters (--json: the node's JSON as it is)\n"
 		"  transfer-leader ID     ask the leader to hand leadership to node ID\n"
+		"  member list            the configuration in force as the leader (or --node)\n"
+		"                         sees it: id=N role=voter|learner ip= udp_port= mac=\n"
+		"                         match=INDEX per member, then config_index=I pending=0|1\n"
+		"  member add-learner ID IP[:PORT][,mac=MAC|auto][,host=H]\n"
+		"                         add node ID as a learner (it receives the log, does\n"
+		"                         not vote); PORT defaults to member 1's. Start it with\n"
+		"                         raftnode --join. Waits until the change is committed\n"
+		"  member promote ID      make learner ID a voter (once it has caught up)\n"
+		"  member remove ID       remove voter or learner ID (the leader too)\n"
+		"                         (refusals name the core's error: not_leader,\n"
+		"                         change_pending, term_not_committed, unknown_member,\n"
+		"                         member_exists, members_full, last_voter,\n"
+		"                         learner_behind)\n"
 		"  snapshot save FILE     copy the node's (--node, default the first) newest\n"
 		"                         snapshot, verified, from its data directory (on this\n"
 		"                         machine) to FILE: a backup; raftnode --from-snapshot\n"
@@ -327,6 +340,21 @@ static int ctl_metrics(struct ctl *ctl)
 			       ctl->timeout_ms != 0 ? ctl->timeout_ms : 5000);
 }
 
+static int ctl_member(struct ctl *ctl)
+{
+	struct rn_client_config cfg;
+	char errmsg[512];
+	const char *path = ctl->config_path != NULL ? ctl->config_path
+						    : rn_client_config_default_path();
+	if (rn_client_config_load(path, &cfg, errmsg, sizeof(errmsg)) != 0) {
+		fprintf(stderr, "raftctl: %s\n", errmsg);
+		return EXIT_USAGE;
+	}
+	memset(cfg.secret, 0, sizeof(cfg.secret));
+	return raftctl_member(ctl->client, &cfg, ctl->node_id, ctl->pin, ctl->json, ctl->args,
+			      ctl->args_count);
+}
+
 struct ctl_command {
 	const char *name;
 	int args_count;
@@ -343,6 +371,7 @@ static const struct ctl_command ctl_commands[] = {
 	{"transfer-leader", 1, "transfer-leader ID", ctl_transfer},
 	{"snapshot", 2, "snapshot save FILE", ctl_snapshot},
 	{"metrics", 0, "metrics", ctl_metrics},
+	{"member", -1, "member list | add-learner ID ADDR | promote ID | remove ID", ctl_member},
 };
 
 int main(int argc, char **argv)
@@ -368,7 +397,7 @@ int main(int argc, char **argv)
 			return EXIT_OK;
 		}
 	}
-	if (ctl.args_count != cmd->args_count) {
+	if (cmd->args_count >= 0 && ctl.args_count != cmd->args_count) {
 		return ctl_usage_error("usage: raftctl [OPTIONS] %s", cmd->args_usage);
 	}
 	if (cmd->run == ctl_snapshot || cmd->run == ctl_metrics) {

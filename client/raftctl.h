@@ -19,6 +19,11 @@ void raftctl_print_result_json(FILE *out, const char *status_name,
  * not JSON raftctl can read). */
 void raftctl_print_status(FILE *out, const uint8_t *json, uint32_t bytes);
 
+/* raftctl_member.c: `member list | add-learner ID ADDR | promote ID |
+ * remove ID` (exit code); cfg: the cluster file's nodes (default port). */
+int raftctl_member(struct rn_client *c, const struct rn_client_config *cfg, uint32_t node,
+		   bool pinned, bool json, char **args, int count);
+
 /* raftctl_snapshot.c: `snapshot save FILE` (exit code). */
 int raftctl_snapshot_save(const char *config_path, uint32_t node_id, const char *file, bool json);
 

@@ -18,19 +18,10 @@
 
 #include "common.h"
 #include "config.h"
+#include "config_internal.h"
 
 #define CONFIG_FILE_BYTES_MAX (1u << 20)
 
-struct config_parse {
-	struct node_config *cfg;
-	raft_node_id self;
-	const char *text; /* for line numbers */
-	const char *name;
-	char *errmsg;
-	size_t errmsg_bytes;
-	bool failed;
-	uint32_t node_keys_specific; /* bits: keys set by [node.<self>] */
-};
 
 /* The line of `key` in `section` (1-based), 0 if not found. libinih built
  * by Debian does not pass line numbers to the handler. */
@@ -66,10 +57,8 @@ static unsigned config_line_of(const char *text, const char *section, const char
 	return 0;
 }
 
-static void config_error(struct config_parse *cp, const char *section, const char *key,
-			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void config_error(struct config_parse *cp, const char *section, const char *key,
-			 const char *fmt, ...)
+void config_error(struct config_parse *cp, const char *section, const char *key,
+		  const char *fmt, ...)
 {
 	if (cp->failed) {
 		return; /* one message: the first problem */
@@ -90,7 +79,7 @@ static void config_error(struct config_parse *cp, const char *section, const cha
 	}
 }
 
-static bool config_u64(const char *v, uint64_t min, uint64_t max, bool size_suffix, uint64_t *out)
+bool config_u64(const char *v, uint64_t min, uint64_t max, bool size_suffix, uint64_t *out)
 {
 	char *end = NULL;
 	errno = 0;
@@ -163,54 +152,8 @@ static bool config_cluster(struct config_parse *cp, const char *key, const char 
 		c->heartbeat_interval_ms = (uint32_t)x;
 	} else if (strcmp(key, "tick_ms") == 0 && config_u64(v, 1, 10000, false, &x)) {
 		c->tick_ms = (uint32_t)x;
-	} else {
-		return false;
-	}
-	return true;
-}
-
-static bool config_member(struct config_parse *cp, raft_node_id id, const char *key, const char *v)
-{
-	struct node_config *c = cp->cfg;
-	struct node_member *m = NULL;
-	for (uint32_t i = 0; i < c->members_count; i++) {
-		if (c->members[i].id == id) {
-			m = &c->members[i];
-		}
-	}
-	if (m == NULL) {
-		if (c->members_count == NODE_MEMBERS_MAX) {
-			return false;
-		}
-		m = &c->members[c->members_count++];
-		*m = (struct node_member){.id = id, .udp_port = 9000, .mac_auto = true};
-	}
-	uint64_t x;
-	if (strcmp(key, "ip") == 0) {
-		struct in_addr a;
-		if (inet_pton(AF_INET, v, &a) != 1) {
-			return false;
-		}
-		snprintf(m->ip, sizeof(m->ip), "%s", v);
-		m->ip_be = a.s_addr;
-	} else if (strcmp(key, "mac") == 0) {
-		unsigned b[6];
-		char tail;
-		if (strcmp(v, "auto") == 0) {
-			m->mac_auto = true;
-		} else if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
-				  &b[5], &tail) == 6) {
-			for (int i = 0; i < 6; i++) {
-				m->mac[i] = (uint8_t)b[i];
-			}
-			m->mac_auto = false;
-		} else {
-			return false;
-		}
-	} else if (strcmp(key, "host") == 0 && config_u64(v, 0, UINT32_MAX, false, &x)) {
-		m->host = (uint32_t)x;
-	} else if (strcmp(key, "udp_port") == 0 && config_u64(v, 1, 65535, false, &x)) {
-		m->udp_port = (uint16_t)x;
+	} else if (strcmp(key, "initial_members") == 0) {
+		return config_initial_members(cp, v);
 	} else {
 		return false;
 	}
@@ -279,7 +222,7 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 	static const char *const keys[] = {"data_dir", "transport", "dpdk_port", "lcores",
 					   "lcore_map", "idle", "durability", "io_engine",
 					   "file_prefix", "mtu_bytes", "timer_slack_us", "log_write",
-					   "metrics_addr"};
+					   "metrics_addr", "lcore_nice"};
 	struct node_config *c = cp->cfg;
 	int k = -1;
 	for (int i = 0; i < (int)RN_ARRAY_COUNT(keys); i++) {
@@ -347,6 +290,16 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 	case 12: /* checked as an address when the node starts (node/metrics_http.c) */
 		return config_str(v, cp->self, c->metrics_addr, sizeof(c->metrics_addr)) &&
 		       strchr(c->metrics_addr, ':') != NULL;
+	case 13: {
+		/* A nice value, -20..19 (setpriority's range). */
+		uint64_t x;
+		bool neg = v[0] == '-';
+		if (!config_u64(neg ? v + 1 : v, 0, neg ? 20 : 19, false, &x)) {
+			return false;
+		}
+		c->lcore_nice = (int8_t)(neg ? -(int64_t)x : (int64_t)x);
+		return true;
+	}
 	default:
 		choice = config_choice(v, config_engines, 3);
 		c->io_engine = (uint8_t)(choice > 0 ? choice : 0);
@@ -528,25 +481,8 @@ static void config_check(struct config_parse *cp)
 		   c->heartbeat_interval_ms < c->tick_ms) {
 		config_error(cp, "cluster", "tick_ms",
 			     "too coarse for the election timeout and heartbeat interval");
-	} else if (c->members_count == 0) {
-		config_error(cp, "member.1", "ip", "no [member.N] section: who is in the cluster?");
 	}
-	for (uint32_t i = 0; i < c->members_count && !cp->failed; i++) {
-		char section[32];
-		snprintf(section, sizeof(section), "member.%u", c->members[i].id);
-		if (c->members[i].ip[0] == '\0') {
-			config_error(cp, section, "ip", "missing");
-		}
-	}
-	bool self_found = false;
-	for (uint32_t i = 0; i < c->members_count; i++) {
-		self_found |= c->members[i].id == cp->self;
-	}
-	if (!self_found && !cp->failed) {
-		char section[32];
-		snprintf(section, sizeof(section), "member.%u", cp->self);
-		config_error(cp, section, "ip", "node %u is not a member of the cluster", cp->self);
-	}
+	config_members_check(cp);
 	if (c->data_dir[0] == '\0') {
 		config_error(cp, "node", "data_dir", "missing: where does the log live?");
 	}

@@ -39,6 +39,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -347,6 +349,14 @@ void dp_lcore_run(struct dp_lcore *l, const volatile int *stop)
 	if (l->cfg.timer_slack_us > 0) {
 		(void)prctl(PR_SET_TIMERSLACK, (unsigned long)l->cfg.timer_slack_us * 1000UL, 0, 0,
 			    0);
+	}
+	if (l->cfg.nice != 0 &&
+	    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), l->cfg.nice) != 0) {
+		/* Not fatal: the lcore runs as started (EPERM without root or
+		 * CAP_SYS_NICE for a negative value). */
+		fprintf(stderr, "dataplane: lcore %u: nice %d not set (%s): runs at the "
+			"process's nice\n", rte_lcore_id(), l->cfg.nice, strerror(errno));
+		l->cfg.nice = 0;
 	}
 	while (!*stop) {
 		dp_lcore_round(l);

@@ -114,6 +114,44 @@ static const struct dp_peer *transport_peer(const struct dp_transport *t, raft_n
 	return NULL;
 }
 
+int dp_transport_peer_set(struct dp_transport *t, const struct dp_peer *p)
+{
+	static const uint8_t zero[6];
+	RN_ASSERT(t != NULL && p != NULL);
+	RN_ASSERT(p->id != RAFT_NODE_NONE);
+	for (uint32_t i = 0; i < t->peers_count; i++) {
+		struct dp_peer *q = &t->peers[i];
+		if (q->id != p->id) {
+			continue;
+		}
+		/* A MAC learnt for the same address stays (mac = auto). */
+		bool keep_mac = memcmp(p->mac, zero, 6) == 0 && q->ip == p->ip && q->port == p->port;
+		uint8_t mac[6];
+		memcpy(mac, q->mac, 6);
+		*q = *p;
+		if (keep_mac) {
+			memcpy(q->mac, mac, 6);
+		}
+		return 0;
+	}
+	if (t->peers_count == RAFT_NODES_MAX) {
+		return -DP_ERR_TOO_BIG;
+	}
+	t->peers[t->peers_count++] = *p;
+	return 0;
+}
+
+void dp_transport_peer_remove(struct dp_transport *t, raft_node_id id)
+{
+	RN_ASSERT(t != NULL);
+	for (uint32_t i = 0; i < t->peers_count; i++) {
+		if (t->peers[i].id == id) {
+			t->peers[i] = t->peers[--t->peers_count];
+			return;
+		}
+	}
+}
+
 static void transport_addr(const struct dp_transport *t, const struct dp_peer *p,
 			   struct dp_endpoints *a)
 {

@@ -80,6 +80,8 @@ int wire_body_decode(uint8_t type, raft_node_id from, raft_node_id to, raft_term
 		out->raft.from = from;
 		out->raft.to = to;
 		out->raft.term = term;
+		out->raft_body = body;
+		out->raft_body_bytes = (uint32_t)body_bytes;
 		return wire_raft_body_decode(type, term, body, body_bytes, entries, entries_max,
 					     &out->raft);
 	}

@@ -15,7 +15,8 @@
  * a batch becomes one log entry per request, each as the wire carried it.
  *
  * A request names a key of 1..DP_CLIENT_KEY_BYTES_MAX bytes; only PUT and
- * CAS carry a value and only CAS an expected value. Each item's lengths
+ * CAS carry a value and only CAS an expected value (TRANSFER: a node id;
+ * MEMBER: none, or a config entry's record, wire_conf.c). Each item's lengths
  * must fit what is left of the body, and the items must fill the body
  * exactly; lengths are summed in 64 bits so no u32 can wrap. Every item
  * of a batch is checked when the frame is decoded, so a consumer walking
@@ -70,6 +71,10 @@ static int request_shape_ok(const struct dp_client_request *req)
 	case DP_CLIENT_DELETE: return req->value_bytes == 0 && req->expect_bytes == 0;
 	case DP_CLIENT_CAS: return 1;
 	case DP_CLIENT_TRANSFER: return req->value_bytes == 4 && req->expect_bytes == 0;
+	case DP_CLIENT_MEMBER:
+		/* A list (no value) or one change; checked whole below. */
+		return (req->value_bytes == 0 || req->value_bytes == DP_CONF_ENTRY_BYTES) &&
+		       req->expect_bytes == 0;
 	default: return 0;
 	}
 }
@@ -101,6 +106,15 @@ static int request_item_decode(const uint8_t *p, size_t avail, struct dp_client_
 	req->key = p + DP_CLIENT_REQUEST_FIXED_BYTES;
 	req->value = req->key + req->key_bytes;
 	req->expect = req->value + req->value_bytes;
+	if (req->op == DP_CLIENT_MEMBER && req->value_bytes > 0) {
+		/* A change: a valid config record, and never a forced one (that
+		 * is the --force-new-cluster start's, not a request's). */
+		uint64_t v;
+		if (dp_conf_entry_decode(req->value, req->value_bytes, &v, NULL) != 0 ||
+		    RAFT_CONF_OP(v) == RAFT_CONF_FORCE) {
+			return -DP_ERR_BAD_BODY;
+		}
+	}
 	*item_bytes = (size_t)total;
 	return 0;
 }

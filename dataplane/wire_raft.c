@@ -7,7 +7,10 @@
  *                     entries_count u32, flags u8 (bit 0: commit-only,
  *                     only with entries_count 0), 0[3], then per entry:
  *                     index u64, term u64, payload_bytes u32, type u8,
- *                     0[3], payload bytes
+ *                     0[3], payload bytes; a config entry (type 3, wire
+ *                     version 5) has exactly DP_CONF_ENTRY_BYTES: its
+ *                     change value u64 then the member's address record
+ *                     (dataplane.h, "Configuration entries"; wire_conf.c)
  *   APPEND_RESP       reject u8, 0[7], match_index, reject_index,
  *                     hint_index, hint_term (u64 each)
  *   VOTE, PREVOTE     last_log_index u64, last_log_term u64, transfer u8, 0[7]
@@ -63,7 +66,7 @@ size_t dp_wire_raft_body_bytes(const struct raft_message *m)
 	size_t bytes = raft_fixed_bytes(m->type);
 	if (m->type == RAFT_MSG_APPEND) {
 		for (uint32_t i = 0; i < m->append.entries_count; i++) {
-			bytes += DP_APPEND_ENTRY_HDR_BYTES + m->append.entries[i].payload_bytes;
+			bytes += dp_wire_entry_bytes(&m->append.entries[i]);
 		}
 	}
 	return bytes;
@@ -82,13 +85,20 @@ static void raft_append_encode(const struct raft_msg_append *a, const uint8_t *c
 	p += DP_APPEND_FIXED_BYTES;
 	for (uint32_t i = 0; i < a->entries_count; i++) {
 		const struct raft_entry *e = &a->entries[i];
+		/* A config entry's bytes are its record (value, address) in
+		 * payloads[i]; the core's payload_bytes is 0 for it. */
+		uint32_t bytes = e->type == RAFT_ENTRY_CONFIG ? DP_CONF_ENTRY_BYTES : e->payload_bytes;
 		wire_st64(p, e->index);
 		wire_st64(p + 8, e->term);
-		wire_st32(p + 16, e->payload_bytes);
+		wire_st32(p + 16, bytes);
 		p[20] = e->type;
 		memset(p + 21, 0, 3);
 		p += DP_APPEND_ENTRY_HDR_BYTES;
-		if (e->payload_bytes > 0) {
+		if (e->type == RAFT_ENTRY_CONFIG) {
+			RN_ASSERT(payloads != NULL && payloads[i] != NULL);
+			memcpy(p, payloads[i], bytes);
+			p += bytes;
+		} else if (e->payload_bytes > 0) {
 			RN_ASSERT(payloads != NULL && payloads[i] != NULL);
 			memcpy(p, payloads[i], e->payload_bytes);
 			p += e->payload_bytes;
@@ -155,7 +165,8 @@ static int64_t raft_entry_decode(const uint8_t *p, size_t avail, uint64_t expect
 	if (!wire_zero(p + 21, 3)) {
 		return -DP_ERR_BAD_BODY;
 	}
-	if (e->type != RAFT_ENTRY_NORMAL && e->type != RAFT_ENTRY_NOOP) {
+	if (e->type != RAFT_ENTRY_NORMAL && e->type != RAFT_ENTRY_NOOP &&
+	    e->type != RAFT_ENTRY_CONFIG) {
 		return -DP_ERR_BAD_BODY;
 	}
 	if (e->type == RAFT_ENTRY_NOOP && e->payload_bytes != 0) {
@@ -163,6 +174,18 @@ static int64_t raft_entry_decode(const uint8_t *p, size_t avail, uint64_t expect
 	}
 	if (e->payload_bytes > avail - DP_APPEND_ENTRY_HDR_BYTES) {
 		return -DP_ERR_BAD_BODY;
+	}
+	if (e->type == RAFT_ENTRY_CONFIG) {
+		/* The core gets the change's value, payload_bytes 0 (consensus.h);
+		 * the record stays in the frame (dp_wire_append_conf). */
+		uint64_t value;
+		if (dp_conf_entry_decode(p + DP_APPEND_ENTRY_HDR_BYTES, e->payload_bytes, &value,
+					 NULL) != 0) {
+			return -DP_ERR_BAD_BODY;
+		}
+		e->payload = value;
+		e->payload_bytes = 0;
+		return (int64_t)(DP_APPEND_ENTRY_HDR_BYTES + DP_CONF_ENTRY_BYTES);
 	}
 	/* The handle is where the payload sits in the caller's frame. */
 	e->payload = (uint64_t)(uintptr_t)(p + DP_APPEND_ENTRY_HDR_BYTES);

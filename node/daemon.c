@@ -79,68 +79,6 @@ static int daemon_eal(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
 	return rc;
 }
 
-static int daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
-{
-	struct dp_peer peers[RAFT_NODES_MAX];
-	uint32_t peers_count = 0;
-	uint32_t self_ip = 0;
-	uint16_t self_port = 0;
-	for (uint32_t i = 0; i < d->cfg.members_count; i++) {
-		const struct node_member *m = &d->cfg.members[i];
-		if (m->id == d->cfg.self) {
-			self_ip = ntohl(m->ip_be);
-			self_port = m->udp_port;
-			continue;
-		}
-		RN_ASSERT(peers_count < RN_ARRAY_COUNT(peers));
-		peers[peers_count] = (struct dp_peer){.id = m->id, .ip = ntohl(m->ip_be),
-						      .port = m->udp_port};
-		if (!m->mac_auto) {
-			memcpy(peers[peers_count].mac, m->mac, 6);
-		}
-		peers_count++;
-	}
-	struct dp_transport_config tc = {
-		.wire = {.cluster_id = d->cfg.cluster_id, .self_id = d->cfg.self,
-			 .secret = d->secret, .secret_bytes = d->secret_bytes,
-			 .udp_port = self_port},
-		.self_ip = self_ip, .peers = peers, .peers_count = peers_count};
-	if (d->cfg.transport == NODE_TRANSPORT_UDP) {
-		d->frame_body_bytes_max = DP_FRAME_BYTES_MAX - DP_FRAME_OVERHEAD_BYTES;
-		int rc = dp_transport_open_udp(&d->transport, &tc);
-		if (rc != 0) {
-			snprintf(errmsg, errmsg_bytes, "udp transport: cannot bind %s:%u: %s",
-				 d->cfg.members[0].ip, self_port, rc < 0 && rc > -4096
-				 ? strerror(-rc) : dp_strerror(rc));
-		}
-		return rc;
-	}
-	char name[256];
-	snprintf(name, sizeof(name), "%s", d->cfg.dpdk_port);
-	name[strcspn(name, ",")] = '\0';
-	uint16_t port_id;
-	int rc = dp_port_find(name, &port_id);
-	if (rc != 0) {
-		snprintf(errmsg, errmsg_bytes, "dpdk_port '%s': no such DPDK port (%s)", name,
-			 strerror(-rc));
-		return rc;
-	}
-	/* Jumbo frames when the device takes them (cluster.sh gives every veth
-	 * MTU 9000): whole batches per AppendEntries, large values. */
-	struct dp_port_config pc = {.port_id = port_id, .mtu_bytes = d->cfg.mtu_bytes,
-				    .rx_intr = d->cfg.idle == NODE_IDLE_EVENT};
-	rc = dp_port_init(&d->port, &pc);
-	if (rc != 0) {
-		snprintf(errmsg, errmsg_bytes, "dpdk_port '%s': %s", name, d->port.errmsg);
-		return rc;
-	}
-	d->port_open = true;
-	uint32_t frame_bytes = (uint32_t)rn_min_u64((uint64_t)d->port.mtu_bytes + DP_ETH_HDR_BYTES,
-					  DP_FRAME_BYTES_MAX);
-	d->frame_body_bytes_max = frame_bytes - DP_FRAME_OVERHEAD_BYTES;
-	return dp_transport_open_dpdk(&d->transport, &tc, &d->port);
-}
-
 /* The rx/tx stage over the open transport: its messages and rings. */
 static int daemon_rxtx(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
 {
@@ -323,15 +261,11 @@ static int daemon_snapshots(struct node_daemon *d, char *errmsg, size_t errmsg_b
 			"log is never compacted (it grows until the disk or segments_max)\n", d->cfg.self);
 		return 0;
 	}
-	raft_node_id members[NODE_MEMBERS_MAX];
-	for (uint32_t i = 0; i < d->cfg.members_count; i++) {
-		members[i] = d->cfg.members[i].id;
-	}
 	struct node_snapshotter_config sc = {
-		.dir = d->cfg.data_dir, .cluster_id = d->cfg.cluster_id, .members = members,
-		.members_count = d->cfg.members_count, .entries_trigger = d->cfg.snapshot_entries,
+		.dir = d->cfg.data_dir, .cluster_id = d->cfg.cluster_id,
+		.entries_trigger = d->cfg.snapshot_entries,
 		.bytes_trigger = d->cfg.snapshot_log_bytes, .self = d->cfg.self,
-		.space_reserve_bytes = d->cfg.space_reserve_bytes};
+		.space_reserve_bytes = d->cfg.space_reserve_bytes, .lcore_nice = d->cfg.lcore_nice};
 	raft_index base = node_kv_applied_index(d->applystage.kv);
 	int rc = node_snapshotter_init(&d->snapshotter, &sc, d->applystage.kv, &d->snap_link);
 	if (rc != 0) {
@@ -342,6 +276,7 @@ static int daemon_snapshots(struct node_daemon *d, char *errmsg, size_t errmsg_b
 	/* The trigger counts from the snapshot loaded, not from the replay's
 	 * end: a long replayed tail is soon snapshotted. */
 	d->snapshotter.base_index = rn_min_u64(base, d->snap_link.durable_index);
+	d->snapshotter.conf = &d->applystage.conf; /* read on the apply lcore */
 	d->snapshotter.durable_published = &d->log_link.durable_published;
 	d->applystage.snap = &d->snapshotter;
 	d->snap_link.compacted_index = store_compacted_index(d->log);
@@ -351,8 +286,9 @@ static int daemon_snapshots(struct node_daemon *d, char *errmsg, size_t errmsg_b
 }
 
 int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_id id,
-		      const char *from_snapshot, char *errmsg, size_t errmsg_bytes)
+		      const struct node_start_opts *opts, char *errmsg, size_t errmsg_bytes)
 {
+	const char *from_snapshot = opts->from_snapshot;
 	memset(d, 0, sizeof(*d));
 	pthread_mutex_init(&d->status_link.lock, NULL);
 	int rc = node_config_load(config_path, id, &d->cfg, errmsg, errmsg_bytes);
@@ -372,6 +308,9 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 		d->log = NULL;
 		rc = daemon_storage(d, errmsg, errmsg_bytes);
 	}
+	if (rc == 0 && (rc = node_daemon_members(d, opts, errmsg, errmsg_bytes)) != 0) {
+		return rc;
+	}
 	if (rc != 0 || (rc = node_daemon_recover(d, errmsg, errmsg_bytes)) != 0) {
 		return rc < 0 ? rc : -EIO;
 	}
@@ -387,7 +326,7 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	if ((rc = daemon_check_lcores(d, errmsg, errmsg_bytes)) != 0) {
 		return rc;
 	}
-	if ((rc = daemon_transport(d, errmsg, errmsg_bytes)) != 0) {
+	if ((rc = node_daemon_transport(d, errmsg, errmsg_bytes)) != 0) {
 		return rc < 0 ? rc : -EIO;
 	}
 	if ((rc = daemon_rxtx(d, errmsg, errmsg_bytes)) != 0) {

@@ -77,8 +77,20 @@ uint64_t node_daemon_memory_bytes(const struct node_config *cfg, struct node_mem
  * cluster from that snapshot file, see seed.c), EAL, transport, wiring. 0, or
  * -EINVAL for a configuration error (exit 2), another negative errno
  * otherwise; errmsg says what failed. node_daemon_stop frees either way. */
+struct node_start_opts {
+	const char *from_snapshot; /* NULL, or raftnode --from-snapshot SNAP */
+	bool join;		   /* --join: an empty data dir starts as a non-member */
+	bool force_new_cluster;	   /* --force-new-cluster: the only voter (UNSAFE) */
+};
 int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_id id,
-		      const char *from_snapshot, char *errmsg, size_t errmsg_bytes);
+		      const struct node_start_opts *opts, char *errmsg, size_t errmsg_bytes);
+/* daemon_members.c: the first configuration (apply stage) and the address
+ * book (control) from the cluster file; join mode and --force-new-cluster
+ * checked and said. 0, or -EINVAL with errmsg (exit 2). */
+int node_daemon_members(struct node_daemon *d, const struct node_start_opts *o, char *errmsg,
+			size_t errmsg_bytes);
+/* The transport with a peer for each address of the book. */
+int node_daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_bytes);
 /* seed.c: from_snapshot (raftnode --from-snapshot FILE) into an empty data
  * directory: the snapshot copied in as this cluster's, the log made to
  * continue after it. 0 or an error with errmsg. */

@@ -44,8 +44,8 @@ static void raftnode_on_signal(int sig)
 static void raftnode_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: raftnode --config FILE --id N [--check] [--from-snapshot SNAP]\n"
-		"                [--metrics-addr IP:PORT]\n"
+		"usage: raftnode --config FILE --id N [--check] [--from-snapshot SNAP] [--join]\n"
+		"                [--force-new-cluster] [--metrics-addr IP:PORT]\n"
 		"\n"
 		"Runs Raft node N of the cluster described in FILE (INI; see\n"
 		"config/example.ini): its log in [node] data_dir, its frames over\n"
@@ -59,6 +59,16 @@ static void raftnode_usage(FILE *f)
 		"  --from-snapshot SNAP  a new cluster from a snapshot file (raftctl snapshot\n"
 		"                 save): into an empty data_dir, the state at its index;\n"
 		"                 start every member with the same file\n"
+		"  --join         join a running cluster: node N has a [member.N] section (its\n"
+		"                 address) but is not among [cluster] initial_members (or is,\n"
+		"                 replacing a lost node); with an empty data_dir it starts as a\n"
+		"                 non-member, never campaigns, and waits until the leader adds it\n"
+		"                 (raftctl member add-learner N ADDR), then takes the log or a\n"
+		"                 snapshot; with a non-empty data_dir it restarts from it\n"
+		"  --force-new-cluster  UNSAFE, after losing a majority for good: restart from\n"
+		"                 this node's data_dir as the ONLY voter (etcd's option of that\n"
+		"                 name). Entries the old majority committed but this log lacks are\n"
+		"                 lost; wipe every other old member before it rejoins\n"
 		"  --metrics-addr IP:PORT  serve Prometheus metrics (GET /metrics) and a\n"
 		"                 health check (GET /health: 200 ok, or 503 and why) over\n"
 		"                 HTTP on this address; overrides [node] metrics_addr. Off\n"
@@ -80,13 +90,15 @@ static void raftnode_usage(FILE *f)
 static const char *raftnode_metrics_addr; /* --metrics-addr, NULL: the config's */
 
 static int raftnode_parse(int argc, char **argv, const char **config, raft_node_id *id,
-			  bool *check, const char **from_snapshot)
+			  bool *check, struct node_start_opts *start)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'}, {"id", required_argument, NULL, 'i'},
 		{"check", no_argument, NULL, 'k'},	  {"help", no_argument, NULL, 'h'},
 		{"from-snapshot", required_argument, NULL, 's'},
 		{"metrics-addr", required_argument, NULL, 'm'},
+		{"join", no_argument, NULL, 'j'},
+		{"force-new-cluster", no_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0}};
 	int o;
 	char *end;
@@ -110,7 +122,13 @@ static int raftnode_parse(int argc, char **argv, const char **config, raft_node_
 			*check = true;
 			break;
 		case 's':
-			*from_snapshot = optarg;
+			start->from_snapshot = optarg;
+			break;
+		case 'j':
+			start->join = true;
+			break;
+		case 'f':
+			start->force_new_cluster = true;
 			break;
 		case 'm':
 			raftnode_metrics_addr = optarg;
@@ -129,6 +147,11 @@ static int raftnode_parse(int argc, char **argv, const char **config, raft_node_
 	}
 	if (*config == NULL || *id == RAFT_NODE_NONE) {
 		fprintf(stderr, "raftnode: need --config FILE and --id N (try --help)\n");
+		return 2;
+	}
+	if (start->join && (start->force_new_cluster || start->from_snapshot != NULL)) {
+		fprintf(stderr, "raftnode: --join joins a running cluster: not with "
+			"--force-new-cluster or --from-snapshot, which start one\n");
 		return 2;
 	}
 	uint32_t ip_be;
@@ -190,8 +213,8 @@ int main(int argc, char **argv)
 	const char *config = NULL;
 	raft_node_id id = RAFT_NODE_NONE;
 	bool check = false;
-	const char *from_snapshot = NULL;
-	int rc = raftnode_parse(argc, argv, &config, &id, &check, &from_snapshot);
+	struct node_start_opts start = {0};
+	int rc = raftnode_parse(argc, argv, &config, &id, &check, &start);
 	if (rc != 0) {
 		return rc;
 	}
@@ -210,7 +233,8 @@ int main(int argc, char **argv)
 				config, cfg.metrics_addr);
 			return 2;
 		}
-		printf("raftnode: %s: node %u of %u members: ok\n", config, id, cfg.members_count);
+		printf("raftnode: %s: node %u of %u members (%u initial): ok\n", config, id,
+		       cfg.members_count, cfg.initial_count);
 		return 0;
 	}
 	/* Tests only: a crash point (storage.h lists them), armed before any
@@ -228,7 +252,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	rc = node_daemon_start(&d, config, id, from_snapshot, errmsg, sizeof(errmsg));
+	rc = node_daemon_start(&d, config, id, &start, errmsg, sizeof(errmsg));
 	if (rc != 0) {
 		fprintf(stderr, "raftnode: %s\n", errmsg);
 		node_daemon_stop(&d);
@@ -252,7 +276,8 @@ int main(int argc, char **argv)
 						    : d.cfg.idle == NODE_IDLE_EVENT ? DP_IDLE_EVENT
 										    : DP_IDLE_ADAPTIVE,
 				     .spin_rounds_max = 256, .sleep_us_max = 200,
-				     .timer_slack_us = d.cfg.timer_slack_us};
+				     .timer_slack_us = d.cfg.timer_slack_us,
+				     .nice = d.cfg.lcore_nice};
 	struct dp_stage stages[NODE_STAGES];
 	node_daemon_stages(&d, stages);
 	static const int order[NODE_STAGES] = {NODE_STAGE_LOG, NODE_STAGE_RXTX, NODE_STAGE_CONTROL,

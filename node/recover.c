@@ -37,6 +37,12 @@ static int recover_read_log(struct node_daemon *d, raft_index from, raft_index t
 		RN_ASSERT((uint64_t)n <= rn_min_u64(RN_ARRAY_COUNT(got), to - i + 1));
 		for (int k = 0; k < n; k++, i++) {
 			int rc = fn(d, tail, &got[k]);
+			if (rc == -EBADMSG) {
+				snprintf(errmsg, errmsg_bytes, "the log's configuration entry %" PRIu64
+					 " does not parse (%u bytes): refusing to start", got[k].index,
+					 got[k].payload_bytes);
+				return rc;
+			}
 			if (rc != 0) {
 				snprintf(errmsg, errmsg_bytes, "the log's payloads exceed [limits] "
 					 "log_payload_bytes_max = %" PRIu64 "; raise it",
@@ -52,7 +58,11 @@ static int recover_replay_one(struct node_daemon *d, struct raft_entry *tail,
 			     const struct store_entry *e)
 {
 	RN_ASSERT(tail == NULL); /* the replayed prefix goes to the state machine only */
-	node_apply_replayed(&d->applystage, e);
+	if (e->type == RAFT_ENTRY_CONFIG &&
+	    dp_conf_entry_decode(e->payload, e->payload_bytes, &(uint64_t){0}, NULL) != 0) {
+		return -EBADMSG;
+	}
+	node_apply_replayed(&d->applystage, e); /* and the configuration as of it */
 	return 0;
 }
 
@@ -63,16 +73,50 @@ static int recover_load_one(struct node_daemon *d, struct raft_entry *tail,
 	RN_ASSERT(tail != NULL);
 	struct node_slot s = {.index = e->index, .term = e->term, .bytes = e->payload_bytes,
 			      .type = e->type};
+	struct raft_entry *t = &tail[e->index - d->control.payloads.first_index];
+	uint64_t value = 0;
+	struct dp_member_addr a;
+	/* A config entry: the core gets the change's value (payload_bytes
+	 * 0), the ring its record, the book the address of a member it adds. */
+	if (e->type == RAFT_ENTRY_CONFIG &&
+	    dp_conf_entry_decode(e->payload, e->payload_bytes, &value, &a) != 0) {
+		return -EBADMSG;
+	}
 	s.offset = node_payloads_alloc(&d->control.payloads, s.bytes);
 	if (s.offset == UINT64_MAX) {
 		return -EFBIG;
 	}
 	memcpy(node_payloads_at(&d->control.payloads, s.offset), e->payload, s.bytes);
 	node_payloads_set(&d->control.payloads, &s);
-	tail[e->index - d->control.payloads.first_index] =
-		(struct raft_entry){.index = s.index, .term = s.term, .payload = s.offset,
-				    .payload_bytes = s.bytes, .type = s.type};
+	*t = (struct raft_entry){.index = s.index, .term = s.term, .payload = s.offset,
+				 .payload_bytes = s.bytes, .type = s.type};
+	if (e->type == RAFT_ENTRY_CONFIG) {
+		t->payload = value;
+		t->payload_bytes = 0;
+		if (RAFT_CONF_OP(value) == RAFT_CONF_ADD_LEARNER) {
+			node_addr_set(&d->control.members.book, RAFT_CONF_ID(value), &a, NULL);
+		}
+	}
 	return 0;
+}
+
+/* The core's configuration at its floor (MEMBERSHIP CONTRACT, Restart):
+ * the apply stage's, which applied the snapshot's and every config entry
+ * replayed up to the floor; the core replays the tail's itself. Every
+ * address the apply stage knows (the snapshot's) goes to the book. */
+static void recover_floor_config(struct node_daemon *d)
+{
+	const struct node_conf *conf = &d->applystage.conf;
+	struct raft_config *rc = &d->control.raft_cfg;
+	RN_ASSERT(conf->m.voters_count > 0);
+	memcpy(rc->members, conf->m.voters, sizeof(conf->m.voters));
+	rc->members_count = conf->m.voters_count;
+	memcpy(rc->learners, conf->m.learners, sizeof(conf->m.learners));
+	rc->learners_count = conf->m.learners_count;
+	for (uint32_t i = 0; i < conf->book.count; i++) {
+		node_addr_set(&d->control.members.book, conf->book.ids[i], &conf->book.addrs[i],
+			      &conf->m);
+	}
 }
 
 /*
@@ -141,6 +185,7 @@ int node_daemon_recover(struct node_daemon *d, char *errmsg, size_t errmsg_bytes
 		rc = recover_read_log(d, prev + 1, last, recover_load_one, tail, errmsg, errmsg_bytes);
 	}
 	if (rc == 0) {
+		recover_floor_config(d);
 		rc = raft_create_from(&d->control.raft_cfg, &hs, prev, prev_term, tail, count,
 				      &d->control.raft);
 		if (rc != 0) {

@@ -155,14 +155,25 @@ int node_daemon_recover_snapshot(struct node_daemon *d, raft_index first, raft_i
 			m->index = 0;
 			continue;
 		}
+		/* Its configuration, on top of the cluster file's addresses (a
+		 * version 1 blob holds none). */
+		struct node_conf conf = d->applystage.conf;
+		if (!node_conf_blob_decode(m->config, m->config_bytes, &conf)) {
+			snprintf(errmsg, errmsg_bytes, "%s: its configuration (%u bytes) does not "
+				 "parse: refusing to start", path, m->config_bytes);
+			node_kv_destroy(kv);
+			return -EINVAL;
+		}
 		rc = recover_snap_finish_install(d, m, last, errmsg, errmsg_bytes);
 		if (rc != 0) {
 			node_kv_destroy(kv);
 			return rc;
 		}
 		node_apply_loaded(&d->applystage, kv, m->index, m->term);
+		d->applystage.conf = conf;
 		d->snap_link.durable_term = m->term;
 		d->snap_link.durable_index = m->index;
+		d->snap_link.durable_conf = conf.m;
 		fprintf(stderr, "raftnode %u: loaded the snapshot of index %" PRIu64 " (term %" PRIu64
 			"): %" PRIu64 " keys, %" PRIu64 " sessions\n", d->cfg.self, m->index, m->term,
 			m->keys_count, m->sessions_count);

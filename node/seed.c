@@ -71,11 +71,17 @@ int node_daemon_seed(struct node_daemon *d, const char *path, char *errmsg, size
 	}
 	uint32_t was = m->cluster_id;
 	m->cluster_id = d->cfg.cluster_id;
-	m->config_bytes = 4u + 4u * d->cfg.members_count;
-	memcpy(m->config, &d->cfg.members_count, 4);
+	/* The new cluster's first configuration: the file's initial members
+	 * (a version 1 blob: ids; their addresses are the file's). */
+	uint32_t n = 0;
 	for (uint32_t i = 0; i < d->cfg.members_count; i++) {
-		memcpy(m->config + 4 + 4 * i, &d->cfg.members[i].id, 4);
+		if (d->cfg.members[i].initial) {
+			memcpy(m->config + 4 + 4 * n, &d->cfg.members[i].id, 4);
+			n++;
+		}
 	}
+	memcpy(m->config, &n, 4);
+	m->config_bytes = 4u + 4u * n;
 	rc = seed_copy(r, d->cfg.data_dir, m, errmsg, errmsg_bytes);
 	store_snap_close(r);
 	if (rc == 0) {

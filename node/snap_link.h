@@ -15,6 +15,7 @@
 #define RN_NODE_SNAP_LINK_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "consensus.h"
 
@@ -26,6 +27,9 @@ struct node_snap_link {
 	uint32_t seq; /* odd while the pair changes */
 	raft_term durable_term;
 	raft_index durable_index;
+	/* The configuration at durable_index (voters, learners), under the
+	 * same seqlock: control's RAFT_EVENT_SNAPSHOT meta carries it. */
+	struct raft_membership durable_conf;
 	uint64_t snapshots_count, failures_count;
 	uint64_t last_write_us; /* the newest snapshot's write, start to durable */
 	/* Written by the log stage: where it compacted the log to. */
@@ -43,11 +47,12 @@ struct node_snap_link {
 
 /* The writer thread's publication of a durable snapshot. */
 static inline void node_snap_link_publish(struct node_snap_link *l, raft_index index,
-					  raft_term term)
+					  raft_term term, const struct raft_membership *conf)
 {
 	uint32_t seq = __atomic_load_n(&l->seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&l->seq, seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(&l->durable_conf, conf, sizeof(*conf)); /* inside the odd seq */
 	__atomic_store_n(&l->durable_term, term, __ATOMIC_RELAXED);
 	__atomic_store_n(&l->durable_index, index, __ATOMIC_RELEASE);
 	__atomic_store_n(&l->seq, seq + 2, __ATOMIC_RELEASE);
@@ -55,12 +60,15 @@ static inline void node_snap_link_publish(struct node_snap_link *l, raft_index i
 
 /* A consistent (index, term) of the newest durable snapshot. */
 static inline void node_snap_link_read(const struct node_snap_link *l, raft_index *index,
-				       raft_term *term)
+				       raft_term *term, struct raft_membership *conf)
 {
 	for (;;) {
 		uint32_t s1 = __atomic_load_n(&l->seq, __ATOMIC_ACQUIRE);
 		*index = __atomic_load_n(&l->durable_index, __ATOMIC_RELAXED);
 		*term = __atomic_load_n(&l->durable_term, __ATOMIC_RELAXED);
+		if (conf != NULL) {
+			memcpy(conf, &l->durable_conf, sizeof(*conf)); /* checked by seq */
+		}
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if ((s1 & 1) == 0 && s1 == __atomic_load_n(&l->seq, __ATOMIC_RELAXED)) {
 			return;

@@ -80,7 +80,7 @@ cmd_partition() {
 		[ "$part_from" != "$node_arg" ] || usage_err "--from must name another node than --node"
 		peers=("$part_from")
 	else
-		for ((j = 1; j <= nodes; j++)); do [ "$j" -eq "$node_arg" ] || peers+=("$j"); done
+		for j in "${IDS[@]}"; do [ "$j" -eq "$node_arg" ] || peers+=("$j"); done
 	fi
 	[ ${#peers[@]} -gt 0 ] || usage_err "node $node_arg has no peers to cut it from"
 	say "partition: node $node_arg from node(s) ${peers[*]}$([ "$one_way" -eq 1 ] && echo ' (one way: only what it sends is dropped)')"

@@ -77,6 +77,29 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
         nftables and delay/jitter/reorder are refused. memif: loss only,
         dropped by the switch; delay/jitter/reorder are refused.
   logs ID [-f]
+  add ID [--host H] [--learner] [--no-start]
+        A new node ID (1..99, not in the cluster) with an empty data dir:
+        its veth rn<ID> into host H's bridge (default: the host with the
+        fewest nodes, the lowest on a tie), its address and MAC by the
+        scheme below, its route from root, its [member.ID] section (and
+        [node.ID] if the transport needs one) appended to DIR/cluster.ini,
+        the state file updated; then starts it with --join (it waits to be
+        added, never starts a cluster of its own) and waits until it
+        answers raftctl status. It is not yet in the cluster's
+        configuration: add prints the command that puts it there,
+          raftctl --config DIR/cluster.ini member add-learner ID ADDR
+        or, with --learner, runs it (and waits for the change to commit).
+        --no-start: the plumbing and config only (`start ID` later).
+        Refused with memif (the switch's ports are fixed at its start).
+  remove ID [--force] [--keep-data]
+        Stops node ID (SIGTERM, SIGKILL after 5 s), deletes its veth (or
+        tap), its route and DPDK runtime files, its data dir DIR/data/node<ID>
+        (--keep-data keeps it), its [member.ID]/[node.ID] sections when add
+        made them, and drops it from the state file; its log stays. Refused
+        while the node is in the cluster's configuration (`raftctl member
+        list`, asked of another running node, lists it or has a change
+        pending): `raftctl member remove ID` first; --force removes it
+        anyway (and when no node answers).
 
 --busy-node ID: that node alone polls (idle = busy) on its one lcore,
 pinned to the last CPU, as a bare-metal node on a dedicated core would
@@ -123,7 +146,9 @@ of its own (lcore 1), --apply-lcore its apply stage (the next lcore), and
 --rxtx-lcore its rx/tx stage (the port: receive, authenticate, send; the
 next lcore); control stays on lcore 0. float floats every lcore over every CPU
 (`0@(0-<cpus-1>),1@(0-<cpus-1>),...`), spread pins them on the next CPUs.
-Limits: 1..16 nodes, 1..9 hosts.
+Limits: 1..16 nodes, 1..9 hosts; ids 1..99 (add). up, down, status, start,
+kill, partition and logs take the added nodes as any other; `up` again
+keeps the set add and remove left (and starts added nodes with --join).
 USAGE
 }
 
@@ -158,6 +183,10 @@ one_way=0
 follow=0
 netem_clear=0
 delay_ms="" jitter_ms="" loss_pct="" reorder_pct=""
+add_host=""
+add_learner=0
+keep_data=0
+force=0
 
 need_val() { [ $# -ge 2 ] && [ -n "$2" ] && [[ "$2" != --* ]] || usage_err "$1 needs a value"; }
 is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
@@ -166,7 +195,7 @@ parse_args() {
 	[ $# -gt 0 ] || { usage >&2; exit 2; }
 	case "$1" in
 	-h | --help | help) usage; exit 0 ;;
-	up | down | status | start | kill | partition | heal | netem | logs) cmd=$1 ;;
+	up | down | status | start | kill | partition | heal | netem | logs | add | remove) cmd=$1 ;;
 	*) cmd=""; usage_err "unknown command '$1'" ;;
 	esac
 	shift
@@ -195,6 +224,10 @@ parse_args() {
 		--build) need_val "$@"; build=$2; shift ;;
 		--daemon) need_val "$@"; daemon=$2; shift ;;
 		--no-start) no_start=1 ;;
+		--host) need_val "$@"; add_host=$2; shift ;;
+		--learner) add_learner=1 ;;
+		--keep-data) keep_data=1 ;;
+		--force) force=1 ;;
 		--signal) need_val "$@"; signal=$2; shift ;;
 		--node) need_val "$@"; node_arg=$2; shift ;;
 		--from) need_val "$@"; part_from=$2; shift ;;
@@ -249,9 +282,9 @@ check_prefix() {
 		usage_err "--prefix must be 1-8 lowercase letters/digits starting with a letter, not '$prefix'"
 }
 
-check_node_id() { # value, what
-	is_uint "$1" && [ "$1" -ge 1 ] && [ "$1" -le "$nodes" ] ||
-		usage_err "$2 must be a node id 1..$nodes, not '${1:-<none>}'"
+check_node_id() { # value, what: one of the cluster's nodes (added ones too)
+	is_uint "$1" && [ -n "${H[$1]:-}" ] ||
+		usage_err "$2 must be a node id of this cluster (${IDS[*]}), not '${1:-<none>}'"
 }
 
 # ---- state -------------------------------------------------------------------
@@ -279,6 +312,8 @@ log_lcore=$log_lcore
 apply_lcore=$apply_lcore
 rxtx_lcore=$rxtx_lcore
 placement=${placement[*]}
+members=$members
+added=$added
 subnet=$subnet
 build=$build
 daemon=$daemon
@@ -292,7 +327,7 @@ load_state() {
 	[ -f "$f" ] || die "no cluster in $run_dir (no cluster.env): run 'cluster.sh up' first, or pass --run-dir"
 	while IFS='=' read -r key val; do
 		case "$key" in
-		prefix | nodes | hosts | transport | engine | durability | log_write | idle | busy_node | election_ms | lcores_opt | log_lcore | apply_lcore | rxtx_lcore | subnet | build | daemon)
+		prefix | nodes | hosts | transport | engine | durability | log_write | idle | busy_node | election_ms | lcores_opt | log_lcore | apply_lcore | rxtx_lcore | subnet | build | daemon | members | added)
 			printf -v "$key" '%s' "$val" ;;
 		placement) read -r -a placement <<<"$val" ;;
 		esac
@@ -329,18 +364,33 @@ compute_placement() {
 }
 
 # Names and addresses, computed once (a $(...) is a fork, and forks are slow
-# on a loaded 2-core VM): H[i] is node i's host, MAC[i] its MAC. Host h is
+# on a loaded 2-core VM): IDS the cluster's node ids in order, H[i] node i's
+# host, MAC[i] its MAC. `up` makes nodes 1..N on the hosts of its placement;
+# `add` and `remove` (cluster-member.sh) change the set: the state file's
+# `members` lists id:host for every node there now (empty: 1..N as placed),
+# `added` the ids `add` made (they start with --join). Host h is
 # namespace $prefix-h$h; node i is $subnet.i; root reaches host h through
 # veth $prefix-r$h at $subnet.(200+h); hosts h and h+1 are joined by the
 # veth $prefix-x$h$((h+1)) (the same name at both ends).
 H=()
 MAC=()
+IDS=()
+members=""
+added=""
 index_nodes() {
-	local i
-	H=(0 "${placement[@]}")
-	MAC=(0)
-	for ((i = 1; i <= nodes; i++)); do printf -v "MAC[$i]" '02:00:00:00:00:%02x' "$i"; done
+	local i m
+	if [ -z "$members" ]; then
+		for ((i = 1; i <= nodes; i++)); do members+="${members:+ }$i:${placement[i - 1]}"; done
+	fi
+	H=() MAC=() IDS=()
+	for m in $members; do
+		i=${m%%:*}
+		H[i]=${m#*:}
+		IDS+=("$i")
+		printf -v "MAC[$i]" '02:00:00:00:00:%02x' "$i"
+	done
 }
+is_added() { [[ " $added " == *" $1 "* ]]; } # id: made by `add` (a joiner)
 file_prefix_of() { echo "$prefix-n$1"; }
 ncpus() { nproc 2>/dev/null || echo 1; }
 
@@ -389,15 +439,9 @@ host_create_batch() { # h
 	# with "could not set PACKET_FANOUT ... Invalid argument". With
 	# ifindexes that differ in bits 12-15, their pids would have to be
 	# thousands apart with the same low 12 bits.
-	for ((i = 1; i <= nodes; i++)); do
+	for i in "${IDS[@]}"; do
 		[ "${H[$i]}" = "$h" ] || continue
-		if [ "$transport" = tap ]; then
-			# net_tap attaches to it (flags must match: multi_queue).
-			has_link "$have" "rn$i" || echo "tuntap add dev rn$i mode tap multi_queue"
-			continue
-		fi
-		has_link "$have" "rn$i" ||
-			echo "link add rn$i index $((4096 * i + 96)) address ${MAC[$i]} type veth peer name rn${i}b"
+		has_link "$have" "rn$i" || node_create_line "$i"
 	done
 	if [ "$h" -lt "$hosts" ]; then
 		l=$prefix-x$h$((h + 1))
@@ -405,27 +449,44 @@ host_create_batch() { # h
 	fi
 }
 
+# Node i's port (an `ip -batch` line): its veth, or with tap its tap device.
+node_create_line() { # id
+	local i=$1
+	if [ "$transport" = tap ]; then
+		# net_tap attaches to it (flags must match: multi_queue).
+		echo "tuntap add dev rn$i mode tap multi_queue"
+	else
+		echo "link add rn$i index $((4096 * i + 96)) address ${MAC[$i]} type veth peer name rn${i}b"
+	fi
+}
+
+# Node i's port into its host's bridge: MTU, MAC, address, state.
+node_config_lines() { # id
+	local i=$1
+	if [ "$transport" = tap ]; then
+		echo "link set rn$i address $(tap_kernel_mac "$i") mtu 9000 master br0"
+		echo "addr flush dev rn$i" # DPDK owns the address
+		echo "link set rn$i up"
+		return 0
+	fi
+	echo "link set rn$i address ${MAC[$i]} mtu 9000"
+	echo "link set rn${i}b mtu 9000 master br0 up"
+	if [ "$transport" = udp ]; then
+		echo "addr replace $subnet.$i/24 dev rn$i"
+	else
+		echo "addr flush dev rn$i" # DPDK owns the address
+	fi
+	echo "link set rn$i up"
+}
+
 # Sets MTU, MAC, bridge ports, addresses and states in host h.
 host_config_batch() { # h
 	local h=$1 i l
 	echo "link set lo up"
 	echo "link set br0 mtu 9000 up"
-	for ((i = 1; i <= nodes; i++)); do
+	for i in "${IDS[@]}"; do
 		[ "${H[$i]}" = "$h" ] || continue
-		if [ "$transport" = tap ]; then
-			echo "link set rn$i address $(tap_kernel_mac "$i") mtu 9000 master br0"
-			echo "addr flush dev rn$i" # DPDK owns the address
-			echo "link set rn$i up"
-			continue
-		fi
-		echo "link set rn$i address ${MAC[$i]} mtu 9000"
-		echo "link set rn${i}b mtu 9000 master br0 up"
-		if [ "$transport" = udp ]; then
-			echo "addr replace $subnet.$i/24 dev rn$i"
-		else
-			echo "addr flush dev rn$i" # DPDK owns the address
-		fi
-		echo "link set rn$i up"
+		node_config_lines "$i"
 	done
 	echo "link set r0 mtu 9000 master br0 up"
 	local ls=()
@@ -449,20 +510,20 @@ root_batch() {
 		echo "link set $rl mtu 9000 up"
 		echo "addr replace $subnet.$((200 + h))/32 dev $rl"
 	done
-	for ((i = 1; i <= nodes; i++)); do
-		h=${H[$i]}
-		echo "route replace $subnet.$i/32 dev $prefix-r$h src $subnet.$((200 + h))"
-	done
+	for i in "${IDS[@]}"; do root_route_line "$i"; done
 }
+root_route_line() { echo "route replace $subnet.$1/32 dev $prefix-r${H[$1]} src $subnet.$((200 + H[$1]))"; }
 
 root_check_routes() {
 	local i have
-	for ((i = 1; i <= nodes; i++)); do
-		have=$(ip -4 route show exact "$subnet.$i/32" 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -1)
-		if [ -n "$have" ] && [[ "$have" != "$prefix"-r[0-9]* ]]; then
-			die "route to $subnet.$i already goes via $have (another cluster on subnet $subnet? use --subnet)"
-		fi
-	done
+	for i in "${IDS[@]}"; do root_check_route "$i"; done
+}
+root_check_route() { # id
+	local have
+	have=$(ip -4 route show exact "$subnet.$1/32" 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -1)
+	if [ -n "$have" ] && [[ "$have" != "$prefix"-r[0-9]* ]]; then
+		die "route to $subnet.$1 already goes via $have (another cluster on subnet $subnet? use --subnet)"
+	fi
 }
 
 # Packets that come in from a host are never forwarded to another one, so
@@ -528,29 +589,100 @@ topology_up() {
 
 cluster_id() { echo $(($(printf '%s' "$prefix" | cksum | cut -d' ' -f1) % 2000000000 + 1)); }
 
+# The lcore layout every node's [node] (or with spread, [node.<i>]) gets:
+# sets LC (the lcores list; empty with spread), LC_MAP and LC_EXTRA (the
+# stages apart, beside control on lcore 0).
+lcore_plan() {
+	local k cpus
+	cpus=$(ncpus)
+	case "$lcores_opt" in
+	float) LC="0@(0-$((cpus - 1)))" ;;
+	spread) LC="" ;;
+	*) LC=$lcores_opt ;;
+	esac
+	# Stages apart: control on lcore 0, then the log, apply and rx/tx
+	# stages asked for on lcores 1, 2, 3 in that order.
+	LC_EXTRA=0
+	local at_log=0 at_apply=0 at_rxtx=0
+	if [ "$log_lcore" = 1 ]; then LC_EXTRA=$((LC_EXTRA + 1)); at_log=$LC_EXTRA; fi
+	if [ "$apply_lcore" = 1 ]; then LC_EXTRA=$((LC_EXTRA + 1)); at_apply=$LC_EXTRA; fi
+	if [ "$rxtx_lcore" = 1 ]; then LC_EXTRA=$((LC_EXTRA + 1)); at_rxtx=$LC_EXTRA; fi
+	LC_MAP="rxtx:$at_rxtx,log:$at_log,control:0,apply:$at_apply"
+	if [ "$lcores_opt" = float ]; then
+		for ((k = 1; k <= LC_EXTRA; k++)); do LC+=",$k@(0-$((cpus - 1)))"; done
+	fi
+}
+
+member_section() { # id: node id's [member.<id>] (its address, host)
+	local mac h
+	# An initial member `remove` took out keeps its section: its address
+	# is the scheme's, its host the one `up` placed it on.
+	printf -v mac '02:00:00:00:00:%02x' "$1"
+	h=${H[$1]:-${placement[$1 - 1]}}
+	echo
+	echo "[member.$1]"
+	echo "ip = $subnet.$1"
+	echo "mac = $mac"
+	echo "host = $h"
+	echo "udp_port = 9000"
+}
+
+# Node id's own [node.<id>] keys, if it has any: its lcores with spread,
+# the busy node's pinning, its DPDK port with memif and tap. Needs
+# lcore_plan's LC_EXTRA and LC_MAP.
+node_sections() { # id
+	local i=$1 cpus lc k l
+	cpus=$(ncpus)
+	if [ "$lcores_opt" = spread ]; then
+		lc=$(((i - 1) % cpus))
+		echo
+		echo "[node.$i]"
+		if [ "$LC_EXTRA" -gt 0 ]; then
+			l="0@$lc"
+			for ((k = 1; k <= LC_EXTRA; k++)); do l+=",$k@$(((i - 1 + k) % cpus))"; done
+			echo "lcores = $l"
+			echo "lcore_map = $LC_MAP"
+		else
+			echo "lcores = $lc"
+			echo "lcore_map = rxtx:$lc,log:$lc,control:$lc,apply:$lc"
+		fi
+	fi
+	if [ "$i" = "$busy_node" ]; then
+		echo
+		echo "[node.$busy_node]               ; polls on a pinned lcore (--busy-node)"
+		echo "lcores = 0@$((cpus - 1))"
+		echo "idle = busy"
+	fi
+	# memif, tap: a section of its own per node (with spread, a node's keys
+	# come in two [node.<i>] sections; the parser takes both).
+	if [ "$transport" = memif ] || [ "$transport" = tap ]; then
+		echo
+		echo "[node.$i]"
+		if [ "$transport" = tap ]; then
+			echo "dpdk_port = net_tap0,iface=rn$i,persist,mac=${MAC[$i]}"
+		else
+			echo "dpdk_port = $(memif_vdev "$i")"
+		fi
+	fi
+	# The Prometheus endpoint of each node (raftctl --node i metrics): on
+	# its own address with the kernel's UDP (reachable as the client port
+	# is), else on 127.0.0.1 in its host's namespace.
+	echo
+	echo "[node.$i]"
+	if [ "$transport" = udp ]; then
+		echo "metrics_addr = $subnet.$i:9100"
+	else
+		echo "metrics_addr = 127.0.0.1:$((9100 + i))"
+	fi
+}
+
 write_config() {
-	local i h et hb cpus lc f map k l extra
+	local i et hb f
 	et=${election_ms:-300}
 	if [ -z "$election_ms" ] && [ "$nodes" -gt "$(ncpus)" ]; then et=500; fi
 	hb=$((et / 6 / 10 * 10))
 	[ "$hb" -ge 10 ] || hb=10
-	cpus=$(ncpus)
-	case "$lcores_opt" in
-	float) lc="0@(0-$((cpus - 1)))" ;;
-	spread) lc="" ;;
-	*) lc=$lcores_opt ;;
-	esac
-	# Stages apart: control on lcore 0, then the log, apply and rx/tx
-	# stages asked for on lcores 1, 2, 3 in that order.
-	extra=0
-	local at_log=0 at_apply=0 at_rxtx=0
-	if [ "$log_lcore" = 1 ]; then extra=$((extra + 1)); at_log=$extra; fi
-	if [ "$apply_lcore" = 1 ]; then extra=$((extra + 1)); at_apply=$extra; fi
-	if [ "$rxtx_lcore" = 1 ]; then extra=$((extra + 1)); at_rxtx=$extra; fi
-	map="rxtx:$at_rxtx,log:$at_log,control:0,apply:$at_apply"
-	if [ "$lcores_opt" = float ]; then
-		for ((k = 1; k <= extra; k++)); do lc+=",$k@(0-$((cpus - 1)))"; done
-	fi
+	lcore_plan
 	f="$run_dir/cluster.ini"
 	{
 		echo "; SPDX-License-Identifier: MIT"
@@ -563,15 +695,15 @@ write_config() {
 		echo "election_timeout_ms = $et"
 		echo "heartbeat_interval_ms = $hb"
 		echo "tick_ms = 10"
-		for ((i = 1; i <= nodes; i++)); do
-			h=${H[$i]}
-			echo
-			echo "[member.$i]"
-			echo "ip = $subnet.$i"
-			echo "mac = ${MAC[$i]}"
-			echo "host = $h"
-			echo "udp_port = 9000"
-		done
+		# The first configuration: nodes 1..N. Without the key every
+		# [member.N] is initial, so it is written once `add` made a node
+		# (whose section only says where it is: the configuration in
+		# force lives in the log and the snapshots).
+		[ -z "$added" ] || echo "initial_members = $(seq -s, 1 "$nodes")"
+		# The initial members (removed ones too: the file keeps them),
+		# then the nodes `add` made.
+		for ((i = 1; i <= nodes; i++)); do member_section "$i"; done
+		for i in $added; do [ "$i" -le "$nodes" ] || member_section "$i"; done
 		echo
 		echo "[node]"
 		echo "data_dir = $run_dir/data/node%i"
@@ -588,61 +720,15 @@ write_config() {
 			echo "dpdk_port = net_af_packet0,iface=rn%i,framecnt=4096"
 		fi
 		echo "file_prefix = $prefix-n%i        ; EAL --file-prefix (down removes /var/run/dpdk/$prefix-n<i>)"
-		if [ -n "$lc" ]; then
-			echo "lcores = $lc"
-			echo "lcore_map = $map"
+		if [ -n "$LC" ]; then
+			echo "lcores = $LC"
+			echo "lcore_map = $LC_MAP"
 		fi
 		echo "idle = $idle"
 		echo "durability = $durability"
 		echo "log_write = $log_write"
 		echo "io_engine = $engine"
-		if [ "$lcores_opt" = spread ]; then
-			for ((i = 1; i <= nodes; i++)); do
-				lc=$(((i - 1) % cpus))
-				echo
-				echo "[node.$i]"
-				if [ "$extra" -gt 0 ]; then
-					l="0@$lc"
-					for ((k = 1; k <= extra; k++)); do l+=",$k@$(((i - 1 + k) % cpus))"; done
-					echo "lcores = $l"
-					echo "lcore_map = $map"
-				else
-					echo "lcores = $lc"
-					echo "lcore_map = rxtx:$lc,log:$lc,control:$lc,apply:$lc"
-				fi
-			done
-		fi
-		if [ -n "$busy_node" ]; then
-			echo
-			echo "[node.$busy_node]               ; polls on a pinned lcore (--busy-node)"
-			echo "lcores = 0@$((cpus - 1))"
-			echo "idle = busy"
-		fi
-		# memif: a section of its own per node (with spread, a node's keys
-		# come in two [node.<i>] sections; the parser takes both).
-		if [ "$transport" = memif ] || [ "$transport" = tap ]; then
-			for ((i = 1; i <= nodes; i++)); do
-				echo
-				echo "[node.$i]"
-				if [ "$transport" = tap ]; then
-					echo "dpdk_port = net_tap0,iface=rn$i,persist,mac=${MAC[$i]}"
-				else
-					echo "dpdk_port = $(memif_vdev "$i")"
-				fi
-			done
-		fi
-		# The Prometheus endpoint of each node (raftctl --node i metrics):
-		# on its own address with the kernel's UDP (reachable as the
-		# client port is), else on 127.0.0.1 in its host's namespace.
-		for ((i = 1; i <= nodes; i++)); do
-			echo
-			echo "[node.$i]"
-			if [ "$transport" = udp ]; then
-				echo "metrics_addr = $subnet.$i:9100"
-			else
-				echo "metrics_addr = 127.0.0.1:$((9100 + i))"
-			fi
-		done
+		for i in "${IDS[@]}"; do node_sections "$i"; done
 	} >"$f.tmp"
 	mv "$f.tmp" "$f"
 }
@@ -656,7 +742,7 @@ write_files() {
 		mv "$run_dir/secret.tmp" "$run_dir/secret"
 	fi
 	chmod 600 "$run_dir/secret"
-	for ((i = 1; i <= nodes; i++)); do mkdir -p "$run_dir/data/node$i"; done
+	for i in "${IDS[@]}"; do mkdir -p "$run_dir/data/node$i"; done
 	write_config
 }
 
@@ -688,8 +774,14 @@ spawn_in_ns() {
 	local ns=$1 pidf=$2 log=$3
 	shift 3
 	rm -f "$pidf"
+	# The inner shell closes every descriptor past stderr before the exec:
+	# a node lives on after this script, and one that inherited, say, the
+	# fd of `flock LOCK cluster.sh up` would hold that lock as long as it
+	# runs (a node left up by one user then blocks everyone's tests).
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	ip netns exec "$ns" setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ \
+	ip netns exec "$ns" setsid nohup bash -c 'echo $$ >"$1"; shift
+		for f in /proc/$$/fd/*; do f=${f##*/}; [ "$f" -le 2 ] || eval "exec $f>&-"; done
+		exec "$@"' _ \
 		"$pidf" "$@" </dev/null >>"$log" 2>&1 &
 }
 
@@ -724,7 +816,10 @@ start_node() {
 	log=$(log_file "$i")
 	pidf=$(pid_file "$i")
 	echo "== cluster.sh: start node $i in $ns at $(date '+%F %T')" >>"$log"
-	spawn_in_ns "$ns" "$pidf" "$log" "$daemon" --config "$run_dir/cluster.ini" --id "$i"
+	# A node `add` made joins: it never starts a cluster of its own.
+	local join=()
+	! is_added "$i" || join=(--join)
+	spawn_in_ns "$ns" "$pidf" "$log" "$daemon" --config "$run_dir/cluster.ini" --id "$i" ${join[@]+"${join[@]}"}
 	for _ in $(seq 1 50); do
 		[ -s "$pidf" ] && break
 		sleep 0.02
@@ -803,10 +898,14 @@ cmd_up() {
 		)
 		[ "$have" = "$want" ] ||
 			die "a different cluster is up in $run_dir (prefix nodes hosts ...: $have); run 'cluster.sh down --run-dir $run_dir' first"
+		# The same cluster as `add` and `remove` left it: its nodes now.
+		members=$(load_state && echo "$members")
+		added=$(load_state && echo "$added")
+		index_nodes
 	fi
 	for ((h = 1; h <= hosts; h++)); do
 		line+=" h$h:"
-		for ((i = 1; i <= nodes; i++)); do
+		for i in "${IDS[@]}"; do
 			[ "${H[$i]}" != "$h" ] || line+=" $i"
 		done
 	done
@@ -827,7 +926,7 @@ cmd_up() {
 		return 0
 	fi
 	local ids=()
-	for ((i = 1; i <= nodes; i++)); do
+	for i in "${IDS[@]}"; do
 		start_node "$i"
 		ids+=("$i")
 	done
@@ -837,7 +936,7 @@ cmd_up() {
 # Every process in our namespaces is ours: TERM, wait <= 5 s, KILL.
 stop_all() {
 	local pids=() h ns i p deadline
-	for ((i = 1; i <= nodes; i++)); do
+	for i in "${IDS[@]}"; do
 		p=$(node_pid "$i")
 		[ -z "$p" ] || pids+=("$p")
 	done
@@ -879,7 +978,6 @@ cmd_down() {
 		return 0
 	else
 		check_prefix
-		nodes=16
 	fi
 	say "down: cluster $prefix (run dir $run_dir)"
 	stop_all
@@ -894,13 +992,14 @@ cmd_down() {
 		ip link del "$l" 2>/dev/null || true
 	done
 	if command -v nft >/dev/null; then nft delete table inet "${prefix}_guard" 2>/dev/null || true; fi
-	for ((i = 1; i <= 16; i++)); do rm -rf "/var/run/dpdk/$(file_prefix_of "$i")"; done
+	# Every node id, added ones too (ids up to 99): <prefix>-n<digits>.
+	rm -rf "/var/run/dpdk/$prefix-n"[0-9] "/var/run/dpdk/$prefix-n"[0-9][0-9]
 	rm -rf "/var/run/dpdk/$prefix-sw"
 	# A node killed with SIGKILL leaves its hugepage files (<prefix>map_N)
 	# in every hugetlbfs mount: they would hold the pages until removed.
 	local mnt
 	for mnt in $(awk '$3 == "hugetlbfs" {print $2}' /proc/mounts 2>/dev/null); do
-		for ((i = 1; i <= 16; i++)); do rm -f "$mnt/$(file_prefix_of "$i")map_"*; done
+		rm -f "$mnt/$prefix-n"[0-9]map_* "$mnt/$prefix-n"[0-9][0-9]map_*
 		rm -f "$mnt/$prefix-swmap_"*
 	done
 	if [ -d "$run_dir" ]; then
@@ -937,7 +1036,7 @@ cmd_status() {
 	ctl=$(raftctl_bin)
 	echo "cluster $prefix: $nodes node(s) on $hosts host(s), transport $transport, run dir $run_dir"
 	printf '%-5s %-5s %-8s %-6s %-10s %-6s %-6s\n' node host pid alive role term leader
-	for ((i = 1; i <= nodes; i++)); do
+	for i in "${IDS[@]}"; do
 		h=${H[$i]}
 		p=$(node_pid "$i")
 		alive=no role=- term=- leader=-
@@ -1013,6 +1112,8 @@ cmd_logs() {
 . "$root/scripts/cluster-faults.sh"
 # shellcheck source=scripts/cluster-memif.sh
 . "$root/scripts/cluster-memif.sh"
+# shellcheck source=scripts/cluster-member.sh
+. "$root/scripts/cluster-member.sh"
 
 main() {
 	parse_args "$@"
@@ -1026,6 +1127,8 @@ main() {
 	heal) cmd_heal ;;
 	netem) cmd_netem ;;
 	logs) cmd_logs ;;
+	add) cmd_add ;;
+	remove) cmd_remove ;;
 	esac
 }
 

@@ -290,6 +290,20 @@ def sweep_lines(rows):
         out.append(f"- {d['row']}: highest achieved {float(best['ops_per_s']):,.0f} ops/s "
                    f"(p99 {float(best['latency_us_p99']):.1f} us) over {len(d['sweep'])} steps; "
                    f"last step offered {float(last['offered_per_s']):,.0f}/s")
+        # The targets' knee: the highest achieved rate whose p99 is <= 5 ms.
+        ok = [s for s in d["sweep"] if float(s["latency_us_p99"]) <= 5000.0]
+        if ok:
+            knee = max(ok, key=lambda s: float(s["ops_per_s"]))
+            out.append(f"  - knee (p99 <= 5 ms): {float(knee['ops_per_s']):,.0f} ops/s "
+                       f"(offered {float(knee['offered_per_s']):,.0f}/s, p99 "
+                       f"{float(knee['latency_us_p99']):.1f} us)")
+        # The open loop at 1,000/s (the sweep's first step when it starts
+        # there) against one in flight, same run.
+        first = d["sweep"][0]
+        if abs(float(first["offered_per_s"]) - 1000.0) < 1.0 and d.get("p50_us") and d.get("p99_us"):
+            p50, p99 = float(first["latency_us_p50"]), float(first["latency_us_p99"])
+            out.append(f"  - open loop at 1,000/s: p50 {p50:.1f} us ({p50 / d['p50_us']:.2f}x "
+                       f"1 in flight), p99 {p99:.1f} us ({p99 / d['p99_us']:.2f}x)")
     return out or ["No sweep CSVs."]
 
 

@@ -143,6 +143,14 @@ int rn_client_cas(struct rn_client *c, const void *key, uint32_t key_bytes, cons
 int rn_client_status(struct rn_client *c, uint32_t node_id, struct rn_client_result *res);
 /* Asks the cluster's leader to hand leadership to target_id. */
 int rn_client_transfer(struct rn_client *c, uint32_t target_id, struct rn_client_result *res);
+/* A membership change (a config entry's record, dataplane.h): to the
+ * leader (redirects followed); OK once its entry is committed, REFUSED
+ * with the core's error named in the value. */
+int rn_client_member_change(struct rn_client *c, const uint8_t record[DP_CONF_ENTRY_BYTES],
+			    struct rn_client_result *res);
+/* The configuration as node_id (0: the target) sees it: the value is a
+ * struct dp_member_list's encoding (dp_member_list_decode). */
+int rn_client_member_list(struct rn_client *c, uint32_t node_id, struct rn_client_result *res);
 
 /* Picks the node the next requests go to (sync and async). */
 int rn_client_set_target(struct rn_client *c, uint32_t node_id);

@@ -66,6 +66,11 @@ struct node_member {
 	bool mac_auto;	/* learn it by ARP */
 	uint32_t host;	/* label: the machine (namespace) it runs on */
 	uint16_t udp_port;
+	/* In the cluster's first configuration ([cluster] initial_members,
+	 * or every [member.N] without that key). A member that is not joins
+	 * later (raftnode --join, raftctl member add-learner): its section
+	 * only says where it is. */
+	bool initial;
 };
 
 enum node_transport { NODE_TRANSPORT_DPDK = 1, NODE_TRANSPORT_UDP = 2 };
@@ -95,8 +100,11 @@ struct node_config {
 	uint32_t election_timeout_ms;
 	uint32_t heartbeat_interval_ms;
 	uint32_t tick_ms;
-	struct node_member members[NODE_MEMBERS_MAX];
+	struct node_member members[NODE_MEMBERS_MAX]; /* every [member.N] */
 	uint32_t members_count;
+	uint32_t initial_count; /* members with .initial set (>= 1) */
+	raft_node_id initial_ids[NODE_MEMBERS_MAX]; /* [cluster] initial_members, as given */
+	uint32_t initial_ids_count;
 	char data_dir[256];
 	uint8_t transport;  /* enum node_transport */
 	char dpdk_port[256]; /* PCI address or vdev string */
@@ -105,6 +113,7 @@ struct node_config {
 	int16_t stage_lcore[NODE_STAGES]; /* lcore_map parsed: EAL lcore id per stage */
 	uint8_t idle;	     /* enum node_idle */
 	uint32_t timer_slack_us; /* adaptive idle: lcore threads' timer slack, 0 = kernel's */
+	int8_t lcore_nice;	 /* the lcore threads' nice value (0: left as started) */
 	uint8_t durability;  /* enum node_durability */
 	uint8_t io_engine;   /* enum node_engine */
 	uint8_t log_write;   /* enum node_log_write */

@@ -41,10 +41,12 @@ extern "C" {
 #define DP_WIRE_MAGIC 0x5446524eu /* "NRFT" read as little-endian bytes */
 /* 2: the append flags byte (commit-only); 3: client frames carry a batch
  * (many requests or replies per frame); 4: snapshot transfer frames
- * (DP_FRAME_SNAP_CHUNK, _ACK) and the client reply status no_space. A
+ * (DP_FRAME_SNAP_CHUNK, _ACK) and the client reply status no_space; 5:
+ * membership changes: configuration entries (RAFT_ENTRY_CONFIG, with the
+ * new member's address) in AppendEntries, and the client op MEMBER. A
  * frame of another version is
  * dropped and counted (DP_ERR_BAD_VERSION, a node's drops.bad_version). */
-#define DP_WIRE_VERSION 4u
+#define DP_WIRE_VERSION 5u
 #define DP_ETH_HDR_BYTES 14u
 #define DP_IPV4_HDR_BYTES 20u
 #define DP_UDP_HDR_BYTES 8u
@@ -260,11 +262,19 @@ enum dp_client_op {
 	/* Ask the leader to hand leadership to the node whose id is the value
 	 * (4 bytes, little-endian); the key is ignored (send "leader"). */
 	DP_CLIENT_TRANSFER = 7,
+	/* Membership (wire version 5); the key is ignored (send "member").
+	 * With a value of DP_CONF_ENTRY_BYTES (a config entry's record:
+	 * ADD_LEARNER with the address, PROMOTE or REMOVE): the change, on
+	 * the leader, answered once its entry is committed (or REFUSED at
+	 * once, the core's error named in the reply's value). With no value:
+	 * the configuration as this node sees it (struct dp_member_list in
+	 * the reply's value). */
+	DP_CLIENT_MEMBER = 8,
 };
 #ifndef __cplusplus
 _Static_assert(sizeof(raft_node_id) == 4, "a TRANSFER value is one node id");
 #endif
-#define DP_CLIENT_OP_LAST DP_CLIENT_TRANSFER
+#define DP_CLIENT_OP_LAST DP_CLIENT_MEMBER
 
 /* Request flags (byte 17 of the request body). */
 enum dp_client_flags {
@@ -298,8 +308,11 @@ enum dp_client_status {
 	 * log's next segment beside the reserve): the write was refused, not
 	 * applied. Final: retry after an operator freed space. */
 	DP_CLIENT_NO_SPACE = 7,
+	/* A membership change the leader's core refused: the value names the
+	 * error (e.g. "change_pending", "learner_behind"). Final. */
+	DP_CLIENT_REFUSED = 8,
 };
-#define DP_CLIENT_STATUS_LAST DP_CLIENT_NO_SPACE
+#define DP_CLIENT_STATUS_LAST DP_CLIENT_REFUSED
 
 /*
  * Stages a traced request passes on the node that serves it, in order. The
@@ -477,6 +490,90 @@ int dp_snap_chunk_decode(raft_term term, const uint8_t *body, size_t body_bytes,
 int dp_snap_ack_decode(raft_term term, const uint8_t *body, size_t body_bytes,
 		       struct dp_snap_ack *out);
 
+/* ---- Configuration entries (membership changes) ---------------------------
+ *
+ * A RAFT_ENTRY_CONFIG entry travels (and is stored in the log) as
+ * DP_CONF_ENTRY_BYTES bytes: the core's 64-bit change value
+ * RAFT_CONF_PAYLOAD(op, id), little-endian, then the member's address
+ * record, DP_MEMBER_ADDR_BYTES:
+ *
+ *   value u64 | ip u32 | udp_port u16 | flags u8 (bit 0: mac auto) | 0 u8 |
+ *   mac[6] | 0[2] | host u32 | 0[4]
+ *
+ * The address is filled for RAFT_CONF_ADD_LEARNER (ip and port non-zero;
+ * mac zero when auto) and all zero for the other ops. The core's entry
+ * holds the VALUE in its payload field with payload_bytes 0 (consensus.h,
+ * MEMBERSHIP CONTRACT): the encoder writes the record from the caller's
+ * payloads[i] (the 32 bytes, value included), the decoder hands the value
+ * back in e->payload and leaves the record where it came, found again with
+ * dp_wire_append_conf(). Decoders reject an unknown op, id 0, a wrong
+ * length, a bad address, non-zero reserved bytes.
+ */
+#define DP_MEMBER_ADDR_BYTES 24u
+#define DP_CONF_ENTRY_BYTES (8u + DP_MEMBER_ADDR_BYTES)
+#define DP_MEMBER_ADDR_MAC_AUTO 0x01u
+#ifndef __cplusplus
+_Static_assert(DP_MEMBER_ADDR_BYTES == 4 + 2 + 1 + 1 + 6 + 2 + 4 + 4,
+	       "address: ip u32, port u16, flags u8, 0 u8, mac[6], 0[2], host u32, 0[4]");
+#endif
+
+/* Where a member is: what its config entry carries (ports and addresses
+ * in host byte order). */
+struct dp_member_addr {
+	uint32_t ip;
+	uint16_t udp_port;
+	bool mac_auto; /* learn it (ARP, first frame) */
+	uint8_t mac[6];
+	uint32_t host; /* the cluster file's label */
+};
+
+/* The record of a change (addr NULL: zero, for every op but ADD_LEARNER). */
+void dp_conf_entry_encode(uint64_t value, const struct dp_member_addr *addr,
+			  uint8_t out[DP_CONF_ENTRY_BYTES]);
+/* Checks and reads a record: 0, or -DP_ERR_BAD_BODY. addr may be NULL. */
+int dp_conf_entry_decode(const uint8_t *in, size_t in_bytes, uint64_t *value,
+			 struct dp_member_addr *addr);
+/* The address record alone (a snapshot's configuration keeps it). */
+void dp_member_addr_encode(const struct dp_member_addr *addr, uint8_t out[DP_MEMBER_ADDR_BYTES]);
+int dp_member_addr_decode(const uint8_t in[DP_MEMBER_ADDR_BYTES], struct dp_member_addr *out);
+/* Bytes entry e takes in an AppendEntries body (header and payload). */
+size_t dp_wire_entry_bytes(const struct raft_entry *e);
+
+/*
+ * The reply to a MEMBER list request (its value): the configuration in
+ * force as the answering node sees it, with each member's address and
+ * (on a leader) its match index. Compact so that 16 members fit one frame
+ * of any path (16 x 40 + 24 bytes):
+ *
+ *   header  config_index u64, self u32, leader u32, pending u8, count u8,
+ *           self_role u8, 0[5]
+ *   member  id u32, role u8, flags u8 (bit 0: address known), 0[2],
+ *           match u64, address record (DP_MEMBER_ADDR_BYTES)
+ */
+#define DP_MEMBER_LIST_HDR_BYTES 24u
+#define DP_MEMBER_LIST_ITEM_BYTES (16u + DP_MEMBER_ADDR_BYTES)
+#define DP_MEMBER_LIST_BYTES_MAX (DP_MEMBER_LIST_HDR_BYTES + RAFT_NODES_MAX * DP_MEMBER_LIST_ITEM_BYTES)
+enum dp_member_role { DP_MEMBER_NONE = 0, DP_MEMBER_VOTER = 1, DP_MEMBER_LEARNER = 2 };
+struct dp_member_info {
+	raft_node_id id;
+	uint8_t role; /* enum dp_member_role */
+	bool addr_known;
+	raft_index match; /* the leader's view; 0 elsewhere */
+	struct dp_member_addr addr;
+};
+struct dp_member_list {
+	raft_index config_index; /* the entry that set it (0: the start's) */
+	raft_node_id self, leader;
+	bool pending;	   /* that entry is not committed yet */
+	uint8_t self_role; /* enum dp_member_role: this node in it */
+	uint32_t count;
+	struct dp_member_info members[RAFT_NODES_MAX];
+};
+/* Returns the bytes written (<= DP_MEMBER_LIST_BYTES_MAX). */
+size_t dp_member_list_encode(const struct dp_member_list *l, uint8_t *out, size_t out_bytes);
+/* 0, or -DP_ERR_BAD_BODY. */
+int dp_member_list_decode(const uint8_t *in, size_t in_bytes, struct dp_member_list *out);
+
 /* ---- Decoded frames ------------------------------------------------------- */
 
 /* An authenticated fragment (dp_wire_decode returned -DP_ERR_FRAGMENT). */
@@ -506,7 +603,17 @@ struct dp_rx_frame {
 		struct dp_snap_chunk snap_chunk; /* DP_FRAME_SNAP_CHUNK */
 		struct dp_snap_ack snap_ack;	 /* DP_FRAME_SNAP_ACK */
 	};
+	/* A raft message's body as it was decoded (the caller's frame, or
+	 * the reassembly buffer): where an append's config records are. */
+	const uint8_t *raft_body;
+	uint32_t raft_body_bytes;
 };
+
+/* The record of the config entry at `index` in a decoded append (frame f,
+ * still valid): 0 (out holds DP_CONF_ENTRY_BYTES), or -DP_ERR_INVALID
+ * when f holds no config entry of that index. */
+int dp_wire_append_conf(const struct dp_rx_frame *f, raft_index index,
+			uint8_t out[DP_CONF_ENTRY_BYTES]);
 
 /*
  * Parses and authenticates one frame and decodes its body into *out.
@@ -881,6 +988,12 @@ int dp_transport_open_udp(struct dp_transport *t, const struct dp_transport_conf
 int dp_transport_open_dpdk(struct dp_transport *t, const struct dp_transport_config *cfg,
 			   struct dp_port *port);
 void dp_transport_close(struct dp_transport *t);
+/* A peer's address, added or replaced (a member added by a configuration
+ * entry; the caller's thread is the one that sends): 0, or -DP_ERR_TOO_BIG
+ * with RAFT_NODES_MAX peers already (remove one that left first). A MAC
+ * learnt for an unchanged address is kept when p's is zero (auto). */
+int dp_transport_peer_set(struct dp_transport *t, const struct dp_peer *p);
+void dp_transport_peer_remove(struct dp_transport *t, raft_node_id id);
 /* Seals m (to m->to, looked up in the peer table) and sends it. 0, or
  * -DP_ERR_INVALID (no route), -DP_ERR_TOO_BIG (split it first), -errno. */
 int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
@@ -1047,6 +1160,16 @@ struct dp_lcore_config {
 	/* event: the longest sleep without input or deadline, so that a stop
 	 * is seen (0: 50 ms). */
 	uint32_t event_sleep_ms_max;
+	/* dp_lcore_run sets the thread's nice value to this (0: leaves it).
+	 * Under `event` an lcore sleeps whenever it has nothing to do, so a
+	 * better nice does not take CPU it does not need; what it changes is
+	 * who runs first when a commit's next hop wakes on a CPU that other
+	 * work holds (the wake-up's wait for the CPU is most of the
+	 * one-in-flight tail on a shared machine). Never a real-time policy:
+	 * an lcore that had work without end (busy, adaptive's spin, a
+	 * saturating load) would starve the kernel's own completion workers
+	 * that the log's writes wait for. */
+	int8_t nice;
 };
 
 struct dp_lcore_stats {

@@ -334,6 +334,94 @@ static void test_bad_append_body(void **state)
 	expect_drop(wire_frame_bytes(bytes), DP_ERR_TOO_MANY_ENTRIES, 2);
 }
 
+/* An APPEND of one config entry (8 + 24 bytes of record) at index 11. */
+static size_t conf_body(uint8_t *b, uint64_t value, const struct dp_member_addr *addr)
+{
+	wire_st64(b, 10);
+	wire_st64(b + 8, 4);
+	wire_st64(b + 16, 9);
+	wire_st32(b + 24, 1);
+	wire_st32(b + 28, 0);
+	size_t at = DP_APPEND_FIXED_BYTES;
+	memset(b + at, 0, DP_APPEND_ENTRY_HDR_BYTES);
+	wire_st64(b + at, 11);
+	wire_st64(b + at + 8, 5);
+	wire_st32(b + at + 16, DP_CONF_ENTRY_BYTES);
+	b[at + 20] = RAFT_ENTRY_CONFIG;
+	at += DP_APPEND_ENTRY_HDR_BYTES;
+	wire_st64(b + at, value);
+	memset(b + at + 8, 0, DP_MEMBER_ADDR_BYTES);
+	if (addr != NULL) {
+		dp_member_addr_encode(addr, b + at + 8);
+	}
+	return at + DP_CONF_ENTRY_BYTES;
+}
+
+#define C(field) (DP_APPEND_FIXED_BYTES + DP_APPEND_ENTRY_HDR_BYTES + (field))
+
+static void test_bad_config_entry(void **state)
+{
+	(void)state;
+	uint8_t b[512];
+	struct dp_member_addr addr = {.ip = 0x0a4d0004, .udp_port = 9000, .mac_auto = true, .host = 1};
+	uint64_t add = RAFT_CONF_PAYLOAD(RAFT_CONF_ADD_LEARNER, 4);
+	struct dp_rx_frame out;
+	size_t good = conf_body(b, add, &addr);
+	raw_frame(RAFT_MSG_APPEND, 5, b, good);
+	assert_int_equal(dp_wire_decode(&rx, frame, wire_frame_bytes(good), entries, 8, &out), 0);
+	assert_int_equal(entries[0].payload, add);
+	assert_int_equal(entries[0].payload_bytes, 0);
+	good = conf_body(b, RAFT_CONF_PAYLOAD(RAFT_CONF_REMOVE, 2), NULL);
+	raw_frame(RAFT_MSG_APPEND, 5, b, good);
+	assert_int_equal(dp_wire_decode(&rx, frame, wire_frame_bytes(good), entries, 8, &out), 0);
+
+	struct {
+		uint64_t value;
+		bool with_addr;
+		size_t at; /* a byte to set (0: none) */
+		uint8_t byte;
+	} cases[] = {
+		{RAFT_CONF_PAYLOAD(0, 4), true, 0, 0},		   /* op 0 */
+		{RAFT_CONF_PAYLOAD(5, 4), false, 0, 0},		   /* unknown op */
+		{RAFT_CONF_PAYLOAD(RAFT_CONF_ADD_LEARNER, 0), true, 0, 0}, /* id 0 */
+		{RAFT_CONF_PAYLOAD(RAFT_CONF_REMOVE, 0), false, 0, 0},	   /* id 0 */
+		{add | (1ull << 40), true, 0, 0},		   /* bits above the op */
+		{add, false, 0, 0},				   /* add without an address */
+		{RAFT_CONF_PAYLOAD(RAFT_CONF_PROMOTE, 4), true, 0, 0},	   /* promote with one */
+		{add, true, C(8 + 6), 2},			   /* unknown address flag */
+		{add, true, C(8 + 7), 1},			   /* reserved byte */
+		{add, true, C(8 + 8), 2},			   /* mac with mac auto */
+		{add, true, C(8 + 20), 1},			   /* trailing reserved */
+	};
+	for (size_t i = 0; i < RN_ARRAY_COUNT(cases); i++) {
+		size_t bytes = conf_body(b, cases[i].value, cases[i].with_addr ? &addr : NULL);
+		if (cases[i].at != 0) {
+			b[cases[i].at] = cases[i].byte;
+		}
+		raw_frame(RAFT_MSG_APPEND, 5, b, bytes);
+		expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 8);
+	}
+	/* Port 0 and ip 0. */
+	size_t bytes = conf_body(b, add, &addr);
+	b[C(8 + 4)] = 0;
+	b[C(8 + 5)] = 0;
+	raw_frame(RAFT_MSG_APPEND, 5, b, bytes);
+	expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 8);
+	bytes = conf_body(b, add, &addr);
+	memset(b + C(8), 0, 4);
+	raw_frame(RAFT_MSG_APPEND, 5, b, bytes);
+	expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 8);
+	/* A record of the wrong length: one byte short, one byte more. */
+	for (int delta = -1; delta <= 1; delta += 2) {
+		bytes = conf_body(b, add, &addr);
+		wire_st32(b + C(0) - DP_APPEND_ENTRY_HDR_BYTES + 16,
+			  (uint32_t)((int)DP_CONF_ENTRY_BYTES + delta));
+		bytes = (size_t)((int)bytes + delta);
+		raw_frame(RAFT_MSG_APPEND, 5, b, bytes);
+		expect_drop(wire_frame_bytes(bytes), DP_ERR_BAD_BODY, 8);
+	}
+}
+
 static void test_bad_fixed_bodies(void **state)
 {
 	(void)state;
@@ -542,6 +630,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_tag, setup),
 		cmocka_unit_test_setup(test_unknown_type, setup),
 		cmocka_unit_test_setup(test_bad_append_body, setup),
+		cmocka_unit_test_setup(test_bad_config_entry, setup),
 		cmocka_unit_test_setup(test_bad_fixed_bodies, setup),
 		cmocka_unit_test_setup(test_bad_client_bodies, setup),
 		cmocka_unit_test_setup(test_bad_client_batches, setup),

@@ -215,6 +215,126 @@ static void test_append_fills_jumbo_frame(void **state)
 	assert_int_equal(dp_wire_encode_raft(&tx, &a, 1, &m, payloads, frame, need), (int)need);
 }
 
+/* Configuration entries (wire version 5): the core's value goes out with
+ * the member's address record and comes back as the value, payload_bytes
+ * 0, the record found again in the frame (dp_wire_append_conf). */
+static void test_config_entries(void **state)
+{
+	(void)state;
+	struct dp_wire tx, rx;
+	struct dp_endpoints a;
+	struct dp_rx_frame out;
+	static uint8_t normal[5] = {1, 2, 3, 4, 5};
+	uint8_t rec_add[DP_CONF_ENTRY_BYTES], rec_promote[DP_CONF_ENTRY_BYTES];
+	struct dp_member_addr addr = {.ip = 0x0a4d0004, .udp_port = 9000, .mac_auto = false,
+				      .mac = {2, 0, 0, 0, 0, 4}, .host = 4};
+	uint64_t v_add = RAFT_CONF_PAYLOAD(RAFT_CONF_ADD_LEARNER, 4);
+	uint64_t v_promote = RAFT_CONF_PAYLOAD(RAFT_CONF_PROMOTE, 4);
+	dp_conf_entry_encode(v_add, &addr, rec_add);
+	dp_conf_entry_encode(v_promote, NULL, rec_promote);
+	struct raft_entry e[3] = {
+		{.index = 8, .term = 3, .type = RAFT_ENTRY_CONFIG, .payload = v_add},
+		{.index = 9, .term = 3, .type = RAFT_ENTRY_NORMAL, .payload_bytes = sizeof(normal)},
+		{.index = 10, .term = 3, .type = RAFT_ENTRY_CONFIG, .payload = v_promote},
+	};
+	const uint8_t *pl[3] = {rec_add, normal, rec_promote};
+	struct raft_message m = {.type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 3,
+				 .append = {.prev_index = 7, .prev_term = 2, .commit_index = 7,
+					    .entries = e, .entries_count = 3}};
+	assert_int_equal(dp_wire_raft_body_bytes(&m),
+			 DP_APPEND_FIXED_BYTES + 3 * DP_APPEND_ENTRY_HDR_BYTES +
+				 2 * DP_CONF_ENTRY_BYTES + sizeof(normal));
+	t_wire(&tx, 1, T_CLUSTER_ID, t_secret);
+	t_wire(&rx, 2, T_CLUSTER_ID, t_secret);
+	t_addr(&a);
+	int n = dp_wire_encode_raft(&tx, &a, 1, &m, pl, frame, sizeof(frame));
+	assert_true(n > 0);
+	assert_int_equal(dp_wire_decode(&rx, frame, (size_t)n, rx_entries, T_ENTRIES_MAX, &out), 0);
+	const struct raft_entry *r = out.raft.append.entries;
+	assert_int_equal(out.raft.append.entries_count, 3);
+	assert_int_equal(r[0].type, RAFT_ENTRY_CONFIG);
+	assert_int_equal(r[0].payload, v_add);
+	assert_int_equal(r[0].payload_bytes, 0);
+	assert_int_equal(r[1].payload_bytes, sizeof(normal));
+	assert_memory_equal((const void *)(uintptr_t)r[1].payload, normal, sizeof(normal));
+	assert_int_equal(r[2].payload, v_promote);
+	assert_int_equal(r[2].payload_bytes, 0);
+	uint8_t got[DP_CONF_ENTRY_BYTES];
+	assert_int_equal(dp_wire_append_conf(&out, 8, got), 0);
+	assert_memory_equal(got, rec_add, sizeof(got));
+	uint64_t value;
+	struct dp_member_addr back;
+	assert_int_equal(dp_conf_entry_decode(got, sizeof(got), &value, &back), 0);
+	assert_int_equal(value, v_add);
+	assert_int_equal(back.ip, addr.ip);
+	assert_int_equal(back.udp_port, addr.udp_port);
+	assert_false(back.mac_auto);
+	assert_memory_equal(back.mac, addr.mac, 6);
+	assert_int_equal(back.host, 4);
+	assert_int_equal(dp_wire_append_conf(&out, 10, got), 0);
+	assert_memory_equal(got, rec_promote, sizeof(got));
+	/* Not a config entry, or not in this append. */
+	assert_int_equal(dp_wire_append_conf(&out, 9, got), -DP_ERR_INVALID);
+	assert_int_equal(dp_wire_append_conf(&out, 11, got), -DP_ERR_INVALID);
+	assert_int_equal(dp_wire_append_conf(&out, 7, got), -DP_ERR_INVALID);
+}
+
+/* The MEMBER list reply's value: 16 members fit, every field comes back;
+ * bad bytes are refused. A MEMBER request carries a change's record, never
+ * a forced one. */
+static void test_member_list(void **state)
+{
+	(void)state;
+	struct dp_member_list l = {.config_index = 77, .self = 2, .leader = 1, .pending = true,
+				   .self_role = DP_MEMBER_VOTER, .count = RAFT_NODES_MAX};
+	for (uint32_t i = 0; i < RAFT_NODES_MAX; i++) {
+		l.members[i] = (struct dp_member_info){
+			.id = i + 1, .role = i < 5 ? DP_MEMBER_VOTER : DP_MEMBER_LEARNER,
+			.addr_known = i != 3, .match = 1000 + i,
+			.addr = {.ip = i != 3 ? 0x0a000001 + i : 0, .udp_port = i != 3 ? 9000 : 0,
+				 .mac_auto = i % 2 == 0, .mac = {2, 0, 0, 0, 0, (uint8_t)(i % 2 ? i : 0)},
+				 .host = i}};
+		if (i % 2 == 0) {
+			memset(l.members[i].addr.mac, 0, 6);
+		}
+	}
+	memset(&l.members[3].addr, 0, sizeof(l.members[3].addr));
+	uint8_t buf[DP_MEMBER_LIST_BYTES_MAX];
+	size_t n = dp_member_list_encode(&l, buf, sizeof(buf));
+	assert_int_equal(n, DP_MEMBER_LIST_BYTES_MAX);
+	assert_true(n + DP_FRAME_OVERHEAD_BYTES + DP_CLIENT_BATCH_HDR_BYTES +
+			    DP_CLIENT_REPLY_FIXED_BYTES <= 1514);
+	struct dp_member_list back;
+	assert_int_equal(dp_member_list_decode(buf, n, &back), 0);
+	assert_int_equal(back.config_index, 77);
+	assert_true(back.pending);
+	assert_int_equal(back.count, RAFT_NODES_MAX);
+	for (uint32_t i = 0; i < RAFT_NODES_MAX; i++) {
+		assert_memory_equal(&back.members[i], &l.members[i], sizeof(l.members[i]));
+	}
+	assert_int_equal(dp_member_list_decode(buf, n - 1, &back), -DP_ERR_BAD_BODY);
+	buf[DP_MEMBER_LIST_HDR_BYTES + 4] = 3; /* no such role */
+	assert_int_equal(dp_member_list_decode(buf, n, &back), -DP_ERR_BAD_BODY);
+
+	uint8_t rec[DP_CONF_ENTRY_BYTES];
+	dp_conf_entry_encode(RAFT_CONF_PAYLOAD(RAFT_CONF_REMOVE, 3), NULL, rec);
+	struct dp_client_request req = {.client_id = 9, .request_seq = 1, .op = DP_CLIENT_MEMBER,
+					.key = (const uint8_t *)"member", .key_bytes = 6,
+					.value = rec, .value_bytes = sizeof(rec)};
+	uint8_t body[256];
+	struct dp_client_request got;
+	int bytes = dp_wire_request_body(&req, body, sizeof(body));
+	assert_true(bytes > 0);
+	assert_int_equal(wire_request_body_decode(body, (size_t)bytes, &got), 0);
+	assert_int_equal(got.value_bytes, DP_CONF_ENTRY_BYTES);
+	dp_conf_entry_encode(RAFT_CONF_PAYLOAD(RAFT_CONF_FORCE, 3), NULL, rec);
+	bytes = dp_wire_request_body(&req, body, sizeof(body));
+	assert_int_equal(wire_request_body_decode(body, (size_t)bytes, &got), -DP_ERR_BAD_BODY);
+	req.value_bytes = 7;
+	bytes = dp_wire_request_body(&req, body, sizeof(body));
+	assert_int_equal(wire_request_body_decode(body, (size_t)bytes, &got), -DP_ERR_BAD_BODY);
+}
+
 static void test_framing_is_standard(void **state)
 {
 	(void)state;
@@ -515,14 +635,14 @@ static void test_batch_replies(void **state)
 	}
 	struct dp_client_reply past;
 	assert_int_equal(dp_client_batch_next_reply(&out.batch, &at, &past), -DP_ERR_INVALID);
-	/* The same frame claiming version 3 is dropped as bad_version: the
-	 * version is checked before the tag (a v3 peer's frame, whatever its
+	/* The same frame claiming version 4 is dropped as bad_version: the
+	 * version is checked before the tag (a v4 peer's frame, whatever its
 	 * body, never reaches the body decoder). */
-	frame[WIRE_RAFT_OFFSET + offsetof(struct dp_wire_hdr, version)] = 3;
+	frame[WIRE_RAFT_OFFSET + offsetof(struct dp_wire_hdr, version)] = 4;
 	uint64_t before = dp_wire_dropped(&rx.counters, DP_ERR_BAD_VERSION);
 	assert_int_equal(dp_wire_decode(&rx, frame, n, NULL, 0, &out), -DP_ERR_BAD_VERSION);
 	assert_int_equal(dp_wire_dropped(&rx.counters, DP_ERR_BAD_VERSION), before + 1);
-	assert_int_equal(DP_WIRE_VERSION, 4);
+	assert_int_equal(DP_WIRE_VERSION, 5);
 }
 
 int main(void)
@@ -532,6 +652,8 @@ int main(void)
 		cmocka_unit_test(test_raft_fields_extremes),
 		cmocka_unit_test(test_append_shapes),
 		cmocka_unit_test(test_append_fills_jumbo_frame),
+		cmocka_unit_test(test_config_entries),
+		cmocka_unit_test(test_member_list),
 		cmocka_unit_test(test_framing_is_standard),
 		cmocka_unit_test(test_client_requests),
 		cmocka_unit_test(test_client_replies),

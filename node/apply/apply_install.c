@@ -26,7 +26,8 @@ static int install_read(void *user, void *bytes, size_t count)
 }
 
 int node_apply_install_load(const struct node_apply_stage *as, raft_index index, raft_term term,
-			    struct node_kv **out, char *errmsg, size_t errmsg_bytes)
+			    struct node_kv **out, struct node_conf *conf, char *errmsg,
+			    size_t errmsg_bytes)
 {
 	if (as->snap == NULL) {
 		snprintf(errmsg, errmsg_bytes, "[storage] snapshot is off here: no snapshot "
@@ -47,6 +48,14 @@ int node_apply_install_load(const struct node_apply_stage *as, raft_index index,
 		snprintf(errmsg, errmsg_bytes, "%s: cluster %u, index %" PRIu64 ", term %" PRIu64
 			 " where %u, %" PRIu64 ", %" PRIu64 " were expected", path, m.cluster_id,
 			 m.index, m.term, as->snap->cluster_id, index, term);
+		store_snap_close(r);
+		return -EINVAL;
+	}
+	/* Its configuration (and the addresses it holds) becomes ours. */
+	*conf = as->conf;
+	if (!node_conf_blob_decode(m.config, m.config_bytes, conf)) {
+		snprintf(errmsg, errmsg_bytes, "%s: its configuration (%u bytes) does not parse",
+			 path, m.config_bytes);
 		store_snap_close(r);
 		return -EINVAL;
 	}

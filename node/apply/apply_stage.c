@@ -114,9 +114,20 @@ static void apply_one(struct node_apply_stage *as, raft_index index)
 	as->applied_term = s->term;
 	as->snap_bytes += store_record_bytes(s->bytes);
 	struct node_kv_result res;
-	if (apply_entry(as->kv, index, s->type, node_payloads_at(as->payloads, s->offset), s->bytes,
-			&res) &&
-	    s->client_waits) {
+	const uint8_t *bytes = node_payloads_at(as->payloads, s->offset);
+	if (s->type == RAFT_ENTRY_CONFIG) {
+		/* A membership change: the configuration as of this index; a
+		 * change this node proposed for an operator is answered now
+		 * (committed). */
+		node_conf_apply(&as->conf, index, bytes, s->bytes);
+		if (s->client_waits) {
+			struct node_apply_out o = {.client = s->client, .status = DP_CLIENT_OK,
+						   .client_id = s->client_id,
+						   .client_seq = s->client_seq};
+			apply_reply(as, &o, NULL, 0);
+		}
+	}
+	if (apply_entry(as->kv, index, s->type, bytes, s->bytes, &res) && s->client_waits) {
 		struct node_apply_out o = {.client = s->client, .status = apply_reply_status(res.status),
 					   .trace_id = s->trace_id, .client_id = s->client_id,
 					   .client_seq = s->client_seq};
@@ -313,7 +324,8 @@ static void apply_install(struct node_apply_stage *as, raft_index index, raft_te
 	}
 	struct node_kv *kv = NULL;
 	char why[512];
-	int rc = node_apply_install_load(as, index, term, &kv, why, sizeof(why));
+	struct node_conf conf;
+	int rc = node_apply_install_load(as, index, term, &kv, &conf, why, sizeof(why));
 	if (rc != 0) {
 		fprintf(stderr, "raftnode: snapshot install at %" PRIu64 " failed: %s\n", index, why);
 		as->installs_failed++;
@@ -322,6 +334,7 @@ static void apply_install(struct node_apply_stage *as, raft_index index, raft_te
 	RN_ASSERT(node_kv_applied_index(kv) == index);
 	node_kv_destroy(as->kv);
 	as->kv = kv;
+	as->conf = conf;
 	if (as->snap != NULL) {
 		as->snap->kv = kv;
 		as->snap->base_index = index;
@@ -458,6 +471,9 @@ void node_apply_replayed(struct node_apply_stage *as, const struct store_entry *
 	struct node_kv_result res;
 	RN_ASSERT(as->applied_index == as->commit_index); /* replay: nothing else pending */
 	RN_ASSERT(e->index == as->applied_index + 1);
+	if (e->type == RAFT_ENTRY_CONFIG) {
+		node_conf_apply(&as->conf, e->index, e->payload, e->payload_bytes);
+	}
 	apply_entry(as->kv, e->index, e->type, e->payload, e->payload_bytes, &res);
 	as->applied_index = e->index;
 	as->applied_term = e->term;

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conf_blob.h"
 #include "node.h"
 #include "payloads.h"
 #include "rings.h"
@@ -53,6 +54,10 @@ struct node_apply_stage {
 	raft_term applied_term;
 	uint64_t snap_bytes; /* log record bytes applied since the snapshotter's poll */
 	uint64_t installs, installs_failed; /* snapshots installed (apply_install.c) */
+	/* The configuration as of applied_index (MEMBERSHIP CONTRACT, the
+	 * caller's side): the snapshot's or the initial members', then each
+	 * applied RAFT_ENTRY_CONFIG; snapshots carry it. */
+	struct node_conf conf;
 };
 
 /* Makes the link's rings and arena; the stage owns kv from here on. */
@@ -75,9 +80,11 @@ void node_apply_loaded(struct node_apply_stage *as, struct node_kv *kv, raft_ind
 
 /* apply_install.c: the snapshot file of index (term) in the data directory,
  * verified (every block, the stream CRC), of this cluster, within the
- * limits, loaded into a new state machine: 0 (*out set) or -errno with
+ * limits, loaded into a new state machine: 0 (*out and its configuration
+ * *conf set) or -errno with
  * errmsg saying what. */
 int node_apply_install_load(const struct node_apply_stage *as, raft_index index, raft_term term,
-			    struct node_kv **out, char *errmsg, size_t errmsg_bytes);
+			    struct node_kv **out, struct node_conf *conf, char *errmsg,
+			    size_t errmsg_bytes);
 
 #endif /* RN_NODE_APPLY_STAGE_H */

@@ -84,8 +84,10 @@ static void *snap_writer_main(void *arg)
 	 * machine), a post that woke it at equal priority let it take the
 	 * apply stage's CPU at once (snapbench: a 6-8 ms stall at the start
 	 * of every snapshot). Niced, it runs in the gaps; a snapshot takes
-	 * longer under full load, which only delays compaction. */
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0) {
+	 * longer under full load, which only delays compaction. 10 below the
+	 * lcores' nice, whatever that is: its share beside a busy lcore stays
+	 * what it was when the lcores ran at 0. */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), sn->writer_nice) != 0) {
 		fprintf(stderr, "raftnode %u: the snapshot writer runs at the lcores' priority "
 			"(setpriority: %s)\n", sn->self, strerror(errno));
 	}
@@ -103,7 +105,7 @@ static void *snap_writer_main(void *arg)
 		if (rc == 0) {
 			struct node_snap_link *l = sn->link;
 			__atomic_store_n(&l->last_write_us, took_us, __ATOMIC_RELAXED);
-			node_snap_link_publish(l, sn->info.index, sn->term);
+			node_snap_link_publish(l, sn->info.index, sn->term, &sn->membership);
 			__atomic_add_fetch(&l->snapshots_count, 1, __ATOMIC_RELAXED);
 			/* The wall clock's start lets a benchmark line its
 			 * latency seconds up with the writes. */
@@ -140,15 +142,12 @@ int node_snapshotter_init(struct node_snapshotter *sn, const struct node_snapsho
 	snprintf(sn->dir, sizeof(sn->dir), "%s", cfg->dir);
 	sn->cluster_id = cfg->cluster_id;
 	sn->self = cfg->self;
+	sn->writer_nice = cfg->lcore_nice + 10 < 19 ? cfg->lcore_nice + 10 : 19;
 	sn->entries_trigger = cfg->entries_trigger;
 	sn->bytes_trigger = cfg->bytes_trigger;
 	sn->space_reserve_bytes = cfg->space_reserve_bytes;
-	/* The configuration blob: u32 count, then the member ids. */
-	RN_ASSERT(4u + 4u * cfg->members_count <= sizeof(sn->config));
-	uint32_t n = cfg->members_count;
-	memcpy(sn->config, &n, 4);
-	memcpy(sn->config + 4, cfg->members, 4u * n);
-	sn->config_bytes = 4u + 4u * n;
+	_Static_assert(NODE_CONF_BLOB_BYTES_MAX <= STORE_SNAP_CONFIG_BYTES_MAX,
+		       "a configuration fits the snapshot's blob");
 	int rc = node_kv_snapshot_reserve(kv);
 	if (rc != 0) {
 		return rc;
@@ -201,6 +200,11 @@ bool node_snapshotter_start(struct node_snapshotter *sn, raft_index applied, raf
 	}
 	node_kv_snapshot_begin(sn->kv, &sn->info);
 	RN_ASSERT(sn->info.index == applied);
+	RN_ASSERT(sn->conf != NULL); /* wired by the daemon */
+	RN_ASSERT(sn->conf->m.voters_count > 0);
+	/* The configuration as of `applied`: the apply stage's, on its lcore. */
+	sn->config_bytes = node_conf_blob_encode(sn->conf, sn->config, sizeof(sn->config));
+	sn->membership = sn->conf->m;
 	sn->term = term;
 	sn->base_index = applied;
 	sn->bytes_since = 0;

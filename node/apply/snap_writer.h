@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conf_blob.h"
 #include "node.h"
 #include "snap_link.h"
 #include "storage.h"
@@ -36,12 +37,11 @@
 struct node_snapshotter_config {
 	const char *dir;	   /* the data directory */
 	uint32_t cluster_id;
-	const raft_node_id *members; /* the configuration it covers (today: the file's) */
-	uint32_t members_count;
 	uint64_t entries_trigger;  /* [storage] snapshot_entries */
 	uint64_t bytes_trigger;	   /* [storage] snapshot_log_bytes */
 	uint64_t space_reserve_bytes; /* [storage] space_reserve_bytes: kept free */
 	raft_node_id self;	   /* for its messages */
+	int8_t lcore_nice;	   /* the lcores' nice ([node] lcore_nice): the writer's is 10 more */
 };
 
 struct node_snapshotter {
@@ -51,6 +51,12 @@ struct node_snapshotter {
 	char dir[256];
 	uint32_t cluster_id;
 	raft_node_id self;
+	int writer_nice; /* 10 below the lcores' priority (snap_writer_main) */
+	/* The configuration as of the applied index (the apply stage's, read
+	 * on its lcore when a snapshot starts), its blob and membership for
+	 * the writer (handed over with the semaphore). */
+	const struct node_conf *conf;
+	struct raft_membership membership;
 	uint32_t config_bytes;
 	uint8_t config[STORE_SNAP_CONFIG_BYTES_MAX];
 	uint64_t entries_trigger, bytes_trigger;

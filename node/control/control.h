@@ -31,6 +31,7 @@
 #include "config.h"
 #include "consensus.h"
 #include "dataplane.h"
+#include "member.h"
 #include "payloads.h"
 #include "rings.h"
 #include "snap_link.h"
@@ -156,10 +157,10 @@ struct node_control {
 	uint64_t space_free_bytes; /* statvfs of data_dir, at the last check */
 	uint64_t space_checked_ns;
 	bool space_log_short; /* the log's flag (or held appends) at the last check */
-	bool failed; /* nothing more is done: the log failed, or stopping */
-	bool fatal;  /* the log failed (exit 1) */
+	bool failed, fatal; /* nothing more is done (stopping, or the log failed: exit 1) */
 	struct node_ops *ops; /* ../metrics.h: drain, metrics (main's; NULL: neither) */
 	struct node_counters counters;
+	struct node_members members; /* member.c */
 };
 
 /* What the daemon gives control to run (it keeps owning each of them). */

@@ -195,7 +195,7 @@ static void egress_send_append(struct node_control *c, const struct raft_message
 	uint64_t body = DP_APPEND_FIXED_BYTES;
 	RN_ASSERT(m->append.entries_count > 0);
 	for (uint32_t i = 0; i < m->append.entries_count; i++) {
-		uint64_t entry = DP_APPEND_ENTRY_HDR_BYTES + (uint64_t)m->append.entries[i].payload_bytes;
+		uint64_t entry = dp_wire_entry_bytes(&m->append.entries[i]);
 		if (i > from && body + entry > c->frame_body_bytes_max) {
 			egress_send_append_part(c, m, payloads, from, i - from);
 			c->counters.appends_split++;
@@ -258,12 +258,23 @@ uint32_t node_egress_catchup_poll(struct node_control *c)
 	RN_ASSERT(r->msg.append.from_storage);
 	uint64_t bytes = 0;
 	for (int i = 0; i < r->rc; i++) {
-		bytes += DP_APPEND_ENTRY_HDR_BYTES + (uint64_t)r->entries[i].payload_bytes;
-		entries[i] = (struct raft_entry){.index = r->entries[i].index,
-						 .term = r->entries[i].term,
-						 .payload_bytes = r->entries[i].payload_bytes,
-						 .type = r->entries[i].type};
-		payloads[i] = r->entries[i].payload;
+		const struct store_entry *se = &r->entries[i];
+		entries[i] = (struct raft_entry){.index = se->index, .term = se->term,
+						 .payload_bytes = se->payload_bytes, .type = se->type};
+		payloads[i] = se->payload;
+		if (se->type == RAFT_ENTRY_CONFIG) {
+			/* The record is the bytes; the entry holds the value. */
+			uint64_t value = 0;
+			if (dp_conf_entry_decode(se->payload, se->payload_bytes, &value, NULL) != 0) {
+				c->counters.msgs_send_failed++; /* a record the log checked */
+				node_catchup_done(&c->catchup, node_now_ns(), -1, 0, 0, 0);
+				egress_catchup_next(c);
+				return 1;
+			}
+			entries[i].payload = value;
+			entries[i].payload_bytes = 0;
+		}
+		bytes += dp_wire_entry_bytes(&entries[i]); /* what it takes in a frame */
 	}
 	struct raft_message filled = r->msg;
 	filled.append.from_storage = false;
@@ -315,7 +326,8 @@ void node_egress_send(struct node_control *c, const struct raft_message *m)
 		 * every one of them. */
 		RN_ASSERT(s != NULL);
 		RN_ASSERT(s->term == e->term);
-		RN_ASSERT(s->bytes == e->payload_bytes);
+		RN_ASSERT(s->bytes == (e->type == RAFT_ENTRY_CONFIG ? DP_CONF_ENTRY_BYTES
+								     : e->payload_bytes));
 		payloads[i] = node_payloads_at(&c->payloads, s->offset);
 	}
 	egress_send_append(c, m, payloads);

@@ -12,9 +12,14 @@
  * write with REDIRECT naming the leader; every refusal gets a reply (BUSY,
  * RETRY, REDIRECT, BAD_REQUEST), never silence. A client frame carries a
  * batch (wire version 3): each request in it is taken on its own, as if
- * it had come alone, so each write becomes its own log entry.
+ * it had come alone, so each write becomes its own log entry. A MEMBER
+ * request (raftctl member ...) is a list answered now, or a change stepped
+ * on the leader like a write (its slot placed first, answered once applied)
+ * or refused at once with the core's error named.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
@@ -126,7 +131,8 @@ static void ingress_receive_raft(struct node_control *c, const struct dp_rx_fram
 	if (m->type == RAFT_MSG_APPEND && m->append.entries_count > 0) {
 		uint64_t bytes = 0;
 		for (uint32_t i = 0; i < m->append.entries_count; i++) {
-			bytes += m->append.entries[i].payload_bytes;
+			const struct raft_entry *e = &m->append.entries[i];
+			bytes += e->type == RAFT_ENTRY_CONFIG ? DP_CONF_ENTRY_BYTES : e->payload_bytes;
 		}
 		if (!node_payloads_room(&c->payloads, bytes, m->append.entries_count)) {
 			c->counters.appends_dropped_no_room++; /* not acknowledged: resent */
@@ -134,7 +140,9 @@ static void ingress_receive_raft(struct node_control *c, const struct dp_rx_fram
 		}
 	}
 	struct raft_event ev = {.type = RAFT_EVENT_RECEIVE, .receive = *m};
+	c->members.rx_frame = in; /* its config entries' records (member.c) */
 	node_control_step(c, &ev);
+	c->members.rx_frame = NULL;
 }
 
 /* A write for the proposal of this poll: its request body goes into the
@@ -203,6 +211,95 @@ static void ingress_transfer(struct node_control *c, const struct dp_endpoints *
 	node_egress_reply(c, from, req->client_id, req->request_seq, status, NULL, 0, NULL);
 }
 
+/* The core's errors as raftctl names them (the interface's words). */
+static const char *ingress_member_error(int rc)
+{
+	switch (-rc) {
+	case RAFT_ERR_NOT_LEADER: return "not_leader";
+	case RAFT_ERR_CHANGE_PENDING: return "change_pending";
+	case RAFT_ERR_TERM_NOT_COMMITTED: return "term_not_committed";
+	case RAFT_ERR_UNKNOWN_MEMBER: return "unknown_member";
+	case RAFT_ERR_MEMBER_EXISTS: return "member_exists";
+	case RAFT_ERR_MEMBERS_FULL: return "members_full";
+	case RAFT_ERR_LAST_VOTER: return "last_voter";
+	case RAFT_ERR_LEARNER_BEHIND: return "learner_behind";
+	case RAFT_ERR_TRANSFERRING: return "transferring";
+	case RAFT_ERR_LOG_FULL: return "log_full";
+	case RAFT_ERR_INVALID: return "invalid";
+	default: return "refused";
+	}
+}
+
+/* A change on the leader: its slot (record, the client to answer) goes in
+ * place first, as a write's does (ingress.c): the core appends the entry
+ * within the step and may commit it before the step returns. */
+static void ingress_member_change(struct node_control *c, const struct dp_endpoints *from,
+			  const struct dp_client_request *req)
+{
+	uint64_t value = 0;
+	int rc = dp_conf_entry_decode(req->value, req->value_bytes, &value, NULL);
+	RN_ASSERT(rc == 0); /* the decoder checked the record */
+	node_ingress_propose(c); /* the writes gathered so far go first */
+	raft_index next = raft_last_index(c->raft) + 1;
+	bool placed = false;
+	if (raft_role(c->raft) == RAFT_LEADER && c->payloads.last_index + 1 == next &&
+	    node_payloads_room(&c->payloads, DP_CONF_ENTRY_BYTES, 1)) {
+		uint64_t off = node_payloads_alloc(&c->payloads, DP_CONF_ENTRY_BYTES);
+		if (off != UINT64_MAX) {
+			memcpy(node_payloads_at(&c->payloads, off), req->value, DP_CONF_ENTRY_BYTES);
+			struct node_slot s = {.index = next, .term = raft_current_term(c->raft),
+					      .offset = off, .bytes = DP_CONF_ENTRY_BYTES,
+					      .type = RAFT_ENTRY_CONFIG, .client_waits = true,
+					      .client_id = req->client_id,
+					      .client_seq = req->request_seq, .client = *from};
+			node_payloads_set(&c->payloads, &s);
+			placed = true;
+		}
+	}
+	struct raft_event ev = {.type = RAFT_EVENT_MEMBER,
+				.member = {.op = RAFT_CONF_OP(value), .id = RAFT_CONF_ID(value)}};
+	uint64_t head = c->payloads.head;
+	rc = placed ? node_control_step(c, &ev) : -RAFT_ERR_NOT_LEADER;
+	if (rc == 0) {
+		RN_ASSERT(ev.member.index == next);
+		c->members.changes_proposed++;
+		fprintf(stderr, "raftnode %u: membership change %u of node %u proposed at index %" PRIu64
+			"\n", c->cfg->self, RAFT_CONF_OP(value), RAFT_CONF_ID(value), next);
+		return;
+	}
+	if (placed && c->payloads.last_index >= next) {
+		node_payloads_truncate(&c->payloads, next);
+		c->payloads.head = rn_max_u64(rn_min_u64(head, c->payloads.head), c->payloads.tail);
+	}
+	c->members.changes_refused++;
+	if (rc == -RAFT_ERR_NOT_LEADER && raft_role(c->raft) != RAFT_LEADER) {
+		raft_node_id leader = raft_leader_id(c->raft);
+		node_egress_reply(c, from, req->client_id, req->request_seq,
+				  leader != RAFT_NODE_NONE ? DP_CLIENT_REDIRECT : DP_CLIENT_RETRY, NULL,
+				  0, NULL);
+		return;
+	}
+	const char *why = placed ? ingress_member_error(rc) : "busy";
+	node_egress_reply(c, from, req->client_id, req->request_seq,
+			  placed ? DP_CLIENT_REFUSED : DP_CLIENT_BUSY, (const uint8_t *)why,
+			  (uint32_t)strlen(why), NULL);
+}
+
+static void ingress_member(struct node_control *c, const struct dp_endpoints *from,
+			 const struct dp_client_request *req)
+{
+	if (req->value_bytes > 0) {
+		ingress_member_change(c, from, req);
+		return;
+	}
+	struct dp_member_list l;
+	uint8_t buf[DP_MEMBER_LIST_BYTES_MAX];
+	node_member_list(c, &l);
+	size_t n = dp_member_list_encode(&l, buf, sizeof(buf));
+	node_egress_reply(c, from, req->client_id, req->request_seq, DP_CLIENT_OK, buf,
+			  (uint32_t)n, NULL);
+}
+
 /* One request of a client frame; `from` is its sender (replies go there). */
 static void ingress_client(struct node_control *c, const struct dp_endpoints *from,
 			   const struct dp_client_request *req, uint64_t rx_ns)
@@ -234,6 +331,9 @@ static void ingress_client(struct node_control *c, const struct dp_endpoints *fr
 		return;
 	case DP_CLIENT_TRANSFER:
 		ingress_transfer(c, from, req);
+		return;
+	case DP_CLIENT_MEMBER:
+		ingress_member(c, from, req);
 		return;
 	default:
 		break;

@@ -123,7 +123,7 @@ static void ops_snapshot_figures(struct node_control *c, struct node_metrics_fig
 	const struct node_snap_link *sl = c->snap;
 	if (sl != NULL) {
 		raft_term term;
-		node_snap_link_read(sl, &f->snap_index, &term);
+		node_snap_link_read(sl, &f->snap_index, &term, NULL);
 		f->snap_taken = __atomic_load_n(&sl->snapshots_count, __ATOMIC_RELAXED);
 		f->snap_failures = __atomic_load_n(&sl->failures_count, __ATOMIC_RELAXED);
 		if (f->snap_taken > o->snap_seen) {

@@ -43,13 +43,25 @@ __attribute__((format(printf, 2, 3))) static void status_add(struct status_buf *
 	b->used += (size_t)n;
 }
 
+/* The members of the configuration in force, voters then learners. */
+static uint32_t status_members(const struct node_control *c, raft_node_id *ids)
+{
+	struct raft_membership m;
+	raft_membership(c->raft, &m);
+	memcpy(ids, m.voters, m.voters_count * sizeof(ids[0]));
+	memcpy(ids + m.voters_count, m.learners, m.learners_count * sizeof(ids[0]));
+	return m.voters_count + m.learners_count;
+}
+
 static void status_followers(struct node_control *c, struct status_buf *b)
 {
 	status_add(b, "\"followers\":[");
 	bool first = true;
-	for (uint32_t i = 0; i < c->raft_cfg.members_count; i++) {
+	raft_node_id ids[2 * RAFT_NODES_MAX];
+	uint32_t n = status_members(c, ids);
+	for (uint32_t i = 0; i < n; i++) {
 		struct raft_progress_info pi;
-		if (!raft_progress(c->raft, c->raft_cfg.members[i], &pi)) {
+		if (!raft_progress(c->raft, ids[i], &pi)) {
 			continue;
 		}
 		status_add(b, "%s{\"id\":%u,\"match_index\":%" PRIu64 ",\"next_index\":%" PRIu64
@@ -102,7 +114,7 @@ static void status_snapshot(const struct node_control *c, struct status_buf *b)
 	}
 	raft_index index;
 	raft_term term;
-	node_snap_link_read(sl, &index, &term);
+	node_snap_link_read(sl, &index, &term, NULL);
 	status_add(b, ",\"snapshot\":{\"index\":%" PRIu64 ",\"term\":%" PRIu64 ",\"count\":%" PRIu64
 		   ",\"failures\":%" PRIu64 ",\"write_ms\":%" PRIu64 ",\"compacted_index\":%" PRIu64
 		   ",\"offers_unsent\":%" PRIu64, index, term,
@@ -128,6 +140,18 @@ static void status_snapshot(const struct node_control *c, struct status_buf *b)
 			   __atomic_load_n(&x->t.recv.counters.data_bytes_accepted, __ATOMIC_RELAXED));
 	}
 	status_add(b, "}");
+}
+
+/* This node in the configuration in force (voter, learner, none; removed:
+ * its removal is in force) and the entry that set it, as ",\"member\":...". */
+static void status_member(const struct node_control *c, struct status_buf *b)
+{
+	struct raft_membership m;
+	raft_membership(c->raft, &m);
+	static const char *const roles[] = {"none", "voter", "learner"};
+	status_add(b, ",\"member\":\"%s\",\"config_index\":%" PRIu64 ",\"pending\":%d",
+		   c->members.removed ? "removed" : roles[node_conf_role(&m, c->cfg->self)],
+		   raft_membership_index(c->raft), raft_membership_pending(c->raft) ? 1 : 0);
 }
 
 /* What both forms start with: who the node is and where its log stands. */
@@ -166,17 +190,25 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 	node_log_figures(&c->log, &lf);
 	const struct node_counters *cn = &c->counters;
 	status_head(c, &b);
+	/* Room in one 1500-byte frame is short (the membership and snapshot
+	 * figures come last, where they fit): "failed" only when it is true,
+	 * the last rollback's range only after one. */
 	status_add(&b, "\"transport\":\"%s\",\"engine\":\"%s\",\"durability\":\"%s\","
-		   "\"uptime_ms\":%" PRIu64 ",\"failed\":%s,\"lcore_map\":\"%s\",",
+		   "\"uptime_ms\":%" PRIu64 ",%s\"lcore_map\":\"%s\",",
 		   c->transport->kind == DP_TRANSPORT_DPDK ? "dpdk" : "udp",
 		   c->cfg->io_engine == NODE_ENGINE_URING ? "uring" : "pwrite",
 		   node_durability_name(c->cfg->durability),
-		   (uint64_t)((node_now_ns() - c->started_ns) / NODE_NS_PER_MS), c->failed ? "true" : "false",
-		   c->cfg->lcore_map);
+		   (uint64_t)((node_now_ns() - c->started_ns) / NODE_NS_PER_MS),
+		   c->failed ? "\"failed\":true," : "", c->cfg->lcore_map);
 	status_followers(c, &b);
-	status_add(&b, "\"rollback\":{\"entries\":%" PRIu64 ",\"last_first_index\":%" PRIu64
-		   ",\"last_last_index\":%" PRIu64 ",\"last_term\":%" PRIu64 "},",
-		   cn->entries_rolled_back, cn->rollback_first, cn->rollback_last, cn->rollback_term);
+	if (cn->entries_rolled_back == 0) {
+		status_add(&b, "\"rollback\":{\"entries\":0},");
+	} else {
+		status_add(&b, "\"rollback\":{\"entries\":%" PRIu64 ",\"last_first_index\":%" PRIu64
+			   ",\"last_last_index\":%" PRIu64 ",\"last_term\":%" PRIu64 "},",
+			   cn->entries_rolled_back, cn->rollback_first, cn->rollback_last,
+			   cn->rollback_term);
+	}
 	status_add(&b, "\"kv\":{\"keys\":%u,\"digest\":\"%016" PRIx64 "\"},",
 		   status_kv_keys(c), status_kv_digest(c));
 	status_add(&b, "\"counters\":{\"frames_rx\":%" PRIu64 ",\"frames_tx\":%" PRIu64
@@ -208,11 +240,16 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 		   c->counters.tx_full_waits);
 	status_drops(c, &b);
 	status_add(&b, "\"pid\":%d", (int)getpid());
-	/* Last, and only where it fits: a leader's full status on a 1500-byte
-	 * port is within a hundred bytes of one frame, and the brief form
-	 * (which has it) would lose the counters. */
+	/* Last, and only where they fit: a leader's full status on a
+	 * 1500-byte port is within a hundred bytes of one frame, and the brief
+	 * form (which has them) would lose the counters. The snapshot
+	 * figures first (as before), then the membership, each on its own
+	 * (a leader is a voter: its role says most of it). */
 	struct status_buf with = b;
 	status_snapshot(c, &with);
+	b = with.truncated || with.used + 2 > with.bytes ? b : with;
+	with = b;
+	status_member(c, &with);
 	b = with.truncated || with.used + 2 > with.bytes ? b : with;
 	status_add(&b, "}");
 	return b.truncated ? -1 : (int)b.used;
@@ -226,14 +263,17 @@ int node_status_json_brief(struct node_control *c, char *out, size_t out_bytes)
 	status_add(&b, "\"rollback\":{\"entries\":%" PRIu64 "},\"kv\":{\"keys\":%u,"
 		   "\"digest\":\"%016" PRIx64 "\"},\"truncated\":true",
 		   c->counters.entries_rolled_back, status_kv_keys(c), status_kv_digest(c));
+	status_member(c, &b);
 	status_snapshot(c, &b);
 	status_add(&b, ",");
 	/* Followers as [id, match_index, next_index, inflight]. */
 	status_add(&b, "\"followers_brief\":[");
 	bool first = true;
-	for (uint32_t i = 0; i < c->raft_cfg.members_count; i++) {
+	raft_node_id ids[2 * RAFT_NODES_MAX];
+	uint32_t n = status_members(c, ids);
+	for (uint32_t i = 0; i < n; i++) {
 		struct raft_progress_info pi;
-		if (raft_progress(c->raft, c->raft_cfg.members[i], &pi)) {
+		if (raft_progress(c->raft, ids[i], &pi)) {
 			status_add(&b, "%s[%u,%" PRIu64 ",%" PRIu64 ",%u]", first ? "" : ",", pi.id,
 				   pi.match_index, pi.next_index, pi.inflight_count);
 			first = false;

@@ -117,23 +117,35 @@ static void control_write(struct node_control *c, const struct raft_entry *entri
 	RN_ASSERT(entries != NULL);
 	for (uint32_t i = 0; i < count && !c->failed; i++) {
 		const struct raft_entry *e = &entries[i];
+		/* A config entry's bytes are its record (member.c), not counted
+		 * by the core (payload_bytes 0, its payload the change value). */
+		bool conf = e->type == RAFT_ENTRY_CONFIG;
+		uint32_t bytes = conf ? DP_CONF_ENTRY_BYTES : e->payload_bytes;
 		struct node_slot *s = node_payloads_slot(&c->payloads, e->index);
 		if (s == NULL || s->term != e->term) {
 			struct node_slot fresh = {.index = e->index, .term = e->term,
-						  .bytes = e->payload_bytes, .type = e->type};
-			fresh.offset = node_payloads_alloc(&c->payloads, e->payload_bytes);
+						  .bytes = bytes, .type = e->type};
+			fresh.offset = node_payloads_alloc(&c->payloads, bytes);
 			/* ingress.c checked the room before stepping the message. */
 			RN_ASSERT(fresh.offset != UINT64_MAX);
-			if (e->payload_bytes > 0) {
-				memcpy(node_payloads_at(&c->payloads, fresh.offset),
-				       (const void *)(uintptr_t)e->payload, e->payload_bytes);
+			uint8_t *at = node_payloads_at(&c->payloads, fresh.offset);
+			if (conf) {
+				node_member_record(c, e, at);
+			} else if (bytes > 0) {
+				memcpy(at, (const void *)(uintptr_t)e->payload, bytes);
 			}
 			node_payloads_set(&c->payloads, &fresh);
 			s = node_payloads_slot(&c->payloads, e->index);
 		}
 		RN_ASSERT(s != NULL);
-		RN_ASSERT(s->bytes == e->payload_bytes);
-		int rc = node_log_add(&c->log, e, node_payloads_at(&c->payloads, s->offset));
+		RN_ASSERT(s->bytes == bytes);
+		const uint8_t *at = node_payloads_at(&c->payloads, s->offset);
+		if (conf) {
+			node_member_appended(c, at); /* before step 3's messages */
+		}
+		struct raft_entry w = *e;
+		w.payload_bytes = bytes;
+		int rc = node_log_add(&c->log, &w, at);
 		if (rc != 0) {
 			control_call_failed(c, "log append", rc);
 		}
@@ -226,6 +238,12 @@ static void control_update(struct node_control *c, const struct raft_update *u)
 	if (u->read_states_count > 0) {
 		node_apply_read_states(c, u->read_states, u->read_states_count);
 	}
+	/* The configuration changed (an entry appended or truncated, a
+	 * snapshot installed): one O(1) look per update otherwise. */
+	if (!c->members.checked || raft_membership_index(c->raft) != c->members.checked_index ||
+	    (u->flags & RAFT_UPDATE_SNAPSHOT) != 0) {
+		node_member_check_removed(c);
+	}
 }
 
 /* The snapshot writer's and the log stage's news (SNAPSHOT CONTRACT a, b):
@@ -242,15 +260,18 @@ static bool control_snapshot_event(struct node_control *c, struct raft_event *ev
 	raft_index compacted = __atomic_load_n(&c->snap->compacted_index, __ATOMIC_ACQUIRE);
 	raft_index index;
 	raft_term term;
-	node_snap_link_read(c->snap, &index, &term);
+	struct raft_membership conf;
+	node_snap_link_read(c->snap, &index, &term, &conf);
 	if (index > c->snap_reported && index <= c->apply.applied_reported) {
 		c->snap_reported = index;
+		/* The configuration at its index: the apply stage's as it took
+		 * it (published with the snapshot). */
 		*ev = (struct raft_event){.type = RAFT_EVENT_SNAPSHOT,
 					  .snapshot = {.index = index, .term = term}};
-		for (uint32_t i = 0; i < c->raft_cfg.members_count; i++) {
-			ev->snapshot.voters[i] = c->raft_cfg.members[i];
-		}
-		ev->snapshot.voters_count = c->raft_cfg.members_count;
+		memcpy(ev->snapshot.voters, conf.voters, sizeof(conf.voters));
+		ev->snapshot.voters_count = conf.voters_count;
+		memcpy(ev->snapshot.learners, conf.learners, sizeof(conf.learners));
+		ev->snapshot.learners_count = conf.learners_count;
 		return true;
 	}
 	if (compacted > c->compacted_reported && compacted <= c->snap_reported) {

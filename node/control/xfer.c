@@ -289,17 +289,24 @@ static void xfer_staged(struct node_control *c, const struct snapxfer_event *ev)
 				   .term = term};
 	m->snapshot.meta.index = meta.index;
 	m->snapshot.meta.term = meta.term;
-	/* The configuration blob: u32 count, then the member ids. */
-	uint32_t n = 0;
-	if (meta.config_bytes >= 4) {
-		memcpy(&n, meta.config, 4);
+	/* The configuration it covers (node/conf.h's blob): the core installs
+	 * it; its members' addresses become peers now, before the core can
+	 * address them. */
+	struct node_conf conf = {.book = c->members.book};
+	if (!node_conf_blob_decode(meta.config, meta.config_bytes, &conf)) {
+		fprintf(stderr, "raftnode %u: received snapshot refused: its configuration "
+			"(%u bytes) does not parse\n", c->cfg->self, meta.config_bytes);
+		x->counters.staged_refused++;
+		return;
 	}
-	n = (uint32_t)rn_min_u64(n, (meta.config_bytes >= 4 ? meta.config_bytes - 4 : 0) / 4u);
-	for (uint32_t i = 0; i < n && i < RAFT_NODES_MAX; i++) {
-		uint32_t id;
-		memcpy(&id, meta.config + 4u + 4u * i, 4);
-		m->snapshot.meta.voters[i] = id;
-		m->snapshot.meta.voters_count = i + 1;
+	memcpy(m->snapshot.meta.voters, conf.m.voters, sizeof(conf.m.voters));
+	m->snapshot.meta.voters_count = conf.m.voters_count;
+	memcpy(m->snapshot.meta.learners, conf.m.learners, sizeof(conf.m.learners));
+	m->snapshot.meta.learners_count = conf.m.learners_count;
+	for (uint32_t i = 0; i < conf.book.count; i++) {
+		if (node_conf_role(&conf.m, conf.book.ids[i]) != DP_MEMBER_NONE) {
+			node_member_learn(c, conf.book.ids[i], &conf.book.addrs[i]);
+		}
 	}
 	x->staged_pending = true;
 }

@@ -29,6 +29,7 @@ static uint8_t fuzz_frame[DP_FRAME_BYTES_MAX + 64];
 static uint8_t fuzz_again[DP_FRAME_BYTES_MAX + 64];
 static struct raft_entry fuzz_entries[FUZZ_ENTRIES_MAX];
 static const uint8_t *fuzz_payloads[FUZZ_ENTRIES_MAX];
+static uint8_t fuzz_conf[FUZZ_ENTRIES_MAX][DP_CONF_ENTRY_BYTES];
 
 static const uint8_t fuzz_secret[32] = "raftnode fuzz secret, 32 bytes!";
 
@@ -73,7 +74,17 @@ static void fuzz_check_reencode(const struct dp_rx_frame *out, const uint8_t *f)
 	const struct raft_message *m = &out->raft;
 	if (m->type == RAFT_MSG_APPEND) {
 		for (uint32_t i = 0; i < m->append.entries_count; i++) {
-			fuzz_payloads[i] = (const uint8_t *)(uintptr_t)m->append.entries[i].payload;
+			const struct raft_entry *e = &m->append.entries[i];
+			fuzz_payloads[i] = (const uint8_t *)(uintptr_t)e->payload;
+			/* A config entry's payload is its value: its record
+			 * stays in the frame. */
+			if (e->type == RAFT_ENTRY_CONFIG &&
+			    dp_wire_append_conf(out, e->index, fuzz_conf[i]) != 0) {
+				abort();
+			}
+			if (e->type == RAFT_ENTRY_CONFIG) {
+				fuzz_payloads[i] = fuzz_conf[i];
+			}
 		}
 	}
 	int n = dp_wire_encode_raft(&fuzz_rx, &out->addr, out->msg_seq, m, fuzz_payloads,

@@ -19,6 +19,7 @@
 
 static struct raft_entry fuzz_entries[FUZZ_ENTRIES_MAX];
 static const uint8_t *fuzz_payloads[FUZZ_ENTRIES_MAX];
+static uint8_t fuzz_conf[FUZZ_ENTRIES_MAX][DP_CONF_ENTRY_BYTES];
 static uint8_t fuzz_again[FUZZ_BODY_BYTES_MAX];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -45,8 +46,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (m.type == RAFT_MSG_APPEND) {
+		/* A config entry's payload is its value: its record is found
+		 * in the body the way a node finds it. */
+		struct dp_rx_frame f = {.type = type, .raft = m, .raft_body = body,
+					.raft_body_bytes = (uint32_t)body_bytes};
 		for (uint32_t i = 0; i < m.append.entries_count; i++) {
-			fuzz_payloads[i] = (const uint8_t *)(uintptr_t)m.append.entries[i].payload;
+			const struct raft_entry *e = &m.append.entries[i];
+			fuzz_payloads[i] = (const uint8_t *)(uintptr_t)e->payload;
+			if (e->type == RAFT_ENTRY_CONFIG) {
+				if (dp_wire_append_conf(&f, e->index, fuzz_conf[i]) != 0) {
+					abort();
+				}
+				fuzz_payloads[i] = fuzz_conf[i];
+			}
 		}
 	}
 	if (dp_wire_raft_body_bytes(&m) != body_bytes) {

@@ -79,6 +79,32 @@ static void gen_raft(const char *dir, const struct dp_wire *w, const struct dp_e
 		wire_raft_body_encode(&m, payloads, body + 10);
 		gen_write(dir, "raft_body", name, type, body + 1, 9 + body_bytes);
 	}
+	/* An append with configuration entries (wire version 5): an added
+	 * learner's record (value, address) and a removal's. */
+	uint8_t add[DP_CONF_ENTRY_BYTES], rm[DP_CONF_ENTRY_BYTES];
+	struct dp_member_addr addr = {.ip = 0x0a4d0004u, .udp_port = 9000, .mac_auto = true};
+	dp_conf_entry_encode(RAFT_CONF_PAYLOAD(RAFT_CONF_ADD_LEARNER, 4), &addr, add);
+	dp_conf_entry_encode(RAFT_CONF_PAYLOAD(RAFT_CONF_REMOVE, 2), NULL, rm);
+	const uint8_t *conf_payloads[3] = {add, payload, rm};
+	entries[0] = (struct raft_entry){.term = 5, .index = 11, .type = RAFT_ENTRY_CONFIG,
+					 .payload = RAFT_CONF_PAYLOAD(RAFT_CONF_ADD_LEARNER, 4)};
+	entries[1] = (struct raft_entry){.term = 5, .index = 12, .payload_bytes = 8,
+					 .type = RAFT_ENTRY_NORMAL};
+	entries[2] = (struct raft_entry){.term = 5, .index = 13, .type = RAFT_ENTRY_CONFIG,
+					 .payload = RAFT_CONF_PAYLOAD(RAFT_CONF_REMOVE, 2)};
+	struct raft_message m = {.type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 5,
+				 .append = {10, 4, 9, entries, 3, false, false}};
+	int n = dp_wire_encode_raft(w, a, 1, &m, conf_payloads, gen_buf, sizeof(gen_buf));
+	if (n <= 0) {
+		exit(1);
+	}
+	gen_write(dir, "frame", "append_config", 0, gen_buf, (size_t)n);
+	uint8_t body[512];
+	size_t body_bytes = dp_wire_raft_body_bytes(&m);
+	wire_st64(body + 1, m.term);
+	body[9] = 16;
+	wire_raft_body_encode(&m, conf_payloads, body + 10);
+	gen_write(dir, "raft_body", "append_config", RAFT_MSG_APPEND, body + 1, 9 + body_bytes);
 }
 
 /* Version 3 client frames: batches of requests and of replies, as frames

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """A stand-in for build/node/raftnode in cluster.sh tests: same command line
-(--config FILE --id N), exits 2 with a message on a bad config or id, and
+(--config FILE --id N [--join]), exits 2 with a message on a bad config or id, and
 with `transport = udp` binds a UDP socket on its member's ip:udp_port and
 echoes every datagram (so reachability through the topology and partitions
 can be checked without the daemon). Stops on SIGTERM with exit 0.
@@ -17,6 +17,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
     ap.add_argument("--id", type=int, required=True)
+    ap.add_argument("--join", action="store_true")  # cluster.sh add's nodes
     a = ap.parse_args()
     cfg = configparser.ConfigParser(inline_comment_prefixes=(";",), interpolation=None)
     try:

@@ -4,7 +4,7 @@
  * integration tests:
  *
  *   kvbulk put   --count N | --duration-s S  [--acks-after-stop N] [--via 1,2,3]
- *                [--key-prefix P] --acked FILE
+ *                [--key-prefix P] [--rate R] --acked FILE
  *       writes P<i> = v<i> (i = 1, 2, ...), sending request i to node
  *       via[i % len] (followers redirect to the leader); every write
  *       acknowledged OK is appended to FILE ("key value" lines, flushed at
@@ -14,7 +14,8 @@
  *       --acks-after-stop N it first goes on until N writes sent after the
  *       stop were acknowledged (the cluster serves again); the count or
  *       duration is then only the bound on a hung run, and reaching it
- *       first fails;
+ *       first fails. --rate R: at most R writes a second (a background
+ *       load that leaves the machine to what the test is about);
  *   kvbulk check --acked FILE --node ID [--stale]
  *       reads every key of FILE from node ID (linearizable ReadIndex read,
  *       or the node's applied state with --stale) and fails if one is
@@ -50,6 +51,7 @@ struct kvbulk_args {
 	uint64_t count;
 	uint64_t duration_s;
 	uint64_t acks_after_stop;
+	uint64_t rate_per_s; /* 0: as fast as the answers come */
 	uint32_t node;
 	bool stale;
 };
@@ -70,13 +72,24 @@ static int kvbulk_put(struct rn_client *c, const struct kvbulk_args *a,
 		perror(a->acked);
 		return 2;
 	}
-	uint64_t end_ms = kvbulk_now_ms() + a->duration_s * 1000u;
+	uint64_t start_ms = kvbulk_now_ms();
+	uint64_t end_ms = start_ms + a->duration_s * 1000u;
 	uint64_t acked = 0, failed = 0, acked_after_stop = 0, i;
 	bool stop = false;
 	for (i = 1; a->duration_s > 0 ? kvbulk_now_ms() < end_ms : i <= a->count; i++) {
 		stop = stop || kvbulk_stop_came(stop_signals);
 		if (stop && acked_after_stop >= a->acks_after_stop) {
 			break;
+		}
+		if (a->rate_per_s > 0) {
+			/* Write i is due (i - 1) / R seconds after the start. */
+			uint64_t due_ms = start_ms + (i - 1) * 1000u / a->rate_per_s;
+			uint64_t now_ms = kvbulk_now_ms();
+			if (due_ms > now_ms) {
+				struct timespec ts = {.tv_sec = (time_t)((due_ms - now_ms) / 1000u),
+						      .tv_nsec = (long)((due_ms - now_ms) % 1000u) * 1000000L};
+				nanosleep(&ts, NULL);
+			}
 		}
 		char key[64], value[64];
 		snprintf(key, sizeof(key), "%s%" PRIu64, a->key_prefix, i);
@@ -145,7 +158,8 @@ static int kvbulk_check(struct rn_client *c, const struct kvbulk_args *a)
 static void kvbulk_usage(FILE *f)
 {
 	fprintf(f, "usage: kvbulk put (--count N | --duration-s S) [--acks-after-stop N]\n"
-		   "                 [--via 1,2,3] [--key-prefix P] --acked FILE [--config FILE]\n"
+		   "                 [--via 1,2,3] [--key-prefix P] [--rate R] --acked FILE\n"
+		   "                 [--config FILE]\n"
 		   "       kvbulk check --acked FILE --node ID [--stale] [--config FILE]\n");
 }
 
@@ -157,6 +171,7 @@ static int kvbulk_parse(int argc, char **argv, struct kvbulk_args *a)
 		{"via", required_argument, NULL, 'v'},	      {"key-prefix", required_argument, NULL, 'p'},
 		{"node", required_argument, NULL, 'N'},	      {"stale", no_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},	      {"acks-after-stop", required_argument, NULL, 'A'},
+		{"rate", required_argument, NULL, 'r'},
 		{NULL, 0, NULL, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -166,6 +181,7 @@ static int kvbulk_parse(int argc, char **argv, struct kvbulk_args *a)
 		case 'n': a->count = strtoull(optarg, NULL, 10); break;
 		case 'd': a->duration_s = strtoull(optarg, NULL, 10); break;
 		case 'A': a->acks_after_stop = strtoull(optarg, NULL, 10); break;
+		case 'r': a->rate_per_s = strtoull(optarg, NULL, 10); break;
 		case 'p': a->key_prefix = optarg; break;
 		case 'N': a->node = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 's': a->stale = true; break;

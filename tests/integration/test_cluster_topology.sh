@@ -9,8 +9,10 @@
 # both hosts, also while the inter-host link is cut), loads the config for
 # every id with cluster_config_check (node_config_load), starts
 # tests/integration/fake_raftnode.py as the nodes (UDP echo) to check a
-# node partition (also between two nodes of one host) and kill/start, then
-# an af_packet config, then `down` twice.
+# node partition (also between two nodes of one host) and kill/start, adds
+# a node (`add`: veth, route, [member.8], started with --join, reachable,
+# partitionable) and removes it (`remove --force`: nothing left), then an
+# af_packet config, then `down` twice.
 # A private prefix and subnet keep it apart from any other cluster here.
 # usage: test_cluster_topology.sh REPO_ROOT [CONFIG_CHECK_BINARY]
 # Exit 77 (skip) when not root or without `ip netns`.
@@ -144,6 +146,37 @@ sleep 0.2
 check "killed node 3 shows as not alive" bash -c "bash $cluster status --run-dir $rd | grep -Eq '^3 +2 +- +no'"
 bash "$cluster" start 3 --run-dir "$rd"
 check "restarted node 3 echoes" udp_echo "" - "$net.3"
+
+echo "== add and remove a node (the plumbing of a membership change)"
+bash "$cluster" add 8 --host 2 --run-dir "$rd" | tail -1 >"$rd/add.out"
+check "add 8: veth rn8 in $p-h2" ip -n "$p-h2" link show dev rn8
+check "add 8: rn8 has MAC 02:00:00:00:00:08" bash -c "ip -n $p-h2 link show dev rn8 | grep -q 'link/ether 02:00:00:00:00:08'"
+check "add 8: config has [member.8] on host 2" grep -Pzq '\[member\.8\]\nip = [0-9.]+\nmac = [0-9a-f:]+\nhost = 2\n' "$rd/cluster.ini"
+check "add 8: prints the raftctl line" grep -q "member add-learner 8 $net.8:9000,mac=02:00:00:00:00:08,host=2" "$rd/add.out"
+check "add 8: started with --join" pgrep -f "fake_raftnode.py --config $rd/cluster.ini --id 8 --join"
+check "add 8: root client -> node 8" udp_echo "" - "$net.8"
+check "add 8: node 1 -> node 8 (other host)" udp_echo "$p-h1" "$net.1" "$net.8"
+check_not "add 8 again is refused" bash "$cluster" add 8 --run-dir "$rd"
+check "add 99 --no-start: hosts tie at 4 nodes, so host 1" bash -c "bash $cluster add 99 --no-start --run-dir $rd && ip -n $p-h1 link show dev rn99"
+check "status lists node 8" bash -c "bash $cluster status --run-dir $rd | grep -Eq '^8 +2 +[0-9]+ +yes'"
+bash "$cluster" partition --node 8 --run-dir "$rd"
+check_not "partitioned: node 1 -> node 8 dropped" udp_echo "$p-h1" "$net.1" "$net.8"
+bash "$cluster" heal --run-dir "$rd"
+bash "$cluster" kill 8 --run-dir "$rd"
+check "kill 8, start 8: echoes again" bash -c "bash $cluster start 8 --run-dir $rd && sleep 0.3"
+check "started node 8 echoes" udp_echo "" - "$net.8"
+if [ -n "$config_check" ]; then
+	check "cluster.ini with [member.8] loads for nodes 1 and 8" "$config_check" "$rd/cluster.ini" 1 8
+fi
+check_not "remove 8 without raftctl to ask is refused" bash "$cluster" remove 8 --run-dir "$rd"
+check "remove 8 --force" bash "$cluster" remove 8 --force --run-dir "$rd"
+check_not "removed: no rn8" ip -n "$p-h2" link show dev rn8
+check_not "removed: no route to $net.8" bash -c "ip route | grep -q '^$net.8 '"
+check_not "removed: no data dir" test -e "$rd/data/node8"
+check_not "removed: no [member.8]" grep -q 'member\.8' "$rd/cluster.ini"
+check_not "removed: stand-in node 8 stopped" pgrep -f "fake_raftnode.py --config $rd/cluster.ini --id 8 "
+check_not "remove 8 again: not in the cluster" bash "$cluster" remove 8 --force --run-dir "$rd"
+check "remove 99 --force" bash "$cluster" remove 99 --force --run-dir "$rd"
 
 echo "== af_packet config"
 bash "$cluster" up --nodes 3 --prefix "${p}a" --subnet "$net_af" --run-dir "$rd_af" --no-start \

@@ -93,6 +93,49 @@ static void test_example_parses(void **state)
 	assert_int_equal(node_config_parse_string(text, "example.ini", 4, &c, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "node 4 is not a member"));
+	assert_non_null(strstr(err, "--join"));
+	free(text);
+}
+
+/* [cluster] initial_members: the first configuration is the ids listed;
+ * the other [member.N] only say where a node that joins later is. */
+static void test_initial_members(void **state)
+{
+	(void)state;
+	char *text = example_text();
+	char *with = malloc(strlen(text) + 64);
+	assert_non_null(with);
+	char *at = strstr(text, "[cluster]\n");
+	assert_non_null(at);
+	size_t head = (size_t)(at - text) + strlen("[cluster]\n");
+	memcpy(with, text, head);
+	sprintf(with + head, "initial_members = 1, 2\n%s", text + head);
+	struct node_config c;
+	char err[512];
+	int rc = node_config_parse_string(with, "example.ini", 3, &c, err, sizeof(err));
+	if (rc != 0) {
+		fail_msg("%s", err);
+	}
+	assert_int_equal(c.members_count, 3);
+	assert_int_equal(c.initial_count, 2);
+	assert_true(c.members[0].initial);
+	assert_true(c.members[1].initial);
+	assert_false(c.members[2].initial);
+	/* Without the key, every section is initial. */
+	assert_int_equal(node_config_parse_string(text, "example.ini", 3, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.initial_count, 3);
+	/* An initial member needs a section; ids are numbers, once each. */
+	sprintf(with + head, "initial_members = 1,2,5\n%s", text + head);
+	assert_int_equal(node_config_parse_string(with, "example.ini", 1, &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "initial_members"));
+	sprintf(with + head, "initial_members = 1,1\n%s", text + head);
+	assert_int_equal(node_config_parse_string(with, "example.ini", 1, &c, err, sizeof(err)),
+			 -EINVAL);
+	sprintf(with + head, "initial_members = 1,x\n%s", text + head);
+	assert_int_equal(node_config_parse_string(with, "example.ini", 1, &c, err, sizeof(err)),
+			 -EINVAL);
+	free(with);
 	free(text);
 }
 
@@ -220,7 +263,7 @@ static void test_bad_configs_name_line_and_key(void **state)
 	char ini2[1000];
 	snprintf(ini2, sizeof(ini2),
 		 "%slcore_map = rxtx:1, log:3, control:2, apply:4\ntimer_slack_us = 5\n"
-		 "log_write = buffered\n", ini);
+		 "log_write = buffered\nlcore_nice = -7\n", ini);
 	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
 	if (rc != 0) {
 		fail_msg("stages apart refused: %s", err);
@@ -231,6 +274,14 @@ static void test_bad_configs_name_line_and_key(void **state)
 	assert_int_equal(c.stage_lcore[NODE_STAGE_APPLY], 4);
 	assert_int_equal(c.timer_slack_us, 5);
 	assert_int_equal(c.log_write, NODE_LOG_WRITE_BUFFERED);
+	assert_int_equal(c.lcore_nice, -7);
+	/* Out of setpriority's range, or not a number: refused with the key. */
+	static const char *const bad_nice[] = {"-21", "20", "x", "-", "--1"};
+	for (size_t i = 0; i < sizeof(bad_nice) / sizeof(bad_nice[0]); i++) {
+		snprintf(ini2, sizeof(ini2), "%slcore_nice = %s\n", ini, bad_nice[i]);
+		assert_int_not_equal(node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err)), 0);
+		assert_non_null(strstr(err, "lcore_nice"));
+	}
 	/* The session window: the default, and a value taken. */
 	assert_int_equal(c.kv.session_window, 256);
 	snprintf(ini2, sizeof(ini2), "%s[limits]\nkv_session_window = 1\n", ini);
@@ -270,6 +321,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_parses),
+		cmocka_unit_test(test_initial_members),
 		cmocka_unit_test(test_bad_configs_name_line_and_key),
 		cmocka_unit_test(test_missing_file),
 	};

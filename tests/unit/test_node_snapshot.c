@@ -278,9 +278,9 @@ static void test_cow_consistency(void **state)
 {
 	(void)state;
 	struct node_snap_link link = {0};
-	raft_node_id members[3] = {1, 2, 3};
-	struct node_snapshotter_config sc = {.dir = dir, .cluster_id = 7, .members = members,
-					     .members_count = 3, .entries_trigger = UINT64_MAX,
+	static struct node_conf conf = {.m = {.voters = {1, 2, 3}, .voters_count = 3}};
+	struct node_snapshotter_config sc = {.dir = dir, .cluster_id = 7,
+					     .entries_trigger = UINT64_MAX,
 					     .bytes_trigger = UINT64_MAX, .self = 1};
 	int iterations = getenv("SNAP_ITERATIONS") ? atoi(getenv("SNAP_ITERATIONS")) : 30;
 	uint64_t copied = 0, during_total = 0;
@@ -289,6 +289,7 @@ static void test_cow_consistency(void **state)
 		struct node_snapshotter sn;
 		assert_int_equal(node_kv_create(&kv_cfg, &live), 0);
 		assert_int_equal(node_snapshotter_init(&sn, &sc, live, &link), 0);
+		sn.conf = &conf;
 		struct gen g = {.rng = 1000 + (uint64_t)it};
 		uint64_t before = 20000 + (uint64_t)it * 997;
 		apply_n(live, &g, before);
