@@ -194,8 +194,12 @@ int store_read_async(struct store_log *log, struct store_read_req *req)
 	if (rc != 0) {
 		return rc;
 	}
-	struct read_state st = {.buf = req->buf, .buf_bytes = req->buf_bytes};
-	uint64_t want = read_want_bytes(seg, offset, &st);
+	/* As many bytes as the entries wanted are likely to take (as
+	 * store_read does), not the whole buffer: a catch-up read of 2,048
+	 * small entries in a 4 MiB buffer would read ~10 times what it uses. */
+	struct read_state st = {.buf = req->buf, .buf_bytes = req->buf_bytes,
+				.entries_max = req->entries_max};
+	uint64_t want = rn_min_u64(read_want_bytes(seg, offset, &st), read_guess_bytes(seg, &st));
 	if (want < STORE_RECORD_HEADER_BYTES) {
 		return -STORE_E_BUSY; /* buf_bytes too small for any record */
 	}
@@ -211,6 +215,15 @@ int store_read_async(struct store_log *log, struct store_read_req *req)
 	/* Bytes past the durable index may be a write in progress. */
 	log->read_last_index = rn_min_u64(seg->last_index, log->durable_index);
 	return 0;
+}
+
+void store_set_on_read(struct store_log *log, void (*on_read)(void *user, struct store_read_req *req),
+		       void *user)
+{
+	RN_ASSERT(log != NULL);
+	RN_ASSERT(log->read_req == NULL); /* no read in flight */
+	log->cfg.on_read = on_read;
+	log->cfg.on_read_user = user;
 }
 
 int log_read_poll(struct store_log *log, bool wait)

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "catchup.h"
 #include "config.h"
 #include "consensus.h"
 #include "dataplane.h"
@@ -135,11 +136,9 @@ struct node_control {
 	raft_index hint_saved; /* last commit hint given to the log */
 	uint64_t hint_saved_ns;
 	/* Reads of the durable log for followers below the core's window
-	 * (from_storage appends); appends waiting for the read in flight,
-	 * one per follower (a newer one for the same follower replaces it). */
+	 * (from_storage appends): what each is owed, read in chunks. */
 	uint8_t *catchup_buf; /* NODE_CATCHUP_BYTES */
-	struct raft_message catchup_waiting[RAFT_NODES_MAX];
-	uint32_t catchup_waiting_count;
+	struct node_catchup catchup;
 	/* Scratch of the send path (no function statics). */
 	struct raft_entry catchup_entries[RAFT_BATCH_ENTRIES_MAX];
 	const uint8_t *catchup_payloads[RAFT_BATCH_ENTRIES_MAX];

@@ -210,43 +210,32 @@ static void egress_send_append(struct node_control *c, const struct raft_message
 /*
  * A follower below the core's window: the core names the range, the
  * durable log has it (the core releases nothing above the durable index).
- * The log stage reads it while control goes on (node_egress_catchup_poll sends
- * the append when the read is done). One read at a time: a request that
- * comes meanwhile waits, the latest one per follower (the core asks again
- * as it learns more, and only its newest view matters). An unreadable range
- * is dropped: the core sends again, like any lost message.
+ * The asks of a follower merge into what it is owed (catchup.c); the log
+ * stage reads it in large chunks while control goes on, one read at a
+ * time, round robin between followers (node_egress_catchup_poll sends
+ * each read's entries, cut into full frames, and starts the next). An
+ * unreadable range is dropped: the core sends again, like any lost message.
  */
-static void egress_send_from_storage(struct node_control *c, const struct raft_message *m)
+static void egress_catchup_next(struct node_control *c)
 {
-	RN_ASSERT(c->catchup_buf != NULL);
-	if (node_log_read_start(&c->log, m, c->catchup_buf, NODE_CATCHUP_BYTES) == 0) {
+	struct raft_message m;
+	if (c->catchup.count == 0 ||
+	    !node_catchup_next(&c->catchup, node_now_ns(), NODE_CATCHUP_READ_ENTRIES_MAX, &m)) {
 		return;
 	}
-	RN_ASSERT(c->catchup_waiting_count <= RN_ARRAY_COUNT(c->catchup_waiting));
-	uint32_t i = 0;
-	while (i < c->catchup_waiting_count && c->catchup_waiting[i].to != m->to) {
-		i++;
-	}
-	RN_ASSERT(i < RN_ARRAY_COUNT(c->catchup_waiting)); /* one per member at most */
-	c->catchup_waiting[i] = *m;
-	c->catchup_waiting[i].append.entries = NULL; /* the core's array: not ours to keep */
-	if (i == c->catchup_waiting_count) {
-		c->catchup_waiting_count++;
+	if (node_log_read_start(&c->log, &m, c->catchup_buf, NODE_CATCHUP_BYTES) != 0) {
+		node_catchup_done(&c->catchup, node_now_ns(), -1, 0, 0, 0); /* stopping: dropped */
 	}
 }
 
-/* The oldest waiting request, when the read slot is free. */
-static void egress_catchup_next(struct node_control *c)
+static void egress_send_from_storage(struct node_control *c, const struct raft_message *m)
 {
-	if (c->catchup_waiting_count == 0 ||
-	    node_log_read_start(&c->log, &c->catchup_waiting[0], c->catchup_buf,
-				NODE_CATCHUP_BYTES) != 0) {
-		return;
+	RN_ASSERT(c->catchup_buf != NULL);
+	if (c->catchup.reading != 0) {
+		c->log.reads_refused_busy++; /* merged, read after the one in flight */
 	}
-	RN_ASSERT(c->catchup_waiting_count <= RN_ARRAY_COUNT(c->catchup_waiting));
-	c->catchup_waiting_count--;
-	memmove(&c->catchup_waiting[0], &c->catchup_waiting[1],
-		c->catchup_waiting_count * sizeof(c->catchup_waiting[0]));
+	node_catchup_ask(&c->catchup, m);
+	egress_catchup_next(c);
 }
 
 uint32_t node_egress_catchup_poll(struct node_control *c)
@@ -255,16 +244,19 @@ uint32_t node_egress_catchup_poll(struct node_control *c)
 	const uint8_t **payloads = c->catchup_payloads;
 	const struct node_log_read *r = node_log_read_take(&c->log);
 	if (r == NULL) {
+		egress_catchup_next(c); /* one the pace held back may start now */
 		return 0;
 	}
 	if (r->rc <= 0) {
 		c->counters.msgs_send_failed++;
+		node_catchup_done(&c->catchup, node_now_ns(), r->rc, 0, 0, 0);
 		egress_catchup_next(c);
 		return 1;
 	}
 	RN_ASSERT(r->rc <= (int)RAFT_BATCH_ENTRIES_MAX);
 	RN_ASSERT(r->buf == c->catchup_buf); /* the read filled our buffer */
 	RN_ASSERT(r->msg.append.from_storage);
+	uint64_t bytes = 0;
 	for (int i = 0; i < r->rc; i++) {
 		const struct store_entry *se = &r->entries[i];
 		entries[i] = (struct raft_entry){.index = se->index, .term = se->term,
@@ -275,19 +267,26 @@ uint32_t node_egress_catchup_poll(struct node_control *c)
 			uint64_t value = 0;
 			if (dp_conf_entry_decode(se->payload, se->payload_bytes, &value, NULL) != 0) {
 				c->counters.msgs_send_failed++; /* a record the log checked */
+				node_catchup_done(&c->catchup, node_now_ns(), -1, 0, 0, 0);
 				egress_catchup_next(c);
 				return 1;
 			}
 			entries[i].payload = value;
 			entries[i].payload_bytes = 0;
 		}
+		bytes += dp_wire_entry_bytes(&entries[i]); /* what it takes in a frame */
 	}
 	struct raft_message filled = r->msg;
 	filled.append.from_storage = false;
 	filled.append.prev_term = r->prev_term;
 	filled.append.entries = entries;
 	filled.append.entries_count = (uint32_t)r->rc;
+	/* The leader's commit index as of now, not of the ask. */
+	filled.append.commit_index = rn_max_u64(filled.append.commit_index,
+						raft_commit_index(c->raft));
 	c->counters.catchup_entries_sent += (uint64_t)r->rc;
+	node_catchup_done(&c->catchup, node_now_ns(), r->rc, bytes, entries[r->rc - 1].index,
+			  entries[r->rc - 1].term);
 	egress_send_append(c, &filled, payloads);
 	egress_catchup_next(c); /* after the send: the buffer held its payloads */
 	return 1;

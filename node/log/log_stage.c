@@ -314,29 +314,11 @@ static uint32_t log_stage_op(struct node_log_stage *ls, const struct node_log_op
 		}
 		return 1;
 	}
-	case NODE_LOG_OP_READ: {
-		/* A read that fails is not a log failure: the caller drops what
-		 * it wanted to send, and Raft asks again. */
-		struct node_log_read *r = (struct node_log_read *)(uintptr_t)op->ptr;
-		RN_ASSERT(r == &ls->link->read);
+	case NODE_LOG_OP_READ:
 		/* Sequence numbers only grow (reads are one at a time). */
 		RN_ASSERT(op->index > __atomic_load_n(&ls->link->reads_done, __ATOMIC_RELAXED));
-		if (!ls->draining) {
-			raft_index first = r->msg.append.prev_index + 1;
-			uint32_t want = (uint32_t)rn_min_u64(r->msg.append.entries_count,
-							     RAFT_BATCH_ENTRIES_MAX);
-			r->prev_term = first > 1 ? store_term_at(ls->log, first - 1) : 0;
-			r->rc = log_stage_failed(ls)		  ? -STORE_E_FAILED
-				: first > 1 && r->prev_term == 0 ? -STORE_E_RANGE
-								  : store_read(ls->log, first, r->buf,
-									       r->buf_bytes, r->entries,
-									       want);
-			RN_ASSERT(r->rc <= (int)want); /* at most what was asked */
-		}
-		__atomic_store_n(&ls->link->reads_done, op->index, __ATOMIC_RELEASE);
-		dp_doorbell_ring(ls->link->wake_control);
+		node_log_stage_read(ls, op, log_stage_failed(ls)); /* log_read.c */
 		return 1;
-	}
 	case NODE_LOG_OP_CALL: {
 		log_stage_flush_appends(ls);
 		struct node_log_call *c = (struct node_log_call *)(uintptr_t)op->ptr;
@@ -436,6 +418,7 @@ void node_log_stage_attach(struct node_log_stage *ls, struct store_log *log)
 	RN_ASSERT(log != NULL);
 	RN_ASSERT(ls->link != NULL); /* initialized first */
 	ls->log = log;
+	store_set_on_read(log, node_log_stage_on_read, ls); /* catch-up reads (log_read.c) */
 	log_stage_publish_figures(ls);
 }
 

@@ -62,6 +62,10 @@ struct node_log_stage {
 	struct node_log_maint *maint;
 	bool compact_more;
 	uint64_t maint_jobs_seen; /* jobs whose time went to the status */
+	/* The catch-up read in flight (log_read.c): its request and its
+	 * link sequence number (0: none). */
+	struct store_read_req read_req;
+	uint64_t read_seq;
 };
 
 /* Makes the link's rings and the room for held appends (the core's
@@ -82,6 +86,11 @@ int node_log_stage_compact(struct node_log_stage *ls);
 void node_log_stage_fini(struct node_log_stage *ls);
 /* log_compact.c: stops the maintenance thread (from fini). */
 void node_log_stage_compact_fini(struct node_log_stage *ls);
+/* log_read.c: the READ op, started through the log's engine (published
+ * at once when it cannot start, or failed: the log failed); on_read
+ * (store_config.on_read) publishes its end. */
+void node_log_stage_read(struct node_log_stage *ls, const struct node_log_op *op, bool failed);
+void node_log_stage_on_read(void *user, struct store_read_req *req);
 /* The storage's completion callback (store_config.on_durable). */
 void node_log_stage_on_durable(void *user, raft_index index, raft_term term);
 uint32_t node_log_stage_poll(void *ctx); /* the log lcore's stage */

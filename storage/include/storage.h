@@ -389,6 +389,10 @@ struct store_read_req {
 /* 0 (started), -STORE_E_BUSY (a read is in flight), or the errors of
  * store_read(). buf and entries must stay valid until on_read. */
 int store_read_async(struct store_log *log, struct store_read_req *req);
+/* Sets cfg.on_read (and its user) of an open log, before any read
+ * (the log's owner may be wired after store_open). */
+void store_set_on_read(struct store_log *log, void (*on_read)(void *user, struct store_read_req *req),
+		       void *user);
 
 /*
  * The commit hint: a durable LOWER BOUND of the commit index, which Raft

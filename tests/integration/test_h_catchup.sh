@@ -7,7 +7,8 @@
 # read them back from its log (the log stage reads while control goes on).
 # Node 3 comes back, catches up to the same state, serves every
 # acknowledged write; the leader's status shows the entries it sent from
-# its log. Then every node restarts from a log longer than its window.
+# its log, and node 3 never became a pre-candidate or candidate meanwhile.
+# Then every node restarts from a log longer than its window.
 . "$(dirname "$0")/lib.sh"
 it_setup h 10.92.0
 it_up --nodes 3 --log-lcore --apply-lcore --rxtx-lcore --no-start
@@ -27,8 +28,16 @@ for _ in $(seq 50); do
 	[ -d "/proc/$pid3" ] || break
 	sleep 0.1
 done
+lines0=$(wc -l <"$IT_RUN/logs/node3.log")
 it_cluster start 3 >/dev/null || it_fail "restart of node 3"
 state=$(it_wait_converged 60 1 2 3) || it_fail "node 3 did not catch up: $(it_field 3 '"\(.applied_index) \(.commit_index)"')"
+# While the leader feeds it from its log, node 3 keeps hearing from it:
+# no pre-vote, no election (its role changes on stderr; its status).
+flaps=$(tail -n +"$((lines0 + 1))" "$IT_RUN/logs/node3.log" |
+	grep -c "raftnode 3: \(precandidate\|candidate\) of term" || true)
+elections=$(it_field 3 .counters.elections)
+[ "$flaps" = 0 ] && [ "$elections" = 0 ] ||
+	it_fail "node 3 flapped during its catch-up: $flaps pre-vote/election role changes, $elections elections"
 leader=$(it_wait_leader 60) || it_fail "no leader after the catch-up"
 sent=$(it_ctl --node "$leader" status --json | jq -r '.counters.catchup_entries')
 it_log "converged ($state); the leader sent $sent entries from its log"
