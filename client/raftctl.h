@@ -24,7 +24,11 @@ void raftctl_print_status(FILE *out, const uint8_t *json, uint32_t bytes);
 int raftctl_member(struct rn_client *c, const struct rn_client_config *cfg, uint32_t node,
 		   bool pinned, bool json, char **args, int count);
 
-/* raftctl_snapshot.c: `snapshot save FILE` (exit code). */
+/* raftctl_snapshot.c: node node_id's configuration as the node reads it,
+ * or NULL after saying why on stderr (free() it); `snapshot save FILE`
+ * (exit code). */
+struct node_config;
+struct node_config *raftctl_node_config(const char *config_path, uint32_t node_id);
 int raftctl_snapshot_save(const char *config_path, uint32_t node_id, const char *file, bool json);
 
 /* raftctl_metrics.c: `metrics`: the node's Prometheus text (exit code). */

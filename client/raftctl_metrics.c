@@ -101,11 +101,9 @@ static long metrics_get(const char *addr, const char *path, uint32_t timeout_ms,
 
 int raftctl_metrics(const char *config_path, uint32_t node_id, uint32_t timeout_ms)
 {
-	struct node_config *cfg = calloc(1, sizeof(*cfg));
+	struct node_config *cfg = raftctl_node_config(config_path, node_id);
 	char errmsg[1024];
-	if (cfg == NULL || node_config_load(config_path, node_id, cfg, errmsg, sizeof(errmsg)) != 0) {
-		fprintf(stderr, "raftctl: %s\n", cfg == NULL ? "out of memory" : errmsg);
-		free(cfg);
+	if (cfg == NULL) {
 		return 2;
 	}
 	if (cfg->metrics_addr[0] == '\0') {

@@ -63,13 +63,25 @@ static int snap_copy_file(const char *from, const char *to, char *errmsg, size_t
 	return rc;
 }
 
-int raftctl_snapshot_save(const char *config_path, uint32_t node_id, const char *file, bool json)
+/* Node node_id's configuration as the node reads it (its data_dir, its
+ * metrics_addr), or NULL after saying why on stderr; free() it. */
+struct node_config *raftctl_node_config(const char *config_path, uint32_t node_id)
 {
 	struct node_config *cfg = calloc(1, sizeof(*cfg));
 	char errmsg[1024];
 	if (cfg == NULL || node_config_load(config_path, node_id, cfg, errmsg, sizeof(errmsg)) != 0) {
 		fprintf(stderr, "raftctl: %s\n", cfg == NULL ? "out of memory" : errmsg);
 		free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+int raftctl_snapshot_save(const char *config_path, uint32_t node_id, const char *file, bool json)
+{
+	struct node_config *cfg = raftctl_node_config(config_path, node_id);
+	char errmsg[1024];
+	if (cfg == NULL) {
 		return 2;
 	}
 	raft_index idx[1];
