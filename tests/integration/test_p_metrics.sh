@@ -57,9 +57,10 @@ it_log "idle: $(cat "$IT_WORK/idle.1.check"); /health 200 on 1-3"
 bench=$!
 sleep 3
 for n in 1 2 3; do scrape "$n" s1; done
-sleep 2
-for n in 1 2 3; do scrape "$n" s2; done
+# The second scrape after raftbench ends: what it committed after the first
+# is in the counters whatever the machine's speed (no window to fit in).
 wait "$bench" || it_fail "raftbench: $(cat "$IT_WORK/bench.err")"
+for n in 1 2 3; do scrape "$n" s2; done
 ok=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$IT_WORK/bench.json")
 [ "$ok" -gt 0 ] || it_fail "raftbench got no write acknowledged"
 
@@ -104,8 +105,10 @@ code=$(curl -s -m 6 -o /dev/null -w '%{http_code}' "$(url 1 /health)")
 waited=$(( $(it_now_ms) - t0 ))
 kill "$silent" 2>/dev/null || true
 wait "$silent" 2>/dev/null || true
-[ "$code" = 200 ] || it_fail "/health behind a silent client: $code"
-[ "$waited" -lt 4000 ] || it_fail "a silent client held the endpoint $waited ms"
+# curl gives up after 6 s and the silent client holds its connection 8 s:
+# a 200 means the endpoint dropped it (its 2 s read timeout) without a
+# bound on how fast this machine is.
+[ "$code" = 200 ] || it_fail "/health behind a silent client: $code (the endpoint waited on it)"
 it_log "hostile: 405, 404, 400; /health answered $waited ms behind a silent client"
 
 # A follower cut off: 503 once it knows no leader; the others stay 200.
