@@ -103,13 +103,14 @@ static void test_initial_members(void **state)
 {
 	(void)state;
 	char *text = example_text();
-	char *with = malloc(strlen(text) + 64);
+	size_t with_bytes = strlen(text) + 64;
+	char *with = malloc(with_bytes);
 	assert_non_null(with);
 	char *at = strstr(text, "[cluster]\n");
 	assert_non_null(at);
 	size_t head = (size_t)(at - text) + strlen("[cluster]\n");
 	memcpy(with, text, head);
-	sprintf(with + head, "initial_members = 1, 2\n%s", text + head);
+	snprintf(with + head, with_bytes - head, "initial_members = 1, 2\n%s", text + head);
 	struct node_config c;
 	char err[512];
 	int rc = node_config_parse_string(with, "example.ini", 3, &c, err, sizeof(err));
@@ -125,14 +126,14 @@ static void test_initial_members(void **state)
 	assert_int_equal(node_config_parse_string(text, "example.ini", 3, &c, err, sizeof(err)), 0);
 	assert_int_equal(c.initial_count, 3);
 	/* An initial member needs a section; ids are numbers, once each. */
-	sprintf(with + head, "initial_members = 1,2,5\n%s", text + head);
+	snprintf(with + head, with_bytes - head, "initial_members = 1,2,5\n%s", text + head);
 	assert_int_equal(node_config_parse_string(with, "example.ini", 1, &c, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "initial_members"));
-	sprintf(with + head, "initial_members = 1,1\n%s", text + head);
+	snprintf(with + head, with_bytes - head, "initial_members = 1,1\n%s", text + head);
 	assert_int_equal(node_config_parse_string(with, "example.ini", 1, &c, err, sizeof(err)),
 			 -EINVAL);
-	sprintf(with + head, "initial_members = 1,x\n%s", text + head);
+	snprintf(with + head, with_bytes - head, "initial_members = 1,x\n%s", text + head);
 	assert_int_equal(node_config_parse_string(with, "example.ini", 1, &c, err, sizeof(err)),
 			 -EINVAL);
 	free(with);
