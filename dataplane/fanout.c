@@ -27,7 +27,7 @@
 #include "wire_internal.h"
 
 #define FANOUT_HDR_BYTES WIRE_BODY_OFFSET
-_Static_assert(FANOUT_HDR_BYTES == 90, "eth + ipv4 + udp + raft header: 90 bytes");
+_Static_assert(FANOUT_HDR_BYTES == 106, "eth + ipv4 + udp + raft header: 106 bytes");
 
 static int fanout_one(const struct dp_wire *w, struct rte_mempool *pool, struct rte_mbuf *body,
 		      const struct wire_hdr *hdr, const uint8_t digest[DP_TAG_BYTES],

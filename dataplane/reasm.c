@@ -28,6 +28,9 @@ struct dp_reasm_slot {
 	raft_node_id to;
 	raft_term term;
 	uint64_t msg_seq;
+	uint32_t boot_epoch; /* the first fragment's header fields */
+	uint16_t key_id;
+	uint64_t settings_fp;
 	struct dp_endpoints addr;
 	uint32_t msg_body_bytes;
 	uint32_t received_bytes; /* contiguous from offset 0 */
@@ -136,6 +139,8 @@ static struct dp_reasm_slot *reasm_slot_for(struct dp_reasm *r, const struct dp_
 	*s = (struct dp_reasm_slot){
 		.busy = true, .type = frame->type, .from = f->from, .to = f->to,
 		.term = f->term, .msg_seq = frame->msg_seq, .addr = frame->addr,
+		.boot_epoch = frame->boot_epoch, .key_id = frame->key_id,
+		.settings_fp = frame->settings_fp,
 		.msg_body_bytes = f->msg_body_bytes, .buf = s->buf,
 	};
 	return s;
@@ -179,6 +184,9 @@ int dp_reasm_push(struct dp_reasm *r, const struct dp_rx_frame *frame,
 	out->addr = s->addr;
 	out->type = s->type;
 	out->msg_seq = s->msg_seq;
+	out->boot_epoch = s->boot_epoch;
+	out->key_id = s->key_id;
+	out->settings_fp = s->settings_fp;
 	rc = wire_body_decode(s->type, s->from, s->to, s->term, s->buf, s->msg_body_bytes, entries,
 			      entries_max, out);
 	if (rc != 0) {

@@ -107,6 +107,9 @@ static int wire_decode_view(struct dp_wire *w, int rc, const struct wire_view *v
 		out->addr = v->addr;
 		out->type = v->hdr.type;
 		out->msg_seq = v->hdr.msg_seq;
+		out->boot_epoch = v->hdr.boot_epoch;
+		out->key_id = v->hdr.key_id;
+		out->settings_fp = v->hdr.settings_fp;
 		if ((v->hdr.flags & DP_HDR_FRAGMENT) != 0) {
 			/* The type is checked on the reassembled message. */
 			wire_fragment_out(v, &out->fragment);

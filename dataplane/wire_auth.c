@@ -7,11 +7,11 @@
  * header:
  *
  *     digest = SipHash128(key_body, body)
- *     tag    = SipHash128(key_frame, raft header (48 bytes) || digest)
+ *     tag    = SipHash128(key_frame, raft header (64 bytes) || digest)
  *
  * The header (which names the recipient) is authenticated together with a
  * keyed digest of the body, so replication fan-out hashes one shared body
- * once and each follower's header (one 64-byte SipHash, ~35 ns) apart, and
+ * once and each follower's header (one 80-byte SipHash, ~40 ns) apart, and
  * the body never has to be copied next to each header to be tagged
  * (dp_fanout). The two keys are independent, so the inner digest is a PRF
  * output no outsider can steer.
@@ -35,7 +35,7 @@ _Static_assert(DP_KEY_BYTES == 2 * crypto_shorthash_siphashx24_KEYBYTES, "two si
 _Static_assert(DP_TAG_BYTES == crypto_shorthash_siphashx24_BYTES, "siphashx24 tag");
 _Static_assert(crypto_generichash_blake2b_SALTBYTES == 16, "blake2b salt");
 _Static_assert(crypto_generichash_blake2b_PERSONALBYTES == 16, "blake2b personal");
-_Static_assert(DP_RAFT_HDR_BYTES + DP_TAG_BYTES == 64, "header || digest: one 64-byte SipHash");
+_Static_assert(DP_RAFT_HDR_BYTES + DP_TAG_BYTES == 80, "header || digest: one 80-byte SipHash");
 
 int wire_auth_derive_key(uint8_t key[DP_KEY_BYTES], uint32_t cluster_id,
 			 const uint8_t *secret, size_t secret_bytes)

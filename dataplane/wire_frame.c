@@ -89,6 +89,9 @@ static void frame_hdr_load(const uint8_t *raft, struct wire_hdr *h)
 	h->msg_seq = wire_ld64(raft + offsetof(struct dp_wire_hdr, msg_seq));
 	h->msg_body_bytes = wire_ld32(raft + offsetof(struct dp_wire_hdr, msg_body_bytes));
 	h->frag_offset_bytes = wire_ld32(raft + offsetof(struct dp_wire_hdr, frag_offset_bytes));
+	h->boot_epoch = wire_ld32(raft + offsetof(struct dp_wire_hdr, boot_epoch));
+	h->key_id = wire_ld16(raft + offsetof(struct dp_wire_hdr, key_id));
+	h->settings_fp = wire_ld64(raft + offsetof(struct dp_wire_hdr, settings_fp));
 }
 
 /* The three length fields against the bytes received. */
@@ -143,7 +146,8 @@ int wire_payload_parse(const struct dp_wire *w, const uint8_t *raft, size_t payl
 		return -DP_ERR_WRONG_CLUSTER;
 	}
 	frame_hdr_load(raft, &v->hdr);
-	if ((v->hdr.flags & ~DP_HDR_FLAGS_KNOWN) != 0) {
+	if ((v->hdr.flags & ~DP_HDR_FLAGS_KNOWN) != 0 ||
+	    wire_ld16(raft + offsetof(struct dp_wire_hdr, reserved)) != 0) {
 		return -DP_ERR_BAD_VERSION; /* a feature this version lacks */
 	}
 	if (v->hdr.to != w->self_id) {
@@ -175,6 +179,10 @@ static void frame_hdr_store(const struct dp_wire *w, const struct wire_hdr *h, u
 	wire_st64(raft + offsetof(struct dp_wire_hdr, msg_seq), h->msg_seq);
 	wire_st32(raft + offsetof(struct dp_wire_hdr, msg_body_bytes), h->msg_body_bytes);
 	wire_st32(raft + offsetof(struct dp_wire_hdr, frag_offset_bytes), h->frag_offset_bytes);
+	wire_st32(raft + offsetof(struct dp_wire_hdr, boot_epoch), w->boot_epoch);
+	wire_st16(raft + offsetof(struct dp_wire_hdr, key_id), w->key_id);
+	wire_st16(raft + offsetof(struct dp_wire_hdr, reserved), 0);
+	wire_st64(raft + offsetof(struct dp_wire_hdr, settings_fp), w->settings_fp);
 }
 
 void wire_frame_headers(const struct dp_wire *w, const struct dp_endpoints *addr,

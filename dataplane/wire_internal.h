@@ -103,6 +103,9 @@ struct wire_hdr {
 	uint32_t body_bytes;
 	uint32_t msg_body_bytes;
 	uint32_t frag_offset_bytes;
+	uint32_t boot_epoch;
+	uint16_t key_id;
+	uint64_t settings_fp;
 };
 
 /* A frame that passed framing, header and tag checks. */

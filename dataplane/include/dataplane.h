@@ -7,7 +7,7 @@
  *
  * A frame is Ethernet II / IPv4 / UDP carrying one Raft frame:
  *
- *     eth (14) | ipv4 (20, no options) | udp (8) | raft header (48) | body | tag (16)
+ *     eth (14) | ipv4 (20, no options) | udp (8) | raft header (64) | body | tag (16)
  *
  * The raft header and every body field are little-endian at fixed offsets
  * (see struct dp_wire_hdr). The tag is a 128-bit SipHash-2-4 (libsodium
@@ -43,14 +43,17 @@ extern "C" {
  * (many requests or replies per frame); 4: snapshot transfer frames
  * (DP_FRAME_SNAP_CHUNK, _ACK) and the client reply status no_space; 5:
  * membership changes: configuration entries (RAFT_ENTRY_CONFIG, with the
- * new member's address) in AppendEntries, and the client op MEMBER. A
+ * new member's address) in AppendEntries, and the client op MEMBER; 6
+ * (issue 17, identities): the header grows to 64 bytes with the sender's
+ * boot epoch (replay windows), the id of the key that sealed the frame (key
+ * rotation) and the fingerprint of the cluster-wide settings. A
  * frame of another version is
  * dropped and counted (DP_ERR_BAD_VERSION, a node's drops.bad_version). */
-#define DP_WIRE_VERSION 5u
+#define DP_WIRE_VERSION 6u
 #define DP_ETH_HDR_BYTES 14u
 #define DP_IPV4_HDR_BYTES 20u
 #define DP_UDP_HDR_BYTES 8u
-#define DP_RAFT_HDR_BYTES 48u
+#define DP_RAFT_HDR_BYTES 64u
 #define DP_TAG_BYTES 16u
 /* Everything in a frame that is not body. */
 #define DP_FRAME_OVERHEAD_BYTES                                                          \
@@ -86,8 +89,8 @@ extern "C" {
 /* Each size is the sum of its fields as laid out in wire_raft.c and
  * wire_client.c (C only: C++ in bench/ reads this header too). */
 #ifndef __cplusplus
-_Static_assert(DP_FRAME_OVERHEAD_BYTES == 14 + 20 + 8 + 48 + 16,
-	       "eth (14) | ipv4 (20) | udp (8) | raft header (48) | body | tag (16)");
+_Static_assert(DP_FRAME_OVERHEAD_BYTES == 14 + 20 + 8 + 64 + 16,
+	       "eth (14) | ipv4 (20) | udp (8) | raft header (64) | body | tag (16)");
 _Static_assert(DP_APPEND_FIXED_BYTES == 8 + 8 + 8 + 4 + 1 + 3,
 	       "append: 3 u64, count u32, flags u8, 0[3]");
 _Static_assert(DP_APPEND_ENTRY_HDR_BYTES == 8 + 8 + 4 + 1 + 3, "entry: 2 u64, u32, u8, 0[3]");
@@ -148,12 +151,18 @@ struct dp_wire_hdr {
 	uint64_t msg_seq;	    /* per-sender message number */
 	uint32_t msg_body_bytes;    /* body bytes of the whole message */
 	uint32_t frag_offset_bytes; /* where this frame's body starts in it */
+	/* Version 6. The sender's boot epoch: rises at every start of a node
+	 * (replay windows are per sender and epoch; 0 from clients). */
+	uint32_t boot_epoch;
+	uint16_t key_id;	  /* which key sealed the frame (rotation) */
+	uint16_t reserved;	  /* 0; another value is dropped as bad_version */
+	uint64_t settings_fp;	  /* fingerprint of the cluster-wide settings */
 };
 #ifdef __cplusplus
-static_assert(sizeof(struct dp_wire_hdr) == DP_RAFT_HDR_BYTES, "raft header is 48 bytes");
+static_assert(sizeof(struct dp_wire_hdr) == DP_RAFT_HDR_BYTES, "raft header is 64 bytes");
 #else
-_Static_assert(sizeof(struct dp_wire_hdr) == DP_RAFT_HDR_BYTES, "raft header is 48 bytes");
-_Static_assert(DP_RAFT_HDR_BYTES == 4 + 1 + 1 + 2 + 4 * 4 + 2 * 8 + 2 * 4,
+_Static_assert(sizeof(struct dp_wire_hdr) == DP_RAFT_HDR_BYTES, "raft header is 64 bytes");
+_Static_assert(DP_RAFT_HDR_BYTES == 4 + 1 + 1 + 2 + 4 * 4 + 2 * 8 + 2 * 4 + 4 + 2 + 2 + 8,
 	       "the fields add up to the struct: no padding");
 #endif
 
@@ -223,6 +232,11 @@ struct dp_wire {
 	uint32_t cluster_id;
 	raft_node_id self_id;
 	uint16_t udp_port;
+	/* Put in the header of every frame sealed with this context (0 after
+	 * dp_wire_init; the node sets them before it sends). */
+	uint32_t boot_epoch;
+	uint16_t key_id;
+	uint64_t settings_fp;
 	uint8_t key[DP_KEY_BYTES];
 	struct dp_wire_counters counters;
 };
@@ -423,7 +437,7 @@ size_t dp_wire_seal_client_frame(const struct dp_wire *w, const struct dp_endpoi
 _Static_assert(DP_SNAP_ID_BYTES == 8 + 8 + 8 + 4 + 4, "id: 3 u64, u32, 0[4]");
 _Static_assert(DP_SNAP_CHUNK_FIXED_BYTES == 32 + 8 + 4 + 4, "chunk: id, u64, u32, 0[4]");
 _Static_assert(DP_SNAP_ACK_BYTES == 32 + 8 + 4 + 1 + 3, "ack: id, u64, u32, u8, 0[3]");
-_Static_assert(DP_SNAP_DATA_BYTES_MAX == 8860, "9014 - 106 - 48");
+_Static_assert(DP_SNAP_DATA_BYTES_MAX == 8844, "9014 - 122 - 48");
 #endif
 
 /* Which snapshot file a transfer moves (equal ids: the same bytes). */
@@ -593,6 +607,10 @@ struct dp_rx_frame {
 	struct dp_endpoints addr;
 	uint8_t type; /* enum raft_msg_type or enum dp_frame_type */
 	uint64_t msg_seq;
+	/* The header's version 6 fields, as the sender sealed them. */
+	uint32_t boot_epoch;
+	uint16_t key_id;
+	uint64_t settings_fp;
 	/* A client frame: every item (request or reply has the first). */
 	struct dp_client_batch batch;
 	union {

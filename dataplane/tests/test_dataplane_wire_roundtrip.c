@@ -642,7 +642,7 @@ static void test_batch_replies(void **state)
 	uint64_t before = dp_wire_dropped(&rx.counters, DP_ERR_BAD_VERSION);
 	assert_int_equal(dp_wire_decode(&rx, frame, n, NULL, 0, &out), -DP_ERR_BAD_VERSION);
 	assert_int_equal(dp_wire_dropped(&rx.counters, DP_ERR_BAD_VERSION), before + 1);
-	assert_int_equal(DP_WIRE_VERSION, 5);
+	assert_int_equal(DP_WIRE_VERSION, 6);
 }
 
 int main(void)

@@ -73,7 +73,7 @@ static void test_chunk_roundtrip(void **state)
 	fill_data();
 	/* A jumbo frame carries DP_SNAP_DATA_BYTES_MAX exactly. */
 	assert_int_equal(dp_snap_data_bytes_max(DP_FRAME_BYTES_MAX), DP_SNAP_DATA_BYTES_MAX);
-	struct dp_snap_chunk c = {.id = t_id, .offset_bytes = 8860u * 3, .data = data,
+	struct dp_snap_chunk c = {.id = t_id, .offset_bytes = 8844u * 3, .data = data,
 				  .data_bytes = DP_SNAP_DATA_BYTES_MAX};
 	roundtrip_chunk(&c, DP_FRAME_BYTES_MAX);
 	/* A DPDK virtual device's 1518-byte frame. */
