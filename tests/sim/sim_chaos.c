@@ -198,7 +198,24 @@ static void chaos_flip_bit(struct sim *s)
 	if (count == 0 || damaged >= (s->p.nodes_count - 1) / 2) {
 		return;
 	}
-	(void)sim_disk_flip_bit(s, &s->nodes[pick[sim_rand(s) % count]]);
+	raft_node_id victim = pick[sim_rand(s) % count];
+	/* With membership changes the voters may be fewer than nodes_count
+	 * (a 7-node cluster shrunk to 2): a majority of the committed
+	 * configuration's voters must stay undamaged, or no leader can ever
+	 * be elected again (a liveness failure of the driver, not of the
+	 * node). Checked after the draw: runs with membership off replay. */
+	if (s->p.membership) {
+		const struct raft_membership *m = &s->conf_committed;
+		uint32_t healthy = 0;
+		for (uint32_t i = 0; i < m->voters_count; i++) {
+			const struct sim_node *v = &s->nodes[m->voters[i]];
+			healthy += m->voters[i] != victim && !v->damaged && !v->failed;
+		}
+		if (healthy <= m->voters_count / 2) {
+			return;
+		}
+	}
+	(void)sim_disk_flip_bit(s, &s->nodes[victim]);
 }
 
 static void chaos_fault(struct sim *s)
