@@ -77,6 +77,7 @@ static void chaos_params(struct sim_params *p, const struct chaos_opts *o, uint6
 	p->faults = o->faults;
 	p->planted_bug = o->planted_bug;
 	p->planted_ack_unsynced = o->planted_ack_unsynced;
+	p->planted_snap_unsynced = o->planted_snap_unsynced;
 	p->disk_write_align_bytes = o->disk_blocks ? STORE_DIRECT_ALIGN_BYTES : 0;
 	if (o->faults & SIM_FAULT_DELAY) {
 		p->delay_dist = (uint8_t)sim_rand_range(&pick, SIM_DELAY_UNIFORM, SIM_DELAY_LONGTAIL);
@@ -145,6 +146,14 @@ static void chaos_params(struct sim_params *p, const struct chaos_opts *o, uint6
 			w *= 2;
 		}
 		p->log_entries_max = w;
+	}
+	/* Crashes at the steps of snapshot writes, compactions and installs
+	 * (sim_steps.c), drawn after all else: half the seeds have none and
+	 * replay as before; the others crash at one step of 1 % or 5 % of
+	 * those operations. */
+	static const uint32_t step_crash[] = {0, 0, 10, 50};
+	if (p->snapshots && (o->faults & SIM_FAULT_CRASH)) {
+		p->step_crash_per_mille = step_crash[sim_rand(&pick) % RN_ARRAY_COUNT(step_crash)];
 	}
 }
 
@@ -354,6 +363,7 @@ static void chaos_heal_all(struct sim *s, struct chaos *c)
 {
 	c->healed = true;
 	c->heal_us = s->now_us;
+	s->steps_off = true; /* no more crashes at snapshot steps either */
 	s->p.loss_per_mille = 0;
 	s->p.dup_per_mille = 0;
 	s->p.reorder_per_mille = 0;
