@@ -215,7 +215,8 @@ static void sim_node_start(struct sim *s, struct sim_node *n)
 	raft_index prev_index = 0;
 
 	sim_node_config(s, n, &cfg);
-	if (!sim_disk_open(s, n) || !sim_node_floor(s, n, &cfg, &prev_index)) {
+	if (!sim_disk_open(s, n) || !sim_steps_recover(s, n) ||
+	    !sim_node_floor(s, n, &cfg, &prev_index)) {
 		return; /* refuses to start (damaged log), or a violation */
 	}
 	/* The configuration at the floor (MEMBERSHIP CONTRACT): the core
@@ -363,11 +364,15 @@ static void sim_node_process(struct sim *s, struct sim_node *n, const struct raf
 		return;
 	}
 	/* 2. An install: the state machine and the log reset (sim_snap.c). */
+	uint32_t epoch_before = n->epoch;
 	if ((u->flags & RAFT_UPDATE_SNAPSHOT) && !sim_snap_install(s, n, &u->snapshot)) {
 		if (!s->violated) {
 			sim_fail_stop(s, n);
 		}
 		return;
+	}
+	if (!n->up || n->epoch != epoch_before) {
+		return; /* it crashed at a step of the install (sim_steps.c) */
 	}
 	/* 3. Messages, in parallel with the write. An append the core could
 	 * not fill (below its window) is filled from the durable log first,
@@ -517,6 +522,9 @@ void sim_crash(struct sim *s, raft_node_id id)
 	n->up = false;
 	n->epoch++;
 	n->role = 0;
+	if (n->installing.index != 0) {
+		s->crashes_installing++;
+	}
 	n->staged = (struct sim_snap){0};    /* a transfer in memory: gone */
 	n->installing = (struct sim_snap){0}; /* not durable yet: gone */
 	sim_disk_crash(n); /* not yet durable: lost, the last write maybe torn */
@@ -681,6 +689,10 @@ struct sim *sim_new(const struct sim_params *p, int verbosity, FILE *out)
 	RN_ASSERT(s != NULL);
 	s->p = *p;
 	s->rng = p->seed * 0x2545f4914f6cdd1dull + 0x1234567ull;
+	/* sim_steps.c's own stream, hashed from the seed: consecutive seeds
+	 * must not share a stream shifted by one draw. */
+	uint64_t steps_seed = p->seed ^ 0x57e957e957e9ull;
+	s->rng_steps = rn_splitmix64(&steps_seed);
 	s->verbosity = verbosity;
 	s->out = out;
 	s->nodes_total = p->membership ? SIM_NODES_MAX : p->nodes_count;

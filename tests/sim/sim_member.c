@@ -223,6 +223,14 @@ void sim_member_step(struct sim *s)
 		op = RAFT_CONF_ADD_LEARNER;
 		id = spare;
 	}
+	/* An operator promotes a learner that is running: a promotion takes
+	 * effect when appended, and a learner that missed it (down) refuses
+	 * to vote (the core: learners never vote) while the old voters may
+	 * be too few to elect a leader without it, for good (1 voter -> 2).
+	 * Drawn as before, then skipped: runs with membership off replay. */
+	if (op == RAFT_CONF_PROMOTE && !s->nodes[id].up) {
+		return;
+	}
 	if (op == 0) {
 		return;
 	}
