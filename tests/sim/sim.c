@@ -465,22 +465,21 @@ void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *ev, int
 	if (rc_out != NULL) {
 		*rc_out = rc;
 	}
+	if ((u.flags & RAFT_UPDATE_HARD_STATE) && u.hard_state.vote != RAFT_NODE_NONE) {
+		/* Every vote cast, kept before the leader check reads them (a
+		 * lone voter votes for itself and leads in one step). */
+		struct sim_vote *last =
+			n->votes_cast_next > 0
+				? &n->votes_cast[(n->votes_cast_next - 1) % SIM_VOTES_KEPT]
+				: NULL;
+		if (last == NULL || last->term != u.hard_state.term) {
+			last = &n->votes_cast[n->votes_cast_next++ % SIM_VOTES_KEPT];
+		}
+		*last = (struct sim_vote){.term = u.hard_state.term, .cand = u.hard_state.vote};
+	}
 	check_after_step(s, n, &u, role_before, term_before, last_before);
 	if (s->violated) {
 		return;
-	}
-	if (s->p.membership && (u.flags & RAFT_UPDATE_HARD_STATE) &&
-	    u.hard_state.vote != RAFT_NODE_NONE && u.hard_state.vote != n->id &&
-	    (u.hard_state.vote != n->hard_state.vote || u.hard_state.term != n->hard_state.term)) {
-		struct raft_membership m;
-		raft_membership(n->raft, &m);
-		if (!sim_conf_has(&m, n->id, true)) {
-			check_violation(s, "Learners Never Vote",
-					"n%u, not a voter of its configuration, votes for n%u in "
-					"term %llu",
-					n->id, u.hard_state.vote, (unsigned long long)u.hard_state.term);
-			return;
-		}
 	}
 	s->step_depth++;
 	if (u.flags & RAFT_UPDATE_TRUNCATE) {

@@ -146,6 +146,15 @@ struct sim_report {
 struct store_sim;
 struct store_log;
 
+/* A vote a node cast (its hard state's vote in a term), kept by the
+ * simulator for the check that a leader won a majority of its own
+ * configuration's voters (sim_check.c). */
+#define SIM_VOTES_KEPT 8u
+struct sim_vote {
+	raft_term term;
+	raft_node_id cand;
+};
+
 struct sim_node {
 	raft_node_id id;
 	struct raft *raft; /* NULL while crashed */
@@ -173,6 +182,8 @@ struct sim_node {
 	uint32_t reports_head, reports_count;
 	uint64_t disk_poll_at_us; /* a poll is scheduled then; 0 = none */
 	bool damaged; /* a bit was flipped in its log */
+	struct sim_vote votes_cast[SIM_VOTES_KEPT]; /* ring, the latest terms */
+	uint32_t votes_cast_next;
 	bool failed;  /* refused to start (damaged log): down for good */
 	/* Applied state machine (the apply order is checked globally), and
 	 * its digest (sim_digest_next over the applied entries). */
