@@ -264,7 +264,11 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 	b = with.truncated || with.used + 2 > with.bytes ? b : with;
 	with = b;
 	status_settings(c, &with);
-	b = with.truncated || with.used + 2 > with.bytes ? b : with;
+	bool settings_fit = !with.truncated && with.used + 2 <= with.bytes;
+	if (!settings_fit && node_settings_refused_count(c->settings) > 0) {
+		return -1; /* a refused peer must show: the brief form has it */
+	}
+	b = settings_fit ? with : b;
 	status_add(&b, "}");
 	return b.truncated ? -1 : (int)b.used;
 }
