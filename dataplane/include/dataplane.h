@@ -602,8 +602,9 @@ int dp_member_list_decode(const uint8_t *in, size_t in_bytes, struct dp_member_l
  * setting that differs. The body is that text alone, 1 to
  * DP_SETTINGS_BYTES_MAX bytes of [a-z0-9_=;], at most DP_SETTINGS_PAIRS_MAX
  * pairs, each a non-empty name of [a-z0-9_], '=', a non-empty value of
- * [a-z0-9_]; anything else is dropped as DP_ERR_BAD_BODY. The header's
- * term is 0 (it is no consensus message) and its from the sender.
+ * [a-z0-9_]; anything else (a header term other than 0 too: it is no
+ * consensus message) is dropped as DP_ERR_BAD_BODY. The header's from is
+ * the sender.
  */
 #define DP_SETTINGS_BYTES_MAX 512u
 #define DP_SETTINGS_PAIRS_MAX 32u

@@ -106,6 +106,12 @@ static void test_settings_bad_bodies(void **state)
 		assert_int_equal(dp_wire_decode(&rx, frame, (size_t)n, NULL, 0, &out), -DP_ERR_BAD_BODY);
 		assert_int_equal(dp_wire_dropped(&rx.counters, DP_ERR_BAD_BODY), before + 1);
 	}
+	/* A header term other than 0: no SETTINGS frame. */
+	int n = dp_wire_encode_settings(&tx, &a, 8, 2, "id=7", 4, frame, sizeof(frame));
+	assert_true(n > 0);
+	wire_st64(frame + WIRE_RAFT_OFFSET + offsetof(struct dp_wire_hdr, term), 1);
+	t_reseal(&tx, frame);
+	assert_int_equal(dp_wire_decode(&rx, frame, (size_t)n, NULL, 0, &out), -DP_ERR_BAD_BODY);
 	/* Bounds: DP_SETTINGS_PAIRS_MAX pairs pass, one more does not; so
 	 * for DP_SETTINGS_BYTES_MAX bytes. */
 	char many[DP_SETTINGS_BYTES_MAX + 2];
