@@ -641,13 +641,15 @@ node_sections() { # id
 		lc=$(((i - 1) % cpus))
 		echo
 		echo "[node.$i]"
+		# The busy node's lcores come below (a key given twice in a
+		# section is an error: it would silently take the last).
 		if [ "$LC_EXTRA" -gt 0 ]; then
 			l="0@$lc"
 			for ((k = 1; k <= LC_EXTRA; k++)); do l+=",$k@$(((i - 1 + k) % cpus))"; done
-			echo "lcores = $l"
+			[ "$i" = "$busy_node" ] || echo "lcores = $l"
 			echo "lcore_map = $LC_MAP"
 		else
-			echo "lcores = $lc"
+			[ "$i" = "$busy_node" ] || echo "lcores = $lc"
 			echo "lcore_map = rxtx:$lc,log:$lc,control:$lc,apply:$lc"
 		fi
 	fi
