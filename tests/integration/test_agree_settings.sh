@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Integration (r): nodes agree on the cluster (issue 17, acceptance 4). A
+# Integration (agree): nodes agree on the cluster (issue 17, acceptance 4). A
 # 3-node cluster where node 3 starts from a file of its own (cluster.sh:
 # DIR/node3.ini) with kv_value_bytes_max = 4096 where nodes 1 and 2 have
 # 1024: each node reads only its own file, so the check must come from the
