@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snap_pace.c - a snapshot file's writeback, a chunk at a time and paced
+ * (snap_pace.h says why). Runs on the thread that writes the file (the
+ * node's snapshot writer; start-up when seeding): it sleeps and blocks in
+ * the kernel, never on an lcore.
+ *
+ * The pattern is the one of RocksDB's bytes_per_sync and etcd's
+ * snapshotter, done with sync_file_range(2): each whole chunk behind the
+ * write position is started (SYNC_FILE_RANGE_WRITE: asynchronous,
+ * background-class writeback that the block layer's writeback throttling
+ * keeps behind sync writes such as the log's), then the chunk before it is
+ * waited for. So at most two chunks of this file are ever dirty or in
+ * flight, whatever the file's size. A chunk's start also waits for the
+ * rate (a leaky bucket without credit: a writer held up by the CPU does
+ * not burst afterwards). Pages written back are dropped from the page
+ * cache (POSIX_FADV_DONTNEED): a snapshot is read again only by a restart
+ * or a follower's install, and 90 MB of clean cache per snapshot would
+ * push out the pages the node does use.
+ *
+ * sync_file_range makes nothing durable (no metadata, no device cache
+ * flush): the commit's fsync, rename and directory fsync stay what make a
+ * snapshot durable (snapshot.c), with almost nothing left to write.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <time.h>
+
+#include "common.h"
+#include "snap_pace.h"
+
+static uint64_t pace_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void snap_pace_init(struct snap_pace *p, int fd, uint64_t sync_bytes, uint64_t bytes_per_s)
+{
+	RN_ASSERT(fd >= 0);
+	*p = (struct snap_pace){.fd = fd, .sync_bytes = sync_bytes, .bytes_per_s = bytes_per_s,
+				.next_ns = pace_now_ns()};
+}
+
+/* Sleeps until the rate lets `bytes` more start. */
+static void pace_wait_rate(struct snap_pace *p, uint64_t bytes)
+{
+	if (p->bytes_per_s == 0) {
+		return;
+	}
+	uint64_t now_ns = pace_now_ns();
+	if (p->next_ns > now_ns) {
+		struct timespec until = {.tv_sec = (time_t)(p->next_ns / 1000000000u),
+					 .tv_nsec = (long)(p->next_ns % 1000000000u)};
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR) {
+		}
+		p->slept_ns += p->next_ns - now_ns;
+		now_ns = p->next_ns;
+	}
+	/* From now, not from the last mark: time the writer spent elsewhere
+	 * is not credit for a burst. */
+	p->next_ns = now_ns + bytes * 1000000000u / p->bytes_per_s;
+}
+
+/* A chunk of the file: start its writeback, or wait for it to be done. */
+static int pace_range(struct snap_pace *p, uint64_t from, uint64_t bytes, unsigned flags)
+{
+	if (sync_file_range(p->fd, (off64_t)from, (off64_t)bytes, flags) != 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+int snap_pace_wrote(struct snap_pace *p, uint64_t bytes)
+{
+	p->written_bytes += bytes;
+	if (p->sync_bytes == 0) {
+		return 0;
+	}
+	while (p->written_bytes - p->started_bytes >= p->sync_bytes) {
+		pace_wait_rate(p, p->sync_bytes);
+		int rc = pace_range(p, p->started_bytes, p->sync_bytes, SYNC_FILE_RANGE_WRITE);
+		if (rc == -EINVAL || rc == -ENOSYS || rc == -EOPNOTSUPP) {
+			/* A file system without it: the final fsync writes all,
+			 * as before pacing. Not an error. */
+			p->sync_bytes = 0;
+			return 0;
+		}
+		if (rc != 0) {
+			return rc;
+		}
+		p->started_bytes += p->sync_bytes;
+		RN_ASSERT(p->started_bytes <= p->written_bytes);
+		/* The chunk before this one: on the device before another is
+		 * started, so at most two are in flight. */
+		uint64_t wait_to = p->started_bytes - p->sync_bytes;
+		if (wait_to > p->waited_bytes) {
+			rc = pace_range(p, p->waited_bytes, wait_to - p->waited_bytes,
+					SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+						SYNC_FILE_RANGE_WAIT_AFTER);
+			if (rc != 0) {
+				return rc;
+			}
+			/* Advice only: a failure changes nothing written. */
+			(void)posix_fadvise(p->fd, (off_t)p->waited_bytes,
+					    (off_t)(wait_to - p->waited_bytes), POSIX_FADV_DONTNEED);
+			p->waited_bytes = wait_to;
+		}
+	}
+	return 0;
+}
