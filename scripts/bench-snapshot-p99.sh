@@ -10,7 +10,8 @@ set -euo pipefail
 usage() {
 	cat <<'USAGE'
 usage: flock /tmp/raftnode-netns.lock scripts/bench-snapshot-p99.sh [--min-keys N]
-           [--rate R] [--duration S] [--snapshot-entries N] [--build DIR]
+           [--rate R] [--duration S] [--snapshot-entries N] [--write-rate B]
+           [--build DIR]
 
 A 3-node cluster (af_packet, as CI); raftbench (closed loop) fills the store
 with random keys until it holds --min-keys (default 1000000) keys; then
@@ -19,19 +20,22 @@ raftbench runs open loop at --rate (default 3000/s) for --duration (default
 --snapshot-entries (default 30000) entries. Each second is classed by
 whether the leader's snapshot writer was writing during it (its log lines
 give the start and the duration); the table gives the per-second p99's
-median and 90th percentile in each class, and their ratio.
+median and 90th percentile in each class, and their ratio. --write-rate B
+sets [storage] snapshot_write_bytes_per_s (e.g. 64M, 0: no limit; not
+given: the build's default; a build before the key refuses it).
 USAGE
 }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-min_keys=1000000 rate=3000 duration=60 snap_entries=30000
+min_keys=1000000 rate=3000 duration=60 snap_entries=30000 write_rate=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--min-keys) min_keys=$2; shift 2 ;;
 	--rate) rate=$2; shift 2 ;;
 	--duration) duration=$2; shift 2 ;;
 	--snapshot-entries) snap_entries=$2; shift 2 ;;
+	--write-rate) write_rate=$2; shift 2 ;;
 	--build) build=$2; shift 2 ;;
 	--help | -h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -49,6 +53,7 @@ echo "bench-snapshot-p99: >= $min_keys keys, $rate/s for $duration s, a snapshot
 	--subnet 10.95.0 --build "$build" >/dev/null
 printf '\n[limits]\nkv_keys_max = %d\nkv_key_bytes_max = 32\nkv_value_bytes_max = 128\n[storage]\nsnapshot_entries = %d\n' \
 	"$((keys + 1000))" "$snap_entries" >>"$run/cluster.ini"
+[ -z "$write_rate" ] || echo "snapshot_write_bytes_per_s = $write_rate" >>"$run/cluster.ini"
 for n in 1 2 3; do "$root/scripts/cluster.sh" start "$n" --run-dir "$run" >/dev/null; done
 for _ in $(seq 300); do
 	l=$(field 1 .leader)
