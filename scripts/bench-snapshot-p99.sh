@@ -20,7 +20,9 @@ raftbench runs open loop at --rate (default 3000/s) for --duration (default
 --snapshot-entries (default 30000) entries. Each second is classed by
 whether the leader's snapshot writer was writing during it (its log lines
 give the start and the duration); the table gives the per-second p99's
-median and 90th percentile in each class, and their ratio. --write-rate B
+median and 90th percentile in each class, and their ratio; a third line
+gives the seconds in which a snapshot ended (its fsync, rename, directory
+sync and the older snapshot's deletion), a subset of the writing ones. --write-rate B
 sets [storage] snapshot_write_bytes_per_s (e.g. 64M, 0: no limit; not
 given: the build's default; a build before the key refuses it).
 USAGE
@@ -81,7 +83,8 @@ t0=$(date +%s%3N)
 l=$(field 1 .leader)
 grep -o "snapshot at index .* written in [0-9]* ms from unix ms [0-9]*" "$run/logs/node$l.log" |
 	awk '{print $(NF-5), $NF}' >"$run/snaps.txt"
-for f in ts.csv snaps.txt bench.out; do cp "$run/$f" "/tmp/bench-snapshot-p99.$f" 2>/dev/null; done || true # kept: the run dir goes with the cluster
+echo "$t0" >"$run/t0.txt"
+for f in ts.csv snaps.txt bench.out t0.txt; do cp "$run/$f" "/tmp/bench-snapshot-p99.$f" 2>/dev/null; done || true # kept: the run dir goes with the cluster
 python3 - "$run/ts.csv" "$run/snaps.txt" "$t0" <<'PY'
 import sys
 ts, snaps, t0 = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -89,12 +92,14 @@ writes = []
 for line in open(snaps):
     ms, start = line.split()
     writes.append((int(start), int(start) + int(ms)))
-during, outside = [], []
+during, outside, ends = [], [], []
 rows = [l.strip().split(',') for l in open(ts) if l[0].isdigit()]
 for r in rows:
     sec, p99 = int(r[0]), float(r[3])
     a, b = t0 + sec * 1000, t0 + (sec + 1) * 1000
     (during if any(s < b and e > a for s, e in writes) else outside).append(p99)
+    if any(a <= e < b for s, e in writes):
+        ends.append(p99)  # a snapshot's last moments: fsync, rename, directory sync, prune
 def q(v, f):
     v = sorted(v)
     return v[min(len(v) - 1, int(f * len(v)))] if v else float('nan')
@@ -102,6 +107,7 @@ n_w = sum(1 for s, e in writes if e > t0)
 print(f"{'seconds':>22} {'count':>6} {'p99_us median':>14} {'p99_us p90':>11}")
 print(f"{'snapshot writing':>22} {len(during):6d} {q(during, .5):14.0f} {q(during, .9):11.0f}")
 print(f"{'no snapshot':>22} {len(outside):6d} {q(outside, .5):14.0f} {q(outside, .9):11.0f}")
+print(f"{'(of writing: its end)':>22} {len(ends):6d} {q(ends, .5):14.0f} {q(ends, .9):11.0f}")
 if during and outside:
     print(f"ratio of the median per-second p99 (writing / none): {q(during, .5) / q(outside, .5):.2f} "
           f"(p90: {q(during, .9) / q(outside, .9):.2f}); {n_w} snapshots written during the run")
