@@ -25,10 +25,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "snap_pace.h"
+#include "storage.h"
 
 static uint64_t pace_now_ns(void)
 {
@@ -109,5 +112,50 @@ int snap_pace_wrote(struct snap_pace *p, uint64_t bytes)
 			p->waited_bytes = wait_to;
 		}
 	}
+	return 0;
+}
+
+/* ---- deleting a large file a piece at a time ----------------------------- */
+
+/*
+ * Why: the data file system is mounted with `discard` (and a virtio disk
+ * passes discards on): a file's blocks are discarded when the journal
+ * commit that frees them ends, all at once. Measured under bench-snapshot-
+ * p99 (block tracepoints): an 80 MB snapshot's or a segment's unlink
+ * became one discard of 80 MB that took 12-37 ms, and the log's 4 KiB sync
+ * writes issued meanwhile waited for it (p99 37 ms against 0.4 ms
+ * otherwise). Cut from the end a step at a time, each step's blocks freed
+ * by a commit of its own (fdatasync of the shrunk file), the discards are a
+ * step each, with a pause between for the rate. The name goes first: a
+ * crash half-way leaves no partial file under it (the kernel frees an
+ * unlinked inode's blocks at close, or the file system at the next mount).
+ * Errors after the unlink change nothing: the file is gone either way.
+ */
+int store_unlink_paced(const char *path, uint64_t step_bytes, uint64_t bytes_per_s)
+{
+	RN_ASSERT(step_bytes > 0);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		return errno == ENOENT ? -ENOENT : (unlink(path) == 0 ? 0 : -errno);
+	}
+	struct stat st;
+	uint64_t size_bytes = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	if (unlink(path) != 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	uint64_t pause_ns = bytes_per_s == 0 ? 0 : step_bytes * 1000000000u / bytes_per_s;
+	while (size_bytes > step_bytes) {
+		size_bytes = (size_bytes - 1) / step_bytes * step_bytes;
+		if (ftruncate(fd, (off_t)size_bytes) != 0 || fdatasync(fd) != 0) {
+			break;
+		}
+		struct timespec pause = {.tv_sec = (time_t)(pause_ns / 1000000000u),
+					 .tv_nsec = (long)(pause_ns % 1000000000u)};
+		while (pause_ns > 0 && nanosleep(&pause, &pause) != 0 && errno == EINTR) {
+		}
+	}
+	close(fd);
 	return 0;
 }

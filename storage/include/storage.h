@@ -549,6 +549,13 @@ int store_snap_create(const char *dir, const struct store_snap_meta *meta,
  * called): STORE_SNAP_SYNC_BYTES_DEFAULT, no limit. Before the appends. */
 #define STORE_SNAP_SYNC_BYTES_DEFAULT (1u << 20)
 void store_snap_pace(struct store_snap_writer *w, uint64_t sync_bytes, uint64_t bytes_per_s);
+/* Deletes path (a snapshot, a compacted segment) without one large
+ * discard on the disk: the name first, then the file cut from its end
+ * step_bytes at a time, each step's blocks freed by a journal commit of
+ * its own, at most bytes_per_s (0: no pause). Blocks; for threads off the
+ * lcores. 0, -ENOENT, or -errno of the unlink. */
+#define STORE_UNLINK_STEP_BYTES (4u << 20)
+int store_unlink_paced(const char *path, uint64_t step_bytes, uint64_t bytes_per_s);
 /* The time w slept for its rate so far, in microseconds. */
 uint64_t store_snap_paced_us(const struct store_snap_writer *w);
 /* Appends bytes of the state stream. 0 or -errno. */

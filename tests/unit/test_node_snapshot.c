@@ -152,6 +152,16 @@ static void test_file_paced(void **state)
 	assert_int_not_equal(access(path, F_OK), 0); /* the newest two kept */
 	read_back(11, bytes);
 	read_back(12, bytes);
+	/* A large file deleted a step at a time: gone, and its name at once. */
+	char big[512];
+	snprintf(big, sizeof(big), "%s/big", dir);
+	int fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)(10u << 20) + 5), 0);
+	close(fd);
+	assert_int_equal(store_unlink_paced(big, 1u << 20, 0), 0);
+	assert_int_not_equal(access(big, F_OK), 0);
+	assert_int_equal(store_unlink_paced(big, 1u << 20, 0), -ENOENT);
 }
 
 static void flip_byte(const char *path, off_t at)
