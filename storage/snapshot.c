@@ -300,15 +300,17 @@ int store_snap_append(struct store_snap_writer *w, const void *bytes, size_t cou
 }
 
 /* Deletes all but the STORE_SNAPS_KEPT newest snapshots of dir, a step
- * at a time at the writer's rate (store_unlink_paced). */
-static int snap_prune(const char *dir, uint64_t bytes_per_s)
+ * at a time at the writer's rate (store_unlink_paced); a writer not paced
+ * (sync_bytes 0) unlinks them whole, as before pacing. */
+static int snap_prune(const char *dir, uint64_t sync_bytes, uint64_t bytes_per_s)
 {
 	raft_index idx[SNAP_LIST_MAX];
 	int n = store_snap_list(dir, idx, SNAP_LIST_MAX);
 	for (int i = (int)STORE_SNAPS_KEPT; i < n; i++) {
 		char path[512];
 		store_snap_path(dir, idx[i], path, sizeof(path));
-		int rc = store_unlink_paced(path, STORE_UNLINK_STEP_BYTES, bytes_per_s);
+		int rc = store_unlink_paced(path, sync_bytes == 0 ? UINT64_MAX : STORE_UNLINK_STEP_BYTES,
+					    bytes_per_s);
 		if (rc != 0 && rc != -ENOENT) {
 			return rc;
 		}
@@ -355,7 +357,7 @@ int store_snap_commit(struct store_snap_writer *w, char *errmsg, size_t errmsg_b
 	}
 	close(w->fd);
 	w->fd = -1;
-	rc = snap_prune(w->dir, w->pace.bytes_per_s);
+	rc = snap_prune(w->dir, w->pace.sync_bytes, w->pace.bytes_per_s);
 	if (rc == 0 && fsync(w->dir_fd) != 0) {
 		rc = -errno;
 	}

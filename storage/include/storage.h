@@ -545,7 +545,8 @@ int store_snap_create(const char *dir, const struct store_snap_meta *meta,
  * fsync (which would queue the log's durable writes behind it): the
  * writeback of each sync_bytes is started at most bytes_per_s (0: no
  * limit), and at most two such chunks are dirty or in flight. 0 sync_bytes:
- * all at the fsync. Crash safety is the commit's, unchanged. Default (not
+ * all at the fsync and older snapshots unlinked whole (the writer before
+ * pacing). Crash safety is the commit's, unchanged. Default (not
  * called): STORE_SNAP_SYNC_BYTES_DEFAULT, no limit. Before the appends. */
 #define STORE_SNAP_SYNC_BYTES_DEFAULT (1u << 20)
 void store_snap_pace(struct store_snap_writer *w, uint64_t sync_bytes, uint64_t bytes_per_s);
