@@ -11,7 +11,7 @@ usage() {
 	cat <<'USAGE'
 usage: flock /tmp/raftnode-netns.lock scripts/bench-snapshot-p99.sh [--min-keys N]
            [--rate R] [--duration S] [--snapshot-entries N] [--write-rate B]
-           [--build DIR]
+           [--nice N] [--build DIR]
 
 A 3-node cluster (af_packet, as CI); raftbench (closed loop) fills the store
 with random keys until it holds --min-keys (default 1000000) keys; then
@@ -24,13 +24,16 @@ median and 90th percentile in each class, and their ratio; a third line
 gives the seconds in which a snapshot ended (its fsync, rename, directory
 sync and the older snapshot's deletion), a subset of the writing ones. --write-rate B
 sets [storage] snapshot_write_bytes_per_s (e.g. 64M, 0: no limit; not
-given: the build's default; a build before the key refuses it).
+given: the build's default; a build before the key refuses it). --nice N
+(e.g. -10) runs the nodes' lcores ([node] lcore_nice) and raftbench at
+that nice value: on a machine shared with builds, so that the disk's part
+is not buried under CPU scheduling (the snapshot writer stays 10 above).
 USAGE
 }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-min_keys=1000000 rate=3000 duration=60 snap_entries=30000 write_rate=
+min_keys=1000000 rate=3000 duration=60 snap_entries=30000 write_rate= nice=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--min-keys) min_keys=$2; shift 2 ;;
@@ -38,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--duration) duration=$2; shift 2 ;;
 	--snapshot-entries) snap_entries=$2; shift 2 ;;
 	--write-rate) write_rate=$2; shift 2 ;;
+	--nice) nice=$2; shift 2 ;;
 	--build) build=$2; shift 2 ;;
 	--help | -h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -56,6 +60,8 @@ echo "bench-snapshot-p99: >= $min_keys keys, $rate/s for $duration s, a snapshot
 printf '\n[limits]\nkv_keys_max = %d\nkv_key_bytes_max = 32\nkv_value_bytes_max = 128\n[storage]\nsnapshot_entries = %d\n' \
 	"$((keys + 1000))" "$snap_entries" >>"$run/cluster.ini"
 [ -z "$write_rate" ] || echo "snapshot_write_bytes_per_s = $write_rate" >>"$run/cluster.ini"
+[ -z "$nice" ] || printf '[node]\nlcore_nice = %d\n' "$nice" >>"$run/cluster.ini"
+rb_nice=(); [ -z "$nice" ] || rb_nice=(nice -n "$nice")
 for n in 1 2 3; do "$root/scripts/cluster.sh" start "$n" --run-dir "$run" >/dev/null; done
 for _ in $(seq 300); do
 	l=$(field 1 .leader)
@@ -77,7 +83,7 @@ wait "$fill" 2>/dev/null || true
 echo "bench-snapshot-p99: the store holds $k keys; measuring"
 sleep 3
 t0=$(date +%s%3N)
-"$build/bench/raftbench" --config "$run/cluster.ini" --rate "$rate" --duration "$duration" \
+"${rb_nice[@]}" "$build/bench/raftbench" --config "$run/cluster.ini" --rate "$rate" --duration "$duration" \
 	--warmup 0 --value-bytes 64 --keys "$keys" --timeseries "$run/ts.csv" --quiet \
 	>"$run/bench.out" 2>&1 || { echo "raftbench: $(tail -3 "$run/bench.out")" >&2; exit 1; }
 l=$(field 1 .leader)
