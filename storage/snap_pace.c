@@ -25,6 +25,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,7 +132,26 @@ int snap_pace_wrote(struct snap_pace *p, uint64_t bytes)
  * crash half-way leaves no partial file under it (the kernel frees an
  * unlinked inode's blocks at close, or the file system at the next mount).
  * Errors after the unlink change nothing: the file is gone either way.
+ *
+ * A file someone else still has open (snapxfer's sender reads the snapshot
+ * it offered from its descriptor until the transfer ends) is only
+ * unlinked, as before: cutting it would fail that transfer. Whether anyone
+ * has it open is asked the kernel with a write lease, which is granted
+ * only to the sole opener, and given back at once (held, another open
+ * would send this process a signal); a file system without leases gets the
+ * plain unlink too.
  */
+static bool unlink_sole_opener(int fd)
+{
+	/* An open between the two calls would break the lease with a
+	 * signal, SIGIO by default, which kills: SIGURG's default ignores. */
+	if (fcntl(fd, F_SETSIG, SIGURG) != 0 || fcntl(fd, F_SETLEASE, F_WRLCK) != 0) {
+		return false;
+	}
+	(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+	return true;
+}
+
 int store_unlink_paced(const char *path, uint64_t step_bytes, uint64_t bytes_per_s)
 {
 	RN_ASSERT(step_bytes > 0);
@@ -140,6 +161,9 @@ int store_unlink_paced(const char *path, uint64_t step_bytes, uint64_t bytes_per
 	}
 	struct stat st;
 	uint64_t size_bytes = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	if (size_bytes > step_bytes && !unlink_sole_opener(fd)) {
+		size_bytes = 0; /* unlinked whole: its reader keeps it */
+	}
 	if (unlink(path) != 0) {
 		int rc = -errno;
 		close(fd);

@@ -162,6 +162,19 @@ static void test_file_paced(void **state)
 	assert_int_equal(store_unlink_paced(big, 1u << 20, 0), 0);
 	assert_int_not_equal(access(big, F_OK), 0);
 	assert_int_equal(store_unlink_paced(big, 1u << 20, 0), -ENOENT);
+	/* One still open elsewhere (a snapshot being sent) is unlinked whole:
+	 * its reader reads every byte to the end. */
+	fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)(10u << 20)), 0);
+	close(fd);
+	int reader = open(big, O_RDONLY);
+	assert_true(reader >= 0);
+	assert_int_equal(store_unlink_paced(big, 1u << 20, 0), 0);
+	assert_int_not_equal(access(big, F_OK), 0);
+	uint8_t last;
+	assert_int_equal(pread(reader, &last, 1, (off_t)(10u << 20) - 1), 1);
+	close(reader);
 }
 
 static void flip_byte(const char *path, off_t at)
