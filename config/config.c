@@ -393,6 +393,9 @@ static bool config_storage(struct config_parse *cp, const char *key, const char 
 	} else if (strcmp(key, "segment_bytes") == 0 &&
 		   config_u64(v, 1u << 20, 1ull << 32, true, &x) && x % 4096 == 0) {
 		c->segment_bytes = x;
+	} else if (strcmp(key, "snapshot_write_bytes_per_s") == 0 &&
+		   config_u64(v, 0, 1ull << 40, true, &x) && (x == 0 || x >= 1u << 20)) {
+		c->snapshot_write_bytes_per_s = x; /* 0: no limit; else at least one chunk a second */
 	} else if (strcmp(key, "space_reserve_bytes") == 0 &&
 		   config_u64(v, 0, 1ull << 50, true, &x)) {
 		c->space_reserve_bytes = x;
@@ -526,6 +529,9 @@ void node_config_default(struct node_config *c)
 		.snapshot = true,
 		.snapshot_entries = 1000000,
 		.snapshot_log_bytes = 1ull << 30,
+		/* The snapshot file's writeback rate: the log's durable writes
+		 * share the disk with it (README, snapshots: the trade). */
+		.snapshot_write_bytes_per_s = 64ull << 20,
 		.compact_margin_entries = 100000,
 		.segment_bytes = 64u << 20,
 		.space_reserve_bytes = 128ull << 20, /* STORE_SPACE_RESERVE_BYTES_DEFAULT */

@@ -130,6 +130,7 @@ struct node_config {
 	uint64_t snapshot_entries;	 /* a snapshot once this many entries applied since */
 	uint64_t snapshot_log_bytes;	 /* ... or their log records take this many bytes */
 	uint64_t compact_margin_entries; /* entries kept below a snapshot, for slow followers */
+	uint64_t snapshot_write_bytes_per_s; /* snapshot file writeback rate, 0: no limit */
 	uint64_t segment_bytes;		 /* log segment files' preallocated size */
 	/* [storage]: the free space the log leaves on its file system (below a
 	 * segment + this: the no-space alarm). */

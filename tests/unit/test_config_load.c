@@ -297,8 +297,10 @@ static void test_bad_configs_name_line_and_key(void **state)
 	assert_true(c.snapshot);
 	assert_int_equal(c.snapshot_entries, 1000000);
 	assert_int_equal(c.compact_margin_entries, 100000);
+	assert_int_equal(c.snapshot_write_bytes_per_s, 64u << 20);
 	snprintf(ini2, sizeof(ini2), "%s[storage]\nsnapshot = off\nsnapshot_entries = 500\n"
-		 "snapshot_log_bytes = 2M\ncompact_margin_entries = 0\nsegment_bytes = 1M\n", ini);
+		 "snapshot_log_bytes = 2M\ncompact_margin_entries = 0\nsegment_bytes = 1M\n"
+		 "snapshot_write_bytes_per_s = 0\n", ini);
 	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
 	if (rc != 0) {
 		fail_msg("[storage] refused: %s", err);
@@ -308,6 +310,12 @@ static void test_bad_configs_name_line_and_key(void **state)
 	assert_int_equal(c.snapshot_log_bytes, 2u << 20);
 	assert_int_equal(c.compact_margin_entries, 0);
 	assert_int_equal(c.segment_bytes, 1u << 20);
+	assert_int_equal(c.snapshot_write_bytes_per_s, 0);
+	/* Below one chunk a second: refused, with the key named. */
+	snprintf(ini2, sizeof(ini2), "%s[storage]\nsnapshot_write_bytes_per_s = 4K\n", ini);
+	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
+	assert_int_not_equal(rc, 0);
+	assert_non_null(strstr(err, "snapshot_write_bytes_per_s"));
 }
 
 /* A base text every case below extends (node 1 reads it). */
