@@ -95,6 +95,7 @@ static const struct node_config_key class_keys[] = {
 	{"storage", "compact_margin_entries", NODE_KEY_LOCAL, CLASS_NONE},
 	{"storage", "segment_bytes", NODE_KEY_LOCAL, CLASS_NONE},
 	{"storage", "space_reserve_bytes", NODE_KEY_LOCAL, CLASS_NONE},
+	{"storage", "snapshot_write_bytes_per_s", NODE_KEY_LOCAL, CLASS_NONE},
 };
 
 const struct node_config_key *node_config_keys(size_t *count)
