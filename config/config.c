@@ -447,6 +447,9 @@ void node_config_default(struct node_config *c)
 		.tick_ms = 10,
 		.transport = NODE_TRANSPORT_DPDK,
 		.idle = NODE_IDLE_EVENT, /* cores shared with other work: the safe default */
+		/* A woken lcore preempts a thread in mid-slice (README: idle
+		 * policies, the measured A/B); 0 restores the kernel's. */
+		.sched_slice_us = 100,
 		/* One RWF_DSYNC write per group, O_DIRECT: on ext4 io_uring
 		 * issues it inline; a buffered write and a separate fsync each
 		 * go through an io-wq worker (scripts/bench-storage.sh). */

@@ -283,8 +283,9 @@ static void test_bad_configs_name_line_and_key(void **state)
 		assert_int_not_equal(node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err)), 0);
 		assert_non_null(strstr(err, "lcore_nice"));
 	}
-	/* The lcores' scheduler slice: a value taken; below the kernel's
+	/* The lcores' scheduler slice: the default, a value taken; below the kernel's
 	 * 100 us, above its 100 ms, or not a number: refused with the key. */
+	assert_int_equal(c.sched_slice_us, 100);
 	snprintf(ini2, sizeof(ini2), "%ssched_slice_us = 250\n", ini);
 	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
 	if (rc != 0) {
