@@ -240,7 +240,7 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 	static const char *const keys[] = {"data_dir", "transport", "dpdk_port", "lcores",
 					   "lcore_map", "idle", "durability", "io_engine",
 					   "file_prefix", "mtu_bytes", "timer_slack_us", "log_write",
-					   "metrics_addr", "lcore_nice"};
+					   "metrics_addr", "lcore_nice", "sched_slice_us"};
 	struct node_config *c = cp->cfg;
 	int k = -1;
 	for (int i = 0; i < (int)RN_ARRAY_COUNT(keys); i++) {
@@ -316,6 +316,16 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 			return false;
 		}
 		c->lcore_nice = (int8_t)(neg ? -(int64_t)x : (int64_t)x);
+		return true;
+	}
+	case 14: {
+		/* 0 (the kernel's slice), or 100 us .. 100 ms: the range the
+		 * kernel accepts for a fair task's sched_runtime. */
+		uint64_t x;
+		if (!config_u64(v, 0, 100000, false, &x) || (x > 0 && x < 100)) {
+			return false;
+		}
+		c->sched_slice_us = (uint32_t)x;
 		return true;
 	}
 	default:
@@ -512,6 +522,9 @@ void node_config_default(struct node_config *c)
 		.tick_ms = 10,
 		.transport = NODE_TRANSPORT_DPDK,
 		.idle = NODE_IDLE_EVENT, /* cores shared with other work: the safe default */
+		/* A woken lcore preempts a thread in mid-slice (README: idle
+		 * policies, the measured A/B); 0 restores the kernel's. */
+		.sched_slice_us = 100,
 		/* One RWF_DSYNC write per group, O_DIRECT: on ext4 io_uring
 		 * issues it inline; a buffered write and a separate fsync each
 		 * go through an io-wq worker (scripts/bench-storage.sh). */

@@ -114,6 +114,7 @@ struct node_config {
 	uint8_t idle;	     /* enum node_idle */
 	uint32_t timer_slack_us; /* adaptive idle: lcore threads' timer slack, 0 = kernel's */
 	int8_t lcore_nice;	 /* the lcore threads' nice value (0: left as started) */
+	uint32_t sched_slice_us; /* the lcore threads' EEVDF slice (0: the kernel's) */
 	uint8_t durability;  /* enum node_durability */
 	uint8_t io_engine;   /* enum node_engine */
 	uint8_t log_write;   /* enum node_log_write */

@@ -285,6 +285,21 @@ static void test_bad_configs_name_line_and_key(void **state)
 		assert_int_not_equal(node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err)), 0);
 		assert_non_null(strstr(err, "lcore_nice"));
 	}
+	/* The lcores' scheduler slice: the default, a value taken; below the kernel's
+	 * 100 us, above its 100 ms, or not a number: refused with the key. */
+	assert_int_equal(c.sched_slice_us, 100);
+	snprintf(ini2, sizeof(ini2), "%ssched_slice_us = 250\n", ini);
+	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
+	if (rc != 0) {
+		fail_msg("a slice of 250 us refused: %s", err);
+	}
+	assert_int_equal(c.sched_slice_us, 250);
+	static const char *const bad_slice[] = {"99", "100001", "x", "-1"};
+	for (size_t i = 0; i < sizeof(bad_slice) / sizeof(bad_slice[0]); i++) {
+		snprintf(ini2, sizeof(ini2), "%ssched_slice_us = %s\n", ini, bad_slice[i]);
+		assert_int_not_equal(node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err)), 0);
+		assert_non_null(strstr(err, "sched_slice_us"));
+	}
 	/* The session window: the default, and a value taken. */
 	assert_int_equal(c.kv.session_window, 256);
 	snprintf(ini2, sizeof(ini2), "%s[limits]\nkv_session_window = 1\n", ini);
