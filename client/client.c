@@ -185,6 +185,10 @@ static int client_table_alloc(struct rn_client *c)
 	    c->tx_bufs == NULL || c->rx_bufs == NULL) {
 		return -ENOMEM;
 	}
+	int rc = dp_reasm_init(&c->reasm, CLIENT_REASM_SLOTS, DP_CLIENT_REPLY_MSG_BYTES_MAX);
+	if (rc != 0) {
+		return rc;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		c->slots[i].data = c->slot_data + (size_t)i * CLIENT_REQUEST_DATA_BYTES_MAX;
 	}
@@ -243,6 +247,9 @@ void rn_client_close(struct rn_client *c)
 		close(c->fd);
 	}
 	dp_wire_fini(&c->wire);
+	if (c->reasm.slots != NULL) {
+		dp_reasm_fini(&c->reasm);
+	}
 	free(c->slot_data);
 	free(c->tx_bufs);
 	free(c->rx_bufs);

@@ -207,6 +207,10 @@ struct rn_client_counters {
 	 * nodes run a different raftnode version, whose frames this client
 	 * cannot read (and that drops this client's, in drops.bad_version). */
 	uint64_t rx_bad_version;
+	/* Replies larger than one frame (a status): fragments received, and
+	 * messages reassembled whole from them. */
+	uint64_t fragments_received;
+	uint64_t messages_reassembled;
 };
 void rn_client_get_counters(const struct rn_client *c, struct rn_client_counters *out);
 

@@ -108,6 +108,11 @@ _Static_assert(DP_CLIENT_BATCH_HDR_BYTES == 2 + 2, "batch: count u16, 0[2]");
 
 /* Client keys are short; values may fill a frame. */
 #define DP_CLIENT_KEY_BYTES_MAX 256u
+/* The largest client reply message (batch header and one reply) a node
+ * sends as fragments when it does not fit one frame of the path (a
+ * leader's status), and the largest a client reassembles: both size their
+ * buffers with it at start. */
+#define DP_CLIENT_REPLY_MSG_BYTES_MAX (32u * 1024u)
 
 /* Frame types: the consensus message types keep their numbers (1..11). */
 enum dp_frame_type {
@@ -1030,6 +1035,18 @@ int dp_transport_send_sealed(struct dp_transport *t, raft_node_id to, dp_transpo
  * -DP_ERR_TOO_BIG. */
 int dp_transport_send_reply(struct dp_transport *t, const struct dp_endpoints *client,
 			    const struct dp_client_reply *rep);
+/* A reply message larger than one frame of the path (a status), cut into
+ * fragments: src is the whole body (batch header and the reply item, type
+ * DP_FRAME_CLIENT_REPLY, from this node, to 0, msg_seq from
+ * dp_transport_next_msg_seq once per message); sends the fragment that
+ * starts at `offset` in one frame of at most frame_bytes_max and says in
+ * *body_bytes_out how much of the body it carried. 0, or -errno /
+ * -DP_ERR_* (counted in send_failed: a lost fragment, the client retries).
+ * Same thread as the other sends. */
+uint64_t dp_transport_next_msg_seq(struct dp_transport *t);
+int dp_transport_send_reply_fragment(struct dp_transport *t, const struct dp_endpoints *client,
+				     const struct dp_fragment_src *src, uint32_t offset,
+				     size_t frame_bytes_max, uint32_t *body_bytes_out);
 /* Replies gathered for one client (the request's dp_rx_frame.addr) in a
  * frame the caller filled (dp_client_frame_add_reply). */
 struct dp_reply_batch {

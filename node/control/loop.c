@@ -35,12 +35,14 @@ int node_control_init(struct node_control *c, const struct node_config *cfg)
 	c->role = RAFT_FOLLOWER;
 	c->catchup_buf = malloc(NODE_CATCHUP_BYTES);
 	c->replies.bufs = malloc((size_t)NODE_REPLY_CLIENTS_MAX * DP_FRAME_BYTES_MAX);
-	if (c->catchup_buf == NULL || c->replies.bufs == NULL ||
+	c->replies.msg_buf = malloc(DP_CLIENT_REPLY_MSG_BYTES_MAX);
+	if (c->catchup_buf == NULL || c->replies.bufs == NULL || c->replies.msg_buf == NULL ||
 	    node_payloads_init(&c->payloads, cfg->log_entries_max, cfg->log_payload_bytes_max) != 0) {
 		return -ENOMEM; /* node_control_fini frees what was made */
 	}
 	rn_prefault(c->catchup_buf, NODE_CATCHUP_BYTES);
 	rn_prefault(c->replies.bufs, (size_t)NODE_REPLY_CLIENTS_MAX * DP_FRAME_BYTES_MAX);
+	rn_prefault(c->replies.msg_buf, DP_CLIENT_REPLY_MSG_BYTES_MAX);
 	c->replies.frame_bytes_max = DP_FRAME_BYTES_MAX;
 	return 0;
 }
@@ -84,6 +86,8 @@ void node_control_fini(struct node_control *c)
 	c->catchup_buf = NULL;
 	free(c->replies.bufs);
 	c->replies.bufs = NULL;
+	free(c->replies.msg_buf);
+	c->replies.msg_buf = NULL;
 }
 
 /* A due tick; a stalled process catches up on missed ticks but does not
