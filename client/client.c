@@ -228,9 +228,16 @@ int rn_client_open(const struct rn_client_config *cfg, struct rn_client **out)
 				    .secret = cfg->secret, .secret_bytes = cfg->secret_bytes,
 				    .udp_port = port};
 	rc = dp_wire_init(&c->wire, &wc);
+	if (rc == 0) {
+		rc = dp_wire_set_client_seal(&c->wire, cfg->client_encryption);
+	}
 	if (rc != 0) {
 		goto fail;
 	}
+	c->wire.auth_off = cfg->auth_off;
+	/* What a request frame may fill before it is sealed. */
+	c->cfg.frame_bytes_max =
+		(uint32_t)dp_wire_client_frame_bytes_max(&c->wire, c->cfg.frame_bytes_max);
 	*out = c;
 	return 0;
 fail:

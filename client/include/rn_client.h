@@ -73,6 +73,13 @@ struct rn_client_config {
 	 * port take. rn_client_config_load sets DP_FRAME_BYTES_MAX (9014) for
 	 * a kernel-UDP cluster. A request must fit one frame. */
 	uint32_t frame_bytes_max;
+	/* [cluster] client_encryption = on: requests sealed, replies must be
+	 * (XChaCha20-Poly1305; a plaintext reply is dropped, and a node of a
+	 * cluster with it on drops a plaintext request). Costs 40 bytes of
+	 * each frame. */
+	bool client_encryption;
+	/* [cluster] auth = off (BENCHMARK ONLY): no tag sent or checked. */
+	bool auth_off;
 };
 
 void rn_client_config_default(struct rn_client_config *cfg);

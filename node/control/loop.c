@@ -59,9 +59,10 @@ void node_control_wire(struct node_control *c, const struct node_control_wiring 
 	c->transport = w->transport;
 	c->frame_body_bytes_max = w->frame_body_bytes_max;
 	/* A reply frame fits the path like any other frame (a DPDK port's
-	 * MTU: 1518 bytes on af_packet; kernel UDP 9014). */
-	c->replies.frame_bytes_max = (uint32_t)rn_min_u64(
-		(uint64_t)w->frame_body_bytes_max + DP_FRAME_OVERHEAD_BYTES, DP_FRAME_BYTES_MAX);
+	 * MTU: 1518 bytes on af_packet; kernel UDP 9014), with room for the
+	 * seal when client encryption is on (set on the transport before). */
+	c->replies.frame_bytes_max = (uint32_t)dp_wire_client_frame_bytes_max(
+		&w->transport->wire, (uint64_t)w->frame_body_bytes_max + DP_FRAME_OVERHEAD_BYTES);
 	c->stop = w->stop;
 	c->status = w->status;
 	c->rxtx = w->rxtx;

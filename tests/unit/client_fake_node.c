@@ -148,7 +148,8 @@ static void fake_send(struct fake_node *f, const struct dp_wire *w,
 	if (dp_client_frame_add_reply(&f->reply, rep) != 0 && f->reply.count > 0) {
 		fake_count_tx(f); /* full: this one goes now */
 		fake_send_frame(f, &f->wire, &f->reply, to);
-		dp_client_frame_start(&f->reply, DP_FRAME_CLIENT_REPLY, f->out, sizeof(f->out));
+		dp_client_frame_start(&f->reply, DP_FRAME_CLIENT_REPLY, f->out,
+				      dp_wire_client_frame_bytes_max(&f->wire, sizeof(f->out)));
 		(void)dp_client_frame_add_reply(&f->reply, rep);
 	}
 }
@@ -285,7 +286,8 @@ static void *fake_main(void *arg)
 		f->datagrams_rx++;
 		f->batch_max = rx.batch.count > f->batch_max ? rx.batch.count : f->batch_max;
 		pthread_mutex_unlock(&f->mu);
-		dp_client_frame_start(&f->reply, DP_FRAME_CLIENT_REPLY, f->out, sizeof(f->out));
+		dp_client_frame_start(&f->reply, DP_FRAME_CLIENT_REPLY, f->out,
+				      dp_wire_client_frame_bytes_max(&f->wire, sizeof(f->out)));
 		uint32_t at = 0;
 		struct dp_client_request req;
 		for (uint32_t i = 0; i < rx.batch.count; i++) {
@@ -319,6 +321,7 @@ void fake_node_start(struct fake_node *f, uint32_t id, int mode)
 				    .secret = fake_secret, .secret_bytes = sizeof(fake_secret),
 				    .udp_port = f->port};
 	assert_int_equal(dp_wire_init(&f->wire, &wc), 0);
+	assert_int_equal(dp_wire_set_client_seal(&f->wire, mode == FAKE_KV_SEALED), 0);
 	wc.secret = fake_other_secret;
 	assert_int_equal(dp_wire_init(&f->bad_wire, &wc), 0);
 	fake_big_status_fill(f);

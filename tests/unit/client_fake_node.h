@@ -40,6 +40,8 @@ enum fake_mode {
 	/* The same, the first status reply's second fragment lost: the client
 	 * must retry (same seq) and take the second answer whole. */
 	FAKE_BIG_STATUS_LOSE_FIRST = 9,
+	/* FAKE_KV with client encryption on ([cluster] client_encryption). */
+	FAKE_KV_SEALED = 10,
 };
 #define FAKE_BIG_STATUS_BYTES 5000u
 #define FAKE_FRAGMENT_FRAME_BYTES (1500u + 14u)

@@ -583,6 +583,53 @@ static void test_status_lost_fragment_retried(void **state)
 	fake_node_stop(&f);
 }
 
+/* Client encryption on both sides: the normal path works (put, get,
+ * status); a client with it off gets nothing from a node with it on (the
+ * node drops its plaintext requests), and the reverse (the plaintext node
+ * drops the sealed requests): a timeout, never a wrong answer. */
+static void test_encryption_on(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_KV_SEALED);
+	struct fake_node *nodes[] = {&f};
+	struct rn_client_config cfg;
+	fake_client_config(&cfg, nodes, 1);
+	cfg.client_encryption = true;
+	struct rn_client *c = NULL;
+	assert_int_equal(rn_client_open(&cfg, &c), 0);
+	struct rn_client_result res;
+	assert_int_equal(rn_client_put(c, "k", 1, "sealed-value", 12, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	assert_int_equal(rn_client_get(c, "k", 1, false, &res), 0);
+	assert_int_equal(res.value_bytes, 12);
+	assert_memory_equal(res.value, "sealed-value", 12);
+	assert_int_equal(rn_client_status(c, 1, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	rn_client_close(c);
+
+	/* A plaintext client: the sealed node drops every request. */
+	cfg.client_encryption = false;
+	cfg.deadline_ms = 200;
+	assert_int_equal(rn_client_open(&cfg, &c), 0);
+	assert_int_equal(rn_client_put(c, "k", 1, "v", 1, &res), -RN_CLIENT_E_TIMEOUT);
+	rn_client_close(c);
+	fake_node_stop(&f);
+
+	/* A sealed client and a plaintext node: no reply taken. */
+	fake_node_start(&f, 1, FAKE_KV);
+	fake_client_config(&cfg, nodes, 1);
+	cfg.client_encryption = true;
+	cfg.deadline_ms = 200;
+	assert_int_equal(rn_client_open(&cfg, &c), 0);
+	assert_int_equal(rn_client_put(c, "k", 1, "v", 1, &res), -RN_CLIENT_E_TIMEOUT);
+	struct rn_client_counters k;
+	rn_client_get_counters(c, &k);
+	assert_int_equal(k.replies, 0);
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -601,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_batched_per_node_and_retransmit),
 		cmocka_unit_test(test_status_spans_frames),
 		cmocka_unit_test(test_status_lost_fragment_retried),
+		cmocka_unit_test(test_encryption_on),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
