@@ -528,7 +528,9 @@ static void test_status_spans_frames(void **state)
 	struct fake_node f;
 	fake_node_start(&f, 1, FAKE_BIG_STATUS);
 	struct fake_node *nodes[] = {&f};
-	struct rn_client *c = open_client(nodes, 1, NULL);
+	/* A timeout no loaded machine reaches: one answer, counted exactly. */
+	struct rn_client_config want = {.timeout_ms = 1000, .deadline_ms = 5000};
+	struct rn_client *c = open_client(nodes, 1, &want);
 	struct rn_client_result res;
 	struct rn_client_counters k;
 
@@ -564,7 +566,9 @@ static void test_status_lost_fragment_retried(void **state)
 	struct fake_node f;
 	fake_node_start(&f, 1, FAKE_BIG_STATUS_LOSE_FIRST);
 	struct fake_node *nodes[] = {&f};
-	struct rn_client *c = open_client(nodes, 1, NULL);
+	/* Long enough that only the lost fragment makes it retry. */
+	struct rn_client_config want = {.timeout_ms = 300, .deadline_ms = 5000};
+	struct rn_client *c = open_client(nodes, 1, &want);
 	struct rn_client_result res;
 	struct rn_client_counters k;
 
