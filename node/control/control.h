@@ -65,8 +65,7 @@ struct node_reply_gather {
 	struct dp_reply_batch *open[NODE_REPLY_CLIENTS_MAX];   /* &batches[i], to send */
 	uint32_t open_count;
 	uint32_t frame_bytes_max; /* the path's frame: a DPDK port's MTU + 14 */
-	/* NODE_REPLY_CLIENTS_MAX x DP_FRAME_BYTES_MAX; DP_CLIENT_REPLY_MSG_BYTES_MAX */
-	uint8_t *bufs, *msg_buf; /* msg_buf: a reply too large for a frame, cut */
+	uint8_t *bufs, *msg_buf; /* the frames; a reply > a frame (DP_CLIENT_REPLY_MSG_BYTES_MAX) */
 };
 
 /* Control's end of the log link (log_end.c). */
@@ -162,6 +161,7 @@ struct node_control {
 	struct node_ops *ops; /* ../metrics.h: drain, metrics (main's; NULL: neither) */
 	struct node_counters counters;
 	struct node_members members; /* member.c */
+	struct node_settings_check *settings; /* settings_check.h (the daemon's; NULL: none) */
 };
 
 /* What the daemon gives control to run (it keeps owning each of them). */
