@@ -185,6 +185,10 @@ static int client_table_alloc(struct rn_client *c)
 	    c->tx_bufs == NULL || c->rx_bufs == NULL) {
 		return -ENOMEM;
 	}
+	int rc = dp_reasm_init(&c->reasm, CLIENT_REASM_SLOTS, DP_CLIENT_REPLY_MSG_BYTES_MAX);
+	if (rc != 0) {
+		return rc;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		c->slots[i].data = c->slot_data + (size_t)i * CLIENT_REQUEST_DATA_BYTES_MAX;
 	}
@@ -224,9 +228,16 @@ int rn_client_open(const struct rn_client_config *cfg, struct rn_client **out)
 				    .secret = cfg->secret, .secret_bytes = cfg->secret_bytes,
 				    .udp_port = port};
 	rc = dp_wire_init(&c->wire, &wc);
+	if (rc == 0) {
+		rc = dp_wire_set_client_seal(&c->wire, cfg->client_encryption);
+	}
 	if (rc != 0) {
 		goto fail;
 	}
+	c->wire.auth_off = cfg->auth_off;
+	/* What a request frame may fill before it is sealed. */
+	c->cfg.frame_bytes_max =
+		(uint32_t)dp_wire_client_frame_bytes_max(&c->wire, c->cfg.frame_bytes_max);
 	*out = c;
 	return 0;
 fail:
@@ -243,6 +254,9 @@ void rn_client_close(struct rn_client *c)
 		close(c->fd);
 	}
 	dp_wire_fini(&c->wire);
+	if (c->reasm.slots != NULL) {
+		dp_reasm_fini(&c->reasm);
+	}
 	free(c->slot_data);
 	free(c->tx_bufs);
 	free(c->rx_bufs);

@@ -73,6 +73,8 @@ static void config_members(const struct node_config *nc, struct rn_client_config
 	_Static_assert(NODE_MEMBERS_MAX <= RAFT_NODES_MAX, "members fit the client's table");
 	cfg->cluster_id = nc->cluster_id;
 	cfg->nodes_count = nc->members_count;
+	cfg->client_encryption = nc->client_encryption;
+	cfg->auth_off = nc->auth_off;
 	/* Kernel UDP nodes take a jumbo datagram (the kernel reassembles
 	 * what the path's MTU splits); a DPDK node only what its port's frame
 	 * holds, so the default (1500-byte MTU) stays. */

@@ -49,6 +49,11 @@ _Static_assert(CLIENT_SLOT_BITS <= 32, "a slot index (uint32_t) fits the low bit
 #define CLIENT_BACKOFF_NS_MAX (200ull * 1000 * 1000)
 /* Timeouts on one node before a request moves on to the next node. */
 #define CLIENT_TIMEOUTS_PER_NODE 2u
+/* Reply messages larger than one frame (a leader's status over a
+ * 1500-byte port) reassembled at once, each in DP_CLIENT_REPLY_MSG_BYTES_MAX
+ * allocated at open; one more in progress evicts the oldest (its request
+ * retries). */
+#define CLIENT_REASM_SLOTS 4u
 
 struct client_slot {
 	bool used;
@@ -90,6 +95,7 @@ struct rn_client {
 	struct rn_client_counters counters;
 	uint8_t *tx_bufs; /* CLIENT_TX_FRAMES_MAX frames of DP_FRAME_BYTES_MAX */
 	uint8_t *rx_bufs; /* CLIENT_RX_BURST_MAX datagrams of DP_FRAME_BYTES_MAX */
+	struct dp_reasm reasm; /* replies that came as fragments */
 };
 
 uint64_t client_now_ns(void);

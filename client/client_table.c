@@ -6,7 +6,9 @@
  * slot by request_seq, follow REDIRECT, back off on RETRY/BUSY, retransmit
  * on timeout with the same (client id, request_seq), give up at the
  * deadline, complete requests through the caller's callback, and send the
- * resends this poll queued before returning.
+ * resends this poll queued before returning. A reply that came as
+ * fragments (larger than one frame) is reassembled first (dp_reasm, memory
+ * sized at open); a lost fragment leaves its request to time out and retry.
  *
  * Exactly-once and many requests in flight: the node keeps the results of
  * each client session's most recent writes (kv_session_window, README), so
@@ -231,6 +233,18 @@ static int table_on_datagram(struct rn_client *c, const uint8_t *buf, size_t byt
 {
 	struct dp_rx_frame f;
 	int rc = dp_wire_decode_udp(&c->wire, buf, bytes, NULL, 0, &f);
+	if (rc == -DP_ERR_FRAGMENT && f.type == DP_FRAME_CLIENT_REPLY) {
+		/* A reply larger than one frame of the path: kept until its
+		 * last fragment, then walked like any frame (its replies point
+		 * into the reassembly slot, valid until the next push). */
+		struct dp_rx_frame frag = f;
+		c->counters.fragments_received++;
+		rc = dp_reasm_push(&c->reasm, &frag, NULL, 0, &f);
+		if (rc == -DP_ERR_AGAIN) {
+			return 0;
+		}
+		c->counters.messages_reassembled += rc == 0 ? 1u : 0u;
+	}
 	if (rc != 0 || f.type != DP_FRAME_CLIENT_REPLY) {
 		c->counters.rx_dropped++;
 		c->counters.rx_bad_version += rc == -DP_ERR_BAD_VERSION ? 1u : 0u;

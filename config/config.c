@@ -172,6 +172,11 @@ static bool config_cluster(struct config_parse *cp, const char *key, const char 
 		c->tick_ms = (uint32_t)x;
 	} else if (strcmp(key, "initial_members") == 0) {
 		return config_initial_members(cp, v);
+	} else if (strcmp(key, "client_encryption") == 0 &&
+		   (strcmp(v, "on") == 0 || strcmp(v, "off") == 0)) {
+		c->client_encryption = strcmp(v, "on") == 0;
+	} else if (strcmp(key, "auth") == 0 && (strcmp(v, "on") == 0 || strcmp(v, "off") == 0)) {
+		c->auth_off = strcmp(v, "off") == 0; /* the node refuses it unless told */
 	} else {
 		return false;
 	}

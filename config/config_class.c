@@ -44,6 +44,13 @@ static const struct node_config_key class_keys[] = {
 	{"cluster", "tick_ms", NODE_KEY_LOCAL, CLASS_NONE},
 	/* The first configuration only; later ones are committed entries. */
 	{"cluster", "initial_members", NODE_KEY_CLUSTER, CLASS_NONE},
+	/* Client frames sealed or not: one value for the cluster (a node that
+	 * differs refuses the clients' frames, counted in seal_mismatch), but
+	 * it changes nothing a node applies and clients carry no fingerprint. */
+	{"cluster", "client_encryption", NODE_KEY_CLUSTER, CLASS_NONE},
+	/* Benchmark only (raftnode refuses it without --bench-allow-auth-off);
+	 * a node that differs has its frames dropped as bad_tag by the others. */
+	{"cluster", "auth", NODE_KEY_CLUSTER, CLASS_NONE},
 	/* [member.N]: where node N is. The committed configuration carries
 	 * the addresses of members added later; not compared. */
 	{"member", "ip", NODE_KEY_CLUSTER, CLASS_NONE},

@@ -9,6 +9,11 @@
  * Why gather: at 1,000 requests in flight a node made one datagram and
  * one sendto per reply; one frame per client per round carries dozens of
  * replies, and one system call carries every client's frame.
+ *
+ * A reply too large for one frame of the path (a leader's status over a
+ * 1500-byte port) leaves as fragments of one message, one frame each
+ * (dp_transport_send_reply_fragment), which the client library reassembles
+ * with dp_reasm in memory it sized at start.
  */
 #define _GNU_SOURCE /* sendmmsg */
 #include <errno.h>
@@ -45,17 +50,64 @@ static int transport_reply_mbuf(struct dp_transport *t, const uint8_t *frame, si
 	return dp_port_tx(t->port, &mb, 1) == 1 ? 0 : -ENOBUFS;
 }
 
+/* The addresses of a frame back to `client` (a request's sender). */
+static void transport_reply_addr(const struct dp_transport *t, const struct dp_endpoints *client,
+				 struct dp_endpoints *a)
+{
+	*a = (struct dp_endpoints){.src_ip = t->self_ip, .src_port = t->self_port,
+				   .dst_ip = client->src_ip, .dst_port = client->src_port};
+	memcpy(a->src_mac, client->dst_mac, 6);
+	memcpy(a->dst_mac, client->src_mac, 6);
+	if (t->port != NULL) {
+		memcpy(a->src_mac, t->port->mac, 6);
+	}
+}
+
 /* Seals batches[i] for its client: the frame's addresses and tag. */
 static size_t transport_seal_reply(struct dp_transport *t, const struct dp_reply_batch *b)
 {
-	struct dp_endpoints a = {.src_ip = t->self_ip, .src_port = t->self_port,
-				 .dst_ip = b->client.src_ip, .dst_port = b->client.src_port};
-	memcpy(a.src_mac, b->client.dst_mac, 6);
-	memcpy(a.dst_mac, b->client.src_mac, 6);
-	if (t->port != NULL) {
-		memcpy(a.src_mac, t->port->mac, 6);
-	}
+	struct dp_endpoints a;
+	transport_reply_addr(t, &b->client, &a);
 	return dp_wire_seal_client_frame(&t->wire, &a, ++t->msg_seq, 0, &b->frame);
+}
+
+uint64_t dp_transport_next_msg_seq(struct dp_transport *t)
+{
+	RN_ASSERT(t != NULL);
+	return ++t->msg_seq;
+}
+
+int dp_transport_send_reply_fragment(struct dp_transport *t, const struct dp_endpoints *client,
+				     const struct dp_fragment_src *src, uint32_t offset,
+				     size_t frame_bytes_max, uint32_t *body_bytes_out)
+{
+	RN_ASSERT(t != NULL && client != NULL && src != NULL);
+	RN_ASSERT(body_bytes_out != NULL);
+	RN_ASSERT(src->type == DP_FRAME_CLIENT_REPLY); /* requests are never cut */
+	struct dp_endpoints a;
+	transport_reply_addr(t, client, &a);
+	int n = dp_wire_encode_fragment(&t->wire, &a, src, offset, frame_bytes_max, t->buf,
+					sizeof(t->buf), body_bytes_out);
+	if (n < 0) {
+		return n;
+	}
+	int rc = 0;
+	if (t->kind == DP_TRANSPORT_DPDK) {
+		rc = transport_reply_mbuf(t, t->buf, (size_t)n);
+	} else {
+		struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(client->src_port),
+					 .sin_addr.s_addr = htonl(client->src_ip)};
+		size_t want = (size_t)n - DP_UDP_PAYLOAD_OFFSET;
+		ssize_t k = sendto(t->fd, t->buf + DP_UDP_PAYLOAD_OFFSET, want, MSG_DONTWAIT,
+				   (const struct sockaddr *)&to, sizeof(to));
+		rc = k == (ssize_t)want ? 0 : (k < 0 ? -errno : -EIO);
+	}
+	if (rc == 0) {
+		t->counters.sent++;
+	} else {
+		t->counters.send_failed++; /* a lost fragment: the client retries */
+	}
+	return rc;
 }
 
 uint32_t dp_transport_send_reply_batches(struct dp_transport *t,

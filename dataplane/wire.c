@@ -266,6 +266,11 @@ size_t dp_wire_seal_client_frame(const struct dp_wire *w, const struct dp_endpoi
 	RN_ASSERT(w != NULL && addr != NULL && f != NULL);
 	RN_ASSERT(f->count >= 1); /* an empty batch is not a frame */
 	RN_ASSERT(wire_frame_bytes(f->body_bytes) <= f->frame_bytes_max);
+	/* Sealing adds its overhead: the frame was started with room for it
+	 * (dp_wire_client_frame_bytes_max), every buffer holds the largest. */
+	RN_ASSERT(wire_frame_bytes(f->body_bytes) +
+			  (wire_seal_applies(w, f->type) ? DP_SEAL_OVERHEAD_BYTES : 0) <=
+		  DP_FRAME_BYTES_MAX);
 	wire_batch_hdr_encode(f->buf + WIRE_BODY_OFFSET, f->count);
 	wire_hdr_single(&h, f->type, w->self_id, to, 0, msg_seq, f->body_bytes);
 	return wire_frame_seal(w, addr, &h, f->buf);
@@ -279,7 +284,8 @@ int dp_wire_encode_request(const struct dp_wire *w, const struct dp_endpoints *a
 
 	RN_ASSERT(w != NULL && addr != NULL && req != NULL);
 	RN_ASSERT(buf != NULL);
-	dp_client_frame_start(&f, DP_FRAME_CLIENT_REQUEST, buf, buf_bytes);
+	dp_client_frame_start(&f, DP_FRAME_CLIENT_REQUEST, buf,
+			      dp_wire_client_frame_bytes_max(w, buf_bytes));
 	int rc = dp_client_frame_add_request(&f, req);
 	if (rc != 0) {
 		return rc;
@@ -295,7 +301,8 @@ int dp_wire_encode_reply(const struct dp_wire *w, const struct dp_endpoints *add
 
 	RN_ASSERT(w != NULL && addr != NULL && rep != NULL);
 	RN_ASSERT(buf != NULL);
-	dp_client_frame_start(&f, DP_FRAME_CLIENT_REPLY, buf, buf_bytes);
+	dp_client_frame_start(&f, DP_FRAME_CLIENT_REPLY, buf,
+			      dp_wire_client_frame_bytes_max(w, buf_bytes));
 	int rc = dp_client_frame_add_reply(&f, rep);
 	if (rc != 0) {
 		return rc;
@@ -374,6 +381,12 @@ int dp_wire_encode_fragment(const struct dp_wire *w, const struct dp_endpoints *
 	if (limit <= DP_FRAME_OVERHEAD_BYTES) {
 		return -DP_ERR_TOO_BIG;
 	}
+	if (wire_seal_applies(w, src->type)) {
+		limit -= rn_min_u64(limit, DP_SEAL_OVERHEAD_BYTES); /* each fragment sealed */
+	}
+	if (limit <= DP_FRAME_OVERHEAD_BYTES) {
+		return -DP_ERR_TOO_BIG;
+	}
 	uint32_t room = (uint32_t)(limit - DP_FRAME_OVERHEAD_BYTES);
 	uint32_t body_bytes = src->body_bytes - offset < room ? src->body_bytes - offset : room;
 	memcpy(buf + WIRE_BODY_OFFSET, src->body + offset, body_bytes);
@@ -402,6 +415,8 @@ const char *dp_strerror(int rc)
 	case DP_ERR_BAD_BODY: return "bad message body";
 	case DP_ERR_WRONG_RECIPIENT: return "frame for another node";
 	case DP_ERR_TOO_MANY_ENTRIES: return "more entries than the receive array";
+	case DP_ERR_SEAL_MISMATCH:
+		return "client frame sealed where encryption is off, or plaintext where it is on";
 	case DP_ERR_INVALID: return "invalid argument";
 	case DP_ERR_TOO_BIG: return "does not fit one frame or the buffer";
 	case DP_ERR_CRYPTO: return "libsodium failure";

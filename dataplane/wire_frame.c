@@ -14,6 +14,8 @@
  * The IPv4 header checksum is built and verified, since routers and the
  * kernel check it.
  */
+#include <stdint.h>
+
 #include "common.h"
 #include "wire_internal.h"
 
@@ -101,15 +103,50 @@ static int frame_check_lengths(const struct wire_hdr *h, size_t payload_bytes)
 	    wire_frame_bytes(h->body_bytes) > DP_FRAME_BYTES_MAX) {
 		return -DP_ERR_BAD_LENGTH; /* we never send more than a jumbo frame */
 	}
+	/* A sealed body is the plaintext's bytes plus the mac and nonce; a
+	 * fragment's offset and message size count plaintext bytes. */
+	uint32_t carried = h->body_bytes;
+	if ((h->flags & DP_HDR_ENCRYPTED) != 0) {
+		if (h->body_bytes < DP_SEAL_OVERHEAD_BYTES) {
+			return -DP_ERR_BAD_LENGTH;
+		}
+		carried -= DP_SEAL_OVERHEAD_BYTES;
+	}
 	if ((h->flags & DP_HDR_FRAGMENT) == 0) {
 		if (h->msg_body_bytes != h->body_bytes || h->frag_offset_bytes != 0) {
 			return -DP_ERR_BAD_LENGTH;
 		}
 		return 0;
 	}
-	if (h->body_bytes == 0 ||
-	    (uint64_t)h->frag_offset_bytes + h->body_bytes > h->msg_body_bytes) {
+	if (carried == 0 || (uint64_t)h->frag_offset_bytes + carried > h->msg_body_bytes) {
 		return -DP_ERR_BAD_LENGTH;
+	}
+	return 0;
+}
+
+/* Client encryption: the frame's sealing must be what this side expects
+ * (client frames sealed exactly when it is on, consensus frames never);
+ * a sealed body is then opened in place and the header's lengths become
+ * the plaintext's. The frame is the receiver's own buffer (a socket's or
+ * an mbuf's), written only when it is sealed, which needs client
+ * encryption on: the codec's const frame stays untouched otherwise. */
+static int frame_unseal(const struct dp_wire *w, const uint8_t *raft, struct wire_hdr *h)
+{
+	bool sealed = (h->flags & DP_HDR_ENCRYPTED) != 0;
+	bool client = h->type == DP_FRAME_CLIENT_REQUEST || h->type == DP_FRAME_CLIENT_REPLY;
+	if (sealed != (client && w->client_seal)) {
+		return -DP_ERR_SEAL_MISMATCH;
+	}
+	if (!sealed) {
+		return 0;
+	}
+	int rc = wire_seal_open(w, (uint8_t *)(uintptr_t)raft, h->body_bytes);
+	if (rc != 0) {
+		return rc;
+	}
+	h->body_bytes -= DP_SEAL_OVERHEAD_BYTES;
+	if ((h->flags & DP_HDR_FRAGMENT) == 0) {
+		h->msg_body_bytes = h->body_bytes;
 	}
 	return 0;
 }
@@ -158,8 +195,12 @@ int wire_payload_parse(const struct dp_wire *w, const uint8_t *raft, size_t payl
 		return rc;
 	}
 	size_t signed_bytes = DP_RAFT_HDR_BYTES + v->hdr.body_bytes;
-	if (!wire_auth_verify(w->key, raft, signed_bytes, raft + signed_bytes)) {
+	if (!w->auth_off && !wire_auth_verify(w->key, raft, signed_bytes, raft + signed_bytes)) {
 		return -DP_ERR_BAD_TAG;
+	}
+	rc = frame_unseal(w, raft, &v->hdr);
+	if (rc != 0) {
+		return rc;
 	}
 	v->body = raft + DP_RAFT_HDR_BYTES;
 	return 0;
@@ -190,7 +231,8 @@ void wire_frame_headers(const struct dp_wire *w, const struct dp_endpoints *addr
 {
 	size_t frame_bytes = wire_frame_bytes(hdr->body_bytes);
 	RN_ASSERT(frame_bytes <= DP_FRAME_BYTES_MAX);
-	RN_ASSERT(hdr->body_bytes <= hdr->msg_body_bytes);
+	RN_ASSERT(hdr->body_bytes <= hdr->msg_body_bytes ||
+		  (hdr->flags & DP_HDR_ENCRYPTED) != 0); /* a sealed fragment's counts plaintext */
 
 	memcpy(buf, addr->dst_mac, 6);
 	memcpy(buf + 6, addr->src_mac, 6);
@@ -221,9 +263,26 @@ void wire_frame_headers(const struct dp_wire *w, const struct dp_endpoints *addr
 size_t wire_frame_seal(const struct dp_wire *w, const struct dp_endpoints *addr,
 		       const struct wire_hdr *hdr, uint8_t *buf)
 {
-	wire_frame_headers(w, addr, hdr, buf);
+	struct wire_hdr h = *hdr;
+	bool sealed = wire_seal_applies(w, h.type);
+	if (sealed) {
+		/* The caller left room (dp_wire_client_frame_bytes_max). */
+		h.flags |= DP_HDR_ENCRYPTED;
+		h.body_bytes += DP_SEAL_OVERHEAD_BYTES;
+		if ((h.flags & DP_HDR_FRAGMENT) == 0) {
+			h.msg_body_bytes = h.body_bytes;
+		}
+	}
+	wire_frame_headers(w, addr, &h, buf);
 	uint8_t *raft = buf + WIRE_RAFT_OFFSET;
-	size_t signed_bytes = DP_RAFT_HDR_BYTES + hdr->body_bytes;
-	wire_auth_tag(w->key, raft, signed_bytes, raft + signed_bytes);
-	return wire_frame_bytes(hdr->body_bytes);
+	if (sealed) {
+		wire_seal_body(w, raft, hdr->body_bytes);
+	}
+	size_t signed_bytes = DP_RAFT_HDR_BYTES + h.body_bytes;
+	if (w->auth_off) {
+		memset(raft + signed_bytes, 0, DP_TAG_BYTES); /* benchmark only */
+	} else {
+		wire_auth_tag(w->key, raft, signed_bytes, raft + signed_bytes);
+	}
+	return wire_frame_bytes(h.body_bytes);
 }

@@ -10,6 +10,7 @@
 #define RN_DATAPLANE_WIRE_INTERNAL_H
 
 #include <endian.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -129,6 +130,17 @@ void wire_auth_tag_parts(const uint8_t key[DP_KEY_BYTES], const uint8_t *hdr,
 /* 1 when the tag matches (constant time), 0 when it does not. */
 int wire_auth_verify(const uint8_t key[DP_KEY_BYTES], const uint8_t *in, size_t in_bytes,
 		     const uint8_t tag[DP_TAG_BYTES]);
+
+/* wire_seal.c */
+/* Client encryption is on and `type` is a client frame. */
+bool wire_seal_applies(const struct dp_wire *w, uint8_t type);
+/* Seals the plain_bytes of body after the raft header at `raft` (written,
+ * with DP_HDR_ENCRYPTED and the sealed body_bytes) in place, then writes
+ * the mac and a fresh random nonce after it (DP_SEAL_OVERHEAD_BYTES). */
+void wire_seal_body(const struct dp_wire *w, uint8_t *raft, uint32_t plain_bytes);
+/* Opens a sealed body of sealed_bytes in place: 0, or -DP_ERR_BAD_TAG
+ * (the body's ciphertext zeroed: the frame is dropped). */
+int wire_seal_open(const struct dp_wire *w, uint8_t *raft, uint32_t sealed_bytes);
 
 /* wire_frame.c */
 /* Validates framing, header and tag. Returns 0 or a negative drop reason;

@@ -299,6 +299,17 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	if ((rc = daemon_read_secret(d, errmsg, errmsg_bytes)) != 0) {
 		return -EINVAL;
 	}
+	if (d->cfg.auth_off && !opts->allow_auth_off) {
+		snprintf(errmsg, errmsg_bytes, "[cluster] auth = off is for benchmarks only (frames "
+			 "unauthenticated: anyone on the path can forge votes and entries); "
+			 "start with --bench-allow-auth-off to measure with it");
+		return -EINVAL;
+	}
+	if (d->cfg.auth_off) {
+		fprintf(stderr, "raftnode %u: WARNING: [cluster] auth = off: BENCHMARK ONLY. No "
+			"frame is authenticated: anyone who can reach this node can forge votes, "
+			"entries and client requests. Never run a cluster like this.\n", id);
+	}
 	if ((rc = daemon_stages(d, errmsg, errmsg_bytes)) != 0) {
 		return rc;
 	}

@@ -83,6 +83,7 @@ struct node_start_opts {
 	const char *from_snapshot; /* NULL, or raftnode --from-snapshot SNAP */
 	bool join;		   /* --join: an empty data dir starts as a non-member */
 	bool force_new_cluster;	   /* --force-new-cluster: the only voter (UNSAFE) */
+	bool allow_auth_off;	   /* --bench-allow-auth-off: [cluster] auth = off taken */
 };
 int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_id id,
 		      const struct node_start_opts *opts, char *errmsg, size_t errmsg_bytes);

@@ -99,6 +99,20 @@ int node_daemon_members(struct node_daemon *d, const struct node_start_opts *o, 
 	return 0;
 }
 
+/* [cluster] client_encryption and the benchmark-only auth = off on the
+ * transport's codec (node_daemon_start refused auth = off without
+ * --bench-allow-auth-off). */
+static int daemon_wire_options(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
+{
+	int rc = dp_wire_set_client_seal(&d->transport.wire, d->cfg.client_encryption);
+	if (rc != 0) {
+		snprintf(errmsg, errmsg_bytes, "client_encryption: %s", dp_strerror(rc));
+		return rc;
+	}
+	d->transport.wire.auth_off = d->cfg.auth_off;
+	return 0;
+}
+
 int node_daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
 {
 	struct dp_peer peers[RAFT_NODES_MAX];
@@ -136,8 +150,9 @@ int node_daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_byt
 		if (rc != 0) {
 			snprintf(errmsg, errmsg_bytes, "udp transport: cannot bind %s:%u: %s", self->ip,
 				 self_port, rc < 0 && rc > -4096 ? strerror(-rc) : dp_strerror(rc));
+			return rc;
 		}
-		return rc;
+		return daemon_wire_options(d, errmsg, errmsg_bytes);
 	}
 	char name[256];
 	snprintf(name, sizeof(name), "%s", d->cfg.dpdk_port);
@@ -162,5 +177,6 @@ int node_daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_byt
 	uint32_t frame_bytes = (uint32_t)rn_min_u64((uint64_t)d->port.mtu_bytes + DP_ETH_HDR_BYTES,
 					  DP_FRAME_BYTES_MAX);
 	d->frame_body_bytes_max = frame_bytes - DP_FRAME_OVERHEAD_BYTES;
-	return dp_transport_open_dpdk(&d->transport, &tc, &d->port);
+	rc = dp_transport_open_dpdk(&d->transport, &tc, &d->port);
+	return rc != 0 ? rc : daemon_wire_options(d, errmsg, errmsg_bytes);
 }

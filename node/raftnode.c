@@ -46,6 +46,7 @@ static void raftnode_usage(FILE *f)
 	fprintf(f,
 		"usage: raftnode --config FILE --id N [--check] [--from-snapshot SNAP] [--join]\n"
 		"                [--force-new-cluster] [--metrics-addr IP:PORT]\n"
+		"                [--bench-allow-auth-off]\n"
 		"\n"
 		"Runs Raft node N of the cluster described in FILE (INI; see\n"
 		"config/example.ini): its log in [node] data_dir, its frames over\n"
@@ -73,6 +74,9 @@ static void raftnode_usage(FILE *f)
 		"                 health check (GET /health: 200 ok, or 503 and why) over\n"
 		"                 HTTP on this address; overrides [node] metrics_addr. Off\n"
 		"                 when neither is given; give 127.0.0.1:PORT to keep it local\n"
+		"  --bench-allow-auth-off  BENCHMARK ONLY: accept [cluster] auth = off (frames\n"
+		"                 neither tagged nor checked: anyone on the path can forge\n"
+		"                 votes and entries); refused without this flag\n"
 		"  --help         this text\n"
 		"\n"
 		"SIGTERM or SIGINT drains the node: a leader hands leadership to its most\n"
@@ -99,6 +103,7 @@ static int raftnode_parse(int argc, char **argv, const char **config, raft_node_
 		{"metrics-addr", required_argument, NULL, 'm'},
 		{"join", no_argument, NULL, 'j'},
 		{"force-new-cluster", no_argument, NULL, 'f'},
+		{"bench-allow-auth-off", no_argument, NULL, 'A'},
 		{NULL, 0, NULL, 0}};
 	int o;
 	char *end;
@@ -129,6 +134,9 @@ static int raftnode_parse(int argc, char **argv, const char **config, raft_node_
 			break;
 		case 'f':
 			start->force_new_cluster = true;
+			break;
+		case 'A':
+			start->allow_auth_off = true;
 			break;
 		case 'm':
 			raftnode_metrics_addr = optarg;

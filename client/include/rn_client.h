@@ -73,6 +73,13 @@ struct rn_client_config {
 	 * port take. rn_client_config_load sets DP_FRAME_BYTES_MAX (9014) for
 	 * a kernel-UDP cluster. A request must fit one frame. */
 	uint32_t frame_bytes_max;
+	/* [cluster] client_encryption = on: requests sealed, replies must be
+	 * (XChaCha20-Poly1305; a plaintext reply is dropped, and a node of a
+	 * cluster with it on drops a plaintext request). Costs 40 bytes of
+	 * each frame. */
+	bool client_encryption;
+	/* [cluster] auth = off (BENCHMARK ONLY): no tag sent or checked. */
+	bool auth_off;
 };
 
 void rn_client_config_default(struct rn_client_config *cfg);
@@ -207,6 +214,10 @@ struct rn_client_counters {
 	 * nodes run a different raftnode version, whose frames this client
 	 * cannot read (and that drops this client's, in drops.bad_version). */
 	uint64_t rx_bad_version;
+	/* Replies larger than one frame (a status): fragments received, and
+	 * messages reassembled whole from them. */
+	uint64_t fragments_received;
+	uint64_t messages_reassembled;
 };
 void rn_client_get_counters(const struct rn_client *c, struct rn_client_counters *out);
 

@@ -97,6 +97,14 @@ struct node_config {
 	raft_node_id self;
 	uint32_t cluster_id;
 	char secret_file[256];
+	/* [cluster] client_encryption = on: client request and reply bodies
+	 * sealed (XChaCha20-Poly1305, dataplane/wire_seal.c); plaintext client
+	 * frames refused. Every node and client of the cluster must agree. */
+	bool client_encryption;
+	/* [cluster] auth = off: BENCHMARK ONLY, frames are neither tagged nor
+	 * checked (anyone on the path may forge consensus traffic); raftnode
+	 * refuses it unless started with --bench-allow-auth-off. */
+	bool auth_off;
 	uint32_t election_timeout_ms;
 	uint32_t heartbeat_interval_ms;
 	uint32_t tick_ms;

@@ -68,6 +68,12 @@ extern "C" {
 #define DP_SECRET_BYTES_MIN 16u
 #define DP_SECRET_BYTES_MAX 64u
 #define DP_KEY_BYTES 32u /* frame key | body key, 16 bytes each */
+/* Client encryption (wire_seal.c): a sealed body is the ciphertext, the
+ * Poly1305 mac and the XChaCha20 nonce. */
+#define DP_SEAL_KEY_BYTES 32u
+#define DP_SEAL_MAC_BYTES 16u
+#define DP_SEAL_NONCE_BYTES 24u
+#define DP_SEAL_OVERHEAD_BYTES (DP_SEAL_MAC_BYTES + DP_SEAL_NONCE_BYTES)
 
 /* Body layouts: fixed part of each message type, little-endian. */
 #define DP_APPEND_FIXED_BYTES 32u	/* prev_index, prev_term, commit, count, flags, 0[3] */
@@ -108,6 +114,11 @@ _Static_assert(DP_CLIENT_BATCH_HDR_BYTES == 2 + 2, "batch: count u16, 0[2]");
 
 /* Client keys are short; values may fill a frame. */
 #define DP_CLIENT_KEY_BYTES_MAX 256u
+/* The largest client reply message (batch header and one reply) a node
+ * sends as fragments when it does not fit one frame of the path (a
+ * leader's status), and the largest a client reassembles: both size their
+ * buffers with it at start. */
+#define DP_CLIENT_REPLY_MSG_BYTES_MAX (32u * 1024u)
 
 /* Frame types: the consensus message types keep their numbers (1..11). */
 enum dp_frame_type {
@@ -133,8 +144,11 @@ enum dp_hdr_flags {
 	/* This frame is one fragment of a message larger than one frame
 	 * (see dp_reasm_*); msg_body_bytes and frag_offset_bytes say where. */
 	DP_HDR_FRAGMENT = 1u << 0,
+	/* The body is sealed (encrypted): a client frame of a cluster with
+	 * [cluster] client_encryption = on (wire_seal.c has the layout). */
+	DP_HDR_ENCRYPTED = 1u << 1,
 };
-#define DP_HDR_FLAGS_KNOWN ((uint16_t)DP_HDR_FRAGMENT)
+#define DP_HDR_FLAGS_KNOWN ((uint16_t)(DP_HDR_FRAGMENT | DP_HDR_ENCRYPTED))
 
 /*
  * The fixed Raft header, as laid out on the wire (little-endian, naturally
@@ -190,6 +204,9 @@ enum dp_error {
 	DP_ERR_BAD_BODY = 2011,		/* a body field out of range */
 	DP_ERR_WRONG_RECIPIENT = 2012,	/* `to` is not this node */
 	DP_ERR_TOO_MANY_ENTRIES = 2013, /* more entries than the caller's array */
+	/* A plaintext client frame where client encryption is on, a sealed
+	 * one where it is off, or a sealed consensus frame. */
+	DP_ERR_SEAL_MISMATCH = 2014,
 	/* Not drop reasons: local errors and outcomes. */
 	DP_ERR_INVALID = 2050,	  /* bad argument */
 	DP_ERR_TOO_BIG = 2051,	  /* does not fit the buffer or one frame */
@@ -204,7 +221,7 @@ enum dp_error {
 	DP_ERR_REASM_MISMATCH = 2064,  /* disagrees with earlier fragments */
 };
 #define DP_ERR_DROP_FIRST DP_ERR_TRUNCATED
-#define DP_ERR_DROP_LAST DP_ERR_TOO_MANY_ENTRIES
+#define DP_ERR_DROP_LAST DP_ERR_SEAL_MISMATCH
 #define DP_DROP_REASONS_COUNT (DP_ERR_DROP_LAST - DP_ERR_DROP_FIRST + 1)
 
 const char *dp_strerror(int rc);
@@ -241,12 +258,28 @@ struct dp_wire {
 	uint16_t key_id;
 	uint64_t settings_fp;
 	uint8_t key[DP_KEY_BYTES];
+	/* Client frames sealed with seal_key (dp_wire_set_client_seal). */
+	bool client_seal;
+	/* Benchmark only ([cluster] auth = off): frames carry a zero tag and
+	 * no tag is checked. */
+	bool auth_off;
+	uint8_t seal_key[DP_SEAL_KEY_BYTES];
 	struct dp_wire_counters counters;
 };
 
 /* Initialises libsodium (once), derives the frame key from the secret and
  * the cluster id. Returns 0, -DP_ERR_INVALID or -DP_ERR_CRYPTO. */
 int dp_wire_init(struct dp_wire *w, const struct dp_wire_config *cfg);
+/* Client encryption on or off (after dp_wire_init, and again after the key
+ * changes): derives seal_key from the key client frames are authenticated
+ * with. On: client frames are sealed (XChaCha20-Poly1305, wire_seal.c) and
+ * a plaintext one is refused; off: a sealed one is refused. 0 or
+ * -DP_ERR_CRYPTO. */
+int dp_wire_set_client_seal(struct dp_wire *w, bool on);
+/* The frame bytes a client frame may fill before it is sealed, on a path
+ * of path_frame_bytes_max: less DP_SEAL_OVERHEAD_BYTES when sealing. Start
+ * client frames (dp_client_frame_start) with it. */
+size_t dp_wire_client_frame_bytes_max(const struct dp_wire *w, size_t path_frame_bytes_max);
 /* Wipes the key. */
 void dp_wire_fini(struct dp_wire *w);
 
@@ -1074,6 +1107,18 @@ int dp_transport_send_sealed(struct dp_transport *t, raft_node_id to, dp_transpo
  * -DP_ERR_TOO_BIG. */
 int dp_transport_send_reply(struct dp_transport *t, const struct dp_endpoints *client,
 			    const struct dp_client_reply *rep);
+/* A reply message larger than one frame of the path (a status), cut into
+ * fragments: src is the whole body (batch header and the reply item, type
+ * DP_FRAME_CLIENT_REPLY, from this node, to 0, msg_seq from
+ * dp_transport_next_msg_seq once per message); sends the fragment that
+ * starts at `offset` in one frame of at most frame_bytes_max and says in
+ * *body_bytes_out how much of the body it carried. 0, or -errno /
+ * -DP_ERR_* (counted in send_failed: a lost fragment, the client retries).
+ * Same thread as the other sends. */
+uint64_t dp_transport_next_msg_seq(struct dp_transport *t);
+int dp_transport_send_reply_fragment(struct dp_transport *t, const struct dp_endpoints *client,
+				     const struct dp_fragment_src *src, uint32_t offset,
+				     size_t frame_bytes_max, uint32_t *body_bytes_out);
 /* Replies gathered for one client (the request's dp_rx_frame.addr) in a
  * frame the caller filled (dp_client_frame_add_reply). */
 struct dp_reply_batch {

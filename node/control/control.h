@@ -65,7 +65,7 @@ struct node_reply_gather {
 	struct dp_reply_batch *open[NODE_REPLY_CLIENTS_MAX];   /* &batches[i], to send */
 	uint32_t open_count;
 	uint32_t frame_bytes_max; /* the path's frame: a DPDK port's MTU + 14 */
-	uint8_t *bufs;		  /* NODE_REPLY_CLIENTS_MAX x DP_FRAME_BYTES_MAX */
+	uint8_t *bufs, *msg_buf; /* the frames; a reply > a frame (DP_CLIENT_REPLY_MSG_BYTES_MAX) */
 };
 
 /* Control's end of the log link (log_end.c). */
@@ -97,7 +97,7 @@ struct node_counters {
 	uint64_t replies_busy;
 	uint64_t replies_redirect;
 	uint64_t replies_retry;
-	uint64_t reply_send_failed; /* reply frames the transport refused */
+	uint64_t reply_send_failed, reply_fragments; /* refused; sent (replies > a frame) */
 	uint64_t msgs_sent;
 	uint64_t msgs_send_failed;
 	uint64_t snapshot_offers_unsent; /* no snapshot transfer wired yet */

@@ -120,6 +120,42 @@ static struct dp_reply_batch *egress_gather_for(struct node_control *c,
 	return b;
 }
 
+/* A reply larger than one frame, as fragments of one message: the body
+ * (a batch of one) serialised once into the buffer sized at start, then cut
+ * into frames of the path, each waiting for room in the tx ring like any
+ * frame. Fragments of one message leave in order, as reassembly needs; a
+ * lost one makes the client retry. Larger than DP_CLIENT_REPLY_MSG_BYTES_MAX
+ * (what clients reassemble): dropped and counted, callers keep below it. */
+static void egress_reply_fragments(struct node_control *c, const struct dp_endpoints *to,
+				   const struct dp_client_reply *rep)
+{
+	uint8_t *body = c->replies.msg_buf;
+	RN_ASSERT(body != NULL);
+	int n = dp_wire_reply_body(rep, body + DP_CLIENT_BATCH_HDR_BYTES,
+				   DP_CLIENT_REPLY_MSG_BYTES_MAX - DP_CLIENT_BATCH_HDR_BYTES);
+	if (n < 0) {
+		c->counters.reply_send_failed++;
+		return;
+	}
+	dp_wire_client_batch_hdr(body, 1);
+	struct dp_fragment_src src = {
+		.type = DP_FRAME_CLIENT_REPLY, .from = c->cfg->self, .to = 0, .term = 0,
+		.msg_seq = dp_transport_next_msg_seq(c->transport), .body = body,
+		.body_bytes = (uint32_t)n + DP_CLIENT_BATCH_HDR_BYTES};
+	for (uint32_t offset = 0; offset < src.body_bytes;) {
+		uint32_t carried = 0;
+		egress_tx_room(c);
+		if (dp_transport_send_reply_fragment(c->transport, to, &src, offset,
+						     c->replies.frame_bytes_max, &carried) != 0) {
+			c->counters.reply_send_failed++; /* the rest would be a gap */
+			return;
+		}
+		RN_ASSERT(carried > 0);
+		offset += carried;
+		c->counters.reply_fragments++;
+	}
+}
+
 void node_egress_reply(struct node_control *c, const struct dp_endpoints *to, uint64_t client_id,
 		    uint64_t seq, uint8_t status, const uint8_t *value, uint32_t value_bytes,
 		    const uint64_t *trace_ns)
@@ -145,9 +181,10 @@ void node_egress_reply(struct node_control *c, const struct dp_endpoints *to, ui
 	size_t item_bytes = dp_wire_reply_item_bytes(&rep);
 	if (DP_FRAME_OVERHEAD_BYTES + DP_CLIENT_BATCH_HDR_BYTES + item_bytes >
 	    c->replies.frame_bytes_max) {
-		/* Fits no frame (callers size values to fit one): dropped and
-		 * counted, the client times out. */
-		c->counters.reply_send_failed++;
+		/* Fits no frame of the path (a status): fragments of one
+		 * message, which the client library reassembles. */
+		egress_reply_fragments(c, to, &rep);
+		c->counters.replies_sent++;
 		return;
 	}
 	struct dp_reply_batch *b = egress_gather_for(c, to);

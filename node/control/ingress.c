@@ -308,18 +308,12 @@ static void ingress_client(struct node_control *c, const struct dp_endpoints *fr
 	c->counters.client_requests++;
 	switch (req->op) {
 	case DP_CLIENT_STATUS: {
-		char json[8192];
-		/* Built in the room one reply frame has, so that the last,
-		 * optional part (the snapshot figures) is left out rather than
-		 * the whole form given up. */
-		uint32_t fixed = DP_CLIENT_BATCH_HDR_BYTES + DP_CLIENT_REPLY_FIXED_BYTES;
-		RN_ASSERT(c->frame_body_bytes_max > fixed);
-		int n = node_status_json(c, json, rn_min_u64(sizeof(json),
-							    c->frame_body_bytes_max - fixed + 1));
-		/* One reply is one frame: a large cluster's full status may not
-		 * fit a 1500-byte MTU; then the essentials, marked truncated. */
-		if (n < 0 || (uint32_t)n + DP_CLIENT_BATCH_HDR_BYTES + DP_CLIENT_REPLY_FIXED_BYTES >
-				     c->frame_body_bytes_max) {
+		/* The whole status, however many frames of the path it takes
+		 * (a reply larger than one leaves as fragments, egress.c); the
+		 * brief form only past NODE_STATUS_JSON_BYTES_MAX. */
+		char json[NODE_STATUS_JSON_BYTES_MAX];
+		int n = node_status_json(c, json, sizeof(json));
+		if (n < 0) {
 			n = node_status_json_brief(c, json, sizeof(json));
 		}
 		node_egress_reply(c, from, req->client_id, req->request_seq, DP_CLIENT_OK,

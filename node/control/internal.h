@@ -128,9 +128,16 @@ void node_xfer_install_pending(struct node_control *c, const struct raft_snapsho
 bool node_xfer_event(struct node_control *c, raft_index applied, struct raft_event *ev);
 
 /* ---- status.c ---- */
+/* The stated maximum of a status reply: the whole status up to this (a
+ * reply spans frames, and a 16-member leader's is ~4 KiB); past it, the
+ * brief form. Within what a client reassembles. */
+#define NODE_STATUS_JSON_BYTES_MAX 16384u
+_Static_assert(NODE_STATUS_JSON_BYTES_MAX + DP_CLIENT_BATCH_HDR_BYTES +
+		       DP_CLIENT_REPLY_FIXED_BYTES <= DP_CLIENT_REPLY_MSG_BYTES_MAX,
+	       "a whole status is one reply message a client can reassemble");
 int node_status_json(struct node_control *c, char *out, size_t out_bytes);
-/* The essentials only, "truncated": true: for a reply frame too small for
- * the whole status. */
+/* The essentials only, "truncated": true: for a status larger than
+ * NODE_STATUS_JSON_BYTES_MAX. */
 int node_status_json_brief(struct node_control *c, char *out, size_t out_bytes);
 
 #endif /* RN_NODE_CONTROL_INTERNAL_H */

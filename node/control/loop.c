@@ -35,12 +35,14 @@ int node_control_init(struct node_control *c, const struct node_config *cfg)
 	c->role = RAFT_FOLLOWER;
 	c->catchup_buf = malloc(NODE_CATCHUP_BYTES);
 	c->replies.bufs = malloc((size_t)NODE_REPLY_CLIENTS_MAX * DP_FRAME_BYTES_MAX);
-	if (c->catchup_buf == NULL || c->replies.bufs == NULL ||
+	c->replies.msg_buf = malloc(DP_CLIENT_REPLY_MSG_BYTES_MAX);
+	if (c->catchup_buf == NULL || c->replies.bufs == NULL || c->replies.msg_buf == NULL ||
 	    node_payloads_init(&c->payloads, cfg->log_entries_max, cfg->log_payload_bytes_max) != 0) {
 		return -ENOMEM; /* node_control_fini frees what was made */
 	}
 	rn_prefault(c->catchup_buf, NODE_CATCHUP_BYTES);
 	rn_prefault(c->replies.bufs, (size_t)NODE_REPLY_CLIENTS_MAX * DP_FRAME_BYTES_MAX);
+	rn_prefault(c->replies.msg_buf, DP_CLIENT_REPLY_MSG_BYTES_MAX);
 	c->replies.frame_bytes_max = DP_FRAME_BYTES_MAX;
 	return 0;
 }
@@ -57,9 +59,10 @@ void node_control_wire(struct node_control *c, const struct node_control_wiring 
 	c->transport = w->transport;
 	c->frame_body_bytes_max = w->frame_body_bytes_max;
 	/* A reply frame fits the path like any other frame (a DPDK port's
-	 * MTU: 1518 bytes on af_packet; kernel UDP 9014). */
-	c->replies.frame_bytes_max = (uint32_t)rn_min_u64(
-		(uint64_t)w->frame_body_bytes_max + DP_FRAME_OVERHEAD_BYTES, DP_FRAME_BYTES_MAX);
+	 * MTU: 1518 bytes on af_packet; kernel UDP 9014), with room for the
+	 * seal when client encryption is on (set on the transport before). */
+	c->replies.frame_bytes_max = (uint32_t)dp_wire_client_frame_bytes_max(
+		&w->transport->wire, (uint64_t)w->frame_body_bytes_max + DP_FRAME_OVERHEAD_BYTES);
 	c->stop = w->stop;
 	c->status = w->status;
 	c->rxtx = w->rxtx;
@@ -84,6 +87,8 @@ void node_control_fini(struct node_control *c)
 	c->catchup_buf = NULL;
 	free(c->replies.bufs);
 	c->replies.bufs = NULL;
+	free(c->replies.msg_buf);
+	c->replies.msg_buf = NULL;
 }
 
 /* A due tick; a stalled process catches up on missed ticks but does not

@@ -80,7 +80,7 @@ static void status_followers(struct node_control *c, struct status_buf *b)
 static const char *const status_drop_names[DP_DROP_REASONS_COUNT] = {
 	"truncated", "not_raft", "bad_ip", "bad_udp", "bad_magic", "bad_version",
 	"wrong_cluster", "bad_length", "bad_tag", "unknown_type", "bad_body",
-	"wrong_recipient", "too_many_entries"};
+	"wrong_recipient", "too_many_entries", "seal_mismatch"};
 
 static void status_drops(struct node_control *c, struct status_buf *b)
 {
@@ -177,10 +177,8 @@ static void status_head(struct node_control *c, struct status_buf *b)
 		   raft_leader_id(c->raft), raft_commit_index(c->raft), node_apply_applied(c),
 		   raft_last_index(c->raft), lf.durable);
 	/* The alarm, in both forms: what an operator looks for first; its
-	 * figures while there is something to say (a 3-node leader's whole
-	 * status must fit one 1500-byte frame, else the brief form goes):
-	 * free bytes, appends the log holds for want of room, writes
-	 * answered no_space. */
+	 * figures while there is something to say: free bytes, appends the
+	 * log holds for want of room, writes answered no_space. */
 	uint64_t held = 0;
 	(void)node_log_space_short(&c->log, &held);
 	status_add(b, "\"alarm\":\"%s\",", c->alarm_no_space ? "no_space" : "none");
@@ -201,9 +199,8 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 	node_log_figures(&c->log, &lf);
 	const struct node_counters *cn = &c->counters;
 	status_head(c, &b);
-	/* Room in one 1500-byte frame is short (the membership and snapshot
-	 * figures come last, where they fit): "failed" only when it is true,
-	 * the last rollback's range only after one. */
+	/* "failed" only when it is true, the last rollback's range only
+	 * after one. */
 	status_add(&b, "\"transport\":\"%s\",\"engine\":\"%s\",\"durability\":\"%s\","
 		   "\"uptime_ms\":%" PRIu64 ",%s\"lcore_map\":\"%s\",",
 		   c->transport->kind == DP_TRANSPORT_DPDK ? "dpdk" : "udp",
@@ -234,7 +231,7 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 		   ",\"payload_bytes_used\":%" PRIu64 ",\"catchup_entries\":%" PRIu64
 		   ",\"catchup_reads_waited\":%" PRIu64 ",\"log_ring_full_waits\":%" PRIu64
 		   ",\"apply_ring_full_waits\":%" PRIu64 ",\"rx_msgs_exhausted\":%" PRIu64
-		   ",\"tx_ring_full_waits\":%" PRIu64 "},",
+		   ",\"tx_ring_full_waits\":%" PRIu64 ",\"reply_fragments\":%" PRIu64 "},",
 		   c->transport->counters.received +
 			   c->transport->wire.counters.fragments_accepted,
 		   c->transport->counters.sent, c->transport->counters.send_failed,
@@ -248,27 +245,16 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 		   c->log.reads_refused_busy, c->log.ops_full_waits,
 		   c->apply.in_full_waits,
 		   __atomic_load_n(&c->rxtx->rx_msgs_exhausted, __ATOMIC_RELAXED),
-		   c->counters.tx_full_waits);
+		   c->counters.tx_full_waits, cn->reply_fragments);
 	status_drops(c, &b);
 	status_add(&b, "\"pid\":%d", (int)getpid());
-	/* Last, and only where they fit: a leader's full status on a
-	 * 1500-byte port is within a hundred bytes of one frame, and the brief
-	 * form (which has them) would lose the counters. The snapshot
-	 * figures first (as before), then the membership, each on its own
-	 * (a leader is a voter: its role says most of it). */
-	struct status_buf with = b;
-	status_snapshot(c, &with);
-	b = with.truncated || with.used + 2 > with.bytes ? b : with;
-	with = b;
-	status_member(c, &with);
-	b = with.truncated || with.used + 2 > with.bytes ? b : with;
-	with = b;
-	status_settings(c, &with);
-	bool settings_fit = !with.truncated && with.used + 2 <= with.bytes;
-	if (!settings_fit && node_settings_refused_count(c->settings) > 0) {
-		return -1; /* a refused peer must show: the brief form has it */
-	}
-	b = settings_fit ? with : b;
+	/* A reply spans frames (egress.c), so the whole status goes, the
+	 * snapshot figures, the membership and the settings check included;
+	 * out_bytes is the stated maximum, past which the caller sends the
+	 * brief form (which shows a refused peer's settings too). */
+	status_snapshot(c, &b);
+	status_member(c, &b);
+	status_settings(c, &b);
 	status_add(&b, "}");
 	return b.truncated ? -1 : (int)b.used;
 }

@@ -7,7 +7,9 @@
  * byte says otherwise the target "fixes up" the frame first: it rewrites
  * the IPv4 checksum and the tag where the frame's own (fuzzed) lengths put
  * them, with the key the decoder uses. That lets the fuzzer reach the body
- * decoders; the un-fixed inputs keep the tag check itself under fuzz.
+ * decoders; the un-fixed inputs keep the tag check itself under fuzz. Bit
+ * 1 of that byte decodes with client encryption on (sealed client frames
+ * opened in place, the AEAD's refusals and the seal_mismatch path).
  *
  * Oracle beyond "no crash, no sanitizer report": a raft frame (or a
  * snapshot chunk or ack, or a SETTINGS frame) that decodes must re-encode
@@ -25,6 +27,9 @@
 #define FUZZ_ENTRIES_MAX 64u
 
 static struct dp_wire fuzz_rx;
+/* The same node with client encryption on (mode bit 1): sealed client
+ * frames are opened in place (wire_seal.c), plaintext ones refused. */
+static struct dp_wire fuzz_rx_sealed;
 static int fuzz_ready;
 static uint8_t fuzz_frame[DP_FRAME_BYTES_MAX + 64];
 static uint8_t fuzz_again[DP_FRAME_BYTES_MAX + 64];
@@ -45,7 +50,8 @@ static void fuzz_init(void)
 		.secret_bytes = sizeof(fuzz_secret),
 		.udp_port = 7400,
 	};
-	if (dp_wire_init(&fuzz_rx, &cfg) != 0) {
+	if (dp_wire_init(&fuzz_rx, &cfg) != 0 || dp_wire_init(&fuzz_rx_sealed, &cfg) != 0 ||
+	    dp_wire_set_client_seal(&fuzz_rx_sealed, true) != 0) {
 		abort();
 	}
 	fuzz_ready = 1;
@@ -159,7 +165,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_fixup(fuzz_frame, bytes);
 	}
 	struct dp_rx_frame out;
-	int rc = dp_wire_decode(&fuzz_rx, fuzz_frame, bytes, fuzz_entries, FUZZ_ENTRIES_MAX, &out);
+	struct dp_wire *rx = (mode & 2) != 0 ? &fuzz_rx_sealed : &fuzz_rx;
+	int rc = dp_wire_decode(rx, fuzz_frame, bytes, fuzz_entries, FUZZ_ENTRIES_MAX, &out);
 	if (rc == 0 && wire_raft_type_known(out.type)) {
 		fuzz_check_reencode(&out, fuzz_frame);
 	} else if (rc == 0 && (out.type == DP_FRAME_SNAP_CHUNK || out.type == DP_FRAME_SNAP_ACK ||

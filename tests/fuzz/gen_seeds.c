@@ -170,6 +170,22 @@ static void gen_client(const char *dir, const struct dp_wire *w, const struct dp
 	wire_reply_body_encode(&rep, body);
 	gen_write(dir, "client_body", "reply_ok", 1, body, wire_reply_body_bytes(&rep));
 	gen_client_batches(dir, w, a, &req, &rep);
+	/* Sealed (client_encryption = on): mode byte 2 has the target decode
+	 * them with encryption on. */
+	struct dp_wire sealed = *w;
+	if (dp_wire_set_client_seal(&sealed, true) != 0) {
+		exit(1);
+	}
+	n = dp_wire_encode_request(&sealed, a, 4, 2, &req, gen_buf, sizeof(gen_buf));
+	if (n <= 0) {
+		exit(1);
+	}
+	gen_write(dir, "frame", "client_request_sealed", 2, gen_buf, (size_t)n);
+	n = dp_wire_encode_reply(&sealed, a, 5, 2, &rep, gen_buf, sizeof(gen_buf));
+	if (n <= 0) {
+		exit(1);
+	}
+	gen_write(dir, "frame", "client_reply_sealed", 2, gen_buf, (size_t)n);
 }
 
 /* Snapshot transfer frames (a chunk, a probe, an ack) as frames and as

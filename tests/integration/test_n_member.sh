@@ -7,7 +7,9 @@
 # empty data directory: it must not campaign. Then `raftctl member
 # add-learner 4 ADDR`: it receives the log as a learner; writes go on;
 # `member promote 4`: `member list` shows 4 voters; `member remove 4`:
-# the list shows 3, node 4 says it was removed. Every acknowledged write is
+# the list shows 3, node 4 says it was removed (with 4 voters the leader's
+# whole status, larger than one af_packet frame, must come back parsed,
+# every follower and the membership in it). Every acknowledged write is
 # read back from the cluster. Then nodes 2 and 3 are lost for good and node
 # 1 restarts with --force-new-cluster: it leads alone (said loudly), the
 # list shows it the only voter, every acknowledged write is there and a
@@ -71,6 +73,16 @@ it_log "promoted: $(echo "$list" | tr '\n' ';')"
 [ "$(echo "$list" | grep -c 'role=voter')" = 4 ] || it_fail "4 voters expected: $list"
 echo "$list" | grep -q 'pending=0' || it_fail "the change is not committed: $list"
 [ "$(it_field 4 .member)" = voter ] || it_fail "node 4 does not say voter"
+# The leader's whole status (4 voters: ~2 KiB of JSON, more than one
+# 1518-byte af_packet frame) comes as fragments the client reassembles:
+# it parses, has the counters, every member among the followers and the
+# membership fields, and is not the brief form.
+st=$(it_ctl --node "$leader" --timeout-ms 1000 --json status) || it_fail "status of leader $leader"
+echo "$st" | jq -e --argjson l "$leader" '(.truncated | not) and (.followers_brief | not) and
+	([.followers[].id] | sort) == ([1,2,3,4] - [$l]) and .counters.frames_rx > 0 and
+	.member == "voter" and .config_index > 0 and (.pending | type) == "number"' >/dev/null ||
+	it_fail "the leader's status is not whole: $st"
+it_log "leader status whole: $(echo "$st" | wc -c) bytes, reply_fragments $(echo "$st" | jq .counters.reply_fragments)"
 put_keys 121 200
 
 it_ctl member remove 4 || it_fail "remove 4"

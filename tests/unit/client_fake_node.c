@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -147,8 +148,63 @@ static void fake_send(struct fake_node *f, const struct dp_wire *w,
 	if (dp_client_frame_add_reply(&f->reply, rep) != 0 && f->reply.count > 0) {
 		fake_count_tx(f); /* full: this one goes now */
 		fake_send_frame(f, &f->wire, &f->reply, to);
-		dp_client_frame_start(&f->reply, DP_FRAME_CLIENT_REPLY, f->out, sizeof(f->out));
+		dp_client_frame_start(&f->reply, DP_FRAME_CLIENT_REPLY, f->out,
+				      dp_wire_client_frame_bytes_max(&f->wire, sizeof(f->out)));
 		(void)dp_client_frame_add_reply(&f->reply, rep);
+	}
+}
+
+/* A JSON status of exactly FAKE_BIG_STATUS_BYTES: many followers. */
+static void fake_big_status_fill(struct fake_node *f)
+{
+	size_t at = (size_t)snprintf(f->big_status, sizeof(f->big_status),
+				     "{\"role\":\"leader\",\"followers\":[");
+	for (uint32_t i = 0; at + 80 < FAKE_BIG_STATUS_BYTES; i++) {
+		at += (size_t)snprintf(f->big_status + at, sizeof(f->big_status) - at,
+				       "%s{\"id\":%u,\"match_index\":%u}", i == 0 ? "" : ",",
+				       i + 2, 1000 + i);
+	}
+	at += (size_t)snprintf(f->big_status + at, sizeof(f->big_status) - at, "],\"pad\":\"");
+	while (at < FAKE_BIG_STATUS_BYTES - 2) {
+		f->big_status[at++] = 'x';
+	}
+	memcpy(f->big_status + at, "\"}", 3);
+}
+
+/* A status reply larger than one frame, as fragments of one message sent
+ * at once (the second one skipped when `lose`). */
+static void fake_send_fragments(struct fake_node *f, const struct dp_client_reply *rep,
+				const struct sockaddr_in *to, bool lose)
+{
+	dp_wire_client_batch_hdr(f->big_body, 1);
+	int n = dp_wire_reply_body(rep, f->big_body + DP_CLIENT_BATCH_HDR_BYTES,
+				   sizeof(f->big_body) - DP_CLIENT_BATCH_HDR_BYTES);
+	if (n < 0) {
+		return;
+	}
+	struct dp_fragment_src src = {.type = DP_FRAME_CLIENT_REPLY, .from = f->id, .to = 0,
+				      .msg_seq = ++f->msg_seq, .body = f->big_body,
+				      .body_bytes = (uint32_t)n + DP_CLIENT_BATCH_HDR_BYTES};
+	struct dp_endpoints addr = {.src_port = f->port, .dst_port = ntohs(to->sin_port)};
+	uint32_t k = 0;
+	for (uint32_t offset = 0; offset < src.body_bytes; k++) {
+		uint32_t carried = 0;
+		int bytes = dp_wire_encode_fragment(&f->wire, &addr, &src, offset,
+						    FAKE_FRAGMENT_FRAME_BYTES, f->out, sizeof(f->out),
+						    &carried);
+		if (bytes < 0 || carried == 0) {
+			return;
+		}
+		offset += carried;
+		pthread_mutex_lock(&f->mu);
+		f->fragments_tx++;
+		pthread_mutex_unlock(&f->mu);
+		if (lose && k == 1) {
+			continue;
+		}
+		(void)sendto(f->fd, f->out + DP_UDP_PAYLOAD_OFFSET,
+			     (size_t)bytes - DP_UDP_PAYLOAD_OFFSET, 0, (const struct sockaddr *)to,
+			     sizeof(*to));
 	}
 }
 
@@ -196,6 +252,13 @@ static void fake_on_request(struct fake_node *f, const struct dp_client_request 
 	default: break;
 	}
 	fake_kv(f, r, &rep);
+	if ((f->mode == FAKE_BIG_STATUS || f->mode == FAKE_BIG_STATUS_LOSE_FIRST) &&
+	    r->op == DP_CLIENT_STATUS) {
+		rep.value = (const uint8_t *)f->big_status;
+		rep.value_bytes = FAKE_BIG_STATUS_BYTES;
+		fake_send_fragments(f, &rep, from, f->mode == FAKE_BIG_STATUS_LOSE_FIRST && first);
+		return;
+	}
 	if (f->mode == FAKE_BAD_SECRET_FIRST && first) {
 		fake_send(f, &f->bad_wire, &rep, from); /* the client must drop this one */
 	}
@@ -223,7 +286,8 @@ static void *fake_main(void *arg)
 		f->datagrams_rx++;
 		f->batch_max = rx.batch.count > f->batch_max ? rx.batch.count : f->batch_max;
 		pthread_mutex_unlock(&f->mu);
-		dp_client_frame_start(&f->reply, DP_FRAME_CLIENT_REPLY, f->out, sizeof(f->out));
+		dp_client_frame_start(&f->reply, DP_FRAME_CLIENT_REPLY, f->out,
+				      dp_wire_client_frame_bytes_max(&f->wire, sizeof(f->out)));
 		uint32_t at = 0;
 		struct dp_client_request req;
 		for (uint32_t i = 0; i < rx.batch.count; i++) {
@@ -257,8 +321,10 @@ void fake_node_start(struct fake_node *f, uint32_t id, int mode)
 				    .secret = fake_secret, .secret_bytes = sizeof(fake_secret),
 				    .udp_port = f->port};
 	assert_int_equal(dp_wire_init(&f->wire, &wc), 0);
+	assert_int_equal(dp_wire_set_client_seal(&f->wire, mode == FAKE_KV_SEALED), 0);
 	wc.secret = fake_other_secret;
 	assert_int_equal(dp_wire_init(&f->bad_wire, &wc), 0);
+	fake_big_status_fill(f);
 	assert_int_equal(pthread_create(&f->thread, NULL, fake_main, f), 0);
 }
 

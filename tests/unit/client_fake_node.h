@@ -33,7 +33,18 @@ enum fake_mode {
 	FAKE_BAD_SECRET_FIRST = 5, /* a reply sealed with another secret first */
 	FAKE_SILENT = 6,	 /* never answer */
 	FAKE_OLD_VERSION = 7,	 /* answer as FAKE_KV, in frames of wire version 2 */
+	/* As FAKE_KV, but a status is FAKE_BIG_STATUS_BYTES of JSON, sent as
+	 * fragments of one message in frames of FAKE_FRAGMENT_FRAME_BYTES (a
+	 * leader's status over a 1500-byte port). */
+	FAKE_BIG_STATUS = 8,
+	/* The same, the first status reply's second fragment lost: the client
+	 * must retry (same seq) and take the second answer whole. */
+	FAKE_BIG_STATUS_LOSE_FIRST = 9,
+	/* FAKE_KV with client encryption on ([cluster] client_encryption). */
+	FAKE_KV_SEALED = 10,
 };
+#define FAKE_BIG_STATUS_BYTES 5000u
+#define FAKE_FRAGMENT_FRAME_BYTES (1500u + 14u)
 
 struct fake_request {
 	uint64_t client_id;
@@ -71,6 +82,9 @@ struct fake_node {
 	struct fake_entry kv[FAKE_KEYS_MAX];
 	uint8_t buf[DP_FRAME_BYTES_MAX];
 	uint8_t out[DP_FRAME_BYTES_MAX];
+	char big_status[FAKE_BIG_STATUS_BYTES + 1];
+	uint8_t big_body[FAKE_BIG_STATUS_BYTES + 64]; /* batch header + reply item */
+	uint32_t fragments_tx;			     /* fragment frames sent */
 };
 
 extern const uint8_t fake_secret[32];

@@ -519,6 +519,121 @@ static void test_batched_per_node_and_retransmit(void **state)
 	fake_node_stop(&f2);
 }
 
+/* A reply larger than one frame of the path (a leader's status over a
+ * 1500-byte port) comes as fragments of one message: the library
+ * reassembles it, whole, in the memory it sized at open. */
+static void test_status_spans_frames(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_BIG_STATUS);
+	struct fake_node *nodes[] = {&f};
+	/* A timeout no loaded machine reaches: one answer, counted exactly. */
+	struct rn_client_config want = {.timeout_ms = 1000, .deadline_ms = 5000};
+	struct rn_client *c = open_client(nodes, 1, &want);
+	struct rn_client_result res;
+	struct rn_client_counters k;
+
+	assert_int_equal(rn_client_status(c, 1, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	assert_int_equal(res.value_bytes, FAKE_BIG_STATUS_BYTES);
+	assert_memory_equal(res.value, f.big_status, FAKE_BIG_STATUS_BYTES);
+	assert_int_equal(res.attempts, 1);
+	rn_client_get_counters(c, &k);
+	/* 5,000 bytes of JSON + 36 of item and batch header, 1,392 body
+	 * bytes per 1,514-byte frame: 4 fragments. */
+	assert_int_equal(k.fragments_received, 4);
+	assert_int_equal(k.messages_reassembled, 1);
+	assert_int_equal(k.rx_dropped, 0);
+	/* Twice more: the slots are reused, the value still whole. */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(rn_client_status(c, 1, &res), 0);
+		assert_int_equal(res.value_bytes, FAKE_BIG_STATUS_BYTES);
+		assert_memory_equal(res.value, f.big_status, FAKE_BIG_STATUS_BYTES);
+	}
+	rn_client_get_counters(c, &k);
+	assert_int_equal(k.messages_reassembled, 3);
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
+/* A lost fragment is the client's normal retry: the message never
+ * completes (its later fragments dropped: a gap, then orphans), the request
+ * times out and is resent with the same seq, the second answer is whole. */
+static void test_status_lost_fragment_retried(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_BIG_STATUS_LOSE_FIRST);
+	struct fake_node *nodes[] = {&f};
+	/* Long enough that only the lost fragment makes it retry. */
+	struct rn_client_config want = {.timeout_ms = 300, .deadline_ms = 5000};
+	struct rn_client *c = open_client(nodes, 1, &want);
+	struct rn_client_result res;
+	struct rn_client_counters k;
+
+	assert_int_equal(rn_client_status(c, 1, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	assert_int_equal(res.value_bytes, FAKE_BIG_STATUS_BYTES);
+	assert_memory_equal(res.value, f.big_status, FAKE_BIG_STATUS_BYTES);
+	assert_int_equal(res.attempts, 2);
+	assert_int_equal(fake_node_requests(&f), 2);
+	assert_int_equal(fake_node_request(&f, 1).seq, fake_node_request(&f, 0).seq);
+	rn_client_get_counters(c, &k);
+	assert_int_equal(k.retransmits, 1);
+	assert_int_equal(k.messages_reassembled, 1);
+	assert_int_equal(k.rx_dropped, 2); /* the third (a gap) and fourth (an orphan) */
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
+/* Client encryption on both sides: the normal path works (put, get,
+ * status); a client with it off gets nothing from a node with it on (the
+ * node drops its plaintext requests), and the reverse (the plaintext node
+ * drops the sealed requests): a timeout, never a wrong answer. */
+static void test_encryption_on(void **state)
+{
+	(void)state;
+	struct fake_node f;
+	fake_node_start(&f, 1, FAKE_KV_SEALED);
+	struct fake_node *nodes[] = {&f};
+	struct rn_client_config cfg;
+	fake_client_config(&cfg, nodes, 1);
+	cfg.client_encryption = true;
+	struct rn_client *c = NULL;
+	assert_int_equal(rn_client_open(&cfg, &c), 0);
+	struct rn_client_result res;
+	assert_int_equal(rn_client_put(c, "k", 1, "sealed-value", 12, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	assert_int_equal(rn_client_get(c, "k", 1, false, &res), 0);
+	assert_int_equal(res.value_bytes, 12);
+	assert_memory_equal(res.value, "sealed-value", 12);
+	assert_int_equal(rn_client_status(c, 1, &res), 0);
+	assert_int_equal(res.status, DP_CLIENT_OK);
+	rn_client_close(c);
+
+	/* A plaintext client: the sealed node drops every request. */
+	cfg.client_encryption = false;
+	cfg.deadline_ms = 200;
+	assert_int_equal(rn_client_open(&cfg, &c), 0);
+	assert_int_equal(rn_client_put(c, "k", 1, "v", 1, &res), -RN_CLIENT_E_TIMEOUT);
+	rn_client_close(c);
+	fake_node_stop(&f);
+
+	/* A sealed client and a plaintext node: no reply taken. */
+	fake_node_start(&f, 1, FAKE_KV);
+	fake_client_config(&cfg, nodes, 1);
+	cfg.client_encryption = true;
+	cfg.deadline_ms = 200;
+	assert_int_equal(rn_client_open(&cfg, &c), 0);
+	assert_int_equal(rn_client_put(c, "k", 1, "v", 1, &res), -RN_CLIENT_E_TIMEOUT);
+	struct rn_client_counters k;
+	rn_client_get_counters(c, &k);
+	assert_int_equal(k.replies, 0);
+	rn_client_close(c);
+	fake_node_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +650,9 @@ int main(void)
 		cmocka_unit_test(test_too_big_at_once),
 		cmocka_unit_test(test_batched_one_datagram),
 		cmocka_unit_test(test_batched_per_node_and_retransmit),
+		cmocka_unit_test(test_status_spans_frames),
+		cmocka_unit_test(test_status_lost_fragment_retried),
+		cmocka_unit_test(test_encryption_on),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
