@@ -158,8 +158,9 @@ int wire_payload_parse(const struct dp_wire *w, const uint8_t *raft, size_t payl
 		return rc;
 	}
 	size_t signed_bytes = DP_RAFT_HDR_BYTES + v->hdr.body_bytes;
-	if (!wire_auth_verify(w->key, raft, signed_bytes, raft + signed_bytes)) {
-		return -DP_ERR_BAD_TAG;
+	rc = wire_keys_verify(w, v->hdr.type, v->hdr.key_id, raft, signed_bytes);
+	if (rc != 0) {
+		return rc;
 	}
 	v->body = raft + DP_RAFT_HDR_BYTES;
 	return 0;
@@ -180,7 +181,7 @@ static void frame_hdr_store(const struct dp_wire *w, const struct wire_hdr *h, u
 	wire_st32(raft + offsetof(struct dp_wire_hdr, msg_body_bytes), h->msg_body_bytes);
 	wire_st32(raft + offsetof(struct dp_wire_hdr, frag_offset_bytes), h->frag_offset_bytes);
 	wire_st32(raft + offsetof(struct dp_wire_hdr, boot_epoch), w->boot_epoch);
-	wire_st16(raft + offsetof(struct dp_wire_hdr, key_id), w->key_id);
+	wire_st16(raft + offsetof(struct dp_wire_hdr, key_id), h->key_id);
 	wire_st16(raft + offsetof(struct dp_wire_hdr, reserved), 0);
 	wire_st64(raft + offsetof(struct dp_wire_hdr, settings_fp), w->settings_fp);
 }
@@ -221,9 +222,12 @@ void wire_frame_headers(const struct dp_wire *w, const struct dp_endpoints *addr
 size_t wire_frame_seal(const struct dp_wire *w, const struct dp_endpoints *addr,
 		       const struct wire_hdr *hdr, uint8_t *buf)
 {
-	wire_frame_headers(w, addr, hdr, buf);
+	struct wire_hdr h = *hdr;
+	uint8_t key[DP_KEY_BYTES];
+	wire_keys_seal(w, h.type, addr->key_id, key, &h.key_id);
+	wire_frame_headers(w, addr, &h, buf);
 	uint8_t *raft = buf + WIRE_RAFT_OFFSET;
-	size_t signed_bytes = DP_RAFT_HDR_BYTES + hdr->body_bytes;
-	wire_auth_tag(w->key, raft, signed_bytes, raft + signed_bytes);
+	size_t signed_bytes = DP_RAFT_HDR_BYTES + h.body_bytes;
+	wire_auth_tag(key, raft, signed_bytes, raft + signed_bytes);
 	return wire_frame_bytes(hdr->body_bytes);
 }

@@ -79,7 +79,7 @@ static void status_followers(struct node_control *c, struct status_buf *b)
 static const char *const status_drop_names[DP_DROP_REASONS_COUNT] = {
 	"truncated", "not_raft", "bad_ip", "bad_udp", "bad_magic", "bad_version",
 	"wrong_cluster", "bad_length", "bad_tag", "unknown_type", "bad_body",
-	"wrong_recipient", "too_many_entries"};
+	"wrong_recipient", "too_many_entries", "unknown_key", "client_key"};
 
 static void status_drops(struct node_control *c, struct status_buf *b)
 {
