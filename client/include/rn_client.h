@@ -52,6 +52,13 @@ struct rn_client_node {
 
 struct rn_client_config {
 	uint32_t cluster_id;
+	/* The client key (issue 17): what rn_client_config_load read from
+	 * [cluster] client_key_file; the first key seals, replies are checked
+	 * with the key their request went out under. A client never holds the
+	 * peer key: nodes drop a consensus frame it could seal. */
+	struct dp_key_file client_key;
+	/* Tests against a fake node only: with client_key.count 0, one plain
+	 * secret (key id 0) for every frame. */
 	uint8_t secret[DP_SECRET_BYTES_MAX];
 	uint32_t secret_bytes;
 	struct rn_client_node nodes[RAFT_NODES_MAX];
@@ -76,12 +83,14 @@ struct rn_client_config {
 };
 
 void rn_client_config_default(struct rn_client_config *cfg);
+/* Wipes the keys a loaded configuration holds. */
+void rn_client_config_wipe(struct rn_client_config *cfg);
 
 /*
  * Fills cfg from a raftnode configuration file (the same INI the nodes
- * read: cluster id, secret file, members' IPs and UDP ports). 0, or a
+ * read: cluster id, client key file, members' IPs and UDP ports). 0, or a
  * negative errno with errmsg saying what is wrong ("FILE:LINE: ..." for the
- * file, or the secret file's problem).
+ * file, or the key file's problem: unreadable, mode not 600, bad line).
  */
 int rn_client_config_load(const char *path, struct rn_client_config *cfg, char *errmsg,
 			  size_t errmsg_bytes);

@@ -180,6 +180,7 @@ static void ops_refresh(struct node_control *c, uint64_t now_ns)
 	for (int e = DP_ERR_DROP_FIRST; e <= DP_ERR_DROP_LAST; e++) {
 		f.drops += dp_wire_dropped(w, e);
 	}
+	f.drops += c->members.drops_not_member + c->members.drops_wrong_address;
 	ops_snapshot_figures(c, &f);
 	pthread_mutex_lock(&c->ops->lock);
 	c->ops->figures = f;

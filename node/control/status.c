@@ -90,7 +90,10 @@ static void status_drops(struct node_control *c, struct status_buf *b)
 		status_add(b, "%s\"%s\":%" PRIu64, rc == DP_ERR_DROP_FIRST ? "" : ",",
 			   status_drop_names[rc - DP_ERR_DROP_FIRST], dp_wire_dropped(w, rc));
 	}
-	status_add(b, "},");
+	/* Control's own (admit.c): a consensus frame from no member, or from
+	 * another address than its member's. */
+	status_add(b, ",\"not_member\":%" PRIu64 ",\"wrong_address\":%" PRIu64 "},",
+		   c->members.drops_not_member, c->members.drops_wrong_address);
 }
 
 /* The state machine's figures, as the apply stage last published them. */
@@ -307,6 +310,7 @@ void node_status_refresh(struct node_control *c)
 	for (int e = DP_ERR_DROP_FIRST; e <= DP_ERR_DROP_LAST; e++) {
 		drops += dp_wire_dropped(&c->transport->wire.counters, e);
 	}
+	drops += c->members.drops_not_member + c->members.drops_wrong_address;
 	n.values[10] = drops;
 	n.values[11] = lf.groups;
 	n.values[12] = lf.groups > 0 ? lf.entries * 100 / lf.groups : 0;
