@@ -48,8 +48,10 @@ static int transport_reply_mbuf(struct dp_transport *t, const uint8_t *frame, si
 /* Seals batches[i] for its client: the frame's addresses and tag. */
 static size_t transport_seal_reply(struct dp_transport *t, const struct dp_reply_batch *b)
 {
+	/* Under the key the client's requests came with (dp_endpoints). */
 	struct dp_endpoints a = {.src_ip = t->self_ip, .src_port = t->self_port,
-				 .dst_ip = b->client.src_ip, .dst_port = b->client.src_port};
+				 .dst_ip = b->client.src_ip, .dst_port = b->client.src_port,
+				 .key_id = b->client.key_id};
 	memcpy(a.src_mac, b->client.dst_mac, 6);
 	memcpy(a.dst_mac, b->client.src_mac, 6);
 	if (t->port != NULL) {
