@@ -3,7 +3,8 @@
  * rn_client.h - the public API of raftnode's client library: talk to a
  * cluster over kernel UDP with the cluster's own sealed frames (the
  * dataplane wire codec; requests and replies are authenticated with the
- * cluster secret like every other frame).
+ * client key, [cluster] client_key_file: a client never holds the peer key
+ * that seals consensus frames, README "Keys").
  *
  * Two ways to use it:
  *
@@ -102,7 +103,7 @@ const char *rn_client_config_default_path(void);
 
 struct rn_client;
 
-/* 0, or a negative errno (socket) / -DP_ERR_* (bad secret or config). */
+/* 0, or a negative errno (socket) / -DP_ERR_* (bad key or config). */
 int rn_client_open(const struct rn_client_config *cfg, struct rn_client **out);
 void rn_client_close(struct rn_client *c);
 

@@ -182,6 +182,11 @@ static void test_rotation(void **state)
 	wire_on(&old, 1, &old_keys);
 	assert_int_equal(decode(&b, heartbeat(&old, 1, 2), NULL), -DP_ERR_UNKNOWN_KEY);
 	assert_int_equal(a_keys.installs, 4);
+	/* Key id 0 (a plain secret's) against a ring with emptied slots: no
+	 * slot matches, however its empty slots read. */
+	struct dp_wire plain;
+	t_wire(&plain, 1, T_CLUSTER_ID, t_secret);
+	assert_int_equal(decode(&b, heartbeat(&plain, 1, 2), NULL), -DP_ERR_UNKNOWN_KEY);
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)
