@@ -117,6 +117,7 @@ static int wire_decode_view(struct dp_wire *w, int rc, const struct wire_view *v
 	if (rc == 0) {
 		out->addr = v->addr;
 		out->addr.key_id = v->hdr.key_id; /* a reply goes out under it */
+		out->addr.reserved = 0;
 		out->type = v->hdr.type;
 		out->msg_seq = v->hdr.msg_seq;
 		out->boot_epoch = v->hdr.boot_epoch;

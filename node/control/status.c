@@ -87,13 +87,25 @@ static void status_drops(struct node_control *c, struct status_buf *b)
 	status_add(b, "\"drops\":{");
 	for (int rc = DP_ERR_DROP_FIRST; rc <= DP_ERR_DROP_LAST; rc++) {
 		RN_ASSERT(status_drop_names[rc - DP_ERR_DROP_FIRST] != NULL); /* a name each */
+		uint64_t n = dp_wire_dropped(w, rc);
+		/* Issue 17's reasons only once they happened: a status must fit
+		 * one 1500-byte frame (the membership fields after it are left
+		 * out when it does not), 60 bytes of zeros would push them out. */
+		if (rc > DP_ERR_TOO_MANY_ENTRIES && n == 0) {
+			continue;
+		}
 		status_add(b, "%s\"%s\":%" PRIu64, rc == DP_ERR_DROP_FIRST ? "" : ",",
-			   status_drop_names[rc - DP_ERR_DROP_FIRST], dp_wire_dropped(w, rc));
+			   status_drop_names[rc - DP_ERR_DROP_FIRST], n);
 	}
-	/* Control's own (admit.c): a consensus frame from no member, or from
-	 * another address than its member's. */
-	status_add(b, ",\"not_member\":%" PRIu64 ",\"wrong_address\":%" PRIu64 "},",
-		   c->members.drops_not_member, c->members.drops_wrong_address);
+	/* Control's own (admit.c), the same way: a consensus frame from no
+	 * member, or from another address than its member's. */
+	if (c->members.drops_not_member > 0) {
+		status_add(b, ",\"not_member\":%" PRIu64, c->members.drops_not_member);
+	}
+	if (c->members.drops_wrong_address > 0) {
+		status_add(b, ",\"wrong_address\":%" PRIu64, c->members.drops_wrong_address);
+	}
+	status_add(b, "},");
 }
 
 /* The state machine's figures, as the apply stage last published them. */

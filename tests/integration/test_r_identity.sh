@@ -26,7 +26,8 @@ follower=$((leader % 3 + 1))
 it_ctl put before-forging 1 >/dev/null || it_fail "put before forging"
 
 # drop NODE REASON: node's drops.REASON
-drop() { it_field "$1" ".drops.$2"; }
+# (status shows issue 17's reasons once they happened: none yet reads 0)
+drop() { it_field "$1" ".drops.$2 // 0"; }
 # wait_drop NODE REASON BEFORE N: until drops.REASON rose by N (30 s: a hang).
 wait_drop() {
 	local end=$((SECONDS + 30)) now
