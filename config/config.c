@@ -23,9 +23,11 @@
 #define CONFIG_FILE_BYTES_MAX (1u << 20)
 
 
-/* The line of `key` in `section` (1-based), 0 if not found. libinih built
- * by Debian does not pass line numbers to the handler. */
-static unsigned config_line_of(const char *text, const char *section, const char *key)
+/* The line of the nth (1-based) `key` in `section` (1-based), 0 if not
+ * found. libinih built by Debian does not pass line numbers to the
+ * handler. */
+static unsigned config_line_nth(const char *text, const char *section, const char *key,
+				unsigned nth)
 {
 	char current[96] = "";
 	unsigned line = 1;
@@ -45,7 +47,7 @@ static unsigned config_line_of(const char *text, const char *section, const char
 		} else if (section != NULL && strcmp(current, section) == 0 && key != NULL) {
 			size_t k = strlen(key);
 			if ((size_t)(p + len - s) > k && strncmp(s, key, k) == 0 &&
-			    (s[k] == ' ' || s[k] == '\t' || s[k] == '=' || s[k] == ':')) {
+			    (s[k] == ' ' || s[k] == '\t' || s[k] == '=' || s[k] == ':') && --nth == 0) {
 				return line;
 			}
 		}
@@ -57,19 +59,16 @@ static unsigned config_line_of(const char *text, const char *section, const char
 	return 0;
 }
 
-void config_error(struct config_parse *cp, const char *section, const char *key,
-		  const char *fmt, ...)
+static void config_error_v(struct config_parse *cp, unsigned nth, const char *section,
+			   const char *key, const char *fmt, va_list ap)
 {
 	if (cp->failed) {
 		return; /* one message: the first problem */
 	}
 	cp->failed = true;
 	char why[256];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	unsigned line = config_line_of(cp->text, section, key);
+	unsigned line = config_line_nth(cp->text, section, key, nth);
 	if (line > 0) {
 		snprintf(cp->errmsg, cp->errmsg_bytes, "%s:%u: [%s] %s: %s", cp->name, line, section,
 			 key, why);
@@ -77,6 +76,25 @@ void config_error(struct config_parse *cp, const char *section, const char *key,
 		snprintf(cp->errmsg, cp->errmsg_bytes, "%s: [%s] %s: %s", cp->name, section, key,
 			 why);
 	}
+}
+
+void config_error(struct config_parse *cp, const char *section, const char *key,
+		  const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	config_error_v(cp, 1, section, key, fmt, ap);
+	va_end(ap);
+}
+
+/* The same, at the key's second line in its section (a duplicate). */
+__attribute__((format(printf, 4, 5))) static void config_error_again(struct config_parse *cp,
+	const char *section, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	config_error_v(cp, 2, section, key, fmt, ap);
+	va_end(ap);
 }
 
 bool config_u64(const char *v, uint64_t min, uint64_t max, bool size_suffix, uint64_t *out)
@@ -230,7 +248,7 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 	static const char *const keys[] = {"data_dir", "transport", "dpdk_port", "lcores",
 					   "lcore_map", "idle", "durability", "io_engine",
 					   "file_prefix", "mtu_bytes", "timer_slack_us", "log_write",
-					   "metrics_addr", "lcore_nice"};
+					   "metrics_addr", "lcore_nice", "sched_slice_us"};
 	struct node_config *c = cp->cfg;
 	int k = -1;
 	for (int i = 0; i < (int)RN_ARRAY_COUNT(keys); i++) {
@@ -308,6 +326,16 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 		c->lcore_nice = (int8_t)(neg ? -(int64_t)x : (int64_t)x);
 		return true;
 	}
+	case 14: {
+		/* 0 (the kernel's slice), or 100 us .. 100 ms: the range the
+		 * kernel accepts for a fair task's sched_runtime. */
+		uint64_t x;
+		if (!config_u64(v, 0, 100000, false, &x) || (x > 0 && x < 100)) {
+			return false;
+		}
+		c->sched_slice_us = (uint32_t)x;
+		return true;
+	}
 	default:
 		choice = config_choice(v, config_engines, 3);
 		c->io_engine = (uint8_t)(choice > 0 ? choice : 0);
@@ -383,6 +411,9 @@ static bool config_storage(struct config_parse *cp, const char *key, const char 
 	} else if (strcmp(key, "segment_bytes") == 0 &&
 		   config_u64(v, 1u << 20, 1ull << 32, true, &x) && x % 4096 == 0) {
 		c->segment_bytes = x;
+	} else if (strcmp(key, "snapshot_write_bytes_per_s") == 0 &&
+		   config_u64(v, 0, 1ull << 40, true, &x) && (x == 0 || x >= 1u << 20)) {
+		c->snapshot_write_bytes_per_s = x; /* 0: no limit; else at least one chunk a second */
 	} else if (strcmp(key, "space_reserve_bytes") == 0 &&
 		   config_u64(v, 0, 1ull << 50, true, &x)) {
 		c->space_reserve_bytes = x;
@@ -392,11 +423,64 @@ static bool config_storage(struct config_parse *cp, const char *key, const char 
 	return true;
 }
 
+/* [node.N] of another node: checked as node N would check it (its %i),
+ * into a scratch copy, so that node 1 refuses a file node 3 could not
+ * start with instead of leaving the fault for node 3 to find. */
+static bool config_node_other(struct config_parse *cp, raft_node_id id, const char *key,
+			      const char *v)
+{
+	struct config_parse other = *cp;
+	RN_ASSERT(id != cp->self);
+	other.cfg = cp->scratch;
+	other.self = id;
+	bool ok = config_node(&other, true, key, v);
+	cp->failed = other.failed;
+	return ok;
+}
+
+/* A key given twice in one section (the same [member.N] or [node.N],
+ * however its number is written) is an error: the last value must not
+ * win silently. id: N of [member.N] / [node.N], 0 for the others. */
+static bool config_seen_twice(struct config_parse *cp, const char *section,
+			      const struct node_config_key *k, uint64_t id)
+{
+	for (uint32_t i = 0; i < cp->seen_count; i++) {
+		if (cp->seen[i].key == k && cp->seen[i].id == id) {
+			config_error_again(cp, section, k->key, "given twice in [%s] (first at line "
+					   "%u): remove one, the last would silently win", section,
+					   config_line_nth(cp->text, section, k->key, 1));
+			return true;
+		}
+	}
+	if (cp->seen_count == CONFIG_KEYS_SEEN_MAX) {
+		config_error(cp, section, k->key, "more than %u keys in the file",
+			     CONFIG_KEYS_SEEN_MAX);
+		return true;
+	}
+	cp->seen[cp->seen_count++] = (struct config_seen){.key = k, .id = id};
+	return false;
+}
+
 static int config_handler(void *user, const char *section, const char *key, const char *v)
 {
 	struct config_parse *cp = user;
 	bool ok;
-	uint64_t id;
+	uint64_t id = 0;
+	const struct node_config_key *k = node_config_key_find(section, key);
+	bool numbered = strncmp(section, "member.", 7) == 0 || strncmp(section, "node.", 5) == 0;
+	if (numbered && !config_u64(strchr(section, '.') + 1, 1, UINT32_MAX, false, &id)) {
+		k = NULL; /* [member.x]: an unknown section, said below */
+		id = 0;
+	}
+	if (k == NULL && (strcmp(section, "cluster") == 0 || strcmp(section, "node") == 0 ||
+			  strcmp(section, "limits") == 0 || strcmp(section, "storage") == 0 ||
+			  (numbered && id != 0))) {
+		config_error(cp, section, key, "unknown key (config/example.ini lists them all)");
+		return 0;
+	}
+	if (k != NULL && config_seen_twice(cp, section, k, id)) {
+		return 0;
+	}
 	if (strcmp(section, "cluster") == 0) {
 		ok = config_cluster(cp, key, v);
 	} else if (strncmp(section, "member.", 7) == 0 &&
@@ -406,7 +490,8 @@ static int config_handler(void *user, const char *section, const char *key, cons
 		ok = config_node(cp, false, key, v);
 	} else if (strncmp(section, "node.", 5) == 0 &&
 		   config_u64(section + 5, 1, UINT32_MAX, false, &id)) {
-		ok = id != cp->self || config_node(cp, true, key, v);
+		ok = id == cp->self ? config_node(cp, true, key, v)
+				    : config_node_other(cp, (raft_node_id)id, key, v);
 	} else if (strcmp(section, "limits") == 0) {
 		ok = config_limits(cp, key, v);
 	} else if (strcmp(section, "storage") == 0) {
@@ -445,6 +530,9 @@ void node_config_default(struct node_config *c)
 		.tick_ms = 10,
 		.transport = NODE_TRANSPORT_DPDK,
 		.idle = NODE_IDLE_EVENT, /* cores shared with other work: the safe default */
+		/* A woken lcore preempts a thread in mid-slice (README: idle
+		 * policies, the measured A/B); 0 restores the kernel's. */
+		.sched_slice_us = 100,
 		/* One RWF_DSYNC write per group, O_DIRECT: on ext4 io_uring
 		 * issues it inline; a buffered write and a separate fsync each
 		 * go through an io-wq worker (scripts/bench-storage.sh). */
@@ -462,6 +550,9 @@ void node_config_default(struct node_config *c)
 		.snapshot = true,
 		.snapshot_entries = 1000000,
 		.snapshot_log_bytes = 1ull << 30,
+		/* The snapshot file's writeback rate: the log's durable writes
+		 * share the disk with it (README, snapshots: the trade). */
+		.snapshot_write_bytes_per_s = 64ull << 20,
 		.compact_margin_entries = 100000,
 		.segment_bytes = 64u << 20,
 		.space_reserve_bytes = 128ull << 20, /* STORE_SPACE_RESERVE_BYTES_DEFAULT */
@@ -528,8 +619,11 @@ static void config_check(struct config_parse *cp)
 int node_config_parse_string(const char *text, const char *name, raft_node_id self,
 			     struct node_config *out, char *errmsg, size_t errmsg_bytes)
 {
+	struct node_config scratch;
+	node_config_default(&scratch);
 	struct config_parse cp = {.cfg = out, .self = self, .text = text, .name = name,
-				  .errmsg = errmsg, .errmsg_bytes = errmsg_bytes};
+				  .errmsg = errmsg, .errmsg_bytes = errmsg_bytes,
+				  .scratch = &scratch};
 	node_config_default(out);
 	out->self = self;
 	snprintf(out->file_prefix, sizeof(out->file_prefix), "raftnode%u", self);

@@ -243,7 +243,8 @@ static int daemon_snapshots(struct node_daemon *d, char *errmsg, size_t errmsg_b
 		.dir = d->cfg.data_dir, .cluster_id = d->cfg.cluster_id,
 		.entries_trigger = d->cfg.snapshot_entries,
 		.bytes_trigger = d->cfg.snapshot_log_bytes, .self = d->cfg.self,
-		.space_reserve_bytes = d->cfg.space_reserve_bytes, .lcore_nice = d->cfg.lcore_nice};
+		.space_reserve_bytes = d->cfg.space_reserve_bytes, .lcore_nice = d->cfg.lcore_nice,
+		.write_bytes_per_s = d->cfg.snapshot_write_bytes_per_s};
 	raft_index base = node_kv_applied_index(d->applystage.kv);
 	int rc = node_snapshotter_init(&d->snapshotter, &sc, d->applystage.kv, &d->snap_link);
 	if (rc != 0) {
@@ -307,6 +308,17 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	if ((rc = node_daemon_transport(d, errmsg, errmsg_bytes)) != 0) {
 		return rc < 0 ? rc : -EIO;
 	}
+	/* Before any frame is sealed: each carries the fingerprint of the
+	 * cluster-wide settings, and a peer's consensus frames under another
+	 * are refused (control/settings_check.h). */
+	if (node_settings_check_init(&d->settings, &d->cfg, DP_WIRE_VERSION) != 0) {
+		snprintf(errmsg, errmsg_bytes, "the cluster-wide settings make no SETTINGS text");
+		return -EINVAL;
+	}
+	d->transport.wire.settings_fp = d->settings.fp;
+	d->control.settings = &d->settings;
+	fprintf(stderr, "raftnode %u: cluster-wide settings %s (fingerprint %016" PRIx64 ")\n",
+		d->cfg.self, d->settings.text, d->settings.fp);
 	if ((rc = daemon_rxtx(d, errmsg, errmsg_bytes)) != 0) {
 		return rc;
 	}

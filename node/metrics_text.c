@@ -206,6 +206,12 @@ static void text_network(struct text_buf *b, const struct node_metrics_figures *
 	text_one(b, "raftnode_network_wrong_address_drops_total", "counter",
 		 "Consensus frames from another address than their member's.",
 		 f->drops_wrong_address);
+	text_one(b, "raftnode_network_settings_mismatch_dropped_total", "counter",
+		 "Peers' consensus frames dropped: their cluster-wide settings differ from ours "
+		 "(the log and raftctl status name the setting).", f->settings_dropped);
+	text_one(b, "raftnode_network_peers_settings_refused", "gauge",
+		 "Peers refused now because their cluster-wide settings differ.",
+		 f->settings_refused_peers);
 }
 
 static void text_snapshot(struct text_buf *b, const struct node_metrics_view *v)
