@@ -29,8 +29,8 @@
 #include "common.h"
 #include "internal.h"
 
-/* The sender id of a consensus or snapshot frame; RAFT_NODE_NONE for a
- * client frame (not this file's to judge). */
+/* The sender id of a consensus, snapshot or settings frame;
+ * RAFT_NODE_NONE for a client frame (not this file's to judge). */
 static raft_node_id admit_from(const struct dp_rx_frame *in)
 {
 	switch (in->type) {
@@ -38,6 +38,8 @@ static raft_node_id admit_from(const struct dp_rx_frame *in)
 		return in->snap_chunk.from;
 	case DP_FRAME_SNAP_ACK:
 		return in->snap_ack.from;
+	case DP_FRAME_SETTINGS: /* a peer's settings text: node traffic too */
+		return in->settings.from;
 	default:
 		return in->type >= 1 && in->type < RAFT_MSG_TYPE_COUNT ? in->raft.from
 								      : RAFT_NODE_NONE;
