@@ -120,7 +120,7 @@ void wire_tag(benchmark::State &state)
 	size_t signed_bytes = static_cast<size_t>(c.frame_bytes) - WIRE_RAFT_OFFSET - DP_TAG_BYTES;
 	uint8_t tag[DP_TAG_BYTES];
 	for (auto _ : state) {
-		wire_auth_tag(c.tx.key, c.frame.data() + WIRE_RAFT_OFFSET, signed_bytes, tag);
+		wire_auth_tag(reinterpret_cast<const uint8_t *>(c.tx.own.slots[0].key_words), c.frame.data() + WIRE_RAFT_OFFSET, signed_bytes, tag);
 		benchmark::DoNotOptimize(tag);
 	}
 	per_frame(state, signed_bytes);
@@ -132,7 +132,7 @@ void wire_verify(benchmark::State &state)
 	size_t signed_bytes = static_cast<size_t>(c.frame_bytes) - WIRE_RAFT_OFFSET - DP_TAG_BYTES;
 	const uint8_t *raft = c.frame.data() + WIRE_RAFT_OFFSET;
 	for (auto _ : state) {
-		int ok = wire_auth_verify(c.rx.key, raft, signed_bytes, raft + signed_bytes);
+		int ok = wire_auth_verify(reinterpret_cast<const uint8_t *>(c.rx.own.slots[0].key_words), raft, signed_bytes, raft + signed_bytes);
 		if (!ok) {
 			state.SkipWithError("verify failed");
 			break;

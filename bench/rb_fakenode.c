@@ -218,22 +218,22 @@ static void fake_receive(struct fake *f)
 	}
 }
 
-static int fake_setup(struct fake *f, uint32_t cluster_id, const char *secret_path,
+static int fake_setup(struct fake *f, uint32_t cluster_id, const char *key_path,
 		      uint16_t port)
 {
-	uint8_t secret[DP_SECRET_BYTES_MAX];
-	FILE *sf = fopen(secret_path, "rb");
-	size_t secret_bytes = sf ? fread(secret, 1, sizeof(secret), sf) : 0;
-	if (sf) {
-		fclose(sf);
-	}
-	struct dp_wire_config wc = {.cluster_id = cluster_id, .self_id = f->id,
-				    .secret = secret, .secret_bytes = secret_bytes,
+	/* The client key file (a fake node answers clients only). */
+	static struct dp_key_file kf;
+	static struct dp_keyring keys;
+	char why[512];
+	struct dp_wire_config wc = {.cluster_id = cluster_id, .self_id = f->id, .keys = &keys,
 				    .udp_port = port};
-	if (dp_wire_init(&f->wire, &wc) != 0) {
-		fprintf(stderr, "rb_fakenode: bad secret file %s\n", secret_path);
+	if (dp_key_file_load(key_path, &kf, why, sizeof(why)) != 0 ||
+	    dp_keyring_set(&keys, cluster_id, DP_KEY_ROLE_CLIENT, &kf, why, sizeof(why)) != 0 ||
+	    dp_wire_init(&f->wire, &wc) != 0) {
+		fprintf(stderr, "rb_fakenode: %s\n", why);
 		return -1;
 	}
+	dp_key_file_wipe(&kf);
 	f->fd = socket(AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -249,7 +249,7 @@ int main(int argc, char **argv)
 {
 	static struct fake f;
 	uint32_t cluster_id = 7;
-	const char *secret_path = NULL;
+	const char *key_path = NULL;
 	uint16_t port = 0;
 	f.id = 1;
 	f.leader_id = 1;
@@ -258,21 +258,21 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "hc:s:p:i:l:L:d:")) != -1) {
 		switch (opt) {
 		case 'c': cluster_id = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 's': secret_path = optarg; break;
+		case 's': key_path = optarg; break;
 		case 'p': port = (uint16_t)strtoul(optarg, NULL, 10); break;
 		case 'i': f.id = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'l': f.leader_id = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'L': f.leader_path = optarg; break;
 		case 'd': f.delay_ns = strtoull(optarg, NULL, 10) * 1000u; break;
 		default:
-			printf("usage: rb_fakenode -s SECRET_FILE -p UDP_PORT [-c CLUSTER_ID] [-i ID]\n"
+			printf("usage: rb_fakenode -s CLIENT_KEY_FILE -p UDP_PORT [-c CLUSTER_ID] [-i ID]\n"
 			       "                   [-l LEADER_ID | -L LEADER_FILE] [-d DELAY_US]\n"
 			       "A fake node on 127.0.0.1 for testing raftbench (see the source).\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
-	if (secret_path == NULL || port == 0 || fake_setup(&f, cluster_id, secret_path, port)) {
-		fprintf(stderr, "rb_fakenode: need -s SECRET_FILE and -p PORT (-h)\n");
+	if (key_path == NULL || port == 0 || fake_setup(&f, cluster_id, key_path, port)) {
+		fprintf(stderr, "rb_fakenode: need -s CLIENT_KEY_FILE and -p PORT (-h)\n");
 		return 2;
 	}
 	fake_read_leader(&f);

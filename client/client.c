@@ -224,9 +224,19 @@ int rn_client_open(const struct rn_client_config *cfg, struct rn_client **out)
 		rc = c->fd;
 		goto fail;
 	}
-	struct dp_wire_config wc = {.cluster_id = cfg->cluster_id, .self_id = 0,
-				    .secret = cfg->secret, .secret_bytes = cfg->secret_bytes,
-				    .udp_port = port};
+	struct dp_wire_config wc = {.cluster_id = cfg->cluster_id, .self_id = 0, .udp_port = port};
+	if (cfg->client_key.count > 0) {
+		char why[256];
+		rc = dp_keyring_set(&c->keys, cfg->cluster_id, DP_KEY_ROLE_CLIENT, &cfg->client_key,
+				    why, sizeof(why));
+		if (rc != 0) {
+			goto fail;
+		}
+		wc.keys = &c->keys;
+	} else {
+		wc.secret = cfg->secret;
+		wc.secret_bytes = cfg->secret_bytes;
+	}
 	rc = dp_wire_init(&c->wire, &wc);
 	if (rc == 0) {
 		rc = dp_wire_set_client_seal(&c->wire, cfg->client_encryption);
@@ -263,7 +273,8 @@ void rn_client_close(struct rn_client *c)
 	free(c->pending);
 	free(c->active);
 	free(c->slots);
-	memset(c->cfg.secret, 0, sizeof(c->cfg.secret));
+	rn_client_config_wipe(&c->cfg);
+	dp_keyring_wipe(&c->keys);
 	free(c);
 }
 

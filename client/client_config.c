@@ -2,7 +2,7 @@
 /*
  * client_config.c - a client's configuration from the nodes' own INI file
  * (node_config_load of the config module, format in config/example.ini):
- * the cluster id, the members' addresses and the secret file's bytes.
+ * the cluster id, the members' addresses and the client key file's keys.
  *
  * node_config_load reads the file for one member (`self`) and refuses an id
  * that is not a member. A client is no member, so it first reads the file
@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "client_internal.h"
 #include "common.h"
@@ -36,36 +38,11 @@ static bool config_has_member(const struct node_config *nc, raft_node_id id)
 	return false;
 }
 
-/* The secret: DP_SECRET_BYTES_MIN..MAX bytes, used as they are. */
-static int config_read_secret(const char *path, struct rn_client_config *cfg, char *errmsg,
-			      size_t errmsg_bytes)
+void rn_client_config_wipe(struct rn_client_config *cfg)
 {
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		int rc = -errno;
-		snprintf(errmsg, errmsg_bytes, "secret file %s: cannot open: %s", path,
-			 strerror(errno));
-		return rc;
-	}
-	uint8_t buf[DP_SECRET_BYTES_MAX + 1];
-	size_t n = fread(buf, 1, sizeof(buf), f);
-	int read_failed = ferror(f);
-	fclose(f);
-	if (read_failed) {
-		snprintf(errmsg, errmsg_bytes, "secret file %s: read error", path);
-		return -EIO;
-	}
-	if (n < DP_SECRET_BYTES_MIN || n > DP_SECRET_BYTES_MAX) {
-		snprintf(errmsg, errmsg_bytes, "secret file %s: %s bytes (it must hold %u..%u)",
-			 path, n > DP_SECRET_BYTES_MAX ? "more than 64" : "too few",
-			 DP_SECRET_BYTES_MIN, DP_SECRET_BYTES_MAX);
-		memset(buf, 0, sizeof(buf));
-		return -EINVAL;
-	}
-	memcpy(cfg->secret, buf, n);
-	cfg->secret_bytes = (uint32_t)n;
-	memset(buf, 0, sizeof(buf));
-	return 0;
+	RN_ASSERT(cfg != NULL);
+	dp_key_file_wipe(&cfg->client_key);
+	sodium_memzero(cfg->secret, sizeof(cfg->secret));
 }
 
 static void config_members(const struct node_config *nc, struct rn_client_config *cfg)
@@ -105,7 +82,10 @@ int rn_client_config_load(const char *path, struct rn_client_config *cfg, char *
 	if (rc == 0) {
 		rn_client_config_default(cfg);
 		config_members(nc, cfg);
-		rc = config_read_secret(nc->secret_file, cfg, errmsg, errmsg_bytes);
+		/* The client key only: the peer key file is the nodes' (mode
+		 * 600, another user's), never read here. */
+		rc = dp_key_file_load(nc->client_key_file, &cfg->client_key, errmsg,
+				      errmsg_bytes);
 	}
 	free(nc);
 	return rc;

@@ -80,6 +80,7 @@ struct client_slot {
 struct rn_client {
 	struct rn_client_config cfg;
 	struct dp_wire wire;
+	struct dp_keyring keys; /* the client key (cfg.client_key) */
 	int fd;
 	uint32_t target_id;
 	uint64_t submits; /* the counter in request_seq */

@@ -168,7 +168,7 @@ static int ctl_open(struct ctl *ctl)
 	cfg.target_id = ctl->node_id;
 	cfg.pin_target = ctl->pin;
 	rc = rn_client_open(&cfg, &ctl->client);
-	memset(cfg.secret, 0, sizeof(cfg.secret));
+	rn_client_config_wipe(&cfg);
 	if (rc == -RN_CLIENT_E_BAD_NODE) {
 		fprintf(stderr, "raftctl: --node %u: no [member.%u] in %s\n", ctl->node_id,
 			ctl->node_id, path);
@@ -320,7 +320,7 @@ static int ctl_snapshot(struct ctl *ctl)
 			return EXIT_USAGE;
 		}
 		node = cfg.nodes[0].id;
-		memset(cfg.secret, 0, sizeof(cfg.secret));
+		rn_client_config_wipe(&cfg);
 	}
 	return raftctl_snapshot_save(path, node, ctl->args[1], ctl->json);
 }
@@ -350,7 +350,7 @@ static int ctl_member(struct ctl *ctl)
 		fprintf(stderr, "raftctl: %s\n", errmsg);
 		return EXIT_USAGE;
 	}
-	memset(cfg.secret, 0, sizeof(cfg.secret));
+	rn_client_config_wipe(&cfg);
 	return raftctl_member(ctl->client, &cfg, ctl->node_id, ctl->pin, ctl->json, ctl->args,
 			      ctl->args_count);
 }

@@ -162,8 +162,16 @@ static bool config_cluster(struct config_parse *cp, const char *key, const char 
 	uint64_t x;
 	if (strcmp(key, "id") == 0 && config_u64(v, 1, UINT32_MAX, false, &x)) {
 		c->cluster_id = (uint32_t)x;
+	} else if (strcmp(key, "peer_key_file") == 0) {
+		return config_str(v, cp->self, c->peer_key_file, sizeof(c->peer_key_file));
+	} else if (strcmp(key, "client_key_file") == 0) {
+		return config_str(v, cp->self, c->client_key_file, sizeof(c->client_key_file));
 	} else if (strcmp(key, "secret_file") == 0) {
-		return config_str(v, cp->self, c->secret_file, sizeof(c->secret_file));
+		/* One secret for nodes and clients let any client forge votes. */
+		config_error(cp, "cluster", "secret_file",
+			     "no longer read: nodes seal consensus frames with peer_key_file, "
+			     "clients and nodes client frames with client_key_file (key files "
+			     "of lines \"ID HEX\", mode 600; README: Keys)");
 	} else if (strcmp(key, "election_timeout_ms") == 0 && config_u64(v, 1, 600000, false, &x)) {
 		c->election_timeout_ms = (uint32_t)x;
 	} else if (strcmp(key, "heartbeat_interval_ms") == 0 && config_u64(v, 1, 600000, false, &x)) {
@@ -565,11 +573,12 @@ static void config_check(struct config_parse *cp)
 	struct node_config *c = cp->cfg;
 	if (c->cluster_id == 0) {
 		config_error(cp, "cluster", "id", "missing: every cluster needs an id");
-	} else if (c->secret_file[0] == '\0') {
-		config_error(cp, "cluster", "secret_file", "missing: frames must be authenticated");
-	} else if (access(c->secret_file, R_OK) != 0) {
-		config_error(cp, "cluster", "secret_file", "cannot read '%s': %s", c->secret_file,
-			     strerror(errno));
+	} else if (c->peer_key_file[0] == '\0') {
+		config_error(cp, "cluster", "peer_key_file",
+			     "missing: the key nodes seal consensus frames with");
+	} else if (c->client_key_file[0] == '\0') {
+		config_error(cp, "cluster", "client_key_file",
+			     "missing: the key client requests and replies are sealed with");
 	} else if (c->heartbeat_interval_ms >= c->election_timeout_ms) {
 		config_error(cp, "cluster", "heartbeat_interval_ms",
 			     "must be below election_timeout_ms (%u)", c->election_timeout_ms);

@@ -32,8 +32,12 @@ static const struct node_config_key class_keys[] = {
 	/* Frames of another cluster are dropped before this check (and keyed
 	 * with it), but two clusters' nodes must never count as agreeing. */
 	{"cluster", "id", NODE_KEY_AGREED, CLASS_AT(cluster_id)},
-	/* A path: each node reads its own copy (the key's bytes are checked
-	 * by every frame's tag, not here). */
+	/* Paths: each node reads its own copies (the keys' bytes are checked
+	 * by every frame's tag, not here; they rotate node by node). */
+	{"cluster", "peer_key_file", NODE_KEY_LOCAL, CLASS_NONE},
+	{"cluster", "client_key_file", NODE_KEY_LOCAL, CLASS_NONE},
+	/* No longer read (issue 17): listed so that the parser can say what
+	 * replaces it rather than "unknown key". */
 	{"cluster", "secret_file", NODE_KEY_LOCAL, CLASS_NONE},
 	/* Timing changes liveness, never what is applied, and a rolling
 	 * change (node by node) must stay possible: one value is meant for

@@ -30,7 +30,8 @@
 _Static_assert(FANOUT_HDR_BYTES == 106, "eth + ipv4 + udp + raft header: 106 bytes");
 
 static int fanout_one(const struct dp_wire *w, struct rte_mempool *pool, struct rte_mbuf *body,
-		      const struct wire_hdr *hdr, const uint8_t digest[DP_TAG_BYTES],
+		      const struct wire_hdr *hdr, const uint8_t key[DP_KEY_BYTES],
+		      const uint8_t digest[DP_TAG_BYTES],
 		      const struct dp_fanout_target *t, struct rte_mbuf **out)
 {
 	struct rte_mbuf *segs[3];
@@ -44,7 +45,7 @@ static int fanout_one(const struct dp_wire *w, struct rte_mempool *pool, struct 
 	uint8_t *tbuf = (uint8_t *)rte_pktmbuf_append(tag, DP_TAG_BYTES);
 	RN_ASSERT(hbuf != NULL && tbuf != NULL); /* a fresh mbuf has room for 90 bytes */
 	wire_frame_headers(w, &t->addr, &mine, hbuf);
-	wire_auth_tag_parts(w->key, hbuf + WIRE_RAFT_OFFSET, digest, tbuf);
+	wire_auth_tag_parts(key, hbuf + WIRE_RAFT_OFFSET, digest, tbuf);
 	rte_pktmbuf_attach(mi, body);
 	if (rte_pktmbuf_chain(h, mi) != 0 || rte_pktmbuf_chain(h, tag) != 0) {
 		rte_pktmbuf_free(h); /* frees what is chained */
@@ -66,14 +67,16 @@ int dp_fanout(const struct dp_wire *w, struct rte_mempool *pool, struct rte_mbuf
 	}
 	const uint8_t *bytes = rte_pktmbuf_mtod(body, const uint8_t *);
 	uint8_t digest[DP_TAG_BYTES];
-	wire_auth_body_digest(w->key, bytes, body->data_len, digest);
+	uint8_t key[DP_KEY_BYTES];
 	struct wire_hdr hdr = {
 		.type = msg->type, .from = msg->from, .term = msg->term,
 		.msg_seq = msg->msg_seq, .body_bytes = body->data_len,
 		.msg_body_bytes = body->data_len,
 	};
+	wire_keys_seal(w, hdr.type, 0, key, &hdr.key_id); /* once: every copy's key */
+	wire_auth_body_digest(key, bytes, body->data_len, digest);
 	for (uint32_t i = 0; i < targets_count; i++) {
-		int rc = fanout_one(w, pool, body, &hdr, digest, &targets[i], &out[i]);
+		int rc = fanout_one(w, pool, body, &hdr, key, digest, &targets[i], &out[i]);
 		if (rc != 0) {
 			for (uint32_t j = 0; j < i; j++) {
 				rte_pktmbuf_free(out[j]);

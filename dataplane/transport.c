@@ -550,8 +550,11 @@ int dp_transport_send_reply(struct dp_transport *t, const struct dp_endpoints *c
 			    const struct dp_client_reply *rep)
 {
 	RN_ASSERT(t != NULL && client != NULL && rep != NULL);
+	/* Under the key the request came with: a client mid-rotation holds
+	 * only that one. */
 	struct dp_endpoints a = {.src_ip = t->self_ip, .src_port = t->self_port,
-				 .dst_ip = client->src_ip, .dst_port = client->src_port};
+				 .dst_ip = client->src_ip, .dst_port = client->src_port,
+				 .key_id = client->key_id};
 	memcpy(a.src_mac, client->dst_mac, 6);
 	memcpy(a.dst_mac, client->src_mac, 6);
 	int rc = transport_emit(t, &a, NULL, NULL, rep);

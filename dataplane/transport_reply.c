@@ -55,7 +55,8 @@ static void transport_reply_addr(const struct dp_transport *t, const struct dp_e
 				 struct dp_endpoints *a)
 {
 	*a = (struct dp_endpoints){.src_ip = t->self_ip, .src_port = t->self_port,
-				   .dst_ip = client->src_ip, .dst_port = client->src_port};
+				   .dst_ip = client->src_ip, .dst_port = client->src_port,
+				   .key_id = client->key_id};
 	memcpy(a->src_mac, client->dst_mac, 6);
 	memcpy(a->dst_mac, client->src_mac, 6);
 	if (t->port != NULL) {
@@ -66,6 +67,7 @@ static void transport_reply_addr(const struct dp_transport *t, const struct dp_e
 /* Seals batches[i] for its client: the frame's addresses and tag. */
 static size_t transport_seal_reply(struct dp_transport *t, const struct dp_reply_batch *b)
 {
+	/* Under the key the client's requests came with (dp_endpoints). */
 	struct dp_endpoints a;
 	transport_reply_addr(t, &b->client, &a);
 	return dp_wire_seal_client_frame(&t->wire, &a, ++t->msg_seq, 0, &b->frame);

@@ -19,20 +19,31 @@ int dp_wire_init(struct dp_wire *w, const struct dp_wire_config *cfg)
 	RN_ASSERT(w != NULL);
 	RN_ASSERT(cfg != NULL);
 	memset(w, 0, sizeof(*w));
+	w->cluster_id = cfg->cluster_id;
+	w->self_id = cfg->self_id;
+	w->udp_port = cfg->udp_port;
+	if (cfg->keys != NULL) {
+		w->keys = cfg->keys; /* the caller's ring: filled, maybe rewritten live */
+		return cfg->secret == NULL ? 0 : -DP_ERR_INVALID;
+	}
 	if (cfg->secret == NULL || cfg->secret_bytes < DP_SECRET_BYTES_MIN ||
 	    cfg->secret_bytes > DP_SECRET_BYTES_MAX) {
 		return -DP_ERR_INVALID;
 	}
-	w->cluster_id = cfg->cluster_id;
-	w->self_id = cfg->self_id;
-	w->udp_port = cfg->udp_port;
-	return wire_auth_derive_key(w->key, cfg->cluster_id, cfg->secret, cfg->secret_bytes);
+	/* One key, id 0, for every role: the ring's slot 0 seals everything. */
+	w->keys = &w->own;
+	w->own.slots[0].used = 1;
+	w->own.slots[0].role = DP_KEY_ROLE_ANY;
+	w->own.installs = 1;
+	return wire_auth_derive_key((uint8_t *)w->own.slots[0].key_words, cfg->cluster_id,
+				    cfg->secret, cfg->secret_bytes);
 }
 
 void dp_wire_fini(struct dp_wire *w)
 {
 	RN_ASSERT(w != NULL);
-	sodium_memzero(w->key, sizeof(w->key));
+	sodium_memzero(&w->own, sizeof(w->own));
+	w->keys = NULL;
 }
 
 uint64_t dp_wire_dropped(const struct dp_wire_counters *c, int rc)
@@ -110,6 +121,8 @@ static int wire_decode_view(struct dp_wire *w, int rc, const struct wire_view *v
 {
 	if (rc == 0) {
 		out->addr = v->addr;
+		out->addr.key_id = v->hdr.key_id; /* a reply goes out under it */
+		out->addr.reserved = 0;
 		out->type = v->hdr.type;
 		out->msg_seq = v->hdr.msg_seq;
 		out->boot_epoch = v->hdr.boot_epoch;
@@ -417,6 +430,8 @@ const char *dp_strerror(int rc)
 	case DP_ERR_TOO_MANY_ENTRIES: return "more entries than the receive array";
 	case DP_ERR_SEAL_MISMATCH:
 		return "client frame sealed where encryption is off, or plaintext where it is on";
+	case DP_ERR_UNKNOWN_KEY: return "sealed with a key this node does not hold (retired?)";
+	case DP_ERR_CLIENT_KEY: return "consensus frame sealed with a client key";
 	case DP_ERR_INVALID: return "invalid argument";
 	case DP_ERR_TOO_BIG: return "does not fit one frame or the buffer";
 	case DP_ERR_CRYPTO: return "libsodium failure";

@@ -16,6 +16,8 @@
  */
 #include <stdint.h>
 
+#include <sodium.h>
+
 #include "common.h"
 #include "wire_internal.h"
 
@@ -195,8 +197,11 @@ int wire_payload_parse(const struct dp_wire *w, const uint8_t *raft, size_t payl
 		return rc;
 	}
 	size_t signed_bytes = DP_RAFT_HDR_BYTES + v->hdr.body_bytes;
-	if (!w->auth_off && !wire_auth_verify(w->key, raft, signed_bytes, raft + signed_bytes)) {
-		return -DP_ERR_BAD_TAG;
+	if (!w->auth_off) {
+		rc = wire_keys_verify(w, v->hdr.type, v->hdr.key_id, raft, signed_bytes);
+		if (rc != 0) {
+			return rc;
+		}
 	}
 	rc = frame_unseal(w, raft, &v->hdr);
 	if (rc != 0) {
@@ -221,7 +226,7 @@ static void frame_hdr_store(const struct dp_wire *w, const struct wire_hdr *h, u
 	wire_st32(raft + offsetof(struct dp_wire_hdr, msg_body_bytes), h->msg_body_bytes);
 	wire_st32(raft + offsetof(struct dp_wire_hdr, frag_offset_bytes), h->frag_offset_bytes);
 	wire_st32(raft + offsetof(struct dp_wire_hdr, boot_epoch), w->boot_epoch);
-	wire_st16(raft + offsetof(struct dp_wire_hdr, key_id), w->key_id);
+	wire_st16(raft + offsetof(struct dp_wire_hdr, key_id), h->key_id);
 	wire_st16(raft + offsetof(struct dp_wire_hdr, reserved), 0);
 	wire_st64(raft + offsetof(struct dp_wire_hdr, settings_fp), w->settings_fp);
 }
@@ -264,6 +269,8 @@ size_t wire_frame_seal(const struct dp_wire *w, const struct dp_endpoints *addr,
 		       const struct wire_hdr *hdr, uint8_t *buf)
 {
 	struct wire_hdr h = *hdr;
+	uint8_t key[DP_KEY_BYTES];
+	wire_keys_seal(w, h.type, addr->key_id, key, &h.key_id);
 	bool sealed = wire_seal_applies(w, h.type);
 	if (sealed) {
 		/* The caller left room (dp_wire_client_frame_bytes_max). */
@@ -282,7 +289,8 @@ size_t wire_frame_seal(const struct dp_wire *w, const struct dp_endpoints *addr,
 	if (w->auth_off) {
 		memset(raft + signed_bytes, 0, DP_TAG_BYTES); /* benchmark only */
 	} else {
-		wire_auth_tag(w->key, raft, signed_bytes, raft + signed_bytes);
+		wire_auth_tag(key, raft, signed_bytes, raft + signed_bytes);
 	}
+	sodium_memzero(key, sizeof(key));
 	return wire_frame_bytes(h.body_bytes);
 }

@@ -141,6 +141,19 @@ void wire_seal_body(const struct dp_wire *w, uint8_t *raft, uint32_t plain_bytes
 /* Opens a sealed body of sealed_bytes in place: 0, or -DP_ERR_BAD_TAG
  * (the body's ciphertext zeroed: the frame is dropped). */
 int wire_seal_open(const struct dp_wire *w, uint8_t *raft, uint32_t sealed_bytes);
+/* wire_keys.c */
+/* The key that seals a frame of `type` and its id: the role's sealing key
+ * (peer for consensus and snapshot frames, client for client frames), or
+ * for a client frame the client key want_key_id names while the ring
+ * holds it (0: none wanted). A ring without a key of the role gives an
+ * all-zero key, id 0, which no receiver accepts. */
+void wire_keys_seal(const struct dp_wire *w, uint8_t type, uint16_t want_key_id,
+		    uint8_t key[DP_KEY_BYTES], uint16_t *key_id);
+/* The tag after the header + body at raft checked with the key key_id
+ * names: 0, -DP_ERR_UNKNOWN_KEY, -DP_ERR_BAD_TAG, or -DP_ERR_CLIENT_KEY
+ * (authentic, but a client key on a consensus or snapshot type). */
+int wire_keys_verify(const struct dp_wire *w, uint8_t type, uint16_t key_id, const uint8_t *raft,
+		     size_t signed_bytes);
 
 /* wire_frame.c */
 /* Validates framing, header and tag. Returns 0 or a negative drop reason;

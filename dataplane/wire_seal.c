@@ -31,8 +31,8 @@
  *
  * Key: BLAKE2b(the key client frames are authenticated with, salt = the
  * cluster id, personal = "raftnode-seal-v1"): never the MAC key itself.
- * That key comes through one function, wire_seal_auth_key(), so client
- * keys apart from the peer key (issue 17, item 1) plug in there.
+ * That key is the client key the frame's header names (key_id), as the
+ * key ring holds it (wire_keys.c): never the peer key.
  */
 #include <sodium.h>
 
@@ -46,31 +46,38 @@ _Static_assert(DP_SEAL_KEY_BYTES == crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
 _Static_assert(DP_SEAL_OVERHEAD_BYTES == DP_SEAL_MAC_BYTES + DP_SEAL_NONCE_BYTES,
 	       "mac | nonce after the ciphertext");
 
-/* The key client frames are authenticated with (today the cluster key,
- * which peers use too). The one place a client key plugs in. */
-static const uint8_t *wire_seal_auth_key(const struct dp_wire *w)
+/* The seal key of a frame sealed under client key key_id: derived from the
+ * key the frame is authenticated with (dp_wire_client_key: the client key
+ * of that id, so a rotation's old and new client keys each have their
+ * own). Derived per frame (one BLAKE2b of 32 bytes, a tenth of sealing 1
+ * KiB) rather than cached: a key ring reloaded by SIGHUP needs nothing
+ * told. 0, or -DP_ERR_UNKNOWN_KEY / -DP_ERR_CRYPTO. */
+static int wire_seal_key(const struct dp_wire *w, uint16_t key_id,
+			 uint8_t seal_key[DP_SEAL_KEY_BYTES])
 {
-	return w->key;
+	static const uint8_t personal[16] = "raftnode-seal-v1"; /* no NUL: 16 bytes */
+	uint8_t salt[16] = {0};
+	uint8_t auth_key[DP_KEY_BYTES];
+
+	int rc = dp_wire_client_key(w, key_id, auth_key);
+	if (rc != 0) {
+		return rc;
+	}
+	wire_st32(salt, w->cluster_id);
+	rc = crypto_generichash_blake2b_salt_personal(seal_key, DP_SEAL_KEY_BYTES, NULL, 0,
+						      auth_key, DP_KEY_BYTES, salt, personal);
+	sodium_memzero(auth_key, sizeof(auth_key));
+	return rc == 0 ? 0 : -DP_ERR_CRYPTO;
 }
 
 int dp_wire_set_client_seal(struct dp_wire *w, bool on)
 {
-	static const uint8_t personal[16] = "raftnode-seal-v1"; /* no NUL: 16 bytes */
-	uint8_t salt[16] = {0};
-
 	RN_ASSERT(w != NULL);
-	sodium_memzero(w->seal_key, sizeof(w->seal_key));
 	w->client_seal = false;
 	if (!on) {
 		return 0;
 	}
 	if (sodium_init() < 0) {
-		return -DP_ERR_CRYPTO;
-	}
-	wire_st32(salt, w->cluster_id);
-	if (crypto_generichash_blake2b_salt_personal(w->seal_key, DP_SEAL_KEY_BYTES, NULL, 0,
-						     wire_seal_auth_key(w), DP_KEY_BYTES, salt,
-						     personal) != 0) {
 		return -DP_ERR_CRYPTO;
 	}
 	w->client_seal = true;
@@ -96,9 +103,15 @@ void wire_seal_body(const struct dp_wire *w, uint8_t *raft, uint32_t plain_bytes
 	uint8_t *body = raft + DP_RAFT_HDR_BYTES;
 	uint8_t *mac = body + plain_bytes;
 	uint8_t *nonce = mac + DP_SEAL_MAC_BYTES;
+	uint8_t seal_key[DP_SEAL_KEY_BYTES];
+	/* The header (written) names the client key that seals the frame,
+	 * one the ring holds (wire_keys_seal chose it). */
+	int rc = wire_seal_key(w, wire_ld16(raft + offsetof(struct dp_wire_hdr, key_id)), seal_key);
+	RN_ASSERT(rc == 0);
 	randombytes_buf(nonce, DP_SEAL_NONCE_BYTES);
-	int rc = crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
-		body, mac, NULL, body, plain_bytes, raft, DP_RAFT_HDR_BYTES, NULL, nonce, w->seal_key);
+	rc = crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+		body, mac, NULL, body, plain_bytes, raft, DP_RAFT_HDR_BYTES, NULL, nonce, seal_key);
+	sodium_memzero(seal_key, sizeof(seal_key));
 	RN_ASSERT(rc == 0);
 }
 
@@ -112,10 +125,13 @@ int wire_seal_open(const struct dp_wire *w, uint8_t *raft, uint32_t sealed_bytes
 	const uint8_t *nonce = mac + DP_SEAL_MAC_BYTES;
 	/* Checks the Poly1305 tag before it decrypts; on a failure libsodium
 	 * zeroes the output, i.e. the frame's body (dropped anyway). */
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(body, NULL, body, plain_bytes, mac,
-								raft, DP_RAFT_HDR_BYTES, nonce,
-								w->seal_key) != 0) {
-		return -DP_ERR_BAD_TAG;
+	uint8_t seal_key[DP_SEAL_KEY_BYTES];
+	int rc = wire_seal_key(w, wire_ld16(raft + offsetof(struct dp_wire_hdr, key_id)), seal_key);
+	if (rc != 0) {
+		return rc; /* the tag checked, so the ring held it: retired since? */
 	}
-	return 0;
+	rc = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(body, NULL, body, plain_bytes, mac,
+								 raft, DP_RAFT_HDR_BYTES, nonce, seal_key);
+	sodium_memzero(seal_key, sizeof(seal_key));
+	return rc == 0 ? 0 : -DP_ERR_BAD_TAG;
 }

@@ -2,7 +2,7 @@
 /*
  * daemon.c - starting and stopping a node. stage: main.
  *
- * One checked sequence: configuration and secret, the stages and their
+ * One checked sequence: configuration and keys, the stages and their
  * links, the log and its recovery (recover.c: a log that cannot be proven
  * intact stops the start with the reason), DPDK EAL (also with the kernel
  * UDP transport: telemetry lives there), the transport, the wiring. Every
@@ -29,28 +29,6 @@ _Static_assert(RN_ARRAY_COUNT(((struct raft_config *)0)->members) >=
 		       RN_ARRAY_COUNT(((struct node_config *)0)->members),
 	       "raft_config.members holds node_config.members");
 _Static_assert(DP_FRAME_BYTES_MAX > DP_FRAME_OVERHEAD_BYTES, "a frame carries a body");
-
-static int daemon_read_secret(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
-{
-	int fd = open(d->cfg.secret_file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(errmsg, errmsg_bytes, "%s: cannot open the secret: %s", d->cfg.secret_file,
-			 strerror(errno));
-		return -errno;
-	}
-	uint8_t buf[DP_SECRET_BYTES_MAX + 1];
-	ssize_t n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < (ssize_t)DP_SECRET_BYTES_MIN || n > (ssize_t)DP_SECRET_BYTES_MAX) {
-		snprintf(errmsg, errmsg_bytes, "%s: the secret must be %u..%u bytes, it has %zd",
-			 d->cfg.secret_file, DP_SECRET_BYTES_MIN, DP_SECRET_BYTES_MAX, n);
-		return -EINVAL;
-	}
-	RN_ASSERT((size_t)n <= sizeof(d->secret)); /* checked just above */
-	memcpy(d->secret, buf, (size_t)n);
-	d->secret_bytes = (uint32_t)n;
-	return 0;
-}
 
 /* A PCI address ("0000:03:00.0") or a vdev string ("net_af_packet0,iface=x"). */
 static bool daemon_port_is_pci(const char *port)
@@ -296,8 +274,8 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	if (rc != 0) {
 		return -EINVAL; /* a configuration error: exit 2 */
 	}
-	if ((rc = daemon_read_secret(d, errmsg, errmsg_bytes)) != 0) {
-		return -EINVAL;
+	if ((rc = node_keys_load(&d->keys, &d->cfg, errmsg, errmsg_bytes)) != 0) {
+		return -EINVAL; /* a key file's problem: a configuration error */
 	}
 	if (d->cfg.auth_off && !opts->allow_auth_off) {
 		snprintf(errmsg, errmsg_bytes, "[cluster] auth = off is for benchmarks only (frames "
@@ -457,5 +435,6 @@ void node_daemon_stop(struct node_daemon *d)
 	/* The writer reads the state machine: it stops first. */
 	node_snapshotter_fini(&d->snapshotter);
 	node_apply_stage_fini(&d->applystage); /* and its state machine */
-	explicit_bzero(d->secret, sizeof(d->secret));
+	node_keys_watch_stop(&d->keys_watch); /* no reload writes the ring past here */
+	dp_keyring_wipe(&d->keys);
 }

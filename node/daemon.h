@@ -12,7 +12,7 @@
  *   apply/    struct node_apply_stage the state machine, pending reads
  *
  * and the daemon keeps only what they share from the start (the
- * configuration, the secret, the transport and port, the stop flag) and
+ * configuration, the keys, the transport and port, the stop flag) and
  * the links, which belong to no one stage: each has a producer section and
  * a consumer section.
  */
@@ -26,6 +26,7 @@
 #include "control/control.h"
 #include "control/settings_check.h"
 #include "dataplane.h"
+#include "keys.h"
 #include "log/log_stage.h"
 #include "rings.h"
 #include "rxtx/rxtx.h"
@@ -34,8 +35,10 @@
 
 struct node_daemon {
 	struct node_config cfg;
-	uint8_t secret[DP_SECRET_BYTES_MAX];
-	uint32_t secret_bytes;
+	/* The peer and client keys every frame is sealed and verified with
+	 * (keys.c), rewritten live by the watcher on SIGHUP. */
+	struct dp_keyring keys;
+	struct node_keys_watch keys_watch;
 	struct store_log *log; /* the log stage's once the lcores run */
 	struct dp_transport transport;
 	struct dp_port port;

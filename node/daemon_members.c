@@ -141,7 +141,7 @@ int node_daemon_transport(struct node_daemon *d, char *errmsg, size_t errmsg_byt
 	uint16_t self_port = self->udp_port;
 	struct dp_transport_config tc = {
 		.wire = {.cluster_id = d->cfg.cluster_id, .self_id = d->cfg.self,
-			 .secret = d->secret, .secret_bytes = d->secret_bytes,
+			 .keys = &d->keys,
 			 .udp_port = self_port},
 		.self_ip = ntohl(self->ip_be), .peers = peers, .peers_count = peers_count};
 	if (d->cfg.transport == NODE_TRANSPORT_UDP) {

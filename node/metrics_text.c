@@ -194,6 +194,18 @@ static void text_network(struct text_buf *b, const struct node_metrics_figures *
 		 "Frames dropped for a bad authentication tag.", f->auth_failures);
 	text_one(b, "raftnode_network_frames_dropped_total", "counter",
 		 "Frames dropped for any reason (raftctl status: by reason).", f->drops);
+	text_one(b, "raftnode_network_client_key_drops_total", "counter",
+		 "Consensus frames sealed with a client key (a client forging node traffic).",
+		 f->drops_client_key);
+	text_one(b, "raftnode_network_unknown_key_drops_total", "counter",
+		 "Frames sealed with a key this node does not hold (retired by a rotation?).",
+		 f->drops_unknown_key);
+	text_one(b, "raftnode_network_not_member_drops_total", "counter",
+		 "Consensus frames from no member of the configuration in force.",
+		 f->drops_not_member);
+	text_one(b, "raftnode_network_wrong_address_drops_total", "counter",
+		 "Consensus frames from another address than their member's.",
+		 f->drops_wrong_address);
 	text_one(b, "raftnode_network_settings_mismatch_dropped_total", "counter",
 		 "Peers' consensus frames dropped: their cluster-wide settings differ from ours "
 		 "(the log and raftctl status name the setting).", f->settings_dropped);

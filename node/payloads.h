@@ -39,8 +39,8 @@ struct node_slot {
 	uint64_t client_seq;
 	struct dp_endpoints client;
 };
-/* README's memory formula counts 72 bytes per slot. */
-_Static_assert(sizeof(struct node_slot) == 72, "README: log_entries_max x 72");
+/* README's memory formula counts 80 bytes per slot. */
+_Static_assert(sizeof(struct node_slot) == 80, "README: log_entries_max x 80");
 
 /* Entries are appended and released in index order, so the bytes form a
  * FIFO in one buffer sized at start (log_payload_bytes_max). A record

@@ -23,6 +23,19 @@ static volatile int raftnode_stop;
 static volatile sig_atomic_t raftnode_signals;
 static struct node_daemon *volatile raftnode_daemon;
 static struct node_ops raftnode_ops;
+static volatile sig_atomic_t raftnode_hup;
+static struct node_keys_watch *volatile raftnode_keys_watch;
+
+/* SIGHUP: the key files again (keys.c), on the watcher's thread. One that
+ * comes during the start is kept for when the watcher runs. */
+static void raftnode_on_hup(int sig)
+{
+	(void)sig;
+	raftnode_hup = 1;
+	if (raftnode_keys_watch != NULL) {
+		raftnode_keys_watch->reload_requested = 1;
+	}
+}
 
 /* The first SIGTERM/SIGINT of a running node asks for the drain (control
  * hands leadership over, then stops: control/ops.c); a second one, or one
@@ -88,6 +101,9 @@ static void raftnode_usage(FILE *f)
 		"systemd (Type=notify) it sends READY=1 once it serves. Status: `raftctl\n"
 		"--node N status`, `raftctl --node N metrics`, or DPDK telemetry command\n"
 		"/raftnode/status.\n"
+		"SIGHUP reloads [cluster] peer_key_file and client_key_file (mode 600):\n"
+		"the first key of a file seals, every key listed is accepted; keys rotate\n"
+		"live in three steps (scripts/cluster.sh rotate-keys; README: Keys).\n"
 		"Exit status: 0 clean stop, 1 start or run failure, 2 bad usage or config.\n");
 }
 
@@ -259,6 +275,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = raftnode_on_signal};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	struct sigaction hup = {.sa_handler = raftnode_on_hup};
+	sigaction(SIGHUP, &hup, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rc = node_daemon_start(&d, config, id, &start, errmsg, sizeof(errmsg));
 	if (rc != 0) {
@@ -266,6 +284,19 @@ int main(int argc, char **argv)
 		node_daemon_stop(&d);
 		return rc == -EINVAL ? 2 : 1;
 	}
+	rc = node_keys_watch_start(&d.keys_watch, &d.keys, &d.cfg);
+	if (rc != 0) {
+		fprintf(stderr, "raftnode %u: cannot start the key watcher: %s\n", id, strerror(-rc));
+		node_daemon_stop(&d);
+		return 1;
+	}
+	raftnode_keys_watch = &d.keys_watch;
+	if (raftnode_hup) {
+		d.keys_watch.reload_requested = 1;
+	}
+	char keys_now[160];
+	node_keys_describe(&d.keys, keys_now, sizeof(keys_now));
+	fprintf(stderr, "raftnode %u: keys: %s (SIGHUP reloads the key files)\n", id, keys_now);
 	fprintf(stderr, "raftnode %u: running (%s transport, %s log, %s, %s writes, %u members)\n",
 		id, d.cfg.transport == NODE_TRANSPORT_UDP ? "udp" : "dpdk",
 		d.cfg.io_engine == NODE_ENGINE_PWRITE ? "pwrite" : "uring",

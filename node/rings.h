@@ -153,7 +153,7 @@ struct node_apply_in {
 	struct dp_endpoints client;
 	uint8_t key[DP_CLIENT_KEY_BYTES_MAX];
 };
-_Static_assert(sizeof(struct node_apply_in) == 328, "README: apply in ring 1024 x 328");
+_Static_assert(sizeof(struct node_apply_in) == 336, "README: apply in ring 1024 x 336");
 
 /* A reply for control to send (its value in the apply stage's arena). */
 struct node_apply_out {
@@ -168,7 +168,7 @@ struct node_apply_out {
 	uint64_t applied_ns; /* a write's apply time, for its trace */
 	uint64_t trace_ns[DP_TRACE_STAGES];
 };
-_Static_assert(sizeof(struct node_apply_out) == 112, "README: apply out ring 4096 x 112");
+_Static_assert(sizeof(struct node_apply_out) == 120, "README: apply out ring 4096 x 120");
 
 struct node_apply_link {
 	struct dp_ring in, out;

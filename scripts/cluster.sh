@@ -6,7 +6,7 @@
 # the node's address with --transport udp); the hosts' bridges are joined by
 # one veth per neighbouring pair, which `partition --hosts` cuts. The root
 # namespace gets one veth into each host, so raftctl reaches every node, on
-# both sides of a cut. Writes the cluster's config, secret, data and logs
+# both sides of a cut. Writes the cluster's config, key files, data and logs
 # under a run directory and starts the nodes. With --transport memif the
 # nodes' ports are memif links to one switch process instead
 # (scripts/cluster-memif.sh). Idempotent: `up` twice is the same cluster,
@@ -39,8 +39,9 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
      [--log-lcore] [--apply-lcore] [--rxtx-lcore]
      [--placement H1,H2,...] [--subnet A.B.C] [--prefix P]
      [--run-dir DIR] [--build DIR] [--daemon PATH] [--no-start]
-        Builds the topology, writes DIR/cluster.ini, DIR/secret (32 random
-        bytes, mode 600), DIR/data/node<i>, DIR/logs/node<i>.log,
+        Builds the topology, writes DIR/cluster.ini, DIR/peer.key and
+        DIR/client.key (key files, mode 600: "ID HEX", 32 random bytes;
+        kept if present), DIR/data/node<i>, DIR/logs/node<i>.log,
         DIR/pids/node<i>.pid, and starts every node
           ip netns exec P-h<h> <daemon> --config DIR/cluster.ini --id <i>
         then waits (<= 30 s) until each is alive and, if BUILD/client/raftctl
@@ -81,6 +82,14 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
         nftables and delay/jitter/reorder are refused. memif: loss only,
         dropped by the switch; delay/jitter/reorder are refused.
   logs ID [-f]
+  rotate-keys [--keys peer|client|both] [--stage 1|2|3]
+        Rotates the key files live (default: both, all three stages). Each
+        stage rewrites the file, sends SIGHUP to every running node and
+        waits until each logged "keys reloaded": 1 adds a new key (the old
+        still seals), 2 makes the new one seal (the old still accepted), 3
+        drops the old (refused from then on). No node seals with a key
+        another does not accept yet. Clients read the client key at start:
+        retire the old one (--keys client --stage 3) once they restarted.
   add ID [--host H] [--learner] [--no-start]
         A new node ID (1..99, not in the cluster) with an empty data dir:
         its veth rn<ID> into host H's bridge (default: the host with the
@@ -191,6 +200,8 @@ add_host=""
 add_learner=0
 keep_data=0
 force=0
+rotate_which=both
+rotate_stage=""
 
 need_val() { [ $# -ge 2 ] && [ -n "$2" ] && [[ "$2" != --* ]] || usage_err "$1 needs a value"; }
 is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
@@ -200,6 +211,7 @@ parse_args() {
 	case "$1" in
 	-h | --help | help) usage; exit 0 ;;
 	up | down | status | start | kill | partition | heal | netem | logs | add | remove) cmd=$1 ;;
+	rotate-keys) cmd=$1 ;;
 	*) cmd=""; usage_err "unknown command '$1'" ;;
 	esac
 	shift
@@ -242,6 +254,8 @@ parse_args() {
 		--jitter-ms) need_val "$@"; jitter_ms=$2; shift ;;
 		--loss-pct) need_val "$@"; loss_pct=$2; shift ;;
 		--reorder-pct) need_val "$@"; reorder_pct=$2; shift ;;
+		--keys) need_val "$@"; rotate_which=$2; shift ;;
+		--stage) need_val "$@"; rotate_stage=$2; shift ;;
 		-*) usage_err "unknown option '$1'" ;;
 		*)
 			[ -z "$node_arg" ] || usage_err "unexpected argument '$1'"
@@ -697,7 +711,8 @@ write_config() {
 		echo
 		echo "[cluster]"
 		echo "id = $(cluster_id)"
-		echo "secret_file = $run_dir/secret"
+		echo "peer_key_file = $run_dir/peer.key     ; nodes only: consensus frames"
+		echo "client_key_file = $run_dir/client.key ; clients and nodes: requests, replies"
 		echo "election_timeout_ms = $et"
 		echo "heartbeat_interval_ms = $hb"
 		echo "tick_ms = 10"
@@ -743,11 +758,7 @@ write_files() {
 	local i
 	mkdir -p "$run_dir/data" "$run_dir/logs" "$run_dir/pids"
 	touch "$run_dir/.raftnode-cluster" # marks a directory `down` may remove
-	if [ ! -s "$run_dir/secret" ]; then
-		(umask 077 && head -c 32 /dev/urandom >"$run_dir/secret.tmp")
-		mv "$run_dir/secret.tmp" "$run_dir/secret"
-	fi
-	chmod 600 "$run_dir/secret"
+	keys_init
 	for i in "${IDS[@]}"; do mkdir -p "$run_dir/data/node$i"; done
 	write_config
 }
@@ -930,7 +941,7 @@ cmd_up() {
 	else
 		topology_up
 	fi
-	say "config $run_dir/cluster.ini (cluster id $(cluster_id)), secret $run_dir/secret"
+	say "config $run_dir/cluster.ini (cluster id $(cluster_id)), keys $run_dir/peer.key $run_dir/client.key"
 	if [ "$no_start" -eq 1 ]; then
 		say "--no-start: nodes not started (start one with: cluster.sh start ID --run-dir $run_dir)"
 		return 0
@@ -1124,6 +1135,8 @@ cmd_logs() {
 . "$root/scripts/cluster-memif.sh"
 # shellcheck source=scripts/cluster-member.sh
 . "$root/scripts/cluster-member.sh"
+# shellcheck source=scripts/cluster-keys.sh
+. "$root/scripts/cluster-keys.sh"
 
 main() {
 	parse_args "$@"
@@ -1139,6 +1152,7 @@ main() {
 	logs) cmd_logs ;;
 	add) cmd_add ;;
 	remove) cmd_remove ;;
+	rotate-keys) cmd_rotate_keys ;;
 	esac
 }
 

@@ -36,10 +36,13 @@ work=$(mktemp -d)
 base_port=$((20000 + RANDOM % 20000))
 echo "selftest: $bench against 3 fake nodes on 127.0.0.1:$base_port+, results in $out"
 
-head -c 32 /dev/urandom >"$work/secret"
+# Key files (issue 17): "ID HEX", mode 600. The fake nodes answer clients
+# only, so they read the client key; the peer key is named, never used.
+(umask 077 && echo "1 $(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$work/peer.key")
+(umask 077 && echo "101 $(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$work/client.key")
 echo 1 >"$work/leader"
 {
-	printf '[cluster]\nid = 7\nsecret_file = %s\n' "$work/secret"
+	printf '[cluster]\nid = 7\npeer_key_file = %s\nclient_key_file = %s\n' "$work/peer.key" "$work/client.key"
 	for i in 1 2 3; do printf '[member.%d]\nip = 127.0.0.1\nudp_port = %d\n' "$i" $((base_port + i)); done
 	printf '[node]\ndata_dir = %s/d%%i\ntransport = udp\n' "$work"
 } >"$work/cluster.ini"
@@ -48,7 +51,7 @@ cat >"$work/fake.sh" <<FAKE
 #!/usr/bin/env bash
 set -euo pipefail
 case \$1 in
-start) "$fake" -s "$work/secret" -p \$(( $base_port + \$2 )) -i \$2 -L "$work/leader" -d 300 \
+start) "$fake" -s "$work/client.key" -p \$(( $base_port + \$2 )) -i \$2 -L "$work/leader" -d 300 \
 	2>>"$work/fake.log" & echo \$! >"$work/pid\$2" ;;
 kill) kill "\$(cat "$work/pid\$2")"; echo \$(( \$2 % 3 + 1 )) >"$work/leader" ;;
 esac

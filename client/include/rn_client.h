@@ -3,7 +3,8 @@
  * rn_client.h - the public API of raftnode's client library: talk to a
  * cluster over kernel UDP with the cluster's own sealed frames (the
  * dataplane wire codec; requests and replies are authenticated with the
- * cluster secret like every other frame).
+ * client key, [cluster] client_key_file: a client never holds the peer key
+ * that seals consensus frames, README "Keys").
  *
  * Two ways to use it:
  *
@@ -52,6 +53,13 @@ struct rn_client_node {
 
 struct rn_client_config {
 	uint32_t cluster_id;
+	/* The client key (issue 17): what rn_client_config_load read from
+	 * [cluster] client_key_file; the first key seals, replies are checked
+	 * with the key their request went out under. A client never holds the
+	 * peer key: nodes drop a consensus frame it could seal. */
+	struct dp_key_file client_key;
+	/* Tests against a fake node only: with client_key.count 0, one plain
+	 * secret (key id 0) for every frame. */
 	uint8_t secret[DP_SECRET_BYTES_MAX];
 	uint32_t secret_bytes;
 	struct rn_client_node nodes[RAFT_NODES_MAX];
@@ -83,12 +91,14 @@ struct rn_client_config {
 };
 
 void rn_client_config_default(struct rn_client_config *cfg);
+/* Wipes the keys a loaded configuration holds. */
+void rn_client_config_wipe(struct rn_client_config *cfg);
 
 /*
  * Fills cfg from a raftnode configuration file (the same INI the nodes
- * read: cluster id, secret file, members' IPs and UDP ports). 0, or a
+ * read: cluster id, client key file, members' IPs and UDP ports). 0, or a
  * negative errno with errmsg saying what is wrong ("FILE:LINE: ..." for the
- * file, or the secret file's problem).
+ * file, or the key file's problem: unreadable, mode not 600, bad line).
  */
 int rn_client_config_load(const char *path, struct rn_client_config *cfg, char *errmsg,
 			  size_t errmsg_bytes);
@@ -100,7 +110,7 @@ const char *rn_client_config_default_path(void);
 
 struct rn_client;
 
-/* 0, or a negative errno (socket) / -DP_ERR_* (bad secret or config). */
+/* 0, or a negative errno (socket) / -DP_ERR_* (bad key or config). */
 int rn_client_open(const struct rn_client_config *cfg, struct rn_client **out);
 void rn_client_close(struct rn_client *c);
 

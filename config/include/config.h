@@ -96,7 +96,11 @@ const char *node_stage_name(int stage);
 struct node_config {
 	raft_node_id self;
 	uint32_t cluster_id;
-	char secret_file[256];
+	/* Issue 17: the peer key only nodes hold (consensus frames) and the
+	 * client key (requests and replies; nodes accept it, clients seal
+	 * with it). Key files: dp_key_file_load. */
+	char peer_key_file[256];
+	char client_key_file[256];
 	/* [cluster] client_encryption = on: client request and reply bodies
 	 * sealed (XChaCha20-Poly1305, dataplane/wire_seal.c); plaintext client
 	 * frames refused. Every node and client of the cluster must agree. */

@@ -207,6 +207,12 @@ enum dp_error {
 	/* A plaintext client frame where client encryption is on, a sealed
 	 * one where it is off, or a sealed consensus frame. */
 	DP_ERR_SEAL_MISMATCH = 2014,
+	/* Issue 17, identities: the header's key_id names no key this
+	 * context holds (a key retired after a rotation, or never given). */
+	DP_ERR_UNKNOWN_KEY = 2015,
+	/* A consensus or snapshot frame sealed (validly) with a client key:
+	 * a client forging node traffic. */
+	DP_ERR_CLIENT_KEY = 2016,
 	/* Not drop reasons: local errors and outcomes. */
 	DP_ERR_INVALID = 2050,	  /* bad argument */
 	DP_ERR_TOO_BIG = 2051,	  /* does not fit the buffer or one frame */
@@ -221,7 +227,7 @@ enum dp_error {
 	DP_ERR_REASM_MISMATCH = 2064,  /* disagrees with earlier fragments */
 };
 #define DP_ERR_DROP_FIRST DP_ERR_TRUNCATED
-#define DP_ERR_DROP_LAST DP_ERR_SEAL_MISMATCH
+#define DP_ERR_DROP_LAST DP_ERR_CLIENT_KEY
 #define DP_DROP_REASONS_COUNT (DP_ERR_DROP_LAST - DP_ERR_DROP_FIRST + 1)
 
 const char *dp_strerror(int rc);
@@ -236,39 +242,123 @@ struct dp_wire_counters {
 /* Counter of one drop reason (rc positive or negative); 0 for others. */
 uint64_t dp_wire_dropped(const struct dp_wire_counters *c, int rc);
 
-/* ---- Context ------------------------------------------------------------ */
+/* ---- Keys: peer and client identities, rotation (issue 17) ------------- */
+
+/*
+ * Two roles of key. The peer key only nodes hold seals and verifies
+ * consensus frames (raft types 1..11), snapshot chunks and acks, and the
+ * fragments of those; client keys seal client requests and replies. A
+ * frame of a consensus type that verifies with a client key is dropped as
+ * DP_ERR_CLIENT_KEY: holding a client key never lets anyone speak for a
+ * node. Every key has an id (1..65535, unique across roles), sent in the
+ * header's key_id, so a receiver verifies with the one key it names.
+ *
+ * Rotation: a key file lists up to DP_KEY_FILE_KEYS_MAX keys, the first
+ * seals, every one listed verifies. Stage 1 lists (old, new) everywhere,
+ * stage 2 (new, old), stage 3 (new): no node ever seals with a key another
+ * does not accept yet (README, "Keys").
+ */
+enum dp_key_role {
+	DP_KEY_ROLE_ANY = 0,	/* one key for every frame (plain secret: tests, benches) */
+	DP_KEY_ROLE_PEER = 1,	/* consensus and snapshot frames: nodes only */
+	DP_KEY_ROLE_CLIENT = 2, /* client requests and replies */
+};
+#define DP_KEY_ROLES_COUNT 3u
+#define DP_KEY_FILE_KEYS_MAX 2u /* the sealing key and one more (a rotation's window) */
+#define DP_KEYRING_SLOTS (2u * DP_KEY_FILE_KEYS_MAX) /* both roles' keys */
+
+/* A key file as read (dp_key_file_load): keys[0] seals. */
+struct dp_key_file {
+	uint32_t count; /* 1..DP_KEY_FILE_KEYS_MAX */
+	uint16_t key_id[DP_KEY_FILE_KEYS_MAX];
+	uint32_t secret_bytes[DP_KEY_FILE_KEYS_MAX];
+	uint8_t secret[DP_KEY_FILE_KEYS_MAX][DP_SECRET_BYTES_MAX];
+};
+
+/*
+ * Reads a key file: text, one key per line, "ID HEX" (ID 1..65535, HEX
+ * 32..128 hex digits, i.e. 16..64 bytes of secret), blank lines and lines
+ * starting with '#' ignored; the first key seals. The file must be a
+ * regular file that neither group nor others may read or write (mode 600
+ * or stricter): a key others can read is no secret, and one they can
+ * write lets them choose it. 0, or -errno / -DP_ERR_INVALID with errmsg
+ * naming the file (and its mode, the line).
+ */
+int dp_key_file_load(const char *path, struct dp_key_file *out, char *errmsg,
+		     size_t errmsg_bytes);
+/* Wipes the secrets. */
+void dp_key_file_wipe(struct dp_key_file *f);
+
+/* One key of a ring. A seqlock guards it: the ring is rewritten live (a
+ * reload on another thread) while the lcores read it with no lock; a
+ * reader copies the key and retries when seq moved under it. */
+struct dp_key_slot {
+	uint32_t seq;	/* even: stable; odd: being rewritten */
+	uint16_t key_id; /* 0 with used == 0: empty */
+	uint8_t role;	/* enum dp_key_role */
+	uint8_t used;
+	uint64_t key_words[DP_KEY_BYTES / 8]; /* the derived key (frame | body) */
+};
+
+/* The keys a context seals and verifies with: sized at start, one writer
+ * (dp_keyring_set), any number of readers on other lcores. */
+struct dp_keyring {
+	struct dp_key_slot slots[DP_KEYRING_SLOTS];
+	uint32_t seal_slot[DP_KEY_ROLES_COUNT]; /* per role, the slot that seals */
+	uint64_t installs;			/* key sets installed (status: reloads) */
+};
+
+/*
+ * Installs a role's keys (f->key_id[0] seals; each secret is derived as
+ * dp_wire_init does, salted with the cluster id). A key that stays keeps
+ * its slot, new keys take empty or retired slots, and the sealing key
+ * moves before any retired one is cleared: a key listed before and after
+ * is never missing for a reader. 0, or -DP_ERR_INVALID with errmsg: an id
+ * the other role uses, an id whose bytes changed (a new key needs a new
+ * id), no room. Runs on one thread at a time (the writer).
+ */
+int dp_keyring_set(struct dp_keyring *k, uint32_t cluster_id, enum dp_key_role role,
+		   const struct dp_key_file *f, char *errmsg, size_t errmsg_bytes);
+/* Wipes every key. */
+void dp_keyring_wipe(struct dp_keyring *k);
 
 struct dp_wire_config {
 	uint32_t cluster_id;
 	raft_node_id self_id; /* frames whose `to` differs are dropped */
+	/* Either one plain secret, for every frame (key id 0, role ANY: tests
+	 * and benchmarks), or keys: a ring the caller filled and keeps (a
+	 * node's peer and client keys, a client's client key), which it may
+	 * rewrite live with dp_keyring_set. */
 	const uint8_t *secret;
 	size_t secret_bytes; /* DP_SECRET_BYTES_MIN..DP_SECRET_BYTES_MAX */
-	uint16_t udp_port;   /* frames to another port are not ours */
+	struct dp_keyring *keys;
+	uint16_t udp_port; /* frames to another port are not ours */
 };
 
-/* Per-lcore codec state: the derived key and the counters. No locks: one
- * context belongs to one core. */
+/* Per-lcore codec state: the keys, the counters. No locks: one context
+ * belongs to one core (the keys may be shared: they are read-only here). */
 struct dp_wire {
 	uint32_t cluster_id;
 	raft_node_id self_id;
 	uint16_t udp_port;
 	/* Put in the header of every frame sealed with this context (0 after
-	 * dp_wire_init; the node sets them before it sends). */
+	 * dp_wire_init; the node sets them before it sends). The key id comes
+	 * from the key that seals it. */
 	uint32_t boot_epoch;
-	uint16_t key_id;
 	uint64_t settings_fp;
-	uint8_t key[DP_KEY_BYTES];
-	/* Client frames sealed with seal_key (dp_wire_set_client_seal). */
+	const struct dp_keyring *keys; /* &own, or the caller's ring */
+	struct dp_keyring own;	       /* a plain secret's one key */
+	/* Client frames sealed (dp_wire_set_client_seal). */
 	bool client_seal;
 	/* Benchmark only ([cluster] auth = off): frames carry a zero tag and
 	 * no tag is checked. */
 	bool auth_off;
-	uint8_t seal_key[DP_SEAL_KEY_BYTES];
 	struct dp_wire_counters counters;
 };
 
-/* Initialises libsodium (once), derives the frame key from the secret and
- * the cluster id. Returns 0, -DP_ERR_INVALID or -DP_ERR_CRYPTO. */
+/* Initialises libsodium (once), derives the key from the secret and the
+ * cluster id (or takes the caller's ring). Returns 0, -DP_ERR_INVALID or
+ * -DP_ERR_CRYPTO. */
 int dp_wire_init(struct dp_wire *w, const struct dp_wire_config *cfg);
 /* Client encryption on or off (after dp_wire_init, and again after the key
  * changes): derives seal_key from the key client frames are authenticated
@@ -280,8 +370,13 @@ int dp_wire_set_client_seal(struct dp_wire *w, bool on);
  * of path_frame_bytes_max: less DP_SEAL_OVERHEAD_BYTES when sealing. Start
  * client frames (dp_client_frame_start) with it. */
 size_t dp_wire_client_frame_bytes_max(const struct dp_wire *w, size_t path_frame_bytes_max);
-/* Wipes the key. */
+/* Wipes the context's own key (a caller's ring is the caller's). */
 void dp_wire_fini(struct dp_wire *w);
+/* The 32-byte key material a client frame sealed with key_id is
+ * authenticated with (client frame encryption derives from it): 0, or
+ * -DP_ERR_UNKNOWN_KEY when the context holds no client key of that id. A
+ * plain-secret context answers its one key for any id. */
+int dp_wire_client_key(const struct dp_wire *w, uint16_t key_id, uint8_t key[DP_KEY_BYTES]);
 
 /* ---- Addresses ------------------------------------------------------------ */
 
@@ -294,6 +389,13 @@ struct dp_endpoints {
 	uint32_t dst_ip;
 	uint16_t src_port;
 	uint16_t dst_port;
+	/* Decode: the id of the key that sealed the frame (its header's
+	 * key_id). Encode of a client reply: the client key to seal with (the
+	 * request's, so a client that holds only the key it sent with can
+	 * check the answer during a rotation); 0 or unknown: the role's
+	 * sealing key. Ignored for other frames. */
+	uint16_t key_id;
+	uint16_t reserved; /* 0: no padding left uninitialised */
 };
 
 /* ---- Client frames -------------------------------------------------------- */

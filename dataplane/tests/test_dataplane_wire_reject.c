@@ -225,15 +225,23 @@ static void test_bad_tag(void **state)
 	for (size_t at = WIRE_RAFT_OFFSET + 4; at < n; at++) {
 		size_t r = at - WIRE_RAFT_OFFSET;
 		if (r == 4 || (r >= 6 && r < 12) || (r >= 16 && r < 24) || (r >= 40 && r < 48) ||
-		    (r >= 54 && r < 56)) {
-			continue; /* version, flags, cluster, to, lengths, reserved: checked first */
+		    (r >= 52 && r < 56)) {
+			/* version, flags, cluster, to, lengths, reserved: checked
+			 * first; key_id: names another key (below) */
+			continue;
 		}
 		flipped++;
 		frame[at] ^= 0x10;
 		expect_drop(n, DP_ERR_BAD_TAG, 0);
 		frame[at] ^= 0x10;
 	}
-	assert_int_equal(flipped, n - WIRE_RAFT_OFFSET - 4 - 1 - 6 - 8 - 8 - 2);
+	assert_int_equal(flipped, n - WIRE_RAFT_OFFSET - 4 - 1 - 6 - 8 - 8 - 4);
+	/* A key id this context does not hold: no key to try, its own drop. */
+	for (size_t at = 52; at < 54; at++) {
+		frame[WIRE_RAFT_OFFSET + at] ^= 0x10;
+		expect_drop(n, DP_ERR_UNKNOWN_KEY, 0);
+		frame[WIRE_RAFT_OFFSET + at] ^= 0x10;
+	}
 	struct dp_rx_frame out;
 	assert_int_equal(dp_wire_decode(&rx, frame, n, entries, T_ENTRIES_MAX, &out), 0);
 }

@@ -44,6 +44,7 @@ void t_addr(struct dp_endpoints *a)
 {
 	static const uint8_t mac1[6] = {0x02, 0, 0, 0, 0, 1};
 	static const uint8_t mac2[6] = {0x02, 0, 0, 0, 0, 2};
+	memset(a, 0, sizeof(*a)); /* key_id 0: the plain secret's one key */
 	memcpy(a->src_mac, mac1, 6);
 	memcpy(a->dst_mac, mac2, 6);
 	a->src_ip = 0x0a000001u;
@@ -110,7 +111,7 @@ void t_reseal(const struct dp_wire *w, uint8_t *frame)
 	uint8_t *raft = frame + WIRE_RAFT_OFFSET;
 	uint32_t body_bytes = wire_ld32(raft + offsetof(struct dp_wire_hdr, body_bytes));
 	size_t signed_bytes = DP_RAFT_HDR_BYTES + body_bytes;
-	wire_auth_tag(w->key, raft, signed_bytes, raft + signed_bytes);
+	wire_auth_tag((const uint8_t *)w->own.slots[0].key_words, raft, signed_bytes, raft + signed_bytes);
 }
 
 size_t t_frame(const struct dp_wire *w, uint8_t type, uint8_t *buf, size_t buf_bytes)

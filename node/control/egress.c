@@ -104,7 +104,10 @@ static struct dp_reply_batch *egress_gather_for(struct node_control *c,
 	struct node_reply_gather *g = &c->replies;
 	for (uint32_t i = 0; i < g->open_count; i++) {
 		struct dp_reply_batch *b = g->open[i];
-		if (b->client.src_ip == to->src_ip && b->client.src_port == to->src_port) {
+		/* One frame is sealed under one key: the client's (a reply goes
+		 * out under the key of its request). */
+		if (b->client.src_ip == to->src_ip && b->client.src_port == to->src_port &&
+		    b->client.key_id == to->key_id) {
 			return b;
 		}
 	}

@@ -395,8 +395,11 @@ uint32_t node_ingress_poll(struct node_control *c)
 	uint32_t n = dp_ring_pop_elems(&x->rx, msgs, DP_BURST_MAX);
 	RN_ASSERT(n <= DP_BURST_MAX);
 	for (uint32_t i = 0; i < n; i++) {
-		dp_transport_learn(c->transport, &msgs[i]->frame);
-		ingress_on_message(c, msgs[i]);
+		/* Only an admitted frame may teach the transport a MAC. */
+		if (node_member_admit(c, &msgs[i]->frame)) {
+			dp_transport_learn(c->transport, &msgs[i]->frame);
+			ingress_on_message(c, msgs[i]);
+		}
 		dp_transport_rx_done(msgs[i]);
 	}
 	if (n > 0) {

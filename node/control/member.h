@@ -32,7 +32,7 @@ struct node_members {
 	raft_index checked_index;   /* the configuration's index it saw */
 	bool was_member; /* this node was in the configuration in force */
 	bool removed;	 /* its removal is committed: said once */
-	uint64_t changes_proposed, changes_refused, peers_full;
+	uint64_t changes_proposed, changes_refused, peers_full, drops_not_member, drops_wrong_address;
 };
 
 struct node_control;
@@ -49,6 +49,11 @@ void node_member_appended(struct node_control *c, const uint8_t *rec);
 void node_member_learn(struct node_control *c, raft_node_id id, const struct dp_member_addr *a);
 /* The configuration in force as this node sees it. */
 void node_member_list(struct node_control *c, struct dp_member_list *out);
+/* admit.c: may this frame be stepped? Client frames yes; a consensus or
+ * snapshot frame only from a member of the configuration in force (any id
+ * of the address book while this node is in none), from that member's
+ * address; a refusal is counted (drops_not_member, drops_wrong_address). */
+bool node_member_admit(struct node_control *c, const struct dp_rx_frame *in);
 /* After an update that changed the configuration: this node's removal
  * (in force once appended) is said, once. */
 void node_member_check_removed(struct node_control *c);

@@ -181,6 +181,11 @@ static void ops_refresh(struct node_control *c, uint64_t now_ns)
 	for (int e = DP_ERR_DROP_FIRST; e <= DP_ERR_DROP_LAST; e++) {
 		f.drops += dp_wire_dropped(w, e);
 	}
+	f.drops += c->members.drops_not_member + c->members.drops_wrong_address;
+	f.drops_client_key = dp_wire_dropped(w, DP_ERR_CLIENT_KEY);
+	f.drops_unknown_key = dp_wire_dropped(w, DP_ERR_UNKNOWN_KEY);
+	f.drops_not_member = c->members.drops_not_member;
+	f.drops_wrong_address = c->members.drops_wrong_address;
 	ops_snapshot_figures(c, &f);
 	if (c->settings != NULL) {
 		f.settings_dropped = c->settings->dropped;

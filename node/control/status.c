@@ -80,7 +80,7 @@ static void status_followers(struct node_control *c, struct status_buf *b)
 static const char *const status_drop_names[DP_DROP_REASONS_COUNT] = {
 	"truncated", "not_raft", "bad_ip", "bad_udp", "bad_magic", "bad_version",
 	"wrong_cluster", "bad_length", "bad_tag", "unknown_type", "bad_body",
-	"wrong_recipient", "too_many_entries", "seal_mismatch"};
+	"wrong_recipient", "too_many_entries", "seal_mismatch", "unknown_key", "client_key"};
 
 static void status_drops(struct node_control *c, struct status_buf *b)
 {
@@ -88,8 +88,17 @@ static void status_drops(struct node_control *c, struct status_buf *b)
 	status_add(b, "\"drops\":{");
 	for (int rc = DP_ERR_DROP_FIRST; rc <= DP_ERR_DROP_LAST; rc++) {
 		RN_ASSERT(status_drop_names[rc - DP_ERR_DROP_FIRST] != NULL); /* a name each */
+		uint64_t n = dp_wire_dropped(w, rc);
 		status_add(b, "%s\"%s\":%" PRIu64, rc == DP_ERR_DROP_FIRST ? "" : ",",
-			   status_drop_names[rc - DP_ERR_DROP_FIRST], dp_wire_dropped(w, rc));
+			   status_drop_names[rc - DP_ERR_DROP_FIRST], n);
+	}
+	/* Control's own (admit.c), the same way: a consensus frame from no
+	 * member, or from another address than its member's. */
+	if (c->members.drops_not_member > 0) {
+		status_add(b, ",\"not_member\":%" PRIu64, c->members.drops_not_member);
+	}
+	if (c->members.drops_wrong_address > 0) {
+		status_add(b, ",\"wrong_address\":%" PRIu64, c->members.drops_wrong_address);
 	}
 	status_add(b, "},");
 }
@@ -314,6 +323,7 @@ void node_status_refresh(struct node_control *c)
 	for (int e = DP_ERR_DROP_FIRST; e <= DP_ERR_DROP_LAST; e++) {
 		drops += dp_wire_dropped(&c->transport->wire.counters, e);
 	}
+	drops += c->members.drops_not_member + c->members.drops_wrong_address;
 	n.values[10] = drops;
 	n.values[11] = lf.groups;
 	n.values[12] = lf.groups > 0 ? lf.entries * 100 / lf.groups : 0;

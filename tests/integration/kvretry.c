@@ -252,10 +252,15 @@ int main(int argc, char **argv)
 		perror("kvretry: socket");
 		return 2;
 	}
-	struct dp_wire_config wc = {.cluster_id = k.cfg.cluster_id, .self_id = 0,
-				    .secret = k.cfg.secret, .secret_bytes = k.cfg.secret_bytes,
+	/* The client key, as the library holds it: a client, not a node. */
+	static struct dp_keyring keys;
+	char why[256];
+	struct dp_wire_config wc = {.cluster_id = k.cfg.cluster_id, .self_id = 0, .keys = &keys,
 				    .udp_port = ntohs(self.sin_port)};
-	if (node == 0 || window == 0 || dp_wire_init(&k.wire, &wc) != 0) {
+	if (node == 0 || window == 0 ||
+	    dp_keyring_set(&keys, k.cfg.cluster_id, DP_KEY_ROLE_CLIENT, &k.cfg.client_key, why,
+			   sizeof(why)) != 0 ||
+	    dp_wire_init(&k.wire, &wc) != 0) {
 		fprintf(stderr, "usage: kvretry --node ID [--window N] [--config FILE]\n");
 		return 2;
 	}

@@ -94,7 +94,8 @@ for dev in rn3 rn3b br0 r0 "$p-x12"; do
 	check "$dev has MTU 9000" bash -c "ip -n $p-h2 link show dev $dev | grep -q 'mtu 9000'"
 done
 check "root veth $p-r2 has MTU 9000" bash -c "ip link show dev $p-r2 | grep -q 'mtu 9000'"
-check "secret is 32 bytes, mode 600" test "$(stat -c '%s %a' "$rd/secret")" = '32 600'
+check "peer key file: one key of 32 bytes, mode 600" bash -c "[ \"\$(stat -c %a $rd/peer.key)\" = 600 ] && grep -Eqx '1 [0-9a-f]{64}' $rd/peer.key"
+check "client key file: one key of 32 bytes, mode 600" bash -c "[ \"\$(stat -c %a $rd/client.key)\" = 600 ] && grep -Eqx '101 [0-9a-f]{64}' $rd/client.key"
 for s in cluster member.1 member.7 node; do check "config has [$s]" grep -qx "\[$s\]" "$rd/cluster.ini"; done
 
 echo "== reachability"
@@ -123,9 +124,9 @@ else
 fi
 
 echo "== up again is the same cluster"
-sum=$(md5sum <"$rd/secret")
+sum=$(cat "$rd/peer.key" "$rd/client.key" | md5sum)
 check "second up succeeds" bash "$cluster" up "${up_args[@]}" --no-start
-check "secret unchanged" test "$(md5sum <"$rd/secret")" = "$sum"
+check "keys unchanged" test "$(cat "$rd/peer.key" "$rd/client.key" | md5sum)" = "$sum"
 check_not "up with other options is refused" bash "$cluster" up "${up_args[@]}" --hosts 3 --no-start
 check "usage error exits 2" bash -c "bash $cluster up --nodes 0 --run-dir $rd; [ \$? -eq 2 ]"
 

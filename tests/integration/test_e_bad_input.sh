@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Integration (e): bad input. Frames forged from a kernel socket (wrong
-# secret, another cluster, flipped bits, random bytes, an old client's
+# key, another cluster, flipped bits, random bytes, an old client's
 # wire version 2) are dropped and counted while the node keeps serving,
 # and none of them is accepted; bad
 # client requests get error replies; each class of bad configuration makes
-# raftnode exit 2 with one message naming the line and key. With
+# raftnode exit 2 with one message naming the line and key (a key file
+# readable by others: the file and its mode; the old secret_file: what
+# replaces it). With
 # --rxtx-apart the frames and requests only, every node's rx/tx stage (the
 # port, the tag check) on an lcore of its own.
 . "$(dirname "$0")/lib.sh"
@@ -16,12 +18,15 @@ configs=0
 if [ ${#up_args[@]} -eq 0 ]; then
 raftnode=$IT_BUILD/node/raftnode
 good=$IT_WORK/good.ini
-head -c 32 /dev/urandom >"$IT_WORK/secret"
-head -c 8 /dev/urandom >"$IT_WORK/short-secret"
+key_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+(umask 077 && echo "1 $(key_hex 32)" >"$IT_WORK/peer.key" && echo "101 $(key_hex 32)" >"$IT_WORK/client.key")
+(umask 077 && echo "1 $(key_hex 8)" >"$IT_WORK/short.key")
+(umask 022 && echo "1 $(key_hex 32)" >"$IT_WORK/open.key") # mode 644: refused
 cat >"$good" <<INI
 [cluster]
 id = 5
-secret_file = $IT_WORK/secret
+peer_key_file = $IT_WORK/peer.key
+client_key_file = $IT_WORK/client.key
 election_timeout_ms = 300
 heartbeat_interval_ms = 50
 [member.1]
@@ -43,7 +48,9 @@ bad_cases=(
 	"unknown section%s/^\\[node\\]/[nodes]/%nodes"
 	"bad transport%s/^transport = udp/transport = tcp/%transport"
 	"bad address%s/^ip = 10.85.0.2/ip = 10.85.0.256/%ip"
-	"missing secret file%s|^secret_file = .*|secret_file = $IT_WORK/nope|%secret_file"
+	"missing peer key file%s|^peer_key_file = .*|peer_key_file = $IT_WORK/nope|%$IT_WORK/nope"
+	"key file readable by others%s|^peer_key_file = .*|peer_key_file = $IT_WORK/open.key|%open.key: mode 644"
+	"the old secret_file%s|^peer_key_file = .*|secret_file = $IT_WORK/peer.key|%secret_file: no longer read"
 	"syntax error%s/^udp_port = 9000/udp_port 9000/%syntax"
 	"window not a power of two%\$a [limits]\\nlog_entries_max = 100000%log_entries_max"
 	"session window of 0%\$a [limits]\\nkv_session_window = 0%kv_session_window"
@@ -61,9 +68,9 @@ for c in "${bad_cases[@]}"; do
 	[ "$(echo "$msg" | wc -l)" -eq 1 ] || it_fail "config with $what: more than one line: $msg"
 	it_log "bad config ($what): exit 2: $msg"
 done
-sed -e "s|^secret_file = .*|secret_file = $IT_WORK/short-secret|" "$good" >"$IT_WORK/bad.ini"
+sed -e "s|^client_key_file = .*|client_key_file = $IT_WORK/short.key|" "$good" >"$IT_WORK/bad.ini"
 set +e; msg=$("$raftnode" --config "$IT_WORK/bad.ini" --id 1 2>&1); rc=$?; set -e
-[ $rc -eq 2 ] && echo "$msg" | grep -q short-secret || it_fail "short secret: exit $rc: $msg"
+[ $rc -eq 2 ] && echo "$msg" | grep -q short.key || it_fail "short key: exit $rc: $msg"
 set +e; msg=$("$raftnode" --config "$good" --id 9 2>&1); rc=$?; set -e
 [ $rc -eq 2 ] && echo "$msg" | grep -q "member.9" || it_fail "id not a member: exit $rc: $msg"
 set +e; msg=$("$raftnode" --config "$IT_WORK/none.ini" --id 1 2>&1); rc=$?; set -e
@@ -100,7 +107,7 @@ while :; do
 	sleep 0.2
 done
 it_log "node 1 drops: bad_tag $tag0 -> $tag1, wrong_cluster $cluster0 -> $cluster1, bad_version $version0 -> $version1, all reasons $drops0 -> $drops1"
-# 600 frames: 100 each of wrong-secret request, wrong-secret consensus
+# 600 frames: 100 each of wrong-key request, wrong-key consensus
 # message, other cluster, flipped bit, random bytes, wire version 2.
 [ $((tag1 - tag0)) -ge 200 ] || it_fail "bad_tag rose by $((tag1 - tag0)), expected >= 200"
 [ $((cluster1 - cluster0)) -ge 100 ] || it_fail "wrong_cluster rose by $((cluster1 - cluster0)), expected >= 100"

@@ -317,12 +317,23 @@ void fake_node_start(struct fake_node *f, uint32_t id, int mode)
 	assert_int_equal(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(getsockname(f->fd, (struct sockaddr *)&sa, &sa_bytes), 0);
 	f->port = ntohs(sa.sin_port);
-	struct dp_wire_config wc = {.cluster_id = FAKE_CLUSTER_ID, .self_id = id,
-				    .secret = fake_secret, .secret_bytes = sizeof(fake_secret),
+	/* A node's client key: what the clients seal with, by its id. */
+	struct dp_key_file kf = {.count = 1, .key_id = {FAKE_KEY_ID},
+				 .secret_bytes = {sizeof(fake_secret)}};
+	char why[256];
+	memcpy(kf.secret[0], fake_secret, sizeof(fake_secret));
+	assert_int_equal(dp_keyring_set(&f->keys, FAKE_CLUSTER_ID, DP_KEY_ROLE_CLIENT, &kf, why,
+					sizeof(why)),
+			 0);
+	memcpy(kf.secret[0], fake_other_secret, sizeof(fake_other_secret));
+	assert_int_equal(dp_keyring_set(&f->bad_keys, FAKE_CLUSTER_ID, DP_KEY_ROLE_CLIENT, &kf,
+					why, sizeof(why)),
+			 0);
+	struct dp_wire_config wc = {.cluster_id = FAKE_CLUSTER_ID, .self_id = id, .keys = &f->keys,
 				    .udp_port = f->port};
 	assert_int_equal(dp_wire_init(&f->wire, &wc), 0);
 	assert_int_equal(dp_wire_set_client_seal(&f->wire, mode == FAKE_KV_SEALED), 0);
-	wc.secret = fake_other_secret;
+	wc.keys = &f->bad_keys;
 	assert_int_equal(dp_wire_init(&f->bad_wire, &wc), 0);
 	fake_big_status_fill(f);
 	assert_int_equal(pthread_create(&f->thread, NULL, fake_main, f), 0);
@@ -369,8 +380,9 @@ void fake_client_config(struct rn_client_config *cfg, struct fake_node *const *n
 {
 	rn_client_config_default(cfg);
 	cfg->cluster_id = FAKE_CLUSTER_ID;
-	memcpy(cfg->secret, fake_secret, sizeof(fake_secret));
-	cfg->secret_bytes = sizeof(fake_secret);
+	cfg->client_key = (struct dp_key_file){.count = 1, .key_id = {FAKE_KEY_ID},
+					       .secret_bytes = {sizeof(fake_secret)}};
+	memcpy(cfg->client_key.secret[0], fake_secret, sizeof(fake_secret));
 	for (uint32_t i = 0; i < nodes_count; i++) {
 		cfg->nodes[i] = (struct rn_client_node){.id = nodes[i]->id, .ip = INADDR_LOOPBACK,
 							.udp_port = nodes[i]->port};

@@ -20,6 +20,7 @@
 #include "rn_client.h"
 
 #define FAKE_CLUSTER_ID 7u
+#define FAKE_KEY_ID 101u /* the client key's id (tests/unit/test_raftctl.sh too) */
 #define FAKE_LOG_MAX 256u
 #define FAKE_KEYS_MAX 256u
 #define FAKE_KEY_BYTES_MAX 32u
@@ -71,6 +72,9 @@ struct fake_node {
 	atomic_bool stop;
 	struct dp_wire wire;
 	struct dp_wire bad_wire;
+	/* The client key FAKE_KEY_ID (fake_secret), and the same id with
+	 * other bytes (bad_wire: a reply the client must drop). */
+	struct dp_keyring keys, bad_keys;
 	uint64_t msg_seq;
 	pthread_mutex_t mu; /* guards the log: the test thread reads it */
 	struct fake_request log[FAKE_LOG_MAX];

@@ -3,10 +3,11 @@
  * test_client_config.c - rn_client_config_load and its default path.
  *
  * Goal: a client reads the nodes' own INI file (members, cluster id, the
- * secret file's bytes) even when the cluster has no node 1, and every
- * error names the file at fault: the secret path that cannot be read, a
- * secret of the wrong size. Method: write small INI and secret files to a
- * scratch directory and load them.
+ * client key file's key; never the peer key file, which is the nodes')
+ * even when the cluster has no node 1, and every error names the file at
+ * fault: the key path that cannot be read, a key of the wrong size, a key
+ * file others may read. Method: write small INI and key files to a scratch
+ * directory and load them.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rn_client.h"
@@ -50,6 +52,7 @@ static void write_file(const char *path, const char *text, size_t bytes)
 	assert_non_null(f);
 	assert_int_equal(fwrite(text, 1, bytes, f), bytes);
 	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0600), 0); /* key files must be */
 }
 
 /* A two-node cluster, members 2 and 3 (no node 1), kernel UDP transport. */
@@ -57,7 +60,8 @@ static void write_ini(const struct scratch *s, const char *secret_path)
 {
 	char text[1024];
 	int n = snprintf(text, sizeof(text),
-			 "[cluster]\nid = 42\nsecret_file = %s\n"
+			 "[cluster]\nid = 42\npeer_key_file = /nonexistent/peer.key\n"
+			 "client_key_file = %s\n"
 			 "[member.2]\nip = 10.77.0.2\nudp_port = 9002\n"
 			 "[member.3]\nip = 10.77.0.3\nudp_port = 9003\n"
 			 "[node]\ndata_dir = /tmp/n%%i\ntransport = udp\n",
@@ -71,7 +75,9 @@ static void test_config_load(void **state)
 	(void)state;
 	struct scratch s;
 	scratch_make(&s);
-	write_file(s.secret, "0123456789abcdef0123456789abcdef", 32);
+	static const char key[] =
+		"101 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+	write_file(s.secret, key, sizeof(key) - 1);
 	write_ini(&s, s.secret);
 	struct rn_client_config cfg;
 	char errmsg[512];
@@ -85,8 +91,10 @@ static void test_config_load(void **state)
 	assert_int_equal(cfg.nodes[0].ip, 0x0a4d0002u); /* host byte order */
 	assert_int_equal(cfg.nodes[0].udp_port, 9002);
 	assert_int_equal(cfg.nodes[1].id, 3);
-	assert_int_equal(cfg.secret_bytes, 32);
-	assert_memory_equal(cfg.secret, "0123456789abcdef0123456789abcdef", 32);
+	assert_int_equal(cfg.client_key.count, 1);
+	assert_int_equal(cfg.client_key.key_id[0], 101);
+	assert_int_equal(cfg.client_key.secret_bytes[0], 32);
+	assert_int_equal(cfg.client_key.secret[0][31], 0x1f);
 	assert_true(cfg.follow_redirects);
 	/* The loaded configuration opens a client. */
 	struct rn_client *c = NULL;
@@ -120,13 +128,23 @@ static void test_config_short_secret(void **state)
 	(void)state;
 	struct scratch s;
 	scratch_make(&s);
-	write_file(s.secret, "short", 5);
+	write_file(s.secret, "101 0011\n", 9);
 	write_ini(&s, s.secret);
 	struct rn_client_config cfg;
 	char errmsg[512];
-	assert_int_equal(rn_client_config_load(s.ini, &cfg, errmsg, sizeof(errmsg)), -EINVAL);
+	assert_int_equal(rn_client_config_load(s.ini, &cfg, errmsg, sizeof(errmsg)),
+			 -DP_ERR_INVALID);
 	if (strstr(errmsg, s.secret) == NULL) {
 		fail_msg("message does not name %s: %s", s.secret, errmsg);
+	}
+	/* A key file group or others may read: refused, file and mode named. */
+	static const char key[] = "101 000102030405060708090a0b0c0d0e0f\n";
+	write_file(s.secret, key, sizeof(key) - 1);
+	assert_int_equal(chmod(s.secret, 0644), 0);
+	assert_int_equal(rn_client_config_load(s.ini, &cfg, errmsg, sizeof(errmsg)),
+			 -DP_ERR_INVALID);
+	if (strstr(errmsg, s.secret) == NULL || strstr(errmsg, "644") == NULL) {
+		fail_msg("message does not name %s and 644: %s", s.secret, errmsg);
 	}
 	/* A missing configuration file names itself too. */
 	char missing[400];

@@ -4,8 +4,8 @@
  * (config/example.ini), applies per-node overrides and %i, and refuses each
  * class of bad configuration with one message naming the file, the line
  * and the key.
- * Method: the example file as shipped (its secret_file pointed at a scratch
- * file), then small INI texts with one fault each.
+ * Method: the example file as shipped (its peer_key_file pointed at a
+ * scratch file), then small INI texts with one fault each.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,7 +42,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The example file, with its secret_file line pointed at our scratch one. */
+/* The example file, with its peer_key_file line pointed at our scratch one. */
 static char *example_text(void)
 {
 	FILE *f = fopen(RN_SOURCE_ROOT "/config/example.ini", "r");
@@ -50,8 +50,8 @@ static char *example_text(void)
 	char *text = calloc(1, 1 << 16);
 	char line[512];
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "secret_file", 11) == 0) {
-			snprintf(line, sizeof(line), "secret_file = %s\n", secret_path);
+		if (strncmp(line, "peer_key_file", 13) == 0) {
+			snprintf(line, sizeof(line), "peer_key_file = %s\n", secret_path);
 		}
 		strcat(text, line);
 	}
@@ -144,7 +144,7 @@ static void test_initial_members(void **state)
 
 /* One fault per case: the message must name "cfg.ini:LINE: [SECTION] KEY". */
 struct bad_case {
-	const char *ini; /* %s: the secret file */
+	const char *ini; /* %s: the peer key file */
 	const char *want;
 };
 
@@ -152,89 +152,115 @@ static void test_bad_configs_name_line_and_key(void **state)
 {
 	(void)state;
 	static const struct bad_case cases[] = {
-		{"[cluster]\nid = 1\nsecret_file = %s\nbogus = 3\n[member.1]\nip = 1.2.3.4\n"
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\nbogus = 3\n[member.1]\nip = 1.2.3.4\n"
 		 "[node]\ndata_dir = /tmp/x\ntransport = udp\n",
-		 "cfg.ini:4: [cluster] bogus: unknown key"},
-		{"[cluster]\nid = 1\nsecret_file = %s\nelection_timeout_ms = soon\n[member.1]\n"
+		 "cfg.ini:5: [cluster] bogus: unknown key"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\nelection_timeout_ms = soon\n[member.1]\n"
 		 "ip = 1.2.3.4\n[node]\ndata_dir = /tmp/x\ntransport = udp\n",
-		 "cfg.ini:4: [cluster] election_timeout_ms: bad value 'soon'"},
-		{"[cluster]\nid = 1\nsecret_file = %s\nelection_timeout_ms = 100\n"
+		 "cfg.ini:5: [cluster] election_timeout_ms: bad value 'soon'"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\nelection_timeout_ms = 100\n"
 		 "heartbeat_interval_ms = 100\n[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\n"
 		 "transport = udp\n",
-		 "cfg.ini:5: [cluster] heartbeat_interval_ms: must be below election_timeout_ms"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3\n[node]\n"
+		 "cfg.ini:6: [cluster] heartbeat_interval_ms: must be below election_timeout_ms"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[member.1]\nip = 1.2.3\n[node]\n"
 		 "data_dir = /x\ntransport = udp\n",
-		 "cfg.ini:5: [member.1] ip: bad value '1.2.3'"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\nmac = 02:00:zz:00:00:01\n"
+		 "cfg.ini:6: [member.1] ip: bad value '1.2.3'"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[member.1]\nip = 1.2.3.4\nmac = 02:00:zz:00:00:01\n"
 		 "[node]\ndata_dir = /x\ntransport = udp\n",
-		 "cfg.ini:6: [member.1] mac: bad value"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		 "cfg.ini:7: [member.1] mac: bad value"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[member.1]\nip = 1.2.3.4\n[node]\n"
 		 "data_dir = /x\ntransport = carrier-pigeon\n",
-		 "cfg.ini:8: [node] transport: bad value 'carrier-pigeon'"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		 "cfg.ini:9: [node] transport: bad value 'carrier-pigeon'"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[member.1]\nip = 1.2.3.4\n[node]\n"
 		 "data_dir = /x\n",
 		 "[node] dpdk_port: missing for transport = dpdk"},
-		{"[cluster]\nid = 1\nsecret_file = /nonexistent/secret\n[member.1]\nip = 1.2.3.4\n"
+		{"[cluster]\nid = 1\nsecret_file = /etc/raftnode/secret\n[member.1]\nip = 1.2.3.4\n"
 		 "[node]\ndata_dir = /x\ntransport = udp\n",
-		 "cfg.ini:3: [cluster] secret_file: cannot read '/nonexistent/secret'"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[storage]\nsnapshot_entries = 3\n"
+		 "cfg.ini:3: [cluster] secret_file: no longer read: nodes seal consensus frames with "
+		 "peer_key_file"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[storage]\nsnapshot_entries = 3\n"
 		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
-		 "cfg.ini:5: [storage] snapshot_entries: bad value '3'"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[storage]\nsegment_bytes = 1000000\n"
+		 "cfg.ini:6: [storage] snapshot_entries: bad value '3'"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[storage]\nsegment_bytes = 1000000\n"
 		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
-		 "cfg.ini:5: [storage] segment_bytes: bad value '1000000'"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[storage]\nsnapshot = maybe\n"
+		 "cfg.ini:6: [storage] segment_bytes: bad value '1000000'"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[storage]\nsnapshot = maybe\n"
 		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
-		 "cfg.ini:5: [storage] snapshot: bad value 'maybe'"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[storage]\nsegment_bytes = 1M\n"
+		 "cfg.ini:6: [storage] snapshot: bad value 'maybe'"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[storage]\nsegment_bytes = 1M\n"
 		 "[limits]\nkv_value_bytes_max = 1M\n"
 		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
-		 "cfg.ini:5: [storage] segment_bytes: must hold two records"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[limits]\nuncommitted_bytes_max = 64X\n"
+		 "cfg.ini:6: [storage] segment_bytes: must hold two records"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[limits]\nuncommitted_bytes_max = 64X\n"
 		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
-		 "cfg.ini:5: [limits] uncommitted_bytes_max: bad value '64X'"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[clutser]\nid = 2\n",
-		 "cfg.ini:5: [clutser] id: unknown section"},
-		{"[cluster]\nid = 1\nsecret_file = %s\nthis line has no equals sign\n",
-		 "cfg.ini:4: syntax error"},
-		{"[cluster]\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\n"
+		 "cfg.ini:6: [limits] uncommitted_bytes_max: bad value '64X'"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[clutser]\nid = 2\n",
+		 "cfg.ini:6: [clutser] id: unknown section"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\nthis line has no equals sign\n",
+		 "cfg.ini:5: syntax error"},
+		{"[cluster]\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\n"
 		 "transport = udp\n",
 		 "[cluster] id: missing"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[member.1]\nip = 1.2.3.4\n[node]\n"
 		 "data_dir = /x\ntransport = udp\nlcore_map = rxtx:0,log:1,log:0,control:0,apply:0\n",
-		 "cfg.ini:9: [node] lcore_map: stage 'log' is placed twice"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		 "cfg.ini:10: [node] lcore_map: stage 'log' is placed twice"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[member.1]\nip = 1.2.3.4\n[node]\n"
 		 "data_dir = /x\ntransport = udp\nlcore_map = rxtx:0,log:1,control:0\n",
-		 "cfg.ini:9: [node] lcore_map: no lcore for stage 'apply'"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		 "cfg.ini:10: [node] lcore_map: no lcore for stage 'apply'"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[member.1]\nip = 1.2.3.4\n[node]\n"
 		 "data_dir = /x\ntransport = udp\n[node.1]\nlcore_map = rxtx:0,disk:1\n",
-		 "cfg.ini:10: [node.1] lcore_map: stage 'disk' does not exist"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		 "cfg.ini:11: [node.1] lcore_map: stage 'disk' does not exist"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[member.1]\nip = 1.2.3.4\n[node]\n"
 		 "data_dir = /x\ntransport = udp\nlcore_map = rxtx:0,log:one\n",
-		 "cfg.ini:9: [node] lcore_map: 'log:one' is not stage:lcore"},
+		 "cfg.ini:10: [node] lcore_map: 'log:one' is not stage:lcore"},
 		/* The session window: at least 1, at most the limit, and all
 		 * sessions' windows together bounded. */
-		{"[cluster]\nid = 1\nsecret_file = %s\n[limits]\nkv_session_window = 0\n"
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[limits]\nkv_session_window = 0\n"
 		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
-		 "cfg.ini:5: [limits] kv_session_window: bad value '0': results kept per client "
+		 "cfg.ini:6: [limits] kv_session_window: bad value '0': results kept per client "
 		 "session, 1..65536"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[limits]\nkv_session_window = 65537\n"
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[limits]\nkv_session_window = 65537\n"
 		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
-		 "cfg.ini:5: [limits] kv_session_window: bad value '65537'"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[limits]\nkv_session_window = 65536\n"
+		 "cfg.ini:6: [limits] kv_session_window: bad value '65537'"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[limits]\nkv_session_window = 65536\n"
 		 "kv_clients_max = 16777216\n[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\n"
 		 "transport = udp\n",
-		 "cfg.ini:5: [limits] kv_session_window: kv_clients_max x kv_session_window = "
+		 "cfg.ini:6: [limits] kv_session_window: kv_clients_max x kv_session_window = "
 		 "1099511627776 results, more than 268435456"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[member.1]\nip = 1.2.3.4\n[node]\n"
 		 "data_dir = /x\ntransport = udp\nlog_write = o_direct\n",
-		 "cfg.ini:9: [node] log_write: bad value 'o_direct'"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[storage]\nsegment_bytes = 1000000\n"
+		 "cfg.ini:10: [node] log_write: bad value 'o_direct'"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[storage]\nsegment_bytes = 1000000\n"
 		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
-		 "cfg.ini:5: [storage] segment_bytes: bad value '1000000'"},
-		{"[cluster]\nid = 1\nsecret_file = %s\n[storage]\nspace_reserve = 1M\n"
+		 "cfg.ini:6: [storage] segment_bytes: bad value '1000000'"},
+		{"[cluster]\nid = 1\npeer_key_file = %s\n"
+		 "client_key_file = /k/client.key\n[storage]\nspace_reserve = 1M\n"
 		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
-		 "cfg.ini:5: [storage] space_reserve: unknown key"},
+		 "cfg.ini:6: [storage] space_reserve: unknown key"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char ini[1024], err[512];
@@ -249,9 +275,9 @@ static void test_bad_configs_name_line_and_key(void **state)
 	/* And the same texts, fixed, pass: the cases fail for their fault. */
 	char ini[512], err[512];
 	snprintf(ini, sizeof(ini),
-		 "[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n[node]\n"
-		 "data_dir = /x\ntransport = udp\n",
-		 secret_path);
+		 "[cluster]\nid = 1\npeer_key_file = %s\nclient_key_file = %s\n[member.1]\n"
+		 "ip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
+		 secret_path, secret_path);
 	struct node_config c;
 	int rc = node_config_parse_string(ini, "cfg.ini", 1, &c, err, sizeof(err));
 	if (rc != 0) {
@@ -334,14 +360,14 @@ static void test_bad_configs_name_line_and_key(void **state)
 }
 
 /* A base text every case below extends (node 1 reads it). */
-#define T_BASE "[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n" \
+#define T_BASE "[cluster]\nid = 1\npeer_key_file = %s\nclient_key_file = %s\n[member.1]\nip = 1.2.3.4\n" \
 	       "[member.3]\nip = 1.2.3.5\n[node]\ndata_dir = /x\ntransport = udp\n"
 
 static int parse_with(const char *tail, raft_node_id self, struct node_config *c, char *err,
 		      size_t err_bytes)
 {
 	char ini[2048];
-	int n = snprintf(ini, sizeof(ini), T_BASE, secret_path);
+	int n = snprintf(ini, sizeof(ini), T_BASE, secret_path, secret_path);
 	assert_true(n > 0 && (size_t)n < sizeof(ini));
 	snprintf(ini + n, sizeof(ini) - (size_t)n, "%s", tail);
 	return node_config_parse_string(ini, "cfg.ini", self, c, err, err_bytes);
@@ -362,18 +388,18 @@ static void expect_refused(const char *tail, const char *want)
 static void test_duplicate_key(void **state)
 {
 	(void)state;
-	/* T_BASE is 10 lines: the tail starts at line 11. */
+	/* T_BASE is 11 lines: the tail starts at line 12. */
 	expect_refused("[limits]\nkv_keys_max = 5\nkv_keys_max = 6\n",
-		       "cfg.ini:13: [limits] kv_keys_max: given twice in [limits] (first at line 12)");
+		       "cfg.ini:14: [limits] kv_keys_max: given twice in [limits] (first at line 13)");
 	expect_refused("[limits]\nkv_keys_max = 5\n[storage]\nsnapshot = on\n[limits]\n"
-		       "kv_keys_max = 5\n", "cfg.ini:16: [limits] kv_keys_max: given twice");
+		       "kv_keys_max = 5\n", "cfg.ini:17: [limits] kv_keys_max: given twice");
 	expect_refused("[member.3]\nudp_port = 9001\nudp_port = 9002\n",
-		       "cfg.ini:13: [member.3] udp_port: given twice");
-	expect_refused("[cluster]\nid = 2\n", "cfg.ini:12: [cluster] id: given twice in [cluster] "
+		       "cfg.ini:14: [member.3] udp_port: given twice");
+	expect_refused("[cluster]\nid = 2\n", "cfg.ini:13: [cluster] id: given twice in [cluster] "
 		       "(first at line 2)");
-	expect_refused("[node]\ntransport = udp\n", "cfg.ini:12: [node] transport: given twice");
+	expect_refused("[node]\ntransport = udp\n", "cfg.ini:13: [node] transport: given twice");
 	expect_refused("[node.3]\nidle = busy\n[node.3]\nidle = event\n",
-		       "cfg.ini:14: [node.3] idle: given twice");
+		       "cfg.ini:15: [node.3] idle: given twice");
 	struct node_config c;
 	char err[512];
 	int rc = parse_with("[node.1]\ntransport = udp\n[node.3]\ntransport = udp\n", 1, &c, err,
@@ -387,13 +413,13 @@ static void test_duplicate_key(void **state)
 static void test_other_node_section(void **state)
 {
 	(void)state;
-	expect_refused("[node.3]\nbogus = 1\n", "cfg.ini:12: [node.3] bogus: unknown key");
+	expect_refused("[node.3]\nbogus = 1\n", "cfg.ini:13: [node.3] bogus: unknown key");
 	expect_refused("[node.3]\ntransport = pigeon\n",
-		       "cfg.ini:12: [node.3] transport: bad value 'pigeon'");
+		       "cfg.ini:13: [node.3] transport: bad value 'pigeon'");
 	expect_refused("[node.3]\nlcore_map = rxtx:0\n",
-		       "cfg.ini:12: [node.3] lcore_map: no lcore for stage 'log'");
-	expect_refused("[node.3]\nmtu_bytes = 100\n", "cfg.ini:12: [node.3] mtu_bytes: bad value");
-	expect_refused("[member.3]\nport = 9000\n", "cfg.ini:12: [member.3] port: unknown key");
+		       "cfg.ini:13: [node.3] lcore_map: no lcore for stage 'log'");
+	expect_refused("[node.3]\nmtu_bytes = 100\n", "cfg.ini:13: [node.3] mtu_bytes: bad value");
+	expect_refused("[member.3]\nport = 9000\n", "cfg.ini:13: [member.3] port: unknown key");
 	/* Its %i is its own id, and its values stay its own. */
 	struct node_config c;
 	char err[512];

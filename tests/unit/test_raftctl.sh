@@ -5,7 +5,7 @@
 # Goal: raftctl's contract: output (value alone, one-line JSON, the status
 # JSON as-is or as indented lines) and exit codes (0 ok, 1 failed, 2 usage
 # or configuration). Method: start client_fake_server (a key-value fake
-# node on 127.0.0.1), write a cluster INI and secret naming it, run raftctl.
+# node on 127.0.0.1), write a cluster INI and client key naming it, run raftctl.
 # usage: test_raftctl.sh RAFTCTL FAKE_SERVER
 set -euo pipefail
 
@@ -38,11 +38,14 @@ echo "starting a fake node"
 coproc SERVER { exec "$server" 1; }
 server_pid=$SERVER_PID
 read -r port <&"${SERVER[0]}"
-printf '0123456789abcdef0123456789abcdef' >"$dir/secret"
+# The client key: the fake node's (client_fake_node.c: FAKE_KEY_ID 101,
+# fake_secret's bytes in hex), mode 600.
+(umask 077 && echo "101 3031323334353637383961626364656630313233343536373839616263646566" >"$dir/client.key")
 cat >"$dir/cluster.ini" <<INI
 [cluster]
 id = 7
-secret_file = $dir/secret
+peer_key_file = $dir/peer.key
+client_key_file = $dir/client.key
 [member.1]
 ip = 127.0.0.1
 udp_port = $port
