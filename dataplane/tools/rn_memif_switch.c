@@ -50,6 +50,7 @@ static void switch_usage(FILE *f)
 		"usage: rn_memif_switch --memif PATH [--memif PATH ...] [--kernel-iface IFACE]\n"
 		"                       --file-prefix P [--lcores L] [--no-huge] [--rules FILE]\n"
 		"                       [--stats FILE] [--idle adaptive|busy] [--sleep-us-max US]\n"
+		"                       [--mtu-bytes M]\n"
 		"\n"
 		"A DPDK L2 learning switch: one net_memif server port per --memif socket (port i\n"
 		"is the i-th, from 1; the peer is a role=client net_memif, socket-abstract=no),\n"
@@ -62,6 +63,8 @@ static void switch_usage(FILE *f)
 		"  --idle         adaptive (default: spin, then sleep up to --sleep-us-max, 200)\n"
 		"                 or busy (a dedicated core)\n"
 		"  --no-huge      ordinary memory even if hugepages are free\n"
+		"  --mtu-bytes M  the kernel port's MTU (576..9000, default 1500; IFACE's MTU\n"
+		"                 must allow it). memif ports carry any frame (chained buffers)\n"
 		"Prints 'ready' once every port is started. SIGTERM/SIGINT stop it.\n");
 }
 
@@ -77,6 +80,7 @@ static int switch_parse(int argc, char **argv, struct switch_opts *o)
 		{"no-huge", no_argument, NULL, 'n'},
 		{"idle", required_argument, NULL, 'i'},
 		{"sleep-us-max", required_argument, NULL, 'u'},
+		{"mtu-bytes", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -119,6 +123,15 @@ static int switch_parse(int argc, char **argv, struct switch_opts *o)
 				return 2;
 			}
 			break;
+		case 'M': {
+			unsigned long v = strtoul(optarg, NULL, 10);
+			if (v < 576 || v > 9000) {
+				fprintf(stderr, "rn_memif_switch: --mtu-bytes 576..9000\n");
+				return 2;
+			}
+			o->kernel_mtu_bytes = (uint16_t)v;
+			break;
+		}
 		case 'h': switch_usage(stdout); exit(0);
 		default: return 2;
 		}
@@ -157,9 +170,16 @@ static void switch_plan_ports(struct switch_ctx *s)
 	struct switch_opts *o = &s->o;
 	struct switch_port *k = &s->ports[SW_PORT_KERNEL];
 	if (o->kernel_iface != NULL) {
-		/* 4096 frames: a burst of client requests must not overflow it. */
-		snprintf(k->vdev, sizeof(k->vdev), "net_af_packet0,iface=%s,framecnt=4096",
-			 o->kernel_iface);
+		/* 4096 frames: a burst of client requests must not overflow it.
+		 * Jumbo: ring frames of MTU + 80 bytes, blocks a multiple of
+		 * them (dataplane/port_mtu.c), half as many. */
+		if (o->kernel_mtu_bytes > 1500) {
+			snprintf(k->vdev, sizeof(k->vdev), "net_af_packet0,iface=%s,framesz=9216,"
+				 "blocksz=36864,framecnt=2048", o->kernel_iface);
+		} else {
+			snprintf(k->vdev, sizeof(k->vdev), "net_af_packet0,iface=%s,framecnt=4096",
+				 o->kernel_iface);
+		}
 		snprintf(k->name, sizeof(k->name), "net_af_packet0");
 		k->label = o->kernel_iface;
 	}
@@ -187,13 +207,14 @@ static int switch_eal(struct switch_ctx *s)
 			vdevs[vdevs_count++] = s->ports[i].vdev;
 		}
 	}
-	/* Each port's pool is ~1.2 MB (511 mbufs of 2 KiB + headers); in --no-huge
-	 * mode the EAL touches all of it, so it is sized, not generous. */
+	/* Each port's pool is ~1.2 MB (511 mbufs of 2 KiB + headers; the kernel
+	 * port's 4.9 MB with jumbo frames); in --no-huge mode the EAL touches
+	 * all of it, so it is sized, not generous. */
 	struct dp_eal_config ec = {
 		.lcores = s->o.lcores, .file_prefix = s->o.file_prefix,
 		.vdevs = vdevs, .vdevs_count = vdevs_count,
 		.hugepages = s->o.no_huge ? DP_HUGEPAGES_NEVER : DP_HUGEPAGES_AUTO,
-		.memory_mb = 32u + 3u * s->ports_count,
+		.memory_mb = 32u + 3u * s->ports_count + (s->o.kernel_mtu_bytes > 1500 ? 6u : 0u),
 	};
 	int rc = dp_eal_start(&ec, errmsg, sizeof(errmsg));
 	if (rc != 0) {
@@ -210,8 +231,12 @@ static int switch_ports_init(struct switch_ctx *s)
 		if (p->vdev[0] == '\0') {
 			continue;
 		}
+		/* memif ports keep 2 KiB mbufs: a jumbo frame comes in chained
+		 * and leaves so (both PMDs copy chains); only af_packet needs an
+		 * mbuf as large as its ring frame. */
 		struct dp_port_config pc = {.mbufs_count = SWITCH_MBUFS_PER_PORT,
-					    .rx_desc_count = 512, .tx_desc_count = 512};
+					    .rx_desc_count = 512, .tx_desc_count = 512,
+					    .mtu_bytes = i == SW_PORT_KERNEL ? s->o.kernel_mtu_bytes : 0};
 		if (dp_port_find(p->name, &pc.port_id) != 0) {
 			fprintf(stderr, "rn_memif_switch: port %u: %s did not probe (%s)\n", i,
 				p->name, p->vdev);
