@@ -63,8 +63,8 @@ static void switch_usage(FILE *f)
 		"  --idle         adaptive (default: spin, then sleep up to --sleep-us-max, 200)\n"
 		"                 or busy (a dedicated core)\n"
 		"  --no-huge      ordinary memory even if hugepages are free\n"
-		"  --mtu-bytes M  the kernel port's MTU (576..9000, default 1500; IFACE's MTU\n"
-		"                 must allow it). memif ports carry any frame (chained buffers)\n"
+		"  --mtu-bytes M  frames of M + 14 bytes on every port (576..9000, default\n"
+		"                 1500; IFACE's MTU must allow it)\n"
 		"Prints 'ready' once every port is started. SIGTERM/SIGINT stop it.\n");
 }
 
@@ -207,14 +207,14 @@ static int switch_eal(struct switch_ctx *s)
 			vdevs[vdevs_count++] = s->ports[i].vdev;
 		}
 	}
-	/* Each port's pool is ~1.2 MB (511 mbufs of 2 KiB + headers; the kernel
-	 * port's 4.9 MB with jumbo frames); in --no-huge mode the EAL touches
-	 * all of it, so it is sized, not generous. */
+	/* Each port's pool is ~1.2 MB (511 mbufs of 2 KiB + headers; 4.9 MB
+	 * with jumbo frames); in --no-huge mode the EAL touches all of it, so
+	 * it is sized, not generous. */
 	struct dp_eal_config ec = {
 		.lcores = s->o.lcores, .file_prefix = s->o.file_prefix,
 		.vdevs = vdevs, .vdevs_count = vdevs_count,
 		.hugepages = s->o.no_huge ? DP_HUGEPAGES_NEVER : DP_HUGEPAGES_AUTO,
-		.memory_mb = 32u + 3u * s->ports_count + (s->o.kernel_mtu_bytes > 1500 ? 6u : 0u),
+		.memory_mb = 32u + (s->o.kernel_mtu_bytes > 1500 ? 8u : 3u) * s->ports_count,
 	};
 	int rc = dp_eal_start(&ec, errmsg, sizeof(errmsg));
 	if (rc != 0) {
@@ -231,12 +231,16 @@ static int switch_ports_init(struct switch_ctx *s)
 		if (p->vdev[0] == '\0') {
 			continue;
 		}
-		/* memif ports keep 2 KiB mbufs: a jumbo frame comes in chained
-		 * and leaves so (both PMDs copy chains); only af_packet needs an
-		 * mbuf as large as its ring frame. */
+		/* Every port's mbufs hold a whole jumbo frame: net_memif's rx
+		 * copies a frame into a chain of mbufs when one is too small, and
+		 * when the pool runs dry in the middle of a chain it leaks the
+		 * chain's head and leaves the ring in the middle of the frame
+		 * (DPDK 22.11 eth_memif_rx: goto no_free_bufs). With 2 KiB mbufs
+		 * (5 per frame) that collapsed a loaded cluster to ~1,000
+		 * commits/s; with one mbuf per frame a dry pool takes nothing. */
 		struct dp_port_config pc = {.mbufs_count = SWITCH_MBUFS_PER_PORT,
 					    .rx_desc_count = 512, .tx_desc_count = 512,
-					    .mtu_bytes = i == SW_PORT_KERNEL ? s->o.kernel_mtu_bytes : 0};
+					    .mtu_bytes = s->o.kernel_mtu_bytes};
 		if (dp_port_find(p->name, &pc.port_id) != 0) {
 			fprintf(stderr, "rn_memif_switch: port %u: %s did not probe (%s)\n", i,
 				p->name, p->vdev);
