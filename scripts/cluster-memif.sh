@@ -33,8 +33,14 @@ sw_pid() { pidfile_pid "$(sw_pid_file)"; }
 
 # Node i's dpdk_port: the client end of its switch port, with its MAC (a
 # memif port's default MAC is the same for every port, and a group address).
+# Jumbo: buffers of 9216 bytes, so that a frame is one descriptor (DPDK
+# 22.11's memif tx, out of slots in the middle of a chained frame, rolls
+# back but leaves the NEXT flag on its first descriptor, and the receiver
+# then reads stale descriptors as frames: a loaded cluster collapsed).
 memif_vdev() {
-	echo "net_memif0,role=client,socket=$(memif_sock "$1"),socket-abstract=no,mac=${MAC[$1]}"
+	local bs=""
+	[ "$(port_mtu)" -le 1500 ] || bs=",bsize=9216"
+	echo "net_memif0,role=client,socket=$(memif_sock "$1"),socket-abstract=no,mac=${MAC[$1]}$bs"
 }
 
 memif_check_paths() {

@@ -188,9 +188,12 @@ static void switch_plan_ports(struct switch_ctx *s)
 		switch_remove_stale_socket(o->memif_paths[i]);
 		/* socket-abstract=no: the nodes run in other network namespaces,
 		 * and an abstract socket is per namespace; a path is not. */
+		/* Jumbo: one 9216-byte buffer per frame, never a chain of
+		 * descriptors (DPDK 22.11's memif tx can leave a stale NEXT flag
+		 * on a chain it rolls back: scripts/cluster-memif.sh). */
 		snprintf(p->vdev, sizeof(p->vdev),
-			 "net_memif%u,role=server,socket=%s,socket-abstract=no,id=0", i + 1,
-			 o->memif_paths[i]);
+			 "net_memif%u,role=server,socket=%s,socket-abstract=no,id=0%s", i + 1,
+			 o->memif_paths[i], o->kernel_mtu_bytes > 1500 ? ",bsize=9216" : "");
 		snprintf(p->name, sizeof(p->name), "net_memif%u", i + 1);
 		p->label = o->memif_paths[i];
 	}
