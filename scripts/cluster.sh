@@ -105,8 +105,8 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
 device carries end to end on this kernel (measured; dataplane/port_mtu.c
 says why): af_packet and memif 9000 (frames of 9014 B: af_packet with
 framesz=9216,blocksz=36864,framecnt=2048 on the veth's MTU 9000; memif
-chains its 2 KiB buffers, and the memif switch's kernel port is an
-af_packet of the same shape), tap 1500 (DPDK 22.11's net_tap stops at
+with bsize=9216, one buffer per frame, on the nodes and the switch, whose
+kernel port is an af_packet of the same shape), tap 1500 (DPDK 22.11's net_tap stops at
 1522-byte frames). 1500 on af_packet and memif writes the 1500-byte setup
 of before (framecnt=4096, no mtu_bytes). Not with udp (the kernel's MTU
 9000). cluster.ini gets mtu_bytes, which raftctl and raftbench read as
