@@ -57,8 +57,7 @@ void node_control_wire(struct node_control *c, const struct node_control_wiring 
 	c->transport = w->transport;
 	c->frame_body_bytes_max = w->frame_body_bytes_max;
 	/* A reply frame fits the path like any other frame (a DPDK port's
-	 * MTU + 14: 9014 bytes as cluster.sh sets af_packet and memif, 1514
-	 * on tap; kernel UDP 9014). */
+	 * MTU: 1518 bytes on af_packet; kernel UDP 9014). */
 	c->replies.frame_bytes_max = (uint32_t)rn_min_u64(
 		(uint64_t)w->frame_body_bytes_max + DP_FRAME_OVERHEAD_BYTES, DP_FRAME_BYTES_MAX);
 	c->stop = w->stop;
