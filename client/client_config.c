@@ -54,9 +54,13 @@ static void config_members(const struct node_config *nc, struct rn_client_config
 	cfg->auth_off = nc->auth_off;
 	/* Kernel UDP nodes take a jumbo datagram (the kernel reassembles
 	 * what the path's MTU splits); a DPDK node only what its port's frame
-	 * holds, so the default (1500-byte MTU) stays. */
+	 * holds: its mtu_bytes (cluster.sh writes the largest its device
+	 * carries), else the default (1500-byte MTU). */
 	if (nc->transport == NODE_TRANSPORT_UDP) {
 		cfg->frame_bytes_max = DP_FRAME_BYTES_MAX;
+	} else if (nc->mtu_bytes > 0) {
+		cfg->frame_bytes_max = (uint32_t)rn_min_u64((uint64_t)nc->mtu_bytes + DP_ETH_HDR_BYTES,
+							     DP_FRAME_BYTES_MAX);
 	}
 	for (uint32_t i = 0; i < nc->members_count; i++) {
 		cfg->nodes[i] = (struct rn_client_node){.id = nc->members[i].id,

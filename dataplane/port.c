@@ -7,7 +7,8 @@
  * info; offloads, each enabled only when the device lists it (IPv4 and UDP
  * checksums, fast free on request); an mbuf pool on the port's NUMA socket
  * sized here, never on the hot path; configure one rx and one tx queue;
- * MTU when asked (jumbo only if max_mtu allows); queue setup on the same
+ * MTU when asked (port_mtu.c: what each virtual device carries, and the
+ * mbuf size that takes it); queue setup on the same
  * socket; start; read the MAC address; with rx_intr, queue 0's interrupt
  * fd where the driver has one.
  *
@@ -30,10 +31,12 @@
 
 #include "common.h"
 #include "dataplane.h"
+#include "port_mtu.h"
 
 #define PORT_DESC_COUNT_DEFAULT 1024u
 #define PORT_MBUFS_COUNT_DEFAULT 8191u /* 2^n - 1: the mempool's best size */
 _Static_assert((PORT_MBUFS_COUNT_DEFAULT & (PORT_MBUFS_COUNT_DEFAULT + 1)) == 0, "2^n - 1");
+#define PORT_MBUFS_COUNT_JUMBO 4095u
 #define PORT_MBUF_CACHE_COUNT 256u
 
 int dp_port_find(const char *name, uint16_t *port_id)
@@ -63,25 +66,19 @@ static int port_fail(struct dp_port *p, int rc, const char *step)
 	return rc < 0 ? rc : -rc;
 }
 
-static int port_pool_create(struct dp_port *p, const struct rte_eth_dev_info *info,
+static int port_pool_create(struct dp_port *p, const struct port_mtu_plan *plan,
 			    const struct dp_port_config *cfg)
 {
 	char name[RTE_MEMPOOL_NAMESIZE];
-	uint32_t mbufs = cfg->mbufs_count > 0 ? cfg->mbufs_count : PORT_MBUFS_COUNT_DEFAULT;
-	uint32_t frame_bytes = (uint32_t)p->mtu_bytes + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
-	uint32_t data_room = frame_bytes + RTE_PKTMBUF_HEADROOM;
-	if (data_room < RTE_MBUF_DEFAULT_BUF_SIZE) {
-		data_room = RTE_MBUF_DEFAULT_BUF_SIZE;
-	}
-	(void)info;
-	if (data_room > UINT16_MAX) {
-		snprintf(p->errmsg, sizeof(p->errmsg), "port %u: MTU %u too large for one mbuf",
-			 p->port_id, p->mtu_bytes);
-		return -EINVAL;
-	}
+	/* Jumbo mbufs: half as many, so the pool stays within the node's EAL
+	 * memory (4095 x ~9.4 KiB = 38 MB; 8191 x 2.3 KiB = 19 MB). */
+	uint32_t mbufs_default = plan->data_room_bytes > RTE_MBUF_DEFAULT_BUF_SIZE
+					 ? PORT_MBUFS_COUNT_JUMBO
+					 : PORT_MBUFS_COUNT_DEFAULT;
+	uint32_t mbufs = cfg->mbufs_count > 0 ? cfg->mbufs_count : mbufs_default;
 	snprintf(name, sizeof(name), "dp_pool_%u", p->port_id);
 	p->pool = rte_pktmbuf_pool_create(name, mbufs, PORT_MBUF_CACHE_COUNT, 0,
-					  (uint16_t)data_room, p->socket_id);
+					  (uint16_t)plan->data_room_bytes, p->socket_id);
 	if (p->pool == NULL) {
 		return port_fail(p, -rte_errno, "rte_pktmbuf_pool_create");
 	}
@@ -110,7 +107,7 @@ static int port_queues(struct dp_port *p, const struct dp_port_config *cfg)
 	return 0;
 }
 
-static int port_configure(struct dp_port *p, const struct rte_eth_dev_info *info,
+static int port_configure(struct dp_port *p, const struct port_mtu_plan *plan,
 			  const struct dp_port_config *cfg)
 {
 	struct rte_eth_conf conf;
@@ -124,14 +121,10 @@ static int port_configure(struct dp_port *p, const struct rte_eth_dev_info *info
 	if (rc != 0) {
 		return port_fail(p, rc, "rte_eth_dev_configure");
 	}
-	if (cfg->mtu_bytes > 0) {
-		if (cfg->mtu_bytes > info->max_mtu || cfg->mtu_bytes < info->min_mtu) {
-			snprintf(p->errmsg, sizeof(p->errmsg), "port %u: MTU %u outside the "
-				 "device's %u..%u", p->port_id, cfg->mtu_bytes, info->min_mtu,
-				 info->max_mtu);
-			return -EINVAL;
-		}
-		rc = rte_eth_dev_set_mtu(p->port_id, cfg->mtu_bytes);
+	/* Not asked of af_packet and memif beyond 1500: ethdev would refuse
+	 * what they carry (port_mtu.c). */
+	if (plan->set_mtu) {
+		rc = rte_eth_dev_set_mtu(p->port_id, plan->mtu_bytes);
 		if (rc != 0) {
 			return port_fail(p, rc, "rte_eth_dev_set_mtu");
 		}
@@ -212,13 +205,18 @@ int dp_port_init(struct dp_port *p, const struct dp_port_config *cfg)
 	if (p->socket_id < 0) {
 		p->socket_id = (int)rte_socket_id(); /* virtual device: no NUMA node */
 	}
-	p->mtu_bytes = cfg->mtu_bytes > 0 ? cfg->mtu_bytes : RTE_ETHER_MTU;
+	struct port_mtu_plan plan;
+	rc = port_mtu_plan(p, &info, cfg->mtu_bytes, &plan);
+	if (rc != 0) {
+		return rc;
+	}
+	p->mtu_bytes = plan.mtu_bytes;
 	port_pick_offloads(p, &info, cfg);
-	rc = port_pool_create(p, &info, cfg);
+	rc = port_pool_create(p, &plan, cfg);
 	if (rc != 0) {
 		goto fail_pool;
 	}
-	rc = port_configure(p, &info, cfg);
+	rc = port_configure(p, &plan, cfg);
 	if (rc != 0) {
 		goto fail_configure;
 	}

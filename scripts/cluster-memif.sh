@@ -33,8 +33,14 @@ sw_pid() { pidfile_pid "$(sw_pid_file)"; }
 
 # Node i's dpdk_port: the client end of its switch port, with its MAC (a
 # memif port's default MAC is the same for every port, and a group address).
+# Jumbo: buffers of 9216 bytes, so that a frame is one descriptor (DPDK
+# 22.11's memif tx, out of slots in the middle of a chained frame, rolls
+# back but leaves the NEXT flag on its first descriptor, and the receiver
+# then reads stale descriptors as frames: a loaded cluster collapsed).
 memif_vdev() {
-	echo "net_memif0,role=client,socket=$(memif_sock "$1"),socket-abstract=no,mac=${MAC[$1]}"
+	local bs=""
+	[ "$(port_mtu)" -le 1500 ] || bs=",bsize=9216"
+	echo "net_memif0,role=client,socket=$(memif_sock "$1"),socket-abstract=no,mac=${MAC[$1]}$bs"
 }
 
 memif_check_paths() {
@@ -61,13 +67,13 @@ memif_topology_up() {
 	have=$(links_of "")
 	{
 		has_link "$have" "$prefix-r0" || echo "link add $prefix-r0 type veth peer name k0 netns $sw"
-		echo "link set $prefix-r0 mtu 1500 up"
+		echo "link set $prefix-r0 mtu $(port_mtu) up"
 		echo "addr replace $subnet.200/32 dev $prefix-r0"
 		for ((i = 1; i <= nodes; i++)); do
 			echo "route replace $subnet.$i/32 dev $prefix-r0 src $subnet.200"
 		done
 	} | run_batch ""
-	printf 'link set lo up\nlink set k0 mtu 1500 up\n' | run_batch "$sw"
+	printf 'link set lo up\nlink set k0 mtu %s up\n' "$(port_mtu)" | run_batch "$sw"
 	root_guard "$prefix-r0"
 	mkdir -p "$run_dir/memif" "$run_dir/faults"
 	[ -e "$(sw_rules)" ] || : >"$(sw_rules)"
@@ -87,7 +93,7 @@ memif_switch_up() {
 	cpus=$(ncpus)
 	for ((i = 1; i <= nodes; i++)); do args+=(--memif "$(memif_sock "$i")"); done
 	args+=(--kernel-iface k0 --file-prefix "$prefix-sw" --lcores "0@(0-$((cpus - 1)))"
-		--rules "$(sw_rules)" --stats "$run_dir/switch.stats")
+		--rules "$(sw_rules)" --stats "$run_dir/switch.stats" --mtu-bytes "$(port_mtu)")
 	touch "$log"
 	from=$(($(stat -c %s "$log") + 1))
 	echo "== cluster.sh: start switch in $(sw_ns) at $(date '+%F %T')" >>"$log"

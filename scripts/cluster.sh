@@ -33,7 +33,7 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
 
   up --nodes N [--hosts H] [--transport af_packet|tap|memif|udp]
      [--engine uring|pwrite] [--durability fsync|dsync|none]
-     [--log-write direct|buffered]
+     [--log-write direct|buffered] [--mtu-bytes M]
      [--idle event|adaptive|busy] [--busy-node ID]
      [--election-timeout-ms T] [--lcores float|spread|LIST]
      [--log-lcore] [--apply-lcore] [--rxtx-lcore]
@@ -114,6 +114,17 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
         pending): `raftctl member remove ID` first; --force removes it
         anyway (and when no node answers).
 
+--mtu-bytes M: the DPDK ports' MTU (576..9000). Default: the largest each
+device carries end to end on this kernel (measured; dataplane/port_mtu.c
+says why): af_packet and memif 9000 (frames of 9014 B: af_packet with
+framesz=9216,blocksz=36864,framecnt=2048 on the veth's MTU 9000; memif
+with bsize=9216, one buffer per frame, on the nodes and the switch, whose
+kernel port is an af_packet of the same shape), tap 1500 (DPDK 22.11's net_tap stops at
+1522-byte frames). 1500 on af_packet and memif writes the 1500-byte setup
+of before (framecnt=4096, no mtu_bytes). Not with udp (the kernel's MTU
+9000). cluster.ini gets mtu_bytes, which raftctl and raftbench read as
+their frame size (the client's frame_bytes_max).
+
 --busy-node ID: that node alone polls (idle = busy) on its one lcore,
 pinned to the last CPU, as a bare-metal node on a dedicated core would
 (not with stages apart).
@@ -148,7 +159,7 @@ i a client of socket DIR/memif/node<i>.sock, whose server is one switch
 process per cluster (BUILD/dataplane/tools/rn_memif_switch, namespace P-sw,
 DIR/pids/switch.pid, DIR/logs/switch.log): an L2 learning switch with one
 memif port per node and a net_af_packet port on veth k0, whose root end
-P-r0 (A.B.C.200/32, MTU 1500) carries the /32 routes to the nodes. The
+P-r0 (A.B.C.200/32, MTU of --mtu-bytes) carries the /32 routes to the nodes. The
 host namespaces then hold only the node processes; hosts are labels the
 switch's partition rules use. A memif client does not reconnect, so a
 switch that `up` restarts also restarts the running nodes.
@@ -179,6 +190,7 @@ log_write=direct
 idle=event
 busy_node=""
 election_ms=""
+mtu=""
 lcores_opt=float
 log_lcore=0
 apply_lcore=0
@@ -229,6 +241,7 @@ parse_args() {
 		--idle) need_val "$@"; idle=$2; shift ;;
 		--busy-node) need_val "$@"; busy_node=$2; shift ;;
 		--election-timeout-ms) need_val "$@"; election_ms=$2; shift ;;
+		--mtu-bytes) need_val "$@"; mtu=$2; shift ;;
 		--lcores) need_val "$@"; lcores_opt=$2; shift ;;
 		--log-lcore) log_lcore=1 ;;
 		--apply-lcore) apply_lcore=1 ;;
@@ -291,6 +304,13 @@ check_up_args() {
 		is_uint "$election_ms" && [ "$election_ms" -ge 20 ] && [ "$election_ms" -le 600000 ] ||
 			usage_err "--election-timeout-ms must be 20..600000, not '$election_ms'"
 	fi
+	if [ -n "$mtu" ]; then
+		[ "$transport" != udp ] || usage_err "--mtu-bytes is for the DPDK transports (udp: the veths' kernel MTU, 9000)"
+		is_uint "$mtu" && [ "$mtu" -ge 576 ] && [ "$mtu" -le 9000 ] ||
+			usage_err "--mtu-bytes must be 576..9000, not '$mtu'"
+		[ "$transport" != tap ] || [ "$mtu" -le 1500 ] ||
+			usage_err "--mtu-bytes: net_tap in DPDK 22.11 carries frames of at most 1522 bytes (MTU 1500)"
+	fi
 	[[ "$subnet" =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || usage_err "--subnet must look like 10.77.0, not '$subnet'"
 	case "$lcores_opt" in float | spread) ;; *[!0-9@\(\),-]* | "") usage_err "--lcores must be float, spread or an EAL lcore list, not '$lcores_opt'" ;; esac
 }
@@ -325,6 +345,7 @@ log_write=$log_write
 idle=$idle
 busy_node=$busy_node
 election_ms=$election_ms
+mtu=$mtu
 lcores_opt=$lcores_opt
 log_lcore=$log_lcore
 apply_lcore=$apply_lcore
@@ -345,7 +366,7 @@ load_state() {
 	[ -f "$f" ] || die "no cluster in $run_dir (no cluster.env): run 'cluster.sh up' first, or pass --run-dir"
 	while IFS='=' read -r key val; do
 		case "$key" in
-		prefix | nodes | hosts | transport | engine | durability | log_write | idle | busy_node | election_ms | lcores_opt | log_lcore | apply_lcore | rxtx_lcore | subnet | build | daemon | members | added)
+		prefix | nodes | hosts | transport | engine | durability | log_write | idle | busy_node | election_ms | mtu | lcores_opt | log_lcore | apply_lcore | rxtx_lcore | subnet | build | daemon | members | added)
 			printf -v "$key" '%s' "$val" ;;
 		placement) read -r -a placement <<<"$val" ;;
 		esac
@@ -696,6 +717,13 @@ node_sections() { # id
 	fi
 }
 
+# The DPDK ports' MTU: --mtu-bytes, else the largest the transport carries.
+port_mtu() {
+	if [ -n "$mtu" ]; then echo "$mtu"
+	elif [ "$transport" = af_packet ] || [ "$transport" = memif ]; then echo 9000
+	else echo 1500; fi
+}
+
 write_config() {
 	local i et hb f
 	et=${election_ms:-300}
@@ -738,7 +766,18 @@ write_config() {
 			echo "; dpdk_port: in [node.<i>] (net_tap on rn<i>, node i's MAC)"
 		else
 			echo "transport = dpdk"
-			echo "dpdk_port = net_af_packet0,iface=rn%i,framecnt=4096"
+			if [ "$(port_mtu)" -gt 1500 ]; then
+				# The ring's frames hold MTU + 80 bytes; 4 to a block with no
+				# gap (the driver addresses frame i at i x framesz: port_mtu.c).
+				echo "dpdk_port = net_af_packet0,iface=rn%i,framesz=9216,blocksz=36864,framecnt=2048"
+			else
+				echo "dpdk_port = net_af_packet0,iface=rn%i,framecnt=4096"
+			fi
+		fi
+		if [ "$transport" != udp ] && [ "$(port_mtu)" -gt 1500 ]; then
+			echo "mtu_bytes = $(port_mtu)             ; frames of MTU + 14 bytes (raftctl, raftbench too)"
+		elif [ -n "$mtu" ] && [ "$mtu" -lt 1500 ]; then
+			echo "mtu_bytes = $mtu"
 		fi
 		echo "file_prefix = $prefix-n%i        ; EAL --file-prefix (down removes /var/run/dpdk/$prefix-n<i>)"
 		if [ -n "$LC" ]; then
@@ -911,11 +950,11 @@ cmd_up() {
 	compute_placement
 	index_nodes
 	local want have h i line=""
-	want="$prefix $nodes $hosts $transport $engine $durability $log_write $idle $busy_node $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
+	want="$prefix $nodes $hosts $transport $engine $durability $log_write $idle $busy_node $election_ms $mtu $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
 	if [ -f "$(state_file)" ]; then
 		have=$(
 			load_state
-			echo "$prefix $nodes $hosts $transport $engine $durability $log_write $idle $busy_node $election_ms $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
+			echo "$prefix $nodes $hosts $transport $engine $durability $log_write $idle $busy_node $election_ms $mtu $lcores_opt $log_lcore $apply_lcore $rxtx_lcore ${placement[*]} $subnet"
 		)
 		[ "$have" = "$want" ] ||
 			die "a different cluster is up in $run_dir (prefix nodes hosts ...: $have); run 'cluster.sh down --run-dir $run_dir' first"

@@ -78,8 +78,9 @@ struct rn_client_config {
 	bool pin_target;
 	/* Largest datagram sent, as a frame's bytes (Ethernet header
 	 * included): 0 = 1514, what a 1500-byte MTU path and a DPDK node's
-	 * port take. rn_client_config_load sets DP_FRAME_BYTES_MAX (9014) for
-	 * a kernel-UDP cluster. A request must fit one frame. */
+	 * port take by default. rn_client_config_load sets DP_FRAME_BYTES_MAX
+	 * (9014) for a kernel-UDP cluster and mtu_bytes + 14 for a DPDK one
+	 * that names its MTU. A request must fit one frame. */
 	uint32_t frame_bytes_max;
 	/* [cluster] client_encryption = on: requests sealed, replies must be
 	 * (XChaCha20-Poly1305; a plaintext reply is dropped, and a node of a

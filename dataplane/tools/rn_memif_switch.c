@@ -50,6 +50,7 @@ static void switch_usage(FILE *f)
 		"usage: rn_memif_switch --memif PATH [--memif PATH ...] [--kernel-iface IFACE]\n"
 		"                       --file-prefix P [--lcores L] [--no-huge] [--rules FILE]\n"
 		"                       [--stats FILE] [--idle adaptive|busy] [--sleep-us-max US]\n"
+		"                       [--mtu-bytes M]\n"
 		"\n"
 		"A DPDK L2 learning switch: one net_memif server port per --memif socket (port i\n"
 		"is the i-th, from 1; the peer is a role=client net_memif, socket-abstract=no),\n"
@@ -62,6 +63,8 @@ static void switch_usage(FILE *f)
 		"  --idle         adaptive (default: spin, then sleep up to --sleep-us-max, 200)\n"
 		"                 or busy (a dedicated core)\n"
 		"  --no-huge      ordinary memory even if hugepages are free\n"
+		"  --mtu-bytes M  frames of M + 14 bytes on every port (576..9000, default\n"
+		"                 1500; IFACE's MTU must allow it)\n"
 		"Prints 'ready' once every port is started. SIGTERM/SIGINT stop it.\n");
 }
 
@@ -77,6 +80,7 @@ static int switch_parse(int argc, char **argv, struct switch_opts *o)
 		{"no-huge", no_argument, NULL, 'n'},
 		{"idle", required_argument, NULL, 'i'},
 		{"sleep-us-max", required_argument, NULL, 'u'},
+		{"mtu-bytes", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -119,6 +123,15 @@ static int switch_parse(int argc, char **argv, struct switch_opts *o)
 				return 2;
 			}
 			break;
+		case 'M': {
+			unsigned long v = strtoul(optarg, NULL, 10);
+			if (v < 576 || v > 9000) {
+				fprintf(stderr, "rn_memif_switch: --mtu-bytes 576..9000\n");
+				return 2;
+			}
+			o->kernel_mtu_bytes = (uint16_t)v;
+			break;
+		}
 		case 'h': switch_usage(stdout); exit(0);
 		default: return 2;
 		}
@@ -157,9 +170,16 @@ static void switch_plan_ports(struct switch_ctx *s)
 	struct switch_opts *o = &s->o;
 	struct switch_port *k = &s->ports[SW_PORT_KERNEL];
 	if (o->kernel_iface != NULL) {
-		/* 4096 frames: a burst of client requests must not overflow it. */
-		snprintf(k->vdev, sizeof(k->vdev), "net_af_packet0,iface=%s,framecnt=4096",
-			 o->kernel_iface);
+		/* 4096 frames: a burst of client requests must not overflow it.
+		 * Jumbo: ring frames of MTU + 80 bytes, blocks a multiple of
+		 * them (dataplane/port_mtu.c), half as many. */
+		if (o->kernel_mtu_bytes > 1500) {
+			snprintf(k->vdev, sizeof(k->vdev), "net_af_packet0,iface=%s,framesz=9216,"
+				 "blocksz=36864,framecnt=2048", o->kernel_iface);
+		} else {
+			snprintf(k->vdev, sizeof(k->vdev), "net_af_packet0,iface=%s,framecnt=4096",
+				 o->kernel_iface);
+		}
 		snprintf(k->name, sizeof(k->name), "net_af_packet0");
 		k->label = o->kernel_iface;
 	}
@@ -168,9 +188,12 @@ static void switch_plan_ports(struct switch_ctx *s)
 		switch_remove_stale_socket(o->memif_paths[i]);
 		/* socket-abstract=no: the nodes run in other network namespaces,
 		 * and an abstract socket is per namespace; a path is not. */
+		/* Jumbo: one 9216-byte buffer per frame, never a chain of
+		 * descriptors (DPDK 22.11's memif tx can leave a stale NEXT flag
+		 * on a chain it rolls back: scripts/cluster-memif.sh). */
 		snprintf(p->vdev, sizeof(p->vdev),
-			 "net_memif%u,role=server,socket=%s,socket-abstract=no,id=0", i + 1,
-			 o->memif_paths[i]);
+			 "net_memif%u,role=server,socket=%s,socket-abstract=no,id=0%s", i + 1,
+			 o->memif_paths[i], o->kernel_mtu_bytes > 1500 ? ",bsize=9216" : "");
 		snprintf(p->name, sizeof(p->name), "net_memif%u", i + 1);
 		p->label = o->memif_paths[i];
 	}
@@ -187,13 +210,14 @@ static int switch_eal(struct switch_ctx *s)
 			vdevs[vdevs_count++] = s->ports[i].vdev;
 		}
 	}
-	/* Each port's pool is ~1.2 MB (511 mbufs of 2 KiB + headers); in --no-huge
-	 * mode the EAL touches all of it, so it is sized, not generous. */
+	/* Each port's pool is ~1.2 MB (511 mbufs of 2 KiB + headers; 4.9 MB
+	 * with jumbo frames); in --no-huge mode the EAL touches all of it, so
+	 * it is sized, not generous. */
 	struct dp_eal_config ec = {
 		.lcores = s->o.lcores, .file_prefix = s->o.file_prefix,
 		.vdevs = vdevs, .vdevs_count = vdevs_count,
 		.hugepages = s->o.no_huge ? DP_HUGEPAGES_NEVER : DP_HUGEPAGES_AUTO,
-		.memory_mb = 32u + 3u * s->ports_count,
+		.memory_mb = 32u + (s->o.kernel_mtu_bytes > 1500 ? 8u : 3u) * s->ports_count,
 	};
 	int rc = dp_eal_start(&ec, errmsg, sizeof(errmsg));
 	if (rc != 0) {
@@ -210,8 +234,16 @@ static int switch_ports_init(struct switch_ctx *s)
 		if (p->vdev[0] == '\0') {
 			continue;
 		}
+		/* Every port's mbufs hold a whole jumbo frame: net_memif's rx
+		 * copies a frame into a chain of mbufs when one is too small, and
+		 * when the pool runs dry in the middle of a chain it leaks the
+		 * chain's head and leaves the ring in the middle of the frame
+		 * (DPDK 22.11 eth_memif_rx: goto no_free_bufs). With 2 KiB mbufs
+		 * (5 per frame) that collapsed a loaded cluster to ~1,000
+		 * commits/s; with one mbuf per frame a dry pool takes nothing. */
 		struct dp_port_config pc = {.mbufs_count = SWITCH_MBUFS_PER_PORT,
-					    .rx_desc_count = 512, .tx_desc_count = 512};
+					    .rx_desc_count = 512, .tx_desc_count = 512,
+					    .mtu_bytes = s->o.kernel_mtu_bytes};
 		if (dp_port_find(p->name, &pc.port_id) != 0) {
 			fprintf(stderr, "rn_memif_switch: port %u: %s did not probe (%s)\n", i,
 				p->name, p->vdev);

@@ -49,6 +49,7 @@ struct switch_opts {
 	bool no_huge;
 	bool busy;
 	uint32_t sleep_us_max;
+	uint16_t kernel_mtu_bytes; /* 0: 1500; above: every port takes jumbo frames */
 };
 
 struct switch_ctx {

@@ -7,17 +7,23 @@
 # are answered from its session's window: a retry after later writes ok
 # and not applied again, a lost request applied once, a retry older than
 # the window (kv_session_window, 256 by default) bad_request.
+# A 6,000-byte value goes through in one frame (af_packet at MTU 9000).
 # With --busy-node node 2 polls (idle = busy) on an lcore pinned to a CPU,
 # as on bare metal, beside nodes that sleep on events.
 . "$(dirname "$0")/lib.sh"
 it_setup_variant "${1:-}" --busy-node a 10.81.0 ab 10.97.0 --busy-node 2
-it_up --nodes 3 "${up_args[@]}"
+it_up --nodes 3 "${up_args[@]}" --no-start
+# Values of up to 7 KiB for it_put_jumbo (the default is 1 KiB), in as
+# many slot bytes as the default's 65,536 keys of 1 KiB.
+printf '\n[limits]\nkv_keys_max = 8192\nkv_value_bytes_max = 7168\n' >>"$IT_RUN/cluster.ini"
+for n in 1 2 3; do it_cluster start "$n" >/dev/null || it_fail "cluster.sh start $n"; done
 leader=$(it_wait_leader 60) || it_fail "no leader in 60 s"
 it_log "cluster up; leader $leader"
 
 [ "$(it_ctl --node 1 put k v)" = "" ] || true
 got=$(it_ctl --node 2 get k) || it_fail "raftctl --node 2 get k failed"
 [ "$got" = v ] || it_fail "raftctl --node 2 get k printed '$got', not 'v'"
+it_put_jumbo "af_packet" "$leader"
 
 "$IT_BUILD/tests/integration/kvbulk" put --count 1000 --via 1,2,3 --acked "$IT_WORK/acked" \
 	|| it_fail "bulk put"
