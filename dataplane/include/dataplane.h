@@ -1070,6 +1070,10 @@ struct dp_transport {
 	 * that owns the port) when set; NULL: straight out of the port. */
 	struct dp_ring *tx_ring;
 	uint64_t tx_ring_full; /* tx ring full: frame dropped, Raft resends */
+	/* Anti-replay windows of the receiving side (dp_transport_set_replay):
+	 * an authenticated consensus frame the window refuses is dropped
+	 * before it is handed over, counted in replay->counters. NULL: none. */
+	struct dp_replay *replay;
 	uint8_t buf[DP_FRAME_BYTES_MAX]; /* UDP: the frame to send */
 	/* dp_transport_poll's own message and UDP buffer. */
 	struct dp_rx_msg poll_msg;
@@ -1157,6 +1161,8 @@ uint32_t dp_transport_recv(struct dp_transport *t, struct dp_rx_msg *const *msgs
 void dp_transport_learn(struct dp_transport *t, const struct dp_rx_frame *in);
 void dp_transport_rx_done(struct dp_rx_msg *m);
 void dp_transport_set_tx_ring(struct dp_transport *t, struct dp_ring *ring);
+/* Windows for recv (the receiving lcore owns them from then on); NULL: none. */
+void dp_transport_set_replay(struct dp_transport *t, struct dp_replay *r);
 /* What the receiving lcore may sleep on (dp_stage.wait_fd): the UDP
  * socket; a DPDK port's rx interrupt fd, DP_WAIT_FD_POLL where it has
  * none (its driver gives no rx interrupt: af_packet, memif). */
