@@ -112,6 +112,8 @@ struct node_metrics_figures {
 	uint64_t elections, prevotes, stepdowns_check_quorum, entries_truncated;
 	uint64_t syncs, synced_entries, disk_free_bytes;
 	uint64_t frames_rx, frames_tx, send_failed, auth_failures, drops;
+	uint64_t replayed, too_old; /* of drops: refused by replay windows */
+	uint32_t boot_epoch;
 	uint64_t snap_index, snap_taken, snap_failures, snap_offers, snap_sent, snap_installed;
 	uint64_t snap_bytes_sent, snap_bytes_received;
 	uint64_t kv_keys;

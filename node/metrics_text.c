@@ -194,6 +194,15 @@ static void text_network(struct text_buf *b, const struct node_metrics_figures *
 		 "Frames dropped for a bad authentication tag.", f->auth_failures);
 	text_one(b, "raftnode_network_frames_dropped_total", "counter",
 		 "Frames dropped for any reason (raftctl status: by reason).", f->drops);
+	text_one(b, "raftnode_network_frames_replayed_total", "counter",
+		 "Authenticated consensus frames dropped as replays (msg_seq already seen "
+		 "in the sender's boot epoch).", f->replayed);
+	text_one(b, "raftnode_network_frames_too_old_total", "counter",
+		 "Authenticated consensus frames dropped as too old (below the sender's "
+		 "replay window, or of an older boot epoch).", f->too_old);
+	text_one(b, "raftnode_boot_epoch", "gauge",
+		 "This start's boot epoch (rises at every start; in every frame sent).",
+		 f->boot_epoch);
 }
 
 static void text_snapshot(struct text_buf *b, const struct node_metrics_view *v)

@@ -180,6 +180,14 @@ static void ops_refresh(struct node_control *c, uint64_t now_ns)
 	for (int e = DP_ERR_DROP_FIRST; e <= DP_ERR_DROP_LAST; e++) {
 		f.drops += dp_wire_dropped(w, e);
 	}
+	if (c->transport->replay != NULL) {
+		struct dp_replay_counters r;
+		dp_replay_read(c->transport->replay, &r);
+		f.replayed = r.replayed;
+		f.too_old = r.too_old;
+		f.drops += r.replayed + r.too_old;
+	}
+	f.boot_epoch = c->transport->wire.boot_epoch;
 	ops_snapshot_figures(c, &f);
 	pthread_mutex_lock(&c->ops->lock);
 	c->ops->figures = f;
