@@ -68,6 +68,18 @@ static void fuzz_fixup(uint8_t *f, size_t bytes)
 	}
 }
 
+/* The codec a decoded frame's sender sealed it with: the receiver's key,
+ * the header's version 6 fields as the frame carries them (a sender puts
+ * its own there; the receiver's context holds zeros). */
+static struct dp_wire fuzz_sender(const struct dp_rx_frame *out)
+{
+	struct dp_wire sender = fuzz_rx;
+	sender.boot_epoch = out->boot_epoch;
+	sender.key_id = out->key_id;
+	sender.settings_fp = out->settings_fp;
+	return sender;
+}
+
 /* A decoded raft message re-encodes to the same raft bytes. */
 static void fuzz_check_reencode(const struct dp_rx_frame *out, const uint8_t *f)
 {
@@ -87,7 +99,8 @@ static void fuzz_check_reencode(const struct dp_rx_frame *out, const uint8_t *f)
 			}
 		}
 	}
-	int n = dp_wire_encode_raft(&fuzz_rx, &out->addr, out->msg_seq, m, fuzz_payloads,
+	struct dp_wire sender = fuzz_sender(out);
+	int n = dp_wire_encode_raft(&sender, &out->addr, out->msg_seq, m, fuzz_payloads,
 				    fuzz_again, sizeof(fuzz_again));
 	if (n <= 0) {
 		abort(); /* a decoded frame always fits again */
@@ -102,7 +115,7 @@ static void fuzz_check_reencode(const struct dp_rx_frame *out, const uint8_t *f)
  * encoder signs as its own node: a codec copy that is the sender). */
 static void fuzz_check_snap(const struct dp_rx_frame *out, const uint8_t *f)
 {
-	struct dp_wire sender = fuzz_rx;
+	struct dp_wire sender = fuzz_sender(out);
 	int n;
 	if (out->type == DP_FRAME_SNAP_CHUNK) {
 		sender.self_id = out->snap_chunk.from;
