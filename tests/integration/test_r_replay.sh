@@ -64,6 +64,10 @@ it_log "$(cat "$IT_WORK/capture.out") (kernel dropped $kd_capture meanwhile)"
 it_wait_converged 30 1 2 3 >/dev/null || it_fail "no convergence after the load"
 before_state=$(state_of)
 read -r rep0 old0 < <(drops_sum)
+# No genuine frame was refused under the load: heartbeats, appends and
+# their retransmissions are sealed with fresh msg_seqs.
+[ "$rep0" -eq 0 ] && [ "$old0" -eq 0 ] ||
+	it_fail "genuine frames refused before any replay: replayed $rep0, too_old $old0"
 kd0=$(kernel_drops)
 out=$(ip netns exec "$ns" "$tap" replay --in "$IT_WORK/consensus.cap") || it_fail "replay: $out"
 it_log "$out"
