@@ -23,9 +23,11 @@
 #define CONFIG_FILE_BYTES_MAX (1u << 20)
 
 
-/* The line of `key` in `section` (1-based), 0 if not found. libinih built
- * by Debian does not pass line numbers to the handler. */
-static unsigned config_line_of(const char *text, const char *section, const char *key)
+/* The line of the nth (1-based) `key` in `section` (1-based), 0 if not
+ * found. libinih built by Debian does not pass line numbers to the
+ * handler. */
+static unsigned config_line_nth(const char *text, const char *section, const char *key,
+				unsigned nth)
 {
 	char current[96] = "";
 	unsigned line = 1;
@@ -45,7 +47,7 @@ static unsigned config_line_of(const char *text, const char *section, const char
 		} else if (section != NULL && strcmp(current, section) == 0 && key != NULL) {
 			size_t k = strlen(key);
 			if ((size_t)(p + len - s) > k && strncmp(s, key, k) == 0 &&
-			    (s[k] == ' ' || s[k] == '\t' || s[k] == '=' || s[k] == ':')) {
+			    (s[k] == ' ' || s[k] == '\t' || s[k] == '=' || s[k] == ':') && --nth == 0) {
 				return line;
 			}
 		}
@@ -57,19 +59,16 @@ static unsigned config_line_of(const char *text, const char *section, const char
 	return 0;
 }
 
-void config_error(struct config_parse *cp, const char *section, const char *key,
-		  const char *fmt, ...)
+static void config_error_v(struct config_parse *cp, unsigned nth, const char *section,
+			   const char *key, const char *fmt, va_list ap)
 {
 	if (cp->failed) {
 		return; /* one message: the first problem */
 	}
 	cp->failed = true;
 	char why[256];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	unsigned line = config_line_of(cp->text, section, key);
+	unsigned line = config_line_nth(cp->text, section, key, nth);
 	if (line > 0) {
 		snprintf(cp->errmsg, cp->errmsg_bytes, "%s:%u: [%s] %s: %s", cp->name, line, section,
 			 key, why);
@@ -77,6 +76,25 @@ void config_error(struct config_parse *cp, const char *section, const char *key,
 		snprintf(cp->errmsg, cp->errmsg_bytes, "%s: [%s] %s: %s", cp->name, section, key,
 			 why);
 	}
+}
+
+void config_error(struct config_parse *cp, const char *section, const char *key,
+		  const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	config_error_v(cp, 1, section, key, fmt, ap);
+	va_end(ap);
+}
+
+/* The same, at the key's second line in its section (a duplicate). */
+__attribute__((format(printf, 4, 5))) static void config_error_again(struct config_parse *cp,
+	const char *section, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	config_error_v(cp, 2, section, key, fmt, ap);
+	va_end(ap);
 }
 
 bool config_u64(const char *v, uint64_t min, uint64_t max, bool size_suffix, uint64_t *out)
@@ -384,11 +402,64 @@ static bool config_storage(struct config_parse *cp, const char *key, const char 
 	return true;
 }
 
+/* [node.N] of another node: checked as node N would check it (its %i),
+ * into a scratch copy, so that node 1 refuses a file node 3 could not
+ * start with instead of leaving the fault for node 3 to find. */
+static bool config_node_other(struct config_parse *cp, raft_node_id id, const char *key,
+			      const char *v)
+{
+	struct config_parse other = *cp;
+	RN_ASSERT(id != cp->self);
+	other.cfg = cp->scratch;
+	other.self = id;
+	bool ok = config_node(&other, true, key, v);
+	cp->failed = other.failed;
+	return ok;
+}
+
+/* A key given twice in one section (the same [member.N] or [node.N],
+ * however its number is written) is an error: the last value must not
+ * win silently. id: N of [member.N] / [node.N], 0 for the others. */
+static bool config_seen_twice(struct config_parse *cp, const char *section,
+			      const struct node_config_key *k, uint64_t id)
+{
+	for (uint32_t i = 0; i < cp->seen_count; i++) {
+		if (cp->seen[i].key == k && cp->seen[i].id == id) {
+			config_error_again(cp, section, k->key, "given twice in [%s] (first at line "
+					   "%u): remove one, the last would silently win", section,
+					   config_line_nth(cp->text, section, k->key, 1));
+			return true;
+		}
+	}
+	if (cp->seen_count == CONFIG_KEYS_SEEN_MAX) {
+		config_error(cp, section, k->key, "more than %u keys in the file",
+			     CONFIG_KEYS_SEEN_MAX);
+		return true;
+	}
+	cp->seen[cp->seen_count++] = (struct config_seen){.key = k, .id = id};
+	return false;
+}
+
 static int config_handler(void *user, const char *section, const char *key, const char *v)
 {
 	struct config_parse *cp = user;
 	bool ok;
-	uint64_t id;
+	uint64_t id = 0;
+	const struct node_config_key *k = node_config_key_find(section, key);
+	bool numbered = strncmp(section, "member.", 7) == 0 || strncmp(section, "node.", 5) == 0;
+	if (numbered && !config_u64(strchr(section, '.') + 1, 1, UINT32_MAX, false, &id)) {
+		k = NULL; /* [member.x]: an unknown section, said below */
+		id = 0;
+	}
+	if (k == NULL && (strcmp(section, "cluster") == 0 || strcmp(section, "node") == 0 ||
+			  strcmp(section, "limits") == 0 || strcmp(section, "storage") == 0 ||
+			  (numbered && id != 0))) {
+		config_error(cp, section, key, "unknown key (config/example.ini lists them all)");
+		return 0;
+	}
+	if (k != NULL && config_seen_twice(cp, section, k, id)) {
+		return 0;
+	}
 	if (strcmp(section, "cluster") == 0) {
 		ok = config_cluster(cp, key, v);
 	} else if (strncmp(section, "member.", 7) == 0 &&
@@ -398,7 +469,8 @@ static int config_handler(void *user, const char *section, const char *key, cons
 		ok = config_node(cp, false, key, v);
 	} else if (strncmp(section, "node.", 5) == 0 &&
 		   config_u64(section + 5, 1, UINT32_MAX, false, &id)) {
-		ok = id != cp->self || config_node(cp, true, key, v);
+		ok = id == cp->self ? config_node(cp, true, key, v)
+				    : config_node_other(cp, (raft_node_id)id, key, v);
 	} else if (strcmp(section, "limits") == 0) {
 		ok = config_limits(cp, key, v);
 	} else if (strcmp(section, "storage") == 0) {
@@ -519,8 +591,11 @@ static void config_check(struct config_parse *cp)
 int node_config_parse_string(const char *text, const char *name, raft_node_id self,
 			     struct node_config *out, char *errmsg, size_t errmsg_bytes)
 {
+	struct node_config scratch;
+	node_config_default(&scratch);
 	struct config_parse cp = {.cfg = out, .self = self, .text = text, .name = name,
-				  .errmsg = errmsg, .errmsg_bytes = errmsg_bytes};
+				  .errmsg = errmsg, .errmsg_bytes = errmsg_bytes,
+				  .scratch = &scratch};
 	node_config_default(out);
 	out->self = self;
 	snprintf(out->file_prefix, sizeof(out->file_prefix), "raftnode%u", self);

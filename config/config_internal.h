@@ -12,6 +12,14 @@
 
 #include "config.h"
 
+/* Keys read so far (duplicates are errors): a file of 16 members and 16
+ * [node.N] sections takes under 400. */
+#define CONFIG_KEYS_SEEN_MAX 1024u
+struct config_seen {
+	const struct node_config_key *key; /* its entry in the key table */
+	uint64_t id;			   /* N of [member.N], [node.N]; 0 otherwise */
+};
+
 struct config_parse {
 	struct node_config *cfg;
 	raft_node_id self;
@@ -21,6 +29,9 @@ struct config_parse {
 	size_t errmsg_bytes;
 	bool failed;
 	uint32_t node_keys_specific; /* bits: keys set by [node.<self>] */
+	struct node_config *scratch; /* another node's [node.N], checked and dropped */
+	struct config_seen seen[CONFIG_KEYS_SEEN_MAX];
+	uint32_t seen_count;
 };
 
 /* The first problem, as "FILE:LINE: [section] key: why" in cp->errmsg. */

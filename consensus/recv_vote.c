@@ -24,10 +24,14 @@ static bool recv_vote_can_grant(const struct raft *r, const struct raft_message 
 	if (!free_to_vote) {
 		return false;
 	}
-	/* Learners and servers outside their configuration never vote. */
-	if (!membership_self_voter(r) && !RAFT_BUG(r, LEARNER_VOTES)) {
-		return false;
-	}
+	/* Whether this server is a voter of its OWN configuration is not
+	 * asked (§4.1: a server grants its vote without consulting its
+	 * configuration). A learner promoted by an entry it has not received
+	 * yet is a voter for every candidate that holds the entry, and those
+	 * may be unable to win without it: refusing would deadlock the
+	 * cluster for good (1 voter grown to 2, the new one behind). What
+	 * keeps learners from voting is the candidate's side: it asks, and
+	 * counts, only the voters of its own configuration (election.c). */
 	/* §3.6.1 election restriction: only for a log at least as up to date. */
 	if (RAFT_BUG(r, VOTE_IGNORES_LOG)) {
 		return true;

@@ -73,6 +73,11 @@ int wire_body_decode(uint8_t type, raft_node_id from, raft_node_id to, raft_term
 		out->snap_ack.from = from;
 		out->snap_ack.term = term;
 		return dp_snap_ack_decode(term, body, body_bytes, &out->snap_ack);
+	case DP_FRAME_SETTINGS:
+		out->settings.from = from;
+		/* No consensus message: its header's term is 0 (dataplane.h). */
+		return term == 0 ? dp_settings_decode(body, body_bytes, &out->settings)
+				 : -DP_ERR_BAD_BODY;
 	default:
 		if (!wire_raft_type_known(type)) {
 			return -DP_ERR_UNKNOWN_TYPE;

@@ -340,6 +340,17 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	if ((rc = node_daemon_transport(d, errmsg, errmsg_bytes)) != 0) {
 		return rc < 0 ? rc : -EIO;
 	}
+	/* Before any frame is sealed: each carries the fingerprint of the
+	 * cluster-wide settings, and a peer's consensus frames under another
+	 * are refused (control/settings_check.h). */
+	if (node_settings_check_init(&d->settings, &d->cfg, DP_WIRE_VERSION) != 0) {
+		snprintf(errmsg, errmsg_bytes, "the cluster-wide settings make no SETTINGS text");
+		return -EINVAL;
+	}
+	d->transport.wire.settings_fp = d->settings.fp;
+	d->control.settings = &d->settings;
+	fprintf(stderr, "raftnode %u: cluster-wide settings %s (fingerprint %016" PRIx64 ")\n",
+		d->cfg.self, d->settings.text, d->settings.fp);
 	/* Every frame this start seals carries its epoch; msg_seq restarts
 	 * at 1 with it (the transport's counter starts at 0). */
 	d->transport.wire.boot_epoch = d->boot_epoch;

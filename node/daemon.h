@@ -24,6 +24,7 @@
 
 #include "apply/apply_stage.h"
 #include "control/control.h"
+#include "control/settings_check.h"
 #include "dataplane.h"
 #include "log/log_stage.h"
 #include "rings.h"
@@ -54,6 +55,7 @@ struct node_daemon {
 	struct node_snap_link snap_link;
 	/* The apply stage's snapshot writer ([storage] snapshot = on). */
 	struct node_snapshotter snapshotter;
+	struct node_settings_check settings; /* control's: peers under other settings */
 
 	/* Each stage's state starts a cache line: no line written by two lcores. */
 	struct node_rxtx rxtx __attribute__((aligned(NODE_CACHE_LINE_BYTES)));

@@ -117,6 +117,7 @@ struct node_metrics_figures {
 	uint64_t snap_index, snap_taken, snap_failures, snap_offers, snap_sent, snap_installed;
 	uint64_t snap_bytes_sent, snap_bytes_received;
 	uint64_t kv_keys;
+	uint64_t settings_dropped, settings_refused_peers; /* control/settings_check.h */
 };
 
 /* The drain (SIGTERM/SIGINT, control/ops.c). */

@@ -194,6 +194,12 @@ static void text_network(struct text_buf *b, const struct node_metrics_figures *
 		 "Frames dropped for a bad authentication tag.", f->auth_failures);
 	text_one(b, "raftnode_network_frames_dropped_total", "counter",
 		 "Frames dropped for any reason (raftctl status: by reason).", f->drops);
+	text_one(b, "raftnode_network_settings_mismatch_dropped_total", "counter",
+		 "Peers' consensus frames dropped: their cluster-wide settings differ from ours "
+		 "(the log and raftctl status name the setting).", f->settings_dropped);
+	text_one(b, "raftnode_network_peers_settings_refused", "gauge",
+		 "Peers refused now because their cluster-wide settings differ.",
+		 f->settings_refused_peers);
 	text_one(b, "raftnode_network_frames_replayed_total", "counter",
 		 "Authenticated consensus frames dropped as replays (msg_seq already seen "
 		 "in the sender's boot epoch).", f->replayed);

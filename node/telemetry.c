@@ -24,7 +24,8 @@ static const char *const telemetry_names[NODE_STATUS_VALUES] = {
 	"id", "term", "leader", "commit_index", "applied_index", "last_index",
 	"durable_index", "frames_rx", "frames_tx", "auth_failures", "drops",
 	"syncs", "group_entries_mean_x100", "entries_rolled_back", "client_requests",
-	"busy_replies", "kv_keys", "kv_digest", "elections", "replayed", "too_old"};
+	"busy_replies", "kv_keys", "kv_digest", "elections", "settings_dropped",
+	"settings_refused_peers", "replayed", "too_old"};
 _Static_assert(sizeof(telemetry_names) / sizeof(telemetry_names[0]) == NODE_STATUS_VALUES,
 	       "a name per value");
 

@@ -59,6 +59,10 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
         switch's pid, ports, counters and rules).
   start ID | kill ID [--signal KILL|TERM]     (kill: default KILL; returns
         once the process has exited, a zombie not yet reaped included)
+        A node whose run dir holds DIR/node<ID>.ini (written by hand or by a
+        test, never by up) starts with that file instead of DIR/cluster.ini:
+        its own settings, e.g. a cluster-wide one that differs (refused by
+        its peers, README: configuration).
   partition --hosts
         cuts every inter-host link (link down on both ends).
   partition --node ID [--from ID2] [--one-way]
@@ -637,13 +641,15 @@ node_sections() { # id
 		lc=$(((i - 1) % cpus))
 		echo
 		echo "[node.$i]"
+		# The busy node's lcores come below (a key given twice in a
+		# section is an error: it would silently take the last).
 		if [ "$LC_EXTRA" -gt 0 ]; then
 			l="0@$lc"
 			for ((k = 1; k <= LC_EXTRA; k++)); do l+=",$k@$(((i - 1 + k) % cpus))"; done
-			echo "lcores = $l"
+			[ "$i" = "$busy_node" ] || echo "lcores = $l"
 			echo "lcore_map = $LC_MAP"
 		else
-			echo "lcores = $lc"
+			[ "$i" = "$busy_node" ] || echo "lcores = $lc"
 			echo "lcore_map = rxtx:$lc,log:$lc,control:$lc,apply:$lc"
 		fi
 	fi
@@ -819,7 +825,11 @@ start_node() {
 	# A node `add` made joins: it never starts a cluster of its own.
 	local join=()
 	! is_added "$i" || join=(--join)
-	spawn_in_ns "$ns" "$pidf" "$log" "$daemon" --config "$run_dir/cluster.ini" --id "$i" ${join[@]+"${join[@]}"}
+	# A file of its own (DIR/node<i>.ini) when there is one: each node
+	# reads its own configuration, as on separate machines.
+	local conf="$run_dir/cluster.ini"
+	[ ! -f "$run_dir/node$i.ini" ] || conf="$run_dir/node$i.ini"
+	spawn_in_ns "$ns" "$pidf" "$log" "$daemon" --config "$conf" --id "$i" ${join[@]+"${join[@]}"}
 	for _ in $(seq 1 50); do
 		[ -s "$pidf" ] && break
 		sleep 0.02

@@ -150,6 +150,34 @@ const char *node_transport_name(int transport);
 const char *node_durability_name(int durability);
 const char *node_log_write_name(int log_write);
 
+/* ---- Which keys the nodes of a cluster must agree on (config_class.c) ----- */
+
+enum node_key_scope {
+	NODE_KEY_LOCAL = 1,   /* node-local: each node sets its own */
+	NODE_KEY_CLUSTER = 2, /* one value for the cluster, not compared between nodes */
+	NODE_KEY_AGREED = 3,  /* cluster-wide and fingerprinted: a peer that differs is refused */
+};
+struct node_config_key {
+	const char *section; /* "cluster", "member" ([member.N]), "node" ([node.N] too), ... */
+	const char *key;
+	uint8_t scope;	     /* enum node_key_scope */
+	size_t value_offset; /* NODE_KEY_AGREED: the value in struct node_config */
+	size_t value_bytes;  /* ... and its width (1, 2, 4, 8); 0 otherwise */
+};
+/* The table of every key the parser takes (a key not in it is unknown). */
+const struct node_config_key *node_config_keys(size_t *count);
+/* A file section's key ("member.3", "ip"): its entry, or NULL. */
+const struct node_config_key *node_config_key_find(const char *section, const char *key);
+
+/* The agreed settings as compact text, "wire_version=6;id=7;kv_keys_max=..."
+ * (the values as parsed, in the table's order): the text's bytes, or -1 when
+ * out_bytes is too small. The fingerprint is its hash (never 0). */
+#define NODE_SETTINGS_TEXT_BYTES_MAX 512u
+int node_settings_text(const struct node_config *c, uint32_t wire_version, char *out,
+		       size_t out_bytes);
+uint64_t node_settings_hash(const char *text, size_t text_bytes);
+uint64_t node_settings_fp(const struct node_config *c, uint32_t wire_version);
+
 #ifdef __cplusplus
 }
 #endif

@@ -503,9 +503,12 @@ struct raft_config {
  *    earlier change is uncommitted;
  *  - quorums (commit, elections, CheckQuorum, ReadIndex, transfer targets)
  *    count the voters of the configuration in force; learners receive the
- *    log and snapshots but never vote (a node that is not a voter in its
- *    own configuration refuses every vote and pre-vote), never count and
- *    never campaign; a node not in the configuration (removed, or not yet
+ *    log and snapshots, are never asked for a vote, never count and never
+ *    campaign (a server answers a vote or pre-vote without consulting its
+ *    own configuration, §4.1: a learner promoted by an entry it has not
+ *    received yet must vote for the candidates that hold the entry, or a
+ *    cluster grown from 1 voter to 2 can never elect again); a node not
+ *    in the configuration (removed, or not yet
  *    added) never campaigns either; voters + learners <= RAFT_NODES_MAX.
  *  - a leader asked to remove ITSELF appends the removal, keeps leading
  *    without counting itself toward any quorum, and once the removal
@@ -716,7 +719,7 @@ enum raft_planted_bug {
 					  * committed, not when appended */
 	RAFT_BUG_TWO_CHANGES_AT_ONCE,	 /* a change proposed while one is
 					  * uncommitted */
-	RAFT_BUG_LEARNER_VOTES,		 /* learners asked, answer, and count */
+	RAFT_BUG_LEARNER_VOTES,		 /* learners asked, and their votes counted */
 	RAFT_BUG_COUNT
 };
 const char *raft_planted_bug_name(int bug);

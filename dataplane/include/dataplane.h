@@ -118,6 +118,9 @@ enum dp_frame_type {
 	 * cumulative acknowledgement. See "Snapshot transfer frames" below. */
 	DP_FRAME_SNAP_CHUNK = 34,
 	DP_FRAME_SNAP_ACK = 35,
+	/* A node's agreed settings, to a peer whose fingerprint differs (see
+	 * "Settings frames" below; issue 17, wire version 6). */
+	DP_FRAME_SETTINGS = 36,
 };
 #ifndef __cplusplus
 _Static_assert(RAFT_MSG_APPEND == 1, "raft types are 1..11");
@@ -588,6 +591,46 @@ size_t dp_member_list_encode(const struct dp_member_list *l, uint8_t *out, size_
 /* 0, or -DP_ERR_BAD_BODY. */
 int dp_member_list_decode(const uint8_t *in, size_t in_bytes, struct dp_member_list *out);
 
+/* ---- Settings frames --------------------------------------------------------
+ *
+ * Every frame a node seals carries the fingerprint of its agreed settings
+ * (header settings_fp: the cluster-wide ones that change what a node
+ * applies, config.h node_settings_text). A node drops a peer's consensus
+ * frame whose fingerprint differs from its own, and tells that peer why
+ * with a SETTINGS frame (at most one a second per peer): its settings as
+ * compact text, "name=value;name=value...", so that the peer can name the
+ * setting that differs. The body is that text alone, 1 to
+ * DP_SETTINGS_BYTES_MAX bytes of [a-z0-9_=;], at most DP_SETTINGS_PAIRS_MAX
+ * pairs, each a non-empty name of [a-z0-9_], '=', a non-empty value of
+ * [a-z0-9_]; anything else (a header term other than 0 too: it is no
+ * consensus message) is dropped as DP_ERR_BAD_BODY. The header's from is
+ * the sender.
+ */
+#define DP_SETTINGS_BYTES_MAX 512u
+#define DP_SETTINGS_PAIRS_MAX 32u
+struct dp_settings {
+	raft_node_id from; /* decoded: the frame header's sender (encoders ignore it) */
+	const char *text;  /* text_bytes bytes, not NUL-terminated (in the caller's frame) */
+	uint32_t text_bytes;
+	uint32_t pairs_count;
+};
+struct dp_setting_pair {
+	const char *name, *value; /* in the text: not NUL-terminated */
+	uint32_t name_bytes, value_bytes;
+};
+/* Checks text as a body: 0 (s filled, its pairs counted) or -DP_ERR_BAD_BODY. */
+int dp_settings_decode(const uint8_t *body, size_t body_bytes, struct dp_settings *out);
+/* The pair at *at (0 first), then *at moves past it: 0, or -1 after the last. */
+int dp_settings_next(const struct dp_settings *s, uint32_t *at, struct dp_setting_pair *out);
+/* The body alone: its bytes, -DP_ERR_INVALID (text the decoder would refuse)
+ * or -DP_ERR_TOO_BIG. */
+int dp_settings_body(const char *text, size_t text_bytes, uint8_t *body, size_t body_bytes_max);
+/* One SETTINGS frame from this node to `to`, sealed: its bytes, or the
+ * body's errors (-DP_ERR_TOO_BIG too when buf_bytes cannot hold it). */
+int dp_wire_encode_settings(const struct dp_wire *w, const struct dp_endpoints *addr,
+			    uint64_t msg_seq, raft_node_id to, const char *text,
+			    size_t text_bytes, uint8_t *buf, size_t buf_bytes);
+
 /* ---- Decoded frames ------------------------------------------------------- */
 
 /* An authenticated fragment (dp_wire_decode returned -DP_ERR_FRAGMENT). */
@@ -620,6 +663,7 @@ struct dp_rx_frame {
 		struct dp_fragment fragment; /* after -DP_ERR_FRAGMENT */
 		struct dp_snap_chunk snap_chunk; /* DP_FRAME_SNAP_CHUNK */
 		struct dp_snap_ack snap_ack;	 /* DP_FRAME_SNAP_ACK */
+		struct dp_settings settings;	 /* DP_FRAME_SETTINGS */
 	};
 	/* A raft message's body as it was decoded (the caller's frame, or
 	 * the reassembly buffer): where an append's config records are. */

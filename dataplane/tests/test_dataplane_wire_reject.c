@@ -241,7 +241,7 @@ static void test_bad_tag(void **state)
 static void test_unknown_type(void **state)
 {
 	(void)state;
-	static const uint8_t types[] = {0, 12, 31, 36, 255}; /* 34, 35: snapshot frames */
+	static const uint8_t types[] = {0, 12, 31, 37, 255}; /* 34, 35: snapshot, 36: settings */
 	for (size_t i = 0; i < sizeof(types); i++) {
 		size_t n = t_frame(&tx, RAFT_MSG_VOTE, frame, sizeof(frame));
 		frame[WIRE_RAFT_OFFSET + offsetof(struct dp_wire_hdr, type)] = types[i];

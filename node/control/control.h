@@ -161,6 +161,7 @@ struct node_control {
 	struct node_ops *ops; /* ../metrics.h: drain, metrics (main's; NULL: neither) */
 	struct node_counters counters;
 	struct node_members members; /* member.c */
+	struct node_settings_check *settings; /* settings_check.h (the daemon's; NULL: none) */
 };
 
 /* What the daemon gives control to run (it keeps owning each of them). */

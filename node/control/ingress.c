@@ -26,6 +26,7 @@
 #include "common.h"
 #include "internal.h"
 #include "ops_hooks.h"
+#include "settings_check.h"
 
 static uint8_t ingress_refusal_status(int rc)
 {
@@ -379,6 +380,8 @@ static void ingress_on_message(struct node_control *c, const struct dp_rx_msg *m
 			}
 			ingress_client(c, &in->addr, &req, m->rx_ns);
 		}
+	} else if (c->settings != NULL && node_settings_frame_in(c, in)) {
+		/* a SETTINGS frame, or a peer's under other settings: dropped */
 	} else if (node_xfer_frame_in(c, in)) {
 		/* a snapshot chunk or ack: the transfer thread's */
 	} else if (in->type >= 1 && in->type < RAFT_MSG_TYPE_COUNT) {

@@ -23,6 +23,7 @@
 #include "common.h"
 #include "internal.h"
 #include "ops_hooks.h"
+#include "settings_check.h"
 
 #define OPS_REFRESH_NS (200ull * NODE_NS_PER_MS) /* a scrape every few seconds at most */
 #define OPS_SETTLE_NS (100ull * NODE_NS_PER_MS)	 /* replies of the last round out */
@@ -189,6 +190,10 @@ static void ops_refresh(struct node_control *c, uint64_t now_ns)
 	}
 	f.boot_epoch = c->transport->wire.boot_epoch;
 	ops_snapshot_figures(c, &f);
+	if (c->settings != NULL) {
+		f.settings_dropped = c->settings->dropped;
+		f.settings_refused_peers = node_settings_refused_count(c->settings);
+	}
 	pthread_mutex_lock(&c->ops->lock);
 	c->ops->figures = f;
 	pthread_mutex_unlock(&c->ops->lock);

@@ -17,6 +17,7 @@
 #include "common.h"
 #include "clock.h"
 #include "internal.h"
+#include "settings_check.h"
 
 struct status_buf {
 	char *out;
@@ -160,6 +161,16 @@ static void status_member(const struct node_control *c, struct status_buf *b)
 		   raft_membership_index(c->raft), raft_membership_pending(c->raft) ? 1 : 0);
 }
 
+/* The settings check (settings_check.h) as ",\"settings\":{...}": the
+ * fingerprint, the frames dropped for it, each refused peer and why. */
+static void status_settings(const struct node_control *c, struct status_buf *b)
+{
+	char part[RAFT_NODES_MAX * (NODE_SETTINGS_WHAT_BYTES + 16) + 96];
+	if (c->settings != NULL && node_settings_status(c->settings, part, sizeof(part)) > 0) {
+		status_add(b, ",%s", part);
+	}
+}
+
 /* What both forms start with: who the node is and where its log stands. */
 static void status_head(struct node_control *c, struct status_buf *b)
 {
@@ -257,6 +268,13 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 	with = b;
 	status_member(c, &with);
 	b = with.truncated || with.used + 2 > with.bytes ? b : with;
+	with = b;
+	status_settings(c, &with);
+	bool settings_fit = !with.truncated && with.used + 2 <= with.bytes;
+	if (!settings_fit && node_settings_refused_count(c->settings) > 0) {
+		return -1; /* a refused peer must show: the brief form has it */
+	}
+	b = settings_fit ? with : b;
 	status_add(&b, "}");
 	return b.truncated ? -1 : (int)b.used;
 }
@@ -271,6 +289,9 @@ int node_status_json_brief(struct node_control *c, char *out, size_t out_bytes)
 		   c->counters.entries_rolled_back, status_kv_keys(c), status_kv_digest(c));
 	status_member(c, &b);
 	status_snapshot(c, &b);
+	if (node_settings_refused_count(c->settings) > 0) {
+		status_settings(c, &b); /* a peer refused: what an operator must see */
+	}
 	status_add(&b, ",");
 	/* Followers as [id, match_index, next_index, inflight]. */
 	status_add(&b, "\"followers_brief\":[");
@@ -294,7 +315,7 @@ void node_status_refresh(struct node_control *c)
 	struct node_status_numbers n;
 	struct raft_counters rc;
 	struct node_log_figures lf;
-	_Static_assert(NODE_STATUS_VALUES == 21, "values[0..20] are set below, each once");
+	_Static_assert(NODE_STATUS_VALUES == 23, "values[0..22] are set below, each once");
 	RN_ASSERT(c->status != NULL);
 	raft_get_counters(c->raft, &rc);
 	node_log_figures(&c->log, &lf);
@@ -326,8 +347,10 @@ void node_status_refresh(struct node_control *c)
 	n.values[16] = status_kv_keys(c);
 	n.values[17] = status_kv_digest(c);
 	n.values[18] = rc.elections_started;
-	n.values[19] = r.replayed;
-	n.values[20] = r.too_old;
+	n.values[19] = c->settings != NULL ? c->settings->dropped : 0;
+	n.values[20] = node_settings_refused_count(c->settings);
+	n.values[21] = r.replayed;
+	n.values[22] = r.too_old;
 	pthread_mutex_lock(&c->status->lock);
 	c->status->numbers = n;
 	c->status_built_ns = node_now_ns();

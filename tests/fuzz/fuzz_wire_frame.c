@@ -10,8 +10,9 @@
  * decoders; the un-fixed inputs keep the tag check itself under fuzz.
  *
  * Oracle beyond "no crash, no sanitizer report": a raft frame (or a
- * snapshot chunk or ack) that decodes must re-encode to exactly the same
- * raft header, body and tag bytes. The
+ * snapshot chunk or ack, or a SETTINGS frame) that decodes must re-encode
+ * to exactly the same raft header, body and tag bytes, the version 6
+ * header fields (boot epoch, key id, settings fingerprint) as decoded. The
  * decoder accepting something the encoder would never produce (or losing a
  * field) shows up as a mismatch and aborts.
  */
@@ -68,12 +69,12 @@ static void fuzz_fixup(uint8_t *f, size_t bytes)
 	}
 }
 
-/* The codec a decoded frame's sender sealed it with: the receiver's key,
- * the header's version 6 fields as the frame carries them (a sender puts
- * its own there; the receiver's context holds zeros). */
-static struct dp_wire fuzz_sender(const struct dp_rx_frame *out)
+/* A codec that seals as the decoded frame's sender did: its header's
+ * version 6 fields as the frame carried them. */
+static struct dp_wire fuzz_sender(const struct dp_rx_frame *out, raft_node_id from)
 {
 	struct dp_wire sender = fuzz_rx;
+	sender.self_id = from;
 	sender.boot_epoch = out->boot_epoch;
 	sender.key_id = out->key_id;
 	sender.settings_fp = out->settings_fp;
@@ -99,7 +100,7 @@ static void fuzz_check_reencode(const struct dp_rx_frame *out, const uint8_t *f)
 			}
 		}
 	}
-	struct dp_wire sender = fuzz_sender(out);
+	struct dp_wire sender = fuzz_sender(out, m->from);
 	int n = dp_wire_encode_raft(&sender, &out->addr, out->msg_seq, m, fuzz_payloads,
 				    fuzz_again, sizeof(fuzz_again));
 	if (n <= 0) {
@@ -111,19 +112,25 @@ static void fuzz_check_reencode(const struct dp_rx_frame *out, const uint8_t *f)
 	}
 }
 
-/* A decoded snapshot chunk or ack re-encodes to the same raft bytes (the
- * encoder signs as its own node: a codec copy that is the sender). */
+/* A decoded snapshot chunk or ack, or SETTINGS frame, re-encodes to the
+ * same raft bytes (the encoder signs as its own node: a codec copy that is
+ * the sender). */
 static void fuzz_check_snap(const struct dp_rx_frame *out, const uint8_t *f)
 {
-	struct dp_wire sender = fuzz_sender(out);
+	struct dp_wire sender;
 	int n;
-	if (out->type == DP_FRAME_SNAP_CHUNK) {
-		sender.self_id = out->snap_chunk.from;
+	if (out->type == DP_FRAME_SETTINGS) {
+		sender = fuzz_sender(out, out->settings.from);
+		n = dp_wire_encode_settings(&sender, &out->addr, out->msg_seq, fuzz_rx.self_id,
+					    out->settings.text, out->settings.text_bytes, fuzz_again,
+					    sizeof(fuzz_again));
+	} else if (out->type == DP_FRAME_SNAP_CHUNK) {
+		sender = fuzz_sender(out, out->snap_chunk.from);
 		n = dp_wire_encode_snap_chunk(&sender, &out->addr, out->msg_seq, fuzz_rx.self_id,
 					      out->snap_chunk.term, &out->snap_chunk, fuzz_again,
 					      sizeof(fuzz_again));
 	} else {
-		sender.self_id = out->snap_ack.from;
+		sender = fuzz_sender(out, out->snap_ack.from);
 		n = dp_wire_encode_snap_ack(&sender, &out->addr, out->msg_seq, fuzz_rx.self_id,
 					    out->snap_ack.term, &out->snap_ack, fuzz_again,
 					    sizeof(fuzz_again));
@@ -155,7 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc = dp_wire_decode(&fuzz_rx, fuzz_frame, bytes, fuzz_entries, FUZZ_ENTRIES_MAX, &out);
 	if (rc == 0 && wire_raft_type_known(out.type)) {
 		fuzz_check_reencode(&out, fuzz_frame);
-	} else if (rc == 0 && (out.type == DP_FRAME_SNAP_CHUNK || out.type == DP_FRAME_SNAP_ACK)) {
+	} else if (rc == 0 && (out.type == DP_FRAME_SNAP_CHUNK || out.type == DP_FRAME_SNAP_ACK ||
+			       out.type == DP_FRAME_SETTINGS)) {
 		fuzz_check_snap(&out, fuzz_frame);
 	}
 	return 0;

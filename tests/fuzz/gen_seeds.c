@@ -6,8 +6,8 @@
  * frames that pass every check and mutate from there.
  *
  * usage: fuzz_gen_seeds DIR
- * (writes DIR/frame, DIR/raft_body, DIR/client_body, DIR/snap_body, DIR/reasm,
- * DIR/l2_answer)
+ * (writes DIR/frame, DIR/raft_body, DIR/client_body, DIR/snap_body,
+ * DIR/settings_body, DIR/reasm, DIR/l2_answer)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -209,6 +209,25 @@ static void gen_snap(const char *dir, const struct dp_wire *w, const struct dp_e
 	gen_write(dir, "snap_body", "ack", 1, body, 8 + (size_t)n);
 }
 
+/* A SETTINGS frame (its header's fingerprint set, as a node seals it) and
+ * bodies: settings_body input is a frame size selector (1 byte: frames of
+ * the overhead + 4 x it), then the body. */
+static void gen_settings(const char *dir, const struct dp_wire *w, const struct dp_endpoints *a)
+{
+	static const char text[] = "wire_version=6;id=7;kv_keys_max=65536;kv_key_bytes_max=64;"
+				   "kv_value_bytes_max=1024;kv_clients_max=4096;kv_session_window=256";
+	struct dp_wire with_fp = *w;
+	with_fp.settings_fp = 0x5e77195f1a9e0001ull;
+	int n = dp_wire_encode_settings(&with_fp, a, 9, 2, text, strlen(text), gen_buf,
+					sizeof(gen_buf));
+	if (n <= 0) {
+		exit(1);
+	}
+	gen_write(dir, "frame", "settings", 0, gen_buf, (size_t)n);
+	gen_write(dir, "settings_body", "node_settings", 255, (const uint8_t *)text, strlen(text));
+	gen_write(dir, "settings_body", "one_pair_small_frame", 1, (const uint8_t *)"id=7", 4);
+}
+
 /* reasm input: records of (from, seq, type, term, msg bytes, offset,
  * bytes, body) cutting one real body into pieces of `piece` bytes. */
 static void gen_reasm_one(const char *dir, const char *name, uint8_t type, const uint8_t *body,
@@ -365,6 +384,7 @@ int main(int argc, char **argv)
 	gen_raft(argv[1], &w, &a);
 	gen_client(argv[1], &w, &a);
 	gen_snap(argv[1], &w, &a);
+	gen_settings(argv[1], &w, &a);
 	gen_reasm(argv[1]);
 	gen_l2(argv[1]);
 	gen_replay(argv[1]);

@@ -66,6 +66,8 @@ struct raftsim_result {
 	uint64_t tail_restarts;
 	uint64_t storage_appends;
 	uint64_t snapshots_taken, snapshot_offers, snapshots_installed;
+	uint64_t step_crashes[SIM_STEPS_COUNT];
+	uint64_t renames_lost, installs_finished, crashes_installing;
 	uint64_t conf_adds, conf_promotes, conf_removes, conf_replaces, conf_refused;
 	uint8_t violated;
 	uint64_t violations; /* seeds with a violation (--keep-going) */
@@ -115,6 +117,8 @@ static void raftsim_usage(FILE *f)
 		fprintf(f, " %s", raft_planted_bug_name(i));
 	}
 	fprintf(f, "\nPlanted bug (storage): ack-unsynced (durable reported before the sync)\n");
+	fprintf(f, "Planted bug (simulated node): snapshot-rename-unsynced (a snapshot trusted, "
+		   "the log compacted below it, before its rename is dir-synced)\n");
 #endif
 }
 
@@ -240,8 +244,10 @@ static int raftsim_parse(int argc, char **argv, struct raftsim_opts *o)
 #ifdef RAFT_PLANTED_BUGS
 			o->chaos.planted_bug = raft_planted_bug_parse(v);
 			o->chaos.planted_ack_unsynced = strcmp(v, "ack-unsynced") == 0;
-			ok = o->chaos.planted_bug > 0 || o->chaos.planted_ack_unsynced;
-			if (o->chaos.planted_ack_unsynced) {
+			o->chaos.planted_snap_unsynced = strcmp(v, "snapshot-rename-unsynced") == 0;
+			ok = o->chaos.planted_bug > 0 || o->chaos.planted_ack_unsynced ||
+			     o->chaos.planted_snap_unsynced;
+			if (o->chaos.planted_ack_unsynced || o->chaos.planted_snap_unsynced) {
 				o->chaos.planted_bug = 0; /* a storage bug, not the core's */
 			}
 #else
@@ -283,6 +289,12 @@ static void raftsim_result_add(struct raftsim_result *sum, const struct sim *s)
 	sum->snapshots_taken += s->snapshots_taken;
 	sum->snapshot_offers += s->snapshot_offers;
 	sum->snapshots_installed += s->snapshots_installed;
+	for (uint32_t k = 0; k < SIM_STEPS_COUNT; k++) {
+		sum->step_crashes[k] += s->step_crashes[k];
+	}
+	sum->renames_lost += s->renames_lost;
+	sum->installs_finished += s->installs_finished;
+	sum->crashes_installing += s->crashes_installing;
 	sum->conf_adds += s->conf_adds;
 	sum->conf_promotes += s->conf_promotes;
 	sum->conf_removes += s->conf_removes;
@@ -423,6 +435,12 @@ static void raftsim_fork_all(const struct raftsim_opts *o, struct raftsim_result
 		sum->snapshots_taken += last[j].snapshots_taken;
 		sum->snapshot_offers += last[j].snapshot_offers;
 		sum->snapshots_installed += last[j].snapshots_installed;
+		for (uint32_t k = 0; k < SIM_STEPS_COUNT; k++) {
+			sum->step_crashes[k] += last[j].step_crashes[k];
+		}
+		sum->renames_lost += last[j].renames_lost;
+		sum->installs_finished += last[j].installs_finished;
+		sum->crashes_installing += last[j].crashes_installing;
 		sum->conf_adds += last[j].conf_adds;
 		sum->conf_promotes += last[j].conf_promotes;
 		sum->conf_removes += last[j].conf_removes;
@@ -512,6 +530,32 @@ int main(int argc, char **argv)
 		       "refused %" PRIu64,
 		       sum.conf_adds, sum.conf_promotes, sum.conf_removes, sum.conf_replaces,
 		       sum.conf_refused);
+	}
+	/* Crashes at the steps of snapshot writes, compactions and installs
+	 * (sim_steps.c): none without snapshots or crashes, the line as before. */
+	if (!o.chaos.snapshots_off && (o.chaos.faults & SIM_FAULT_CRASH)) {
+		uint64_t w = 0, c = 0, i = 0;
+		for (uint32_t k = 0; k < SIM_STEPS_COUNT; k++) {
+			uint64_t *kind = k < SIM_STEPS_COMPACT_FIRST ? &w
+					 : k < SIM_STEPS_INSTALL_FIRST ? &c
+									: &i;
+			*kind += sum.step_crashes[k];
+		}
+		printf(", crashes at steps: snapshot write %" PRIu64 " (", w);
+		for (uint32_t k = 0; k < SIM_STEPS_COUNT; k++) {
+			bool first = k == SIM_STEPS_SNAP_FIRST || k == SIM_STEPS_COMPACT_FIRST ||
+				     k == SIM_STEPS_INSTALL_FIRST;
+			if (k == SIM_STEPS_COMPACT_FIRST) {
+				printf("; renames lost %" PRIu64 "), compaction %" PRIu64 " (",
+				       sum.renames_lost, c);
+			} else if (k == SIM_STEPS_INSTALL_FIRST) {
+				printf("), install %" PRIu64 " (", i);
+			}
+			printf("%s%s %" PRIu64, first ? "" : ", ", sim_step_name((enum sim_step)k),
+			       sum.step_crashes[k]);
+		}
+		printf("; finished by recovery %" PRIu64 "), the driver's crashes during an install %" PRIu64,
+		       sum.installs_finished, sum.crashes_installing);
 	}
 	/* Wall-clock figures would make a trace differ from run to run. */
 	if (!o.trace) {

@@ -215,7 +215,8 @@ static void sim_node_start(struct sim *s, struct sim_node *n)
 	raft_index prev_index = 0;
 
 	sim_node_config(s, n, &cfg);
-	if (!sim_disk_open(s, n) || !sim_node_floor(s, n, &cfg, &prev_index)) {
+	if (!sim_disk_open(s, n) || !sim_steps_recover(s, n) ||
+	    !sim_node_floor(s, n, &cfg, &prev_index)) {
 		return; /* refuses to start (damaged log), or a violation */
 	}
 	/* The configuration at the floor (MEMBERSHIP CONTRACT): the core
@@ -363,11 +364,15 @@ static void sim_node_process(struct sim *s, struct sim_node *n, const struct raf
 		return;
 	}
 	/* 2. An install: the state machine and the log reset (sim_snap.c). */
+	uint32_t epoch_before = n->epoch;
 	if ((u->flags & RAFT_UPDATE_SNAPSHOT) && !sim_snap_install(s, n, &u->snapshot)) {
 		if (!s->violated) {
 			sim_fail_stop(s, n);
 		}
 		return;
+	}
+	if (!n->up || n->epoch != epoch_before) {
+		return; /* it crashed at a step of the install (sim_steps.c) */
 	}
 	/* 3. Messages, in parallel with the write. An append the core could
 	 * not fill (below its window) is filled from the durable log first,
@@ -460,22 +465,21 @@ void sim_node_step(struct sim *s, struct sim_node *n, struct raft_event *ev, int
 	if (rc_out != NULL) {
 		*rc_out = rc;
 	}
+	if ((u.flags & RAFT_UPDATE_HARD_STATE) && u.hard_state.vote != RAFT_NODE_NONE) {
+		/* Every vote cast, kept before the leader check reads them (a
+		 * lone voter votes for itself and leads in one step). */
+		struct sim_vote *last =
+			n->votes_cast_next > 0
+				? &n->votes_cast[(n->votes_cast_next - 1) % SIM_VOTES_KEPT]
+				: NULL;
+		if (last == NULL || last->term != u.hard_state.term) {
+			last = &n->votes_cast[n->votes_cast_next++ % SIM_VOTES_KEPT];
+		}
+		*last = (struct sim_vote){.term = u.hard_state.term, .cand = u.hard_state.vote};
+	}
 	check_after_step(s, n, &u, role_before, term_before, last_before);
 	if (s->violated) {
 		return;
-	}
-	if (s->p.membership && (u.flags & RAFT_UPDATE_HARD_STATE) &&
-	    u.hard_state.vote != RAFT_NODE_NONE && u.hard_state.vote != n->id &&
-	    (u.hard_state.vote != n->hard_state.vote || u.hard_state.term != n->hard_state.term)) {
-		struct raft_membership m;
-		raft_membership(n->raft, &m);
-		if (!sim_conf_has(&m, n->id, true)) {
-			check_violation(s, "Learners Never Vote",
-					"n%u, not a voter of its configuration, votes for n%u in "
-					"term %llu",
-					n->id, u.hard_state.vote, (unsigned long long)u.hard_state.term);
-			return;
-		}
 	}
 	s->step_depth++;
 	if (u.flags & RAFT_UPDATE_TRUNCATE) {
@@ -517,6 +521,9 @@ void sim_crash(struct sim *s, raft_node_id id)
 	n->up = false;
 	n->epoch++;
 	n->role = 0;
+	if (n->installing.index != 0) {
+		s->crashes_installing++;
+	}
 	n->staged = (struct sim_snap){0};    /* a transfer in memory: gone */
 	n->installing = (struct sim_snap){0}; /* not durable yet: gone */
 	sim_disk_crash(n); /* not yet durable: lost, the last write maybe torn */
@@ -681,6 +688,10 @@ struct sim *sim_new(const struct sim_params *p, int verbosity, FILE *out)
 	RN_ASSERT(s != NULL);
 	s->p = *p;
 	s->rng = p->seed * 0x2545f4914f6cdd1dull + 0x1234567ull;
+	/* sim_steps.c's own stream, hashed from the seed: consecutive seeds
+	 * must not share a stream shifted by one draw. */
+	uint64_t steps_seed = p->seed ^ 0x57e957e957e9ull;
+	s->rng_steps = rn_splitmix64(&steps_seed);
 	s->verbosity = verbosity;
 	s->out = out;
 	s->nodes_total = p->membership ? SIM_NODES_MAX : p->nodes_count;

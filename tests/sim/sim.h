@@ -88,6 +88,15 @@ struct sim_params {
 	uint32_t disk_write_align_bytes; /* 0, or the O_DIRECT block layout (--disk-blocks) */
 	uint32_t tear_ppm; /* chance a crash tears the last unsynced write */
 	bool planted_ack_unsynced; /* storage's planted bug (test builds) */
+	/* Crashes at the steps of a snapshot write, a compaction and an
+	 * install (sim_steps.c): the chance, per such operation, that the
+	 * node crashes at one of its steps (0 = never: the operation runs
+	 * whole between two events, as before). Drawn from their own stream. */
+	uint32_t step_crash_per_mille;
+	/* The simulated node's planted bug: a snapshot trusted (told to the
+	 * core, the log compacted below it) once renamed, before the
+	 * directory sync that makes the rename durable. */
+	bool planted_snap_unsynced;
 	/* Clock skew: each node's tick is tick_us * (1 +- skew_ppm / 1e6). */
 	uint32_t skew_ppm_max;
 	/* Snapshots: each node snapshots its state machine every
@@ -137,6 +146,15 @@ struct sim_report {
 struct store_sim;
 struct store_log;
 
+/* A vote a node cast (its hard state's vote in a term), kept by the
+ * simulator for the check that a leader won a majority of its own
+ * configuration's voters (sim_check.c). */
+#define SIM_VOTES_KEPT 8u
+struct sim_vote {
+	raft_term term;
+	raft_node_id cand;
+};
+
 struct sim_node {
 	raft_node_id id;
 	struct raft *raft; /* NULL while crashed */
@@ -164,6 +182,8 @@ struct sim_node {
 	uint32_t reports_head, reports_count;
 	uint64_t disk_poll_at_us; /* a poll is scheduled then; 0 = none */
 	bool damaged; /* a bit was flipped in its log */
+	struct sim_vote votes_cast[SIM_VOTES_KEPT]; /* ring, the latest terms */
+	uint32_t votes_cast_next;
 	bool failed;  /* refused to start (damaged log): down for good */
 	/* Applied state machine (the apply order is checked globally), and
 	 * its digest (sim_digest_next over the applied entries). */
@@ -252,6 +272,29 @@ struct sim_reg_slot {
 	uint32_t count, cap;
 };
 
+/* The steps of a snapshot write, a compaction and an install, as the node
+ * takes them (storage.h's crash points), at which sim_steps.c crashes a
+ * node. The names are the crash points' where one matches. */
+enum sim_step {
+	SIM_STEP_SNAP_PARTIAL = 0, /* temp file partly written */
+	SIM_STEP_SNAP_SYNCED,      /* temp file whole and fsynced, not renamed */
+	SIM_STEP_SNAP_RENAMED,     /* renamed, the directory not synced */
+	SIM_STEP_SNAP_PRUNE,       /* durable, older ones being deleted */
+	SIM_STEP_COMPACT_STATE,    /* the point durable, no segment deleted */
+	SIM_STEP_COMPACT_SEGMENT,  /* some segments deleted, some left */
+	SIM_STEP_COMPACT_UNLINKED, /* all deleted, the directory not synced */
+	SIM_STEP_COMPACT_DONE,     /* compacted, the core not yet told */
+	SIM_STEP_INSTALL_STAGED,   /* the staged file whole, not renamed */
+	SIM_STEP_INSTALL_RENAMED,  /* renamed and dir-synced, log not reset */
+	SIM_STEP_RESET_TRUNCATED,  /* the log's suffix cut, nothing written */
+	SIM_STEP_INSTALL_LOAD,     /* the log reset written, not loaded */
+	SIM_STEP_INSTALL_LOADED,   /* state machine loaded, not reported */
+	SIM_STEPS_COUNT,
+};
+#define SIM_STEPS_SNAP_FIRST SIM_STEP_SNAP_PARTIAL
+#define SIM_STEPS_COMPACT_FIRST SIM_STEP_COMPACT_STATE
+#define SIM_STEPS_INSTALL_FIRST SIM_STEP_INSTALL_STAGED
+
 struct sim;
 typedef void (*sim_hook_fn)(struct sim *s, uint32_t hook_kind);
 
@@ -307,6 +350,10 @@ struct sim {
 	bool capture; /* keep the last lines in tail[] */
 	char tail[SIM_TRACE_TAIL_LINES][200];
 	uint32_t tail_next, tail_count;
+	/* The steps' crashes (sim_steps.c): their own PRNG stream, so that a
+	 * run in which none fires replays as without them; off after heal. */
+	uint64_t rng_steps;
+	bool steps_off;
 	/* Counters for the summary. */
 	uint64_t msgs_sent, msgs_dropped, msgs_duplicated;
 	uint64_t crashes, elections;
@@ -316,6 +363,11 @@ struct sim {
 	uint64_t storage_appends; /* from_storage appends filled from the log */
 	uint64_t snapshots_taken, snapshot_offers, snapshots_installed;
 	uint64_t snap_digest_out; /* passes a snapshot's digest to sim_send */
+	/* Crashes at each step (enum sim_step), snapshot renames a power
+	 * loss undid, installs finished by recovery, and the driver's
+	 * crashes that fell while an install was not yet durable. */
+	uint64_t step_crashes[SIM_STEPS_COUNT];
+	uint64_t renames_lost, installs_finished, crashes_installing;
 };
 
 void sim_params_default(struct sim_params *p, uint32_t nodes_count, uint64_t seed);
@@ -380,9 +432,33 @@ bool sim_snap_install(struct sim *s, struct sim_node *n, const struct raft_snaps
 void sim_snap_installed(struct sim *s, struct sim_node *n, raft_index index);
 void sim_snap_restore(struct sim *s, struct sim_node *n);
 bool sim_disk_compact(struct sim *s, struct sim_node *n, raft_index index);
-bool sim_disk_reset_to(struct sim *s, struct sim_node *n, raft_index index);
+bool sim_disk_reset_to(struct sim *s, struct sim_node *n, raft_index index, bool truncate_only);
 bool sim_disk_flush(struct sim *s, struct sim_node *n);
+bool sim_disk_reset_log(struct sim *s, struct sim_node *n, raft_index index, raft_term term);
+/* The disk's clock catches up with the simulator's. */
+void sim_disk_clock(struct sim *s, struct sim_node *n);
 void sim_schedule_disk_poll(struct sim *s, struct sim_node *n, uint64_t at_us);
+
+/* sim_steps.c: crashes at the steps of a snapshot write, a compaction, an
+ * install, and recovery's side of them. */
+const char *sim_step_name(enum sim_step step);
+/* At the start of an operation whose steps are [first, first + count): the
+ * step at which this one crashes, or SIM_STEPS_COUNT (none). */
+enum sim_step sim_steps_plan(struct sim *s, const struct sim_node *n, enum sim_step first,
+			     uint32_t count);
+/* With disk faults, a power loss may undo a rename not yet dir-synced. */
+bool sim_steps_rename_lost(struct sim *s);
+/* Crashes n at `step` (counted, logged); a supervisor restarts it later. */
+void sim_steps_crash(struct sim *s, struct sim_node *n, enum sim_step step);
+/* The compaction of n's log to `index` in steps, maybe crashing at one:
+ * 1 compacted, 0 the log failed (the caller stops the node), -1 crashed. */
+int sim_steps_compact(struct sim *s, struct sim_node *n, raft_index index);
+/* Recovery after sim_disk_open, as the node's (node/recover_snap.c): a
+ * log compacted above the newest snapshot refuses to start (a violation
+ * here: a correct node never leaves one), a snapshot the log does not
+ * reach or holds with another term finishes its install (store_reset).
+ * False: a violation, or the log failed (the node stays down). */
+bool sim_steps_recover(struct sim *s, struct sim_node *n);
 
 /* Steps node `id` with an event made by the driver (scenarios). */
 void sim_step_external(struct sim *s, raft_node_id id, struct raft_event *ev);
@@ -445,6 +521,7 @@ struct chaos_opts {
 	uint32_t faults;
 	int planted_bug;
 	bool planted_ack_unsynced;
+	bool planted_snap_unsynced;
 	uint64_t time_ms;
 	bool disk_blocks; /* the logs write whole blocks (the O_DIRECT layout) */
 	bool snapshots_off; /* snapshots and compaction off (on by default) */

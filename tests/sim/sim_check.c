@@ -73,6 +73,36 @@ static void check_election_safety(struct sim *s, struct sim_node *n, raft_term t
 	s->leader_of_term[term] = n->id;
 }
 
+/* Leader By Its Voters: a leader of `term` holds the votes of a majority of
+ * the voters of its own configuration (§4: a candidate asks and counts
+ * only those; a learner's or a stranger's vote never makes a leader). A
+ * voter's vote is what the simulator saw it cast (sim_node_step). */
+static void check_leader_votes(struct sim *s, struct sim_node *n, raft_term term)
+{
+	struct raft_membership conf;
+	raft_membership(n->raft, &conf);
+	uint32_t votes = 0;
+	for (uint32_t i = 0; i < conf.voters_count; i++) {
+		raft_node_id v = conf.voters[i];
+		if (v == RAFT_NODE_NONE || v > s->nodes_total) {
+			continue;
+		}
+		const struct sim_node *vn = &s->nodes[v];
+		for (uint32_t k = 0; k < SIM_VOTES_KEPT && k < vn->votes_cast_next; k++) {
+			if (vn->votes_cast[k].term == term && vn->votes_cast[k].cand == n->id) {
+				votes++;
+				break;
+			}
+		}
+	}
+	if (votes < conf.voters_count / 2 + 1) {
+		check_violation(s, "Leader By Its Voters",
+				"n%u leads term %llu with the votes of %u of its configuration's %u "
+				"voters",
+				n->id, (unsigned long long)term, votes, conf.voters_count);
+	}
+}
+
 static void check_leader_completeness(struct sim *s, struct sim_node *n, raft_term term)
 {
 	raft_index last = raft_last_index(n->raft);
@@ -242,6 +272,9 @@ void check_after_step(struct sim *s, struct sim_node *n, const struct raft_updat
 	check_log_matching(s, n, u);
 	if (u->role == RAFT_LEADER && role_before != RAFT_LEADER && !s->violated) {
 		check_election_safety(s, n, u->term);
+		if (!s->violated) {
+			check_leader_votes(s, n, u->term);
+		}
 		if (!s->violated) {
 			check_leader_completeness(s, n, u->term);
 		}
@@ -432,8 +465,8 @@ void check_commit_safe(struct sim *s, raft_index index)
 
 	for (raft_node_id cand = 1; cand <= s->nodes_total; cand++) {
 		/* With membership changes: a candidate counts the voters of its
-		 * own configuration, each of which votes only while a voter of
-		 * its own (learners and removed servers refuse). */
+		 * own configuration, whatever each of them believes it is (a
+		 * server votes without consulting its configuration, §4.1). */
 		struct raft_membership cand_conf;
 		if (s->p.membership) {
 			check_conf_of(s, cand, &cand_conf);
@@ -450,13 +483,8 @@ void check_commit_safe(struct sim *s, raft_index index)
 			}
 			uint32_t votes = 0;
 			for (raft_node_id voter = 1; voter <= s->nodes_total; voter++) {
-				if (s->p.membership) {
-					struct raft_membership vconf;
-					check_conf_of(s, voter, &vconf);
-					if (!sim_conf_has(&cand_conf, voter, true) ||
-					    !sim_conf_has(&vconf, voter, true)) {
-						continue;
-					}
+				if (s->p.membership && !sim_conf_has(&cand_conf, voter, true)) {
+					continue;
 				}
 				struct check_view vv[2];
 				uint32_t vv_count = check_views(&s->nodes[voter], index, c, vv);

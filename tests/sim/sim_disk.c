@@ -85,7 +85,7 @@ void sim_disk_init(struct sim *s, struct sim_node *n)
 
 /* The disk's clock follows the simulator's (it may run ahead after a wait
  * inside the log, e.g. the drain before a truncation). */
-static void sim_disk_clock(struct sim *s, struct sim_node *n)
+void sim_disk_clock(struct sim *s, struct sim_node *n)
 {
 	uint64_t disk_now = store_sim_now_us(n->disk);
 	if (disk_now < s->now_us) {
@@ -467,7 +467,7 @@ bool sim_disk_flush(struct sim *s, struct sim_node *n)
  * Precondition: `index` was applied somewhere (check_install). False: the
  * log failed.
  */
-bool sim_disk_reset_to(struct sim *s, struct sim_node *n, raft_index index)
+bool sim_disk_reset_to(struct sim *s, struct sim_node *n, raft_index index, bool truncate_only)
 {
 	raft_index keep = rn_max_u64(rn_max_u64(n->commit_hint, n->compacted_index),
 				     rn_max_u64(n->snap.index, rn_min_u64(n->fill_index, n->wlog_count)));
@@ -483,6 +483,9 @@ bool sim_disk_reset_to(struct sim *s, struct sim_node *n, raft_index index)
 		if (rc != 0) {
 			return sim_disk_failed(s, n, rc);
 		}
+	}
+	if (truncate_only) {
+		return true; /* a crash at this step (sim_steps.c) */
 	}
 	sim_disk_mirror_reserve(n, index);
 	n->fill_index = index;
@@ -512,6 +515,38 @@ bool sim_disk_reset_to(struct sim *s, struct sim_node *n, raft_index index)
 		}
 	}
 	sim_disk_schedule(s, n);
+	return true;
+}
+
+/*
+ * Recovery finishing an interrupted install (sim_steps.c): the real log
+ * reset (store_reset: every entry dropped, the log continues after (index,
+ * term), compaction point and commit hint index). The mirror holds the
+ * committed entries up to index (the snapshot covers them). False: the log
+ * failed.
+ */
+bool sim_disk_reset_log(struct sim *s, struct sim_node *n, raft_index index, raft_term term)
+{
+	RN_ASSERT(index <= s->committed_count && s->committed[index - 1].term == term);
+	sim_disk_clock(s, n);
+	int rc = store_reset(n->log, index, term);
+	if (rc != 0) {
+		return sim_disk_failed(s, n, rc);
+	}
+	sim_disk_mirror_reserve(n, index);
+	for (raft_index i = 1; i <= index; i++) {
+		const struct sim_committed *c = &s->committed[i - 1];
+		n->dlog[i - 1] = (struct raft_entry){.term = c->term, .index = i,
+						     .payload = c->payload, .payload_bytes = 64,
+						     .type = c->type};
+	}
+	n->wlog_count = index;
+	n->dlog_count = index;
+	n->fill_index = 0;
+	n->compacted_index = store_compacted_index(n->log);
+	n->commit_hint = store_commit_hint(n->log);
+	store_hard_state(n->log, &n->hard_state);
+	n->reports_count = 0;
 	return true;
 }
 

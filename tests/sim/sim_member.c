@@ -19,8 +19,10 @@
  *  One Change At A Time  a leader's log never holds two uncommitted config
  *                        entries.
  *  Removed Never Leads   a server whose removal committed never leads.
- *  Learners Never Vote   a server votes only as a voter of its own
- *                        configuration (sim.c, before the update goes out).
+ *  Leader By Its Voters  a leader holds the votes of a majority of its own
+ *                        configuration's voters: a learner's vote never
+ *                        counts (sim_check.c; a server itself votes
+ *                        without consulting its configuration, §4.1).
  * Election Safety (one leader per term, whatever configuration each voter
  * had) is the existing check; Leader Completeness at commit counts each
  * candidate's own configuration's voters (sim_check.c).
@@ -223,6 +225,11 @@ void sim_member_step(struct sim *s)
 		op = RAFT_CONF_ADD_LEARNER;
 		id = spare;
 	}
+	/* A learner may be promoted while it is down: the promotion takes
+	 * effect when appended, the learner learns it later, and until then
+	 * it votes for a candidate that counts it (the core asks no server
+	 * whether it is a voter of its own configuration; seed 1797 at 3
+	 * nodes deadlocked for good when it did). */
 	if (op == 0) {
 		return;
 	}

@@ -7,8 +7,10 @@
  *    summarized by a digest) every [1, 2 * snapshot_entries] applied
  *    entries, tells its core (RAFT_EVENT_SNAPSHOT), and compacts its
  *    durable log below the snapshot with a random margin, sometimes 0
- *    (store_compact, then RAFT_EVENT_COMPACTED). A snapshot is durable at
- *    once (a write, a sync, a rename: atomic) and survives crashes.
+ *    (store_compact, then RAFT_EVENT_COMPACTED). A snapshot, a compaction
+ *    and an install each run at one simulated instant, but with step
+ *    crashes on they may crash the node at one of their steps, leaving the
+ *    disk as the node's would there (sim_steps.c).
  *  - a leader's offer (RAFT_MSG_SNAPSHOT) travels as a message like any
  *    other, lost, duplicated, delayed or cut off; it carries the offered
  *    state's digest, as the file's bytes would. Its arrival stands for a
@@ -54,7 +56,8 @@ static void sim_snap_schedule_next(struct sim *s, struct sim_node *n)
 }
 
 /* Compacts the durable log below `upto` (minus a random margin) and tells
- * the core. False: the log failed (the node must stop). */
+ * the core. False: the log failed (the node must stop); true also when it
+ * crashed at a step of the compaction (the node is down). */
 static bool sim_snap_compact(struct sim *s, struct sim_node *n, raft_index upto)
 {
 	uint64_t margin = sim_chance(s, 333) ? 0 : sim_rand_range(s, 0, s->p.compact_margin_max);
@@ -62,14 +65,57 @@ static bool sim_snap_compact(struct sim *s, struct sim_node *n, raft_index upto)
 	if (c <= n->compacted_index) {
 		return true;
 	}
-	if (!sim_disk_compact(s, n, c)) {
-		return false;
+	int done = sim_steps_compact(s, n, c);
+	if (done <= 0) {
+		return done < 0;
 	}
 	n->compacted_index = c;
 	struct raft_event ev = {.type = RAFT_EVENT_COMPACTED};
 	ev.compacted.index = c;
 	sim_node_step(s, n, &ev, NULL);
 	return true;
+}
+
+/* A crash at step k of the write of `snap`: what the disk keeps of it. */
+static void sim_snap_crash_writing(struct sim *s, struct sim_node *n, const struct sim_snap *snap,
+				   enum sim_step k)
+{
+	struct sim_snap older = n->snap;
+	bool kept = k == SIM_STEP_SNAP_PRUNE; /* renamed and dir-synced */
+	if (k == SIM_STEP_SNAP_RENAMED) {
+		if (s->p.planted_snap_unsynced) {
+			/* The planted bug: trusted at the rename, before the
+			 * directory sync: the core hears of it and the log is
+			 * compacted below it. */
+			n->snap = *snap;
+			struct raft_event ev = {.type = RAFT_EVENT_SNAPSHOT};
+			sim_snap_meta(s, snap, &ev.snapshot);
+			uint32_t epoch = n->epoch;
+			sim_node_step(s, n, &ev, NULL);
+			if (n->up && n->epoch == epoch && !s->violated &&
+			    !sim_snap_compact(s, n, snap->index)) {
+				sim_fail_stop(s, n);
+			}
+			if (s->violated) {
+				return;
+			}
+		}
+		kept = !sim_steps_rename_lost(s);
+		if (!kept) {
+			s->renames_lost++;
+		}
+	}
+	/* A temporary file (partial: torn; or whole, not renamed) is deleted
+	 * by recovery; a lost rename leaves the older snapshot the newest. */
+	n->snap = kept ? *snap : older;
+	sim_log(s, SIM_STORY, "n%u crashes writing snapshot %llu (%s): %s", n->id,
+		(unsigned long long)snap->index, sim_step_name(k),
+		kept ? "it is on disk" : "lost, the older one stays the newest");
+	if (n->up) {
+		sim_steps_crash(s, n, k);
+	} else {
+		s->step_crashes[k]++; /* the planted bug's compaction crashed it */
+	}
 }
 
 void sim_snap_maybe_take(struct sim *s, struct sim_node *n)
@@ -91,8 +137,15 @@ void sim_snap_maybe_take(struct sim *s, struct sim_node *n)
 	if (s->violated) {
 		return;
 	}
-	n->snap = snap;
 	s->snapshots_taken++;
+	/* The write's steps: temp file written, fsynced, renamed, directory
+	 * fsynced, older ones deleted; a crash at one of them (sim_steps.c). */
+	enum sim_step k = sim_steps_plan(s, n, SIM_STEPS_SNAP_FIRST, 4);
+	if (k != SIM_STEPS_COUNT) {
+		sim_snap_crash_writing(s, n, &snap, k);
+		return;
+	}
+	n->snap = snap;
 	sim_snap_schedule_next(s, n);
 	sim_log(s, SIM_TRACE, "n%u takes a snapshot at %llu/t%llu", n->id, (unsigned long long)a,
 		(unsigned long long)e.term);
@@ -130,6 +183,34 @@ bool sim_snap_offer_digest(struct sim *s, struct sim_node *n, raft_index index, 
 	return true;
 }
 
+/* A crash at step k of the install of the staged snapshot: the node's
+ * order, the file renamed into place (and dir-synced) before the log is
+ * reset, so that recovery finishes the install from there on. True: the
+ * node crashed (down); false: the log failed first. */
+static bool sim_snap_crash_installing(struct sim *s, struct sim_node *n,
+				      const struct raft_snapshot_meta *meta, enum sim_step k)
+{
+	struct sim_snap snap = n->staged;
+	snap.conf = (struct raft_membership){.voters_count = meta->voters_count,
+					     .learners_count = meta->learners_count};
+	memcpy(snap.conf.voters, meta->voters, sizeof(snap.conf.voters));
+	memcpy(snap.conf.learners, meta->learners, sizeof(snap.conf.learners));
+	if (k >= SIM_STEP_RESET_TRUNCATED &&
+	    !sim_disk_reset_to(s, n, meta->index, k == SIM_STEP_RESET_TRUNCATED)) {
+		return false;
+	}
+	if (k >= SIM_STEP_INSTALL_RENAMED) {
+		n->snap = snap;
+	}
+	if (k == SIM_STEP_INSTALL_LOADED) {
+		n->applied_index = snap.index;
+		n->sm_digest = snap.digest;
+		n->sm_conf = snap.conf;
+	}
+	sim_steps_crash(s, n, k);
+	return true;
+}
+
 bool sim_snap_install(struct sim *s, struct sim_node *n, const struct raft_snapshot_meta *meta)
 {
 	if (n->staged.index != meta->index || n->staged.term != meta->term) {
@@ -147,7 +228,11 @@ bool sim_snap_install(struct sim *s, struct sim_node *n, const struct raft_snaps
 	sim_log(s, SIM_STORY, "n%u installs a snapshot at %llu/t%llu (applied %llu before)", n->id,
 		(unsigned long long)meta->index, (unsigned long long)meta->term,
 		(unsigned long long)n->applied_index);
-	if (!sim_disk_reset_to(s, n, meta->index)) {
+	enum sim_step k = sim_steps_plan(s, n, SIM_STEPS_INSTALL_FIRST, 5);
+	if (k != SIM_STEPS_COUNT) {
+		return sim_snap_crash_installing(s, n, meta, k);
+	}
+	if (!sim_disk_reset_to(s, n, meta->index, false)) {
 		return false;
 	}
 	n->applied_index = meta->index;
@@ -186,7 +271,11 @@ void sim_snap_installed(struct sim *s, struct sim_node *n, raft_index index)
 	}
 	n->snap = n->installing;
 	n->installing = (struct sim_snap){0};
-	if (!sim_disk_compact(s, n, index)) {
+	int done = sim_steps_compact(s, n, index);
+	if (done < 0) {
+		return; /* crashed at a step of the compaction */
+	}
+	if (done == 0) {
 		sim_fail_stop(s, n);
 		return;
 	}

@@ -13,6 +13,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,7 +154,7 @@ static void test_bad_configs_name_line_and_key(void **state)
 	static const struct bad_case cases[] = {
 		{"[cluster]\nid = 1\nsecret_file = %s\nbogus = 3\n[member.1]\nip = 1.2.3.4\n"
 		 "[node]\ndata_dir = /tmp/x\ntransport = udp\n",
-		 "cfg.ini:4: [cluster] bogus: bad value '3' (or an unknown key)"},
+		 "cfg.ini:4: [cluster] bogus: unknown key"},
 		{"[cluster]\nid = 1\nsecret_file = %s\nelection_timeout_ms = soon\n[member.1]\n"
 		 "ip = 1.2.3.4\n[node]\ndata_dir = /tmp/x\ntransport = udp\n",
 		 "cfg.ini:4: [cluster] election_timeout_ms: bad value 'soon'"},
@@ -232,7 +234,7 @@ static void test_bad_configs_name_line_and_key(void **state)
 		 "cfg.ini:5: [storage] segment_bytes: bad value '1000000'"},
 		{"[cluster]\nid = 1\nsecret_file = %s\n[storage]\nspace_reserve = 1M\n"
 		 "[member.1]\nip = 1.2.3.4\n[node]\ndata_dir = /x\ntransport = udp\n",
-		 "cfg.ini:5: [storage] space_reserve: bad value '1M' (or an unknown key)"},
+		 "cfg.ini:5: [storage] space_reserve: unknown key"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char ini[1024], err[512];
@@ -308,6 +310,214 @@ static void test_bad_configs_name_line_and_key(void **state)
 	assert_int_equal(c.segment_bytes, 1u << 20);
 }
 
+/* A base text every case below extends (node 1 reads it). */
+#define T_BASE "[cluster]\nid = 1\nsecret_file = %s\n[member.1]\nip = 1.2.3.4\n" \
+	       "[member.3]\nip = 1.2.3.5\n[node]\ndata_dir = /x\ntransport = udp\n"
+
+static int parse_with(const char *tail, raft_node_id self, struct node_config *c, char *err,
+		      size_t err_bytes)
+{
+	char ini[2048];
+	int n = snprintf(ini, sizeof(ini), T_BASE, secret_path);
+	assert_true(n > 0 && (size_t)n < sizeof(ini));
+	snprintf(ini + n, sizeof(ini) - (size_t)n, "%s", tail);
+	return node_config_parse_string(ini, "cfg.ini", self, c, err, err_bytes);
+}
+
+static void expect_refused(const char *tail, const char *want)
+{
+	struct node_config c;
+	char err[512];
+	int rc = parse_with(tail, 1, &c, err, sizeof(err));
+	if (rc != -EINVAL || strstr(err, want) == NULL) {
+		fail_msg("'%s': rc %d, message '%s', want '%s'", tail, rc, err, want);
+	}
+}
+
+/* A key given twice in one section names both lines; the same key in
+ * [node] and [node.1] is an override, not a duplicate. */
+static void test_duplicate_key(void **state)
+{
+	(void)state;
+	/* T_BASE is 10 lines: the tail starts at line 11. */
+	expect_refused("[limits]\nkv_keys_max = 5\nkv_keys_max = 6\n",
+		       "cfg.ini:13: [limits] kv_keys_max: given twice in [limits] (first at line 12)");
+	expect_refused("[limits]\nkv_keys_max = 5\n[storage]\nsnapshot = on\n[limits]\n"
+		       "kv_keys_max = 5\n", "cfg.ini:16: [limits] kv_keys_max: given twice");
+	expect_refused("[member.3]\nudp_port = 9001\nudp_port = 9002\n",
+		       "cfg.ini:13: [member.3] udp_port: given twice");
+	expect_refused("[cluster]\nid = 2\n", "cfg.ini:12: [cluster] id: given twice in [cluster] "
+		       "(first at line 2)");
+	expect_refused("[node]\ntransport = udp\n", "cfg.ini:12: [node] transport: given twice");
+	expect_refused("[node.3]\nidle = busy\n[node.3]\nidle = event\n",
+		       "cfg.ini:14: [node.3] idle: given twice");
+	struct node_config c;
+	char err[512];
+	int rc = parse_with("[node.1]\ntransport = udp\n[node.3]\ntransport = udp\n", 1, &c, err,
+			    sizeof(err));
+	if (rc != 0) {
+		fail_msg("overrides refused: %s", err);
+	}
+}
+
+/* Another node's [node.N] is checked as that node would check it. */
+static void test_other_node_section(void **state)
+{
+	(void)state;
+	expect_refused("[node.3]\nbogus = 1\n", "cfg.ini:12: [node.3] bogus: unknown key");
+	expect_refused("[node.3]\ntransport = pigeon\n",
+		       "cfg.ini:12: [node.3] transport: bad value 'pigeon'");
+	expect_refused("[node.3]\nlcore_map = rxtx:0\n",
+		       "cfg.ini:12: [node.3] lcore_map: no lcore for stage 'log'");
+	expect_refused("[node.3]\nmtu_bytes = 100\n", "cfg.ini:12: [node.3] mtu_bytes: bad value");
+	expect_refused("[member.3]\nport = 9000\n", "cfg.ini:12: [member.3] port: unknown key");
+	/* Its %i is its own id, and its values stay its own. */
+	struct node_config c;
+	char err[512];
+	int rc = parse_with("[node.3]\ndata_dir = /d%i\nidle = busy\n", 1, &c, err, sizeof(err));
+	if (rc != 0) {
+		fail_msg("[node.3] refused by node 1: %s", err);
+	}
+	assert_string_equal(c.data_dir, "/x");
+	assert_int_equal(c.idle, NODE_IDLE_EVENT);
+	assert_int_equal(parse_with("[node.3]\ndata_dir = /d%i\n", 3, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.data_dir, "/d3");
+}
+
+/* Is `key` of `section` in the example file (a commented-out line counts:
+ * it documents the key)? */
+static bool example_has(const char *text, const char *section, const char *key)
+{
+	char current[64] = "";
+	size_t k = strlen(key);
+	for (const char *p = text; p != NULL && *p != '\0';) {
+		const char *s = p + strspn(p, " \t");
+		if (*s == '[') {
+			sscanf(s, "[%63[^].]", current);
+		} else {
+			s += *s == ';' ? 1 + strspn(s + 1, " ") : 0;
+			if (strcmp(current, section) == 0 && strncmp(s, key, k) == 0 &&
+			    (s[k] == ' ' || s[k] == '=')) {
+				return true;
+			}
+		}
+		p = strchr(p, '\n');
+		p = p != NULL ? p + 1 : NULL;
+	}
+	return false;
+}
+
+/* Every key of the table is classified, documented, found again; an
+ * agreed key says where its value is. */
+static void test_keys_classified(void **state)
+{
+	(void)state;
+	size_t count = 0;
+	const struct node_config_key *keys = node_config_keys(&count);
+	assert_true(count >= 40);
+	char *text = example_text();
+	size_t agreed = 0;
+	for (size_t i = 0; i < count; i++) {
+		const struct node_config_key *k = &keys[i];
+		if (k->scope != NODE_KEY_LOCAL && k->scope != NODE_KEY_CLUSTER &&
+		    k->scope != NODE_KEY_AGREED) {
+			fail_msg("[%s] %s: not classified (scope %u)", k->section, k->key, k->scope);
+		}
+		if (k->scope == NODE_KEY_AGREED) {
+			agreed++;
+			assert_true(k->value_bytes == 1 || k->value_bytes == 2 || k->value_bytes == 4 ||
+				    k->value_bytes == 8);
+			assert_true(k->value_offset + k->value_bytes <= sizeof(struct node_config));
+		} else {
+			assert_int_equal(k->value_bytes, 0);
+		}
+		for (size_t j = 0; j < i; j++) {
+			assert_false(strcmp(keys[j].section, k->section) == 0 &&
+				     strcmp(keys[j].key, k->key) == 0);
+		}
+		char section[32];
+		snprintf(section, sizeof(section), "%s%s", k->section,
+			 strcmp(k->section, "member") == 0 ? ".1" : "");
+		assert_ptr_equal(node_config_key_find(section, k->key), k);
+		if (!example_has(text, k->section, k->key)) {
+			fail_msg("[%s] %s: not in config/example.ini", k->section, k->key);
+		}
+	}
+	assert_int_equal(agreed, 6); /* id and the five kv_* limits */
+	/* What the issue names: limits agreed, the node's own keys local. */
+	assert_int_equal(node_config_key_find("limits", "kv_value_bytes_max")->scope,
+			 NODE_KEY_AGREED);
+	assert_int_equal(node_config_key_find("cluster", "id")->scope, NODE_KEY_AGREED);
+	static const char *const local[] = {"data_dir", "lcores", "transport", "metrics_addr"};
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		assert_int_equal(node_config_key_find("node.2", local[i])->scope, NODE_KEY_LOCAL);
+	}
+	assert_null(node_config_key_find("node", "bogus"));
+	assert_null(node_config_key_find("nodes", "data_dir"));
+	free(text);
+}
+
+static uint64_t fp_of(const char *tail)
+{
+	struct node_config c;
+	char err[512];
+	int rc = parse_with(tail, 1, &c, err, sizeof(err));
+	if (rc != 0) {
+		fail_msg("'%s' refused: %s", tail, err);
+	}
+	return node_settings_fp(&c, 6);
+}
+
+/* The fingerprint moves with each agreed setting and with the protocol,
+ * not with a node-local or unchecked one; values compare as parsed. */
+static void test_settings_fingerprint(void **state)
+{
+	(void)state;
+	uint64_t base = fp_of("");
+	assert_int_not_equal(base, 0);
+	assert_int_equal(fp_of("[limits]\nkv_value_bytes_max = 1K\n"), base); /* the default */
+	assert_int_not_equal(fp_of("[limits]\nkv_value_bytes_max = 4096\n"), base);
+	static const char *const same[] = {
+		"[node]\nidle = busy\n", "[node.1]\ndata_dir = /y\n", "[node]\nlcores = 0,1\n",
+		"[cluster]\nelection_timeout_ms = 1000\n", "[cluster]\ntick_ms = 5\n",
+		"[limits]\nbatch_entries_max = 64\n", "[limits]\ninflight_appends_max = 8\n",
+		"[storage]\nsnapshot = off\n", "[storage]\nsnapshot_entries = 5000\n",
+		"[member.3]\nudp_port = 9100\n", "[node]\nmetrics_addr = 127.0.0.1:9200\n",
+	};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		if (fp_of(same[i]) != base) {
+			fail_msg("'%s' moved the fingerprint", same[i]);
+		}
+	}
+	/* Each agreed key, walked from the table: one value changed moves it. */
+	struct node_config c;
+	char err[512];
+	assert_int_equal(parse_with("", 1, &c, err, sizeof(err)), 0);
+	size_t count = 0;
+	const struct node_config_key *keys = node_config_keys(&count);
+	for (size_t i = 0; i < count; i++) {
+		if (keys[i].scope != NODE_KEY_AGREED) {
+			continue;
+		}
+		struct node_config d = c;
+		((uint8_t *)&d)[keys[i].value_offset] ^= 1;
+		if (node_settings_fp(&d, 6) == base) {
+			fail_msg("[%s] %s did not move the fingerprint", keys[i].section, keys[i].key);
+		}
+	}
+	assert_int_not_equal(node_settings_fp(&c, 7), base);
+	/* The text the SETTINGS frame carries, and room for the largest values. */
+	char text[NODE_SETTINGS_TEXT_BYTES_MAX];
+	int n = node_settings_text(&c, 6, text, sizeof(text));
+	assert_true(n > 0);
+	assert_string_equal(text, "wire_version=6;id=1;kv_keys_max=65536;kv_key_bytes_max=64;"
+				  "kv_value_bytes_max=1024;kv_clients_max=4096;kv_session_window=256");
+	assert_int_equal(node_settings_hash(text, (size_t)n), base);
+	memset(&c, 0xff, sizeof(c));
+	assert_true(node_settings_text(&c, UINT32_MAX, text, sizeof(text)) > 0);
+	assert_int_equal(node_settings_text(&c, 6, text, 16), -1);
+}
+
 static void test_missing_file(void **state)
 {
 	(void)state;
@@ -325,6 +535,10 @@ int main(void)
 		cmocka_unit_test(test_initial_members),
 		cmocka_unit_test(test_bad_configs_name_line_and_key),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_duplicate_key),
+		cmocka_unit_test(test_other_node_section),
+		cmocka_unit_test(test_keys_classified),
+		cmocka_unit_test(test_settings_fingerprint),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

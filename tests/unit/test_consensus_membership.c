@@ -326,7 +326,10 @@ static void test_snapshot_carries_configuration(void **state)
 	h_destroy(&cluster);
 }
 
-static void test_learner_refuses_votes(void **state)
+/* A learner is never asked and never counted, but it answers a vote like
+ * any server (§4.1): promoted by an entry it has not received yet, it is a
+ * voter for the candidates that hold that entry. */
+static void test_learner_answers_votes_never_counted(void **state)
 {
 	(void)state;
 	start3(4);
@@ -334,8 +337,7 @@ static void test_learner_refuses_votes(void **state)
 	h_deliver_all(&cluster);
 	h_tick(&cluster, 1, 2);
 	h_deliver_all(&cluster);
-	/* A vote request of a later term: the learner adopts the term but
-	 * never grants, and the candidate's own count ignores non-voters. */
+	/* A vote request of a later term with an up-to-date log: granted. */
 	struct raft_event ev = {.type = RAFT_EVENT_RECEIVE};
 	ev.receive.type = RAFT_MSG_VOTE;
 	ev.receive.from = 2;
@@ -345,11 +347,34 @@ static void test_learner_refuses_votes(void **state)
 	ev.receive.vote.last_log_term = 100;
 	ev.receive.vote.transfer = true; /* past any lease */
 	h_step(&cluster, 4, &ev);
-	assert_int_equal(raft_voted_for(cluster.nodes[4].raft), RAFT_NODE_NONE);
+	assert_int_equal(raft_voted_for(cluster.nodes[4].raft), 2);
 	const struct raft_update *u = &cluster.last_update;
 	assert_int_equal(u->msgs_count, 1);
 	assert_int_equal(u->msgs[0].type, RAFT_MSG_VOTE_RESP);
-	assert_false(u->msgs[0].vote_resp.granted);
+	assert_true(u->msgs[0].vote_resp.granted);
+	/* A candidate counts only its configuration's voters: 2 campaigns
+	 * (asked by the leader to take over), and its own vote plus the
+	 * learner's grant do not make it leader of 3 voters. */
+	h_isolate(&cluster, 2, true);
+	struct raft_event tn = {.type = RAFT_EVENT_RECEIVE};
+	tn.receive.type = RAFT_MSG_TIMEOUT_NOW;
+	tn.receive.from = 1;
+	tn.receive.to = 2;
+	tn.receive.term = raft_current_term(cluster.nodes[2].raft);
+	h_step(&cluster, 2, &tn);
+	assert_int_equal(raft_role(cluster.nodes[2].raft), RAFT_CANDIDATE);
+	u = &cluster.last_update;
+	for (uint32_t i = 0; i < u->msgs_count; i++) {
+		assert_true(u->msgs[i].to != 4); /* the learner is not asked */
+	}
+	struct raft_event vr = {.type = RAFT_EVENT_RECEIVE};
+	vr.receive.type = RAFT_MSG_VOTE_RESP;
+	vr.receive.from = 4;
+	vr.receive.to = 2;
+	vr.receive.term = raft_current_term(cluster.nodes[2].raft);
+	vr.receive.vote_resp.granted = true;
+	h_step(&cluster, 2, &vr);
+	assert_int_equal(raft_role(cluster.nodes[2].raft), RAFT_CANDIDATE);
 	h_destroy(&cluster);
 }
 
@@ -395,7 +420,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_config_reverts),
 		cmocka_unit_test(test_quorum_follows_configuration),
 		cmocka_unit_test(test_snapshot_carries_configuration),
-		cmocka_unit_test(test_learner_refuses_votes),
+		cmocka_unit_test(test_learner_answers_votes_never_counted),
 		cmocka_unit_test(test_force_new_cluster),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
