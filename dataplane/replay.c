@@ -197,6 +197,8 @@ enum dp_replay_verdict dp_replay_admit_frame(struct dp_replay *r, const struct d
 		from = f->snap_chunk.from;
 	} else if (f->type == DP_FRAME_SNAP_ACK) {
 		from = f->snap_ack.from;
+	} else if (f->type == DP_FRAME_SETTINGS) {
+		from = f->settings.from; /* node to node: an old one replayed would accuse a peer */
 	} else {
 		return DP_REPLAY_NEW; /* a client frame: its session is the dedup */
 	}

@@ -887,7 +887,7 @@ enum dp_replay_verdict dp_replay_check(const struct dp_replay *r, raft_node_id f
 enum dp_replay_verdict dp_replay_admit(struct dp_replay *r, raft_node_id from, uint32_t epoch,
 				       uint64_t msg_seq);
 /* A decoded frame: consensus traffic (raft types, snapshot chunks and
- * acks) goes through dp_replay_admit with its sender; client frames are
+ * acks, SETTINGS) goes through dp_replay_admit with its sender; client frames are
  * DP_REPLAY_NEW, unmarked and uncounted. */
 enum dp_replay_verdict dp_replay_admit_frame(struct dp_replay *r, const struct dp_rx_frame *f);
 /* The counters, read from any thread (relaxed loads). */

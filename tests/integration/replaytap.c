@@ -96,7 +96,7 @@ static const uint8_t *rt_udp(const uint8_t *ip, size_t bytes, uint16_t *sport, u
 static bool rt_consensus_type(uint8_t type)
 {
 	return (type >= 1 && type < RAFT_MSG_TYPE_COUNT) || type == DP_FRAME_SNAP_CHUNK ||
-	       type == DP_FRAME_SNAP_ACK;
+	       type == DP_FRAME_SNAP_ACK || type == DP_FRAME_SETTINGS;
 }
 
 /* Is this datagram one to keep? */
