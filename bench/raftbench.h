@@ -14,6 +14,7 @@
 
 struct rb_cli {
 	const char *command; /* run, sweep, failover, follower-reads */
+	uint32_t sched_slice_us; /* the client thread's EEVDF slice; 0 = kernel's */
 	struct rb_opts opts;
 	bool json;
 	bool csv;

@@ -240,7 +240,7 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 	static const char *const keys[] = {"data_dir", "transport", "dpdk_port", "lcores",
 					   "lcore_map", "idle", "durability", "io_engine",
 					   "file_prefix", "mtu_bytes", "timer_slack_us", "log_write",
-					   "metrics_addr", "lcore_nice"};
+					   "metrics_addr", "lcore_nice", "sched_slice_us"};
 	struct node_config *c = cp->cfg;
 	int k = -1;
 	for (int i = 0; i < (int)RN_ARRAY_COUNT(keys); i++) {
@@ -318,6 +318,16 @@ static bool config_node(struct config_parse *cp, bool specific, const char *key,
 		c->lcore_nice = (int8_t)(neg ? -(int64_t)x : (int64_t)x);
 		return true;
 	}
+	case 14: {
+		/* 0 (the kernel's slice), or 100 us .. 100 ms: the range the
+		 * kernel accepts for a fair task's sched_runtime. */
+		uint64_t x;
+		if (!config_u64(v, 0, 100000, false, &x) || (x > 0 && x < 100)) {
+			return false;
+		}
+		c->sched_slice_us = (uint32_t)x;
+		return true;
+	}
 	default:
 		choice = config_choice(v, config_engines, 3);
 		c->io_engine = (uint8_t)(choice > 0 ? choice : 0);
@@ -393,6 +403,9 @@ static bool config_storage(struct config_parse *cp, const char *key, const char 
 	} else if (strcmp(key, "segment_bytes") == 0 &&
 		   config_u64(v, 1u << 20, 1ull << 32, true, &x) && x % 4096 == 0) {
 		c->segment_bytes = x;
+	} else if (strcmp(key, "snapshot_write_bytes_per_s") == 0 &&
+		   config_u64(v, 0, 1ull << 40, true, &x) && (x == 0 || x >= 1u << 20)) {
+		c->snapshot_write_bytes_per_s = x; /* 0: no limit; else at least one chunk a second */
 	} else if (strcmp(key, "space_reserve_bytes") == 0 &&
 		   config_u64(v, 0, 1ull << 50, true, &x)) {
 		c->space_reserve_bytes = x;
@@ -509,6 +522,9 @@ void node_config_default(struct node_config *c)
 		.tick_ms = 10,
 		.transport = NODE_TRANSPORT_DPDK,
 		.idle = NODE_IDLE_EVENT, /* cores shared with other work: the safe default */
+		/* A woken lcore preempts a thread in mid-slice (README: idle
+		 * policies, the measured A/B); 0 restores the kernel's. */
+		.sched_slice_us = 100,
 		/* One RWF_DSYNC write per group, O_DIRECT: on ext4 io_uring
 		 * issues it inline; a buffered write and a separate fsync each
 		 * go through an io-wq worker (scripts/bench-storage.sh). */
@@ -526,6 +542,9 @@ void node_config_default(struct node_config *c)
 		.snapshot = true,
 		.snapshot_entries = 1000000,
 		.snapshot_log_bytes = 1ull << 30,
+		/* The snapshot file's writeback rate: the log's durable writes
+		 * share the disk with it (README, snapshots: the trade). */
+		.snapshot_write_bytes_per_s = 64ull << 20,
 		.compact_margin_entries = 100000,
 		.segment_bytes = 64u << 20,
 		.space_reserve_bytes = 128ull << 20, /* STORE_SPACE_RESERVE_BYTES_DEFAULT */

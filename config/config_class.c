@@ -68,6 +68,7 @@ static const struct node_config_key class_keys[] = {
 	{"node", "log_write", NODE_KEY_LOCAL, CLASS_NONE},
 	{"node", "metrics_addr", NODE_KEY_LOCAL, CLASS_NONE},
 	{"node", "lcore_nice", NODE_KEY_LOCAL, CLASS_NONE},
+	{"node", "sched_slice_us", NODE_KEY_LOCAL, CLASS_NONE},
 	/* [limits] */
 	/* A leader's batch: a follower takes the prefix its own core fits
 	 * (recv_append.c), so nodes may differ. */
@@ -95,6 +96,7 @@ static const struct node_config_key class_keys[] = {
 	{"storage", "compact_margin_entries", NODE_KEY_LOCAL, CLASS_NONE},
 	{"storage", "segment_bytes", NODE_KEY_LOCAL, CLASS_NONE},
 	{"storage", "space_reserve_bytes", NODE_KEY_LOCAL, CLASS_NONE},
+	{"storage", "snapshot_write_bytes_per_s", NODE_KEY_LOCAL, CLASS_NONE},
 };
 
 const struct node_config_key *node_config_keys(size_t *count)

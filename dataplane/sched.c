@@ -358,6 +358,18 @@ void dp_lcore_run(struct dp_lcore *l, const volatile int *stop)
 			"process's nice\n", rte_lcore_id(), l->cfg.nice, strerror(errno));
 		l->cfg.nice = 0;
 	}
+	if (l->cfg.sched_slice_us > 0) {
+		/* Not fatal either: without it a woken lcore waits out the
+		 * running thread's slice, as before. */
+		int rc = dp_thread_slice_set(l->cfg.sched_slice_us);
+		if (rc != 0) {
+			fprintf(stderr, "dataplane: lcore %u: scheduler slice %u us not set (%s): "
+				"the kernel's default slice\n", rte_lcore_id(), l->cfg.sched_slice_us,
+				rc == -EOPNOTSUPP ? "the kernel has no custom slices before "
+						    "Linux 6.12" : strerror(-rc));
+			l->cfg.sched_slice_us = 0;
+		}
+	}
 	while (!*stop) {
 		dp_lcore_round(l);
 	}

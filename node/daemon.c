@@ -271,7 +271,8 @@ static int daemon_snapshots(struct node_daemon *d, char *errmsg, size_t errmsg_b
 		.dir = d->cfg.data_dir, .cluster_id = d->cfg.cluster_id,
 		.entries_trigger = d->cfg.snapshot_entries,
 		.bytes_trigger = d->cfg.snapshot_log_bytes, .self = d->cfg.self,
-		.space_reserve_bytes = d->cfg.space_reserve_bytes, .lcore_nice = d->cfg.lcore_nice};
+		.space_reserve_bytes = d->cfg.space_reserve_bytes, .lcore_nice = d->cfg.lcore_nice,
+		.write_bytes_per_s = d->cfg.snapshot_write_bytes_per_s};
 	raft_index base = node_kv_applied_index(d->applystage.kv);
 	int rc = node_snapshotter_init(&d->snapshotter, &sc, d->applystage.kv, &d->snap_link);
 	if (rc != 0) {

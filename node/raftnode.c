@@ -277,7 +277,8 @@ int main(int argc, char **argv)
 										    : DP_IDLE_ADAPTIVE,
 				     .spin_rounds_max = 256, .sleep_us_max = 200,
 				     .timer_slack_us = d.cfg.timer_slack_us,
-				     .nice = d.cfg.lcore_nice};
+				     .nice = d.cfg.lcore_nice,
+				     .sched_slice_us = d.cfg.sched_slice_us};
 	struct dp_stage stages[NODE_STAGES];
 	node_daemon_stages(&d, stages);
 	static const int order[NODE_STAGES] = {NODE_STAGE_LOG, NODE_STAGE_RXTX, NODE_STAGE_CONTROL,

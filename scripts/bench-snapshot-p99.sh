@@ -10,7 +10,8 @@ set -euo pipefail
 usage() {
 	cat <<'USAGE'
 usage: flock /tmp/raftnode-netns.lock scripts/bench-snapshot-p99.sh [--min-keys N]
-           [--rate R] [--duration S] [--snapshot-entries N] [--build DIR]
+           [--rate R] [--duration S] [--snapshot-entries N] [--write-rate B]
+           [--nice N] [--build DIR]
 
 A 3-node cluster (af_packet, as CI); raftbench (closed loop) fills the store
 with random keys until it holds --min-keys (default 1000000) keys; then
@@ -19,19 +20,28 @@ raftbench runs open loop at --rate (default 3000/s) for --duration (default
 --snapshot-entries (default 30000) entries. Each second is classed by
 whether the leader's snapshot writer was writing during it (its log lines
 give the start and the duration); the table gives the per-second p99's
-median and 90th percentile in each class, and their ratio.
+median and 90th percentile in each class, and their ratio; a third line
+gives the seconds in which a snapshot ended (its fsync, rename, directory
+sync and the older snapshot's deletion), a subset of the writing ones. --write-rate B
+sets [storage] snapshot_write_bytes_per_s (e.g. 64M, 0: no limit; not
+given: the build's default; a build before the key refuses it). --nice N
+(e.g. -10) runs the nodes' lcores ([node] lcore_nice) and raftbench at
+that nice value: on a machine shared with builds, so that the disk's part
+is not buried under CPU scheduling (the snapshot writer stays 10 above).
 USAGE
 }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-min_keys=1000000 rate=3000 duration=60 snap_entries=30000
+min_keys=1000000 rate=3000 duration=60 snap_entries=30000 write_rate= nice=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--min-keys) min_keys=$2; shift 2 ;;
 	--rate) rate=$2; shift 2 ;;
 	--duration) duration=$2; shift 2 ;;
 	--snapshot-entries) snap_entries=$2; shift 2 ;;
+	--write-rate) write_rate=$2; shift 2 ;;
+	--nice) nice=$2; shift 2 ;;
 	--build) build=$2; shift 2 ;;
 	--help | -h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -49,6 +59,9 @@ echo "bench-snapshot-p99: >= $min_keys keys, $rate/s for $duration s, a snapshot
 	--subnet 10.95.0 --build "$build" >/dev/null
 printf '\n[limits]\nkv_keys_max = %d\nkv_key_bytes_max = 32\nkv_value_bytes_max = 128\n[storage]\nsnapshot_entries = %d\n' \
 	"$((keys + 1000))" "$snap_entries" >>"$run/cluster.ini"
+[ -z "$write_rate" ] || echo "snapshot_write_bytes_per_s = $write_rate" >>"$run/cluster.ini"
+[ -z "$nice" ] || printf '[node]\nlcore_nice = %d\n' "$nice" >>"$run/cluster.ini"
+rb_nice=(); [ -z "$nice" ] || rb_nice=(nice -n "$nice")
 for n in 1 2 3; do "$root/scripts/cluster.sh" start "$n" --run-dir "$run" >/dev/null; done
 for _ in $(seq 300); do
 	l=$(field 1 .leader)
@@ -70,13 +83,14 @@ wait "$fill" 2>/dev/null || true
 echo "bench-snapshot-p99: the store holds $k keys; measuring"
 sleep 3
 t0=$(date +%s%3N)
-"$build/bench/raftbench" --config "$run/cluster.ini" --rate "$rate" --duration "$duration" \
+"${rb_nice[@]}" "$build/bench/raftbench" --config "$run/cluster.ini" --rate "$rate" --duration "$duration" \
 	--warmup 0 --value-bytes 64 --keys "$keys" --timeseries "$run/ts.csv" --quiet \
 	>"$run/bench.out" 2>&1 || { echo "raftbench: $(tail -3 "$run/bench.out")" >&2; exit 1; }
 l=$(field 1 .leader)
 grep -o "snapshot at index .* written in [0-9]* ms from unix ms [0-9]*" "$run/logs/node$l.log" |
 	awk '{print $(NF-5), $NF}' >"$run/snaps.txt"
-for f in ts.csv snaps.txt bench.out; do cp "$run/$f" "/tmp/bench-snapshot-p99.$f" 2>/dev/null; done || true # kept: the run dir goes with the cluster
+echo "$t0" >"$run/t0.txt"
+for f in ts.csv snaps.txt bench.out t0.txt; do cp "$run/$f" "/tmp/bench-snapshot-p99.$f" 2>/dev/null; done || true # kept: the run dir goes with the cluster
 python3 - "$run/ts.csv" "$run/snaps.txt" "$t0" <<'PY'
 import sys
 ts, snaps, t0 = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -84,12 +98,14 @@ writes = []
 for line in open(snaps):
     ms, start = line.split()
     writes.append((int(start), int(start) + int(ms)))
-during, outside = [], []
+during, outside, ends = [], [], []
 rows = [l.strip().split(',') for l in open(ts) if l[0].isdigit()]
 for r in rows:
     sec, p99 = int(r[0]), float(r[3])
     a, b = t0 + sec * 1000, t0 + (sec + 1) * 1000
     (during if any(s < b and e > a for s, e in writes) else outside).append(p99)
+    if any(a <= e < b for s, e in writes):
+        ends.append(p99)  # a snapshot's last moments: fsync, rename, directory sync, prune
 def q(v, f):
     v = sorted(v)
     return v[min(len(v) - 1, int(f * len(v)))] if v else float('nan')
@@ -97,6 +113,7 @@ n_w = sum(1 for s, e in writes if e > t0)
 print(f"{'seconds':>22} {'count':>6} {'p99_us median':>14} {'p99_us p90':>11}")
 print(f"{'snapshot writing':>22} {len(during):6d} {q(during, .5):14.0f} {q(during, .9):11.0f}")
 print(f"{'no snapshot':>22} {len(outside):6d} {q(outside, .5):14.0f} {q(outside, .9):11.0f}")
+print(f"{'(of writing: its end)':>22} {len(ends):6d} {q(ends, .5):14.0f} {q(ends, .9):11.0f}")
 if during and outside:
     print(f"ratio of the median per-second p99 (writing / none): {q(during, .5) / q(outside, .5):.2f} "
           f"(p90: {q(during, .9) / q(outside, .9):.2f}); {n_w} snapshots written during the run")

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "snap_pace.h"
 #include "storage.h"
 
 #define SNAP_MAGIC "RNSNAPSH"
@@ -45,6 +46,7 @@ struct store_snap_writer {
 	uint64_t stream_bytes;
 	uint64_t blocks_count;
 	uint32_t stream_crc;
+	struct snap_pace pace; /* the file's writeback as it is written (snap_pace.h) */
 };
 
 struct store_snap_reader {
@@ -223,8 +225,12 @@ int store_snap_create(const char *dir, const struct store_snap_meta *meta,
 	w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	int rc = w->fd < 0 || w->dir_fd < 0 ? -errno : 0;
 	if (rc == 0) {
+		snap_pace_init(&w->pace, w->fd, STORE_SNAP_SYNC_BYTES_DEFAULT, 0);
 		snap_header_encode(meta, hdr);
 		rc = snap_write_all(w->fd, hdr, STORE_SNAP_HEADER_BYTES);
+	}
+	if (rc == 0) {
+		rc = snap_pace_wrote(&w->pace, STORE_SNAP_HEADER_BYTES);
 	}
 	free(hdr);
 	if (rc != 0) {
@@ -252,9 +258,23 @@ static int snap_flush_block(struct store_snap_writer *w)
 	if (rc == 0) {
 		rc = snap_write_all(w->fd, w->block, w->block_used);
 	}
+	if (rc == 0) {
+		rc = snap_pace_wrote(&w->pace, sizeof(head) + w->block_used);
+	}
 	w->blocks_count++;
 	w->block_used = 0;
 	return rc;
+}
+
+void store_snap_pace(struct store_snap_writer *w, uint64_t sync_bytes, uint64_t bytes_per_s)
+{
+	w->pace.sync_bytes = sync_bytes;
+	w->pace.bytes_per_s = bytes_per_s;
+}
+
+uint64_t store_snap_paced_us(const struct store_snap_writer *w)
+{
+	return w->pace.slept_ns / 1000u;
 }
 
 int store_snap_append(struct store_snap_writer *w, const void *bytes, size_t count)
@@ -279,16 +299,20 @@ int store_snap_append(struct store_snap_writer *w, const void *bytes, size_t cou
 	return 0;
 }
 
-/* Deletes all but the STORE_SNAPS_KEPT newest snapshots of dir. */
-static int snap_prune(const char *dir)
+/* Deletes all but the STORE_SNAPS_KEPT newest snapshots of dir, a step
+ * at a time at the writer's rate (store_unlink_paced); a writer not paced
+ * (sync_bytes 0) unlinks them whole, as before pacing. */
+static int snap_prune(const char *dir, uint64_t sync_bytes, uint64_t bytes_per_s)
 {
 	raft_index idx[SNAP_LIST_MAX];
 	int n = store_snap_list(dir, idx, SNAP_LIST_MAX);
 	for (int i = (int)STORE_SNAPS_KEPT; i < n; i++) {
 		char path[512];
 		store_snap_path(dir, idx[i], path, sizeof(path));
-		if (unlink(path) != 0 && errno != ENOENT) {
-			return -errno;
+		int rc = store_unlink_paced(path, sync_bytes == 0 ? UINT64_MAX : STORE_UNLINK_STEP_BYTES,
+					    bytes_per_s);
+		if (rc != 0 && rc != -ENOENT) {
+			return rc;
 		}
 		store_crash_point("snap-prune");
 	}
@@ -333,7 +357,7 @@ int store_snap_commit(struct store_snap_writer *w, char *errmsg, size_t errmsg_b
 	}
 	close(w->fd);
 	w->fd = -1;
-	rc = snap_prune(w->dir);
+	rc = snap_prune(w->dir, w->pace.sync_bytes, w->pace.bytes_per_s);
 	if (rc == 0 && fsync(w->dir_fd) != 0) {
 		rc = -errno;
 	}

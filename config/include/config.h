@@ -114,6 +114,7 @@ struct node_config {
 	uint8_t idle;	     /* enum node_idle */
 	uint32_t timer_slack_us; /* adaptive idle: lcore threads' timer slack, 0 = kernel's */
 	int8_t lcore_nice;	 /* the lcore threads' nice value (0: left as started) */
+	uint32_t sched_slice_us; /* the lcore threads' EEVDF slice (0: the kernel's) */
 	uint8_t durability;  /* enum node_durability */
 	uint8_t io_engine;   /* enum node_engine */
 	uint8_t log_write;   /* enum node_log_write */
@@ -130,6 +131,7 @@ struct node_config {
 	uint64_t snapshot_entries;	 /* a snapshot once this many entries applied since */
 	uint64_t snapshot_log_bytes;	 /* ... or their log records take this many bytes */
 	uint64_t compact_margin_entries; /* entries kept below a snapshot, for slow followers */
+	uint64_t snapshot_write_bytes_per_s; /* snapshot file writeback rate, 0: no limit */
 	uint64_t segment_bytes;		 /* log segment files' preallocated size */
 	/* [storage]: the free space the log leaves on its file system (below a
 	 * segment + this: the no-space alarm). */

@@ -1317,6 +1317,10 @@ struct dp_lcore_config {
 	 * saturating load) would starve the kernel's own completion workers
 	 * that the log's writes wait for. */
 	int8_t nice;
+	/* dp_lcore_run gives the thread this EEVDF slice (0: the kernel's
+	 * default, about 3 ms): a short slice lets a woken lcore preempt a
+	 * thread in the middle of its slice (dp_thread_slice_set). */
+	uint32_t sched_slice_us;
 };
 
 struct dp_lcore_stats {
@@ -1382,6 +1386,13 @@ int dp_sched_run(struct dp_lcore *lcores, uint32_t lcores_count, const volatile 
 uint32_t dp_sched_lcore_ids(unsigned *ids, uint32_t max);
 /* One spin-wait step (rte_pause) for a stage waiting on another lcore. */
 void dp_cpu_pause(void);
+/* The calling thread's EEVDF slice (sched_setattr, SCHED_OTHER, its nice
+ * kept; the kernel clamps it to 100 us .. 100 ms). 0, -EOPNOTSUPP when the
+ * kernel ignores it (before Linux 6.12), -EPERM when the thread runs under
+ * another policy, or the system call's -errno. sched_slice.c says why. */
+int dp_thread_slice_set(uint32_t slice_us);
+/* The calling thread's slice now, in us (0 before Linux 6.12). 0 or -errno. */
+int dp_thread_slice_get_us(uint32_t *slice_us);
 /* One step of a stage waiting on another (a full ring, a pending call):
  * when the other shares this lcore (colocated) it runs here (poll(ctx)),
  * else this one pauses. False when *stop is set and the other stage is

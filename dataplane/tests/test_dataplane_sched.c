@@ -20,6 +20,9 @@
  * and the fallback to naps when a stage must be polled. Last, an input
  * whose wake-up must be armed (as a DPDK rx interrupt): every item must
  * reach the lcore, each arm must be undone, and busy/adaptive never arm.
+ * And the lcore's scheduler slice: dp_lcore_run gives its thread the
+ * configured EEVDF slice and keeps the nice value it set (skipped, saying
+ * so, on a kernel before Linux 6.12).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -30,6 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <errno.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -586,6 +592,62 @@ static void test_event_sleep_arm(void **state)
 	close(a.fd);
 }
 
+/* What an lcore's thread sees of its own scheduling, from inside a round. */
+struct slice_seen {
+	volatile int stop;
+	int rc;
+	uint32_t slice_us;
+	int nice;
+};
+
+static uint32_t slice_look(void *ctx)
+{
+	struct slice_seen *s = ctx;
+	s->rc = dp_thread_slice_get_us(&s->slice_us);
+	errno = 0;
+	s->nice = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+	s->stop = 1;
+	return 1;
+}
+
+static void *slice_lcore(void *arg)
+{
+	static struct dp_lcore l;
+	struct slice_seen *s = arg;
+	const struct dp_lcore_config cfg = {.idle_policy = DP_IDLE_BUSY, .nice = 3,
+					    .sched_slice_us = 200};
+	dp_lcore_init(&l, &cfg);
+	struct dp_stage st = {.name = "look", .poll = slice_look, .ctx = s};
+	assert_int_equal(dp_lcore_add_stage(&l, &st), 0);
+	dp_lcore_run(&l, &s->stop);
+	return NULL;
+}
+
+static void test_thread_slice(void **state)
+{
+	(void)state;
+	uint32_t before_us = 0;
+	assert_int_equal(dp_thread_slice_get_us(&before_us), 0);
+	if (before_us == 0) {
+		printf("kernel before Linux 6.12 (no fair slice in sched_getattr): skipped\n");
+		skip();
+	}
+	/* On a thread of its own: the slice and the nice stay with it. */
+	struct slice_seen s = {0};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, slice_lcore, &s), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	printf("lcore thread: slice %u us (the kernel's default here %u us), nice %d\n",
+	       s.slice_us, before_us, s.nice);
+	assert_int_equal(s.rc, 0);
+	assert_int_equal(s.slice_us, 200);
+	assert_int_equal(s.nice, 3); /* sched_setattr did not reset the lcore's nice */
+	/* This thread was left alone. */
+	uint32_t after_us = 0;
+	assert_int_equal(dp_thread_slice_get_us(&after_us), 0);
+	assert_int_equal(after_us, before_us);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_event_fd_and_deadline),
 		cmocka_unit_test(test_event_sleep_arm),
 		cmocka_unit_test(test_idle_wakeup_latency),
+		cmocka_unit_test(test_thread_slice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

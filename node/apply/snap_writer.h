@@ -42,6 +42,7 @@ struct node_snapshotter_config {
 	uint64_t space_reserve_bytes; /* [storage] space_reserve_bytes: kept free */
 	raft_node_id self;	   /* for its messages */
 	int8_t lcore_nice;	   /* the lcores' nice ([node] lcore_nice): the writer's is 10 more */
+	uint64_t write_bytes_per_s; /* [storage] snapshot_write_bytes_per_s, 0: no limit */
 };
 
 struct node_snapshotter {
@@ -61,6 +62,8 @@ struct node_snapshotter {
 	uint8_t config[STORE_SNAP_CONFIG_BYTES_MAX];
 	uint64_t entries_trigger, bytes_trigger;
 	uint64_t space_reserve_bytes;
+	uint64_t write_bytes_per_s; /* the file's writeback rate (storage's store_snap_pace) */
+	uint64_t paced_us;	    /* the last snapshot's time asleep for that rate */
 	/* The apply stage's. */
 	raft_index base_index; /* the last snapshot started (or loaded) */
 	uint64_t bytes_since;  /* log record bytes applied since */

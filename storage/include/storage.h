@@ -541,6 +541,24 @@ void store_snap_path(const char *dir, raft_index index, char *out, size_t out_by
 /* Starts "snap-<meta->index>.tmp" in dir. 0 or -errno (errmsg: file). */
 int store_snap_create(const char *dir, const struct store_snap_meta *meta,
 		      struct store_snap_writer **out, char *errmsg, size_t errmsg_bytes);
+/* The file goes to the device as it is written, not all at the commit's
+ * fsync (which would queue the log's durable writes behind it): the
+ * writeback of each sync_bytes is started at most bytes_per_s (0: no
+ * limit), and at most two such chunks are dirty or in flight. 0 sync_bytes:
+ * all at the fsync and older snapshots unlinked whole (the writer before
+ * pacing). Crash safety is the commit's, unchanged. Default (not
+ * called): STORE_SNAP_SYNC_BYTES_DEFAULT, no limit. Before the appends. */
+#define STORE_SNAP_SYNC_BYTES_DEFAULT (1u << 20)
+void store_snap_pace(struct store_snap_writer *w, uint64_t sync_bytes, uint64_t bytes_per_s);
+/* Deletes path (a snapshot, a compacted segment) without one large
+ * discard on the disk: the name first, then the file cut from its end
+ * step_bytes at a time, each step's blocks freed by a journal commit of
+ * its own, at most bytes_per_s (0: no pause). Blocks; for threads off the
+ * lcores. 0, -ENOENT, or -errno of the unlink. */
+#define STORE_UNLINK_STEP_BYTES (4u << 20)
+int store_unlink_paced(const char *path, uint64_t step_bytes, uint64_t bytes_per_s);
+/* The time w slept for its rate so far, in microseconds. */
+uint64_t store_snap_paced_us(const struct store_snap_writer *w);
 /* Appends bytes of the state stream. 0 or -errno. */
 int store_snap_append(struct store_snap_writer *w, const void *bytes, size_t count);
 /* Trailer, fsync, rename, directory fsync, then deletes all but the

@@ -285,6 +285,21 @@ static void test_bad_configs_name_line_and_key(void **state)
 		assert_int_not_equal(node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err)), 0);
 		assert_non_null(strstr(err, "lcore_nice"));
 	}
+	/* The lcores' scheduler slice: the default, a value taken; below the kernel's
+	 * 100 us, above its 100 ms, or not a number: refused with the key. */
+	assert_int_equal(c.sched_slice_us, 100);
+	snprintf(ini2, sizeof(ini2), "%ssched_slice_us = 250\n", ini);
+	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
+	if (rc != 0) {
+		fail_msg("a slice of 250 us refused: %s", err);
+	}
+	assert_int_equal(c.sched_slice_us, 250);
+	static const char *const bad_slice[] = {"99", "100001", "x", "-1"};
+	for (size_t i = 0; i < sizeof(bad_slice) / sizeof(bad_slice[0]); i++) {
+		snprintf(ini2, sizeof(ini2), "%ssched_slice_us = %s\n", ini, bad_slice[i]);
+		assert_int_not_equal(node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err)), 0);
+		assert_non_null(strstr(err, "sched_slice_us"));
+	}
 	/* The session window: the default, and a value taken. */
 	assert_int_equal(c.kv.session_window, 256);
 	snprintf(ini2, sizeof(ini2), "%s[limits]\nkv_session_window = 1\n", ini);
@@ -297,8 +312,10 @@ static void test_bad_configs_name_line_and_key(void **state)
 	assert_true(c.snapshot);
 	assert_int_equal(c.snapshot_entries, 1000000);
 	assert_int_equal(c.compact_margin_entries, 100000);
+	assert_int_equal(c.snapshot_write_bytes_per_s, 64u << 20);
 	snprintf(ini2, sizeof(ini2), "%s[storage]\nsnapshot = off\nsnapshot_entries = 500\n"
-		 "snapshot_log_bytes = 2M\ncompact_margin_entries = 0\nsegment_bytes = 1M\n", ini);
+		 "snapshot_log_bytes = 2M\ncompact_margin_entries = 0\nsegment_bytes = 1M\n"
+		 "snapshot_write_bytes_per_s = 0\n", ini);
 	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
 	if (rc != 0) {
 		fail_msg("[storage] refused: %s", err);
@@ -308,6 +325,12 @@ static void test_bad_configs_name_line_and_key(void **state)
 	assert_int_equal(c.snapshot_log_bytes, 2u << 20);
 	assert_int_equal(c.compact_margin_entries, 0);
 	assert_int_equal(c.segment_bytes, 1u << 20);
+	assert_int_equal(c.snapshot_write_bytes_per_s, 0);
+	/* Below one chunk a second: refused, with the key named. */
+	snprintf(ini2, sizeof(ini2), "%s[storage]\nsnapshot_write_bytes_per_s = 4K\n", ini);
+	rc = node_config_parse_string(ini2, "cfg.ini", 1, &c, err, sizeof(err));
+	assert_int_not_equal(rc, 0);
+	assert_non_null(strstr(err, "snapshot_write_bytes_per_s"));
 }
 
 /* A base text every case below extends (node 1 reads it). */

@@ -4,7 +4,8 @@
  *  - The file format round-trips (header fields, configuration blob, a
  *    stream over many blocks); a torn or bit-flipped file is refused with
  *    the file and the offset named; a temporary file a crash left is
- *    removed; only the two newest snapshots are kept.
+ *    removed; only the two newest snapshots are kept. Paced writeback
+ *    (a rate, small chunks, or none) keeps its rate and changes no byte.
  *  - Copy-on-write consistency: a writer thread snapshots while this
  *    thread (the apply stage's role) keeps mutating many keys and sessions;
  *    the snapshot loaded into a fresh machine equals, digest and behaviour,
@@ -66,14 +67,20 @@ static void make_meta(struct store_snap_meta *m, raft_index index)
 	memcpy(m->config, "\x02\0\0\0\x01\0\0\0\x02\0\0\0", 12);
 }
 
-/* Writes a snapshot of `bytes` stream bytes (a known pattern). */
-static void write_snap(raft_index index, uint64_t bytes)
+/* Writes a snapshot of `bytes` stream bytes (a known pattern), paced
+ * (store_snap_pace) unless sync_bytes is ~0; returns the time it slept for
+ * the rate, in microseconds. */
+static uint64_t write_snap_paced(raft_index index, uint64_t bytes, uint64_t sync_bytes,
+				 uint64_t bytes_per_s)
 {
 	struct store_snap_meta m;
 	make_meta(&m, index);
 	struct store_snap_writer *w;
 	char err[512];
 	assert_int_equal(store_snap_create(dir, &m, &w, err, sizeof(err)), 0);
+	if (sync_bytes != UINT64_MAX) {
+		store_snap_pace(w, sync_bytes, bytes_per_s);
+	}
 	uint8_t buf[4096];
 	for (uint64_t at = 0; at < bytes; at += sizeof(buf)) {
 		for (size_t i = 0; i < sizeof(buf); i++) {
@@ -81,20 +88,25 @@ static void write_snap(raft_index index, uint64_t bytes)
 		}
 		assert_int_equal(store_snap_append(w, buf, rn_min_u64(sizeof(buf), bytes - at)), 0);
 	}
+	uint64_t paced_us = store_snap_paced_us(w);
 	assert_int_equal(store_snap_commit(w, err, sizeof(err)), 0);
+	return paced_us;
 }
 
-static void test_file_round_trip(void **state)
+static void write_snap(raft_index index, uint64_t bytes)
 {
-	(void)state;
-	uint64_t bytes = 3 * STORE_SNAP_BLOCK_BYTES + 12345;
-	write_snap(10, bytes);
+	(void)write_snap_paced(index, bytes, UINT64_MAX, 0);
+}
+
+/* Reads snapshot `index` of `bytes` back and checks every field and byte. */
+static void read_back(raft_index index, uint64_t bytes)
+{
 	char path[512], err[512];
-	store_snap_path(dir, 10, path, sizeof(path));
+	store_snap_path(dir, index, path, sizeof(path));
 	struct store_snap_meta m;
 	struct store_snap_reader *r;
 	assert_int_equal(store_snap_open(path, &m, &r, err, sizeof(err)), 0);
-	assert_int_equal(m.index, 10);
+	assert_int_equal(m.index, index);
 	assert_int_equal(m.term, 3);
 	assert_int_equal(m.cluster_id, 7);
 	assert_int_equal(m.state_digest, 0x1234);
@@ -105,11 +117,64 @@ static void test_file_round_trip(void **state)
 		size_t n = rn_min_u64(sizeof(buf), bytes - at);
 		assert_int_equal(store_snap_read(r, buf, n), 0);
 		for (size_t i = 0; i < n; i++) {
-			assert_int_equal(buf[i], (uint8_t)((at + i) * 31 + 10));
+			assert_int_equal(buf[i], (uint8_t)((at + i) * 31 + index));
 		}
 	}
 	assert_int_equal(store_snap_read(r, buf, 1), -STORE_E_CORRUPT); /* past the end */
 	store_snap_close(r);
+}
+
+static void test_file_round_trip(void **state)
+{
+	(void)state;
+	uint64_t bytes = 3 * STORE_SNAP_BLOCK_BYTES + 12345;
+	write_snap(10, bytes);
+	read_back(10, bytes);
+}
+
+/* The writeback's pacing (storage/snap_pace.c) changes when bytes reach
+ * the disk, never which: a file written at a rate, in small chunks, or
+ * all at the fsync, reads back the same. The rate is kept: 6 MiB at
+ * 16 MiB/s in 1 MiB chunks starts a chunk every 62.5 ms, so at least 5
+ * waits (~310 ms), not many more. */
+static void test_file_paced(void **state)
+{
+	(void)state;
+	uint64_t bytes = 6 * STORE_SNAP_BLOCK_BYTES;
+	uint64_t paced_us = write_snap_paced(10, bytes, 1u << 20, 16u << 20);
+	assert_true(paced_us >= 250000);
+	assert_true(paced_us <= 600000);
+	read_back(10, bytes);
+	assert_int_equal(write_snap_paced(11, bytes, 64u << 10, 0), 0); /* chunks, no limit */
+	assert_int_equal(write_snap_paced(12, bytes, 0, 16u << 20), 0); /* all at the fsync */
+	char path[512];
+	store_snap_path(dir, 10, path, sizeof(path));
+	assert_int_not_equal(access(path, F_OK), 0); /* the newest two kept */
+	read_back(11, bytes);
+	read_back(12, bytes);
+	/* A large file deleted a step at a time: gone, and its name at once. */
+	char big[512];
+	snprintf(big, sizeof(big), "%s/big", dir);
+	int fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)(10u << 20) + 5), 0);
+	close(fd);
+	assert_int_equal(store_unlink_paced(big, 1u << 20, 0), 0);
+	assert_int_not_equal(access(big, F_OK), 0);
+	assert_int_equal(store_unlink_paced(big, 1u << 20, 0), -ENOENT);
+	/* One still open elsewhere (a snapshot being sent) is unlinked whole:
+	 * its reader reads every byte to the end. */
+	fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)(10u << 20)), 0);
+	close(fd);
+	int reader = open(big, O_RDONLY);
+	assert_true(reader >= 0);
+	assert_int_equal(store_unlink_paced(big, 1u << 20, 0), 0);
+	assert_int_not_equal(access(big, F_OK), 0);
+	uint8_t last;
+	assert_int_equal(pread(reader, &last, 1, (off_t)(10u << 20) - 1), 1);
+	close(reader);
 }
 
 static void flip_byte(const char *path, off_t at)
@@ -435,6 +500,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_file_round_trip, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_file_paced, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_log_reset, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_file_damage_refused, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_dir_keeps_two_and_cleans, setup_dir,
