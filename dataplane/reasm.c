@@ -4,7 +4,8 @@
  *
  * A reassembler owns slots_count slots, each with a buffer of msg_bytes_max
  * bytes, all allocated in dp_reasm_init; the receive path never allocates.
- * A slot holds one message in progress, keyed by (sender, msg_seq), and
+ * A slot holds one message in progress, keyed by (sender, boot epoch,
+ * msg_seq), and
  * accepts its fragments in order only: one sender's frames travel one queue
  * and arrive in order, so a gap means a lost frame, and the message is
  * dropped at once instead of holding memory for a retransmission that Raft
@@ -75,11 +76,15 @@ void dp_reasm_fini(struct dp_reasm *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static struct dp_reasm_slot *reasm_find(struct dp_reasm *r, raft_node_id from, uint64_t msg_seq)
+/* A message is named by (sender, boot epoch, msg_seq): a sender's msg_seq
+ * starts over at every start (a new epoch), so a restarted sender's message
+ * must not be glued to the pieces its previous life left in a slot. */
+static struct dp_reasm_slot *reasm_find(struct dp_reasm *r, raft_node_id from, uint32_t epoch,
+					uint64_t msg_seq)
 {
 	for (uint32_t i = 0; i < r->slots_count; i++) {
 		struct dp_reasm_slot *s = &r->slots[i];
-		if (s->busy && s->from == from && s->msg_seq == msg_seq) {
+		if (s->busy && s->from == from && s->boot_epoch == epoch && s->msg_seq == msg_seq) {
 			return s;
 		}
 	}
@@ -121,7 +126,7 @@ static struct dp_reasm_slot *reasm_slot_for(struct dp_reasm *r, const struct dp_
 					    int *rc)
 {
 	const struct dp_fragment *f = &frame->fragment;
-	struct dp_reasm_slot *s = reasm_find(r, f->from, frame->msg_seq);
+	struct dp_reasm_slot *s = reasm_find(r, f->from, frame->boot_epoch, frame->msg_seq);
 	if (s != NULL) {
 		if (s->type != frame->type || s->term != f->term || s->to != f->to ||
 		    s->msg_body_bytes != f->msg_body_bytes) {

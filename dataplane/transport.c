@@ -323,13 +323,21 @@ int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
 	return rc;
 }
 
+/* After the tag verified (a forged frame never moves a window): false for
+ * a consensus frame the sender's window refuses (replayed, too old). */
+static bool transport_fresh(struct dp_transport *t, const struct dp_rx_frame *f)
+{
+	return t->replay == NULL || dp_replay_admit_frame(t->replay, f) == DP_REPLAY_NEW;
+}
+
 /* One received datagram (in m's buffer) decoded into m. True if accepted. */
 static bool transport_accept_udp(struct dp_transport *t, struct dp_rx_msg *m, size_t bytes,
 				 const struct sockaddr_in *from)
 {
 	t->counters.looked_at++;
 	if (dp_wire_decode_udp(&t->wire, m->udp_buf, bytes, m->entries,
-			       DP_TRANSPORT_RX_ENTRIES_MAX, &m->frame) != 0) {
+			       DP_TRANSPORT_RX_ENTRIES_MAX, &m->frame) != 0 ||
+	    !transport_fresh(t, &m->frame)) {
 		return false;
 	}
 	/* The socket knows the sender: a client reply goes back there. */
@@ -438,7 +446,8 @@ static uint32_t transport_recv_dpdk(struct dp_transport *t, struct dp_rx_msg *co
 			struct dp_rx_msg *m = msgs[filled];
 			if (rx[i]->nb_segs == 1 &&
 			    dp_wire_decode(&t->wire, f, rx[i]->data_len, m->entries,
-					   DP_TRANSPORT_RX_ENTRIES_MAX, &m->frame) == 0) {
+					   DP_TRANSPORT_RX_ENTRIES_MAX, &m->frame) == 0 &&
+			    transport_fresh(t, &m->frame)) {
 				m->mbuf = rx[i]; /* valid until dp_transport_rx_done */
 				filled++;
 			} else {
@@ -524,6 +533,12 @@ bool dp_transport_sleep_arm(struct dp_transport *t, bool on)
 {
 	RN_ASSERT(t != NULL);
 	return t->kind == DP_TRANSPORT_DPDK && dp_port_rx_intr_arm(t->port, on);
+}
+
+void dp_transport_set_replay(struct dp_transport *t, struct dp_replay *r)
+{
+	RN_ASSERT(t != NULL);
+	t->replay = r;
 }
 
 void dp_transport_set_tx_ring(struct dp_transport *t, struct dp_ring *ring)

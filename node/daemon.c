@@ -15,12 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "clock.h"
 #include "daemon.h"
 #include "telemetry.h"
+#include "boot_epoch.h"
 
 #define DAEMON_EAL_MEMORY_MB 128u
 
@@ -62,6 +64,9 @@ static int daemon_rxtx(struct node_daemon *d, char *errmsg, size_t errmsg_bytes)
 {
 	bool colocated = d->cfg.stage_lcore[NODE_STAGE_RXTX] == d->cfg.stage_lcore[NODE_STAGE_CONTROL];
 	int rc = node_rxtx_init(&d->rxtx, &d->rxtx_link, &d->transport, colocated);
+	if (rc == 0 && (rc = dp_replay_init(&d->replay, NODE_REPLAY_SENDERS)) == 0) {
+		dp_transport_set_replay(&d->transport, &d->replay); /* the receive path's */
+	}
 	if (rc != 0) {
 		snprintf(errmsg, errmsg_bytes, "out of memory sizing the rx/tx stage's messages");
 	}
@@ -135,7 +140,8 @@ uint64_t node_daemon_memory_bytes(const struct node_config *cfg, struct node_mem
 			(uint64_t)NODE_REPLY_CLIENTS_MAX * DP_FRAME_BYTES_MAX +
 			node_rxtx_memory_bytes(cfg->transport == NODE_TRANSPORT_UDP
 						       ? DP_TRANSPORT_UDP
-						       : DP_TRANSPORT_DPDK),
+						       : DP_TRANSPORT_DPDK) +
+			(uint64_t)NODE_REPLAY_SENDERS * sizeof(struct dp_replay_sender),
 		.dpdk_bytes = (uint64_t)DAEMON_EAL_MEMORY_MB << 20,
 	};
 	m.total_bytes = m.core_bytes + m.ring_bytes + m.kv_bytes + m.log_staging_bytes +
@@ -307,6 +313,11 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	RN_ASSERT(d->log != NULL);
 	RN_ASSERT(d->control.raft != NULL); /* recovered */
 	node_log_stage_attach(&d->logstage, d->log);
+	/* Durable before the transport opens: nothing leaves under it first. */
+	if ((rc = node_boot_epoch_next(d->cfg.data_dir, (uint64_t)time(NULL), &d->boot_epoch,
+				       errmsg, errmsg_bytes)) != 0) {
+		return rc;
+	}
 	if ((rc = daemon_snapshots(d, errmsg, errmsg_bytes)) != 0) {
 		return rc;
 	}
@@ -330,6 +341,10 @@ int node_daemon_start(struct node_daemon *d, const char *config_path, raft_node_
 	d->control.settings = &d->settings;
 	fprintf(stderr, "raftnode %u: cluster-wide settings %s (fingerprint %016" PRIx64 ")\n",
 		d->cfg.self, d->settings.text, d->settings.fp);
+	/* Every frame this start seals carries its epoch; msg_seq restarts
+	 * at 1 with it (the transport's counter starts at 0). */
+	d->transport.wire.boot_epoch = d->boot_epoch;
+	fprintf(stderr, "raftnode %u: boot epoch %u\n", d->cfg.self, d->boot_epoch);
 	if ((rc = daemon_rxtx(d, errmsg, errmsg_bytes)) != 0) {
 		return rc;
 	}
@@ -425,6 +440,7 @@ void node_daemon_stop(struct node_daemon *d)
 	if (d->transport.kind != 0) {
 		dp_transport_close(&d->transport);
 	}
+	dp_replay_fini(&d->replay); /* nothing to free if never made */
 	if (d->port_open) {
 		dp_port_fini(&d->port);
 	}

@@ -45,6 +45,10 @@ struct node_daemon {
 	bool port_open;
 	bool eal_started;
 	uint32_t frame_body_bytes_max; /* body bytes one frame can carry */
+	uint32_t boot_epoch; /* this start's (boot_epoch.h), in every frame it seals */
+	/* The replay windows of the senders (dataplane.h): the rx/tx lcore
+	 * receives, so it owns them; status reads their counters. */
+	struct dp_replay replay;
 	volatile int stop;	       /* every lcore leaves its loop (signal or failure) */
 
 	struct node_rxtx_link rxtx_link;
@@ -63,6 +67,12 @@ struct node_daemon {
 	struct node_apply_stage applystage __attribute__((aligned(NODE_CACHE_LINE_BYTES)));
 	uint8_t tail_pad[NODE_CACHE_LINE_BYTES]; /* the last stage's line is its own */
 };
+
+/* Senders the replay windows hold: every member there can be, four times
+ * over (members come and go; a full table evicts the one heard least
+ * recently, a node that left). */
+#define NODE_REPLAY_SENDERS (4u * RAFT_NODES_MAX)
+_Static_assert(NODE_REPLAY_SENDERS <= DP_REPLAY_SENDERS_MAX, "dp_replay_init takes it");
 
 /* What a node of this configuration allocates at start (README: memory). */
 struct node_memory {

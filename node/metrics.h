@@ -114,6 +114,8 @@ struct node_metrics_figures {
 	uint64_t frames_rx, frames_tx, send_failed, auth_failures, drops;
 	/* Issue 17: consensus frames refused for who sent them. */
 	uint64_t drops_client_key, drops_unknown_key, drops_not_member, drops_wrong_address;
+	uint64_t replayed, too_old; /* of drops: refused by replay windows */
+	uint32_t boot_epoch;
 	uint64_t snap_index, snap_taken, snap_failures, snap_offers, snap_sent, snap_installed;
 	uint64_t snap_bytes_sent, snap_bytes_received;
 	uint64_t kv_keys;

@@ -212,6 +212,15 @@ static void text_network(struct text_buf *b, const struct node_metrics_figures *
 	text_one(b, "raftnode_network_peers_settings_refused", "gauge",
 		 "Peers refused now because their cluster-wide settings differ.",
 		 f->settings_refused_peers);
+	text_one(b, "raftnode_network_frames_replayed_total", "counter",
+		 "Authenticated consensus frames dropped as replays (msg_seq already seen "
+		 "in the sender's boot epoch).", f->replayed);
+	text_one(b, "raftnode_network_frames_too_old_total", "counter",
+		 "Authenticated consensus frames dropped as too old (below the sender's "
+		 "replay window, or of an older boot epoch).", f->too_old);
+	text_one(b, "raftnode_boot_epoch", "gauge",
+		 "This start's boot epoch (rises at every start; in every frame sent).",
+		 f->boot_epoch);
 }
 
 static void text_snapshot(struct text_buf *b, const struct node_metrics_view *v)

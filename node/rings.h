@@ -186,7 +186,7 @@ struct node_apply_link {
 };
 
 /* ---- control -> telemetry (DPDK's thread) ---- */
-#define NODE_STATUS_VALUES 21u
+#define NODE_STATUS_VALUES 23u
 struct node_status_numbers {
 	char role[16];
 	uint64_t values[NODE_STATUS_VALUES];

@@ -25,7 +25,7 @@ static const char *const telemetry_names[NODE_STATUS_VALUES] = {
 	"durable_index", "frames_rx", "frames_tx", "auth_failures", "drops",
 	"syncs", "group_entries_mean_x100", "entries_rolled_back", "client_requests",
 	"busy_replies", "kv_keys", "kv_digest", "elections", "settings_dropped",
-	"settings_refused_peers"};
+	"settings_refused_peers", "replayed", "too_old"};
 _Static_assert(sizeof(telemetry_names) / sizeof(telemetry_names[0]) == NODE_STATUS_VALUES,
 	       "a name per value");
 

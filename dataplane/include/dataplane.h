@@ -864,7 +864,7 @@ size_t dp_wire_raft_body_bytes(const struct raft_message *m);
  * port's MTU + Ethernet header) with dp_wire_encode_fragment, advancing
  * `offset` by what each call reports. Receiver: dp_wire_decode returns
  * -DP_ERR_FRAGMENT for each authenticated piece; dp_reasm_push collects the
- * pieces of each (sender, msg_seq) in order and decodes the message when
+ * pieces of each (sender, boot epoch, msg_seq) in order and decodes the message when
  * the last one arrives. Memory is fixed at dp_reasm_init.
  */
 
@@ -948,6 +948,85 @@ void dp_reasm_fini(struct dp_reasm *r);
  */
 int dp_reasm_push(struct dp_reasm *r, const struct dp_rx_frame *frag,
 		  struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out);
+
+/* ---- Replay windows (issue 17) ---------------------------------------------
+ *
+ * A receiver keeps, per sender node id, the sender's newest boot epoch,
+ * the highest msg_seq accepted in it and a bitmap of the msg_seqs below
+ * (as IPsec ESP's anti-replay window, RFC 4303 3.4.3; the bitmap is a ring
+ * of words as in RFC 6479, so advancing clears a word or two instead of
+ * shifting the whole map). A consensus frame is refused when its epoch is
+ * older than the sender's, or its msg_seq was accepted already (replayed)
+ * or lies below the window (too old); a newer epoch (the sender restarted)
+ * resets the sender's window. UDP may reorder frames: any msg_seq inside
+ * the window not seen yet is accepted, not only the highest.
+ *
+ * Call it only for frames whose tag verified: a forged frame must never
+ * move a window. One dp_replay belongs to one lcore (the one that receives;
+ * a sender's frames must all reach the same one); memory is sized at init,
+ * nothing is allocated per frame. The counters are written by that lcore
+ * with relaxed stores, so another thread may read them (status).
+ *
+ * Client frames have no window: a client's session sequence numbers are
+ * the deduplication (the state machine answers a retried or replayed write
+ * from the session and changes nothing), and a node cannot keep state per
+ * client address. A fragmented message is checked once reassembled (its
+ * fragments share the message's msg_seq); dp_replay_check may drop its
+ * fragments early without marking anything.
+ */
+#define DP_REPLAY_WINDOW_WORDS 16u /* ring bitmap words per sender */
+/* msg_seqs below the highest that are still told apart: the ring less one
+ * word (the word being filled may hold seqs above the highest). */
+#define DP_REPLAY_WINDOW_SEQS ((DP_REPLAY_WINDOW_WORDS - 1u) * 64u)
+#define DP_REPLAY_SENDERS_MAX 256u
+
+enum dp_replay_verdict {
+	DP_REPLAY_NEW = 0,	/* accept (and dp_replay_admit marked it) */
+	DP_REPLAY_REPLAYED = 1, /* msg_seq already accepted in this epoch */
+	DP_REPLAY_TOO_OLD = 2,	/* below the window, or an older epoch */
+};
+
+struct dp_replay_counters {
+	uint64_t accepted;
+	uint64_t replayed;	  /* DP_REPLAY_REPLAYED drops */
+	uint64_t too_old;	  /* DP_REPLAY_TOO_OLD drops (old_epoch included) */
+	uint64_t old_epoch;	  /* of too_old: an epoch older than the sender's */
+	uint64_t epochs_new;	  /* a sender's newer epoch reset its window */
+	uint64_t senders_evicted; /* table full: the least recently heard left */
+};
+
+struct dp_replay_sender {
+	raft_node_id id;
+	uint32_t epoch;
+	uint64_t top_seq;   /* highest msg_seq accepted in epoch */
+	uint64_t last_used; /* dp_replay.clock at its last frame */
+	uint64_t bits[DP_REPLAY_WINDOW_WORDS]; /* bit seq % (64 x words) */
+};
+
+struct dp_replay {
+	struct dp_replay_sender *senders; /* [0, senders_count) in use */
+	uint32_t senders_max;
+	uint32_t senders_count;
+	uint64_t clock; /* frames admitted: ages senders for eviction */
+	struct dp_replay_counters counters;
+};
+
+/* Allocates a table of senders_max (1..DP_REPLAY_SENDERS_MAX) senders.
+ * 0, -DP_ERR_INVALID or -ENOMEM. */
+int dp_replay_init(struct dp_replay *r, uint32_t senders_max);
+void dp_replay_fini(struct dp_replay *r);
+/* What dp_replay_admit would say, changing nothing. */
+enum dp_replay_verdict dp_replay_check(const struct dp_replay *r, raft_node_id from,
+				       uint32_t epoch, uint64_t msg_seq);
+/* Checks and, when new, marks (from, epoch, msg_seq); counts the verdict. */
+enum dp_replay_verdict dp_replay_admit(struct dp_replay *r, raft_node_id from, uint32_t epoch,
+				       uint64_t msg_seq);
+/* A decoded frame: consensus traffic (raft types, snapshot chunks and
+ * acks, SETTINGS) goes through dp_replay_admit with its sender; client frames are
+ * DP_REPLAY_NEW, unmarked and uncounted. */
+enum dp_replay_verdict dp_replay_admit_frame(struct dp_replay *r, const struct dp_rx_frame *f);
+/* The counters, read from any thread (relaxed loads). */
+void dp_replay_read(const struct dp_replay *r, struct dp_replay_counters *out);
 
 /* ---- ARP and ICMP echo ------------------------------------------------------ */
 
@@ -1170,6 +1249,10 @@ struct dp_transport {
 	 * that owns the port) when set; NULL: straight out of the port. */
 	struct dp_ring *tx_ring;
 	uint64_t tx_ring_full; /* tx ring full: frame dropped, Raft resends */
+	/* Anti-replay windows of the receiving side (dp_transport_set_replay):
+	 * an authenticated consensus frame the window refuses is dropped
+	 * before it is handed over, counted in replay->counters. NULL: none. */
+	struct dp_replay *replay;
 	uint8_t buf[DP_FRAME_BYTES_MAX]; /* UDP: the frame to send */
 	/* dp_transport_poll's own message and UDP buffer. */
 	struct dp_rx_msg poll_msg;
@@ -1269,6 +1352,8 @@ uint32_t dp_transport_recv(struct dp_transport *t, struct dp_rx_msg *const *msgs
 void dp_transport_learn(struct dp_transport *t, const struct dp_rx_frame *in);
 void dp_transport_rx_done(struct dp_rx_msg *m);
 void dp_transport_set_tx_ring(struct dp_transport *t, struct dp_ring *ring);
+/* Windows for recv (the receiving lcore owns them from then on); NULL: none. */
+void dp_transport_set_replay(struct dp_transport *t, struct dp_replay *r);
 /* What the receiving lcore may sleep on (dp_stage.wait_fd): the UDP
  * socket; a DPDK port's rx interrupt fd, DP_WAIT_FD_POLL where it has
  * none (its driver gives no rx interrupt: af_packet, memif). */

@@ -9,7 +9,12 @@
  * have arrived and compares them. A third sender with node 1's id and
  * address book but another secret sends the same; node 2 must accept none
  * and count each as bad_tag. A message to a node outside the peer table is
- * refused and counted.
+ * refused and counted. Replays: node 1 sends to a forwarding tap (a plain
+ * socket) that keeps each datagram and passes it to node 2, whose
+ * transport has replay windows; the same datagrams again are dropped and
+ * counted (replayed), and after node 1 restarts with a newer boot epoch
+ * its old datagrams are too old while its new ones (msg_seq from 1 again)
+ * get through.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +25,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "dataplane.h"
 #include "wire_util.h"
@@ -135,10 +144,122 @@ static void test_udp_transport(void **state)
 	dp_transport_close(&forger);
 }
 
+/* A plain UDP socket on 127.0.0.1:port. */
+static int tap_open(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+				.sin_addr.s_addr = htonl(LOOPBACK)};
+	assert_int_equal(bind(fd, (const struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Waits for one datagram on the tap into buf: its bytes. */
+static size_t tap_take(int fd, uint8_t *buf, size_t buf_bytes)
+{
+	for (int i = 0; i < 2000; i++) {
+		ssize_t n = recv(fd, buf, buf_bytes, MSG_DONTWAIT);
+		if (n > 0) {
+			return (size_t)n;
+		}
+		struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+		nanosleep(&ms, NULL);
+	}
+	fail_msg("nothing reached the tap");
+	return 0;
+}
+
+static void tap_send(int fd, uint16_t to_port, const uint8_t *buf, size_t bytes)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(to_port),
+				.sin_addr.s_addr = htonl(LOOPBACK)};
+	assert_int_equal(sendto(fd, buf, bytes, 0, (const struct sockaddr *)&a, sizeof(a)),
+			 (ssize_t)bytes);
+}
+
+/* Drains n2 after a settle; the messages handed over. */
+static uint32_t drain(struct dp_transport *n2)
+{
+	struct inbox in = {0};
+	struct timespec settle = {.tv_sec = 0, .tv_nsec = 30 * 1000 * 1000};
+	nanosleep(&settle, NULL);
+	while (dp_transport_poll(n2, on_rx, &in) > 0) {
+	}
+	return in.count;
+}
+
+static void test_udp_replay_refused(void **state)
+{
+	(void)state;
+	enum { SENT = 5 };
+	static struct dp_transport n1, n2;
+	static uint8_t captured[SENT][DP_FRAME_BYTES_MAX];
+	size_t captured_bytes[SENT];
+	uint16_t p1 = (uint16_t)(base_port() + 10), p2 = (uint16_t)(p1 + 1), ptap = (uint16_t)(p1 + 2);
+	/* Node 1 believes node 2 is at the tap. */
+	const struct dp_peer peers1[] = {{.id = 2, .ip = LOOPBACK, .port = ptap}};
+	const struct dp_peer peers2[] = {{.id = 1, .ip = LOOPBACK, .port = p1}};
+	int tap = tap_open(ptap);
+	open_node(&n1, 1, p1, t_secret, peers1, 1);
+	open_node(&n2, 2, p2, t_secret, peers2, 1);
+	struct dp_replay windows;
+	assert_int_equal(dp_replay_init(&windows, 8), 0);
+	dp_transport_set_replay(&n2, &windows);
+	n1.wire.boot_epoch = 1000;
+
+	static struct raft_entry entries[8];
+	static const uint8_t *payloads[8];
+	struct raft_message m;
+	for (uint32_t i = 0; i < SENT; i++) {
+		t_raft_msg(i % 2 ? RAFT_MSG_HEARTBEAT : RAFT_MSG_APPEND, 2, 40, &m, entries, payloads);
+		assert_int_equal(dp_transport_send(&n1, &m, payloads), 0);
+		captured_bytes[i] = tap_take(tap, captured[i], sizeof(captured[i]));
+	}
+	/* Forwarded once, out of order (4 first): all get through. */
+	tap_send(tap, p2, captured[4], captured_bytes[4]);
+	for (uint32_t i = 0; i < 4; i++) {
+		tap_send(tap, p2, captured[i], captured_bytes[i]);
+	}
+	assert_int_equal(drain(&n2), SENT);
+	/* The same bytes again: every one authenticates, none is handed on. */
+	for (uint32_t i = 0; i < SENT; i++) {
+		tap_send(tap, p2, captured[i], captured_bytes[i]);
+	}
+	assert_int_equal(drain(&n2), 0);
+	assert_int_equal(windows.counters.replayed, SENT);
+	assert_int_equal(n2.wire.counters.frames_accepted, 2 * SENT);
+
+	/* Node 1 restarts: a newer epoch, msg_seq from 1 again. */
+	dp_transport_close(&n1);
+	open_node(&n1, 1, p1, t_secret, peers1, 1);
+	n1.wire.boot_epoch = 1001;
+	t_raft_msg(RAFT_MSG_HEARTBEAT, 0, 0, &m, entries, payloads);
+	assert_int_equal(dp_transport_send(&n1, &m, payloads), 0);
+	uint8_t fresh[DP_FRAME_BYTES_MAX];
+	size_t fresh_bytes = tap_take(tap, fresh, sizeof(fresh));
+	tap_send(tap, p2, fresh, fresh_bytes);
+	assert_int_equal(drain(&n2), 1);
+	assert_int_equal(windows.counters.epochs_new, 1);
+	/* Its previous life's frames are too old now, whatever their seq. */
+	for (uint32_t i = 0; i < SENT; i++) {
+		tap_send(tap, p2, captured[i], captured_bytes[i]);
+	}
+	assert_int_equal(drain(&n2), 0);
+	assert_int_equal(windows.counters.too_old, SENT);
+	assert_int_equal(windows.counters.old_epoch, SENT);
+	assert_int_equal(windows.counters.accepted, SENT + 1);
+	dp_transport_close(&n1);
+	dp_transport_close(&n2);
+	dp_replay_fini(&windows);
+	close(tap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udp_transport),
+		cmocka_unit_test(test_udp_replay_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

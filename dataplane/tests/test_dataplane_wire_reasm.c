@@ -191,6 +191,31 @@ static void test_duplicate_fragment_ignored(void **state)
 	assert_int_equal(ra.counters.dropped_duplicate, 2);
 }
 
+/* A sender that restarts mid-message starts msg_seq over in a new boot
+ * epoch: its new message of the same msg_seq is another message (the key
+ * is (from, epoch, msg_seq)), never glued to its old life's pieces. */
+static void test_new_epoch_same_seq_apart(void **state)
+{
+	(void)state;
+	struct raft_message m;
+	struct dp_rx_frame out;
+	tx.boot_epoch = 100;
+	uint32_t frags = split_append(10, 1024, 4, &m);
+	assert_true(frags > 3);
+	assert_int_equal(push(0, &out), -DP_ERR_AGAIN);
+	assert_int_equal(push(1, &out), -DP_ERR_AGAIN);
+	tx.boot_epoch = 101; /* restarted: msg_seq 4 again, other entries */
+	frags = split_append(12, 1000, 4, &m);
+	for (uint32_t i = 0; i < frags; i++) {
+		assert_int_equal(push(i, &out), i + 1 < frags ? -DP_ERR_AGAIN : 0);
+	}
+	check_append(&m, &out);
+	assert_int_equal(out.boot_epoch, 101);
+	assert_int_equal(ra.counters.dropped_duplicate, 0);
+	assert_int_equal(ra.counters.dropped_mismatch, 0);
+	tx.boot_epoch = 0;
+}
+
 static void test_interleaved_and_evicted(void **state)
 {
 	(void)state;
@@ -281,6 +306,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_large_client_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_fragment_drops_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_fragment_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_epoch_same_seq_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interleaved_and_evicted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_big_and_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reassembled_body_still_validated, setup,

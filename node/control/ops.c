@@ -186,6 +186,14 @@ static void ops_refresh(struct node_control *c, uint64_t now_ns)
 	f.drops_unknown_key = dp_wire_dropped(w, DP_ERR_UNKNOWN_KEY);
 	f.drops_not_member = c->members.drops_not_member;
 	f.drops_wrong_address = c->members.drops_wrong_address;
+	if (c->transport->replay != NULL) {
+		struct dp_replay_counters r;
+		dp_replay_read(c->transport->replay, &r);
+		f.replayed = r.replayed;
+		f.too_old = r.too_old;
+		f.drops += r.replayed + r.too_old;
+	}
+	f.boot_epoch = c->transport->wire.boot_epoch;
 	ops_snapshot_figures(c, &f);
 	if (c->settings != NULL) {
 		f.settings_dropped = c->settings->dropped;

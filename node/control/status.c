@@ -100,7 +100,13 @@ static void status_drops(struct node_control *c, struct status_buf *b)
 	if (c->members.drops_wrong_address > 0) {
 		status_add(b, ",\"wrong_address\":%" PRIu64, c->members.drops_wrong_address);
 	}
-	status_add(b, "},");
+	/* Authenticated consensus frames the senders' replay windows refused
+	 * (dataplane.h: replay windows; too_old includes older epochs). */
+	struct dp_replay_counters r = {0};
+	if (c->transport->replay != NULL) {
+		dp_replay_read(c->transport->replay, &r);
+	}
+	status_add(b, ",\"replayed\":%" PRIu64 ",\"too_old\":%" PRIu64 "},", r.replayed, r.too_old);
 }
 
 /* The state machine's figures, as the apply stage last published them. */
@@ -211,12 +217,12 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 	/* "failed" only when it is true, the last rollback's range only
 	 * after one. */
 	status_add(&b, "\"transport\":\"%s\",\"engine\":\"%s\",\"durability\":\"%s\","
-		   "\"uptime_ms\":%" PRIu64 ",%s\"lcore_map\":\"%s\",",
+		   "\"uptime_ms\":%" PRIu64 ",\"boot_epoch\":%u,%s\"lcore_map\":\"%s\",",
 		   c->transport->kind == DP_TRANSPORT_DPDK ? "dpdk" : "udp",
 		   c->cfg->io_engine == NODE_ENGINE_URING ? "uring" : "pwrite",
 		   node_durability_name(c->cfg->durability),
 		   (uint64_t)((node_now_ns() - c->started_ns) / NODE_NS_PER_MS),
-		   c->failed ? "\"failed\":true," : "", c->cfg->lcore_map);
+		   c->transport->wire.boot_epoch, c->failed ? "\"failed\":true," : "", c->cfg->lcore_map);
 	status_followers(c, &b);
 	if (cn->entries_rolled_back == 0) {
 		status_add(&b, "\"rollback\":{\"entries\":0},");
@@ -304,7 +310,7 @@ void node_status_refresh(struct node_control *c)
 	struct node_status_numbers n;
 	struct raft_counters rc;
 	struct node_log_figures lf;
-	_Static_assert(NODE_STATUS_VALUES == 21, "values[0..20] are set below, each once");
+	_Static_assert(NODE_STATUS_VALUES == 23, "values[0..22] are set below, each once");
 	RN_ASSERT(c->status != NULL);
 	raft_get_counters(c->raft, &rc);
 	node_log_figures(&c->log, &lf);
@@ -324,7 +330,11 @@ void node_status_refresh(struct node_control *c)
 		drops += dp_wire_dropped(&c->transport->wire.counters, e);
 	}
 	drops += c->members.drops_not_member + c->members.drops_wrong_address;
-	n.values[10] = drops;
+	struct dp_replay_counters r = {0};
+	if (c->transport->replay != NULL) {
+		dp_replay_read(c->transport->replay, &r);
+	}
+	n.values[10] = drops + r.replayed + r.too_old;
 	n.values[11] = lf.groups;
 	n.values[12] = lf.groups > 0 ? lf.entries * 100 / lf.groups : 0;
 	n.values[13] = c->counters.entries_rolled_back;
@@ -335,6 +345,8 @@ void node_status_refresh(struct node_control *c)
 	n.values[18] = rc.elections_started;
 	n.values[19] = c->settings != NULL ? c->settings->dropped : 0;
 	n.values[20] = node_settings_refused_count(c->settings);
+	n.values[21] = r.replayed;
+	n.values[22] = r.too_old;
 	pthread_mutex_lock(&c->status->lock);
 	c->status->numbers = n;
 	c->status_built_ns = node_now_ns();

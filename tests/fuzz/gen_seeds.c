@@ -298,6 +298,40 @@ static void gen_reasm(const char *dir)
 		      (uint32_t)n + DP_CLIENT_BATCH_HDR_BYTES, 40);
 }
 
+/* A frame whose sender put a boot epoch in its header (version 6): the
+ * frame target's re-encode must carry it over (fuzz_sender). */
+static void gen_frame_epoch(const char *dir, const struct dp_wire *w, const struct dp_endpoints *a)
+{
+	struct dp_wire sender = *w;
+	sender.boot_epoch = 1764979200u; /* a start on 2025-12-06 */
+	struct raft_message m = {.type = RAFT_MSG_HEARTBEAT, .from = 1, .to = 2, .term = 5};
+	m.heartbeat = (struct raft_msg_heartbeat){9, 3};
+	int n = dp_wire_encode_raft(&sender, a, 1234, &m, NULL, gen_buf, sizeof(gen_buf));
+	if (n <= 0) {
+		exit(1);
+	}
+	gen_write(dir, "frame", "heartbeat_boot_epoch", 0, gen_buf, (size_t)n);
+}
+
+/* replay input: records (sender, epoch, msg_seq u16 LE): in order, a
+ * reorder inside the window, duplicates, a restart (newer epoch) and an
+ * older epoch, a jump past the window, eviction by a seventh sender. */
+static void gen_replay(const char *dir)
+{
+	static const uint16_t rec[][3] = {
+		{1, 5, 1}, {1, 5, 2}, {2, 5, 1}, {1, 5, 4}, {1, 5, 3}, {1, 5, 3}, {2, 5, 1},
+		{1, 6, 1}, {1, 5, 9}, {1, 6, 2000}, {1, 6, 3}, {1, 6, 1999}, {3, 1, 7},
+		{4, 1, 7}, {5, 1, 7}, {6, 1, 7}, {7, 1, 7}, {2, 5, 2}, {1, 6, 2000},
+	};
+	uint8_t out[sizeof(rec) / sizeof(rec[0]) * 4];
+	for (size_t i = 0; i < sizeof(rec) / sizeof(rec[0]); i++) {
+		out[4 * i] = (uint8_t)rec[i][0];
+		out[4 * i + 1] = (uint8_t)rec[i][1];
+		wire_st16(out + 4 * i + 2, rec[i][2]);
+	}
+	gen_write(dir, "replay", "window_story", out[0], out + 1, sizeof(out) - 1);
+}
+
 /* l2_answer input: an ARP request and an ICMP echo request for 10.0.0.2. */
 static void gen_l2(const char *dir)
 {
@@ -369,5 +403,7 @@ int main(int argc, char **argv)
 	gen_settings(argv[1], &w, &a);
 	gen_reasm(argv[1]);
 	gen_l2(argv[1]);
+	gen_replay(argv[1]);
+	gen_frame_epoch(argv[1], &w, &a);
 	return 0;
 }
