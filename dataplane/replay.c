@@ -187,20 +187,29 @@ enum dp_replay_verdict dp_replay_admit(struct dp_replay *r, raft_node_id from, u
 	return v;
 }
 
-enum dp_replay_verdict dp_replay_admit_frame(struct dp_replay *r, const struct dp_rx_frame *f)
+raft_node_id dp_replay_frame_sender(const struct dp_rx_frame *f)
 {
 	RN_ASSERT(f != NULL);
-	raft_node_id from;
 	if (f->type >= 1 && f->type < RAFT_MSG_TYPE_COUNT) {
-		from = f->raft.from;
-	} else if (f->type == DP_FRAME_SNAP_CHUNK) {
-		from = f->snap_chunk.from;
-	} else if (f->type == DP_FRAME_SNAP_ACK) {
-		from = f->snap_ack.from;
-	} else if (f->type == DP_FRAME_SETTINGS) {
-		from = f->settings.from; /* node to node: an old one replayed would accuse a peer */
-	} else {
-		return DP_REPLAY_NEW; /* a client frame: its session is the dedup */
+		return f->raft.from;
+	}
+	if (f->type == DP_FRAME_SNAP_CHUNK) {
+		return f->snap_chunk.from;
+	}
+	if (f->type == DP_FRAME_SNAP_ACK) {
+		return f->snap_ack.from;
+	}
+	if (f->type == DP_FRAME_SETTINGS) {
+		return f->settings.from; /* node to node: an old one replayed would accuse a peer */
+	}
+	return RAFT_NODE_NONE; /* a client frame: its session is the dedup */
+}
+
+enum dp_replay_verdict dp_replay_admit_frame(struct dp_replay *r, const struct dp_rx_frame *f)
+{
+	raft_node_id from = dp_replay_frame_sender(f);
+	if (from == RAFT_NODE_NONE) {
+		return DP_REPLAY_NEW;
 	}
 	return dp_replay_admit(r, from, f->boot_epoch, f->msg_seq);
 }

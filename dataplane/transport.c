@@ -327,7 +327,22 @@ int dp_transport_send(struct dp_transport *t, const struct raft_message *m,
  * a consensus frame the sender's window refuses (replayed, too old). */
 static bool transport_fresh(struct dp_transport *t, const struct dp_rx_frame *f)
 {
-	return t->replay == NULL || dp_replay_admit_frame(t->replay, f) == DP_REPLAY_NEW;
+	if (t->replay == NULL) {
+		return true;
+	}
+	/* Only a frame from the sender's own address moves its window: a
+	 * peer-keyed frame from elsewhere (or from no peer of ours) goes on
+	 * to control's admission, which drops and counts it (not_member,
+	 * wrong_address), and must not push the real sender's window past
+	 * its genuine frames. */
+	raft_node_id from = dp_replay_frame_sender(f);
+	if (from != RAFT_NODE_NONE) {
+		const struct dp_peer *p = transport_peer(t, from);
+		if (p == NULL || p->ip != f->addr.src_ip || p->port != f->addr.src_port) {
+			return true;
+		}
+	}
+	return dp_replay_admit_frame(t->replay, f) == DP_REPLAY_NEW;
 }
 
 /* One received datagram (in m's buffer) decoded into m. True if accepted. */
@@ -336,15 +351,18 @@ static bool transport_accept_udp(struct dp_transport *t, struct dp_rx_msg *m, si
 {
 	t->counters.looked_at++;
 	if (dp_wire_decode_udp(&t->wire, m->udp_buf, bytes, m->entries,
-			       DP_TRANSPORT_RX_ENTRIES_MAX, &m->frame) != 0 ||
-	    !transport_fresh(t, &m->frame)) {
+			       DP_TRANSPORT_RX_ENTRIES_MAX, &m->frame) != 0) {
 		return false;
 	}
-	/* The socket knows the sender: a client reply goes back there. */
+	/* The socket knows the sender: a client reply goes back there (and
+	 * the replay window asks whether it is the sender's address). */
 	m->frame.addr.src_ip = ntohl(from->sin_addr.s_addr);
 	m->frame.addr.src_port = ntohs(from->sin_port);
 	m->frame.addr.dst_ip = t->self_ip;
 	m->frame.addr.dst_port = t->self_port;
+	if (!transport_fresh(t, &m->frame)) {
+		return false;
+	}
 	m->mbuf = NULL;
 	return true;
 }

@@ -1024,6 +1024,9 @@ enum dp_replay_verdict dp_replay_admit(struct dp_replay *r, raft_node_id from, u
 /* A decoded frame: consensus traffic (raft types, snapshot chunks and
  * acks, SETTINGS) goes through dp_replay_admit with its sender; client frames are
  * DP_REPLAY_NEW, unmarked and uncounted. */
+/* The node a windowed frame comes from (raft types, snapshot chunk/ack,
+ * SETTINGS), or RAFT_NODE_NONE for a client frame (not windowed). */
+raft_node_id dp_replay_frame_sender(const struct dp_rx_frame *f);
 enum dp_replay_verdict dp_replay_admit_frame(struct dp_replay *r, const struct dp_rx_frame *f);
 /* The counters, read from any thread (relaxed loads). */
 void dp_replay_read(const struct dp_replay *r, struct dp_replay_counters *out);

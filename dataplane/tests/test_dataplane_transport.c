@@ -197,9 +197,11 @@ static void test_udp_replay_refused(void **state)
 	static uint8_t captured[SENT][DP_FRAME_BYTES_MAX];
 	size_t captured_bytes[SENT];
 	uint16_t p1 = (uint16_t)(base_port() + 10), p2 = (uint16_t)(p1 + 1), ptap = (uint16_t)(p1 + 2);
-	/* Node 1 believes node 2 is at the tap. */
+	/* Node 1 believes node 2 is at the tap, and node 2 node 1 (a frame
+	 * moves its sender's window only from the sender's address: the tap
+	 * forwards from its own). */
 	const struct dp_peer peers1[] = {{.id = 2, .ip = LOOPBACK, .port = ptap}};
-	const struct dp_peer peers2[] = {{.id = 1, .ip = LOOPBACK, .port = p1}};
+	const struct dp_peer peers2[] = {{.id = 1, .ip = LOOPBACK, .port = ptap}};
 	int tap = tap_open(ptap);
 	open_node(&n1, 1, p1, t_secret, peers1, 1);
 	open_node(&n2, 2, p2, t_secret, peers2, 1);

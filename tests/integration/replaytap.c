@@ -314,10 +314,21 @@ static int rt_client_replay(const struct rt_opts *o)
 		return 2;
 	}
 	struct dp_wire w;
-	struct dp_wire_config wc = {.cluster_id = cfg.cluster_id, .self_id = 0,
-				    .secret = cfg.secret, .secret_bytes = cfg.secret_bytes};
+	/* Replies come sealed under the client key the request went out with
+	 * (the cluster's client key file, as the client library reads it). */
+	static struct dp_keyring keys;
+	char why[256];
+	struct dp_wire_config wc = {.cluster_id = cfg.cluster_id, .self_id = 0, .keys = &keys};
+	if (cfg.client_key.count == 0 ||
+	    dp_keyring_set(&keys, cfg.cluster_id, DP_KEY_ROLE_CLIENT, &cfg.client_key, why,
+			   sizeof(why)) != 0) {
+		fprintf(stderr, "replaytap: the cluster's client key: %s\n",
+			cfg.client_key.count == 0 ? "none in the configuration" : why);
+		return 2;
+	}
 	FILE *f = fopen(o->in, "rb");
-	if (f == NULL || dp_wire_init(&w, &wc) != 0) {
+	if (f == NULL || dp_wire_init(&w, &wc) != 0 ||
+	    dp_wire_set_client_seal(&w, cfg.client_encryption) != 0) {
 		perror("replaytap: client-replay");
 		return 2;
 	}
