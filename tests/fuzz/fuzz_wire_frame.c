@@ -85,7 +85,6 @@ static struct dp_wire fuzz_sender(const struct dp_rx_frame *out, raft_node_id fr
 	struct dp_wire sender = fuzz_rx;
 	sender.self_id = from;
 	sender.boot_epoch = out->boot_epoch;
-	sender.key_id = out->key_id;
 	sender.settings_fp = out->settings_fp;
 	return sender;
 }
