@@ -434,7 +434,7 @@ const char *dp_strerror(int rc)
 	case DP_ERR_CLIENT_KEY: return "consensus frame sealed with a client key";
 	case DP_ERR_INVALID: return "invalid argument";
 	case DP_ERR_TOO_BIG: return "does not fit one frame or the buffer";
-	case DP_ERR_CRYPTO: return "libsodium failure";
+	case DP_ERR_CRYPTO: return "libsodium failure (or a CPU without AES-NI and PCLMULQDQ)";
 	case DP_ERR_FRAGMENT: return "fragment of a larger message";
 	case DP_ERR_AGAIN: return "fragment kept, message incomplete";
 	case DP_ERR_REASM_TOO_BIG: return "message larger than the reassembly buffer";

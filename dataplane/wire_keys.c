@@ -148,7 +148,7 @@ void wire_keys_seal(const struct dp_wire *w, uint8_t type, uint16_t want_key_id,
 }
 
 int wire_keys_verify(const struct dp_wire *w, uint8_t type, uint16_t key_id, const uint8_t *raft,
-		     size_t signed_bytes)
+		     size_t signed_bytes, const uint8_t *digest)
 {
 	struct dp_key_slot s;
 	if (keys_find(w->keys, key_id, &s) < 0) {
@@ -156,7 +156,7 @@ int wire_keys_verify(const struct dp_wire *w, uint8_t type, uint16_t key_id, con
 	}
 	uint8_t key[DP_KEY_BYTES];
 	memcpy(key, s.key_words, DP_KEY_BYTES);
-	if (!wire_auth_verify(key, raft, signed_bytes, raft + signed_bytes)) {
+	if (!wire_auth_verify(key, raft, signed_bytes, digest, raft + signed_bytes)) {
 		return -DP_ERR_BAD_TAG;
 	}
 	/* Authentic, but sealed by whom? A client key on a consensus frame
@@ -174,7 +174,9 @@ int dp_wire_client_key(const struct dp_wire *w, uint16_t key_id, uint8_t key[DP_
 	RN_ASSERT(w != NULL && key != NULL);
 	if (w->keys == &w->own) {
 		keys_read(w->keys, 0, &s); /* a plain secret: one key for all */
-	} else if (keys_find(w->keys, key_id, &s) < 0 || s.role != DP_KEY_ROLE_CLIENT) {
+	} else if (keys_find(w->keys, key_id, &s) < 0 ||
+		   (s.role != DP_KEY_ROLE_CLIENT && s.role != DP_KEY_ROLE_ANY)) {
+		/* (ANY: a plain secret's ring, seen from a copy of its context) */
 		return -DP_ERR_UNKNOWN_KEY;
 	}
 	memcpy(key, s.key_words, DP_KEY_BYTES);

@@ -67,12 +67,12 @@ extern "C" {
 
 #define DP_SECRET_BYTES_MIN 16u
 #define DP_SECRET_BYTES_MAX 64u
-#define DP_KEY_BYTES 32u /* frame key | body key, 16 bytes each */
+#define DP_KEY_BYTES 64u /* frame key (16) | small-body key (16) | body GHASH key (32) */
 /* Client encryption (wire_seal.c): a sealed body is the ciphertext, the
- * Poly1305 mac and the XChaCha20 nonce. */
+ * AES-256-GCM mac and the frame's nonce (its key's HChaCha20 input). */
 #define DP_SEAL_KEY_BYTES 32u
 #define DP_SEAL_MAC_BYTES 16u
-#define DP_SEAL_NONCE_BYTES 24u
+#define DP_SEAL_NONCE_BYTES 16u
 #define DP_SEAL_OVERHEAD_BYTES (DP_SEAL_MAC_BYTES + DP_SEAL_NONCE_BYTES)
 
 /* Body layouts: fixed part of each message type, little-endian. */
@@ -297,7 +297,7 @@ struct dp_key_slot {
 	uint16_t key_id; /* 0 with used == 0: empty */
 	uint8_t role;	/* enum dp_key_role */
 	uint8_t used;
-	uint64_t key_words[DP_KEY_BYTES / 8]; /* the derived key (frame | body) */
+	uint64_t key_words[DP_KEY_BYTES / 8]; /* the derived key (wire_auth.c) */
 };
 
 /* The keys a context seals and verifies with: sized at start, one writer
@@ -361,8 +361,8 @@ struct dp_wire {
  * -DP_ERR_CRYPTO. */
 int dp_wire_init(struct dp_wire *w, const struct dp_wire_config *cfg);
 /* Client encryption on or off (after dp_wire_init, and again after the key
- * changes): derives seal_key from the key client frames are authenticated
- * with. On: client frames are sealed (XChaCha20-Poly1305, wire_seal.c) and
+ * changes): derives the seal keys from the key client frames are authenticated
+ * with. On: client frames are sealed (AES-256-GCM, wire_seal.c) and
  * a plaintext one is refused; off: a sealed one is refused. 0 or
  * -DP_ERR_CRYPTO. */
 int dp_wire_set_client_seal(struct dp_wire *w, bool on);
