@@ -18,6 +18,7 @@
 # >= 0.9) from this one run. Under the shared network-namespace lock.
 #   scripts/bench-auth.sh [BUILD_DIR]
 #   env: ROUNDS (3) DURATION (8) INFLIGHT (1000) VALUE_BYTES (1024)
+#        BA_PERF=DIR: also a perf profile of the nodes in each turn
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -59,10 +60,21 @@ node_cpu_ticks() { # the three nodes' CPU time so far (user + system, clock tick
 measure() { # measure SETTING ROUND: one closed loop; prints its commits/s and the nodes' CPU µs per commit
 	local out=$IT_WORK/$1.$2.json t0 t1
 	t0=$(node_cpu_ticks)
+	local perf_pid=
+	if [ -n "${BA_PERF:-}" ]; then # BA_PERF=DIR: the nodes' profile of each turn
+		mkdir -p "$BA_PERF"
+		perf record -q -F 1999 -o "$BA_PERF/$1.$2.perf" \
+			-p "$(pgrep -d, -f -- "--config $ini --id")" >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	"$build/bench/raftbench" --config "$ini" --concurrency "$inflight" --duration "$duration" \
 		--warmup 2 --value-bytes "$value_bytes" --trace-every 0 --quiet --json >"$out" \
 		2>"$out.err" || it_fail "raftbench ($1, round $2): $(tail -3 "$out.err")"
 	t1=$(node_cpu_ticks)
+	if [ -n "$perf_pid" ]; then
+		kill -INT "$perf_pid" 2>/dev/null || true
+		wait "$perf_pid" 2>/dev/null || true
+	fi
 	# CPU per commit counts the warm-up's commits too: the whole run's
 	# commits from raftbench's totals where it gives them, else rate x time.
 	jq -r --argjson ticks "$((t1 - t0))" --argjson hz "$(getconf CLK_TCK)" --argjson d "$duration" \
