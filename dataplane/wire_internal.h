@@ -132,7 +132,8 @@ void wire_auth_tag_parts(const uint8_t key[DP_KEY_BYTES], const uint8_t *hdr,
  * other's is computed. For tools and tests that change a frame. */
 void wire_auth_tag_frame(const uint8_t key[DP_KEY_BYTES], uint8_t *raft, size_t signed_bytes);
 /* The body's digest, from memo when it holds this body under this key
- * (then a memcmp), else computed and kept there (then a copy). */
+ * (then a memcmp), else computed and kept there (then a copy, in place of
+ * the oldest). */
 void wire_auth_memo_digest(struct dp_digest_memo *memo, const uint8_t key[DP_KEY_BYTES],
 			   const uint8_t *body, size_t body_bytes, uint8_t digest[DP_TAG_BYTES]);
 /* 1 when the tag matches (constant time), 0 when it does not. digest:

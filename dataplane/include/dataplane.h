@@ -836,18 +836,24 @@ int dp_wire_decode_udp(struct dp_wire *w, const uint8_t *payload, size_t payload
 		       struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out);
 
 /*
- * The body digest (wire_auth.c) of the last AppendEntries body a sender
- * sealed, with a copy of that body and the key: the leader sends the same
- * body to each follower under a different header, and a body it already
+ * The body digests (wire_auth.c) of the last AppendEntries bodies a sender
+ * sealed, with a copy of each body and the key: the leader sends the same
+ * entries to each follower under a different header, and a body it already
  * digested costs a memcmp instead of a pass of GHASH (the kernel-UDP and
  * DPDK paths encode a frame per follower; dp_fanout shares the body
- * instead). Belongs to the one thread that encodes with it; sized at start.
+ * instead). Several bodies, because a large append is cut into frames and
+ * one follower's frames all go before the next follower's. Belongs to the
+ * one thread that encodes with it; sized at start (~145 KiB).
  */
+#define DP_DIGEST_MEMO_SLOTS 16u
 struct dp_digest_memo {
-	uint32_t body_bytes; /* 0: holds nothing */
-	uint8_t key[DP_KEY_BYTES];
-	uint8_t digest[DP_TAG_BYTES];
-	uint8_t body[DP_FRAME_BYTES_MAX];
+	uint8_t key[DP_KEY_BYTES]; /* the slots' key: another key empties them */
+	uint32_t next;		   /* the slot the next new body takes */
+	struct {
+		uint32_t body_bytes; /* 0: holds nothing */
+		uint8_t digest[DP_TAG_BYTES];
+		uint8_t body[DP_FRAME_BYTES_MAX];
+	} slots[DP_DIGEST_MEMO_SLOTS];
 	uint64_t hits; /* digests reused */
 };
 
