@@ -446,7 +446,9 @@ const char *sim_step_name(enum sim_step step);
  * step at which this one crashes, or SIM_STEPS_COUNT (none). */
 enum sim_step sim_steps_plan(struct sim *s, const struct sim_node *n, enum sim_step first,
 			     uint32_t count);
-/* With disk faults, a power loss may undo a rename not yet dir-synced. */
+/* With disk faults, a crash is a power loss half the time: it may undo a
+ * rename or an unlink not yet dir-synced. */
+bool sim_steps_power_loss(struct sim *s);
 bool sim_steps_rename_lost(struct sim *s);
 /* Crashes n at `step` (counted, logged); a supervisor restarts it later. */
 void sim_steps_crash(struct sim *s, struct sim_node *n, enum sim_step step);
