@@ -286,14 +286,17 @@ enum sim_step {
 	SIM_STEP_COMPACT_DONE,     /* compacted, the core not yet told */
 	SIM_STEP_INSTALL_STAGED,   /* the staged file whole, not renamed */
 	SIM_STEP_INSTALL_RENAMED,  /* renamed and dir-synced, log not reset */
-	SIM_STEP_RESET_TRUNCATED,  /* the log's suffix cut, nothing written */
-	SIM_STEP_INSTALL_LOAD,     /* the log reset written, not loaded */
+	SIM_STEP_RESET_TRUNCATED,  /* store_reset 1: the log's suffix above it cut */
+	SIM_STEP_RESET_STATE,      /* 2: the state file names it, old segments there */
+	SIM_STEP_RESET_SEGMENT,    /* 3: the last old segment deleted, not dir-synced */
+	SIM_STEP_INSTALL_LOAD,     /* the log reset done, the state not loaded */
 	SIM_STEP_INSTALL_LOADED,   /* state machine loaded, not reported */
 	SIM_STEPS_COUNT,
 };
 #define SIM_STEPS_SNAP_FIRST SIM_STEP_SNAP_PARTIAL
 #define SIM_STEPS_COMPACT_FIRST SIM_STEP_COMPACT_STATE
 #define SIM_STEPS_INSTALL_FIRST SIM_STEP_INSTALL_STAGED
+#define SIM_STEPS_INSTALL_COUNT (SIM_STEPS_COUNT - SIM_STEPS_INSTALL_FIRST)
 
 struct sim;
 typedef void (*sim_hook_fn)(struct sim *s, uint32_t hook_kind);
@@ -435,6 +438,10 @@ bool sim_disk_compact(struct sim *s, struct sim_node *n, raft_index index);
 bool sim_disk_reset_to(struct sim *s, struct sim_node *n, raft_index index, bool truncate_only);
 bool sim_disk_flush(struct sim *s, struct sim_node *n);
 bool sim_disk_reset_log(struct sim *s, struct sim_node *n, raft_index index, raft_term term);
+/* The mirror after the log was reset to continue after `index` (by
+ * store_reset or a crash inside it, sim_reset.c): the committed entries up
+ * to it, the log's compaction point, commit hint and hard state. */
+void sim_disk_reset_mirror(struct sim *s, struct sim_node *n, raft_index index);
 /* The disk's clock catches up with the simulator's. */
 void sim_disk_clock(struct sim *s, struct sim_node *n);
 void sim_schedule_disk_poll(struct sim *s, struct sim_node *n, uint64_t at_us);
@@ -461,6 +468,13 @@ int sim_steps_compact(struct sim *s, struct sim_node *n, raft_index index);
  * reach or holds with another term finishes its install (store_reset).
  * False: a violation, or the log failed (the node stays down). */
 bool sim_steps_recover(struct sim *s, struct sim_node *n);
+/* sim_reset.c: the disk an install leaves when its node crashes at step k
+ * (reset-truncated .. install-loaded) of the log reset to (index, term),
+ * the mirror updated. Returns the step whose disk it really left (k, or
+ * reset-state for a reset-segment with no segment to delete), or
+ * SIM_STEPS_COUNT when the log failed (the caller stops the node). */
+enum sim_step sim_reset_crash_at(struct sim *s, struct sim_node *n, raft_index index,
+				 raft_term term, enum sim_step k);
 
 /* Steps node `id` with an event made by the driver (scenarios). */
 void sim_step_external(struct sim *s, raft_node_id id, struct raft_event *ev);

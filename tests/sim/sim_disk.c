@@ -533,6 +533,13 @@ bool sim_disk_reset_log(struct sim *s, struct sim_node *n, raft_index index, raf
 	if (rc != 0) {
 		return sim_disk_failed(s, n, rc);
 	}
+	sim_disk_reset_mirror(s, n, index);
+	return true;
+}
+
+void sim_disk_reset_mirror(struct sim *s, struct sim_node *n, raft_index index)
+{
+	RN_ASSERT(index <= s->committed_count);
 	sim_disk_mirror_reserve(n, index);
 	for (raft_index i = 1; i <= index; i++) {
 		const struct sim_committed *c = &s->committed[i - 1];
@@ -547,7 +554,6 @@ bool sim_disk_reset_log(struct sim *s, struct sim_node *n, raft_index index, raf
 	n->commit_hint = store_commit_hint(n->log);
 	store_hard_state(n->log, &n->hard_state);
 	n->reports_count = 0;
-	return true;
 }
 
 /* Disk faults: arm a sync failure on a running node's disk. */

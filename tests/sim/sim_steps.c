@@ -22,6 +22,12 @@
  *  - a rename not yet dir-synced survives a process crash; with `disk`
  *    faults (a power loss) it is undone half the time, and the older
  *    snapshot is the newest again;
+ *  - a renamed snapshot is never torn: both writers fsync the file before
+ *    they rename it (storage/snapshot.c, store_snap_commit: snap-synced
+ *    comes before snap-renamed; a follower's staged file is fsynced by
+ *    snapxfer/thread.c before it reports it STAGED, and node/control/xfer.c
+ *    renames it only then), so a power loss after the rename leaves the
+ *    whole file or the older name, nothing in between;
  *  - a compaction point is durable before any segment goes; the node's
  *    maintenance job then deletes the segments below it oldest first and
  *    syncs the directory: a crash at compact-segment leaves the first j of
@@ -31,10 +37,15 @@
  *    segments of the node's log go, through storage's calls
  *    (steps_compact_partly). Compactions that delete two segments or more
  *    are rare here, so they crash twenty times as often;
- *  - an install's renamed snapshot is durable before the log is reset:
- *    recovery finishes the install (the node's recover_snap.c: a snapshot
- *    the log does not reach, or whose entry the log holds with another
- *    term, resets the log to continue after it, store_reset).
+ *  - an install's renamed snapshot is durable before the log is reset;
+ *    the reset is the node's store_reset cut short at its steps
+ *    (reset-truncated: the entries above the snapshot cut; reset-state:
+ *    the state file names the snapshot's point, the old segments still
+ *    there; reset-segment: the last of them deleted; install-load and
+ *    install-loaded: reset whole; sim_reset.c makes each disk). Recovery
+ *    then continues the log after the point or finishes the install
+ *    (recover_snap.c: a snapshot the log does not reach, or whose entry
+ *    the log holds with another term, resets the log, store_reset).
  *
  * The log's own writes are lost or torn at these crashes as at any other
  * (store_sim_crash). Recovery then does what the node's does: the newest
@@ -67,6 +78,8 @@ static const char *const step_names[SIM_STEPS_COUNT] = {
 	[SIM_STEP_INSTALL_STAGED] = "install-staged",
 	[SIM_STEP_INSTALL_RENAMED] = "install-renamed",
 	[SIM_STEP_RESET_TRUNCATED] = "reset-truncated",
+	[SIM_STEP_RESET_STATE] = "reset-state",
+	[SIM_STEP_RESET_SEGMENT] = "reset-segment",
 	[SIM_STEP_INSTALL_LOAD] = "install-load",
 	[SIM_STEP_INSTALL_LOADED] = "install-loaded",
 };
@@ -262,9 +275,20 @@ bool sim_steps_recover(struct sim *s, struct sim_node *n)
 				(unsigned long long)n->snap.index);
 		return false;
 	}
+	/* As recover_snap.c: the term of the snapshot's entry as the log
+	 * reads it (at the compaction point, the point's term). */
 	raft_index i = n->snap.index;
-	if (i == 0 || (i <= n->wlog_count && n->dlog[i - 1].term == n->snap.term)) {
+	raft_index last = store_last_index(n->log);
+	raft_term t = i != 0 && i <= last ? store_term_at(n->log, i) : 0;
+	if (i == 0 || (i <= last && t == n->snap.term)) {
 		return true; /* the usual case: the log holds the snapshot's entry */
+	}
+	if (i <= last && t == 0) {
+		check_violation(s, "Recovery",
+				"n%u would refuse to start: its log's entry %llu (the snapshot's) "
+				"cannot be read (%s)",
+				n->id, (unsigned long long)i, store_errmsg(n->log));
+		return false;
 	}
 	/* An install a crash interrupted: its snapshot is durable, the log
 	 * not (wholly) reset to it. */
