@@ -117,8 +117,10 @@ static void raftsim_usage(FILE *f)
 		fprintf(f, " %s", raft_planted_bug_name(i));
 	}
 	fprintf(f, "\nPlanted bug (storage): ack-unsynced (durable reported before the sync)\n");
-	fprintf(f, "Planted bug (simulated node): snapshot-rename-unsynced (a snapshot trusted, "
-		   "the log compacted below it, before its rename is dir-synced)\n");
+	fprintf(f, "Planted bugs (simulated node): snapshot-rename-unsynced (a snapshot trusted, "
+		   "the log compacted below it, before its rename is dir-synced) "
+		   "install-rename-unsynced (the log reset to an installed snapshot before its "
+		   "rename is dir-synced)\n");
 #endif
 }
 
@@ -245,9 +247,11 @@ static int raftsim_parse(int argc, char **argv, struct raftsim_opts *o)
 			o->chaos.planted_bug = raft_planted_bug_parse(v);
 			o->chaos.planted_ack_unsynced = strcmp(v, "ack-unsynced") == 0;
 			o->chaos.planted_snap_unsynced = strcmp(v, "snapshot-rename-unsynced") == 0;
+			o->chaos.planted_install_unsynced = strcmp(v, "install-rename-unsynced") == 0;
 			ok = o->chaos.planted_bug > 0 || o->chaos.planted_ack_unsynced ||
-			     o->chaos.planted_snap_unsynced;
-			if (o->chaos.planted_ack_unsynced || o->chaos.planted_snap_unsynced) {
+			     o->chaos.planted_snap_unsynced || o->chaos.planted_install_unsynced;
+			if (o->chaos.planted_ack_unsynced || o->chaos.planted_snap_unsynced ||
+			    o->chaos.planted_install_unsynced) {
 				o->chaos.planted_bug = 0; /* a storage bug, not the core's */
 			}
 #else

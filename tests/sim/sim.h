@@ -97,6 +97,9 @@ struct sim_params {
 	 * core, the log compacted below it) once renamed, before the
 	 * directory sync that makes the rename durable. */
 	bool planted_snap_unsynced;
+	/* Its install twin: the log reset to an installed snapshot before
+	 * the directory sync that makes the staged file's rename durable. */
+	bool planted_install_unsynced;
 	/* Clock skew: each node's tick is tick_us * (1 +- skew_ppm / 1e6). */
 	uint32_t skew_ppm_max;
 	/* Snapshots: each node snapshots its state machine every
@@ -538,6 +541,7 @@ struct chaos_opts {
 	int planted_bug;
 	bool planted_ack_unsynced;
 	bool planted_snap_unsynced;
+	bool planted_install_unsynced;
 	uint64_t time_ms;
 	bool disk_blocks; /* the logs write whole blocks (the O_DIRECT layout) */
 	bool snapshots_off; /* snapshots and compaction off (on by default) */

@@ -188,8 +188,11 @@ bool sim_snap_offer_digest(struct sim *s, struct sim_node *n, raft_index index, 
 /* A crash at step k of the install of the staged snapshot: the node's
  * order, the file renamed into place and the directory synced before the
  * log is reset (store_reset, cut short at its steps by sim_reset.c), so
- * that recovery finishes the install from there on. True: the node
- * crashed (down); false: the log failed first. */
+ * that recovery finishes the install from there on. With the planted bug
+ * install-rename-unsynced the log is reset before that directory sync: a
+ * power loss may undo the rename, and the log is compacted above the
+ * newest snapshot left. True: the node crashed (down); false: the log
+ * failed first. */
 static bool sim_snap_crash_installing(struct sim *s, struct sim_node *n,
 				      const struct raft_snapshot_meta *meta, enum sim_step k)
 {
@@ -204,7 +207,15 @@ static bool sim_snap_crash_installing(struct sim *s, struct sim_node *n,
 			return false;
 		}
 	}
-	if (k >= SIM_STEP_INSTALL_RENAMED) {
+	bool kept = k >= SIM_STEP_INSTALL_RENAMED;
+	if (kept && s->p.planted_install_unsynced && k >= SIM_STEP_RESET_TRUNCATED &&
+	    sim_steps_rename_lost(s)) {
+		kept = false;
+		s->renames_lost++;
+		sim_log(s, SIM_STORY, "n%u's installed snapshot %llu: its rename is lost", n->id,
+			(unsigned long long)snap.index);
+	}
+	if (kept) {
 		n->snap = snap;
 	}
 	if (k == SIM_STEP_INSTALL_LOADED) {
