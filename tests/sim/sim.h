@@ -205,6 +205,10 @@ struct sim_node {
 	struct sim_snap installing; /* index 0 = none */
 	raft_index compacted_index;
 	raft_index fill_index; /* an install's log reset wrote committed entries to here */
+	/* A log reset to this index (store_reset or a crash step's part of
+	 * it) failed: its state write may have reached the disk, and then
+	 * recovery finds the log continuing after it. 0 = none. */
+	raft_index reset_maybe_index;
 	raft_index snap_next_at; /* applied index that triggers the next snapshot */
 	uint8_t role;
 	raft_node_id leader_id;

@@ -128,6 +128,8 @@ enum sim_step sim_reset_crash_at(struct sim *s, struct sim_node *n, raft_index i
 	if (k == SIM_STEP_RESET_TRUNCATED) {
 		return k;
 	}
+	/* From here a state write that fails may still reach the disk. */
+	n->reset_maybe_index = index;
 	if (!sim_disk_flush(s, n)) {
 		return SIM_STEPS_COUNT;
 	}

@@ -201,12 +201,8 @@ static bool sim_snap_crash_installing(struct sim *s, struct sim_node *n,
 					     .learners_count = meta->learners_count};
 	memcpy(snap.conf.voters, meta->voters, sizeof(snap.conf.voters));
 	memcpy(snap.conf.learners, meta->learners, sizeof(snap.conf.learners));
-	if (k >= SIM_STEP_RESET_TRUNCATED) {
-		k = sim_reset_crash_at(s, n, meta->index, meta->term, k);
-		if (k == SIM_STEPS_COUNT) {
-			return false;
-		}
-	}
+	/* The rename first: durable before the log is touched (a log that
+	 * fails in the reset leaves the snapshot on disk). */
 	bool kept = k >= SIM_STEP_INSTALL_RENAMED;
 	if (kept && s->p.planted_install_unsynced && k >= SIM_STEP_RESET_TRUNCATED &&
 	    sim_steps_rename_lost(s)) {
@@ -217,6 +213,12 @@ static bool sim_snap_crash_installing(struct sim *s, struct sim_node *n,
 	}
 	if (kept) {
 		n->snap = snap;
+	}
+	if (k >= SIM_STEP_RESET_TRUNCATED) {
+		k = sim_reset_crash_at(s, n, meta->index, meta->term, k);
+		if (k == SIM_STEPS_COUNT) {
+			return false;
+		}
 	}
 	if (k == SIM_STEP_INSTALL_LOADED) {
 		n->applied_index = snap.index;
