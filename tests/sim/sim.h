@@ -93,6 +93,10 @@ struct sim_params {
 	 * node crashes at one of its steps (0 = never: the operation runs
 	 * whole between two events, as before). Drawn from their own stream. */
 	uint32_t step_crash_per_mille;
+	/* 1 + the step at which every operation of its kind crashes (one
+	 * snapshot write, compaction or install at a time), 0 = none: a
+	 * replay knob for one step (raftsim --step-crash). */
+	uint32_t step_forced;
 	/* The simulated node's planted bug: a snapshot trusted (told to the
 	 * core, the log compacted below it) once renamed, before the
 	 * directory sync that makes the rename durable. */
@@ -546,6 +550,7 @@ struct chaos_opts {
 	bool planted_ack_unsynced;
 	bool planted_snap_unsynced;
 	bool planted_install_unsynced;
+	uint32_t step_forced; /* sim_params.step_forced */
 	uint64_t time_ms;
 	bool disk_blocks; /* the logs write whole blocks (the O_DIRECT layout) */
 	bool snapshots_off; /* snapshots and compaction off (on by default) */

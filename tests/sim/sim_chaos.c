@@ -155,6 +155,7 @@ static void chaos_params(struct sim_params *p, const struct chaos_opts *o, uint6
 	static const uint32_t step_crash[] = {0, 0, 10, 50};
 	if (p->snapshots && (o->faults & SIM_FAULT_CRASH)) {
 		p->step_crash_per_mille = step_crash[sim_rand(&pick) % RN_ARRAY_COUNT(step_crash)];
+		p->step_forced = o->step_forced;
 	}
 }
 

@@ -99,6 +99,13 @@ static enum sim_step steps_plan_boosted(struct sim *s, const struct sim_node *n,
 					enum sim_step first, uint32_t count, uint32_t boost)
 {
 	RN_ASSERT(count > 0 && (uint32_t)first + count <= SIM_STEPS_COUNT);
+	if (s->p.step_forced != 0) {
+		/* --step-crash: every operation of the step's kind, no draw. */
+		uint32_t f = s->p.step_forced - 1;
+		bool hit = f >= (uint32_t)first && f < (uint32_t)first + count;
+		return hit && !s->steps_off && !s->violated && n->up ? (enum sim_step)f
+								     : SIM_STEPS_COUNT;
+	}
 	if (s->p.step_crash_per_mille == 0 || s->steps_off || s->violated || !n->up) {
 		return SIM_STEPS_COUNT;
 	}
