@@ -7,7 +7,7 @@
  *
  *   replaytap capture --iface IF --out FILE --seconds S --kind consensus|client
  *                     [--port 9000] [--max N] [--ready FILE]
- *                     [--l2 [--to IP]]
+ *                     [--l2 [--to IP]] [--until FILE]
  *       In the nodes' namespace: an AF_PACKET socket on IF (with kernel
  *       UDP every node of a host talks over `lo`; a client's request
  *       reaches node i on rn<i>) keeps each IPv4/UDP datagram to PORT
@@ -20,7 +20,9 @@
  *       to node i; those are kept, whole Ethernet frames (a DPDK node
  *       checks the source MAC), and --to IP keeps only those addressed to
  *       node i (the bridge floods a frame whose MAC it has not learned to
- *       every port: a copy meant for another node).
+ *       every port: a copy meant for another node). --until FILE: stop
+ *       early, once FILE exists (the test's load is over: no need to wait
+ *       out --seconds).
  *   replaytap replay --in FILE [--l2 --iface IF]
  *       In the same namespace: every captured IP packet sent again as it
  *       was (raw socket, IP_HDRINCL: same addresses, ports, payload; the
@@ -67,7 +69,7 @@
 #define RT_BURST_PAUSE_US 1000u
 
 struct rt_opts {
-	const char *mode, *iface, *out, *in, *kind, *ready, *config;
+	const char *mode, *iface, *out, *in, *kind, *ready, *config, *until;
 	uint32_t seconds, max;
 	uint16_t port;
 	int writes_only;
@@ -182,6 +184,10 @@ static int rt_capture(const struct rt_opts *o)
 	uint64_t end = rt_now_ms() + (uint64_t)o->seconds * 1000u;
 	while (rt_now_ms() < end && kept < o->max) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if ((seen % 64 == 0 || poll(&p, 1, 0) == 0) && o->until != NULL &&
+		    access(o->until, F_OK) == 0) {
+			break; /* told to stop (every 64 packets, or when idle) */
+		}
 		if (poll(&p, 1, 50) <= 0) {
 			continue;
 		}
@@ -459,6 +465,7 @@ int main(int argc, char **argv)
 		{"max", required_argument, NULL, 'm'},	  {"ready", required_argument, NULL, 'r'},
 		{"config", required_argument, NULL, 'c'}, {"writes", no_argument, NULL, 'w'},
 		{"l2", no_argument, NULL, 'l'},		  {"to", required_argument, NULL, 't'},
+		{"until", required_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0}};
 	struct rt_opts o = {.kind = "consensus", .seconds = 5, .max = 100000, .port = 9000};
 	if (argc < 2) {
@@ -480,6 +487,7 @@ int main(int argc, char **argv)
 		case 'c': o.config = optarg; break;
 		case 'w': o.writes_only = 1; break;
 		case 'l': o.l2 = 1; break;
+		case 'u': o.until = optarg; break;
 		case 't':
 			if (inet_pton(AF_INET, optarg, &o.to_ip) != 1) {
 				goto usage;
@@ -501,7 +509,7 @@ int main(int argc, char **argv)
 usage:
 	fprintf(stderr, "usage: replaytap capture --iface IF --out FILE --seconds S "
 			"--kind consensus|client [--port P] [--max N] [--ready FILE] "
-			"[--l2 [--to IP]]\n"
+			"[--l2 [--to IP]] [--until FILE]\n"
 			"       replaytap replay --in FILE [--l2 --iface IF]\n"
 			"       replaytap client-replay --in FILE [--config FILE] [--writes] [--l2]\n");
 	return 2;

@@ -75,7 +75,7 @@ fi
 caps=()
 while read -r ifc to; do
 	ip netns exec "$ns" "$tap" capture --iface "$ifc" --kind consensus --seconds 4 --max 30000 \
-		$l2 ${l2:+--to "$to"} --out "$IT_WORK/consensus-$ifc.cap" \
+		$l2 ${l2:+--to "$to"} --until "$IT_WORK/consensus.stop" --out "$IT_WORK/consensus-$ifc.cap" \
 		--ready "$IT_WORK/consensus-$ifc.ready" >"$IT_WORK/capture-$ifc.out" &
 	caps+=($!)
 	for _ in $(seq 1 50); do [ -e "$IT_WORK/consensus-$ifc.ready" ] && break; sleep 0.1; done
@@ -84,6 +84,8 @@ done <<<"$points"
 kd_capture=$(kernel_drops)
 "$IT_BUILD/tests/integration/kvbulk" put --count 300 --via 1,2,3 --acked "$IT_WORK/acked" \
 	>/dev/null || it_fail "kvbulk put under capture"
+sleep 0.3 # the load's last commits and heartbeats in the capture too
+touch "$IT_WORK/consensus.stop" # the captures end now, not after their 4 s
 for c in "${caps[@]}"; do wait "$c" || it_fail "capture: $(cat "$IT_WORK"/capture-*.out)"; done
 kd_capture=$(($(kernel_drops) - kd_capture))
 it_log "$(cat "$IT_WORK"/capture-*.out | tr '\n' ';') (kernel dropped $kd_capture meanwhile)"
