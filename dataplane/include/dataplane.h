@@ -262,10 +262,14 @@ enum dp_key_role {
 	DP_KEY_ROLE_ANY = 0,	/* one key for every frame (plain secret: tests, benches) */
 	DP_KEY_ROLE_PEER = 1,	/* consensus and snapshot frames: nodes only */
 	DP_KEY_ROLE_CLIENT = 2, /* client requests and replies */
+	/* A client key that may also run admin requests (raftctl reload):
+	 * sealed and checked as a client key on the wire; the node asks the
+	 * role of the request's key_id (dp_keyring_role) before it obeys. */
+	DP_KEY_ROLE_ADMIN = 3,
 };
-#define DP_KEY_ROLES_COUNT 3u
+#define DP_KEY_ROLES_COUNT 4u
 #define DP_KEY_FILE_KEYS_MAX 2u /* the sealing key and one more (a rotation's window) */
-#define DP_KEYRING_SLOTS (2u * DP_KEY_FILE_KEYS_MAX) /* both roles' keys */
+#define DP_KEYRING_SLOTS (3u * DP_KEY_FILE_KEYS_MAX) /* peer, client and admin keys */
 
 /* A key file as read (dp_key_file_load): keys[0] seals. */
 struct dp_key_file {
@@ -321,6 +325,9 @@ int dp_keyring_set(struct dp_keyring *k, uint32_t cluster_id, enum dp_key_role r
 		   const struct dp_key_file *f, char *errmsg, size_t errmsg_bytes);
 /* Wipes every key. */
 void dp_keyring_wipe(struct dp_keyring *k);
+/* The role (enum dp_key_role) of the key the ring holds under key_id, or
+ * -DP_ERR_UNKNOWN_KEY. Any thread (a seqlock read). */
+int dp_keyring_role(const struct dp_keyring *k, uint16_t key_id);
 
 struct dp_wire_config {
 	uint32_t cluster_id;

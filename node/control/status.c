@@ -17,6 +17,7 @@
 #include "common.h"
 #include "clock.h"
 #include "internal.h"
+#include "admin.h"
 #include "settings_check.h"
 
 struct status_buf {
@@ -270,6 +271,10 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 	status_snapshot(c, &b);
 	status_member(c, &b);
 	status_settings(c, &b);
+	char admin[160];
+	if (node_admin_status(c->admin, admin, sizeof(admin)) > 0) {
+		status_add(&b, "%s", admin); /* raftctl reload: asked, refused */
+	}
 	status_add(&b, "}");
 	return b.truncated ? -1 : (int)b.used;
 }
