@@ -64,6 +64,8 @@ struct node_snapshotter {
 	uint64_t space_reserve_bytes;
 	uint64_t write_bytes_per_s; /* the file's writeback rate (storage's store_snap_pace) */
 	uint64_t paced_us;	    /* the last snapshot's time asleep for that rate */
+	struct store_snap_commit_times commit_times; /* the last commit's steps (its log line) */
+	uint64_t commit_started_ns;
 	/* The apply stage's. */
 	raft_index base_index; /* the last snapshot started (or loaded) */
 	uint64_t bytes_since;  /* log record bytes applied since */
