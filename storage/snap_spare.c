@@ -82,3 +82,11 @@ int snap_spare_keep(const char *dir, const char *path)
 	}
 	return rename(path, spare) == 0 ? 0 : -errno;
 }
+
+uint64_t store_snap_spare_bytes(const char *dir)
+{
+	char spare[512];
+	spare_path(dir, spare, sizeof(spare));
+	struct stat st;
+	return stat(spare, &st) == 0 ? (uint64_t)st.st_size : 0;
+}

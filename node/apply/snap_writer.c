@@ -62,6 +62,10 @@ static int snap_write_one(struct node_snapshotter *sn, uint8_t *wbuf)
 					       in->limits.value_bytes_max + 16u) +
 			     in->sessions_count * (32u + 9u * (uint64_t)in->limits.session_window);
 	bytes_max += bytes_max / STORE_SNAP_BLOCK_BYTES * 64u + 64u; /* block headers, trailer */
+	/* Written over the older snapshot's file if one was kept: its
+	 * blocks are this one's already. */
+	uint64_t spare_bytes = store_snap_spare_bytes(sn->dir);
+	bytes_max -= spare_bytes < bytes_max ? spare_bytes : bytes_max;
 	int rc = store_snap_space_check(sn->dir, bytes_max, sn->space_reserve_bytes, sn->errmsg,
 					sizeof(sn->errmsg));
 	if (rc != 0) {

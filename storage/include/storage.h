@@ -506,7 +506,9 @@ int64_t store_sim_file_bytes(const struct store_sim *sim, const char *file_name)
  * Written crash-safe: "snap-<index>.tmp", written, fsynced, renamed, the
  * directory fsynced. A crash leaves either the old set of snapshots or the
  * old set plus the new one, and maybe a .tmp that store_snap_clean()
- * removes. Integers are little-endian. The writer and reader are for one
+ * removes. The older snapshot a commit lets go is, by default, renamed to
+ * "snap-spare.tmp" and the next snapshot written over it (snap_spare.c:
+ * no discard, no allocation); it is never read as a snapshot. Integers are little-endian. The writer and reader are for one
  * thread each (the node's snapshot writer thread; start-up); they allocate
  * one block buffer when they open (off any hot path).
  */
@@ -641,6 +643,10 @@ int store_snap_list(const char *dir, raft_index *indices, uint32_t max);
  * (errmsg says how much is free and what was needed), -errno. */
 int store_snap_space_check(const char *dir, uint64_t bytes_needed, uint64_t reserve_bytes,
 			   char *errmsg, size_t errmsg_bytes);
+/* The size of dir's spare (the older snapshot's file kept for the next
+ * one to be written over, store_snap_recycle), 0 if none: the next
+ * snapshot needs that much less free space. */
+uint64_t store_snap_spare_bytes(const char *dir);
 /* Removes temporary files a crash left in dir; returns how many, or -errno. */
 int store_snap_clean(const char *dir);
 

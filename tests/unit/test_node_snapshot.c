@@ -218,6 +218,7 @@ static void test_file_recycled(void **state)
 	write_snap_paced(32, big, 1u << 20, 0);
 	assert_int_not_equal(access(path, F_OK), 0); /* 30 is not a snapshot any more */
 	assert_int_equal(inode_of(spare), ino30);     /* but its file is the spare */
+	assert_int_equal(store_snap_spare_bytes(dir), snap_file_bytes(big));
 	raft_index idx[8];
 	assert_int_equal(store_snap_list(dir, idx, 8), 2);
 	/* 33, smaller, written over the spare: 30's inode, the exact size. */
@@ -251,6 +252,7 @@ static void test_file_recycled(void **state)
 	assert_int_equal(store_snap_append(w, "abc", 3), 0);
 	assert_int_equal(store_snap_commit(w, err, sizeof(err)), 0);
 	assert_int_not_equal(access(spare, F_OK), 0); /* 32's taken by 35, 33 deleted */
+	assert_int_equal(store_snap_spare_bytes(dir), 0);
 	store_snap_path(dir, 33, path, sizeof(path));
 	assert_int_not_equal(access(path, F_OK), 0);
 	assert_int_equal(store_snap_list(dir, idx, 8), 2);
