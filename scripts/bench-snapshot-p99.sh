@@ -96,7 +96,9 @@ for n in 1 2 3; do
 		awk -v n="$n" -v l="$l" '{print $(NF-5), $NF, n, (n == l)}'
 done >"$run/snaps.txt"
 echo "$t0" >"$run/t0.txt"
-for f in ts.csv snaps.txt bench.out t0.txt; do cp "$run/$f" "/tmp/bench-snapshot-p99.$f" 2>/dev/null; done || true # kept: the run dir goes with the cluster
+for f in ts.csv snaps.txt bench.out t0.txt logs/node1.log logs/node2.log logs/node3.log; do
+	cp "$run/$f" "/tmp/bench-snapshot-p99.${f#logs/}" 2>/dev/null
+done || true # kept: the run dir goes with the cluster
 python3 - "$run/ts.csv" "$run/snaps.txt" "$t0" <<'PY'
 import sys
 ts, snaps, t0 = sys.argv[1], sys.argv[2], int(sys.argv[3])
