@@ -217,8 +217,7 @@ static int thread_space_check(struct snapxfer_thread *t, uint64_t bytes_needed)
 static void thread_stage_pace_init(struct snapxfer_thread *t)
 {
 	RN_ASSERT(t->staging_fd >= 0);
-	store_pace_init(&t->stage_pace, t->staging_fd,
-			t->cfg.stage_unpaced ? 0 : STORE_SNAP_SYNC_BYTES_DEFAULT,
+	store_pace_init(&t->stage_pace, t->staging_fd, STORE_SNAP_SYNC_BYTES_DEFAULT,
 			t->cfg.stage_write_bytes_per_s, STORE_PACE_KEEP_CACHE);
 	t->stage_paced_bytes = 0;
 	t->stage_pace_err = 0;
@@ -245,10 +244,8 @@ static int thread_stage_reset(struct snapxfer_thread *t, const struct snapxfer_a
 	/* Deleted first (what it held goes either way: a fresh transfer), so
 	 * its blocks count as free; then the whole file must fit. A step at
 	 * a time: a truncation at once was one discard of the whole file. */
-	if (!t->cfg.stage_unpaced) {
-		(void)store_unlink_paced(t->staging_path, STORE_UNLINK_STEP_BYTES,
-					 t->cfg.stage_write_bytes_per_s);
-	}
+	(void)store_unlink_paced(t->staging_path, STORE_UNLINK_STEP_BYTES,
+				 t->cfg.stage_write_bytes_per_s);
 	t->staging_fd = open(t->staging_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (t->staging_fd >= 0) {
 		thread_stage_pace_init(t);
@@ -359,9 +356,8 @@ static void thread_recv_actions(struct snapxfer_thread *t, struct snapxfer_actio
 			break;
 		}
 		case SNAPXFER_ACT_STAGE_COMPLETE:
-			err = t->stage_pace_err != 0		 ? t->stage_pace_err
-			      : fsync(t->staging_fd) != 0 ? -errno
-							  : 0;
+			err = t->stage_pace_err != 0 ? t->stage_pace_err : 0;
+			err = err == 0 && fsync(t->staging_fd) != 0 ? -errno : err;
 			if (err == 0) {
 				err = thread_stage_verify(t, &a->id);
 			}

@@ -391,7 +391,6 @@ struct snapxfer_thread_config {
 	 * (store_unlink_paced), not truncated at once (one large discard).
 	 * The node passes [storage] snapshot_write_bytes_per_s. */
 	uint64_t stage_write_bytes_per_s;
-	bool stage_unpaced; /* all at the fsync, unlinked whole (as before; benchmarks) */
 };
 
 struct snapxfer_thread_counters {
