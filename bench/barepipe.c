@@ -51,6 +51,8 @@ static void usage(FILE *f)
 		"                      (default 127.0.0.1:7470,127.0.0.1:7471,127.0.0.1:7472)\n"
 		"  --netns NL,N1,N2    run: the network namespaces the leader and followers run\n"
 		"                      in (the client stays here); needs root\n"
+		"  --sched-slice-us N  each role's EEVDF slice, as raftnode's lcores and\n"
+		"                      raftbench (Linux 6.12+; default 100, 0: the kernel's)\n"
 		"  --index 1|2         follower: which one (default 1)\n"
 		"  --json              JSON on stdout (else a summary)\n");
 }
@@ -105,7 +107,7 @@ static int parse(int argc, char **argv, struct bp_config *cfg, int *index)
 		{"inflight", 1, 0, 'n'}, {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},
 		{"value-bytes", 1, 0, 'v'}, {"write", 1, 0, 'W'}, {"dir", 1, 0, 'D'},
 		{"file-bytes", 1, 0, 'f'}, {"addrs", 1, 0, 'a'}, {"netns", 1, 0, 'N'},
-		{"index", 1, 0, 'i'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"index", 1, 0, 'i'}, {"sched-slice-us", 1, 0, 's'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	static const char *const addrs_default[3] = {"127.0.0.1:7470", "127.0.0.1:7471",
 						     "127.0.0.1:7472"};
 	static char addrs[256];
@@ -176,6 +178,13 @@ static int parse(int argc, char **argv, struct bp_config *cfg, int *index)
 			}
 			*index = optarg[0] - '0';
 			break;
+		case 's':
+			if (parse_num(optarg, 0, 100000, &v) != 0 || v != (uint32_t)v ||
+			    (v > 0 && v < 100)) {
+				return bad("--sched-slice-us", "0 or 100..100000");
+			}
+			cfg->slice_us = (uint32_t)v;
+			break;
 		case 'j':
 			cfg->json = 1;
 			break;
@@ -239,11 +248,12 @@ static void report(const struct bp_config *cfg, const struct bp_stats *st, int r
 	       "\"commits\":%llu,\"commits_per_s\":%.1f,\"latency_us_p50\":%.1f,"
 	       "\"latency_us_p90\":%.1f,\"latency_us_p99\":%.1f,\"latency_us_p999\":%.1f,"
 	       "\"latency_us_max\":%.1f,\"latency_us_mean\":%.1f,\"reply_datagrams\":%llu,"
-	       "\"cpu_s\":%.3f,\"cpu_us_per_commit\":%.1f",
+	       "\"cpu_s\":%.3f,\"cpu_us_per_commit\":%.1f,\"sched_slice_us\":%u",
 	       transport, mode, cfg->inflight, cfg->duration_s, cfg->warmup_s, cfg->value_bytes,
 	       (unsigned long long)c->commits, per_s, pct_us(h, 0.5), pct_us(h, 0.9), pct_us(h, 0.99),
 	       pct_us(h, 0.999), pct_us(h, 1.0), bench_hist_mean(h) / 1e3,
-	       (unsigned long long)c->batches, cpu_s, c->commits ? cpu_s * 1e6 / (double)c->commits : 0);
+	       (unsigned long long)c->batches, cpu_s, c->commits ? cpu_s * 1e6 / (double)c->commits : 0,
+	       cfg->slice_us);
 	if (roles == 4) {
 		printf(",\"mean_batch_requests\":%.2f,",
 		       st[1].batches ? (double)st[1].records / (double)st[1].batches : 0);
@@ -332,7 +342,8 @@ static int run_all(struct bp_config *cfg)
 int main(int argc, char **argv)
 {
 	struct bp_config cfg = {.dir = "/var/tmp", .file_bytes = 32u << 20, .inflight = 1,
-				.value_bytes = 64, .duration_s = 10, .warmup_s = 1, .ready_fd = -1};
+				.value_bytes = 64, .duration_s = 10, .warmup_s = 1, .slice_us = 100,
+				.ready_fd = -1};
 	const char *role = "run";
 	if (argc > 1 && argv[1][0] != '-') {
 		role = argv[1];
@@ -348,6 +359,14 @@ int main(int argc, char **argv)
 	}
 	static struct bp_stats st;
 	signal(SIGPIPE, SIG_IGN);
+	/* Before the fork: the roles inherit it (sched_setattr is per thread,
+	 * and a child's one thread takes its parent's attributes). */
+	rc = bp_slice_set(&cfg);
+	if (rc != 0) {
+		fprintf(stderr, "barepipe: --sched-slice-us %u not set (%s): the kernel's slice\n",
+			cfg.slice_us, strerror(-rc));
+		cfg.slice_us = 0;
+	}
 	if (strcmp(role, "run") == 0) {
 		return run_all(&cfg);
 	}

@@ -55,6 +55,7 @@ struct bp_config {
 	uint32_t value_bytes;
 	double duration_s, warmup_s;
 	int json;
+	uint32_t slice_us; /* each role's EEVDF slice (0: the kernel's), as raftnode's lcores */
 	int ready_fd; /* >= 0: a server role writes one byte here once it listens */
 };
 
@@ -108,6 +109,11 @@ int bp_rx_init(struct bp_rx *rx);
 /* Blocks until at least one datagram is there, then takes what is there:
  * their count, 0 when the socket's SO_RCVTIMEO ran out, -1 on error. */
 int bp_rx_wait(int fd, struct bp_rx *rx);
+/* Gives this thread the EEVDF slice cfg->slice_us (Linux 6.12+), as
+ * raftnode does to its lcores and raftbench to itself (sched_slice_us, 100
+ * by default), so the bare pipeline's hops preempt a thread in mid-slice
+ * just as raftnode's do. 0 when set (or slice_us is 0), -errno else. */
+int bp_slice_set(const struct bp_config *cfg);
 /* User + system CPU seconds of this process so far. */
 double bp_cpu_s(void);
 /* Sends N datagrams (sendmmsg until all left); -1 on error, said. */

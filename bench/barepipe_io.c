@@ -7,11 +7,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -188,4 +190,40 @@ int bp_rx_wait(int fd, struct bp_rx *rx)
 			return -1;
 		}
 	}
+}
+
+/* The kernel's struct sched_attr (glibc before 2.41 declares none). The
+ * same call as dataplane/sched_slice.c makes for raftnode's lcores, done
+ * here without linking the dataplane (and DPDK) into a bench that has no
+ * use for it. */
+struct bp_sched_attr {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+	uint32_t sched_util_min, sched_util_max;
+};
+
+int bp_slice_set(const struct bp_config *cfg)
+{
+	if (cfg->slice_us == 0) {
+		return 0;
+	}
+	struct bp_sched_attr a;
+	memset(&a, 0, sizeof(a));
+	if (syscall(SYS_sched_getattr, 0, &a, (unsigned)sizeof(a), 0u) != 0) {
+		return -errno;
+	}
+	a.size = (uint32_t)sizeof(a);
+	a.sched_flags = 0;
+	a.sched_runtime = (uint64_t)cfg->slice_us * 1000u; /* nice kept: sched_nice as read */
+	if (a.sched_policy != SCHED_OTHER || syscall(SYS_sched_setattr, 0, &a, 0u) != 0) {
+		return a.sched_policy != SCHED_OTHER ? -EPERM : -errno;
+	}
+	memset(&a, 0, sizeof(a));
+	if (syscall(SYS_sched_getattr, 0, &a, (unsigned)sizeof(a), 0u) != 0) {
+		return -errno;
+	}
+	return a.sched_runtime == 0 ? -EOPNOTSUPP : 0; /* before 6.12: ignored */
 }
