@@ -33,12 +33,15 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: barepipe [run|leader|follower|client] [options]\n"
+		"usage: barepipe [run|leader|follower|client|disk] [options]\n"
 		"The bare replication pipeline: client, leader, 2 followers, kernel UDP, each\n"
 		"blocking in recvmmsg or an O_DSYNC pwrite into its own pre-written file; a\n"
 		"commit = the leader's write and one follower's write and ack (2 of 3).\n"
 		"  run       (default) fork the leader and followers, be the client, print all\n"
 		"  leader | follower | client   one role (the others started apart)\n"
+		"  disk      the writes alone: --writers N (default 3) processes, each 4 KiB\n"
+		"            O_DSYNC writes into its own file, free-running as fio's jobs, or\n"
+		"            --lockstep: all released at once before each write, as a commit's\n"
 		"  --inflight N        requests in flight (default 1)\n"
 		"  --duration S        measured seconds (default 10)\n"
 		"  --warmup S          seconds before (default 1)\n"
@@ -107,7 +110,8 @@ static int parse(int argc, char **argv, struct bp_config *cfg, int *index)
 		{"inflight", 1, 0, 'n'}, {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},
 		{"value-bytes", 1, 0, 'v'}, {"write", 1, 0, 'W'}, {"dir", 1, 0, 'D'},
 		{"file-bytes", 1, 0, 'f'}, {"addrs", 1, 0, 'a'}, {"netns", 1, 0, 'N'},
-		{"index", 1, 0, 'i'}, {"sched-slice-us", 1, 0, 's'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"index", 1, 0, 'i'}, {"sched-slice-us", 1, 0, 's'}, {"writers", 1, 0, 'r'},
+		{"lockstep", 0, 0, 'l'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	static const char *const addrs_default[3] = {"127.0.0.1:7470", "127.0.0.1:7471",
 						     "127.0.0.1:7472"};
 	static char addrs[256];
@@ -184,6 +188,15 @@ static int parse(int argc, char **argv, struct bp_config *cfg, int *index)
 				return bad("--sched-slice-us", "0 or 100..100000");
 			}
 			cfg->slice_us = (uint32_t)v;
+			break;
+		case 'r':
+			if (parse_num(optarg, 1, 16, &v) != 0 || v != (unsigned)v) {
+				return bad("--writers", "1..16");
+			}
+			cfg->disk_writers = (unsigned)v;
+			break;
+		case 'l':
+			cfg->disk_lockstep = 1;
 			break;
 		case 'j':
 			cfg->json = 1;
@@ -343,7 +356,7 @@ int main(int argc, char **argv)
 {
 	struct bp_config cfg = {.dir = "/var/tmp", .file_bytes = 32u << 20, .inflight = 1,
 				.value_bytes = 64, .duration_s = 10, .warmup_s = 1, .slice_us = 100,
-				.ready_fd = -1};
+				.disk_writers = 3, .ready_fd = -1};
 	const char *role = "run";
 	if (argc > 1 && argv[1][0] != '-') {
 		role = argv[1];
@@ -370,6 +383,9 @@ int main(int argc, char **argv)
 	if (strcmp(role, "run") == 0) {
 		return run_all(&cfg);
 	}
+	if (strcmp(role, "disk") == 0) {
+		return bp_disk(&cfg);
+	}
 	if (cfg.netns[0] != NULL) {
 		return bad("--netns", "only with run (start a single role with ip netns exec)");
 	}
@@ -385,7 +401,7 @@ int main(int argc, char **argv)
 			(unsigned long long)st.writes, pct_us(&st.write_ns, 0.5),
 			pct_us(&st.write_ns, 0.99));
 	} else {
-		return bad(role, "not a role: run, leader, follower or client");
+		return bad(role, "not a role: run, leader, follower, client or disk");
 	}
 	return rc == 0 ? 0 : 1;
 }

@@ -56,6 +56,8 @@ struct bp_config {
 	double duration_s, warmup_s;
 	int json;
 	uint32_t slice_us; /* each role's EEVDF slice (0: the kernel's), as raftnode's lcores */
+	unsigned disk_writers; /* disk: writer processes */
+	int disk_lockstep;     /* disk: every write released at once (a commit's shape) */
 	int ready_fd; /* >= 0: a server role writes one byte here once it listens */
 };
 
@@ -75,6 +77,9 @@ struct bp_stats {
 int bp_leader(const struct bp_config *cfg, struct bp_stats *st);
 int bp_follower(const struct bp_config *cfg, int which, struct bp_stats *st);
 int bp_client(const struct bp_config *cfg, struct bp_stats *st);
+/* `barepipe disk` (barepipe_disk.c): the writes alone, free as fio's jobs
+ * or in lockstep as a commit's; prints JSON. 0, or an exit status. */
+int bp_disk(const struct bp_config *cfg);
 
 /* Datagrams received by one recvmmsg. */
 struct bp_rx {

@@ -5,7 +5,9 @@
 # node, pre-written files; kernel UDP round trips), the bare replication
 # pipeline (bench/barepipe: client, leader, 2 followers, no Raft) on
 # loopback and on the cluster's own veths, and raftnode (3 nodes, the main
-# job's transport and log: kernel UDP, io_uring, dsync + O_DIRECT).
+# job's transport and log: kernel UDP, io_uring, dsync + O_DIRECT), and
+# the floor's writes alone, free-running as fio's jobs and in lockstep as
+# a commit's three writes are (barepipe disk).
 # Interleaved rounds (each row once per round, the order rotated from round
 # to round), then medians: p50 and p99 per row, each round's p50 / floor
 # and p99 / floor99 and their medians, and raftnode / bare. The machine is
@@ -24,7 +26,9 @@ usage: scripts/bench-barepipe.sh [--rounds R] [--seconds S] [--build DIR] [--out
                  fio job; default) or direct (O_DIRECT|O_DSYNC, as the log)
   --no-raftnode  floor and the bare pipeline on loopback only (no root,
                  no cluster)
-Rows: floor (fio p50/p99 + 2 UDP round trips), bare-lo (loopback), bare-ns
+Rows: floor (fio p50/p99 + 2 UDP round trips), disk-free and disk-lock
+(barepipe disk: the floor's writes alone, 3 writers free-running as fio's
+jobs, and in lockstep as a commit's three writes), bare-lo (loopback), bare-ns
 (the leader and followers in the cluster's namespaces, on the nodes'
 addresses, the client in the root namespace as raftbench), raftnode
 (raftbench --concurrency 1). Needs root for the cluster; the cluster's
@@ -80,7 +84,7 @@ t_start=$SECONDS
 say() { printf '[%4ds] %s\n' $((SECONDS - t_start)) "$*" >&2; }
 
 uptime >"$out/uptime.start"
-rows=(floor bare-lo)
+rows=(floor disk-free disk-lock bare-lo)
 netns="" addrs=""
 if [ $raftnode -eq 1 ]; then
 	say "cluster up: 3 nodes, udp, uring, dsync + direct (as run.sh's main row)"
@@ -108,6 +112,8 @@ one() { # ROW ROUND: measure ROW into $out/r<ROUND>.<ROW>.json
 	case $row in
 	floor) bash scripts/baseline.sh --seconds "$fio_s" --nodes 3 --build "$build" --dir "$root/$build" \
 		--out "$f" 2>/dev/null ;;
+	disk-free | disk-lock) "$build/bench/barepipe" disk --writers 3 --duration "$fio_s" --warmup 0.5 \
+		--write "$write" --dir "$run_dir/bare" $([ "$row" = disk-lock ] && echo --lockstep) >"$f" ;;
 	bare-lo) "$build/bench/barepipe" run --inflight 1 --duration "$seconds" --warmup 1 --write "$write" \
 		--dir "$run_dir/bare" --json >"$f" ;;
 	bare-ns) "$build/bench/barepipe" run --inflight 1 --duration "$seconds" --warmup 1 --write "$write" \

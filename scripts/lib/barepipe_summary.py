@@ -9,7 +9,9 @@
 # Per row: the median over rounds of p50 and p99, and the median of each
 # round's ratios to that round's floor (fio p50 + 2 UDP round trips p50;
 # floor99 the same with p99s: a yardstick, percentiles do not add), and of
-# raftnode / bare-ns (the same path) per round. A ratio comes only from
+# raftnode / bare-ns (the same path) per round. The writes alone
+# (r<k>.disk-free.json, r<k>.disk-lock.json: barepipe disk) get a table of
+# their own: p50, p99 and each round's p99 over fio's p99. A ratio comes only from
 # figures of one round, measured minutes apart at most. Prints markdown;
 # also writes DIR/summary.json. Missing files leave '-' (a failed row
 # of one round drops that round's ratio, not the run). Standard library only.
@@ -79,6 +81,28 @@ def summarize(d, rounds):
     return per
 
 
+def disk_table(d, rounds):
+    """The writes alone: fio's (the floor's job) and barepipe disk's."""
+    rows = {"fio (floor's job)": [], "disk-free": [], "disk-lock": []}
+    for k in range(1, rounds + 1):
+        b = load(os.path.join(d, f"r{k}.floor.json")) or {}
+        fio = (b.get("fio_dsync_4k_write_us_p50"), b.get("fio_dsync_4k_write_us_p99"))
+        rows["fio (floor's job)"].append(fio)
+        for r in ("disk-free", "disk-lock"):
+            j = load(os.path.join(d, f"r{k}.{r}.json")) or {}
+            rows[r].append((j.get("write_us_p50"), j.get("write_us_p99"), div(j.get("write_us_p99"), fio[1])))
+    if not any(v[0] is not None for v in rows["disk-free"]):
+        return []
+    out = ["the writes alone (3 writers, 4 KiB O_DSYNC, pre-written files): medians",
+           "", "| writes | p50 us | p99 us | p99 / fio p99 |", "|---|---:|---:|---:|"]
+    for r, vs in rows.items():
+        rr = " ".join(fmt(v[2], 2) for v in vs) if r != "fio (floor's job)" else ""
+        ratio = fmt(med([v[2] for v in vs]), 2) if rr else "1.00"
+        out.append(f"| {r} | {fmt(med([v[0] for v in vs]))} | {fmt(med([v[1] for v in vs]))} "
+                   f"| {ratio}{' [' + rr + ']' if rr else ''} |")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("dir")
@@ -115,6 +139,9 @@ def main():
             f"| {r} | {fmt(med(x['p50']))} | {fmt(med(x['p99']))} | {fmt(med(x['r50']), 2)} "
             f"| {fmt(med(x['r99']), 2)} [{rr}] | {fmt(med(x['vs_bare50']), 2)} "
             f"| {fmt(med(x['vs_bare99']), 2)} |")
+    disk = disk_table(a.dir, a.rounds)
+    if disk:
+        lines += [""] + disk
     lines += ["", "floor = fio 4 KiB O_DSYNC p50 (3 jobs, pre-written files) + 2 kernel UDP round "
               "trips p50; floor99 the same with p99s (same round)."]
     print("\n".join(lines))
