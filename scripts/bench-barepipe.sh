@@ -53,10 +53,14 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[[ $rounds =~ ^[0-9]+$ ]] && [ "$rounds" -ge 1 ] ||
-	{ echo "bench-barepipe.sh: --rounds must be a whole number >= 1" >&2; exit 2; }
-[[ $seconds =~ ^[0-9]+$ ]] && [ "$seconds" -ge 1 ] ||
-	{ echo "bench-barepipe.sh: --seconds must be a whole number >= 1" >&2; exit 2; }
+if ! [[ $rounds =~ ^[0-9]+$ ]] || [ "$rounds" -lt 1 ]; then
+	echo "bench-barepipe.sh: --rounds must be a whole number >= 1" >&2
+	exit 2
+fi
+if ! [[ $seconds =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
+	echo "bench-barepipe.sh: --seconds must be a whole number >= 1" >&2
+	exit 2
+fi
 [[ $write == dsync || $write == direct ]] ||
 	{ echo "bench-barepipe.sh: --write must be dsync or direct" >&2; exit 2; }
 for tool in bench/barepipe bench/pingpong bench/raftbench; do
@@ -112,8 +116,10 @@ one() { # ROW ROUND: measure ROW into $out/r<ROUND>.<ROW>.json
 	case $row in
 	floor) bash scripts/baseline.sh --seconds "$fio_s" --nodes 3 --build "$build" --dir "$root/$build" \
 		--out "$f" 2>/dev/null ;;
-	disk-free | disk-lock) "$build/bench/barepipe" disk --writers 3 --duration "$fio_s" --warmup 0.5 \
-		--write "$write" --dir "$run_dir/bare" $([ "$row" = disk-lock ] && echo --lockstep) >"$f" ;;
+	disk-free) "$build/bench/barepipe" disk --writers 3 --duration "$fio_s" --warmup 0.5 \
+		--write "$write" --dir "$run_dir/bare" >"$f" ;;
+	disk-lock) "$build/bench/barepipe" disk --writers 3 --duration "$fio_s" --warmup 0.5 \
+		--write "$write" --dir "$run_dir/bare" --lockstep >"$f" ;;
 	bare-lo) "$build/bench/barepipe" run --inflight 1 --duration "$seconds" --warmup 1 --write "$write" \
 		--dir "$run_dir/bare" --json >"$f" ;;
 	bare-ns) "$build/bench/barepipe" run --inflight 1 --duration "$seconds" --warmup 1 --write "$write" \
