@@ -356,6 +356,11 @@ struct sim {
 	bool steps_off;
 	/* Counters for the summary. */
 	uint64_t msgs_sent, msgs_dropped, msgs_duplicated;
+	/* Replication's cost (sim_net.c, counted when sent, before loss):
+	 * AppendEntries and the entries they carry (resends included), and
+	 * the rejections followers answered. A reject storm shows as many
+	 * appends and rejects per entry written. */
+	uint64_t appends_sent, append_entries_sent, append_rejects_sent;
 	uint64_t crashes, elections;
 	uint64_t nodes_failed, syncs_failed;
 	uint64_t writes_acked, reads_done;
