@@ -687,6 +687,11 @@ struct raft_counters {
 	uint64_t entries_truncated; /* rolled back after a conflict */
 	uint64_t snapshots_offered;   /* leader: RAFT_MSG_SNAPSHOT sent */
 	uint64_t snapshots_installed; /* follower: RAFT_UPDATE_SNAPSHOT asked */
+	/* Leader: AppendEntries rejections that moved a follower's progress
+	 * (to probing, fast backtracking), and those dropped as stale (an
+	 * answer to an append given up on: reordered, duplicated, late). */
+	uint64_t append_rejects_taken;
+	uint64_t append_rejects_stale;
 };
 void raft_get_counters(const struct raft *r, struct raft_counters *out);
 
