@@ -199,6 +199,14 @@ bool progress_on_reject(struct raft *r, struct raft_progress *pr,
 		return false;
 	}
 	r->counters.append_rejects_taken++;
+	if (RAFT_BUG(r, MATCH_FROM_REJECT) && resp->hint_term != 0 &&
+	    resp->hint_index > pr->match_index && resp->hint_index <= r->log.last_index &&
+	    log_term_at(&r->log, resp->hint_index) == resp->hint_term) {
+		/* Planted: "its hint names an entry of ours, so by Log Matching
+		 * it holds our log up to there: count it and skip a round trip".
+		 * The hint is not a promise of durability (§10.2.1). */
+		pr->match_index = resp->hint_index;
+	}
 	/* One probe at a time from where the logs can match: the rest of a
 	 * window in flight is given up on (its answers are stale now). */
 	progress_become_probe(pr, progress_backtrack(r, pr, resp));

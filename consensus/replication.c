@@ -277,6 +277,9 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 	if (m->append_resp.reject) {
 		if (progress_on_reject(r, pr, &m->append_resp)) {
 			replication_send_append(r, slot, true);
+			if (RAFT_BUG(r, MATCH_FROM_REJECT) && replication_maybe_commit(r)) {
+				replication_broadcast_commit(r);
+			}
 		}
 		return;
 	}

@@ -725,6 +725,8 @@ enum raft_planted_bug {
 	RAFT_BUG_TWO_CHANGES_AT_ONCE,	 /* a change proposed while one is
 					  * uncommitted */
 	RAFT_BUG_LEARNER_VOTES,		 /* learners asked, and their votes counted */
+	RAFT_BUG_MATCH_FROM_REJECT,	 /* a rejection's hint, naming an entry of
+					  * ours, taken as the follower's match */
 	RAFT_BUG_COUNT
 };
 const char *raft_planted_bug_name(int bug);
