@@ -66,6 +66,7 @@ struct raftsim_result {
 	uint64_t tail_restarts;
 	uint64_t storage_appends;
 	uint64_t appends_sent, append_entries_sent, append_rejects_sent;
+	uint64_t rejects_taken, rejects_stale;
 	uint64_t snapshots_taken, snapshot_offers, snapshots_installed;
 	uint64_t step_crashes[SIM_STEPS_COUNT];
 	uint64_t renames_lost, installs_finished, crashes_installing;
@@ -290,6 +291,10 @@ static void raftsim_result_add(struct raftsim_result *sum, const struct sim *s)
 	sum->appends_sent += s->appends_sent;
 	sum->append_entries_sent += s->append_entries_sent;
 	sum->append_rejects_sent += s->append_rejects_sent;
+	uint64_t taken, stale;
+	sim_core_rejects(s, &taken, &stale);
+	sum->rejects_taken += taken;
+	sum->rejects_stale += stale;
 	sum->snapshots_taken += s->snapshots_taken;
 	sum->snapshot_offers += s->snapshot_offers;
 	sum->snapshots_installed += s->snapshots_installed;
@@ -439,6 +444,8 @@ static void raftsim_fork_all(const struct raftsim_opts *o, struct raftsim_result
 		sum->appends_sent += last[j].appends_sent;
 		sum->append_entries_sent += last[j].append_entries_sent;
 		sum->append_rejects_sent += last[j].append_rejects_sent;
+		sum->rejects_taken += last[j].rejects_taken;
+		sum->rejects_stale += last[j].rejects_stale;
 		sum->snapshots_taken += last[j].snapshots_taken;
 		sum->snapshot_offers += last[j].snapshot_offers;
 		sum->snapshots_installed += last[j].snapshots_installed;
@@ -566,8 +573,10 @@ int main(int argc, char **argv)
 	}
 	/* Replication's cost: a reject storm (a follower rejecting reordered
 	 * appends, the leader resending its window) shows here first. */
-	printf(", appends sent %" PRIu64 " (%" PRIu64 " entries), rejected %" PRIu64,
-	       sum.appends_sent, sum.append_entries_sent, sum.append_rejects_sent);
+	printf(", appends sent %" PRIu64 " (%" PRIu64 " entries), rejected %" PRIu64
+	       " (leaders took %" PRIu64 ", dropped %" PRIu64 " as stale)",
+	       sum.appends_sent, sum.append_entries_sent, sum.append_rejects_sent,
+	       sum.rejects_taken, sum.rejects_stale);
 	/* Wall-clock figures would make a trace differ from run to run. */
 	if (!o.trace) {
 		printf(", %.0f steps/s (%.1f s wall, %u jobs)", (double)sum.steps / wall_s, wall_s,

@@ -361,6 +361,9 @@ struct sim {
 	 * the rejections followers answered. A reject storm shows as many
 	 * appends and rejects per entry written. */
 	uint64_t appends_sent, append_entries_sent, append_rejects_sent;
+	/* The leaders' side (their cores' counters, kept across crashes):
+	 * rejections that moved a follower's progress, and stale ones. */
+	uint64_t crashed_rejects_taken, crashed_rejects_stale;
 	uint64_t crashes, elections;
 	uint64_t nodes_failed, syncs_failed;
 	uint64_t writes_acked, reads_done;
@@ -390,6 +393,10 @@ void sim_member_after_process(struct sim *s, struct sim_node *n, const struct ra
 /* The configuration at the floor prev_index of a restart. */
 void sim_member_floor(struct sim *s, struct sim_node *n, raft_index prev_index,
 		      struct raft_membership *m);
+
+/* The leaders' rejections taken and dropped as stale, over every core of
+ * the run (those of cores crashed since included). */
+void sim_core_rejects(const struct sim *s, uint64_t *taken, uint64_t *stale);
 
 /* Creates the cluster (every node up, empty logs) and schedules ticks. */
 struct sim *sim_new(const struct sim_params *p, int verbosity, FILE *out);
