@@ -46,10 +46,6 @@ struct raft_progress {
 	/* match_index when the current probe or window started: the follower
 	 * held it before any append now outstanding reached it. */
 	raft_index window_match;
-	/* Appends allowed in flight now, 1..inflight_appends_max: halved when
-	 * a rejection breaks the window, one more per acknowledgement that
-	 * raises match (progress.c). */
-	uint32_t inflight_limit;
 	/* State SNAPSHOT: the snapshot offered, and ticks since the offer. */
 	raft_index snapshot_index;
 	uint32_t snapshot_elapsed_ticks;
@@ -391,8 +387,6 @@ void replication_leader_persisted(struct raft *r);
  * Precondition for every function: role is leader, pr is a peer's.
  */
 
-/* Appends a replicating follower may have in flight now. */
-uint32_t progress_inflight_limit(const struct raft *r, const struct raft_progress *pr);
 /* True while nothing may be sent: a probe outstanding, a full window (or
  * half a log window unacknowledged), a snapshot offered. */
 bool progress_paused(const struct raft *r, const struct raft_progress *pr);

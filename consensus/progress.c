@@ -22,33 +22,13 @@
  * heartbeat interval (the heartbeat answer un-pauses a probe and frees a
  * full window's oldest slot).
  *
- * The window adapts, as TCP's does to loss: a rejection that breaks it
- * (taken while replicating) halves the appends allowed in flight, each
- * acknowledgement that raises match allows one more, up to
- * inflight_appends_max. A follower keeps no out-of-order appends, so on a
- * link that shuffles messages every append behind the first one out of
- * place is rejected and sent again; a narrower window there loses less,
- * and on a link that keeps order (no rejections) it stays at its maximum.
- * Measured with raftsim --seeds 2000 --nodes 3 --snapshots off, against
- * the fixed window: appends sent 9.6 M -> 6.3 M, entries sent 22.8 M ->
- * 12.5 M, rejections 3.6 M -> 1.0 M, writes acknowledged 1.813 M ->
- * 1.803 M.
- *
  * Precondition for every function here: role is leader, and the progress
  * is a peer's (never our own slot).
  */
 #include "internal.h"
 
-uint32_t progress_inflight_limit(const struct raft *r, const struct raft_progress *pr)
-{
-	if (pr->inflight_limit == 0 || pr->inflight_limit > r->cfg.inflight_appends_max) {
-		return r->cfg.inflight_appends_max; /* never broken (0: a fresh progress) */
-	}
-	return pr->inflight_limit;
-}
-
-/* Probe: one append at a time. Replicate: up to the adaptive limit of
- * appends in flight, and no more than half a log window past what the follower
+/* Probe: one append at a time. Replicate: up to inflight_appends_max
+ * appends, and no more than half a log window past what the follower
  * matched: its window is as large as ours, and entries it has no room for
  * would only come back as rejections (a storm with small windows). */
 bool progress_paused(const struct raft *r, const struct raft_progress *pr)
@@ -62,7 +42,7 @@ bool progress_paused(const struct raft *r, const struct raft_progress *pr)
 	if (pr->next_index > pr->match_index + log_capacity(&r->log) / 2) {
 		return true;
 	}
-	return pr->inflight_count >= progress_inflight_limit(r, pr);
+	return pr->inflight_count >= r->cfg.inflight_appends_max;
 }
 
 void progress_sent(const struct raft *r, struct raft_progress *pr, uint32_t entries_count)
@@ -75,7 +55,7 @@ void progress_sent(const struct raft *r, struct raft_progress *pr, uint32_t entr
 	if (entries_count == 0) {
 		return; /* nothing to track: its answer repeats the last one */
 	}
-	RN_ASSERT(pr->inflight_count < progress_inflight_limit(r, pr));
+	RN_ASSERT(pr->inflight_count < r->cfg.inflight_appends_max);
 	if (pr->inflight_count == 0) {
 		pr->inflight_prev = pr->next_index - 1;
 	}
@@ -219,12 +199,6 @@ bool progress_on_reject(struct raft *r, struct raft_progress *pr,
 		return false;
 	}
 	r->counters.append_rejects_taken++;
-	if (pr->state == RAFT_PROGRESS_REPLICATE) {
-		/* The window broke: the link reorders or loses. Half as many
-		 * appends in flight next time (at least one). */
-		uint32_t limit = progress_inflight_limit(r, pr);
-		pr->inflight_limit = limit > 1 ? limit / 2 : 1;
-	}
 	if (RAFT_BUG(r, MATCH_FROM_REJECT) && resp->hint_term != 0 &&
 	    resp->hint_index > pr->match_index && resp->hint_index <= r->log.last_index &&
 	    log_term_at(&r->log, resp->hint_index) == resp->hint_term) {
@@ -246,8 +220,6 @@ bool progress_on_ack(struct raft *r, struct raft_progress *pr, raft_index match_
 	bool updated = match_index > pr->match_index;
 	if (updated) {
 		pr->match_index = match_index; /* the only place it rises */
-		uint32_t limit = progress_inflight_limit(r, pr);
-		pr->inflight_limit = limit < r->cfg.inflight_appends_max ? limit + 1 : limit;
 	}
 	pr->next_index = rn_max_u64(pr->next_index, match_index + 1);
 	progress_free_to(pr, match_index);

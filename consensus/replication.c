@@ -2,8 +2,8 @@
 /*
  * replication.c - the leader side of log replication (§3.5, §10.2):
  * sending appends as each follower's progress allows (progress.c: probe
- * one at a time until the logs match, replicate pipelined in a window that
- * halves when a rejection breaks it, stale answers dropped), commit by counting
+ * one at a time until the logs match, replicate pipelined up to
+ * inflight_appends_max appends, stale answers dropped), commit by counting
  * durable replicas of current-term entries (§3.6.2), heartbeats and
  * CheckQuorum (§6.2).
  * Client batches enter through propose.c; followers that need a snapshot
@@ -340,7 +340,7 @@ void replication_recv_heartbeat_resp(struct raft *r, const struct raft_message *
 		/* Half a window unacknowledged: appends were lost, or its
 		 * window was full. Probe from what it matched. */
 		progress_become_probe(pr, pr->match_index + 1);
-	} else if (pr->inflight_count >= progress_inflight_limit(r, pr)) {
+	} else if (pr->inflight_count >= r->cfg.inflight_appends_max) {
 		progress_free_oldest(pr);
 	}
 	if (pr->match_index < r->log.last_index) {
