@@ -409,9 +409,9 @@ void progress_become_replicate(struct raft_progress *pr);
 bool progress_on_reject(struct raft *r, struct raft_progress *pr,
 			const struct raft_msg_append_resp *resp);
 /* §3.5 success: raises match_index (never lowers it; the only place it
- * rises) and frees the in-flight appends it covers; a
- * probe turns to replicate on news or when nothing is left to send, and
- * stays outstanding on a stale acknowledgement. True if match rose.
+ * rises) and frees the in-flight appends it covers; a probe turns to
+ * replicate when the follower matches where it probes, else stays
+ * outstanding. True if match rose.
  * Precondition: state is not SNAPSHOT, match_index <= last_index. */
 bool progress_on_ack(struct raft *r, struct raft_progress *pr, raft_index match_index);
 
