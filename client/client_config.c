@@ -90,6 +90,8 @@ int rn_client_config_load(const char *path, struct rn_client_config *cfg, char *
 		 * 600, another user's), never read here. */
 		rc = dp_key_file_load(nc->client_key_file, &cfg->client_key, errmsg,
 				      errmsg_bytes);
+		snprintf(cfg->admin_key_file, sizeof(cfg->admin_key_file), "%s",
+			 nc->admin_key_file);
 	}
 	free(nc);
 	return rc;

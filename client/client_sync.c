@@ -105,6 +105,18 @@ int rn_client_status(struct rn_client *c, uint32_t node_id, struct rn_client_res
 	return sync_call(c, &req, to, true, res);
 }
 
+int rn_client_reload(struct rn_client *c, uint32_t node_id, struct rn_client_result *res)
+{
+	RN_ASSERT(c != NULL);
+	uint32_t to = node_id != 0 ? node_id : c->target_id;
+	if (client_node(c, to) == NULL) {
+		return -RN_CLIENT_E_BAD_NODE;
+	}
+	/* That node's own keys: pinned, no redirect (any node answers). */
+	struct rn_client_request req = {.op = DP_CLIENT_STATUS, .key = "reload", .key_bytes = 6};
+	return sync_call(c, &req, to, true, res);
+}
+
 int rn_client_transfer(struct rn_client *c, uint32_t target_id, struct rn_client_result *res)
 {
 	RN_ASSERT(c != NULL);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * raftctl.c - the command line client of a raftnode cluster: put, get,
- * del, cas, status, transfer-leader and member (raftctl_member.c) over the client library (sync
+ * del, cas, status, transfer-leader, member (raftctl_member.c) and reload
+ * (raftctl_reload.c) over the client library (sync
  * calls, one request at a time, so retried writes are exactly-once).
  *
  * Exit codes: 0 done; 1 the operation failed (not found, cas failed,
@@ -27,10 +28,12 @@ struct ctl {
 	bool stale;
 	uint32_t timeout_ms; /* 0 = the library's default deadline */
 	bool pin;	     /* --pin: only --node, no redirects, no failover */
+	const char *admin_key; /* --admin-key FILE: reload seals with it */
 	const char *cmd;
 	char **args;
 	int args_count;
 	struct rn_client *client;
+	struct rn_client_config cfg_nodes; /* the configuration's nodes (no keys) */
 };
 
 static void ctl_usage(FILE *out)
@@ -68,6 +71,11 @@ static void ctl_usage(FILE *out)
 		"                         FILE starts a new cluster from it\n"
 		"  metrics                the node's (--node) Prometheus metrics, fetched over\n"
 		"                         HTTP from its [node] metrics_addr\n"
+		"  reload                 the node (--node) or every node, one after the other,\n"
+		"                         re-reads its key files as on SIGHUP; prints the keys\n"
+		"                         in force, or the error (old keys kept; exit 1). Needs\n"
+		"                         an admin key: --admin-key FILE, else [cluster]\n"
+		"                         admin_key_file (a client key is refused and counted)\n"
 		"\n"
 		"options:\n"
 		"  --config FILE     cluster configuration (default: $RAFTNODE_CONFIG, else\n"
@@ -78,6 +86,7 @@ static void ctl_usage(FILE *out)
 		"  --timeout-ms N    give up after N ms (default 5000)\n"
 		"  --stale           get: read the node's applied state, no ReadIndex\n"
 		"  --pin             talk to --node only: follow no redirect, try no other node\n"
+		"  --admin-key FILE  reload: seal with this key file's first key (mode 600)\n"
 		"  -h, --help        this text\n"
 		"\n"
 		"exit: 0 ok, 1 operation failed (not found, cas failed, timeout), 2 usage or\n"
@@ -112,7 +121,7 @@ static int ctl_parse(struct ctl *ctl, int argc, char **argv)
 		{"config", required_argument, NULL, 'c'}, {"node", required_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},	  {"timeout-ms", required_argument, NULL, 't'},
 		{"stale", no_argument, NULL, 's'},	  {"help", no_argument, NULL, 'h'},
-		{"pin", no_argument, NULL, 'p'},
+		{"pin", no_argument, NULL, 'p'},	  {"admin-key", required_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -123,6 +132,7 @@ static int ctl_parse(struct ctl *ctl, int argc, char **argv)
 		case 'j': ctl->json = true; break;
 		case 's': ctl->stale = true; break;
 		case 'p': ctl->pin = true; break;
+		case 'a': ctl->admin_key = optarg; break;
 		case 'h': ctl_usage(stdout); return -1;
 		case 'n':
 			if (!ctl_parse_u32(optarg, &ctl->node_id) || ctl->node_id == 0) {
@@ -149,6 +159,24 @@ static int ctl_parse(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* reload: the client's key replaced by the admin key file's (--admin-key,
+ * else [cluster] admin_key_file); none: the client key goes, and the node
+ * says no. 0 or -1 after saying why. */
+static int ctl_admin_key(const struct ctl *ctl, struct rn_client_config *cfg)
+{
+	const char *path = ctl->admin_key != NULL ? ctl->admin_key : cfg->admin_key_file;
+	char errmsg[512];
+	if (strcmp(ctl->cmd, "reload") != 0 || path[0] == '\0') {
+		return 0;
+	}
+	dp_key_file_wipe(&cfg->client_key);
+	if (dp_key_file_load(path, &cfg->client_key, errmsg, sizeof(errmsg)) != 0) {
+		fprintf(stderr, "raftctl: admin key: %s\n", errmsg);
+		return -1;
+	}
+	return 0;
+}
+
 static int ctl_open(struct ctl *ctl)
 {
 	struct rn_client_config cfg;
@@ -167,8 +195,13 @@ static int ctl_open(struct ctl *ctl)
 	}
 	cfg.target_id = ctl->node_id;
 	cfg.pin_target = ctl->pin;
+	if (ctl_admin_key(ctl, &cfg) != 0) {
+		rn_client_config_wipe(&cfg);
+		return EXIT_USAGE;
+	}
 	rc = rn_client_open(&cfg, &ctl->client);
 	rn_client_config_wipe(&cfg);
+	ctl->cfg_nodes = cfg; /* reload walks the nodes (the keys wiped) */
 	if (rc == -RN_CLIENT_E_BAD_NODE) {
 		fprintf(stderr, "raftctl: --node %u: no [member.%u] in %s\n", ctl->node_id,
 			ctl->node_id, path);
@@ -355,6 +388,11 @@ static int ctl_member(struct ctl *ctl)
 			      ctl->args_count);
 }
 
+static int ctl_reload(struct ctl *ctl)
+{
+	return raftctl_reload(ctl->client, &ctl->cfg_nodes, ctl->node_id, ctl->json);
+}
+
 struct ctl_command {
 	const char *name;
 	int args_count;
@@ -371,6 +409,7 @@ static const struct ctl_command ctl_commands[] = {
 	{"transfer-leader", 1, "transfer-leader ID", ctl_transfer},
 	{"snapshot", 2, "snapshot save FILE", ctl_snapshot},
 	{"metrics", 0, "metrics", ctl_metrics},
+	{"reload", 0, "reload", ctl_reload},
 	{"member", -1, "member list | add-learner ID ADDR | promote ID | remove ID", ctl_member},
 };
 

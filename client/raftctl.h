@@ -31,6 +31,11 @@ struct node_config;
 struct node_config *raftctl_node_config(const char *config_path, uint32_t node_id);
 int raftctl_snapshot_save(const char *config_path, uint32_t node_id, const char *file, bool json);
 
+/* raftctl_reload.c: `reload`: node (0: every node of cfg, one after the
+ * other) re-reads its key files; prints each outcome (exit code). */
+int raftctl_reload(struct rn_client *c, const struct rn_client_config *cfg, uint32_t node,
+		   bool json);
+
 /* raftctl_metrics.c: `metrics`: the node's Prometheus text (exit code). */
 int raftctl_metrics(const char *config_path, uint32_t node_id, uint32_t timeout_ms);
 

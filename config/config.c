@@ -166,6 +166,8 @@ static bool config_cluster(struct config_parse *cp, const char *key, const char 
 		return config_str(v, cp->self, c->peer_key_file, sizeof(c->peer_key_file));
 	} else if (strcmp(key, "client_key_file") == 0) {
 		return config_str(v, cp->self, c->client_key_file, sizeof(c->client_key_file));
+	} else if (strcmp(key, "admin_key_file") == 0) {
+		return config_str(v, cp->self, c->admin_key_file, sizeof(c->admin_key_file));
 	} else if (strcmp(key, "secret_file") == 0) {
 		/* One secret for nodes and clients let any client forge votes. */
 		config_error(cp, "cluster", "secret_file",

@@ -36,6 +36,8 @@ static const struct node_config_key class_keys[] = {
 	 * by every frame's tag, not here; they rotate node by node). */
 	{"cluster", "peer_key_file", NODE_KEY_LOCAL, CLASS_NONE},
 	{"cluster", "client_key_file", NODE_KEY_LOCAL, CLASS_NONE},
+	/* Optional: the keys that may run admin requests (raftctl reload). */
+	{"cluster", "admin_key_file", NODE_KEY_LOCAL, CLASS_NONE},
 	/* No longer read (issue 17): listed so that the parser can say what
 	 * replaces it rather than "unknown key". */
 	{"cluster", "secret_file", NODE_KEY_LOCAL, CLASS_NONE},

@@ -189,6 +189,14 @@ int dp_wire_encode_raft(const struct dp_wire *w, const struct dp_endpoints *addr
 			uint64_t msg_seq, const struct raft_message *m,
 			const uint8_t *const *payloads, uint8_t *buf, size_t buf_bytes)
 {
+	return dp_wire_encode_raft_memo(w, addr, msg_seq, m, payloads, buf, buf_bytes, NULL);
+}
+
+int dp_wire_encode_raft_memo(const struct dp_wire *w, const struct dp_endpoints *addr,
+			     uint64_t msg_seq, const struct raft_message *m,
+			     const uint8_t *const *payloads, uint8_t *buf, size_t buf_bytes,
+			     struct dp_digest_memo *memo)
+{
 	struct wire_hdr h;
 
 	RN_ASSERT(w != NULL && addr != NULL && m != NULL);
@@ -206,7 +214,7 @@ int dp_wire_encode_raft(const struct dp_wire *w, const struct dp_endpoints *addr
 	}
 	wire_raft_body_encode(m, payloads, buf + WIRE_BODY_OFFSET);
 	wire_hdr_single(&h, m->type, m->from, m->to, m->term, msg_seq, body_bytes);
-	return (int)wire_frame_seal(w, addr, &h, buf);
+	return (int)wire_frame_seal_memo(w, addr, &h, buf, m->type == RAFT_MSG_APPEND ? memo : NULL);
 }
 
 void dp_client_frame_start(struct dp_client_frame *f, uint8_t type, uint8_t *buf,
@@ -434,7 +442,7 @@ const char *dp_strerror(int rc)
 	case DP_ERR_CLIENT_KEY: return "consensus frame sealed with a client key";
 	case DP_ERR_INVALID: return "invalid argument";
 	case DP_ERR_TOO_BIG: return "does not fit one frame or the buffer";
-	case DP_ERR_CRYPTO: return "libsodium failure";
+	case DP_ERR_CRYPTO: return "libsodium failure (or a CPU without AES-NI and PCLMULQDQ)";
 	case DP_ERR_FRAGMENT: return "fragment of a larger message";
 	case DP_ERR_AGAIN: return "fragment kept, message incomplete";
 	case DP_ERR_REASM_TOO_BIG: return "message larger than the reassembly buffer";

@@ -127,9 +127,20 @@ void wire_auth_body_digest(const uint8_t key[DP_KEY_BYTES], const uint8_t *body,
 			   size_t body_bytes, uint8_t digest[DP_TAG_BYTES]);
 void wire_auth_tag_parts(const uint8_t key[DP_KEY_BYTES], const uint8_t *hdr,
 			 const uint8_t digest[DP_TAG_BYTES], uint8_t tag[DP_TAG_BYTES]);
-/* 1 when the tag matches (constant time), 0 when it does not. */
+/* The tag a frame whose header and body are at raft carries after them,
+ * written there: a sealed body's digest is its mac (wire_seal.c), any
+ * other's is computed. For tools and tests that change a frame. */
+void wire_auth_tag_frame(const uint8_t key[DP_KEY_BYTES], uint8_t *raft, size_t signed_bytes);
+/* The body's digest, from memo when it holds this body under this key
+ * (then a memcmp), else computed and kept there (then a copy, in place of
+ * the oldest). */
+void wire_auth_memo_digest(struct dp_digest_memo *memo, const uint8_t key[DP_KEY_BYTES],
+			   const uint8_t *body, size_t body_bytes, uint8_t digest[DP_TAG_BYTES]);
+/* 1 when the tag matches (constant time), 0 when it does not. digest:
+ * the body's digest when the frame carries one (a sealed body's mac,
+ * wire_seal.c), or NULL to compute it from the body. */
 int wire_auth_verify(const uint8_t key[DP_KEY_BYTES], const uint8_t *in, size_t in_bytes,
-		     const uint8_t tag[DP_TAG_BYTES]);
+		     const uint8_t *digest, const uint8_t tag[DP_TAG_BYTES]);
 
 /* wire_seal.c */
 /* Client encryption is on and `type` is a client frame. */
@@ -150,10 +161,11 @@ int wire_seal_open(const struct dp_wire *w, uint8_t *raft, uint32_t sealed_bytes
 void wire_keys_seal(const struct dp_wire *w, uint8_t type, uint16_t want_key_id,
 		    uint8_t key[DP_KEY_BYTES], uint16_t *key_id);
 /* The tag after the header + body at raft checked with the key key_id
- * names: 0, -DP_ERR_UNKNOWN_KEY, -DP_ERR_BAD_TAG, or -DP_ERR_CLIENT_KEY
- * (authentic, but a client key on a consensus or snapshot type). */
+ * names (digest as for wire_auth_verify): 0, -DP_ERR_UNKNOWN_KEY,
+ * -DP_ERR_BAD_TAG, or -DP_ERR_CLIENT_KEY (authentic, but a client key on a
+ * consensus or snapshot type). */
 int wire_keys_verify(const struct dp_wire *w, uint8_t type, uint16_t key_id, const uint8_t *raft,
-		     size_t signed_bytes);
+		     size_t signed_bytes, const uint8_t *digest);
 
 /* wire_frame.c */
 /* Validates framing, header and tag. Returns 0 or a negative drop reason;
@@ -169,6 +181,9 @@ int wire_payload_parse(const struct dp_wire *w, const uint8_t *payload, size_t p
  * caller checked that the frame fits. */
 size_t wire_frame_seal(const struct dp_wire *w, const struct dp_endpoints *addr,
 		       const struct wire_hdr *hdr, uint8_t *buf);
+/* The same, a body's digest from or into memo (NULL: computed). */
+size_t wire_frame_seal_memo(const struct dp_wire *w, const struct dp_endpoints *addr,
+			    const struct wire_hdr *hdr, uint8_t *buf, struct dp_digest_memo *memo);
 /* Only the headers (everything before the body) of that frame. */
 void wire_frame_headers(const struct dp_wire *w, const struct dp_endpoints *addr,
 			const struct wire_hdr *hdr, uint8_t *buf);

@@ -13,8 +13,13 @@
  * data race in C11's sense, only possibly torn - which seq detects.
  *
  * Verification looks up the one slot whose id the header names (a scan of
- * DP_KEYRING_SLOTS = 4 ids), never tries every key: a frame costs one tag
- * whatever the ring holds.
+ * at most DP_KEYRING_SLOTS = 6 ids: peer, client and admin keys, two
+ * each), never tries every key: a frame costs one tag whatever the ring
+ * holds.
+ *
+ * An admin key is a client key on the wire (it seals requests and their
+ * replies, never consensus frames); only the node's admin requests ask
+ * for it by role (dp_keyring_role).
  */
 #include <stdio.h>
 
@@ -67,7 +72,8 @@ static void keys_write(struct dp_keyring *k, uint32_t i, const struct dp_key_slo
 	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-/* Role of the key a frame of this type must be sealed with. */
+/* Role of the key a frame of this type must be sealed with (an admin key
+ * seals client frames too: keys_client_role). */
 static uint8_t keys_role_of(uint8_t type)
 {
 	return type == DP_FRAME_CLIENT_REQUEST || type == DP_FRAME_CLIENT_REPLY
@@ -93,9 +99,15 @@ static int32_t keys_id_at(const struct dp_keyring *k, uint32_t i)
 	}
 }
 
+/* Does a key of this role seal and verify client frames? */
+static bool keys_client_role(uint8_t role)
+{
+	return role == DP_KEY_ROLE_CLIENT || role == DP_KEY_ROLE_ADMIN || role == DP_KEY_ROLE_ANY;
+}
+
 /* The slot holding key_id (any role) copied into out, or -1. Ids are
  * compared first and only the matching slot's key is copied: a frame
- * costs four id loads and one 32-byte copy. */
+ * costs at most six id loads and one 32-byte copy. */
 static int keys_find(const struct dp_keyring *k, uint16_t key_id, struct dp_key_slot *out)
 {
 	for (uint32_t i = 0; i < DP_KEYRING_SLOTS; i++) {
@@ -121,7 +133,7 @@ void wire_keys_seal(const struct dp_wire *w, uint8_t type, uint16_t want_key_id,
 	/* A reply goes out under the key its request came with, while the
 	 * ring still accepts it (a client mid-rotation holds only that one). */
 	if (role == DP_KEY_ROLE_CLIENT && want_key_id != 0 && keys_find(k, want_key_id, &s) >= 0 &&
-	    (s.role == DP_KEY_ROLE_CLIENT || s.role == DP_KEY_ROLE_ANY)) {
+	    keys_client_role(s.role)) {
 		memcpy(key, s.key_words, DP_KEY_BYTES);
 		*key_id = s.key_id;
 		return;
@@ -148,7 +160,7 @@ void wire_keys_seal(const struct dp_wire *w, uint8_t type, uint16_t want_key_id,
 }
 
 int wire_keys_verify(const struct dp_wire *w, uint8_t type, uint16_t key_id, const uint8_t *raft,
-		     size_t signed_bytes)
+		     size_t signed_bytes, const uint8_t *digest)
 {
 	struct dp_key_slot s;
 	if (keys_find(w->keys, key_id, &s) < 0) {
@@ -156,13 +168,14 @@ int wire_keys_verify(const struct dp_wire *w, uint8_t type, uint16_t key_id, con
 	}
 	uint8_t key[DP_KEY_BYTES];
 	memcpy(key, s.key_words, DP_KEY_BYTES);
-	if (!wire_auth_verify(key, raft, signed_bytes, raft + signed_bytes)) {
+	if (!wire_auth_verify(key, raft, signed_bytes, digest, raft + signed_bytes)) {
 		return -DP_ERR_BAD_TAG;
 	}
-	/* Authentic, but sealed by whom? A client key on a consensus frame
-	 * is a client speaking for a node. (A peer key on a client frame is
-	 * a node's own tool: allowed.) */
-	if (s.role == DP_KEY_ROLE_CLIENT && keys_role_of(type) == DP_KEY_ROLE_PEER) {
+	/* Authentic, but sealed by whom? A client (or admin) key on a
+	 * consensus frame is a client speaking for a node. (A peer key on a
+	 * client frame is a node's own tool: allowed.) */
+	if (s.role != DP_KEY_ROLE_PEER && s.role != DP_KEY_ROLE_ANY &&
+	    keys_role_of(type) == DP_KEY_ROLE_PEER) {
 		return -DP_ERR_CLIENT_KEY;
 	}
 	return 0;
@@ -174,7 +187,7 @@ int dp_wire_client_key(const struct dp_wire *w, uint16_t key_id, uint8_t key[DP_
 	RN_ASSERT(w != NULL && key != NULL);
 	if (w->keys == &w->own) {
 		keys_read(w->keys, 0, &s); /* a plain secret: one key for all */
-	} else if (keys_find(w->keys, key_id, &s) < 0 || s.role != DP_KEY_ROLE_CLIENT) {
+	} else if (keys_find(w->keys, key_id, &s) < 0 || !keys_client_role(s.role)) {
 		return -DP_ERR_UNKNOWN_KEY;
 	}
 	memcpy(key, s.key_words, DP_KEY_BYTES);
@@ -218,7 +231,7 @@ static int keys_check(const struct dp_keyring *k, uint32_t cluster_id, uint8_t r
 					 "key id %u is already held %s: a new key needs a new id",
 					 f->key_id[j],
 					 k->slots[i].role == role ? "with other bytes"
-								  : "by the other role");
+								  : "by another role");
 				return -DP_ERR_INVALID;
 			}
 		}
@@ -303,6 +316,13 @@ int dp_keyring_set(struct dp_keyring *k, uint32_t cluster_id, enum dp_key_role r
 	}
 	sodium_memzero(derived, sizeof(derived));
 	return rc;
+}
+
+int dp_keyring_role(const struct dp_keyring *k, uint16_t key_id)
+{
+	struct dp_key_slot s;
+	RN_ASSERT(k != NULL);
+	return keys_find(k, key_id, &s) >= 0 ? (int)s.role : -DP_ERR_UNKNOWN_KEY;
 }
 
 void dp_keyring_wipe(struct dp_keyring *k)

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "apply/apply_stage.h"
+#include "control/admin.h"
 #include "control/control.h"
 #include "control/settings_check.h"
 #include "dataplane.h"
@@ -59,6 +60,7 @@ struct node_daemon {
 	/* The apply stage's snapshot writer ([storage] snapshot = on). */
 	struct node_snapshotter snapshotter;
 	struct node_settings_check settings; /* control's: peers under other settings */
+	struct node_admin admin; /* control's: raftctl reload, through keys_watch */
 
 	/* Each stage's state starts a cache line: no line written by two lcores. */
 	struct node_rxtx rxtx __attribute__((aligned(NODE_CACHE_LINE_BYTES)));

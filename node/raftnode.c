@@ -101,9 +101,10 @@ static void raftnode_usage(FILE *f)
 		"systemd (Type=notify) it sends READY=1 once it serves. Status: `raftctl\n"
 		"--node N status`, `raftctl --node N metrics`, or DPDK telemetry command\n"
 		"/raftnode/status.\n"
-		"SIGHUP reloads [cluster] peer_key_file and client_key_file (mode 600):\n"
-		"the first key of a file seals, every key listed is accepted; keys rotate\n"
-		"live in three steps (scripts/cluster.sh rotate-keys; README: Keys).\n"
+		"SIGHUP (or `raftctl reload`, sealed with an admin key) reloads [cluster]\n"
+		"peer_key_file, client_key_file and admin_key_file (mode 600): the first\n"
+		"key of a file seals, every key listed is accepted; keys rotate live in\n"
+		"three steps (scripts/cluster.sh rotate-keys; README: Keys).\n"
 		"Exit status: 0 clean stop, 1 start or run failure, 2 bad usage or config.\n");
 }
 
@@ -291,6 +292,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	raftnode_keys_watch = &d.keys_watch;
+	/* raftctl reload: control asks the watcher (control/admin.c). */
+	node_admin_init(&d.admin, &d.keys_watch, &d.keys);
+	d.control.admin = &d.admin;
 	if (raftnode_hup) {
 		d.keys_watch.reload_requested = 1;
 	}

@@ -18,6 +18,7 @@
 # >= 0.9) from this one run. Under the shared network-namespace lock.
 #   scripts/bench-auth.sh [BUILD_DIR]
 #   env: ROUNDS (3) DURATION (8) INFLIGHT (1000) VALUE_BYTES (1024)
+#        BA_PERF=DIR: also a perf profile of the nodes in each turn
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -48,23 +49,58 @@ setting() { # setting off|on|enc: the [cluster] keys of that setting, nodes rest
 	it_wait_leader 60 >/dev/null || it_fail "no leader ($1)"
 }
 
-measure() { # measure SETTING ROUND: one closed loop, its commits/s printed
-	local out=$IT_WORK/$1.$2.json
+node_cpu_ticks() { # the three nodes' CPU time so far (user + system, clock ticks)
+	local pid sum=0
+	for pid in $(pgrep -f -- "--config $ini --id"); do
+		sum=$((sum + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$sum"
+}
+
+measure() { # measure SETTING ROUND: one closed loop; prints its commits/s and the nodes' CPU µs per commit
+	local out=$IT_WORK/$1.$2.json t0 t1
+	t0=$(node_cpu_ticks)
+	local perf_pid=
+	if [ -n "${BA_PERF:-}" ]; then # BA_PERF=DIR: the nodes' profile of each turn
+		mkdir -p "$BA_PERF"
+		perf record -q -F 1999 -o "$BA_PERF/$1.$2.perf" \
+			-p "$(pgrep -d, -f -- "--config $ini --id")" >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	"$build/bench/raftbench" --config "$ini" --concurrency "$inflight" --duration "$duration" \
 		--warmup 2 --value-bytes "$value_bytes" --trace-every 0 --quiet --json >"$out" \
 		2>"$out.err" || it_fail "raftbench ($1, round $2): $(tail -3 "$out.err")"
-	jq -r '.commits_per_s' "$out"
+	t1=$(node_cpu_ticks)
+	# The leader's AppendEntries bodies whose digest the second follower
+	# reused (transport digest memo), against the frames it sent.
+	local n st
+	rm -f "$IT_WORK/memo.last"
+	for n in 1 2 3; do
+		st=$("$build/client/raftctl" --config "$ini" --node "$n" --json status 2>/dev/null) || continue
+		if [ "$(jq -r '.role' <<<"$st")" = leader ]; then
+			jq -r '"leader: frames sent \(.counters.frames_tx), append digests reused \(.counters.append_digests_reused // "n/a")"' <<<"$st" >"$IT_WORK/memo.last"
+		fi
+	done
+	if [ -n "$perf_pid" ]; then
+		kill -INT "$perf_pid" 2>/dev/null || true
+		wait "$perf_pid" 2>/dev/null || true
+	fi
+	# CPU per commit counts the warm-up's commits too: the whole run's
+	# commits from raftbench's totals where it gives them, else rate x time.
+	jq -r --argjson ticks "$((t1 - t0))" --argjson hz "$(getconf CLK_TCK)" --argjson d "$duration" \
+		'"\(.commits_per_s) \(($ticks / $hz) * 1e6 / ((.commits_total // (.commits_per_s * ($d + 2))) | if . == 0 then 1 else . end) | floor)"' "$out"
 }
 
-declare -A got
+declare -A got cpu
 order=(off on enc)
 for r in $(seq 1 "$rounds"); do
 	k=$(((r - 1) % 3))
 	for s in "${order[@]:$k}" "${order[@]:0:$k}"; do
 		setting "$s"
-		v=$(measure "$s" "$r")
+		read -r v c < <(measure "$s" "$r")
 		got[$s]="${got[$s]:-} $v"
-		it_log "round $r: $s $v commits/s (${inflight} in flight, ${value_bytes} B values)"
+		cpu[$s]="${cpu[$s]:-} $c"
+		it_log "round $r: $s $v commits/s, the nodes' CPU ${c} µs per commit (${inflight} in flight, ${value_bytes} B values; $(cat "$IT_WORK/memo.last" 2>/dev/null))"
 	done
 done
 grep -h "WARNING: \[cluster\] auth = off" "$IT_RUN"/logs/node1.log | head -1 >&2 || true
@@ -81,6 +117,8 @@ for s in off on enc; do
 		"$m" "$(echo "$m $m_off" | awk '{print $1 / $2}')"
 done
 echo
+printf "the nodes' CPU per commit (median µs, a figure the shared machine's other work hardly moves): off %s, on %s, enc %s\n" \
+	"$(echo "${cpu[off]}" | median)" "$(echo "${cpu[on]}" | median)" "$(echo "${cpu[enc]}" | median)"
 printf 'ratios from this run (median of %s rounds, %s in flight, %s B values, udp, 3 nodes): auth on / off = %.3f, encryption on / off = %.3f (target >= 0.9)\n' \
 	"$rounds" "$inflight" "$value_bytes" "$(echo "$m_on $m_off" | awk '{print $1 / $2}')" \
 	"$(echo "$m_enc $m_off" | awk '{print $1 / $2}')"

@@ -2,13 +2,15 @@
 # shellcheck shell=bash
 # Sourced by scripts/cluster.sh: the cluster's key files (issue 17) and
 # `rotate-keys`. The peer key (RUN_DIR/peer.key) only nodes read; the client
-# key (RUN_DIR/client.key) nodes accept and clients seal with. Key files are
+# key (RUN_DIR/client.key) nodes accept and clients seal with; the admin key
+# (RUN_DIR/admin.key) is a client key that may also run raftctl reload. Key files are
 # text, "ID HEX" per line, mode 600; the first line's key seals, every line's
 # key is accepted (README: Keys).
 #
 # A rotation, for one file, in three stages, each written to the file and
 # then sent to every running node as SIGHUP, waiting until each says it
-# reloaded (its log: "keys reloaded"):
+# reloaded (its log: "keys reloaded"), or (--via raftctl) asked of each
+# running node by `raftctl --node i reload`, which answers the outcome:
 #   1. (old, new): every node accepts the new key, still seals with the old;
 #   2. (new, old): nodes seal with the new key, still accept the old;
 #   3. (new): the old key is refused.
@@ -29,17 +31,19 @@ key_write() { # file lines...: atomically, mode 600
 
 key_lines() { grep -v '^[[:space:]]*\(#\|$\)' "$1"; } # file: its key lines
 
-# The key files of a new run dir: peer key id 1, client key id 101 (ids are
-# unique across both files; a rotation takes the next free one).
+# The key files of a new run dir: peer key id 1, client key id 101, admin
+# key id 201 (ids are unique across the files; a rotation takes the next
+# free one).
 keys_init() {
 	[ -s "$run_dir/peer.key" ] || key_write "$run_dir/peer.key" "1 $(key_hex)"
 	[ -s "$run_dir/client.key" ] || key_write "$run_dir/client.key" "101 $(key_hex)"
-	chmod 600 "$run_dir/peer.key" "$run_dir/client.key"
+	[ -s "$run_dir/admin.key" ] || key_write "$run_dir/admin.key" "201 $(key_hex)"
+	chmod 600 "$run_dir/peer.key" "$run_dir/client.key" "$run_dir/admin.key"
 }
 
-keys_next_id() { # the next id free in both files
+keys_next_id() { # the next id free in the three files
 	local max
-	max=$(cat "$run_dir/peer.key" "$run_dir/client.key" | grep -v '^[[:space:]]*\(#\|$\)' |
+	max=$(cat "$run_dir/peer.key" "$run_dir/client.key" "$run_dir/admin.key" | grep -v '^[[:space:]]*\(#\|$\)' |
 		awk '{ if ($1 > m) m = $1 } END { print m + 0 }')
 	echo $((max + 1))
 }
@@ -76,6 +80,21 @@ keys_reload_all() {
 	done <<<"$before"
 }
 
+# `raftctl --node i reload` of every running node (sealed with the admin
+# key cluster.ini names): each answers once its reload is done, with the
+# keys in force or why it refused (old keys kept), so nothing is read from
+# the logs. A refusal or no answer stops the rotation.
+keys_reload_raftctl() {
+	local i out ctl
+	ctl=$(raftctl_bin)
+	[ -x "$ctl" ] || die "rotate-keys --via raftctl: no $ctl (build first)"
+	for i in "${IDS[@]}"; do
+		[ -n "$(node_pid "$i")" ] || continue
+		out=$("$ctl" --config "$run_dir/cluster.ini" --node "$i" --timeout-ms 10000 reload 2>&1) ||
+			die "rotate-keys: node $i: $out"
+	done
+}
+
 keys_stage() { # file stage: one stage of the rotation of that file
 	local f=$1 stage=$2 lines
 	mapfile -t lines < <(key_lines "$f")
@@ -90,11 +109,11 @@ keys_stage() { # file stage: one stage of the rotation of that file
 		[ "${#lines[@]}" -eq 2 ] || die "rotate-keys: $f holds ${#lines[@]} keys: stage 3 needs the new and the old"
 		key_write "$f" "${lines[0]}" ;;
 	esac
-	keys_reload_all
+	if [ "$rotate_via" = raftctl ]; then keys_reload_raftctl; else keys_reload_all; fi
 	say "rotate-keys: $(basename "$f") stage $stage: $(key_lines "$f" | awk '{ printf "%s%s", s, $1; s = "," }') on every running node"
 }
 
-# rotate-keys [--keys peer|client|both] [--stage 1|2|3]
+# rotate-keys [--keys peer|client|admin|both] [--stage 1|2|3] [--via sighup|raftctl]
 cmd_rotate_keys() {
 	local files=() f s stages
 	need_root
@@ -102,8 +121,13 @@ cmd_rotate_keys() {
 	case "$rotate_which" in
 	peer) files=("$run_dir/peer.key") ;;
 	client) files=("$run_dir/client.key") ;;
+	admin) files=("$run_dir/admin.key") ;;
 	both) files=("$run_dir/peer.key" "$run_dir/client.key") ;;
-	*) usage_err "--keys must be peer, client or both, not '$rotate_which'" ;;
+	*) usage_err "--keys must be peer, client, admin or both, not '$rotate_which'" ;;
+	esac
+	case "$rotate_via" in
+	sighup | raftctl) ;;
+	*) usage_err "--via must be sighup or raftctl, not '$rotate_via'" ;;
 	esac
 	case "$rotate_stage" in
 	"") stages="1 2 3" ;;

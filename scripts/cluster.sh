@@ -39,9 +39,9 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
      [--log-lcore] [--apply-lcore] [--rxtx-lcore]
      [--placement H1,H2,...] [--subnet A.B.C] [--prefix P]
      [--run-dir DIR] [--build DIR] [--daemon PATH] [--no-start]
-        Builds the topology, writes DIR/cluster.ini, DIR/peer.key and
-        DIR/client.key (key files, mode 600: "ID HEX", 32 random bytes;
-        kept if present), DIR/data/node<i>, DIR/logs/node<i>.log,
+        Builds the topology, writes DIR/cluster.ini, DIR/peer.key,
+        DIR/client.key and DIR/admin.key (key files, mode 600: "ID HEX", 32
+        random bytes; kept if present; admin.key seals raftctl reload), DIR/data/node<i>, DIR/logs/node<i>.log,
         DIR/pids/node<i>.pid, and starts every node
           ip netns exec P-h<h> <daemon> --config DIR/cluster.ini --id <i>
         then waits (<= 30 s) until each is alive and, if BUILD/client/raftctl
@@ -82,14 +82,19 @@ usage: scripts/cluster.sh COMMAND [options]      (needs root)
         nftables and delay/jitter/reorder are refused. memif: loss only,
         dropped by the switch; delay/jitter/reorder are refused.
   logs ID [-f]
-  rotate-keys [--keys peer|client|both] [--stage 1|2|3]
-        Rotates the key files live (default: both, all three stages). Each
-        stage rewrites the file, sends SIGHUP to every running node and
-        waits until each logged "keys reloaded": 1 adds a new key (the old
-        still seals), 2 makes the new one seal (the old still accepted), 3
-        drops the old (refused from then on). No node seals with a key
-        another does not accept yet. Clients read the client key at start:
-        retire the old one (--keys client --stage 3) once they restarted.
+  rotate-keys [--keys peer|client|admin|both] [--stage 1|2|3]
+              [--via sighup|raftctl]
+        Rotates the key files live (default: both = peer and client, all
+        three stages). Each stage rewrites the file, has every running node
+        reload its key files and waits for each one's outcome: 1 adds a new
+        key (the old still seals), 2 makes the new one seal (the old still
+        accepted), 3 drops the old (refused from then on). No node seals
+        with a key another does not accept yet. Clients read the client key
+        at start: retire the old one (--keys client --stage 3) once they
+        restarted. --via sighup (default): SIGHUP, then the node's log
+        ("keys reloaded"); --via raftctl: `raftctl --node i reload` with
+        DIR/admin.key, which answers each node's outcome itself (no log
+        read; a refusal names the file and the keys kept).
   add ID [--host H] [--learner] [--no-start]
         A new node ID (1..99, not in the cluster) with an empty data dir:
         its veth rn<ID> into host H's bridge (default: the host with the
@@ -214,6 +219,7 @@ keep_data=0
 force=0
 rotate_which=both
 rotate_stage=""
+rotate_via=sighup
 
 need_val() { [ $# -ge 2 ] && [ -n "$2" ] && [[ "$2" != --* ]] || usage_err "$1 needs a value"; }
 is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
@@ -269,6 +275,7 @@ parse_args() {
 		--reorder-pct) need_val "$@"; reorder_pct=$2; shift ;;
 		--keys) need_val "$@"; rotate_which=$2; shift ;;
 		--stage) need_val "$@"; rotate_stage=$2; shift ;;
+		--via) need_val "$@"; rotate_via=$2; shift ;;
 		-*) usage_err "unknown option '$1'" ;;
 		*)
 			[ -z "$node_arg" ] || usage_err "unexpected argument '$1'"
@@ -741,6 +748,7 @@ write_config() {
 		echo "id = $(cluster_id)"
 		echo "peer_key_file = $run_dir/peer.key     ; nodes only: consensus frames"
 		echo "client_key_file = $run_dir/client.key ; clients and nodes: requests, replies"
+		echo "admin_key_file = $run_dir/admin.key   ; raftctl reload (admin requests)"
 		echo "election_timeout_ms = $et"
 		echo "heartbeat_interval_ms = $hb"
 		echo "tick_ms = 10"
@@ -980,7 +988,7 @@ cmd_up() {
 	else
 		topology_up
 	fi
-	say "config $run_dir/cluster.ini (cluster id $(cluster_id)), keys $run_dir/peer.key $run_dir/client.key"
+	say "config $run_dir/cluster.ini (cluster id $(cluster_id)), keys $run_dir/peer.key $run_dir/client.key $run_dir/admin.key"
 	if [ "$no_start" -eq 1 ]; then
 		say "--no-start: nodes not started (start one with: cluster.sh start ID --run-dir $run_dir)"
 		return 0

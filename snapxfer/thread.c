@@ -20,8 +20,15 @@
  * opened on the offer; the receiver writes SNAPXFER_STAGING_NAME in the
  * staging directory with pwrite at the engine's offsets, reads it back for
  * the CRC32C, fsyncs it before it acks DONE and reports STAGED; the node
- * renames it and releases. A new transfer opens a fresh file (O_TRUNC on
- * the name), never the descriptor of one already handed over.
+ * renames it and releases. A new transfer opens a fresh file (the old one
+ * deleted first, a step at a time), never the descriptor of one already
+ * handed over. The staging file's writeback is paced as the node's own
+ * snapshots are (storage's store_pace, cfg.stage_write_bytes_per_s): as
+ * the contiguous staged bytes pass each 1 MiB it is started, the one
+ * before waited for, so the final fsync has little left and the log's
+ * durable writes on the same disk do not queue behind a whole file. The
+ * pages stay cached (STORE_PACE_KEEP_CACHE): the checksum and the node's
+ * verify read the whole file back at once.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -205,14 +212,44 @@ static int thread_space_check(struct snapxfer_thread *t, uint64_t bytes_needed)
 	return rc;
 }
 
+/* The staging file's pacing from its start (a new descriptor): the bytes
+ * already staged are told again, their writeback started if not done. */
+static void thread_stage_pace_init(struct snapxfer_thread *t)
+{
+	RN_ASSERT(t->staging_fd >= 0);
+	store_pace_init(&t->stage_pace, t->staging_fd, STORE_SNAP_SYNC_BYTES_DEFAULT,
+			t->cfg.stage_write_bytes_per_s, STORE_PACE_KEEP_CACHE);
+	t->stage_paced_bytes = 0;
+	t->stage_pace_err = 0;
+}
+
+/* After a write: the staged bytes' writeback, paced (thread.c's top). A
+ * writeback error is kept for the COMPLETE's fsync to report: seen here,
+ * that fsync would no longer see it on this descriptor. */
+static void thread_stage_pace(struct snapxfer_thread *t)
+{
+	uint64_t staged = t->recv.staged_bytes; /* the engine's, on this thread */
+	if (t->staging_fd >= 0 && staged > t->stage_paced_bytes) {
+		int rc = store_pace_wrote(&t->stage_pace, staged - t->stage_paced_bytes);
+		t->stage_paced_bytes = staged;
+		t->stage_pace_err = t->stage_pace_err != 0 ? t->stage_pace_err : rc;
+	}
+}
+
 static int thread_stage_reset(struct snapxfer_thread *t, const struct snapxfer_action *a)
 {
 	if (t->staging_fd >= 0) {
 		close(t->staging_fd);
 	}
-	/* Truncated first (what it held goes either way: a fresh transfer),
-	 * so its blocks count as free; then the whole file must fit. */
+	/* Deleted first (what it held goes either way: a fresh transfer), so
+	 * its blocks count as free; then the whole file must fit. A step at
+	 * a time: a truncation at once was one discard of the whole file. */
+	(void)store_unlink_paced(t->staging_path, STORE_UNLINK_STEP_BYTES,
+				 t->cfg.stage_write_bytes_per_s);
 	t->staging_fd = open(t->staging_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (t->staging_fd >= 0) {
+		thread_stage_pace_init(t);
+	}
 	int rc = t->staging_fd < 0 ? -errno : thread_space_check(t, a->id.total_bytes);
 	if (rc != 0 && t->staging_fd >= 0) {
 		close(t->staging_fd);
@@ -237,6 +274,7 @@ static int thread_stage_write(struct snapxfer_thread *t, const struct snapxfer_a
 		if (t->staging_fd < 0) {
 			return -errno;
 		}
+		thread_stage_pace_init(t);
 	}
 	while (done < a->bytes) {
 		ssize_t n = pwrite(t->staging_fd, a->data + done, a->bytes - done,
@@ -303,7 +341,13 @@ static void thread_recv_actions(struct snapxfer_thread *t, struct snapxfer_actio
 		int err = 0;
 		switch (a->kind) {
 		case SNAPXFER_ACT_STAGE_RESET: err = thread_stage_reset(t, a); break;
-		case SNAPXFER_ACT_STAGE_WRITE: err = thread_stage_write(t, a); break;
+		case SNAPXFER_ACT_STAGE_WRITE:
+			/* A chunk is one write: after it, all of [0, staged). */
+			err = thread_stage_write(t, a);
+			if (err == 0) {
+				thread_stage_pace(t);
+			}
+			break;
 		case SNAPXFER_ACT_STAGE_VERIFY: {
 			uint64_t file_bytes = 0;
 			uint32_t crc = thread_stage_crc(t, a->id.total_bytes, &file_bytes);
@@ -312,7 +356,8 @@ static void thread_recv_actions(struct snapxfer_thread *t, struct snapxfer_actio
 			break;
 		}
 		case SNAPXFER_ACT_STAGE_COMPLETE:
-			err = fsync(t->staging_fd) != 0 ? -errno : 0;
+			err = t->stage_pace_err != 0 ? t->stage_pace_err : 0;
+			err = err == 0 && fsync(t->staging_fd) != 0 ? -errno : err;
 			if (err == 0) {
 				err = thread_stage_verify(t, &a->id);
 			}

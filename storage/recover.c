@@ -403,7 +403,17 @@ int recover_segments(struct store_log *log, char *errmsg, size_t errmsg_bytes)
 		/* Everything kept is older than the snapshot point: the log
 		 * continues right after it. At it too: a store_reset the crash
 		 * cut short may have left an entry at the point of another
-		 * term (the snapshot's term is the compaction point's). */
+		 * term (the snapshot's term is the compaction point's). Those
+		 * segments hold nothing the snapshot does not, and an append
+		 * after the point must not land behind such an entry in the
+		 * same file (a term above the next entry's would make the next
+		 * start refuse an intact log): they go, as store_reset's last
+		 * step would have removed them, and the next append starts a
+		 * segment of its own. */
+		while (rc == 0 && log->segments_count > 0) {
+			rc = recover_drop_last(&ctx, "wholly at or below the snapshot point "
+						     "(an install or compaction cut short)");
+		}
 		log->last_index = log->compacted_index;
 		log->last_term = log->compacted_term;
 	}

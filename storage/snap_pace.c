@@ -28,6 +28,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,27 +36,29 @@
 #include "snap_pace.h"
 #include "storage.h"
 
-static uint64_t pace_now_ns(void)
+uint64_t snap_pace_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void snap_pace_init(struct snap_pace *p, int fd, uint64_t sync_bytes, uint64_t bytes_per_s)
+void store_pace_init(struct store_pace *p, int fd, uint64_t sync_bytes, uint64_t bytes_per_s,
+		     unsigned flags)
 {
 	RN_ASSERT(fd >= 0);
-	*p = (struct snap_pace){.fd = fd, .sync_bytes = sync_bytes, .bytes_per_s = bytes_per_s,
-				.next_ns = pace_now_ns()};
+	RN_ASSERT((flags & ~STORE_PACE_KEEP_CACHE) == 0);
+	*p = (struct store_pace){.fd = fd, .flags = flags, .sync_bytes = sync_bytes,
+				 .bytes_per_s = bytes_per_s, .next_ns = snap_pace_now_ns()};
 }
 
 /* Sleeps until the rate lets `bytes` more start. */
-static void pace_wait_rate(struct snap_pace *p, uint64_t bytes)
+static void pace_wait_rate(struct store_pace *p, uint64_t bytes)
 {
 	if (p->bytes_per_s == 0) {
 		return;
 	}
-	uint64_t now_ns = pace_now_ns();
+	uint64_t now_ns = snap_pace_now_ns();
 	if (p->next_ns > now_ns) {
 		struct timespec until = {.tv_sec = (time_t)(p->next_ns / 1000000000u),
 					 .tv_nsec = (long)(p->next_ns % 1000000000u)};
@@ -70,7 +73,7 @@ static void pace_wait_rate(struct snap_pace *p, uint64_t bytes)
 }
 
 /* A chunk of the file: start its writeback, or wait for it to be done. */
-static int pace_range(struct snap_pace *p, uint64_t from, uint64_t bytes, unsigned flags)
+static int pace_range(struct store_pace *p, uint64_t from, uint64_t bytes, unsigned flags)
 {
 	if (sync_file_range(p->fd, (off64_t)from, (off64_t)bytes, flags) != 0) {
 		return -errno;
@@ -78,7 +81,7 @@ static int pace_range(struct snap_pace *p, uint64_t from, uint64_t bytes, unsign
 	return 0;
 }
 
-int snap_pace_wrote(struct snap_pace *p, uint64_t bytes)
+int store_pace_wrote(struct store_pace *p, uint64_t bytes)
 {
 	p->written_bytes += bytes;
 	if (p->sync_bytes == 0) {
@@ -109,8 +112,11 @@ int snap_pace_wrote(struct snap_pace *p, uint64_t bytes)
 				return rc;
 			}
 			/* Advice only: a failure changes nothing written. */
-			(void)posix_fadvise(p->fd, (off_t)p->waited_bytes,
-					    (off_t)(wait_to - p->waited_bytes), POSIX_FADV_DONTNEED);
+			if ((p->flags & STORE_PACE_KEEP_CACHE) == 0) {
+				(void)posix_fadvise(p->fd, (off_t)p->waited_bytes,
+						    (off_t)(wait_to - p->waited_bytes),
+						    POSIX_FADV_DONTNEED);
+			}
 			p->waited_bytes = wait_to;
 		}
 	}
@@ -141,7 +147,7 @@ int snap_pace_wrote(struct snap_pace *p, uint64_t bytes)
  * would send this process a signal); a file system without leases gets the
  * plain unlink too.
  */
-static bool unlink_sole_opener(int fd)
+bool snap_sole_opener(int fd)
 {
 	/* An open between the two calls would break the lease with a
 	 * signal, SIGIO by default, which kills: SIGURG's default ignores. */
@@ -161,7 +167,7 @@ int store_unlink_paced(const char *path, uint64_t step_bytes, uint64_t bytes_per
 	}
 	struct stat st;
 	uint64_t size_bytes = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
-	if (size_bytes > step_bytes && !unlink_sole_opener(fd)) {
+	if (size_bytes > step_bytes && !snap_sole_opener(fd)) {
 		size_bytes = 0; /* unlinked whole: its reader keeps it */
 	}
 	if (unlink(path) != 0) {
@@ -181,5 +187,26 @@ int store_unlink_paced(const char *path, uint64_t step_bytes, uint64_t bytes_per
 		}
 	}
 	close(fd);
+	return 0;
+}
+
+/* ---- I/O priority ---------------------------------------------------------- */
+
+/* The kernel's ioprio encoding (linux/ioprio.h, not in every libc). */
+#define SNAP_IOPRIO_CLASS_SHIFT 13
+#define SNAP_IOPRIO_CLASS_BE 2
+#define SNAP_IOPRIO_CLASS_IDLE 3
+#define SNAP_IOPRIO_WHO_PROCESS 1 /* with a thread id: that thread */
+
+int store_thread_ioprio(enum store_ioprio prio)
+{
+	RN_ASSERT(prio == STORE_IOPRIO_DEFAULT || prio == STORE_IOPRIO_BE_LOW ||
+		  prio == STORE_IOPRIO_IDLE);
+	int value = prio == STORE_IOPRIO_IDLE	  ? SNAP_IOPRIO_CLASS_IDLE << SNAP_IOPRIO_CLASS_SHIFT
+		    : prio == STORE_IOPRIO_BE_LOW ? SNAP_IOPRIO_CLASS_BE << SNAP_IOPRIO_CLASS_SHIFT | 7
+						  : 0; /* class none */
+	if (syscall(SYS_ioprio_set, SNAP_IOPRIO_WHO_PROCESS, (int)syscall(SYS_gettid), value) != 0) {
+		return -errno;
+	}
 	return 0;
 }

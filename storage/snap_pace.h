@@ -16,25 +16,29 @@
 #ifndef RN_STORAGE_SNAP_PACE_H
 #define RN_STORAGE_SNAP_PACE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-struct snap_pace {
-	int fd;
-	uint64_t sync_bytes;	/* chunk started at a time; 0: none (the final fsync does all) */
-	uint64_t bytes_per_s;	/* chunks started at this rate at most; 0: no limit */
-	uint64_t written_bytes; /* of the file so far */
-	uint64_t started_bytes; /* writeback started up to here */
-	uint64_t waited_bytes;	/* on the device (written back) up to here */
-	uint64_t next_ns;	/* CLOCK_MONOTONIC: the next chunk may start then */
-	uint64_t slept_ns;	/* time spent waiting for the rate (said in the node's log) */
-};
+/* CLOCK_MONOTONIC in ns. */
+uint64_t snap_pace_now_ns(void);
+/* The pacing itself is storage.h's store_pace_init / store_pace_wrote:
+ * snapshot.c's writer and snapxfer's staging file use the same. */
 
-/* Starts pacing fd (empty, written from offset 0 on). */
-void snap_pace_init(struct snap_pace *p, int fd, uint64_t sync_bytes, uint64_t bytes_per_s);
-/* After `bytes` more were written at the end of the file: starts the
- * writeback of each whole chunk behind, first sleeping as long as the rate
- * says, and waits for the one before it. 0 or -errno (a writeback error:
- * the snapshot is not taken). */
-int snap_pace_wrote(struct snap_pace *p, uint64_t bytes);
+/* Whether fd is the file's only open descriptor (a write lease, given
+ * back at once; false where leases are not supported). snap_pace.c. */
+bool snap_sole_opener(int fd);
+
+/* ---- the spare: the older snapshot's file reused (snap_spare.c) ---- */
+
+#define SNAP_SPARE_NAME "snap-spare.tmp"
+/* The spare in dir, if there is one that nobody else has open, renamed to
+ * tmp_path and opened for writing from offset 0: its descriptor, and its
+ * size in *file_bytes; else a negative errno (-ENOENT: none) and the
+ * caller creates the file. */
+int snap_spare_take(const char *dir, const char *tmp_path, uint64_t *file_bytes);
+/* The snapshot at path (to be deleted) renamed to the spare, if dir has
+ * none: 0; else -EEXIST or -errno and the caller deletes it. The caller
+ * syncs the directory. */
+int snap_spare_keep(const char *dir, const char *path);
 
 #endif /* RN_STORAGE_SNAP_PACE_H */

@@ -14,6 +14,7 @@
  * snapshot not taken (said, and retried), not a crash.
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -46,7 +47,10 @@ struct store_snap_writer {
 	uint64_t stream_bytes;
 	uint64_t blocks_count;
 	uint32_t stream_crc;
-	struct snap_pace pace; /* the file's writeback as it is written (snap_pace.h) */
+	struct store_pace pace; /* the file's writeback as it is written (snap_pace.h) */
+	struct store_snap_commit_times *times; /* NULL: not asked */
+	bool recycle;		/* the older file kept as the spare (snap_spare.c) */
+	uint64_t reused_bytes;	/* the spare's size when it became this file; 0: a new file */
 };
 
 struct store_snap_reader {
@@ -221,16 +225,21 @@ int store_snap_create(const char *dir, const struct store_snap_meta *meta,
 	snprintf(w->dir, sizeof(w->dir), "%s", dir);
 	store_snap_path(dir, meta->index, w->path, sizeof(w->path));
 	snprintf(w->tmp_path, sizeof(w->tmp_path), "%s/snap-%020" PRIu64 ".tmp", dir, meta->index);
+	w->recycle = true;
 	w->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* Over the older snapshot's blocks if one was kept (snap_spare.c). */
+	w->fd = w->dir_fd < 0 ? -1 : snap_spare_take(dir, w->tmp_path, &w->reused_bytes);
+	if (w->fd < 0 && w->dir_fd >= 0) {
+		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	}
 	int rc = w->fd < 0 || w->dir_fd < 0 ? -errno : 0;
 	if (rc == 0) {
-		snap_pace_init(&w->pace, w->fd, STORE_SNAP_SYNC_BYTES_DEFAULT, 0);
+		store_pace_init(&w->pace, w->fd, STORE_SNAP_SYNC_BYTES_DEFAULT, 0, 0);
 		snap_header_encode(meta, hdr);
 		rc = snap_write_all(w->fd, hdr, STORE_SNAP_HEADER_BYTES);
 	}
 	if (rc == 0) {
-		rc = snap_pace_wrote(&w->pace, STORE_SNAP_HEADER_BYTES);
+		rc = store_pace_wrote(&w->pace, STORE_SNAP_HEADER_BYTES);
 	}
 	free(hdr);
 	if (rc != 0) {
@@ -259,7 +268,7 @@ static int snap_flush_block(struct store_snap_writer *w)
 		rc = snap_write_all(w->fd, w->block, w->block_used);
 	}
 	if (rc == 0) {
-		rc = snap_pace_wrote(&w->pace, sizeof(head) + w->block_used);
+		rc = store_pace_wrote(&w->pace, sizeof(head) + w->block_used);
 	}
 	w->blocks_count++;
 	w->block_used = 0;
@@ -271,6 +280,25 @@ void store_snap_pace(struct store_snap_writer *w, uint64_t sync_bytes, uint64_t 
 	w->pace.sync_bytes = sync_bytes;
 	w->pace.bytes_per_s = bytes_per_s;
 }
+
+void store_snap_recycle(struct store_snap_writer *w, bool on)
+{
+	w->recycle = on;
+}
+
+void store_snap_commit_times_to(struct store_snap_writer *w, struct store_snap_commit_times *out)
+{
+	*out = (struct store_snap_commit_times){0};
+	w->times = out;
+}
+
+/* The end of a commit step, if asked (store_snap_commit_times_to). */
+#define SNAP_MARK(w, step)                                        \
+	do {                                                      \
+		if ((w)->times != NULL) {                         \
+			(w)->times->step = snap_pace_now_ns();    \
+		}                                                 \
+	} while (0)
 
 uint64_t store_snap_paced_us(const struct store_snap_writer *w)
 {
@@ -299,18 +327,27 @@ int store_snap_append(struct store_snap_writer *w, const void *bytes, size_t cou
 	return 0;
 }
 
-/* Deletes all but the STORE_SNAPS_KEPT newest snapshots of dir, a step
- * at a time at the writer's rate (store_unlink_paced); a writer not paced
- * (sync_bytes 0) unlinks them whole, as before pacing. */
-static int snap_prune(const char *dir, uint64_t sync_bytes, uint64_t bytes_per_s)
+/* Deletes all but the STORE_SNAPS_KEPT newest snapshots of w's dir: the
+ * first kept as the next snapshot's file if w recycles (snap_spare.c), the
+ * others a step at a time at the writer's rate (store_unlink_paced); a
+ * writer not paced (sync_bytes 0) unlinks them whole, as before pacing. */
+static int snap_prune(const struct store_snap_writer *w)
 {
 	raft_index idx[SNAP_LIST_MAX];
-	int n = store_snap_list(dir, idx, SNAP_LIST_MAX);
+	uint64_t sync_bytes = w->pace.sync_bytes;
+	int n = store_snap_list(w->dir, idx, SNAP_LIST_MAX);
 	for (int i = (int)STORE_SNAPS_KEPT; i < n; i++) {
 		char path[512];
-		store_snap_path(dir, idx[i], path, sizeof(path));
-		int rc = store_unlink_paced(path, sync_bytes == 0 ? UINT64_MAX : STORE_UNLINK_STEP_BYTES,
-					    bytes_per_s);
+		store_snap_path(w->dir, idx[i], path, sizeof(path));
+		int rc = -EEXIST;
+		if (w->recycle && sync_bytes != 0 && i == (int)STORE_SNAPS_KEPT) {
+			rc = snap_spare_keep(w->dir, path);
+		}
+		if (rc != 0) {
+			rc = store_unlink_paced(path, sync_bytes == 0 ? UINT64_MAX
+								  : STORE_UNLINK_STEP_BYTES,
+						w->pace.bytes_per_s);
+		}
 		if (rc != 0 && rc != -ENOENT) {
 			return rc;
 		}
@@ -331,6 +368,14 @@ int store_snap_commit(struct store_snap_writer *w, char *errmsg, size_t errmsg_b
 		put_u32(t + 24, store_crc32c(0, t, 24));
 		rc = snap_write_all(w->fd, t, sizeof(t));
 	}
+	/* Over a longer spare: its old tail goes, so the file is exactly the
+	 * snapshot (a follower is sent the whole file). */
+	if (rc == 0 && w->reused_bytes > 0) {
+		off_t end = lseek(w->fd, 0, SEEK_CUR);
+		if (end < 0 || ((uint64_t)end < w->reused_bytes && ftruncate(w->fd, end) != 0)) {
+			rc = -errno;
+		}
+	}
 	/* The data is durable before the name says it is a snapshot, and the
 	 * name is durable before older snapshots (and the log compacted on
 	 * the strength of this one) go. */
@@ -338,6 +383,7 @@ int store_snap_commit(struct store_snap_writer *w, char *errmsg, size_t errmsg_b
 		rc = -errno;
 	}
 	if (rc == 0) {
+		SNAP_MARK(w, synced_ns);
 		store_crash_point("snap-synced");
 	}
 	if (rc == 0 && rename(w->tmp_path, w->path) != 0) {
@@ -355,9 +401,10 @@ int store_snap_commit(struct store_snap_writer *w, char *errmsg, size_t errmsg_b
 		store_snap_abort(w);
 		return rc;
 	}
+	SNAP_MARK(w, renamed_ns);
 	close(w->fd);
 	w->fd = -1;
-	rc = snap_prune(w->dir, w->pace.sync_bytes, w->pace.bytes_per_s);
+	rc = snap_prune(w);
 	if (rc == 0 && fsync(w->dir_fd) != 0) {
 		rc = -errno;
 	}
@@ -365,6 +412,7 @@ int store_snap_commit(struct store_snap_writer *w, char *errmsg, size_t errmsg_b
 		snprintf(errmsg, errmsg_bytes, "%s: deleting older snapshots: %s", w->dir,
 			 strerror(-rc));
 	}
+	SNAP_MARK(w, pruned_ns);
 	close(w->dir_fd);
 	free(w->block);
 	free(w);

@@ -58,6 +58,10 @@ struct rn_client_config {
 	 * with the key their request went out under. A client never holds the
 	 * peer key: nodes drop a consensus frame it could seal. */
 	struct dp_key_file client_key;
+	/* [cluster] admin_key_file as the file names it ("" when not set):
+	 * raftctl reload seals with that file's key instead (an admin key;
+	 * read only when asked, never by rn_client_open). */
+	char admin_key_file[256];
 	/* Tests against a fake node only: with client_key.count 0, one plain
 	 * secret (key id 0) for every frame. */
 	uint8_t secret[DP_SECRET_BYTES_MAX];
@@ -159,6 +163,13 @@ int rn_client_cas(struct rn_client *c, const void *key, uint32_t key_bytes, cons
 		  struct rn_client_result *res);
 /* The node's status as JSON (res->value), from node_id (0 = the target). */
 int rn_client_status(struct rn_client *c, uint32_t node_id, struct rn_client_result *res);
+/* Asks node_id (0 = the target) to re-read its key files as SIGHUP does
+ * (raftctl reload): a STATUS request whose key is "reload". OK with the
+ * keys in force as JSON ({"reload":"ok",...}); REFUSED with why (the
+ * reload failed and the old keys stay, or the request was not sealed with
+ * an admin key). A node older than this request answers its status JSON
+ * instead (no "reload" field): it did not reload. */
+int rn_client_reload(struct rn_client *c, uint32_t node_id, struct rn_client_result *res);
 /* Asks the cluster's leader to hand leadership to target_id. */
 int rn_client_transfer(struct rn_client *c, uint32_t target_id, struct rn_client_result *res);
 /* A membership change (a config entry's record, dataplane.h): to the

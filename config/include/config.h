@@ -101,6 +101,7 @@ struct node_config {
 	 * with it). Key files: dp_key_file_load. */
 	char peer_key_file[256];
 	char client_key_file[256];
+	char admin_key_file[256]; /* optional: admin client keys (raftctl reload) */
 	/* [cluster] client_encryption = on: client request and reply bodies
 	 * sealed (XChaCha20-Poly1305, dataplane/wire_seal.c); plaintext client
 	 * frames refused. Every node and client of the cluster must agree. */

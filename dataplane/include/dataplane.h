@@ -67,12 +67,12 @@ extern "C" {
 
 #define DP_SECRET_BYTES_MIN 16u
 #define DP_SECRET_BYTES_MAX 64u
-#define DP_KEY_BYTES 32u /* frame key | body key, 16 bytes each */
+#define DP_KEY_BYTES 64u /* frame key (16) | small-body key (16) | body GHASH key (32) */
 /* Client encryption (wire_seal.c): a sealed body is the ciphertext, the
- * Poly1305 mac and the XChaCha20 nonce. */
+ * AES-256-GCM mac and the frame's nonce (its key's HChaCha20 input). */
 #define DP_SEAL_KEY_BYTES 32u
 #define DP_SEAL_MAC_BYTES 16u
-#define DP_SEAL_NONCE_BYTES 24u
+#define DP_SEAL_NONCE_BYTES 16u
 #define DP_SEAL_OVERHEAD_BYTES (DP_SEAL_MAC_BYTES + DP_SEAL_NONCE_BYTES)
 
 /* Body layouts: fixed part of each message type, little-endian. */
@@ -262,10 +262,14 @@ enum dp_key_role {
 	DP_KEY_ROLE_ANY = 0,	/* one key for every frame (plain secret: tests, benches) */
 	DP_KEY_ROLE_PEER = 1,	/* consensus and snapshot frames: nodes only */
 	DP_KEY_ROLE_CLIENT = 2, /* client requests and replies */
+	/* A client key that may also run admin requests (raftctl reload):
+	 * sealed and checked as a client key on the wire; the node asks the
+	 * role of the request's key_id (dp_keyring_role) before it obeys. */
+	DP_KEY_ROLE_ADMIN = 3,
 };
-#define DP_KEY_ROLES_COUNT 3u
+#define DP_KEY_ROLES_COUNT 4u
 #define DP_KEY_FILE_KEYS_MAX 2u /* the sealing key and one more (a rotation's window) */
-#define DP_KEYRING_SLOTS (2u * DP_KEY_FILE_KEYS_MAX) /* both roles' keys */
+#define DP_KEYRING_SLOTS (3u * DP_KEY_FILE_KEYS_MAX) /* peer, client and admin keys */
 
 /* A key file as read (dp_key_file_load): keys[0] seals. */
 struct dp_key_file {
@@ -297,7 +301,7 @@ struct dp_key_slot {
 	uint16_t key_id; /* 0 with used == 0: empty */
 	uint8_t role;	/* enum dp_key_role */
 	uint8_t used;
-	uint64_t key_words[DP_KEY_BYTES / 8]; /* the derived key (frame | body) */
+	uint64_t key_words[DP_KEY_BYTES / 8]; /* the derived key (wire_auth.c) */
 };
 
 /* The keys a context seals and verifies with: sized at start, one writer
@@ -321,6 +325,9 @@ int dp_keyring_set(struct dp_keyring *k, uint32_t cluster_id, enum dp_key_role r
 		   const struct dp_key_file *f, char *errmsg, size_t errmsg_bytes);
 /* Wipes every key. */
 void dp_keyring_wipe(struct dp_keyring *k);
+/* The role (enum dp_key_role) of the key the ring holds under key_id, or
+ * -DP_ERR_UNKNOWN_KEY. Any thread (a seqlock read). */
+int dp_keyring_role(const struct dp_keyring *k, uint16_t key_id);
 
 struct dp_wire_config {
 	uint32_t cluster_id;
@@ -361,8 +368,8 @@ struct dp_wire {
  * -DP_ERR_CRYPTO. */
 int dp_wire_init(struct dp_wire *w, const struct dp_wire_config *cfg);
 /* Client encryption on or off (after dp_wire_init, and again after the key
- * changes): derives seal_key from the key client frames are authenticated
- * with. On: client frames are sealed (XChaCha20-Poly1305, wire_seal.c) and
+ * changes): derives the seal keys from the key client frames are authenticated
+ * with. On: client frames are sealed (AES-256-GCM, wire_seal.c) and
  * a plaintext one is refused; off: a sealed one is refused. 0 or
  * -DP_ERR_CRYPTO. */
 int dp_wire_set_client_seal(struct dp_wire *w, bool on);
@@ -836,6 +843,28 @@ int dp_wire_decode_udp(struct dp_wire *w, const uint8_t *payload, size_t payload
 		       struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out);
 
 /*
+ * The body digests (wire_auth.c) of the last AppendEntries bodies a sender
+ * sealed, with a copy of each body and the key: the leader sends the same
+ * entries to each follower under a different header, and a body it already
+ * digested costs a memcmp instead of a pass of GHASH (the kernel-UDP and
+ * DPDK paths encode a frame per follower; dp_fanout shares the body
+ * instead). Several bodies, because a large append is cut into frames and
+ * one follower's frames all go before the next follower's. Belongs to the
+ * one thread that encodes with it; sized at start (~145 KiB).
+ */
+#define DP_DIGEST_MEMO_SLOTS 16u
+struct dp_digest_memo {
+	uint8_t key[DP_KEY_BYTES]; /* the slots' key: another key empties them */
+	uint32_t next;		   /* the slot the next new body takes */
+	struct {
+		uint32_t body_bytes; /* 0: holds nothing */
+		uint8_t digest[DP_TAG_BYTES];
+		uint8_t body[DP_FRAME_BYTES_MAX];
+	} slots[DP_DIGEST_MEMO_SLOTS];
+	uint64_t hits; /* digests reused */
+};
+
+/*
  * Encodes one consensus message in one frame and seals it. payloads[i]
  * holds entries[i].payload_bytes bytes (AppendEntries only; may be NULL when
  * there are no entries). Returns the frame's bytes (> 0), or
@@ -845,6 +874,11 @@ int dp_wire_decode_udp(struct dp_wire *w, const uint8_t *payload, size_t payload
 int dp_wire_encode_raft(const struct dp_wire *w, const struct dp_endpoints *addr,
 			uint64_t msg_seq, const struct raft_message *m,
 			const uint8_t *const *payloads, uint8_t *buf, size_t buf_bytes);
+/* The same, an AppendEntries body's digest taken from or kept in memo. */
+int dp_wire_encode_raft_memo(const struct dp_wire *w, const struct dp_endpoints *addr,
+			     uint64_t msg_seq, const struct raft_message *m,
+			     const uint8_t *const *payloads, uint8_t *buf, size_t buf_bytes,
+			     struct dp_digest_memo *memo);
 
 /* A client frame of one request or one reply (a batch of one). */
 int dp_wire_encode_request(const struct dp_wire *w, const struct dp_endpoints *addr,
@@ -1257,6 +1291,9 @@ struct dp_transport {
 	 * before it is handed over, counted in replay->counters. NULL: none. */
 	struct dp_replay *replay;
 	uint8_t buf[DP_FRAME_BYTES_MAX]; /* UDP: the frame to send */
+	/* AppendEntries bodies digested once for every follower (the sending
+	 * thread's, as the sends are). */
+	struct dp_digest_memo append_memo;
 	/* dp_transport_poll's own message and UDP buffer. */
 	struct dp_rx_msg poll_msg;
 	uint8_t poll_buf[DP_FRAME_BYTES_MAX];

@@ -151,6 +151,53 @@ static void test_roles_apart(void **state)
 	assert_non_null(strstr(why, "new id"));
 }
 
+/* An admin key is a client key on the wire: it seals requests (the node
+ * tells its role by dp_keyring_role), the reply goes out under it, and it
+ * never passes for a peer key. */
+static void test_admin_role(void **state)
+{
+	(void)state;
+	static struct dp_keyring node_keys, admin_keys, forger_keys;
+	struct dp_wire node2, admin, admin_rx, forger;
+	ring_set(&node_keys, DP_KEY_ROLE_PEER, key_of(1, 0xa1));
+	ring_set(&node_keys, DP_KEY_ROLE_CLIENT, key_of(10, 0xc1));
+	ring_set(&node_keys, DP_KEY_ROLE_ADMIN, key_of(20, 0xd1));
+	/* raftctl reload holds the admin key file as its client key. */
+	ring_set(&admin_keys, DP_KEY_ROLE_CLIENT, key_of(20, 0xd1));
+	ring_set(&forger_keys, DP_KEY_ROLE_PEER, key_of(20, 0xd1));
+	wire_on(&node2, 2, &node_keys);
+	wire_on(&admin, 0, &admin_keys);
+	wire_on(&admin_rx, 7, &admin_keys);
+	wire_on(&forger, 1, &forger_keys);
+
+	assert_int_equal(dp_keyring_role(&node_keys, 1), DP_KEY_ROLE_PEER);
+	assert_int_equal(dp_keyring_role(&node_keys, 10), DP_KEY_ROLE_CLIENT);
+	assert_int_equal(dp_keyring_role(&node_keys, 20), DP_KEY_ROLE_ADMIN);
+	assert_int_equal(dp_keyring_role(&node_keys, 30), -DP_ERR_UNKNOWN_KEY);
+	uint16_t id = 0;
+	assert_int_equal(decode(&node2, put(&admin, 2, 0, DP_FRAME_CLIENT_REQUEST), &id), 0);
+	assert_int_equal(id, 20);
+	assert_int_equal(decode(&admin_rx, put(&node2, 7, 20, DP_FRAME_CLIENT_REPLY), &id), 0);
+	assert_int_equal(id, 20);
+	uint8_t k[DP_KEY_BYTES];
+	assert_int_equal(dp_wire_client_key(&node2, 20, k), 0); /* client encryption too */
+	assert_int_equal(decode(&node2, heartbeat(&forger, 1, 2), NULL), -DP_ERR_CLIENT_KEY);
+	/* The ring holds two keys of each role (six slots). */
+	ring_set(&node_keys, DP_KEY_ROLE_PEER, keys_of(1, 0xa1, 2, 0xa2));
+	ring_set(&node_keys, DP_KEY_ROLE_CLIENT, keys_of(10, 0xc1, 11, 0xc2));
+	ring_set(&node_keys, DP_KEY_ROLE_ADMIN, keys_of(20, 0xd1, 21, 0xd2));
+	assert_int_equal(dp_keyring_role(&node_keys, 2), DP_KEY_ROLE_PEER);
+	assert_int_equal(dp_keyring_role(&node_keys, 11), DP_KEY_ROLE_CLIENT);
+	assert_int_equal(dp_keyring_role(&node_keys, 21), DP_KEY_ROLE_ADMIN);
+	assert_int_equal(decode(&node2, put(&admin, 2, 0, DP_FRAME_CLIENT_REQUEST), &id), 0);
+	char why[256];
+	struct dp_key_file clash = key_of(10, 0xc1); /* the client key's id */
+	assert_int_equal(dp_keyring_set(&node_keys, T_CLUSTER_ID, DP_KEY_ROLE_ADMIN, &clash, why,
+					 sizeof(why)),
+			 -DP_ERR_INVALID);
+	assert_non_null(strstr(why, "another role"));
+}
+
 /* The three stages: (old), (old, new), (new, old), (new). At every step
  * each node accepts what every node seals. */
 static void test_rotation(void **state)
@@ -261,6 +308,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roles_apart),
+		cmocka_unit_test(test_admin_role),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_key_file),
 	};

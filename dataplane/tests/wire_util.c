@@ -111,7 +111,7 @@ void t_reseal(const struct dp_wire *w, uint8_t *frame)
 	uint8_t *raft = frame + WIRE_RAFT_OFFSET;
 	uint32_t body_bytes = wire_ld32(raft + offsetof(struct dp_wire_hdr, body_bytes));
 	size_t signed_bytes = DP_RAFT_HDR_BYTES + body_bytes;
-	wire_auth_tag((const uint8_t *)w->own.slots[0].key_words, raft, signed_bytes, raft + signed_bytes);
+	wire_auth_tag_frame((const uint8_t *)w->own.slots[0].key_words, raft, signed_bytes);
 }
 
 size_t t_frame(const struct dp_wire *w, uint8_t type, uint8_t *buf, size_t buf_bytes)

@@ -6,9 +6,11 @@
  * plain pthread, not an lcore: it blocks in the kernel on a semaphore and
  * on its writes and fsyncs, and never spins).
  *
- * When: once the entries applied since the last snapshot's index pass
- * [storage] snapshot_entries, or their log record bytes pass
- * snapshot_log_bytes; and only at an applied index this node's log holds
+ * When: once the applied index reaches this node's phase of [storage]
+ * snapshot_entries (every snapshot_entries, offset by the node's rank
+ * among the members: nodes sharing a disk do not write at once;
+ * snap_writer.c, snap_due_index), or the log record bytes applied since
+ * pass snapshot_log_bytes; and only at an applied index this node's log holds
  * durably (a follower may apply an entry its own log has not synced yet; a
  * snapshot above its durable log would leave a gap at restart). Every node
  * snapshots its own applied state.
@@ -64,6 +66,8 @@ struct node_snapshotter {
 	uint64_t space_reserve_bytes;
 	uint64_t write_bytes_per_s; /* the file's writeback rate (storage's store_snap_pace) */
 	uint64_t paced_us;	    /* the last snapshot's time asleep for that rate */
+	struct store_snap_commit_times commit_times; /* the last commit's steps (its log line) */
+	uint64_t commit_started_ns;
 	/* The apply stage's. */
 	raft_index base_index; /* the last snapshot started (or loaded) */
 	uint64_t bytes_since;  /* log record bytes applied since */

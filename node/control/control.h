@@ -36,6 +36,8 @@
 #include "rings.h"
 #include "snap_link.h"
 
+struct node_admin; /* admin.h */
+
 /* Stage timestamps of a traced request (DP_CLIENT_FLAG_TRACE). */
 #define NODE_TRACES_MAX 64u
 _Static_assert(NODE_TRACES_MAX < UINT8_MAX, "a slot's trace_id is traces index + 1 in a u8");
@@ -98,8 +100,7 @@ struct node_counters {
 	uint64_t replies_redirect;
 	uint64_t replies_retry;
 	uint64_t reply_send_failed, reply_fragments; /* refused; sent (replies > a frame) */
-	uint64_t msgs_sent;
-	uint64_t msgs_send_failed;
+	uint64_t msgs_sent, msgs_send_failed;
 	uint64_t snapshot_offers_unsent; /* no snapshot transfer wired yet */
 	uint64_t appends_split; /* AppendEntries cut to fit a frame */
 	uint64_t appends_dropped_no_room; /* payload ring full: not taken */
@@ -107,9 +108,7 @@ struct node_counters {
 	raft_index rollback_first; /* last rollback: entries first..last */
 	raft_index rollback_last;
 	raft_term rollback_term; /* term of the last entry rolled back */
-	uint64_t ticks;
-	uint64_t proposals;
-	uint64_t proposed_entries;
+	uint64_t ticks, proposals, proposed_entries;
 	uint64_t catchup_entries_sent;
 	uint64_t tx_full_waits; /* waited for room in the tx ring */
 	uint64_t writes_refused_no_space; /* NO_SPACE replies (the alarm was up) */
@@ -162,6 +161,7 @@ struct node_control {
 	struct node_counters counters;
 	struct node_members members; /* member.c */
 	struct node_settings_check *settings; /* settings_check.h (the daemon's; NULL: none) */
+	struct node_admin *admin; /* admin.h: raftctl reload (the daemon's; NULL: none) */
 };
 
 /* What the daemon gives control to run (it keeps owning each of them). */

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin.h"
 #include "clock.h"
 #include "common.h"
 #include "internal.h"
@@ -308,6 +309,9 @@ static void ingress_client(struct node_control *c, const struct dp_endpoints *fr
 	c->counters.client_requests++;
 	switch (req->op) {
 	case DP_CLIENT_STATUS: {
+		if (node_admin_request(c, from, req)) {
+			return; /* raftctl reload (admin.c) */
+		}
 		/* The whole status, however many frames of the path it takes
 		 * (a reply larger than one leaves as fragments, egress.c); the
 		 * brief form only past NODE_STATUS_JSON_BYTES_MAX. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "admin.h"
 #include "clock.h"
 #include "common.h"
 #include "internal.h"
@@ -178,6 +179,7 @@ uint32_t node_control_poll(void *ctx)
 	work += node_apply_send_replies(c);
 	work += node_egress_catchup_poll(c);
 	work += node_xfer_poll(c);
+	work += node_admin_poll(c); /* reloads the key watcher finished */
 	work += node_control_stage_events(c);
 	uint64_t now_ns = node_now_ns();
 	loop_space(c, now_ns);

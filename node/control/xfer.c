@@ -57,6 +57,7 @@ int node_xfer_start(struct node_control *c)
 		.recv = {.window_bytes = slots * x->chunk_bytes, .staging_bytes_max = 1ull << 40},
 		.frames_out_slots = slots, .frames_in_slots = slots,
 		.space_reserve_bytes = c->cfg->space_reserve_bytes,
+		.stage_write_bytes_per_s = c->cfg->snapshot_write_bytes_per_s,
 		.verify = node_xfer_verify, .verify_arg = x};
 	x->cluster_id = c->cfg->cluster_id;
 	x->kv_limits = c->cfg->kv;

@@ -35,6 +35,7 @@
 
 #include "consensus.h"
 #include "dataplane.h"
+#include "storage.h" /* struct store_pace */
 
 #ifdef __cplusplus
 extern "C" {
@@ -381,6 +382,15 @@ struct snapxfer_thread_config {
 	int (*verify)(void *arg, const char *path, const struct dp_snap_id *id, char *why,
 		      size_t why_bytes);
 	void *verify_arg;
+	/* The staging file goes to the disk as it is written, as a snapshot
+	 * the node takes does (storage.h, store_pace: 1 MiB chunks started
+	 * as the contiguous staged bytes pass them, at most this many bytes a
+	 * second, 0: no limit), not all at the final fsync, which would queue
+	 * the log's durable writes behind the whole file; and a staging file
+	 * a new transfer replaces is deleted a step at a time
+	 * (store_unlink_paced), not truncated at once (one large discard).
+	 * The node passes [storage] snapshot_write_bytes_per_s. */
+	uint64_t stage_write_bytes_per_s;
 };
 
 struct snapxfer_thread_counters {
@@ -413,6 +423,9 @@ struct snapxfer_thread {
 	raft_node_id send_fd_peer[SNAPXFER_PEERS_MAX];
 	int staging_fd;
 	char staging_path[SNAPXFER_PATH_BYTES_MAX];
+	struct store_pace stage_pace; /* the staging file's writeback (cfg) */
+	uint64_t stage_paced_bytes;   /* of the staged bytes, told to stage_pace */
+	int stage_pace_err;	      /* a writeback's -errno: the COMPLETE's fsync fails with it */
 	uint8_t *io_buf;
 	struct snapxfer_thread_counters counters;
 	char errmsg[160];

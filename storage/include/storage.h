@@ -506,7 +506,9 @@ int64_t store_sim_file_bytes(const struct store_sim *sim, const char *file_name)
  * Written crash-safe: "snap-<index>.tmp", written, fsynced, renamed, the
  * directory fsynced. A crash leaves either the old set of snapshots or the
  * old set plus the new one, and maybe a .tmp that store_snap_clean()
- * removes. Integers are little-endian. The writer and reader are for one
+ * removes. The older snapshot a commit lets go is, by default, renamed to
+ * "snap-spare.tmp" and the next snapshot written over it (snap_spare.c:
+ * no discard, no allocation); it is never read as a snapshot. Integers are little-endian. The writer and reader are for one
  * thread each (the node's snapshot writer thread; start-up); they allocate
  * one block buffer when they open (off any hot path).
  */
@@ -550,6 +552,32 @@ int store_snap_create(const char *dir, const struct store_snap_meta *meta,
  * called): STORE_SNAP_SYNC_BYTES_DEFAULT, no limit. Before the appends. */
 #define STORE_SNAP_SYNC_BYTES_DEFAULT (1u << 20)
 void store_snap_pace(struct store_snap_writer *w, uint64_t sync_bytes, uint64_t bytes_per_s);
+/* The same writeback for any file written with buffered writes from
+ * offset 0 on, in order (a follower's staged snapshot, snapxfer): after
+ * each write of `bytes` more at the end, store_pace_wrote starts the
+ * writeback of each whole sync_bytes behind, at most bytes_per_s (it
+ * sleeps for that: threads off the lcores only), and waits for the chunk
+ * before, so at most two are dirty or in flight. Pages written back are
+ * dropped from the page cache unless STORE_PACE_KEEP_CACHE (a file read
+ * again at once, as a staged file is for its checksum). It makes nothing
+ * durable: the writer's fsync does. Fields: storage's (slept_ns may be
+ * read). */
+#define STORE_PACE_KEEP_CACHE 1u
+struct store_pace {
+	int fd;
+	unsigned flags;
+	uint64_t sync_bytes;	/* chunk started at a time; 0: none (the final fsync does all) */
+	uint64_t bytes_per_s;	/* chunks started at this rate at most; 0: no limit */
+	uint64_t written_bytes; /* of the file so far */
+	uint64_t started_bytes; /* writeback started up to here */
+	uint64_t waited_bytes;	/* on the device (written back) up to here */
+	uint64_t next_ns;	/* CLOCK_MONOTONIC: the next chunk may start then */
+	uint64_t slept_ns;	/* time spent waiting for the rate */
+};
+void store_pace_init(struct store_pace *p, int fd, uint64_t sync_bytes, uint64_t bytes_per_s,
+		     unsigned flags);
+/* 0, or -errno of a writeback (an I/O error: the file is not to be used). */
+int store_pace_wrote(struct store_pace *p, uint64_t bytes);
 /* Deletes path (a snapshot, a compacted segment) without one large
  * discard on the disk: the name first, then the file cut from its end
  * step_bytes at a time, each step's blocks freed by a journal commit of
@@ -557,10 +585,38 @@ void store_snap_pace(struct store_snap_writer *w, uint64_t sync_bytes, uint64_t 
  * lcores. 0, -ENOENT, or -errno of the unlink. */
 #define STORE_UNLINK_STEP_BYTES (4u << 20)
 int store_unlink_paced(const char *path, uint64_t step_bytes, uint64_t bytes_per_s);
+/* The calling thread's I/O priority, for the I/O it submits itself (its
+ * writes' writeback started by the pacing, its fsyncs): the block layer's
+ * mq-deadline and bfq schedulers serve a lower class after the others (the
+ * log's writes, default best-effort 4); none and kyber ignore it, and the
+ * journal's and the discards' I/O, issued by the kernel's threads, keep
+ * theirs. 0 or -errno. */
+enum store_ioprio {
+	STORE_IOPRIO_DEFAULT = 0, /* back to the process's (none: best effort 4) */
+	STORE_IOPRIO_BE_LOW = 1, /* best effort, level 7 (the lowest) */
+	STORE_IOPRIO_IDLE = 2,	 /* only when the disk is otherwise idle */
+};
+int store_thread_ioprio(enum store_ioprio prio);
 /* The time w slept for its rate so far, in microseconds. */
 uint64_t store_snap_paced_us(const struct store_snap_writer *w);
 /* Appends bytes of the state stream. 0 or -errno. */
 int store_snap_append(struct store_snap_writer *w, const void *bytes, size_t count);
+/* Whether the commit keeps the older snapshot's file, instead of deleting
+ * it, for the next snapshot to be written over (storage/snap_spare.c: no
+ * discard of its blocks, no allocation of new ones). Default on; a writer
+ * not paced (sync_bytes 0) deletes whole, as before pacing. A new writer
+ * takes a kept file, if any, whatever this says. Before the commit. */
+void store_snap_recycle(struct store_snap_writer *w, bool on);
+/* When each step of w's commit ended (CLOCK_MONOTONIC ns; 0: not reached),
+ * for the node's log line and snapwbbench, which class the log's writes by
+ * the step a snapshot was in. */
+struct store_snap_commit_times {
+	uint64_t synced_ns;	/* the file's fsync */
+	uint64_t renamed_ns;	/* rename and the directory's fsync */
+	uint64_t pruned_ns;	/* older snapshots deleted, the directory synced */
+};
+/* Before the commit: it fills *out (which must outlive it). */
+void store_snap_commit_times_to(struct store_snap_writer *w, struct store_snap_commit_times *out);
 /* Trailer, fsync, rename, directory fsync, then deletes all but the
  * STORE_SNAPS_KEPT newest snapshots; frees w either way. 0 or -errno. */
 int store_snap_commit(struct store_snap_writer *w, char *errmsg, size_t errmsg_bytes);
@@ -587,6 +643,10 @@ int store_snap_list(const char *dir, raft_index *indices, uint32_t max);
  * (errmsg says how much is free and what was needed), -errno. */
 int store_snap_space_check(const char *dir, uint64_t bytes_needed, uint64_t reserve_bytes,
 			   char *errmsg, size_t errmsg_bytes);
+/* The size of dir's spare (the older snapshot's file kept for the next
+ * one to be written over, store_snap_recycle), 0 if none: the next
+ * snapshot needs that much less free space. */
+uint64_t store_snap_spare_bytes(const char *dir);
 /* Removes temporary files a crash left in dir; returns how many, or -errno. */
 int store_snap_clean(const char *dir);
 

@@ -74,7 +74,7 @@ static void fuzz_fixup(uint8_t *f, size_t bytes)
 		/* The one key a plain secret gives has id 0: name it, or
 		 * every input stops at unknown_key before the body. */
 		wire_st16(raft + offsetof(struct dp_wire_hdr, key_id), 0);
-		wire_auth_tag((const uint8_t *)fuzz_rx.own.slots[0].key_words, raft, signed_bytes, raft + signed_bytes);
+		wire_auth_tag_frame((const uint8_t *)fuzz_rx.own.slots[0].key_words, raft, signed_bytes);
 	}
 }
 

@@ -7,6 +7,7 @@
  *
  *   replaytap capture --iface IF --out FILE --seconds S --kind consensus|client
  *                     [--port 9000] [--max N] [--ready FILE]
+ *                     [--l2 [--to IP]] [--until FILE]
  *       In the nodes' namespace: an AF_PACKET socket on IF (with kernel
  *       UDP every node of a host talks over `lo`; a client's request
  *       reaches node i on rn<i>) keeps each IPv4/UDP datagram to PORT
@@ -14,15 +15,26 @@
  *       from a node's port, client = client requests. Outgoing copies are
  *       skipped (one copy per packet). Writes FILE (u32 bytes + the IP
  *       packet, per record), touches --ready once the socket is open.
- *   replaytap replay --in FILE
+ *       --l2 (DPDK nodes, e.g. af_packet): IF is node i's bridge port
+ *       (rn<i>b), whose outgoing frames are the ones the bridge delivers
+ *       to node i; those are kept, whole Ethernet frames (a DPDK node
+ *       checks the source MAC), and --to IP keeps only those addressed to
+ *       node i (the bridge floods a frame whose MAC it has not learned to
+ *       every port: a copy meant for another node). --until FILE: stop
+ *       early, once FILE exists (the test's load is over: no need to wait
+ *       out --seconds).
+ *   replaytap replay --in FILE [--l2 --iface IF]
  *       In the same namespace: every captured IP packet sent again as it
  *       was (raw socket, IP_HDRINCL: same addresses, ports, payload; the
- *       UDP checksum computed anew, see rt_udp_checksum).
- *   replaytap client-replay --in FILE [--config FILE] [--writes]
+ *       UDP checksum computed anew, see rt_udp_checksum). --l2: every
+ *       captured Ethernet frame sent again byte for byte out of IF (the
+ *       bridge port it was captured on: the frame goes to that node).
+ *   replaytap client-replay --in FILE [--config FILE] [--writes] [--l2]
  *       Where the client ran: every captured client request (--writes:
  *       PUT, DELETE, CAS only) sent again from its own address and port
  *       (the client is gone, so the port is free), the same UDP payload;
- *       each reply decoded and printed: "reply CLIENT SEQ STATUS".
+ *       each reply decoded and printed: "reply CLIENT SEQ STATUS". --l2:
+ *       the file holds Ethernet frames (capture --l2).
  *
  * Prints one summary line; exits 0, 1 when something failed (no reply,
  * nothing captured), 2 on bad usage.
@@ -50,12 +62,19 @@
 #define RT_PACKET_BYTES_MAX 65536u
 #define RT_REPLY_WAIT_MS 1000
 #define RT_ATTEMPTS 3
+#define RT_ETH_BYTES 14u
+/* Frames sent before a pause (a burst well inside a socket's buffer or a
+ * DPDK af_packet ring's 2048 frames), and the pause. */
+#define RT_BURST_FRAMES 64u
+#define RT_BURST_PAUSE_US 1000u
 
 struct rt_opts {
-	const char *mode, *iface, *out, *in, *kind, *ready, *config;
+	const char *mode, *iface, *out, *in, *kind, *ready, *config, *until;
 	uint32_t seconds, max;
 	uint16_t port;
 	int writes_only;
+	int l2;		/* Ethernet frames, not IP packets */
+	uint32_t to_ip; /* --to: capture only packets to this IPv4 (network order) */
 };
 
 static uint64_t rt_now_ms(void)
@@ -99,11 +118,29 @@ static bool rt_consensus_type(uint8_t type)
 	       type == DP_FRAME_SNAP_ACK || type == DP_FRAME_SETTINGS;
 }
 
+/* The IP packet of a record: past the Ethernet header with --l2 (NULL
+ * when the frame is not IPv4). */
+static const uint8_t *rt_ip(int l2, const uint8_t *rec, size_t *bytes)
+{
+	if (!l2) {
+		return rec;
+	}
+	if (*bytes < RT_ETH_BYTES || rec[12] != 0x08 || rec[13] != 0x00) {
+		return NULL;
+	}
+	*bytes -= RT_ETH_BYTES;
+	return rec + RT_ETH_BYTES;
+}
+
 /* Is this datagram one to keep? */
-static bool rt_keep(const struct rt_opts *o, const uint8_t *ip, size_t bytes)
+static bool rt_keep(const struct rt_opts *o, const uint8_t *rec, size_t bytes)
 {
 	uint16_t sport, dport;
 	size_t n;
+	const uint8_t *ip = rt_ip(o->l2, rec, &bytes);
+	if (ip == NULL || (o->to_ip != 0 && (bytes < 20 || memcmp(ip + 16, &o->to_ip, 4) != 0))) {
+		return false;
+	}
 	const uint8_t *p = rt_udp(ip, bytes, &sport, &dport, &n);
 	if (p == NULL || dport != o->port || n < DP_RAFT_HDR_BYTES || rt_ld32(p) != DP_WIRE_MAGIC) {
 		return false;
@@ -121,8 +158,11 @@ static int rt_capture(const struct rt_opts *o)
 		fprintf(stderr, "replaytap: no interface %s\n", o->iface);
 		return 2;
 	}
-	int fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
-	struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+	/* --l2: every frame of IF, the ones it sends out included (only an
+	 * ETH_P_ALL socket sees a device's outgoing frames). */
+	uint16_t proto = htons(o->l2 ? ETH_P_ALL : ETH_P_IP);
+	int fd = socket(AF_PACKET, o->l2 ? SOCK_RAW : SOCK_DGRAM, proto);
+	struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_protocol = proto,
 				 .sll_ifindex = (int)ifindex};
 	if (fd < 0 || bind(fd, (const struct sockaddr *)&ll, sizeof(ll)) != 0) {
 		perror("replaytap: packet socket");
@@ -144,14 +184,21 @@ static int rt_capture(const struct rt_opts *o)
 	uint64_t end = rt_now_ms() + (uint64_t)o->seconds * 1000u;
 	while (rt_now_ms() < end && kept < o->max) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if ((seen % 64 == 0 || poll(&p, 1, 0) == 0) && o->until != NULL &&
+		    access(o->until, F_OK) == 0) {
+			break; /* told to stop (every 64 packets, or when idle) */
+		}
 		if (poll(&p, 1, 50) <= 0) {
 			continue;
 		}
 		struct sockaddr_ll from;
 		socklen_t from_bytes = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_bytes);
-		if (n <= 0 || from.sll_pkttype == PACKET_OUTGOING) {
-			continue; /* on lo each packet shows twice: out and in */
+		if (n <= 0 || (from.sll_pkttype == PACKET_OUTGOING) != (o->l2 != 0)) {
+			/* On lo each packet shows twice: out and in (the in copy
+			 * kept). On a bridge port (--l2) the out copies are the
+			 * frames delivered to its node. */
+			continue;
 		}
 		seen++;
 		if (!rt_keep(o, buf, (size_t)n)) {
@@ -208,8 +255,55 @@ static void rt_udp_checksum(uint8_t *ip, size_t bytes)
 	u[7] = (uint8_t)c;
 }
 
+/* --l2: every frame of the file out of o->iface as it was. */
+static int rt_replay_l2(const struct rt_opts *o)
+{
+	unsigned ifindex = o->iface != NULL ? if_nametoindex(o->iface) : 0;
+	FILE *f = fopen(o->in, "rb");
+	int fd = socket(AF_PACKET, SOCK_RAW, 0); /* protocol 0: sends only */
+	if (ifindex == 0 || f == NULL || fd < 0) {
+		fprintf(stderr, "replaytap: replay --l2 needs --iface and --in: %s\n",
+			ifindex == 0 ? "no such interface" : strerror(errno));
+		return 2;
+	}
+	static uint8_t buf[RT_PACKET_BYTES_MAX];
+	uint32_t sent = 0, failed = 0, by_type[256] = {0};
+	size_t n;
+	while ((n = rt_next(f, buf, sizeof(buf))) > 0) {
+		size_t ip_bytes = n, pn;
+		uint16_t sport, dport;
+		const uint8_t *ip = rt_ip(1, buf, &ip_bytes);
+		const uint8_t *p = ip != NULL ? rt_udp(ip, ip_bytes, &sport, &dport, &pn) : NULL;
+		struct sockaddr_ll to = {.sll_family = AF_PACKET, .sll_ifindex = (int)ifindex,
+					 .sll_halen = 6};
+		memcpy(to.sll_addr, buf, 6);
+		if (p == NULL ||
+		    sendto(fd, buf, n, 0, (const struct sockaddr *)&to, sizeof(to)) != (ssize_t)n) {
+			failed++;
+			continue;
+		}
+		by_type[pn > 5 ? p[5] : 0]++;
+		if (++sent % RT_BURST_FRAMES == 0) {
+			usleep(RT_BURST_PAUSE_US);
+		}
+	}
+	fclose(f);
+	close(fd);
+	printf("replayed %u frames on %s (%u failed to send):", sent, o->iface, failed);
+	for (int t = 0; t < 256; t++) {
+		if (by_type[t] > 0) {
+			printf(" type%d=%u", t, by_type[t]);
+		}
+	}
+	printf("\n");
+	return failed == 0 && sent > 0 ? 0 : 1;
+}
+
 static int rt_replay(const struct rt_opts *o)
 {
+	if (o->l2) {
+		return rt_replay_l2(o);
+	}
 	FILE *f = fopen(o->in, "rb");
 	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW); /* IPPROTO_RAW: IP_HDRINCL */
 	if (f == NULL || fd < 0) {
@@ -236,8 +330,8 @@ static int rt_replay(const struct rt_opts *o)
 		}
 		by_type[pn > 5 ? p[5] : 0]++;
 		sent++;
-		if (sent % 64 == 0) {
-			usleep(1000); /* a burst the size of a socket's buffer, not more */
+		if (sent % RT_BURST_FRAMES == 0) {
+			usleep(RT_BURST_PAUSE_US); /* a burst the size of a socket's buffer, not more */
 		}
 	}
 	fclose(f);
@@ -338,7 +432,8 @@ static int rt_client_replay(const struct rt_opts *o)
 	while ((n = rt_next(f, buf, sizeof(buf))) > 0) {
 		uint16_t sport, dport;
 		size_t pn;
-		const uint8_t *p = rt_udp(buf, n, &sport, &dport, &pn);
+		const uint8_t *ip = rt_ip(o->l2, buf, &n);
+		const uint8_t *p = ip != NULL ? rt_udp(ip, n, &sport, &dport, &pn) : NULL;
 		/* The first request's op: header, batch header, client id, seq. */
 		size_t op_at = DP_RAFT_HDR_BYTES + DP_CLIENT_BATCH_HDR_BYTES + 16;
 		if (p == NULL || pn <= op_at) {
@@ -353,7 +448,7 @@ static int rt_client_replay(const struct rt_opts *o)
 		       rt_ld64(p + DP_RAFT_HDR_BYTES + DP_CLIENT_BATCH_HDR_BYTES),
 		       rt_ld64(p + DP_RAFT_HDR_BYTES + DP_CLIENT_BATCH_HDR_BYTES + 8), op);
 		sent++;
-		answered += rt_client_one(&w, buf, n) == 0 ? 1u : 0u;
+		answered += rt_client_one(&w, ip, n) == 0 ? 1u : 0u;
 	}
 	fclose(f);
 	dp_wire_fini(&w);
@@ -369,6 +464,8 @@ int main(int argc, char **argv)
 		{"kind", required_argument, NULL, 'k'},	  {"port", required_argument, NULL, 'p'},
 		{"max", required_argument, NULL, 'm'},	  {"ready", required_argument, NULL, 'r'},
 		{"config", required_argument, NULL, 'c'}, {"writes", no_argument, NULL, 'w'},
+		{"l2", no_argument, NULL, 'l'},		  {"to", required_argument, NULL, 't'},
+		{"until", required_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0}};
 	struct rt_opts o = {.kind = "consensus", .seconds = 5, .max = 100000, .port = 9000};
 	if (argc < 2) {
@@ -389,6 +486,13 @@ int main(int argc, char **argv)
 		case 'r': o.ready = optarg; break;
 		case 'c': o.config = optarg; break;
 		case 'w': o.writes_only = 1; break;
+		case 'l': o.l2 = 1; break;
+		case 'u': o.until = optarg; break;
+		case 't':
+			if (inet_pton(AF_INET, optarg, &o.to_ip) != 1) {
+				goto usage;
+			}
+			break;
 		default: goto usage;
 		}
 	}
@@ -404,8 +508,9 @@ int main(int argc, char **argv)
 	}
 usage:
 	fprintf(stderr, "usage: replaytap capture --iface IF --out FILE --seconds S "
-			"--kind consensus|client [--port P] [--max N] [--ready FILE]\n"
-			"       replaytap replay --in FILE\n"
-			"       replaytap client-replay --in FILE [--config FILE] [--writes]\n");
+			"--kind consensus|client [--port P] [--max N] [--ready FILE] "
+			"[--l2 [--to IP]] [--until FILE]\n"
+			"       replaytap replay --in FILE [--l2 --iface IF]\n"
+			"       replaytap client-replay --in FILE [--config FILE] [--writes] [--l2]\n");
 	return 2;
 }

@@ -13,11 +13,19 @@
 #
 # Rotation: raftbench runs an open loop (2,000 writes/s) while
 # `cluster.sh rotate-keys` rotates the peer key (three stages, SIGHUP to
-# every node each time) and the client key through stages 1 and 2; raftbench
+# every node each time) and the client key through stages 1 and 2 (asked by
+# `raftctl reload`, --via raftctl, each node answering its outcome); raftbench
 # (started with the old client key) counts 0 errors and 0 timeouts. Then the
 # old client key is retired (stage 3), and frames sealed with the old peer
 # key and the old client key are dropped as unknown_key, while a client with
 # the new key file is served.
+#
+# raftctl reload: sealed with the client key it is refused by every node
+# and counted (admin.refused_key); with the admin key every node answers
+# the keys in force (the new peer key seals); a key file left mode 644 makes
+# a node refuse the reload, naming the file, its old keys kept (it still
+# serves); the admin key itself rotates through its three stages by
+# raftctl reload.
 . "$(dirname "$0")/lib.sh"
 it_setup r 10.66.0
 it_up --nodes 3 --transport udp
@@ -71,13 +79,15 @@ bench=$!
 sleep 1
 t0=$(it_now_ms)
 it_cluster rotate-keys --keys peer >"$IT_WORK/rotate.out" || it_fail "rotate-keys peer: $(cat "$IT_WORK/rotate.out")"
-it_cluster rotate-keys --keys client --stage 1 >>"$IT_WORK/rotate.out" || it_fail "client stage 1"
-it_cluster rotate-keys --keys client --stage 2 >>"$IT_WORK/rotate.out" || it_fail "client stage 2"
+it_cluster rotate-keys --keys client --stage 1 --via raftctl >>"$IT_WORK/rotate.out" ||
+	it_fail "client stage 1 (raftctl reload): $(tail -n 1 "$IT_WORK/rotate.out")"
+it_cluster rotate-keys --keys client --stage 2 --via raftctl >>"$IT_WORK/rotate.out" ||
+	it_fail "client stage 2 (raftctl reload)"
 rotate_ms=$(( $(it_now_ms) - t0 ))
 kill -0 "$bench" 2>/dev/null || it_fail "raftbench ended before the rotation did ($rotate_ms ms): lengthen its run"
 wait "$bench" || it_fail "raftbench: $(cat "$IT_WORK/bench.err")"
 read -r ok errors timeouts < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["ok"], r["errors"], r["timeouts"])' "$IT_WORK/bench.json")
-it_log "rotation (peer 1,2,3; client 1,2) in $rotate_ms ms under raftbench: ok $ok errors $errors timeouts $timeouts"
+it_log "rotation (peer 1,2,3 by SIGHUP; client 1,2 by raftctl reload) in $rotate_ms ms under raftbench: ok $ok errors $errors timeouts $timeouts"
 sed 's/^/    /' "$IT_WORK/rotate.out"
 [ "$ok" -gt 0 ] || it_fail "raftbench got no acknowledgement"
 [ "$errors" -eq 0 ] || it_fail "raftbench counted $errors errors across the rotation"
@@ -98,8 +108,37 @@ wait_drop "$follower" unknown_key "$uk0" 100
 it_ctl put after-rotation 3 >/dev/null || it_fail "a client with the new key file is not served"
 [ "$(it_ctl get after-rotation)" = 3 ] || it_fail "get after the rotation"
 if it_ctl get forged >/dev/null 2>&1; then it_fail "a forged write was applied"; fi
+
+# --- raftctl reload -------------------------------------------------------------
+t1=$(it_now_ms)
+rk0=$(it_field "$follower" '.admin.refused_key // 0')
+if it_ctl --admin-key "$IT_RUN/client.key" reload >"$IT_WORK/reload.out" 2>"$IT_WORK/reload.err"; then
+	it_fail "raftctl reload sealed with the client key was obeyed: $(cat "$IT_WORK/reload.out")"
+fi
+[ "$(grep -c 'refused it: sealed with a client key' "$IT_WORK/reload.err")" -eq 3 ] ||
+	it_fail "reload with the client key: $(cat "$IT_WORK/reload.err")"
+[ "$(it_field "$follower" '.admin.refused_key // 0')" -eq $((rk0 + 1)) ] ||
+	it_fail "node $follower did not count the refused reload: $(it_field "$follower" .admin)"
+it_ctl --json reload >"$IT_WORK/reload.json" 2>"$IT_WORK/reload.err" ||
+	it_fail "raftctl reload (admin key): $(cat "$IT_WORK/reload.err")"
+[ "$(jq -r 'select(.reload == "ok") | .peer.seals' "$IT_WORK/reload.json" | sort -u)" = "$new_peer" ] ||
+	it_fail "raftctl reload answers: $(cat "$IT_WORK/reload.json")"
+chmod 644 "$IT_RUN/peer.key"
+if it_ctl --node "$follower" reload 2>"$IT_WORK/reload.err"; then
+	it_fail "a reload with peer.key mode 644 succeeded"
+fi
+chmod 600 "$IT_RUN/peer.key"
+grep -q "reload refused, old keys still in force: .*peer.key.*mode 644.*peer key $new_peer seals" "$IT_WORK/reload.err" ||
+	it_fail "reload of a mode-644 key file: $(cat "$IT_WORK/reload.err")"
+it_ctl put after-refused-reload 4 >/dev/null || it_fail "put after a refused reload"
+it_cluster rotate-keys --keys admin --via raftctl >"$IT_WORK/rotate-admin.out" ||
+	it_fail "admin key rotation by raftctl reload: $(cat "$IT_WORK/rotate-admin.out")"
+it_ctl reload >"$IT_WORK/reload.out" || it_fail "reload with the new admin key"
+it_log "raftctl reload ($(( $(it_now_ms) - t1 )) ms): client key refused on 3 nodes (refused_key counted)," 	"admin key: $(head -n 1 "$IT_WORK/reload.out"); mode 644 refused, old keys kept;" 	"admin key rotated: $(awk '{print $1}' "$IT_RUN/admin.key")"
 state=$(it_wait_converged 60 1 2 3) || it_fail "the nodes did not converge after the rotation"
 it_pass "forged AppendEntries/votes: client key -> client_key, peer key from root -> wrong_address," \
 	"id 77 -> not_member, terms unchanged; keys rotated (peer $old_peer -> $new_peer, client" \
 	"$(awk '{print $1}' "$IT_WORK/old-client.key") -> $(awk '{print $1}' "$IT_RUN/client.key")) in" \
-	"$rotate_ms ms under raftbench: $ok ok / 0 errors / 0 timeouts; old keys -> unknown_key; converged ($state)"
+	"$rotate_ms ms under raftbench: $ok ok / 0 errors / 0 timeouts; old keys -> unknown_key;" \
+	"raftctl reload: client key refused and counted, admin key obeyed, a bad file refused" \
+	"with the old keys kept, admin key rotated; converged ($state)"

@@ -48,6 +48,7 @@ struct raftsim_opts {
 	const char *scenario;
 	const char *fault_list;
 	const char *bug_name;
+	const char *step_name; /* --step-crash */
 	bool trace;
 	bool keep_going; /* count violating seeds instead of stopping */
 	uint32_t jobs;
@@ -105,6 +106,10 @@ static void raftsim_usage(FILE *f)
 		"                    leader too) and replace nodes that are down (default on)\n"
 		"  --snapshot-entries N  mean applied entries between two snapshots of a node\n"
 		"                    (default: drawn per seed from 8, 32, 128, 512)\n"
+		"  --step-crash STEP every snapshot write, compaction or install (the\n"
+		"                    step's kind) crashes at STEP (sim_steps.c: snap-partial\n"
+		"                    .. install-loaded), in seeds with crash faults, until\n"
+		"                    the heal\n"
 		"  --scenario FILE   play a scenario (tests/sim/scenarios/*.txt) instead\n"
 		"  --trace           print every event (deterministic: same seed, same bytes)\n"
 		"  --jobs J          worker processes (default: online CPUs)\n"
@@ -119,8 +124,10 @@ static void raftsim_usage(FILE *f)
 		fprintf(f, " %s", raft_planted_bug_name(i));
 	}
 	fprintf(f, "\nPlanted bug (storage): ack-unsynced (durable reported before the sync)\n");
-	fprintf(f, "Planted bug (simulated node): snapshot-rename-unsynced (a snapshot trusted, "
-		   "the log compacted below it, before its rename is dir-synced)\n");
+	fprintf(f, "Planted bugs (simulated node): snapshot-rename-unsynced (a snapshot trusted, "
+		   "the log compacted below it, before its rename is dir-synced) "
+		   "install-rename-unsynced (the log reset to an installed snapshot before its "
+		   "rename is dir-synced)\n");
 #endif
 }
 
@@ -239,6 +246,13 @@ static int raftsim_parse(int argc, char **argv, struct raftsim_opts *o)
 		} else if (strcmp(a, "--snapshot-entries") == 0) {
 			ok = raftsim_parse_u64(v, 1, 1000000, &x);
 			o->chaos.snapshot_entries = (uint32_t)x;
+		} else if (strcmp(a, "--step-crash") == 0) {
+			ok = false;
+			for (uint32_t k = 0; k < SIM_STEPS_COUNT && !ok; k++) {
+				ok = strcmp(v, sim_step_name((enum sim_step)k)) == 0;
+				o->chaos.step_forced = k + 1;
+			}
+			o->step_name = v;
 		} else if (strcmp(a, "--scenario") == 0) {
 			o->scenario = v;
 		} else if (strcmp(a, "--plant-bug") == 0) {
@@ -247,9 +261,11 @@ static int raftsim_parse(int argc, char **argv, struct raftsim_opts *o)
 			o->chaos.planted_bug = raft_planted_bug_parse(v);
 			o->chaos.planted_ack_unsynced = strcmp(v, "ack-unsynced") == 0;
 			o->chaos.planted_snap_unsynced = strcmp(v, "snapshot-rename-unsynced") == 0;
+			o->chaos.planted_install_unsynced = strcmp(v, "install-rename-unsynced") == 0;
 			ok = o->chaos.planted_bug > 0 || o->chaos.planted_ack_unsynced ||
-			     o->chaos.planted_snap_unsynced;
-			if (o->chaos.planted_ack_unsynced || o->chaos.planted_snap_unsynced) {
+			     o->chaos.planted_snap_unsynced || o->chaos.planted_install_unsynced;
+			if (o->chaos.planted_ack_unsynced || o->chaos.planted_snap_unsynced ||
+			    o->chaos.planted_install_unsynced) {
 				o->chaos.planted_bug = 0; /* a storage bug, not the core's */
 			}
 #else
@@ -476,7 +492,7 @@ static void raftsim_report_violation(const struct raftsim_opts *o, const struct 
 	char faults[128];
 	raftsim_faults_str(o->chaos.faults, faults, sizeof(faults));
 	printf("VIOLATION: seed %" PRIu64 ": %s: %s\n", r->seed, r->property, r->detail);
-	char snaps[64] = "";
+	char snaps[160] = "";
 	if (o->chaos.snapshots_off) {
 		snprintf(snaps, sizeof(snaps), " --snapshots off");
 	} else if (o->chaos.snapshot_entries != 0) {
@@ -485,6 +501,10 @@ static void raftsim_report_violation(const struct raftsim_opts *o, const struct 
 	if (o->chaos.membership_off) {
 		size_t used = strlen(snaps);
 		snprintf(snaps + used, sizeof(snaps) - used, " --membership off");
+	}
+	if (o->step_name != NULL) {
+		size_t used = strlen(snaps);
+		snprintf(snaps + used, sizeof(snaps) - used, " --step-crash %s", o->step_name);
 	}
 	printf("replay: raftsim --seed %" PRIu64 " --nodes %u --time-ms %" PRIu64
 	       " --faults %s%s%s%s%s --trace\n",

@@ -93,10 +93,17 @@ struct sim_params {
 	 * node crashes at one of its steps (0 = never: the operation runs
 	 * whole between two events, as before). Drawn from their own stream. */
 	uint32_t step_crash_per_mille;
+	/* 1 + the step at which every operation of its kind crashes (one
+	 * snapshot write, compaction or install at a time), 0 = none: a
+	 * replay knob for one step (raftsim --step-crash). */
+	uint32_t step_forced;
 	/* The simulated node's planted bug: a snapshot trusted (told to the
 	 * core, the log compacted below it) once renamed, before the
 	 * directory sync that makes the rename durable. */
 	bool planted_snap_unsynced;
+	/* Its install twin: the log reset to an installed snapshot before
+	 * the directory sync that makes the staged file's rename durable. */
+	bool planted_install_unsynced;
 	/* Clock skew: each node's tick is tick_us * (1 +- skew_ppm / 1e6). */
 	uint32_t skew_ppm_max;
 	/* Snapshots: each node snapshots its state machine every
@@ -202,6 +209,10 @@ struct sim_node {
 	struct sim_snap installing; /* index 0 = none */
 	raft_index compacted_index;
 	raft_index fill_index; /* an install's log reset wrote committed entries to here */
+	/* A log reset to this index (store_reset or a crash step's part of
+	 * it) failed: its state write may have reached the disk, and then
+	 * recovery finds the log continuing after it. 0 = none. */
+	raft_index reset_maybe_index;
 	raft_index snap_next_at; /* applied index that triggers the next snapshot */
 	uint8_t role;
 	raft_node_id leader_id;
@@ -286,14 +297,17 @@ enum sim_step {
 	SIM_STEP_COMPACT_DONE,     /* compacted, the core not yet told */
 	SIM_STEP_INSTALL_STAGED,   /* the staged file whole, not renamed */
 	SIM_STEP_INSTALL_RENAMED,  /* renamed and dir-synced, log not reset */
-	SIM_STEP_RESET_TRUNCATED,  /* the log's suffix cut, nothing written */
-	SIM_STEP_INSTALL_LOAD,     /* the log reset written, not loaded */
+	SIM_STEP_RESET_TRUNCATED,  /* store_reset 1: the log's suffix above it cut */
+	SIM_STEP_RESET_STATE,      /* 2: the state file names it, old segments there */
+	SIM_STEP_RESET_SEGMENT,    /* 3: the last old segment deleted, not dir-synced */
+	SIM_STEP_INSTALL_LOAD,     /* the log reset done, the state not loaded */
 	SIM_STEP_INSTALL_LOADED,   /* state machine loaded, not reported */
 	SIM_STEPS_COUNT,
 };
 #define SIM_STEPS_SNAP_FIRST SIM_STEP_SNAP_PARTIAL
 #define SIM_STEPS_COMPACT_FIRST SIM_STEP_COMPACT_STATE
 #define SIM_STEPS_INSTALL_FIRST SIM_STEP_INSTALL_STAGED
+#define SIM_STEPS_INSTALL_COUNT (SIM_STEPS_COUNT - SIM_STEPS_INSTALL_FIRST)
 
 struct sim;
 typedef void (*sim_hook_fn)(struct sim *s, uint32_t hook_kind);
@@ -447,6 +461,10 @@ bool sim_disk_compact(struct sim *s, struct sim_node *n, raft_index index);
 bool sim_disk_reset_to(struct sim *s, struct sim_node *n, raft_index index, bool truncate_only);
 bool sim_disk_flush(struct sim *s, struct sim_node *n);
 bool sim_disk_reset_log(struct sim *s, struct sim_node *n, raft_index index, raft_term term);
+/* The mirror after the log was reset to continue after `index` (by
+ * store_reset or a crash inside it, sim_reset.c): the committed entries up
+ * to it, the log's compaction point, commit hint and hard state. */
+void sim_disk_reset_mirror(struct sim *s, struct sim_node *n, raft_index index);
 /* The disk's clock catches up with the simulator's. */
 void sim_disk_clock(struct sim *s, struct sim_node *n);
 void sim_schedule_disk_poll(struct sim *s, struct sim_node *n, uint64_t at_us);
@@ -458,7 +476,9 @@ const char *sim_step_name(enum sim_step step);
  * step at which this one crashes, or SIM_STEPS_COUNT (none). */
 enum sim_step sim_steps_plan(struct sim *s, const struct sim_node *n, enum sim_step first,
 			     uint32_t count);
-/* With disk faults, a power loss may undo a rename not yet dir-synced. */
+/* With disk faults, a crash is a power loss half the time: it may undo a
+ * rename or an unlink not yet dir-synced. */
+bool sim_steps_power_loss(struct sim *s);
 bool sim_steps_rename_lost(struct sim *s);
 /* Crashes n at `step` (counted, logged); a supervisor restarts it later. */
 void sim_steps_crash(struct sim *s, struct sim_node *n, enum sim_step step);
@@ -471,6 +491,13 @@ int sim_steps_compact(struct sim *s, struct sim_node *n, raft_index index);
  * reach or holds with another term finishes its install (store_reset).
  * False: a violation, or the log failed (the node stays down). */
 bool sim_steps_recover(struct sim *s, struct sim_node *n);
+/* sim_reset.c: the disk an install leaves when its node crashes at step k
+ * (reset-truncated .. install-loaded) of the log reset to (index, term),
+ * the mirror updated. Returns the step whose disk it really left (k, or
+ * reset-state for a reset-segment with no segment to delete), or
+ * SIM_STEPS_COUNT when the log failed (the caller stops the node). */
+enum sim_step sim_reset_crash_at(struct sim *s, struct sim_node *n, raft_index index,
+				 raft_term term, enum sim_step k);
 
 /* Steps node `id` with an event made by the driver (scenarios). */
 void sim_step_external(struct sim *s, raft_node_id id, struct raft_event *ev);
@@ -534,6 +561,8 @@ struct chaos_opts {
 	int planted_bug;
 	bool planted_ack_unsynced;
 	bool planted_snap_unsynced;
+	bool planted_install_unsynced;
+	uint32_t step_forced; /* sim_params.step_forced */
 	uint64_t time_ms;
 	bool disk_blocks; /* the logs write whole blocks (the O_DIRECT layout) */
 	bool snapshots_off; /* snapshots and compaction off (on by default) */

@@ -78,6 +78,7 @@ static void chaos_params(struct sim_params *p, const struct chaos_opts *o, uint6
 	p->planted_bug = o->planted_bug;
 	p->planted_ack_unsynced = o->planted_ack_unsynced;
 	p->planted_snap_unsynced = o->planted_snap_unsynced;
+	p->planted_install_unsynced = o->planted_install_unsynced;
 	p->disk_write_align_bytes = o->disk_blocks ? STORE_DIRECT_ALIGN_BYTES : 0;
 	if (o->faults & SIM_FAULT_DELAY) {
 		p->delay_dist = (uint8_t)sim_rand_range(&pick, SIM_DELAY_UNIFORM, SIM_DELAY_LONGTAIL);
@@ -154,6 +155,7 @@ static void chaos_params(struct sim_params *p, const struct chaos_opts *o, uint6
 	static const uint32_t step_crash[] = {0, 0, 10, 50};
 	if (p->snapshots && (o->faults & SIM_FAULT_CRASH)) {
 		p->step_crash_per_mille = step_crash[sim_rand(&pick) % RN_ARRAY_COUNT(step_crash)];
+		p->step_forced = o->step_forced;
 	}
 }
 

@@ -106,6 +106,20 @@ static void sim_disk_config(struct sim *s, struct sim_node *n, struct store_conf
 	cfg->planted_ack_unsynced = s->p.planted_ack_unsynced;
 }
 
+/* The mirror holds the committed entries 1..index (a log reset to index:
+ * the snapshot covers them). */
+static void sim_disk_fill_committed(struct sim *s, struct sim_node *n, raft_index index)
+{
+	RN_ASSERT(index <= s->committed_count);
+	sim_disk_mirror_reserve(n, index);
+	for (raft_index i = 1; i <= index; i++) {
+		const struct sim_committed *c = &s->committed[i - 1];
+		n->dlog[i - 1] = (struct raft_entry){.term = c->term, .index = i,
+						     .payload = c->payload, .payload_bytes = 64,
+						     .type = c->type};
+	}
+}
+
 /* Reads the recovered log back into the mirror, checking it against what
  * was reported durable before the crash. */
 static bool sim_disk_recover(struct sim *s, struct sim_node *n)
@@ -120,6 +134,14 @@ static bool sim_disk_recover(struct sim *s, struct sim_node *n)
 	 * (committed entries: the snapshot covers them). */
 	n->compacted_index = store_compacted_index(n->log);
 	RN_ASSERT(first == n->compacted_index + 1);
+	if (n->reset_maybe_index != 0) {
+		/* A failed reset's state write reached the disk: the log
+		 * continues after its point, committed up to it. */
+		if (n->compacted_index >= n->reset_maybe_index) {
+			sim_disk_fill_committed(s, n, n->reset_maybe_index);
+		}
+		n->reset_maybe_index = 0;
+	}
 	sim_disk_mirror_reserve(n, last);
 	for (raft_index i = first; i <= last;) {
 		int got = store_read(n->log, i, buf, sizeof(buf), entries, SIM_READ_ENTRIES);
@@ -529,17 +551,19 @@ bool sim_disk_reset_log(struct sim *s, struct sim_node *n, raft_index index, raf
 {
 	RN_ASSERT(index <= s->committed_count && s->committed[index - 1].term == term);
 	sim_disk_clock(s, n);
+	n->reset_maybe_index = index;
 	int rc = store_reset(n->log, index, term);
 	if (rc != 0) {
 		return sim_disk_failed(s, n, rc);
 	}
-	sim_disk_mirror_reserve(n, index);
-	for (raft_index i = 1; i <= index; i++) {
-		const struct sim_committed *c = &s->committed[i - 1];
-		n->dlog[i - 1] = (struct raft_entry){.term = c->term, .index = i,
-						     .payload = c->payload, .payload_bytes = 64,
-						     .type = c->type};
-	}
+	sim_disk_reset_mirror(s, n, index);
+	return true;
+}
+
+void sim_disk_reset_mirror(struct sim *s, struct sim_node *n, raft_index index)
+{
+	sim_disk_fill_committed(s, n, index);
+	n->reset_maybe_index = 0;
 	n->wlog_count = index;
 	n->dlog_count = index;
 	n->fill_index = 0;
@@ -547,7 +571,6 @@ bool sim_disk_reset_log(struct sim *s, struct sim_node *n, raft_index index, raf
 	n->commit_hint = store_commit_hint(n->log);
 	store_hard_state(n->log, &n->hard_state);
 	n->reports_count = 0;
-	return true;
 }
 
 /* Disk faults: arm a sync failure on a running node's disk. */

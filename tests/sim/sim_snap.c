@@ -22,14 +22,16 @@
  *  - a restart loads the durable snapshot, then the log tail after it
  *    (raft_create_from with a floor at or above the snapshot).
  *
- * The log reset: storage has no "continue after (index, term)" yet, so the
- * simulator keeps the log's committed prefix (up to the commit hint or the
- * compaction point), drops the rest, and writes the committed entries up to
- * the snapshot's index (from the checker's record of committed entries,
- * which the install's check just compared with the snapshot), then
- * compacts them once the install is durable. What the log holds at any
- * crash is then a committed prefix: the same states a real reset could
- * leave, plus a longer committed prefix that the restart applies again.
+ * The log reset of an install that completes: the simulator keeps the
+ * log's committed prefix (up to the commit hint or the compaction point),
+ * drops the rest, and writes the committed entries up to the snapshot's
+ * index (from the checker's record of committed entries, which the
+ * install's check just compared with the snapshot), then compacts them
+ * once the install is durable. What the log holds at any crash is then a
+ * committed prefix: the same states a real reset could leave, plus a
+ * longer committed prefix that the restart applies again. An install that
+ * crashes at one of its steps (sim_steps.c) leaves instead the disk of the
+ * node's store_reset cut short there (sim_reset.c).
  */
 #include <string.h>
 
@@ -184,9 +186,13 @@ bool sim_snap_offer_digest(struct sim *s, struct sim_node *n, raft_index index, 
 }
 
 /* A crash at step k of the install of the staged snapshot: the node's
- * order, the file renamed into place (and dir-synced) before the log is
- * reset, so that recovery finishes the install from there on. True: the
- * node crashed (down); false: the log failed first. */
+ * order, the file renamed into place and the directory synced before the
+ * log is reset (store_reset, cut short at its steps by sim_reset.c), so
+ * that recovery finishes the install from there on. With the planted bug
+ * install-rename-unsynced the log is reset before that directory sync: a
+ * power loss may undo the rename, and the log is compacted above the
+ * newest snapshot left. True: the node crashed (down); false: the log
+ * failed first. */
 static bool sim_snap_crash_installing(struct sim *s, struct sim_node *n,
 				      const struct raft_snapshot_meta *meta, enum sim_step k)
 {
@@ -195,12 +201,24 @@ static bool sim_snap_crash_installing(struct sim *s, struct sim_node *n,
 					     .learners_count = meta->learners_count};
 	memcpy(snap.conf.voters, meta->voters, sizeof(snap.conf.voters));
 	memcpy(snap.conf.learners, meta->learners, sizeof(snap.conf.learners));
-	if (k >= SIM_STEP_RESET_TRUNCATED &&
-	    !sim_disk_reset_to(s, n, meta->index, k == SIM_STEP_RESET_TRUNCATED)) {
-		return false;
+	/* The rename first: durable before the log is touched (a log that
+	 * fails in the reset leaves the snapshot on disk). */
+	bool kept = k >= SIM_STEP_INSTALL_RENAMED;
+	if (kept && s->p.planted_install_unsynced && k >= SIM_STEP_RESET_TRUNCATED &&
+	    sim_steps_rename_lost(s)) {
+		kept = false;
+		s->renames_lost++;
+		sim_log(s, SIM_STORY, "n%u's installed snapshot %llu: its rename is lost", n->id,
+			(unsigned long long)snap.index);
 	}
-	if (k >= SIM_STEP_INSTALL_RENAMED) {
+	if (kept) {
 		n->snap = snap;
+	}
+	if (k >= SIM_STEP_RESET_TRUNCATED) {
+		k = sim_reset_crash_at(s, n, meta->index, meta->term, k);
+		if (k == SIM_STEPS_COUNT) {
+			return false;
+		}
 	}
 	if (k == SIM_STEP_INSTALL_LOADED) {
 		n->applied_index = snap.index;
@@ -228,7 +246,7 @@ bool sim_snap_install(struct sim *s, struct sim_node *n, const struct raft_snaps
 	sim_log(s, SIM_STORY, "n%u installs a snapshot at %llu/t%llu (applied %llu before)", n->id,
 		(unsigned long long)meta->index, (unsigned long long)meta->term,
 		(unsigned long long)n->applied_index);
-	enum sim_step k = sim_steps_plan(s, n, SIM_STEPS_INSTALL_FIRST, 5);
+	enum sim_step k = sim_steps_plan(s, n, SIM_STEPS_INSTALL_FIRST, SIM_STEPS_INSTALL_COUNT);
 	if (k != SIM_STEPS_COUNT) {
 		return sim_snap_crash_installing(s, n, meta, k);
 	}

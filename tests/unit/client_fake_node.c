@@ -21,6 +21,7 @@
 
 const uint8_t fake_secret[32] = "0123456789abcdef0123456789abcdef";
 static const uint8_t fake_other_secret[32] = "not-the-cluster-secret-at-all!!!";
+static const uint8_t fake_admin_secret[32] = "admin-key-of-the-fake-node-0123!";
 
 uint64_t fake_now_ns(void)
 {
@@ -112,7 +113,8 @@ static void fake_kv(struct fake_node *f, const struct dp_client_request *r,
 static void fake_send_frame(struct fake_node *f, const struct dp_wire *w,
 			    const struct dp_client_frame *frame, const struct sockaddr_in *to)
 {
-	struct dp_endpoints addr = {.src_port = f->port, .dst_port = ntohs(to->sin_port)};
+	struct dp_endpoints addr = {.src_port = f->port, .dst_port = ntohs(to->sin_port),
+				    .key_id = f->rx_key_id}; /* under the request's key */
 	size_t n = dp_wire_seal_client_frame(w, &addr, ++f->msg_seq, 0, frame);
 	if (f->mode == FAKE_OLD_VERSION) {
 		frame->buf[DP_UDP_PAYLOAD_OFFSET + offsetof(struct dp_wire_hdr, version)] = 2;
@@ -222,6 +224,38 @@ static uint32_t fake_log(struct fake_node *f, const struct dp_client_request *r)
 	return n;
 }
 
+/* raftctl reload as a node answers it (FAKE_ADMIN, FAKE_ADMIN_FAIL): true
+ * when r was one (rep filled). */
+static bool fake_reload(struct fake_node *f, const struct dp_client_request *r,
+			struct dp_client_reply *rep)
+{
+	static char json[400];
+	if ((f->mode != FAKE_ADMIN && f->mode != FAKE_ADMIN_FAIL) || r->op != DP_CLIENT_STATUS ||
+	    r->key_bytes != 6 || memcmp(r->key, "reload", 6) != 0) {
+		return false;
+	}
+	const char *keys = "\"peer\":{\"seals\":1,\"ids\":[1]},\"client\":{\"seals\":101,"
+			   "\"ids\":[101]},\"admin\":{\"seals\":102,\"ids\":[102]}";
+	if (f->rx_key_id != FAKE_ADMIN_KEY_ID) {
+		rep->status = DP_CLIENT_REFUSED;
+		snprintf(json, sizeof(json), "{\"reload\":\"refused_key\",\"node\":%u,\"key_id\":%u,"
+			 "\"error\":\"sealed with a client key: reload needs an admin key\"}",
+			 f->id, f->rx_key_id);
+	} else if (f->mode == FAKE_ADMIN_FAIL) {
+		rep->status = DP_CLIENT_REFUSED;
+		snprintf(json, sizeof(json), "{\"reload\":\"refused\",\"node\":%u,\"error\":\"key "
+			 "file /x/peer.key: mode 644 lets group or others read or write it\","
+			 "\"reloads\":0,\"failures\":1,%s}", f->id, keys);
+	} else {
+		rep->status = DP_CLIENT_OK;
+		snprintf(json, sizeof(json), "{\"reload\":\"ok\",\"node\":%u,\"reloads\":1,"
+			 "\"failures\":0,%s}", f->id, keys);
+	}
+	rep->value = (const uint8_t *)json;
+	rep->value_bytes = (uint32_t)strlen(json);
+	return true;
+}
+
 static void fake_on_request(struct fake_node *f, const struct dp_client_request *r,
 			    const struct sockaddr_in *from)
 {
@@ -250,6 +284,10 @@ static void fake_on_request(struct fake_node *f, const struct dp_client_request 
 		}
 		break;
 	default: break;
+	}
+	if (fake_reload(f, r, &rep)) {
+		fake_send(f, &f->wire, &rep, from);
+		return;
 	}
 	fake_kv(f, r, &rep);
 	if ((f->mode == FAKE_BIG_STATUS || f->mode == FAKE_BIG_STATUS_LOSE_FIRST) &&
@@ -282,6 +320,7 @@ static void *fake_main(void *arg)
 		    rx.type != DP_FRAME_CLIENT_REQUEST) {
 			continue;
 		}
+		f->rx_key_id = rx.addr.key_id;
 		pthread_mutex_lock(&f->mu);
 		f->datagrams_rx++;
 		f->batch_max = rx.batch.count > f->batch_max ? rx.batch.count : f->batch_max;
@@ -323,6 +362,12 @@ void fake_node_start(struct fake_node *f, uint32_t id, int mode)
 	char why[256];
 	memcpy(kf.secret[0], fake_secret, sizeof(fake_secret));
 	assert_int_equal(dp_keyring_set(&f->keys, FAKE_CLUSTER_ID, DP_KEY_ROLE_CLIENT, &kf, why,
+					sizeof(why)),
+			 0);
+	struct dp_key_file admin = {.count = 1, .key_id = {FAKE_ADMIN_KEY_ID},
+				    .secret_bytes = {sizeof(fake_admin_secret)}};
+	memcpy(admin.secret[0], fake_admin_secret, sizeof(fake_admin_secret));
+	assert_int_equal(dp_keyring_set(&f->keys, FAKE_CLUSTER_ID, DP_KEY_ROLE_ADMIN, &admin, why,
 					sizeof(why)),
 			 0);
 	memcpy(kf.secret[0], fake_other_secret, sizeof(fake_other_secret));

@@ -43,7 +43,17 @@ enum fake_mode {
 	FAKE_BIG_STATUS_LOSE_FIRST = 9,
 	/* FAKE_KV with client encryption on ([cluster] client_encryption). */
 	FAKE_KV_SEALED = 10,
+	/* FAKE_KV, and `raftctl reload` (a STATUS whose key is "reload") as a
+	 * node answers it (node/control/admin.c): sealed with the admin key
+	 * FAKE_ADMIN_KEY_ID, OK with the keys in force; with another key,
+	 * REFUSED as refused_key. (FAKE_KV answers it with its status: a node
+	 * older than reload.) */
+	FAKE_ADMIN = 11,
+	/* As FAKE_ADMIN, but the reload itself fails (a key file mode 644):
+	 * REFUSED with the error and the keys kept. */
+	FAKE_ADMIN_FAIL = 12,
 };
+#define FAKE_ADMIN_KEY_ID 102u /* fake_admin_secret (test_raftctl.sh too) */
 #define FAKE_BIG_STATUS_BYTES 5000u
 #define FAKE_FRAGMENT_FRAME_BYTES (1500u + 14u)
 
@@ -76,6 +86,7 @@ struct fake_node {
 	 * other bytes (bad_wire: a reply the client must drop). */
 	struct dp_keyring keys, bad_keys;
 	uint64_t msg_seq;
+	uint16_t rx_key_id; /* the key the datagram being answered came with */
 	pthread_mutex_t mu; /* guards the log: the test thread reads it */
 	struct fake_request log[FAKE_LOG_MAX];
 	uint32_t requests_count;

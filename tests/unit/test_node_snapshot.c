@@ -5,7 +5,8 @@
  *    stream over many blocks); a torn or bit-flipped file is refused with
  *    the file and the offset named; a temporary file a crash left is
  *    removed; only the two newest snapshots are kept. Paced writeback
- *    (a rate, small chunks, or none) keeps its rate and changes no byte.
+ *    (a rate, small chunks, or none) keeps its rate and changes no byte;
+ *    the older file kept and written over changes none either.
  *  - Copy-on-write consistency: a writer thread snapshots while this
  *    thread (the apply stage's role) keeps mutating many keys and sessions;
  *    the snapshot loaded into a fresh machine equals, digest and behaviour,
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -135,15 +137,22 @@ static void test_file_round_trip(void **state)
 /* The writeback's pacing (storage/snap_pace.c) changes when bytes reach
  * the disk, never which: a file written at a rate, in small chunks, or
  * all at the fsync, reads back the same. The rate is kept: 6 MiB at
- * 16 MiB/s in 1 MiB chunks starts a chunk every 62.5 ms, so at least 5
- * waits (~310 ms), not many more. */
+ * 16 MiB/s in 1 MiB chunks starts a chunk every 62.5 ms, so the sixth
+ * starts >= 312 ms after the first, however loaded the machine (a slow
+ * writer sleeps less, never bursts), and the sleeps add up to no more
+ * than those 312 ms. */
 static void test_file_paced(void **state)
 {
 	(void)state;
 	uint64_t bytes = 6 * STORE_SNAP_BLOCK_BYTES;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t paced_us = write_snap_paced(10, bytes, 1u << 20, 16u << 20);
-	assert_true(paced_us >= 250000);
-	assert_true(paced_us <= 600000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	uint64_t took_us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000u +
+			   (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000);
+	assert_true(took_us >= 312000);
+	assert_true(paced_us <= 312500);
 	read_back(10, bytes);
 	assert_int_equal(write_snap_paced(11, bytes, 64u << 10, 0), 0); /* chunks, no limit */
 	assert_int_equal(write_snap_paced(12, bytes, 0, 16u << 20), 0); /* all at the fsync */
@@ -175,6 +184,88 @@ static void test_file_paced(void **state)
 	uint8_t last;
 	assert_int_equal(pread(reader, &last, 1, (off_t)(10u << 20) - 1), 1);
 	close(reader);
+}
+
+static ino_t inode_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+static uint64_t file_bytes_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* The header, each block's head and data, the trailer (storage.h). */
+static uint64_t snap_file_bytes(uint64_t stream_bytes)
+{
+	uint64_t blocks = (stream_bytes + STORE_SNAP_BLOCK_BYTES - 1) / STORE_SNAP_BLOCK_BYTES;
+	return STORE_SNAP_HEADER_BYTES + blocks * 20 + stream_bytes + 28;
+}
+
+/* The older snapshot's file is kept (renamed to the spare) instead of
+ * deleted, and the next snapshot is written over it (storage/
+ * snap_spare.c): the same inode, the bytes and checksums of the new one
+ * exactly, its old tail cut; the newest two stay snapshots. A spare that
+ * someone still reads is not written over: unlinked (its reader keeps its
+ * bytes) and the snapshot written to a new file. A writer told not to
+ * recycle deletes, as before. */
+static void test_file_recycled(void **state)
+{
+	(void)state;
+	char spare[512], path[512];
+	snprintf(spare, sizeof(spare), "%s/snap-spare.tmp", dir);
+	uint64_t big = 3 * STORE_SNAP_BLOCK_BYTES + 999, small = STORE_SNAP_BLOCK_BYTES + 5;
+	write_snap_paced(30, big, 1u << 20, 0);
+	write_snap_paced(31, big, 1u << 20, 0);
+	store_snap_path(dir, 30, path, sizeof(path));
+	ino_t ino30 = inode_of(path);
+	assert_int_not_equal(access(spare, F_OK), 0); /* none yet */
+	write_snap_paced(32, big, 1u << 20, 0);
+	assert_int_not_equal(access(path, F_OK), 0); /* 30 is not a snapshot any more */
+	assert_int_equal(inode_of(spare), ino30);     /* but its file is the spare */
+	assert_int_equal(store_snap_spare_bytes(dir), snap_file_bytes(big));
+	raft_index idx[8];
+	assert_int_equal(store_snap_list(dir, idx, 8), 2);
+	/* 33, smaller, written over the spare: 30's inode, the exact size. */
+	write_snap_paced(33, small, 1u << 20, 0);
+	store_snap_path(dir, 33, path, sizeof(path));
+	assert_int_equal(inode_of(path), ino30);
+	assert_int_equal(file_bytes_of(path), snap_file_bytes(small));
+	read_back(33, small);
+	read_back(32, big);
+	assert_int_equal(store_snap_list(dir, idx, 8), 2);
+	/* 31 became the spare at 33's commit; a reader holds it. */
+	assert_int_equal(access(spare, F_OK), 0);
+	int reader = open(spare, O_RDONLY);
+	assert_true(reader >= 0);
+	ino_t ino31 = inode_of(spare);
+	write_snap_paced(34, big, 1u << 20, 0);
+	store_snap_path(dir, 34, path, sizeof(path));
+	assert_int_not_equal(inode_of(path), ino31); /* a new file */
+	read_back(34, big);
+	struct stat st;
+	assert_int_equal(fstat(reader, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, snap_file_bytes(big)); /* 31's bytes, whole */
+	close(reader);
+	/* 32 is the spare now; 35 deletes instead of keeping 33. */
+	struct store_snap_meta m;
+	make_meta(&m, 35);
+	struct store_snap_writer *w;
+	char err[512];
+	assert_int_equal(store_snap_create(dir, &m, &w, err, sizeof(err)), 0);
+	store_snap_recycle(w, false);
+	assert_int_equal(store_snap_append(w, "abc", 3), 0);
+	assert_int_equal(store_snap_commit(w, err, sizeof(err)), 0);
+	assert_int_not_equal(access(spare, F_OK), 0); /* 32's taken by 35, 33 deleted */
+	assert_int_equal(store_snap_spare_bytes(dir), 0);
+	store_snap_path(dir, 33, path, sizeof(path));
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(store_snap_list(dir, idx, 8), 2);
+	assert_int_equal(idx[0], 35);
+	assert_int_equal(idx[1], 34);
 }
 
 static void flip_byte(const char *path, off_t at)
@@ -501,6 +592,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_file_round_trip, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_file_paced, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_file_recycled, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_log_reset, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_file_damage_refused, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_dir_keeps_two_and_cleans, setup_dir,

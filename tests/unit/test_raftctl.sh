@@ -17,8 +17,10 @@ raftctl=$1
 server=$2
 dir=$(mktemp -d /tmp/raftnode-raftctl.XXXXXX)
 server_pid=
+admin_pids=()
 cleanup() {
 	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+	for p in "${admin_pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -98,4 +100,50 @@ expect 2 --config "$dir/absent.ini" get k
 grep -q "absent.ini" "$dir/err" || fail "missing config: $(cat "$dir/err")"
 RAFTNODE_CONFIG="$dir/env.ini" "$raftctl" get k 2>"$dir/err" && fail "env config"
 grep -q "env.ini" "$dir/err" || fail "RAFTNODE_CONFIG not used: $(cat "$dir/err")"
+
+# raftctl reload. The fake node above (FAKE_KV) answers a STATUS whatever
+# its key, as a node older than reload does: reported as not reloaded.
+expect 1 --node 1 reload
+grep -q "does not know .raftctl reload.*NOT reloaded" "$dir/err" || fail "reload, old node: $(cat "$dir/err")"
+# Two fake nodes that know it (client_fake_node.h): node 1 reloads (FAKE_ADMIN),
+# node 2's reload fails (FAKE_ADMIN_FAIL). The admin key: FAKE_ADMIN_KEY_ID 102,
+# fake_admin_secret in hex.
+(umask 077 && echo "102 61646d696e2d6b65792d6f662d7468652d66616b652d6e6f64652d3031323321" >"$dir/admin.key")
+"$server" 1 11 >"$dir/port1" &
+admin_pids+=($!)
+"$server" 2 12 >"$dir/port2" &
+admin_pids+=($!)
+for _ in $(seq 1 50); do [ -s "$dir/port1" ] && [ -s "$dir/port2" ] && break; sleep 0.1; done
+sed -e "/^\[member.1\]/,/^\[member.2\]/ s/^udp_port = .*/udp_port = $(cat "$dir/port1")/" \
+	-e "/^\[member.2\]/,/^\[node\]/ s/^udp_port = .*/udp_port = $(cat "$dir/port2")/" \
+	-e "s|^client_key_file = .*|&\nadmin_key_file = $dir/admin.key|" "$dir/cluster.ini" >"$dir/admin.ini"
+grep -q "^admin_key_file" "$dir/admin.ini" || fail "admin.ini: $(cat "$dir/admin.ini")"
+ctl_admin() { # CODE ARGS...: raftctl on the two admin fakes
+	local want=$1 got=0
+	shift
+	"$raftctl" --config "$dir/admin.ini" "$@" >"$dir/out" 2>"$dir/err" || got=$?
+	[ "$got" = "$want" ] || fail "raftctl (admin.ini) $* exited $got, want $want (stderr: $(cat "$dir/err"))"
+}
+ctl_admin 0 --node 1 reload
+[ "$(cat "$dir/out")" = "node 1: keys reloaded: peer key 1 seals (accepted: 1), client key 101 seals (accepted: 101), admin key 102 seals (accepted: 102)" ] ||
+	fail "reload: $(cat "$dir/out")"
+ctl_admin 0 --json --node 1 reload
+grep -q '^{"reload":"ok","node":1,' "$dir/out" || fail "reload --json: $(cat "$dir/out")"
+# Sealed with the client key: refused, with what to do.
+ctl_admin 1 --node 1 --admin-key "$dir/client.key" reload
+grep -q "node 1 refused it: sealed with a client key.*with key 101: give it an admin key file (--admin-key FILE" "$dir/err" ||
+	fail "reload with the client key: $(cat "$dir/err")"
+# The node's own reload failed: the error and the keys it kept.
+ctl_admin 1 --node 2 reload
+grep -q "node 2: reload refused, old keys still in force: key file /x/peer.key: mode 644.*(keys: peer key 1 seals" "$dir/err" ||
+	fail "reload refused: $(cat "$dir/err")"
+# Every node: one line each, exit 1 as one failed.
+ctl_admin 1 reload
+grep -q "^node 1: keys reloaded" "$dir/out" && grep -q "node 2: reload refused" "$dir/err" ||
+	fail "reload of every node: $(cat "$dir/out" "$dir/err")"
+ctl_admin 2 --admin-key "$dir/absent.key" reload
+grep -q "absent.key" "$dir/err" || fail "reload, no admin key file: $(cat "$dir/err")"
+chmod 644 "$dir/admin.key"
+ctl_admin 2 --node 1 reload
+grep -q "mode 644" "$dir/err" || fail "reload, admin key mode 644: $(cat "$dir/err")"
 echo "raftctl: all checks passed"

@@ -20,6 +20,13 @@
  * reason, the sender refused REFUSE_IO); a file system without room for
  * the offered file beside the reserve refuses the transfer up front
  * (REFUSE_NO_SPACE to the sender, not a byte written).
+ *
+ * The staging file's writeback is paced (storage's store_pace, as the
+ * node's own snapshots): the chunks went to the disk during the transfer
+ * (the pace's counters), at the configured rate (the time it slept), the
+ * bytes and the CRC are the source's, and the staging file was still
+ * fsynced before STAGED (this file's fsync wrapper counts the calls on a
+ * descriptor of SNAPXFER_STAGING_NAME).
  */
 #define _GNU_SOURCE
 #define RN_ASSERT_HOOK_OVERRIDE 1 /* rn_assert_fail reports to cmocka */
@@ -38,6 +45,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,6 +61,24 @@ void rn_assert_fail(const char *expr, const char *file, int line, const char *fu
 	(void)func;
 	mock_assert(0, expr, file, line);
 	abort();
+}
+
+/* fsync as the threads call it: counted when its descriptor is the
+ * staging file's, then done (the system call itself). */
+static uint32_t t_staging_fsyncs; /* atomic */
+
+int fsync(int fd)
+{
+	char link[64], target[512];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = '\0';
+		if (strstr(target, SNAPXFER_STAGING_NAME) != NULL) {
+			__atomic_add_fetch(&t_staging_fsyncs, 1, __ATOMIC_RELAXED);
+		}
+	}
+	return (int)syscall(SYS_fsync, fd);
 }
 
 struct t_pump {
@@ -183,6 +209,7 @@ enum t_mode {
 	T_OK = 0,	   /* verify accepts: STAGED, the bytes are the source's */
 	T_REFUSED = 1,	   /* verify refuses: REFUSED on B, REFUSE_IO on A */
 	T_NO_SPACE = 2,	   /* B's reserve exceeds any disk: REFUSE_NO_SPACE, nothing written */
+	T_PACED = 3,	   /* T_OK with B's staging writeback at 8 MiB/s */
 };
 
 struct t_verify {
@@ -245,6 +272,8 @@ static void t_transfer(uint32_t chunk_bytes, enum t_mode mode)
 	cfg.verify_arg = &v;
 	/* No file system has this much free beside a file. */
 	cfg.space_reserve_bytes = mode == T_NO_SPACE ? UINT64_MAX / 4 : 0;
+	cfg.stage_write_bytes_per_s = mode == T_PACED ? 8u << 20 : 0;
+	__atomic_store_n(&t_staging_fsyncs, 0, __ATOMIC_RELAXED);
 	assert_int_equal(snapxfer_thread_start(&b, &cfg), 0);
 	p.a = &a;
 	p.b = &b;
@@ -267,13 +296,21 @@ static void t_transfer(uint32_t chunk_bytes, enum t_mode mode)
 	pthread_t pump;
 	assert_int_equal(pthread_create(&pump, NULL, t_pump_main, &p), 0);
 
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(snapxfer_thread_offer(&a, 2, 5, &id, src, chunk_bytes), 0);
 	struct snapxfer_event ev;
 	char staged[300];
 	snprintf(staged, sizeof(staged), "%s/%s", b_dir, SNAPXFER_STAGING_NAME);
 	snprintf(installed, sizeof(installed), "%s/snap-installed", b_dir);
-	if (mode == T_OK) {
+	if (mode == T_OK || mode == T_PACED) {
 		t_wait_event(&b, SNAPXFER_EV_STAGED, &ev);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		assert_true(__atomic_load_n(&t_staging_fsyncs, __ATOMIC_RELAXED) >= 1);
+		/* The rate: 6 chunks at 8 MiB/s start 125 ms apart at least,
+		 * however fast the transfer (a slow one sleeps less). */
+		int64_t took_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		assert_true(mode != T_PACED || took_ms >= 600);
 		assert_int_equal(ev.id.crc32c, id.crc32c);
 		t_wait_event(&a, SNAPXFER_EV_SENT, &ev);
 		assert_int_equal(ev.peer, 2);
@@ -319,7 +356,14 @@ static void t_transfer(uint32_t chunk_bytes, enum t_mode mode)
 	assert_int_equal(b.recv.counters.completed, mode == T_NO_SPACE ? 0 : 1);
 	assert_int_equal(b.counters.verify_refused, mode == T_REFUSED ? 1 : 0);
 	assert_true(mode != T_NO_SPACE || b.counters.space_refusals >= 1);
-	assert_int_equal(b.counters.write_errors > 0, mode != T_OK);
+	assert_int_equal(b.counters.write_errors > 0, mode != T_OK && mode != T_PACED);
+	if (mode == T_OK || mode == T_PACED) {
+		/* Written back as it came, 1 MiB at a time (the last chunks
+		 * left to the fsync). */
+		assert_int_equal(b.stage_pace.started_bytes, T_FILE_BYTES);
+		assert_true(b.stage_pace.waited_bytes >= T_FILE_BYTES - (2u << 20));
+		assert_int_equal(b.stage_pace_err, 0);
+	}
 	if (mode == T_REFUSED) {
 		unlink(staged);
 	}
@@ -348,6 +392,12 @@ static void test_transfer_no_space(void **state)
 {
 	(void)state;
 	t_transfer(dp_snap_data_bytes_max(DP_FRAME_BYTES_MAX), T_NO_SPACE);
+}
+
+static void test_transfer_paced(void **state)
+{
+	(void)state;
+	t_transfer(dp_snap_data_bytes_max(DP_FRAME_BYTES_MAX), T_PACED);
 }
 
 static void test_transfer_1518(void **state)
@@ -429,6 +479,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_transfer_jumbo),
 		cmocka_unit_test(test_transfer_1518),
+		cmocka_unit_test(test_transfer_paced),
 		cmocka_unit_test(test_transfer_refused_by_verify),
 		cmocka_unit_test(test_transfer_no_space),
 		cmocka_unit_test(test_offer_missing_file),

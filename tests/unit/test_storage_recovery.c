@@ -488,6 +488,45 @@ static void test_commit_hint(void **state)
 	su_rmtree(dir);
 }
 
+/* A store_reset cut short after its state write (crash point reset-state)
+ * leaves the old segments under the new point, the log's entry at the point
+ * of another term (here (6, 3) under a snapshot at (6, 2)). Recovery
+ * continues after the point, and an entry appended after it (7, term 2,
+ * below the stale entry's term) must not land behind the stale entry in
+ * its file: the next start would refuse an intact log (term backwards).
+ * Found by raftsim's reset-state crashes (simsteps). */
+static void test_reset_cut_short_then_append(void **state)
+{
+	(void)state;
+	char dir[SU_PATH_BYTES];
+	su_tmpdir(dir, sizeof(dir));
+	struct store_config cfg;
+	su_config(&cfg, dir, STORE_ENGINE_PWRITE, 64u << 10);
+	struct store_log *log = su_open(&cfg);
+	struct raft_hard_state hs = {.term = 3, .vote = 0};
+	assert_int_equal(store_save_hard_state(log, &hs), 0);
+	su_append(log, 1, 5, 1, 16, 5);
+	su_append(log, 6, 1, 3, 16, 1);
+	/* store_reset(log, 6, 2) up to its step 2: the state names (6, 2),
+	 * no segment removed yet. */
+	raft_index firsts[1];
+	assert_int_equal(store_compact_detach(log, 6, 2, firsts, 0), 0);
+	store_close(log);
+
+	log = su_open(&cfg);
+	assert_int_equal(store_last_index(log), 6);
+	assert_int_equal(store_last_term(log), 2);
+	su_append(log, 7, 1, 2, 16, 1);
+	store_close(log);
+
+	log = su_open(&cfg); /* refused before the fix: index 7 term 2 after term 3 */
+	assert_int_equal(store_last_index(log), 7);
+	assert_int_equal(store_last_term(log), 2);
+	su_verify(log, 7, 7, 2, 16);
+	store_close(log);
+	su_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_torn_first_state_write),
 		cmocka_unit_test(test_damage_found_by_reads),
 		cmocka_unit_test(test_commit_hint),
+		cmocka_unit_test(test_reset_cut_short_then_append),
 	};
 	return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }
