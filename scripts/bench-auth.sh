@@ -88,7 +88,7 @@ measure() { # measure SETTING ROUND: one closed loop; prints its commits/s and t
 	# CPU per commit counts the warm-up's commits too: the whole run's
 	# commits from raftbench's totals where it gives them, else rate x time.
 	jq -r --argjson ticks "$((t1 - t0))" --argjson hz "$(getconf CLK_TCK)" --argjson d "$duration" \
-		'"\(.commits_per_s) \(($ticks / $hz) * 1e6 / ((.commits_total // (.commits_per_s * ($d + 2))) | if . == 0 then 1 else . end) | floor)"' "$out"
+		'"\(.commits_per_s) \(($ticks / $hz) * 1e6 / ((.commits_total // (.commits_per_s * ($d + 2))) | if . == 0 then 1 else . end) * 10 | floor / 10)"' "$out"
 }
 
 declare -A got cpu

@@ -36,8 +36,8 @@ it_wait_leader 60 >/dev/null || it_fail "no leader in 60 s"
 entries=$((3 * snap_entries + margin + window))
 segs=$(((entries * rec + seg - 1) / seg + 3))
 snap_max=$((keys * (64 + 1024 + 6) + 4096 + 65536))
-bound=$((segs * seg + 2 * snap_max + 65536))
-it_log "bound: $segs segments of $seg B + 2 snapshots of <= $snap_max B = $bound B"
+bound=$((segs * seg + 3 * snap_max + 65536)) # newest, older, spare (README)
+it_log "bound: $segs segments of $seg B + 3 snapshot files of <= $snap_max B = $bound B"
 "$IT_BUILD/bench/raftbench" --config "$IT_RUN/cluster.ini" --rate 2500 --duration 15 \
 	--warmup 0 --value-bytes 1024 --keys "$keys" --quiet >"$IT_WORK/bench.out" 2>&1 &
 bench=$!
