@@ -72,6 +72,7 @@ struct raftsim_result {
 	uint64_t step_crashes[SIM_STEPS_COUNT];
 	uint64_t renames_lost, installs_finished, crashes_installing;
 	uint64_t conf_adds, conf_promotes, conf_removes, conf_replaces, conf_refused;
+	uint64_t conf_refused_behind;
 	uint8_t violated;
 	uint64_t violations; /* seeds with a violation (--keep-going) */
 	uint64_t seed;
@@ -325,6 +326,7 @@ static void raftsim_result_add(struct raftsim_result *sum, const struct sim *s)
 	sum->conf_removes += s->conf_removes;
 	sum->conf_replaces += s->conf_replaces;
 	sum->conf_refused += s->conf_refused;
+	sum->conf_refused_behind += s->conf_refused_behind;
 }
 
 /* Runs seeds first, first + stride, ... (< end) and reports to fd, or, with
@@ -476,6 +478,7 @@ static void raftsim_fork_all(const struct raftsim_opts *o, struct raftsim_result
 		sum->conf_removes += last[j].conf_removes;
 		sum->conf_replaces += last[j].conf_replaces;
 		sum->conf_refused += last[j].conf_refused;
+		sum->conf_refused_behind += last[j].conf_refused_behind;
 		sum->violations += last[j].violations;
 		if (last[j].violated && last[j].final && !sum->violated) {
 			sum->violated = 1;
@@ -561,9 +564,9 @@ int main(int argc, char **argv)
 	if (!o.chaos.membership_off) {
 		printf(", membership changes: learners added %" PRIu64 ", promoted %" PRIu64
 		       ", removed %" PRIu64 " (%" PRIu64 " to replace a node that is down), "
-		       "refused %" PRIu64,
+		       "refused %" PRIu64 " (%" PRIu64 " a learner behind)",
 		       sum.conf_adds, sum.conf_promotes, sum.conf_removes, sum.conf_replaces,
-		       sum.conf_refused);
+		       sum.conf_refused, sum.conf_refused_behind);
 	}
 	/* Crashes at the steps of snapshot writes, compactions and installs
 	 * (sim_steps.c): none without snapshots or crashes, the line as before. */

@@ -327,6 +327,9 @@ struct sim {
 	raft_index conf_committed_index;
 	uint32_t removed_mask;
 	uint64_t conf_adds, conf_promotes, conf_removes, conf_replaces, conf_refused;
+	/* Of those refused, promotions of a learner not caught up yet: how
+	 * fast leaders bring a new node's log up (replication's catch-up). */
+	uint64_t conf_refused_behind;
 	bool cut[SIM_NODES_MAX + 1][SIM_NODES_MAX + 1]; /* cut[from][to] */
 	/* Event heap. */
 	struct sim_event *heap;
