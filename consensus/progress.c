@@ -186,12 +186,38 @@ static raft_index progress_backtrack(const struct raft *r, const struct raft_pro
 	return next;
 }
 
+/* Probing, a rejection (of any append, even one given up on) whose hint is
+ * an entry of ours at or past the probe's next entry: the follower's log
+ * matches ours up to there (Log Matching; this term's leader is the only
+ * writer, and it truncates only a conflicting suffix), so the probe
+ * outstanding repeats entries it holds. On a link that reorders, a window
+ * given up on keeps arriving after the probe left and lengthens the
+ * follower's log; its rejections say how far, and probing from there
+ * uses that window instead of resending it one probe per round trip
+ * (issue 16: learners caught up slower than before the stale rules).
+ * Each such move raises next_index, so they are bounded by the log. */
+static bool progress_probe_overtaken(const struct raft *r, const struct raft_progress *pr,
+				     const struct raft_msg_append_resp *resp)
+{
+	return pr->state == RAFT_PROGRESS_PROBE && resp->hint_term != 0 &&
+	       resp->hint_index >= pr->next_index && resp->hint_index >= r->log.first_index &&
+	       resp->hint_index <= r->log.last_index &&
+	       log_term_at(&r->log, resp->hint_index) == resp->hint_term;
+}
+
 bool progress_on_reject(struct raft *r, struct raft_progress *pr,
 			const struct raft_msg_append_resp *resp)
 {
 	RN_ASSERT(resp->reject);
 	if (pr->state == RAFT_PROGRESS_SNAPSHOT) {
 		return false; /* answers appends sent before the offer */
+	}
+	if (progress_probe_overtaken(r, pr, resp)) {
+		/* The probe outstanding sends what the follower holds already:
+		 * probe past it (next_index only; match waits for an ack). */
+		r->counters.append_rejects_taken++;
+		progress_become_probe(pr, resp->hint_index + 1);
+		return true;
 	}
 	if (progress_reject_stale(pr, resp)) {
 		r->counters.append_rejects_stale++;
