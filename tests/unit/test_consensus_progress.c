@@ -195,11 +195,35 @@ static void test_lost_append_recovered_at_heartbeat(void **state)
 	h_destroy(&cluster);
 }
 
+/* A rejection dropped as stale for the progress is still read for its
+ * term (step.c, before replication sees it): a higher one deposes the
+ * leader, or it could lead on, deaf to the new term. */
+static void test_stale_reject_of_higher_term_deposes(void **state)
+{
+	(void)state;
+	raft_index m0 = start();
+	raft_term term = raft_current_term(cluster.nodes[1].raft);
+	struct raft_message m = {
+		.type = RAFT_MSG_APPEND_RESP,
+		.from = 2,
+		.to = 1,
+		.term = term + 3,
+	};
+	m.append_resp.reject = true;
+	m.append_resp.reject_index = m0 - 1; /* at or below match: stale */
+	m.append_resp.hint_index = m0 - 1;
+	deliver(&m);
+	assert_int_equal(raft_role(cluster.nodes[1].raft), RAFT_FOLLOWER);
+	assert_int_equal(raft_current_term(cluster.nodes[1].raft), term + 3);
+	h_destroy(&cluster);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reordered_window_draws_one_probe),
 		cmocka_unit_test(test_lost_append_recovered_at_heartbeat),
+		cmocka_unit_test(test_stale_reject_of_higher_term_deposes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
