@@ -620,7 +620,12 @@ static void sim_dispatch(struct sim *s, struct sim_event *ev)
 			}
 			struct raft_event re = {.type = RAFT_EVENT_RECEIVE};
 			re.receive = ev->msg;
+			bool append = ev->msg.type == RAFT_MSG_APPEND && n->raft != NULL;
+			raft_index commit_before = append ? raft_commit_index(n->raft) : 0;
 			sim_node_step(s, n, &re, NULL);
+			if (append) {
+				check_append_commit(s, n, &ev->msg, commit_before);
+			}
 		} else {
 			s->msgs_dropped++;
 		}

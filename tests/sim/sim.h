@@ -545,6 +545,10 @@ void check_after_step(struct sim *s, struct sim_node *n, const struct raft_updat
 void check_applied(struct sim *s, struct sim_node *n, const struct raft_entry *e);
 void check_commit_safe(struct sim *s, raft_index index);
 void check_ack(struct sim *s, const struct sim_node *n, const struct raft_message *m);
+/* After node n stepped on the AppendEntries m (its commit index was
+ * commit_before): a commit it raised is one it checked (§3.5). */
+void check_append_commit(struct sim *s, const struct sim_node *n, const struct raft_message *m,
+			 raft_index commit_before);
 void check_read(struct sim *s, struct sim_node *n, const struct raft_read_state *rs);
 /* A snapshot `what` ("takes", "installs") of node n holds committed state
  * only: its index was applied somewhere, with the same content. */

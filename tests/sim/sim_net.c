@@ -103,19 +103,6 @@ static void sim_send_one(struct sim *s, raft_node_id from, const struct raft_mes
 	uint64_t delay = sim_net_delay(s);
 	if (late || sim_chance(s, s->p.reorder_per_mille)) {
 		delay += s->p.delay_base_us * sim_rand_range(s, 10, 300);
-	} else if (m->type == RAFT_MSG_APPEND && m->append.commit_only &&
-		   s->p.reorder_per_mille > 0 && sim_chance(s, 500)) {
-		/* A reordering link also lets a small message through first:
-		 * a commit-only update (no entries) that overtakes the appends
-		 * just sent before it, which repair a follower's stale suffix,
-		 * reaches that suffix unrepaired. Delays were drawn from at
-		 * least the base, so this one passes all of those. Only the
-		 * follower's log check keeps it from committing the stale
-		 * entries (planted bug commit-only-unchecked): with the
-		 * leaders' stale-answer rules (issue 16) the random delays
-		 * alone produced that order in no seed of 1-2000 at 5 and 7
-		 * nodes. */
-		delay = s->p.delay_base_us / 4;
 	}
 	struct sim_event ev = {.time_us = s->now_us + delay, .kind = SIM_EV_DELIVER, .node = m->to};
 	ev.msg = *m;
