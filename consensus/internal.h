@@ -163,6 +163,11 @@ void membership_on_truncate(struct raft *r, raft_index from_index);
 void membership_on_commit(struct raft *r);
 /* True when this server is a voter of its configuration. */
 bool membership_self_voter(const struct raft *r);
+/* A voter, or a voter the newest, uncommitted configuration removed. */
+bool membership_self_may_campaign(const struct raft *r);
+/* Our newest configuration entry removed id (see membership.c). */
+bool membership_removed_by_newest(const struct raft *r, raft_node_id id, raft_index last_index,
+				  raft_term last_term);
 /* True when slot `slot` is a voter. */
 bool membership_slot_voter(const struct raft *r, uint32_t slot);
 /* RAFT_EVENT_MEMBER: a leader proposes one change. */
