@@ -290,23 +290,33 @@ int rb_engine_step(struct rb_engine *e, uint32_t wait_us)
 	if (done > 0 || wait_us == 0) {
 		return 0;
 	}
-	/* Nothing came: sleep on every client's socket at once, but not past
-	 * the next intended send time. */
+	/* Nothing came: sleep on every client's socket at once until a reply,
+	 * the next intended send time, or the first client timer (a
+	 * retransmit, a BUSY backoff, a deadline), whichever comes first: no
+	 * wake-up on a short timer, which on shared CPUs is a context switch
+	 * taken from the nodes several times per commit. */
+	uint64_t until_ns = now_ns + (uint64_t)wait_us * 1000u;
 	if (e->opts.rate_per_s > 0 && rb_sched_peek(&e->sched) > now_ns) {
-		uint64_t until_us = (rb_sched_peek(&e->sched) - now_ns) / 1000u;
-		wait_us = until_us < wait_us ? (uint32_t)until_us : wait_us;
+		/* (One overdue is waiting for room in a full table: a reply.) */
+		until_ns = rn_min_u64(until_ns, rb_sched_peek(&e->sched));
 	}
 	struct pollfd pfd[RB_CLIENTS_MAX];
 	RN_ASSERT(e->clients_count <= RB_CLIENTS_MAX);
 	for (uint32_t i = 0; i < e->clients_count; i++) {
 		/* An idle client's socket is not waited on (fd -1: poll skips it). */
-		pfd[i] = (struct pollfd){.fd = rn_client_inflight(e->clients[i]) > 0
-						     ? rn_client_fd(e->clients[i])
-						     : -1,
+		bool busy = rn_client_inflight(e->clients[i]) > 0;
+		pfd[i] = (struct pollfd){.fd = busy ? rn_client_fd(e->clients[i]) : -1,
 					 .events = POLLIN};
+		if (busy) {
+			until_ns = rn_min_u64(until_ns, rn_client_next_timer_ns(e->clients[i]));
+		}
 	}
-	struct timespec ts = {.tv_sec = wait_us / 1000000u,
-			      .tv_nsec = (long)(wait_us % 1000000u) * 1000};
+	if (until_ns <= now_ns) {
+		return 0; /* a timer is due: the next step's poll runs it */
+	}
+	uint64_t wait_ns = until_ns - now_ns;
+	struct timespec ts = {.tv_sec = (time_t)(wait_ns / RB_NS_PER_S),
+			      .tv_nsec = (long)(wait_ns % RB_NS_PER_S)};
 	int ready = ppoll(pfd, e->clients_count, &ts, NULL);
 	for (uint32_t i = 0; ready > 0 && i < e->clients_count; i++) {
 		if ((pfd[i].revents & POLLIN) != 0) {
@@ -372,7 +382,12 @@ int rb_engine_run(struct rb_engine *e, struct rb_result *r)
 		rb_ts_header(e->opts.timeseries);
 	}
 	while (now_ns < e->end_ns || (e->inflight > 0 && now_ns < drain_end_ns)) {
-		int rc = rb_engine_step(e, 100);
+		/* A step sleeps until an event (rb_engine_step) but no later than
+		 * the next second's report or the end of the run. */
+		uint64_t until_ns = rn_min_u64(next_tick_ns, now_ns < e->end_ns ? e->end_ns
+										  : drain_end_ns);
+		uint64_t wait_us = until_ns > now_ns ? (until_ns - now_ns + 999u) / 1000u : 0;
+		int rc = rb_engine_step(e, (uint32_t)rn_max_u64(wait_us, 1));
 		if (rc < 0) {
 			return rc;
 		}

@@ -337,7 +337,7 @@ static int table_timers(struct rn_client *c, rn_client_reply_fn fn, void *ctx)
 	return done;
 }
 
-static uint64_t table_next_timer_ns(const struct rn_client *c)
+uint64_t rn_client_next_timer_ns(const struct rn_client *c)
 {
 	uint64_t next_ns = UINT64_MAX;
 	for (uint32_t k = 0; k < c->active_count; k++) {
@@ -350,7 +350,7 @@ static uint64_t table_next_timer_ns(const struct rn_client *c)
 static void table_wait(struct rn_client *c, uint32_t wait_us)
 {
 	uint64_t now_ns = client_now_ns();
-	uint64_t until_ns = rn_min_u64(now_ns + (uint64_t)wait_us * 1000, table_next_timer_ns(c));
+	uint64_t until_ns = rn_min_u64(now_ns + (uint64_t)wait_us * 1000, rn_client_next_timer_ns(c));
 	if (until_ns <= now_ns) {
 		return;
 	}

@@ -257,6 +257,19 @@ static void sched_idle_event(struct dp_lcore *l)
 	} else {
 		l->stats.wait_errors++; /* EINTR (a signal): the next round looks */
 	}
+	for (uint32_t s = 0; s < l->stages_count; s++) {
+		const struct dp_stage *st = &l->stages[s];
+		if (st->woken == NULL) {
+			continue;
+		}
+		/* A full array may have left ready fds out; an error or a
+		 * time-out looks at nothing: say fired where unsure. */
+		bool fired = n == SCHED_EVENTS_MAX || n < 0;
+		for (int i = 0; i < n && !fired; i++) {
+			fired = evs[i].data.u64 == s;
+		}
+		st->woken(st->ctx, fired);
+	}
 	for (int i = 0; i < n; i++) {
 		if (evs[i].data.u64 == SCHED_DOORBELL_TAG) {
 			uint64_t count;

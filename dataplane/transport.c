@@ -370,6 +370,14 @@ static bool transport_accept_udp(struct dp_transport *t, struct dp_rx_msg *m, si
 	return true;
 }
 
+/* Event policy: after a receive read the socket dry, this many receives
+ * are skipped unless the socket fires first (dp_transport_woken). A wake-up
+ * runs two or three rounds, and each used to end in a recvmmsg returning
+ * EAGAIN (4 per commit on a follower at one in flight). Bounded, not
+ * "until it fires": an lcore that stays busy never calls epoll, and a
+ * datagram that came meanwhile waits at most this many rounds. */
+#define DP_UDP_DRY_SKIP_ROUNDS 4u
+
 /*
  * Up to count accepted datagrams into msgs, each in its own buffer, with
  * recvmmsg: one system call for a burst instead of a recvfrom per
@@ -382,6 +390,14 @@ static bool transport_accept_udp(struct dp_transport *t, struct dp_rx_msg *m, si
 static uint32_t transport_recv_udp(struct dp_transport *t, struct dp_rx_msg *const *msgs,
 				   uint32_t count)
 {
+	if (t->rx_skip_left > 0) {
+		/* Read dry since, and the socket has not fired: every
+		 * datagram that came after that read fired it (EPOLLET), so
+		 * a receive now would return EAGAIN. */
+		t->rx_skip_left--;
+		t->counters.rx_reads_skipped++;
+		return 0;
+	}
 	struct mmsghdr vec[DP_BURST_MAX];
 	struct iovec iov[DP_BURST_MAX];
 	struct sockaddr_in from[DP_BURST_MAX];
@@ -398,6 +414,7 @@ static uint32_t transport_recv_udp(struct dp_transport *t, struct dp_rx_msg *con
 		}
 		int n = recvmmsg(t->fd, vec, want, MSG_DONTWAIT, NULL);
 		if (n <= 0) {
+			t->rx_skip_left = t->rx_event_driven ? DP_UDP_DRY_SKIP_ROUNDS : 0;
 			break; /* EAGAIN: nothing more now */
 		}
 		looked += (uint32_t)n;
@@ -410,6 +427,7 @@ static uint32_t transport_recv_udp(struct dp_transport *t, struct dp_rx_msg *con
 			filled += transport_accept_udp(t, m, vec[i].msg_len, &from[i]) ? 1u : 0u;
 		}
 		if ((uint32_t)n < want) {
+			t->rx_skip_left = t->rx_event_driven ? DP_UDP_DRY_SKIP_ROUNDS : 0;
 			break; /* read dry */
 		}
 	}
@@ -554,6 +572,18 @@ bool dp_transport_sleep_arm(struct dp_transport *t, bool on)
 {
 	RN_ASSERT(t != NULL);
 	return t->kind == DP_TRANSPORT_DPDK && dp_port_rx_intr_arm(t->port, on);
+}
+
+void dp_transport_woken(struct dp_transport *t, bool input_fired)
+{
+	RN_ASSERT(t != NULL);
+	if (t->kind != DP_TRANSPORT_UDP) {
+		return;
+	}
+	t->rx_event_driven = true; /* only the event policy calls this */
+	if (input_fired) {
+		t->rx_skip_left = 0;
+	}
 }
 
 void dp_transport_set_replay(struct dp_transport *t, struct dp_replay *r)

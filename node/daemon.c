@@ -377,7 +377,8 @@ void node_daemon_stages(struct node_daemon *d, struct dp_stage out[NODE_STAGES])
 	out[NODE_STAGE_RXTX] = (struct dp_stage){.name = node_stage_name(NODE_STAGE_RXTX),
 						 .poll = node_rxtx_poll, .ctx = &d->rxtx,
 						 .wait_fd = node_rxtx_wait_fd,
-						 .sleep_arm = node_rxtx_sleep_arm};
+						 .sleep_arm = node_rxtx_sleep_arm,
+						 .woken = node_rxtx_woken};
 	out[NODE_STAGE_CONTROL] = (struct dp_stage){.name = node_stage_name(NODE_STAGE_CONTROL),
 						    .poll = node_control_poll, .ctx = &d->control,
 						    .deadline_ns = node_control_deadline_ns};

@@ -120,6 +120,9 @@ struct node_metrics_figures {
 	uint64_t snap_bytes_sent, snap_bytes_received;
 	uint64_t kv_keys;
 	uint64_t settings_dropped, settings_refused_peers; /* control/settings_check.h */
+	/* raftctl reload (control/admin.h): asked, answered, refused. */
+	uint64_t admin_reloads_asked, admin_reloads_answered;
+	uint64_t admin_refused_key, admin_refused_busy;
 };
 
 /* The drain (SIGTERM/SIGINT, control/ops.c). */

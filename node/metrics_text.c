@@ -218,6 +218,17 @@ static void text_network(struct text_buf *b, const struct node_metrics_figures *
 	text_one(b, "raftnode_network_frames_too_old_total", "counter",
 		 "Authenticated consensus frames dropped as too old (below the sender's "
 		 "replay window, or of an older boot epoch).", f->too_old);
+	text_one(b, "raftnode_admin_reloads_total", "counter",
+		 "Key reloads asked with raftctl reload (an admin key's request).",
+		 f->admin_reloads_asked);
+	text_one(b, "raftnode_admin_reloads_answered_total", "counter",
+		 "Key reloads done and answered.", f->admin_reloads_answered);
+	text_one(b, "raftnode_admin_refused_key_total", "counter",
+		 "Admin requests refused: sealed with a key that is not an admin key "
+		 "(a client key asking for a reload).", f->admin_refused_key);
+	text_one(b, "raftnode_admin_refused_busy_total", "counter",
+		 "Admin requests refused: every pending reload slot taken (retry).",
+		 f->admin_refused_busy);
 	text_one(b, "raftnode_boot_epoch", "gauge",
 		 "This start's boot epoch (rises at every start; in every frame sent).",
 		 f->boot_epoch);

@@ -259,6 +259,14 @@ static bool uring_group_done(const struct uring_engine *ue)
 static int uring_reap(struct uring_engine *ue, bool wait)
 {
 	struct io_uring_cqe *cqe = NULL;
+	if (!wait && (ue->posix.base.uring_setup_flags & IORING_SETUP_TASKRUN_FLAG) &&
+	    io_uring_cq_ready(&ue->ring) == 0 &&
+	    (IO_URING_READ_ONCE(*ue->ring.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) == 0) {
+		/* Nothing completed: the kernel raises the flag (before it
+		 * signals the eventfd an event-idle lcore sleeps on) when a
+		 * completion's task work is queued for us. No system call. */
+		return 0;
+	}
 	int rc = wait ? io_uring_wait_cqe(&ue->ring, &cqe) : io_uring_get_events(&ue->ring);
 	if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -ETIME) {
 		return rc;

@@ -138,7 +138,12 @@ static const struct store_engine_ops uring_ops = {
 
 static int uring_setup(struct uring_engine *ue, uint32_t sq_entries, bool quiet)
 {
+	/* TASKRUN_FLAG (with DEFER_TASKRUN): the kernel raises
+	 * IORING_SQ_TASKRUN in the shared ring when a completion waits for
+	 * us, so a round with nothing completed looks at memory instead of
+	 * entering the kernel (uring_reap). */
 	static const unsigned tries[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
 		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
 		IORING_SETUP_SINGLE_ISSUER,
 		0,
@@ -159,10 +164,11 @@ static int uring_setup(struct uring_engine *ue, uint32_t sq_entries, bool quiet)
 			ue->enabled = !(params.flags & IORING_SETUP_R_DISABLED);
 			ue->posix.base.uring_setup_flags = tries[i];
 			if (!quiet || i > 0) {
-				fprintf(stderr, "storage: io_uring ring: %s%s%s\n",
+				fprintf(stderr, "storage: io_uring ring: %s%s%s%s\n",
 					tries[i] & IORING_SETUP_SINGLE_ISSUER ? "SINGLE_ISSUER" : "",
 					tries[i] & IORING_SETUP_DEFER_TASKRUN ? "|DEFER_TASKRUN" : "",
-					i > 0 ? " (fallback: the kernel rejected DEFER_TASKRUN; "
+					tries[i] & IORING_SETUP_TASKRUN_FLAG ? "|TASKRUN_FLAG" : "",
+					i > 1 ? " (fallback: the kernel rejected DEFER_TASKRUN; "
 						"completions run as task work at any syscall)"
 					      : "");
 			}

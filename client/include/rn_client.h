@@ -220,6 +220,12 @@ uint32_t rn_client_inflight(const struct rn_client *c);
 /* The client's socket, to wait on several clients at once (epoll/poll for
  * POLLIN, then rn_client_poll with wait_us 0). */
 int rn_client_fd(const struct rn_client *c);
+/* When the client next needs an rn_client_poll with nothing received: the
+ * earliest retransmit, backoff resend or deadline of what is in flight
+ * (CLOCK_MONOTONIC ns; UINT64_MAX with nothing in flight). A caller that
+ * waits on the fd sleeps until then at most, and no longer needs to wake
+ * on a short timer. O(requests in flight). */
+uint64_t rn_client_next_timer_ns(const struct rn_client *c);
 
 struct rn_client_counters {
 	uint64_t sent; /* requests sent: first sends, retransmits, redirects */

@@ -1251,6 +1251,10 @@ struct dp_transport_counters {
 	uint64_t looked_at;   /* frames read from the port or socket, whatever became of
 			       * them: a receiver that looked at any has work, and one
 			       * that sleeps on a socket must have read it dry */
+	/* UDP, event policy: receives not made because the socket was read
+	 * dry and has not fired since (each one a recvmmsg that would have
+	 * returned EAGAIN, or found a datagram a round later). */
+	uint64_t rx_reads_skipped;
 };
 
 /*
@@ -1281,6 +1285,10 @@ struct dp_transport {
 	uint64_t msg_seq;
 	struct dp_port *port; /* DPDK */
 	int fd;		      /* UDP */
+	/* UDP under the event policy (dp_transport_woken): receives to skip
+	 * since the last dry read, unless the socket fires meanwhile. */
+	bool rx_event_driven;
+	uint8_t rx_skip_left;
 	struct dp_transport_counters counters;
 	/* DPDK: sealed frames go here for dp_transport_tx_flush (the lcore
 	 * that owns the port) when set; NULL: straight out of the port. */
@@ -1401,6 +1409,9 @@ int dp_transport_wait_fd(const struct dp_transport *t);
 /* dp_stage.sleep_arm of the receiving stage: a DPDK port's interrupt
  * armed before the last look and disarmed after (dp_port_rx_intr_arm). */
 bool dp_transport_sleep_arm(struct dp_transport *t, bool on);
+/* Event policy, after each sleep of the lcore (dp_stage.woken): whether
+ * the transport's wait_fd fired. */
+void dp_transport_woken(struct dp_transport *t, bool input_fired);
 /* Frames sent from the tx ring (up to DP_BURST_MAX per call). */
 uint32_t dp_transport_tx_flush(struct dp_transport *t);
 /* Frees what the tx ring holds, unsent (at stop); returns how many. */
@@ -1447,6 +1458,13 @@ struct dp_stage {
 	 * another lcore). False: the input's fd reports all that comes after
 	 * the last look (a socket, a tap queue). */
 	bool (*sleep_arm)(void *ctx, bool on);
+	/* Optional (NULL: none), event policy: called after each sleep with
+	 * whether the stage's wait_fd was among the events that ended it
+	 * (true also when more events were ready than one wait returns). A
+	 * stage that read its input dry before the sleep need not look at it
+	 * again until it fires: its fd reports every arrival after the last
+	 * look (edge-triggered). */
+	void (*woken)(void *ctx, bool input_fired);
 };
 
 enum dp_idle_policy {

@@ -592,6 +592,75 @@ static void test_event_sleep_arm(void **state)
 	close(a.fd);
 }
 
+/* dp_stage.woken: after each sleep, whether the stage's own fd ended it. */
+struct woken_stage {
+	int fd;
+	uint32_t calls;
+	uint32_t fired;
+	bool fired_last;
+};
+
+static uint32_t woken_poll(void *ctx)
+{
+	(void)ctx;
+	return 0; /* never any work: every round sleeps */
+}
+
+static int woken_wait(void *ctx)
+{
+	return ((struct woken_stage *)ctx)->fd;
+}
+
+static void woken_record(void *ctx, bool input_fired)
+{
+	struct woken_stage *w = ctx;
+	w->calls++;
+	w->fired += input_fired;
+	w->fired_last = input_fired;
+}
+
+static void test_event_woken(void **state)
+{
+	(void)state;
+	static struct dp_lcore l;
+	struct woken_stage w = {.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+	assert_true(w.fd >= 0);
+	const struct dp_lcore_config event = {.idle_policy = DP_IDLE_EVENT,
+					      .event_sleep_ms_max = 2};
+	char why[128];
+	dp_lcore_init(&l, &event);
+	struct dp_stage st = {.name = "woken", .poll = woken_poll, .ctx = &w,
+			      .wait_fd = woken_wait, .woken = woken_record};
+	assert_int_equal(dp_lcore_add_stage(&l, &st), 0);
+	assert_int_equal(dp_lcore_event_open(&l, why, sizeof(why)), 0);
+	/* No other lcore rings this one: an empty round sleeps at once. */
+	dp_lcore_round(&l); /* the 2 ms cap ends it: not fired */
+	assert_int_equal(w.calls, 1);
+	assert_false(w.fired_last);
+	uint64_t one = 1;
+	assert_int_equal(write(w.fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	dp_lcore_round(&l); /* the fd ends it */
+	assert_int_equal(w.calls, 2);
+	assert_true(w.fired_last);
+	dp_lcore_round(&l); /* edge-triggered: no new input, not fired */
+	assert_int_equal(w.calls, 3);
+	assert_false(w.fired_last);
+	assert_int_equal(w.fired, 1);
+	dp_lcore_fini(&l);
+
+	/* busy and adaptive never sleep on fds: never called. */
+	const struct dp_lcore_config busy = {.idle_policy = DP_IDLE_BUSY};
+	dp_lcore_init(&l, &busy);
+	assert_int_equal(dp_lcore_add_stage(&l, &st), 0);
+	assert_int_equal(dp_lcore_event_open(&l, why, sizeof(why)), 0);
+	for (int r = 0; r < 100; r++) {
+		dp_lcore_round(&l);
+	}
+	assert_int_equal(w.calls, 3);
+	dp_lcore_fini(&l);
+	close(w.fd);
+}
+
 /* What an lcore's thread sees of its own scheduling, from inside a round. */
 struct slice_seen {
 	volatile int stop;
@@ -656,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_placement_errors),
 		cmocka_unit_test(test_event_fd_and_deadline),
 		cmocka_unit_test(test_event_sleep_arm),
+		cmocka_unit_test(test_event_woken),
 		cmocka_unit_test(test_idle_wakeup_latency),
 		cmocka_unit_test(test_thread_slice),
 	};

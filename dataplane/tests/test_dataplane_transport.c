@@ -189,6 +189,61 @@ static uint32_t drain(struct dp_transport *n2)
 	return in.count;
 }
 
+/* Event policy: a socket read dry is not read again until it fires, or
+ * for at most a few receives (an lcore that stays busy never sleeps). */
+static void test_udp_dry_skip(void **state)
+{
+	(void)state;
+	static struct dp_transport n1, n2;
+	uint16_t p1 = (uint16_t)(base_port() + 5), p2 = (uint16_t)(p1 + 1);
+	const struct dp_peer peers[] = {
+		{.id = 1, .ip = LOOPBACK, .port = p1},
+		{.id = 2, .ip = LOOPBACK, .port = p2},
+	};
+	open_node(&n1, 1, p1, t_secret, peers, 2);
+	open_node(&n2, 2, p2, t_secret, peers, 2);
+	static struct raft_entry entries[8];
+	static const uint8_t *payloads[8];
+	struct raft_message m;
+	struct inbox in = {0};
+	struct timespec settle = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
+
+	/* Not event-driven (busy, adaptive): every poll reads. */
+	assert_int_equal(dp_transport_poll(&n2, on_rx, &in), 0);
+	assert_int_equal(dp_transport_poll(&n2, on_rx, &in), 0);
+	assert_int_equal(n2.counters.rx_reads_skipped, 0);
+
+	dp_transport_woken(&n2, false); /* as after an lcore's first sleep */
+	assert_int_equal(dp_transport_poll(&n2, on_rx, &in), 0); /* reads dry */
+	t_raft_msg(RAFT_MSG_APPEND_RESP, 0, 0, &m, entries, payloads);
+	assert_int_equal(dp_transport_send(&n1, &m, payloads), 0);
+	nanosleep(&settle, NULL);
+	/* Dry and not fired: skipped, the datagram waits in the socket. */
+	assert_int_equal(dp_transport_poll(&n2, on_rx, &in), 0);
+	assert_int_equal(n2.counters.rx_reads_skipped, 1);
+	assert_int_equal(in.count, 0);
+	/* The lcore's sleep ends on the socket: read at once. */
+	dp_transport_woken(&n2, true);
+	assert_int_equal(dp_transport_poll(&n2, on_rx, &in), 1);
+	assert_int_equal(in.count, 1);
+	assert_int_equal(n2.counters.rx_reads_skipped, 1);
+
+	/* Bounded: with no sleep in between, a datagram that came after a
+	 * dry read is read within DP_UDP_DRY_SKIP_ROUNDS + 1 polls. */
+	assert_int_equal(dp_transport_poll(&n2, on_rx, &in), 0); /* dry */
+	assert_int_equal(dp_transport_send(&n1, &m, payloads), 0);
+	nanosleep(&settle, NULL);
+	uint32_t polls = 0;
+	while (in.count < 2 && polls < 16) {
+		(void)dp_transport_poll(&n2, on_rx, &in);
+		polls++;
+	}
+	assert_int_equal(in.count, 2);
+	assert_true(polls >= 2 && polls <= 5);
+	dp_transport_close(&n1);
+	dp_transport_close(&n2);
+}
+
 static void test_udp_replay_refused(void **state)
 {
 	(void)state;
@@ -262,6 +317,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udp_transport),
 		cmocka_unit_test(test_udp_replay_refused),
+		cmocka_unit_test(test_udp_dry_skip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

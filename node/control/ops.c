@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "common.h"
+#include "admin.h"
 #include "internal.h"
 #include "ops_hooks.h"
 #include "settings_check.h"
@@ -198,6 +199,12 @@ static void ops_refresh(struct node_control *c, uint64_t now_ns)
 	if (c->settings != NULL) {
 		f.settings_dropped = c->settings->dropped;
 		f.settings_refused_peers = node_settings_refused_count(c->settings);
+	}
+	if (c->admin != NULL) {
+		f.admin_reloads_asked = c->admin->reloads_asked;
+		f.admin_reloads_answered = c->admin->reloads_answered;
+		f.admin_refused_key = c->admin->refused_key;
+		f.admin_refused_busy = c->admin->refused_busy;
 	}
 	pthread_mutex_lock(&c->ops->lock);
 	c->ops->figures = f;

@@ -140,6 +140,13 @@ int node_rxtx_wait_fd(void *ctx)
 	return dp_transport_wait_fd(x->transport);
 }
 
+void node_rxtx_woken(void *ctx, bool input_fired)
+{
+	struct node_rxtx *x = ctx;
+	RN_ASSERT(x->transport != NULL);
+	dp_transport_woken(x->transport, input_fired);
+}
+
 bool node_rxtx_sleep_arm(void *ctx, bool on)
 {
 	struct node_rxtx *x = ctx;

@@ -39,5 +39,6 @@ uint32_t node_rxtx_poll(void *ctx); /* the rx/tx lcore's stage */
 int node_rxtx_wait_fd(void *ctx);
 /* dp_stage.sleep_arm: the port's rx interrupt on before the last look. */
 bool node_rxtx_sleep_arm(void *ctx, bool on);
+void node_rxtx_woken(void *ctx, bool input_fired);
 
 #endif /* RN_NODE_RXTX_H */

@@ -119,6 +119,15 @@ fi
 	it_fail "reload with the client key: $(cat "$IT_WORK/reload.err")"
 [ "$(it_field "$follower" '.admin.refused_key // 0')" -eq $((rk0 + 1)) ] ||
 	it_fail "node $follower did not count the refused reload: $(it_field "$follower" .admin)"
+# ... and its Prometheus metrics say so (refreshed every round of control's
+# figures: a few tries).
+for _ in $(seq 1 50); do
+	m=$(it_ctl --node "$follower" metrics 2>/dev/null | awk '$1 == "raftnode_admin_refused_key_total" {print $2}')
+	[ -n "$m" ] && [ "${m%.*}" -ge 1 ] && break
+	sleep 0.1
+done
+[ -n "$m" ] && [ "${m%.*}" -ge 1 ] ||
+	it_fail "node $follower: raftnode_admin_refused_key_total is '${m:-absent}' after a refused reload"
 it_ctl --json reload >"$IT_WORK/reload.json" 2>"$IT_WORK/reload.err" ||
 	it_fail "raftctl reload (admin key): $(cat "$IT_WORK/reload.err")"
 [ "$(jq -r 'select(.reload == "ok") | .peer.seals' "$IT_WORK/reload.json" | sort -u)" = "$new_peer" ] ||
