@@ -16,6 +16,10 @@
  *  State Machine Safety  no two servers apply different entries at an index.
  *  Committed entries   are never truncated from a log that durably held them
  *  are kept             (a follower may drop only uncommitted entries, §3.5).
+ *  Commit Rule         a follower raises its commit index from an append
+ *                       only within what that append checked: up to
+ *                       prev_index + entries, holding prev_index/prev_term
+ *                       (§3.5), even where the entries it commits are right.
  *  Acknowledgements    a follower's "match up to M" names an entry that is
  *  are true             durable on it and equal to its leader's (§3.5,
  *                       §10.2.1): a false one lets a leader commit what is
