@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "catchup.h"
+#include "commit_defer.h"
 #include "config.h"
 #include "consensus.h"
 #include "dataplane.h"
@@ -142,13 +143,12 @@ struct node_control {
 	struct raft_entry catchup_entries[RAFT_BATCH_ENTRIES_MAX];
 	const uint8_t *catchup_payloads[RAFT_BATCH_ENTRIES_MAX];
 	const uint8_t *send_payloads[RAFT_BATCH_ENTRIES_MAX];
+	struct node_commit_defer commit_defer; /* commit_defer.h */
 	/* What the last update said, to log role changes once. */
 	uint8_t role;
 	raft_node_id leader_id;
 	raft_term term;
-	uint64_t next_tick_ns;
-	uint64_t started_ns;
-	uint64_t status_built_ns;
+	uint64_t next_tick_ns, started_ns, status_built_ns;
 	/* The no-space alarm (loop.c): the log has no room for its next
 	 * segment, or the data directory's file system less free than the
 	 * reserve. Client writes get DP_CLIENT_NO_SPACE while it is up. */

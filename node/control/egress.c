@@ -332,7 +332,23 @@ uint32_t node_egress_catchup_poll(struct node_control *c)
 	return 1;
 }
 
+static void egress_send_now(struct node_control *c, const struct raft_message *m);
+
 void node_egress_send(struct node_control *c, const struct raft_message *m)
+{
+	if (node_commit_defer_keep(&c->commit_defer, m)) {
+		return; /* sent after the round's replies, or carried by an append */
+	}
+	node_commit_defer_carried(&c->commit_defer, m);
+	egress_send_now(c, m);
+}
+
+uint32_t node_egress_deferred_flush(struct node_control *c)
+{
+	return node_commit_defer_flush(&c->commit_defer, c, egress_send_now);
+}
+
+static void egress_send_now(struct node_control *c, const struct raft_message *m)
 {
 	if (m->type == RAFT_MSG_SNAPSHOT) {
 		/* An offer of this node's snapshot to a follower whose next

@@ -50,6 +50,9 @@ uint32_t node_egress_replies_flush(struct node_control *c);
 uint32_t node_egress_catchup_poll(struct node_control *c);
 /* rx/tx on control's lcore: the frames of this round out now (0 apart). */
 uint32_t node_egress_flush(struct node_control *c);
+/* Commit-only updates kept in an earlier round out now (commit_defer.h);
+ * at the end of every round, after the replies. Returns those still kept. */
+uint32_t node_egress_deferred_flush(struct node_control *c);
 
 /* ---- log_end.c: control's end of the log link. -ECANCELED when the node
  * stops while waiting. ---- */

@@ -173,6 +173,7 @@ uint32_t node_control_poll(void *ctx)
 		node_control_fail(c, what, rc, msg);
 		return 1;
 	}
+	node_commit_defer_round(&c->commit_defer);
 	uint32_t work = node_ingress_poll(c);
 	/* The apply stage's replies, a finished catch-up read's append, and
 	 * what the log and apply stages did meanwhile (from their lcores). */
@@ -188,6 +189,9 @@ uint32_t node_control_poll(void *ctx)
 	/* The round's replies, one frame per client, then (rx/tx here) the
 	 * sealed frames out of the port. */
 	node_egress_replies_flush(c);
+	/* Commit-only updates kept in the last round, after its replies
+	 * (commit_defer.h); one kept now keeps the lcore awake. */
+	work += node_egress_deferred_flush(c);
 	work += node_egress_flush(c);
 	if (now_ns - c->status_built_ns > LOOP_STATUS_REFRESH_NS) {
 		node_status_refresh(c);
