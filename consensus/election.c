@@ -87,7 +87,7 @@ void election_start(struct raft *r, bool prevote, bool transfer)
 {
 	RN_ASSERT(r->role != RAFT_LEADER);
 	RN_ASSERT(!(prevote && transfer));
-	RN_ASSERT(membership_self_voter(r)); /* learners and non-members never campaign */
+	RN_ASSERT(membership_self_may_campaign(r)); /* learners and strangers never do */
 	if (prevote) {
 		convert_to_precandidate(r);
 		r->counters.prevotes_started++;
@@ -133,7 +133,7 @@ void election_tick(struct raft *r)
 {
 	RN_ASSERT(r->role != RAFT_LEADER);
 	r->election_elapsed_ticks++;
-	if (!membership_self_voter(r)) {
+	if (!membership_self_may_campaign(r)) {
 		/* A learner, a removed server or one not yet added never
 		 * campaigns (§4.2.3 keeps it from disrupting with votes). */
 		if (r->role != RAFT_FOLLOWER) {
@@ -142,6 +142,9 @@ void election_tick(struct raft *r)
 		return;
 	}
 	if (r->election_elapsed_ticks >= r->election_timeout_ticks) {
-		election_start(r, r->cfg.prevote, false);
+		/* One removed by an uncommitted entry always asks first with a
+		 * pre-vote: it may never learn that its removal committed,
+		 * and must not depose the new configuration's leader. */
+		election_start(r, r->cfg.prevote || !membership_self_voter(r), false);
 	}
 }

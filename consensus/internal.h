@@ -37,10 +37,15 @@ struct raft_progress {
 	bool probe_sent;     /* probe: an append is outstanding, wait */
 	bool recent_active;  /* heard from since the last quorum check */
 	uint64_t read_seq_acked; /* highest ReadIndex round it confirmed */
-	/* Last index of each in-flight append, oldest first (a ring). */
+	/* Last index of each in-flight append, oldest first (a ring), and
+	 * the prev index of the oldest (its appends are consecutive). */
 	raft_index inflight[RAFT_INFLIGHT_APPENDS_MAX];
 	uint32_t inflight_head;
 	uint32_t inflight_count;
+	raft_index inflight_prev;
+	/* match_index when the current probe or window started: the follower
+	 * held it before any append now outstanding reached it. */
+	raft_index window_match;
 	/* State SNAPSHOT: the snapshot offered, and ticks since the offer. */
 	raft_index snapshot_index;
 	uint32_t snapshot_elapsed_ticks;
@@ -158,6 +163,11 @@ void membership_on_truncate(struct raft *r, raft_index from_index);
 void membership_on_commit(struct raft *r);
 /* True when this server is a voter of its configuration. */
 bool membership_self_voter(const struct raft *r);
+/* A voter, or a voter the newest, uncommitted configuration removed. */
+bool membership_self_may_campaign(const struct raft *r);
+/* Our newest configuration entry removed id (see membership.c). */
+bool membership_removed_by_newest(const struct raft *r, raft_node_id id, raft_index last_index,
+				  raft_term last_term);
 /* True when slot `slot` is a voter. */
 bool membership_slot_voter(const struct raft *r, uint32_t slot);
 /* RAFT_EVENT_MEMBER: a leader proposes one change. */
@@ -375,6 +385,40 @@ void replication_leader_tick(struct raft *r);
 /* §10.2.1: the leader's own write became durable; it may complete a quorum
  * and the new commit index goes out at once (as after an ack). */
 void replication_leader_persisted(struct raft *r);
+
+/*
+ * progress.c - the leader's view of one follower: states PROBE and
+ * REPLICATE (SNAPSHOT: snapshot.c) and which answers are stale.
+ * Precondition for every function: role is leader, pr is a peer's.
+ */
+
+/* True while nothing may be sent: a probe outstanding, a full window (or
+ * half a log window unacknowledged), a snapshot offered. */
+bool progress_paused(const struct raft *r, const struct raft_progress *pr);
+/* An append of entries_count entries from next_index went out: replicate
+ * moves next_index past it and tracks it in flight; probe waits for it. */
+void progress_sent(const struct raft *r, struct raft_progress *pr, uint32_t entries_count);
+/* Frees the in-flight appends whose last entry is <= index. */
+void progress_free_to(struct raft_progress *pr, raft_index index);
+/* Frees the oldest in-flight append (taken as lost). Precondition: one is. */
+void progress_free_oldest(struct raft_progress *pr);
+/* One append at a time from next_index (> match_index). */
+void progress_become_probe(struct raft_progress *pr, raft_index next_index);
+/* Pipelined from match_index + 1, nothing in flight. */
+void progress_become_replicate(struct raft_progress *pr);
+/* §3.5 rejection: true when it is news (it answers the probe, or an
+ * append in flight, and was written after the last acknowledgement); the
+ * follower then probes from where the logs can match (fast backtracking)
+ * and the caller sends the probe. Stale ones are counted and change
+ * nothing. */
+bool progress_on_reject(struct raft *r, struct raft_progress *pr,
+			const struct raft_msg_append_resp *resp);
+/* §3.5 success: raises match_index (never lowers it; the only place it
+ * rises) and frees the in-flight appends it covers; a probe turns to
+ * replicate when the follower matches where it probes, else stays
+ * outstanding. True if match rose.
+ * Precondition: state is not SNAPSHOT, match_index <= last_index. */
+bool progress_on_ack(struct raft *r, struct raft_progress *pr, raft_index match_index);
 
 /*
  * propose.c - client batches at the leader (§3.5).

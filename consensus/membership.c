@@ -102,6 +102,86 @@ bool membership_self_voter(const struct raft *r)
 	return membership_slot_voter(r, r->member_slot_self);
 }
 
+/*
+ * A voter campaigns; so does a server that the newest configuration entry
+ * removed while that entry is not known committed: the servers that lack
+ * the entry still count it as a voter, and its log may be the only one
+ * they can elect (it took the leader's entries to the end; the removal's
+ * commit needs a majority of the new voters). If it stayed silent, they
+ * could wait on it for good: raftsim seed 61, 3 nodes, --snapshots off,
+ * the leader's log damaged after n7's removal was appended to n7 alone.
+ * Like a leader removed by an uncommitted entry (§4.2.2), it may lead the
+ * new configuration without counting itself, and steps down once the
+ * removal commits (membership_after_step).
+ */
+static bool membership_conf_has(const struct raft_membership *m, raft_node_id id)
+{
+	for (uint32_t i = 0; i < m->voters_count; i++) {
+		if (m->voters[i] == id) {
+			return true;
+		}
+	}
+	for (uint32_t i = 0; i < m->learners_count; i++) {
+		if (m->learners[i] == id) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * True when our newest configuration entry removed `id`: it is in the
+ * previous configuration (kept until the entry commits), or the entry, in
+ * our log, says so. Such a server may campaign while its removal is
+ * uncommitted (membership_self_may_campaign), for the servers that lack
+ * the entry; a server holding the entry never votes for it. A removal
+ * commits only once a majority of the new voters hold it, so a removed
+ * server then never gets elected, whether it learned of the commit or not
+ * (it may not: the leader stops writing to it). The candidate's log ends
+ * at (last_index, last_term).
+ */
+bool membership_removed_by_newest(const struct raft *r, raft_node_id id, raft_index last_index,
+				  raft_term last_term)
+{
+	if (membership_conf_has(&r->conf, id)) {
+		return false;
+	}
+	if (membership_conf_has(&r->conf_prev, id)) {
+		return true;
+	}
+	if (r->conf_index < r->log.first_index) {
+		/* Our configuration is committed state below the window (a
+		 * snapshot's, or a restart's floor): the entry is not here to
+		 * read. A server missing from it and holding exactly our log
+		 * was not added by an entry we lack (it would be in): it was
+		 * removed. One with a newer log may have been added by entries
+		 * we lack, and may be the one to elect: not refused here. */
+		return last_index == r->log.last_index && last_term == log_last_term(&r->log);
+	}
+	if (r->conf_index > r->log.last_index) {
+		return false;
+	}
+	const struct raft_entry *e = log_get(&r->log, r->conf_index);
+	return e->type == RAFT_ENTRY_CONFIG && RAFT_CONF_OP(e->payload) == RAFT_CONF_REMOVE &&
+	       RAFT_CONF_ID(e->payload) == id;
+}
+
+bool membership_self_may_campaign(const struct raft *r)
+{
+	if (membership_self_voter(r)) {
+		return true;
+	}
+	if (r->conf_index <= r->commit_index) {
+		return false;
+	}
+	for (uint32_t i = 0; i < r->conf_prev.voters_count; i++) {
+		if (r->conf_prev.voters[i] == r->cfg.id) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The peer table: conf's voters, its learners, and while conf is not
  * committed the servers it removed (conf_prev's), so that a removed server
  * still gets the entry removing it (it then knows not to campaign) and

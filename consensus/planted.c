@@ -31,6 +31,7 @@ static const char *const planted_names[RAFT_BUG_COUNT] = {
 	[RAFT_BUG_CONFIG_ON_COMMIT] = "config-on-commit",
 	[RAFT_BUG_TWO_CHANGES_AT_ONCE] = "two-changes-at-once",
 	[RAFT_BUG_LEARNER_VOTES] = "learner-votes",
+	[RAFT_BUG_MATCH_FROM_REJECT] = "match-from-reject",
 };
 
 const char *raft_planted_bug_name(int bug)

@@ -32,6 +32,12 @@ static bool recv_vote_can_grant(const struct raft *r, const struct raft_message 
 	 * cluster for good (1 voter grown to 2, the new one behind). What
 	 * keeps learners from voting is the candidate's side: it asks, and
 	 * counts, only the voters of its own configuration (election.c). */
+	/* The one exception: a server our newest configuration entry removed
+	 * (membership_removed_by_newest), so that a removed server never
+	 * leads once its removal is committed. */
+	if (membership_removed_by_newest(r, m->from, m->vote.last_log_index, m->vote.last_log_term)) {
+		return false;
+	}
 	/* §3.6.1 election restriction: only for a log at least as up to date. */
 	if (RAFT_BUG(r, VOTE_IGNORES_LOG)) {
 		return true;

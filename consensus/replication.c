@@ -1,69 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * replication.c - the leader side of log replication (§3.5, §10.2):
- * per-follower progress in two states (probe: one append at a time until the
- * logs match; replicate: pipelined up to inflight_appends_max appends),
- * fast backtracking on rejection, commit by counting durable replicas of
- * current-term entries (§3.6.2), heartbeats and CheckQuorum (§6.2).
+ * sending appends as each follower's progress allows (progress.c: probe
+ * one at a time until the logs match, replicate pipelined up to
+ * inflight_appends_max appends, stale answers dropped), commit by counting
+ * durable replicas of current-term entries (§3.6.2), heartbeats and
+ * CheckQuorum (§6.2).
  * Client batches enter through propose.c; followers that need a snapshot
  * are handed to snapshot.c.
  *
  * Precondition for every function here: role is leader.
  */
 #include "internal.h"
-
-/* Probe: one append at a time. Replicate: up to inflight_appends_max
- * appends, and no more than half a log window past what the follower
- * matched: its window is as large as ours, and entries it has no room for
- * would only come back as rejections (a storm with small windows). */
-static bool replication_paused(const struct raft *r, const struct raft_progress *pr)
-{
-	if (pr->state == RAFT_PROGRESS_SNAPSHOT) {
-		return true; /* until it acknowledges the snapshot, or a re-offer */
-	}
-	if (pr->state == RAFT_PROGRESS_PROBE) {
-		return pr->probe_sent;
-	}
-	if (pr->next_index > pr->match_index + log_capacity(&r->log) / 2) {
-		return true;
-	}
-	return pr->inflight_count >= r->cfg.inflight_appends_max;
-}
-
-static void replication_inflight_add(struct raft_progress *pr, raft_index last_index, uint32_t max)
-{
-	RN_ASSERT(pr->inflight_count < max);
-	pr->inflight[(pr->inflight_head + pr->inflight_count) % RAFT_INFLIGHT_APPENDS_MAX] =
-		last_index;
-	pr->inflight_count++;
-}
-
-/* Frees every in-flight append whose last entry is now acknowledged. */
-static void replication_inflight_free_to(struct raft_progress *pr, raft_index index)
-{
-	while (pr->inflight_count > 0 && pr->inflight[pr->inflight_head] <= index) {
-		pr->inflight_head = (pr->inflight_head + 1) % RAFT_INFLIGHT_APPENDS_MAX;
-		pr->inflight_count--;
-	}
-}
-
-static void replication_become_probe(struct raft_progress *pr)
-{
-	pr->state = RAFT_PROGRESS_PROBE;
-	pr->probe_sent = false;
-	pr->inflight_head = 0;
-	pr->inflight_count = 0;
-	pr->next_index = pr->match_index + 1;
-}
-
-static void replication_become_replicate(struct raft_progress *pr)
-{
-	pr->state = RAFT_PROGRESS_REPLICATE;
-	pr->probe_sent = false;
-	pr->inflight_head = 0;
-	pr->inflight_count = 0;
-	pr->next_index = pr->match_index + 1;
-}
 
 void replication_reset_progress(struct raft *r)
 {
@@ -100,7 +48,7 @@ void replication_send_append(struct raft *r, uint32_t slot, bool send_if_empty)
 
 	RN_ASSERT(r->role == RAFT_LEADER);
 	RN_ASSERT(slot != r->member_slot_self);
-	if (replication_paused(r, pr)) {
+	if (progress_paused(r, pr)) {
 		return;
 	}
 	if (snapshot_needed(r, slot)) {
@@ -142,15 +90,7 @@ void replication_send_append(struct raft *r, uint32_t slot, bool send_if_empty)
 		m->append.prev_term = log_term_at(&r->log, prev_index);
 		m->append.entries = count > 0 ? log_get(&r->log, pr->next_index) : NULL;
 	}
-	if (pr->state == RAFT_PROGRESS_REPLICATE) {
-		if (count > 0) {
-			/* Optimistic: assume it arrives, send the next right after. */
-			pr->next_index += count;
-			replication_inflight_add(pr, pr->next_index - 1, r->cfg.inflight_appends_max);
-		}
-	} else {
-		pr->probe_sent = true;
-	}
+	progress_sent(r, pr, count);
 }
 
 /* True when a message to `to` already queued in this step tells it the
@@ -200,7 +140,7 @@ static void replication_send_commit(struct raft *r, uint32_t slot)
 		replication_send_append(r, slot, true);
 		return;
 	}
-	if (replication_paused(r, pr)) {
+	if (progress_paused(r, pr)) {
 		return;
 	}
 	RN_ASSERT(pr->next_index == r->log.last_index + 1);
@@ -311,7 +251,7 @@ static void replication_fill_window(struct raft *r, uint32_t slot)
 	struct raft_progress *pr = &r->progress[slot];
 
 	for (uint32_t n = 0; n < r->cfg.inflight_appends_max; n++) {
-		if (pr->next_index > r->log.last_index || replication_paused(r, pr)) {
+		if (pr->next_index > r->log.last_index || progress_paused(r, pr)) {
 			return;
 		}
 		uint32_t msgs_before = r->msgs_count;
@@ -320,40 +260,6 @@ static void replication_fill_window(struct raft *r, uint32_t slot)
 			return;
 		}
 	}
-}
-
-static void replication_on_reject(struct raft *r, uint32_t slot, const struct raft_message *m)
-{
-	struct raft_progress *pr = &r->progress[slot];
-	const struct raft_msg_append_resp *resp = &m->append_resp;
-
-	if (pr->state == RAFT_PROGRESS_SNAPSHOT) {
-		return; /* answers appends sent before the offer */
-	}
-	if (pr->state == RAFT_PROGRESS_REPLICATE) {
-		if (resp->reject_index <= pr->match_index) {
-			return; /* stale: sent before a later success */
-		}
-		replication_become_probe(pr);
-	} else {
-		if (resp->reject_index != pr->next_index - 1) {
-			return; /* stale: not the probe we are waiting on */
-		}
-		/* Fast backtracking (§3.5): skip to where the logs can match. */
-		/* Below our window we cannot compare terms: probe at the
-		 * follower's hint; it rejects again if that misses. */
-		raft_index probe_index = resp->hint_index;
-		bool comparable = resp->hint_index + 1 >= r->log.first_index;
-		if (comparable && resp->hint_term > 0) {
-			raft_term t;
-			probe_index = log_find_conflict_by_term(&r->log, resp->hint_index,
-							       resp->hint_term, &t);
-		}
-		raft_index next = rn_min_u64(resp->reject_index, probe_index + 1);
-		pr->next_index = rn_max_u64(next, pr->match_index + 1);
-		pr->probe_sent = false;
-	}
-	replication_send_append(r, slot, true);
 }
 
 void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
@@ -369,7 +275,12 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 	RN_ASSERT(slot != r->member_slot_self);
 	pr->recent_active = true;
 	if (m->append_resp.reject) {
-		replication_on_reject(r, slot, m);
+		if (progress_on_reject(r, pr, &m->append_resp)) {
+			replication_send_append(r, slot, true);
+			if (RAFT_BUG(r, MATCH_FROM_REJECT) && replication_maybe_commit(r)) {
+				replication_broadcast_commit(r);
+			}
+		}
 		return;
 	}
 	raft_index match = m->append_resp.match_index;
@@ -380,20 +291,8 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 	if (pr->state == RAFT_PROGRESS_SNAPSHOT && !snapshot_on_ack(r, slot, match)) {
 		return;
 	}
-	bool was_paused = replication_paused(r, pr);
-	bool updated = match > pr->match_index;
-	if (updated) {
-		pr->match_index = match;
-	}
-	pr->next_index = rn_max_u64(pr->next_index, match + 1);
-	replication_inflight_free_to(pr, match);
-	if (pr->state == RAFT_PROGRESS_PROBE) {
-		if (updated || match + 1 >= pr->next_index) {
-			replication_become_replicate(pr);
-		} else {
-			pr->probe_sent = false;
-		}
-	}
+	bool was_paused = progress_paused(r, pr);
+	bool updated = progress_on_ack(r, pr, match);
 	if (updated && replication_maybe_commit(r)) {
 		/* Eager commit propagation: tell everyone now, not at the next
 		 * heartbeat, so followers apply (and answer reads) sooner; the
@@ -440,10 +339,9 @@ void replication_recv_heartbeat_resp(struct raft *r, const struct raft_message *
 	} else if (pr->next_index > pr->match_index + log_capacity(&r->log) / 2) {
 		/* Half a window unacknowledged: appends were lost, or its
 		 * window was full. Probe from what it matched. */
-		replication_become_probe(pr);
+		progress_become_probe(pr, pr->match_index + 1);
 	} else if (pr->inflight_count >= r->cfg.inflight_appends_max) {
-		pr->inflight_head = (pr->inflight_head + 1) % RAFT_INFLIGHT_APPENDS_MAX;
-		pr->inflight_count--;
+		progress_free_oldest(pr);
 	}
 	if (pr->match_index < r->log.last_index) {
 		replication_send_append(r, slot, true);

@@ -167,8 +167,19 @@ static bool step_term(struct raft *r, const struct raft_message *m)
 			if (resp != NULL) {
 				resp->append_resp.reject = true;
 			}
-		} else if (m->type == RAFT_MSG_PREVOTE) {
-			struct raft_message *resp = step_msg_new(r, RAFT_MSG_PREVOTE_RESP, m->from);
+		} else if (vote_req) {
+			/* §3.4 (Figure 3.1: "reply false if term < currentTerm"):
+			 * the refusal carries our term, and the candidate adopts
+			 * it. Dropped instead, a candidate whose votes all come
+			 * from a behind server never learns its term: that
+			 * server, its configuration behind, never writes to the
+			 * candidate (not a voter there), and its own elections
+			 * fail for its log; neither ever wins (raftsim seed 1742,
+			 * 3 nodes, --snapshots off: the third voter's log
+			 * damaged, PreVote off, no leader for good). */
+			uint8_t type = m->type == RAFT_MSG_PREVOTE ? RAFT_MSG_PREVOTE_RESP
+								   : RAFT_MSG_VOTE_RESP;
+			struct raft_message *resp = step_msg_new(r, type, m->from);
 			if (resp != NULL) {
 				resp->vote_resp.granted = false;
 			}

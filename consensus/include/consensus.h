@@ -687,6 +687,11 @@ struct raft_counters {
 	uint64_t entries_truncated; /* rolled back after a conflict */
 	uint64_t snapshots_offered;   /* leader: RAFT_MSG_SNAPSHOT sent */
 	uint64_t snapshots_installed; /* follower: RAFT_UPDATE_SNAPSHOT asked */
+	/* Leader: AppendEntries rejections that moved a follower's progress
+	 * (to probing, fast backtracking), and those dropped as stale (an
+	 * answer to an append given up on: reordered, duplicated, late). */
+	uint64_t append_rejects_taken;
+	uint64_t append_rejects_stale;
 };
 void raft_get_counters(const struct raft *r, struct raft_counters *out);
 
@@ -720,6 +725,8 @@ enum raft_planted_bug {
 	RAFT_BUG_TWO_CHANGES_AT_ONCE,	 /* a change proposed while one is
 					  * uncommitted */
 	RAFT_BUG_LEARNER_VOTES,		 /* learners asked, and their votes counted */
+	RAFT_BUG_MATCH_FROM_REJECT,	 /* a rejection's hint, naming an entry of
+					  * ours, taken as the follower's match */
 	RAFT_BUG_COUNT
 };
 const char *raft_planted_bug_name(int bug);

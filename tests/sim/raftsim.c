@@ -66,10 +66,13 @@ struct raftsim_result {
 	uint64_t nodes_failed;
 	uint64_t tail_restarts;
 	uint64_t storage_appends;
+	uint64_t appends_sent, append_entries_sent, append_rejects_sent;
+	uint64_t rejects_taken, rejects_stale;
 	uint64_t snapshots_taken, snapshot_offers, snapshots_installed;
 	uint64_t step_crashes[SIM_STEPS_COUNT];
 	uint64_t renames_lost, installs_finished, crashes_installing;
 	uint64_t conf_adds, conf_promotes, conf_removes, conf_replaces, conf_refused;
+	uint64_t conf_refused_behind;
 	uint8_t violated;
 	uint64_t violations; /* seeds with a violation (--keep-going) */
 	uint64_t seed;
@@ -302,6 +305,13 @@ static void raftsim_result_add(struct raftsim_result *sum, const struct sim *s)
 	sum->nodes_failed += s->nodes_failed;
 	sum->tail_restarts += s->tail_restarts;
 	sum->storage_appends += s->storage_appends;
+	sum->appends_sent += s->appends_sent;
+	sum->append_entries_sent += s->append_entries_sent;
+	sum->append_rejects_sent += s->append_rejects_sent;
+	uint64_t taken, stale;
+	sim_core_rejects(s, &taken, &stale);
+	sum->rejects_taken += taken;
+	sum->rejects_stale += stale;
 	sum->snapshots_taken += s->snapshots_taken;
 	sum->snapshot_offers += s->snapshot_offers;
 	sum->snapshots_installed += s->snapshots_installed;
@@ -316,6 +326,7 @@ static void raftsim_result_add(struct raftsim_result *sum, const struct sim *s)
 	sum->conf_removes += s->conf_removes;
 	sum->conf_replaces += s->conf_replaces;
 	sum->conf_refused += s->conf_refused;
+	sum->conf_refused_behind += s->conf_refused_behind;
 }
 
 /* Runs seeds first, first + stride, ... (< end) and reports to fd, or, with
@@ -448,6 +459,11 @@ static void raftsim_fork_all(const struct raftsim_opts *o, struct raftsim_result
 		sum->nodes_failed += last[j].nodes_failed;
 		sum->tail_restarts += last[j].tail_restarts;
 		sum->storage_appends += last[j].storage_appends;
+		sum->appends_sent += last[j].appends_sent;
+		sum->append_entries_sent += last[j].append_entries_sent;
+		sum->append_rejects_sent += last[j].append_rejects_sent;
+		sum->rejects_taken += last[j].rejects_taken;
+		sum->rejects_stale += last[j].rejects_stale;
 		sum->snapshots_taken += last[j].snapshots_taken;
 		sum->snapshot_offers += last[j].snapshot_offers;
 		sum->snapshots_installed += last[j].snapshots_installed;
@@ -462,6 +478,7 @@ static void raftsim_fork_all(const struct raftsim_opts *o, struct raftsim_result
 		sum->conf_removes += last[j].conf_removes;
 		sum->conf_replaces += last[j].conf_replaces;
 		sum->conf_refused += last[j].conf_refused;
+		sum->conf_refused_behind += last[j].conf_refused_behind;
 		sum->violations += last[j].violations;
 		if (last[j].violated && last[j].final && !sum->violated) {
 			sum->violated = 1;
@@ -547,9 +564,9 @@ int main(int argc, char **argv)
 	if (!o.chaos.membership_off) {
 		printf(", membership changes: learners added %" PRIu64 ", promoted %" PRIu64
 		       ", removed %" PRIu64 " (%" PRIu64 " to replace a node that is down), "
-		       "refused %" PRIu64,
+		       "refused %" PRIu64 " (%" PRIu64 " a learner behind)",
 		       sum.conf_adds, sum.conf_promotes, sum.conf_removes, sum.conf_replaces,
-		       sum.conf_refused);
+		       sum.conf_refused, sum.conf_refused_behind);
 	}
 	/* Crashes at the steps of snapshot writes, compactions and installs
 	 * (sim_steps.c): none without snapshots or crashes, the line as before. */
@@ -577,6 +594,12 @@ int main(int argc, char **argv)
 		printf("; finished by recovery %" PRIu64 "), the driver's crashes during an install %" PRIu64,
 		       sum.installs_finished, sum.crashes_installing);
 	}
+	/* Replication's cost: a reject storm (a follower rejecting reordered
+	 * appends, the leader resending its window) shows here first. */
+	printf(", appends sent %" PRIu64 " (%" PRIu64 " entries), rejected %" PRIu64
+	       " (leaders took %" PRIu64 ", dropped %" PRIu64 " as stale)",
+	       sum.appends_sent, sum.append_entries_sent, sum.append_rejects_sent,
+	       sum.rejects_taken, sum.rejects_stale);
 	/* Wall-clock figures would make a trace differ from run to run. */
 	if (!o.trace) {
 		printf(", %.0f steps/s (%.1f s wall, %u jobs)", (double)sum.steps / wall_s, wall_s,

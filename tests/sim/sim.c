@@ -510,12 +510,31 @@ void sim_step_external(struct sim *s, raft_node_id id, struct raft_event *ev)
 	sim_node_step(s, &s->nodes[id], ev, NULL);
 }
 
+void sim_core_rejects(const struct sim *s, uint64_t *taken, uint64_t *stale)
+{
+	*taken = s->crashed_rejects_taken;
+	*stale = s->crashed_rejects_stale;
+	for (raft_node_id id = 1; id <= s->nodes_total; id++) {
+		const struct sim_node *n = &s->nodes[id];
+		if (n->up && n->raft != NULL) {
+			struct raft_counters k;
+			raft_get_counters(n->raft, &k);
+			*taken += k.append_rejects_taken;
+			*stale += k.append_rejects_stale;
+		}
+	}
+}
+
 void sim_crash(struct sim *s, raft_node_id id)
 {
 	struct sim_node *n = &s->nodes[id];
 	if (!n->up) {
 		return;
 	}
+	struct raft_counters k;
+	raft_get_counters(n->raft, &k);
+	s->crashed_rejects_taken += k.append_rejects_taken;
+	s->crashed_rejects_stale += k.append_rejects_stale;
 	raft_destroy(n->raft);
 	n->raft = NULL;
 	n->up = false;
@@ -601,7 +620,12 @@ static void sim_dispatch(struct sim *s, struct sim_event *ev)
 			}
 			struct raft_event re = {.type = RAFT_EVENT_RECEIVE};
 			re.receive = ev->msg;
+			bool append = ev->msg.type == RAFT_MSG_APPEND && n->raft != NULL;
+			raft_index commit_before = append ? raft_commit_index(n->raft) : 0;
 			sim_node_step(s, n, &re, NULL);
+			if (append) {
+				check_append_commit(s, n, &ev->msg, commit_before);
+			}
 		} else {
 			s->msgs_dropped++;
 		}

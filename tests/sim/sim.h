@@ -327,6 +327,9 @@ struct sim {
 	raft_index conf_committed_index;
 	uint32_t removed_mask;
 	uint64_t conf_adds, conf_promotes, conf_removes, conf_replaces, conf_refused;
+	/* Of those refused, promotions of a learner not caught up yet: how
+	 * fast leaders bring a new node's log up (replication's catch-up). */
+	uint64_t conf_refused_behind;
 	bool cut[SIM_NODES_MAX + 1][SIM_NODES_MAX + 1]; /* cut[from][to] */
 	/* Event heap. */
 	struct sim_event *heap;
@@ -370,6 +373,14 @@ struct sim {
 	bool steps_off;
 	/* Counters for the summary. */
 	uint64_t msgs_sent, msgs_dropped, msgs_duplicated;
+	/* Replication's cost (sim_net.c, counted when sent, before loss):
+	 * AppendEntries and the entries they carry (resends included), and
+	 * the rejections followers answered. A reject storm shows as many
+	 * appends and rejects per entry written. */
+	uint64_t appends_sent, append_entries_sent, append_rejects_sent;
+	/* The leaders' side (their cores' counters, kept across crashes):
+	 * rejections that moved a follower's progress, and stale ones. */
+	uint64_t crashed_rejects_taken, crashed_rejects_stale;
 	uint64_t crashes, elections;
 	uint64_t nodes_failed, syncs_failed;
 	uint64_t writes_acked, reads_done;
@@ -399,6 +410,10 @@ void sim_member_after_process(struct sim *s, struct sim_node *n, const struct ra
 /* The configuration at the floor prev_index of a restart. */
 void sim_member_floor(struct sim *s, struct sim_node *n, raft_index prev_index,
 		      struct raft_membership *m);
+
+/* The leaders' rejections taken and dropped as stale, over every core of
+ * the run (those of cores crashed since included). */
+void sim_core_rejects(const struct sim *s, uint64_t *taken, uint64_t *stale);
 
 /* Creates the cluster (every node up, empty logs) and schedules ticks. */
 struct sim *sim_new(const struct sim_params *p, int verbosity, FILE *out);
@@ -530,6 +545,10 @@ void check_after_step(struct sim *s, struct sim_node *n, const struct raft_updat
 void check_applied(struct sim *s, struct sim_node *n, const struct raft_entry *e);
 void check_commit_safe(struct sim *s, raft_index index);
 void check_ack(struct sim *s, const struct sim_node *n, const struct raft_message *m);
+/* After node n stepped on the AppendEntries m (its commit index was
+ * commit_before): a commit it raised is one it checked (§3.5). */
+void check_append_commit(struct sim *s, const struct sim_node *n, const struct raft_message *m,
+			 raft_index commit_before);
 void check_read(struct sim *s, struct sim_node *n, const struct raft_read_state *rs);
 /* A snapshot `what` ("takes", "installs") of node n holds committed state
  * only: its index was applied somewhere, with the same content. */

@@ -389,7 +389,9 @@ static void chaos_probe(struct sim *s, struct chaos *c)
 	bool acked = c->probe_payload != 0 && s->writes[c->probe_payload - 1].acked_us != 0;
 	if (!acked && leader != RAFT_NODE_NONE &&
 	    (c->probe_node != leader || c->probe_term != raft_current_term(s->nodes[leader].raft))) {
-		if (sim_propose(s, leader, 1) == 0) {
+		/* The propose's write can fail-stop the leader (a disk fault):
+		 * its core is gone then, and the next round tries again. */
+		if (sim_propose(s, leader, 1) == 0 && s->nodes[leader].raft != NULL) {
 			c->probe_payload = s->payload_next;
 			c->probe_node = leader;
 			c->probe_term = raft_current_term(s->nodes[leader].raft);

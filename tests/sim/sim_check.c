@@ -16,6 +16,10 @@
  *  State Machine Safety  no two servers apply different entries at an index.
  *  Committed entries   are never truncated from a log that durably held them
  *  are kept             (a follower may drop only uncommitted entries, §3.5).
+ *  Commit Rule         a follower raises its commit index from an append
+ *                       only within what that append checked: up to
+ *                       prev_index + entries, holding prev_index/prev_term
+ *                       (§3.5), even where the entries it commits are right.
  *  Acknowledgements    a follower's "match up to M" names an entry that is
  *  are true             durable on it and equal to its leader's (§3.5,
  *                       §10.2.1): a false one lets a leader commit what is
@@ -507,6 +511,46 @@ void check_commit_safe(struct sim *s, raft_index index)
 				return;
 			}
 		}
+	}
+}
+
+/*
+ * §3.5: a follower that takes the leader's commit index from an
+ * AppendEntries sets its own to min(leaderCommit, index of last new
+ * entry), and only once its log holds the append's prev entry (the
+ * consistency check). So a commit it raised on this message lies within
+ * prev_index + entries_count, and, unless prev_index was below the commit
+ * it had (committed entries are every leader's), its log holds prev_index
+ * with prev_term. Checked when the rule is broken, not only when a wrong
+ * entry gets applied: a commit-only update that overtakes the appends
+ * repairing a stale suffix (planted bug commit-only-unchecked) is rare,
+ * one that reaches a log merely short of the leader's last entry is not.
+ */
+void check_append_commit(struct sim *s, const struct sim_node *n, const struct raft_message *m,
+			 raft_index commit_before)
+{
+	if (s->violated || !n->up || n->raft == NULL) {
+		return;
+	}
+	raft_index commit = raft_commit_index(n->raft);
+	if (commit <= commit_before) {
+		return;
+	}
+	const struct raft_msg_append *a = &m->append;
+	raft_index limit = a->prev_index + a->entries_count;
+	struct raft_entry prev;
+	bool holds_prev = a->prev_index <= commit_before ||
+			  (sim_node_entry(n, a->prev_index, &prev) && prev.term == a->prev_term);
+	if (commit > limit || !holds_prev) {
+		check_violation(s, "Commit Rule",
+				"n%u raised its commit index from %llu to %llu on an append "
+				"from n%u (prev %llu/t%llu, %u entries%s) %s",
+				n->id, (unsigned long long)commit_before,
+				(unsigned long long)commit, m->from,
+				(unsigned long long)a->prev_index, (unsigned long long)a->prev_term,
+				a->entries_count, a->commit_only ? ", commit-only" : "",
+				commit > limit ? "past its last entry"
+					       : "whose prev entry its log does not hold");
 	}
 }
 

@@ -176,6 +176,7 @@ static bool sim_member_ask(struct sim *s, raft_node_id leader, uint8_t op, raft_
 	sim_node_step(s, &s->nodes[leader], &ev, &rc);
 	if (rc != 0) {
 		s->conf_refused++;
+		s->conf_refused_behind += rc == -RAFT_ERR_LEARNER_BEHIND;
 		sim_log(s, SIM_TRACE, "n%u refuses to %s n%u: %s", leader, names[op], id,
 			raft_strerror(rc));
 		return false;

@@ -130,6 +130,13 @@ void sim_send_snapshot(struct sim *s, raft_node_id from, const struct raft_messa
 void sim_send(struct sim *s, raft_node_id from, const struct raft_message *m)
 {
 	s->msgs_sent++;
+	if (m->type == RAFT_MSG_APPEND) {
+		s->appends_sent++;
+		s->append_entries_sent += m->append.entries_count;
+	}
+	if (m->type == RAFT_MSG_APPEND_RESP && m->append_resp.reject) {
+		s->append_rejects_sent++;
+	}
 	if (m->type == RAFT_MSG_APPEND_RESP && !m->append_resp.reject) {
 		check_ack(s, &s->nodes[from], m);
 	}

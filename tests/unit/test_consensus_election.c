@@ -111,6 +111,34 @@ static void test_vote_refused_to_stale_log(void **state)
 	h_destroy(&cluster);
 }
 
+/* §3.4: a RequestVote of a lower term is refused with our term, which the
+ * candidate adopts. Dropped, a candidate whose only reachable voter is a
+ * server behind (whose configuration may not even name it, so it never
+ * writes to the candidate) stayed at its old term for good: raftsim seed
+ * 1742 at 3 nodes, --snapshots off, PreVote off. */
+static void test_stale_candidate_learns_term_from_refusal(void **state)
+{
+	(void)state;
+	h_init(&cluster, 3, no_prevote_no_lease);
+	vote_request(2, 1, 9, 0, 0); /* node 2 at term 9, node 1 unaware */
+	h_isolate(&cluster, 1, true);
+	h_tick(&cluster, 3, 25);
+	assert_int_equal(raft_role(cluster.nodes[3].raft), RAFT_CANDIDATE);
+	raft_term asked = raft_current_term(cluster.nodes[3].raft);
+	assert_true(asked < 9);
+	h_deliver_all(&cluster);
+	assert_int_equal(raft_current_term(cluster.nodes[3].raft), 9);
+	assert_int_equal(raft_role(cluster.nodes[3].raft), RAFT_FOLLOWER);
+	assert_int_equal(raft_current_term(cluster.nodes[2].raft), 9); /* unchanged */
+	assert_int_equal(raft_voted_for(cluster.nodes[2].raft), 1);
+	/* Its next election, at term 10, wins node 2's vote. */
+	h_tick(&cluster, 3, 25);
+	h_deliver_all(&cluster);
+	assert_int_equal(raft_role(cluster.nodes[3].raft), RAFT_LEADER);
+	assert_int_equal(raft_current_term(cluster.nodes[3].raft), 10);
+	h_destroy(&cluster);
+}
+
 static void test_prevote_keeps_partitioned_node_from_disrupting(void **state)
 {
 	(void)state;
@@ -185,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_three_nodes_elect_one_leader),
 		cmocka_unit_test(test_one_vote_per_term_and_persisted_first),
 		cmocka_unit_test(test_vote_refused_to_stale_log),
+		cmocka_unit_test(test_stale_candidate_learns_term_from_refusal),
 		cmocka_unit_test(test_prevote_keeps_partitioned_node_from_disrupting),
 		cmocka_unit_test(test_check_quorum_steps_down_isolated_leader),
 		cmocka_unit_test(test_leader_lease_ignores_disruptive_vote),
