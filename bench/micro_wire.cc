@@ -114,39 +114,6 @@ void wire_decode(benchmark::State &state)
 	per_frame(state, static_cast<size_t>(c.frame_bytes));
 }
 
-// A leader's round: one new AppendEntries (next index) encoded for two
-// followers (second argument): 0 without the digest memo, 1 with it and
-// the second follower's body the same (a hit: memcmp instead of a digest),
-// 2 with it and the commit index moved between the two (both miss: a
-// digest and a copy of the body each). Time per round (two frames).
-void wire_encode_append_pair(benchmark::State &state)
-{
-	bench_codec c(static_cast<uint32_t>(state.range(0)));
-	static dp_digest_memo memo;
-	std::memset(&memo, 0, sizeof(memo));
-	const int64_t mode = state.range(1);
-	uint64_t seq = 0;
-	std::vector<uint8_t> frame2(DP_FRAME_BYTES_MAX);
-	for (auto _ : state) {
-		c.entry.index++;
-		c.msg.append.prev_index++;
-		for (uint32_t f = 0; f < 2; f++) {
-			c.msg.to = 2 + f;
-			if (mode == 2 && f == 1) {
-				c.msg.append.commit_index++;
-			}
-			const uint8_t *payloads[1] = {c.payload.data()};
-			int n = mode == 0 ? dp_wire_encode_raft(&c.tx, &c.addr, ++seq, &c.msg, payloads,
-								frame2.data(), frame2.size())
-					  : dp_wire_encode_raft_memo(&c.tx, &c.addr, ++seq, &c.msg,
-								     payloads, frame2.data(),
-								     frame2.size(), &memo);
-			benchmark::DoNotOptimize(n);
-		}
-	}
-	per_frame(state, 2u * static_cast<size_t>(c.frame_bytes));
-}
-
 // Tag and verify alone, over what a frame of this payload signs.
 void wire_tag(benchmark::State &state)
 {
@@ -501,7 +468,6 @@ void mac_hmac_sha256(benchmark::State &state)
 
 BENCHMARK(wire_encode)->Arg(64)->Arg(1024)->Arg(8192);
 BENCHMARK(wire_decode)->Arg(64)->Arg(1024)->Arg(8192);
-BENCHMARK(wire_encode_append_pair)->ArgsProduct({{1024, 8192}, {0, 1, 2}});
 BENCHMARK(wire_tag)->Arg(64)->Arg(1024)->Arg(8192);
 BENCHMARK(wire_verify)->Arg(64)->Arg(1024)->Arg(8192);
 BENCHMARK(mac_siphashx24)->Arg(64)->Arg(1024)->Arg(8192);

@@ -95,41 +95,6 @@ void wire_auth_body_digest(const uint8_t key[DP_KEY_BYTES], const uint8_t *body,
 	}
 }
 
-void wire_auth_memo_digest(struct dp_digest_memo *memo, const uint8_t key[DP_KEY_BYTES],
-			   const uint8_t *body, size_t body_bytes, uint8_t digest[DP_TAG_BYTES])
-{
-	_Static_assert(DP_KEY_BYTES == 64, "crypto_verify_64");
-	RN_ASSERT(memo != NULL && body_bytes <= sizeof(memo->slots[0].body));
-	/* Below the GHASH size a digest costs less than the copy. */
-	if (body_bytes < WIRE_AUTH_GHASH_FROM_BYTES) {
-		wire_auth_body_digest(key, body, body_bytes, digest);
-		return;
-	}
-	if (crypto_verify_64(memo->key, key) != 0) {
-		for (uint32_t i = 0; i < DP_DIGEST_MEMO_SLOTS; i++) {
-			memo->slots[i].body_bytes = 0;
-		}
-		memcpy(memo->key, key, DP_KEY_BYTES);
-	}
-	/* memcmp is not constant time: it compares bodies this sender sends
-	 * in the clear. Two bodies that differ do so in their first bytes
-	 * (prev_index), so a miss costs little. */
-	for (uint32_t i = 0; i < DP_DIGEST_MEMO_SLOTS; i++) {
-		if (memo->slots[i].body_bytes == body_bytes &&
-		    memcmp(memo->slots[i].body, body, body_bytes) == 0) {
-			memcpy(digest, memo->slots[i].digest, DP_TAG_BYTES);
-			memo->hits++;
-			return;
-		}
-	}
-	wire_auth_body_digest(key, body, body_bytes, digest);
-	uint32_t i = memo->next;
-	memo->next = (i + 1) % DP_DIGEST_MEMO_SLOTS;
-	memcpy(memo->slots[i].digest, digest, DP_TAG_BYTES);
-	memcpy(memo->slots[i].body, body, body_bytes);
-	memo->slots[i].body_bytes = (uint32_t)body_bytes;
-}
-
 void wire_auth_tag_parts(const uint8_t key[DP_KEY_BYTES], const uint8_t *hdr,
 			 const uint8_t digest[DP_TAG_BYTES], uint8_t tag[DP_TAG_BYTES])
 {
