@@ -105,37 +105,62 @@ GH_NARROW static inline __m128i gh_reduce(__m128i lo, __m128i mid, __m128i hi)
 	return _mm_xor_si128(d_hi, d_lo);
 }
 
-/* v * x^-1: one position up, x^0 moving to x^-1 = x^127 + x^6 + x + 1. */
-static void gh_times_x_inverse(uint8_t out[WIRE_GHASH_BLOCK_BYTES],
-			       const uint8_t in[WIRE_GHASH_BLOCK_BYTES])
+/* a * b, b given premultiplied by x^-1. */
+GH_NARROW static inline __m128i gh_mul(__m128i a, __m128i b_prime)
 {
-	uint64_t w[2];
-	memcpy(w, in, sizeof(w)); /* x86-64: w[0] the low half */
-	uint64_t carry = w[1] >> 63;
-	w[1] = (w[1] << 1) | (w[0] >> 63);
-	w[0] <<= 1;
-	w[1] ^= carry * GH_FOLD_CONSTANT;
-	w[0] ^= carry;
-	memcpy(out, w, sizeof(w));
+	struct gh_acc128 acc = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+	gh_mul_acc(&acc, a, b_prime);
+	return gh_reduce(acc.lo, acc.mid, acc.hi);
 }
 
-GH_NARROW void wire_ghash_key_init(struct wire_ghash_key *k,
-				   const uint8_t h[WIRE_GHASH_BLOCK_BYTES],
-				   const uint8_t mask[WIRE_GHASH_BLOCK_BYTES])
+/* r * x^-1 in registers (a round trip through memory, 16-byte store to
+ * two 8-byte loads and back, failed store forwarding: it tripled the
+ * key setup). Shift left one across the halves; the bit shifted out of
+ * 127 brings x^-1's constant in. */
+GH_NARROW static inline __m128i gh_prime(__m128i r)
 {
-	RN_ASSERT(k != NULL);
+	const __m128i x_inverse = _mm_set_epi64x((long long)GH_FOLD_CONSTANT, 1);
+	__m128i carries = _mm_srli_epi64(r, 63);
+	__m128i shifted = _mm_or_si128(_mm_slli_epi64(r, 1), _mm_slli_si128(carries, 8));
+	__m128i top = _mm_shuffle_epi32(_mm_srai_epi32(r, 31), 0xff); /* bit 127, everywhere */
+	return _mm_xor_si128(shifted, _mm_and_si128(top, x_inverse));
+}
+
+/* The powers by doubling (H^1..H^2, then times H^2, H^4, H^8), so the
+ * 15 products form chains of 4 rather than one chain of 15: a sealed
+ * frame's key (wire_gcm.c) pays this per frame. */
+GH_NARROW void wire_ghash_key_init_for(struct wire_ghash_key *k,
+				       const uint8_t h[WIRE_GHASH_BLOCK_BYTES],
+				       const uint8_t mask[WIRE_GHASH_BLOCK_BYTES],
+				       size_t data_bytes_max)
+{
+	RN_ASSERT(k != NULL && h != NULL && mask != NULL);
+	size_t blocks = (data_bytes_max + WIRE_GHASH_BLOCK_BYTES - 1) / WIRE_GHASH_BLOCK_BYTES;
+	uint32_t powers = (uint32_t)(blocks < 1 ? 1 : blocks < WIRE_GHASH_POWERS ? blocks
+										 : WIRE_GHASH_POWERS);
+	__m128i r[WIRE_GHASH_POWERS + 1], p[WIRE_GHASH_POWERS + 1]; /* H^i, H^i * x^-1 */
+	r[1] = gh_bswap(_mm_loadu_si128((const void *)h));
+	p[1] = gh_prime(r[1]);
+	for (uint32_t have = 1; have < powers; have *= 2) {
+		for (uint32_t i = 1; i <= have && have + i <= powers; i++) {
+			r[have + i] = gh_mul(r[i], p[have]);
+			p[have + i] = gh_prime(r[have + i]);
+		}
+	}
 	memset(k, 0, sizeof(*k));
-	uint8_t r[WIRE_GHASH_BLOCK_BYTES], h_prime[WIRE_GHASH_BLOCK_BYTES];
-	_mm_storeu_si128((__m128i *)(void *)r, gh_bswap(_mm_loadu_si128((const void *)h)));
-	gh_times_x_inverse(h_prime, r);
-	__m128i hp = _mm_loadu_si128((const void *)h_prime);
-	for (uint32_t i = 1; i <= WIRE_GHASH_POWERS; i++) { /* r = H^i */
-		gh_times_x_inverse(k->h_pow[WIRE_GHASH_POWERS - i], r);
-		struct gh_acc128 a = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
-		gh_mul_acc(&a, _mm_loadu_si128((const void *)r), hp);
-		_mm_storeu_si128((__m128i *)(void *)r, gh_reduce(a.lo, a.mid, a.hi));
+	for (uint32_t i = 1; i <= powers; i++) {
+		_mm_store_si128((__m128i *)(void *)k->h_pow[WIRE_GHASH_POWERS - i], p[i]);
 	}
 	memcpy(k->mask, mask, WIRE_GHASH_BLOCK_BYTES);
+	k->powers = powers;
+	sodium_memzero(r, sizeof(r));
+	sodium_memzero(p, sizeof(p));
+}
+
+void wire_ghash_key_init(struct wire_ghash_key *k, const uint8_t h[WIRE_GHASH_BLOCK_BYTES],
+			 const uint8_t mask[WIRE_GHASH_BLOCK_BYTES])
+{
+	wire_ghash_key_init_for(k, h, mask, WIRE_GHASH_POWERS * WIRE_GHASH_BLOCK_BYTES);
 }
 
 /* Block j of m blocks at data (data_bytes of them real, the rest zeros). */
@@ -160,6 +185,7 @@ GH_NARROW void wire_ghash_update_pclmul(const struct wire_ghash_key *k,
 		/* This round's m blocks take H^m .. H^1. */
 		size_t m = (data_bytes + WIRE_GHASH_BLOCK_BYTES - 1) / WIRE_GHASH_BLOCK_BYTES;
 		m = m < GH_NARROW_BLOCKS ? m : GH_NARROW_BLOCKS;
+		RN_ASSERT(m <= k->powers);
 		size_t round_bytes = rn_min_u64(data_bytes, m * WIRE_GHASH_BLOCK_BYTES);
 		const uint8_t(*pw)[WIRE_GHASH_BLOCK_BYTES] = &k->h_pow[WIRE_GHASH_POWERS - m];
 		struct gh_acc128 a = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
@@ -198,6 +224,7 @@ GH_WIDE void wire_ghash_update_vpclmul(const struct wire_ghash_key *k,
 		 * read of a byte past data + data_bytes). */
 		size_t round_bytes = rn_min_u64(data_bytes, GH_WIDE_BYTES);
 		size_t m = (round_bytes + WIRE_GHASH_BLOCK_BYTES - 1) / WIRE_GHASH_BLOCK_BYTES;
+		RN_ASSERT(m <= k->powers);
 		const uint8_t(*pw)[WIRE_GHASH_BLOCK_BYTES] = &k->h_pow[WIRE_GHASH_POWERS - m];
 		__m512i lo = _mm512_setzero_si512(), mid = lo, hi = lo;
 		for (size_t at = 0; at < round_bytes; at += 64) {

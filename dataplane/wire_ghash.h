@@ -38,6 +38,9 @@ struct wire_ghash_key {
 	 * against blocks that its masked load zeroed. */
 	alignas(64) uint8_t h_pow[WIRE_GHASH_POWERS + 4][WIRE_GHASH_BLOCK_BYTES];
 	uint8_t mask[WIRE_GHASH_BLOCK_BYTES]; /* M, xored into the digest */
+	/* H^1..H^powers are set (the rest zero): an update's rounds of m
+	 * blocks need m <= powers, which it asserts. */
+	uint32_t powers;
 };
 
 /* Y = GHASH_H continued over data (bytes, the last block padded with
@@ -46,9 +49,15 @@ typedef void wire_ghash_update_fn(const struct wire_ghash_key *k,
 				  uint8_t y[WIRE_GHASH_BLOCK_BYTES], const uint8_t *data,
 				  size_t data_bytes);
 
-/* Fills k for the hash key h (GCM byte order) and mask. Needs PCLMULQDQ. */
+/* Fills k for the hash key h (GCM byte order) and mask, all 16 powers.
+ * Needs PCLMULQDQ. */
 void wire_ghash_key_init(struct wire_ghash_key *k, const uint8_t h[WIRE_GHASH_BLOCK_BYTES],
 			 const uint8_t mask[WIRE_GHASH_BLOCK_BYTES]);
+/* The same with only the powers updates of at most data_bytes_max bytes
+ * per call use (min(16, its blocks)): a key that hashes one short frame
+ * (wire_gcm.c) computes fewer. */
+void wire_ghash_key_init_for(struct wire_ghash_key *k, const uint8_t h[WIRE_GHASH_BLOCK_BYTES],
+			     const uint8_t mask[WIRE_GHASH_BLOCK_BYTES], size_t data_bytes_max);
 /* 128-bit PCLMULQDQ, 8 blocks per reduction. Any x86-64 CPU with PCLMULQDQ. */
 wire_ghash_update_fn wire_ghash_update_pclmul;
 /* VPCLMULQDQ on 512-bit registers (4 blocks each), 16 blocks per
