@@ -46,6 +46,7 @@
 #include <sodium.h>
 
 #include "common.h"
+#include "wire_gcm.h"
 #include "wire_internal.h"
 
 _Static_assert(DP_SEAL_MAC_BYTES == crypto_aead_aes256gcm_ABYTES, "GCM tag");
@@ -148,6 +149,19 @@ static void wire_seal_next_nonce(uint8_t nonce[DP_SEAL_NONCE_BYTES])
 
 /* GCM's own nonce: zero, each subkey sealing one frame. */
 static const uint8_t seal_gcm_nonce[crypto_aead_aes256gcm_NPUBBYTES];
+_Static_assert(crypto_aead_aes256gcm_NPUBBYTES == WIRE_GCM_NONCE_BYTES, "96-bit nonce");
+
+/* This thread's AES-256-GCM: wire_gcm.c (VAES, VPCLMULQDQ) where the CPU
+ * runs it, else libsodium's; the same bytes either way. 0: not asked. */
+static _Thread_local int seal_gcm_ours;
+
+static bool wire_seal_gcm_ours(void)
+{
+	if (seal_gcm_ours == 0) {
+		seal_gcm_ours = wire_gcm_available() ? 1 : -1;
+	}
+	return seal_gcm_ours > 0;
+}
 
 int dp_wire_set_client_seal(struct dp_wire *w, bool on)
 {
@@ -192,8 +206,16 @@ void wire_seal_body(const struct dp_wire *w, uint8_t *raft, uint32_t plain_bytes
 	RN_ASSERT(rc == 0);
 	wire_seal_next_nonce(nonce);
 	wire_seal_subkey(base, nonce, subkey);
-	rc = crypto_aead_aes256gcm_encrypt_detached(body, mac, NULL, body, plain_bytes, raft,
-						    DP_RAFT_HDR_BYTES, NULL, seal_gcm_nonce, subkey);
+	if (wire_seal_gcm_ours()) {
+		struct wire_gcm_key k;
+		wire_gcm_key_init(&k, subkey, rn_max_u64(plain_bytes, DP_RAFT_HDR_BYTES));
+		wire_gcm_seal(&k, seal_gcm_nonce, raft, DP_RAFT_HDR_BYTES, body, plain_bytes, mac);
+		sodium_memzero(&k, sizeof(k));
+	} else {
+		rc = crypto_aead_aes256gcm_encrypt_detached(body, mac, NULL, body, plain_bytes,
+							    raft, DP_RAFT_HDR_BYTES, NULL,
+							    seal_gcm_nonce, subkey);
+	}
 	sodium_memzero(base, sizeof(base));
 	sodium_memzero(subkey, sizeof(subkey));
 	RN_ASSERT(rc == 0);
@@ -213,10 +235,20 @@ int wire_seal_open(const struct dp_wire *w, uint8_t *raft, uint32_t sealed_bytes
 		return rc; /* the tag checked, so the ring held it: retired since? */
 	}
 	wire_seal_subkey(base, nonce, subkey);
-	/* Checks the GCM tag before it decrypts; on a failure libsodium
-	 * zeroes the output, i.e. the frame's body (dropped anyway). */
-	rc = crypto_aead_aes256gcm_decrypt_detached(body, NULL, body, plain_bytes, mac, raft,
-						    DP_RAFT_HDR_BYTES, seal_gcm_nonce, subkey);
+	/* Both check the GCM tag before they decrypt; on a failure libsodium
+	 * zeroes the output, wire_gcm leaves the ciphertext: the frame's body,
+	 * dropped anyway, never plaintext. */
+	if (wire_seal_gcm_ours()) {
+		struct wire_gcm_key k;
+		wire_gcm_key_init(&k, subkey, rn_max_u64(plain_bytes, DP_RAFT_HDR_BYTES));
+		rc = wire_gcm_open(&k, seal_gcm_nonce, raft, DP_RAFT_HDR_BYTES, body, plain_bytes,
+				   mac);
+		sodium_memzero(&k, sizeof(k));
+	} else {
+		rc = crypto_aead_aes256gcm_decrypt_detached(body, NULL, body, plain_bytes, mac,
+							    raft, DP_RAFT_HDR_BYTES,
+							    seal_gcm_nonce, subkey);
+	}
 	sodium_memzero(base, sizeof(base));
 	sodium_memzero(subkey, sizeof(subkey));
 	return rc == 0 ? 0 : -DP_ERR_BAD_TAG;
