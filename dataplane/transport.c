@@ -103,7 +103,6 @@ void dp_transport_close(struct dp_transport *t)
 		t->fd = -1;
 	}
 	dp_wire_fini(&t->wire);
-	sodium_memzero(&t->append_memo, sizeof(t->append_memo));
 }
 
 static const struct dp_peer *transport_peer(const struct dp_transport *t, raft_node_id id)
@@ -225,8 +224,7 @@ static int transport_emit(struct dp_transport *t, struct dp_endpoints *a,
 	}
 	int n = rep != NULL
 			? dp_wire_encode_reply(&t->wire, a, ++t->msg_seq, 0, rep, buf, buf_bytes)
-			: dp_wire_encode_raft_memo(&t->wire, a, ++t->msg_seq, m, payloads, buf,
-						   buf_bytes, &t->append_memo);
+			: dp_wire_encode_raft(&t->wire, a, ++t->msg_seq, m, payloads, buf, buf_bytes);
 	if (n < 0) {
 		if (mb != NULL) {
 			rte_pktmbuf_free(mb);

@@ -189,14 +189,6 @@ int dp_wire_encode_raft(const struct dp_wire *w, const struct dp_endpoints *addr
 			uint64_t msg_seq, const struct raft_message *m,
 			const uint8_t *const *payloads, uint8_t *buf, size_t buf_bytes)
 {
-	return dp_wire_encode_raft_memo(w, addr, msg_seq, m, payloads, buf, buf_bytes, NULL);
-}
-
-int dp_wire_encode_raft_memo(const struct dp_wire *w, const struct dp_endpoints *addr,
-			     uint64_t msg_seq, const struct raft_message *m,
-			     const uint8_t *const *payloads, uint8_t *buf, size_t buf_bytes,
-			     struct dp_digest_memo *memo)
-{
 	struct wire_hdr h;
 
 	RN_ASSERT(w != NULL && addr != NULL && m != NULL);
@@ -214,7 +206,7 @@ int dp_wire_encode_raft_memo(const struct dp_wire *w, const struct dp_endpoints 
 	}
 	wire_raft_body_encode(m, payloads, buf + WIRE_BODY_OFFSET);
 	wire_hdr_single(&h, m->type, m->from, m->to, m->term, msg_seq, body_bytes);
-	return (int)wire_frame_seal_memo(w, addr, &h, buf, m->type == RAFT_MSG_APPEND ? memo : NULL);
+	return (int)wire_frame_seal(w, addr, &h, buf);
 }
 
 void dp_client_frame_start(struct dp_client_frame *f, uint8_t type, uint8_t *buf,

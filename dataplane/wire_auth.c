@@ -22,16 +22,15 @@
  *
  *  - bodies under WIRE_AUTH_GHASH_FROM_BYTES: SipHash128(key_body, body),
  *    the faster one for a few blocks (acks, votes, heartbeats);
- *  - larger ones: GHASH under a secret H, taken from libsodium's AES-256-GCM
- *    (AES-NI + PCLMULQDQ) as the tag of an empty message with the body as
- *    additional data and a fixed nonce: GHASH_H(body, lengths) xor a
- *    constant. A fixed nonce is safe here, and only here, because that tag
- *    never leaves this file: it is the inner hash, and what goes on the
- *    wire is the outer PRF of it. ~2.4x SipHash's speed at 1 KiB and ~3x
- *    at 8 KiB on this machine: at 1 KiB values each byte is hashed five
- *    times between a client and a commit (client, leader, the leader's
- *    appends, two followers), and the tag was a fifth of a saturated
- *    node's CPU (dataplane/README.md, "The MAC").
+ *  - larger ones: GHASH_H(body, length block) xor M, H and M derived
+ *    from the key's GHASH part with BLAKE2b (wire_ghash.c, written here:
+ *    VPCLMULQDQ on 512-bit registers where the CPU has it, 128-bit
+ *    PCLMULQDQ elsewhere, the same values). GHASH under a secret uniform
+ *    H is almost-xor-universal, which is all hash-then-PRF needs
+ *    (wire_ghash.c's header argues it in full). At 1 KiB values each byte
+ *    is hashed five times between a client and a commit (client, leader,
+ *    the leader's appends, two followers), and the tag was a fifth of a
+ *    saturated node's CPU (dataplane/README.md, "The MAC").
  *
  * SipHash is a keyed PRF, so no part of this needs a nonce: encoding stays
  * stateless and a node that restarts cannot reuse a nonce by accident
@@ -41,25 +40,27 @@
  * personalised with "raftnode-wire-v2" and salted with the cluster id, so
  * one secret used by two clusters yields two keys, and the secret itself
  * never sits in the per-lcore context. A CPU without AES-NI and PCLMULQDQ
- * (crypto_aead_aes256gcm_is_available) cannot derive it: the context
- * refuses to start (-DP_ERR_CRYPTO, said so), rather than speak a digest
- * its peers do not.
+ * (crypto_aead_aes256gcm_is_available; the digest needs PCLMULQDQ, client
+ * encryption AES-NI) cannot derive it: the context refuses to start
+ * (-DP_ERR_CRYPTO, said so), rather than speak a digest its peers do not.
  */
 #include <sodium.h>
 
 #include "common.h"
+#include "wire_ghash.h"
 #include "wire_internal.h"
 
-_Static_assert(DP_KEY_BYTES == 2 * crypto_shorthash_siphashx24_KEYBYTES +
-			       crypto_aead_aes256gcm_KEYBYTES,
-	       "two siphashx24 keys and an AES-256 key");
-_Static_assert(DP_TAG_BYTES == crypto_aead_aes256gcm_ABYTES, "a GHASH digest is a tag's size");
+_Static_assert(DP_KEY_BYTES == 2 * crypto_shorthash_siphashx24_KEYBYTES + WIRE_GHASH_KEY_BYTES,
+	       "two siphashx24 keys and a GHASH key");
+_Static_assert(DP_TAG_BYTES == WIRE_GHASH_BLOCK_BYTES, "a GHASH digest is a tag's size");
 
 #define WIRE_AUTH_KEY_FRAME 0u
 #define WIRE_AUTH_KEY_BODY crypto_shorthash_siphashx24_KEYBYTES
 #define WIRE_AUTH_KEY_GHASH (2u * crypto_shorthash_siphashx24_KEYBYTES)
-/* Where GHASH (with its ~40 ns AES key schedule per call) overtakes
- * SipHash (bench/micro_wire.cc, body_digest). */
+/* Where libsodium's GHASH overtook SipHash (bench/micro_wire.cc,
+ * body_digest). Ours is faster already at 64 bytes (33 against 50 ns);
+ * the split stayed, as small frames (acks, votes, replies) cost little
+ * either way next to 1 KiB bodies, and moving it changes more digests. */
 #define WIRE_AUTH_GHASH_FROM_BYTES 256u
 _Static_assert(DP_TAG_BYTES == crypto_shorthash_siphashx24_BYTES, "siphashx24 tag");
 _Static_assert(crypto_generichash_blake2b_SALTBYTES == 16, "blake2b salt");
@@ -85,78 +86,16 @@ int wire_auth_derive_key(uint8_t key[DP_KEY_BYTES], uint32_t cluster_id,
 	return 0;
 }
 
-/* The expanded AES key and GHASH tables of the last GHASH key this thread
- * used: the schedule costs ~90 ns, a third of digesting 1 KiB, and a
- * thread sees one key (two during a rotation) for millions of frames.
- * Per thread, so no lcore shares or locks it; compared in constant time. */
-static _Thread_local struct {
-	uint8_t key[crypto_aead_aes256gcm_KEYBYTES];
-	crypto_aead_aes256gcm_state state; /* 16-byte aligned by its type */
-	bool valid;
-} ghash_cache;
-
-static const crypto_aead_aes256gcm_state *auth_ghash_state(const uint8_t *ghash_key)
-{
-	_Static_assert(crypto_aead_aes256gcm_KEYBYTES == 32, "crypto_verify_32");
-	if (!ghash_cache.valid || crypto_verify_32(ghash_cache.key, ghash_key) != 0) {
-		memcpy(ghash_cache.key, ghash_key, sizeof(ghash_cache.key));
-		int rc = crypto_aead_aes256gcm_beforenm(&ghash_cache.state, ghash_key);
-		RN_ASSERT(rc == 0);
-		ghash_cache.valid = true;
-	}
-	return &ghash_cache.state;
-}
-
 void wire_auth_body_digest(const uint8_t key[DP_KEY_BYTES], const uint8_t *body,
 			   size_t body_bytes, uint8_t digest[DP_TAG_BYTES])
 {
-	static const uint8_t fixed_nonce[crypto_aead_aes256gcm_NPUBBYTES]; /* see the top */
-	int rc;
 	if (body_bytes < WIRE_AUTH_GHASH_FROM_BYTES) {
-		rc = crypto_shorthash_siphashx24(digest, body, body_bytes, key + WIRE_AUTH_KEY_BODY);
+		int rc = crypto_shorthash_siphashx24(digest, body, body_bytes,
+						     key + WIRE_AUTH_KEY_BODY);
+		RN_ASSERT(rc == 0);
 	} else {
-		unsigned long long mac_bytes = 0;
-		uint8_t no_ciphertext[1]; /* an empty message: nothing is written */
-		rc = crypto_aead_aes256gcm_encrypt_detached_afternm(
-			no_ciphertext, digest, &mac_bytes, NULL, 0, body, body_bytes, NULL, fixed_nonce,
-			auth_ghash_state(key + WIRE_AUTH_KEY_GHASH));
+		wire_ghash_digest(key + WIRE_AUTH_KEY_GHASH, body, body_bytes, digest);
 	}
-	RN_ASSERT(rc == 0);
-}
-
-void wire_auth_memo_digest(struct dp_digest_memo *memo, const uint8_t key[DP_KEY_BYTES],
-			   const uint8_t *body, size_t body_bytes, uint8_t digest[DP_TAG_BYTES])
-{
-	_Static_assert(DP_KEY_BYTES == 64, "crypto_verify_64");
-	RN_ASSERT(memo != NULL && body_bytes <= sizeof(memo->slots[0].body));
-	/* Below the GHASH size a digest costs less than the copy. */
-	if (body_bytes < WIRE_AUTH_GHASH_FROM_BYTES) {
-		wire_auth_body_digest(key, body, body_bytes, digest);
-		return;
-	}
-	if (crypto_verify_64(memo->key, key) != 0) {
-		for (uint32_t i = 0; i < DP_DIGEST_MEMO_SLOTS; i++) {
-			memo->slots[i].body_bytes = 0;
-		}
-		memcpy(memo->key, key, DP_KEY_BYTES);
-	}
-	/* memcmp is not constant time: it compares bodies this sender sends
-	 * in the clear. Two bodies that differ do so in their first bytes
-	 * (prev_index), so a miss costs little. */
-	for (uint32_t i = 0; i < DP_DIGEST_MEMO_SLOTS; i++) {
-		if (memo->slots[i].body_bytes == body_bytes &&
-		    memcmp(memo->slots[i].body, body, body_bytes) == 0) {
-			memcpy(digest, memo->slots[i].digest, DP_TAG_BYTES);
-			memo->hits++;
-			return;
-		}
-	}
-	wire_auth_body_digest(key, body, body_bytes, digest);
-	uint32_t i = memo->next;
-	memo->next = (i + 1) % DP_DIGEST_MEMO_SLOTS;
-	memcpy(memo->slots[i].digest, digest, DP_TAG_BYTES);
-	memcpy(memo->slots[i].body, body, body_bytes);
-	memo->slots[i].body_bytes = (uint32_t)body_bytes;
 }
 
 void wire_auth_tag_parts(const uint8_t key[DP_KEY_BYTES], const uint8_t *hdr,

@@ -275,12 +275,6 @@ void wire_frame_headers(const struct dp_wire *w, const struct dp_endpoints *addr
 size_t wire_frame_seal(const struct dp_wire *w, const struct dp_endpoints *addr,
 		       const struct wire_hdr *hdr, uint8_t *buf)
 {
-	return wire_frame_seal_memo(w, addr, hdr, buf, NULL);
-}
-
-size_t wire_frame_seal_memo(const struct dp_wire *w, const struct dp_endpoints *addr,
-			    const struct wire_hdr *hdr, uint8_t *buf, struct dp_digest_memo *memo)
-{
 	struct wire_hdr h = *hdr;
 	uint8_t key[DP_KEY_BYTES];
 	wire_keys_seal(w, h.type, addr->key_id, key, &h.key_id);
@@ -305,10 +299,6 @@ size_t wire_frame_seal_memo(const struct dp_wire *w, const struct dp_endpoints *
 		/* The mac is the body's digest: no second pass over it. */
 		wire_auth_tag_parts(key, raft, raft + signed_bytes - DP_SEAL_OVERHEAD_BYTES,
 				    raft + signed_bytes);
-	} else if (memo != NULL) {
-		uint8_t digest[DP_TAG_BYTES];
-		wire_auth_memo_digest(memo, key, raft + DP_RAFT_HDR_BYTES, h.body_bytes, digest);
-		wire_auth_tag_parts(key, raft, digest, raft + signed_bytes);
 	} else {
 		wire_auth_tag(key, raft, signed_bytes, raft + signed_bytes);
 	}

@@ -131,11 +131,6 @@ void wire_auth_tag_parts(const uint8_t key[DP_KEY_BYTES], const uint8_t *hdr,
  * written there: a sealed body's digest is its mac (wire_seal.c), any
  * other's is computed. For tools and tests that change a frame. */
 void wire_auth_tag_frame(const uint8_t key[DP_KEY_BYTES], uint8_t *raft, size_t signed_bytes);
-/* The body's digest, from memo when it holds this body under this key
- * (then a memcmp), else computed and kept there (then a copy, in place of
- * the oldest). */
-void wire_auth_memo_digest(struct dp_digest_memo *memo, const uint8_t key[DP_KEY_BYTES],
-			   const uint8_t *body, size_t body_bytes, uint8_t digest[DP_TAG_BYTES]);
 /* 1 when the tag matches (constant time), 0 when it does not. digest:
  * the body's digest when the frame carries one (a sealed body's mac,
  * wire_seal.c), or NULL to compute it from the body. */
@@ -181,9 +176,6 @@ int wire_payload_parse(const struct dp_wire *w, const uint8_t *payload, size_t p
  * caller checked that the frame fits. */
 size_t wire_frame_seal(const struct dp_wire *w, const struct dp_endpoints *addr,
 		       const struct wire_hdr *hdr, uint8_t *buf);
-/* The same, a body's digest from or into memo (NULL: computed). */
-size_t wire_frame_seal_memo(const struct dp_wire *w, const struct dp_endpoints *addr,
-			    const struct wire_hdr *hdr, uint8_t *buf, struct dp_digest_memo *memo);
 /* Only the headers (everything before the body) of that frame. */
 void wire_frame_headers(const struct dp_wire *w, const struct dp_endpoints *addr,
 			const struct wire_hdr *hdr, uint8_t *buf);

@@ -71,14 +71,13 @@ measure() { # measure SETTING ROUND: one closed loop; prints its commits/s and t
 		--warmup 2 --value-bytes "$value_bytes" --trace-every 0 --quiet --json >"$out" \
 		2>"$out.err" || it_fail "raftbench ($1, round $2): $(tail -3 "$out.err")"
 	t1=$(node_cpu_ticks)
-	# The leader's AppendEntries bodies whose digest the second follower
-	# reused (transport digest memo), against the frames it sent.
+	# The frames the leader sent in the turn.
 	local n st
 	rm -f "$IT_WORK/memo.last"
 	for n in 1 2 3; do
 		st=$("$build/client/raftctl" --config "$ini" --node "$n" --json status 2>/dev/null) || continue
 		if [ "$(jq -r '.role' <<<"$st")" = leader ]; then
-			jq -r '"leader: frames sent \(.counters.frames_tx), append digests reused \(.counters.append_digests_reused // "n/a")"' <<<"$st" >"$IT_WORK/memo.last"
+			jq -r '"leader: frames sent \(.counters.frames_tx)"' <<<"$st" >"$IT_WORK/memo.last"
 		fi
 	done
 	if [ -n "$perf_pid" ]; then

@@ -843,28 +843,6 @@ int dp_wire_decode_udp(struct dp_wire *w, const uint8_t *payload, size_t payload
 		       struct raft_entry *entries, uint32_t entries_max, struct dp_rx_frame *out);
 
 /*
- * The body digests (wire_auth.c) of the last AppendEntries bodies a sender
- * sealed, with a copy of each body and the key: the leader sends the same
- * entries to each follower under a different header, and a body it already
- * digested costs a memcmp instead of a pass of GHASH (the kernel-UDP and
- * DPDK paths encode a frame per follower; dp_fanout shares the body
- * instead). Several bodies, because a large append is cut into frames and
- * one follower's frames all go before the next follower's. Belongs to the
- * one thread that encodes with it; sized at start (~145 KiB).
- */
-#define DP_DIGEST_MEMO_SLOTS 16u
-struct dp_digest_memo {
-	uint8_t key[DP_KEY_BYTES]; /* the slots' key: another key empties them */
-	uint32_t next;		   /* the slot the next new body takes */
-	struct {
-		uint32_t body_bytes; /* 0: holds nothing */
-		uint8_t digest[DP_TAG_BYTES];
-		uint8_t body[DP_FRAME_BYTES_MAX];
-	} slots[DP_DIGEST_MEMO_SLOTS];
-	uint64_t hits; /* digests reused */
-};
-
-/*
  * Encodes one consensus message in one frame and seals it. payloads[i]
  * holds entries[i].payload_bytes bytes (AppendEntries only; may be NULL when
  * there are no entries). Returns the frame's bytes (> 0), or
@@ -874,12 +852,6 @@ struct dp_digest_memo {
 int dp_wire_encode_raft(const struct dp_wire *w, const struct dp_endpoints *addr,
 			uint64_t msg_seq, const struct raft_message *m,
 			const uint8_t *const *payloads, uint8_t *buf, size_t buf_bytes);
-/* The same, an AppendEntries body's digest taken from or kept in memo. */
-int dp_wire_encode_raft_memo(const struct dp_wire *w, const struct dp_endpoints *addr,
-			     uint64_t msg_seq, const struct raft_message *m,
-			     const uint8_t *const *payloads, uint8_t *buf, size_t buf_bytes,
-			     struct dp_digest_memo *memo);
-
 /* A client frame of one request or one reply (a batch of one). */
 int dp_wire_encode_request(const struct dp_wire *w, const struct dp_endpoints *addr,
 			   uint64_t msg_seq, raft_node_id to, const struct dp_client_request *req,
@@ -1299,9 +1271,6 @@ struct dp_transport {
 	 * before it is handed over, counted in replay->counters. NULL: none. */
 	struct dp_replay *replay;
 	uint8_t buf[DP_FRAME_BYTES_MAX]; /* UDP: the frame to send */
-	/* AppendEntries bodies digested once for every follower (the sending
-	 * thread's, as the sends are). */
-	struct dp_digest_memo append_memo;
 	/* dp_transport_poll's own message and UDP buffer. */
 	struct dp_rx_msg poll_msg;
 	uint8_t poll_buf[DP_FRAME_BYTES_MAX];

@@ -10,7 +10,8 @@
  * plaintext client frame where encryption is on, a sealed one where it is
  * off); a sealed body changed under a valid SipHash tag fails the AEAD
  * (bad_tag) and yields no plaintext; a nonce never repeats between two
- * frames of the same bytes; consensus frames stay plaintext. auth = off:
+ * frames of the same bytes, nor across a fork; consensus frames stay
+ * plaintext. auth = off:
  * zero tags, accepted only by a receiver that is off too.
  */
 #define _GNU_SOURCE /* memmem */
@@ -20,6 +21,8 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "wire_internal.h"
 #include "wire_util.h"
@@ -92,6 +95,38 @@ static void test_nonce_fresh(void **state)
 	const uint8_t *nonce_b = other + (size_t)m - DP_TAG_BYTES - DP_SEAL_NONCE_BYTES;
 	assert_memory_not_equal(nonce_a, nonce_b, DP_SEAL_NONCE_BYTES);
 	assert_memory_not_equal(frame + WIRE_BODY_OFFSET, other + WIRE_BODY_OFFSET, 32);
+}
+
+/* A fork copies the sealing thread's nonce counter: the child must draw
+ * a fresh start, not give the nonce the parent gives next. */
+static void test_nonce_fresh_after_fork(void **state)
+{
+	(void)state;
+	struct dp_client_request req = put_request();
+	int n = dp_wire_encode_request(&tx, &addr, 1, 2, &req, frame, sizeof(frame));
+	assert_true(n > 0);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int k = dp_wire_encode_request(&tx, &addr, 1, 2, &req, other, sizeof(other));
+		ssize_t w = k == n ? write(fds[1], other + k - DP_TAG_BYTES - DP_SEAL_NONCE_BYTES,
+					   DP_SEAL_NONCE_BYTES)
+				   : -1;
+		_exit(w == DP_SEAL_NONCE_BYTES ? 0 : 1);
+	}
+	close(fds[1]);
+	uint8_t child_nonce[DP_SEAL_NONCE_BYTES];
+	assert_int_equal(read(fds[0], child_nonce, sizeof(child_nonce)), DP_SEAL_NONCE_BYTES);
+	close(fds[0]);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	int m = dp_wire_encode_request(&tx, &addr, 1, 2, &req, other, sizeof(other));
+	assert_int_equal(m, n);
+	assert_memory_not_equal(child_nonce, other + m - DP_TAG_BYTES - DP_SEAL_NONCE_BYTES,
+				DP_SEAL_NONCE_BYTES);
 }
 
 static void test_mismatch_counted(void **state)
@@ -250,6 +285,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_sealed_request_roundtrip, setup),
 		cmocka_unit_test_setup(test_nonce_fresh, setup),
+		cmocka_unit_test_setup(test_nonce_fresh_after_fork, setup),
 		cmocka_unit_test_setup(test_mismatch_counted, setup),
 		cmocka_unit_test_setup(test_tampered_ciphertext, setup),
 		cmocka_unit_test_setup(test_sealed_fragments, setup),

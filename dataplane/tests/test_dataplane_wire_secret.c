@@ -9,8 +9,7 @@
  * one must be dropped as DP_ERR_BAD_TAG. As a control, the same frames
  * sealed with the right secret are all accepted, so the test fails if the
  * decoder simply rejects everything. Then 100,000 random tags are tried on
- * one valid frame: none may pass. And the digest memo (one AppendEntries
- * body digested once for all followers) seals the same bytes as without.
+ * one valid frame: none may pass.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,82 +150,12 @@ static void test_random_tags(void **state)
 	assert_int_equal(dp_wire_decode(&rx, frame, n, NULL, 0, &out), 0);
 }
 
-/* An AppendEntries body digested once for several followers (the memo)
- * seals exactly the frames a digest per frame does: the memo hits only on
- * the same body under the same key, and each frame verifies at its
- * receiver; a changed body or another key is digested afresh. */
-static void test_append_memo(void **state)
-{
-	(void)state;
-	static struct dp_digest_memo memo;
-	static uint8_t plain[DP_FRAME_BYTES_MAX];
-	struct dp_wire tx, rx, other;
-	struct dp_endpoints a;
-	struct raft_message m;
-	struct dp_rx_frame out;
-	t_wire(&tx, 1, T_CLUSTER_ID, t_secret);
-	t_wire(&rx, 2, T_CLUSTER_ID, t_secret);
-	t_wire(&other, 1, T_CLUSTER_ID, t_other_secret);
-	t_addr(&a);
-	memset(&memo, 0, sizeof(memo));
-	t_raft_msg(RAFT_MSG_APPEND, 8, 1024, &m, tx_entries, payloads);
-	m.to = 2;
-
-	for (uint64_t seq = 1; seq <= 3; seq++) { /* the same body thrice */
-		int n = dp_wire_encode_raft_memo(&tx, &a, seq, &m, payloads, frame, sizeof(frame),
-						 &memo);
-		assert_true(n > 0);
-		int p = dp_wire_encode_raft(&tx, &a, seq, &m, payloads, plain, sizeof(plain));
-		assert_int_equal(n, p);
-		assert_memory_equal(frame, plain, (size_t)n); /* tag included */
-		assert_int_equal(dp_wire_decode(&rx, frame, (size_t)n, rx_entries, T_ENTRIES_MAX, &out),
-				 0);
-	}
-	assert_int_equal(memo.hits, 2);
-
-	/* One payload byte changed in place (same pointers): digested again. */
-	((uint8_t *)(uintptr_t)payloads[3])[100] ^= 0x5a;
-	int n = dp_wire_encode_raft_memo(&tx, &a, 4, &m, payloads, frame, sizeof(frame), &memo);
-	assert_int_equal(memo.hits, 2);
-	assert_int_equal(dp_wire_decode(&rx, frame, (size_t)n, rx_entries, T_ENTRIES_MAX, &out), 0);
-	((uint8_t *)(uintptr_t)payloads[3])[100] ^= 0x5a;
-
-	/* Bodies in turn, as a split append's frames go to one follower and
-	 * then the same frames to the next: the second round hits. */
-	uint64_t hits = memo.hits;
-	for (int round = 0; round < 2; round++) {
-		for (uint32_t part = 0; part < 4; part++) {
-			struct raft_message p = m;
-			p.append.entries = m.append.entries + 2 * part;
-			p.append.entries_count = 2;
-			p.append.prev_index = 10 + 2 * part;
-			n = dp_wire_encode_raft_memo(&tx, &a, 10 + part, &p, payloads + 2 * part, frame,
-						     sizeof(frame), &memo);
-			assert_int_equal(dp_wire_decode(&rx, frame, (size_t)n, rx_entries,
-							T_ENTRIES_MAX, &out),
-					 0);
-		}
-	}
-	assert_int_equal(memo.hits, hits + 4);
-
-	/* Another key over the memo's body: no hit, and that key's tag. */
-	n = dp_wire_encode_raft_memo(&other, &a, 5, &m, payloads, frame, sizeof(frame), &memo);
-	n = dp_wire_encode_raft_memo(&other, &a, 6, &m, payloads, frame, sizeof(frame), &memo);
-	assert_int_equal(memo.hits, hits + 5); /* the second under the other key */
-	assert_int_equal(dp_wire_decode(&rx, frame, (size_t)n, rx_entries, T_ENTRIES_MAX, &out),
-			 -DP_ERR_BAD_TAG);
-	dp_wire_fini(&tx);
-	dp_wire_fini(&rx);
-	dp_wire_fini(&other);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_type_other_secret),
 		cmocka_unit_test(test_random_frames_other_secret),
 		cmocka_unit_test(test_random_tags),
-		cmocka_unit_test(test_append_memo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
