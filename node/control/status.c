@@ -247,7 +247,8 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 		   ",\"payload_bytes_used\":%" PRIu64 ",\"catchup_entries\":%" PRIu64
 		   ",\"catchup_reads_waited\":%" PRIu64 ",\"log_ring_full_waits\":%" PRIu64
 		   ",\"apply_ring_full_waits\":%" PRIu64 ",\"rx_msgs_exhausted\":%" PRIu64
-		   ",\"tx_ring_full_waits\":%" PRIu64 ",\"reply_fragments\":%" PRIu64 "},",
+		   ",\"tx_ring_full_waits\":%" PRIu64 ",\"reply_fragments\":%" PRIu64
+		   ",\"rx_reads_skipped\":%" PRIu64 "},",
 		   c->transport->counters.received +
 			   c->transport->wire.counters.fragments_accepted,
 		   c->transport->counters.sent, c->transport->counters.send_failed,
@@ -261,7 +262,8 @@ int node_status_json(struct node_control *c, char *out, size_t out_bytes)
 		   c->log.reads_refused_busy, c->log.ops_full_waits,
 		   c->apply.in_full_waits,
 		   __atomic_load_n(&c->rxtx->rx_msgs_exhausted, __ATOMIC_RELAXED),
-		   c->counters.tx_full_waits, cn->reply_fragments);
+		   c->counters.tx_full_waits, cn->reply_fragments,
+		   __atomic_load_n(&c->transport->counters.rx_reads_skipped, __ATOMIC_RELAXED));
 	status_drops(c, &b);
 	status_add(&b, "\"pid\":%d", (int)getpid());
 	/* A reply spans frames (egress.c), so the whole status goes, the
