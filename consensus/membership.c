@@ -116,17 +116,8 @@ bool membership_self_voter(const struct raft *r)
  */
 static bool membership_conf_has(const struct raft_membership *m, raft_node_id id)
 {
-	for (uint32_t i = 0; i < m->voters_count; i++) {
-		if (m->voters[i] == id) {
-			return true;
-		}
-	}
-	for (uint32_t i = 0; i < m->learners_count; i++) {
-		if (m->learners[i] == id) {
-			return true;
-		}
-	}
-	return false;
+	return membership_has(m->voters, m->voters_count, id) ||
+	       membership_has(m->learners, m->learners_count, id);
 }
 
 /*
@@ -174,12 +165,7 @@ bool membership_self_may_campaign(const struct raft *r)
 	if (r->conf_index <= r->commit_index) {
 		return false;
 	}
-	for (uint32_t i = 0; i < r->conf_prev.voters_count; i++) {
-		if (r->conf_prev.voters[i] == r->cfg.id) {
-			return true;
-		}
-	}
-	return false;
+	return membership_has(r->conf_prev.voters, r->conf_prev.voters_count, r->cfg.id);
 }
 
 /* The peer table: conf's voters, its learners, and while conf is not
