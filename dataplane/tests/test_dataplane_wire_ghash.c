@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "wire_ghash.h"
+#include "common.h"
 #include "wire_internal.h"
 #include "wire_util.h"
 
@@ -38,11 +39,7 @@
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
 static uint64_t rng_next(void)
 {
-	/* splitmix64: deterministic, so a failure replays. */
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return rn_splitmix64(&rng_state); /* seeded: a failure replays */
 }
 
 static void rng_fill(uint8_t *p, size_t n)
