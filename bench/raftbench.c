@@ -49,6 +49,9 @@ static void rb_usage(FILE *f)
 		"  --timeseries FILE    per-second CSV: second,ops_per_s,latency_us_p50,\n"
 		"                       latency_us_p99,latency_us_max,errors\n"
 		"  --cdf FILE           latency CDF CSV: latency_us,fraction\n"
+		"  --trace-file FILE    every traced request's stamps, CSV (ns, one clock with the\n"
+		"                       node's only on one machine): send,rx,proposed,durable,\n"
+		"                       replicated,applied,reply,recv (where a tail comes from)\n"
 		"  --quiet              no progress line on stderr\n"
 		"  --sched-slice-us N   this thread's EEVDF slice (Linux 6.12+; default 100,\n"
 		"                       as the nodes' lcores; 0 = the kernel's): a woken client\n"
@@ -77,7 +80,7 @@ static void rb_usage(FILE *f)
 enum {
 	OPT_CONFIG = 256, OPT_TARGET, OPT_NODE, OPT_RATE, OPT_CONC, OPT_DURATION,
 	OPT_WARMUP, OPT_VALUE, OPT_KEYS, OPT_READ, OPT_TRACE, OPT_SEED, OPT_CLIENTS,
-	OPT_JSON, OPT_CSV, OPT_TS, OPT_CDF, OPT_QUIET, OPT_R0, OPT_FACTOR, OPT_STEP,
+	OPT_JSON, OPT_CSV, OPT_TS, OPT_TRACE_FILE, OPT_CDF, OPT_QUIET, OPT_R0, OPT_FACTOR, OPT_STEP,
 	OPT_STEPS, OPT_TRIALS, OPT_KILL, OPT_START, OPT_FOLLOWER, OPT_SLICE,
 };
 
@@ -99,6 +102,7 @@ static const struct option rb_long_opts[] = {
 	{"json", no_argument, 0, OPT_JSON},
 	{"csv", optional_argument, 0, OPT_CSV},
 	{"timeseries", required_argument, 0, OPT_TS},
+	{"trace-file", required_argument, 0, OPT_TRACE_FILE},
 	{"cdf", required_argument, 0, OPT_CDF},
 	{"quiet", no_argument, 0, OPT_QUIET},
 	{"rate-start", required_argument, 0, OPT_R0},
@@ -182,6 +186,7 @@ static int rb_cli_option(struct rb_cli *cli, int opt, const char *arg)
 	case OPT_JSON: cli->json = true; break;
 	case OPT_CSV: cli->csv = true; cli->csv_path = arg; break;
 	case OPT_TS: cli->timeseries_path = arg; break;
+	case OPT_TRACE_FILE: cli->trace_file_path = arg; break;
 	case OPT_CDF: cli->cdf_path = arg; break;
 	case OPT_QUIET: o->quiet = true; break;
 	case OPT_R0: rc = rb_number("--rate-start", arg, 0.001, 1e9, &cli->rate_start_per_s); break;
@@ -340,11 +345,20 @@ static int rb_cmd_run(struct rb_cli *cli)
 	if (cli->timeseries_path && !(cli->opts.timeseries = rb_open_out(cli->timeseries_path))) {
 		return 1;
 	}
+	if (cli->trace_file_path && !(cli->opts.trace_file = rb_open_out(cli->trace_file_path))) {
+		if (cli->opts.timeseries) {
+			fclose(cli->opts.timeseries);
+		}
+		return 1;
+	}
 	struct rb_result *r = malloc(sizeof(*r));
 	RN_ASSERT(r != NULL);
 	int rc = rb_measure(cli, &cli->opts, &cfg, r);
 	if (cli->opts.timeseries) {
 		fclose(cli->opts.timeseries);
+	}
+	if (cli->opts.trace_file) {
+		fclose(cli->opts.trace_file);
 	}
 	if (rc == 0) {
 		rc = rb_emit_result(cli, r);

@@ -20,6 +20,7 @@ struct rb_cli {
 	bool csv;
 	const char *csv_path; /* NULL: stdout */
 	const char *timeseries_path;
+	const char *trace_file_path;
 	const char *cdf_path;
 	double rate_start_per_s;
 	double rate_factor;

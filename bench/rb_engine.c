@@ -165,6 +165,9 @@ static void rb_on_reply(void *ctx, uint64_t user, int rc, const struct rn_client
 		    rb_stages_compute(slot->send_ns, res->trace_ns, res->trace_count, now_ns,
 				      &sample)) {
 			rb_result_add_stages(r, &sample);
+			if (e->opts.trace_file != NULL) {
+				rb_trace_row(e->opts.trace_file, slot->send_ns, res->trace_ns, now_ns);
+			}
 		}
 	}
 	if (ok && now_ns >= e->measure_ns && now_ns < e->end_ns) {
@@ -378,6 +381,10 @@ int rb_engine_run(struct rb_engine *e, struct rb_result *r)
 	uint64_t drain_end_ns = e->end_ns + (uint64_t)(e->opts.drain_s * (double)RB_NS_PER_S);
 	uint64_t next_tick_ns = now_ns + RB_NS_PER_S;
 	uint32_t second = 0;
+	if (e->opts.trace_file != NULL) {
+		fputs("send_ns,rx_ns,proposed_ns,durable_ns,replicated_ns,applied_ns,reply_ns,recv_ns\n",
+		      e->opts.trace_file);
+	}
 	if (e->opts.timeseries != NULL) {
 		rb_ts_header(e->opts.timeseries);
 	}

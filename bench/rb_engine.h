@@ -35,6 +35,7 @@ struct rb_opts {
 	uint32_t clients_count; /* 0 = enough for the concurrency, at least 4 open */
 	bool quiet;
 	FILE *timeseries; /* per-second CSV, or NULL */
+	FILE *trace_file; /* every traced request's stamps (CSV), or NULL */
 };
 
 struct rb_slot {

@@ -176,3 +176,12 @@ void rb_ts_row(FILE *f, uint32_t second, double window_s, const struct rb_stats 
 		rb_pct_us(h, 0.5), rb_pct_us(h, 0.99), rb_us(h->total ? h->max : 0),
 		(unsigned long long)(w->errors + w->timeouts));
 }
+
+void rb_trace_row(FILE *f, uint64_t send_ns, const uint64_t *trace_ns, uint64_t recv_ns)
+{
+	fprintf(f, "%llu", (unsigned long long)send_ns);
+	for (uint32_t i = 0; i < RB_TRACE_STAGES; i++) {
+		fprintf(f, ",%llu", (unsigned long long)trace_ns[i]);
+	}
+	fprintf(f, ",%llu\n", (unsigned long long)recv_ns);
+}

@@ -19,9 +19,10 @@ configuration ("row"; the main one, udp+uring: kernel UDP transport, io_uring
 log, idle = event): scripts/cluster.sh up --nodes N, raftbench with 1 and
 with 1000 requests in flight (64-byte values; the log: one O_DIRECT
 RWF_DSYNC write per group), an open-loop sweep until latency knees or throughput saturates, and (first row) leader
-failover trials, and (main row) 3 paired rounds, each the floor measured
-and right after it one request in flight again (report: each round's ratio
-to the floor and their median); then scripts/baseline.sh (fio 4 KiB O_DSYNC write p50/p99
+failover trials, and (main row) 5 paired rounds (--full 5, --quick 1), each
+the floor measured for as long as the latency after it (fio 10 s) and right
+after it one request in flight again (report: each round's ratio to the
+floor and their median); then scripts/baseline.sh (fio 4 KiB O_DSYNC write p50/p99
 with one writer per node, kernel UDP round trip p50/p99 on this machine: a
 commit's floor is one such write plus two round trips), scripts/plot.sh and
 scripts/report.py. Results: results/<timestamp>/report.md, *.json, *.csv,
@@ -46,7 +47,7 @@ plots/*.png and *.svg.
   --no-build  skip setup and build: use build/ as it is (the CI smoke)
   --story     instead of the benchmark: the seed's 7-node / 2-host partition
               story in the deterministic simulator (raftsim), as before
-Needs root (network namespaces). Default run: about 3 minutes per row.
+Needs root (network namespaces). Default run: about 3 minutes per row, 5 for the main one.
 USAGE
 }
 
@@ -99,7 +100,7 @@ fi
 case $mode in
 quick) d1=1 d1000=2 warm=0.3 step=1 steps=2 trials=1 base_s=1 dread=0.5 pairs=1 ;;
 full) d1=30 d1000=30 warm=2 step=5 steps=20 trials=20 base_s=10 dread=10 pairs=5 ;;
-*) d1=10 d1000=10 warm=1 step=3 steps=8 trials=5 base_s=3 dread=3 pairs=3 ;;
+*) d1=10 d1000=10 warm=1 step=3 steps=8 trials=5 base_s=3 dread=3 pairs=5 ;;
 esac
 out=${out:-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
@@ -188,11 +189,14 @@ one_row() {
 		# can catch a quiet or a loud minute the latency did not. Each
 		# round measures the floor (fio, pingpong; the cluster idle,
 		# its lcores asleep) and right after it one request in flight;
-		# report.py gives each round's ratios and their median.
+		# report.py gives each round's ratios and their median. fio
+		# runs as long as the latency it pairs with: this disk's and
+		# CPUs' stalls come in bursts seconds apart, and a p99 over
+		# 3 s can miss the burst a p99 over 10 s catches.
 		local k
 		for k in $(seq 1 "$pairs"); do
 			say "   paired round $k/$pairs: floor (fio, UDP round trip), then one in flight ${d1} s"
-			bash scripts/baseline.sh --seconds "$base_s" --nodes "$nodes" --build build \
+			bash scripts/baseline.sh --seconds "$d1" --nodes "$nodes" --build build \
 				--dir "$root/build" --out "$out/pair$k.baseline.json" >/dev/null 2>&1 ||
 				say "   (baseline.sh failed in round $k: that round has no ratio)"
 			"$bench" --concurrency 1 --duration "$d1" --warmup "$warm" --value-bytes 64 \
