@@ -87,8 +87,11 @@ struct store_engine_ops {
 	 * (data and size; the directory entry is the caller's sync_dir). */
 	int (*prepare_submit)(struct store_engine *e, const char *name, uint64_t bytes);
 	/* Returns 1 and the result (0 or -errno) when the preparation
-	 * submitted finished, 0 if not yet (after waiting, if wait). */
-	int (*prepare_poll)(struct store_engine *e, bool wait, int *res_out);
+	 * submitted finished, 0 if not yet (after waiting, if wait).
+	 * active_fill_bytes: how far the log has filled the segment in use,
+	 * which paces the zeros (engine_prepare.c); a wait lifts the pace. */
+	int (*prepare_poll)(struct store_engine *e, bool wait, uint64_t active_fill_bytes,
+			    int *res_out);
 	/* Bytes free for unprivileged use on the directory's file system
 	 * (statvfs f_bavail x f_frsize). 0 or -errno. */
 	int (*space_free)(struct store_engine *e, uint64_t *bytes_out);
@@ -161,7 +164,8 @@ int posix_sync(struct store_engine *e, int file);
 int posix_prepare_start(struct posix_engine *pe);
 void posix_prepare_stop(struct posix_engine *pe);
 int posix_prepare_submit(struct store_engine *e, const char *name, uint64_t bytes);
-int posix_prepare_poll(struct store_engine *e, bool wait, int *res_out);
+int posix_prepare_poll(struct store_engine *e, bool wait, uint64_t active_fill_bytes,
+		       int *res_out);
 int posix_rename(struct store_engine *e, const char *from, const char *to);
 int posix_space_free(struct store_engine *e, uint64_t *bytes_out);
 #define POSIX_ENGINE_FILE_OPS                                                                \

@@ -372,8 +372,10 @@ static int sim_prepare_submit(struct store_engine *e, const char *name, uint64_t
 	return 0;
 }
 
-static int sim_prepare_poll(struct store_engine *e, bool wait, int *res_out)
+static int sim_prepare_poll(struct store_engine *e, bool wait, uint64_t active_fill_bytes,
+			    int *res_out)
 {
+	(void)active_fill_bytes; /* done at poll: nothing to pace */
 	struct sim_engine *se = sim_of(e);
 	RN_ASSERT(se->prepare_active);
 	if (se->sim->prepare_hold && !wait) {

@@ -27,8 +27,10 @@
  * version, left a 64 MiB preparation only half a segment of time: at 4 KiB
  * x 64 writers on a busy disk 7 of the rolls of a 5 s run were late.) The
  * cost is a spare's worth of disk space always, and the zeros competing
- * with the log's writes right after each roll (engine_prepare.c paces
- * them). A roll
+ * with the log's writes; engine_prepare.c paces them by the active
+ * segment's fill (a 16th of the segment, then twice the fill: the spare is
+ * whole at about half full), which roll_prepare_reap passes with every
+ * poll, so they do not saturate the disk right after each roll. A roll
  * that finds the spare not ready waits for the preparation in flight or
  * prepares synchronously (counted in segments_prepared_late_count): correct,
  * only slow. A failed background preparation is logged and counted, not
@@ -128,7 +130,10 @@ static int roll_prepare_reap(struct store_log *log, bool wait)
 	}
 	int res = 0;
 	struct store_engine *e = log->engine;
-	if (e->ops->prepare_poll(e, wait, &res) == 0) {
+	uint64_t fill_bytes = log->segments_count > 0
+				      ? log->segments[log->segments_count - 1].end_offset
+				      : 0;
+	if (e->ops->prepare_poll(e, wait, fill_bytes, &res) == 0) {
 		return 0;
 	}
 	log->spare_pending = false;

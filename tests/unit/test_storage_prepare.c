@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -221,6 +222,67 @@ static void real_engine_prepares_ahead(enum store_engine_kind engine)
 	su_rmtree(dir);
 }
 
+/* Bytes of the spare written so far (its size grows chunk by chunk). */
+static uint64_t spare_size(const char *dir)
+{
+	char path[SU_PATH_BYTES * 2];
+	snprintf(path, sizeof(path), "%s/%s", dir, SPARE_NAME);
+	struct stat st;
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* The zeros keep pace with the log, not with the disk (engine_prepare.c):
+ * while the log has filled little of its segment the helper writes a 16th
+ * of the spare and waits; once the log fills, the spare completes. With
+ * the pace removed the helper writes the whole 16 MiB at disk speed and the
+ * size check fails. */
+static void real_engine_paces_the_zeros(enum store_engine_kind engine)
+{
+	const uint64_t seg_bytes = 16u << 20;
+	const uint64_t head_bytes = seg_bytes / 16; /* PREPARE_HEAD_DIVISOR */
+	const uint64_t chunk_bytes = 256u << 10;    /* PREPARE_CHUNK_BYTES */
+	char dir[SU_PATH_BYTES];
+	su_tmpdir(dir, sizeof(dir));
+	struct store_config cfg;
+	su_config(&cfg, dir, engine, seg_bytes);
+	struct store_log *log = su_open(&cfg);
+	su_append(log, 1, 8, 1, PAYLOAD_BYTES, 8); /* ~1 KiB of the segment */
+	struct store_stats st;
+	for (int i = 0; i < 40; i++) { /* 400 ms: 16 MiB of zeros at 40 MB/s */
+		assert_true(store_poll(log, false) >= 0);
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	store_stats(log, &st);
+	uint64_t written = spare_size(dir);
+	printf("spare written while the log holds 8 records: %llu of %llu bytes\n",
+	       (unsigned long long)written, (unsigned long long)seg_bytes);
+	assert_false(st.segment_next_ready);
+	assert_true(written <= head_bytes + chunk_bytes);
+	/* The log fills past half its segment: the allowance covers the
+	 * spare, which then completes in the background. */
+	const uint32_t records = (uint32_t)(seg_bytes / 2 / (PAYLOAD_BYTES + 32)) + 64;
+	su_append(log, 9, records, 1, PAYLOAD_BYTES, 64);
+	for (int i = 0; i < 3000 && !st.segment_next_ready; i++) { /* up to 30 s */
+		assert_true(store_poll(log, false) >= 0);
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		store_stats(log, &st);
+	}
+	assert_true(st.segment_next_ready);
+	assert_int_equal(spare_size(dir), seg_bytes);
+	assert_int_equal(st.segments_prepared_late_count, 0);
+	su_verify(log, 1, 8 + records, 1, PAYLOAD_BYTES);
+	store_close(log);
+	su_rmtree(dir);
+}
+
+static void test_pwrite_paces_the_zeros(void **state)
+{
+	(void)state;
+	real_engine_paces_the_zeros(STORE_ENGINE_PWRITE);
+}
+
 static void test_pwrite_prepares_ahead(void **state)
 {
 	(void)state;
@@ -246,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_failed_preparation_is_retried_at_roll),
 		cmocka_unit_test(test_crash_with_prewritten_last_segment),
 		cmocka_unit_test(test_pwrite_prepares_ahead),
+		cmocka_unit_test(test_pwrite_paces_the_zeros),
 		cmocka_unit_test(test_uring_prepares_ahead),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
