@@ -265,8 +265,9 @@ def paired_lines(results, main_row):
     if not rounds:
         return []
     out = ["", f"## One in flight against the floor, paired rounds ({main_row})", "",
-           "Each round: the floor measured (fio, one job per node, and the UDP round trip, as "
-           "above; the cluster idle) and right after it one request in flight. The median of "
+           "Each round: the floor measured (fio, one job per node, for as long as the "
+           "one-in-flight run after it, and the UDP round trip, as above; the cluster idle) and "
+           "right after it one request in flight. The median of "
            "the rounds' ratios is the figure the targets read (the headline's ratios divide a "
            "latency and a floor measured minutes apart).", "",
            "| round | p50 us | p99 us | floor us | floor99 us | p50 / floor | p99 / floor99 |",
