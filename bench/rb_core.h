@@ -179,9 +179,11 @@ void rb_write_cdf(FILE *f, const struct bench_hist *h);
 /* Time series: second,ops_per_s,latency_us_p50,latency_us_p99,latency_us_max,errors */
 void rb_ts_header(FILE *f);
 void rb_ts_row(FILE *f, uint32_t second, double window_s, const struct rb_stats *w);
-/* --trace-file: one traced request, send_ns, the node's RB_TRACE_STAGES
- * stamps, recv_ns (CLOCK_MONOTONIC ns; the node's share the client's clock
- * only when both run on one machine). */
-void rb_trace_row(FILE *f, uint64_t send_ns, const uint64_t *trace_ns, uint64_t recv_ns);
+/* --trace-file: one traced request, intended_ns (open loop: when it was
+ * due; closed: = send), send_ns, the node's RB_TRACE_STAGES stamps, recv_ns
+ * (CLOCK_MONOTONIC ns; the node's share the client's clock only when both
+ * run on one machine). */
+void rb_trace_row(FILE *f, uint64_t intended_ns, uint64_t send_ns, const uint64_t *trace_ns,
+		  uint64_t recv_ns);
 
 #endif

@@ -166,7 +166,8 @@ static void rb_on_reply(void *ctx, uint64_t user, int rc, const struct rn_client
 				      &sample)) {
 			rb_result_add_stages(r, &sample);
 			if (e->opts.trace_file != NULL) {
-				rb_trace_row(e->opts.trace_file, slot->send_ns, res->trace_ns, now_ns);
+				rb_trace_row(e->opts.trace_file, slot->intended_ns, slot->send_ns,
+					     res->trace_ns, now_ns);
 			}
 		}
 	}
@@ -382,7 +383,7 @@ int rb_engine_run(struct rb_engine *e, struct rb_result *r)
 	uint64_t next_tick_ns = now_ns + RB_NS_PER_S;
 	uint32_t second = 0;
 	if (e->opts.trace_file != NULL) {
-		fputs("send_ns,rx_ns,proposed_ns,durable_ns,replicated_ns,applied_ns,reply_ns,recv_ns\n",
+		fputs("intended_ns,send_ns,rx_ns,proposed_ns,durable_ns,replicated_ns,applied_ns,reply_ns,recv_ns\n",
 		      e->opts.trace_file);
 	}
 	if (e->opts.timeseries != NULL) {

@@ -177,9 +177,10 @@ void rb_ts_row(FILE *f, uint32_t second, double window_s, const struct rb_stats 
 		(unsigned long long)(w->errors + w->timeouts));
 }
 
-void rb_trace_row(FILE *f, uint64_t send_ns, const uint64_t *trace_ns, uint64_t recv_ns)
+void rb_trace_row(FILE *f, uint64_t intended_ns, uint64_t send_ns, const uint64_t *trace_ns,
+		  uint64_t recv_ns)
 {
-	fprintf(f, "%llu", (unsigned long long)send_ns);
+	fprintf(f, "%llu,%llu", (unsigned long long)intended_ns, (unsigned long long)send_ns);
 	for (uint32_t i = 0; i < RB_TRACE_STAGES; i++) {
 		fprintf(f, ",%llu", (unsigned long long)trace_ns[i]);
 	}
