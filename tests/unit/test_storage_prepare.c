@@ -182,6 +182,21 @@ static int unwritten_extents(const char *dir, const char *name)
 	return found;
 }
 
+/* Polls the log every 10 ms for up to polls_max polls, stopping early once
+ * the spare is ready if until_ready; returns the stats after. */
+static struct store_stats poll_log(struct store_log *log, int polls_max, bool until_ready)
+{
+	struct store_stats st;
+	store_stats(log, &st);
+	for (int i = 0; i < polls_max && !(until_ready && st.segment_next_ready); i++) {
+		assert_true(store_poll(log, false) >= 0);
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		store_stats(log, &st);
+	}
+	return st;
+}
+
 static void real_engine_prepares_ahead(enum store_engine_kind engine)
 {
 	const uint64_t seg_bytes = 1u << 20;
@@ -192,14 +207,7 @@ static void real_engine_prepares_ahead(enum store_engine_kind engine)
 	su_config(&cfg, dir, engine, seg_bytes);
 	struct store_log *log = su_open(&cfg);
 	su_append(log, 1, per_seg / 2 + 100, 1, PAYLOAD_BYTES, 64);
-	struct store_stats st;
-	store_stats(log, &st);
-	for (int i = 0; i < 2000 && !st.segment_next_ready; i++) { /* up to 20 s */
-		assert_true(store_poll(log, false) >= 0);
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-		store_stats(log, &st);
-	}
+	struct store_stats st = poll_log(log, 2000, true); /* up to 20 s */
 	assert_true(st.segment_next_ready);
 	su_append(log, per_seg / 2 + 101, per_seg, 1, PAYLOAD_BYTES, 64);
 	store_stats(log, &st);
@@ -247,13 +255,8 @@ static void real_engine_paces_the_zeros(enum store_engine_kind engine)
 	su_config(&cfg, dir, engine, seg_bytes);
 	struct store_log *log = su_open(&cfg);
 	su_append(log, 1, 8, 1, PAYLOAD_BYTES, 8); /* ~1 KiB of the segment */
-	struct store_stats st;
-	for (int i = 0; i < 40; i++) { /* 400 ms: 16 MiB of zeros at 40 MB/s */
-		assert_true(store_poll(log, false) >= 0);
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	store_stats(log, &st);
+	/* 400 ms: unpaced, 16 MiB of zeros at 40 MB/s. */
+	struct store_stats st = poll_log(log, 40, false);
 	uint64_t written = spare_size(dir);
 	printf("spare written while the log holds 8 records: %llu of %llu bytes\n",
 	       (unsigned long long)written, (unsigned long long)seg_bytes);
@@ -263,12 +266,7 @@ static void real_engine_paces_the_zeros(enum store_engine_kind engine)
 	 * spare, which then completes in the background. */
 	const uint32_t records = (uint32_t)(seg_bytes / 2 / (PAYLOAD_BYTES + 32)) + 64;
 	su_append(log, 9, records, 1, PAYLOAD_BYTES, 64);
-	for (int i = 0; i < 3000 && !st.segment_next_ready; i++) { /* up to 30 s */
-		assert_true(store_poll(log, false) >= 0);
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-		store_stats(log, &st);
-	}
+	st = poll_log(log, 3000, true); /* up to 30 s */
 	assert_true(st.segment_next_ready);
 	assert_int_equal(spare_size(dir), seg_bytes);
 	assert_int_equal(st.segments_prepared_late_count, 0);
