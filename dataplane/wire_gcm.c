@@ -6,10 +6,11 @@
  * path on a CPU without these instructions (test_dataplane_wire_gcm
  * compares the two on random keys, nonces and lengths).
  *
- * Why written here: a sealed frame has a key of its own (wire_seal.c), so
- * every frame pays a key setup, and libsodium's AES-GCM encrypts and
- * hashes one 128-bit block per instruction; VAES and VPCLMULQDQ on 512-bit
- * registers do four. bench/micro_wire.cc (aead_aes256gcm_counter_nonce,
+ * Why written here: libsodium's AES-GCM encrypts and hashes one 128-bit
+ * block per instruction; VAES and VPCLMULQDQ on 512-bit registers do four,
+ * on 256-bit ones (a CPU without AVX-512) two. (Until wire version 7 a
+ * sealed frame had a key of its own, so its key setup mattered too;
+ * now a sender's key serves many frames, wire_seal.c.) bench/micro_wire.cc (aead_aes256gcm_counter_nonce,
  * client_frame_encode/decode, old and new side by side) has the figures;
  * dataplane/README.md quotes them.
  *
@@ -189,17 +190,29 @@ GCM_TARGET static void gcm_ctr(const struct wire_gcm_key *k,
 	}
 }
 
-/* The same on 256-bit registers (2 blocks each); the last partial
- * register goes through a copy (AVX2 has no byte-masked load or store),
+/* data ^= ks, bytes of them (the keystream of a last, partial loop). */
+static void gcm_xor_tail(uint8_t *data, const uint8_t *ks, size_t bytes)
+{
+	size_t at = 0;
+	for (; at + 8 <= bytes; at += 8) {
+		uint64_t d, k;
+		memcpy(&d, data + at, 8);
+		memcpy(&k, ks + at, 8);
+		d ^= k;
+		memcpy(data + at, &d, 8);
+	}
+	for (; at < bytes; at++) {
+		data[at] ^= ks[at];
+	}
+}
+
+/* The same on 256-bit registers (2 blocks each); the last partial loop's
+ * keystream goes through memory (AVX2 has no byte-masked load or store),
  * so no byte past the end is read or written. */
 GCM_TARGET_YMM static void gcm_ctr_ymm(const struct wire_gcm_key *k,
 				       const uint8_t nonce[WIRE_GCM_NONCE_BYTES], uint8_t *data,
 				       size_t data_bytes)
 {
-	__m256i rk[WIRE_GCM_ROUND_KEYS];
-	for (uint32_t r = 0; r < WIRE_GCM_ROUND_KEYS; r++) {
-		rk[r] = _mm256_broadcastsi128_si256(_mm_load_si128((const void *)k->round_keys[r]));
-	}
 	uint8_t j0[16] = {0};
 	memcpy(j0, nonce, WIRE_GCM_NONCE_BYTES);
 	__m256i ctr = _mm256_add_epi32(_mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)j0)),
@@ -207,31 +220,49 @@ GCM_TARGET_YMM static void gcm_ctr_ymm(const struct wire_gcm_key *k,
 	const __m256i step = _mm256_set_epi32(2, 0, 0, 0, 2, 0, 0, 0);
 	const __m256i to_block = _mm256_broadcastsi128_si256(
 		_mm_set_epi8(12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+	/* Each round's key broadcast from memory as it is used: AVX2 has 16
+	 * registers, the 8 blocks and the counter take most of them. The
+	 * loops are unrolled (the blocks must stay in registers: as an
+	 * array indexed in a loop they went through the stack, 3x slower). */
 	while (data_bytes > 0) {
 		size_t loop_bytes = data_bytes < GCM_YMM_LOOP_BYTES ? data_bytes : GCM_YMM_LOOP_BYTES;
 		__m256i x[GCM_LOOP_REGS];
+		__m256i rk = _mm256_broadcastsi128_si256(_mm_load_si128((const void *)k->round_keys[0]));
+#pragma GCC unroll 8
 		for (uint32_t i = 0; i < GCM_LOOP_REGS; i++) {
-			x[i] = _mm256_xor_si256(_mm256_shuffle_epi8(ctr, to_block), rk[0]);
+			x[i] = _mm256_xor_si256(_mm256_shuffle_epi8(ctr, to_block), rk);
 			ctr = _mm256_add_epi32(ctr, step);
 		}
+#pragma GCC unroll 16
 		for (uint32_t r = 1; r < WIRE_GCM_ROUND_KEYS - 1; r++) {
+			rk = _mm256_broadcastsi128_si256(_mm_load_si128((const void *)k->round_keys[r]));
+#pragma GCC unroll 8
 			for (uint32_t i = 0; i < GCM_LOOP_REGS; i++) {
-				x[i] = _mm256_aesenc_epi128(x[i], rk[r]);
+				x[i] = _mm256_aesenc_epi128(x[i], rk);
 			}
 		}
-		for (size_t at = 0, i = 0; at < loop_bytes; at += 32, i++) {
-			__m256i ks = _mm256_aesenclast_epi128(x[i], rk[WIRE_GCM_ROUND_KEYS - 1]);
-			size_t left = loop_bytes - at;
-			if (left >= 32) {
-				__m256i d = _mm256_loadu_si256((const void *)(data + at));
-				_mm256_storeu_si256((void *)(data + at), _mm256_xor_si256(d, ks));
-			} else {
-				uint8_t last[32] = {0};
-				memcpy(last, data + at, left);
-				__m256i d = _mm256_loadu_si256((const void *)last);
-				_mm256_storeu_si256((void *)last, _mm256_xor_si256(d, ks));
-				memcpy(data + at, last, left);
+		rk = _mm256_broadcastsi128_si256(
+			_mm_load_si128((const void *)k->round_keys[WIRE_GCM_ROUND_KEYS - 1]));
+#pragma GCC unroll 8
+		for (uint32_t i = 0; i < GCM_LOOP_REGS; i++) {
+			x[i] = _mm256_aesenclast_epi128(x[i], rk);
+		}
+		if (loop_bytes == GCM_YMM_LOOP_BYTES) {
+#pragma GCC unroll 8
+			for (uint32_t i = 0; i < GCM_LOOP_REGS; i++) {
+				__m256i d = _mm256_loadu_si256((const void *)(data + 32u * i));
+				_mm256_storeu_si256((void *)(data + 32u * i), _mm256_xor_si256(d, x[i]));
 			}
+		} else {
+			/* The last part: its blocks' keystream stored, xored bytewise
+			 * by 8, so no byte past the end is read or written. */
+			uint8_t ks[GCM_YMM_LOOP_BYTES];
+#pragma GCC unroll 8
+			for (uint32_t i = 0; i < GCM_LOOP_REGS; i++) {
+				_mm256_storeu_si256((void *)(ks + 32u * i), x[i]);
+			}
+			gcm_xor_tail(data, ks, loop_bytes);
+			sodium_memzero(ks, sizeof(ks));
 		}
 		data += loop_bytes;
 		data_bytes -= loop_bytes;

@@ -73,8 +73,9 @@
  * GCM and ~3.6 us with XChaCha20-Poly1305 (bench/micro_wire.cc), and
  * encryption cost 34% of the throughput at 1 KiB values
  * (scripts/bench-auth.sh). The AES-256-GCM is wire_gcm.c (VAES and
- * VPCLMULQDQ on AVX-512, 4 blocks per instruction) where the CPU runs it,
- * else libsodium's (with its precomputed state), the same bytes.
+ * VPCLMULQDQ: 4 blocks per instruction on AVX-512, 2 on AVX2) where the
+ * CPU runs it, else libsodium's (with its precomputed state), the same
+ * bytes.
  */
 #include <pthread.h>
 
