@@ -6,10 +6,11 @@
  * path on a CPU without these instructions (test_dataplane_wire_gcm
  * compares the two on random keys, nonces and lengths).
  *
- * Why written here: a sealed frame has a key of its own (wire_seal.c), so
- * every frame pays a key setup, and libsodium's AES-GCM encrypts and
- * hashes one 128-bit block per instruction; VAES and VPCLMULQDQ on 512-bit
- * registers do four. bench/micro_wire.cc (aead_aes256gcm_counter_nonce,
+ * Why written here: libsodium's AES-GCM encrypts and hashes one 128-bit
+ * block per instruction; VAES and VPCLMULQDQ on 512-bit registers do four,
+ * on 256-bit ones (a CPU without AVX-512) two. (Until wire version 7 a
+ * sealed frame had a key of its own, so its key setup mattered too;
+ * now a sender's key serves many frames, wire_seal.c.) bench/micro_wire.cc (aead_aes256gcm_counter_nonce,
  * client_frame_encode/decode, old and new side by side) has the figures;
  * dataplane/README.md quotes them.
  *
@@ -32,31 +33,39 @@
 #include "common.h"
 #include "wire_gcm.h"
 
+/* The CTR loop on 512-bit registers (AVX-512) or on 256-bit ones (a CPU
+ * with VAES and VPCLMULQDQ but no AVX-512: AMD Zen 3); the key setup and
+ * the tag's one block with 128-bit AES-NI, which both run. */
 #define GCM_TARGET                                                                               \
 	__attribute__((target("aes,vaes,pclmul,ssse3,avx2,avx512f,avx512bw,vpclmulqdq")))
+#define GCM_TARGET_YMM __attribute__((target("aes,vaes,pclmul,ssse3,avx,avx2,vpclmulqdq")))
+#define GCM_TARGET_XMM __attribute__((target("aes,pclmul,ssse3")))
 
-/* Blocks encrypted per loop: 8 registers of 4, enough independent AES
- * rounds to cover the instruction's latency (15 round keys and 8 blocks
- * fit the 32 registers). The round keys stay in registers: no copy of
+/* Blocks encrypted per loop: 8 registers of 4 (or of 2), enough
+ * independent AES rounds to cover the instruction's latency (15 round keys
+ * and 8 blocks fit the 32 registers of AVX-512; with AVX2's 16 the round
+ * keys are memory operands). The round keys stay in registers: no copy of
  * them is wiped here, the caller wipes the key. */
 #define GCM_LOOP_REGS 8u
 #define GCM_LOOP_BYTES (GCM_LOOP_REGS * 64u)
 #define GCM_TAIL_REGS 4u
 #define GCM_TAIL_BYTES (GCM_TAIL_REGS * 64u)
+#define GCM_YMM_LOOP_BYTES (GCM_LOOP_REGS * 32u)
 
 /* VAES from CPUID (leaf 7, ECX bit 9): clang 14's __builtin_cpu_supports
- * does not know it. The AVX-512 state the OS saves is checked with the
- * rest in wire_ghash_wide_available. */
+ * does not know it. The AVX-512 (or AVX2) state the OS saves is checked
+ * with the rest in wire_ghash_wide_available (wire_ghash_ymm_available). */
 bool wire_gcm_available(void)
 {
 	unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("aes") && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
-	       (ecx & (1u << 9)) != 0 && wire_ghash_wide_available();
+	       (ecx & (1u << 9)) != 0 &&
+	       (wire_ghash_wide_available() || wire_ghash_ymm_available());
 }
 
 /* x0 ^ (x0..x1) ^ ... : each 32-bit word xored with the ones below it. */
-GCM_TARGET static inline __m128i gcm_prefix_xor(__m128i x)
+GCM_TARGET_XMM static inline __m128i gcm_prefix_xor(__m128i x)
 {
 	x = _mm_xor_si128(x, _mm_slli_si128(x, 4));
 	return _mm_xor_si128(x, _mm_slli_si128(x, 8));
@@ -69,14 +78,14 @@ GCM_TARGET static inline __m128i gcm_prefix_xor(__m128i x)
  * rcon in every word as the round key: AESKEYGENASSIST, the usual way, is
  * microcoded and several times slower here, and a sealed frame expands a
  * key of its own. */
-GCM_TARGET static inline __m128i gcm_next_key(__m128i two_back, __m128i prev, __m128i pick,
+GCM_TARGET_XMM static inline __m128i gcm_next_key(__m128i two_back, __m128i prev, __m128i pick,
 					      __m128i rcon)
 {
 	__m128i word = _mm_aesenclast_si128(_mm_shuffle_epi8(prev, pick), rcon);
 	return _mm_xor_si128(gcm_prefix_xor(two_back), word);
 }
 
-GCM_TARGET static inline __m128i gcm_encrypt_block(const __m128i rk[WIRE_GCM_ROUND_KEYS],
+GCM_TARGET_XMM static inline __m128i gcm_encrypt_block(const __m128i rk[WIRE_GCM_ROUND_KEYS],
 						   __m128i x)
 {
 	x = _mm_xor_si128(x, rk[0]);
@@ -86,7 +95,7 @@ GCM_TARGET static inline __m128i gcm_encrypt_block(const __m128i rk[WIRE_GCM_ROU
 	return _mm_aesenclast_si128(x, rk[WIRE_GCM_ROUND_KEYS - 1]);
 }
 
-GCM_TARGET void wire_gcm_key_init(struct wire_gcm_key *k, const uint8_t key[WIRE_GCM_KEY_BYTES],
+GCM_TARGET_XMM void wire_gcm_key_init(struct wire_gcm_key *k, const uint8_t key[WIRE_GCM_KEY_BYTES],
 				  size_t bytes_max)
 {
 	RN_ASSERT(k != NULL && key != NULL);
@@ -114,6 +123,7 @@ GCM_TARGET void wire_gcm_key_init(struct wire_gcm_key *k, const uint8_t key[WIRE
 	_mm_storeu_si128((__m128i *)(void *)h, gcm_encrypt_block(rk, _mm_setzero_si128()));
 	wire_ghash_key_init_for(&k->ghash, h, zero, bytes_max);
 	sodium_memzero(h, sizeof(h));
+	k->wide = wire_ghash_wide_available();
 }
 
 /* data ^= AES_K(counter blocks J0 + 1, + 2, ...), in place. */
@@ -180,8 +190,87 @@ GCM_TARGET static void gcm_ctr(const struct wire_gcm_key *k,
 	}
 }
 
+/* data ^= ks, bytes of them (the keystream of a last, partial loop). */
+static void gcm_xor_tail(uint8_t *data, const uint8_t *ks, size_t bytes)
+{
+	size_t at = 0;
+	for (; at + 8 <= bytes; at += 8) {
+		uint64_t d, k;
+		memcpy(&d, data + at, 8);
+		memcpy(&k, ks + at, 8);
+		d ^= k;
+		memcpy(data + at, &d, 8);
+	}
+	for (; at < bytes; at++) {
+		data[at] ^= ks[at];
+	}
+}
+
+/* The same on 256-bit registers (2 blocks each); the last partial loop's
+ * keystream goes through memory (AVX2 has no byte-masked load or store),
+ * so no byte past the end is read or written. */
+GCM_TARGET_YMM static void gcm_ctr_ymm(const struct wire_gcm_key *k,
+				       const uint8_t nonce[WIRE_GCM_NONCE_BYTES], uint8_t *data,
+				       size_t data_bytes)
+{
+	uint8_t j0[16] = {0};
+	memcpy(j0, nonce, WIRE_GCM_NONCE_BYTES);
+	__m256i ctr = _mm256_add_epi32(_mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)j0)),
+				       _mm256_set_epi32(3, 0, 0, 0, 2, 0, 0, 0));
+	const __m256i step = _mm256_set_epi32(2, 0, 0, 0, 2, 0, 0, 0);
+	const __m256i to_block = _mm256_broadcastsi128_si256(
+		_mm_set_epi8(12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+	/* Each round's key broadcast from memory as it is used: AVX2 has 16
+	 * registers, the 8 blocks and the counter take most of them. The
+	 * loops are unrolled (the blocks must stay in registers: as an
+	 * array indexed in a loop they went through the stack, 3x slower). */
+	while (data_bytes > 0) {
+		size_t loop_bytes = data_bytes < GCM_YMM_LOOP_BYTES ? data_bytes : GCM_YMM_LOOP_BYTES;
+		__m256i x[GCM_LOOP_REGS];
+		__m256i rk = _mm256_broadcastsi128_si256(_mm_load_si128((const void *)k->round_keys[0]));
+#pragma GCC unroll 8
+		for (uint32_t i = 0; i < GCM_LOOP_REGS; i++) {
+			x[i] = _mm256_xor_si256(_mm256_shuffle_epi8(ctr, to_block), rk);
+			ctr = _mm256_add_epi32(ctr, step);
+		}
+#pragma GCC unroll 16
+		for (uint32_t r = 1; r < WIRE_GCM_ROUND_KEYS - 1; r++) {
+			rk = _mm256_broadcastsi128_si256(_mm_load_si128((const void *)k->round_keys[r]));
+#pragma GCC unroll 8
+			for (uint32_t i = 0; i < GCM_LOOP_REGS; i++) {
+				x[i] = _mm256_aesenc_epi128(x[i], rk);
+			}
+		}
+		rk = _mm256_broadcastsi128_si256(
+			_mm_load_si128((const void *)k->round_keys[WIRE_GCM_ROUND_KEYS - 1]));
+#pragma GCC unroll 8
+		for (uint32_t i = 0; i < GCM_LOOP_REGS; i++) {
+			x[i] = _mm256_aesenclast_epi128(x[i], rk);
+		}
+		if (loop_bytes == GCM_YMM_LOOP_BYTES) {
+#pragma GCC unroll 8
+			for (uint32_t i = 0; i < GCM_LOOP_REGS; i++) {
+				__m256i d = _mm256_loadu_si256((const void *)(data + 32u * i));
+				_mm256_storeu_si256((void *)(data + 32u * i), _mm256_xor_si256(d, x[i]));
+			}
+		} else {
+			/* The last part: its blocks' keystream stored, xored bytewise
+			 * by 8, so no byte past the end is read or written. */
+			uint8_t ks[GCM_YMM_LOOP_BYTES];
+#pragma GCC unroll 8
+			for (uint32_t i = 0; i < GCM_LOOP_REGS; i++) {
+				_mm256_storeu_si256((void *)(ks + 32u * i), x[i]);
+			}
+			gcm_xor_tail(data, ks, loop_bytes);
+			sodium_memzero(ks, sizeof(ks));
+		}
+		data += loop_bytes;
+		data_bytes -= loop_bytes;
+	}
+}
+
 /* GHASH(ad, ciphertext, lengths) xor AES_K(J0). */
-GCM_TARGET static void gcm_tag(const struct wire_gcm_key *k,
+GCM_TARGET_XMM static void gcm_tag(const struct wire_gcm_key *k,
 			       const uint8_t nonce[WIRE_GCM_NONCE_BYTES], const uint8_t *ad,
 			       size_t ad_bytes, const uint8_t *data, size_t data_bytes,
 			       uint8_t tag[WIRE_GCM_TAG_BYTES])
@@ -191,9 +280,11 @@ GCM_TARGET static void gcm_tag(const struct wire_gcm_key *k,
 	uint64_t data_bits_be = htobe64((uint64_t)data_bytes * 8u);
 	memcpy(lengths, &ad_bits_be, 8);
 	memcpy(lengths + 8, &data_bits_be, 8);
-	wire_ghash_update_vpclmul(&k->ghash, y, ad, ad_bytes);
-	wire_ghash_update_vpclmul(&k->ghash, y, data, data_bytes);
-	wire_ghash_update_vpclmul(&k->ghash, y, lengths, sizeof(lengths));
+	wire_ghash_update_fn *update = k->wide ? wire_ghash_update_vpclmul
+					       : wire_ghash_update_vpclmul256;
+	update(&k->ghash, y, ad, ad_bytes);
+	update(&k->ghash, y, data, data_bytes);
+	update(&k->ghash, y, lengths, sizeof(lengths));
 	__m128i rk[WIRE_GCM_ROUND_KEYS];
 	for (uint32_t r = 0; r < WIRE_GCM_ROUND_KEYS; r++) {
 		rk[r] = _mm_load_si128((const void *)k->round_keys[r]);
@@ -212,7 +303,11 @@ void wire_gcm_seal(const struct wire_gcm_key *k, const uint8_t nonce[WIRE_GCM_NO
 {
 	RN_ASSERT(k != NULL && nonce != NULL && tag != NULL);
 	RN_ASSERT((ad != NULL || ad_bytes == 0) && (data != NULL || data_bytes == 0));
-	gcm_ctr(k, nonce, data, data_bytes);
+	if (k->wide) {
+		gcm_ctr(k, nonce, data, data_bytes);
+	} else {
+		gcm_ctr_ymm(k, nonce, data, data_bytes);
+	}
 	gcm_tag(k, nonce, ad, ad_bytes, data, data_bytes, tag);
 }
 
@@ -228,6 +323,10 @@ int wire_gcm_open(const struct wire_gcm_key *k, const uint8_t nonce[WIRE_GCM_NON
 	if (crypto_verify_16(expect, tag) != 0) {
 		return -1;
 	}
-	gcm_ctr(k, nonce, data, data_bytes);
+	if (k->wide) {
+		gcm_ctr(k, nonce, data, data_bytes);
+	} else {
+		gcm_ctr_ymm(k, nonce, data, data_bytes);
+	}
 	return 0;
 }

@@ -29,10 +29,11 @@ extern "C" {
 struct wire_gcm_key {
 	alignas(16) uint8_t round_keys[WIRE_GCM_ROUND_KEYS][16];
 	struct wire_ghash_key ghash; /* H = AES_K(0), no mask */
+	bool wide; /* AVX-512 (4 blocks per register), else AVX2 (2) */
 };
 
-/* This CPU (and OS) runs wire_gcm.c: AES-NI, VAES, AVX-512 (F, BW),
- * VPCLMULQDQ. Else libsodium's AES-256-GCM (same bytes). */
+/* This CPU (and OS) runs wire_gcm.c: AES-NI, VAES, VPCLMULQDQ and
+ * AVX-512 (F, BW) or AVX2. Else libsodium's AES-256-GCM (same bytes). */
 bool wire_gcm_available(void);
 /* Expands key (AES-256) into k and derives H and the powers of it that
  * messages and additional data of at most bytes_max bytes need (a frame's

@@ -68,6 +68,7 @@
 
 #define GH_NARROW __attribute__((target("pclmul,ssse3")))
 #define GH_WIDE __attribute__((target("pclmul,ssse3,avx2,avx512f,avx512bw,vpclmulqdq")))
+#define GH_YMM __attribute__((target("pclmul,ssse3,avx,avx2,vpclmulqdq")))
 
 /* x^128 reduced, without its x^0 term, reflected (see the top). */
 #define GH_FOLD_CONSTANT 0xC200000000000000ull
@@ -251,6 +252,65 @@ GH_WIDE void wire_ghash_update_vpclmul(const struct wire_ghash_key *k,
 	_mm_storeu_si128((__m128i *)(void *)y_bytes, gh_bswap(y));
 }
 
+/* The two 128-bit lanes of v xored together. */
+GH_YMM static inline __m128i gh_lanes_xor256(__m256i v)
+{
+	return _mm_xor_si128(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+}
+
+/* As the wide one on 256-bit registers (2 blocks each): a CPU with
+ * VPCLMULQDQ and no AVX-512 (AMD Zen 3). 16 blocks per reduction; the
+ * last partial register is copied into zeros (AVX2 has no byte-masked
+ * load), so no byte past data + data_bytes is read. */
+GH_YMM void wire_ghash_update_vpclmul256(const struct wire_ghash_key *k,
+					 uint8_t y_bytes[WIRE_GHASH_BLOCK_BYTES],
+					 const uint8_t *data, size_t data_bytes)
+{
+	RN_ASSERT(k != NULL && y_bytes != NULL);
+	const __m256i rev = _mm256_broadcastsi128_si256(
+		_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+	__m128i y = gh_bswap(_mm_loadu_si128((const void *)y_bytes));
+	while (data_bytes > 0) {
+		/* m blocks take H^m .. H^1; an odd m's last register pairs a
+		 * zero block with row 16 (zero). */
+		size_t round_bytes = rn_min_u64(data_bytes, GH_WIDE_BYTES);
+		size_t m = (round_bytes + WIRE_GHASH_BLOCK_BYTES - 1) / WIRE_GHASH_BLOCK_BYTES;
+		RN_ASSERT(m <= k->powers);
+		const uint8_t(*pw)[WIRE_GHASH_BLOCK_BYTES] = &k->h_pow[WIRE_GHASH_POWERS - m];
+		__m256i lo = _mm256_setzero_si256(), mid = lo, hi = lo;
+		for (size_t at = 0; at < round_bytes; at += 32) {
+			__m256i x;
+			if (round_bytes - at >= 32) {
+				x = _mm256_loadu_si256((const void *)(data + at));
+			} else {
+				uint8_t last[32] = {0};
+				memcpy(last, data + at, round_bytes - at);
+				x = _mm256_loadu_si256((const void *)last);
+			}
+			x = _mm256_shuffle_epi8(x, rev);
+			if (at == 0) {
+				x = _mm256_xor_si256(x, _mm256_set_m128i(_mm_setzero_si128(), y));
+			}
+			__m256i p = _mm256_loadu_si256((const void *)pw[at / WIRE_GHASH_BLOCK_BYTES]);
+			lo = _mm256_xor_si256(lo, _mm256_clmulepi64_epi128(x, p, 0x00));
+			hi = _mm256_xor_si256(hi, _mm256_clmulepi64_epi128(x, p, 0x11));
+			mid = _mm256_xor_si256(mid, _mm256_xor_si256(_mm256_clmulepi64_epi128(x, p, 0x01),
+								     _mm256_clmulepi64_epi128(x, p, 0x10)));
+		}
+		y = gh_reduce(gh_lanes_xor256(lo), gh_lanes_xor256(mid), gh_lanes_xor256(hi));
+		data += round_bytes;
+		data_bytes -= round_bytes;
+	}
+	_mm_storeu_si128((__m128i *)(void *)y_bytes, gh_bswap(y));
+}
+
+bool wire_ghash_ymm_available(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("avx2") &&
+	       __builtin_cpu_supports("vpclmulqdq");
+}
+
 bool wire_ghash_wide_available(void)
 {
 	__builtin_cpu_init();
@@ -261,7 +321,9 @@ bool wire_ghash_wide_available(void)
 
 wire_ghash_update_fn *wire_ghash_update_best(void)
 {
-	return wire_ghash_wide_available() ? wire_ghash_update_vpclmul : wire_ghash_update_pclmul;
+	return wire_ghash_wide_available()  ? wire_ghash_update_vpclmul
+	       : wire_ghash_ymm_available() ? wire_ghash_update_vpclmul256
+					    : wire_ghash_update_pclmul;
 }
 
 /* The powers of the last keys this thread digested with: deriving H and

@@ -65,7 +65,13 @@ wire_ghash_update_fn wire_ghash_update_pclmul;
 wire_ghash_update_fn wire_ghash_update_vpclmul;
 /* This CPU (and OS: the AVX-512 state) runs wire_ghash_update_vpclmul. */
 bool wire_ghash_wide_available(void);
-/* The update this thread uses: the wide one where it runs, else PCLMULQDQ. */
+/* VPCLMULQDQ on 256-bit registers (2 blocks each), 16 blocks per
+ * reduction: a CPU with VPCLMULQDQ and AVX2 but no AVX-512 (AMD Zen 3).
+ * Only when wire_ghash_ymm_available(). */
+wire_ghash_update_fn wire_ghash_update_vpclmul256;
+bool wire_ghash_ymm_available(void);
+/* The update this thread uses: the widest this CPU runs (512-bit, 256-bit
+ * VPCLMULQDQ, else 128-bit PCLMULQDQ). */
 wire_ghash_update_fn *wire_ghash_update_best(void);
 
 /*

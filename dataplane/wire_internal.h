@@ -142,11 +142,25 @@ int wire_auth_verify(const uint8_t key[DP_KEY_BYTES], const uint8_t *in, size_t 
 bool wire_seal_applies(const struct dp_wire *w, uint8_t type);
 /* Seals the plain_bytes of body after the raft header at `raft` (written,
  * with DP_HDR_ENCRYPTED and the sealed body_bytes) in place, then writes
- * the mac and a fresh random nonce after it (DP_SEAL_OVERHEAD_BYTES). */
+ * the mac, this thread's key nonce and the frame's counter after it
+ * (DP_SEAL_OVERHEAD_BYTES). */
 void wire_seal_body(const struct dp_wire *w, uint8_t *raft, uint32_t plain_bytes);
 /* Opens a sealed body of sealed_bytes in place: 0, or -DP_ERR_BAD_TAG
- * (the body's ciphertext zeroed: the frame is dropped). */
+ * (the frame is dropped; its body never holds plaintext then). */
 int wire_seal_open(const struct dp_wire *w, uint8_t *raft, uint32_t sealed_bytes);
+/* Frames a key nonce seals; other senders' keys a thread keeps to open. */
+#define WIRE_SEAL_FRAMES_PER_KEY (UINT64_C(1) << 32)
+#define WIRE_SEAL_OPEN_KEYS 16u
+/* The calling thread's key setups and cache hits (for tests). */
+struct wire_seal_stats {
+	uint64_t seal_key_setups; /* key nonces drawn */
+	uint64_t open_key_setups; /* open cache misses */
+	uint64_t open_hits;
+};
+void wire_seal_thread_stats(struct wire_seal_stats *out);
+/* Tests only: the calling thread's senders move `frames` counters on (at
+ * most to WIRE_SEAL_FRAMES_PER_KEY), as if they had sealed that many. */
+void wire_seal_thread_skip_frames(uint64_t frames);
 /* wire_keys.c */
 /* The key that seals a frame of `type` and its id: the role's sealing key
  * (peer for consensus and snapshot frames, client for client frames), or

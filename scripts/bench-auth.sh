@@ -9,7 +9,7 @@
 #   off  auth = off: BENCHMARK ONLY, no tag made or checked (the nodes run
 #        with --bench-allow-auth-off, through a wrapper given to cluster.sh)
 #   on   the default: every frame tagged (SipHash-2-4, 128 bits)
-#   enc  on, and client_encryption = on (client bodies XChaCha20-Poly1305)
+#   enc  on, and client_encryption = on (client bodies AES-256-GCM)
 # Each turn restarts the three nodes with the setting on empty data
 # directories (a fresh cluster: a log grown by the turns before would slow
 # the later ones) and runs raftbench's closed loop (INFLIGHT writes in flight,
@@ -18,7 +18,9 @@
 # >= 0.9) from this one run. Under the shared network-namespace lock.
 #   scripts/bench-auth.sh [BUILD_DIR]
 #   env: ROUNDS (3) DURATION (8) INFLIGHT (1000) VALUE_BYTES (1024)
-#        BA_PERF=DIR: also a perf profile of the nodes in each turn
+#        BA_PERF=DIR: also perf profiles of each turn, the nodes'
+#        (DIR/SETTING.ROUND.perf) and raftbench's (DIR/SETTING.ROUND.client.perf):
+#        raftbench shares the CPUs, so what it spends per request counts too
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -67,7 +69,11 @@ measure() { # measure SETTING ROUND: one closed loop; prints its commits/s and t
 			-p "$(pgrep -d, -f -- "--config $ini --id")" >/dev/null 2>&1 &
 		perf_pid=$!
 	fi
-	"$build/bench/raftbench" --config "$ini" --concurrency "$inflight" --duration "$duration" \
+	local client_perf=()
+	if [ -n "${BA_PERF:-}" ]; then
+		client_perf=(perf record -q -F 1999 -o "$BA_PERF/$1.$2.client.perf" --)
+	fi
+	"${client_perf[@]}" "$build/bench/raftbench" --config "$ini" --concurrency "$inflight" --duration "$duration" \
 		--warmup 2 --value-bytes "$value_bytes" --trace-every 0 --quiet --json >"$out" \
 		2>"$out.err" || it_fail "raftbench ($1, round $2): $(tail -3 "$out.err")"
 	t1=$(node_cpu_ticks)

@@ -49,7 +49,7 @@ extern "C" {
  * rotation) and the fingerprint of the cluster-wide settings. A
  * frame of another version is
  * dropped and counted (DP_ERR_BAD_VERSION, a node's drops.bad_version). */
-#define DP_WIRE_VERSION 6u
+#define DP_WIRE_VERSION 7u
 #define DP_ETH_HDR_BYTES 14u
 #define DP_IPV4_HDR_BYTES 20u
 #define DP_UDP_HDR_BYTES 8u
@@ -69,10 +69,13 @@ extern "C" {
 #define DP_SECRET_BYTES_MAX 64u
 #define DP_KEY_BYTES 64u /* frame key (16) | small-body key (16) | body GHASH key (32) */
 /* Client encryption (wire_seal.c): a sealed body is the ciphertext, the
- * AES-256-GCM mac and the frame's nonce (its key's HChaCha20 input). */
+ * AES-256-GCM mac and the frame's nonce: the sender's key nonce (its
+ * key's HChaCha20 input) and the frame's counter under that key. */
 #define DP_SEAL_KEY_BYTES 32u
 #define DP_SEAL_MAC_BYTES 16u
-#define DP_SEAL_NONCE_BYTES 16u
+#define DP_SEAL_KEY_NONCE_BYTES 16u
+#define DP_SEAL_COUNTER_BYTES 8u
+#define DP_SEAL_NONCE_BYTES (DP_SEAL_KEY_NONCE_BYTES + DP_SEAL_COUNTER_BYTES)
 #define DP_SEAL_OVERHEAD_BYTES (DP_SEAL_MAC_BYTES + DP_SEAL_NONCE_BYTES)
 
 /* Body layouts: fixed part of each message type, little-endian. */

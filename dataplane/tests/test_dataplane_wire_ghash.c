@@ -7,12 +7,12 @@
  * specification's algorithm (one bit of X at a time, V shifted right with
  * R = 0xE1 || 0^120), is checked against the specification's GHASH
  * vectors (McGrew & Viega, test cases 2 to 6: H and GHASH(H, A, C)). Then
- * the 128-bit PCLMULQDQ update and the wide VPCLMULQDQ one (where this CPU
- * runs it; skipped, said so, where not) must equal it on those vectors and
+ * the 128-bit PCLMULQDQ update, the wide VPCLMULQDQ one and the 256-bit
+ * one (each where this CPU runs it; skipped, said so, where not) must equal it on those vectors and
  * on random keys and bodies of every length 0..300, 1 KiB, 8 KiB and
  * 9000 bytes, at every alignment 0..15 and fed in pieces; a body ending
  * at a page whose next page is unmapped must not fault (the wide tail's
- * masked loads read no byte past the body). Last, the digest wire_auth
+ * masked loads, the 256-bit one's copy, read no byte past the body). Last, the digest wire_auth
  * uses is GHASH(body, lengths) xor M with H || M from BLAKE2b, under
  * more keys than the per-thread cache holds.
  */
@@ -137,9 +137,9 @@ static const struct {
 };
 
 /* The updates under test: [1] only where this CPU runs it. */
-static wire_ghash_update_fn *t_updates[2];
+static wire_ghash_update_fn *t_updates[3];
 static size_t t_updates_count;
-static const char *const t_update_names[2] = {"pclmul", "vpclmul"};
+static const char *t_update_names[3] = {"pclmul"};
 
 static int t_setup(void **state)
 {
@@ -147,9 +147,16 @@ static int t_setup(void **state)
 	t_updates[0] = wire_ghash_update_pclmul;
 	t_updates_count = 1;
 	if (wire_ghash_wide_available()) {
+		t_update_names[t_updates_count] = "vpclmul";
 		t_updates[t_updates_count++] = wire_ghash_update_vpclmul;
 	} else {
 		printf("# no AVX-512 + VPCLMULQDQ here: the wide GHASH is not tested\n");
+	}
+	if (wire_ghash_ymm_available()) {
+		t_update_names[t_updates_count] = "vpclmul256";
+		t_updates[t_updates_count++] = wire_ghash_update_vpclmul256;
+	} else {
+		printf("# no AVX2 + VPCLMULQDQ here: the 256-bit GHASH is not tested\n");
 	}
 	return sodium_init() < 0 ? -1 : 0;
 }

@@ -13,6 +13,17 @@
  * frames of the same bytes, nor across a fork; consensus frames stay
  * plaintext. auth = off:
  * zero tags, accepted only by a receiver that is off too.
+ * Wire version 7's key per sender: a thread's frames share its key nonce
+ * and count up under it (one key setup for all), a new key nonce is drawn
+ * before the counter's limit; the receiver's cache of expanded keys hits
+ * for a sender's later frames, evicts in turn when more senders than it
+ * holds (an evicted sender's frame still opens), takes no key of a frame
+ * that failed, and keeps a rotation's old and new client keys apart.
+ *
+ * Method: frames sealed and opened in this one thread (the sealing and
+ * opening state is per thread), the thread's key setup and cache counts
+ * (wire_seal_thread_stats) before and after, and the key nonce and
+ * counter read from the frame's last bytes before its tag.
  */
 #define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
@@ -51,6 +62,41 @@ static struct dp_client_request put_request(void)
 		.key = (const uint8_t *)"key-in-clear?", .key_bytes = 13,
 		.value = (const uint8_t *)secret_value, .value_bytes = sizeof(secret_value) - 1};
 	return req;
+}
+
+/* A sealed frame's key nonce and counter: the last bytes before its tag. */
+static const uint8_t *key_nonce_of(const uint8_t *f, size_t frame_bytes)
+{
+	return f + frame_bytes - DP_TAG_BYTES - DP_SEAL_NONCE_BYTES;
+}
+
+static uint64_t counter_of(const uint8_t *f, size_t frame_bytes)
+{
+	return wire_ld64(key_nonce_of(f, frame_bytes) + DP_SEAL_KEY_NONCE_BYTES);
+}
+
+/* A request sealed by tx into buf; its bytes. */
+static size_t seal_put(uint8_t *buf, size_t buf_bytes)
+{
+	struct dp_client_request req = put_request();
+	int n = dp_wire_encode_request(&tx, &addr, 1, 2, &req, buf, buf_bytes);
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+/* rx decodes a copy of f (opening works in place): 0 or the drop reason;
+ * on 0 the value must be the request's. */
+static int open_copy(const uint8_t *f, size_t frame_bytes)
+{
+	static uint8_t work[DP_FRAME_BYTES_MAX];
+	memcpy(work, f, frame_bytes);
+	struct dp_rx_frame out;
+	int rc = dp_wire_decode(&rx, work, frame_bytes, NULL, 0, &out);
+	if (rc == 0) {
+		assert_int_equal(out.request.value_bytes, sizeof(secret_value) - 1);
+		assert_memory_equal(out.request.value, secret_value, sizeof(secret_value) - 1);
+	}
+	return rc;
 }
 
 static bool holds(const uint8_t *buf, size_t bytes, const void *needle, size_t needle_bytes)
@@ -127,6 +173,199 @@ static void test_nonce_fresh_after_fork(void **state)
 	assert_int_equal(m, n);
 	assert_memory_not_equal(child_nonce, other + m - DP_TAG_BYTES - DP_SEAL_NONCE_BYTES,
 				DP_SEAL_NONCE_BYTES);
+}
+
+/* Two frames of one thread: the same key nonce (no key setup for the
+ * second), counters one apart; both open. */
+static void test_counter_under_one_key_nonce(void **state)
+{
+	(void)state;
+	struct wire_seal_stats before, after;
+	size_t n = seal_put(frame, sizeof(frame));
+	wire_seal_thread_stats(&before);
+	size_t m = seal_put(other, sizeof(other));
+	wire_seal_thread_stats(&after);
+	assert_int_equal(m, n);
+	assert_memory_equal(key_nonce_of(frame, n), key_nonce_of(other, m),
+			    DP_SEAL_KEY_NONCE_BYTES);
+	assert_int_equal(counter_of(other, m), counter_of(frame, n) + 1);
+	assert_int_equal(after.seal_key_setups, before.seal_key_setups);
+	assert_int_equal(open_copy(frame, n), 0);
+	assert_int_equal(open_copy(other, m), 0);
+}
+
+/* The counter's last value under a key nonce seals one frame; the next
+ * frame has a new key nonce and counts from 0. */
+static void test_key_nonce_renewed_at_limit(void **state)
+{
+	(void)state;
+	size_t n = seal_put(frame, sizeof(frame));
+	uint64_t next = counter_of(frame, n) + 1;
+	wire_seal_thread_skip_frames(WIRE_SEAL_FRAMES_PER_KEY - 1 - next);
+	struct wire_seal_stats before, after;
+	wire_seal_thread_stats(&before);
+	size_t m = seal_put(other, sizeof(other));
+	assert_memory_equal(key_nonce_of(frame, n), key_nonce_of(other, m),
+			    DP_SEAL_KEY_NONCE_BYTES);
+	assert_true(counter_of(other, m) == WIRE_SEAL_FRAMES_PER_KEY - 1);
+	assert_int_equal(open_copy(other, m), 0);
+	static uint8_t third[DP_FRAME_BYTES_MAX];
+	size_t k = seal_put(third, sizeof(third));
+	wire_seal_thread_stats(&after);
+	assert_memory_not_equal(key_nonce_of(other, m), key_nonce_of(third, k),
+				DP_SEAL_KEY_NONCE_BYTES);
+	assert_int_equal(counter_of(third, k), 0);
+	assert_int_equal(after.seal_key_setups, before.seal_key_setups + 1);
+	assert_int_equal(open_copy(third, k), 0);
+}
+
+/* A sender's first frame costs the receiver a key setup, the rest hit. */
+static void test_open_cache_hits(void **state)
+{
+	(void)state;
+	wire_seal_thread_skip_frames(WIRE_SEAL_FRAMES_PER_KEY); /* a new key nonce next */
+	struct wire_seal_stats before, after;
+	wire_seal_thread_stats(&before);
+	for (int i = 0; i < 3; i++) {
+		size_t n = seal_put(frame, sizeof(frame));
+		assert_int_equal(open_copy(frame, n), 0);
+	}
+	wire_seal_thread_stats(&after);
+	assert_int_equal(after.seal_key_setups, before.seal_key_setups + 1);
+	assert_int_equal(after.open_key_setups, before.open_key_setups + 1);
+	assert_int_equal(after.open_hits, before.open_hits + 2);
+}
+
+/* One sender more than the cache holds: each first frame misses, the
+ * oldest sender's key is gone (its frame pays a key setup and still
+ * opens), the newest is still there. */
+static void test_open_cache_eviction(void **state)
+{
+	(void)state;
+	enum { senders = WIRE_SEAL_OPEN_KEYS + 1 };
+	static uint8_t frames[senders][512];
+	size_t bytes[senders];
+	for (int i = 0; i < senders; i++) {
+		wire_seal_thread_skip_frames(WIRE_SEAL_FRAMES_PER_KEY); /* another sender */
+		bytes[i] = seal_put(frames[i], sizeof(frames[i]));
+	}
+	struct wire_seal_stats before, mid, after;
+	wire_seal_thread_stats(&before);
+	for (int i = 0; i < senders; i++) {
+		assert_int_equal(open_copy(frames[i], bytes[i]), 0);
+	}
+	wire_seal_thread_stats(&mid);
+	assert_int_equal(mid.open_key_setups, before.open_key_setups + senders);
+	assert_int_equal(mid.open_hits, before.open_hits);
+	assert_int_equal(open_copy(frames[0], bytes[0]), 0); /* evicted: a setup */
+	assert_int_equal(open_copy(frames[senders - 1], bytes[senders - 1]), 0); /* a hit */
+	wire_seal_thread_stats(&after);
+	assert_int_equal(after.open_key_setups, mid.open_key_setups + 1);
+	assert_int_equal(after.open_hits, mid.open_hits + 1);
+}
+
+/* The SipHash tag covers the mac, not the key nonce: anyone who captured
+ * a frame can change its key nonce. Such frames fail the GCM tag and push
+ * no real sender's key out of the cache. */
+static void test_made_up_key_nonces_evict_nothing(void **state)
+{
+	(void)state;
+	wire_seal_thread_skip_frames(WIRE_SEAL_FRAMES_PER_KEY);
+	size_t n = seal_put(frame, sizeof(frame));
+	assert_int_equal(open_copy(frame, n), 0);
+	uint64_t bad_before = dp_wire_dropped(&rx.counters, DP_ERR_BAD_TAG);
+	/* A changed counter under the real key nonce fails (a hit). */
+	memcpy(other, frame, n);
+	other[n - DP_TAG_BYTES - 1] ^= 0x80;
+	assert_int_equal(open_copy(other, n), -DP_ERR_BAD_TAG);
+	for (uint32_t i = 0; i < WIRE_SEAL_OPEN_KEYS; i++) {
+		memcpy(other, frame, n);
+		uint8_t *key_nonce = other + (key_nonce_of(frame, n) - frame);
+		key_nonce[i % DP_SEAL_KEY_NONCE_BYTES] ^= (uint8_t)(1u + i);
+		assert_int_equal(open_copy(other, n), -DP_ERR_BAD_TAG);
+	}
+	assert_int_equal(dp_wire_dropped(&rx.counters, DP_ERR_BAD_TAG),
+			 bad_before + WIRE_SEAL_OPEN_KEYS + 1);
+	struct wire_seal_stats before, after;
+	wire_seal_thread_stats(&before);
+	size_t m = seal_put(other, sizeof(other));
+	assert_int_equal(open_copy(other, m), 0);
+	wire_seal_thread_stats(&after);
+	assert_int_equal(after.open_key_setups, before.open_key_setups);
+	assert_int_equal(after.open_hits, before.open_hits + 1);
+}
+
+static void ring_client_keys(struct dp_keyring *k, uint32_t count, uint16_t id0, uint16_t id1)
+{
+	struct dp_key_file f = {.count = count, .key_id = {id0, id1}, .secret_bytes = {32, 32}};
+	memset(f.secret[0], (int)id0, 32);
+	memset(f.secret[1], (int)id1, 32);
+	char why[256] = "";
+	if (dp_keyring_set(k, T_CLUSTER_ID, DP_KEY_ROLE_CLIENT, &f, why, sizeof(why)) != 0) {
+		fail_msg("dp_keyring_set: %s", why);
+	}
+}
+
+static void wire_ring(struct dp_wire *w, raft_node_id self, struct dp_keyring *k)
+{
+	struct dp_wire_config c = {.cluster_id = T_CLUSTER_ID, .self_id = self, .keys = k,
+				   .udp_port = T_PORT};
+	assert_int_equal(dp_wire_init(w, &c), 0);
+	assert_int_equal(dp_wire_set_client_seal(w, true), 0);
+}
+
+/* Client key 10 rotated to 11: the node opens requests under both and
+ * answers each under its key, interleaved, with no key setup after the
+ * first round (a base and a cached key each); once 10 is retired its
+ * frames are refused. */
+static void test_sealed_rotation(void **state)
+{
+	(void)state;
+	static struct dp_keyring node_keys, old_keys, new_keys;
+	ring_client_keys(&node_keys, 2, 11, 10);
+	ring_client_keys(&old_keys, 1, 10, 0);
+	ring_client_keys(&new_keys, 1, 11, 0);
+	struct dp_wire node, old_client, new_client;
+	wire_ring(&node, 2, &node_keys);
+	wire_ring(&old_client, 7, &old_keys);
+	wire_ring(&new_client, 7, &new_keys);
+	struct dp_client_request req = put_request();
+	struct dp_client_reply rep = {.client_id = 9, .request_seq = 77, .status = DP_CLIENT_OK};
+	struct dp_rx_frame out;
+	struct wire_seal_stats first = {0}, last;
+	for (int round = 0; round < 4; round++) {
+		if (round == 1) {
+			wire_seal_thread_stats(&first);
+		}
+		struct dp_wire *clients[2] = {&old_client, &new_client};
+		for (uint16_t c = 0; c < 2; c++) {
+			uint16_t key_id = (uint16_t)(10 + c);
+			int n = dp_wire_encode_request(clients[c], &addr, 1, 2, &req, frame,
+						       sizeof(frame));
+			assert_true(n > 0);
+			assert_int_equal(dp_wire_decode(&node, frame, (size_t)n, NULL, 0, &out), 0);
+			assert_int_equal(out.key_id, key_id);
+			assert_memory_equal(out.request.value, secret_value, sizeof(secret_value) - 1);
+			struct dp_endpoints a = addr;
+			a.key_id = key_id;
+			n = dp_wire_encode_reply(&node, &a, 1, 7, &rep, frame, sizeof(frame));
+			assert_true(n > 0);
+			assert_int_equal(dp_wire_decode(clients[c], frame, (size_t)n, NULL, 0, &out), 0);
+			assert_int_equal(out.key_id, key_id);
+			assert_int_equal(out.reply.request_seq, 77);
+		}
+	}
+	wire_seal_thread_stats(&last);
+	assert_int_equal(last.seal_key_setups, first.seal_key_setups);
+	assert_int_equal(last.open_key_setups, first.open_key_setups);
+	assert_int_equal(last.open_hits, first.open_hits + 3 * 4);
+	ring_client_keys(&node_keys, 1, 11, 0); /* 10 retired */
+	int n = dp_wire_encode_request(&old_client, &addr, 1, 2, &req, frame, sizeof(frame));
+	assert_int_equal(dp_wire_decode(&node, frame, (size_t)n, NULL, 0, &out),
+			 -DP_ERR_UNKNOWN_KEY);
+	dp_wire_fini(&node);
+	dp_wire_fini(&old_client);
+	dp_wire_fini(&new_client);
 }
 
 static void test_mismatch_counted(void **state)
@@ -255,8 +494,8 @@ static void test_auth_off(void **state)
 	dp_wire_fini(&on_rx);
 }
 
-/* Room for the seal: a client frame's usable bytes shrink by 40 only when
- * encryption is on. */
+/* Room for the seal: a client frame's usable bytes shrink by
+ * DP_SEAL_OVERHEAD_BYTES (40) only when encryption is on. */
 static void test_frame_room(void **state)
 {
 	(void)state;
@@ -286,6 +525,12 @@ int main(void)
 		cmocka_unit_test_setup(test_sealed_request_roundtrip, setup),
 		cmocka_unit_test_setup(test_nonce_fresh, setup),
 		cmocka_unit_test_setup(test_nonce_fresh_after_fork, setup),
+		cmocka_unit_test_setup(test_counter_under_one_key_nonce, setup),
+		cmocka_unit_test_setup(test_key_nonce_renewed_at_limit, setup),
+		cmocka_unit_test_setup(test_open_cache_hits, setup),
+		cmocka_unit_test_setup(test_open_cache_eviction, setup),
+		cmocka_unit_test_setup(test_made_up_key_nonces_evict_nothing, setup),
+		cmocka_unit_test_setup(test_sealed_rotation, setup),
 		cmocka_unit_test_setup(test_mismatch_counted, setup),
 		cmocka_unit_test_setup(test_tampered_ciphertext, setup),
 		cmocka_unit_test_setup(test_sealed_fragments, setup),

@@ -230,7 +230,7 @@ static void gen_snap(const char *dir, const struct dp_wire *w, const struct dp_e
  * the overhead + 4 x it), then the body. */
 static void gen_settings(const char *dir, const struct dp_wire *w, const struct dp_endpoints *a)
 {
-	static const char text[] = "wire_version=6;id=7;kv_keys_max=65536;kv_key_bytes_max=64;"
+	static const char text[] = "wire_version=7;id=7;kv_keys_max=65536;kv_key_bytes_max=64;"
 				   "kv_value_bytes_max=1024;kv_clients_max=4096;kv_session_window=256";
 	struct dp_wire with_fp = *w;
 	with_fp.settings_fp = 0x5e77195f1a9e0001ull;
