@@ -184,7 +184,7 @@ const struct node_config_key *node_config_keys(size_t *count);
 /* A file section's key ("member.3", "ip"): its entry, or NULL. */
 const struct node_config_key *node_config_key_find(const char *section, const char *key);
 
-/* The agreed settings as compact text, "wire_version=6;id=7;kv_keys_max=..."
+/* The agreed settings as compact text, "wire_version=7;id=7;kv_keys_max=..."
  * (the values as parsed, in the table's order): the text's bytes, or -1 when
  * out_bytes is too small. The fingerprint is its hash (never 0). */
 #define NODE_SETTINGS_TEXT_BYTES_MAX 512u
