@@ -134,7 +134,15 @@ static void prepare_allow(struct posix_prepare *p, uint64_t allowed)
  * bytes of zeros and makes them and the size durable. */
 static int prepare_write(struct posix_prepare *p, const char *name, uint64_t bytes)
 {
-	int fd = openat(p->dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* Where the engine writes groups with O_DIRECT, so do the zeros: no
+	 * page cache to copy 64 MiB into per segment (the kernel's
+	 * copy_folio_from_iter_atomic was 15-21 % of the nodes' CPU at
+	 * 1,000 in flight with 1 KiB values, as many bytes of zeros as of
+	 * log) and none to drop afterwards. Each chunk's pwrite returns once
+	 * the device has it, so at most one chunk sits ahead of a group. */
+	bool direct = p->drop_cache && bytes % STORE_DIRECT_ALIGN_BYTES == 0;
+	int fd = openat(p->dir_fd, name,
+			O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (direct ? O_DIRECT : 0), 0644);
 	if (fd < 0) {
 		return -errno;
 	}
@@ -145,8 +153,9 @@ static int prepare_write(struct posix_prepare *p, const char *name, uint64_t byt
 			rc = -ECANCELED; /* engine closing */
 			break;
 		}
-		rc = posix_pwrite_all(fd, p->zeros, chunk, off, 0, 0);
-		if (rc == 0 && sync_file_range(fd, (off_t)off, (off_t)chunk,
+		rc = posix_pwrite_all(fd, p->zeros, chunk, off, 0,
+				      direct ? STORE_DIRECT_ALIGN_BYTES : 0);
+		if (rc == 0 && !direct && sync_file_range(fd, (off_t)off, (off_t)chunk,
 					       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
 						       SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
 			rc = -errno;
@@ -166,7 +175,7 @@ static int prepare_write(struct posix_prepare *p, const char *name, uint64_t byt
 	 * page cache: io_uring issues a direct write inline (IOCB_NOWAIT)
 	 * only if no cached page overlaps it, else the write goes to an io-wq
 	 * worker that invalidates them first, a wake-up per write. */
-	if (rc == 0 && p->drop_cache) {
+	if (rc == 0 && p->drop_cache && !direct) {
 		rc = -posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	}
 	close(fd);
@@ -210,7 +219,11 @@ int posix_prepare_start(struct posix_engine *pe)
 	if (p == NULL) {
 		return -ENOMEM;
 	}
-	p->zeros = calloc(1, PREPARE_CHUNK_BYTES);
+	/* Aligned for O_DIRECT writes (prepare_write). */
+	p->zeros = aligned_alloc(STORE_DIRECT_ALIGN_BYTES, PREPARE_CHUNK_BYTES);
+	if (p->zeros != NULL) {
+		memset(p->zeros, 0, PREPARE_CHUNK_BYTES);
+	}
 	if (p->zeros == NULL) {
 		free(p);
 		return -ENOMEM;
