@@ -134,7 +134,7 @@ void wire_verify(benchmark::State &state)
 	size_t signed_bytes = static_cast<size_t>(c.frame_bytes) - WIRE_RAFT_OFFSET - DP_TAG_BYTES;
 	const uint8_t *raft = c.frame.data() + WIRE_RAFT_OFFSET;
 	for (auto _ : state) {
-		int ok = wire_auth_verify(reinterpret_cast<const uint8_t *>(c.rx.own.slots[0].key_words), raft, signed_bytes, nullptr, raft + signed_bytes);
+		int ok = wire_auth_verify(reinterpret_cast<const uint8_t *>(c.rx.own.slots[0].key_words), raft, signed_bytes, nullptr, 0, raft + signed_bytes);
 		if (!ok) {
 			state.SkipWithError("verify failed");
 			break;

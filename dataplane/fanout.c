@@ -45,7 +45,7 @@ static int fanout_one(const struct dp_wire *w, struct rte_mempool *pool, struct 
 	uint8_t *tbuf = (uint8_t *)rte_pktmbuf_append(tag, DP_TAG_BYTES);
 	RN_ASSERT(hbuf != NULL && tbuf != NULL); /* a fresh mbuf has room for 90 bytes */
 	wire_frame_headers(w, &t->addr, &mine, hbuf);
-	wire_auth_tag_parts(key, hbuf + WIRE_RAFT_OFFSET, digest, tbuf);
+	wire_auth_tag_parts(key, hbuf + WIRE_RAFT_OFFSET, digest, DP_TAG_BYTES, tbuf);
 	rte_pktmbuf_attach(mi, body);
 	if (rte_pktmbuf_chain(h, mi) != 0 || rte_pktmbuf_chain(h, tag) != 0) {
 		rte_pktmbuf_free(h); /* frees what is chained */

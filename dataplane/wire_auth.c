@@ -99,12 +99,19 @@ void wire_auth_body_digest(const uint8_t key[DP_KEY_BYTES], const uint8_t *body,
 }
 
 void wire_auth_tag_parts(const uint8_t key[DP_KEY_BYTES], const uint8_t *hdr,
-			 const uint8_t digest[DP_TAG_BYTES], uint8_t tag[DP_TAG_BYTES])
+			 const uint8_t *digest, size_t digest_bytes, uint8_t tag[DP_TAG_BYTES])
 {
-	uint8_t in[DP_RAFT_HDR_BYTES + DP_TAG_BYTES];
+	/* A computed digest (16 bytes), or a sealed body's whole trailer:
+	 * mac | key nonce | counter (wire_seal.c). The tag covers the key
+	 * nonce and the counter too, so a frame with either changed is
+	 * dropped here, by the cheap check, before a receiver sets up a key
+	 * for a key nonce it has not seen. */
+	RN_ASSERT(digest_bytes == DP_TAG_BYTES || digest_bytes == DP_SEAL_OVERHEAD_BYTES);
+	uint8_t in[DP_RAFT_HDR_BYTES + DP_SEAL_OVERHEAD_BYTES];
 	memcpy(in, hdr, DP_RAFT_HDR_BYTES);
-	memcpy(in + DP_RAFT_HDR_BYTES, digest, DP_TAG_BYTES);
-	int rc = crypto_shorthash_siphashx24(tag, in, sizeof(in), key + WIRE_AUTH_KEY_FRAME);
+	memcpy(in + DP_RAFT_HDR_BYTES, digest, digest_bytes);
+	int rc = crypto_shorthash_siphashx24(tag, in, DP_RAFT_HDR_BYTES + digest_bytes,
+					     key + WIRE_AUTH_KEY_FRAME);
 	RN_ASSERT(rc == 0);
 }
 
@@ -114,7 +121,7 @@ void wire_auth_tag(const uint8_t key[DP_KEY_BYTES], const uint8_t *in, size_t in
 	uint8_t digest[DP_TAG_BYTES];
 	RN_ASSERT(in_bytes >= DP_RAFT_HDR_BYTES);
 	wire_auth_body_digest(key, in + DP_RAFT_HDR_BYTES, in_bytes - DP_RAFT_HDR_BYTES, digest);
-	wire_auth_tag_parts(key, in, digest, tag);
+	wire_auth_tag_parts(key, in, digest, DP_TAG_BYTES, tag);
 }
 
 void wire_auth_tag_frame(const uint8_t key[DP_KEY_BYTES], uint8_t *raft, size_t signed_bytes)
@@ -124,19 +131,19 @@ void wire_auth_tag_frame(const uint8_t key[DP_KEY_BYTES], uint8_t *raft, size_t 
 	if ((flags & DP_HDR_ENCRYPTED) != 0 &&
 	    signed_bytes >= DP_RAFT_HDR_BYTES + DP_SEAL_OVERHEAD_BYTES) {
 		wire_auth_tag_parts(key, raft, raft + signed_bytes - DP_SEAL_OVERHEAD_BYTES,
-				    raft + signed_bytes);
+				    DP_SEAL_OVERHEAD_BYTES, raft + signed_bytes);
 	} else {
 		wire_auth_tag(key, raft, signed_bytes, raft + signed_bytes);
 	}
 }
 
 int wire_auth_verify(const uint8_t key[DP_KEY_BYTES], const uint8_t *in, size_t in_bytes,
-		     const uint8_t *digest, const uint8_t tag[DP_TAG_BYTES])
+		     const uint8_t *digest, size_t digest_bytes, const uint8_t tag[DP_TAG_BYTES])
 {
 	uint8_t expect[DP_TAG_BYTES];
 
 	if (digest != NULL) {
-		wire_auth_tag_parts(key, in, digest, expect);
+		wire_auth_tag_parts(key, in, digest, digest_bytes, expect);
 	} else {
 		wire_auth_tag(key, in, in_bytes, expect);
 	}

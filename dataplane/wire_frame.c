@@ -198,14 +198,16 @@ int wire_payload_parse(const struct dp_wire *w, const uint8_t *raft, size_t payl
 	}
 	size_t signed_bytes = DP_RAFT_HDR_BYTES + v->hdr.body_bytes;
 	if (!w->auth_off) {
-		/* A sealed body's digest is its mac (wire_seal.c), checked in
-		 * turn when it is opened. */
+		/* A sealed body's trailer (its mac, checked in turn when it is
+		 * opened, its key nonce and counter) stands for the body
+		 * (wire_seal.c). */
 		const uint8_t *digest = NULL;
 		if ((v->hdr.flags & DP_HDR_ENCRYPTED) != 0) {
 			RN_ASSERT(v->hdr.body_bytes >= DP_SEAL_OVERHEAD_BYTES); /* lengths checked */
 			digest = raft + signed_bytes - DP_SEAL_OVERHEAD_BYTES;
 		}
-		rc = wire_keys_verify(w, v->hdr.type, v->hdr.key_id, raft, signed_bytes, digest);
+		rc = wire_keys_verify(w, v->hdr.type, v->hdr.key_id, raft, signed_bytes, digest,
+				      DP_SEAL_OVERHEAD_BYTES);
 		if (rc != 0) {
 			return rc;
 		}
@@ -296,9 +298,10 @@ size_t wire_frame_seal(const struct dp_wire *w, const struct dp_endpoints *addr,
 	if (w->auth_off) {
 		memset(raft + signed_bytes, 0, DP_TAG_BYTES); /* benchmark only */
 	} else if (sealed) {
-		/* The mac is the body's digest: no second pass over it. */
+		/* The trailer (mac, key nonce, counter) stands for the body:
+		 * no second pass over it. */
 		wire_auth_tag_parts(key, raft, raft + signed_bytes - DP_SEAL_OVERHEAD_BYTES,
-				    raft + signed_bytes);
+				    DP_SEAL_OVERHEAD_BYTES, raft + signed_bytes);
 	} else {
 		wire_auth_tag(key, raft, signed_bytes, raft + signed_bytes);
 	}

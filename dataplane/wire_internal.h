@@ -125,17 +125,20 @@ void wire_auth_tag(const uint8_t key[DP_KEY_BYTES], const uint8_t *in, size_t in
 /* The same in two steps, for a body shared by several headers (fan-out). */
 void wire_auth_body_digest(const uint8_t key[DP_KEY_BYTES], const uint8_t *body,
 			   size_t body_bytes, uint8_t digest[DP_TAG_BYTES]);
+/* digest: DP_TAG_BYTES of computed digest, or a sealed body's trailer
+ * (mac | key nonce | counter, DP_SEAL_OVERHEAD_BYTES). */
 void wire_auth_tag_parts(const uint8_t key[DP_KEY_BYTES], const uint8_t *hdr,
-			 const uint8_t digest[DP_TAG_BYTES], uint8_t tag[DP_TAG_BYTES]);
+			 const uint8_t *digest, size_t digest_bytes, uint8_t tag[DP_TAG_BYTES]);
 /* The tag a frame whose header and body are at raft carries after them,
  * written there: a sealed body's digest is its mac (wire_seal.c), any
  * other's is computed. For tools and tests that change a frame. */
 void wire_auth_tag_frame(const uint8_t key[DP_KEY_BYTES], uint8_t *raft, size_t signed_bytes);
 /* 1 when the tag matches (constant time), 0 when it does not. digest:
- * the body's digest when the frame carries one (a sealed body's mac,
- * wire_seal.c), or NULL to compute it from the body. */
+ * what stands for the body when the frame carries it (a sealed body's
+ * trailer, mac | key nonce | counter, wire_seal.c; digest_bytes its
+ * size), or NULL to compute it from the body. */
 int wire_auth_verify(const uint8_t key[DP_KEY_BYTES], const uint8_t *in, size_t in_bytes,
-		     const uint8_t *digest, const uint8_t tag[DP_TAG_BYTES]);
+		     const uint8_t *digest, size_t digest_bytes, const uint8_t tag[DP_TAG_BYTES]);
 
 /* wire_seal.c */
 /* Client encryption is on and `type` is a client frame. */
@@ -174,7 +177,7 @@ void wire_keys_seal(const struct dp_wire *w, uint8_t type, uint16_t want_key_id,
  * -DP_ERR_BAD_TAG, or -DP_ERR_CLIENT_KEY (authentic, but a client key on a
  * consensus or snapshot type). */
 int wire_keys_verify(const struct dp_wire *w, uint8_t type, uint16_t key_id, const uint8_t *raft,
-		     size_t signed_bytes, const uint8_t *digest);
+		     size_t signed_bytes, const uint8_t *digest, size_t digest_bytes);
 
 /* wire_frame.c */
 /* Validates framing, header and tag. Returns 0 or a negative drop reason;

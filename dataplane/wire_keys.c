@@ -160,7 +160,7 @@ void wire_keys_seal(const struct dp_wire *w, uint8_t type, uint16_t want_key_id,
 }
 
 int wire_keys_verify(const struct dp_wire *w, uint8_t type, uint16_t key_id, const uint8_t *raft,
-		     size_t signed_bytes, const uint8_t *digest)
+		     size_t signed_bytes, const uint8_t *digest, size_t digest_bytes)
 {
 	struct dp_key_slot s;
 	if (keys_find(w->keys, key_id, &s) < 0) {
@@ -168,7 +168,7 @@ int wire_keys_verify(const struct dp_wire *w, uint8_t type, uint16_t key_id, con
 	}
 	uint8_t key[DP_KEY_BYTES];
 	memcpy(key, s.key_words, DP_KEY_BYTES);
-	if (!wire_auth_verify(key, raft, signed_bytes, digest, raft + signed_bytes)) {
+	if (!wire_auth_verify(key, raft, signed_bytes, digest, digest_bytes, raft + signed_bytes)) {
 		return -DP_ERR_BAD_TAG;
 	}
 	/* Authentic, but sealed by whom? A client (or admin) key on a

@@ -14,11 +14,14 @@
  *
  * with the raft header (64 bytes, DP_HDR_ENCRYPTED set, body_bytes the
  * sealed size) as additional data. The frame's SipHash tag then covers the
- * header and, as the body's digest, this mac (wire_auth.c: the mac is a
- * keyed hash of the ciphertext that needs no second pass over it), so a
- * forged frame is dropped by the cheap 80-byte check before any
- * decryption, and a frame whose ciphertext, key nonce or counter was
- * changed fails the mac (another key or another GCM nonce).
+ * header and, standing for the body, this trailer: the mac (a keyed hash
+ * of the ciphertext that needs no second pass over it), the key nonce and
+ * the counter (wire_auth.c), so a forged frame - a changed key nonce or
+ * counter included - is dropped by the cheap 104-byte check before any
+ * key setup or decryption, and a frame whose ciphertext was changed fails
+ * the mac. (The first version 7 tagged the mac alone: whoever captured a
+ * frame could change its key nonce and make a receiver expand a key for
+ * it before the open failed.)
  *
  * Keys and nonces. The key the frame is authenticated with (the client key
  * its header names) is shared by every client of the cluster, and clients
