@@ -25,7 +25,7 @@
 uint64_t node_kv_memory_bytes(const struct node_kv_config *cfg)
 {
 	uint64_t per_key = (uint64_t)cfg->key_bytes_max + cfg->value_bytes_max +
-			   sizeof(uint64_t) + sizeof(uint16_t) + 2 * sizeof(uint32_t);
+			   2 * sizeof(uint64_t) + sizeof(uint16_t) + 2 * sizeof(uint32_t);
 	uint64_t per_session = sizeof(struct kv_session) + sizeof(uint64_t) + sizeof(uint32_t);
 	return sizeof(struct node_kv) + cfg->keys_max * per_key +
 	       kv_index_cap(cfg->keys_max) * sizeof(uint32_t) + cfg->clients_max * per_session +
@@ -56,13 +56,15 @@ int node_kv_create(const struct node_kv_config *cfg, struct node_kv **out)
 	kv->slot_bytes = (uint64_t)cfg->key_bytes_max + cfg->value_bytes_max;
 	kv->arena = malloc(cfg->keys_max * kv->slot_bytes);
 	kv->key_hash = calloc(cfg->keys_max, sizeof(*kv->key_hash));
+	kv->pair_digest = calloc(cfg->keys_max, sizeof(*kv->pair_digest));
 	kv->key_len = calloc(cfg->keys_max, sizeof(*kv->key_len));
 	kv->value_len = calloc(cfg->keys_max, sizeof(*kv->value_len));
 	kv->free_slots = malloc(cfg->keys_max * sizeof(*kv->free_slots));
 	kv->sessions = calloc(cfg->clients_max, sizeof(*kv->sessions));
 	kv->session_hash = calloc(cfg->clients_max, sizeof(*kv->session_hash));
 	kv->free_sessions = malloc(cfg->clients_max * sizeof(*kv->free_sessions));
-	if (kv->arena == NULL || kv->key_hash == NULL || kv->key_len == NULL ||
+	if (kv->arena == NULL || kv->key_hash == NULL || kv->pair_digest == NULL ||
+	    kv->key_len == NULL ||
 	    kv->value_len == NULL || kv->free_slots == NULL || kv->sessions == NULL ||
 	    kv->session_hash == NULL || kv->free_sessions == NULL ||
 	    kv_index_init(&kv->keys, cfg->keys_max) != 0 ||
@@ -95,6 +97,7 @@ void node_kv_destroy(struct node_kv *kv)
 	}
 	free(kv->arena);
 	free(kv->key_hash);
+	free(kv->pair_digest);
 	free(kv->key_len);
 	free(kv->value_len);
 	free(kv->free_slots);
@@ -154,10 +157,14 @@ static void kv_set_value(struct node_kv *kv, uint32_t slot, const uint8_t *value
 	RN_ASSERT(value_bytes <= kv->cfg.value_bytes_max); /* kv_execute: TOO_BIG */
 	kv_cow_touch(kv, KV_R_ARENA, (uint64_t)slot * kv->slot_bytes, kv->slot_bytes);
 	kv_cow_touch(kv, KV_R_VALUE_LEN, (uint64_t)slot * sizeof(uint32_t), sizeof(uint32_t));
-	kv->digest ^= kv_pair_digest(kv, slot);
+	/* The old pair's mix as it was computed when its value was set, not
+	 * hashed again: a put of a 1 KiB value over another hashed both, 9-12
+	 * % of the nodes' CPU at 1,000 in flight (perf, bench-auth). */
+	kv->digest ^= kv->pair_digest[slot];
 	memcpy(kv_value_at(kv, slot), value, value_bytes);
 	kv->value_len[slot] = value_bytes;
-	kv->digest ^= kv_pair_digest(kv, slot);
+	kv->pair_digest[slot] = kv_pair_digest(kv, slot);
+	kv->digest ^= kv->pair_digest[slot];
 }
 
 static uint8_t kv_put(struct node_kv *kv, const struct node_kv_command *c, uint64_t hash)
@@ -183,7 +190,8 @@ static uint8_t kv_put(struct node_kv *kv, const struct node_kv_command *c, uint6
 	memcpy(kv_key_at(kv, slot), c->key, c->key_bytes);
 	kv->value_len[slot] = c->value_bytes;
 	memcpy(kv_value_at(kv, slot), c->value, c->value_bytes);
-	kv->digest ^= kv_pair_digest(kv, slot);
+	kv->pair_digest[slot] = kv_pair_digest(kv, slot);
+	kv->digest ^= kv->pair_digest[slot];
 	return NODE_KV_OK;
 }
 
@@ -195,7 +203,8 @@ static uint8_t kv_del(struct node_kv *kv, const struct node_kv_command *c, uint6
 		return NODE_KV_NOT_FOUND;
 	}
 	uint32_t slot = kv->keys.cells[pos];
-	kv->digest ^= kv_pair_digest(kv, slot);
+	RN_ASSERT(kv->pair_digest[slot] == kv_pair_digest(kv, slot)); /* the cache holds */
+	kv->digest ^= kv->pair_digest[slot];
 	kv_index_remove(&kv->keys, pos, kv->key_hash);
 	kv_cow_touch(kv, KV_R_KEY_LEN, (uint64_t)slot * sizeof(uint16_t), sizeof(uint16_t));
 	kv->key_len[slot] = KV_SLOT_FREE;

@@ -72,6 +72,7 @@ struct node_kv {
 	/* Keys. */
 	uint8_t *arena;
 	uint64_t *key_hash;
+	uint64_t *pair_digest; /* kv_pair_digest of each live slot, as last set */
 	uint16_t *key_len; /* KV_SLOT_FREE: no key */
 	uint32_t *value_len;
 	uint32_t *free_slots;
