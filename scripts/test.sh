@@ -14,7 +14,7 @@ usage: scripts/test.sh [--help] [--no-setup] [--no-asan] [--no-fuzz] [--suite NA
 Installs dependencies, builds build/ (debugoptimized, -Werror),
 build-asan/ (address + undefined sanitizers) and build-fuzz/ (clang,
 libFuzzer targets), runs scripts/check-deps.sh, every meson test suite and
-each fuzz target for 30 s, and prints "N passed, N failed[, N skipped]".
+each fuzz target for 20 s (-Dfuzz_seconds), and prints "N passed, N failed[, N skipped]".
   --no-setup    skip scripts/setup.sh (packages already installed)
   --no-asan     skip the sanitizer build
   --no-fuzz     skip the fuzz build and its runs
@@ -135,7 +135,7 @@ fi
 
 # libFuzzer targets (tests/fuzz): clang only, in their own build directory.
 # Only the fuzz targets are built there, so the rest of the tree need not be
-# clang-clean; each runs for fuzz_seconds (30 s) and fails on any finding.
+# clang-clean; each runs for fuzz_seconds (20 s) and fails on any finding.
 if [ $do_fuzz -eq 1 ]; then
 	if command -v clang >/dev/null 2>&1; then
 		echo "== build: build-fuzz/ (clang, libFuzzer + ASan + UBSan)"
