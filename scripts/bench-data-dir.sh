@@ -52,7 +52,10 @@ while kill -0 "$bench" 2>/dev/null; do
 	ci=$("$build/client/raftctl" --config "$run/cluster.ini" --node 2 --timeout-ms 3000 --json status 2>/dev/null | jq -r .commit_index 2>/dev/null || echo '?')
 	printf '%6d %8s' $((SECONDS - t0)) "$ci"
 	for n in 1 2 3; do
-		d=$(du -sb "$run/data/node$n" | cut -f1)
+		# du fails when a file goes while it reads (a compacted segment, a
+		# renamed snapshot): read again rather than stop the run
+		d='?'
+		for _ in 1 2 3 4 5; do d=$(du -sb "$run/data/node$n" 2>/dev/null | cut -f1) && break; d='?'; done
 		s=$(find "$run/data/node$n" -name 'snap-*.snap' | wc -l)
 		rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$(cat "$run/pids/node$n.pid")/status")
 		printf ' %12s %5s %9s' "$d" "$s" "$rss"

@@ -21,6 +21,21 @@ it_fail() {
 
 it_log() { echo "[$IT_NAME $(date +%T)] $*"; }
 
+# it_dir_bytes DIR: the bytes under DIR, read while a node writes it. du
+# fails when a file goes between its readdir and its stat (a snapshot's
+# .tmp renamed, a compacted segment deleted), and a rename can hide the file
+# under both names, so a failed reading is taken again, not summed short.
+it_dir_bytes() {
+	local b try
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		if b=$(du -sb "$1" 2>/dev/null); then
+			echo "${b%%[[:space:]]*}"
+			return 0
+		fi
+	done
+	it_fail "du -sb $1 failed 10 times in a row: $(du -sb "$1" 2>&1 | head -3)"
+}
+
 # it_setup NAME SUBNET: names everything after the test; BUILD and SRC
 # come from the environment meson sets (IT_BUILD, IT_SRC).
 it_setup() {

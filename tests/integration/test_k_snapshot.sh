@@ -44,7 +44,7 @@ bench=$!
 max=0
 while kill -0 "$bench" 2>/dev/null; do
 	for n in 1 2 3; do
-		b=$(du -sb "$IT_RUN/data/node$n" | cut -f1)
+		b=$(it_dir_bytes "$IT_RUN/data/node$n")
 		[ "$b" -gt "$max" ] && max=$b
 	done
 	sleep 0.5
