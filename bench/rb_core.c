@@ -164,7 +164,16 @@ int64_t rb_json_uint(const char *json, size_t json_bytes, const char *key)
 			continue;
 		}
 		size_t j = i + pattern_bytes;
-		while (j < json_bytes && (json[j] == ' ' || json[j] == ':')) {
+		while (j < json_bytes && json[j] == ' ') {
+			j++;
+		}
+		if (j >= json_bytes || json[j] != ':') {
+			/* A string value equal to the name ("role":"leader" in a
+			 * leader's status), not the key: look further. */
+			continue;
+		}
+		j++;
+		while (j < json_bytes && json[j] == ' ') {
 			j++;
 		}
 		if (j >= json_bytes || json[j] < '0' || json[j] > '9') {
