@@ -66,8 +66,12 @@ static int roll_space_fits(struct store_log *log, uint64_t bytes)
 	return free_bytes >= need ? 0 : -STORE_E_NO_SPACE;
 }
 
-static void roll_space_short(struct store_log *log, bool short_now)
+/* need_bytes: what was short (beside the reserve), when short_now. */
+static void roll_space_short(struct store_log *log, bool short_now, uint64_t need_bytes)
 {
+	if (short_now) {
+		log->stats.space_need_bytes = rn_max_u64(need_bytes, log->cfg.segment_bytes);
+	}
 	if (log->stats.space_short == short_now) {
 		return;
 	}
@@ -79,11 +83,11 @@ static void roll_space_short(struct store_log *log, bool short_now)
 	 * from the same flag). */
 	if (short_now) {
 		fprintf(stderr, "storage: %s: NO SPACE for the next segment: %" PRIu64 " bytes "
-				"free, a segment (%" PRIu64 ") and the reserve (%" PRIu64 ") need "
-				"more; appends fill the active segment, then get no_space until "
-				"space returns\n",
-			log->dir_path, log->stats.space_free_bytes, log->cfg.segment_bytes,
-			log->cfg.space_reserve_bytes);
+				"free, %" PRIu64 " of segments (%" PRIu64 " each) and the reserve "
+				"(%" PRIu64 ") need more; appends fill the active segment, then "
+				"get no_space until space returns\n",
+			log->dir_path, log->stats.space_free_bytes, log->stats.space_need_bytes,
+			log->cfg.segment_bytes, log->cfg.space_reserve_bytes);
 	} else {
 		fprintf(stderr, "storage: %s: space is back (%" PRIu64 " bytes free): the next "
 				"segment is being prepared\n",
@@ -107,7 +111,7 @@ static void roll_prepare_start(struct store_log *log)
 	 * configuration change, the entries already accepted). A failed
 	 * statvfs is not a verdict: the preparation goes ahead. */
 	if (roll_space_fits(log, log->cfg.segment_bytes) == -STORE_E_NO_SPACE) {
-		roll_space_short(log, true);
+		roll_space_short(log, true, log->cfg.segment_bytes);
 		return;
 	}
 	int rc = e->ops->prepare_submit(e, STORE_SPARE_FILE_NAME, log->cfg.segment_bytes);
@@ -140,7 +144,7 @@ static int roll_prepare_reap(struct store_log *log, bool wait)
 	if (res == 0) {
 		log->spare_ready = true;
 		log->stats.segment_next_ready = true;
-		roll_space_short(log, false);
+		roll_space_short(log, false, 0);
 		return 0;
 	}
 	/* Degraded, not failed: the next roll retries synchronously, or,
@@ -148,7 +152,7 @@ static int roll_prepare_reap(struct store_log *log, bool wait)
 	log->stats.segment_prepare_failures_count++;
 	if (roll_space_errno(res)) {
 		(void)roll_space_fits(log, 0); /* the figure the message gives */
-		roll_space_short(log, true);
+		roll_space_short(log, true, log->cfg.segment_bytes);
 	} else if (!log->cfg.quiet || log->cfg.engine != STORE_ENGINE_SIM) {
 		fprintf(stderr, "storage: %s/%s: preparing the next segment (%" PRIu64
 				" bytes of zeros) failed: %s; the roll will retry it synchronously\n",
@@ -214,6 +218,10 @@ int roll_reserve(struct store_log *log, uint32_t rolls)
 	 * later segments synchronously; check that they fit. */
 	uint64_t more_bytes = (uint64_t)(rolls - 1) * log->cfg.segment_bytes;
 	if (rolls > 1 && roll_space_fits(log, more_bytes) == -STORE_E_NO_SPACE) {
+		/* Short like a segment that cannot be prepared: the operator's
+		 * line and the node's alarm (which a refusal without it raised
+		 * with no line to say why), cleared when these bytes fit. */
+		roll_space_short(log, true, more_bytes);
 		log->roll_waited = false;
 		return -STORE_E_NO_SPACE;
 	}
@@ -235,11 +243,12 @@ int store_space_retry(struct store_log *log)
 	if (!log->stats.space_short) {
 		return 0;
 	}
-	int rc = roll_space_fits(log, log->cfg.segment_bytes);
+	int rc = roll_space_fits(log, rn_max_u64(log->stats.space_need_bytes,
+						 log->cfg.segment_bytes));
 	if (rc != 0) {
 		return rc;
 	}
-	roll_space_short(log, false);
+	roll_space_short(log, false, 0);
 	roll_prepare_if_due(log); /* checks again, and may find it short again */
 	return log->stats.space_short ? -STORE_E_NO_SPACE : 0;
 }

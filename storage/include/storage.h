@@ -246,8 +246,11 @@ struct store_stats {
 	 * system has less than segment_bytes + space_reserve_bytes free (or
 	 * its preparation hit ENOSPC/EDQUOT). Appends still fill the active
 	 * segment; one that needs a new segment gets -STORE_E_NO_SPACE until
-	 * store_space_retry() finds the room. */
+	 * store_space_retry() finds the room. Also set when a batch that
+	 * rolls more than once (tiny segments) finds no room for the later
+	 * segments: space_need_bytes says for how many bytes it was short. */
 	bool space_short;
+	uint64_t space_need_bytes;	 /* the bytes (+ the reserve) it was short of */
 	uint64_t space_free_bytes;	 /* free for unprivileged use, at the last check */
 	uint64_t no_space_refusals_count; /* appends answered -STORE_E_NO_SPACE */
 };
@@ -309,8 +312,9 @@ int store_flush(struct store_log *log);
  * create a file there (a snapshot). The sim engine has unlimited space
  * unless store_sim_set_space_bytes() said otherwise. */
 int store_space_check(struct store_log *log, uint64_t bytes_needed);
-/* While store_stats.space_short: looks at the free space again and, if a
- * segment and the reserve fit now, clears it and starts preparing the next
+/* While store_stats.space_short: looks at the free space again and, if
+ * what it was short of (space_need_bytes, at least a segment) and the
+ * reserve fit now, clears it and starts preparing the next
  * segment. 0 (not short, or no longer), -STORE_E_NO_SPACE (still short) or
  * -errno. One statvfs: call it off the hot path (e.g. once a second). */
 int store_space_retry(struct store_log *log);

@@ -144,6 +144,48 @@ static void test_preparation_enospc_is_no_space(void **state)
 	store_sim_destroy(sim);
 }
 
+/* A batch that rolls twice (tiny segments) with room for the spare but not
+ * the segment after it: refused whole, and the log says it is short (the
+ * node's alarm and its operator line come from that flag; the refusal once
+ * came without it, so the alarm had no line to say why), until the bytes
+ * the batch needs fit. */
+static void test_two_rolls_short_is_space_short(void **state)
+{
+	(void)state;
+	struct store_sim *sim = NULL;
+	struct store_sim_config sc = {.seed = 5};
+	assert_int_equal(store_sim_create(&sc, &sim), 0);
+	struct store_log *log = open_sim(sim); /* the spare prepared: space unlimited */
+	enum { N = PER_SEG + 2 }; /* the first segment (the spare), then one more */
+	static uint8_t p[N][PAYLOAD_BYTES];
+	struct store_entry batch[N];
+	for (uint32_t i = 0; i < N; i++) {
+		su_payload(1 + i, 1, p[i], PAYLOAD_BYTES);
+		batch[i] = (struct store_entry){.index = 1 + i, .term = 1, .payload = p[i],
+						.payload_bytes = PAYLOAD_BYTES};
+	}
+	store_sim_set_space_bytes(sim, SEG_BYTES + RESERVE_BYTES - 1);
+	assert_int_equal(store_append(log, batch, N), -STORE_E_NO_SPACE);
+	struct store_stats st;
+	store_stats(log, &st);
+	assert_true(st.space_short);
+	assert_int_equal(st.space_need_bytes, SEG_BYTES);
+	assert_false(store_failed(log));
+	assert_int_equal(store_last_index(log), 0);
+	assert_int_equal(store_space_retry(log), -STORE_E_NO_SPACE);
+	/* Room for exactly the segment after the spare: the retry ends it. */
+	store_sim_set_space_bytes(sim, SEG_BYTES + RESERVE_BYTES);
+	assert_int_equal(store_space_retry(log), 0);
+	store_stats(log, &st);
+	assert_false(st.space_short);
+	store_sim_set_space_bytes(sim, UINT64_MAX);
+	assert_int_equal(store_append(log, batch, N), 0);
+	assert_int_equal(store_flush(log), 0);
+	su_verify(log, 1, N, 1, PAYLOAD_BYTES);
+	store_close(log);
+	store_sim_destroy(sim);
+}
+
 /* statvfs on a real directory: a reserve no disk has refuses a new log's
  * first segment (open says why) and store_space_check answers. */
 static void test_real_directory_statvfs(void **state)
@@ -195,6 +237,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_space_refuses_the_roll_cleanly),
 		cmocka_unit_test(test_preparation_enospc_is_no_space),
+		cmocka_unit_test(test_two_rolls_short_is_space_short),
 		cmocka_unit_test(test_real_directory_statvfs),
 		cmocka_unit_test(test_snapshot_space_check),
 	};
