@@ -140,13 +140,19 @@ static void loop_space(struct node_control *c, uint64_t now_ns)
 	}
 	c->alarm_no_space = alarm;
 	if (alarm) {
-		fprintf(stderr, "raftnode %u: ALARM no_space: %" PRIu64 " bytes free in %s, the log "
-				"needs a segment (%" PRIu64 ") + the reserve (%" PRIu64 ")%s; client "
+		/* Which of the three raised it: the log's own line (storage:
+		 * NO SPACE ...) comes only with the first; with the last, the
+		 * other files of the disk (other nodes', a snapshot, anything)
+		 * took the room before this log needed its next segment. */
+		const char *why = held > 0	? "appends are held, not acknowledged"
+				  : log_short ? "the log has no room for its next segment"
+					      : "the file system has less free than the reserve";
+		fprintf(stderr, "raftnode %u: ALARM no_space: %s: %" PRIu64 " bytes free in %s, the "
+				"log needs a segment (%" PRIu64 ") + the reserve (%" PRIu64 "); client "
 				"writes are answered no_space until space returns; reads are served "
 				"and the node stays in the cluster\n",
-			c->cfg->self, c->space_free_bytes, c->cfg->data_dir, c->cfg->segment_bytes,
-			c->cfg->space_reserve_bytes,
-			held > 0 ? "; appends are held, not acknowledged" : "");
+			c->cfg->self, why, c->space_free_bytes, c->cfg->data_dir,
+			c->cfg->segment_bytes, c->cfg->space_reserve_bytes);
 	} else {
 		fprintf(stderr, "raftnode %u: alarm no_space cleared: %" PRIu64 " bytes free in %s; "
 				"client writes are accepted again (%" PRIu64 " were refused)\n",

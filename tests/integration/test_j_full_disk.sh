@@ -95,8 +95,19 @@ err=$(it_ctl put fullkey fullvalue 2>&1) || rc=$?
 it_log "raftctl put: $err"
 grep -q "raftnode $leader: ALARM no_space" "$IT_RUN/logs/node$leader.log" ||
 	it_fail "no ALARM line in node $leader's log"
-grep -q "NO SPACE for the next segment" "$IT_RUN/logs/node$leader.log" ||
-	it_fail "no storage line in node $leader's log"
+# The alarm names its cause; the log's own line comes with the log's. On
+# one disk for three nodes the others' segments may take the room first
+# (the next segment is written as the active one fills): then the free
+# space is under the reserve before this log needs its next segment.
+alarm_line=$(grep "raftnode $leader: ALARM no_space" "$IT_RUN/logs/node$leader.log" | head -1)
+case "$alarm_line" in
+*"the log has no room for its next segment"*)
+	grep -q "NO SPACE for the next segment" "$IT_RUN/logs/node$leader.log" ||
+		it_fail "the alarm names the log, and no storage line in node $leader's log" ;;
+*"the file system has less free than the reserve"*) ;;
+*) it_fail "the alarm line names no cause the test knows: $alarm_line" ;;
+esac
+it_log "node $leader's alarm: ${alarm_line#*ALARM no_space: }"
 
 # Reads are served: linearizable from the leader, stale from every node.
 "$IT_BUILD/tests/integration/kvbulk" check --acked "$IT_WORK/acked" --node "$leader" ||
