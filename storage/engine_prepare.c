@@ -147,6 +147,16 @@ static int prepare_write(struct posix_prepare *p, const char *name, uint64_t byt
 		return -errno;
 	}
 	int rc = 0;
+	/* The segment's blocks claimed at once, before the paced zeros: the
+	 * log checked the free space just before it asked (roll.c), and a
+	 * disk that cannot hold the segment says ENOSPC now, not part-way
+	 * after other files took the room (several nodes on one disk). The
+	 * zeros then turn the unwritten extents into written ones (the point
+	 * of the zeros: see the top). A file system without fallocate just
+	 * gets the zeros. */
+	if (fallocate(fd, 0, 0, (off_t)bytes) != 0 && errno != EOPNOTSUPP && errno != ENOSYS) {
+		rc = -errno;
+	}
 	for (uint64_t off = 0; off < bytes && rc == 0;) {
 		uint64_t chunk = rn_min_u64(PREPARE_CHUNK_BYTES, bytes - off);
 		if (!prepare_pace(p, off + chunk)) {

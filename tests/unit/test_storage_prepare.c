@@ -230,13 +230,44 @@ static void real_engine_prepares_ahead(enum store_engine_kind engine)
 	su_rmtree(dir);
 }
 
-/* Bytes of the spare written so far (its size grows chunk by chunk). */
+/* Bytes of the spare's size (fallocate'd whole at once). */
 static uint64_t spare_size(const char *dir)
 {
 	char path[SU_PATH_BYTES * 2];
 	snprintf(path, sizeof(path), "%s/%s", dir, SPARE_NAME);
 	struct stat st;
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Bytes of the spare the zeros have reached: its extents that are not
+ * unwritten (the blocks are claimed whole at once, the zeros follow
+ * chunk by chunk). -1 without FIEMAP. */
+static int64_t spare_zeros_bytes(const char *dir)
+{
+	char path[SU_PATH_BYTES * 2];
+	snprintf(path, sizeof(path), "%s/%s", dir, SPARE_NAME);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return 0;
+	}
+	enum { EXTENTS = 256 };
+	struct fiemap *fm = calloc(1, sizeof(*fm) + EXTENTS * sizeof(struct fiemap_extent));
+	assert_non_null(fm);
+	fm->fm_length = FIEMAP_MAX_OFFSET;
+	fm->fm_flags = FIEMAP_FLAG_SYNC;
+	fm->fm_extent_count = EXTENTS;
+	int64_t written = 0;
+	if (ioctl(fd, FS_IOC_FIEMAP, fm) != 0) {
+		written = -1;
+	}
+	for (uint32_t i = 0; written >= 0 && i < fm->fm_mapped_extents; i++) {
+		if ((fm->fm_extents[i].fe_flags & FIEMAP_EXTENT_UNWRITTEN) == 0) {
+			written += (int64_t)fm->fm_extents[i].fe_length;
+		}
+	}
+	free(fm);
+	close(fd);
+	return written;
 }
 
 /* The zeros keep pace with the log, not with the disk (engine_prepare.c):
@@ -257,11 +288,20 @@ static void real_engine_paces_the_zeros(enum store_engine_kind engine)
 	su_append(log, 1, 8, 1, PAYLOAD_BYTES, 8); /* ~1 KiB of the segment */
 	/* 400 ms: unpaced, 16 MiB of zeros at 40 MB/s. */
 	struct store_stats st = poll_log(log, 40, false);
-	uint64_t written = spare_size(dir);
-	printf("spare written while the log holds 8 records: %llu of %llu bytes\n",
-	       (unsigned long long)written, (unsigned long long)seg_bytes);
+	int64_t written = spare_zeros_bytes(dir);
+	printf("spare's zeros written while the log holds 8 records: %lld of %llu bytes "
+	       "(its blocks claimed: %llu)\n",
+	       (long long)written, (unsigned long long)seg_bytes,
+	       (unsigned long long)spare_size(dir));
 	assert_false(st.segment_next_ready);
-	assert_true(written <= head_bytes + chunk_bytes);
+	if (written >= 0) {
+		assert_true((uint64_t)written <= head_bytes + chunk_bytes);
+	} else {
+		printf("note: no FIEMAP on %s; the pace is not checked\n", dir);
+	}
+	/* The whole segment's blocks are claimed at once (fallocate), so the
+	 * space checked before the preparation stays this log's. */
+	assert_int_equal(spare_size(dir), seg_bytes);
 	/* The log fills past half its segment: the allowance covers the
 	 * spare, which then completes in the background. */
 	const uint32_t records = (uint32_t)(seg_bytes / 2 / (PAYLOAD_BYTES + 32)) + 64;
