@@ -264,6 +264,25 @@ GH_YMM static inline __m256i gh_halves_xor256(__m256i v)
 	return _mm256_xor_si256(v, _mm256_shuffle_epi32(v, 0x4e));
 }
 
+/* One register of 2 blocks times its 2 powers into the sums: the low and
+ * high products, and Karatsuba's middle one, (x_lo ^ x_hi)(p_lo ^ p_hi):
+ * three multiplies a block instead of four (the multiplier is what this
+ * loop waits for; the halves' xors go to other ports). The reduction
+ * takes the low and high sums out of the middle one (gh_reduce_kara256). */
+GH_YMM static inline void gh_acc256(__m256i *lo, __m256i *mid, __m256i *hi, __m256i x, __m256i p)
+{
+	*lo = _mm256_xor_si256(*lo, _mm256_clmulepi64_epi128(x, p, 0x00));
+	*hi = _mm256_xor_si256(*hi, _mm256_clmulepi64_epi128(x, p, 0x11));
+	*mid = _mm256_xor_si256(
+		*mid, _mm256_clmulepi64_epi128(gh_halves_xor256(x), gh_halves_xor256(p), 0x00));
+}
+
+GH_YMM static inline __m128i gh_reduce_kara256(__m256i lo, __m256i mid, __m256i hi)
+{
+	__m128i l = gh_lanes_xor256(lo), h = gh_lanes_xor256(hi);
+	return gh_reduce(l, _mm_xor_si128(gh_lanes_xor256(mid), _mm_xor_si128(l, h)), h);
+}
+
 /* As the wide one on 256-bit registers (2 blocks each): a CPU with
  * VPCLMULQDQ and no AVX-512 (AMD Zen 3). 16 blocks per reduction; the
  * last partial register is copied into zeros (AVX2 has no byte-masked
@@ -284,6 +303,25 @@ GH_YMM void wire_ghash_update_vpclmul256(const struct wire_ghash_key *k,
 		RN_ASSERT(m <= k->powers);
 		const uint8_t(*pw)[WIRE_GHASH_BLOCK_BYTES] = &k->h_pow[WIRE_GHASH_POWERS - m];
 		__m256i lo = _mm256_setzero_si256(), mid = lo, hi = lo;
+		if (round_bytes == GH_WIDE_BYTES) {
+			/* A whole round: no partial register, no branch in the
+			 * loop, so the compiler unrolls it and the 8 registers'
+			 * loads and multiplies overlap. */
+#pragma GCC unroll 8
+			for (size_t at = 0; at < GH_WIDE_BYTES; at += 32) {
+				__m256i x = _mm256_shuffle_epi8(
+					_mm256_loadu_si256((const void *)(data + at)), rev);
+				if (at == 0) {
+					x = _mm256_xor_si256(x, _mm256_set_m128i(_mm_setzero_si128(), y));
+				}
+				gh_acc256(&lo, &mid, &hi, x,
+					  _mm256_load_si256((const void *)k->h_pow[at / 16u]));
+			}
+			y = gh_reduce_kara256(lo, mid, hi);
+			data += GH_WIDE_BYTES;
+			data_bytes -= GH_WIDE_BYTES;
+			continue;
+		}
 		for (size_t at = 0; at < round_bytes; at += 32) {
 			__m256i x;
 			if (round_bytes - at >= 32) {
@@ -297,19 +335,10 @@ GH_YMM void wire_ghash_update_vpclmul256(const struct wire_ghash_key *k,
 			if (at == 0) {
 				x = _mm256_xor_si256(x, _mm256_set_m128i(_mm_setzero_si128(), y));
 			}
-			__m256i p = _mm256_loadu_si256((const void *)pw[at / WIRE_GHASH_BLOCK_BYTES]);
-			lo = _mm256_xor_si256(lo, _mm256_clmulepi64_epi128(x, p, 0x00));
-			hi = _mm256_xor_si256(hi, _mm256_clmulepi64_epi128(x, p, 0x11));
-			mid = _mm256_xor_si256(mid, _mm256_clmulepi64_epi128(gh_halves_xor256(x),
-									     gh_halves_xor256(p), 0x00));
+			gh_acc256(&lo, &mid, &hi, x,
+				  _mm256_loadu_si256((const void *)pw[at / WIRE_GHASH_BLOCK_BYTES]));
 		}
-		/* Karatsuba: the middle products' sum is the sum of
-		 * (x_lo ^ x_hi)(p_lo ^ p_hi) less the low and high ones: three
-		 * multiplies a block instead of four (the multiplier is what
-		 * this loop waits for; the halves' xors go to other ports). */
-		__m128i l = gh_lanes_xor256(lo), h = gh_lanes_xor256(hi);
-		__m128i m_sum = _mm_xor_si128(gh_lanes_xor256(mid), _mm_xor_si128(l, h));
-		y = gh_reduce(l, m_sum, h);
+		y = gh_reduce_kara256(lo, mid, hi);
 		data += round_bytes;
 		data_bytes -= round_bytes;
 	}
