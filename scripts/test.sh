@@ -206,6 +206,10 @@ for t in json.load(sys.stdin):
 side_pid=
 if [ $do_asan -eq 1 ] || { [ $do_fuzz -eq 1 ] && [ $have_clang -eq 1 ]; }; then
 	phase "side: build-asan/ and build-fuzz/ built and tested at idle priority, beside build/'s tests (log $side_log)"
+	# In a process group of its own (job control just for this launch),
+	# so that a test.sh stopped early (Ctrl-C, a CI timeout) takes the
+	# side's builds and fuzzers with it rather than leaving them running.
+	set -m
 	(
 		set -euo pipefail
 		# The subshell takes the priority itself, before it starts anything:
@@ -214,6 +218,8 @@ if [ $do_asan -eq 1 ] || { [ $do_fuzz -eq 1 ] && [ $have_clang -eq 1 ]; }; then
 		side_run
 	) >"$side_log" 2>&1 &
 	side_pid=$!
+	set +m
+	trap 'kill -TERM -- -"$side_pid" 2>/dev/null || true; rm -rf "$side_dir"' EXIT
 fi
 
 phase "tests: build/"
